@@ -1,0 +1,75 @@
+# rlc — build, test, demo.  `make` builds build/rlc; `make test` runs the suite
+# (normal build, then once more under AddressSanitizer + UBSan).
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O3 -march=native
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-openmp)
+BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Werror \
+           -Wno-unused-parameter -MMD -MP -Isrc $(BLAS_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  += $(BLAS_LIBS) -ljansson -lm -fopenmp $(EXTRA_LDLIBS)
+
+LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps test-deps test unit asan demo bench clean format
+all: deps $(BUILD)/rlc
+
+deps:
+	@sh scripts/deps.sh build
+test-deps:
+	@sh scripts/deps.sh test
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/librlc.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/rlc: $(CLI_OBJ) $(BUILD)/librlc.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/test_rlc: $(TEST_OBJ) $(BUILD)/librlc.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcriterion
+
+$(BUILD)/bench_%: bench/%.c $(BUILD)/librlc.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# Unit tests: every tests/*.c linked into one Criterion binary.
+unit: $(BUILD)/rlc $(BUILD)/test_rlc
+	RLC_BIN=$(BUILD)/rlc $(BUILD)/test_rlc $(TEST_ARGS)
+
+asan:
+	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  EXTRA_LDLIBS="-fsanitize=address,undefined" \
+	  build-asan/rlc build-asan/test_rlc
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  RLC_BIN=build-asan/rlc RLC_SANITIZED=1 build-asan/test_rlc $(TEST_ARGS)
+
+test: test-deps
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory asan
+
+bench: deps $(BUILD)/rlc $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRC))
+	@for b in $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRC)); do echo "== $$b"; $$b || exit 1; done
+
+demo: all
+	@echo "rlc demo: not yet available (needs the trainer; see issue 'rlc train / rlc sft')."
+
+format:
+	clang-format -i src/*/*.c src/*/*.h tests/*.c bench/*.c
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

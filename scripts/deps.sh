@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the Debian packages rlc needs when any is missing. Usage: deps.sh build|test
+set -e
+need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libgomp1"
+if [ "${1:-build}" = test ]; then
+  need="$need libcriterion-dev python3-torch python3-numpy"
+fi
+missing=""
+for p in $need; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing" >&2
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null

@@ -1,0 +1,22 @@
+/* File-system helpers: whole-file reads, crash-safe writes, directories. */
+#ifndef RLC_BASE_FS_H
+#define RLC_BASE_FS_H
+
+#include "base/status.h"
+
+#include <stddef.h>
+
+/* Reads the whole file into a NUL-terminated malloc'd buffer (*len excludes the NUL). */
+rlc_status rlc_read_file(const char *path, char **data, size_t *len);
+/* Writes path.tmp, fsyncs it, renames it onto path, fsyncs the directory:
+ * a crash leaves either the old file or the new one, never a torn one. */
+rlc_status rlc_write_file_atomic(const char *path, const void *data, size_t len);
+/* mkdir -p. */
+rlc_status rlc_mkdir_p(const char *path);
+/* fsync a directory (after renames inside it). */
+rlc_status rlc_fsync_dir(const char *path);
+int rlc_file_exists(const char *path);
+/* dst = dir + "/" + name, truncation is an error. */
+rlc_status rlc_path_join(char *dst, size_t cap, const char *dir, const char *name);
+
+#endif

@@ -1,0 +1,20 @@
+/* rlc command-line front end: each command parses its flags, calls the
+ * library, prints, and maps rlc_status to an exit code. No logic lives here. */
+#ifndef RLC_CLI_H
+#define RLC_CLI_H
+
+#include "base/status.h"
+
+typedef struct rlc_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} rlc_command;
+
+/* Prints "rlc: <last error>" to stderr and returns the exit code for st. */
+int rlc_cli_fail(rlc_status st);
+
+int rlc_cmd_info(int argc, char **argv);
+int rlc_cmd_generate(int argc, char **argv);
+
+#endif

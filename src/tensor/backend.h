@@ -1,0 +1,108 @@
+/* The kernel table: every numeric op the model and trainer use, forward and
+ * backward side by side. Model code calls kernels only through an
+ * rlc_backend, so a CUDA backend can slot in later without touching it.
+ *
+ * Conventions (all tensors fp32, row-major, contiguous unless a stride is given):
+ *   N = tokens (B*T), C = channels, H/Hq/Hkv = heads, D = head dim, V = vocab.
+ *   Backward kernels ADD into parameter gradients (dw, db) and OVERWRITE
+ *   activation gradients (dx), unless the comment says otherwise.
+ *   No kernel allocates memory: scratch comes from the caller. */
+#ifndef RLC_TENSOR_BACKEND_H
+#define RLC_TENSOR_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rlc_backend {
+    const char *name;
+
+    /* C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C, row-major with leading
+     * dimensions lda/ldb/ldc (op(X) = X^T when transX is non-zero). */
+    void (*matmul)(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                   int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+    /* out[N,C] += bias[C] broadcast over rows. */
+    void (*add_bias)(float *out, const float *bias, int N, int C);
+    /* dbias[C] += sum over rows of dout[N,C]. */
+    void (*bias_backward)(float *dbias, const float *dout, int N, int C);
+
+    /* y[n] += a * x[n]. */
+    void (*axpy)(float *y, float a, const float *x, size_t n);
+
+    /* out[N,C] = wte[ids[i], :]; ids must be in [0,V). */
+    void (*embedding_forward)(float *out, const int *ids, const float *wte, int N, int C);
+    /* dwte[ids[i], :] += dout[i, :] (deterministic: same result for any thread count). */
+    void (*embedding_backward)(float *dwte, const float *dout, const int *ids, int N, int C, int V);
+
+    /* RMSNorm over the last dim: out = x * rstd * w, rstd[i] = 1/sqrt(mean(x_i^2) + eps).
+     * out may not alias x. rstd[N] is saved for backward. */
+    void (*rmsnorm_forward)(float *out, float *rstd, const float *x, const float *w, int N, int C,
+                            float eps);
+    /* dx = d/dx (overwritten, may alias dout), dw[C] += sum_i dout*x*rstd. */
+    void (*rmsnorm_backward)(float *dx, float *dw, const float *dout, const float *x,
+                             const float *w, const float *rstd, int N, int C);
+
+    /* Rotary embedding, Hugging Face "rotate_half" layout: for j < D/2 the pair is
+     * (x[j], x[j + D/2]) rotated by angle pos*inv_freq[j]. In place on x[N,H,D];
+     * token i sits at position pos[i]; cos/sin tables are [max_pos, D/2].
+     * The backward is the same kernel with inverse=1 (rotation by -angle). */
+    void (*rope)(float *x, const int *pos, const float *cos_t, const float *sin_t, int N, int H,
+                 int D, int inverse);
+
+    /* Causal self-attention with grouped-query heads (Hq % Hkv == 0; query head h
+     * reads kv head h / (Hq/Hkv)) over B sequences of T tokens:
+     *   q[B,T,Hq,D], k,v[B,T,Hkv,D] -> out[B,T,Hq,D], scale = 1/sqrt(D).
+     * att[B,Hq,T,T] receives the softmax probabilities (row t holds zeros past t)
+     * and is kept for backward. */
+    void (*attention_forward)(float *out, float *att, const float *q, const float *k,
+                              const float *v, int B, int T, int Hq, int Hkv, int D);
+    /* dq (overwritten), dk, dv (overwritten). scratch: at least B*Hq*T*T floats. */
+    void (*attention_backward)(float *dq, float *dk, float *dv, float *scratch,
+                               const float *dout, const float *att, const float *q,
+                               const float *k, const float *v, int B, int T, int Hq, int Hkv,
+                               int D);
+
+    /* One decode step for S independent sequences with a KV cache.
+     * q[S,Hq,D]; cache layout kc/vc[S, max_T, Hkv, D]; sequence s attends to cache
+     * positions 0..len[s]-1 (its own new token already written there).
+     * out[S,Hq,D]. scratch: S*Hq*max_T floats. */
+    void (*attention_decode)(float *out, float *scratch, const float *q, const float *kc,
+                             const float *vc, const int *len, int S, int max_T, int Hq, int Hkv,
+                             int D);
+
+    /* SwiGLU: h[N,F] = silu(g) * u. */
+    void (*swiglu_forward)(float *h, const float *g, const float *u, int N, int F);
+    /* dg, du overwritten. */
+    void (*swiglu_backward)(float *dg, float *du, const float *dh, const float *g, const float *u,
+                            int N, int F);
+
+    /* Log-softmax gathered at targets: for each row i of logits[N,V],
+     * lse[i] = logsumexp(logits[i,:]) and logp[i] = logits[i,target[i]] - lse[i].
+     * target[i] < 0 means ignored: logp[i] = 0. */
+    void (*logprob_forward)(float *logp, float *lse, const float *logits, const int *target,
+                            int N, int V);
+    /* Given dlogp[N] (gradient of the objective w.r.t. logp), writes
+     * dlogits[i,:] = dlogp[i] * (onehot(target[i]) - softmax(logits[i,:])), zero rows
+     * for ignored targets. dlogits may alias logits. */
+    void (*logprob_backward)(float *dlogits, const float *dlogp, const float *logits,
+                             const float *lse, const int *target, int N, int V);
+
+    /* AdamW on n parameters, bias-corrected with step t >= 1:
+     *   m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+     *   p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p). */
+    void (*adamw)(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
+                  float b2, float eps, float wd, int t);
+    /* Sum of squares of x[n] in double (for global grad-norm clipping). */
+    double (*sumsq)(const float *x, size_t n);
+    /* x[n] *= a. */
+    void (*scale)(float *x, float a, size_t n);
+} rlc_backend;
+
+/* The CPU backend (OpenBLAS + OpenMP). Never NULL. */
+const rlc_backend *rlc_backend_cpu(void);
+
+/* Plain single-threaded loops with the same contracts: the reference that
+ * tests compare the optimised kernels against. */
+const rlc_backend *rlc_backend_ref(void);
+
+#endif
