@@ -1,0 +1,359 @@
+/* KV-cache generation. A prompt is prefilled once (causal attention over its
+ * tokens), its keys/values are copied into the cache slots of its G samples,
+ * then every decode step runs all sequences as one batch of rows. All memory
+ * is taken before the decode loop. */
+#include "model/generate.h"
+
+#include "base/rng.h"
+#include "model/model_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+struct rlc_generator {
+    rlc_model *m;
+    int max_seqs, max_len, rows; /* rows = max(max_seqs, max_len) */
+    size_t bytes;
+    float *kc, *vc;  /* [L][max_seqs, max_len, KD] */
+    float *x, *ln;   /* [rows, C] */
+    float *q, *k, *v, *atty; /* [rows, QD|KD] */
+    float *g, *u, *h; /* [rows, F] */
+    float *ax;       /* [rows, r] */
+    float *logits;   /* [max_seqs, V] */
+    float *scratch;  /* decode attention: [max_seqs, Hq, max_len] */
+    float *sample_work; /* [max_seqs, 2V] */
+    float *rstd;     /* [rows * Hq] */
+    int *pos, *lens, *tok; /* [rows] */
+    float *att;      /* prefill attention [Hq, P, P], grown on demand */
+    size_t att_cap;
+};
+
+const char *rlc_finish_reason_str(rlc_finish_reason r) {
+    switch (r) {
+    case RLC_FINISH_EOS: return "eos";
+    case RLC_FINISH_STOP: return "stop";
+    default: return "length";
+    }
+}
+
+rlc_gen_params rlc_gen_default_params(void) {
+    rlc_gen_params p;
+    memset(&p, 0, sizeof p);
+    p.max_new_tokens = 64;
+    p.num_samples = 1;
+    p.sampler = rlc_sampler_default_params();
+    p.use_eos = 1;
+    return p;
+}
+
+void rlc_gen_out_free(rlc_gen_out *o) {
+    if (!o) return;
+    free(o->ids);
+    free(o->logprobs);
+    free(o->len);
+    free(o->finish);
+    memset(o, 0, sizeof *o);
+}
+
+void rlc_generator_free(rlc_generator *g) {
+    if (!g) return;
+    free(g->kc);
+    free(g->vc);
+    free(g->x);
+    free(g->ln);
+    free(g->q);
+    free(g->k);
+    free(g->v);
+    free(g->atty);
+    free(g->g);
+    free(g->u);
+    free(g->h);
+    free(g->ax);
+    free(g->logits);
+    free(g->scratch);
+    free(g->sample_work);
+    free(g->rstd);
+    free(g->pos);
+    free(g->lens);
+    free(g->tok);
+    free(g->att);
+    free(g);
+}
+
+size_t rlc_generator_bytes(const rlc_generator *g) {
+    return g->bytes + g->att_cap * sizeof(float);
+}
+
+static float *galloc(rlc_generator *g, size_t nfloats, int *fail) {
+    float *p = rlc_aligned_alloc(nfloats * sizeof(float));
+    if (!p) *fail = 1;
+    g->bytes += nfloats * sizeof(float);
+    return p;
+}
+
+rlc_status rlc_generator_new(rlc_model *m, int max_seqs, int max_len, rlc_generator **out) {
+    const rlc_model_config *c = &m->cfg;
+    if (max_seqs <= 0 || max_len <= 0)
+        return rlc_errorf(RLC_ERR_INVALID, "generator: need positive sequence count and length");
+    rlc_generator *g = rlc_calloc(1, sizeof *g);
+    if (!g) return RLC_ERR_NOMEM;
+    g->m = m;
+    g->max_seqs = max_seqs;
+    g->max_len = max_len;
+    size_t R = (size_t)(max_seqs > max_len ? max_seqs : max_len);
+    g->rows = (int)R;
+    size_t C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+    size_t QD = (size_t)c->num_heads * c->head_dim, KD = (size_t)c->num_kv_heads * c->head_dim;
+    size_t L = c->num_layers, S = max_seqs, T = max_len;
+    size_t r = m->has_lora ? (size_t)m->lc.rank : 1;
+    int fail = 0;
+    g->kc = galloc(g, L * S * T * KD, &fail);
+    g->vc = galloc(g, L * S * T * KD, &fail);
+    g->x = galloc(g, R * C, &fail);
+    g->ln = galloc(g, R * C, &fail);
+    g->q = galloc(g, R * QD, &fail);
+    g->k = galloc(g, R * KD, &fail);
+    g->v = galloc(g, R * KD, &fail);
+    g->atty = galloc(g, R * QD, &fail);
+    g->g = galloc(g, R * F, &fail);
+    g->u = galloc(g, R * F, &fail);
+    g->h = galloc(g, R * F, &fail);
+    g->ax = galloc(g, R * r, &fail);
+    g->logits = galloc(g, S * V, &fail);
+    g->scratch = galloc(g, S * c->num_heads * T, &fail);
+    g->sample_work = galloc(g, S * 2 * V, &fail);
+    g->rstd = galloc(g, R * c->num_heads, &fail);
+    g->pos = rlc_malloc(R * sizeof(int));
+    g->lens = rlc_malloc(R * sizeof(int));
+    g->tok = rlc_malloc(R * sizeof(int));
+    if (fail || !g->pos || !g->lens || !g->tok) {
+        rlc_generator_free(g);
+        return rlc_errorf(RLC_ERR_NOMEM, "generator: out of memory for %d sequences x %d tokens",
+                          max_seqs, max_len);
+    }
+    rlc_status st = model_ensure_rope(m, max_len);
+    if (st) {
+        rlc_generator_free(g);
+        return st;
+    }
+    *out = g;
+    return RLC_OK;
+}
+
+/* The attention-free parts of one block for `rows` rows of g->x. attend()
+ * fills g->atty from g->q/k/v (rope already applied). */
+typedef void (*attend_fn)(rlc_generator *g, int layer, int rows, void *ctx);
+
+static void block(rlc_generator *g, int l, int rows, attend_fn attend, void *ctx) {
+    rlc_model *m = g->m;
+    const rlc_model_config *c = &m->cfg;
+    const rlc_backend *be = m->be;
+    const layer_off *lo = &m->layers[l];
+    int Hq = c->num_heads, Hkv = c->num_kv_heads, D = c->head_dim, F = c->intermediate_size;
+    be->rmsnorm_forward(g->ln, g->rstd, g->x, MP(m, lo->ln1), rows, c->hidden_size,
+                        c->rms_norm_eps);
+    model_linear_forward(m, l, MOD_Q, g->q, g->ln, rows, 0, g->ax);
+    model_linear_forward(m, l, MOD_K, g->k, g->ln, rows, 0, g->ax);
+    model_linear_forward(m, l, MOD_V, g->v, g->ln, rows, 0, g->ax);
+    if (c->qk_norm) {
+        /* in place is allowed: rmsnorm_forward forbids aliasing, so go via atty */
+        memcpy(g->atty, g->q, (size_t)rows * Hq * D * sizeof(float));
+        be->rmsnorm_forward(g->q, g->rstd, g->atty, MP(m, lo->qn), rows * Hq, D, c->rms_norm_eps);
+        memcpy(g->atty, g->k, (size_t)rows * Hkv * D * sizeof(float));
+        be->rmsnorm_forward(g->k, g->rstd, g->atty, MP(m, lo->kn), rows * Hkv, D,
+                            c->rms_norm_eps);
+    }
+    be->rope(g->q, g->pos, m->rope_cos, m->rope_sin, rows, Hq, D, 0);
+    be->rope(g->k, g->pos, m->rope_cos, m->rope_sin, rows, Hkv, D, 0);
+    attend(g, l, rows, ctx);
+    model_linear_forward(m, l, MOD_O, g->x, g->atty, rows, 1, g->ax);
+    be->rmsnorm_forward(g->ln, g->rstd, g->x, MP(m, lo->ln2), rows, c->hidden_size,
+                        c->rms_norm_eps);
+    model_linear_forward(m, l, MOD_GATE, g->g, g->ln, rows, 0, g->ax);
+    model_linear_forward(m, l, MOD_UP, g->u, g->ln, rows, 0, g->ax);
+    be->swiglu_forward(g->h, g->g, g->u, rows, F);
+    model_linear_forward(m, l, MOD_DOWN, g->x, g->h, rows, 1, g->ax);
+}
+
+static size_t kv_off(const rlc_generator *g, int l, int slot, int t) {
+    size_t KD = (size_t)g->m->cfg.num_kv_heads * g->m->cfg.head_dim;
+    return (((size_t)l * g->max_seqs + slot) * g->max_len + t) * KD;
+}
+
+typedef struct prefill_ctx {
+    int slot;
+} prefill_ctx;
+
+static void attend_prefill(rlc_generator *g, int l, int rows, void *vctx) {
+    prefill_ctx *ctx = vctx;
+    const rlc_model_config *c = &g->m->cfg;
+    size_t KD = (size_t)c->num_kv_heads * c->head_dim;
+    memcpy(g->kc + kv_off(g, l, ctx->slot, 0), g->k, rows * KD * sizeof(float));
+    memcpy(g->vc + kv_off(g, l, ctx->slot, 0), g->v, rows * KD * sizeof(float));
+    g->m->be->attention_forward(g->atty, g->att, g->q, g->k, g->v, 1, rows, c->num_heads,
+                                c->num_kv_heads, c->head_dim);
+}
+
+static void attend_decode(rlc_generator *g, int l, int rows, void *vctx) {
+    const rlc_model_config *c = &g->m->cfg;
+    size_t KD = (size_t)c->num_kv_heads * c->head_dim;
+    for (int s = 0; s < rows; s++) {
+        memcpy(g->kc + kv_off(g, l, s, g->pos[s]), g->k + s * KD, KD * sizeof(float));
+        memcpy(g->vc + kv_off(g, l, s, g->pos[s]), g->v + s * KD, KD * sizeof(float));
+    }
+    g->m->be->attention_decode(g->atty, g->scratch, g->q, g->kc + kv_off(g, l, 0, 0),
+                               g->vc + kv_off(g, l, 0, 0), g->lens, rows, g->max_len,
+                               c->num_heads, c->num_kv_heads, c->head_dim);
+}
+
+/* Final norm and LM head for `rows` rows of x starting at row `first`, into logits. */
+static void head(rlc_generator *g, int first, int rows, float *logits) {
+    rlc_model *m = g->m;
+    const rlc_model_config *c = &m->cfg;
+    int C = c->hidden_size;
+    m->be->rmsnorm_forward(g->ln, g->rstd, g->x + (size_t)first * C, MP(m, m->lnf), rows, C,
+                           c->rms_norm_eps);
+    m->be->matmul(0, 1, rows, c->vocab_size, C, 1.0f, g->ln, C, MP(m, m->lm_head), C, 0.0f,
+                  logits, c->vocab_size);
+}
+
+static int is_stop(const rlc_gen_params *p, const rlc_model_config *c, int tok,
+                   rlc_finish_reason *why) {
+    if (p->use_eos)
+        for (int i = 0; i < c->num_eos; i++)
+            if (tok == c->eos_token_ids[i]) return *why = RLC_FINISH_EOS, 1;
+    for (int i = 0; i < p->num_stop_ids; i++)
+        if (tok == p->stop_ids[i]) return *why = RLC_FINISH_STOP, 1;
+    return 0;
+}
+
+rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const int *prompt_lens,
+                             int n_prompts, const rlc_gen_params *p, rlc_gen_out *out) {
+    rlc_model *m = g->m;
+    const rlc_model_config *c = &m->cfg;
+    int G = p->num_samples, S = n_prompts * G, maxn = p->max_new_tokens, V = c->vocab_size;
+    int C = c->hidden_size;
+    memset(out, 0, sizeof *out);
+    if (G <= 0 || n_prompts <= 0 || maxn <= 0)
+        return rlc_errorf(RLC_ERR_INVALID, "generate: need prompts, samples and max_new_tokens > 0");
+    if (S > g->max_seqs)
+        return rlc_errorf(RLC_ERR_INVALID, "generate: %d sequences exceed the generator's %d", S,
+                          g->max_seqs);
+    size_t max_p = 0;
+    for (int i = 0; i < n_prompts; i++) {
+        if (prompt_lens[i] <= 0)
+            return rlc_errorf(RLC_ERR_INVALID, "generate: prompt %d is empty", i);
+        if (prompt_lens[i] + maxn > g->max_len)
+            return rlc_errorf(RLC_ERR_INVALID,
+                              "generate: prompt %d (%d tokens) + %d new tokens exceeds %d", i,
+                              prompt_lens[i], maxn, g->max_len);
+        for (int t = 0; t < prompt_lens[i]; t++)
+            if (prompts[i][t] < 0 || prompts[i][t] >= V)
+                return rlc_errorf(RLC_ERR_INVALID, "generate: prompt %d token %d (%d) outside vocab %d",
+                                  i, t, prompts[i][t], V);
+        if ((size_t)prompt_lens[i] > max_p) max_p = (size_t)prompt_lens[i];
+    }
+    size_t need = (size_t)c->num_heads * max_p * max_p;
+    if (need > g->att_cap) {
+        free(g->att);
+        g->att = rlc_aligned_alloc(need * sizeof(float));
+        g->att_cap = g->att ? need : 0;
+        if (!g->att) return RLC_ERR_NOMEM;
+    }
+    out->num_seqs = S;
+    out->max_new = maxn;
+    out->ids = rlc_calloc((size_t)S * maxn, sizeof(int));
+    out->logprobs = rlc_calloc((size_t)S * maxn, sizeof(float));
+    out->len = rlc_calloc((size_t)S, sizeof(int));
+    out->finish = rlc_calloc((size_t)S, sizeof(rlc_finish_reason));
+    if (!out->ids || !out->logprobs || !out->len || !out->finish) {
+        rlc_gen_out_free(out);
+        return RLC_ERR_NOMEM;
+    }
+
+    /* prefill each prompt into the first slot of its group, copy to the others,
+     * and sample the first token of every sample from the last prompt row */
+    for (int i = 0; i < n_prompts; i++) {
+        int P = prompt_lens[i], slot0 = i * G;
+        m->be->embedding_forward(g->x, prompts[i], MP(m, m->wte), P, C);
+        for (int t = 0; t < P; t++) g->pos[t] = t;
+        prefill_ctx ctx = {slot0};
+        for (int l = 0; l < c->num_layers; l++) {
+            block(g, l, P, attend_prefill, &ctx);
+            size_t KD = (size_t)c->num_kv_heads * c->head_dim;
+            for (int j = 1; j < G; j++) {
+                memcpy(g->kc + kv_off(g, l, slot0 + j, 0), g->kc + kv_off(g, l, slot0, 0),
+                       P * KD * sizeof(float));
+                memcpy(g->vc + kv_off(g, l, slot0 + j, 0), g->vc + kv_off(g, l, slot0, 0),
+                       P * KD * sizeof(float));
+            }
+        }
+        head(g, P - 1, 1, g->logits + (size_t)slot0 * V);
+        for (int j = 1; j < G; j++)
+            memcpy(g->logits + (size_t)(slot0 + j) * V, g->logits + (size_t)slot0 * V,
+                   V * sizeof(float));
+    }
+
+    /* lens[s] = tokens in the cache after this step's token is written */
+    /* tok[s]: last sampled token, or -1 once sequence s has stopped */
+    int active = S;
+    for (int s = 0; s < S; s++) g->lens[s] = prompt_lens[s / G], g->tok[s] = 0;
+    for (int step = 0; step < maxn && active > 0; step++) {
+        /* sample the next token of every unfinished sequence */
+#pragma omp parallel for schedule(static) if (S > 1 && V >= 4096)
+        for (int s = 0; s < S; s++) {
+            if (g->tok[s] < 0) continue;
+            float u = rlc_rng_uniform(p->seed, rlc_rng_stream((uint64_t)(s / G), (uint64_t)(s % G),
+                                                              0x5a3),
+                                      (uint64_t)step);
+            float lp;
+            int tok = rlc_sample(g->logits + (size_t)s * V, V, &p->sampler, u,
+                                 g->sample_work + (size_t)s * 2 * V, &lp);
+            out->ids[(size_t)s * maxn + step] = tok;
+            out->logprobs[(size_t)s * maxn + step] = lp;
+        }
+        for (int s = 0; s < S; s++) {
+            if (g->tok[s] < 0) continue;
+            int tok = out->ids[(size_t)s * maxn + step];
+            out->len[s] = step + 1;
+            rlc_finish_reason why;
+            int stop = is_stop(p, c, tok, &why);
+            if (!stop && p->stop_fn &&
+                p->stop_fn(p->stop_ud, s, out->ids + (size_t)s * maxn, step + 1))
+                stop = 1, why = RLC_FINISH_STOP;
+            if (stop) {
+                out->finish[s] = why;
+                g->tok[s] = -1;
+                active--;
+            } else {
+                g->tok[s] = tok;
+            }
+        }
+        if (active == 0 || step + 1 == maxn) break;
+        /* one decode step for all slots; finished slots re-run their last
+         * position harmlessly and their outputs are ignored */
+        for (int s = 0; s < S; s++) {
+            int tok = g->tok[s] >= 0 ? g->tok[s] : 0;
+            int finished = g->tok[s] < 0;
+            g->pos[s] = finished ? g->lens[s] - 1 : g->lens[s];
+            if (!finished) g->lens[s]++;
+            memcpy(g->x + (size_t)s * C, MP(m, m->wte) + (size_t)tok * C, C * sizeof(float));
+        }
+        for (int l = 0; l < c->num_layers; l++) block(g, l, S, attend_decode, NULL);
+        head(g, 0, S, g->logits);
+    }
+    return RLC_OK; /* finish[] starts as RLC_FINISH_LENGTH */
+}
+
+rlc_status rlc_generate(rlc_model *m, const int *const *prompts, const int *prompt_lens,
+                        int n_prompts, const rlc_gen_params *p, rlc_gen_out *out) {
+    int max_p = 0;
+    for (int i = 0; i < n_prompts; i++)
+        if (prompt_lens[i] > max_p) max_p = prompt_lens[i];
+    rlc_generator *g;
+    RLC_TRY(rlc_generator_new(m, n_prompts * (p->num_samples > 0 ? p->num_samples : 1),
+                              max_p + p->max_new_tokens, &g));
+    rlc_status st = rlc_generator_run(g, prompts, prompt_lens, n_prompts, p, out);
+    rlc_generator_free(g);
+    return st;
+}

@@ -1,0 +1,506 @@
+/* Model parameters: the tensor table, creation, HF loading and saving, LoRA
+ * adapters in PEFT layout. */
+#include "model/model_internal.h"
+
+#include "base/fs.h"
+#include "base/rng.h"
+#include "model/safetensors.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+static const char *const mod_names[NMOD] = {
+    "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+    "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj",
+};
+static const char *const mod_short[NMOD] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                                            "gate_proj", "up_proj", "down_proj"};
+
+const char *model_mod_name(int mod) {
+    return mod_names[mod];
+}
+
+void model_mod_dims(const rlc_model_config *c, int mod, int *in, int *out) {
+    int C = c->hidden_size, QD = c->num_heads * c->head_dim, KD = c->num_kv_heads * c->head_dim;
+    int F = c->intermediate_size;
+    switch (mod) {
+    case MOD_Q: *in = C, *out = QD; break;
+    case MOD_K: *in = C, *out = KD; break;
+    case MOD_V: *in = C, *out = KD; break;
+    case MOD_O: *in = QD, *out = C; break;
+    case MOD_GATE: *in = C, *out = F; break;
+    case MOD_UP: *in = C, *out = F; break;
+    default: *in = F, *out = C; break;
+    }
+}
+
+static int mod_has_bias(const rlc_model_config *c, int mod) {
+    if (mod <= MOD_V) return c->qkv_bias;
+    if (mod == MOD_O) return c->o_bias;
+    return c->mlp_bias;
+}
+
+/* Appends a tensor to a table, returning its offset. */
+static ptrdiff_t add_desc(tensor_desc *d, int *n, size_t *total, const char *name, int64_t d0,
+                          int64_t d1) {
+    tensor_desc *t = &d[(*n)++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = d1 > 0 ? 2 : 1;
+    t->shape[0] = d0;
+    t->shape[1] = d1 > 0 ? d1 : 0;
+    t->numel = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
+    /* 16-float alignment keeps every tensor 64-byte aligned for SIMD. */
+    t->off = *total;
+    *total += (t->numel + 15) & ~(size_t)15;
+    return (ptrdiff_t)t->off;
+}
+
+rlc_lora_config rlc_lora_default_config(void) {
+    rlc_lora_config lc = {.rank = 16, .alpha = 32.0f, .use_rslora = 0,
+                          .targets = RLC_LORA_Q | RLC_LORA_K | RLC_LORA_V | RLC_LORA_O};
+    return lc;
+}
+
+rlc_status rlc_lora_parse_targets(const char *list, unsigned *targets) {
+    *targets = 0;
+    if (!strcmp(list, "all-linear") || !strcmp(list, "all")) {
+        *targets = RLC_LORA_ALL;
+        return RLC_OK;
+    }
+    const char *p = list;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        int found = 0;
+        for (int i = 0; i < NMOD; i++) {
+            size_t sl = strlen(mod_short[i]);
+            /* "q_proj" or "q" */
+            if ((len == sl && !strncmp(p, mod_short[i], len)) ||
+                (len == sl - 5 && !strncmp(p, mod_short[i], len))) {
+                *targets |= 1u << i;
+                found = 1;
+            }
+        }
+        if (!found)
+            return rlc_errorf(RLC_ERR_INVALID,
+                              "lora target '%.*s' unknown (expected q_proj, k_proj, v_proj, "
+                              "o_proj, gate_proj, up_proj, down_proj or all-linear)",
+                              (int)len, p);
+        p += len;
+        if (*p == ',') p++;
+    }
+    if (!*targets) return rlc_errorf(RLC_ERR_INVALID, "lora targets: empty list");
+    return RLC_OK;
+}
+
+/* Builds the tensor table and allocates the parameter buffer. */
+static rlc_status model_alloc(const rlc_model_config *cfg, rlc_model **out) {
+    RLC_TRY(rlc_config_validate(cfg, "model config"));
+    rlc_model *m = rlc_calloc(1, sizeof *m);
+    if (!m) return RLC_ERR_NOMEM;
+    m->cfg = *cfg;
+    m->be = rlc_backend_cpu();
+    m->file_dtype = RLC_DTYPE_F32;
+    int L = cfg->num_layers, C = cfg->hidden_size, V = cfg->vocab_size, D = cfg->head_dim;
+    int max_desc = 3 + L * (4 + 2 * NMOD);
+    m->desc = rlc_calloc((size_t)max_desc, sizeof *m->desc);
+    m->layers = rlc_calloc((size_t)L, sizeof *m->layers);
+    m->inv_freq = rlc_calloc((size_t)D / 2, sizeof(float));
+    if (!m->desc || !m->layers || !m->inv_freq) {
+        rlc_model_free(m);
+        return RLC_ERR_NOMEM;
+    }
+    size_t total = 0;
+    char name[128];
+    m->wte = add_desc(m->desc, &m->n_desc, &total, "model.embed_tokens.weight", V, C);
+    for (int l = 0; l < L; l++) {
+        layer_off *lo = &m->layers[l];
+        for (int i = 0; i < NMOD; i++) lo->w[i] = lo->b[i] = lo->la[i] = lo->lb[i] = -1;
+        lo->qn = lo->kn = -1;
+#define LNAME(suffix) (snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix), name)
+        lo->ln1 = add_desc(m->desc, &m->n_desc, &total, LNAME("input_layernorm.weight"), C, 0);
+        for (int i = 0; i < NMOD; i++) {
+            int in, o;
+            model_mod_dims(cfg, i, &in, &o);
+            char mn[96];
+            snprintf(mn, sizeof mn, "%s.weight", mod_names[i]);
+            lo->w[i] = add_desc(m->desc, &m->n_desc, &total, LNAME(mn), o, in);
+            if (mod_has_bias(cfg, i)) {
+                snprintf(mn, sizeof mn, "%s.bias", mod_names[i]);
+                lo->b[i] = add_desc(m->desc, &m->n_desc, &total, LNAME(mn), o, 0);
+            }
+            if (i == MOD_O) {
+                if (cfg->qk_norm) {
+                    lo->qn = add_desc(m->desc, &m->n_desc, &total, LNAME("self_attn.q_norm.weight"),
+                                      D, 0);
+                    lo->kn = add_desc(m->desc, &m->n_desc, &total, LNAME("self_attn.k_norm.weight"),
+                                      D, 0);
+                }
+                lo->ln2 = add_desc(m->desc, &m->n_desc, &total,
+                                   LNAME("post_attention_layernorm.weight"), C, 0);
+            }
+        }
+#undef LNAME
+    }
+    m->lnf = add_desc(m->desc, &m->n_desc, &total, "model.norm.weight", C, 0);
+    m->lm_head = cfg->tie_word_embeddings
+                     ? m->wte
+                     : add_desc(m->desc, &m->n_desc, &total, "lm_head.weight", V, C);
+    m->n_params = total;
+    m->params = rlc_aligned_alloc(total * sizeof(float));
+    if (!m->params) {
+        rlc_model_free(m);
+        return RLC_ERR_NOMEM;
+    }
+    memset(m->params, 0, total * sizeof(float));
+    rlc_config_rope_inv_freq(cfg, m->inv_freq);
+    *out = m;
+    return RLC_OK;
+}
+
+static int is_norm_name(const char *name) {
+    return strstr(name, "norm.weight") != NULL;
+}
+
+rlc_status rlc_model_create(const rlc_model_config *cfg, uint64_t seed, rlc_model **out) {
+    rlc_model *m;
+    RLC_TRY(model_alloc(cfg, &m));
+    for (int i = 0; i < m->n_desc; i++) {
+        tensor_desc *t = &m->desc[i];
+        float *p = m->params + t->off;
+        if (is_norm_name(t->name)) {
+            for (size_t j = 0; j < t->numel; j++) p[j] = 1.0f;
+        } else if (t->ndim == 2) {
+            rlc_rng_fill_normal(p, t->numel, 0.02f, seed, rlc_rng_stream(0x1417, (uint64_t)i, 0),
+                                0);
+        } /* biases stay zero */
+    }
+    *out = m;
+    return RLC_OK;
+}
+
+rlc_status rlc_model_load(const char *dir, rlc_model **out) {
+    char path[4096];
+    RLC_TRY(rlc_path_join(path, sizeof path, dir, "config.json"));
+    rlc_model_config cfg;
+    RLC_TRY(rlc_config_load(path, &cfg));
+    rlc_st_file *f = NULL;
+    RLC_TRY(rlc_st_open_dir(dir, &f));
+    rlc_model *m = NULL;
+    rlc_status st = model_alloc(&cfg, &m);
+    for (int i = 0; st == RLC_OK && i < m->n_desc; i++) {
+        tensor_desc *t = &m->desc[i];
+        st = rlc_st_read_f32(f, t->name, t->ndim, t->shape, m->params + t->off);
+    }
+    if (st == RLC_OK) {
+        const rlc_st_tensor *e = rlc_st_find(f, "model.embed_tokens.weight");
+        if (e) m->file_dtype = e->dtype;
+    }
+    rlc_st_close(f);
+    if (st != RLC_OK) {
+        rlc_model_free(m);
+        return st;
+    }
+    *out = m;
+    return RLC_OK;
+}
+
+rlc_status rlc_model_save(const rlc_model *m, const char *dir, rlc_dtype dtype) {
+    char path[4096];
+    RLC_TRY(rlc_mkdir_p(dir));
+    RLC_TRY(rlc_path_join(path, sizeof path, dir, "config.json"));
+    rlc_model_config cfg = m->cfg;
+    snprintf(cfg.torch_dtype, sizeof cfg.torch_dtype, "%s",
+             dtype == RLC_DTYPE_BF16  ? "bfloat16"
+             : dtype == RLC_DTYPE_F16 ? "float16"
+                                      : "float32");
+    RLC_TRY(rlc_config_save(&cfg, path));
+    rlc_st_writer *w = rlc_st_writer_new();
+    if (!w) return RLC_ERR_NOMEM;
+    rlc_status st = RLC_OK;
+    for (int i = 0; st == RLC_OK && i < m->n_desc; i++) {
+        const tensor_desc *t = &m->desc[i];
+        st = rlc_st_writer_add_f32(w, t->name, dtype, t->ndim, t->shape, m->params + t->off);
+    }
+    if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, "model.safetensors");
+    if (st == RLC_OK) st = rlc_st_writer_write(w, path);
+    rlc_st_writer_free(w);
+    return st;
+}
+
+void rlc_model_free(rlc_model *m) {
+    if (!m) return;
+    free(m->params);
+    free(m->grads);
+    free(m->desc);
+    free(m->layers);
+    free(m->inv_freq);
+    free(m->rope_cos);
+    free(m->rope_sin);
+    free(m->lora_params);
+    free(m->lora_grads);
+    free(m->lora_desc);
+    free(m);
+}
+
+const rlc_model_config *rlc_model_cfg(const rlc_model *m) {
+    return &m->cfg;
+}
+
+size_t rlc_model_num_params(const rlc_model *m) {
+    size_t n = 0;
+    for (int i = 0; i < m->n_desc; i++) n += m->desc[i].numel;
+    return n;
+}
+
+rlc_dtype rlc_model_file_dtype(const rlc_model *m) {
+    return m->file_dtype;
+}
+
+void rlc_model_set_backend(rlc_model *m, const rlc_backend *be) {
+    m->be = be;
+}
+
+rlc_status model_ensure_rope(rlc_model *m, int T) {
+    if (T <= m->rope_T) return RLC_OK;
+    int half = m->cfg.head_dim / 2;
+    int newT = T < 2 * m->rope_T ? 2 * m->rope_T : T;
+    float *c = rlc_aligned_alloc((size_t)newT * half * sizeof(float));
+    float *s = rlc_aligned_alloc((size_t)newT * half * sizeof(float));
+    if (!c || !s) {
+        free(c);
+        free(s);
+        return RLC_ERR_NOMEM;
+    }
+    for (int t = 0; t < newT; t++)
+        for (int j = 0; j < half; j++) {
+            double ang = (double)t * (double)m->inv_freq[j];
+            c[(size_t)t * half + j] = (float)cos(ang);
+            s[(size_t)t * half + j] = (float)sin(ang);
+        }
+    free(m->rope_cos);
+    free(m->rope_sin);
+    m->rope_cos = c;
+    m->rope_sin = s;
+    m->rope_T = newT;
+    return RLC_OK;
+}
+
+/* ---- trainable view ---- */
+
+rlc_status rlc_model_trainable(rlc_model *m, float **params, float **grads, size_t *n) {
+    if (m->has_lora) {
+        if (!m->lora_grads) {
+            m->lora_grads = rlc_aligned_alloc(m->n_lora * sizeof(float));
+            if (!m->lora_grads) return RLC_ERR_NOMEM;
+            memset(m->lora_grads, 0, m->n_lora * sizeof(float));
+        }
+        *params = m->lora_params, *grads = m->lora_grads, *n = m->n_lora;
+    } else {
+        if (!m->grads) {
+            m->grads = rlc_aligned_alloc(m->n_params * sizeof(float));
+            if (!m->grads) return RLC_ERR_NOMEM;
+            memset(m->grads, 0, m->n_params * sizeof(float));
+        }
+        *params = m->params, *grads = m->grads, *n = m->n_params;
+    }
+    return RLC_OK;
+}
+
+void rlc_model_zero_grad(rlc_model *m) {
+    if (m->grads) memset(m->grads, 0, m->n_params * sizeof(float));
+    if (m->lora_grads) memset(m->lora_grads, 0, m->n_lora * sizeof(float));
+}
+
+static const tensor_desc *find_desc(const tensor_desc *d, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(d[i].name, name)) return &d[i];
+    return NULL;
+}
+
+float *rlc_model_param(rlc_model *m, const char *name, size_t *numel) {
+    const tensor_desc *t = find_desc(m->desc, m->n_desc, name);
+    if (t) {
+        if (numel) *numel = t->numel;
+        return m->params + t->off;
+    }
+    t = m->has_lora ? find_desc(m->lora_desc, m->n_lora_desc, name) : NULL;
+    if (!t) return NULL;
+    if (numel) *numel = t->numel;
+    return m->lora_params + t->off;
+}
+
+float *rlc_model_grad(rlc_model *m, const char *name, size_t *numel) {
+    const tensor_desc *t = find_desc(m->desc, m->n_desc, name);
+    if (t) {
+        if (!m->grads) return NULL;
+        if (numel) *numel = t->numel;
+        return m->grads + t->off;
+    }
+    t = m->has_lora ? find_desc(m->lora_desc, m->n_lora_desc, name) : NULL;
+    if (!t || !m->lora_grads) return NULL;
+    if (numel) *numel = t->numel;
+    return m->lora_grads + t->off;
+}
+
+const char *rlc_model_param_name(const rlc_model *m, int lora, int i) {
+    if (lora) return i < m->n_lora_desc ? m->lora_desc[i].name : NULL;
+    return i < m->n_desc ? m->desc[i].name : NULL;
+}
+
+/* ---- LoRA ---- */
+
+static rlc_status lora_alloc(rlc_model *m, const rlc_lora_config *lc) {
+    if (m->has_lora) return rlc_errorf(RLC_ERR_INVALID, "model already has a LoRA adapter");
+    if (lc->rank <= 0) return rlc_errorf(RLC_ERR_INVALID, "lora rank must be positive");
+    if (!(lc->targets & RLC_LORA_ALL))
+        return rlc_errorf(RLC_ERR_INVALID, "lora needs at least one target module");
+    int L = m->cfg.num_layers;
+    m->lora_desc = rlc_calloc((size_t)L * NMOD * 2, sizeof *m->lora_desc);
+    if (!m->lora_desc) return RLC_ERR_NOMEM;
+    size_t total = 0;
+    char name[128];
+    for (int l = 0; l < L; l++)
+        for (int i = 0; i < NMOD; i++) {
+            if (!(lc->targets & (1u << i))) continue;
+            int in, o;
+            model_mod_dims(&m->cfg, i, &in, &o);
+            snprintf(name, sizeof name, "base_model.model.model.layers.%d.%s.lora_A.weight", l,
+                     mod_names[i]);
+            m->layers[l].la[i] = add_desc(m->lora_desc, &m->n_lora_desc, &total, name, lc->rank, in);
+            snprintf(name, sizeof name, "base_model.model.model.layers.%d.%s.lora_B.weight", l,
+                     mod_names[i]);
+            m->layers[l].lb[i] = add_desc(m->lora_desc, &m->n_lora_desc, &total, name, o, lc->rank);
+        }
+    m->n_lora = total;
+    m->lora_params = rlc_aligned_alloc(total * sizeof(float));
+    if (!m->lora_params) return RLC_ERR_NOMEM;
+    memset(m->lora_params, 0, total * sizeof(float));
+    m->lc = *lc;
+    m->lora_scale = lc->use_rslora ? lc->alpha / sqrtf((float)lc->rank) : lc->alpha / lc->rank;
+    m->has_lora = 1;
+    m->lora_on = 1;
+    /* the base is frozen from here on */
+    free(m->grads);
+    m->grads = NULL;
+    return RLC_OK;
+}
+
+rlc_status rlc_model_add_lora(rlc_model *m, const rlc_lora_config *lc, uint64_t seed) {
+    RLC_TRY(lora_alloc(m, lc));
+    /* PEFT: A ~ kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)); B = 0. */
+    for (int i = 0; i < m->n_lora_desc; i++) {
+        tensor_desc *t = &m->lora_desc[i];
+        if (!strstr(t->name, "lora_A")) continue;
+        float bound = 1.0f / sqrtf((float)t->shape[1]);
+        float *p = m->lora_params + t->off;
+        uint64_t stream = rlc_rng_stream(0x10a, (uint64_t)i, 0);
+        for (size_t j = 0; j < t->numel; j++)
+            p[j] = (2.0f * rlc_rng_uniform(seed, stream, j) - 1.0f) * bound;
+    }
+    return RLC_OK;
+}
+
+void rlc_model_set_lora_enabled(rlc_model *m, int on) {
+    m->lora_on = on;
+}
+
+int rlc_model_has_lora(const rlc_model *m) {
+    return m->has_lora;
+}
+
+rlc_status rlc_model_load_adapter(rlc_model *m, const char *dir) {
+    char path[4096];
+    RLC_TRY(rlc_path_join(path, sizeof path, dir, "adapter_config.json"));
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root)
+        return rlc_errorf(RLC_ERR_FORMAT, "%s: %s (line %d)", path, jerr.text, jerr.line);
+    rlc_lora_config lc = rlc_lora_default_config();
+    rlc_status st = RLC_OK;
+    json_t *r = json_object_get(root, "r"), *alpha = json_object_get(root, "lora_alpha");
+    json_t *tm = json_object_get(root, "target_modules"), *rs = json_object_get(root, "use_rslora");
+    json_t *pt = json_object_get(root, "peft_type");
+    if (pt && json_is_string(pt) && strcmp(json_string_value(pt), "LORA"))
+        st = rlc_errorf(RLC_ERR_UNSUPPORTED, "%s: peft_type '%s' is not supported (expected LORA)",
+                        path, json_string_value(pt));
+    else if (!json_is_integer(r) || json_integer_value(r) <= 0)
+        st = rlc_errorf(RLC_ERR_FORMAT, "%s: field 'r' must be a positive integer", path);
+    else if (!json_is_number(alpha))
+        st = rlc_errorf(RLC_ERR_FORMAT, "%s: field 'lora_alpha' must be a number", path);
+    if (st == RLC_OK) {
+        lc.rank = (int)json_integer_value(r);
+        lc.alpha = (float)json_number_value(alpha);
+        lc.use_rslora = json_is_true(rs);
+        lc.targets = 0;
+        if (json_is_string(tm)) {
+            st = rlc_lora_parse_targets(json_string_value(tm), &lc.targets);
+        } else if (json_is_array(tm)) {
+            size_t i;
+            json_t *v;
+            json_array_foreach(tm, i, v) {
+                unsigned bits;
+                if (!json_is_string(v) ||
+                    rlc_lora_parse_targets(json_string_value(v), &bits) != RLC_OK) {
+                    st = rlc_errorf(RLC_ERR_UNSUPPORTED,
+                                    "%s: target_modules entry %zu is not a supported module", path,
+                                    i);
+                    break;
+                }
+                lc.targets |= bits;
+            }
+        } else {
+            st = rlc_errorf(RLC_ERR_FORMAT, "%s: field 'target_modules' must be a list", path);
+        }
+    }
+    json_decref(root);
+    RLC_TRY(st);
+    RLC_TRY(lora_alloc(m, &lc));
+    RLC_TRY(rlc_path_join(path, sizeof path, dir, "adapter_model.safetensors"));
+    rlc_st_file *f = NULL;
+    RLC_TRY(rlc_st_open(path, &f));
+    for (int i = 0; st == RLC_OK && i < m->n_lora_desc; i++) {
+        tensor_desc *t = &m->lora_desc[i];
+        st = rlc_st_read_f32(f, t->name, t->ndim, t->shape, m->lora_params + t->off);
+    }
+    rlc_st_close(f);
+    return st;
+}
+
+rlc_status rlc_model_save_adapter(const rlc_model *m, const char *dir) {
+    if (!m->has_lora) return rlc_errorf(RLC_ERR_INVALID, "model has no LoRA adapter to save");
+    char path[4096];
+    RLC_TRY(rlc_mkdir_p(dir));
+    json_t *root = json_object();
+    json_t *tm = json_array();
+    for (int i = 0; i < NMOD; i++)
+        if (m->lc.targets & (1u << i)) json_array_append_new(tm, json_string(mod_short[i]));
+    json_object_set_new(root, "peft_type", json_string("LORA"));
+    json_object_set_new(root, "task_type", json_string("CAUSAL_LM"));
+    json_object_set_new(root, "r", json_integer(m->lc.rank));
+    json_object_set_new(root, "lora_alpha", json_real(m->lc.alpha));
+    json_object_set_new(root, "lora_dropout", json_real(0.0));
+    json_object_set_new(root, "use_rslora", json_boolean(m->lc.use_rslora));
+    json_object_set_new(root, "bias", json_string("none"));
+    json_object_set_new(root, "target_modules", tm);
+    json_object_set_new(root, "base_model_name_or_path", json_string(""));
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(root);
+    if (!text) return rlc_errorf(RLC_ERR_NOMEM, "adapter_config.json: out of memory");
+    rlc_status st = rlc_path_join(path, sizeof path, dir, "adapter_config.json");
+    if (st == RLC_OK) st = rlc_write_file_atomic(path, text, strlen(text));
+    free(text);
+    RLC_TRY(st);
+    rlc_st_writer *w = rlc_st_writer_new();
+    if (!w) return RLC_ERR_NOMEM;
+    for (int i = 0; st == RLC_OK && i < m->n_lora_desc; i++) {
+        const tensor_desc *t = &m->lora_desc[i];
+        st = rlc_st_writer_add_f32(w, t->name, RLC_DTYPE_F32, t->ndim, t->shape,
+                                   m->lora_params + t->off);
+    }
+    if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, "adapter_model.safetensors");
+    if (st == RLC_OK) st = rlc_st_writer_write(w, path);
+    rlc_st_writer_free(w);
+    return st;
+}

@@ -1,0 +1,100 @@
+/* A Llama-family causal LM (Llama, Qwen2, Qwen3): parameters in one
+ * allocation, an optional LoRA adapter in another, forward and hand-written
+ * backward over a batch of sequences, and loading/saving in Hugging Face layout. */
+#ifndef RLC_MODEL_MODEL_H
+#define RLC_MODEL_MODEL_H
+
+#include "base/dtype.h"
+#include "base/status.h"
+#include "model/config.h"
+#include "tensor/backend.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rlc_model rlc_model;
+
+/* LoRA target modules (bit flags; only appended to). */
+enum {
+    RLC_LORA_Q = 1 << 0,
+    RLC_LORA_K = 1 << 1,
+    RLC_LORA_V = 1 << 2,
+    RLC_LORA_O = 1 << 3,
+    RLC_LORA_GATE = 1 << 4,
+    RLC_LORA_UP = 1 << 5,
+    RLC_LORA_DOWN = 1 << 6,
+    RLC_LORA_ALL = 0x7f,
+};
+
+typedef struct rlc_lora_config {
+    int rank;
+    float alpha;
+    int use_rslora;   /* scaling alpha/sqrt(r) instead of alpha/r */
+    unsigned targets; /* RLC_LORA_* bits */
+} rlc_lora_config;
+
+rlc_lora_config rlc_lora_default_config(void); /* r 16, alpha 32, q,k,v,o */
+/* Parses "q_proj,v_proj" (or "all-linear") into RLC_LORA_* bits. */
+rlc_status rlc_lora_parse_targets(const char *list, unsigned *targets);
+
+/* A fresh model with seeded random weights (std 0.02, norms 1). */
+rlc_status rlc_model_create(const rlc_model_config *cfg, uint64_t seed, rlc_model **out);
+/* Loads DIR/config.json and its safetensors (single file or sharded). */
+rlc_status rlc_model_load(const char *dir, rlc_model **out);
+/* Writes DIR/config.json and DIR/model.safetensors with weights in dtype. */
+rlc_status rlc_model_save(const rlc_model *m, const char *dir, rlc_dtype dtype);
+void rlc_model_free(rlc_model *m); /* NULL is a no-op */
+
+const rlc_model_config *rlc_model_cfg(const rlc_model *m);
+size_t rlc_model_num_params(const rlc_model *m); /* base weights (tied counted once) */
+rlc_dtype rlc_model_file_dtype(const rlc_model *m); /* dtype of the loaded file (F32 if created) */
+void rlc_model_set_backend(rlc_model *m, const rlc_backend *be);
+
+/* Attaches a LoRA adapter (A ~ kaiming-uniform like PEFT, B = 0), freezing the base. */
+rlc_status rlc_model_add_lora(rlc_model *m, const rlc_lora_config *lc, uint64_t seed);
+/* Loads a PEFT adapter directory (adapter_config.json + adapter_model.safetensors). */
+rlc_status rlc_model_load_adapter(rlc_model *m, const char *dir);
+/* Writes the adapter in PEFT layout. */
+rlc_status rlc_model_save_adapter(const rlc_model *m, const char *dir);
+/* 0 turns LoRA off for subsequent passes (the reference policy), 1 back on. */
+void rlc_model_set_lora_enabled(rlc_model *m, int on);
+int rlc_model_has_lora(const rlc_model *m);
+
+/* The parameters being trained (LoRA weights if an adapter is attached,
+ * otherwise every base weight) and their gradients: flat, n floats each.
+ * Gradients are allocated on first call. */
+rlc_status rlc_model_trainable(rlc_model *m, float **params, float **grads, size_t *n);
+void rlc_model_zero_grad(rlc_model *m);
+
+/* Named view of one tensor (HF or PEFT name) in the parameter or gradient
+ * buffer; NULL if there is no such tensor (or no gradient for it). */
+float *rlc_model_param(rlc_model *m, const char *name, size_t *numel);
+float *rlc_model_grad(rlc_model *m, const char *name, size_t *numel);
+/* Iterates tensor names: i from 0 until it returns NULL. lora=1 for adapter tensors. */
+const char *rlc_model_param_name(const rlc_model *m, int lora, int i);
+
+/* ---- training passes ---- */
+
+/* Activation memory for batches up to B sequences of T tokens. */
+typedef struct rlc_acts rlc_acts;
+rlc_status rlc_acts_new(const rlc_model *m, int B, int T, rlc_acts **out);
+void rlc_acts_free(rlc_acts *a); /* NULL is a no-op */
+size_t rlc_acts_bytes(const rlc_acts *a);
+
+/* Forward over ids[B,T] (right-padded sequences, positions 0..T-1). For each
+ * token, logp[B*T] receives log p(target | prefix), 0 where target < 0.
+ * Logits stay in the workspace until backward. */
+rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const int *targets, int B,
+                             int T, float *logp);
+/* Logits [B*T, V] of the last forward (overwritten by backward). */
+const float *rlc_acts_logits(const rlc_acts *a);
+/* Backward of sum_i dlogp[i] * logp[i] after forward: ADDS into the trainable
+ * gradients. */
+rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp);
+
+/* Mean cross-entropy over targets >= 0 (forward only, or forward+backward when
+ * backward != 0). Returns the loss in *loss. */
+rlc_status rlc_model_ce_step(rlc_model *m, rlc_acts *a, const int *ids, const int *targets, int B,
+                             int T, int backward, float *loss);
+
+#endif

@@ -1,0 +1,320 @@
+/* Forward and hand-written backward of the model over a batch of B right-padded
+ * sequences of T tokens (N = B*T rows). Every activation the backward needs is
+ * kept in one rlc_acts allocation sized up front. */
+#include "model/model_internal.h"
+
+#include <string.h>
+
+struct rlc_acts {
+    int B, T; /* capacity */
+    int curB, curT;
+    size_t bytes;
+    float *mem;
+    int *imem;
+    /* saved by forward; [L] means one slice per layer */
+    float *res;          /* [L+1][N,C] residual stream entering each layer (res[L] = last) */
+    float *mid;          /* [L][N,C] residual after attention */
+    float *ln1, *ln2;    /* [L][N,C] */
+    float *rstd1, *rstd2; /* [L][N] */
+    float *q, *k, *v;    /* [L][N,QD], [L][N,KD] after bias, q/k norm and rope */
+    float *qpre, *kpre;  /* [L][N,QD], [L][N,KD] before q/k norm (Qwen3 only) */
+    float *rstdq, *rstdk; /* [L][N*Hq], [L][N*Hkv] */
+    float *att;          /* [L][B,Hq,T,T] */
+    float *atty;         /* [L][N,QD] */
+    float *g, *u, *h;    /* [L][N,F] */
+    float *ax;           /* [L][NMOD][N,r] LoRA x A^T */
+    float *lnf, *rstdf;  /* [N,C], [N] */
+    float *logits;       /* [N,V] */
+    float *lse;          /* [N] */
+    int *ids, *targets, *pos; /* [N] */
+    /* backward scratch */
+    float *d_res, *d_tmp, *d_atty, *d_q, *d_k, *d_v, *d_g, *d_u, *d_h, *d_ax, *d_att;
+};
+
+static size_t acts_layout(const rlc_model *m, int B, int T, rlc_acts *a, float *base) {
+    const rlc_model_config *c = &m->cfg;
+    size_t N = (size_t)B * T, C = c->hidden_size, L = c->num_layers, F = c->intermediate_size;
+    size_t QD = (size_t)c->num_heads * c->head_dim, KD = (size_t)c->num_kv_heads * c->head_dim;
+    size_t V = c->vocab_size, Hq = c->num_heads, Hkv = c->num_kv_heads;
+    size_t r = m->has_lora ? (size_t)m->lc.rank : 0;
+    size_t off = 0;
+    /* each slice 16-float aligned */
+#define TAKE(field, count)                                                                         \
+    do {                                                                                           \
+        if (base) a->field = base + off;                                                           \
+        off += ((size_t)(count) + 15) & ~(size_t)15;                                               \
+    } while (0)
+    TAKE(res, (L + 1) * N * C);
+    TAKE(mid, L * N * C);
+    TAKE(ln1, L * N * C);
+    TAKE(ln2, L * N * C);
+    TAKE(rstd1, L * N);
+    TAKE(rstd2, L * N);
+    TAKE(q, L * N * QD);
+    TAKE(k, L * N * KD);
+    TAKE(v, L * N * KD);
+    if (c->qk_norm) {
+        TAKE(qpre, L * N * QD);
+        TAKE(kpre, L * N * KD);
+        TAKE(rstdq, L * N * Hq);
+        TAKE(rstdk, L * N * Hkv);
+    }
+    TAKE(att, L * B * Hq * T * T);
+    TAKE(atty, L * N * QD);
+    TAKE(g, L * N * F);
+    TAKE(u, L * N * F);
+    TAKE(h, L * N * F);
+    if (r) TAKE(ax, L * NMOD * N * r);
+    TAKE(lnf, N * C);
+    TAKE(rstdf, N);
+    TAKE(logits, N * V);
+    TAKE(lse, N);
+    size_t wide = QD > C ? QD : C;
+    TAKE(d_res, N * C);
+    TAKE(d_tmp, N * wide);
+    TAKE(d_atty, N * QD);
+    TAKE(d_q, N * QD);
+    TAKE(d_k, N * KD);
+    TAKE(d_v, N * KD);
+    TAKE(d_g, N * F);
+    TAKE(d_u, N * F);
+    TAKE(d_h, N * F);
+    if (r) TAKE(d_ax, N * r);
+    TAKE(d_att, B * Hq * T * T);
+#undef TAKE
+    return off;
+}
+
+rlc_status rlc_acts_new(const rlc_model *m, int B, int T, rlc_acts **out) {
+    if (B <= 0 || T <= 0) return rlc_errorf(RLC_ERR_INVALID, "activations: bad batch %dx%d", B, T);
+    rlc_acts *a = rlc_calloc(1, sizeof *a);
+    if (!a) return RLC_ERR_NOMEM;
+    size_t n = acts_layout(m, B, T, a, NULL);
+    a->mem = rlc_aligned_alloc(n * sizeof(float));
+    a->imem = rlc_malloc(3 * (size_t)B * T * sizeof(int));
+    if (!a->mem || !a->imem) {
+        rlc_acts_free(a);
+        return RLC_ERR_NOMEM;
+    }
+    acts_layout(m, B, T, a, a->mem);
+    a->ids = a->imem;
+    a->targets = a->imem + (size_t)B * T;
+    a->pos = a->imem + 2 * (size_t)B * T;
+    a->B = B, a->T = T;
+    a->bytes = n * sizeof(float) + 3 * (size_t)B * T * sizeof(int);
+    RLC_TRY(model_ensure_rope((rlc_model *)m, T));
+    *out = a;
+    return RLC_OK;
+}
+
+void rlc_acts_free(rlc_acts *a) {
+    if (!a) return;
+    free(a->mem);
+    free(a->imem);
+    free(a);
+}
+
+size_t rlc_acts_bytes(const rlc_acts *a) {
+    return a->bytes;
+}
+
+const float *rlc_acts_logits(const rlc_acts *a) {
+    return a->logits;
+}
+
+void model_linear_forward(const rlc_model *m, int layer, int mod, float *y, const float *x, int N,
+                          int accumulate, float *ax) {
+    const rlc_backend *be = m->be;
+    const layer_off *lo = &m->layers[layer];
+    int in, out;
+    model_mod_dims(&m->cfg, mod, &in, &out);
+    be->matmul(0, 1, N, out, in, 1.0f, x, in, MP(m, lo->w[mod]), in, accumulate ? 1.0f : 0.0f, y,
+               out);
+    if (lo->b[mod] >= 0) be->add_bias(y, MP(m, lo->b[mod]), N, out);
+    if (model_lora_active(m, layer, mod)) {
+        int r = m->lc.rank;
+        be->matmul(0, 1, N, r, in, 1.0f, x, in, LP(m, lo->la[mod]), in, 0.0f, ax, r);
+        be->matmul(0, 1, N, out, r, m->lora_scale, ax, r, LP(m, lo->lb[mod]), r, 1.0f, y, out);
+    }
+}
+
+/* Backward of model_linear_forward: dx (= or += when accumulate) dy W (+ LoRA
+ * path); dW, db, dA, dB += when their gradients exist. */
+static void linear_backward(rlc_model *m, int layer, int mod, float *dx, int accumulate,
+                            const float *dy, const float *x, const float *ax, float *dax, int N) {
+    const rlc_backend *be = m->be;
+    const layer_off *lo = &m->layers[layer];
+    int in, out;
+    model_mod_dims(&m->cfg, mod, &in, &out);
+    float *dW = MG(m, lo->w[mod]);
+    if (dW) be->matmul(1, 0, out, in, N, 1.0f, dy, out, x, in, 1.0f, dW, in);
+    float *db = MG(m, lo->b[mod]);
+    if (db) be->bias_backward(db, dy, N, out);
+    if (dx)
+        be->matmul(0, 0, N, in, out, 1.0f, dy, out, MP(m, lo->w[mod]), in,
+                   accumulate ? 1.0f : 0.0f, dx, in);
+    if (model_lora_active(m, layer, mod)) {
+        int r = m->lc.rank;
+        float s = m->lora_scale;
+        float *dA = LG(m, lo->la[mod]), *dB = LG(m, lo->lb[mod]);
+        if (dB) be->matmul(1, 0, out, r, N, s, dy, out, ax, r, 1.0f, dB, r);
+        be->matmul(0, 0, N, r, out, s, dy, out, LP(m, lo->lb[mod]), r, 0.0f, dax, r);
+        if (dA) be->matmul(1, 0, r, in, N, 1.0f, dax, r, x, in, 1.0f, dA, in);
+        if (dx) be->matmul(0, 0, N, in, r, 1.0f, dax, r, LP(m, lo->la[mod]), in, 1.0f, dx, in);
+    }
+}
+
+rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const int *targets, int B,
+                             int T, float *logp) {
+    const rlc_model_config *c = &m->cfg;
+    const rlc_backend *be = m->be;
+    if (B > a->B || T > a->T || (size_t)B * T > (size_t)a->B * a->T)
+        return rlc_errorf(RLC_ERR_INVALID, "forward: batch %dx%d exceeds workspace %dx%d", B, T,
+                          a->B, a->T);
+    if (T > a->T) return rlc_errorf(RLC_ERR_INVALID, "forward: T=%d exceeds workspace", T);
+    int N = B * T, C = c->hidden_size, L = c->num_layers, F = c->intermediate_size;
+    int Hq = c->num_heads, Hkv = c->num_kv_heads, D = c->head_dim, V = c->vocab_size;
+    int QD = Hq * D, KD = Hkv * D;
+    int r = m->has_lora ? m->lc.rank : 0;
+    for (int i = 0; i < N; i++) {
+        if (ids[i] < 0 || ids[i] >= V)
+            return rlc_errorf(RLC_ERR_INVALID, "forward: token id %d at %d outside vocab %d",
+                              ids[i], i, V);
+        if (targets && targets[i] >= V)
+            return rlc_errorf(RLC_ERR_INVALID, "forward: target id %d at %d outside vocab %d",
+                              targets[i], i, V);
+        a->ids[i] = ids[i];
+        a->targets[i] = targets ? targets[i] : -1;
+        a->pos[i] = i % T;
+    }
+    a->curB = B, a->curT = T;
+    size_t NC = (size_t)N * C;
+    be->embedding_forward(a->res, a->ids, MP(m, m->wte), N, C);
+    for (int l = 0; l < L; l++) {
+        const layer_off *lo = &m->layers[l];
+        float *x = a->res + l * NC, *mid = a->mid + l * NC, *xo = a->res + (l + 1) * NC;
+        float *ln1 = a->ln1 + l * NC, *ln2 = a->ln2 + l * NC;
+        float *q = a->q + (size_t)l * N * QD, *k = a->k + (size_t)l * N * KD;
+        float *v = a->v + (size_t)l * N * KD, *atty = a->atty + (size_t)l * N * QD;
+        float *att = a->att + (size_t)l * B * Hq * T * T;
+        float *g = a->g + (size_t)l * N * F, *u = a->u + (size_t)l * N * F;
+        float *h = a->h + (size_t)l * N * F;
+        float *ax = r ? a->ax + (size_t)l * NMOD * N * r : NULL;
+#define AX(mod) (ax ? ax + (size_t)(mod) * N * r : NULL)
+        be->rmsnorm_forward(ln1, a->rstd1 + (size_t)l * N, x, MP(m, lo->ln1), N, C,
+                            c->rms_norm_eps);
+        if (c->qk_norm) {
+            float *qpre = a->qpre + (size_t)l * N * QD, *kpre = a->kpre + (size_t)l * N * KD;
+            model_linear_forward(m, l, MOD_Q, qpre, ln1, N, 0, AX(MOD_Q));
+            model_linear_forward(m, l, MOD_K, kpre, ln1, N, 0, AX(MOD_K));
+            be->rmsnorm_forward(q, a->rstdq + (size_t)l * N * Hq, qpre, MP(m, lo->qn), N * Hq, D,
+                                c->rms_norm_eps);
+            be->rmsnorm_forward(k, a->rstdk + (size_t)l * N * Hkv, kpre, MP(m, lo->kn), N * Hkv,
+                                D, c->rms_norm_eps);
+        } else {
+            model_linear_forward(m, l, MOD_Q, q, ln1, N, 0, AX(MOD_Q));
+            model_linear_forward(m, l, MOD_K, k, ln1, N, 0, AX(MOD_K));
+        }
+        model_linear_forward(m, l, MOD_V, v, ln1, N, 0, AX(MOD_V));
+        be->rope(q, a->pos, m->rope_cos, m->rope_sin, N, Hq, D, 0);
+        be->rope(k, a->pos, m->rope_cos, m->rope_sin, N, Hkv, D, 0);
+        be->attention_forward(atty, att, q, k, v, B, T, Hq, Hkv, D);
+        memcpy(mid, x, NC * sizeof(float));
+        model_linear_forward(m, l, MOD_O, mid, atty, N, 1, AX(MOD_O));
+        be->rmsnorm_forward(ln2, a->rstd2 + (size_t)l * N, mid, MP(m, lo->ln2), N, C,
+                            c->rms_norm_eps);
+        model_linear_forward(m, l, MOD_GATE, g, ln2, N, 0, AX(MOD_GATE));
+        model_linear_forward(m, l, MOD_UP, u, ln2, N, 0, AX(MOD_UP));
+        be->swiglu_forward(h, g, u, N, F);
+        memcpy(xo, mid, NC * sizeof(float));
+        model_linear_forward(m, l, MOD_DOWN, xo, h, N, 1, AX(MOD_DOWN));
+#undef AX
+    }
+    be->rmsnorm_forward(a->lnf, a->rstdf, a->res + L * NC, MP(m, m->lnf), N, C, c->rms_norm_eps);
+    be->matmul(0, 1, N, V, C, 1.0f, a->lnf, C, MP(m, m->lm_head), C, 0.0f, a->logits, V);
+    if (logp) be->logprob_forward(logp, a->lse, a->logits, a->targets, N, V);
+    return RLC_OK;
+}
+
+rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
+    const rlc_model_config *c = &m->cfg;
+    const rlc_backend *be = m->be;
+    int B = a->curB, T = a->curT;
+    int N = B * T, C = c->hidden_size, L = c->num_layers, F = c->intermediate_size;
+    int Hq = c->num_heads, Hkv = c->num_kv_heads, D = c->head_dim, V = c->vocab_size;
+    int QD = Hq * D, KD = Hkv * D;
+    int r = m->has_lora ? m->lc.rank : 0;
+    size_t NC = (size_t)N * C;
+    if (!m->grads && !m->lora_grads)
+        return rlc_errorf(RLC_ERR_INVALID, "backward: call rlc_model_trainable() first");
+
+    /* head: logits were kept; turn them into dlogits in place */
+    be->logprob_backward(a->logits, dlogp, a->logits, a->lse, a->targets, N, V);
+    be->matmul(0, 0, N, C, V, 1.0f, a->logits, V, MP(m, m->lm_head), C, 0.0f, a->d_tmp, C);
+    float *dlm = MG(m, m->lm_head);
+    if (dlm) be->matmul(1, 0, V, C, N, 1.0f, a->logits, V, a->lnf, C, 1.0f, dlm, C);
+    be->rmsnorm_backward(a->d_res, MG(m, m->lnf), a->d_tmp, a->res + L * NC, MP(m, m->lnf),
+                         a->rstdf, N, C);
+
+    for (int l = L - 1; l >= 0; l--) {
+        const layer_off *lo = &m->layers[l];
+        float *x = a->res + l * NC, *mid = a->mid + l * NC;
+        float *ln1 = a->ln1 + l * NC, *ln2 = a->ln2 + l * NC;
+        float *q = a->q + (size_t)l * N * QD, *k = a->k + (size_t)l * N * KD;
+        float *v = a->v + (size_t)l * N * KD, *atty = a->atty + (size_t)l * N * QD;
+        float *att = a->att + (size_t)l * B * Hq * T * T;
+        float *g = a->g + (size_t)l * N * F, *u = a->u + (size_t)l * N * F;
+        float *h = a->h + (size_t)l * N * F;
+        float *ax = r ? a->ax + (size_t)l * NMOD * N * r : NULL;
+#define AX(mod) (ax ? ax + (size_t)(mod) * N * r : NULL)
+        /* MLP: d_res holds dL/d(output of this block) */
+        linear_backward(m, l, MOD_DOWN, a->d_h, 0, a->d_res, h, AX(MOD_DOWN), a->d_ax, N);
+        be->swiglu_backward(a->d_g, a->d_u, a->d_h, g, u, N, F);
+        linear_backward(m, l, MOD_GATE, a->d_tmp, 0, a->d_g, ln2, AX(MOD_GATE), a->d_ax, N);
+        linear_backward(m, l, MOD_UP, a->d_tmp, 1, a->d_u, ln2, AX(MOD_UP), a->d_ax, N);
+        be->rmsnorm_backward(a->d_tmp, MG(m, lo->ln2), a->d_tmp, mid, MP(m, lo->ln2),
+                             a->rstd2 + (size_t)l * N, N, C);
+        be->axpy(a->d_res, 1.0f, a->d_tmp, NC);
+        /* attention */
+        linear_backward(m, l, MOD_O, a->d_atty, 0, a->d_res, atty, AX(MOD_O), a->d_ax, N);
+        be->attention_backward(a->d_q, a->d_k, a->d_v, a->d_att, a->d_atty, att, q, k, v, B, T,
+                               Hq, Hkv, D);
+        be->rope(a->d_q, a->pos, m->rope_cos, m->rope_sin, N, Hq, D, 1);
+        be->rope(a->d_k, a->pos, m->rope_cos, m->rope_sin, N, Hkv, D, 1);
+        if (c->qk_norm) {
+            be->rmsnorm_backward(a->d_q, MG(m, lo->qn), a->d_q, a->qpre + (size_t)l * N * QD,
+                                 MP(m, lo->qn), a->rstdq + (size_t)l * N * Hq, N * Hq, D);
+            be->rmsnorm_backward(a->d_k, MG(m, lo->kn), a->d_k, a->kpre + (size_t)l * N * KD,
+                                 MP(m, lo->kn), a->rstdk + (size_t)l * N * Hkv, N * Hkv, D);
+        }
+        linear_backward(m, l, MOD_Q, a->d_tmp, 0, a->d_q, ln1, AX(MOD_Q), a->d_ax, N);
+        linear_backward(m, l, MOD_K, a->d_tmp, 1, a->d_k, ln1, AX(MOD_K), a->d_ax, N);
+        linear_backward(m, l, MOD_V, a->d_tmp, 1, a->d_v, ln1, AX(MOD_V), a->d_ax, N);
+        be->rmsnorm_backward(a->d_tmp, MG(m, lo->ln1), a->d_tmp, x, MP(m, lo->ln1),
+                             a->rstd1 + (size_t)l * N, N, C);
+        be->axpy(a->d_res, 1.0f, a->d_tmp, NC);
+#undef AX
+    }
+    float *dwte = MG(m, m->wte);
+    if (dwte) be->embedding_backward(dwte, a->d_res, a->ids, N, C, V);
+    return RLC_OK;
+}
+
+rlc_status rlc_model_ce_step(rlc_model *m, rlc_acts *a, const int *ids, const int *targets, int B,
+                             int T, int backward, float *loss) {
+    int N = B * T;
+    float *logp = rlc_malloc((size_t)N * sizeof(float));
+    if (!logp) return RLC_ERR_NOMEM;
+    rlc_status st = rlc_model_forward(m, a, ids, targets, B, T, logp);
+    int count = 0;
+    double sum = 0.0;
+    for (int i = 0; i < N; i++)
+        if (targets[i] >= 0) count++, sum -= logp[i];
+    *loss = count ? (float)(sum / count) : 0.0f;
+    if (st == RLC_OK && backward) {
+        for (int i = 0; i < N; i++) logp[i] = targets[i] >= 0 ? -1.0f / (float)count : 0.0f;
+        st = rlc_model_backward(m, a, logp);
+    }
+    free(logp);
+    return st;
+}
