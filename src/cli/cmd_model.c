@@ -1,0 +1,148 @@
+/* rlc info and rlc generate. */
+#include "cli/args.h"
+#include "cli/cli.h"
+
+#include "model/generate.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void print_bytes(const char *label, double b) {
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (b >= 1024 && i < 4) b /= 1024, i++;
+    printf("%-28s %.2f %s\n", label, b, u[i]);
+}
+
+int rlc_cmd_info(int argc, char **argv) {
+    const char *dir = NULL;
+    rlc_opt opts[] = {
+        {"model", OPT_STR, &dir, "DIR", "Hugging Face model directory (config.json + safetensors)"},
+        {0},
+    };
+    int pr = rlc_cli_parse("info", "--model DIR", opts, argc, argv);
+    if (pr) return pr > 0 ? 0 : 2;
+    if (!dir) {
+        fprintf(stderr, "rlc info: --model DIR is required\n");
+        return 2;
+    }
+    rlc_model *m;
+    rlc_status st = rlc_model_load(dir, &m);
+    if (st) return rlc_cli_fail(st);
+    const rlc_model_config *c = rlc_model_cfg(m);
+    size_t n = rlc_model_num_params(m);
+    printf("%-28s %s\n", "architecture", rlc_arch_name(c->arch));
+    printf("%-28s %zu (%.2fM)\n", "parameters", n, n / 1e6);
+    printf("%-28s %s on disk, float32 in memory\n", "dtype", rlc_dtype_name(rlc_model_file_dtype(m)));
+    printf("%-28s %d layers, hidden %d, intermediate %d\n", "shape", c->num_layers, c->hidden_size,
+           c->intermediate_size);
+    printf("%-28s %d query, %d key/value, head_dim %d%s\n", "attention heads", c->num_heads,
+           c->num_kv_heads, c->head_dim, c->qk_norm ? ", q/k norm" : "");
+    printf("%-28s %d\n", "vocab", c->vocab_size);
+    printf("%-28s theta %g%s\n", "rope", c->rope_theta,
+           c->rope_type == RLC_ROPE_LLAMA3 ? ", llama3 scaling" : "");
+    printf("%-28s %s\n", "tied embeddings", c->tie_word_embeddings ? "yes" : "no");
+    print_bytes("memory: weights", 4.0 * n);
+    print_bytes("memory: full fine-tune", 16.0 * n); /* weights, grads, Adam m and v */
+    /* KV cache per token: 2 (k,v) * layers * kv_heads * head_dim floats */
+    print_bytes("memory: KV cache / token", 8.0 * c->num_layers * c->num_kv_heads * c->head_dim);
+    rlc_model_free(m);
+    return 0;
+}
+
+static void json_ids(json_t *o, const char *key, const int *ids, int n) {
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++) json_array_append_new(a, json_integer(ids[i]));
+    json_object_set_new(o, key, a);
+}
+
+int rlc_cmd_generate(int argc, char **argv) {
+    const char *dir = NULL, *adapter = NULL, *prompt = NULL, *prompt_ids = NULL;
+    rlc_gen_params p = rlc_gen_default_params();
+    int as_json = 0, no_eos = 0;
+    rlc_opt opts[] = {
+        {"model", OPT_STR, &dir, "DIR", "Hugging Face model directory"},
+        {"adapter", OPT_STR, &adapter, "DIR", "PEFT LoRA adapter directory"},
+        {"prompt", OPT_STR, &prompt, "TEXT", "prompt text (needs the model's tokenizer)"},
+        {"prompt-ids", OPT_STR, &prompt_ids, "1,2,3", "prompt as token ids"},
+        {"max-new-tokens", OPT_INT, &p.max_new_tokens, "N", "tokens to generate (64)"},
+        {"samples", OPT_INT, &p.num_samples, "G", "samples for the prompt (1)"},
+        {"temperature", OPT_FLOAT, &p.sampler.temperature, "T", "sampling temperature, 0 = greedy (1)"},
+        {"top-p", OPT_FLOAT, &p.sampler.top_p, "P", "nucleus sampling mass (1 = off)"},
+        {"top-k", OPT_INT, &p.sampler.top_k, "K", "keep the K most likely tokens (0 = off)"},
+        {"min-p", OPT_FLOAT, &p.sampler.min_p, "P", "drop tokens below P x the top probability (0)"},
+        {"seed", OPT_U64, &p.seed, "S", "random seed (0)"},
+        {"no-eos", OPT_FLAG, &no_eos, NULL, "do not stop at the model's end-of-sequence ids"},
+        {"json", OPT_FLAG, &as_json, NULL, "print one JSON object"},
+        {0},
+    };
+    int pr = rlc_cli_parse("generate", "--model DIR (--prompt TEXT | --prompt-ids 1,2,3) [options]",
+                           opts, argc, argv);
+    if (pr) return pr > 0 ? 0 : 2;
+    if (!dir || (!prompt && !prompt_ids) || (prompt && prompt_ids)) {
+        fprintf(stderr, "rlc generate: needs --model DIR and one of --prompt or --prompt-ids\n");
+        return 2;
+    }
+    if (prompt) {
+        fprintf(stderr, "rlc generate: --prompt needs a tokenizer, which rlc cannot load yet; "
+                        "use --prompt-ids\n");
+        return 2;
+    }
+    if (p.max_new_tokens <= 0 || p.num_samples <= 0 || p.sampler.temperature < 0 ||
+        p.sampler.top_p <= 0 || p.sampler.top_p > 1 || p.sampler.top_k < 0 ||
+        p.sampler.min_p < 0 || p.sampler.min_p > 1) {
+        fprintf(stderr, "rlc generate: out-of-range option (max-new-tokens, samples > 0; "
+                        "temperature >= 0; 0 < top-p <= 1; top-k >= 0; 0 <= min-p <= 1)\n");
+        return 2;
+    }
+    p.use_eos = !no_eos;
+    int *ids, n;
+    if (rlc_cli_parse_ids(prompt_ids, &ids, &n)) return 2;
+    rlc_model *m = NULL;
+    rlc_status st = rlc_model_load(dir, &m);
+    if (st == RLC_OK && adapter) st = rlc_model_load_adapter(m, adapter);
+    rlc_gen_out out = {0};
+    const int *prompts[1] = {ids};
+    if (st == RLC_OK) st = rlc_generate(m, prompts, &n, 1, &p, &out);
+    if (st) {
+        free(ids);
+        rlc_model_free(m);
+        return rlc_cli_fail(st);
+    }
+    if (as_json) {
+        json_t *root = json_object();
+        json_ids(root, "prompt_ids", ids, n);
+        json_t *samples = json_array();
+        for (int s = 0; s < out.num_seqs; s++) {
+            json_t *o = s == 0 ? root : json_object();
+            json_ids(o, "ids", out.ids + (size_t)s * out.max_new, out.len[s]);
+            json_t *lp = json_array();
+            for (int i = 0; i < out.len[s]; i++)
+                json_array_append_new(lp, json_real(out.logprobs[(size_t)s * out.max_new + i]));
+            json_object_set_new(o, "logprobs", lp);
+            json_object_set_new(o, "finish_reason",
+                                json_string(rlc_finish_reason_str(out.finish[s])));
+            if (s > 0) json_array_append_new(samples, o);
+        }
+        if (out.num_seqs > 1)
+            json_object_set_new(root, "more_samples", samples);
+        else
+            json_decref(samples);
+        char *text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(9));
+        puts(text);
+        free(text);
+        json_decref(root);
+    } else {
+        for (int s = 0; s < out.num_seqs; s++) {
+            for (int i = 0; i < out.len[s]; i++)
+                printf("%s%d", i ? " " : "", out.ids[(size_t)s * out.max_new + i]);
+            printf("\t[%s]\n", rlc_finish_reason_str(out.finish[s]));
+        }
+    }
+    rlc_gen_out_free(&out);
+    free(ids);
+    rlc_model_free(m);
+    return 0;
+}

@@ -1,0 +1,39 @@
+#include "helpers.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+void th_tmpdir(char *out, size_t cap) {
+    snprintf(out, cap, "/tmp/rlc-test-XXXXXX");
+    if (!mkdtemp(out)) out[0] = 0;
+}
+
+void th_rmdir(const char *dir) {
+    if (!dir[0] || strncmp(dir, "/tmp/rlc-test-", 14)) return;
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", dir);
+}
+
+int th_python(const char *script, const char *args) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 /usr/bin/python3 tests/ref/%s %s", script, args);
+    int rc = system(cmd);
+    if (rc == -1) return -1;
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+th_cmp th_compare(const float *a, const float *b, size_t n, double atol, double rtol) {
+    th_cmp c = {0, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        double rel = d / (fabs((double)b[i]) + 1e-30);
+        if (d > c.max_abs) c.max_abs = d, c.worst = i;
+        if (rel > c.max_rel && fabs(b[i]) > atol) c.max_rel = rel;
+        if (!(d <= atol + rtol * fabs((double)b[i]))) c.bad++;
+    }
+    return c;
+}

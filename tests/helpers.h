@@ -1,0 +1,23 @@
+/* Shared test helpers: temporary directories, running the PyTorch reference,
+ * and tolerance comparisons that report the worst element. */
+#ifndef RLC_TESTS_HELPERS_H
+#define RLC_TESTS_HELPERS_H
+
+#include <stddef.h>
+
+/* Creates a fresh directory under /tmp; returns its path (static storage per call slot). */
+void th_tmpdir(char *out, size_t cap);
+/* rm -rf dir. */
+void th_rmdir(const char *dir);
+/* Runs `/usr/bin/python3 tests/ref/<script> <args>`; returns its exit status. */
+int th_python(const char *script, const char *args);
+
+typedef struct th_cmp {
+    double max_abs, max_rel;
+    size_t worst, bad;
+} th_cmp;
+
+/* Counts elements with |a-b| > atol + rtol*|b| (b is the reference). */
+th_cmp th_compare(const float *a, const float *b, size_t n, double atol, double rtol);
+
+#endif
