@@ -391,6 +391,7 @@ def lora_from(adapter_cfg, params, cfg, dtype):
 
 
 def adapter_config(r, alpha, targets, rslora, base):
+    alpha = int(alpha) if float(alpha).is_integer() else float(alpha)
     return {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": r, "lora_alpha": alpha,
             "target_modules": list(targets), "use_rslora": bool(rslora), "lora_dropout": 0.0,
             "bias": "none", "base_model_name_or_path": base, "fan_in_fan_out": False,
@@ -730,8 +731,9 @@ def selftest(_a):
 
     variants = [
         ("llama", dict()),
-        ("llama", dict(tied=True, rope_llama3=True, rope_orig=64, rope_low=1.0, rope_high=8.0,
-                       attn_bias=True, mlp_bias=True)),
+        # D=8: wavelengths 6.3, 63, 628, 6283 against 64/8 and 64/1: high, mid, low, low
+        ("llama", dict(heads=2, kv_heads=1, tied=True, rope_llama3=True, rope_orig=64,
+                       rope_low=1.0, rope_high=8.0, attn_bias=True, mlp_bias=True)),
         ("qwen2", dict(heads=4, kv_heads=1)),
         ("qwen3", dict(head_dim=6, kv_heads=4)),
         ("qwen3", dict(head_dim=24, hidden=64, heads=4, kv_heads=2, attn_bias=True, tied=True)),
@@ -753,7 +755,10 @@ def selftest(_a):
         lora = lora_from(adapter_config(3, 5.0, tg, rs, ""), Lw, cfg, torch.float64)
         ids = torch.randint(0, cfg.V, (2, 6), generator=gen)
         a = forward(cfg, {k: v.double() for k, v in P.items()}, ids, lora).numpy()
-        b = naive_forward(cfg, P, ids, lora)
+        by_hand = {"modules": [f"model.layers.{i}.{'mlp' if m in ('gate_proj', 'up_proj', 'down_proj') else 'self_attn'}.{m}"
+                               for i in range(cfg.L) for m in tg],
+                   "params": Lw, "scaling": 5.0 / math.sqrt(3) if rs else 5.0 / 3}
+        b = naive_forward(cfg, P, ids, by_hand)
         a0 = forward(cfg, {k: v.double() for k, v in P.items()}, ids).numpy()
         err = float(np.abs(a - b).max() / np.abs(b).max())
         eff = float(np.abs(a - a0).max() / np.abs(a0).max())
