@@ -50,7 +50,8 @@ static FILE *temp_file(char *path) {
 static void assert_close(const float *got, const double *want, size_t n, double rtol,
                          double rms_tol, const char *what) {
     double rms = 0;
-    for (size_t i = 0; i < n; i++) rms += want[i] * want[i];
+    for (size_t i = 0; i < n; i++)
+        rms += want[i] * want[i];
     rms = sqrt(rms / n);
     for (size_t i = 0; i < n; i++)
         cr_assert(fabs(got[i] - want[i]) <= rtol * fabs(want[i]) + rms_tol * rms,
@@ -94,7 +95,8 @@ static void compare_with_torch(float max_norm, float grad_scale, float wd, int c
     const float lrs[steps] = {1e-3f, 2e-3f, 3e-3f, 2.5e-3f, 1e-3f};
     static float p[n], g[steps][n], gcopy[n];
     rlc_rng_fill_normal(p, n, 1.0f, 17, 1, 0);
-    for (int s = 0; s < steps; s++) rlc_rng_fill_normal(g[s], n, grad_scale, 17, 2 + s, 0);
+    for (int s = 0; s < steps; s++)
+        rlc_rng_fill_normal(g[s], n, grad_scale, 17, 2 + s, 0);
 
     char in[] = "/tmp/rlc_test_in_XXXXXX", out[] = "/tmp/rlc_test_out_XXXXXX";
     FILE *f = temp_file(in);
@@ -103,7 +105,8 @@ static void compare_with_torch(float max_norm, float grad_scale, float wd, int c
      * same values. */
     double d[5] = {hp.beta1, hp.beta2, hp.eps, hp.weight_decay, hp.max_grad_norm};
     double dl[steps];
-    for (int s = 0; s < steps; s++) dl[s] = lrs[s];
+    for (int s = 0; s < steps; s++)
+        dl[s] = lrs[s];
     fwrite(hdr, sizeof hdr, 1, f);
     fwrite(d, sizeof d, 1, f);
     fwrite(dl, sizeof dl, 1, f);
@@ -165,7 +168,8 @@ Test(optim, adamw_kernel_first_step_by_hand) {
     float p[3] = {1.0f, -2.0f, 0.5f}, g[3] = {0.5f, -4.0f, 0.0f}, m[3] = {0}, v[3] = {0};
     rlc_cpu_adamw(p, g, m, v, 3, 0.1f, 0.9f, 0.999f, 1e-8f, 0.5f, 1);
     const double want[3] = {1.0 * 0.95 - 0.1, -2.0 * 0.95 + 0.1, 0.5 * 0.95};
-    for (int i = 0; i < 3; i++) cr_assert(fabs(p[i] - want[i]) < 1e-6, "p[%d] = %.8f", i, p[i]);
+    for (int i = 0; i < 3; i++)
+        cr_assert(fabs(p[i] - want[i]) < 1e-6, "p[%d] = %.8f", i, p[i]);
     cr_assert(fabs(m[1] - (-4.0 * (1.0 - (double)0.9f))) < 1e-7, "m %.9g", m[1]);
     cr_assert(fabs(v[1] - 16.0 * (1.0 - (double)0.999f)) < 1e-9, "v %.9g", v[1]);
 }
@@ -176,7 +180,8 @@ Test(optim, adamw_kernel_threads_agree) {
     float *a = malloc(4 * n * sizeof(float)), *b = malloc(4 * n * sizeof(float));
     cr_assert(a && b);
     rlc_rng_fill_normal(a, 2 * n, 1.0f, 3, 0, 0);
-    for (int i = 2 * n; i < 4 * n; i++) a[i] = 0;
+    for (int i = 2 * n; i < 4 * n; i++)
+        a[i] = 0;
     memcpy(b, a, 4 * n * sizeof(float));
     int saved = omp_get_max_threads();
     omp_set_num_threads(1);
@@ -195,7 +200,8 @@ Test(optim, sumsq_exact_and_thread_independent) {
     cr_assert(x);
     rlc_rng_fill_normal(x, n, 2.0f, 5, 0, 0);
     long double ref = 0;
-    for (int i = 0; i < n; i++) ref += (long double)x[i] * x[i];
+    for (int i = 0; i < n; i++)
+        ref += (long double)x[i] * x[i];
     int saved = omp_get_max_threads();
     double r[4];
     for (int t = 1; t <= 4; t++) {
@@ -203,8 +209,8 @@ Test(optim, sumsq_exact_and_thread_independent) {
         r[t - 1] = rlc_cpu_sumsq(x, n);
     }
     omp_set_num_threads(saved);
-    for (int t = 0; t < 4; t++) cr_assert_eq(r[t], r[0], "threads %d: %.17g vs %.17g", t + 1,
-                                             r[t], r[0]);
+    for (int t = 0; t < 4; t++)
+        cr_assert_eq(r[t], r[0], "threads %d: %.17g vs %.17g", t + 1, r[t], r[0]);
     cr_assert(fabsl(r[0] - ref) <= 1e-12L * ref, "%.17g vs %.17Lg", r[0], ref);
     cr_assert_eq(rlc_cpu_sumsq(x, 0), 0.0);
     float three[3] = {1, 2, 3};
@@ -216,9 +222,11 @@ Test(optim, scale_multiplies) {
     enum { n = 50000 };
     float *x = malloc(n * sizeof *x);
     cr_assert(x);
-    for (int i = 0; i < n; i++) x[i] = (float)i;
+    for (int i = 0; i < n; i++)
+        x[i] = (float)i;
     rlc_cpu_scale(x, 0.5f, n);
-    for (int i = 0; i < n; i++) cr_assert_eq(x[i], 0.5f * (float)i);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(x[i], 0.5f * (float)i);
     free(x);
 }
 
@@ -234,7 +242,8 @@ Test(optim, init_free_and_defaults) {
     cr_assert_eq(rlc_adamw_init(&opt, 1001, d), RLC_OK);
     cr_assert_eq(opt.v, opt.m + 1001);
     cr_assert_eq(opt.t, 0);
-    for (int i = 0; i < 2002; i++) cr_assert_eq(opt.m[i], 0.0f);
+    for (int i = 0; i < 2002; i++)
+        cr_assert_eq(opt.m[i], 0.0f);
     rlc_adamw_free(&opt);
     cr_assert_null(opt.m);
     rlc_adamw_free(&opt); /* twice is harmless */
@@ -291,14 +300,15 @@ static void compare_schedule(rlc_schedule_kind kind, int warm, int total, float 
     run_python(hf_schedule_script, in, out);
     f = fopen(out, "r");
     cr_assert(f);
-    rlc_schedule s = {.kind = kind, .warmup_steps = warm, .total_steps = total,
-                      .min_lr_ratio = floor};
+    rlc_schedule s = {
+        .kind = kind, .warmup_steps = warm, .total_steps = total, .min_lr_ratio = floor};
     for (int step = 0; step < nsteps; step++) {
         double want;
         cr_assert_eq(fscanf(f, "%lf", &want), 1, "missing value for step %d", step);
         float got = rlc_schedule_lr(&s, peak, step);
-        cr_assert(fabs(got - want) <= 1e-6 * peak, "%s warm %d total %d floor %g step %d: %.9g vs %.9g",
-                  names[kind], warm, total, floor, step, got, want);
+        cr_assert(fabs(got - want) <= 1e-6 * peak,
+                  "%s warm %d total %d floor %g step %d: %.9g vs %.9g", names[kind], warm, total,
+                  floor, step, got, want);
     }
     fclose(f);
     unlink(in);
@@ -316,8 +326,8 @@ Test(optim, schedules_match_hf_formulas) {
 }
 
 Test(optim, schedule_hand_values) {
-    rlc_schedule s = {.kind = RLC_SCHED_COSINE, .warmup_steps = 4, .total_steps = 14,
-                      .min_lr_ratio = 0.0f};
+    rlc_schedule s = {
+        .kind = RLC_SCHED_COSINE, .warmup_steps = 4, .total_steps = 14, .min_lr_ratio = 0.0f};
     cr_assert_float_eq(rlc_schedule_lr(&s, 1.0f, 0), 0.25f, 1e-7);
     cr_assert_float_eq(rlc_schedule_lr(&s, 1.0f, 3), 1.0f, 1e-7);
     cr_assert_float_eq(rlc_schedule_lr(&s, 1.0f, 4), 1.0f, 1e-7);

@@ -21,7 +21,8 @@ static rlc_sampler_params params(float t, int k, float top_p, float min_p) {
 static const double probs5[V5] = {0.10, 0.40, 0.05, 0.25, 0.20};
 
 static void logits5(float *l) {
-    for (int i = 0; i < V5; i++) l[i] = (float)log(probs5[i]) + 3.0f; /* shift: softmax-invariant */
+    for (int i = 0; i < V5; i++)
+        l[i] = (float)log(probs5[i]) + 3.0f; /* shift: softmax-invariant */
 }
 
 /* Asserts that as u sweeps [0,1) the sampler draws exactly the tokens in
@@ -31,7 +32,8 @@ static void check_sweep(const float *logits, int V, rlc_sampler_params p, const 
                         int nkeep) {
     double w[16] = {0}, total = 0;
     int kept[16] = {0};
-    for (int j = 0; j < nkeep; j++) kept[keep[j]] = 1;
+    for (int j = 0; j < nkeep; j++)
+        kept[keep[j]] = 1;
     for (int i = 0; i < V; i++)
         if (kept[i]) total += w[i] = exp((double)logits[i] / p.temperature);
     float work[32];
@@ -158,7 +160,8 @@ Test(sampler, empirical_distribution_matches) {
     rlc_sampler_params p = params(0.8f, 4, 1.0f, 0.0f);
     const int keep[6] = {1, 0, 1, 1, 0, 1}; /* the four largest: ids 2, 5, 0, 3 */
     double w[6], total = 0;
-    for (int i = 0; i < 6; i++) total += w[i] = keep[i] ? exp(l[i] / 0.8) : 0;
+    for (int i = 0; i < 6; i++)
+        total += w[i] = keep[i] ? exp(l[i] / 0.8) : 0;
     const int n = 20000;
     int count[6] = {0};
     float work[12], lp;
@@ -166,10 +169,11 @@ Test(sampler, empirical_distribution_matches) {
         count[rlc_sample(l, 6, &p, rlc_rng_uniform(2024, 1, (uint64_t)s), work, &lp)]++;
     for (int i = 0; i < 6; i++) {
         double q = w[i] / total, sigma = sqrt(n * q * (1 - q));
-        if (!keep[i]) cr_assert_eq(count[i], 0, "filtered token %d drawn %d times", i, count[i]);
+        if (!keep[i])
+            cr_assert_eq(count[i], 0, "filtered token %d drawn %d times", i, count[i]);
         else
-            cr_assert(fabs(count[i] - n * q) <= 4 * sigma, "token %d: %d draws, expected %.1f",
-                      i, count[i], n * q);
+            cr_assert(fabs(count[i] - n * q) <= 4 * sigma, "token %d: %d draws, expected %.1f", i,
+                      count[i], n * q);
     }
 }
 
@@ -177,7 +181,8 @@ Test(sampler, logprob_over_full_vocab) {
     const float l[6] = {0.3f, -1.2f, 1.0f, 0.1f, -0.4f, 0.7f};
     const float T = 0.7f;
     double lse = 0;
-    for (int i = 0; i < 6; i++) lse += exp(l[i] / (double)T);
+    for (int i = 0; i < 6; i++)
+        lse += exp(l[i] / (double)T);
     lse = log(lse);
     float work[12];
     /* With filters on, the logprob still normalises over all six tokens. */
@@ -204,6 +209,15 @@ Test(sampler, masked_logits_stay_finite) {
             cr_assert(tok == 1 || tok == 3 || tok == 6, "params %zu u %g: token %d", k, u, tok);
             cr_assert(isfinite(lp) && lp <= 0, "params %zu: logprob %g", k, lp);
         }
+    /* NaN logits count as masked. */
+    float withnan[4] = {NAN, 1.0f, NAN, 0.0f};
+    rlc_sampler_params p0 = rlc_sampler_default_params();
+    for (int s = 0; s < 100; s++) {
+        float lp;
+        int tok = rlc_sample(withnan, 4, &p0, s / 100.0f, work, &lp);
+        cr_assert(tok == 1 || tok == 3, "token %d", tok);
+        cr_assert(isfinite(lp));
+    }
     /* A fully masked row cannot produce NaN either. */
     float all[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY}, lp;
     rlc_sampler_params p = rlc_sampler_default_params();
@@ -221,20 +235,26 @@ static int cmp_desc(const void *a, const void *b) {
 
 static int reference_sample(const float *l, int V, rlc_sampler_params p, float u) {
     float lmax = -INFINITY;
-    for (int i = 0; i < V; i++) lmax = fmaxf(lmax, l[i]);
+    for (int i = 0; i < V; i++)
+        lmax = fmaxf(lmax, l[i]);
     float *w = malloc(V * sizeof *w), *s = malloc(V * sizeof *s);
     float inv_t = 1.0f / p.temperature;
-    for (int i = 0; i < V; i++) s[i] = w[i] = expf((l[i] - lmax) * inv_t);
+    for (int i = 0; i < V; i++)
+        s[i] = w[i] = expf((l[i] - lmax) * inv_t);
     qsort(s, V, sizeof *s, cmp_desc);
     int n = V;
     if (p.top_k > 0 && p.top_k < V)
-        while (n > p.top_k && s[n - 1] < s[p.top_k - 1]) n--;
+        while (n > p.top_k && s[n - 1] < s[p.top_k - 1])
+            n--;
     if (p.top_p < 1) {
         double tot = 0, cum = 0;
-        for (int j = 0; j < n; j++) tot += s[j];
+        for (int j = 0; j < n; j++)
+            tot += s[j];
         int j = 0;
-        while (j < n - 1 && (cum += s[j]) < p.top_p * tot) j++;
-        while (j + 1 < n && s[j + 1] == s[j]) j++;
+        while (j < n - 1 && (cum += s[j]) < p.top_p * tot)
+            j++;
+        while (j + 1 < n && s[j + 1] == s[j])
+            j++;
         n = j + 1;
     }
     float thr = fmaxf(s[n - 1], p.min_p);
@@ -254,8 +274,9 @@ Test(sampler, large_vocab_matches_reference) {
     float *l = malloc(V * sizeof *l), *work = malloc(2 * V * sizeof *work);
     cr_assert(l && work);
     rlc_rng_fill_normal(l, V, 2.5f, 7, 0, 0);
-    for (int i = 0; i < 20; i++) l[(i * 7919) % V] += 12.0f; /* a peaked head */
-    rlc_sampler_params ps[] = {params(1.0f, 0, 0.9f, 0.0f),  params(1.0f, 50, 1.0f, 0.0f),
+    for (int i = 0; i < 20; i++)
+        l[(i * 7919) % V] += 12.0f; /* a peaked head */
+    rlc_sampler_params ps[] = {params(1.0f, 0, 0.9f, 0.0f),    params(1.0f, 50, 1.0f, 0.0f),
                                params(0.7f, 40, 0.95f, 0.05f), params(1.0f, 0, 1.0f, 0.1f),
                                params(3.0f, 0, 0.5f, 0.0f), /* flat: top_p needs ~all */
                                params(1.0f, 0, 1.0f, 0.0f)};
@@ -274,7 +295,8 @@ Test(sampler, large_vocab_matches_reference) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         float lp;
-        for (int r = 0; r < reps; r++) rlc_sample(l, V, &ps[k], 0.5f, work, &lp);
+        for (int r = 0; r < reps; r++)
+            rlc_sample(l, V, &ps[k], 0.5f, work, &lp);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = ((t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) * 1e-6) / reps;
         cr_log_info("sampler V=%d params %zu: %.3f ms/call", V, k, ms);

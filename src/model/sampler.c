@@ -73,14 +73,15 @@ static float select_threshold(float *a, int n, double need, int by_mass) {
 
 /* exp(x) for x in [-87, 0] (Cephes expf: Cody-Waite reduction and a degree-6
  * polynomial; within 1e-7 relative of exp, exp(0) exactly 1). Inputs below -87
- * are clamped: callers map them (and NaN) to 0. No float-to-int conversion
+ * (and NaN) are
+ * clamped: callers map them to 0. No float-to-int conversion
  * (the 1.5*2^23 trick rounds and its bits hold n), so GCC vectorises it without
  * -fno-trapping-math. */
 static inline float exp_nonpos(float x) {
-    float xc = x < -87.0f ? -87.0f : x;
+    float xc = x >= -87.0f ? x : -87.0f; /* NaN -> -87 as well */
     float t = xc * 1.44269504088896341f + 12582912.0f;
     float n = t - 12582912.0f; /* round(x / ln 2) */
-    int32_t tb;
+    uint32_t tb;
     memcpy(&tb, &t, sizeof tb);
     float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
     float q = 1.9875691500e-4f;
@@ -90,7 +91,7 @@ static inline float exp_nonpos(float x) {
     q = q * r + 1.6666665459e-1f;
     q = q * r + 5.0000001201e-1f;
     float e = q * r * r + r + 1.0f;
-    int32_t bits = (tb - 0x4B400000 + 127) * (1 << 23); /* 2^n, n in [-126, 0] */
+    uint32_t bits = (tb - 0x4B400000u + 127u) << 23; /* 2^n, n in [-126, 0] */
     float two_n;
     memcpy(&two_n, &bits, sizeof two_n);
     return e * two_n;
@@ -124,10 +125,12 @@ static double kept_weight(const float *w, int V, float thr, int by_mass) {
         float bs = 0;
         if (by_mass) {
 #pragma omp simd reduction(+ : bs)
-            for (int i = b; i < e; i++) bs += w[i] >= thr ? w[i] : 0.0f;
+            for (int i = b; i < e; i++)
+                bs += w[i] >= thr ? w[i] : 0.0f;
         } else {
 #pragma omp simd reduction(+ : bs)
-            for (int i = b; i < e; i++) bs += w[i] >= thr ? 1.0f : 0.0f;
+            for (int i = b; i < e; i++)
+                bs += w[i] >= thr ? 1.0f : 0.0f;
         }
         s += bs;
     }
@@ -184,9 +187,11 @@ int rlc_sample(const float *logits, int V, const rlc_sampler_params *p, float u,
                float *logprob) {
     float lmax = -INFINITY;
 #pragma omp simd reduction(max : lmax)
-    for (int i = 0; i < V; i++) lmax = logits[i] > lmax ? logits[i] : lmax; /* skips NaN */
-    int amax = 0; /* lowest id on ties */
-    while (amax < V - 1 && !(logits[amax] == lmax)) amax++;
+    for (int i = 0; i < V; i++)
+        lmax = logits[i] > lmax ? logits[i] : lmax; /* skips NaN */
+    int amax = 0;                                   /* lowest id on ties */
+    while (amax < V - 1 && !(logits[amax] == lmax))
+        amax++;
     int greedy = !(p->temperature > 0.0f);
     if (lmax == -INFINITY || lmax == INFINITY) {
         /* Degenerate rows. All masked: every token equally (un)likely, which is

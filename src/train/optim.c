@@ -30,8 +30,8 @@ float rlc_schedule_lr(const rlc_schedule *s, float peak, int step) {
     int span = s->total_steps - warm > 1 ? s->total_steps - warm : 1;
     double progress = (double)(step - warm) / span;
     if (progress > 1) progress = 1;
-    double factor = s->kind == RLC_SCHED_LINEAR ? 1.0 - progress
-                                                : 0.5 * (1.0 + cos(M_PI * progress));
+    double factor =
+        s->kind == RLC_SCHED_LINEAR ? 1.0 - progress : 0.5 * (1.0 + cos(M_PI * progress));
     double floor = s->min_lr_ratio;
     return (float)((double)peak * (factor * (1.0 - floor) + floor));
 }
