@@ -29,7 +29,8 @@ static void cpu_add_bias(float *out, const float *bias, int N, int C) {
     for (int i = 0; i < N; i++) {
         float *o = out + (size_t)i * C; /* (C) */
 #pragma omp simd
-        for (int c = 0; c < C; c++) o[c] += bias[c];
+        for (int c = 0; c < C; c++)
+            o[c] += bias[c];
     }
 }
 
@@ -41,15 +42,18 @@ static void cpu_bias_backward(float *dbias, const float *dout, int N, int C) {
         for (int i = 0; i < N; i++) {
             const float *d = dout + (size_t)i * C + c0;
 #pragma omp simd
-            for (int c = 0; c < n; c++) acc[c] += d[c];
+            for (int c = 0; c < n; c++)
+                acc[c] += d[c];
         }
-        for (int c = 0; c < n; c++) dbias[c0 + c] += acc[c];
+        for (int c = 0; c < n; c++)
+            dbias[c0 + c] += acc[c];
     }
 }
 
 static void cpu_axpy(float *y, float a, const float *x, size_t n) {
 #pragma omp parallel for simd schedule(static) if (n >= 4 * PAR_MIN)
-    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+    for (size_t i = 0; i < n; i++)
+        y[i] += a * x[i];
 }
 
 static void cpu_embedding_forward(float *out, const int *ids, const float *wte, int N, int C) {
@@ -69,7 +73,8 @@ static void cpu_embedding_backward(float *dwte, const float *dout, const int *id
             float *dw = dwte + (size_t)ids[i] * C + c0;
             const float *d = dout + (size_t)i * C + c0;
 #pragma omp simd
-            for (int c = 0; c < n; c++) dw[c] += d[c];
+            for (int c = 0; c < n; c++)
+                dw[c] += d[c];
         }
     }
 }
@@ -82,11 +87,13 @@ static void cpu_rmsnorm_forward(float *out, float *rstd, const float *x, const f
         float *oi = out + (size_t)i * C;     /* (C) */
         float ss = 0.0f;
 #pragma omp simd reduction(+ : ss)
-        for (int c = 0; c < C; c++) ss += xi[c] * xi[c];
+        for (int c = 0; c < C; c++)
+            ss += xi[c] * xi[c];
         float r = 1.0f / sqrtf(ss / C + eps);
         rstd[i] = r;
 #pragma omp simd
-        for (int c = 0; c < C; c++) oi[c] = xi[c] * r * w[c];
+        for (int c = 0; c < C; c++)
+            oi[c] = xi[c] * r * w[c];
     }
 }
 
@@ -105,9 +112,11 @@ static void cpu_rmsnorm_backward(float *dx, float *dw, const float *dout, const 
             const float *xi = x + (size_t)i * C + c0;
             float r = rstd[i];
 #pragma omp simd
-            for (int c = 0; c < n; c++) acc[c] += d[c] * xi[c] * r;
+            for (int c = 0; c < n; c++)
+                acc[c] += d[c] * xi[c] * r;
         }
-        for (int c = 0; c < n; c++) dw[c0 + c] += acc[c];
+        for (int c = 0; c < n; c++)
+            dw[c0 + c] += acc[c];
     }
 #pragma omp parallel for schedule(static) if (par)
     for (int i = 0; i < N; i++) {
@@ -116,15 +125,17 @@ static void cpu_rmsnorm_backward(float *dx, float *dw, const float *dout, const 
         float *dxi = dx + (size_t)i * C;
         float r = rstd[i], dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
-        for (int c = 0; c < C; c++) dot += gi[c] * w[c] * xi[c];
+        for (int c = 0; c < C; c++)
+            dot += gi[c] * w[c] * xi[c];
         float k = r * r * dot / C;
 #pragma omp simd
-        for (int c = 0; c < C; c++) dxi[c] = r * (gi[c] * w[c] - xi[c] * k);
+        for (int c = 0; c < C; c++)
+            dxi[c] = r * (gi[c] * w[c] - xi[c] * k);
     }
 }
 
-static void cpu_rope(float *x, const int *pos, const float *cos_t, const float *sin_t, int N,
-                     int H, int D, int inverse) {
+static void cpu_rope(float *x, const int *pos, const float *cos_t, const float *sin_t, int N, int H,
+                     int D, int inverse) {
     int half = D / 2;
     float sgn = inverse ? -1.0f : 1.0f;
 #pragma omp parallel for schedule(static) if ((size_t)N * H * D >= PAR_MIN)
@@ -147,7 +158,8 @@ static void cpu_rope(float *x, const int *pos, const float *cos_t, const float *
 static void cpu_swiglu_forward(float *h, const float *g, const float *u, int N, int F) {
     size_t n = (size_t)N * F;
 #pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
-    for (size_t i = 0; i < n; i++) h[i] = g[i] / (1.0f + rlc_expf(-g[i])) * u[i];
+    for (size_t i = 0; i < n; i++)
+        h[i] = g[i] / (1.0f + rlc_expf(-g[i])) * u[i];
 }
 
 /* silu'(g) = sig(g) * (1 + g * (1 - sig(g))). */
@@ -171,10 +183,12 @@ static void cpu_logprob_forward(float *logp, float *lse, const float *logits, co
         const float *row = logits + (size_t)i * V; /* (V) */
         float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
-        for (int j = 0; j < V; j++) mx = row[j] > mx ? row[j] : mx;
+        for (int j = 0; j < V; j++)
+            mx = row[j] > mx ? row[j] : mx;
         float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-        for (int j = 0; j < V; j++) sum += rlc_expf(row[j] - mx);
+        for (int j = 0; j < V; j++)
+            sum += rlc_expf(row[j] - mx);
         float l = mx + logf(sum);
         lse[i] = l;
         logp[i] = target[i] < 0 ? 0.0f : row[target[i]] - l;
@@ -195,7 +209,8 @@ static void cpu_logprob_backward(float *dlogits, const float *dlogp, const float
         float g = dlogp[i], l = lse[i];
         float at_target = row[tg]; /* read before the row is overwritten */
 #pragma omp simd
-        for (int j = 0; j < V; j++) drow[j] = -g * rlc_expf(row[j] - l);
+        for (int j = 0; j < V; j++)
+            drow[j] = -g * rlc_expf(row[j] - l);
         drow[tg] = g * (1.0f - rlc_expf(at_target - l));
     }
 }

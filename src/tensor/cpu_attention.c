@@ -20,20 +20,23 @@
 static inline float dotf(const float *a, const float *b, int n) {
     float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
-    for (int i = 0; i < n; i++) acc += a[i] * b[i];
+    for (int i = 0; i < n; i++)
+        acc += a[i] * b[i];
     return acc;
 }
 
 static inline void axpyf(float *y, float a, const float *x, int n) {
 #pragma omp simd
-    for (int i = 0; i < n; i++) y[i] += a * x[i];
+    for (int i = 0; i < n; i++)
+        y[i] += a * x[i];
 }
 
 /* In place on row[0..n): softmax; returns nothing, row sums to 1. */
 static inline void softmax_row(float *row, int n) {
     float mx = -INFINITY, sum = 0.0f;
 #pragma omp simd reduction(max : mx)
-    for (int s = 0; s < n; s++) mx = row[s] > mx ? row[s] : mx;
+    for (int s = 0; s < n; s++)
+        mx = row[s] > mx ? row[s] : mx;
 #pragma omp simd reduction(+ : sum)
     for (int s = 0; s < n; s++) {
         row[s] = rlc_expf(row[s] - mx);
@@ -41,16 +44,19 @@ static inline void softmax_row(float *row, int n) {
     }
     float inv = 1.0f / sum;
 #pragma omp simd
-    for (int s = 0; s < n; s++) row[s] *= inv;
+    for (int s = 0; s < n; s++)
+        row[s] *= inv;
 }
 
 /* dS row in place: dS = scale * P * (dP - sum(P * dP)), over s < n. */
 static inline void dsoftmax_row(float *ds, const float *p, int n, float scale) {
     float rs = 0.0f;
 #pragma omp simd reduction(+ : rs)
-    for (int s = 0; s < n; s++) rs += p[s] * ds[s];
+    for (int s = 0; s < n; s++)
+        rs += p[s] * ds[s];
 #pragma omp simd
-    for (int s = 0; s < n; s++) ds[s] = scale * p[s] * (ds[s] - rs);
+    for (int s = 0; s < n; s++)
+        ds[s] = scale * p[s] * (ds[s] - rs);
 }
 
 void rlc_cpu_attention_forward_gemm(float *out, float *att, const float *q, const float *k,
@@ -60,11 +66,11 @@ void rlc_cpu_attention_forward_gemm(float *out, float *att, const float *q, cons
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < Hq; h++) {
-            const float *qh = q + (size_t)b * T * qs + h * D;                 /* (T, D) */
-            const float *kh = k + (size_t)b * T * ks + (h / group) * D;       /* (T, D) */
-            const float *vh = v + (size_t)b * T * ks + (h / group) * D;       /* (T, D) */
-            float *oh = out + (size_t)b * T * qs + h * D;                     /* (T, D) */
-            float *P = att + ((size_t)b * Hq + h) * T * T;                    /* (T, T) */
+            const float *qh = q + (size_t)b * T * qs + h * D;           /* (T, D) */
+            const float *kh = k + (size_t)b * T * ks + (h / group) * D; /* (T, D) */
+            const float *vh = v + (size_t)b * T * ks + (h / group) * D; /* (T, D) */
+            float *oh = out + (size_t)b * T * qs + h * D;               /* (T, D) */
+            float *P = att + ((size_t)b * Hq + h) * T * T;              /* (T, T) */
             for (int t0 = 0; t0 < T; t0 += RB) {
                 int t1 = t0 + RB < T ? t0 + RB : T, m = t1 - t0;
                 float *Pb = P + (size_t)t0 * T; /* (m, T), columns < t1 used */
@@ -102,7 +108,8 @@ void rlc_cpu_attention_forward_loops(float *out, float *att, const float *q, con
                 memset(row + t + 1, 0, (size_t)(T - t - 1) * sizeof(float));
                 float *ot = oh + (size_t)t * qs;
                 memset(ot, 0, (size_t)D * sizeof(float));
-                for (int s = 0; s <= t; s++) axpyf(ot, row[s], vh + (size_t)s * ks, D);
+                for (int s = 0; s <= t; s++)
+                    axpyf(ot, row[s], vh + (size_t)s * ks, D);
             }
         }
     }
@@ -118,8 +125,8 @@ static void zero_kv_head(float *dkh, float *dvh, int T, int ks, int D) {
 
 void rlc_cpu_attention_backward_gemm(float *dq, float *dk, float *dv, float *scratch,
                                      const float *dout, const float *att, const float *q,
-                                     const float *k, const float *v, int B, int T, int Hq,
-                                     int Hkv, int D) {
+                                     const float *k, const float *v, int B, int T, int Hq, int Hkv,
+                                     int D) {
     int group = Hq / Hkv, qs = Hq * D, ks = Hkv * D;
     float scale = 1.0f / sqrtf((float)D);
 #pragma omp parallel for collapse(2) schedule(static)
@@ -164,8 +171,8 @@ void rlc_cpu_attention_backward_gemm(float *dq, float *dk, float *dv, float *scr
 
 void rlc_cpu_attention_backward_loops(float *dq, float *dk, float *dv, float *scratch,
                                       const float *dout, const float *att, const float *q,
-                                      const float *k, const float *v, int B, int T, int Hq,
-                                      int Hkv, int D) {
+                                      const float *k, const float *v, int B, int T, int Hq, int Hkv,
+                                      int D) {
     int group = Hq / Hkv, qs = Hq * D, ks = Hkv * D;
     float scale = 1.0f / sqrtf((float)D);
 #pragma omp parallel for collapse(2) schedule(static)
@@ -186,7 +193,8 @@ void rlc_cpu_attention_backward_loops(float *dq, float *dk, float *dv, float *sc
                     const float *pt = P + (size_t)t * T, *dot = doh + (size_t)t * qs;
                     const float *qt = qh + (size_t)t * qs;
                     float *ds = dS + (size_t)t * T, *dqt = dqh + (size_t)t * qs;
-                    for (int s = 0; s <= t; s++) ds[s] = dotf(dot, vh + (size_t)s * ks, D);
+                    for (int s = 0; s <= t; s++)
+                        ds[s] = dotf(dot, vh + (size_t)s * ks, D);
                     dsoftmax_row(ds, pt, t + 1, scale);
                     memset(dqt, 0, (size_t)D * sizeof(float));
                     for (int s = 0; s <= t; s++) {
@@ -210,16 +218,18 @@ void rlc_cpu_attention_decode(float *out, float *scratch, const float *q, const 
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
     for (int s = 0; s < S; s++) {
         for (int h = 0; h < Hq; h++) {
-            const float *qh = q + ((size_t)s * Hq + h) * D;                       /* (D) */
-            const float *kh = kc + (size_t)s * max_T * ks + (h / group) * D;     /* (len, D) */
-            const float *vh = vc + (size_t)s * max_T * ks + (h / group) * D;     /* (len, D) */
-            float *p = scratch + ((size_t)s * Hq + h) * max_T;                   /* (len) */
-            float *oh = out + ((size_t)s * Hq + h) * D;                          /* (D) */
+            const float *qh = q + ((size_t)s * Hq + h) * D;                  /* (D) */
+            const float *kh = kc + (size_t)s * max_T * ks + (h / group) * D; /* (len, D) */
+            const float *vh = vc + (size_t)s * max_T * ks + (h / group) * D; /* (len, D) */
+            float *p = scratch + ((size_t)s * Hq + h) * max_T;               /* (len) */
+            float *oh = out + ((size_t)s * Hq + h) * D;                      /* (D) */
             int n = len[s];
-            for (int j = 0; j < n; j++) p[j] = scale * dotf(qh, kh + (size_t)j * ks, D);
+            for (int j = 0; j < n; j++)
+                p[j] = scale * dotf(qh, kh + (size_t)j * ks, D);
             softmax_row(p, n);
             memset(oh, 0, (size_t)D * sizeof(float));
-            for (int j = 0; j < n; j++) axpyf(oh, p[j], vh + (size_t)j * ks, D);
+            for (int j = 0; j < n; j++)
+                axpyf(oh, p[j], vh + (size_t)j * ks, D);
         }
     }
 }

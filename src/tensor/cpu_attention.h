@@ -20,11 +20,11 @@ void rlc_cpu_attention_forward_loops(float *out, float *att, const float *q, con
                                      const float *v, int B, int T, int Hq, int Hkv, int D);
 void rlc_cpu_attention_backward_gemm(float *dq, float *dk, float *dv, float *scratch,
                                      const float *dout, const float *att, const float *q,
-                                     const float *k, const float *v, int B, int T, int Hq,
-                                     int Hkv, int D);
+                                     const float *k, const float *v, int B, int T, int Hq, int Hkv,
+                                     int D);
 void rlc_cpu_attention_backward_loops(float *dq, float *dk, float *dv, float *scratch,
                                       const float *dout, const float *att, const float *q,
-                                      const float *k, const float *v, int B, int T, int Hq,
-                                      int Hkv, int D);
+                                      const float *k, const float *v, int B, int T, int Hq, int Hkv,
+                                      int D);
 
 #endif

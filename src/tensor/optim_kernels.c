@@ -18,10 +18,12 @@ void rlc_cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, float
 
 double rlc_cpu_sumsq(const float *x, size_t n) {
     double acc = 0.0;
-    for (size_t i = 0; i < n; i++) acc += (double)x[i] * x[i];
+    for (size_t i = 0; i < n; i++)
+        acc += (double)x[i] * x[i];
     return acc;
 }
 
 void rlc_cpu_scale(float *x, float a, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] *= a;
+    for (size_t i = 0; i < n; i++)
+        x[i] *= a;
 }

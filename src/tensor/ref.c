@@ -29,19 +29,22 @@ static void ref_matmul(int transA, int transB, int M, int N, int K, float alpha,
 
 static void ref_add_bias(float *out, const float *bias, int N, int C) {
     for (int i = 0; i < N; i++)
-        for (int c = 0; c < C; c++) out[(size_t)i * C + c] += bias[c];
+        for (int c = 0; c < C; c++)
+            out[(size_t)i * C + c] += bias[c];
 }
 
 static void ref_bias_backward(float *dbias, const float *dout, int N, int C) {
     for (int c = 0; c < C; c++) {
         double acc = 0.0;
-        for (int i = 0; i < N; i++) acc += dout[(size_t)i * C + c];
+        for (int i = 0; i < N; i++)
+            acc += dout[(size_t)i * C + c];
         dbias[c] += (float)acc;
     }
 }
 
 static void ref_axpy(float *y, float a, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+    for (size_t i = 0; i < n; i++)
+        y[i] += a * x[i];
 }
 
 static void ref_embedding_forward(float *out, const int *ids, const float *wte, int N, int C) {
@@ -52,7 +55,8 @@ static void ref_embedding_forward(float *out, const int *ids, const float *wte, 
 static void ref_embedding_backward(float *dwte, const float *dout, const int *ids, int N, int C,
                                    int V) {
     for (int i = 0; i < N; i++)
-        for (int c = 0; c < C; c++) dwte[(size_t)ids[i] * C + c] += dout[(size_t)i * C + c];
+        for (int c = 0; c < C; c++)
+            dwte[(size_t)ids[i] * C + c] += dout[(size_t)i * C + c];
 }
 
 static void ref_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N,
@@ -60,10 +64,12 @@ static void ref_rmsnorm_forward(float *out, float *rstd, const float *x, const f
     for (int i = 0; i < N; i++) {
         const float *xi = x + (size_t)i * C;
         double ss = 0.0;
-        for (int c = 0; c < C; c++) ss += (double)xi[c] * xi[c];
+        for (int c = 0; c < C; c++)
+            ss += (double)xi[c] * xi[c];
         double r = 1.0 / sqrt(ss / C + eps);
         rstd[i] = (float)r;
-        for (int c = 0; c < C; c++) out[(size_t)i * C + c] = (float)(xi[c] * r * w[c]);
+        for (int c = 0; c < C; c++)
+            out[(size_t)i * C + c] = (float)(xi[c] * r * w[c]);
     }
 }
 
@@ -81,14 +87,16 @@ static void ref_rmsnorm_backward(float *dx, float *dw, const float *dout, const 
         const float *xi = x + (size_t)i * C;
         const float *gi = dout + (size_t)i * C;
         double r = rstd[i], dot = 0.0;
-        for (int c = 0; c < C; c++) dot += (double)gi[c] * w[c] * xi[c];
+        for (int c = 0; c < C; c++)
+            dot += (double)gi[c] * w[c] * xi[c];
         double k = r * r * dot / C;
-        for (int c = 0; c < C; c++) dx[(size_t)i * C + c] = (float)(r * (gi[c] * w[c] - xi[c] * k));
+        for (int c = 0; c < C; c++)
+            dx[(size_t)i * C + c] = (float)(r * (gi[c] * w[c] - xi[c] * k));
     }
 }
 
-static void ref_rope(float *x, const int *pos, const float *cos_t, const float *sin_t, int N,
-                     int H, int D, int inverse) {
+static void ref_rope(float *x, const int *pos, const float *cos_t, const float *sin_t, int N, int H,
+                     int D, int inverse) {
     int half = D / 2;
     for (int i = 0; i < N; i++) {
         for (int h = 0; h < H; h++) {
@@ -120,17 +128,21 @@ static void ref_attention_forward(float *out, float *att, const float *q, const 
                 for (int s = 0; s <= t; s++) {
                     const float *ks = k + (((size_t)b * T + s) * Hkv + hk) * D;
                     double dot = 0.0;
-                    for (int d = 0; d < D; d++) dot += (double)qt[d] * ks[d];
+                    for (int d = 0; d < D; d++)
+                        dot += (double)qt[d] * ks[d];
                     Pt[s] = (float)(dot * scale);
                     if (Pt[s] > mx) mx = Pt[s];
                 }
-                for (int s = 0; s <= t; s++) sum += exp(Pt[s] - mx);
-                for (int s = 0; s < T; s++) Pt[s] = s <= t ? (float)(exp(Pt[s] - mx) / sum) : 0.0f;
+                for (int s = 0; s <= t; s++)
+                    sum += exp(Pt[s] - mx);
+                for (int s = 0; s < T; s++)
+                    Pt[s] = s <= t ? (float)(exp(Pt[s] - mx) / sum) : 0.0f;
                 float *ot = out + (((size_t)b * T + t) * Hq + h) * D;
                 for (int d = 0; d < D; d++) {
                     double acc = 0.0;
                     for (int s = 0; s <= t; s++)
-                        acc += (double)P[(size_t)t * T + s] * v[(((size_t)b * T + s) * Hkv + hk) * D + d];
+                        acc += (double)P[(size_t)t * T + s] *
+                               v[(((size_t)b * T + s) * Hkv + hk) * D + d];
                     ot[d] = (float)acc;
                 }
             }
@@ -160,7 +172,8 @@ static void ref_attention_backward(float *dq, float *dk, float *dv, float *scrat
                 double rs = 0.0;
                 for (int s = 0; s <= t; s++) {
                     double dp = 0.0;
-                    for (int d = 0; d < D; d++) dp += (double)dout[QI(t) + d] * v[KI(s) + d];
+                    for (int d = 0; d < D; d++)
+                        dp += (double)dout[QI(t) + d] * v[KI(s) + d];
                     dS[(size_t)t * T + s] = (float)dp;
                     rs += dp * P[(size_t)t * T + s];
                 }
@@ -172,7 +185,8 @@ static void ref_attention_backward(float *dq, float *dk, float *dv, float *scrat
             for (int t = 0; t < T; t++) {
                 for (int d = 0; d < D; d++) {
                     double acc = 0.0;
-                    for (int s = 0; s <= t; s++) acc += (double)dS[(size_t)t * T + s] * k[KI(s) + d];
+                    for (int s = 0; s <= t; s++)
+                        acc += (double)dS[(size_t)t * T + s] * k[KI(s) + d];
                     dq[QI(t) + d] = (float)(acc * scale);
                 }
             }
@@ -194,8 +208,8 @@ static void ref_attention_backward(float *dq, float *dk, float *dv, float *scrat
 }
 
 static void ref_attention_decode(float *out, float *scratch, const float *q, const float *kc,
-                                 const float *vc, const int *len, int S, int max_T, int Hq,
-                                 int Hkv, int D) {
+                                 const float *vc, const int *len, int S, int max_T, int Hq, int Hkv,
+                                 int D) {
     int group = Hq / Hkv;
     double scale = 1.0 / sqrt((double)D);
     for (int s = 0; s < S; s++) {
@@ -207,11 +221,13 @@ static void ref_attention_decode(float *out, float *scratch, const float *q, con
             for (int j = 0; j < len[s]; j++) {
                 const float *kj = kc + (((size_t)s * max_T + j) * Hkv + hk) * D;
                 double dot = 0.0;
-                for (int d = 0; d < D; d++) dot += (double)qh[d] * kj[d];
+                for (int d = 0; d < D; d++)
+                    dot += (double)qh[d] * kj[d];
                 p[j] = (float)(dot * scale);
                 if (p[j] > mx) mx = p[j];
             }
-            for (int j = 0; j < len[s]; j++) sum += exp(p[j] - mx);
+            for (int j = 0; j < len[s]; j++)
+                sum += exp(p[j] - mx);
             float *oh = out + ((size_t)s * Hq + h) * D;
             for (int d = 0; d < D; d++) {
                 double acc = 0.0;
@@ -248,7 +264,8 @@ static void ref_logprob_forward(float *logp, float *lse, const float *logits, co
         double mx = -INFINITY, sum = 0.0;
         for (int j = 0; j < V; j++)
             if (row[j] > mx) mx = row[j];
-        for (int j = 0; j < V; j++) sum += exp(row[j] - mx);
+        for (int j = 0; j < V; j++)
+            sum += exp(row[j] - mx);
         double l = mx + log(sum);
         lse[i] = (float)l;
         logp[i] = target[i] < 0 ? 0.0f : (float)(row[target[i]] - l);
