@@ -7,13 +7,15 @@
 #include <math.h>
 #include <stdint.h>
 
-/* exp(x) in fp32 to ~2 ulp (Cephes expf polynomial): x = n ln2 + r, |r| <= ln2/2,
+/* exp(x) in fp32 to ~2 ulp (Cephes expf polynomial): x = n ln2 + r, |r| <= ln2/2 (n rounded),
  * 2^n built in the exponent bits. Returns 0 below -87.3 (so exp(-inf) = 0) and
  * saturates at exp(88.3) instead of returning inf. */
 static inline float rlc_expf(float x) {
     float xc = x < -87.33f ? -87.33f : x;
     xc = xc > 88.3f ? 88.3f : xc;
-    float n = floorf(xc * 1.44269504088896341f + 0.5f);
+    /* Round to nearest by adding 1.5*2^23: floorf/rintf are libm calls
+     * that block vectorization without -ffast-math. */
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     /* ln2 split in two so n*ln2 is exact enough for the reduction. */
     float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
