@@ -208,8 +208,9 @@ void rlc_cpu_attention_backward_loops(float *dq, float *dk, float *dv, float *sc
     }
 }
 
-/* Decode attends one query row per head to at most max_T cached keys: a dot
- * and an axpy per key, no gemm worth calling. */
+/* Decode: one query row per head. The query heads sharing a kv head are
+ * contiguous in q, so each (sequence, kv head) task is two small sgemms over
+ * the cached keys, reading K and V once per group instead of once per head. */
 void rlc_cpu_attention_decode(float *out, float *scratch, const float *q, const float *kc,
                               const float *vc, const int *len, int S, int max_T, int Hq, int Hkv,
                               int D) {
@@ -217,19 +218,24 @@ void rlc_cpu_attention_decode(float *out, float *scratch, const float *q, const 
     float scale = 1.0f / sqrtf((float)D);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
     for (int s = 0; s < S; s++) {
-        for (int h = 0; h < Hq; h++) {
-            const float *qh = q + ((size_t)s * Hq + h) * D;                  /* (D) */
-            const float *kh = kc + (size_t)s * max_T * ks + (h / group) * D; /* (len, D) */
-            const float *vh = vc + (size_t)s * max_T * ks + (h / group) * D; /* (len, D) */
-            float *p = scratch + ((size_t)s * Hq + h) * max_T;               /* (len) */
-            float *oh = out + ((size_t)s * Hq + h) * D;                      /* (D) */
+        for (int hk = 0; hk < Hkv; hk++) {
+            size_t h0 = (size_t)s * Hq + (size_t)hk * group;
+            const float *qg = q + h0 * D;                           /* (group, D) */
+            const float *kh = kc + (size_t)s * max_T * ks + hk * D; /* (len, D) */
+            const float *vh = vc + (size_t)s * max_T * ks + hk * D; /* (len, D) */
+            float *P = scratch + h0 * max_T;                        /* (group, len) */
+            float *og = out + h0 * D;                               /* (group, D) */
             int n = len[s];
-            for (int j = 0; j < n; j++)
-                p[j] = scale * dotf(qh, kh + (size_t)j * ks, D);
-            softmax_row(p, n);
-            memset(oh, 0, (size_t)D * sizeof(float));
-            for (int j = 0; j < n; j++)
-                axpyf(oh, p[j], vh + (size_t)j * ks, D);
+            if (n <= 0) { /* nothing to attend to; BLAS with K=0 may leave C alone */
+                memset(og, 0, (size_t)group * D * sizeof(float));
+                continue;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, group, n, D, scale, qg, D, kh, ks,
+                        0.0f, P, max_T);
+            for (int g = 0; g < group; g++)
+                softmax_row(P + (size_t)g * max_T, n);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, group, D, n, 1.0f, P, max_T, vh,
+                        ks, 0.0f, og, D);
         }
     }
 }
