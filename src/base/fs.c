@@ -79,7 +79,8 @@ static char *str_dup(const char *s) {
 
 rlc_status rlc_fsync_dir(const char *path) {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return rlc_errorf(RLC_ERR_IO, "%s: cannot open directory: %s", path, strerror(errno));
+    if (fd < 0)
+        return rlc_errorf(RLC_ERR_IO, "%s: cannot open directory: %s", path, strerror(errno));
     int r = fsync(fd);
     int e = errno;
     close(fd);
