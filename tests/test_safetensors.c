@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 TestSuite(safetensors, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
@@ -72,6 +73,29 @@ Test(safetensors, rejects_header_length_beyond_file) {
     cr_assert_eq(rlc_write_file_atomic(path, buf, sizeof buf), RLC_OK);
     cr_assert_eq(rlc_st_open(path, &f), RLC_ERR_FORMAT);
     assert_error_has(path, "header length 18446744073709551615", "exceeds");
+}
+
+Test(safetensors, rejects_absurd_header_length) {
+    /* A sparse 200 MB file whose header claims 150 MB: within the file, but
+     * past the reference implementation's 100 MB limit. */
+    const char *path = tmp_path("huge.safetensors");
+    FILE *fp = fopen(path, "wb");
+    cr_assert_not_null(fp);
+    const unsigned char len[8] = {0x80, 0xd1, 0xf0, 0x08, 0, 0, 0, 0}; /* 150000000 */
+    cr_assert_eq(fwrite(len, 1, 8, fp), 8);
+    cr_assert_eq(ftruncate(fileno(fp), 200000000), 0);
+    fclose(fp);
+    rlc_st_file *f;
+    cr_assert_eq(rlc_st_open(path, &f), RLC_ERR_FORMAT);
+    assert_error_has(path, "header length 150000000", "exceeds the limit");
+}
+
+Test(safetensors, missing_file) {
+    rlc_st_file *f;
+    cr_assert_eq(rlc_st_open(tmp_path("nope.safetensors"), &f), RLC_ERR_NOT_FOUND);
+    assert_error_has("nope.safetensors", "cannot open", NULL);
+    cr_assert_eq(rlc_st_open(tmpdir, &f), RLC_ERR_IO);
+    assert_error_has(tmpdir, "not a regular file", NULL);
 }
 
 Test(safetensors, rejects_invalid_json) {
