@@ -122,7 +122,7 @@ int main(int argc, char **argv) {
         for (int s = 0; s < S; s++)
             len[s] = 128;
         double s;
-        TIME(s, be->attention_decode(o, sc, q, kc, vc, len, S, max_T, Hq, Hkv, D));
+        TIME(s, be->attention_decode(o, sc, q, kc, vc, len, NULL, S, max_T, Hq, Hkv, D));
         report_bytes("attn decode S=16 Hq=4 Hkv=2 len=128", s,
                      2.0 * S * 128 * Hkv * D * sizeof(float));
         free(q), free(kc), free(vc), free(o), free(sc);

@@ -273,19 +273,20 @@ void rlc_cpu_attention_backward_loops(float *dq, float *dk, float *dv, float *sc
  * contiguous in q, so each (sequence, kv head) task is two small sgemms over
  * the cached keys, reading K and V once per group instead of once per head. */
 void rlc_cpu_attention_decode(float *out, float *scratch, const float *q, const float *kc,
-                              const float *vc, const int *len, int S, int max_T, int Hq, int Hkv,
-                              int D) {
+                              const float *vc, const int *len, const int *slot, int S, int max_T,
+                              int Hq, int Hkv, int D) {
     int group = Hq / Hkv, ks = Hkv * D;
     float scale = 1.0f / sqrtf((float)D);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
     for (int s = 0; s < S; s++) {
         for (int hk = 0; hk < Hkv; hk++) {
             size_t h0 = (size_t)s * Hq + (size_t)hk * group;
-            const float *qg = q + h0 * D;                           /* (group, D) */
-            const float *kh = kc + (size_t)s * max_T * ks + hk * D; /* (len, D) */
-            const float *vh = vc + (size_t)s * max_T * ks + hk * D; /* (len, D) */
-            float *P = scratch + h0 * max_T;                        /* (group, len) */
-            float *og = out + h0 * D;                               /* (group, D) */
+            const float *qg = q + h0 * D; /* (group, D) */
+            size_t sl = slot ? (size_t)slot[s] : (size_t)s;
+            const float *kh = kc + sl * max_T * ks + hk * D; /* (len, D) */
+            const float *vh = vc + sl * max_T * ks + hk * D; /* (len, D) */
+            float *P = scratch + h0 * max_T;                 /* (group, len) */
+            float *og = out + h0 * D;                        /* (group, D) */
             int n = len[s];
             if (n <= 0) { /* nothing to attend to; BLAS with K=0 may leave C alone */
                 memset(og, 0, (size_t)group * D * sizeof(float));
