@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
@@ -204,4 +205,50 @@ Test(generate, cli_json_and_info, .timeout = 60) {
     snprintf(cmd, sizeof cmd, "%s info --model %s/nope 2>/dev/null", bin, dir);
     cr_expect_neq(system(cmd), 0, "rlc info on a missing directory must fail");
     th_rmdir(dir);
+}
+
+/* The sampler's log-probabilities at temperature T are what training
+ * recomputes with rlc_acts_set_temperature(T): GRPO's old policy. */
+Test(generate, sampled_logprobs_match_training_forward_at_temperature) {
+    rlc_model *m = tiny_model(8);
+    rlc_gen_params p = rlc_gen_default_params();
+    p.max_new_tokens = 10;
+    p.num_samples = 2;
+    p.sampler.temperature = 0.7f;
+    p.sampler.top_k = 5;
+    p.seed = 3;
+    const int *pr[] = {pA};
+    int len[] = {6};
+    rlc_gen_out o = run(m, pr, len, 1, &p);
+    int T = 6 + 10 - 1;
+    rlc_acts *a;
+    cr_assert_eq(rlc_acts_new(m, 1, T, &a), RLC_OK);
+    cr_assert_eq(rlc_acts_set_temperature(a, 0.7f), RLC_OK);
+    cr_expect_neq(rlc_acts_set_temperature(a, 0.0f), RLC_OK);
+    for (int s = 0; s < 2; s++) {
+        int ids[15], tg[15];
+        float logp[15], ent[15];
+        for (int t = 0; t < T; t++) ids[t] = t < 6 ? pA[t] : o.ids[s * 10 + t - 6];
+        for (int t = 0; t < T; t++) tg[t] = t >= 5 ? o.ids[s * 10 + t - 5] : -1;
+        cr_assert_eq(rlc_model_forward(m, a, ids, tg, 1, T, logp), RLC_OK);
+        th_cmp c = th_compare(logp + 5, o.logprobs + s * 10, 10, 1e-5, 1e-4);
+        cr_expect_eq(c.bad, 0, "sample %d: logprob differs by %.3g", s, c.max_abs);
+        /* entropy of the tempered distribution, against a direct sum */
+        rlc_acts_entropy(a, ent);
+        const float *lg = rlc_acts_logits(a);
+        int V = rlc_model_cfg(m)->vocab_size;
+        for (int t = 0; t < T; t++) {
+            double mx = -1e30, z = 0, h = 0;
+            for (int v = 0; v < V; v++) mx = lg[t * V + v] > mx ? lg[t * V + v] : mx;
+            for (int v = 0; v < V; v++) z += exp(lg[t * V + v] - mx);
+            for (int v = 0; v < V; v++) {
+                double q = exp(lg[t * V + v] - mx) / z;
+                h -= q > 0 ? q * log(q) : 0;
+            }
+            cr_expect(fabs(ent[t] - h) < 1e-4, "entropy %d: %g vs %g", t, ent[t], h);
+        }
+    }
+    rlc_acts_free(a);
+    rlc_gen_out_free(&o);
+    rlc_model_free(m);
 }

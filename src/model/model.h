@@ -86,8 +86,15 @@ size_t rlc_acts_bytes(const rlc_acts *a);
  * Logits stay in the workspace until backward. */
 rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const int *targets, int B,
                              int T, float *logp);
-/* Logits [B*T, V] of the last forward (overwritten by backward). */
+/* Logits [B*T, V] of the last forward, already divided by the temperature
+ * (overwritten by backward). */
 const float *rlc_acts_logits(const rlc_acts *a);
+/* Sampling temperature T that the policy's log-probabilities use:
+ * logp = log_softmax(logits / T), matching what the sampler reports (default 1). */
+rlc_status rlc_acts_set_temperature(rlc_acts *a, float T);
+/* Per-token entropy [B*T] (nats) of the last forward's distribution; call
+ * before backward. */
+void rlc_acts_entropy(const rlc_acts *a, float *entropy);
 /* Backward of sum_i dlogp[i] * logp[i] after forward: ADDS into the trainable
  * gradients. */
 rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp);

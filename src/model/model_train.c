@@ -3,11 +3,14 @@
  * kept in one rlc_acts allocation sized up front. */
 #include "model/model_internal.h"
 
+#include <math.h>
 #include <string.h>
 
 struct rlc_acts {
     int B, T; /* capacity */
+    int V;
     int curB, curT;
+    float inv_temp; /* logits are scaled by this before the log-softmax */
     size_t bytes;
     float *mem;
     int *imem;
@@ -101,6 +104,8 @@ rlc_status rlc_acts_new(const rlc_model *m, int B, int T, rlc_acts **out) {
     a->targets = a->imem + (size_t)B * T;
     a->pos = a->imem + 2 * (size_t)B * T;
     a->B = B, a->T = T;
+    a->inv_temp = 1.0f;
+    a->V = m->cfg.vocab_size;
     a->bytes = n * sizeof(float) + 3 * (size_t)B * T * sizeof(int);
     RLC_TRY(model_ensure_rope((rlc_model *)m, T));
     *out = a;
@@ -120,6 +125,30 @@ size_t rlc_acts_bytes(const rlc_acts *a) {
 
 const float *rlc_acts_logits(const rlc_acts *a) {
     return a->logits;
+}
+
+rlc_status rlc_acts_set_temperature(rlc_acts *a, float T) {
+    if (!(T > 0)) return rlc_errorf(RLC_ERR_INVALID, "temperature must be > 0, got %g", T);
+    a->inv_temp = 1.0f / T;
+    return RLC_OK;
+}
+
+void rlc_acts_entropy(const rlc_acts *a, float *entropy) {
+    int N = a->curB * a->curT, V = a->V;
+    const float *lg = a->logits;
+#pragma omp parallel for schedule(static) if ((size_t)N * V >= 65536)
+    for (int i = 0; i < N; i++) {
+        const float *row = lg + (size_t)i * V;
+        float mx = row[0];
+        for (int v = 1; v < V; v++) mx = row[v] > mx ? row[v] : mx;
+        double z = 0, zx = 0;
+        for (int v = 0; v < V; v++) {
+            double e = exp((double)row[v] - mx);
+            z += e;
+            zx += e * ((double)row[v] - mx);
+        }
+        entropy[i] = (float)(log(z) - zx / z);
+    }
 }
 
 void model_linear_forward(const rlc_model *m, int layer, int mod, float *y, const float *x, int N,
@@ -231,7 +260,7 @@ rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const in
 #undef AX
     }
     be->rmsnorm_forward(a->lnf, a->rstdf, a->res + L * NC, MP(m, m->lnf), N, C, c->rms_norm_eps);
-    be->matmul(0, 1, N, V, C, 1.0f, a->lnf, C, MP(m, m->lm_head), C, 0.0f, a->logits, V);
+    be->matmul(0, 1, N, V, C, a->inv_temp, a->lnf, C, MP(m, m->lm_head), C, 0.0f, a->logits, V);
     if (logp) be->logprob_forward(logp, a->lse, a->logits, a->targets, N, V);
     return RLC_OK;
 }
@@ -250,9 +279,9 @@ rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
 
     /* head: logits were kept; turn them into dlogits in place */
     be->logprob_backward(a->logits, dlogp, a->logits, a->lse, a->targets, N, V);
-    be->matmul(0, 0, N, C, V, 1.0f, a->logits, V, MP(m, m->lm_head), C, 0.0f, a->d_tmp, C);
+    be->matmul(0, 0, N, C, V, a->inv_temp, a->logits, V, MP(m, m->lm_head), C, 0.0f, a->d_tmp, C);
     float *dlm = MG(m, m->lm_head);
-    if (dlm) be->matmul(1, 0, V, C, N, 1.0f, a->logits, V, a->lnf, C, 1.0f, dlm, C);
+    if (dlm) be->matmul(1, 0, V, C, N, a->inv_temp, a->logits, V, a->lnf, C, 1.0f, dlm, C);
     be->rmsnorm_backward(a->d_res, MG(m, m->lnf), a->d_tmp, a->res + L * NC, MP(m, m->lnf),
                          a->rstdf, N, C);
 
