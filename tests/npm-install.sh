@@ -25,12 +25,13 @@ for spec in "$@"; do
 done
 [ -z "$missing" ] && exit 0
 mkdir -p "$prefix"
-# Saved to $prefix/package.json so a later install of another package keeps
-# this one (npm prunes unlisted packages). Serialise concurrent installs (Criterion runs tests in parallel processes).
+# Saved (exact) to $prefix/package.json so a later install of another package
+# keeps this one: npm prunes unlisted packages. The lock serialises concurrent
+# installs (Criterion runs tests in parallel processes).
 lock="$prefix/.install.lock"
 if command -v flock >/dev/null 2>&1; then
   exec 9>"$lock"
   flock 9
 fi
 echo "npm-install: installing$missing into $prefix" >&2
-npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error $missing >&2
+npm install --prefix "$prefix" --no-audit --no-fund --save-exact --loglevel=error $missing >&2
