@@ -20,7 +20,8 @@ static void put_n(buf *b, const char *s, size_t len) {
     if (b->oom) return;
     if (b->n + len + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + len + 1) cap *= 2;
+        while (cap < b->n + len + 1)
+            cap *= 2;
         char *p = realloc(b->p, cap);
         if (!p) {
             b->oom = 1;
@@ -33,7 +34,9 @@ static void put_n(buf *b, const char *s, size_t len) {
     b->p[b->n] = 0;
 }
 
-static void put(buf *b, const char *s) { put_n(b, s, strlen(s)); }
+static void put(buf *b, const char *s) {
+    put_n(b, s, strlen(s));
+}
 
 /* ---- Python str semantics on UTF-8 byte ranges [s, e) ---- */
 
@@ -66,10 +69,12 @@ static size_t space_len_at(const char *s, const char *e) {
 /* str.strip(): drops leading and trailing whitespace code points. */
 static void py_strip(const char **s, const char **e) {
     size_t k;
-    while (*s < *e && (k = space_len_at(*s, *e)) > 0) *s += k;
+    while (*s < *e && (k = space_len_at(*s, *e)) > 0)
+        *s += k;
     while (*s < *e) {
         const char *c = *e - 1; /* start of the last code point */
-        while (c > *s && ((unsigned char)*c & 0xc0) == 0x80 && *e - c < 4) c--;
+        while (c > *s && ((unsigned char)*c & 0xc0) == 0x80 && *e - c < 4)
+            c--;
         if (space_len_at(c, *e) != (size_t)(*e - c)) break;
         *e = c;
     }
@@ -77,10 +82,12 @@ static void py_strip(const char **s, const char **e) {
 
 /* str.lstrip('\n') / str.rstrip('\n'): newlines only. */
 static void lstrip_nl(const char **s, const char *e) {
-    while (*s < e && **s == '\n') (*s)++;
+    while (*s < e && **s == '\n')
+        (*s)++;
 }
 static void rstrip_nl(const char *s, const char **e) {
-    while (*e > s && (*e)[-1] == '\n') (*e)--;
+    while (*e > s && (*e)[-1] == '\n')
+        (*e)--;
 }
 
 /* First / last occurrence of needle in [s, e), or NULL. */
@@ -99,12 +106,15 @@ static const char *find_last(const char *s, const char *e, const char *needle) {
     }
 }
 
-static int is_role(const rlc_chat_msg *m, const char *role) { return !strcmp(m->role, role); }
+static int is_role(const rlc_chat_msg *m, const char *role) {
+    return !strcmp(m->role, role);
+}
 
 /* ---- formats ---- */
 
 static void render_none(buf *b, const rlc_chat_msg *m, int n) {
-    for (int i = 0; i < n; i++) put(b, m[i].content);
+    for (int i = 0; i < n; i++)
+        put(b, m[i].content);
 }
 
 static void im_message(buf *b, const char *role, const char *s, size_t len) {
@@ -166,7 +176,7 @@ static void render_qwen3(buf *b, const rlc_chat_msg *m, int n, int gen, int thin
         put(b, "<|im_start|>assistant\n");
         if (i > last_query && (i == n - 1 || re > rs)) {
             rstrip_nl(rs, &re); /* reasoning_content.strip('\n'): left end done above */
-            lstrip_nl(&s, e); /* content.lstrip('\n') */
+            lstrip_nl(&s, e);   /* content.lstrip('\n') */
             put(b, "<think>\n");
             put_n(b, rs, (size_t)(re - rs));
             put(b, "\n</think>\n\n");
@@ -202,7 +212,8 @@ static void render_llama3(buf *b, const rlc_chat_msg *m, int n, int gen) {
         first = 1;
     }
     put(b, "<|eot_id|>");
-    for (int i = first; i < n; i++) llama_message(b, m[i].role, m[i].content);
+    for (int i = first; i < n; i++)
+        llama_message(b, m[i].role, m[i].content);
     if (gen) put(b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
@@ -210,8 +221,10 @@ rlc_status rlc_chat_render(rlc_chat_format f, const rlc_chat_msg *msgs, int n,
                            int add_generation_prompt, int enable_thinking, char **out) {
     *out = NULL;
     if ((int)f < 0 || (int)f >= RLC_CHAT_FORMAT_COUNT || f == RLC_CHAT_AUTO)
-        return rlc_errorf(RLC_ERR_INVALID, "chat format %d: expected none, chatml, qwen3 or llama3 "
-                                           "(resolve auto with rlc_chat_detect first)", (int)f);
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "chat format %d: expected none, chatml, qwen3 or llama3 "
+                          "(resolve auto with rlc_chat_detect first)",
+                          (int)f);
     if (n < 1 || !msgs)
         return rlc_errorf(RLC_ERR_INVALID, "chat: a conversation needs at least one message");
     for (int i = 0; i < n; i++) {
@@ -227,11 +240,20 @@ rlc_status rlc_chat_render(rlc_chat_format f, const rlc_chat_msg *msgs, int n,
     buf b = {0};
     put(&b, ""); /* an empty NONE rendering is still a string */
     switch (f) {
-    case RLC_CHAT_NONE: render_none(&b, msgs, n); break;
-    case RLC_CHAT_CHATML: render_chatml(&b, msgs, n, add_generation_prompt); break;
-    case RLC_CHAT_QWEN3: render_qwen3(&b, msgs, n, add_generation_prompt, enable_thinking); break;
-    case RLC_CHAT_LLAMA3: render_llama3(&b, msgs, n, add_generation_prompt); break;
-    default: RLC_ASSERT(0);
+    case RLC_CHAT_NONE:
+        render_none(&b, msgs, n);
+        break;
+    case RLC_CHAT_CHATML:
+        render_chatml(&b, msgs, n, add_generation_prompt);
+        break;
+    case RLC_CHAT_QWEN3:
+        render_qwen3(&b, msgs, n, add_generation_prompt, enable_thinking);
+        break;
+    case RLC_CHAT_LLAMA3:
+        render_llama3(&b, msgs, n, add_generation_prompt);
+        break;
+    default:
+        RLC_ASSERT(0);
     }
     if (b.oom) {
         free(b.p);
@@ -244,7 +266,7 @@ rlc_status rlc_chat_render(rlc_chat_format f, const rlc_chat_msg *msgs, int n,
 /* ---- names and detection ---- */
 
 static const char *const format_names[RLC_CHAT_FORMAT_COUNT] = {"none", "chatml", "qwen3", "llama3",
-                                                                  "auto"};
+                                                                "auto"};
 
 const char *rlc_chat_name(rlc_chat_format f) {
     return (int)f >= 0 && (int)f < RLC_CHAT_FORMAT_COUNT ? format_names[f] : "?";
@@ -256,7 +278,8 @@ rlc_status rlc_chat_parse(const char *name, rlc_chat_format *out) {
             *out = (rlc_chat_format)i;
             return RLC_OK;
         }
-    return rlc_errorf(RLC_ERR_INVALID, "chat_format '%s': expected none, chatml, qwen3, llama3 or auto",
+    return rlc_errorf(RLC_ERR_INVALID,
+                      "chat_format '%s': expected none, chatml, qwen3, llama3 or auto",
                       name ? name : "(null)");
 }
 
@@ -269,18 +292,20 @@ static rlc_status classify(const char *t, const char *what, rlc_chat_format *out
         return RLC_OK;
     }
     if (im && think)
-        return rlc_errorf(RLC_ERR_UNSUPPORTED,
-                          "%s: chat_template is a ChatML reasoning template without Qwen3's "
-                          "enable_thinking switch (QwQ, Qwen3-2507?); rlc renders only Qwen3's hybrid "
-                          "template: set chat_format to none, chatml, qwen3 or llama3",
-                          what);
+        return rlc_errorf(
+            RLC_ERR_UNSUPPORTED,
+            "%s: chat_template is a ChatML reasoning template without Qwen3's "
+            "enable_thinking switch (QwQ, Qwen3-2507?); rlc renders only Qwen3's hybrid "
+            "template: set chat_format to none, chatml, qwen3 or llama3",
+            what);
     if (im && strstr(t, "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."))
         *out = RLC_CHAT_CHATML;
     else if (im)
-        return rlc_errorf(RLC_ERR_UNSUPPORTED,
-                          "%s: chat_template is ChatML without Qwen2.5's default system prompt; rlc "
-                          "renders only Qwen2.5's and Qwen3's: set chat_format explicitly",
-                          what);
+        return rlc_errorf(
+            RLC_ERR_UNSUPPORTED,
+            "%s: chat_template is ChatML without Qwen2.5's default system prompt; rlc "
+            "renders only Qwen2.5's and Qwen3's: set chat_format explicitly",
+            what);
     else if (strstr(t, "<|start_header_id|>") && strstr(t, "Cutting Knowledge Date"))
         *out = RLC_CHAT_LLAMA3;
     else if (strstr(t, "<|start_header_id|>"))
