@@ -53,8 +53,8 @@ static void show_diff(const char *what, const char *got, const char *want) {
     }
 }
 
-/* Compares rlc with every record of a reference rendering; returns how many
- * (template, case, gen, thinking) records were compared, per format. */
+/* Compares rlc with every record of a reference rendering; counts into per_format
+ * the (template, case, gen, thinking) records compared. */
 static void compare_with(const char *ref_path, int skip_js_divergent,
                          int per_format[RLC_CHAT_FORMAT_COUNT]) {
     json_t *cases = load_json("tests/chat/cases.json");
