@@ -3,7 +3,10 @@
 set -e
 need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libgomp1"
 if [ "${1:-build}" = test ]; then
-  need="$need libcriterion-dev python3-torch python3-numpy"
+  need="$need libcriterion-dev python3-torch python3-numpy python3-jinja2"
+  # Chat-template references run on node; a node from elsewhere (nodesource
+  # bundles npm) is kept rather than replaced by Debian's.
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need="$need nodejs npm"
 fi
 missing=""
 for p in $need; do
