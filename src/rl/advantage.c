@@ -1,0 +1,136 @@
+#include "rl/advantage.h"
+
+#include <math.h>
+#include <string.h>
+
+#define GRPO_STD_EPS 1e-4
+#define MAXRL_MEAN_EPS 1e-6
+#define EQUAL_TOL 1e-6
+
+static const char *const adv_names[] = {"grpo", "dr_grpo", "maxrl"};
+static const char *const scale_names[] = {"group", "batch", "none"};
+#define N_ADV ((int)(sizeof adv_names / sizeof adv_names[0]))
+#define N_SCALE ((int)(sizeof scale_names / sizeof scale_names[0]))
+
+/* Unbiased standard deviation of x[n] around mean; 0 for n < 2. */
+static double std_unbiased(const float *x, int n, double mean) {
+    if (n < 2) return 0.0;
+    double ss = 0;
+    for (int i = 0; i < n; i++) {
+        double d = (double)x[i] - mean;
+        ss += d * d;
+    }
+    return sqrt(ss / (n - 1));
+}
+
+static double mean_of(const float *x, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    return s / n;
+}
+
+static int all_equal(const float *x, int n) {
+    float lo = x[0], hi = x[0], amax = fabsf(x[0]);
+    for (int i = 1; i < n; i++) {
+        if (x[i] < lo) lo = x[i];
+        if (x[i] > hi) hi = x[i];
+        if (fabsf(x[i]) > amax) amax = fabsf(x[i]);
+    }
+    return (double)hi - (double)lo <= EQUAL_TOL * (amax > 1.0f ? amax : 1.0);
+}
+
+rlc_status rlc_advantages(const float *rewards, int n_groups, int G, rlc_adv_mode mode,
+                          rlc_scale_mode scale, float *adv, unsigned char *group_skipped,
+                          int *n_skipped) {
+    if (n_groups < 0 || G < 1)
+        return rlc_errorf(RLC_ERR_INVALID, "advantages: need n_groups >= 0 and G >= 1, got %d, %d",
+                          n_groups, G);
+    if ((unsigned)mode >= (unsigned)N_ADV)
+        return rlc_errorf(RLC_ERR_INVALID, "advantages: unknown mode %d", (int)mode);
+    if ((unsigned)scale >= (unsigned)N_SCALE)
+        return rlc_errorf(RLC_ERR_INVALID, "advantages: unknown scale_rewards %d", (int)scale);
+    size_t n = (size_t)n_groups * (size_t)G;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(rewards[i]))
+            return rlc_errorf(RLC_ERR_INVALID,
+                              "advantages: reward %zu (group %zu, sample %zu) is %g, expected a "
+                              "finite number",
+                              i, i / (size_t)G, i % (size_t)G, (double)rewards[i]);
+
+    /* Before any write: adv may alias rewards. */
+    double batch_std = 0;
+    if (mode == RLC_ADV_GRPO && scale == RLC_SCALE_BATCH && n > 0) {
+        double m = 0, ss = 0;
+        for (size_t i = 0; i < n; i++)
+            m += rewards[i];
+        m /= (double)n;
+        for (size_t i = 0; i < n; i++)
+            ss += ((double)rewards[i] - m) * ((double)rewards[i] - m);
+        batch_std = n > 1 ? sqrt(ss / (double)(n - 1)) : 0.0;
+    }
+
+    int skipped = 0;
+    for (int g = 0; g < n_groups; g++) {
+        const float *r = rewards + (size_t)g * G;
+        float *a = adv + (size_t)g * G;
+        double mean = mean_of(r, G);
+        int skip = all_equal(r, G) || (mode == RLC_ADV_MAXRL && mean < MAXRL_MEAN_EPS);
+        if (group_skipped) group_skipped[g] = (unsigned char)skip;
+        if (skip) {
+            skipped++;
+            for (int i = 0; i < G; i++)
+                a[i] = 0.0f;
+            continue;
+        }
+        double div = 1.0;
+        if (mode == RLC_ADV_GRPO && scale == RLC_SCALE_GROUP)
+            div = std_unbiased(r, G, mean) + GRPO_STD_EPS;
+        else if (mode == RLC_ADV_GRPO && scale == RLC_SCALE_BATCH)
+            div = batch_std + GRPO_STD_EPS;
+        else if (mode == RLC_ADV_MAXRL)
+            div = mean + MAXRL_MEAN_EPS;
+        for (int i = 0; i < G; i++)
+            a[i] = (float)(((double)r[i] - mean) / div);
+    }
+    if (n_skipped) *n_skipped = skipped;
+    return RLC_OK;
+}
+
+static rlc_status parse_name(const char *what, const char *const *names, int n, const char *s,
+                             int *out) {
+    for (int i = 0; s && i < n; i++)
+        if (!strcmp(s, names[i])) {
+            *out = i;
+            return RLC_OK;
+        }
+    char choices[128] = "";
+    for (int i = 0; i < n; i++) {
+        strncat(choices, i ? ", " : "", sizeof choices - strlen(choices) - 1);
+        strncat(choices, names[i], sizeof choices - strlen(choices) - 1);
+    }
+    return rlc_errorf(RLC_ERR_INVALID, "%s: got '%s', expected one of %s", what, s ? s : "(null)",
+                      choices);
+}
+
+const char *rlc_adv_mode_name(rlc_adv_mode mode) {
+    return (unsigned)mode < (unsigned)N_ADV ? adv_names[mode] : "?";
+}
+
+rlc_status rlc_adv_mode_parse(const char *name, rlc_adv_mode *out) {
+    int v = 0;
+    RLC_TRY(parse_name("advantage mode", adv_names, N_ADV, name, &v));
+    *out = (rlc_adv_mode)v;
+    return RLC_OK;
+}
+
+const char *rlc_scale_mode_name(rlc_scale_mode scale) {
+    return (unsigned)scale < (unsigned)N_SCALE ? scale_names[scale] : "?";
+}
+
+rlc_status rlc_scale_mode_parse(const char *name, rlc_scale_mode *out) {
+    int v = 0;
+    RLC_TRY(parse_name("scale_rewards", scale_names, N_SCALE, name, &v));
+    *out = (rlc_scale_mode)v;
+    return RLC_OK;
+}

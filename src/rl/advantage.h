@@ -1,0 +1,54 @@
+/* Sequence-level advantages from per-sample rewards, for GRPO-family
+ * training. Rewards come as n_groups groups of G samples of the same prompt,
+ * laid out group after group: rewards[g*G + i]. */
+#ifndef RLC_RL_ADVANTAGE_H
+#define RLC_RL_ADVANTAGE_H
+
+#include "base/status.h"
+
+/* Values are only ever appended to: they are written into run configs. */
+typedef enum rlc_adv_mode {
+    RLC_ADV_GRPO = 0, /* (r - mean_g) / (std + 1e-4), std chosen by rlc_scale_mode */
+    RLC_ADV_DR_GRPO,  /* r - mean_g, never divided (Dr. GRPO) */
+    RLC_ADV_MAXRL     /* (r - mean_g) / (mean_g + 1e-6) (MaxRL, rewards in [0, 1]) */
+} rlc_adv_mode;
+
+typedef enum rlc_scale_mode {
+    RLC_SCALE_GROUP = 0, /* divide by the group's std */
+    RLC_SCALE_BATCH,     /* divide by the std of all n_groups*G rewards */
+    RLC_SCALE_NONE       /* no division */
+} rlc_scale_mode;
+
+/* Group-normalised advantages.
+ *
+ * mean_g is the group's mean reward. std is the unbiased sample standard
+ * deviation (divisor n - 1), as torch.std and TRL use it: over the group's G
+ * rewards for RLC_SCALE_GROUP, over all n_groups*G rewards (every group,
+ * skipped ones included) for RLC_SCALE_BATCH; a batch of one reward has std 0.
+ *   grpo:    A = (r - mean_g) / (std + 1e-4); RLC_SCALE_NONE: A = r - mean_g
+ *   dr_grpo: A = r - mean_g                  (scale is ignored)
+ *   maxrl:   A = (r - mean_g) / (mean_g + 1e-6)  (scale is ignored)
+ *
+ * A group is skipped (all its A = 0, group_skipped[g] = 1, counted in
+ * *n_skipped) when it carries no learning signal:
+ *   - its rewards are all equal: max - min <= 1e-6 * max(1, max |r|);
+ *     a group of G = 1 is always all equal, so every group is skipped;
+ *   - maxrl only: mean_g < 1e-6 ("mean ≈ 0"; this also covers negative means,
+ *     for which the MaxRL weight 1/mean is meaningless).
+ *
+ * rewards[n_groups*G] in, adv[n_groups*G] out (may alias rewards).
+ * group_skipped[n_groups] and n_skipped may be NULL. Returns RLC_ERR_INVALID
+ * (with a message) for n_groups < 0, G < 1, an unknown mode or a non-finite
+ * reward; nothing is written then. */
+rlc_status rlc_advantages(const float *rewards, int n_groups, int G, rlc_adv_mode mode,
+                          rlc_scale_mode scale, float *adv, unsigned char *group_skipped,
+                          int *n_skipped);
+
+/* Config names: "grpo", "dr_grpo", "maxrl"; "group", "batch", "none".
+ * Parse functions return RLC_ERR_INVALID with a message listing the choices. */
+const char *rlc_adv_mode_name(rlc_adv_mode mode); /* "?" if out of range */
+rlc_status rlc_adv_mode_parse(const char *name, rlc_adv_mode *out);
+const char *rlc_scale_mode_name(rlc_scale_mode scale);
+rlc_status rlc_scale_mode_parse(const char *name, rlc_scale_mode *out);
+
+#endif
