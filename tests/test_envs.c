@@ -13,21 +13,27 @@ static int64_t eval_text(const char *s) {
     int64_t total = 0, term = 0;
     char sign = '+', pending = 0;
     while (*s) {
-        while (*s == ' ') s++;
+        while (*s == ' ')
+            s++;
         char *end;
         int64_t v = strtoll(s, &end, 10);
         cr_assert(end != s, "no number at '%s'", s);
         s = end;
-        if (pending == '*') term *= v;
-        else term = v;
-        while (*s == ' ') s++;
+        if (pending == '*')
+            term *= v;
+        else
+            term = v;
+        while (*s == ' ')
+            s++;
         char c = *s;
         if (c == '*') {
             pending = '*';
         } else {
             total += sign == '+' ? term : -term;
-            if (c == '+' || c == '-') sign = c, pending = c;
-            else break;
+            if (c == '+' || c == '-')
+                sign = c, pending = c;
+            else
+                break;
         }
         s++;
     }
@@ -67,7 +73,8 @@ Test(envs, deterministic_and_order_free) {
     p.max_operands = 4;
     p.seed = 1234;
     char a[64][256], ans[64][64], b[256], bans[64];
-    for (int i = 0; i < 64; i++) problem(&p, (uint64_t)i, a[i], ans[i]);
+    for (int i = 0; i < 64; i++)
+        problem(&p, (uint64_t)i, a[i], ans[i]);
     /* Backwards, and interleaved with other seeds: same problems. */
     for (int i = 63; i >= 0; i--) {
         rlc_arith_params q = p;
@@ -88,7 +95,8 @@ Test(envs, deterministic_and_order_free) {
     cr_assert_lt(same, 4);
     /* And neighbouring indices differ. */
     int dup = 0;
-    for (int i = 1; i < 64; i++) dup += strcmp(a[i], a[i - 1]) == 0;
+    for (int i = 1; i < 64; i++)
+        dup += strcmp(a[i], a[i - 1]) == 0;
     cr_assert_lt(dup, 2);
 }
 
@@ -126,8 +134,10 @@ Test(envs, knobs_bound_the_draws) {
         cr_assert_eq(strtoll(answer, NULL, 10), eval_text(prompt), "'%s' = %s", prompt, answer);
         negative += answer[0] == '-';
     }
-    for (int n = 2; n <= 5; n++) cr_assert_gt(seen_n[n], 3000 / 4 / 2, "n=%d: %d", n, seen_n[n]);
-    for (int k = 0; k < 3; k++) cr_assert_gt(seen_op[k], 1000);
+    for (int n = 2; n <= 5; n++)
+        cr_assert_gt(seen_n[n], 3000 / 4 / 2, "n=%d: %d", n, seen_n[n]);
+    for (int k = 0; k < 3; k++)
+        cr_assert_gt(seen_op[k], 1000);
     cr_assert_gt(negative, 100);
 }
 
@@ -252,18 +262,42 @@ Test(envs, membership_fraction) {
 #define N_BAD 12
 static const char *bad_case(int i, rlc_arith_params *q) {
     switch (i) {
-    case 0: q->digits = 0; return "digits must be 1..9";
-    case 1: q->digits = 10; return "digits must be 1..9";
-    case 2: q->ops[0] = 0; return "ops must be";
-    case 3: strcpy(q->ops, "+/"); return "'/' is not one of";
-    case 4: q->min_operands = 1; return "min_operands";
-    case 5: q->min_operands = 3, q->max_operands = 2; return "min_operands";
-    case 6: q->max_operands = 9; return "max_operands <= 8";
-    case 7: strcpy(q->ops, "*"), q->digits = 5, q->max_operands = 4; return "digits * max_operands";
-    case 8: q->style = 2; return "style";
-    case 9: q->split = 3; return "split";
-    case 10: q->eval_fraction = 0; return "eval_fraction";
-    default: q->eval_fraction = 1; return "eval_fraction";
+    case 0:
+        q->digits = 0;
+        return "digits must be 1..9";
+    case 1:
+        q->digits = 10;
+        return "digits must be 1..9";
+    case 2:
+        q->ops[0] = 0;
+        return "ops must be";
+    case 3:
+        strcpy(q->ops, "+/");
+        return "'/' is not one of";
+    case 4:
+        q->min_operands = 1;
+        return "min_operands";
+    case 5:
+        q->min_operands = 3, q->max_operands = 2;
+        return "min_operands";
+    case 6:
+        q->max_operands = 9;
+        return "max_operands <= 8";
+    case 7:
+        strcpy(q->ops, "*"), q->digits = 5, q->max_operands = 4;
+        return "digits * max_operands";
+    case 8:
+        q->style = 2;
+        return "style";
+    case 9:
+        q->split = 3;
+        return "split";
+    case 10:
+        q->eval_fraction = 0;
+        return "eval_fraction";
+    default:
+        q->eval_fraction = 1;
+        return "eval_fraction";
     }
 }
 

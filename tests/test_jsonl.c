@@ -25,8 +25,10 @@ static void qa_bad(const char *text, rlc_status st, size_t line, const char *wan
     cr_assert_eq(s.n, 0);
     cr_assert_null(s.items);
     char prefix[600];
-    if (line) snprintf(prefix, sizeof prefix, "%s:%zu: ", p, line);
-    else snprintf(prefix, sizeof prefix, "%s: ", p);
+    if (line)
+        snprintf(prefix, sizeof prefix, "%s:%zu: ", p, line);
+    else
+        snprintf(prefix, sizeof prefix, "%s: ", p);
     const char *msg = rlc_last_error();
     cr_assert_eq(strncmp(msg, prefix, strlen(prefix)), 0, "'%s' does not start with '%s'", msg,
                  prefix);
@@ -39,8 +41,10 @@ static void sft_bad(const char *text, size_t line, const char *want) {
     cr_assert_eq(rlc_sft_load(p, &s), RLC_ERR_FORMAT, "%s", rlc_last_error());
     cr_assert_eq(s.n, 0);
     char prefix[600];
-    if (line) snprintf(prefix, sizeof prefix, "%s:%zu: ", p, line);
-    else snprintf(prefix, sizeof prefix, "%s: ", p);
+    if (line)
+        snprintf(prefix, sizeof prefix, "%s:%zu: ", p, line);
+    else
+        snprintf(prefix, sizeof prefix, "%s: ", p);
     const char *msg = rlc_last_error();
     cr_assert_eq(strncmp(msg, prefix, strlen(prefix)), 0, "'%s' does not start with '%s'", msg,
                  prefix);
@@ -89,7 +93,7 @@ Test(jsonl, gsm8k_reference_forms) {
     cr_assert_eq(rlc_qa_load(p, &s), RLC_OK, "%s", rlc_last_error());
     cr_assert_eq(s.n, 5);
     cr_assert_str_eq(s.items[0].reference, "-5");
-    cr_assert_str_eq(s.items[1].reference, "2.50"); /* the last marker counts */
+    cr_assert_str_eq(s.items[1].reference, "2.50");          /* the last marker counts */
     cr_assert_str_eq(s.items[2].reference, "Paris, France"); /* text keeps its commas */
     cr_assert_str_eq(s.items[3].reference, "7");
     cr_assert_str_eq(s.items[4].reference, "0"); /* up to the end of the marker's line */
@@ -141,8 +145,8 @@ Test(jsonl, line_numbers_far_down) {
     char *buf = malloc(cap);
     size_t o = 0;
     for (int i = 0; i < 500; i++)
-        o += (size_t)snprintf(buf + o, cap - o, "{\"question\": \"q%d\", \"answer\": \"#### %d\"}\n",
-                              i, i);
+        o += (size_t)snprintf(buf + o, cap - o,
+                              "{\"question\": \"q%d\", \"answer\": \"#### %d\"}\n", i, i);
     snprintf(buf + o, cap - o, "{\"question\": \"q\", \"answer\": \"#### 1\",}\n");
     qa_bad(buf, RLC_ERR_FORMAT, 501, "invalid JSON");
     /* And without it everything loads. */
@@ -159,7 +163,8 @@ Test(jsonl, line_numbers_far_down) {
 static rlc_status count_keys(const json_t *obj, const char *path, size_t line, void *ctx) {
     size_t *sum = ctx;
     *sum += json_object_size(obj) * 1000 + line;
-    if (json_object_get(obj, "stop")) return rlc_errorf(RLC_ERR_INVALID, "%s:%zu: stop", path, line);
+    if (json_object_get(obj, "stop"))
+        return rlc_errorf(RLC_ERR_INVALID, "%s:%zu: stop", path, line);
     return RLC_OK;
 }
 
@@ -177,13 +182,12 @@ Test(jsonl, foreach) {
 }
 
 Test(jsonl, sft_both_forms) {
-    const char *p = write_data(
-        "sft.jsonl",
-        "{\"prompt\": \"12+34=\", \"response\": \"<answer>46</answer>\"}\n"
-        "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"},"
-        " {\"role\": \"user\", \"content\": \"Hi \\u00e9\"},"
-        " {\"role\": \"assistant\", \"content\": \"Hello!\"}]}\n"
-        "{\"prompt\": \"\", \"response\": \"unconditional\", \"id\": 7}\n");
+    const char *p = write_data("sft.jsonl",
+                               "{\"prompt\": \"12+34=\", \"response\": \"<answer>46</answer>\"}\n"
+                               "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"},"
+                               " {\"role\": \"user\", \"content\": \"Hi \\u00e9\"},"
+                               " {\"role\": \"assistant\", \"content\": \"Hello!\"}]}\n"
+                               "{\"prompt\": \"\", \"response\": \"unconditional\", \"id\": 7}\n");
     rlc_sft_set s;
     cr_assert_eq(rlc_sft_load(p, &s), RLC_OK, "%s", rlc_last_error());
     cr_assert_eq(s.n, 3);
@@ -208,7 +212,8 @@ Test(jsonl, sft_errors) {
     char buf[1024];
     snprintf(buf, sizeof buf, "%s%s{\"prompt\": \"p\", \"response\": }\n", ok, ok);
     sft_bad(buf, 3, "invalid JSON");
-    sft_bad("{\"text\": \"x\"}", 1, "expected \"prompt\" and \"response\" strings or a \"messages\"");
+    sft_bad("{\"text\": \"x\"}", 1,
+            "expected \"prompt\" and \"response\" strings or a \"messages\"");
     sft_bad("{\"prompt\": \"p\"}", 1, "missing field \"response\"");
     sft_bad("{\"response\": \"r\"}", 1, "missing field \"prompt\"");
     sft_bad("{\"prompt\": [\"p\"], \"response\": \"r\"}", 1,

@@ -37,17 +37,17 @@ Test(rewards, format_exact_rejects) {
     EQ(fe("<answer>46</answer>"), 0); /* no reasoning */
     EQ(fe("<reasoning>r</reasoning>"), 0);
     EQ(fe("<reasoning>r</reasoning><answer>  \n </answer>"), 0);                 /* blank answer */
-    EQ(fe("<reasoning>r</reasoning><answer></answer>"), 0);                       /* empty answer */
-    EQ(fe("Sure! <reasoning>r</reasoning><answer>46</answer>"), 0);               /* text before */
-    EQ(fe("<reasoning>r</reasoning><answer>46</answer> hope this helps"), 0);     /* text after */
-    EQ(fe("<reasoning>r</reasoning>so<answer>46</answer>"), 0);                   /* text between */
-    EQ(fe("<answer>46</answer><reasoning>r</reasoning>"), 0);                     /* order */
-    EQ(fe("<reasoning>r<answer>1</answer></reasoning><answer>46</answer>"), 0);   /* nested */
-    EQ(fe("<reasoning>r</reasoning><answer>4<answer>6</answer></answer>"), 0);    /* nested */
-    EQ(fe("<reasoning>r</reasoning><answer>46</answer><answer>46</answer>"), 0);  /* two answers */
+    EQ(fe("<reasoning>r</reasoning><answer></answer>"), 0);                      /* empty answer */
+    EQ(fe("Sure! <reasoning>r</reasoning><answer>46</answer>"), 0);              /* text before */
+    EQ(fe("<reasoning>r</reasoning><answer>46</answer> hope this helps"), 0);    /* text after */
+    EQ(fe("<reasoning>r</reasoning>so<answer>46</answer>"), 0);                  /* text between */
+    EQ(fe("<answer>46</answer><reasoning>r</reasoning>"), 0);                    /* order */
+    EQ(fe("<reasoning>r<answer>1</answer></reasoning><answer>46</answer>"), 0);  /* nested */
+    EQ(fe("<reasoning>r</reasoning><answer>4<answer>6</answer></answer>"), 0);   /* nested */
+    EQ(fe("<reasoning>r</reasoning><answer>46</answer><answer>46</answer>"), 0); /* two answers */
     EQ(fe("<reasoning>a</reasoning><reasoning>b</reasoning><answer>46</answer>"), 0);
     EQ(fe("<reasoning>r<reasoning>s</reasoning><answer>46</answer>"), 0);
-    EQ(fe("<reasoning>r</reasoning><answer>46"), 0); /* truncated */
+    EQ(fe("<reasoning>r</reasoning><answer>46"), 0);          /* truncated */
     EQ(fe("<Reasoning>r</Reasoning><answer>46</answer>"), 0); /* tags are case-sensitive */
     EQ(fe("<reasoning >r</reasoning><answer>46</answer>"), 0);
 }
@@ -115,8 +115,7 @@ static void num_ok(const char *s, const char *canon, double value) {
 }
 
 static void num_bad(const char *s) {
-    cr_assert_not(rlc_reward_parse_number(s, strlen(s), NULL, NULL, 0), "'%s' should not parse",
-                  s);
+    cr_assert_not(rlc_reward_parse_number(s, strlen(s), NULL, NULL, 0), "'%s' should not parse", s);
 }
 
 Test(rewards, parse_number) {
@@ -171,9 +170,9 @@ static float ac(const char *c, const char *ref) {
 
 Test(rewards, answer_check) {
     EQ(ac("<answer>46</answer>", "46"), 1);
-    EQ(ac("<answer>\n 46 \n</answer>", " 46\n"), 1);   /* both trimmed */
-    EQ(ac("<answer>Paris</answer>", "Paris"), 1);     /* any text */
-    EQ(ac("<answer>paris</answer>", "Paris"), 0);     /* exact, case-sensitive */
+    EQ(ac("<answer>\n 46 \n</answer>", " 46\n"), 1); /* both trimmed */
+    EQ(ac("<answer>Paris</answer>", "Paris"), 1);    /* any text */
+    EQ(ac("<answer>paris</answer>", "Paris"), 0);    /* exact, case-sensitive */
     EQ(ac("<answer>日本</answer>", "日本"), 1);
     EQ(ac("46", "46"), 0); /* no tags, no answer */
     EQ(ac("<answer>46", "46"), 0);
@@ -240,7 +239,7 @@ Test(rewards, number_check) {
 
 Test(rewards, correct_metric) {
     cr_assert(rlc_reward_correct("<answer>46</answer>", "46"));
-    cr_assert(rlc_reward_correct("<answer>46.0</answer>", "46"));  /* value */
+    cr_assert(rlc_reward_correct("<answer>46.0</answer>", "46"));     /* value */
     cr_assert(rlc_reward_correct("<answer>Paris</answer>", "Paris")); /* text */
     cr_assert_not(rlc_reward_correct("<answer>47</answer>", "46"));
     cr_assert_not(rlc_reward_correct("<answer>45</answer>", "46")); /* partial is not correct */
@@ -257,8 +256,7 @@ Test(rewards, registry) {
         cr_assert_eq(d->max_value, 1.0f);
         cr_assert(d->help && *d->help);
         /* A perfect completion reaches the maximum of every built-in. */
-        EQ(d->fn("<reasoning>\n40+6\n</reasoning>\n<answer>\n46\n</answer>\n", "46"),
-           d->max_value);
+        EQ(d->fn("<reasoning>\n40+6\n</reasoning>\n<answer>\n46\n</answer>\n", "46"), d->max_value);
         EQ(d->fn(NULL, NULL), 0);
     }
     cr_assert_null(rlc_reward_at(4));

@@ -48,14 +48,20 @@ rlc_status rlc_jsonl_foreach(const char *path, rlc_jsonl_fn fn, void *ctx, size_
 
 static const char *type_name(const json_t *v) {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
     case JSON_INTEGER:
-    case JSON_REAL: return "a number";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
     }
 }
 
@@ -103,16 +109,20 @@ typedef struct qa_ctx {
  * error if there is none. */
 static rlc_status gsm8k_reference(const char *answer, const char *path, size_t line, char **out) {
     const char *mark = NULL;
-    for (const char *p = answer; (p = strstr(p, "####")); p++) mark = p;
+    for (const char *p = answer; (p = strstr(p, "####")); p++)
+        mark = p;
     if (!mark)
         return rlc_errorf(RLC_ERR_FORMAT,
                           "%s:%zu: field \"answer\" has no final \"#### N\" line (GSM8K form)",
                           path, line);
     const char *b = mark + 4;
-    while (*b == '#') b++; /* "#####" is still a marker */
+    while (*b == '#')
+        b++; /* "#####" is still a marker */
     const char *e = b + strcspn(b, "\n");
-    while (b < e && (*b == ' ' || *b == '\t' || *b == '\r')) b++;
-    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) e--;
+    while (b < e && (*b == ' ' || *b == '\t' || *b == '\r'))
+        b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        e--;
     if (b == e)
         return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"answer\" has nothing after \"####\"",
                           path, line);
@@ -210,11 +220,12 @@ static rlc_status load_messages(const json_t *msgs, const char *path, size_t lin
         RLC_TRY(get_string(m, "role", role_key, path, line, &role));
         RLC_TRY(get_string(m, "content", content_key, path, line, &content));
         int known = 0;
-        for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++) known |= !strcmp(role, roles[r]);
+        for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++)
+            known |= !strcmp(role, roles[r]);
         if (!known)
             return rlc_errorf(RLC_ERR_FORMAT,
-                              "%s:%zu: %s \"%s\" is not one of system, user, assistant, tool",
-                              path, line, role_key, role);
+                              "%s:%zu: %s \"%s\" is not one of system, user, assistant, tool", path,
+                              line, role_key, role);
         assistant |= !strcmp(role, "assistant");
         ex->messages[i].role = dup_str(role);
         ex->messages[i].content = dup_str(content);
@@ -274,7 +285,8 @@ rlc_status rlc_sft_load(const char *path, rlc_sft_set *set) {
 }
 
 void rlc_sft_free(rlc_sft_set *set) {
-    for (size_t i = 0; i < set->n; i++) sft_example_free(&set->items[i]);
+    for (size_t i = 0; i < set->n; i++)
+        sft_example_free(&set->items[i]);
     free(set->items);
     memset(set, 0, sizeof *set);
 }

@@ -46,13 +46,11 @@ rlc_status rlc_arith_validate(const rlc_arith_params *p) {
     int mul = 0;
     for (size_t i = 0; i < nops; i++) {
         if (!strchr("+-*", p->ops[i]))
-            return rlc_errorf(RLC_ERR_INVALID,
-                              "arithmetic: ops \"%s\": '%c' is not one of \"+-*\"", p->ops,
-                              p->ops[i]);
+            return rlc_errorf(RLC_ERR_INVALID, "arithmetic: ops \"%s\": '%c' is not one of \"+-*\"",
+                              p->ops, p->ops[i]);
         mul |= p->ops[i] == '*';
     }
-    if (p->min_operands < 2 || p->max_operands < p->min_operands ||
-        p->max_operands > MAX_OPERANDS)
+    if (p->min_operands < 2 || p->max_operands < p->min_operands || p->max_operands > MAX_OPERANDS)
         return rlc_errorf(RLC_ERR_INVALID,
                           "arithmetic: need 2 <= min_operands <= max_operands <= %d, got %d, %d",
                           MAX_OPERANDS, p->min_operands, p->max_operands);
@@ -64,7 +62,8 @@ rlc_status rlc_arith_validate(const rlc_arith_params *p) {
     if (p->style != RLC_ARITH_COMPACT && p->style != RLC_ARITH_QUESTION)
         return rlc_errorf(RLC_ERR_INVALID, "arithmetic: style must be 0 (compact) or 1 (question)");
     if (p->split < RLC_ARITH_SPLIT_ALL || p->split > RLC_ARITH_SPLIT_EVAL)
-        return rlc_errorf(RLC_ERR_INVALID, "arithmetic: split must be 0 (all), 1 (train), 2 (eval)");
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "arithmetic: split must be 0 (all), 1 (train), 2 (eval)");
     if (p->split != RLC_ARITH_SPLIT_ALL && !(p->eval_fraction > 0.0 && p->eval_fraction < 1.0))
         return rlc_errorf(RLC_ERR_INVALID, "arithmetic: eval_fraction must be in (0, 1), got %g",
                           p->eval_fraction);
@@ -99,14 +98,17 @@ static void draw_expr(const rlc_arith_params *p, uint64_t index, uint64_t attemp
     uint64_t lo = 0, hi = 10; /* operands in [lo, hi) */
     if (p->digits > 1) {
         lo = 1;
-        for (int i = 1; i < p->digits; i++) lo *= 10;
+        for (int i = 1; i < p->digits; i++)
+            lo *= 10;
         hi = lo * 10;
     }
     uint64_t nops = strlen(p->ops), pos = 0;
-    e->n = p->min_operands +
-           (int)draw_below(p->seed, stream, pos++, (uint64_t)(p->max_operands - p->min_operands + 1));
-    for (int i = 0; i < e->n; i++) e->v[i] = (int64_t)(lo + draw_below(p->seed, stream, pos++, hi - lo));
-    for (int i = 0; i + 1 < e->n; i++) e->op[i] = p->ops[draw_below(p->seed, stream, pos++, nops)];
+    e->n = p->min_operands + (int)draw_below(p->seed, stream, pos++,
+                                             (uint64_t)(p->max_operands - p->min_operands + 1));
+    for (int i = 0; i < e->n; i++)
+        e->v[i] = (int64_t)(lo + draw_below(p->seed, stream, pos++, hi - lo));
+    for (int i = 0; i + 1 < e->n; i++)
+        e->op[i] = p->ops[draw_below(p->seed, stream, pos++, nops)];
     e->value = eval_expr(e);
 }
 
@@ -126,7 +128,8 @@ static int format_expr(const expr *e, int spaced, char *buf, size_t cap) {
 /* FNV-1a, then splitmix64's finaliser so nearby strings spread out. */
 static uint64_t hash_str(const char *s) {
     uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
     h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
     h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
     return h ^ (h >> 31);

@@ -31,10 +31,10 @@ typedef enum rlc_arith_split {
 } rlc_arith_split;
 
 typedef struct rlc_arith_params {
-    int digits;           /* each operand has exactly this many digits (1: 0..9), 1..9 */
-    char ops[8];          /* operators drawn uniformly from this string, each of "+-*";
-                             repeats weight ("++-" is 2/3 plus) */
-    int min_operands;     /* operand count uniform in [min, max], 2 <= min <= max <= 8 */
+    int digits;       /* each operand has exactly this many digits (1: 0..9), 1..9 */
+    char ops[8];      /* operators drawn uniformly from this string, each of "+-*";
+                         repeats weight ("++-" is 2/3 plus) */
+    int min_operands; /* operand count uniform in [min, max], 2 <= min <= max <= 8 */
     int max_operands;
     int allow_negative;   /* 0: only problems with a non-negative answer */
     int style;            /* rlc_arith_style */

@@ -25,8 +25,10 @@ static int is_digit(char c) {
 static void trim(const char **s, size_t *len) {
     const char *p = *s;
     size_t n = *len;
-    while (n && is_space(*p)) p++, n--;
-    while (n && is_space(p[n - 1])) n--;
+    while (n && is_space(*p))
+        p++, n--;
+    while (n && is_space(p[n - 1]))
+        n--;
     *s = p;
     *len = n;
 }
@@ -76,7 +78,8 @@ float rlc_reward_format_exact(const char *completion, const char *reference) {
     const char *rc = find(r, (size_t)(end - r), TAG_RC, TAGLEN(TAG_RC));
     if (!rc || has_any_tag(r, (size_t)(rc - r))) return 0.0f;
     const char *p = rc + TAGLEN(TAG_RC);
-    while (p < end && is_space(*p)) p++;
+    while (p < end && is_space(*p))
+        p++;
     if (!starts_with(p, (size_t)(end - p), TAG_AO, TAGLEN(TAG_AO))) return 0.0f;
     const char *a = p + TAGLEN(TAG_AO);
     const char *ac = find(a, (size_t)(end - a), TAG_AC, TAGLEN(TAG_AC));
@@ -99,7 +102,8 @@ float rlc_reward_format_approx(const char *completion, const char *reference) {
     if (ac) {
         const char *tail = ac + TAGLEN(TAG_AC);
         size_t tn = n - (size_t)(tail - s);
-        while (tn && is_space(tail[tn - 1])) tn--;
+        while (tn && is_space(tail[tn - 1]))
+            tn--;
         score -= 0.001f * (float)tn;
     }
     return score > 0.0f ? score : 0.0f;
@@ -144,7 +148,8 @@ int rlc_reward_parse_number(const char *s, size_t len, double *value, char *cano
     size_t int_end = i, frac_start = i, frac_digits = 0;
     if (i < len && s[i] == '.') {
         frac_start = ++i;
-        while (i < len && is_digit(s[i])) i++, frac_digits++;
+        while (i < len && is_digit(s[i]))
+            i++, frac_digits++;
     }
     if (i != len || int_digits + frac_digits == 0) return 0;
 
@@ -159,7 +164,8 @@ int rlc_reward_parse_number(const char *s, size_t len, double *value, char *cano
     }
     if (o == 0) body[o++] = '0';
     size_t fe = frac_start + frac_digits;
-    while (fe > frac_start && s[fe - 1] == '0') fe--;
+    while (fe > frac_start && s[fe - 1] == '0')
+        fe--;
     int zero = o == 1 && body[0] == '0' && fe == frac_start;
     if (fe > frac_start) {
         if (o + 1 + (fe - frac_start) >= sizeof body) return 0;
@@ -248,7 +254,8 @@ static size_t edit_distance(const char *a, const char *b) {
     size_t na = strlen(a), nb = strlen(b);
     if (na > 63 || nb > 63) return (size_t)-1;
     size_t row[64];
-    for (size_t j = 0; j <= nb; j++) row[j] = j;
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
     for (size_t i = 1; i <= na; i++) {
         size_t diag = row[0];
         row[0] = i;
@@ -288,7 +295,8 @@ rlc_status rlc_reward_set_add(rlc_reward_set *set, const char *name, float weigh
     const rlc_reward_def *def;
     RLC_TRY(rlc_reward_lookup(name, &def));
     for (size_t i = 0; i < set->n; i++)
-        if (set->defs[i] == def) return rlc_errorf(RLC_ERR_INVALID, "reward \"%s\" listed twice", name);
+        if (set->defs[i] == def)
+            return rlc_errorf(RLC_ERR_INVALID, "reward \"%s\" listed twice", name);
     if (!isfinite(weight))
         return rlc_errorf(RLC_ERR_INVALID, "reward \"%s\": weight must be a finite number", name);
     if (set->n == RLC_REWARD_SET_MAX)
@@ -326,7 +334,8 @@ rlc_status rlc_reward_set_parse(rlc_reward_set *set, const char *spec) {
             size_t wl = (size_t)(item + n - wt);
             trim(&wt, &wl);
             char *endp;
-            if (wl == 0 || wl >= sizeof wtxt) endp = wtxt;
+            if (wl == 0 || wl >= sizeof wtxt)
+                endp = wtxt;
             else {
                 memcpy(wtxt, wt, wl);
                 wtxt[wl] = 0;
