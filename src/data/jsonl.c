@@ -1,0 +1,292 @@
+/* JSONL reading and the GSM8K / SFT loaders. */
+#include "data/jsonl.h"
+
+#include "base/fs.h"
+
+#include <string.h>
+
+static int is_blank(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n' && s[i] != '\f' &&
+            s[i] != '\v')
+            return 0;
+    return 1;
+}
+
+rlc_status rlc_jsonl_foreach(const char *path, rlc_jsonl_fn fn, void *ctx, size_t *count) {
+    char *data;
+    size_t len, n = 0;
+    if (count) *count = 0;
+    RLC_TRY(rlc_read_file(path, &data, &len));
+    rlc_status st = RLC_OK;
+    size_t line = 0;
+    for (size_t pos = 0; pos < len && st == RLC_OK;) {
+        line++;
+        const char *b = data + pos;
+        const char *nl = memchr(b, '\n', len - pos);
+        size_t n_line = nl ? (size_t)(nl - b) : len - pos;
+        pos += n_line + (nl != NULL);
+        if (is_blank(b, n_line)) continue;
+        json_error_t err;
+        json_t *obj = json_loadb(b, n_line, JSON_REJECT_DUPLICATES, &err);
+        if (!obj) {
+            st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: invalid JSON: %s (column %d)", path, line,
+                            err.text, err.column);
+        } else if (!json_is_object(obj)) {
+            st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: expected a JSON object", path, line);
+        } else {
+            n++;
+            st = fn(obj, path, line, ctx);
+        }
+        json_decref(obj);
+    }
+    free(data);
+    if (count) *count = n;
+    if (st == RLC_OK && n == 0) st = rlc_errorf(RLC_ERR_FORMAT, "%s: no examples", path);
+    return st;
+}
+
+static const char *type_name(const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+/* The string field `key` of obj ("where" names it in messages, e.g.
+ * "messages[2].role"), or an error naming file, line and field. */
+static rlc_status get_string(const json_t *obj, const char *key, const char *where,
+                             const char *path, size_t line, const char **out) {
+    const json_t *v = json_object_get(obj, key);
+    if (!v)
+        return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: missing field \"%s\" (expected a string)", path,
+                          line, where);
+    if (!json_is_string(v))
+        return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"%s\" must be a string, got %s", path,
+                          line, where, type_name(v));
+    *out = json_string_value(v);
+    return RLC_OK;
+}
+
+static char *dup_str(const char *s) {
+    char *d = rlc_malloc(strlen(s) + 1);
+    if (d) strcpy(d, s);
+    return d;
+}
+
+/* Grows *items (elem bytes each) so that index n fits. */
+static rlc_status grow(void **items, size_t n, size_t *cap, size_t elem) {
+    if (n < *cap) return RLC_OK;
+    size_t nc = *cap ? *cap * 2 : 64;
+    void *p = realloc(*items, nc * elem);
+    if (!p) return rlc_errorf(RLC_ERR_NOMEM, "out of memory reading a data set");
+    *items = p;
+    *cap = nc;
+    return RLC_OK;
+}
+
+/* ---- GSM8K ---- */
+
+typedef struct qa_ctx {
+    rlc_qa_set *set;
+    size_t cap;
+} qa_ctx;
+
+/* The final answer after the last "####", up to its line end, trimmed, with
+ * commas dropped when the rest looks numeric ("1,234" -> "1234"). NULL with an
+ * error if there is none. */
+static rlc_status gsm8k_reference(const char *answer, const char *path, size_t line, char **out) {
+    const char *mark = NULL;
+    for (const char *p = answer; (p = strstr(p, "####")); p++)
+        mark = p;
+    if (!mark)
+        return rlc_errorf(RLC_ERR_FORMAT,
+                          "%s:%zu: field \"answer\" has no final \"#### N\" line (GSM8K form)",
+                          path, line);
+    const char *b = mark + 4;
+    while (*b == '#')
+        b++; /* "#####" is still a marker */
+    const char *e = b + strcspn(b, "\n");
+    while (b < e && (*b == ' ' || *b == '\t' || *b == '\r'))
+        b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        e--;
+    if (b == e)
+        return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"answer\" has nothing after \"####\"",
+                          path, line);
+    size_t n = (size_t)(e - b);
+    int numeric = strspn(b, "0123456789,.+-$") >= n && strcspn(b, "0123456789") < n;
+    char *ref = rlc_malloc(n + 1);
+    if (!ref) return RLC_ERR_NOMEM;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(numeric && b[i] == ',')) ref[o++] = b[i];
+    ref[o] = 0;
+    *out = ref;
+    return RLC_OK;
+}
+
+static rlc_status qa_line(const json_t *obj, const char *path, size_t line, void *vctx) {
+    qa_ctx *c = vctx;
+    const char *q, *a;
+    RLC_TRY(get_string(obj, "question", "question", path, line, &q));
+    RLC_TRY(get_string(obj, "answer", "answer", path, line, &a));
+    char *ref = NULL;
+    RLC_TRY(gsm8k_reference(a, path, line, &ref));
+    rlc_status st = grow((void **)&c->set->items, c->set->n, &c->cap, sizeof(rlc_qa_example));
+    if (st) {
+        free(ref);
+        return st;
+    }
+    rlc_qa_example *ex = &c->set->items[c->set->n];
+    ex->question = dup_str(q);
+    ex->answer = dup_str(a);
+    ex->reference = ref;
+    c->set->n++; /* counted before the check so rlc_qa_free releases it */
+    if (!ex->question || !ex->answer) return RLC_ERR_NOMEM;
+    return RLC_OK;
+}
+
+rlc_status rlc_qa_load(const char *path, rlc_qa_set *set) {
+    memset(set, 0, sizeof *set);
+    qa_ctx c = {set, 0};
+    rlc_status st = rlc_jsonl_foreach(path, qa_line, &c, NULL);
+    if (st) rlc_qa_free(set);
+    return st;
+}
+
+void rlc_qa_free(rlc_qa_set *set) {
+    for (size_t i = 0; i < set->n; i++) {
+        free(set->items[i].question);
+        free(set->items[i].answer);
+        free(set->items[i].reference);
+    }
+    free(set->items);
+    memset(set, 0, sizeof *set);
+}
+
+/* ---- SFT ---- */
+
+static const char *const roles[] = {"system", "user", "assistant", "tool"};
+
+typedef struct sft_ctx {
+    rlc_sft_set *set;
+    size_t cap;
+} sft_ctx;
+
+static void sft_example_free(rlc_sft_example *ex) {
+    free(ex->prompt);
+    free(ex->response);
+    for (size_t i = 0; i < ex->n_messages; i++) {
+        free(ex->messages[i].role);
+        free(ex->messages[i].content);
+    }
+    free(ex->messages);
+    memset(ex, 0, sizeof *ex);
+}
+
+static rlc_status load_messages(const json_t *msgs, const char *path, size_t line,
+                                rlc_sft_example *ex) {
+    if (!json_is_array(msgs) || json_array_size(msgs) == 0)
+        return rlc_errorf(RLC_ERR_FORMAT,
+                          "%s:%zu: field \"messages\" must be a non-empty list of "
+                          "{\"role\", \"content\"} objects",
+                          path, line);
+    size_t n = json_array_size(msgs);
+    ex->messages = rlc_calloc(n, sizeof *ex->messages);
+    if (!ex->messages) return RLC_ERR_NOMEM;
+    int assistant = 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *m = json_array_get(msgs, i);
+        if (!json_is_object(m))
+            return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: messages[%zu] must be an object, got %s",
+                              path, line, i, type_name(m));
+        char role_key[48], content_key[48];
+        snprintf(role_key, sizeof role_key, "messages[%zu].role", i);
+        snprintf(content_key, sizeof content_key, "messages[%zu].content", i);
+        const char *role, *content;
+        RLC_TRY(get_string(m, "role", role_key, path, line, &role));
+        RLC_TRY(get_string(m, "content", content_key, path, line, &content));
+        int known = 0;
+        for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++)
+            known |= !strcmp(role, roles[r]);
+        if (!known)
+            return rlc_errorf(RLC_ERR_FORMAT,
+                              "%s:%zu: %s \"%s\" is not one of system, user, assistant, tool", path,
+                              line, role_key, role);
+        assistant |= !strcmp(role, "assistant");
+        ex->messages[i].role = dup_str(role);
+        ex->messages[i].content = dup_str(content);
+        ex->n_messages = i + 1;
+        if (!ex->messages[i].role || !ex->messages[i].content) return RLC_ERR_NOMEM;
+    }
+    if (!assistant)
+        return rlc_errorf(RLC_ERR_FORMAT,
+                          "%s:%zu: field \"messages\" has no \"assistant\" message to train on",
+                          path, line);
+    return RLC_OK;
+}
+
+static rlc_status sft_example(const json_t *obj, const char *path, size_t line,
+                              rlc_sft_example *ex) {
+    const json_t *msgs = json_object_get(obj, "messages");
+    int pr = json_object_get(obj, "prompt") || json_object_get(obj, "response");
+    if (msgs && pr)
+        return rlc_errorf(RLC_ERR_FORMAT,
+                          "%s:%zu: has both \"messages\" and \"prompt\"/\"response\"; use one form",
+                          path, line);
+    if (msgs) return load_messages(msgs, path, line, ex);
+    if (!pr)
+        return rlc_errorf(RLC_ERR_FORMAT,
+                          "%s:%zu: expected \"prompt\" and \"response\" strings or a \"messages\" "
+                          "list",
+                          path, line);
+    const char *p, *r;
+    RLC_TRY(get_string(obj, "prompt", "prompt", path, line, &p));
+    RLC_TRY(get_string(obj, "response", "response", path, line, &r));
+    if (!*r) return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"response\" is empty", path, line);
+    ex->prompt = dup_str(p);
+    ex->response = dup_str(r);
+    return ex->prompt && ex->response ? RLC_OK : RLC_ERR_NOMEM;
+}
+
+static rlc_status sft_line(const json_t *obj, const char *path, size_t line, void *vctx) {
+    sft_ctx *c = vctx;
+    RLC_TRY(grow((void **)&c->set->items, c->set->n, &c->cap, sizeof(rlc_sft_example)));
+    rlc_sft_example *ex = &c->set->items[c->set->n];
+    memset(ex, 0, sizeof *ex);
+    rlc_status st = sft_example(obj, path, line, ex);
+    if (st) {
+        sft_example_free(ex);
+        return st;
+    }
+    c->set->n++;
+    return RLC_OK;
+}
+
+rlc_status rlc_sft_load(const char *path, rlc_sft_set *set) {
+    memset(set, 0, sizeof *set);
+    sft_ctx c = {set, 0};
+    rlc_status st = rlc_jsonl_foreach(path, sft_line, &c, NULL);
+    if (st) rlc_sft_free(set);
+    return st;
+}
+
+void rlc_sft_free(rlc_sft_set *set) {
+    for (size_t i = 0; i < set->n; i++)
+        sft_example_free(&set->items[i]);
+    free(set->items);
+    memset(set, 0, sizeof *set);
+}

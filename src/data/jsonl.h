@@ -1,0 +1,77 @@
+/* JSONL data sets: one JSON object per line, read whole into owned strings.
+ * Two forms: GSM8K-style question/answer sets (prompts with a reference answer,
+ * for RL) and SFT sets (prompt/response pairs or chat messages). Every error
+ * names the file and the 1-based line: "data.jsonl:17: field \"answer\" ...". */
+#ifndef RLC_DATA_JSONL_H
+#define RLC_DATA_JSONL_H
+
+#include "base/status.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Called once per non-blank line with the parsed object (borrowed, valid for
+ * the call). A non-OK return stops the walk and is returned; set the message
+ * with rlc_errorf, naming path and line. */
+typedef rlc_status (*rlc_jsonl_fn)(const json_t *obj, const char *path, size_t line, void *ctx);
+
+/* Reads path and calls fn on each line. Lines may end in "\n" or "\r\n"; blank
+ * (whitespace-only) lines are skipped; the last line may lack a newline.
+ * Errors: missing file (NOT_FOUND), "FILE:LINE: invalid JSON: ..." and
+ * "FILE:LINE: expected a JSON object" (FORMAT), "FILE: no examples" when no
+ * line holds an object (FORMAT). *count (may be NULL) gets the objects seen. */
+rlc_status rlc_jsonl_foreach(const char *path, rlc_jsonl_fn fn, void *ctx, size_t *count);
+
+/* A question with its reference answer. GSM8K lines
+ *     {"question": "...", "answer": "...steps...\n#### 1,234"}
+ * give reference "1234": the text after the last "####" up to the end of its
+ * line, trimmed, commas dropped when the rest is a number. Other fields are
+ * ignored. */
+typedef struct rlc_qa_example {
+    char *question;
+    char *answer;    /* the whole "answer" field (worked solution) */
+    char *reference; /* the final answer */
+} rlc_qa_example;
+
+typedef struct rlc_qa_set {
+    rlc_qa_example *items;
+    size_t n;
+} rlc_qa_set;
+
+/* Loads a GSM8K-form file. Errors (FORMAT, "FILE:LINE: ..."): "question" or
+ * "answer" missing or not a string, "answer" without "#### N" or with nothing
+ * after it; and "FILE: no examples". On error *set is left empty. */
+rlc_status rlc_qa_load(const char *path, rlc_qa_set *set);
+/* Frees all strings; safe on a zeroed or freed set. */
+void rlc_qa_free(rlc_qa_set *set);
+
+typedef struct rlc_message {
+    char *role; /* "system", "user", "assistant" or "tool" */
+    char *content;
+} rlc_message;
+
+/* One SFT example, in exactly one of two forms:
+ *   {"prompt": "...", "response": "..."}    -> prompt, response set; messages NULL
+ *   {"messages": [{"role": ..., "content": ...}, ...]}
+ *                                           -> messages set; prompt, response NULL
+ * Loss masking and chat templates belong to the tokenizer/trainer. */
+typedef struct rlc_sft_example {
+    char *prompt;
+    char *response;
+    rlc_message *messages;
+    size_t n_messages;
+} rlc_sft_example;
+
+typedef struct rlc_sft_set {
+    rlc_sft_example *items;
+    size_t n;
+} rlc_sft_set;
+
+/* Loads an SFT file. Errors (FORMAT, "FILE:LINE: ..."): neither or both forms,
+ * prompt/response not strings, messages not a non-empty array, a message not an
+ * object with string "role" and "content", an unknown role, no "assistant"
+ * message; and "FILE: no examples". On error *set is left empty. */
+rlc_status rlc_sft_load(const char *path, rlc_sft_set *set);
+void rlc_sft_free(rlc_sft_set *set);
+
+#endif

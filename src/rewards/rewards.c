@@ -1,0 +1,372 @@
+/* Built-in rewards: hand parsing over byte ranges (no regex), no allocation. */
+#include "rewards/rewards.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char TAG_RO[] = "<reasoning>";
+static const char TAG_RC[] = "</reasoning>";
+static const char TAG_AO[] = "<answer>";
+static const char TAG_AC[] = "</answer>";
+#define TAGLEN(t) (sizeof(t) - 1)
+
+/* Longest canonical number text compared; longer "numbers" do not parse. */
+#define NUM_CAP 512
+
+static int is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+static void trim(const char **s, size_t *len) {
+    const char *p = *s;
+    size_t n = *len;
+    while (n && is_space(*p))
+        p++, n--;
+    while (n && is_space(p[n - 1]))
+        n--;
+    *s = p;
+    *len = n;
+}
+
+/* First occurrence of tag in [s, s+n), or NULL. */
+static const char *find(const char *s, size_t n, const char *tag, size_t tn) {
+    return memmem(s, n, tag, tn);
+}
+
+/* Last occurrence of tag in [s, s+n), or NULL. */
+static const char *find_last(const char *s, size_t n, const char *tag, size_t tn) {
+    const char *last = NULL, *p = s;
+    while ((p = find(p, n - (size_t)(p - s), tag, tn))) {
+        last = p;
+        p += tn;
+    }
+    return last;
+}
+
+static size_t count(const char *s, size_t n, const char *tag, size_t tn) {
+    size_t k = 0;
+    const char *p = s;
+    while ((p = find(p, n - (size_t)(p - s), tag, tn))) {
+        k++;
+        p += tn;
+    }
+    return k;
+}
+
+static int has_any_tag(const char *s, size_t n) {
+    return find(s, n, TAG_RO, TAGLEN(TAG_RO)) || find(s, n, TAG_RC, TAGLEN(TAG_RC)) ||
+           find(s, n, TAG_AO, TAGLEN(TAG_AO)) || find(s, n, TAG_AC, TAGLEN(TAG_AC));
+}
+
+static int starts_with(const char *s, size_t n, const char *tag, size_t tn) {
+    return n >= tn && memcmp(s, tag, tn) == 0;
+}
+
+float rlc_reward_format_exact(const char *completion, const char *reference) {
+    (void)reference;
+    const char *s = completion ? completion : "";
+    size_t n = strlen(s);
+    trim(&s, &n);
+    const char *end = s + n;
+    if (!starts_with(s, n, TAG_RO, TAGLEN(TAG_RO))) return 0.0f;
+    const char *r = s + TAGLEN(TAG_RO);
+    const char *rc = find(r, (size_t)(end - r), TAG_RC, TAGLEN(TAG_RC));
+    if (!rc || has_any_tag(r, (size_t)(rc - r))) return 0.0f;
+    const char *p = rc + TAGLEN(TAG_RC);
+    while (p < end && is_space(*p))
+        p++;
+    if (!starts_with(p, (size_t)(end - p), TAG_AO, TAGLEN(TAG_AO))) return 0.0f;
+    const char *a = p + TAGLEN(TAG_AO);
+    const char *ac = find(a, (size_t)(end - a), TAG_AC, TAGLEN(TAG_AC));
+    if (!ac || ac + TAGLEN(TAG_AC) != end || has_any_tag(a, (size_t)(ac - a))) return 0.0f;
+    size_t alen = (size_t)(ac - a);
+    trim(&a, &alen);
+    return alen ? 1.0f : 0.0f;
+}
+
+float rlc_reward_format_approx(const char *completion, const char *reference) {
+    (void)reference;
+    const char *s = completion ? completion : "";
+    size_t n = strlen(s);
+    float score = 0.0f;
+    score += count(s, n, TAG_RO, TAGLEN(TAG_RO)) == 1 ? 0.25f : 0.0f;
+    score += count(s, n, TAG_RC, TAGLEN(TAG_RC)) == 1 ? 0.25f : 0.0f;
+    score += count(s, n, TAG_AO, TAGLEN(TAG_AO)) == 1 ? 0.25f : 0.0f;
+    score += count(s, n, TAG_AC, TAGLEN(TAG_AC)) == 1 ? 0.25f : 0.0f;
+    const char *ac = find_last(s, n, TAG_AC, TAGLEN(TAG_AC));
+    if (ac) {
+        const char *tail = ac + TAGLEN(TAG_AC);
+        size_t tn = n - (size_t)(tail - s);
+        while (tn && is_space(tail[tn - 1]))
+            tn--;
+        score -= 0.001f * (float)tn;
+    }
+    return score > 0.0f ? score : 0.0f;
+}
+
+int rlc_reward_extract_answer(const char *completion, const char **start, size_t *len) {
+    const char *s = completion ? completion : "";
+    size_t n = strlen(s);
+    /* The last opener before the last closer is the last opener that has a
+     * closer after it; openers after the last closer are unclosed. */
+    const char *last_close = find_last(s, n, TAG_AC, TAGLEN(TAG_AC));
+    if (!last_close) return 0;
+    const char *open = find_last(s, (size_t)(last_close - s), TAG_AO, TAGLEN(TAG_AO));
+    if (!open) return 0;
+    const char *a = open + TAGLEN(TAG_AO);
+    const char *close = find(a, (size_t)(last_close + TAGLEN(TAG_AC) - a), TAG_AC, TAGLEN(TAG_AC));
+    *start = a;
+    *len = (size_t)(close - a);
+    return 1;
+}
+
+int rlc_reward_parse_number(const char *s, size_t len, double *value, char *canon, size_t cap) {
+    char local[NUM_CAP];
+    if (!canon) canon = local, cap = sizeof local;
+    if (!s) return 0;
+    trim(&s, &len);
+    size_t i = 0;
+    int neg = 0;
+    if (i < len && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+    if (i < len && s[i] == '$') i++;
+    /* Integer part, commas only between digits. */
+    size_t int_start = i, int_digits = 0;
+    while (i < len && (is_digit(s[i]) || s[i] == ',')) {
+        if (s[i] == ',') {
+            if (i == int_start || !is_digit(s[i - 1]) || i + 1 >= len || !is_digit(s[i + 1]))
+                return 0;
+        } else {
+            int_digits++;
+        }
+        i++;
+    }
+    size_t int_end = i, frac_start = i, frac_digits = 0;
+    if (i < len && s[i] == '.') {
+        frac_start = ++i;
+        while (i < len && is_digit(s[i]))
+            i++, frac_digits++;
+    }
+    if (i != len || int_digits + frac_digits == 0) return 0;
+
+    /* Canonical text: sign, integer digits without commas or leading zeros
+     * ("0" if none), then "." and the fraction without trailing zeros. */
+    size_t o = 0;
+    char body[NUM_CAP];
+    for (size_t k = int_start; k < int_end; k++) {
+        if (s[k] == ',' || (o == 0 && s[k] == '0')) continue;
+        if (o + 1 >= sizeof body) return 0;
+        body[o++] = s[k];
+    }
+    if (o == 0) body[o++] = '0';
+    size_t fe = frac_start + frac_digits;
+    while (fe > frac_start && s[fe - 1] == '0')
+        fe--;
+    int zero = o == 1 && body[0] == '0' && fe == frac_start;
+    if (fe > frac_start) {
+        if (o + 1 + (fe - frac_start) >= sizeof body) return 0;
+        body[o++] = '.';
+        memcpy(body + o, s + frac_start, fe - frac_start);
+        o += fe - frac_start;
+    }
+    body[o] = 0;
+    int sign = neg && !zero;
+    if ((size_t)sign + o + 1 > cap) return 0;
+    if (sign) canon[0] = '-';
+    memcpy(canon + sign, body, o + 1);
+    if (value) *value = strtod(canon, NULL);
+    return 1;
+}
+
+/* The trimmed answer of a completion, or 0 if there is none or it is blank. */
+static int trimmed_answer(const char *completion, const char **a, size_t *alen) {
+    if (!rlc_reward_extract_answer(completion, a, alen)) return 0;
+    trim(a, alen);
+    return *alen > 0;
+}
+
+float rlc_reward_answer_check(const char *completion, const char *reference) {
+    const char *a, *r = reference ? reference : "";
+    size_t alen, rlen = strlen(r);
+    if (!trimmed_answer(completion, &a, &alen)) return 0.0f;
+    trim(&r, &rlen);
+    if (alen == rlen && memcmp(a, r, alen) == 0) return 1.0f;
+    double av, rv;
+    if (!rlc_reward_parse_number(a, alen, &av, NULL, 0) ||
+        !rlc_reward_parse_number(r, rlen, &rv, NULL, 0))
+        return 0.0f;
+    /* Multiplied out so integer cases on the band edge are exact. */
+    double d = fabs(av - rv), m = fabs(rv);
+    if (10.0 * d <= m) return 0.5f;
+    if (5.0 * d <= m) return 0.25f;
+    return 0.0f;
+}
+
+float rlc_reward_number_check(const char *completion, const char *reference) {
+    const char *a, *r = reference ? reference : "";
+    size_t alen;
+    if (!trimmed_answer(completion, &a, &alen)) return 0.0f;
+    char ca[NUM_CAP], cr[NUM_CAP];
+    if (!rlc_reward_parse_number(a, alen, NULL, ca, sizeof ca) ||
+        !rlc_reward_parse_number(r, strlen(r), NULL, cr, sizeof cr))
+        return 0.0f;
+    return strcmp(ca, cr) == 0 ? 1.0f : 0.0f;
+}
+
+int rlc_reward_correct(const char *completion, const char *reference) {
+    return rlc_reward_number_check(completion, reference) == 1.0f ||
+           rlc_reward_answer_check(completion, reference) == 1.0f;
+}
+
+/* The one table: adding a reward is one line here. */
+static const rlc_reward_def rewards[] = {
+    {"format_exact", rlc_reward_format_exact, 1.0f,
+     "1 if the completion is exactly <reasoning>...</reasoning><answer>...</answer>"},
+    {"format_approx", rlc_reward_format_approx, 1.0f,
+     "0.25 per tag present once, minus 0.001 per byte after </answer>"},
+    {"answer_check", rlc_reward_answer_check, 1.0f,
+     "1 if the answer is the reference text; 0.5/0.25 for numbers within 10%/20%"},
+    {"number_check", rlc_reward_number_check, 1.0f,
+     "1 if the number inside <answer> equals the reference value"},
+};
+#define N_REWARDS (sizeof rewards / sizeof rewards[0])
+
+size_t rlc_reward_count(void) {
+    return N_REWARDS;
+}
+
+const rlc_reward_def *rlc_reward_at(size_t i) {
+    return i < N_REWARDS ? &rewards[i] : NULL;
+}
+
+const rlc_reward_def *rlc_reward_find(const char *name) {
+    for (size_t i = 0; name && i < N_REWARDS; i++)
+        if (strcmp(rewards[i].name, name) == 0) return &rewards[i];
+    return NULL;
+}
+
+/* Levenshtein distance, for "did you mean"; long names just count as far. */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 63 || nb > 63) return (size_t)-1;
+    size_t row[64];
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+rlc_status rlc_reward_lookup(const char *name, const rlc_reward_def **out) {
+    *out = rlc_reward_find(name);
+    if (*out) return RLC_OK;
+    const char *best = rewards[0].name;
+    size_t best_d = (size_t)-1;
+    char known[256] = "";
+    for (size_t i = 0; i < N_REWARDS; i++) {
+        size_t d = edit_distance(name ? name : "", rewards[i].name);
+        if (d < best_d) best_d = d, best = rewards[i].name;
+        if (i) strncat(known, ", ", sizeof known - strlen(known) - 1);
+        strncat(known, rewards[i].name, sizeof known - strlen(known) - 1);
+    }
+    return rlc_errorf(RLC_ERR_NOT_FOUND, "unknown reward \"%s\" (did you mean \"%s\"?); known: %s",
+                      name ? name : "", best, known);
+}
+
+void rlc_reward_set_init(rlc_reward_set *set) {
+    memset(set, 0, sizeof *set);
+}
+
+rlc_status rlc_reward_set_add(rlc_reward_set *set, const char *name, float weight) {
+    const rlc_reward_def *def;
+    RLC_TRY(rlc_reward_lookup(name, &def));
+    for (size_t i = 0; i < set->n; i++)
+        if (set->defs[i] == def)
+            return rlc_errorf(RLC_ERR_INVALID, "reward \"%s\" listed twice", name);
+    if (!isfinite(weight))
+        return rlc_errorf(RLC_ERR_INVALID, "reward \"%s\": weight must be a finite number", name);
+    if (set->n == RLC_REWARD_SET_MAX)
+        return rlc_errorf(RLC_ERR_INVALID, "more than %d rewards", RLC_REWARD_SET_MAX);
+    set->defs[set->n] = def;
+    set->weights[set->n] = weight;
+    set->n++;
+    return RLC_OK;
+}
+
+rlc_status rlc_reward_set_parse(rlc_reward_set *set, const char *spec) {
+    rlc_reward_set_init(set);
+    const char *p = spec ? spec : "";
+    for (;;) {
+        const char *item = p;
+        size_t n = strcspn(p, ",");
+        p += n;
+        trim(&item, &n);
+        if (n == 0)
+            return rlc_errorf(RLC_ERR_INVALID,
+                              "reward list \"%s\": empty item (expected name[:weight],...)",
+                              spec ? spec : "");
+        const char *colon = memchr(item, ':', n);
+        size_t name_len = colon ? (size_t)(colon - item) : n;
+        const char *nm = item;
+        trim(&nm, &name_len);
+        char name[64], wtxt[64];
+        if (name_len >= sizeof name)
+            return rlc_errorf(RLC_ERR_NOT_FOUND, "reward list \"%s\": name too long", spec);
+        memcpy(name, nm, name_len);
+        name[name_len] = 0;
+        float w = 1.0f;
+        if (colon) {
+            const char *wt = colon + 1;
+            size_t wl = (size_t)(item + n - wt);
+            trim(&wt, &wl);
+            char *endp;
+            if (wl == 0 || wl >= sizeof wtxt)
+                endp = wtxt;
+            else {
+                memcpy(wtxt, wt, wl);
+                wtxt[wl] = 0;
+                w = strtof(wtxt, &endp);
+            }
+            if (wl == 0 || wl >= sizeof wtxt || *endp)
+                return rlc_errorf(RLC_ERR_INVALID,
+                                  "reward list \"%s\": weight of \"%s\" is not a number", spec,
+                                  name);
+        }
+        RLC_TRY(rlc_reward_set_add(set, name, w));
+        if (!*p) break;
+        p++;
+    }
+    return RLC_OK;
+}
+
+void rlc_rewards_compute(const rlc_reward_set *set, const char *completion, const char *reference,
+                         float *per_reward, float *total) {
+    float sum = 0.0f;
+    for (size_t i = 0; i < set->n; i++) {
+        float r = set->defs[i]->fn(completion, reference);
+        if (per_reward) per_reward[i] = r;
+        sum += set->weights[i] * r;
+    }
+    if (total) *total = sum;
+}
+
+float rlc_reward_set_max(const rlc_reward_set *set) {
+    float m = 0.0f;
+    for (size_t i = 0; i < set->n; i++)
+        if (set->weights[i] > 0) m += set->weights[i] * set->defs[i]->max_value;
+    return m;
+}
