@@ -1,0 +1,243 @@
+/* The CPU backend: OpenBLAS sgemm for matmuls, OpenMP over rows (or over
+ * channel blocks where rows would race) for everything else, inner loops
+ * written so -O3 -march=native vectorizes them. Attention lives in
+ * cpu_attention.c. Reductions that end in a parameter gradient are split over
+ * channels, never over rows, so results do not depend on the thread count. */
+#include "tensor/backend.h"
+#include "tensor/cpu_attention.h"
+#include "tensor/cpu_kernels.h"
+#include "tensor/cpu_math.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* Below this many elements a parallel region costs more than it saves
+ * (decode steps touch a handful of rows). */
+#define PAR_MIN 16384
+/* Channel block for column reductions: 64 floats = one cache line per row. */
+#define CBLK 64
+
+static void cpu_matmul(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                       int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+static void cpu_add_bias(float *out, const float *bias, int N, int C) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
+    for (int i = 0; i < N; i++) {
+        float *o = out + (size_t)i * C; /* (C) */
+#pragma omp simd
+        for (int c = 0; c < C; c++)
+            o[c] += bias[c];
+    }
+}
+
+static void cpu_bias_backward(float *dbias, const float *dout, int N, int C) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
+    for (int c0 = 0; c0 < C; c0 += CBLK) {
+        int n = C - c0 < CBLK ? C - c0 : CBLK;
+        float acc[CBLK] = {0};
+        for (int i = 0; i < N; i++) {
+            const float *d = dout + (size_t)i * C + c0;
+#pragma omp simd
+            for (int c = 0; c < n; c++)
+                acc[c] += d[c];
+        }
+        for (int c = 0; c < n; c++)
+            dbias[c0 + c] += acc[c];
+    }
+}
+
+static void cpu_axpy(float *y, float a, const float *x, size_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= 4 * PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+static void cpu_embedding_forward(float *out, const int *ids, const float *wte, int N, int C) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
+    for (int i = 0; i < N; i++)
+        memcpy(out + (size_t)i * C, wte + (size_t)ids[i] * C, (size_t)C * sizeof(float));
+}
+
+/* Each thread owns a block of channels and walks all tokens in order, so
+ * repeated ids add up in the same order whatever the thread count. */
+static void cpu_embedding_backward(float *dwte, const float *dout, const int *ids, int N, int C,
+                                   int V) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
+    for (int c0 = 0; c0 < C; c0 += CBLK) {
+        int n = C - c0 < CBLK ? C - c0 : CBLK;
+        for (int i = 0; i < N; i++) {
+            float *dw = dwte + (size_t)ids[i] * C + c0;
+            const float *d = dout + (size_t)i * C + c0;
+#pragma omp simd
+            for (int c = 0; c < n; c++)
+                dw[c] += d[c];
+        }
+    }
+}
+
+static void cpu_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N,
+                                int C, float eps) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
+    for (int i = 0; i < N; i++) {
+        const float *xi = x + (size_t)i * C; /* (C) */
+        float *oi = out + (size_t)i * C;     /* (C) */
+        float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
+        for (int c = 0; c < C; c++)
+            ss += xi[c] * xi[c];
+        float r = 1.0f / sqrtf(ss / C + eps);
+        rstd[i] = r;
+#pragma omp simd
+        for (int c = 0; c < C; c++)
+            oi[c] = xi[c] * r * w[c];
+    }
+}
+
+/* dx_j = r * (g_j - x_j * r^2 * mean_k(g_k x_k)) with g = dout * w. */
+static void cpu_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
+                                 const float *w, const float *rstd, int N, int C) {
+    int par = (size_t)N * C >= PAR_MIN;
+    /* dw first, in its own pass over channel blocks: dx may alias dout, and
+     * splitting over channels keeps dw independent of the thread count. */
+#pragma omp parallel for schedule(static) if (par)
+    for (int c0 = 0; c0 < C; c0 += CBLK) {
+        int n = C - c0 < CBLK ? C - c0 : CBLK;
+        float acc[CBLK] = {0};
+        for (int i = 0; i < N; i++) {
+            const float *d = dout + (size_t)i * C + c0;
+            const float *xi = x + (size_t)i * C + c0;
+            float r = rstd[i];
+#pragma omp simd
+            for (int c = 0; c < n; c++)
+                acc[c] += d[c] * xi[c] * r;
+        }
+        for (int c = 0; c < n; c++)
+            dw[c0 + c] += acc[c];
+    }
+#pragma omp parallel for schedule(static) if (par)
+    for (int i = 0; i < N; i++) {
+        const float *xi = x + (size_t)i * C;
+        const float *gi = dout + (size_t)i * C;
+        float *dxi = dx + (size_t)i * C;
+        float r = rstd[i], dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int c = 0; c < C; c++)
+            dot += gi[c] * w[c] * xi[c];
+        float k = r * r * dot / C;
+#pragma omp simd
+        for (int c = 0; c < C; c++)
+            dxi[c] = r * (gi[c] * w[c] - xi[c] * k);
+    }
+}
+
+static void cpu_rope(float *x, const int *pos, const float *cos_t, const float *sin_t, int N, int H,
+                     int D, int inverse) {
+    int half = D / 2;
+    float sgn = inverse ? -1.0f : 1.0f;
+#pragma omp parallel for schedule(static) if ((size_t)N * H * D >= PAR_MIN)
+    for (int i = 0; i < N; i++) {
+        const float *ct = cos_t + (size_t)pos[i] * half; /* (D/2) */
+        const float *st = sin_t + (size_t)pos[i] * half; /* (D/2) */
+        for (int h = 0; h < H; h++) {
+            float *lo = x + ((size_t)i * H + h) * D; /* (D/2) first halves */
+            float *hi = lo + half;                   /* (D/2) second halves */
+#pragma omp simd
+            for (int j = 0; j < half; j++) {
+                float c = ct[j], s = sgn * st[j], a = lo[j], b = hi[j];
+                lo[j] = a * c - b * s;
+                hi[j] = b * c + a * s;
+            }
+        }
+    }
+}
+
+static void cpu_swiglu_forward(float *h, const float *g, const float *u, int N, int F) {
+    size_t n = (size_t)N * F;
+#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        h[i] = g[i] / (1.0f + rlc_expf(-g[i])) * u[i];
+}
+
+/* silu'(g) = sig(g) * (1 + g * (1 - sig(g))). */
+static void cpu_swiglu_backward(float *dg, float *du, const float *dh, const float *g,
+                                const float *u, int N, int F) {
+    size_t n = (size_t)N * F;
+#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float x = g[i], sig = 1.0f / (1.0f + rlc_expf(-x)), d = dh[i];
+        dg[i] = d * u[i] * sig * (1.0f + x * (1.0f - sig));
+        du[i] = d * x * sig;
+    }
+}
+
+/* Stable: subtract the row max before exponentiating. Rows are independent
+ * and long (V up to ~150k), so parallelize over rows. */
+static void cpu_logprob_forward(float *logp, float *lse, const float *logits, const int *target,
+                                int N, int V) {
+#pragma omp parallel for schedule(static) if ((size_t)N * V >= PAR_MIN)
+    for (int i = 0; i < N; i++) {
+        const float *row = logits + (size_t)i * V; /* (V) */
+        float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+        for (int j = 0; j < V; j++)
+            mx = row[j] > mx ? row[j] : mx;
+        float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+        for (int j = 0; j < V; j++)
+            sum += rlc_expf(row[j] - mx);
+        float l = mx + logf(sum);
+        lse[i] = l;
+        logp[i] = target[i] < 0 ? 0.0f : row[target[i]] - l;
+    }
+}
+
+static void cpu_logprob_backward(float *dlogits, const float *dlogp, const float *logits,
+                                 const float *lse, const int *target, int N, int V) {
+#pragma omp parallel for schedule(static) if ((size_t)N * V >= PAR_MIN)
+    for (int i = 0; i < N; i++) {
+        const float *row = logits + (size_t)i * V; /* (V), may alias drow */
+        float *drow = dlogits + (size_t)i * V;     /* (V) */
+        int tg = target[i];
+        if (tg < 0) {
+            memset(drow, 0, (size_t)V * sizeof(float));
+            continue;
+        }
+        float g = dlogp[i], l = lse[i];
+        float at_target = row[tg]; /* read before the row is overwritten */
+#pragma omp simd
+        for (int j = 0; j < V; j++)
+            drow[j] = -g * rlc_expf(row[j] - l);
+        drow[tg] = g * (1.0f - rlc_expf(at_target - l));
+    }
+}
+
+static const rlc_backend cpu_backend = {
+    .name = "cpu",
+    .matmul = cpu_matmul,
+    .add_bias = cpu_add_bias,
+    .bias_backward = cpu_bias_backward,
+    .axpy = cpu_axpy,
+    .embedding_forward = cpu_embedding_forward,
+    .embedding_backward = cpu_embedding_backward,
+    .rmsnorm_forward = cpu_rmsnorm_forward,
+    .rmsnorm_backward = cpu_rmsnorm_backward,
+    .rope = cpu_rope,
+    .attention_forward = rlc_cpu_attention_forward,
+    .attention_backward = rlc_cpu_attention_backward,
+    .attention_decode = rlc_cpu_attention_decode,
+    .swiglu_forward = cpu_swiglu_forward,
+    .swiglu_backward = cpu_swiglu_backward,
+    .logprob_forward = cpu_logprob_forward,
+    .logprob_backward = cpu_logprob_backward,
+    .adamw = rlc_cpu_adamw,
+    .sumsq = rlc_cpu_sumsq,
+    .scale = rlc_cpu_scale,
+};
+
+const rlc_backend *rlc_backend_cpu(void) {
+    return &cpu_backend;
+}

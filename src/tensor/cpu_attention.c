@@ -1,0 +1,246 @@
+/* Causal grouped-query attention on the CPU.
+ *
+ * Work is split over (sequence, head) in an OpenMP loop; each task is one
+ * head's T x T problem, small enough to stay in L2. Inside a parallel region
+ * OpenBLAS runs single-threaded, which is what we want for these per-head
+ * sgemm calls. The causal mask is exploited by cutting rows into blocks of
+ * RB: row block [t0, t1) only needs keys 0..t1-1.
+ *
+ * Backward tasks are (sequence, kv head) so the query heads sharing a kv head
+ * add into dk/dv from one thread, in a fixed order, without atomics. */
+#include "tensor/cpu_attention.h"
+#include "tensor/cpu_math.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#define RB 32 /* causal row block for the sgemm path */
+
+static inline float dotf(const float *a, const float *b, int n) {
+    float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+    for (int i = 0; i < n; i++)
+        acc += a[i] * b[i];
+    return acc;
+}
+
+static inline void axpyf(float *y, float a, const float *x, int n) {
+#pragma omp simd
+    for (int i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+/* In place on row[0..n): softmax; returns nothing, row sums to 1. */
+static inline void softmax_row(float *row, int n) {
+    float mx = -INFINITY, sum = 0.0f;
+#pragma omp simd reduction(max : mx)
+    for (int s = 0; s < n; s++)
+        mx = row[s] > mx ? row[s] : mx;
+#pragma omp simd reduction(+ : sum)
+    for (int s = 0; s < n; s++) {
+        row[s] = rlc_expf(row[s] - mx);
+        sum += row[s];
+    }
+    float inv = 1.0f / sum;
+#pragma omp simd
+    for (int s = 0; s < n; s++)
+        row[s] *= inv;
+}
+
+/* dS row in place: dS = scale * P * (dP - sum(P * dP)), over s < n. */
+static inline void dsoftmax_row(float *ds, const float *p, int n, float scale) {
+    float rs = 0.0f;
+#pragma omp simd reduction(+ : rs)
+    for (int s = 0; s < n; s++)
+        rs += p[s] * ds[s];
+#pragma omp simd
+    for (int s = 0; s < n; s++)
+        ds[s] = scale * p[s] * (ds[s] - rs);
+}
+
+void rlc_cpu_attention_forward_gemm(float *out, float *att, const float *q, const float *k,
+                                    const float *v, int B, int T, int Hq, int Hkv, int D) {
+    int group = Hq / Hkv, qs = Hq * D, ks = Hkv * D; /* row strides of q/out and k/v */
+    float scale = 1.0f / sqrtf((float)D);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < Hq; h++) {
+            const float *qh = q + (size_t)b * T * qs + h * D;           /* (T, D) */
+            const float *kh = k + (size_t)b * T * ks + (h / group) * D; /* (T, D) */
+            const float *vh = v + (size_t)b * T * ks + (h / group) * D; /* (T, D) */
+            float *oh = out + (size_t)b * T * qs + h * D;               /* (T, D) */
+            float *P = att + ((size_t)b * Hq + h) * T * T;              /* (T, T) */
+            for (int t0 = 0; t0 < T; t0 += RB) {
+                int t1 = t0 + RB < T ? t0 + RB : T, m = t1 - t0;
+                float *Pb = P + (size_t)t0 * T; /* (m, T), columns < t1 used */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, D, scale,
+                            qh + (size_t)t0 * qs, qs, kh, ks, 0.0f, Pb, T);
+                for (int t = t0; t < t1; t++) {
+                    float *row = P + (size_t)t * T;
+                    softmax_row(row, t + 1);
+                    memset(row + t + 1, 0, (size_t)(T - t - 1) * sizeof(float));
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, t1, 1.0f, Pb, T, vh,
+                            ks, 0.0f, oh + (size_t)t0 * qs, qs);
+            }
+        }
+    }
+}
+
+void rlc_cpu_attention_forward_loops(float *out, float *att, const float *q, const float *k,
+                                     const float *v, int B, int T, int Hq, int Hkv, int D) {
+    int group = Hq / Hkv, qs = Hq * D, ks = Hkv * D;
+    float scale = 1.0f / sqrtf((float)D);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < Hq; h++) {
+            const float *qh = q + (size_t)b * T * qs + h * D;
+            const float *kh = k + (size_t)b * T * ks + (h / group) * D;
+            const float *vh = v + (size_t)b * T * ks + (h / group) * D;
+            float *oh = out + (size_t)b * T * qs + h * D;
+            float *P = att + ((size_t)b * Hq + h) * T * T;
+            for (int t = 0; t < T; t++) {
+                float *row = P + (size_t)t * T;
+                for (int s = 0; s <= t; s++)
+                    row[s] = scale * dotf(qh + (size_t)t * qs, kh + (size_t)s * ks, D);
+                softmax_row(row, t + 1);
+                memset(row + t + 1, 0, (size_t)(T - t - 1) * sizeof(float));
+                float *ot = oh + (size_t)t * qs;
+                memset(ot, 0, (size_t)D * sizeof(float));
+                for (int s = 0; s <= t; s++)
+                    axpyf(ot, row[s], vh + (size_t)s * ks, D);
+            }
+        }
+    }
+}
+
+/* Zero dk, dv for one (sequence, kv head): rows strided by Hkv*D. */
+static void zero_kv_head(float *dkh, float *dvh, int T, int ks, int D) {
+    for (int t = 0; t < T; t++) {
+        memset(dkh + (size_t)t * ks, 0, (size_t)D * sizeof(float));
+        memset(dvh + (size_t)t * ks, 0, (size_t)D * sizeof(float));
+    }
+}
+
+void rlc_cpu_attention_backward_gemm(float *dq, float *dk, float *dv, float *scratch,
+                                     const float *dout, const float *att, const float *q,
+                                     const float *k, const float *v, int B, int T, int Hq, int Hkv,
+                                     int D) {
+    int group = Hq / Hkv, qs = Hq * D, ks = Hkv * D;
+    float scale = 1.0f / sqrtf((float)D);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++) {
+        for (int hk = 0; hk < Hkv; hk++) {
+            const float *kh = k + (size_t)b * T * ks + hk * D; /* (T, D) */
+            const float *vh = v + (size_t)b * T * ks + hk * D; /* (T, D) */
+            float *dkh = dk + (size_t)b * T * ks + hk * D;     /* (T, D) */
+            float *dvh = dv + (size_t)b * T * ks + hk * D;     /* (T, D) */
+            zero_kv_head(dkh, dvh, T, ks, D);
+            for (int h = hk * group; h < (hk + 1) * group; h++) {
+                const float *qh = q + (size_t)b * T * qs + h * D;     /* (T, D) */
+                const float *doh = dout + (size_t)b * T * qs + h * D; /* (T, D) */
+                float *dqh = dq + (size_t)b * T * qs + h * D;         /* (T, D) */
+                const float *P = att + ((size_t)b * Hq + h) * T * T;  /* (T, T) */
+                float *dS = scratch + ((size_t)b * Hq + h) * T * T;   /* (T, T) */
+                for (int t0 = 0; t0 < T; t0 += RB) {
+                    int t1 = t0 + RB < T ? t0 + RB : T, m = t1 - t0;
+                    const float *Pb = P + (size_t)t0 * T; /* (m, t1) of ld T */
+                    float *dSb = dS + (size_t)t0 * T;     /* (m, t1) of ld T */
+                    /* dV[0:t1] += P[t0:t1]^T dO[t0:t1] */
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, D, m, 1.0f, Pb, T,
+                                doh + (size_t)t0 * qs, qs, 1.0f, dvh, ks);
+                    /* dP = dO[t0:t1] V[0:t1]^T, then dS in place */
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, D, 1.0f,
+                                doh + (size_t)t0 * qs, qs, vh, ks, 0.0f, dSb, T);
+                    for (int t = t0; t < t1; t++) {
+                        float *row = dS + (size_t)t * T;
+                        dsoftmax_row(row, P + (size_t)t * T, t + 1, scale);
+                        memset(row + t + 1, 0, (size_t)(t1 - t - 1) * sizeof(float));
+                    }
+                    /* dQ[t0:t1] = dS K[0:t1];  dK[0:t1] += dS^T Q[t0:t1] */
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, t1, 1.0f, dSb, T,
+                                kh, ks, 0.0f, dqh + (size_t)t0 * qs, qs);
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, D, m, 1.0f, dSb, T,
+                                qh + (size_t)t0 * qs, qs, 1.0f, dkh, ks);
+                }
+            }
+        }
+    }
+}
+
+void rlc_cpu_attention_backward_loops(float *dq, float *dk, float *dv, float *scratch,
+                                      const float *dout, const float *att, const float *q,
+                                      const float *k, const float *v, int B, int T, int Hq, int Hkv,
+                                      int D) {
+    int group = Hq / Hkv, qs = Hq * D, ks = Hkv * D;
+    float scale = 1.0f / sqrtf((float)D);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++) {
+        for (int hk = 0; hk < Hkv; hk++) {
+            const float *kh = k + (size_t)b * T * ks + hk * D;
+            const float *vh = v + (size_t)b * T * ks + hk * D;
+            float *dkh = dk + (size_t)b * T * ks + hk * D;
+            float *dvh = dv + (size_t)b * T * ks + hk * D;
+            zero_kv_head(dkh, dvh, T, ks, D);
+            for (int h = hk * group; h < (hk + 1) * group; h++) {
+                const float *qh = q + (size_t)b * T * qs + h * D;
+                const float *doh = dout + (size_t)b * T * qs + h * D;
+                float *dqh = dq + (size_t)b * T * qs + h * D;
+                const float *P = att + ((size_t)b * Hq + h) * T * T;
+                float *dS = scratch + ((size_t)b * Hq + h) * T * T;
+                for (int t = 0; t < T; t++) {
+                    const float *pt = P + (size_t)t * T, *dot = doh + (size_t)t * qs;
+                    const float *qt = qh + (size_t)t * qs;
+                    float *ds = dS + (size_t)t * T, *dqt = dqh + (size_t)t * qs;
+                    for (int s = 0; s <= t; s++)
+                        ds[s] = dotf(dot, vh + (size_t)s * ks, D);
+                    dsoftmax_row(ds, pt, t + 1, scale);
+                    memset(dqt, 0, (size_t)D * sizeof(float));
+                    for (int s = 0; s <= t; s++) {
+                        axpyf(dqt, ds[s], kh + (size_t)s * ks, D);
+                        axpyf(dkh + (size_t)s * ks, ds[s], qt, D);
+                        axpyf(dvh + (size_t)s * ks, pt[s], dot, D);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Decode attends one query row per head to at most max_T cached keys: a dot
+ * and an axpy per key, no gemm worth calling. */
+void rlc_cpu_attention_decode(float *out, float *scratch, const float *q, const float *kc,
+                              const float *vc, const int *len, int S, int max_T, int Hq, int Hkv,
+                              int D) {
+    int group = Hq / Hkv, ks = Hkv * D;
+    float scale = 1.0f / sqrtf((float)D);
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
+    for (int s = 0; s < S; s++) {
+        for (int h = 0; h < Hq; h++) {
+            const float *qh = q + ((size_t)s * Hq + h) * D;                  /* (D) */
+            const float *kh = kc + (size_t)s * max_T * ks + (h / group) * D; /* (len, D) */
+            const float *vh = vc + (size_t)s * max_T * ks + (h / group) * D; /* (len, D) */
+            float *p = scratch + ((size_t)s * Hq + h) * max_T;               /* (len) */
+            float *oh = out + ((size_t)s * Hq + h) * D;                      /* (D) */
+            int n = len[s];
+            for (int j = 0; j < n; j++)
+                p[j] = scale * dotf(qh, kh + (size_t)j * ks, D);
+            softmax_row(p, n);
+            memset(oh, 0, (size_t)D * sizeof(float));
+            for (int j = 0; j < n; j++)
+                axpyf(oh, p[j], vh + (size_t)j * ks, D);
+        }
+    }
+}
+
+void rlc_cpu_attention_forward(float *out, float *att, const float *q, const float *k,
+                               const float *v, int B, int T, int Hq, int Hkv, int D) {
+    rlc_cpu_attention_forward_gemm(out, att, q, k, v, B, T, Hq, Hkv, D);
+}
+
+void rlc_cpu_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+                                const float *att, const float *q, const float *k, const float *v,
+                                int B, int T, int Hq, int Hkv, int D) {
+    rlc_cpu_attention_backward_gemm(dq, dk, dv, scratch, dout, att, q, k, v, B, T, Hq, Hkv, D);
+}

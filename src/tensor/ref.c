@@ -1,0 +1,316 @@
+/* The reference backend: single-threaded loops written to match the math in
+ * backend.h line by line, with double accumulators, so the optimised CPU
+ * kernels have something obviously right to be compared against. Speed is
+ * not a goal here. */
+#include "tensor/backend.h"
+#include "tensor/cpu_kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Element (i, j) of op(X) for a row-major X with leading dimension ld. */
+static float ref_at(const float *X, int ld, int trans, int i, int j) {
+    return trans ? X[(size_t)j * ld + i] : X[(size_t)i * ld + j];
+}
+
+static void ref_matmul(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                       int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            double acc = 0.0;
+            for (int k = 0; k < K; k++)
+                acc += (double)ref_at(A, lda, transA, i, k) * ref_at(B, ldb, transB, k, j);
+            float *c = &C[(size_t)i * ldc + j];
+            /* BLAS semantics: with beta == 0, C is write-only (it may hold NaNs). */
+            *c = (float)(alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * *c));
+        }
+    }
+}
+
+static void ref_add_bias(float *out, const float *bias, int N, int C) {
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < C; c++)
+            out[(size_t)i * C + c] += bias[c];
+}
+
+static void ref_bias_backward(float *dbias, const float *dout, int N, int C) {
+    for (int c = 0; c < C; c++) {
+        double acc = 0.0;
+        for (int i = 0; i < N; i++)
+            acc += dout[(size_t)i * C + c];
+        dbias[c] += (float)acc;
+    }
+}
+
+static void ref_axpy(float *y, float a, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+static void ref_embedding_forward(float *out, const int *ids, const float *wte, int N, int C) {
+    for (int i = 0; i < N; i++)
+        memcpy(out + (size_t)i * C, wte + (size_t)ids[i] * C, (size_t)C * sizeof(float));
+}
+
+static void ref_embedding_backward(float *dwte, const float *dout, const int *ids, int N, int C,
+                                   int V) {
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < C; c++)
+            dwte[(size_t)ids[i] * C + c] += dout[(size_t)i * C + c];
+}
+
+static void ref_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N,
+                                int C, float eps) {
+    for (int i = 0; i < N; i++) {
+        const float *xi = x + (size_t)i * C;
+        double ss = 0.0;
+        for (int c = 0; c < C; c++)
+            ss += (double)xi[c] * xi[c];
+        double r = 1.0 / sqrt(ss / C + eps);
+        rstd[i] = (float)r;
+        for (int c = 0; c < C; c++)
+            out[(size_t)i * C + c] = (float)(xi[c] * r * w[c]);
+    }
+}
+
+/* With g = dout * w and r = rstd: dx_j = r * (g_j - x_j * r^2 * mean_k(g_k x_k)). */
+static void ref_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
+                                 const float *w, const float *rstd, int N, int C) {
+    /* dw first: dx may alias dout. */
+    for (int c = 0; c < C; c++) {
+        double acc = 0.0;
+        for (int i = 0; i < N; i++)
+            acc += (double)dout[(size_t)i * C + c] * x[(size_t)i * C + c] * rstd[i];
+        dw[c] += (float)acc;
+    }
+    for (int i = 0; i < N; i++) {
+        const float *xi = x + (size_t)i * C;
+        const float *gi = dout + (size_t)i * C;
+        double r = rstd[i], dot = 0.0;
+        for (int c = 0; c < C; c++)
+            dot += (double)gi[c] * w[c] * xi[c];
+        double k = r * r * dot / C;
+        for (int c = 0; c < C; c++)
+            dx[(size_t)i * C + c] = (float)(r * (gi[c] * w[c] - xi[c] * k));
+    }
+}
+
+static void ref_rope(float *x, const int *pos, const float *cos_t, const float *sin_t, int N, int H,
+                     int D, int inverse) {
+    int half = D / 2;
+    for (int i = 0; i < N; i++) {
+        for (int h = 0; h < H; h++) {
+            float *v = x + ((size_t)i * H + h) * D;
+            for (int j = 0; j < half; j++) {
+                float c = cos_t[(size_t)pos[i] * half + j];
+                float s = sin_t[(size_t)pos[i] * half + j];
+                if (inverse) s = -s;
+                float a = v[j], b = v[j + half];
+                v[j] = a * c - b * s;
+                v[j + half] = b * c + a * s;
+            }
+        }
+    }
+}
+
+static void ref_attention_forward(float *out, float *att, const float *q, const float *k,
+                                  const float *v, int B, int T, int Hq, int Hkv, int D) {
+    int group = Hq / Hkv;
+    double scale = 1.0 / sqrt((double)D);
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < Hq; h++) {
+            int hk = h / group;
+            float *P = att + ((size_t)b * Hq + h) * T * T; /* (T, T) */
+            for (int t = 0; t < T; t++) {
+                const float *qt = q + (((size_t)b * T + t) * Hq + h) * D;
+                float *Pt = P + (size_t)t * T; /* scores, then probabilities */
+                double mx = -INFINITY, sum = 0.0;
+                for (int s = 0; s <= t; s++) {
+                    const float *ks = k + (((size_t)b * T + s) * Hkv + hk) * D;
+                    double dot = 0.0;
+                    for (int d = 0; d < D; d++)
+                        dot += (double)qt[d] * ks[d];
+                    Pt[s] = (float)(dot * scale);
+                    if (Pt[s] > mx) mx = Pt[s];
+                }
+                for (int s = 0; s <= t; s++)
+                    sum += exp(Pt[s] - mx);
+                for (int s = 0; s < T; s++)
+                    Pt[s] = s <= t ? (float)(exp(Pt[s] - mx) / sum) : 0.0f;
+                float *ot = out + (((size_t)b * T + t) * Hq + h) * D;
+                for (int d = 0; d < D; d++) {
+                    double acc = 0.0;
+                    for (int s = 0; s <= t; s++)
+                        acc += (double)P[(size_t)t * T + s] *
+                               v[(((size_t)b * T + s) * Hkv + hk) * D + d];
+                    ot[d] = (float)acc;
+                }
+            }
+        }
+    }
+}
+
+/* Per head, with P = att and dO = dout:
+ *   dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(P * dP)),
+ *   dQ = scale dS K, dK = scale dS^T Q; query heads sharing a kv head sum into it. */
+static void ref_attention_backward(float *dq, float *dk, float *dv, float *scratch,
+                                   const float *dout, const float *att, const float *q,
+                                   const float *k, const float *v, int B, int T, int Hq, int Hkv,
+                                   int D) {
+    int group = Hq / Hkv;
+    double scale = 1.0 / sqrt((double)D);
+    memset(dk, 0, (size_t)B * T * Hkv * D * sizeof(float));
+    memset(dv, 0, (size_t)B * T * Hkv * D * sizeof(float));
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < Hq; h++) {
+            int hk = h / group;
+            const float *P = att + ((size_t)b * Hq + h) * T * T;
+            float *dS = scratch + ((size_t)b * Hq + h) * T * T;
+#define QI(t) (((size_t)b * T + (t)) * Hq + h) * D
+#define KI(t) (((size_t)b * T + (t)) * Hkv + hk) * D
+            for (int t = 0; t < T; t++) {
+                double rs = 0.0;
+                for (int s = 0; s <= t; s++) {
+                    double dp = 0.0;
+                    for (int d = 0; d < D; d++)
+                        dp += (double)dout[QI(t) + d] * v[KI(s) + d];
+                    dS[(size_t)t * T + s] = (float)dp;
+                    rs += dp * P[(size_t)t * T + s];
+                }
+                for (int s = 0; s <= t; s++) {
+                    double p = P[(size_t)t * T + s];
+                    dS[(size_t)t * T + s] = (float)(p * (dS[(size_t)t * T + s] - rs));
+                }
+            }
+            for (int t = 0; t < T; t++) {
+                for (int d = 0; d < D; d++) {
+                    double acc = 0.0;
+                    for (int s = 0; s <= t; s++)
+                        acc += (double)dS[(size_t)t * T + s] * k[KI(s) + d];
+                    dq[QI(t) + d] = (float)(acc * scale);
+                }
+            }
+            for (int s = 0; s < T; s++) {
+                for (int d = 0; d < D; d++) {
+                    double gk = 0.0, gv = 0.0;
+                    for (int t = s; t < T; t++) {
+                        gk += (double)dS[(size_t)t * T + s] * q[QI(t) + d];
+                        gv += (double)P[(size_t)t * T + s] * dout[QI(t) + d];
+                    }
+                    dk[KI(s) + d] += (float)(gk * scale);
+                    dv[KI(s) + d] += (float)gv;
+                }
+            }
+#undef QI
+#undef KI
+        }
+    }
+}
+
+static void ref_attention_decode(float *out, float *scratch, const float *q, const float *kc,
+                                 const float *vc, const int *len, int S, int max_T, int Hq, int Hkv,
+                                 int D) {
+    int group = Hq / Hkv;
+    double scale = 1.0 / sqrt((double)D);
+    for (int s = 0; s < S; s++) {
+        for (int h = 0; h < Hq; h++) {
+            int hk = h / group;
+            const float *qh = q + ((size_t)s * Hq + h) * D;
+            float *p = scratch + ((size_t)s * Hq + h) * max_T;
+            double mx = -INFINITY, sum = 0.0;
+            for (int j = 0; j < len[s]; j++) {
+                const float *kj = kc + (((size_t)s * max_T + j) * Hkv + hk) * D;
+                double dot = 0.0;
+                for (int d = 0; d < D; d++)
+                    dot += (double)qh[d] * kj[d];
+                p[j] = (float)(dot * scale);
+                if (p[j] > mx) mx = p[j];
+            }
+            for (int j = 0; j < len[s]; j++)
+                sum += exp(p[j] - mx);
+            float *oh = out + ((size_t)s * Hq + h) * D;
+            for (int d = 0; d < D; d++) {
+                double acc = 0.0;
+                for (int j = 0; j < len[s]; j++)
+                    acc += exp(p[j] - mx) * vc[(((size_t)s * max_T + j) * Hkv + hk) * D + d];
+                oh[d] = (float)(acc / sum);
+            }
+        }
+    }
+}
+
+static void ref_swiglu_forward(float *h, const float *g, const float *u, int N, int F) {
+    for (size_t i = 0; i < (size_t)N * F; i++) {
+        double x = g[i];
+        h[i] = (float)(x / (1.0 + exp(-x)) * u[i]);
+    }
+}
+
+/* silu'(g) = sig(g) * (1 + g * (1 - sig(g))). */
+static void ref_swiglu_backward(float *dg, float *du, const float *dh, const float *g,
+                                const float *u, int N, int F) {
+    for (size_t i = 0; i < (size_t)N * F; i++) {
+        double x = g[i], sig = 1.0 / (1.0 + exp(-x));
+        double dhi = dh[i], ui = u[i];
+        dg[i] = (float)(dhi * ui * sig * (1.0 + x * (1.0 - sig)));
+        du[i] = (float)(dhi * x * sig);
+    }
+}
+
+static void ref_logprob_forward(float *logp, float *lse, const float *logits, const int *target,
+                                int N, int V) {
+    for (int i = 0; i < N; i++) {
+        const float *row = logits + (size_t)i * V;
+        double mx = -INFINITY, sum = 0.0;
+        for (int j = 0; j < V; j++)
+            if (row[j] > mx) mx = row[j];
+        for (int j = 0; j < V; j++)
+            sum += exp(row[j] - mx);
+        double l = mx + log(sum);
+        lse[i] = (float)l;
+        logp[i] = target[i] < 0 ? 0.0f : (float)(row[target[i]] - l);
+    }
+}
+
+static void ref_logprob_backward(float *dlogits, const float *dlogp, const float *logits,
+                                 const float *lse, const int *target, int N, int V) {
+    for (int i = 0; i < N; i++) {
+        const float *row = logits + (size_t)i * V;
+        float *drow = dlogits + (size_t)i * V;
+        for (int j = 0; j < V; j++) {
+            if (target[i] < 0) {
+                drow[j] = 0.0f;
+                continue;
+            }
+            double p = exp((double)row[j] - lse[i]);
+            drow[j] = (float)(dlogp[i] * ((j == target[i] ? 1.0 : 0.0) - p));
+        }
+    }
+}
+
+static const rlc_backend ref_backend = {
+    .name = "ref",
+    .matmul = ref_matmul,
+    .add_bias = ref_add_bias,
+    .bias_backward = ref_bias_backward,
+    .axpy = ref_axpy,
+    .embedding_forward = ref_embedding_forward,
+    .embedding_backward = ref_embedding_backward,
+    .rmsnorm_forward = ref_rmsnorm_forward,
+    .rmsnorm_backward = ref_rmsnorm_backward,
+    .rope = ref_rope,
+    .attention_forward = ref_attention_forward,
+    .attention_backward = ref_attention_backward,
+    .attention_decode = ref_attention_decode,
+    .swiglu_forward = ref_swiglu_forward,
+    .swiglu_backward = ref_swiglu_backward,
+    .logprob_forward = ref_logprob_forward,
+    .logprob_backward = ref_logprob_backward,
+    .adamw = rlc_cpu_adamw,
+    .sumsq = rlc_cpu_sumsq,
+    .scale = rlc_cpu_scale,
+};
+
+const rlc_backend *rlc_backend_ref(void) {
+    return &ref_backend;
+}
