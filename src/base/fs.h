@@ -19,4 +19,18 @@ int rlc_file_exists(const char *path);
 /* dst = dir + "/" + name, truncation is an error. */
 rlc_status rlc_path_join(char *dst, size_t cap, const char *dir, const char *name);
 
+/* Streaming form of rlc_write_file_atomic, for files too large to build in
+ * memory: open writes to path.tmp; commit fsyncs, renames and fsyncs the
+ * directory; abort (also after a failed write or commit) removes path.tmp.
+ * Every call after open is safe on a failed handle; abort is idempotent. */
+typedef struct rlc_atomic_file {
+    int fd;     /* -1 when closed */
+    char *path; /* owned */
+    char *tmp;  /* owned */
+} rlc_atomic_file;
+rlc_status rlc_atomic_open(rlc_atomic_file *af, const char *path);
+rlc_status rlc_atomic_write(rlc_atomic_file *af, const void *data, size_t len);
+rlc_status rlc_atomic_commit(rlc_atomic_file *af);
+void rlc_atomic_abort(rlc_atomic_file *af);
+
 #endif

@@ -26,7 +26,9 @@ typedef struct rlc_st_tensor {
 /* One file, or a sharded set (model.safetensors.index.json) seen as one. */
 typedef struct rlc_st_file rlc_st_file;
 
-/* Opens and validates one .safetensors file: header length within the file, JSON
+/* Tensors are listed (rlc_st_at) in data-buffer order, shard by shard. Data of
+ * files written elsewhere may be unaligned; rlc_st_read_f32 copes with that.
+ * Opens and validates one .safetensors file: header length within the file, JSON
  * well formed, every dtype known, shape product * dtype size == byte count,
  * offsets in range, not overlapping, and covering the buffer. */
 rlc_status rlc_st_open(const char *path, rlc_st_file **out);
@@ -61,7 +63,10 @@ rlc_status rlc_st_writer_add_f32(rlc_st_writer *w, const char *name, rlc_dtype d
 rlc_status rlc_st_writer_add_raw(rlc_st_writer *w, const char *name, rlc_dtype dtype, int ndim,
                                  const int64_t *shape, const void *data);
 /* Writes path.tmp, fsyncs, renames onto path (and fsyncs the directory).
- * Tensors are laid out in the order added, each 8-byte aligned. */
+ * The header is padded with spaces so the data buffer starts 8-byte aligned;
+ * the format forbids gaps between tensors, so tensors are laid out by element
+ * size, largest first, otherwise in the order added: each starts at a
+ * multiple of its element size. __metadata__ gets "format": "pt" unless set. */
 rlc_status rlc_st_writer_write(rlc_st_writer *w, const char *path);
 
 #endif
