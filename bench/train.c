@@ -11,7 +11,9 @@
  * to bench_results.json next to this binary. Targets that are missed print
  * FAIL, but the exit status is 0 unless something could not run.
  *
- * Usage: build/bench_train [--quick] [--no-torch] [--threads N] [--steps N]
+ * Usage: build/bench_train [--quick | --large] [--profile] [--no-torch] [--threads N] [--steps N]
+ * (--quick: small config only; --large: the training step of the large one only;
+ *  --profile: time every backend op of the timed steps and print where the time goes)
  * Env: RLC_BENCH_PYTHON (default /usr/bin/python3), RLC_TORCH_REF
  * (default bench/torch_ref.py). */
 #include "model/generate.h"
@@ -26,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define WARMUP 2
 
@@ -40,13 +44,15 @@ typedef struct train_result {
     size_t n_params;
     double tok_s, step_s, loss0, loss;
     double torch_tok_s, torch_loss0, torch_rss;
-    double flops_per_step; /* model FLOPs, see train_flops() */
+    double others_rlc, others_torch; /* % of machine CPU used by other processes meanwhile */
+    double flops_per_step;           /* model FLOPs, see train_flops() */
     size_t acts_bytes, acts_paper_bytes, paper_bytes;
     double rss_delta;
 } train_result;
 
 typedef struct gen_result {
     double tok_s, run_s, torch_tok_s;
+    double others_rlc, others_torch;
 } gen_result;
 
 static int g_threads = 2, g_steps = 5, g_torch = 1;
@@ -85,6 +91,39 @@ static double reset_peak_rss(void) {
     FILE *f = fopen("/proc/self/clear_refs", "w");
     if (f) fputs("5", f), fclose(f);
     return proc_status_bytes("VmRSS");
+}
+
+/* CPU time used by other processes over an interval: the benchmark shares the
+ * machine, and a result taken while something else ran is not comparable. */
+typedef struct cpu_sample {
+    double total, busy, own; /* seconds: all CPUs, all CPUs not idle, this process + children */
+} cpu_sample;
+
+static cpu_sample cpu_now(void) {
+    cpu_sample c = {0, 0, 0};
+    double hz = (double)sysconf(_SC_CLK_TCK), v[10] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    if (f && fscanf(f, "cpu %lf %lf %lf %lf %lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3], &v[4],
+                    &v[5], &v[6], &v[7]) == 8) {
+        for (int i = 0; i < 8; i++)
+            c.total += v[i] / hz;
+        c.busy = c.total - (v[3] + v[4]) / hz;
+    }
+    if (f) fclose(f);
+    struct rusage self, kids;
+    getrusage(RUSAGE_SELF, &self), getrusage(RUSAGE_CHILDREN, &kids);
+    c.own = self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
+            kids.ru_stime.tv_sec +
+            1e-6 * (self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec +
+                    kids.ru_stime.tv_usec);
+    return c;
+}
+
+/* Percent of the machine's CPU time that other processes used since `a`. */
+static double others_pct(cpu_sample a) {
+    cpu_sample b = cpu_now();
+    double tot = b.total - a.total, other = (b.busy - a.busy) - (b.own - a.own);
+    return tot > 0 ? fmax(0.0, 100.0 * other / tot) : 0.0;
 }
 
 static rlc_model_config model_config(const bench_cfg *b) {
@@ -136,6 +175,181 @@ static size_t paper_acts_bytes(const bench_cfg *b) {
                    + N * C + N + N * V + N;        /* final norm, rstd, logits, lse */
     size_t scratch = N * C + N * (QD > C ? QD : C) + 2 * N * QD + 2 * N * KD + 3 * N * F + ATT;
     return (saved + scratch) * sizeof(float) + 3 * N * sizeof(int);
+}
+
+/* ---- --profile: a backend that forwards to the CPU one and times each op ---- */
+
+enum {
+    OP_MM_FWD, /* x W^T (and attention-free NT products) */
+    OP_MM_DW,  /* dy^T x: weight gradients */
+    OP_MM_DX,  /* dy W: input gradients */
+    OP_MM_OTHER,
+    OP_EMB_F,
+    OP_EMB_B,
+    OP_RMS_F,
+    OP_RMS_B,
+    OP_ROPE,
+    OP_ATT_F,
+    OP_ATT_B,
+    OP_ATT_DEC,
+    OP_SWIGLU_F,
+    OP_SWIGLU_B,
+    OP_LOGP_F,
+    OP_LOGP_B,
+    OP_ADAMW,
+    OP_SUMSQ,
+    OP_SCALE,
+    OP_AXPY,
+    OP_BIAS,
+    OP_COUNT
+};
+static const char *op_names[OP_COUNT] = {"matmul fwd (x W^T)",
+                                         "matmul dW (dy^T x)",
+                                         "matmul dx (dy W)",
+                                         "matmul other",
+                                         "embedding fwd",
+                                         "embedding bwd",
+                                         "rmsnorm fwd",
+                                         "rmsnorm bwd",
+                                         "rope (fwd+bwd)",
+                                         "attention fwd",
+                                         "attention bwd",
+                                         "attention decode",
+                                         "swiglu fwd",
+                                         "swiglu bwd",
+                                         "logprob fwd",
+                                         "logprob bwd",
+                                         "adamw",
+                                         "sumsq (clip)",
+                                         "scale (clip)",
+                                         "axpy",
+                                         "bias"};
+static const rlc_backend *g_inner;
+static double g_op_s[OP_COUNT], g_op_flops[OP_COUNT];
+static long g_op_n[OP_COUNT];
+static int g_profile;
+
+#define PROF(op, flops, call)                                                                      \
+    do {                                                                                           \
+        double t0_ = omp_get_wtime();                                                              \
+        call;                                                                                      \
+        g_op_s[op] += omp_get_wtime() - t0_;                                                       \
+        g_op_flops[op] += (flops);                                                                 \
+        g_op_n[op]++;                                                                              \
+    } while (0)
+
+static void p_matmul(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc) {
+    int op = !tA && tB ? OP_MM_FWD : tA && !tB ? OP_MM_DW : !tA && !tB ? OP_MM_DX : OP_MM_OTHER;
+    PROF(op, 2.0 * M * N * K,
+         g_inner->matmul(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
+}
+static void p_add_bias(float *o, const float *b, int N, int C) {
+    PROF(OP_BIAS, 0, g_inner->add_bias(o, b, N, C));
+}
+static void p_bias_backward(float *db, const float *d, int N, int C) {
+    PROF(OP_BIAS, 0, g_inner->bias_backward(db, d, N, C));
+}
+static void p_axpy(float *y, float a, const float *x, size_t n) {
+    PROF(OP_AXPY, 0, g_inner->axpy(y, a, x, n));
+}
+static void p_emb_f(float *o, const int *ids, const float *w, int N, int C) {
+    PROF(OP_EMB_F, 0, g_inner->embedding_forward(o, ids, w, N, C));
+}
+static void p_emb_b(float *dw, const float *d, const int *ids, int N, int C, int V) {
+    PROF(OP_EMB_B, 0, g_inner->embedding_backward(dw, d, ids, N, C, V));
+}
+static void p_rms_f(float *o, float *r, const float *x, const float *w, int N, int C, float eps) {
+    PROF(OP_RMS_F, 0, g_inner->rmsnorm_forward(o, r, x, w, N, C, eps));
+}
+static void p_rms_b(float *dx, float *dw, const float *d, const float *x, const float *w,
+                    const float *r, int N, int C) {
+    PROF(OP_RMS_B, 0, g_inner->rmsnorm_backward(dx, dw, d, x, w, r, N, C));
+}
+static void p_rope(float *x, const int *pos, const float *c, const float *s, int N, int H, int D,
+                   int inv) {
+    PROF(OP_ROPE, 0, g_inner->rope(x, pos, c, s, N, H, D, inv));
+}
+static void p_att_f(float *o, float *att, const float *q, const float *k, const float *v, int B,
+                    int T, int Hq, int Hkv, int D) {
+    PROF(OP_ATT_F, 4.0 * B * Hq * T * T * D,
+         g_inner->attention_forward(o, att, q, k, v, B, T, Hq, Hkv, D));
+}
+static void p_att_b(float *dq, float *dk, float *dv, float *sc, const float *d, const float *att,
+                    const float *q, const float *k, const float *v, int B, int T, int Hq, int Hkv,
+                    int D) {
+    PROF(OP_ATT_B, 8.0 * B * Hq * T * T * D,
+         g_inner->attention_backward(dq, dk, dv, sc, d, att, q, k, v, B, T, Hq, Hkv, D));
+}
+static void p_att_dec(float *o, float *sc, const float *q, const float *kc, const float *vc,
+                      const int *len, int S, int maxT, int Hq, int Hkv, int D) {
+    PROF(OP_ATT_DEC, 0, g_inner->attention_decode(o, sc, q, kc, vc, len, S, maxT, Hq, Hkv, D));
+}
+static void p_swiglu_f(float *h, const float *g, const float *u, int N, int F) {
+    PROF(OP_SWIGLU_F, 0, g_inner->swiglu_forward(h, g, u, N, F));
+}
+static void p_swiglu_b(float *dg, float *du, const float *dh, const float *g, const float *u, int N,
+                       int F) {
+    PROF(OP_SWIGLU_B, 0, g_inner->swiglu_backward(dg, du, dh, g, u, N, F));
+}
+static void p_logp_f(float *lp, float *lse, const float *lg, const int *t, int N, int V) {
+    PROF(OP_LOGP_F, 0, g_inner->logprob_forward(lp, lse, lg, t, N, V));
+}
+static void p_logp_b(float *dl, const float *dlp, const float *lg, const float *lse, const int *t,
+                     int N, int V) {
+    PROF(OP_LOGP_B, 0, g_inner->logprob_backward(dl, dlp, lg, lse, t, N, V));
+}
+static void p_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
+                    float b2, float eps, float wd, int t) {
+    PROF(OP_ADAMW, 0, g_inner->adamw(p, g, m, v, n, lr, b1, b2, eps, wd, t));
+}
+static double p_sumsq(const float *x, size_t n) {
+    double r;
+    PROF(OP_SUMSQ, 0, r = g_inner->sumsq(x, n));
+    return r;
+}
+static void p_scale(float *x, float a, size_t n) {
+    PROF(OP_SCALE, 0, g_inner->scale(x, a, n));
+}
+
+/* The backend the benchmark runs on: the CPU one, or its timed wrapper. */
+static const rlc_backend *bench_backend(void) {
+    static rlc_backend prof;
+    if (!g_profile) return rlc_backend_cpu();
+    g_inner = rlc_backend_cpu();
+    prof = *g_inner;
+    prof.name = "cpu+profile";
+    prof.matmul = p_matmul, prof.add_bias = p_add_bias, prof.bias_backward = p_bias_backward;
+    prof.axpy = p_axpy, prof.embedding_forward = p_emb_f, prof.embedding_backward = p_emb_b;
+    prof.rmsnorm_forward = p_rms_f, prof.rmsnorm_backward = p_rms_b, prof.rope = p_rope;
+    prof.attention_forward = p_att_f, prof.attention_backward = p_att_b;
+    prof.attention_decode = p_att_dec, prof.swiglu_forward = p_swiglu_f;
+    prof.swiglu_backward = p_swiglu_b, prof.logprob_forward = p_logp_f;
+    prof.logprob_backward = p_logp_b, prof.adamw = p_adamw, prof.sumsq = p_sumsq;
+    prof.scale = p_scale;
+    return &prof;
+}
+
+static void profile_reset(void) {
+    memset(g_op_s, 0, sizeof g_op_s), memset(g_op_flops, 0, sizeof g_op_flops);
+    memset(g_op_n, 0, sizeof g_op_n);
+}
+
+/* Per-op time of `runs` runs against their total wall time. */
+static void profile_print(const char *what, int runs, double total_s) {
+    if (!g_profile) return;
+    double sum = 0;
+    printf("  profile %s: per run, total %.1f ms\n", what, 1e3 * total_s / runs);
+    for (int i = 0; i < OP_COUNT; i++) {
+        if (!g_op_n[i]) continue;
+        sum += g_op_s[i];
+        printf("    %-22s %9.2f ms %5.1f%% %6ld calls", op_names[i], 1e3 * g_op_s[i] / runs,
+               100 * g_op_s[i] / total_s, g_op_n[i] / runs);
+        if (g_op_flops[i] > 0) printf("  %7.1f GFLOP/s", g_op_flops[i] / g_op_s[i] * 1e-9);
+        printf("\n");
+    }
+    printf("    %-22s %9.2f ms %5.1f%%\n", "outside the kernels", 1e3 * (total_s - sum) / runs,
+           100 * (total_s - sum) / total_s);
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -212,7 +426,7 @@ static void bench_train(const bench_cfg *b, train_result *r) {
     size_t n;
     rlc_status st = rlc_model_create(&cfg, 1234, &m);
     if (st) die("rlc_model_create", st);
-    rlc_model_set_backend(m, rlc_backend_cpu());
+    rlc_model_set_backend(m, bench_backend());
     if ((st = rlc_model_trainable(m, &params, &grads, &n))) die("rlc_model_trainable", st);
     rlc_adamw_params ap = rlc_adamw_default_params();
     ap.lr = 1e-4f, ap.weight_decay = 0.0f, ap.max_grad_norm = 1.0f;
@@ -226,8 +440,11 @@ static void bench_train(const bench_cfg *b, train_result *r) {
         targets[i] = (i + 1) % b->T ? ids[i + 1] : -1;
 
     double times[64];
-    const rlc_backend *be = rlc_backend_cpu();
+    const rlc_backend *be = bench_backend();
+    double total = 0;
+    cpu_sample cpu0 = cpu_now();
     for (int s = 0; s < WARMUP + g_steps; s++) {
+        if (s == WARMUP) profile_reset(), cpu0 = cpu_now();
         float loss;
         double t0 = omp_get_wtime();
         rlc_model_zero_grad(m);
@@ -237,9 +454,11 @@ static void bench_train(const bench_cfg *b, train_result *r) {
         double t = omp_get_wtime() - t0;
         if (s == 0) r->loss0 = loss;
         r->loss = loss;
-        if (s >= WARMUP) times[s - WARMUP] = t;
+        if (s >= WARMUP) times[s - WARMUP] = t, total += t;
     }
     r->rss_delta = proc_status_bytes("VmHWM") - rss0;
+    r->others_rlc = others_pct(cpu0);
+    profile_print(b->name, g_steps, total);
     r->step_s = median(times, g_steps);
     r->tok_s = N / r->step_s;
     r->n_params = n;
@@ -255,7 +474,9 @@ static void bench_train(const bench_cfg *b, train_result *r) {
 
     char args[512];
     torch_args(b, "train", args, sizeof args);
+    cpu0 = cpu_now();
     json_t *j = run_torch(args);
+    r->others_torch = others_pct(cpu0);
     r->torch_tok_s = jnum(j, "tok_s");
     r->torch_loss0 = jnum(j, "loss0");
     r->torch_rss = jnum(j, "peak_rss_delta");
@@ -271,7 +492,7 @@ static void bench_gen(const bench_cfg *b, int prompt_len, int new_tokens, gen_re
     rlc_generator *g;
     rlc_status st = rlc_model_create(&cfg, 1234, &m);
     if (st) die("rlc_model_create", st);
-    rlc_model_set_backend(m, rlc_backend_cpu());
+    rlc_model_set_backend(m, bench_backend());
     if ((st = rlc_generator_new(m, b->B, prompt_len + new_tokens, &g)))
         die("rlc_generator_new", st);
     int *ids = malloc(sizeof(int) * b->B * prompt_len);
@@ -288,16 +509,20 @@ static void bench_gen(const bench_cfg *b, int prompt_len, int new_tokens, gen_re
     p.use_eos = 0;
     p.seed = 1;
 
-    double times[64];
+    double times[64], total = 0;
+    cpu_sample cpu0 = cpu_now();
     for (int s = 0; s < WARMUP + g_steps; s++) {
         rlc_gen_out out;
+        if (s == WARMUP) profile_reset(), cpu0 = cpu_now();
         double t0 = omp_get_wtime();
         if ((st = rlc_generator_run(g, prompts, lens, b->B, &p, &out)))
             die("rlc_generator_run", st);
         double t = omp_get_wtime() - t0;
-        if (s >= WARMUP) times[s - WARMUP] = t;
+        if (s >= WARMUP) times[s - WARMUP] = t, total += t;
         rlc_gen_out_free(&out);
     }
+    r->others_rlc = others_pct(cpu0);
+    profile_print("generate", g_steps, total);
     r->run_s = median(times, g_steps);
     r->tok_s = (double)b->B * new_tokens / r->run_s;
     free(ids), free(prompts), free(lens);
@@ -307,7 +532,9 @@ static void bench_gen(const bench_cfg *b, int prompt_len, int new_tokens, gen_re
     char args[512], full[600];
     torch_args(b, "gen", args, sizeof args);
     snprintf(full, sizeof full, "%s --prompt %d --new %d", args, prompt_len, new_tokens);
+    cpu0 = cpu_now();
     json_t *j = run_torch(full);
+    r->others_torch = others_pct(cpu0);
     r->torch_tok_s = jnum(j, "tok_s");
     json_decref(j);
 }
@@ -316,15 +543,26 @@ static const char *verdict(double ratio, double target) {
     return ratio < 0 ? "n/a" : ratio >= target ? "PASS" : "FAIL";
 }
 
+/* Other processes took more than this share of the CPUs: the ratio is suspect. */
+#define NOISY_PCT 10.0
+
+static const char *noisy(double a, double b) {
+    return a > NOISY_PCT || b > NOISY_PCT ? "  NOISY: machine busy, rerun" : "";
+}
+
 static double ratio(double a, double b) {
     return a > 0 && b > 0 ? a / b : -1.0;
 }
 
 int main(int argc, char **argv) {
-    int quick = 0;
+    int quick = 0, large_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             quick = 1;
+        else if (!strcmp(argv[i], "--large"))
+            large_only = 1;
+        else if (!strcmp(argv[i], "--profile"))
+            g_profile = 1;
         else if (!strcmp(argv[i], "--no-torch"))
             g_torch = 0;
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -332,7 +570,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc)
             g_steps = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--quick] [--no-torch] [--threads N] [--steps N]\n",
+            fprintf(stderr,
+                    "usage: %s [--quick | --large] [--profile] [--no-torch] [--threads N] [--steps "
+                    "N]\n",
                     argv[0]);
             return 2;
         }
@@ -353,7 +593,7 @@ int main(int argc, char **argv) {
         {"small", 4, 256, 4, 4, 688, 512, 128, 16, 1.5},
         {"gpt2-small", 12, 768, 12, 12, 2048, 512, 256, 4, 1.2},
     };
-    int ncfg = quick ? 1 : 2;
+    int ncfg = quick ? 1 : 2, c0 = large_only ? 1 : 0;
     const double gen_target = 3.0;
     const int gen_prompt = 16, gen_new = 64;
 
@@ -363,8 +603,8 @@ int main(int argc, char **argv) {
     printf("sgemm 2048^3 peak: %.1f GFLOP/s\n", peak);
 
     train_result tr[2];
-    gen_result gr;
-    for (int c = 0; c < ncfg; c++) {
+    gen_result gr = {-1, -1, -1, 0, 0};
+    for (int c = c0; c < ncfg; c++) {
         const bench_cfg *b = &cfgs[c];
         printf("train %-10s L=%d C=%d H=%d/%d F=%d V=%d T=%d B=%d ...\n", b->name, b->L, b->C, b->H,
                b->Hkv, b->F, b->V, b->T, b->B);
@@ -373,27 +613,35 @@ int main(int argc, char **argv) {
                tr[c].tok_s, tr[c].step_s, tr[c].loss0, tr[c].loss, tr[c].torch_tok_s,
                tr[c].torch_loss0);
     }
-    printf("generate small: %d prompts x %d tokens, %d new (greedy, no EOS) ...\n", cfgs[0].B,
-           gen_prompt, gen_new);
-    bench_gen(&cfgs[0], gen_prompt, gen_new, &gr);
+    if (!large_only) {
+        printf("generate small: %d prompts x %d tokens, %d new (greedy, no EOS) ...\n", cfgs[0].B,
+               gen_prompt, gen_new);
+        bench_gen(&cfgs[0], gen_prompt, gen_new, &gr);
+    }
 
-    printf("\n%-24s %12s %12s %7s %7s  %s\n", "benchmark", "rlc tok/s", "torch tok/s", "ratio",
-           "target", "result");
-    for (int c = 0; c < ncfg; c++) {
+    double peak2 = sgemm_peak_gflops(); /* again at the end: the best of two is less noisy */
+    if (peak2 > peak) peak = peak2;
+    printf("sgemm 2048^3 peak at the end: %.1f GFLOP/s (using %.1f)\n", peak2, peak);
+
+    printf("\n%-24s %12s %12s %7s %7s  %-6s %s\n", "benchmark", "rlc tok/s", "torch tok/s", "ratio",
+           "target", "result", "others' CPU % rlc/torch");
+    for (int c = c0; c < ncfg; c++) {
         double q = ratio(tr[c].tok_s, tr[c].torch_tok_s);
         char name[64];
         snprintf(name, sizeof name, "train %s", cfgs[c].name);
-        printf("%-24s %12.0f %12.0f %6.2fx %6.2fx  %s\n", name, tr[c].tok_s, tr[c].torch_tok_s, q,
-               cfgs[c].target, verdict(q, cfgs[c].target));
+        printf("%-24s %12.0f %12.0f %6.2fx %6.2fx  %-6s %3.0f/%-3.0f%s\n", name, tr[c].tok_s,
+               tr[c].torch_tok_s, q, cfgs[c].target, verdict(q, cfgs[c].target), tr[c].others_rlc,
+               tr[c].others_torch, noisy(tr[c].others_rlc, tr[c].others_torch));
     }
     double gq = ratio(gr.tok_s, gr.torch_tok_s);
-    printf("%-24s %12.0f %12.0f %6.2fx %6.2fx  %s\n", "generate small", gr.tok_s, gr.torch_tok_s,
-           gq, gen_target, verdict(gq, gen_target));
+    printf("%-24s %12.0f %12.0f %6.2fx %6.2fx  %-6s %3.0f/%-3.0f%s\n", "generate small", gr.tok_s,
+           gr.torch_tok_s, gq, gen_target, verdict(gq, gen_target), gr.others_rlc, gr.others_torch,
+           noisy(gr.others_rlc, gr.others_torch));
 
     printf("\nmodel FLOPs/step = (6 * matmul params + 12 * L * T * Hq*D) * B*T\n");
     printf("%-24s %12s %10s %10s %12s\n", "config", "GFLOP/step", "rlc GF/s", "% peak",
            "torch GF/s");
-    for (int c = 0; c < ncfg; c++) {
+    for (int c = c0; c < ncfg; c++) {
         double gf = tr[c].flops_per_step * 1e-9, rg = gf / tr[c].step_s;
         double tg = tr[c].torch_tok_s > 0 ? gf * tr[c].torch_tok_s / (cfgs[c].B * cfgs[c].T) : -1;
         printf("%-24s %12.1f %10.1f %9.1f%% %12.1f\n", cfgs[c].name, gf, rg, 100 * rg / peak, tg);
@@ -403,7 +651,7 @@ int main(int argc, char **argv) {
     printf("%-12s %8s %9s %10s %10s %10s %10s %7s %6s %10s\n", "config", "params", "p+g+m+v",
            "acts rlc", "acts ours", "paper", "measured", "ratio", "<=1.3", "torch");
     const double MiB = 1024.0 * 1024.0;
-    for (int c = 0; c < ncfg; c++) {
+    for (int c = c0; c < ncfg; c++) {
         double q = tr[c].rss_delta / tr[c].paper_bytes;
         printf("%-12s %7.2fM %9.1f %10.1f %10.1f %10.1f %10.1f %7.3f %6s %10.1f\n", cfgs[c].name,
                tr[c].n_params * 1e-6, 16.0 * tr[c].n_params / MiB, tr[c].acts_bytes / MiB,
@@ -414,13 +662,13 @@ int main(int argc, char **argv) {
     json_t *root = json_pack("{s:i, s:i, s:f}", "threads", g_threads, "steps", g_steps,
                              "sgemm_peak_gflops", peak);
     json_t *tj = json_object();
-    for (int c = 0; c < ncfg; c++) {
+    for (int c = c0; c < ncfg; c++) {
         const train_result *r = &tr[c];
         double q = ratio(r->tok_s, r->torch_tok_s), rg = r->flops_per_step * 1e-9 / r->step_s;
         json_object_set_new(
             tj, cfgs[c].name,
             json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:s,s:f,s:f,"
-                      "s:f,s:I,s:I,s:I,s:f,s:f,s:f,s:s}",
+                      "s:f,s:I,s:I,s:I,s:f,s:f,s:f,s:s,s:f,s:f}",
                       "layers", cfgs[c].L, "hidden", cfgs[c].C, "heads", cfgs[c].H, "kv_heads",
                       cfgs[c].Hkv, "intermediate", cfgs[c].F, "vocab", cfgs[c].V, "seq", cfgs[c].T,
                       "batch", cfgs[c].B, "params", (json_int_t)r->n_params, "rlc_tok_s", r->tok_s,
@@ -432,14 +680,17 @@ int main(int argc, char **argv) {
                       (json_int_t)r->acts_paper_bytes, "paper_bytes", (json_int_t)r->paper_bytes,
                       "measured_rss_delta", r->rss_delta, "mem_ratio",
                       r->rss_delta / r->paper_bytes, "torch_rss_delta", r->torch_rss, "mem_result",
-                      r->rss_delta / r->paper_bytes <= 1.3 ? "PASS" : "FAIL"));
+                      r->rss_delta / r->paper_bytes <= 1.3 ? "PASS" : "FAIL", "others_cpu_pct_rlc",
+                      r->others_rlc, "others_cpu_pct_torch", r->others_torch));
     }
     json_object_set_new(root, "train", tj);
     json_object_set_new(root, "generate",
-                        json_pack("{s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:s}", "prompts", cfgs[0].B,
+                        json_pack("{s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:s,s:f,s:f}", "prompts", cfgs[0].B,
                                   "prompt_len", gen_prompt, "new_tokens", gen_new, "rlc_tok_s",
                                   gr.tok_s, "torch_tok_s", gr.torch_tok_s, "ratio", gq, "target",
-                                  gen_target, "result", verdict(gq, gen_target)));
+                                  gen_target, "result", verdict(gq, gen_target),
+                                  "others_cpu_pct_rlc", gr.others_rlc, "others_cpu_pct_torch",
+                                  gr.others_torch));
     if (json_dump_file(root, json_path, JSON_INDENT(2)))
         fprintf(stderr, "bench_train: could not write %s\n", json_path);
     else
