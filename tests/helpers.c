@@ -31,6 +31,7 @@ th_cmp th_compare(const float *a, const float *b, size_t n, double atol, double 
     for (size_t i = 0; i < n; i++) {
         double d = fabs((double)a[i] - (double)b[i]);
         double rel = d / (fabs((double)b[i]) + 1e-30);
+        if (d != d) d = INFINITY; /* NaN is the worst error */
         if (d > c.max_abs) c.max_abs = d, c.worst = i;
         if (rel > c.max_rel && fabs(b[i]) > atol) c.max_rel = rel;
         if (!(d <= atol + rtol * fabs((double)b[i]))) c.bad++;

@@ -8,8 +8,8 @@
 /* Known-answer vectors of philox4x32_10 from Random123's kat_vectors. The
  * counter words map to rlc_philox's (position lo, position hi, stream lo,
  * stream hi) and the key words to (seed lo, seed hi). */
-static void check_kat(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
-                      uint32_t k1, const uint32_t want[4]) {
+static void check_kat(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1,
+                      const uint32_t want[4]) {
     uint64_t position = ((uint64_t)c1 << 32) | c0;
     uint64_t stream = ((uint64_t)c3 << 32) | c2;
     uint64_t seed = ((uint64_t)k1 << 32) | k0;
@@ -80,12 +80,14 @@ Test(rng, deterministic_and_order_free) {
      * and in whichever order positions are visited. */
     enum { n = 1000 };
     static float fwd[n], rev[n];
-    for (int i = 0; i < n; i++) fwd[i] = rlc_rng_uniform(5, 11, (uint64_t)i);
+    for (int i = 0; i < n; i++)
+        fwd[i] = rlc_rng_uniform(5, 11, (uint64_t)i);
     for (int i = n - 1; i >= 0; i--) {
         (void)rlc_rng_normal(5, 12, (uint64_t)i * 7); /* unrelated draws in between */
         rev[i] = rlc_rng_uniform(5, 11, (uint64_t)i);
     }
-    for (int i = 0; i < n; i++) cr_assert_eq(fwd[i], rev[i], "position %d", i);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(fwd[i], rev[i], "position %d", i);
 }
 
 Test(rng, fill_normal_matches_pointwise) {
@@ -97,7 +99,8 @@ Test(rng, fill_normal_matches_pointwise) {
         cr_assert_eq(x[i], 0.02f * rlc_rng_normal(42, 9, 1000 + (uint64_t)i), "i=%d", i);
     /* A window that starts later sees the same values at the same positions. */
     rlc_rng_fill_normal(y, 100, 0.02f, 42, 9, 1500);
-    for (int i = 0; i < 100; i++) cr_assert_eq(y[i], x[500 + i]);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(y[i], x[500 + i]);
     free(x);
     free(y);
 }
@@ -136,9 +139,11 @@ Test(rng, stream_mixing) {
     int k = 0;
     for (uint64_t a = 0; a < G; a++)
         for (uint64_t b = 0; b < G; b++)
-            for (uint64_t c = 0; c < G; c++) seen[k++] = rlc_rng_stream(a, b, c);
+            for (uint64_t c = 0; c < G; c++)
+                seen[k++] = rlc_rng_stream(a, b, c);
     int collisions = 0;
     for (int i = 0; i < k; i++)
-        for (int j = i + 1; j < k; j++) collisions += seen[i] == seen[j];
+        for (int j = i + 1; j < k; j++)
+            collisions += seen[i] == seen[j];
     cr_assert_eq(collisions, 0);
 }

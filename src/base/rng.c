@@ -36,7 +36,8 @@ static void philox4x32_10(const uint32_t ctr_in[4], const uint32_t key_in[2], ui
         }
         philox_round(ctr, key);
     }
-    for (int i = 0; i < 4; i++) out[i] = ctr[i];
+    for (int i = 0; i < 4; i++)
+        out[i] = ctr[i];
 }
 
 void rlc_philox(uint64_t seed, uint64_t stream, uint64_t position, uint32_t out[4]) {
@@ -72,7 +73,8 @@ void rlc_rng_fill_normal(float *x, size_t n, float std, uint64_t seed, uint64_t 
     /* Element i depends only on position first+i, so the split over threads
      * cannot change the result. */
 #pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) x[i] = std * rlc_rng_normal(seed, stream, first + i);
+    for (size_t i = 0; i < n; i++)
+        x[i] = std * rlc_rng_normal(seed, stream, first + i);
 }
 
 /* splitmix64's finaliser: a bijection on 64-bit words with full avalanche. */

@@ -303,8 +303,8 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
 #pragma omp parallel for schedule(static) if (S > 1 && V >= 4096)
         for (int s = 0; s < S; s++) {
             if (g->tok[s] < 0) continue;
-            float u = rlc_rng_uniform(p->seed, rlc_rng_stream((uint64_t)(s / G), (uint64_t)(s % G),
-                                                              0x5a3),
+            uint64_t key = p->prompt_keys ? p->prompt_keys[s / G] : (uint64_t)(s / G);
+            float u = rlc_rng_uniform(p->seed, rlc_rng_stream(key, (uint64_t)(s % G), 0x5a3),
                                       (uint64_t)step);
             float lp;
             int tok = rlc_sample(g->logits + (size_t)s * V, V, &p->sampler, u,

@@ -19,7 +19,11 @@ typedef struct rlc_gen_params {
     int max_new_tokens;
     int num_samples; /* G samples per prompt */
     rlc_sampler_params sampler;
-    uint64_t seed; /* draws are keyed by (seed, prompt index, sample index, position) */
+    uint64_t seed; /* draws are keyed by (seed, prompt key, sample index, position) */
+    /* Optional [n_prompts] keys naming each prompt for the random draws (e.g. its
+     * index in the data set), so samples do not depend on batch order; NULL
+     * uses the prompt's index in this call. */
+    const uint64_t *prompt_keys;
     int use_eos;   /* stop at the config's eos ids (default 1) */
     const int *stop_ids;
     int num_stop_ids;

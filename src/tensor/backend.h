@@ -38,7 +38,8 @@ typedef struct rlc_backend {
      * out may not alias x. rstd[N] is saved for backward. */
     void (*rmsnorm_forward)(float *out, float *rstd, const float *x, const float *w, int N, int C,
                             float eps);
-    /* dx = d/dx (overwritten, may alias dout), dw[C] += sum_i dout*x*rstd. */
+    /* dx = d/dx (overwritten, may alias dout), dw[C] += sum_i dout*x*rstd;
+     * dw may be NULL (a frozen weight). */
     void (*rmsnorm_backward)(float *dx, float *dw, const float *dout, const float *x,
                              const float *w, const float *rstd, int N, int C);
 
@@ -87,12 +88,14 @@ typedef struct rlc_backend {
     void (*logprob_backward)(float *dlogits, const float *dlogp, const float *logits,
                              const float *lse, const int *target, int N, int V);
 
-    /* AdamW on n parameters, bias-corrected with step t >= 1:
+    /* AdamW on n parameters as torch.optim.AdamW, bias-corrected with step t >= 1:
+     *   p *= 1 - lr*wd  (decoupled decay, applied to the pre-update p);
      *   m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-     *   p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p). */
+     *   p -= lr * mhat / (sqrt(vhat) + eps), mhat = m/(1-b1^t), vhat = v/(1-b2^t). */
     void (*adamw)(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
                   float b2, float eps, float wd, int t);
-    /* Sum of squares of x[n] in double (for global grad-norm clipping). */
+    /* Sum of squares of x[n] in double (for global grad-norm clipping);
+     * deterministic: the same result for any thread count. */
     double (*sumsq)(const float *x, size_t n);
     /* x[n] *= a. */
     void (*scale)(float *x, float a, size_t n);

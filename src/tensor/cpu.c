@@ -103,8 +103,8 @@ static void cpu_rmsnorm_backward(float *dx, float *dw, const float *dout, const 
     int par = (size_t)N * C >= PAR_MIN;
     /* dw first, in its own pass over channel blocks: dx may alias dout, and
      * splitting over channels keeps dw independent of the thread count. */
-#pragma omp parallel for schedule(static) if (par)
-    for (int c0 = 0; c0 < C; c0 += CBLK) {
+#pragma omp parallel for schedule(static) if (par && dw)
+    for (int c0 = 0; c0 < (dw ? C : 0); c0 += CBLK) {
         int n = C - c0 < CBLK ? C - c0 : CBLK;
         float acc[CBLK] = {0};
         for (int i = 0; i < N; i++) {

@@ -77,7 +77,7 @@ static void ref_rmsnorm_forward(float *out, float *rstd, const float *x, const f
 static void ref_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
                                  const float *w, const float *rstd, int N, int C) {
     /* dw first: dx may alias dout. */
-    for (int c = 0; c < C; c++) {
+    for (int c = 0; dw && c < C; c++) {
         double acc = 0.0;
         for (int i = 0; i < N; i++)
             acc += (double)dout[(size_t)i * C + c] * x[(size_t)i * C + c] * rstd[i];

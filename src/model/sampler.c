@@ -1,0 +1,230 @@
+/* Token sampling with Hugging Face's logits-processor semantics.
+ *
+ * Every filter (top-k, top-p, min-p) keeps the tokens whose unnormalised weight
+ * w_i = exp((logit_i - max) / T) is at or above a threshold, so the kept set is
+ * always {i : w_i >= thr} and the three filters compose into one number. That
+ * lets us skip sorting: top-k is a selection, top-p a mass-weighted selection
+ * over the few candidates above a cut-off, min-p a constant (the top token has
+ * w = 1 exactly). Ties at a boundary are all kept (top-k: every token equal to
+ * the k-th largest; top-p: every token equal to the last one needed to reach
+ * top_p) — Hugging Face's choice there depends on torch's sort order.
+ *
+ * The draw is by inverse CDF over the kept set in ascending token id: token i is
+ * returned for u in [C_{i-1}, C_i) / C_total with C the running kept mass. */
+#include "model/sampler.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+rlc_sampler_params rlc_sampler_default_params(void) {
+    return (rlc_sampler_params){.temperature = 1.0f, .top_p = 1.0f, .top_k = 0, .min_p = 0.0f};
+}
+
+static inline float median3(float a, float b, float c) {
+    if (a > b) {
+        float t = a;
+        a = b;
+        b = t;
+    }
+    /* now a <= b */
+    if (c <= a) return a;
+    if (c >= b) return b;
+    return c;
+}
+
+/* Largest value t among a[n] (n >= 1) such that the values >= t reach `need`,
+ * counting each value as 1 (by_mass = 0: t is the need-th largest) or as itself
+ * (by_mass = 1: top-p). Expected O(n) quickselect with a three-way partition so
+ * runs of equal values cost one pass. Reorders a. */
+static float select_threshold(float *a, int n, double need, int by_mass) {
+    double acc = 0; /* weight of values known to be above a[lo..hi) */
+    int lo = 0, hi = n;
+    for (;;) {
+        float pivot = median3(a[lo], a[lo + (hi - lo) / 2], a[hi - 1]);
+        int gt = lo, i = lo, lt = hi; /* [lo,gt) > pivot, [gt,i) == pivot, [lt,hi) < pivot */
+        double w_gt = 0, w_eq = 0;
+        while (i < lt) {
+            float x = a[i];
+            if (x > pivot) {
+                a[i++] = a[gt];
+                a[gt++] = x;
+                w_gt += by_mass ? x : 1.0;
+            } else if (x < pivot) {
+                a[i] = a[--lt];
+                a[lt] = x;
+            } else {
+                i++;
+                w_eq += by_mass ? x : 1.0;
+            }
+        }
+        if (gt > lo && acc + w_gt >= need) {
+            hi = gt;
+        } else if (acc + w_gt + w_eq >= need || lt == hi) {
+            /* lt == hi: rounding left the total a hair short of need; the
+             * smallest value is the answer then. */
+            return pivot;
+        } else {
+            acc += w_gt + w_eq;
+            lo = lt;
+        }
+    }
+}
+
+/* exp(x) for x in [-87, 0] (Cephes expf: Cody-Waite reduction and a degree-6
+ * polynomial; within 1e-7 relative of exp, exp(0) exactly 1). Inputs below -87
+ * (and NaN) are
+ * clamped: callers map them to 0. No float-to-int conversion
+ * (the 1.5*2^23 trick rounds and its bits hold n), so GCC vectorises it without
+ * -fno-trapping-math. */
+static inline float exp_nonpos(float x) {
+    float xc = x >= -87.0f ? x : -87.0f; /* NaN -> -87 as well */
+    float t = xc * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f; /* round(x / ln 2) */
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
+    float q = 1.9875691500e-4f;
+    q = q * r + 1.3981999507e-3f;
+    q = q * r + 8.3334519073e-3f;
+    q = q * r + 4.1665795894e-2f;
+    q = q * r + 1.6666665459e-1f;
+    q = q * r + 5.0000001201e-1f;
+    float e = q * r * r + r + 1.0f;
+    uint32_t bits = (tb - 0x4B400000u + 127u) << 23; /* 2^n, n in [-126, 0] */
+    float two_n;
+    memcpy(&two_n, &bits, sizeof two_n);
+    return e * two_n;
+}
+
+/* Sums below run in blocks: a float reduction inside a block (which GCC
+ * vectorises; a float-to-double reduction it does not) and double across
+ * blocks, so the total keeps ~1e-7 relative accuracy at V = 150k. The block
+ * split is fixed, so results do not depend on the machine's vector width. */
+enum { SUM_BLOCK = 256 };
+
+static double kept_weight(const float *w, int V, float thr, int by_mass);
+
+/* w[i] = exp((l_i - lmax) * inv_t), NaN logits given weight 0 (as -inf);
+ * returns the sum of w. */
+static double weights(const float *restrict logits, int V, float lmax, float inv_t,
+                      float *restrict w) {
+    for (int i = 0; i < V; i++) {
+        float a = (logits[i] - lmax) * inv_t;
+        float x = exp_nonpos(a);
+        w[i] = a >= -87.0f ? x : 0.0f; /* false for NaN logits too */
+    }
+    return kept_weight(w, V, 0.0f, 1);
+}
+
+/* Sum of the w[i] >= thr, counting each as itself (by_mass) or as 1. */
+static double kept_weight(const float *w, int V, float thr, int by_mass) {
+    double s = 0;
+    for (int b = 0; b < V; b += SUM_BLOCK) {
+        int e = b + SUM_BLOCK < V ? b + SUM_BLOCK : V;
+        float bs = 0;
+        if (by_mass) {
+#pragma omp simd reduction(+ : bs)
+            for (int i = b; i < e; i++)
+                bs += w[i] >= thr ? w[i] : 0.0f;
+        } else {
+#pragma omp simd reduction(+ : bs)
+            for (int i = b; i < e; i++)
+                bs += w[i] >= thr ? 1.0f : 0.0f;
+        }
+        s += bs;
+    }
+    return s;
+}
+
+static double kept_mass(const float *w, int V, float thr) {
+    return kept_weight(w, V, thr, 1);
+}
+
+/* Threshold that keeps `need` of the weight (count or mass, see
+ * select_threshold) among {w >= floor}. An LLM's next-token distribution puts
+ * almost all its mass on a handful of tokens, so first select among the
+ * candidates with w >= 1e-3 (relative to the top token) and widen the cut-off
+ * only when those do not reach `need`: a vectorised compare pass or two and a
+ * selection over a few candidates instead of over the whole vocabulary. */
+static float filter_threshold(const float *w, float *tmp, int V, float floor, double need,
+                              int by_mass) {
+    float lo = floor;
+    for (float cut = 1e-3f; cut > floor; cut *= 0.1f) {
+        if (cut < 1e-30f) break;
+        if (kept_weight(w, V, cut, by_mass) >= need) {
+            lo = cut;
+            break;
+        }
+    }
+    int n = 0;
+    for (int i = 0; i < V; i++)
+        if (w[i] >= lo) tmp[n++] = w[i];
+    return select_threshold(tmp, n, need, by_mass);
+}
+
+/* First kept token (w >= thr, w > 0) whose running mass exceeds target. Whole
+ * blocks are skipped on their vectorised sums, so only one block is scanned
+ * token by token. If rounding leaves target unreached, the last kept token. */
+static int inverse_cdf(const float *w, int V, float thr, double target) {
+    double cum = 0;
+    for (int b = 0; b < V; b += SUM_BLOCK) {
+        int e = b + SUM_BLOCK < V ? b + SUM_BLOCK : V;
+        double bs = kept_mass(w + b, e - b, thr);
+        if (cum + bs <= target) {
+            cum += bs;
+            continue;
+        }
+        for (int i = b; i < e; i++)
+            if (w[i] >= thr && w[i] > 0.0f && (cum += w[i]) > target) return i;
+    }
+    for (int i = V - 1; i > 0; i--)
+        if (w[i] >= thr && w[i] > 0.0f) return i;
+    return 0;
+}
+
+int rlc_sample(const float *logits, int V, const rlc_sampler_params *p, float u, void *work,
+               float *logprob) {
+    float lmax = -INFINITY;
+#pragma omp simd reduction(max : lmax)
+    for (int i = 0; i < V; i++)
+        lmax = logits[i] > lmax ? logits[i] : lmax; /* skips NaN */
+    int amax = 0;                                   /* lowest id on ties */
+    while (amax < V - 1 && !(logits[amax] == lmax))
+        amax++;
+    int greedy = !(p->temperature > 0.0f);
+    if (lmax == -INFINITY || lmax == INFINITY) {
+        /* Degenerate rows. All masked: every token equally (un)likely, which is
+         * the limit of equal logits. A +inf logit takes all the mass: the first
+         * one is returned with logprob 0. */
+        int tok = amax;
+        if (lmax == -INFINITY && !greedy) {
+            tok = (int)(u * (float)V);
+            tok = tok < 0 ? 0 : tok >= V ? V - 1 : tok;
+        }
+        if (logprob) *logprob = lmax == INFINITY ? 0.0f : -logf((float)V);
+        return tok;
+    }
+    if (greedy) {
+        if (logprob) *logprob = (float)-log(weights(logits, V, lmax, 1.0f, (float *)work));
+        return amax;
+    }
+
+    float inv_t = 1.0f / p->temperature;
+    float *w = (float *)work, *tmp = w + V;
+    double sum = weights(logits, V, lmax, inv_t, w);
+
+    float thr = 0.0f; /* keep w >= thr; 0 keeps everything */
+    if (p->top_k > 0 && p->top_k < V) thr = filter_threshold(w, tmp, V, 0.0f, p->top_k, 0);
+    if (p->top_p < 1.0f) {
+        double kept = thr > 0.0f ? kept_mass(w, V, thr) : sum;
+        thr = filter_threshold(w, tmp, V, thr, (double)p->top_p * kept, 1);
+    }
+    if (p->min_p > thr) thr = p->min_p; /* w = prob / max_prob */
+    if (thr > w[amax]) thr = w[amax];   /* the top token (w = 1) always stays */
+
+    double kept = thr > 0.0f ? kept_mass(w, V, thr) : sum;
+    int tok = inverse_cdf(w, V, thr, (double)(u > 0.0f ? u : 0.0f) * kept);
+    if (logprob) *logprob = (float)(((double)logits[tok] - lmax) * inv_t - log(sum));
+    return tok;
+}
