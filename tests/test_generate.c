@@ -15,6 +15,7 @@ static rlc_model *tiny_model(uint64_t seed) {
     rlc_model_config c = rlc_config_default();
     c.vocab_size = 61;
     c.num_eos = 0;
+    c.bos_token_id = -1;
     rlc_model *m;
     cr_assert_eq(rlc_model_create(&c, seed, &m), RLC_OK, "%s", rlc_last_error());
     /* std 0.02 weights give near-uniform logits; sharpen them so greedy paths

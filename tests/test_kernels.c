@@ -474,7 +474,7 @@ Test(kernels, attention_decode_equals_last_row_of_forward) {
     for (int b = 0; b < 2; b++) {
         const rlc_backend *be = b ? ref() : cpu();
         float *od = rnd((size_t)S * Hq * D, 9.0f), *sc = zeros((size_t)S * Hq * max_T);
-        be->attention_decode(od, sc, qd, kc, vc, len, S, max_T, Hq, Hkv, D);
+        be->attention_decode(od, sc, qd, kc, vc, len, NULL, S, max_T, Hq, Hkv, D);
         for (int s = 0; s < S; s++)
             ASSERT_CLOSE(od + (size_t)s * Hq * D, out + ((size_t)s * T + len[s] - 1) * Hq * D,
                          (size_t)Hq * D, TOL);
@@ -489,10 +489,30 @@ Test(kernels, attention_decode_matches_ref_long_cache) {
     float *q = rnd(nq, 1.0f), *kc = rnd(nc, 1.0f), *vc = rnd(nc, 1.0f);
     float *o0 = zeros(nq), *o1 = zeros(nq), *sc = zeros((size_t)S * Hq * max_T);
     int len[4] = {300, 257, 31, 2};
-    cpu()->attention_decode(o0, sc, q, kc, vc, len, S, max_T, Hq, Hkv, D);
-    ref()->attention_decode(o1, sc, q, kc, vc, len, S, max_T, Hq, Hkv, D);
+    cpu()->attention_decode(o0, sc, q, kc, vc, len, NULL, S, max_T, Hq, Hkv, D);
+    ref()->attention_decode(o1, sc, q, kc, vc, len, NULL, S, max_T, Hq, Hkv, D);
     ASSERT_CLOSE(o0, o1, nq, TOL);
     free(q), free(kc), free(vc), free(o0), free(o1), free(sc);
+}
+
+/* Row s reading slot[s] equals running that slot's row alone (slot NULL). */
+Test(kernels, attention_decode_slot_mapping) {
+    int S = 3, slots = 5, Hq = 4, Hkv = 2, D = 8, max_T = 20;
+    size_t nc = (size_t)slots * max_T * Hkv * D, nq = (size_t)S * Hq * D, row = (size_t)Hq * D;
+    float *q = rnd(nq, 1.0f), *kc = rnd(nc, 1.0f), *vc = rnd(nc, 1.0f);
+    float *o = zeros(nq), *o1 = zeros(row), *sc = zeros((size_t)S * Hq * max_T);
+    int slot[3] = {4, 0, 2}, len[3] = {7, 20, 1};
+    const rlc_backend *bes[2] = {cpu(), ref()};
+    for (int b = 0; b < 2; b++) {
+        bes[b]->attention_decode(o, sc, q, kc, vc, len, slot, S, max_T, Hq, Hkv, D);
+        for (int s = 0; s < S; s++) {
+            size_t off = (size_t)slot[s] * max_T * Hkv * D;
+            bes[b]->attention_decode(o1, sc, q + s * row, kc + off, vc + off, &len[s], NULL, 1,
+                                     max_T, Hq, Hkv, D);
+            ASSERT_CLOSE(o + s * row, o1, row, 1e-6);
+        }
+    }
+    free(q), free(kc), free(vc), free(o), free(o1), free(sc);
 }
 
 /* ---- swiglu ----------------------------------------------------------- */

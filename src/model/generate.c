@@ -23,7 +23,7 @@ struct rlc_generator {
     float *scratch;  /* decode attention: [max_seqs, Hq, max_len] */
     float *sample_work; /* [max_seqs, 2V] */
     float *rstd;     /* [rows * Hq] */
-    int *pos, *lens, *tok; /* [rows] */
+    int *pos, *lens, *tok, *act, *rowlen; /* [rows] */
     float *att;      /* prefill attention [Hq, P, P], grown on demand */
     size_t att_cap;
 };
@@ -76,6 +76,8 @@ void rlc_generator_free(rlc_generator *g) {
     free(g->pos);
     free(g->lens);
     free(g->tok);
+    free(g->act);
+    free(g->rowlen);
     free(g->att);
     free(g);
 }
@@ -126,7 +128,9 @@ rlc_status rlc_generator_new(rlc_model *m, int max_seqs, int max_len, rlc_genera
     g->pos = rlc_malloc(R * sizeof(int));
     g->lens = rlc_malloc(R * sizeof(int));
     g->tok = rlc_malloc(R * sizeof(int));
-    if (fail || !g->pos || !g->lens || !g->tok) {
+    g->act = rlc_malloc(R * sizeof(int));
+    g->rowlen = rlc_malloc(R * sizeof(int));
+    if (fail || !g->pos || !g->lens || !g->tok || !g->act || !g->rowlen) {
         rlc_generator_free(g);
         return rlc_errorf(RLC_ERR_NOMEM, "generator: out of memory for %d sequences x %d tokens",
                           max_seqs, max_len);
@@ -197,12 +201,12 @@ static void attend_prefill(rlc_generator *g, int l, int rows, void *vctx) {
 static void attend_decode(rlc_generator *g, int l, int rows, void *vctx) {
     const rlc_model_config *c = &g->m->cfg;
     size_t KD = (size_t)c->num_kv_heads * c->head_dim;
-    for (int s = 0; s < rows; s++) {
-        memcpy(g->kc + kv_off(g, l, s, g->pos[s]), g->k + s * KD, KD * sizeof(float));
-        memcpy(g->vc + kv_off(g, l, s, g->pos[s]), g->v + s * KD, KD * sizeof(float));
+    for (int r = 0; r < rows; r++) {
+        memcpy(g->kc + kv_off(g, l, g->act[r], g->pos[r]), g->k + r * KD, KD * sizeof(float));
+        memcpy(g->vc + kv_off(g, l, g->act[r], g->pos[r]), g->v + r * KD, KD * sizeof(float));
     }
     g->m->be->attention_decode(g->atty, g->scratch, g->q, g->kc + kv_off(g, l, 0, 0),
-                               g->vc + kv_off(g, l, 0, 0), g->lens, rows, g->max_len,
+                               g->vc + kv_off(g, l, 0, 0), g->rowlen, g->act, rows, g->max_len,
                                c->num_heads, c->num_kv_heads, c->head_dim);
 }
 
@@ -294,27 +298,28 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
                    V * sizeof(float));
     }
 
-    /* lens[s] = tokens in the cache after this step's token is written */
-    /* tok[s]: last sampled token, or -1 once sequence s has stopped */
-    int active = S;
-    for (int s = 0; s < S; s++) g->lens[s] = prompt_lens[s / G], g->tok[s] = 0;
-    for (int step = 0; step < maxn && active > 0; step++) {
-        /* sample the next token of every unfinished sequence */
-#pragma omp parallel for schedule(static) if (S > 1 && V >= 4096)
-        for (int s = 0; s < S; s++) {
-            if (g->tok[s] < 0) continue;
+    /* Row r of a decode step is sequence act[r]; only unfinished sequences are
+     * run, so a batch whose samples stop early gets cheaper as it goes.
+     * lens[s]: tokens in slot s's cache; rowlen[r]: the same after this step's
+     * token is written; logits row r belongs to act[r]. */
+    int n_act = S;
+    for (int s = 0; s < S; s++) g->act[s] = s, g->lens[s] = prompt_lens[s / G];
+    for (int step = 0; step < maxn; step++) {
+#pragma omp parallel for schedule(static) if (n_act > 1 && V >= 4096)
+        for (int r = 0; r < n_act; r++) {
+            int s = g->act[r];
             uint64_t key = p->prompt_keys ? p->prompt_keys[s / G] : (uint64_t)(s / G);
             float u = rlc_rng_uniform(p->seed, rlc_rng_stream(key, (uint64_t)(s % G), 0x5a3),
                                       (uint64_t)step);
             float lp;
-            int tok = rlc_sample(g->logits + (size_t)s * V, V, &p->sampler, u,
-                                 g->sample_work + (size_t)s * 2 * V, &lp);
+            int tok = rlc_sample(g->logits + (size_t)r * V, V, &p->sampler, u,
+                                 g->sample_work + (size_t)r * 2 * V, &lp);
             out->ids[(size_t)s * maxn + step] = tok;
             out->logprobs[(size_t)s * maxn + step] = lp;
         }
-        for (int s = 0; s < S; s++) {
-            if (g->tok[s] < 0) continue;
-            int tok = out->ids[(size_t)s * maxn + step];
+        int kept = 0;
+        for (int r = 0; r < n_act; r++) {
+            int s = g->act[r], tok = out->ids[(size_t)s * maxn + step];
             out->len[s] = step + 1;
             rlc_finish_reason why;
             int stop = is_stop(p, c, tok, &why);
@@ -323,24 +328,22 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
                 stop = 1, why = RLC_FINISH_STOP;
             if (stop) {
                 out->finish[s] = why;
-                g->tok[s] = -1;
-                active--;
-            } else {
-                g->tok[s] = tok;
+                continue;
             }
+            g->act[kept] = s;
+            g->tok[kept++] = tok;
         }
-        if (active == 0 || step + 1 == maxn) break;
-        /* one decode step for all slots; finished slots re-run their last
-         * position harmlessly and their outputs are ignored */
-        for (int s = 0; s < S; s++) {
-            int tok = g->tok[s] >= 0 ? g->tok[s] : 0;
-            int finished = g->tok[s] < 0;
-            g->pos[s] = finished ? g->lens[s] - 1 : g->lens[s];
-            if (!finished) g->lens[s]++;
-            memcpy(g->x + (size_t)s * C, MP(m, m->wte) + (size_t)tok * C, C * sizeof(float));
+        n_act = kept;
+        if (n_act == 0 || step + 1 == maxn) break;
+        for (int r = 0; r < n_act; r++) {
+            int s = g->act[r];
+            g->pos[r] = g->lens[s]++;
+            g->rowlen[r] = g->lens[s];
+            memcpy(g->x + (size_t)r * C, MP(m, m->wte) + (size_t)g->tok[r] * C,
+                   C * sizeof(float));
         }
-        for (int l = 0; l < c->num_layers; l++) block(g, l, S, attend_decode, NULL);
-        head(g, 0, S, g->logits);
+        for (int l = 0; l < c->num_layers; l++) block(g, l, n_act, attend_decode, NULL);
+        head(g, 0, n_act, g->logits);
     }
     return RLC_OK; /* finish[] starts as RLC_FINISH_LENGTH */
 }

@@ -314,7 +314,7 @@ static rlc_status parse_header(rlc_st_file *f, const char *path, const char *hdr
             sorted[i] = f->tensors[spans[i].idx];
             sorted[i].data = buf + spans[i].begin;
         }
-        if (sorted) memcpy(f->tensors + first, sorted, (size_t)nspans * sizeof *sorted);
+        if (sorted && nspans) memcpy(f->tensors + first, sorted, (size_t)nspans * sizeof *sorted);
         free(sorted);
     }
     free(spans);

@@ -17,7 +17,8 @@ typedef struct rlc_backend {
     const char *name;
 
     /* C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C, row-major with leading
-     * dimensions lda/ldb/ldc (op(X) = X^T when transX is non-zero). */
+     * dimensions lda/ldb/ldc (op(X) = X^T when transX is non-zero). With beta = 0,
+     * C is write-only (any prior content, NaN included, is ignored). */
     void (*matmul)(int transA, int transB, int M, int N, int K, float alpha, const float *A,
                    int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
@@ -46,7 +47,7 @@ typedef struct rlc_backend {
     /* Rotary embedding, Hugging Face "rotate_half" layout: for j < D/2 the pair is
      * (x[j], x[j + D/2]) rotated by angle pos*inv_freq[j]. In place on x[N,H,D];
      * token i sits at position pos[i]; cos/sin tables are [max_pos, D/2].
-     * The backward is the same kernel with inverse=1 (rotation by -angle). */
+     * D must be even. The backward is the same kernel with inverse=1 (rotation by -angle). */
     void (*rope)(float *x, const int *pos, const float *cos_t, const float *sin_t, int N, int H,
                  int D, int inverse);
 
@@ -57,19 +58,21 @@ typedef struct rlc_backend {
      * and is kept for backward. */
     void (*attention_forward)(float *out, float *att, const float *q, const float *k,
                               const float *v, int B, int T, int Hq, int Hkv, int D);
-    /* dq (overwritten), dk, dv (overwritten). scratch: at least B*Hq*T*T floats. */
+    /* dq (overwritten), dk, dv (overwritten). scratch: at least B*Hq*T*T floats,
+     * all of it clobbered. */
     void (*attention_backward)(float *dq, float *dk, float *dv, float *scratch,
                                const float *dout, const float *att, const float *q,
                                const float *k, const float *v, int B, int T, int Hq, int Hkv,
                                int D);
 
-    /* One decode step for S independent sequences with a KV cache.
-     * q[S,Hq,D]; cache layout kc/vc[S, max_T, Hkv, D]; sequence s attends to cache
-     * positions 0..len[s]-1 (its own new token already written there).
-     * out[S,Hq,D]. scratch: S*Hq*max_T floats. */
+    /* One decode step for S query rows with a KV cache.
+     * q[S,Hq,D]; cache layout kc/vc[slots, max_T, Hkv, D]; row s reads cache slot
+     * slot[s] (slot NULL: slot s) and attends to its positions 0..len[s]-1 (its
+     * own new token already written there; len[s] >= 1). out[S,Hq,D].
+     * scratch: S*Hq*max_T floats. */
     void (*attention_decode)(float *out, float *scratch, const float *q, const float *kc,
-                             const float *vc, const int *len, int S, int max_T, int Hq, int Hkv,
-                             int D);
+                             const float *vc, const int *len, const int *slot, int S, int max_T,
+                             int Hq, int Hkv, int D);
 
     /* SwiGLU: h[N,F] = silu(g) * u. */
     void (*swiglu_forward)(float *h, const float *g, const float *u, int N, int F);

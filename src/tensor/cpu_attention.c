@@ -31,32 +31,89 @@ static inline void axpyf(float *y, float a, const float *x, int n) {
         y[i] += a * x[i];
 }
 
-/* In place on row[0..n): softmax; returns nothing, row sums to 1. */
-static inline void softmax_row(float *row, int n) {
+/* How far to run a row with n live entries: n rounded up to whole 16-float
+ * vectors, capped at cap (what the row may be written up to). Causal rows
+ * are short (T/2 on average), and a scalar remainder loop of exps costs as
+ * much as the vector body, so the tail is computed and masked instead. */
+static inline int padded(int n, int cap) {
+    int m = (n + 15) & ~15;
+    return m < cap ? m : cap;
+}
+
+/* Softmax of row[0..n) in place, m >= n from padded(); row[n..m) becomes 0
+ * whatever it held before (masked, so garbage there is never used).
+ * With AVX-512, masked loads and stores handle the tail of the row, which
+ * the compiler's own vectorization turns into scalar peel/remainder loops
+ * (a quarter of the forward's time at T=128 before this). */
+static inline void softmax_row(float *row, int n, int m) {
+#ifdef __AVX512F__
+    __m512 vmx = _mm512_set1_ps(-INFINITY), vsum = _mm512_setzero_ps();
+    for (int s = 0; s < n; s += 16)
+        vmx = _mm512_max_ps(
+            vmx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), rlc_tail_mask(s, n), row + s));
+    __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmx));
+    for (int s = 0; s < n; s += 16) {
+        __mmask16 k = rlc_tail_mask(s, n);
+        __m512 e = rlc_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + s), mx));
+        e = _mm512_maskz_mov_ps(k, e);
+        _mm512_mask_storeu_ps(row + s, k, e);
+        vsum = _mm512_add_ps(vsum, e);
+    }
+    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+    for (int s = 0; s < n; s += 16) {
+        __mmask16 k = rlc_tail_mask(s, n);
+        _mm512_mask_storeu_ps(row + s, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + s), inv));
+    }
+    for (int s = n; s < m; s++)
+        row[s] = 0.0f;
+#else
     float mx = -INFINITY, sum = 0.0f;
 #pragma omp simd reduction(max : mx)
-    for (int s = 0; s < n; s++)
-        mx = row[s] > mx ? row[s] : mx;
+    for (int s = 0; s < m; s++) {
+        float x = s < n ? row[s] : -INFINITY;
+        mx = x > mx ? x : mx;
+    }
 #pragma omp simd reduction(+ : sum)
-    for (int s = 0; s < n; s++) {
-        row[s] = rlc_expf(row[s] - mx);
-        sum += row[s];
+    for (int s = 0; s < m; s++) {
+        float e = s < n ? rlc_expf(row[s] - mx) : 0.0f;
+        row[s] = e;
+        sum += e;
     }
     float inv = 1.0f / sum;
 #pragma omp simd
-    for (int s = 0; s < n; s++)
+    for (int s = 0; s < m; s++)
         row[s] *= inv;
+#endif
 }
 
-/* dS row in place: dS = scale * P * (dP - sum(P * dP)), over s < n. */
-static inline void dsoftmax_row(float *ds, const float *p, int n, float scale) {
+/* dS row in place: dS = scale * P * (dP - sum(P * dP)) over s < n; ds[n..m)
+ * becomes 0. */
+static inline void dsoftmax_row(float *ds, const float *p, int n, int m, float scale) {
+#ifdef __AVX512F__
+    __m512 vrs = _mm512_setzero_ps();
+    for (int s = 0; s < n; s += 16) {
+        __mmask16 k = rlc_tail_mask(s, n);
+        vrs =
+            _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, p + s), _mm512_maskz_loadu_ps(k, ds + s), vrs);
+    }
+    __m512 rs = _mm512_set1_ps(_mm512_reduce_add_ps(vrs)), sc = _mm512_set1_ps(scale);
+    for (int s = 0; s < n; s += 16) {
+        __mmask16 k = rlc_tail_mask(s, n);
+        __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, ds + s), rs);
+        __m512 sp = _mm512_mul_ps(sc, _mm512_maskz_loadu_ps(k, p + s));
+        _mm512_mask_storeu_ps(ds + s, k, _mm512_mul_ps(sp, d));
+    }
+    for (int s = n; s < m; s++)
+        ds[s] = 0.0f;
+#else
     float rs = 0.0f;
 #pragma omp simd reduction(+ : rs)
-    for (int s = 0; s < n; s++)
-        rs += p[s] * ds[s];
+    for (int s = 0; s < m; s++)
+        rs += s < n ? p[s] * ds[s] : 0.0f;
 #pragma omp simd
-    for (int s = 0; s < n; s++)
-        ds[s] = scale * p[s] * (ds[s] - rs);
+    for (int s = 0; s < m; s++)
+        ds[s] = s < n ? scale * p[s] * (ds[s] - rs) : 0.0f;
+#endif
 }
 
 void rlc_cpu_attention_forward_gemm(float *out, float *att, const float *q, const float *k,
@@ -78,8 +135,9 @@ void rlc_cpu_attention_forward_gemm(float *out, float *att, const float *q, cons
                             qh + (size_t)t0 * qs, qs, kh, ks, 0.0f, Pb, T);
                 for (int t = t0; t < t1; t++) {
                     float *row = P + (size_t)t * T;
-                    softmax_row(row, t + 1);
-                    memset(row + t + 1, 0, (size_t)(T - t - 1) * sizeof(float));
+                    int m = padded(t + 1, T);
+                    softmax_row(row, t + 1, m);
+                    memset(row + m, 0, (size_t)(T - m) * sizeof(float));
                 }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, t1, 1.0f, Pb, T, vh,
                             ks, 0.0f, oh + (size_t)t0 * qs, qs);
@@ -104,8 +162,9 @@ void rlc_cpu_attention_forward_loops(float *out, float *att, const float *q, con
                 float *row = P + (size_t)t * T;
                 for (int s = 0; s <= t; s++)
                     row[s] = scale * dotf(qh + (size_t)t * qs, kh + (size_t)s * ks, D);
-                softmax_row(row, t + 1);
-                memset(row + t + 1, 0, (size_t)(T - t - 1) * sizeof(float));
+                int m = padded(t + 1, T);
+                softmax_row(row, t + 1, m);
+                memset(row + m, 0, (size_t)(T - m) * sizeof(float));
                 float *ot = oh + (size_t)t * qs;
                 memset(ot, 0, (size_t)D * sizeof(float));
                 for (int s = 0; s <= t; s++)
@@ -155,8 +214,10 @@ void rlc_cpu_attention_backward_gemm(float *dq, float *dk, float *dv, float *scr
                                 doh + (size_t)t0 * qs, qs, vh, ks, 0.0f, dSb, T);
                     for (int t = t0; t < t1; t++) {
                         float *row = dS + (size_t)t * T;
-                        dsoftmax_row(row, P + (size_t)t * T, t + 1, scale);
-                        memset(row + t + 1, 0, (size_t)(t1 - t - 1) * sizeof(float));
+                        /* columns >= t1 were not computed by the sgemm: cap there */
+                        int m = padded(t + 1, t1);
+                        dsoftmax_row(row, P + (size_t)t * T, t + 1, m, scale);
+                        memset(row + m, 0, (size_t)(t1 - m) * sizeof(float));
                     }
                     /* dQ[t0:t1] = dS K[0:t1];  dK[0:t1] += dS^T Q[t0:t1] */
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, t1, 1.0f, dSb, T,
@@ -195,7 +256,7 @@ void rlc_cpu_attention_backward_loops(float *dq, float *dk, float *dv, float *sc
                     float *ds = dS + (size_t)t * T, *dqt = dqh + (size_t)t * qs;
                     for (int s = 0; s <= t; s++)
                         ds[s] = dotf(dot, vh + (size_t)s * ks, D);
-                    dsoftmax_row(ds, pt, t + 1, scale);
+                    dsoftmax_row(ds, pt, t + 1, padded(t + 1, T), scale);
                     memset(dqt, 0, (size_t)D * sizeof(float));
                     for (int s = 0; s <= t; s++) {
                         axpyf(dqt, ds[s], kh + (size_t)s * ks, D);
@@ -208,28 +269,35 @@ void rlc_cpu_attention_backward_loops(float *dq, float *dk, float *dv, float *sc
     }
 }
 
-/* Decode attends one query row per head to at most max_T cached keys: a dot
- * and an axpy per key, no gemm worth calling. */
+/* Decode: one query row per head. The query heads sharing a kv head are
+ * contiguous in q, so each (sequence, kv head) task is two small sgemms over
+ * the cached keys, reading K and V once per group instead of once per head. */
 void rlc_cpu_attention_decode(float *out, float *scratch, const float *q, const float *kc,
-                              const float *vc, const int *len, int S, int max_T, int Hq, int Hkv,
-                              int D) {
+                              const float *vc, const int *len, const int *slot, int S, int max_T,
+                              int Hq, int Hkv, int D) {
     int group = Hq / Hkv, ks = Hkv * D;
     float scale = 1.0f / sqrtf((float)D);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
     for (int s = 0; s < S; s++) {
-        for (int h = 0; h < Hq; h++) {
-            const float *qh = q + ((size_t)s * Hq + h) * D;                  /* (D) */
-            const float *kh = kc + (size_t)s * max_T * ks + (h / group) * D; /* (len, D) */
-            const float *vh = vc + (size_t)s * max_T * ks + (h / group) * D; /* (len, D) */
-            float *p = scratch + ((size_t)s * Hq + h) * max_T;               /* (len) */
-            float *oh = out + ((size_t)s * Hq + h) * D;                      /* (D) */
+        for (int hk = 0; hk < Hkv; hk++) {
+            size_t h0 = (size_t)s * Hq + (size_t)hk * group;
+            const float *qg = q + h0 * D; /* (group, D) */
+            size_t sl = slot ? (size_t)slot[s] : (size_t)s;
+            const float *kh = kc + sl * max_T * ks + hk * D; /* (len, D) */
+            const float *vh = vc + sl * max_T * ks + hk * D; /* (len, D) */
+            float *P = scratch + h0 * max_T;                 /* (group, len) */
+            float *og = out + h0 * D;                        /* (group, D) */
             int n = len[s];
-            for (int j = 0; j < n; j++)
-                p[j] = scale * dotf(qh, kh + (size_t)j * ks, D);
-            softmax_row(p, n);
-            memset(oh, 0, (size_t)D * sizeof(float));
-            for (int j = 0; j < n; j++)
-                axpyf(oh, p[j], vh + (size_t)j * ks, D);
+            if (n <= 0) { /* nothing to attend to; BLAS with K=0 may leave C alone */
+                memset(og, 0, (size_t)group * D * sizeof(float));
+                continue;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, group, n, D, scale, qg, D, kh, ks,
+                        0.0f, P, max_T);
+            for (int g = 0; g < group; g++)
+                softmax_row(P + (size_t)g * max_T, n, padded(n, max_T));
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, group, D, n, 1.0f, P, max_T, vh,
+                        ks, 0.0f, og, D);
         }
     }
 }

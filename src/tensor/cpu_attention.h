@@ -11,8 +11,8 @@ void rlc_cpu_attention_backward(float *dq, float *dk, float *dv, float *scratch,
                                 const float *att, const float *q, const float *k, const float *v,
                                 int B, int T, int Hq, int Hkv, int D);
 void rlc_cpu_attention_decode(float *out, float *scratch, const float *q, const float *kc,
-                              const float *vc, const int *len, int S, int max_T, int Hq, int Hkv,
-                              int D);
+                              const float *vc, const int *len, const int *slot, int S, int max_T,
+                              int Hq, int Hkv, int D);
 
 void rlc_cpu_attention_forward_gemm(float *out, float *att, const float *q, const float *k,
                                     const float *v, int B, int T, int Hq, int Hkv, int D);

@@ -17,19 +17,50 @@ static inline float rlc_expf(float x) {
      * that block vectorization without -ffast-math. */
     float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     /* ln2 split in two so n*ln2 is exact enough for the reduction. */
-    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
+    float r = fmaf(n, 2.12194440e-4f, fmaf(n, -0.693359375f, xc));
+    /* fmaf explicitly: -std=c11 turns off FP contraction, and this is the hot path. */
     float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    p = fmaf(p, r, 1.3981999507e-3f);
+    p = fmaf(p, r, 8.3334519073e-3f);
+    p = fmaf(p, r, 4.1665795894e-2f);
+    p = fmaf(p, r, 1.6666665459e-1f);
+    p = fmaf(p, r, 5.0000001201e-1f);
+    p = fmaf(p, r * r, r + 1.0f);
     union {
         int32_t i;
         float f;
     } e = {.i = ((int32_t)n + 127) << 23};
     return x < -87.33f ? 0.0f : p * e.f;
 }
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+
+/* rlc_expf on 16 lanes, for hand-vectorized loops (same algorithm). */
+static inline __m512 rlc_exp16(__m512 x) {
+    __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33f)), _mm512_set1_ps(88.3f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e =
+        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    __m512 y = _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+    __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33f), _CMP_LT_OQ);
+    return _mm512_mask_mov_ps(y, under, _mm512_setzero_ps());
+}
+
+/* Lanes [0, n - i) of the 16-float vector starting at element i of an n-row. */
+static inline __mmask16 rlc_tail_mask(int i, int n) {
+    return n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+}
+#endif
 
 #endif

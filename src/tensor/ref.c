@@ -208,18 +208,19 @@ static void ref_attention_backward(float *dq, float *dk, float *dv, float *scrat
 }
 
 static void ref_attention_decode(float *out, float *scratch, const float *q, const float *kc,
-                                 const float *vc, const int *len, int S, int max_T, int Hq, int Hkv,
-                                 int D) {
+                                 const float *vc, const int *len, const int *slot, int S, int max_T,
+                                 int Hq, int Hkv, int D) {
     int group = Hq / Hkv;
     double scale = 1.0 / sqrt((double)D);
     for (int s = 0; s < S; s++) {
+        size_t sl = slot ? (size_t)slot[s] : (size_t)s;
         for (int h = 0; h < Hq; h++) {
             int hk = h / group;
             const float *qh = q + ((size_t)s * Hq + h) * D;
             float *p = scratch + ((size_t)s * Hq + h) * max_T;
             double mx = -INFINITY, sum = 0.0;
             for (int j = 0; j < len[s]; j++) {
-                const float *kj = kc + (((size_t)s * max_T + j) * Hkv + hk) * D;
+                const float *kj = kc + ((sl * max_T + j) * Hkv + hk) * D;
                 double dot = 0.0;
                 for (int d = 0; d < D; d++)
                     dot += (double)qh[d] * kj[d];
@@ -232,7 +233,7 @@ static void ref_attention_decode(float *out, float *scratch, const float *q, con
             for (int d = 0; d < D; d++) {
                 double acc = 0.0;
                 for (int j = 0; j < len[s]; j++)
-                    acc += exp(p[j] - mx) * vc[(((size_t)s * max_T + j) * Hkv + hk) * D + d];
+                    acc += exp(p[j] - mx) * vc[((sl * max_T + j) * Hkv + hk) * D + d];
                 oh[d] = (float)(acc / sum);
             }
         }
