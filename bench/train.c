@@ -282,8 +282,9 @@ static void p_att_b(float *dq, float *dk, float *dv, float *sc, const float *d, 
          g_inner->attention_backward(dq, dk, dv, sc, d, att, q, k, v, B, T, Hq, Hkv, D));
 }
 static void p_att_dec(float *o, float *sc, const float *q, const float *kc, const float *vc,
-                      const int *len, int S, int maxT, int Hq, int Hkv, int D) {
-    PROF(OP_ATT_DEC, 0, g_inner->attention_decode(o, sc, q, kc, vc, len, S, maxT, Hq, Hkv, D));
+                      const int *len, const int *slot, int S, int maxT, int Hq, int Hkv, int D) {
+    PROF(OP_ATT_DEC, 0,
+         g_inner->attention_decode(o, sc, q, kc, vc, len, slot, S, maxT, Hq, Hkv, D));
 }
 static void p_swiglu_f(float *h, const float *g, const float *u, int N, int F) {
     PROF(OP_SWIGLU_F, 0, g_inner->swiglu_forward(h, g, u, N, F));
