@@ -39,7 +39,8 @@ typedef struct rlc_backend {
      * out may not alias x. rstd[N] is saved for backward. */
     void (*rmsnorm_forward)(float *out, float *rstd, const float *x, const float *w, int N, int C,
                             float eps);
-    /* dx = d/dx (overwritten, may alias dout), dw[C] += sum_i dout*x*rstd. */
+    /* dx = d/dx (overwritten, may alias dout), dw[C] += sum_i dout*x*rstd;
+     * dw may be NULL (a frozen weight). */
     void (*rmsnorm_backward)(float *dx, float *dw, const float *dout, const float *x,
                              const float *w, const float *rstd, int N, int C);
 
