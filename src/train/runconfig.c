@@ -10,8 +10,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -49,8 +49,9 @@ typedef struct rc_section {
 
 static const char *const tokenizer_kinds[] = {"auto", "hf", "byte", NULL};
 static const char *const chat_formats[] = {"auto", "none", "chatml", "qwen3", "llama3", NULL};
-static const char *const lora_targets[] = {"q_proj",  "k_proj", "v_proj",    "o_proj", "gate_proj",
-                                           "up_proj", "down_proj", "all-linear", NULL};
+static const char *const lora_targets[] = {"q_proj",    "k_proj",     "v_proj",
+                                           "o_proj",    "gate_proj",  "up_proj",
+                                           "down_proj", "all-linear", NULL};
 static const char *const data_sources[] = {"arithmetic", "jsonl", NULL};
 static const char *const reward_names[] = {"format_exact", "format_approx", "answer_check",
                                            "number_check", NULL};
@@ -79,7 +80,7 @@ static const rc_section sections[] = {
 #define NOMAX HUGE_VAL
 #define FIELD(sec, nm) offsetof(rlc_run_config, sec.nm), sizeof(((rlc_run_config *)0)->sec.nm)
 #define K(sec, nm, type, def, lo, hi, flags, choices, help)                                        \
-    {#sec, #nm, type, FIELD(sec, nm), def, lo, hi, flags, choices, help}
+    { #sec, #nm, type, FIELD(sec, nm), def, lo, hi, flags, choices, help }
 #define KI(sec, nm, def, lo, hi, flags, help) K(sec, nm, RC_INT, def, lo, hi, flags, NULL, help)
 #define KF(sec, nm, def, lo, hi, flags, help) K(sec, nm, RC_FLOAT, def, lo, hi, flags, NULL, help)
 #define KB(sec, nm, def, flags, help) K(sec, nm, RC_BOOL, def, 0, 1, flags, NULL, help)
@@ -95,7 +96,8 @@ static const rc_key keys[] = {
     KI(model, heads, "4", 1, 1024, RC_ALL, "from scratch: attention heads"),
     KI(model, kv_heads, "4", 1, 1024, RC_ALL, "from scratch: key/value heads (divides heads)"),
     KI(model, intermediate, "344", 1, 262144, RC_ALL, "from scratch: MLP intermediate size"),
-    KI(model, max_seq, "256", 8, 1048576, RC_ALL, "from scratch: longest sequence (prompt+completion)"),
+    KI(model, max_seq, "256", 8, 1048576, RC_ALL,
+       "from scratch: longest sequence (prompt+completion)"),
     KF(model, rope_theta, "10000", 1, 1e9, RC_ALL, "from scratch: RoPE base frequency"),
     KI(model, seed, "1", 0, INT_MAX, RC_ALL, "from scratch: weight initialisation seed"),
 
@@ -107,7 +109,8 @@ static const rc_key keys[] = {
 
     KB(lora, enabled, "false", RC_ALL, "train a LoRA adapter on a frozen base"),
     KI(lora, rank, "16", 1, 4096, RC_ALL, "adapter rank r"),
-    KF(lora, alpha, "32", 0, 1e6, RC_LO_OPEN | RC_ALL, "scaling numerator: alpha/r (or alpha/sqrt(r))"),
+    KF(lora, alpha, "32", 0, 1e6, RC_LO_OPEN | RC_ALL,
+       "scaling numerator: alpha/r (or alpha/sqrt(r))"),
     KB(lora, rslora, "false", RC_ALL, "rank-stabilised scaling alpha/sqrt(r)"),
     K(lora, targets, RC_LIST, "q_proj,k_proj,v_proj,o_proj", 0, 0, RC_ALL, lora_targets,
       "projections that get an adapter"),
@@ -138,7 +141,8 @@ static const rc_key keys[] = {
     KI(algorithm, group_size, "4", 1, 4096, RC_GRPO, "completions sampled per prompt (G)"),
     KF(algorithm, epsilon, "0.2", 0, 1, RC_GRPO, "lower clip: ratio >= 1-epsilon"),
     KF(algorithm, epsilon_high, "0.2", 0, 1, RC_GRPO, "upper clip: ratio <= 1+epsilon_high"),
-    KF(algorithm, beta, "0", 0, 100, RC_GRPO, "KL penalty to the reference (0 = no reference pass)"),
+    KF(algorithm, beta, "0", 0, 100, RC_GRPO,
+       "KL penalty to the reference (0 = no reference pass)"),
     KE(algorithm, loss_agg, "token_mean", loss_aggs, RC_GRPO,
        "how token losses are averaged: over all tokens, per sequence, or sum/max_new_tokens"),
     KI(algorithm, num_iterations, "1", 1, 64, RC_GRPO, "policy updates per generated batch (mu)"),
@@ -176,7 +180,8 @@ static const rc_key keys[] = {
        "completions per step saved to emergence/generations.jsonl"),
     KB(logging, tensorboard, "true", RC_ALL, "write TensorBoard events under tb/"),
 
-    KI(checkpoint, save_every, "50", 0, INT_MAX, RC_ALL, "steps between checkpoints (0 = final only)"),
+    KI(checkpoint, save_every, "50", 0, INT_MAX, RC_ALL,
+       "steps between checkpoints (0 = final only)"),
     KI(checkpoint, keep_last, "3", 0, INT_MAX, RC_ALL, "newest checkpoints kept (0 = all)"),
     KI(checkpoint, keep_every, "0", 0, INT_MAX, RC_ALL,
        "also keep every checkpoint whose step is a multiple of this (0 = none)"),
@@ -203,11 +208,16 @@ static size_t type_size(rc_type t) {
     switch (t) {
     case RC_INT:
     case RC_BOOL:
-    case RC_ENUM: return sizeof(int);
-    case RC_FLOAT: return sizeof(double);
-    case RC_STRING: return sizeof(char *);
-    case RC_LIST: return sizeof(rlc_rc_list);
-    case RC_MAP: return sizeof(rlc_rc_map);
+    case RC_ENUM:
+        return sizeof(int);
+    case RC_FLOAT:
+        return sizeof(double);
+    case RC_STRING:
+        return sizeof(char *);
+    case RC_LIST:
+        return sizeof(rlc_rc_list);
+    case RC_MAP:
+        return sizeof(rlc_rc_map);
     }
     return 0;
 }
@@ -220,14 +230,16 @@ static char *dup_str(const char *s) {
 }
 
 static void list_free(rlc_rc_list *l) {
-    for (int i = 0; i < l->n; i++) free(l->items[i]);
+    for (int i = 0; i < l->n; i++)
+        free(l->items[i]);
     free(l->items);
     l->items = NULL;
     l->n = 0;
 }
 
 static void map_free(rlc_rc_map *m) {
-    for (int i = 0; i < m->n; i++) free(m->names[i]);
+    for (int i = 0; i < m->n; i++)
+        free(m->names[i]);
     free(m->names);
     free(m->values);
     m->names = NULL;
@@ -296,7 +308,8 @@ static const char *choices_str(const char *const *choices, char *buf, size_t cap
 static int levenshtein(const char *a, const char *b) {
     int la = (int)strnlen(a, 63), lb = (int)strnlen(b, 63);
     int row[64];
-    for (int j = 0; j <= lb; j++) row[j] = j;
+    for (int j = 0; j <= lb; j++)
+        row[j] = j;
     for (int i = 1; i <= la; i++) {
         int diag = row[0];
         row[0] = i;
@@ -371,8 +384,7 @@ static rlc_status unknown_key(const char *loc, const char *section, const char *
 /* ---- scalar parsing (shared by YAML values, overrides and defaults) ---- */
 
 static int is_null_word(const char *s) {
-    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-           !strcmp(s, "NULL");
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
 /* A decimal number: [+-]digits[.digits][(e|E)[+-]digits], at least one digit. */
@@ -380,17 +392,20 @@ static int is_decimal(const char *s) {
     const char *p = s;
     int digits = 0;
     if (*p == '+' || *p == '-') p++;
-    while (isdigit((unsigned char)*p)) p++, digits++;
+    while (isdigit((unsigned char)*p))
+        p++, digits++;
     if (*p == '.') {
         p++;
-        while (isdigit((unsigned char)*p)) p++, digits++;
+        while (isdigit((unsigned char)*p))
+            p++, digits++;
     }
     if (!digits) return 0;
     if (*p == 'e' || *p == 'E') {
         p++;
         if (*p == '+' || *p == '-') p++;
         if (!isdigit((unsigned char)*p)) return 0;
-        while (isdigit((unsigned char)*p)) p++;
+        while (isdigit((unsigned char)*p))
+            p++;
     }
     return *p == 0;
 }
@@ -440,7 +455,8 @@ static rlc_status parse_scalar(const rc_key *k, const char *loc, const char *key
                               loc, keyname);
         const char *p = text + (*text == '+' || *text == '-');
         int ok = isdigit((unsigned char)*p) != 0;
-        for (; *p && ok; p++) ok = isdigit((unsigned char)*p) != 0;
+        for (; *p && ok; p++)
+            ok = isdigit((unsigned char)*p) != 0;
         if (!ok)
             return rlc_errorf(RLC_ERR_INVALID, "%s: '%s' expects an integer, got '%s'", loc,
                               keyname, text);
@@ -451,7 +467,8 @@ static rlc_status parse_scalar(const rc_key *k, const char *loc, const char *key
         out->i = (int)v;
         return RLC_OK;
     }
-    case RC_FLOAT: return parse_number(k, loc, keyname, text, is_null, &out->f);
+    case RC_FLOAT:
+        return parse_number(k, loc, keyname, text, is_null, &out->f);
     case RC_BOOL: {
         static const char *const yes[] = {"true", "yes", "on", "1"};
         static const char *const no[] = {"false", "no", "off", "0"};
@@ -474,7 +491,8 @@ static rlc_status parse_scalar(const rc_key *k, const char *loc, const char *key
         out->s = dup_str(is_null ? "" : text);
         return out->s ? RLC_OK : RLC_ERR_NOMEM;
     case RC_LIST:
-    case RC_MAP: break;
+    case RC_MAP:
+        break;
     }
     return rlc_errorf(RLC_ERR_INTERNAL, "%s: '%s' is not a scalar key", loc, keyname);
 }
@@ -483,8 +501,7 @@ static rlc_status parse_scalar(const rc_key *k, const char *loc, const char *key
 static rlc_status list_add_item(const rc_key *k, const char *loc, const char *keyname,
                                 rlc_rc_list *l, const char *item) {
     char buf[256];
-    if (!*item)
-        return rlc_errorf(RLC_ERR_INVALID, "%s: '%s' has an empty item", loc, keyname);
+    if (!*item) return rlc_errorf(RLC_ERR_INVALID, "%s: '%s' has an empty item", loc, keyname);
     if (k->choices && choice_index(k->choices, item) < 0)
         return rlc_errorf(RLC_ERR_INVALID,
                           "%s: '%s' item '%s' is not one of %s (did you mean '%s'?)", loc, keyname,
@@ -521,9 +538,11 @@ static rlc_status map_add_entry(const rc_key *k, const char *loc, const char *ke
 }
 
 static char *trim(char *s) {
-    while (isspace((unsigned char)*s)) s++;
+    while (isspace((unsigned char)*s))
+        s++;
     size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) s[--n] = 0;
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = 0;
     return s;
 }
 
@@ -551,7 +570,8 @@ static rlc_status yaml_syntax_error(const char *loc_prefix, int with_line, yaml_
         return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: YAML syntax error: %s%s%s", loc_prefix,
                           p->problem_mark.line + 1, problem, p->context ? " " : "",
                           p->context ? p->context : "");
-    return rlc_errorf(RLC_ERR_FORMAT, "%s: YAML syntax error: %s%s%s", loc_prefix, problem,
+    /* an override is a bad argument rather than a malformed file */
+    return rlc_errorf(RLC_ERR_INVALID, "%s: YAML syntax error: %s%s%s", loc_prefix, problem,
                       p->context ? " " : "", p->context ? p->context : "");
 }
 
@@ -560,7 +580,8 @@ static rlc_status parse_collection_text(const rc_ctx *x, const rc_key *k, const 
                                         const char *text, rc_value *out) {
     char loc[600];
     ctx_loc(x, NULL, loc, sizeof loc);
-    while (isspace((unsigned char)*text)) text++;
+    while (isspace((unsigned char)*text))
+        text++;
     memset(out, 0, sizeof *out);
     if (*text == '[' || *text == '{') {
         yaml_parser_t p;
@@ -580,9 +601,9 @@ static rlc_status parse_collection_text(const rc_ctx *x, const rc_key *k, const 
     char *copy = dup_str(text);
     if (!copy) return RLC_ERR_NOMEM;
     rlc_status st = RLC_OK;
-    char *save = NULL;
+    char *rest = copy;
     if (*trim(copy)) {
-        for (char *tok = strtok_r(copy, ",", &save); tok && !st; tok = strtok_r(NULL, ",", &save)) {
+        for (char *tok; !st && (tok = strsep(&rest, ","));) {
             char *item = trim(tok);
             if (k->type == RC_LIST) {
                 st = list_add_item(k, loc, keyname, &out->l, item);
@@ -614,13 +635,20 @@ static int node_is_null(const yaml_node_t *n) {
 
 static const char *type_words(const rc_key *k) {
     switch (k->type) {
-    case RC_INT: return "an integer";
-    case RC_FLOAT: return "a number";
-    case RC_BOOL: return "true or false";
-    case RC_STRING: return "a string";
-    case RC_ENUM: return "one of its values";
-    case RC_LIST: return "a list of names";
-    case RC_MAP: return "a mapping of name: number";
+    case RC_INT:
+        return "an integer";
+    case RC_FLOAT:
+        return "a number";
+    case RC_BOOL:
+        return "true or false";
+    case RC_STRING:
+        return "a string";
+    case RC_ENUM:
+        return "one of its values";
+    case RC_LIST:
+        return "a list of names";
+    case RC_MAP:
+        return "a mapping of name: number";
     }
     return "?";
 }
@@ -698,7 +726,8 @@ rlc_run_config rlc_run_config_default(void) {
         rlc_status st = (k->type == RC_LIST || k->type == RC_MAP)
                             ? parse_collection_text(&x, k, k->name, k->def, &v)
                             : parse_scalar(k, "default", k->name, k->def, 0, &v);
-        if (st) fprintf(stderr, "rlc: default of %s.%s: %s\n", k->section, k->name, rlc_last_error());
+        if (st)
+            fprintf(stderr, "rlc: default of %s.%s: %s\n", k->section, k->name, rlc_last_error());
         RLC_ASSERT(st == RLC_OK);
         field_store(&c, k, &v);
     }
@@ -726,9 +755,11 @@ rlc_status rlc_run_config_copy(rlc_run_config *dst, const rlc_run_config *src) {
         if (k->type == RC_STRING) {
             if (!(v.s = dup_str(s.s ? s.s : ""))) st = RLC_ERR_NOMEM;
         } else if (k->type == RC_LIST) {
-            for (int j = 0; j < s.l.n && !st; j++) st = list_push(&v.l, s.l.items[j]);
+            for (int j = 0; j < s.l.n && !st; j++)
+                st = list_push(&v.l, s.l.items[j]);
         } else if (k->type == RC_MAP) {
-            for (int j = 0; j < s.m.n && !st; j++) st = map_push(&v.m, s.m.names[j], s.m.values[j]);
+            for (int j = 0; j < s.m.n && !st; j++)
+                st = map_push(&v.m, s.m.names[j], s.m.values[j]);
         } else {
             v = s;
         }
@@ -746,9 +777,12 @@ static int value_equal(const rc_key *k, const rc_value *a, const rc_value *b) {
     switch (k->type) {
     case RC_INT:
     case RC_BOOL:
-    case RC_ENUM: return a->i == b->i;
-    case RC_FLOAT: return a->f == b->f;
-    case RC_STRING: return !strcmp(a->s ? a->s : "", b->s ? b->s : "");
+    case RC_ENUM:
+        return a->i == b->i;
+    case RC_FLOAT:
+        return a->f == b->f;
+    case RC_STRING:
+        return !strcmp(a->s ? a->s : "", b->s ? b->s : "");
     case RC_LIST:
         if (a->l.n != b->l.n) return 0;
         for (int i = 0; i < a->l.n; i++)
@@ -818,7 +852,8 @@ static rlc_status load_document(const rc_ctx *x, yaml_document_t *d, rlc_run_con
     yaml_node_t *root = yaml_document_get_root_node(d);
     if (!root || node_is_null(root)) return RLC_OK; /* empty file: all defaults */
     if (root->type != YAML_MAPPING_NODE)
-        return rlc_errorf(RLC_ERR_INVALID, "%s: expected a mapping of sections (model:, lora:, ...)",
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "%s: expected a mapping of sections (model:, lora:, ...)",
                           ctx_loc(x, root, loc, sizeof loc));
     int seen_line[N_KEYS] = {0};
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
@@ -831,8 +866,8 @@ static rlc_status load_document(const rc_ctx *x, yaml_document_t *d, rlc_run_con
                               node_kind(kn));
         const char *sname = (const char *)kn->data.scalar.value;
         if (!find_section(sname))
-            return rlc_errorf(RLC_ERR_INVALID, "%s: unknown section '%s' (did you mean '%s'?)",
-                              loc, sname, nearest_section(sname)->name);
+            return rlc_errorf(RLC_ERR_INVALID, "%s: unknown section '%s' (did you mean '%s'?)", loc,
+                              sname, nearest_section(sname)->name);
         if (node_is_null(vn)) continue; /* "lora:" with nothing under it */
         if (vn->type != YAML_MAPPING_NODE)
             return rlc_errorf(RLC_ERR_INVALID, "%s: section '%s' expects keys under it, got %s",
@@ -937,8 +972,14 @@ rlc_status rlc_run_config_set(rlc_run_config *c, const char *assignment) {
         if ((st = map_add_entry(k, loc, keyname, &v.m, entry, value, 0, 1))) goto fail;
     } else if (k->type == RC_LIST || k->type == RC_MAP) {
         if ((st = parse_collection_text(&x, k, keyname, value, &v))) return st;
-    } else {
+    } else if (k->type == RC_STRING) {
         if ((st = parse_scalar(k, loc, keyname, value, 0, &v))) return st;
+    } else { /* "steps = 5" reads as 5; only strings keep their spaces */
+        char *copy = dup_str(value);
+        if (!copy) return RLC_ERR_NOMEM;
+        st = parse_scalar(k, loc, keyname, trim(copy), 0, &v);
+        free(copy);
+        if (st) return st;
     }
     field_store(c, k, &v);
     return RLC_OK;
@@ -975,8 +1016,8 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
             return invalid("model.hidden/model.heads=%d must be even (RoPE rotates pairs)",
                            c->model.hidden / c->model.heads);
         if (c->model.heads % c->model.kv_heads)
-            return invalid("model.heads=%d must be a multiple of model.kv_heads=%d",
-                           c->model.heads, c->model.kv_heads);
+            return invalid("model.heads=%d must be a multiple of model.kv_heads=%d", c->model.heads,
+                           c->model.kv_heads);
         if (c->tokenizer.kind == RLC_RC_TOK_HF && !c->tokenizer.path[0])
             return invalid("tokenizer.kind=hf needs tokenizer.path when model.from_scratch=true "
                            "(there is no model directory to find tokenizer.json in)");
@@ -1006,7 +1047,8 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
             return invalid("training.eval_every=%d needs data.eval_path with data.source=jsonl",
                            c->training.eval_every);
         if (c->data.source == RLC_RC_DATA_ARITHMETIC && c->data.eval_size == 0)
-            return invalid("training.eval_every=%d needs data.eval_size > 0", c->training.eval_every);
+            return invalid("training.eval_every=%d needs data.eval_size > 0",
+                           c->training.eval_every);
     }
 
     if (grpo) {
@@ -1023,7 +1065,8 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
                            "sampling makes every completion of a group identical, so all "
                            "advantages are 0");
         int active = 0;
-        for (int i = 0; i < c->rewards.weights.n; i++) active += c->rewards.weights.values[i] != 0;
+        for (int i = 0; i < c->rewards.weights.n; i++)
+            active += c->rewards.weights.values[i] != 0;
         if (!active)
             return invalid("rewards.weights has no non-zero weight: every reward would be 0");
     }
@@ -1085,11 +1128,21 @@ static void put_value(FILE *f, const rc_key *k, const rlc_run_config *c) {
     rc_value v;
     memcpy(&v, field_ptr(c, k), k->size);
     switch (k->type) {
-    case RC_INT: fprintf(f, "%d", v.i); break;
-    case RC_FLOAT: put_double(f, v.f); break;
-    case RC_BOOL: fputs(v.i ? "true" : "false", f); break;
-    case RC_ENUM: fputs(k->choices[v.i], f); break;
-    case RC_STRING: put_string(f, v.s ? v.s : ""); break;
+    case RC_INT:
+        fprintf(f, "%d", v.i);
+        break;
+    case RC_FLOAT:
+        put_double(f, v.f);
+        break;
+    case RC_BOOL:
+        fputs(v.i ? "true" : "false", f);
+        break;
+    case RC_ENUM:
+        fputs(k->choices[v.i], f);
+        break;
+    case RC_STRING:
+        put_string(f, v.s ? v.s : "");
+        break;
     case RC_LIST:
         fputc('[', f);
         for (int i = 0; i < v.l.n; i++) {
@@ -1165,10 +1218,15 @@ static void put_type(FILE *f, const rc_key *k) {
         else
             fprintf(f, "float in %s%.10g, %.10g%s", lo, k->lo, k->hi, hi);
         break;
-    case RC_BOOL: fputs("bool", f); break;
-    case RC_STRING: fputs("string", f); break;
+    case RC_BOOL:
+        fputs("bool", f);
+        break;
+    case RC_STRING:
+        fputs("string", f);
+        break;
     case RC_ENUM:
-        for (int i = 0; k->choices[i]; i++) fprintf(f, "%s%s", i ? "|" : "", k->choices[i]);
+        for (int i = 0; k->choices[i]; i++)
+            fprintf(f, "%s%s", i ? "|" : "", k->choices[i]);
         break;
     case RC_LIST:
         fprintf(f, "list of: %s", k->choices ? choices_str(k->choices, buf, sizeof buf) : "names");

@@ -29,7 +29,11 @@ typedef enum {
     RLC_RC_AGG_SEQ_MEAN_TOKEN_SUM_NORM
 } rlc_rc_loss_agg;
 typedef enum { RLC_RC_MODE_GRPO = 0, RLC_RC_MODE_SFT } rlc_rc_mode;
-typedef enum { RLC_RC_SCHED_CONSTANT = 0, RLC_RC_SCHED_LINEAR, RLC_RC_SCHED_COSINE } rlc_rc_schedule;
+typedef enum {
+    RLC_RC_SCHED_CONSTANT = 0,
+    RLC_RC_SCHED_LINEAR,
+    RLC_RC_SCHED_COSINE
+} rlc_rc_schedule;
 typedef enum { RLC_RC_RESUME_AUTO = 0, RLC_RC_RESUME_NEVER } rlc_rc_resume;
 
 /* A list of strings (owned). */
