@@ -13,7 +13,6 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
@@ -546,15 +545,16 @@ static char *trim(char *s) {
     return s;
 }
 
-typedef struct rc_ctx rc_ctx;
-static rlc_status node_value(const rc_ctx *x, yaml_document_t *d, yaml_node_t *n, const rc_key *k,
-                             const char *keyname, rc_value *out);
-
 /* Where errors point: a file (with the node's line) or an override. */
-struct rc_ctx {
+typedef struct rc_ctx {
     const char *file;     /* NULL for overrides and defaults */
     const char *override; /* the whole assignment */
-};
+} rc_ctx;
+
+/* Collections parse through both paths: YAML nodes hold text ("a,b") and
+ * override text may be YAML flow ("[a, b]"). */
+static rlc_status node_value(const rc_ctx *x, yaml_document_t *d, yaml_node_t *n, const rc_key *k,
+                             const char *keyname, rc_value *out);
 
 static const char *ctx_loc(const rc_ctx *x, const yaml_node_t *n, char *buf, size_t cap) {
     if (x->file)
@@ -658,7 +658,7 @@ static rlc_status node_value(const rc_ctx *x, yaml_document_t *d, yaml_node_t *n
                              const char *keyname, rc_value *out) {
     char loc[600];
     memset(out, 0, sizeof *out);
-    if (!n) { /* an empty override document, e.g. "key=" parsed as flow */
+    if (!n) { /* an empty document */
         if (k->type == RC_LIST || k->type == RC_MAP) return RLC_OK;
         return parse_scalar(k, ctx_loc(x, n, loc, sizeof loc), keyname, "", 1, out);
     }
@@ -721,13 +721,14 @@ rlc_run_config rlc_run_config_default(void) {
     for (size_t i = 0; i < N_KEYS; i++) {
         const rc_key *k = &keys[i];
         RLC_ASSERT(k->size == type_size(k->type));
+        char keyname[96];
+        snprintf(keyname, sizeof keyname, "%s.%s", k->section, k->name);
         rc_value v;
         memset(&v, 0, sizeof v);
         rlc_status st = (k->type == RC_LIST || k->type == RC_MAP)
-                            ? parse_collection_text(&x, k, k->name, k->def, &v)
-                            : parse_scalar(k, "default", k->name, k->def, 0, &v);
-        if (st)
-            fprintf(stderr, "rlc: default of %s.%s: %s\n", k->section, k->name, rlc_last_error());
+                            ? parse_collection_text(&x, k, keyname, k->def, &v)
+                            : parse_scalar(k, "default", keyname, k->def, 0, &v);
+        if (st) fprintf(stderr, "rlc: bad built-in default: %s\n", rlc_last_error());
         RLC_ASSERT(st == RLC_OK);
         field_store(&c, k, &v);
     }

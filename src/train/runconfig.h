@@ -122,7 +122,8 @@ rlc_run_config rlc_run_config_default(void);
 
 /* Defaults, then the file's keys (NULL path: defaults only). Each key is
  * type- and range-checked as it is read; cross-field rules wait for
- * rlc_run_config_validate (overrides may still fix them). On error the
+ * rlc_run_config_validate (overrides may still fix them). *c is overwritten
+ * (it must not hold owned memory). On error the
  * message is one line, "<path>:<line>: ...", naming the key (and, for unknown
  * keys, the nearest valid one); *c is then released and zeroed, so a second
  * rlc_run_config_free is harmless. */
