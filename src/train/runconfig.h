@@ -1,0 +1,162 @@
+/* The run configuration: one YAML file (sections model, tokenizer, lora, data,
+ * rewards, algorithm, training, optimizer, logging, checkpoint) plus
+ * `section.key=value` overrides, resolved into a plain struct. Every key is
+ * declared once in a table in runconfig.c; defaults, parsing, range checks,
+ * --help and the resolved YAML written into the run directory all read it. */
+#ifndef RLC_TRAIN_RUNCONFIG_H
+#define RLC_TRAIN_RUNCONFIG_H
+
+#include "base/status.h"
+
+#include <stdio.h>
+
+/* Enum-valued keys are stored as these values; their spellings live in the
+ * table. Values are only ever appended to (they end up in files). */
+typedef enum { RLC_RC_TOK_AUTO = 0, RLC_RC_TOK_HF, RLC_RC_TOK_BYTE } rlc_rc_tokenizer_kind;
+typedef enum {
+    RLC_RC_CHAT_AUTO = 0,
+    RLC_RC_CHAT_NONE,
+    RLC_RC_CHAT_CHATML,
+    RLC_RC_CHAT_QWEN3,
+    RLC_RC_CHAT_LLAMA3
+} rlc_rc_chat;
+typedef enum { RLC_RC_DATA_ARITHMETIC = 0, RLC_RC_DATA_JSONL } rlc_rc_data_source;
+typedef enum { RLC_RC_ADV_GRPO = 0, RLC_RC_ADV_DR_GRPO, RLC_RC_ADV_MAXRL } rlc_rc_advantage;
+typedef enum { RLC_RC_SCALE_GROUP = 0, RLC_RC_SCALE_BATCH, RLC_RC_SCALE_NONE } rlc_rc_scale;
+typedef enum {
+    RLC_RC_AGG_TOKEN_MEAN = 0,
+    RLC_RC_AGG_SEQ_MEAN_TOKEN_MEAN,
+    RLC_RC_AGG_SEQ_MEAN_TOKEN_SUM_NORM
+} rlc_rc_loss_agg;
+typedef enum { RLC_RC_MODE_GRPO = 0, RLC_RC_MODE_SFT } rlc_rc_mode;
+typedef enum {
+    RLC_RC_SCHED_CONSTANT = 0,
+    RLC_RC_SCHED_LINEAR,
+    RLC_RC_SCHED_COSINE
+} rlc_rc_schedule;
+typedef enum { RLC_RC_RESUME_AUTO = 0, RLC_RC_RESUME_NEVER } rlc_rc_resume;
+
+/* A list of strings (owned). */
+typedef struct rlc_rc_list {
+    char **items;
+    int n;
+} rlc_rc_list;
+
+/* name -> number, in file order (owned). */
+typedef struct rlc_rc_map {
+    char **names;
+    double *values;
+    int n;
+} rlc_rc_map;
+
+/* Strings are owned and never NULL once initialized; "" means unset. Bools are 0/1. */
+typedef struct rlc_run_config {
+    struct {
+        char *path;
+        int from_scratch;
+        int layers, hidden, heads, kv_heads, intermediate, max_seq;
+        double rope_theta;
+        int seed;
+    } model;
+    struct {
+        char *path;
+        int kind; /* rlc_rc_tokenizer_kind */
+        int chat; /* rlc_rc_chat */
+    } tokenizer;
+    struct {
+        int enabled;
+        int rank;
+        double alpha;
+        int rslora;
+        rlc_rc_list targets;
+    } lora;
+    struct {
+        int source; /* rlc_rc_data_source */
+        char *path, *eval_path;
+        char *prompt_key, *answer_key, *system_prompt;
+        int max_prompt_tokens;
+        int arithmetic_digits;
+        char *arithmetic_ops;
+        int eval_size;
+        int shuffle;
+        int seed;
+    } data;
+    struct {
+        rlc_rc_map weights;
+    } rewards;
+    struct {
+        int advantage;     /* rlc_rc_advantage */
+        int scale_rewards; /* rlc_rc_scale */
+        int group_size;
+        double epsilon, epsilon_high, beta;
+        int loss_agg; /* rlc_rc_loss_agg */
+        int num_iterations;
+        double temperature, top_p;
+        int top_k;
+        int max_new_tokens;
+    } algorithm;
+    struct {
+        int mode; /* rlc_rc_mode */
+        int steps, batch_size, micro_batch, epochs, eval_every, seed;
+    } training;
+    struct {
+        double lr, beta1, beta2, eps, weight_decay, max_grad_norm;
+        int schedule; /* rlc_rc_schedule */
+        int warmup_steps;
+        double min_lr_ratio;
+    } optimizer;
+    struct {
+        char *run_dir, *run_name;
+        int log_every, table_header_every, num_generations_logged;
+        int tensorboard;
+    } logging;
+    struct {
+        int save_every, keep_last, keep_every;
+        int resume; /* rlc_rc_resume */
+    } checkpoint;
+} rlc_run_config;
+
+/* Every key at its default. Allocates a few short strings; aborts if even
+ * that fails. Release with rlc_run_config_free. */
+rlc_run_config rlc_run_config_default(void);
+
+/* Defaults, then the file's keys (NULL path: defaults only). Each key is
+ * type- and range-checked as it is read; cross-field rules wait for
+ * rlc_run_config_validate (overrides may still fix them). *c is overwritten
+ * (it must not hold owned memory). On error the
+ * message is one line, "<path>:<line>: ...", naming the key (and, for unknown
+ * keys, the nearest valid one); *c is then released and zeroed, so a second
+ * rlc_run_config_free is harmless. */
+rlc_status rlc_run_config_load(const char *yaml_path, rlc_run_config *c);
+
+/* Applies one override "section.key=value" (also "rewards.weights.name=value"
+ * to set one map entry). Lists take "a,b" or "[a, b]", maps "a:1,b:2" or
+ * "{a: 1, b: 2}". On error *c is unchanged and the message starts with
+ * "override '<assignment>': ". */
+rlc_status rlc_run_config_set(rlc_run_config *c, const char *assignment);
+
+/* Cross-field rules (e.g. group_size >= 2 for group-relative advantages,
+ * data.path with source=jsonl). RLC_ERR_INVALID with a one-line reason. */
+rlc_status rlc_run_config_validate(const rlc_run_config *c);
+
+/* The resolved config as commented YAML that loads back to an equal struct.
+ * _write replaces path atomically. */
+void rlc_run_config_dump(const rlc_run_config *c, FILE *f);
+rlc_status rlc_run_config_write(const rlc_run_config *c, const char *path);
+
+/* Every key with its type, range, default and one-line help. mode_filter
+ * "grpo" or "sft" keeps only keys that mode reads; NULL lists all. */
+void rlc_run_config_print_help(FILE *f, const char *mode_filter);
+
+/* Deep copy into *dst (which must not hold owned memory). */
+rlc_status rlc_run_config_copy(rlc_run_config *dst, const rlc_run_config *src);
+/* NULL when a and b agree on every key, else the first differing "section.key". */
+const char *rlc_run_config_diff(const rlc_run_config *a, const rlc_run_config *b);
+
+/* Spelling of an enum key's value, e.g. ("algorithm.advantage", RLC_RC_ADV_GRPO)
+ * -> "grpo"; NULL for an unknown key or value. */
+const char *rlc_run_config_enum_name(const char *key, int value);
+
+void rlc_run_config_free(rlc_run_config *c);
+
+#endif
