@@ -56,8 +56,12 @@ asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  EXTRA_LDLIBS="-fsanitize=address,undefined" \
 	  build-asan/rlc build-asan/test_rlc
+	@# Criterion counts a test that leaks as passed, so the log is searched too.
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  RLC_BIN=build-asan/rlc RLC_SANITIZED=1 build-asan/test_rlc $(TEST_ARGS)
+	  RLC_BIN=build-asan/rlc RLC_SANITIZED=1 build-asan/test_rlc $(TEST_ARGS) \
+	  > build-asan/test.log 2>&1; rc=$$?; cat build-asan/test.log; \
+	  if grep -q -E 'ERROR: (Leak|Address)Sanitizer|runtime error:' build-asan/test.log; then \
+	    echo "asan: sanitizer reports above" >&2; exit 1; fi; exit $$rc
 
 test: test-deps
 	$(MAKE) --no-print-directory unit
