@@ -1,9 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages rlc needs when any is missing. Usage: deps.sh build|test
 set -e
-need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libgomp1"
+need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libpcre2-dev libutf8proc-dev libgomp1"
 if [ "${1:-build}" = test ]; then
-  need="$need libcriterion-dev python3-torch python3-numpy"
+  need="$need libcriterion-dev python3-torch python3-numpy nodejs npm"
 fi
 missing=""
 for p in $need; do
