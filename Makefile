@@ -8,7 +8,7 @@ BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/i
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Werror \
            -Wno-unused-parameter -MMD -MP -Isrc $(BLAS_CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  += $(BLAS_LIBS) -ljansson -lyaml -lm -fopenmp $(EXTRA_LDLIBS)
+LDLIBS  += $(BLAS_LIBS) -ljansson -lyaml -lpcre2-8 -lutf8proc -lm -fopenmp $(EXTRA_LDLIBS)
 
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))

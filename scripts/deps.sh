@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages rlc needs when any is missing. Usage: deps.sh build|test
 set -e
-need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libyaml-dev libgomp1"
+need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libyaml-dev libpcre2-dev libutf8proc-dev libgomp1"
 if [ "${1:-build}" = test ]; then
   need="$need libcriterion-dev python3-torch python3-numpy python3-jinja2"
   # Chat-template references run on node; a node from elsewhere (nodesource

@@ -9,8 +9,11 @@ static void print_help(const char *cmd, const char *synopsis, const rlc_opt *opt
     printf("usage: rlc %s %s\n\noptions:\n", cmd, synopsis);
     for (const rlc_opt *o = opts; o->name; o++) {
         char left[64];
-        snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar ? " " : "",
-                 o->metavar ? o->metavar : "");
+        if (o->kind == OPT_POS)
+            snprintf(left, sizeof left, "%s", o->metavar ? o->metavar : o->name);
+        else
+            snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar ? " " : "",
+                     o->metavar ? o->metavar : "");
         printf("  %-28s %s\n", left, o->help);
     }
     printf("  %-28s %s\n", "--help", "show this help");
@@ -39,29 +42,54 @@ static int set_value(const char *cmd, const rlc_opt *o, const char *v) {
         *(float *)o->dst = x;
         return 0;
     }
-    case OPT_FLAG: break;
+    case OPT_FLAG:
+    case OPT_POS: break;
     }
     fprintf(stderr, "rlc %s: --%s expects %s, got '%s'\n", cmd, o->name,
             o->kind == OPT_FLOAT ? "a number" : "an integer", v);
     return -1;
 }
 
+/* Stores a positional argument in the first OPT_POS entry still unset. */
+static int set_positional(const char *cmd, const rlc_opt *opts, const char *a, unsigned *used) {
+    int k = 0;
+    for (const rlc_opt *o = opts; o->name; o++, k++) {
+        if (o->kind != OPT_POS || (*used >> k & 1u)) continue;
+        *used |= 1u << k;
+        *(const char **)o->dst = a;
+        return 0;
+    }
+    fprintf(stderr, "rlc %s: unexpected argument '%s' (see rlc %s --help)\n", cmd, a, cmd);
+    return -1;
+}
+
 int rlc_cli_parse(const char *cmd, const char *synopsis, const rlc_opt *opts, int argc,
                   char **argv) {
+    unsigned used = 0;
+    int only_pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (only_pos) {
+            if (set_positional(cmd, opts, a, &used)) return -1;
+            continue;
+        }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             print_help(cmd, synopsis, opts);
             return 1;
         }
+        if (!strcmp(a, "--")) {
+            only_pos = 1;
+            continue;
+        }
         if (strncmp(a, "--", 2)) {
-            fprintf(stderr, "rlc %s: unexpected argument '%s' (see rlc %s --help)\n", cmd, a, cmd);
-            return -1;
+            if (set_positional(cmd, opts, a, &used)) return -1;
+            continue;
         }
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const rlc_opt *o = opts;
-        while (o->name && !(strlen(o->name) == len && !strncmp(o->name, name, len))) o++;
+        while (o->name && (o->kind == OPT_POS || strlen(o->name) != len || strncmp(o->name, name, len)))
+            o++;
         if (!o->name) {
             fprintf(stderr, "rlc %s: unknown option '--%.*s' (see rlc %s --help)\n", cmd,
                     (int)len, name, cmd);

@@ -1,16 +1,19 @@
 /* A small option-table parser shared by every command: `--name value`,
- * `--name=value`, flags, and --help generated from the table. */
+ * `--name=value`, flags, positional arguments, and --help generated from the
+ * table. */
 #ifndef RLC_CLI_ARGS_H
 #define RLC_CLI_ARGS_H
 
 #include <stdint.h>
 
-typedef enum { OPT_STR, OPT_INT, OPT_FLOAT, OPT_U64, OPT_FLAG } rlc_opt_kind;
+/* OPT_POS takes the next argument that is not an option ("-" counts as one,
+ * and everything after "--" does), into a const char *; name is for --help. */
+typedef enum { OPT_STR, OPT_INT, OPT_FLOAT, OPT_U64, OPT_FLAG, OPT_POS } rlc_opt_kind;
 
 typedef struct rlc_opt {
     const char *name; /* without the leading dashes */
     rlc_opt_kind kind;
-    void *dst; /* const char **, int *, float *, uint64_t *, int * */
+    void *dst; /* const char **, int *, float *, uint64_t *, int *, const char ** */
     const char *metavar;
     const char *help;
 } rlc_opt;

@@ -5,6 +5,8 @@
 
 #include "base/status.h"
 
+#include <stddef.h>
+
 typedef struct rlc_command {
     const char *name;
     const char *summary;
@@ -16,5 +18,10 @@ int rlc_cli_fail(rlc_status st);
 
 int rlc_cmd_info(int argc, char **argv);
 int rlc_cmd_generate(int argc, char **argv);
+int rlc_cmd_tokenize(int argc, char **argv);
+
+/* A JSON string of text; bytes that are not valid UTF-8 become U+FFFD. */
+struct json_t;
+struct json_t *rlc_cli_json_text(const char *s, size_t n);
 
 #endif

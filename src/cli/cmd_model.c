@@ -2,7 +2,9 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 
+#include "base/fs.h"
 #include "model/generate.h"
+#include "tokenizer/tokenizer.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -59,13 +61,14 @@ static void json_ids(json_t *o, const char *key, const int *ids, int n) {
 }
 
 int rlc_cmd_generate(int argc, char **argv) {
-    const char *dir = NULL, *adapter = NULL, *prompt = NULL, *prompt_ids = NULL;
+    const char *dir = NULL, *adapter = NULL, *prompt = NULL, *prompt_ids = NULL, *tok_path = NULL;
     rlc_gen_params p = rlc_gen_default_params();
     int as_json = 0, no_eos = 0;
     rlc_opt opts[] = {
         {"model", OPT_STR, &dir, "DIR", "Hugging Face model directory"},
         {"adapter", OPT_STR, &adapter, "DIR", "PEFT LoRA adapter directory"},
         {"prompt", OPT_STR, &prompt, "TEXT", "prompt text (needs the model's tokenizer)"},
+        {"tokenizer", OPT_STR, &tok_path, "PATH", "tokenizer.json or its directory (default: --model)"},
         {"prompt-ids", OPT_STR, &prompt_ids, "1,2,3", "prompt as token ids"},
         {"max-new-tokens", OPT_INT, &p.max_new_tokens, "N", "tokens to generate (64)"},
         {"samples", OPT_INT, &p.num_samples, "G", "samples for the prompt (1)"},
@@ -85,11 +88,6 @@ int rlc_cmd_generate(int argc, char **argv) {
         fprintf(stderr, "rlc generate: needs --model DIR and one of --prompt or --prompt-ids\n");
         return 2;
     }
-    if (prompt) {
-        fprintf(stderr, "rlc generate: --prompt needs a tokenizer, which rlc cannot load yet; "
-                        "use --prompt-ids\n");
-        return 2;
-    }
     if (p.max_new_tokens <= 0 || p.num_samples <= 0 || p.sampler.temperature < 0 ||
         p.sampler.top_p <= 0 || p.sampler.top_p > 1 || p.sampler.top_k < 0 ||
         p.sampler.min_p < 0 || p.sampler.min_p > 1) {
@@ -98,8 +96,32 @@ int rlc_cmd_generate(int argc, char **argv) {
         return 2;
     }
     p.use_eos = !no_eos;
-    int *ids, n;
-    if (rlc_cli_parse_ids(prompt_ids, &ids, &n)) return 2;
+    /* The tokenizer is needed for --prompt; otherwise it is used, when the
+     * model directory has one, only to print text. */
+    rlc_tokenizer *tok = NULL;
+    char tok_file[4096];
+    if (!tok_path && !prompt && !rlc_path_join(tok_file, sizeof tok_file, dir, "tokenizer.json") &&
+        !rlc_file_exists(tok_file))
+        tok_path = NULL;
+    else if (!tok_path)
+        tok_path = dir;
+    if (tok_path) {
+        rlc_status tst = rlc_tokenizer_load(tok_path, &tok);
+        if (tst) return rlc_cli_fail(tst);
+    }
+    int *ids = NULL, n = 0;
+    if (prompt) {
+        rlc_status tst = rlc_tokenizer_encode(tok, prompt, strlen(prompt), &ids, &n);
+        if (!tst && !n) tst = rlc_errorf(RLC_ERR_INVALID, "--prompt is empty");
+        if (tst) {
+            free(ids);
+            rlc_tokenizer_free(tok);
+            return rlc_cli_fail(tst);
+        }
+    } else if (rlc_cli_parse_ids(prompt_ids, &ids, &n)) {
+        rlc_tokenizer_free(tok);
+        return 2;
+    }
     rlc_model *m = NULL;
     rlc_status st = rlc_model_load(dir, &m);
     if (st == RLC_OK && adapter) st = rlc_model_load_adapter(m, adapter);
@@ -109,8 +131,15 @@ int rlc_cmd_generate(int argc, char **argv) {
     if (st) {
         free(ids);
         rlc_model_free(m);
+        rlc_tokenizer_free(tok);
         return rlc_cli_fail(st);
     }
+    char **texts = calloc((size_t)out.num_seqs, sizeof *texts);
+    size_t *tlens = calloc((size_t)out.num_seqs, sizeof *tlens);
+    for (int s = 0; tok && texts && tlens && s < out.num_seqs; s++)
+        if (rlc_tokenizer_decode(tok, out.ids + (size_t)s * out.max_new, out.len[s], 1, &texts[s],
+                                 &tlens[s]))
+            texts[s] = NULL;
     if (as_json) {
         json_t *root = json_object();
         json_ids(root, "prompt_ids", ids, n);
@@ -124,6 +153,7 @@ int rlc_cmd_generate(int argc, char **argv) {
             json_object_set_new(o, "logprobs", lp);
             json_object_set_new(o, "finish_reason",
                                 json_string(rlc_finish_reason_str(out.finish[s])));
+            if (texts && texts[s]) json_object_set_new(o, "text", rlc_cli_json_text(texts[s], tlens[s]));
             if (s > 0) json_array_append_new(samples, o);
         }
         if (out.num_seqs > 1)
@@ -136,13 +166,21 @@ int rlc_cmd_generate(int argc, char **argv) {
         json_decref(root);
     } else {
         for (int s = 0; s < out.num_seqs; s++) {
-            for (int i = 0; i < out.len[s]; i++)
-                printf("%s%d", i ? " " : "", out.ids[(size_t)s * out.max_new + i]);
+            if (texts && texts[s]) {
+                fwrite(texts[s], 1, tlens[s], stdout);
+            } else {
+                for (int i = 0; i < out.len[s]; i++)
+                    printf("%s%d", i ? " " : "", out.ids[(size_t)s * out.max_new + i]);
+            }
             printf("\t[%s]\n", rlc_finish_reason_str(out.finish[s]));
         }
     }
+    for (int s = 0; texts && s < out.num_seqs; s++) free(texts[s]);
+    free(texts);
+    free(tlens);
     rlc_gen_out_free(&out);
     free(ids);
     rlc_model_free(m);
+    rlc_tokenizer_free(tok);
     return 0;
 }
