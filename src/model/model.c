@@ -262,6 +262,10 @@ void rlc_model_set_backend(rlc_model *m, const rlc_backend *be) {
     m->be = be;
 }
 
+const rlc_backend *rlc_model_backend(const rlc_model *m) {
+    return m->be;
+}
+
 rlc_status model_ensure_rope(rlc_model *m, int T) {
     if (T <= m->rope_T) return RLC_OK;
     int half = m->cfg.head_dim / 2;

@@ -1,0 +1,380 @@
+#include "train/grpo.h"
+
+#include "base/rng.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROMPT_CAP 4096
+#define REF_CAP 256
+
+struct rlc_grpo {
+    rlc_policy *pol;
+    const rlc_source *src;
+    const rlc_reward_set *rw;
+    rlc_grpo_params p;
+    int S, T;   /* sequences per step, longest training row */
+    int mb;     /* sequences per forward */
+    rlc_generator *gen;
+    rlc_acts *acts;
+    rlc_adamw opt;
+    float *params, *grads;
+    size_t n_params;
+    /* per step */
+    int **pids, *plen;
+    uint64_t *keys;
+    char (*prompts)[PROMPT_CAP];
+    char (*refs)[REF_CAP];
+    char **texts;            /* [S] completion text */
+    float *reward, *per_reward; /* [S], [S, n_rewards] */
+    float *adv;              /* [S] */
+    unsigned char *skipped;  /* [B] */
+    int *order;              /* [S] sequences that carry gradient, by length */
+    float *ref_lp;           /* [S, max_new] reference log-probs (beta > 0) */
+    rlc_gen_out go;
+    int have_go;
+    rlc_sample_view *views;
+    /* per micro-batch */
+    int *ids, *tg;           /* [mb, T] */
+    float *lp, *dlp, *ent;   /* [mb, T] */
+    float *g_lp, *g_old, *g_ref, *g_mask, *g_dlp, *g_adv; /* [mb, max_new], g_adv [mb] */
+};
+
+rlc_grpo_params rlc_grpo_default_params(void) {
+    rlc_grpo_params p;
+    memset(&p, 0, sizeof p);
+    p.batch_prompts = 16;
+    p.group_size = 4;
+    p.max_new_tokens = 32;
+    p.sampler = rlc_sampler_default_params();
+    p.adv = RLC_ADV_GRPO;
+    p.scale = RLC_SCALE_GROUP;
+    p.loss = rlc_grpo_loss_default_params();
+    p.num_iterations = 1;
+    p.lr = 1e-4f;
+    p.schedule.kind = RLC_SCHED_CONSTANT;
+    p.opt = rlc_adamw_default_params();
+    p.seed = 1;
+    return p;
+}
+
+void rlc_grpo_free(rlc_grpo *g) {
+    if (!g) return;
+    rlc_generator_free(g->gen);
+    rlc_acts_free(g->acts);
+    rlc_adamw_free(&g->opt);
+    if (g->pids)
+        for (int i = 0; i < g->p.batch_prompts; i++) free(g->pids[i]);
+    if (g->texts)
+        for (int s = 0; s < g->S; s++) free(g->texts[s]);
+    if (g->have_go) rlc_gen_out_free(&g->go);
+    free(g->pids), free(g->plen), free(g->keys), free(g->prompts), free(g->refs);
+    free(g->texts), free(g->reward), free(g->per_reward), free(g->adv), free(g->skipped);
+    free(g->order), free(g->ref_lp), free(g->views);
+    free(g->ids), free(g->tg), free(g->lp), free(g->dlp), free(g->ent);
+    free(g->g_lp), free(g->g_old), free(g->g_ref), free(g->g_mask), free(g->g_dlp), free(g->g_adv);
+    free(g);
+}
+
+rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward_set *rewards,
+                        const rlc_grpo_params *p, rlc_grpo **out) {
+    if (p->batch_prompts <= 0 || p->group_size <= 0 || p->max_new_tokens <= 0 ||
+        p->num_iterations <= 0)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "grpo: batch size, group size, max_new_tokens and num_iterations must "
+                          "be positive");
+    if (p->group_size == 1 && p->adv != RLC_ADV_DR_GRPO)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "grpo: group_size 1 gives every sample a zero advantage under %s "
+                          "(a group needs at least 2 samples to compare)",
+                          rlc_adv_mode_name(p->adv));
+    if (p->loss.beta != 0 && !rlc_model_has_lora(pol->m))
+        return rlc_errorf(RLC_ERR_UNSUPPORTED,
+                          "grpo: a KL term (beta > 0) needs LoRA, whose disabled adapter is the "
+                          "reference policy; full fine-tuning with a frozen copy is not "
+                          "implemented yet");
+    if (rewards->n == 0) return rlc_errorf(RLC_ERR_INVALID, "grpo: no reward functions");
+    rlc_grpo *g = rlc_calloc(1, sizeof *g);
+    if (!g) return RLC_ERR_NOMEM;
+    g->pol = pol, g->src = src, g->rw = rewards, g->p = *p;
+    int B = p->batch_prompts, G = p->group_size, M = p->max_new_tokens;
+    g->S = B * G;
+    int maxp = pol->max_prompt_tokens > 0 ? pol->max_prompt_tokens : 512;
+    g->T = maxp + M;
+    g->mb = p->micro_batch > 0 && p->micro_batch < g->S ? p->micro_batch : g->S;
+    if (g->p.loss.agg == RLC_LOSS_SEQ_MEAN_TOKEN_SUM_NORM && g->p.loss.max_tokens <= 0)
+        g->p.loss.max_tokens = M;
+    size_t S = g->S, mb = g->mb, T = g->T, nr = rewards->n;
+    g->pids = rlc_calloc((size_t)B, sizeof *g->pids);
+    g->plen = rlc_calloc((size_t)B, sizeof *g->plen);
+    g->keys = rlc_calloc((size_t)B, sizeof *g->keys);
+    g->prompts = rlc_calloc((size_t)B, sizeof *g->prompts);
+    g->refs = rlc_calloc((size_t)B, sizeof *g->refs);
+    g->texts = rlc_calloc(S, sizeof *g->texts);
+    g->reward = rlc_calloc(S, sizeof(float));
+    g->per_reward = rlc_calloc(S * nr, sizeof(float));
+    g->adv = rlc_calloc(S, sizeof(float));
+    g->skipped = rlc_calloc((size_t)B, 1);
+    g->order = rlc_calloc(S, sizeof(int));
+    g->ref_lp = rlc_calloc(S * M, sizeof(float));
+    g->views = rlc_calloc(S, sizeof *g->views);
+    g->ids = rlc_calloc(mb * T, sizeof(int));
+    g->tg = rlc_calloc(mb * T, sizeof(int));
+    g->lp = rlc_calloc(mb * T, sizeof(float));
+    g->dlp = rlc_calloc(mb * T, sizeof(float));
+    g->ent = rlc_calloc(mb * T, sizeof(float));
+    g->g_lp = rlc_calloc(mb * M, sizeof(float));
+    g->g_old = rlc_calloc(mb * M, sizeof(float));
+    g->g_ref = rlc_calloc(mb * M, sizeof(float));
+    g->g_mask = rlc_calloc(mb * M, sizeof(float));
+    g->g_dlp = rlc_calloc(mb * M, sizeof(float));
+    g->g_adv = rlc_calloc(mb, sizeof(float));
+    rlc_status st = RLC_OK;
+    if (!g->pids || !g->plen || !g->keys || !g->prompts || !g->refs || !g->texts || !g->reward ||
+        !g->per_reward || !g->adv || !g->skipped || !g->order || !g->ref_lp || !g->views ||
+        !g->ids || !g->tg || !g->lp || !g->dlp || !g->ent || !g->g_lp || !g->g_old ||
+        !g->g_ref || !g->g_mask || !g->g_dlp || !g->g_adv)
+        st = RLC_ERR_NOMEM;
+    if (st == RLC_OK) st = rlc_generator_new(pol->m, (int)S, (int)T, &g->gen);
+    if (st == RLC_OK) st = rlc_acts_new(pol->m, (int)mb, (int)T, &g->acts);
+    if (st == RLC_OK) st = rlc_acts_set_temperature(g->acts, p->sampler.temperature > 0 ? p->sampler.temperature : 1.0f);
+    if (st == RLC_OK) st = rlc_model_trainable(pol->m, &g->params, &g->grads, &g->n_params);
+    if (st == RLC_OK) st = rlc_adamw_init(&g->opt, g->n_params, p->opt);
+    if (st) {
+        rlc_grpo_free(g);
+        return st;
+    }
+    *out = g;
+    return RLC_OK;
+}
+
+rlc_adamw *rlc_grpo_optimizer(rlc_grpo *g) {
+    return &g->opt;
+}
+
+int rlc_grpo_samples(const rlc_grpo *g, const rlc_sample_view **out) {
+    *out = g->views;
+    return g->have_go ? g->S : 0;
+}
+
+/* Longest sequences first, index breaking ties: a fixed order for any run. */
+static const rlc_grpo *sort_ctx;
+static int by_len_desc(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    const rlc_grpo *g = sort_ctx;
+    int G = g->p.group_size;
+    int lx = g->plen[x / G] + g->go.len[x], ly = g->plen[y / G] + g->go.len[y];
+    if (lx != ly) return ly - lx;
+    return x - y;
+}
+
+/* Lays out micro-batch rows [first, first+n) of g->order as training rows;
+ * returns the row length T. */
+static int build_rows(rlc_grpo *g, int first, int n) {
+    int G = g->p.group_size, M = g->p.max_new_tokens, T = 1;
+    for (int r = 0; r < n; r++) {
+        int s = g->order[first + r], P = g->plen[s / G], L = g->go.len[s];
+        if (P + L - 1 > T) T = P + L - 1;
+    }
+    for (int r = 0; r < n; r++) {
+        int s = g->order[first + r], P = g->plen[s / G], L = g->go.len[s];
+        const int *comp = g->go.ids + (size_t)s * g->go.max_new;
+        int *ids = g->ids + (size_t)r * T, *tg = g->tg + (size_t)r * T;
+        for (int t = 0; t < T; t++) {
+            ids[t] = t < P ? g->pids[s / G][t] : (t - P < L - 1 ? comp[t - P] : 0);
+            tg[t] = (t >= P - 1 && t - (P - 1) < L) ? comp[t - (P - 1)] : -1;
+        }
+        for (int j = 0; j < M; j++) {
+            g->g_mask[r * M + j] = j < L ? 1.0f : 0.0f;
+            g->g_old[r * M + j] = j < L ? g->go.logprobs[(size_t)s * g->go.max_new + j] : 0.0f;
+            g->g_ref[r * M + j] = g->ref_lp[(size_t)s * M + j];
+        }
+        g->g_adv[r] = g->adv[s];
+    }
+    return T;
+}
+
+/* Row log-probs [n, T] -> completion grid [n, M]. */
+static void gather(rlc_grpo *g, int first, int n, int T, const float *rows, float *grid) {
+    int G = g->p.group_size, M = g->p.max_new_tokens;
+    for (int r = 0; r < n; r++) {
+        int s = g->order[first + r], P = g->plen[s / G], L = g->go.len[s];
+        for (int j = 0; j < M; j++) grid[r * M + j] = j < L ? rows[(size_t)r * T + P - 1 + j] : 0;
+    }
+}
+
+static double seconds(void) {
+    return omp_get_wtime();
+}
+
+rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
+    const rlc_grpo_params *p = &g->p;
+    rlc_policy *pol = g->pol;
+    int B = p->batch_prompts, G = p->group_size, S = g->S, M = p->max_new_tokens;
+    int nr = (int)g->rw->n;
+    memset(st, 0, sizeof *st);
+    st->step = step;
+    double t0 = seconds();
+
+    /* 1. prompts */
+    for (int i = 0; i < B; i++) {
+        uint64_t idx = (uint64_t)step * B + i;
+        free(g->pids[i]);
+        g->pids[i] = NULL;
+        RLC_TRY(rlc_source_item(g->src, 0, idx, g->prompts[i], PROMPT_CAP, g->refs[i], REF_CAP,
+                                NULL, 0));
+        RLC_TRY(rlc_policy_prompt_ids(pol, g->prompts[i], &g->pids[i], &g->plen[i]));
+        g->keys[i] = idx;
+    }
+
+    /* 2. rollout */
+    if (g->have_go) rlc_gen_out_free(&g->go), g->have_go = 0;
+    rlc_gen_params gp = rlc_gen_default_params();
+    gp.max_new_tokens = M;
+    gp.num_samples = G;
+    gp.sampler = p->sampler;
+    gp.seed = rlc_rng_stream(p->seed, (uint64_t)step, 0x6e11);
+    gp.use_eos = 0;
+    gp.stop_ids = &pol->eos_id;
+    gp.num_stop_ids = pol->eos_id >= 0;
+    gp.prompt_keys = g->keys;
+    RLC_TRY(rlc_generator_run(g->gen, (const int *const *)g->pids, g->plen, B, &gp, &g->go));
+    g->have_go = 1;
+    st->gen_time_s = seconds() - t0;
+
+    /* 3. rewards */
+    long correct = 0, hit = 0, ntok = 0;
+    st->len_min = M + 1;
+    for (int s = 0; s < S; s++) {
+        free(g->texts[s]);
+        g->texts[s] = NULL;
+        RLC_TRY(rlc_policy_completion_text(pol, g->go.ids + (size_t)s * g->go.max_new,
+                                           g->go.len[s], &g->texts[s]));
+        rlc_rewards_compute(g->rw, g->texts[s], g->refs[s / G], g->per_reward + (size_t)s * nr,
+                            &g->reward[s]);
+        correct += rlc_reward_correct(g->texts[s], g->refs[s / G]);
+        int L = g->go.len[s];
+        hit += g->go.finish[s] == RLC_FINISH_LENGTH;
+        ntok += L;
+        st->len_min = L < st->len_min ? L : st->len_min;
+        st->len_max = L > st->len_max ? L : st->len_max;
+        g->views[s] = (rlc_sample_view){g->prompts[s / G], g->texts[s], g->reward[s], L};
+    }
+
+    /* 4. advantages */
+    int n_skipped = 0;
+    RLC_TRY(rlc_advantages(g->reward, B, G, p->adv, p->scale, g->adv, g->skipped, &n_skipped));
+
+    /* 5. the loss normalizer is the whole batch's, so micro-batches add up */
+    rlc_grpo_loss_params lp = p->loss;
+    int n_seq_tok = 0;
+    for (int s = 0; s < S; s++) n_seq_tok += g->go.len[s] > 0;
+    lp.normalizer = lp.agg == RLC_LOSS_TOKEN_MEAN ? (float)ntok : (float)n_seq_tok;
+    /* a sequence with zero advantage carries gradient only through the KL term */
+    int n_act = 0;
+    for (int s = 0; s < S; s++)
+        if (g->go.len[s] > 0 && (g->adv[s] != 0.0f || lp.beta != 0)) g->order[n_act++] = s;
+    sort_ctx = g;
+    qsort(g->order, (size_t)n_act, sizeof(int), by_len_desc);
+    sort_ctx = NULL;
+    st->num_datums = n_act;
+
+    /* 6. reference log-probs (LoRA switched off), once per step */
+    if (lp.beta != 0) {
+        rlc_model_set_lora_enabled(pol->m, 0);
+        for (int f = 0; f < n_act; f += g->mb) {
+            int n = n_act - f < g->mb ? n_act - f : g->mb;
+            int T = build_rows(g, f, n);
+            rlc_status rs = rlc_model_forward(pol->m, g->acts, g->ids, g->tg, n, T, g->lp);
+            if (rs) {
+                rlc_model_set_lora_enabled(pol->m, 1);
+                return rs;
+            }
+            gather(g, f, n, T, g->lp, g->g_ref);
+            for (int r = 0; r < n; r++)
+                memcpy(g->ref_lp + (size_t)g->order[f + r] * M, g->g_ref + (size_t)r * M,
+                       sizeof(float) * M);
+        }
+        rlc_model_set_lora_enabled(pol->m, 1);
+    }
+
+    /* 7. optimisation passes */
+    double t1 = seconds();
+    double ent_sum = 0, kl_sum = 0, clip_sum = 0;
+    long tok_sum = 0;
+    for (int it = 0; it < p->num_iterations; it++) {
+        double loss = 0;
+        rlc_model_zero_grad(pol->m);
+        for (int f = 0; f < n_act; f += g->mb) {
+            int n = n_act - f < g->mb ? n_act - f : g->mb;
+            int T = build_rows(g, f, n);
+            RLC_TRY(rlc_model_forward(pol->m, g->acts, g->ids, g->tg, n, T, g->lp));
+            gather(g, f, n, T, g->lp, g->g_lp);
+            if (it == 0) {
+                rlc_acts_entropy(g->acts, g->ent);
+                for (int r = 0; r < n; r++) {
+                    int s = g->order[f + r], P = g->plen[s / G];
+                    for (int j = 0; j < g->go.len[s]; j++)
+                        ent_sum += g->ent[(size_t)r * T + P - 1 + j];
+                }
+            }
+            float l;
+            rlc_grpo_stats gs;
+            RLC_TRY(rlc_grpo_loss(&lp, g->g_lp, g->g_old, lp.beta != 0 ? g->g_ref : NULL,
+                                  g->g_adv, g->g_mask, n, M, &l, g->g_dlp, &gs));
+            loss += l;
+            if (it == 0) {
+                kl_sum += (double)gs.kl_mean * gs.n_tokens;
+                clip_sum += (double)gs.clip_ratio * gs.n_tokens;
+                tok_sum += gs.n_tokens;
+            }
+            memset(g->dlp, 0, sizeof(float) * (size_t)n * T);
+            for (int r = 0; r < n; r++) {
+                int s = g->order[f + r], P = g->plen[s / G];
+                for (int j = 0; j < g->go.len[s]; j++)
+                    g->dlp[(size_t)r * T + P - 1 + j] = g->g_dlp[r * M + j];
+            }
+            RLC_TRY(rlc_model_backward(pol->m, g->acts, g->dlp));
+        }
+        float lr = rlc_schedule_lr(&p->schedule, p->lr, step);
+        float gn = 0;
+        if (n_act > 0) rlc_adamw_step(&g->opt, rlc_model_backend(pol->m), g->params, g->grads, lr, &gn);
+        if (it == 0) st->loss = loss, st->grad_norm = gn, st->lr = lr;
+    }
+    st->train_time_s = seconds() - t1;
+
+    /* 8. statistics */
+    double sum = 0, sq = 0;
+    for (int s = 0; s < S; s++) sum += g->reward[s];
+    st->mean_reward = sum / S;
+    for (int s = 0; s < S; s++) sq += (g->reward[s] - st->mean_reward) * (g->reward[s] - st->mean_reward);
+    st->reward_std = S > 1 ? sqrt(sq / (S - 1)) : 0;
+    st->correct_count = correct;
+    st->total_count = S;
+    st->correct_rate = (double)correct / S;
+    st->frac_reward_zero_std = (double)n_skipped / B;
+    st->max_token_hit_rate = (double)hit / S;
+    st->entropy = tok_sum ? ent_sum / tok_sum : NAN;
+    st->kl = tok_sum ? kl_sum / tok_sum : 0;
+    st->clip_ratio = tok_sum ? clip_sum / tok_sum : 0;
+    st->len_mean = (double)ntok / S;
+    st->gen_tokens = ntok;
+    st->tokens_per_s = st->gen_time_s > 0 ? ntok / st->gen_time_s : 0;
+    st->n_rewards = nr;
+    for (int k = 0; k < nr; k++) {
+        double m = 0, v = 0;
+        for (int s = 0; s < S; s++) m += g->per_reward[(size_t)s * nr + k];
+        m /= S;
+        for (int s = 0; s < S; s++) {
+            double d = g->per_reward[(size_t)s * nr + k] - m;
+            v += d * d;
+        }
+        st->reward_names[k] = g->rw->defs[k]->name;
+        st->reward_mean[k] = m;
+        st->reward_std_each[k] = S > 1 ? sqrt(v / (S - 1)) : 0;
+    }
+    st->step_time_s = seconds() - t0;
+    return RLC_OK;
+}

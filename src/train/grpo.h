@@ -1,0 +1,71 @@
+/* One GRPO step: B prompts x G samples from the KV-cache sampler, rewards,
+ * group advantages, then num_iterations passes of the clipped policy loss
+ * (old policy = the sampling-time log-probs) and an AdamW step each. */
+#ifndef RLC_TRAIN_GRPO_H
+#define RLC_TRAIN_GRPO_H
+
+#include "rl/advantage.h"
+#include "rl/loss.h"
+#include "train/optim.h"
+#include "train/policy.h"
+
+#define RLC_MAX_REWARDS RLC_REWARD_SET_MAX
+
+typedef struct rlc_grpo_params {
+    int batch_prompts;  /* B */
+    int group_size;     /* G */
+    int max_new_tokens;
+    rlc_sampler_params sampler;
+    rlc_adv_mode adv;
+    rlc_scale_mode scale;
+    rlc_grpo_loss_params loss;
+    int num_iterations;
+    int micro_batch; /* sequences per forward/backward; 0: all */
+    float lr;
+    rlc_schedule schedule;
+    rlc_adamw_params opt;
+    uint64_t seed;
+} rlc_grpo_params;
+
+rlc_grpo_params rlc_grpo_default_params(void);
+
+/* Everything one step measured (the metrics record's raw material). */
+typedef struct rlc_step_stats {
+    int step;
+    double loss, mean_reward, reward_std, correct_rate;
+    long correct_count, total_count;
+    double frac_reward_zero_std; /* share of groups skipped (all rewards equal) */
+    int num_datums;              /* sequences that carried gradient */
+    double max_token_hit_rate;   /* completions that stopped at max_new_tokens */
+    double kl, entropy, clip_ratio;
+    double len_mean;
+    int len_min, len_max;
+    double grad_norm, lr;
+    double step_time_s, gen_time_s, train_time_s;
+    double tokens_per_s; /* completion tokens generated per second of generation */
+    long gen_tokens;
+    int n_rewards;
+    const char *reward_names[RLC_MAX_REWARDS];
+    double reward_mean[RLC_MAX_REWARDS], reward_std_each[RLC_MAX_REWARDS];
+} rlc_step_stats;
+
+/* One sample for logs: owned by the trainer, valid until the next step. */
+typedef struct rlc_sample_view {
+    const char *prompt, *completion;
+    float reward;
+    int num_tokens;
+} rlc_sample_view;
+
+typedef struct rlc_grpo rlc_grpo;
+
+/* pol, src and rewards must outlive the trainer. */
+rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward_set *rewards,
+                        const rlc_grpo_params *p, rlc_grpo **out);
+void rlc_grpo_free(rlc_grpo *g);
+/* Runs optimizer step `step` (0-based): prompts step*B .. step*B+B-1 of the train split. */
+rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st);
+/* Samples of the last step (B*G of them). */
+int rlc_grpo_samples(const rlc_grpo *g, const rlc_sample_view **out);
+rlc_adamw *rlc_grpo_optimizer(rlc_grpo *g);
+
+#endif

@@ -1,0 +1,111 @@
+#include "train/policy.h"
+
+#include "base/rng.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+rlc_status rlc_policy_prompt_ids(const rlc_policy *p, const char *prompt, int **ids, int *n) {
+    char *text = NULL;
+    if (p->chat != RLC_CHAT_NONE) {
+        rlc_chat_msg msg = {"user", prompt};
+        RLC_TRY(rlc_chat_render(p->chat, &msg, 1, 1, 0, &text));
+    }
+    const char *t = text ? text : prompt;
+    rlc_status st = rlc_tokenizer_encode(p->tok, t, strlen(t), ids, n);
+    free(text);
+    RLC_TRY(st);
+    if (p->max_prompt_tokens > 0 && *n > p->max_prompt_tokens) {
+        int cut = *n - p->max_prompt_tokens;
+        memmove(*ids, *ids + cut, sizeof(int) * (size_t)p->max_prompt_tokens);
+        *n = p->max_prompt_tokens;
+    }
+    if (*n == 0) {
+        free(*ids);
+        *ids = NULL;
+        return rlc_errorf(RLC_ERR_INVALID, "prompt '%.40s' encodes to no tokens", prompt);
+    }
+    return RLC_OK;
+}
+
+rlc_status rlc_policy_completion_text(const rlc_policy *p, const int *ids, int n, char **text) {
+    size_t len;
+    return rlc_tokenizer_decode(p->tok, ids, n, 1, text, &len);
+}
+
+rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
+                               const rlc_reward_set *rewards, int n, int k, float temperature,
+                               int max_new, uint64_t seed, rlc_eval_result *out) {
+    memset(out, 0, sizeof *out);
+    if (n <= 0) return rlc_errorf(RLC_ERR_INVALID, "evaluate: need at least one problem");
+    if (temperature <= 0) k = 1;
+    if (k <= 0) return rlc_errorf(RLC_ERR_INVALID, "evaluate: samples must be positive");
+    double t0 = omp_get_wtime();
+    enum { CHUNK = 64 };
+    int **pids = rlc_calloc(CHUNK, sizeof *pids), *plen = rlc_calloc(CHUNK, sizeof *plen);
+    char(*refs)[256] = rlc_calloc(CHUNK, sizeof *refs);
+    uint64_t *keys = rlc_calloc(CHUNK, sizeof *keys);
+    rlc_status st = (pids && plen && refs && keys) ? RLC_OK : RLC_ERR_NOMEM;
+    long correct = 0, solved = 0, tokens = 0;
+    double reward_sum = 0;
+    rlc_generator *gen = NULL;
+    if (st == RLC_OK)
+        st = rlc_generator_new(p->m, CHUNK * k,
+                               (p->max_prompt_tokens > 0 ? p->max_prompt_tokens : 512) + max_new,
+                               &gen);
+    for (int base = 0; st == RLC_OK && base < n; base += CHUNK) {
+        int cnt = n - base < CHUNK ? n - base : CHUNK;
+        for (int i = 0; st == RLC_OK && i < cnt; i++) {
+            char prompt[4096];
+            st = rlc_source_item(src, 1, (uint64_t)(base + i), prompt, sizeof prompt, refs[i],
+                                 sizeof refs[i], NULL, 0);
+            if (st == RLC_OK) st = rlc_policy_prompt_ids(p, prompt, &pids[i], &plen[i]);
+            keys[i] = (uint64_t)(base + i);
+        }
+        if (st) break;
+        rlc_gen_params gp = rlc_gen_default_params();
+        gp.max_new_tokens = max_new;
+        gp.num_samples = k;
+        gp.sampler.temperature = temperature;
+        gp.seed = seed;
+        gp.use_eos = 0;
+        gp.stop_ids = &p->eos_id;
+        gp.num_stop_ids = p->eos_id >= 0;
+        gp.prompt_keys = keys;
+        rlc_gen_out go;
+        st = rlc_generator_run(gen, (const int *const *)pids, plen, cnt, &gp, &go);
+        for (int i = 0; st == RLC_OK && i < cnt; i++) {
+            int any = 0;
+            for (int j = 0; st == RLC_OK && j < k; j++) {
+                int s = i * k + j;
+                char *text;
+                st = rlc_policy_completion_text(p, go.ids + (size_t)s * go.max_new, go.len[s],
+                                                &text);
+                if (st) break;
+                float total;
+                rlc_rewards_compute(rewards, text, refs[i], NULL, &total);
+                int ok = rlc_reward_correct(text, refs[i]);
+                correct += ok;
+                any |= ok;
+                reward_sum += total;
+                tokens += go.len[s];
+                free(text);
+            }
+            solved += any;
+        }
+        if (st == RLC_OK) rlc_gen_out_free(&go);
+        for (int i = 0; i < cnt; i++) free(pids[i]), pids[i] = NULL;
+    }
+    rlc_generator_free(gen);
+    free(pids), free(plen), free(refs), free(keys);
+    RLC_TRY(st);
+    out->n = n;
+    out->samples = k;
+    out->accuracy = (double)correct / ((double)n * k);
+    out->pass_at_k = (double)solved / n;
+    out->mean_reward = reward_sum / ((double)n * k);
+    out->mean_tokens = (double)tokens / ((double)n * k);
+    out->seconds = omp_get_wtime() - t0;
+    return RLC_OK;
+}

@@ -1,0 +1,45 @@
+/* The policy as the trainers see it: a model, its tokenizer and chat format,
+ * and the text <-> ids steps shared by SFT, GRPO and evaluation. */
+#ifndef RLC_TRAIN_POLICY_H
+#define RLC_TRAIN_POLICY_H
+
+#include "model/generate.h"
+#include "model/model.h"
+#include "rewards/rewards.h"
+#include "tokenizer/chat.h"
+#include "tokenizer/tokenizer.h"
+#include "train/source.h"
+
+typedef struct rlc_policy {
+    rlc_model *m;
+    rlc_tokenizer *tok;
+    rlc_chat_format chat; /* RLC_CHAT_NONE: the prompt text is used as is */
+    int eos_id;           /* ends completions; -1 for none */
+    int max_prompt_tokens;
+} rlc_policy;
+
+/* The token ids of a user prompt, wrapped in the chat format with the
+ * assistant header as generation prompt; over max_prompt_tokens, the front is
+ * cut (the question's end and the header stay). *ids is malloc'd. */
+rlc_status rlc_policy_prompt_ids(const rlc_policy *p, const char *prompt, int **ids, int *n);
+
+/* The completion's text (special tokens dropped), malloc'd. */
+rlc_status rlc_policy_completion_text(const rlc_policy *p, const int *ids, int n, char **text);
+
+typedef struct rlc_eval_result {
+    int n;               /* problems */
+    int samples;         /* per problem */
+    double accuracy;     /* mean over problems of the share of correct samples */
+    double pass_at_k;    /* share of problems with at least one correct sample */
+    double mean_reward;  /* mean total reward over all samples */
+    double mean_tokens;  /* mean completion length */
+    double seconds;
+} rlc_eval_result;
+
+/* Scores the policy on eval items [0, n): k samples each at temperature
+ * (0 = greedy, then k is 1), max_new tokens. */
+rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
+                               const rlc_reward_set *rewards, int n, int k, float temperature,
+                               int max_new, uint64_t seed, rlc_eval_result *out);
+
+#endif

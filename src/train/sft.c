@@ -1,0 +1,252 @@
+#include "train/sft.h"
+
+#include "base/rng.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rlc_sft_trainer {
+    rlc_policy *pol;
+    const rlc_source *src;
+    const rlc_sft_set *data;
+    rlc_sft_params p;
+    size_t n_train, n_val; /* data split: train [0, n_train), validation after */
+    size_t *perm;          /* this epoch's order of the train items */
+    long perm_epoch;
+    int mb, T;
+    rlc_acts *acts;
+    rlc_adamw opt;
+    float *params, *grads;
+    size_t n_params;
+    int *ids, *tg; /* [mb, T] */
+    float *lp, *dlp;
+};
+
+void rlc_sft_trainer_free(rlc_sft_trainer *s) {
+    if (!s) return;
+    rlc_acts_free(s->acts);
+    rlc_adamw_free(&s->opt);
+    free(s->perm), free(s->ids), free(s->tg), free(s->lp), free(s->dlp);
+    free(s);
+}
+
+size_t rlc_sft_trainer_epoch_size(const rlc_sft_trainer *s) {
+    return s->data ? s->n_train : 0;
+}
+
+rlc_adamw *rlc_sft_trainer_optimizer(rlc_sft_trainer *s) {
+    return &s->opt;
+}
+
+rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc_sft_set *data,
+                       const rlc_sft_params *p, rlc_sft_trainer **out) {
+    if (!src && !data) return rlc_errorf(RLC_ERR_INVALID, "sft: no data");
+    if (data && data->n == 0) return rlc_errorf(RLC_ERR_INVALID, "sft: the data set is empty");
+    if (p->batch <= 0 || p->max_len < 2)
+        return rlc_errorf(RLC_ERR_INVALID, "sft: batch must be positive and max_len at least 2");
+    rlc_sft_trainer *s = rlc_calloc(1, sizeof *s);
+    if (!s) return RLC_ERR_NOMEM;
+    s->pol = pol, s->src = src, s->data = data, s->p = *p;
+    s->perm_epoch = -1;
+    if (data) {
+        s->n_val = src ? 0 : (data->n >= 20 ? data->n / 20 : 0);
+        s->n_train = data->n - s->n_val;
+    }
+    s->mb = p->micro_batch > 0 && p->micro_batch < p->batch ? p->micro_batch : p->batch;
+    s->T = p->max_len;
+    size_t n = (size_t)s->mb * s->T;
+    s->ids = rlc_calloc(n, sizeof(int));
+    s->tg = rlc_calloc(n, sizeof(int));
+    s->lp = rlc_calloc(n, sizeof(float));
+    s->dlp = rlc_calloc(n, sizeof(float));
+    s->perm = data ? rlc_calloc(s->n_train, sizeof(size_t)) : NULL;
+    rlc_status st = (s->ids && s->tg && s->lp && s->dlp && (!data || s->perm)) ? RLC_OK
+                                                                              : RLC_ERR_NOMEM;
+    if (st == RLC_OK) st = rlc_acts_new(pol->m, s->mb, s->T, &s->acts);
+    if (st == RLC_OK) st = rlc_model_trainable(pol->m, &s->params, &s->grads, &s->n_params);
+    if (st == RLC_OK) st = rlc_adamw_init(&s->opt, s->n_params, p->opt);
+    if (st) {
+        rlc_sft_trainer_free(s);
+        return st;
+    }
+    *out = s;
+    return RLC_OK;
+}
+
+/* The epoch's shuffle: items ordered by a keyed hash, a pure function of (seed, epoch). */
+static uint64_t perm_key_seed, perm_key_epoch;
+static int by_hash(const void *a, const void *b) {
+    uint64_t x = rlc_rng_stream(perm_key_seed, perm_key_epoch, *(const size_t *)a);
+    uint64_t y = rlc_rng_stream(perm_key_seed, perm_key_epoch, *(const size_t *)b);
+    return x < y ? -1 : x > y;
+}
+
+static void ensure_perm(rlc_sft_trainer *s, long epoch) {
+    if (epoch == s->perm_epoch) return;
+    for (size_t i = 0; i < s->n_train; i++) s->perm[i] = i;
+    perm_key_seed = s->p.seed, perm_key_epoch = (uint64_t)epoch;
+    qsort(s->perm, s->n_train, sizeof(size_t), by_hash);
+    s->perm_epoch = epoch;
+}
+
+/* Prompt and response text of example i (val: the validation split). */
+static rlc_status example_text(rlc_sft_trainer *s, int val, uint64_t i, char **prompt, char **response) {
+    *prompt = *response = NULL;
+    if (!s->data) {
+        char pb[4096], tb[4096];
+        RLC_TRY(rlc_source_item(s->src, val, i, pb, sizeof pb, NULL, 0, tb, sizeof tb));
+        *prompt = strdup(pb);
+        *response = strdup(tb);
+        return *prompt && *response ? RLC_OK : RLC_ERR_NOMEM;
+    }
+    const rlc_sft_example *e;
+    if (val) {
+        e = &s->data->items[s->n_train + i % (s->n_val ? s->n_val : 1)];
+    } else {
+        long epoch = (long)(i / s->n_train);
+        ensure_perm(s, epoch);
+        e = &s->data->items[s->perm[i % s->n_train]];
+    }
+    if (!e->messages) {
+        *prompt = strdup(e->prompt);
+        *response = strdup(e->response);
+        return *prompt && *response ? RLC_OK : RLC_ERR_NOMEM;
+    }
+    /* messages: everything before the last assistant turn is the prompt */
+    size_t last = e->n_messages;
+    while (last > 0 && strcmp(e->messages[last - 1].role, "assistant")) last--;
+    if (last == 0) return rlc_errorf(RLC_ERR_INVALID, "sft: example without an assistant turn");
+    last--;
+    rlc_chat_msg *msgs = rlc_calloc(last ? last : 1, sizeof *msgs);
+    if (!msgs) return RLC_ERR_NOMEM;
+    for (size_t k = 0; k < last; k++) msgs[k].role = e->messages[k].role, msgs[k].content = e->messages[k].content;
+    rlc_status st = RLC_OK;
+    if (s->pol->chat != RLC_CHAT_NONE && last > 0) {
+        st = rlc_chat_render(s->pol->chat, msgs, (int)last, 1, 0, prompt);
+    } else {
+        size_t len = 1;
+        for (size_t k = 0; k < last; k++) len += strlen(msgs[k].content);
+        *prompt = rlc_malloc(len);
+        if (*prompt) {
+            (*prompt)[0] = 0;
+            for (size_t k = 0; k < last; k++) strcat(*prompt, msgs[k].content);
+        } else {
+            st = RLC_ERR_NOMEM;
+        }
+    }
+    free(msgs);
+    if (st == RLC_OK) *response = strdup(e->messages[last].content);
+    return st == RLC_OK && !*response ? RLC_ERR_NOMEM : st;
+}
+
+/* Tokenizes example i into row r: targets only on response tokens (+ EOS).
+ * Returns the row's length in *len. */
+static rlc_status build_row(rlc_sft_trainer *s, int val, uint64_t i, int r, int *len, int *ntarget) {
+    char *prompt, *response;
+    RLC_TRY(example_text(s, val, i, &prompt, &response));
+    int *pi = NULL, *ri = NULL, np = 0, nr = 0;
+    rlc_status st = rlc_policy_prompt_ids(s->pol, prompt, &pi, &np);
+    if (st == RLC_OK) st = rlc_tokenizer_encode(s->pol->tok, response, strlen(response), &ri, &nr);
+    free(prompt);
+    free(response);
+    if (st == RLC_OK) {
+        int *ids = s->ids + (size_t)r * s->T, *tg = s->tg + (size_t)r * s->T;
+        int total = np + nr + (s->pol->eos_id >= 0);
+        int L = total < s->T + 1 ? total : s->T + 1; /* tokens kept; L-1 input rows */
+        int k = 0;
+        for (int t = 0; t < L; t++) {
+            int tok = t < np ? pi[t] : (t - np < nr ? ri[t - np] : s->pol->eos_id);
+            if (t < L - 1) ids[t] = tok;
+            if (t > 0) {
+                tg[t - 1] = t >= np ? tok : -1;
+                k += t >= np;
+            }
+        }
+        for (int t = L - 1; t < s->T; t++) ids[t] = 0, tg[t] = -1;
+        *len = L - 1;
+        *ntarget = k;
+    }
+    free(pi);
+    free(ri);
+    return st;
+}
+
+/* Forward (and backward with weight w per token) over examples [first, first+n). */
+static rlc_status run_micro(rlc_sft_trainer *s, int val, uint64_t first, int n, double norm, int backward,
+                            double *loss_sum, long *tokens) {
+    int T = 1;
+    for (int r = 0; r < n; r++) {
+        int L, k;
+        RLC_TRY(build_row(s, val, first + r, r, &L, &k));
+        T = L > T ? L : T;
+    }
+    /* rows were laid out with stride s->T; repack to stride T */
+    if (T < s->T)
+        for (int r = 1; r < n; r++) {
+            memmove(s->ids + (size_t)r * T, s->ids + (size_t)r * s->T, sizeof(int) * T);
+            memmove(s->tg + (size_t)r * T, s->tg + (size_t)r * s->T, sizeof(int) * T);
+        }
+    RLC_TRY(rlc_model_forward(s->pol->m, s->acts, s->ids, s->tg, n, T, s->lp));
+    for (int i = 0; i < n * T; i++)
+        if (s->tg[i] >= 0) *loss_sum -= s->lp[i], (*tokens)++;
+    if (!backward) return RLC_OK;
+    for (int i = 0; i < n * T; i++) s->dlp[i] = s->tg[i] >= 0 ? (float)(-1.0 / norm) : 0.0f;
+    return rlc_model_backward(s->pol->m, s->acts, s->dlp);
+}
+
+/* Counts response tokens of examples [first, first+n) (the step's normalizer). */
+static rlc_status count_targets(rlc_sft_trainer *s, uint64_t first, int n, long *count) {
+    *count = 0;
+    for (int r = 0; r < n; r++) {
+        int len, k;
+        RLC_TRY(build_row(s, 0, first + r, 0, &len, &k));
+        *count += k;
+    }
+    return RLC_OK;
+}
+
+rlc_status rlc_sft_trainer_step(rlc_sft_trainer *s, int step, rlc_step_stats *st) {
+    double t0 = omp_get_wtime();
+    memset(st, 0, sizeof *st);
+    st->step = step;
+    uint64_t first = (uint64_t)step * s->p.batch;
+    long norm = 0;
+    if (s->mb < s->p.batch) RLC_TRY(count_targets(s, first, s->p.batch, &norm));
+    rlc_model_zero_grad(s->pol->m);
+    double loss = 0;
+    long tokens = 0;
+    for (int f = 0; f < s->p.batch; f += s->mb) {
+        int n = s->p.batch - f < s->mb ? s->p.batch - f : s->mb;
+        if (s->mb == s->p.batch) {
+            /* one micro-batch: its own target count is the normalizer */
+            RLC_TRY(count_targets(s, first, n, &norm));
+        }
+        RLC_TRY(run_micro(s, 0, first + f, n, norm > 0 ? (double)norm : 1.0, 1, &loss, &tokens));
+    }
+    float lr = rlc_schedule_lr(&s->p.schedule, s->p.lr, step), gn = 0;
+    rlc_adamw_step(&s->opt, rlc_model_backend(s->pol->m), s->params, s->grads, lr, &gn);
+    st->loss = tokens ? loss / tokens : 0;
+    st->grad_norm = gn;
+    st->lr = lr;
+    st->num_datums = s->p.batch;
+    st->step_time_s = st->train_time_s = omp_get_wtime() - t0;
+    st->tokens_per_s = tokens / st->step_time_s;
+    st->mean_reward = NAN;
+    st->entropy = NAN;
+    return RLC_OK;
+}
+
+rlc_status rlc_sft_trainer_val_loss(rlc_sft_trainer *s, int n, double *loss) {
+    if (s->data && s->n_val == 0)
+        return rlc_errorf(RLC_ERR_INVALID, "sft: no validation split (fewer than 20 examples)");
+    double sum = 0;
+    long tokens = 0;
+    for (int f = 0; f < n; f += s->mb) {
+        int k = n - f < s->mb ? n - f : s->mb;
+        RLC_TRY(run_micro(s, 1, (uint64_t)f, k, 1.0, 0, &sum, &tokens));
+    }
+    *loss = tokens ? sum / tokens : 0;
+    return RLC_OK;
+}

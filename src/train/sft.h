@@ -1,0 +1,35 @@
+/* Supervised fine-tuning: cross-entropy on response tokens only, over
+ * generated problems (arithmetic, GSM8K-form worked solutions) or JSONL
+ * prompt/response or messages data. */
+#ifndef RLC_TRAIN_SFT_H
+#define RLC_TRAIN_SFT_H
+
+#include "train/grpo.h"
+
+typedef struct rlc_sft_params {
+    int batch;      /* examples per optimizer step */
+    int micro_batch; /* examples per forward/backward; 0: all */
+    int max_len;    /* prompt + response tokens; longer examples are cut at the end */
+    float lr;
+    rlc_schedule schedule;
+    rlc_adamw_params opt;
+    uint64_t seed;  /* shuffles the data each epoch */
+} rlc_sft_params;
+
+typedef struct rlc_sft_trainer rlc_sft_trainer;
+
+/* Trains on data (if non-NULL) or else on src's train split; validation uses
+ * src's eval split when src is given, else the last 5% of data. */
+rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc_sft_set *data,
+                       const rlc_sft_params *p, rlc_sft_trainer **out);
+void rlc_sft_trainer_free(rlc_sft_trainer *s);
+/* Examples per epoch (0: generated, endless). */
+size_t rlc_sft_trainer_epoch_size(const rlc_sft_trainer *s);
+/* Optimizer step `step` on examples step*batch ..: fills loss, grad_norm, lr,
+ * times and tokens_per_s (training tokens per second). */
+rlc_status rlc_sft_trainer_step(rlc_sft_trainer *s, int step, rlc_step_stats *st);
+/* Mean response-token cross-entropy over n validation examples. */
+rlc_status rlc_sft_trainer_val_loss(rlc_sft_trainer *s, int n, double *loss);
+rlc_adamw *rlc_sft_trainer_optimizer(rlc_sft_trainer *s);
+
+#endif
