@@ -8,6 +8,9 @@
 static const rlc_command commands[] = {
     {"info", "print a model's architecture, parameter count, dtype and memory", rlc_cmd_info},
     {"generate", "sample completions from a model with a KV cache", rlc_cmd_generate},
+    {"train", "GRPO training from a YAML config (see rlc train --help)", rlc_cmd_train},
+    {"sft", "supervised fine-tuning from a YAML config", rlc_cmd_sft},
+    {"eval", "accuracy, pass@k and mean reward on held-out problems, as JSON", rlc_cmd_eval},
     {"tokenize", "text to token ids (or back, with --decode) with a tokenizer.json", rlc_cmd_tokenize},
 };
 

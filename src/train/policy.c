@@ -3,6 +3,7 @@
 #include "base/rng.h"
 
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ rlc_status rlc_policy_completion_text(const rlc_policy *p, const int *ids, int n
 
 rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                                const rlc_reward_set *rewards, int n, int k, float temperature,
-                               int max_new, uint64_t seed, rlc_eval_result *out) {
+                               int max_new, uint64_t seed, int show, rlc_eval_result *out) {
     memset(out, 0, sizeof *out);
     if (n <= 0) return rlc_errorf(RLC_ERR_INVALID, "evaluate: need at least one problem");
     if (temperature <= 0) k = 1;
@@ -86,6 +87,14 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                 float total;
                 rlc_rewards_compute(rewards, text, refs[i], NULL, &total);
                 int ok = rlc_reward_correct(text, refs[i]);
+                if (show > 0) {
+                    char prompt[4096];
+                    if (rlc_source_item(src, 1, (uint64_t)(base + i), prompt, sizeof prompt, NULL,
+                                        0, NULL, 0) == RLC_OK)
+                        fprintf(stderr, "D %s -> %s  [want %s: %s]\n", prompt, text, refs[i],
+                                ok ? "correct" : "wrong");
+                    show--;
+                }
                 correct += ok;
                 any |= ok;
                 reward_sum += total;

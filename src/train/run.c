@@ -1,0 +1,366 @@
+#include "train/run.h"
+
+#include "base/fs.h"
+#include "train/sft.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The byte tokenizer's specials; a from-scratch model's vocabulary is 256 + these. */
+static const char *const byte_specials[] = {"<|bos|>", "<|eos|>"};
+#define BYTE_MARKER "rlc_tokenizer.json"
+
+void rlc_policy_free(rlc_policy *pol) {
+    rlc_model_free(pol->m);
+    rlc_tokenizer_free(pol->tok);
+    memset(pol, 0, sizeof *pol);
+}
+
+static rlc_status write_byte_marker(const char *dir) {
+    char path[4096];
+    RLC_TRY(rlc_path_join(path, sizeof path, dir, BYTE_MARKER));
+    const char *text = "{\"kind\": \"byte\", \"specials\": [\"<|bos|>\", \"<|eos|>\"]}\n";
+    return rlc_write_file_atomic(path, text, strlen(text));
+}
+
+/* Tokenizer for a model directory: tokenizer.json if present, else the byte
+ * tokenizer when the directory says so (or kind forces it). */
+static rlc_status load_tokenizer(const char *dir, int kind, rlc_tokenizer **tok, int *is_byte) {
+    char path[4096];
+    *is_byte = 0;
+    if (kind == RLC_RC_TOK_BYTE) {
+        *is_byte = 1;
+        return rlc_tokenizer_new_byte(byte_specials, 2, tok);
+    }
+    RLC_TRY(rlc_path_join(path, sizeof path, dir, "tokenizer.json"));
+    if (rlc_file_exists(path) || kind == RLC_RC_TOK_HF) return rlc_tokenizer_load(path, tok);
+    RLC_TRY(rlc_path_join(path, sizeof path, dir, BYTE_MARKER));
+    if (rlc_file_exists(path)) {
+        *is_byte = 1;
+        return rlc_tokenizer_new_byte(byte_specials, 2, tok);
+    }
+    return rlc_errorf(RLC_ERR_NOT_FOUND,
+                      "%s: no tokenizer.json (set tokenizer.path, or tokenizer.kind=byte)", dir);
+}
+
+static rlc_status resolve_chat(const char *dir, int is_byte, rlc_chat_format want,
+                               rlc_chat_format *out) {
+    if (want != RLC_CHAT_AUTO) {
+        *out = want;
+        return RLC_OK;
+    }
+    *out = RLC_CHAT_NONE;
+    if (is_byte) return RLC_OK;
+    char path[4096];
+    RLC_TRY(rlc_path_join(path, sizeof path, dir, "tokenizer_config.json"));
+    if (!rlc_file_exists(path)) return RLC_OK;
+    return rlc_chat_detect(path, out);
+}
+
+static int pick_eos(const rlc_policy *pol) {
+    const rlc_model_config *c = rlc_model_cfg(pol->m);
+    if (c->num_eos > 0) return c->eos_token_ids[0];
+    static const char *const names[] = {"<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|eos|>"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int id = rlc_tokenizer_token_id(pol->tok, names[i]);
+        if (id >= 0) return id;
+    }
+    return -1;
+}
+
+rlc_status rlc_policy_from_config(const rlc_run_config *c, rlc_policy *pol) {
+    memset(pol, 0, sizeof *pol);
+    int is_byte = 0;
+    const char *tdir = c->tokenizer.path[0] ? c->tokenizer.path : c->model.path;
+    rlc_status st;
+    if (c->model.from_scratch && c->tokenizer.kind != RLC_RC_TOK_HF) {
+        is_byte = 1;
+        st = rlc_tokenizer_new_byte(byte_specials, 2, &pol->tok);
+    } else {
+        st = load_tokenizer(tdir, c->tokenizer.kind, &pol->tok, &is_byte);
+    }
+    if (st == RLC_OK && c->model.from_scratch) {
+        rlc_model_config mc = rlc_config_default();
+        mc.vocab_size = rlc_tokenizer_vocab_size(pol->tok);
+        mc.hidden_size = c->model.hidden;
+        mc.num_layers = c->model.layers;
+        mc.num_heads = c->model.heads;
+        mc.num_kv_heads = c->model.kv_heads;
+        mc.head_dim = c->model.hidden / c->model.heads;
+        mc.intermediate_size = c->model.intermediate;
+        mc.max_position_embeddings = c->model.max_seq;
+        mc.rope_theta = (float)c->model.rope_theta;
+        mc.bos_token_id = is_byte ? 256 : -1;
+        mc.num_eos = 0;
+        if (is_byte) mc.eos_token_ids[0] = 257, mc.num_eos = 1;
+        st = rlc_model_create(&mc, (uint64_t)c->model.seed, &pol->m);
+    } else if (st == RLC_OK) {
+        st = rlc_model_load(c->model.path, &pol->m);
+    }
+    if (st == RLC_OK && rlc_tokenizer_vocab_size(pol->tok) > rlc_model_cfg(pol->m)->vocab_size)
+        st = rlc_errorf(RLC_ERR_INVALID, "tokenizer has %d tokens but the model's vocabulary is %d",
+                        rlc_tokenizer_vocab_size(pol->tok), rlc_model_cfg(pol->m)->vocab_size);
+    rlc_chat_format want = RLC_CHAT_AUTO;
+    if (st == RLC_OK) {
+        static const rlc_chat_format map[] = {RLC_CHAT_AUTO, RLC_CHAT_NONE, RLC_CHAT_CHATML,
+                                              RLC_CHAT_QWEN3, RLC_CHAT_LLAMA3};
+        want = map[c->tokenizer.chat];
+        st = resolve_chat(tdir, is_byte, want, &pol->chat);
+    }
+    if (st == RLC_OK && c->lora.enabled) {
+        rlc_lora_config lc = rlc_lora_default_config();
+        lc.rank = c->lora.rank;
+        lc.alpha = (float)c->lora.alpha;
+        lc.use_rslora = c->lora.rslora;
+        lc.targets = 0;
+        for (int i = 0; st == RLC_OK && i < c->lora.targets.n; i++) {
+            unsigned bits;
+            st = rlc_lora_parse_targets(c->lora.targets.items[i], &bits);
+            lc.targets |= bits;
+        }
+        if (st == RLC_OK) st = rlc_model_add_lora(pol->m, &lc, (uint64_t)c->model.seed + 1);
+    }
+    if (st) {
+        rlc_policy_free(pol);
+        return st;
+    }
+    pol->eos_id = pick_eos(pol);
+    pol->max_prompt_tokens = c->data.max_prompt_tokens;
+    return RLC_OK;
+}
+
+rlc_status rlc_policy_load(const char *model_dir, const char *adapter_dir, rlc_policy *pol) {
+    memset(pol, 0, sizeof *pol);
+    int is_byte;
+    rlc_status st = load_tokenizer(model_dir, RLC_RC_TOK_AUTO, &pol->tok, &is_byte);
+    if (st == RLC_OK) st = rlc_model_load(model_dir, &pol->m);
+    if (st == RLC_OK && adapter_dir) st = rlc_model_load_adapter(pol->m, adapter_dir);
+    if (st == RLC_OK) st = resolve_chat(model_dir, is_byte, RLC_CHAT_AUTO, &pol->chat);
+    if (st) {
+        rlc_policy_free(pol);
+        return st;
+    }
+    pol->eos_id = pick_eos(pol);
+    pol->max_prompt_tokens = 512;
+    return RLC_OK;
+}
+
+/* ---- the loop ---- */
+
+static rlc_status make_source(const rlc_run_config *c, rlc_source *src) {
+    if (c->data.source == RLC_RC_DATA_JSONL) return rlc_source_jsonl(src, c->data.path, c->data.eval_path);
+    rlc_arith_params ap = rlc_arith_default_params();
+    ap.digits = c->data.arithmetic_digits;
+    snprintf(ap.ops, sizeof ap.ops, "%s", c->data.arithmetic_ops);
+    ap.seed = (uint64_t)c->data.seed;
+    return rlc_source_arith(src, &ap);
+}
+
+static rlc_status make_rewards(const rlc_run_config *c, rlc_reward_set *rw) {
+    rlc_reward_set_init(rw);
+    for (int i = 0; i < c->rewards.weights.n; i++)
+        if (c->rewards.weights.values[i] != 0)
+            RLC_TRY(rlc_reward_set_add(rw, c->rewards.weights.names[i],
+                                       (float)c->rewards.weights.values[i]));
+    if (rw->n == 0) return rlc_reward_set_add(rw, "number_check", 1.0f);
+    return RLC_OK;
+}
+
+static rlc_schedule make_schedule(const rlc_run_config *c) {
+    rlc_schedule s = {.kind = (rlc_schedule_kind)c->optimizer.schedule,
+                      .warmup_steps = c->optimizer.warmup_steps,
+                      .total_steps = c->training.steps,
+                      .min_lr_ratio = (float)c->optimizer.min_lr_ratio};
+    return s;
+}
+
+static rlc_adamw_params make_adamw(const rlc_run_config *c) {
+    rlc_adamw_params a = rlc_adamw_default_params();
+    a.lr = (float)c->optimizer.lr;
+    a.beta1 = (float)c->optimizer.beta1;
+    a.beta2 = (float)c->optimizer.beta2;
+    a.eps = (float)c->optimizer.eps;
+    a.weight_decay = (float)c->optimizer.weight_decay;
+    a.max_grad_norm = (float)c->optimizer.max_grad_norm;
+    return a;
+}
+
+static void jset_num(json_t *o, const char *k, double v) {
+    json_object_set_new(o, k, isfinite(v) ? json_real(v) : json_null());
+}
+
+static void write_metrics(FILE *f, const char *condition, const rlc_step_stats *st, int grpo,
+                          long running_correct, long running_total, const rlc_eval_result *ev) {
+    json_t *o = json_object();
+    json_object_set_new(o, "step", json_integer(st->step));
+    json_object_set_new(o, "condition", json_string(condition));
+    jset_num(o, "loss", st->loss);
+    if (grpo) {
+        jset_num(o, "mean_reward", st->mean_reward);
+        jset_num(o, "reward_std", st->reward_std);
+        jset_num(o, "correct_rate", st->correct_rate);
+        jset_num(o, "running_correct_rate",
+                 running_total ? (double)running_correct / running_total : 0);
+        jset_num(o, "frac_reward_zero_std", st->frac_reward_zero_std);
+        json_object_set_new(o, "num_datums", json_integer(st->num_datums));
+        jset_num(o, "max_token_hit_rate", st->max_token_hit_rate);
+        jset_num(o, "kl", st->kl);
+        jset_num(o, "entropy", st->entropy);
+        jset_num(o, "clip_ratio", st->clip_ratio);
+        jset_num(o, "completion_len_mean", st->len_mean);
+        json_object_set_new(o, "completion_len_min", json_integer(st->len_min));
+        json_object_set_new(o, "completion_len_max", json_integer(st->len_max));
+        for (int k = 0; k < st->n_rewards; k++) {
+            char key[96];
+            snprintf(key, sizeof key, "rewards/%s/mean", st->reward_names[k]);
+            jset_num(o, key, st->reward_mean[k]);
+            snprintf(key, sizeof key, "rewards/%s/std", st->reward_names[k]);
+            jset_num(o, key, st->reward_std_each[k]);
+        }
+        jset_num(o, "gen_time_s", st->gen_time_s);
+    }
+    jset_num(o, "grad_norm", st->grad_norm);
+    jset_num(o, "lr", st->lr);
+    jset_num(o, "step_time_s", st->step_time_s);
+    jset_num(o, "tokens_per_s", st->tokens_per_s);
+    if (ev) {
+        jset_num(o, "eval/accuracy", ev->accuracy);
+        jset_num(o, "eval/mean_reward", ev->mean_reward);
+    }
+    char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8));
+    json_decref(o);
+    if (line) {
+        fprintf(f, "%s\n", line);
+        fflush(f);
+        free(line);
+    }
+}
+
+rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
+    RLC_TRY(rlc_run_config_validate(c));
+    int grpo = c->training.mode == RLC_RC_MODE_GRPO;
+    char name[256], dir[4096], path[4096];
+    if (c->logging.run_name[0]) {
+        snprintf(name, sizeof name, "%s", c->logging.run_name);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        snprintf(name, sizeof name, "%s_%04d%02d%02d-%02d%02d%02d", grpo ? "grpo" : "sft",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    }
+    RLC_TRY(rlc_path_join(dir, sizeof dir, c->logging.run_dir, name));
+    RLC_TRY(rlc_mkdir_p(dir));
+    RLC_TRY(rlc_path_join(path, sizeof path, dir, "config.yaml"));
+    RLC_TRY(rlc_run_config_write(c, path));
+
+    rlc_source src;
+    RLC_TRY(make_source(c, &src));
+    rlc_reward_set rw;
+    rlc_status st = make_rewards(c, &rw);
+    rlc_policy pol;
+    if (st == RLC_OK) st = rlc_policy_from_config(c, &pol);
+    if (st) {
+        rlc_source_free(&src);
+        return st;
+    }
+    char condition[64];
+    snprintf(condition, sizeof condition, "%s+%s", grpo ? rlc_run_config_enum_name("algorithm.advantage", c->algorithm.advantage) : "sft",
+             grpo ? rlc_run_config_enum_name("algorithm.loss_agg", c->algorithm.loss_agg) : "ce");
+
+    rlc_grpo *g = NULL;
+    rlc_sft_trainer *sft = NULL;
+    if (grpo) {
+        rlc_grpo_params gp = rlc_grpo_default_params();
+        gp.batch_prompts = c->training.batch_size;
+        gp.group_size = c->algorithm.group_size;
+        gp.max_new_tokens = c->algorithm.max_new_tokens;
+        gp.sampler.temperature = (float)c->algorithm.temperature;
+        gp.sampler.top_p = (float)c->algorithm.top_p;
+        gp.sampler.top_k = c->algorithm.top_k;
+        gp.adv = (rlc_adv_mode)c->algorithm.advantage;
+        gp.scale = (rlc_scale_mode)c->algorithm.scale_rewards;
+        gp.loss.epsilon = (float)c->algorithm.epsilon;
+        gp.loss.epsilon_high = (float)c->algorithm.epsilon_high;
+        gp.loss.beta = (float)c->algorithm.beta;
+        gp.loss.agg = (rlc_loss_agg)c->algorithm.loss_agg;
+        gp.num_iterations = c->algorithm.num_iterations;
+        gp.micro_batch = c->training.micro_batch;
+        gp.lr = (float)c->optimizer.lr;
+        gp.schedule = make_schedule(c);
+        gp.opt = make_adamw(c);
+        gp.seed = (uint64_t)c->training.seed;
+        st = rlc_grpo_new(&pol, &src, &rw, &gp, &g);
+    } else {
+        rlc_sft_params sp = {.batch = c->training.batch_size,
+                             .micro_batch = c->training.micro_batch,
+                             .max_len = c->model.max_seq,
+                             .lr = (float)c->optimizer.lr,
+                             .schedule = make_schedule(c),
+                             .opt = make_adamw(c),
+                             .seed = (uint64_t)c->training.seed};
+        st = rlc_sft_trainer_new(&pol, &src, NULL, &sp, &sft);
+    }
+    FILE *mf = NULL;
+    if (st == RLC_OK) {
+        rlc_path_join(path, sizeof path, dir, "metrics.jsonl");
+        mf = fopen(path, "w");
+        if (!mf) st = rlc_errorf(RLC_ERR_IO, "%s: cannot open for writing", path);
+    }
+    printf("I run %s: %s, %zu trainable of %zu parameters -> %s\n", name, condition,
+           rlc_model_has_lora(pol.m) ? (size_t)0 : rlc_model_num_params(pol.m),
+           rlc_model_num_params(pol.m), dir);
+    long run_correct = 0, run_total = 0;
+    for (int step = 0; st == RLC_OK && step < c->training.steps; step++) {
+        rlc_step_stats ss;
+        st = grpo ? rlc_grpo_step(g, step, &ss) : rlc_sft_trainer_step(sft, step, &ss);
+        if (st) break;
+        run_correct += ss.correct_count;
+        run_total += ss.total_count;
+        rlc_eval_result ev, *evp = NULL;
+        int last = step + 1 == c->training.steps;
+        if (c->training.eval_every > 0 && ((step + 1) % c->training.eval_every == 0 || last)) {
+            st = rlc_policy_evaluate(&pol, &src, &rw, c->data.eval_size, 1, 0.0f,
+                                     c->algorithm.max_new_tokens, 0, 0, &ev);
+            if (st) break;
+            evp = &ev;
+        }
+        write_metrics(mf, condition, &ss, grpo, run_correct, run_total, evp);
+        if ((step + 1) % c->logging.log_every == 0 || last || step == 0 || evp) {
+            if (grpo)
+                printf("I step %4d  loss %8.4f  reward %.3f  correct %.3f  len %5.1f  gn %.3f  "
+                       "%.2fs (gen %.2fs)",
+                       step + 1, ss.loss, ss.mean_reward, ss.correct_rate, ss.len_mean,
+                       ss.grad_norm, ss.step_time_s, ss.gen_time_s);
+            else
+                printf("I step %4d  loss %8.4f  gn %.3f  lr %.2e  %.2fs  %.0f tok/s", step + 1,
+                       ss.loss, ss.grad_norm, ss.lr, ss.step_time_s, ss.tokens_per_s);
+            if (evp) printf("  | eval acc %.3f", evp->accuracy);
+            printf("\n");
+            fflush(stdout);
+        }
+    }
+    if (mf) fclose(mf);
+    if (st == RLC_OK) {
+        rlc_path_join(path, sizeof path, dir, "final");
+        if (rlc_model_has_lora(pol.m)) {
+            st = rlc_model_save_adapter(pol.m, path);
+        } else {
+            st = rlc_model_save(pol.m, path, RLC_DTYPE_F32);
+            if (st == RLC_OK && rlc_tokenizer_token_id(pol.tok, "<|eos|>") == 257 &&
+                rlc_tokenizer_vocab_size(pol.tok) == 258)
+                st = write_byte_marker(path);
+        }
+        if (st == RLC_OK) printf("I final weights: %s\n", path);
+    }
+    rlc_grpo_free(g);
+    rlc_sft_trainer_free(sft);
+    rlc_policy_free(&pol);
+    rlc_source_free(&src);
+    if (st == RLC_OK && run_dir_out) *run_dir_out = strdup(dir);
+    return st;
+}
