@@ -43,14 +43,39 @@ rlc_status rlc_tok_compile(const char *pattern, size_t len, int literal, pcre2_c
 
 /* ---- NFC */
 
-/* 1 if NFC leaves cp alone whatever surrounds it (a conservative quick check). */
-static int nfc_stable(utf8proc_int32_t cp) {
+/* 1 if NFC leaves cp alone whatever surrounds it, i.e. Unicode's NFC_QC=Yes
+ * and no combining class (then a text made of such code points is already
+ * NFC). Worked out from utf8proc once per code point and kept. */
+static int nfc_stable_compute(utf8proc_int32_t cp) {
     if (cp >= 0x1100 && cp < 0x1200) return 0; /* Hangul jamo compose algorithmically */
     const utf8proc_property_t *pr = utf8proc_get_property(cp);
     if (pr->combining_class) return 0;
-    if (pr->decomp_seqindex != UINT16_MAX && pr->decomp_type == 0) return 0; /* canonical */
-    if (pr->comb_index != UINT16_MAX && pr->comb_index >= 0x8000) return 0;  /* 2nd of a pair */
+    if (pr->comb_index != UINT16_MAX && pr->comb_index >= 0x8000) return 0; /* 2nd of a pair */
+    if (pr->decomp_seqindex != UINT16_MAX && pr->decomp_type == 0) {
+        /* A canonical decomposition: stable only if NFC composes it back
+         * (precomposed letters do; singletons and exclusions do not). */
+        char in[4], *out = NULL;
+        utf8proc_ssize_t n = utf8proc_encode_char(cp, (utf8proc_uint8_t *)in);
+        utf8proc_ssize_t m = utf8proc_map((const utf8proc_uint8_t *)in, n, (utf8proc_uint8_t **)&out,
+                                          UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        int same = m == n && !memcmp(in, out, (size_t)n);
+        free(out);
+        return same;
+    }
     return 1;
+}
+
+#define NFC_CACHED 0x30000 /* planes 0-2; above, compute each time */
+static uint8_t nfc_cache[NFC_CACHED]; /* 0 unknown, 1 stable, 2 not */
+
+static int nfc_stable(utf8proc_int32_t cp) {
+    if (cp >= NFC_CACHED) return nfc_stable_compute(cp);
+    uint8_t v = __atomic_load_n(&nfc_cache[cp], __ATOMIC_RELAXED);
+    if (!v) {
+        v = nfc_stable_compute(cp) ? 1 : 2;
+        __atomic_store_n(&nfc_cache[cp], v, __ATOMIC_RELAXED);
+    }
+    return v == 1;
 }
 
 /* Returns 1 if text needs normalizing (has a code point that is not stable). */
@@ -91,30 +116,49 @@ static int sbuf_add(sbuf *b, const char *s, size_t n) {
     return 0;
 }
 
-/* NFC of the valid UTF-8 runs of s; invalid bytes are kept as they are. */
-static rlc_status nfc(const char *s, size_t n, sbuf *o) {
-    size_t i = 0;
-    while (i < n) {
-        size_t j = i;
-        while (j < n) {
-            utf8proc_int32_t cp;
-            utf8proc_ssize_t l = utf8proc_iterate((const utf8proc_uint8_t *)s + j, (utf8proc_ssize_t)(n - j), &cp);
-            if (l < 0) break;
-            j += (size_t)l;
-        }
-        if (j > i) {
-            utf8proc_uint8_t *d = NULL;
-            utf8proc_ssize_t l = utf8proc_map((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(j - i), &d,
-                                              UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-            int bad = l < 0 || sbuf_add(o, (const char *)d, (size_t)l);
-            free(d);
-            if (bad) return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: NFC failed (%s)",
-                                       l < 0 ? utf8proc_errmsg(l) : "out of memory");
-        }
-        if (j < n && sbuf_add(o, s + j, 1)) return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory");
-        i = j + 1;
-    }
+/* Appends s[0..n) (valid UTF-8), normalized if dirty. */
+static rlc_status nfc_segment(const char *s, size_t n, int dirty, sbuf *o) {
+    if (!n) return RLC_OK;
+    if (!dirty)
+        return sbuf_add(o, s, n) ? rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory") : RLC_OK;
+    utf8proc_uint8_t *d = NULL;
+    utf8proc_ssize_t l = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &d,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    int bad = l < 0 || sbuf_add(o, (const char *)d, (size_t)l);
+    free(d);
+    if (bad)
+        return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: NFC failed (%s)",
+                          l < 0 ? utf8proc_errmsg(l) : "out of memory");
     return RLC_OK;
+}
+
+/* NFC, one segment at a time: text splits into segments before every stable
+ * code point (NFC_QC=Yes, combining class 0), and NFC of the whole is NFC of
+ * each segment, so only segments holding an unstable code point go through
+ * utf8proc. Bytes of invalid sequences are kept as they are. */
+static rlc_status nfc(const char *s, size_t n, sbuf *o) {
+    size_t seg = 0, i = 0;
+    int dirty = 0;
+    while (i < n) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t l = (unsigned char)s[i] < 0x80
+                                 ? (cp = (unsigned char)s[i], 1)
+                                 : utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+                                                    (utf8proc_ssize_t)(n - i), &cp);
+        int stable = l > 0 && (cp < 0x80 || nfc_stable(cp));
+        if (l <= 0 || stable) {
+            RLC_TRY(nfc_segment(s + seg, i - seg, dirty, o));
+            seg = i, dirty = 0;
+        }
+        if (l <= 0) { /* an invalid byte is a segment of its own, kept */
+            if (sbuf_add(o, s + i, 1)) return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory");
+            seg = ++i;
+            continue;
+        }
+        dirty |= !stable;
+        i += (size_t)l;
+    }
+    return nfc_segment(s + seg, n - seg, dirty, o);
 }
 
 /* ---- pre-tokenizer steps */

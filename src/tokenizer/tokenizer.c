@@ -99,8 +99,14 @@ static int cmp_added(const void *a, const void *b) {
     return x->id - y->id;
 }
 
+uint64_t rlc_tok_next_serial(void) {
+    static uint64_t next;
+    return __atomic_add_fetch(&next, 1, __ATOMIC_RELAXED);
+}
+
 rlc_status rlc_tok_finish(rlc_tokenizer *t, const char *path) {
     int V = t->vocab_size;
+    t->serial = rlc_tok_next_serial();
     uint32_t cap = 1024;
     while (cap < (uint32_t)V * 2u) cap *= 2;
     t->vhash = malloc(cap * sizeof *t->vhash);
