@@ -4,6 +4,7 @@
  * and the CLI. tests/tokenizer/refs.sh installs the references (cached in
  * build/npm, build/tokref). */
 #include "helpers.h"
+#include "model/generate.h"
 #include "tokenizer/tokenizer.h"
 
 #include <criterion/criterion.h>
@@ -489,4 +490,58 @@ Test(tokenizer, cli_tokenize_and_decode, .timeout = 240) {
     snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s --decode 1,x 2>/dev/null", bin(), QWEN3);
     run_out(cmd, &rc);
     cr_expect_neq(rc, 0);
+}
+
+Test(tokenizer, generate_takes_a_text_prompt, .init = tmp_setup, .fini = tmp_teardown,
+     .timeout = 120) {
+    rlc_model_config c = rlc_config_default();
+    c.vocab_size = 301;
+    c.num_eos = 0;
+    c.bos_token_id = -1;
+    rlc_model *m;
+    cr_assert_eq(rlc_model_create(&c, 7, &m), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_model_save(m, tmp, RLC_DTYPE_F32), RLC_OK, "%s", rlc_last_error());
+    rlc_model_free(m);
+    write_tok("tokenizer.json", "BPE", ", \"he\": 256, \"ll\": 257, \"<|end|>\": 300",
+              "[\"h e\", \"l l\"]", bl, 0);
+    rlc_tokenizer *t;
+    cr_assert_eq(try_load("tokenizer.json", &t), RLC_OK, "%s", rlc_last_error());
+    char cmd[1024];
+    int rc;
+    snprintf(cmd, sizeof cmd,
+             "%s generate --model %s --prompt 'hello<|end|>' --max-new-tokens 6 --temperature 0 "
+             "--json 2>&1",
+             bin(), tmp);
+    json_error_t e;
+    const char *got = run_out(cmd, &rc);
+    json_t *j = json_loads(got, JSON_ALLOW_NUL, &e);
+    cr_assert_eq(rc, 0, "rc %d: %s", rc, got);
+    cr_assert_not_null(j, "no JSON from generate: %s", got);
+    json_t *pids = json_object_get(j, "prompt_ids"), *ids = json_object_get(j, "ids");
+    int want[] = {256, 257, 'o', 300};
+    cr_assert_eq(json_array_size(pids), 4);
+    for (int i = 0; i < 4; i++) cr_expect_eq(json_integer_value(json_array_get(pids, (size_t)i)), want[i]);
+    int out[6];
+    cr_assert_eq(json_array_size(ids), 6);
+    for (int i = 0; i < 6; i++) out[i] = (int)json_integer_value(json_array_get(ids, (size_t)i));
+    char *text;
+    size_t len;
+    cr_assert_eq(rlc_tokenizer_decode(t, out, 6, 1, &text, &len), RLC_OK);
+    json_t *jt = json_object_get(j, "text");
+    cr_assert(json_is_string(jt), "generate --json has no \"text\"");
+    if (json_string_length(jt) == len) /* invalid UTF-8 comes back as U+FFFD */
+        cr_expect(!memcmp(json_string_value(jt), text, len));
+    free(text);
+    json_decref(j);
+    /* A tokenizer given explicitly, and a prompt without one: one error line. */
+    snprintf(cmd, sizeof cmd,
+             "%s generate --model %s --tokenizer %s/tokenizer.json --prompt hi --max-new-tokens 2 "
+             "--temperature 0 | grep -q 'length'",
+             bin(), tmp, tmp);
+    cr_expect_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "%s generate --model %s --tokenizer %s/none.json --prompt hi 2>/dev/null", bin(), tmp,
+             tmp);
+    cr_expect_neq(system(cmd), 0);
+    rlc_tokenizer_free(t);
 }
