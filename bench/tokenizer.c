@@ -85,7 +85,8 @@ int main(int argc, char **argv) {
                 die(rlc_last_error());
             enc += now() - a;
             tokens += n;
-            for (int i = 0; i < n; i++) sum = (sum * 31 + ids[i]) % 1000000007;
+            for (int i = 0; i < n; i++)
+                sum = (sum * 31 + ids[i]) % 1000000007;
             free(ids);
         }
         (void)t0;
@@ -101,7 +102,8 @@ int main(int argc, char **argv) {
            mbs / ref_mbs >= 10 ? "met" : "NOT met");
     int same = tokens == ref_tokens && sum == ref_sum;
     printf("%-44s %s\n", "ids identical to the reference", same ? "yes" : "NO");
-    for (size_t d = 0; d < n_docs; d++) json_decref(docs[d]);
+    for (size_t d = 0; d < n_docs; d++)
+        json_decref(docs[d]);
     free(docs);
     json_decref(ref);
     rlc_tokenizer_free(t);

@@ -34,7 +34,9 @@ static rlc_tokenizer *load(const char *path) {
     return t;
 }
 
-static const char *bin(void) { return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc"; }
+static const char *bin(void) {
+    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
+}
 
 /* The corpus as parsed JSON lines. */
 typedef struct corpus {
@@ -62,13 +64,15 @@ static corpus read_corpus(void) {
 }
 
 static void free_corpus(corpus *c) {
-    for (int i = 0; i < c->n; i++) json_decref(c->rows[i]);
+    for (int i = 0; i < c->n; i++)
+        json_decref(c->rows[i]);
     free(c->rows);
 }
 
 static void print_ids(const char *label, const int *ids, int n, json_t *ref) {
     fprintf(stderr, "  %s:", label);
-    for (int i = 0; i < n && i < 40; i++) fprintf(stderr, " %d", ids[i]);
+    for (int i = 0; i < n && i < 40; i++)
+        fprintf(stderr, " %d", ids[i]);
     if (ref) {
         fprintf(stderr, "\n  want:");
         for (size_t i = 0; i < json_array_size(ref) && i < 40; i++)
@@ -108,8 +112,8 @@ static void check_corpus(const char *path, const char *key, int nfc) {
         size_t wlen = len;
         if (nfc && len) {
             utf8proc_uint8_t *d;
-            utf8proc_ssize_t l = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &d,
-                                              UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+            utf8proc_ssize_t l = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len,
+                                              &d, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
             cr_assert_geq(l, 0, "utf8proc: %s", utf8proc_errmsg(l));
             want = (char *)d, wlen = (size_t)l;
         }
@@ -126,9 +130,13 @@ static void check_corpus(const char *path, const char *key, int nfc) {
     rlc_tokenizer_free(t);
 }
 
-Test(tokenizer, qwen3_ids_match_transformers_js, .timeout = TOK_TIMEOUT) { check_corpus(QWEN3, "qwen", 1); }
+Test(tokenizer, qwen3_ids_match_transformers_js, .timeout = TOK_TIMEOUT) {
+    check_corpus(QWEN3, "qwen", 1);
+}
 
-Test(tokenizer, gpt2_ids_match_openai_encoder, .timeout = TOK_TIMEOUT) { check_corpus(GPT2, "gpt2", 0); }
+Test(tokenizer, gpt2_ids_match_openai_encoder, .timeout = TOK_TIMEOUT) {
+    check_corpus(GPT2, "gpt2", 0);
+}
 
 Test(tokenizer, qwen3_loads_fast_and_knows_its_tokens, .timeout = TOK_TIMEOUT) {
     refs();
@@ -182,8 +190,13 @@ Test(tokenizer, qwen3_loads_fast_and_knows_its_tokens, .timeout = TOK_TIMEOUT) {
 Test(tokenizer, invalid_utf8_round_trips, .timeout = TOK_TIMEOUT) {
     refs();
     rlc_tokenizer *t = load(QWEN3);
-    static const char *cases[] = {"\xff", "abc\xfe\xff def", "\xe4\xbd", "\xe4\xbd\xa0\xe5",
-                                  "ok \x80\x80 <|im_end|>\xc3", "\xf0\x9f\xa4 robot", "e\xcc"};
+    static const char *cases[] = {"\xff",
+                                  "abc\xfe\xff def",
+                                  "\xe4\xbd",
+                                  "\xe4\xbd\xa0\xe5",
+                                  "ok \x80\x80 <|im_end|>\xc3",
+                                  "\xf0\x9f\xa4 robot",
+                                  "e\xcc"};
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         int *ids, n;
         size_t len = strlen(cases[k]);
@@ -215,7 +228,8 @@ Test(tokenizer, invalid_utf8_round_trips, .timeout = TOK_TIMEOUT) {
 static int valid_utf8(const char *s, size_t n) {
     utf8proc_int32_t cp;
     for (size_t i = 0; i < n;) {
-        utf8proc_ssize_t l = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+        utf8proc_ssize_t l =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
         if (l <= 0) return 0;
         i += (size_t)l;
     }
@@ -243,7 +257,8 @@ Test(tokenizer, streaming_decode_holds_partial_utf8, .timeout = TOK_TIMEOUT) {
     cr_expect(len == 4 && !memcmp(out, robot, 4));
     free(ids);
 
-    const char *text = "Emoji 👨‍👩‍👧‍👦 and 𠀀𪚥 with 中文, हिन्दी, العربية <|im_end|> 🇯🇵 done";
+    const char *text = "Emoji 👨‍👩‍👧‍👦 and 𠀀𪚥 with 中文, हिन्दी, العربية <|im_end|> 🇯🇵 "
+                       "done";
     cr_assert_eq(rlc_tokenizer_encode(t, text, strlen(text), &ids, &n), RLC_OK);
     char acc[512];
     size_t k = 0;
@@ -285,7 +300,8 @@ Test(tokenizer, byte_tokenizer_round_trip) {
     cr_assert_eq(rlc_tokenizer_encode(t, text, len, &ids, &n), RLC_OK);
     int want[] = {256, 'h', 'i', 0xff, 0, 0xe4, 258, 257, '!'};
     cr_assert_eq(n, 9);
-    for (int i = 0; i < n; i++) cr_expect_eq(ids[i], want[i], "id %d", i);
+    for (int i = 0; i < n; i++)
+        cr_expect_eq(ids[i], want[i], "id %d", i);
     char *s;
     size_t dn;
     cr_assert_eq(rlc_tokenizer_decode(t, ids, n, 0, &s, &dn), RLC_OK);
@@ -297,7 +313,8 @@ Test(tokenizer, byte_tokenizer_round_trip) {
     free(ids);
     /* Every byte string round-trips. */
     unsigned char all[512];
-    for (int i = 0; i < 512; i++) all[i] = (unsigned char)(i * 7 + 3);
+    for (int i = 0; i < 512; i++)
+        all[i] = (unsigned char)(i * 7 + 3);
     cr_assert_eq(rlc_tokenizer_encode(t, (const char *)all, 512, &ids, &n), RLC_OK);
     cr_expect_eq(n, 512);
     cr_assert_eq(rlc_tokenizer_decode(t, ids, n, 0, &s, &dn), RLC_OK);
@@ -350,10 +367,15 @@ static void write_tok(const char *name, const char *model_type, const char *extr
     free(v), free(j);
 }
 
-static const char *bl = "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": false}";
+static const char *bl =
+    "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": false}";
 
-static void tmp_setup(void) { th_tmpdir(tmp, sizeof tmp); }
-static void tmp_teardown(void) { th_rmdir(tmp); }
+static void tmp_setup(void) {
+    th_tmpdir(tmp, sizeof tmp);
+}
+static void tmp_teardown(void) {
+    th_rmdir(tmp);
+}
 
 static rlc_status try_load(const char *name, rlc_tokenizer **t) {
     char p[512];
@@ -390,11 +412,12 @@ Test(tokenizer, ignore_merges_and_pair_merges, .init = tmp_setup, .fini = tmp_te
 
 Test(tokenizer, digits_and_split_behaviors, .init = tmp_setup, .fini = tmp_teardown) {
     char pre[1024];
-    snprintf(pre, sizeof pre,
-             "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Digits\", "
-             "\"individual_digits\": true}, {\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
-             "\"behavior\": \"Removed\", \"invert\": false}, %s]}",
-             bl);
+    snprintf(
+        pre, sizeof pre,
+        "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Digits\", "
+        "\"individual_digits\": true}, {\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
+        "\"behavior\": \"Removed\", \"invert\": false}, %s]}",
+        bl);
     /* With "12" a token, individual digits must still come out one by one. */
     write_tok("d.json", "BPE", ", \"12\": 256, \"x1\": 257", "[\"1 2\", \"x 1\"]", pre, 0);
     rlc_tokenizer *t;
@@ -435,7 +458,8 @@ static void expect_error(const char *name, rlc_status want, const char *needle) 
     FILE *f = fopen(p, "r");
     cr_assert_not_null(f);
     int lines = 0;
-    while (fgets(line, sizeof line, f)) lines++;
+    while (fgets(line, sizeof line, f))
+        lines++;
     fclose(f);
     cr_expect_eq(lines, 1, "%s: rlc printed %d lines", name, lines);
 }
@@ -477,13 +501,14 @@ Test(tokenizer, cli_tokenize_and_decode, .timeout = TOK_TIMEOUT) {
     snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s 'Hello<|im_end|> world'", bin(), QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "9707 151645 1879\n");
     cr_expect_eq(rc, 0);
-    snprintf(cmd, sizeof cmd, "printf 'Hello<|im_end|> world' | %s tokenize --tokenizer %s --json -",
-             bin(), QWEN3);
+    snprintf(cmd, sizeof cmd,
+             "printf 'Hello<|im_end|> world' | %s tokenize --tokenizer %s --json -", bin(), QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "{\"ids\":[9707,151645,1879],\"count\":3}\n");
     snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s --decode 9707,151645,1879", bin(), QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "Hello<|im_end|> world");
-    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s --decode --skip-special --json '9707 151645 1879'",
-             bin(), QWEN3);
+    snprintf(cmd, sizeof cmd,
+             "%s tokenize --tokenizer %s --decode --skip-special --json '9707 151645 1879'", bin(),
+             QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "{\"text\":\"Hello world\"}\n");
     snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s -- --help", bin(), QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "313 8653\n");
@@ -523,10 +548,12 @@ Test(tokenizer, generate_takes_a_text_prompt, .init = tmp_setup, .fini = tmp_tea
     json_t *pids = json_object_get(j, "prompt_ids"), *ids = json_object_get(j, "ids");
     int want[] = {256, 257, 'o', 300};
     cr_assert_eq(json_array_size(pids), 4);
-    for (int i = 0; i < 4; i++) cr_expect_eq(json_integer_value(json_array_get(pids, (size_t)i)), want[i]);
+    for (int i = 0; i < 4; i++)
+        cr_expect_eq(json_integer_value(json_array_get(pids, (size_t)i)), want[i]);
     int out[6];
     cr_assert_eq(json_array_size(ids), 6);
-    for (int i = 0; i < 6; i++) out[i] = (int)json_integer_value(json_array_get(ids, (size_t)i));
+    for (int i = 0; i < 6; i++)
+        out[i] = (int)json_integer_value(json_array_get(ids, (size_t)i));
     char *text;
     size_t len;
     cr_assert_eq(rlc_tokenizer_decode(t, out, 6, 1, &text, &len), RLC_OK);

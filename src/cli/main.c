@@ -8,7 +8,7 @@
 static const rlc_command commands[] = {
     {"info", "print a model's architecture, parameter count, dtype and memory", rlc_cmd_info},
     {"generate", "sample completions from a model with a KV cache", rlc_cmd_generate},
-    {"tokenize", "text to token ids (or back, with --decode) with a tokenizer.json", rlc_cmd_tokenize},
+    {"tokenize", "text to token ids (or back, with --decode)", rlc_cmd_tokenize},
 };
 
 static void usage(FILE *f) {

@@ -57,7 +57,7 @@ struct rlc_tokenizer {
         uint32_t tag; /* high bits of the string's hash, checked first */
         uint32_t off, len;
         char inl[16]; /* strings up to 16 bytes compare here: one cache miss a lookup */
-    } *vhash;
+    } * vhash;
     uint32_t vmask;
     tok_merge_slot *merges;
     uint64_t mmask;
