@@ -76,7 +76,7 @@ int main(int argc, char **argv) {
     long long tokens = 0, sum = 0;
     for (int rep = 0; rep < 3; rep++) {
         tokens = 0, sum = 0;
-        double t0 = now(), enc = 0;
+        double enc = 0;
         for (size_t d = 0; d < n_docs; d++) {
             int *ids, n;
             double a = now();
@@ -89,7 +89,6 @@ int main(int argc, char **argv) {
                 sum = (sum * 31 + ids[i]) % 1000000007;
             free(ids);
         }
-        (void)t0;
         if (enc < best) best = enc;
     }
     double mbs = (double)bytes / best / 1e6, ref_mbs = (double)bytes / ref_sec / 1e6;

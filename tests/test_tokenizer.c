@@ -439,6 +439,30 @@ Test(tokenizer, digits_and_split_behaviors, .init = tmp_setup, .fini = tmp_teard
     rlc_tokenizer_free(t);
 }
 
+/* Llama 3's pre-tokenizer: digits in groups of up to three, then ByteLevel
+ * without its own regex, and ignore_merges. */
+Test(tokenizer, llama3_style_pretokenizer, .init = tmp_setup, .fini = tmp_teardown) {
+    static const char re[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|"
+                             "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
+                             "\\s+(?!\\S)|\\s+";
+    json_t *split = json_pack("{s:s, s:{s:s}, s:s, s:b}", "type", "Split", "pattern", "Regex", re,
+                              "behavior", "Isolated", "invert", 0);
+    char *sj = json_dumps(split, JSON_COMPACT), pre[1024];
+    snprintf(pre, sizeof pre, "{\"type\": \"Sequence\", \"pretokenizers\": [%s, %s]}", sj, bl);
+    free(sj);
+    json_decref(split);
+    write_tok("l.json", "BPE", ", \"12\": 256, \"123\": 257, \"45\": 258, \"34\": 259, \"ĠIt\": 260",
+              "[\"1 2\", \"12 3\", \"4 5\", \"3 4\"]", pre, 1);
+    rlc_tokenizer *t;
+    cr_assert_eq(try_load("l.json", &t), RLC_OK, "%s", rlc_last_error());
+    int ids[16], n;
+    encode_str(t, "12345", ids, &n); /* "123" "45", not "12" "34" "5" */
+    cr_expect(n == 2 && ids[0] == 257 && ids[1] == 258, "got %d ids: %d %d", n, ids[0], ids[1]);
+    encode_str(t, " It'S", ids, &n); /* " It" whole (ignore_merges), then "'S" */
+    cr_expect(n == 3 && ids[0] == 260 && ids[1] == '\'' && ids[2] == 'S', "got %d ids", n);
+    rlc_tokenizer_free(t);
+}
+
 static void expect_error(const char *name, rlc_status want, const char *needle) {
     rlc_tokenizer *t = NULL;
     rlc_status st = try_load(name, &t);
