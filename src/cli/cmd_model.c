@@ -68,7 +68,8 @@ int rlc_cmd_generate(int argc, char **argv) {
         {"model", OPT_STR, &dir, "DIR", "Hugging Face model directory"},
         {"adapter", OPT_STR, &adapter, "DIR", "PEFT LoRA adapter directory"},
         {"prompt", OPT_STR, &prompt, "TEXT", "prompt text (needs the model's tokenizer)"},
-        {"tokenizer", OPT_STR, &tok_path, "PATH", "tokenizer.json or its directory (default: --model)"},
+        {"tokenizer", OPT_STR, &tok_path, "PATH",
+         "tokenizer.json or its directory (default: --model)"},
         {"prompt-ids", OPT_STR, &prompt_ids, "1,2,3", "prompt as token ids"},
         {"max-new-tokens", OPT_INT, &p.max_new_tokens, "N", "tokens to generate (64)"},
         {"samples", OPT_INT, &p.num_samples, "G", "samples for the prompt (1)"},
@@ -153,7 +154,8 @@ int rlc_cmd_generate(int argc, char **argv) {
             json_object_set_new(o, "logprobs", lp);
             json_object_set_new(o, "finish_reason",
                                 json_string(rlc_finish_reason_str(out.finish[s])));
-            if (texts && texts[s]) json_object_set_new(o, "text", rlc_cli_json_text(texts[s], tlens[s]));
+            if (texts && texts[s])
+                json_object_set_new(o, "text", rlc_cli_json_text(texts[s], tlens[s]));
             if (s > 0) json_array_append_new(samples, o);
         }
         if (out.num_seqs > 1)

@@ -35,11 +35,14 @@ static int parse_id_list(const char *s, int **ids, int *n) {
     int k = 0;
     for (size_t i = 0, sep = 1; i < len; i++) {
         int is_sep = s[i] == ',' || s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r';
-        if (is_sep && !sep && k) c[k++] = ',';
-        else if (!is_sep) c[k++] = s[i];
+        if (is_sep && !sep && k)
+            c[k++] = ',';
+        else if (!is_sep)
+            c[k++] = s[i];
         sep = (size_t)is_sep;
     }
-    while (k && c[k - 1] == ',') k--;
+    while (k && c[k - 1] == ',')
+        k--;
     c[k] = 0;
     int rc = rlc_cli_parse_ids(c, ids, n);
     free(c);
@@ -54,8 +57,11 @@ json_t *rlc_cli_json_text(const char *s, size_t n) {
     size_t k = 0;
     for (size_t i = 0; o && i < n;) {
         unsigned char c = (unsigned char)s[i];
-        int l = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        int l = c < 0x80                 ? 1
+                : c >= 0xC2 && c <= 0xDF ? 2
+                : c >= 0xE0 && c <= 0xEF ? 3
+                : c >= 0xF0 && c <= 0xF4 ? 4
+                                         : 0;
         json_t *probe = l && i + (size_t)l <= n ? json_stringn(s + i, (size_t)l) : NULL;
         if (probe) {
             memcpy(o + k, s + i, (size_t)l);
@@ -108,7 +114,8 @@ int rlc_cmd_tokenize(int argc, char **argv) {
     char *text = NULL;
     size_t tlen = 0;
     if (decode) {
-        if (parse_id_list(input, &ids, &n)) rc = 2;
+        if (parse_id_list(input, &ids, &n))
+            rc = 2;
         else if ((st = rlc_tokenizer_decode(t, ids, n, skip_special, &text, &tlen)))
             rc = rlc_cli_fail(st);
     } else if ((st = rlc_tokenizer_encode(t, input, len, &ids, &n))) {
@@ -121,7 +128,8 @@ int rlc_cmd_tokenize(int argc, char **argv) {
                 json_object_set_new(o, "text", rlc_cli_json_text(text, tlen));
             } else {
                 json_t *a = json_array();
-                for (int i = 0; i < n; i++) json_array_append_new(a, json_integer(ids[i]));
+                for (int i = 0; i < n; i++)
+                    json_array_append_new(a, json_integer(ids[i]));
                 json_object_set_new(o, "ids", a);
                 json_object_set_new(o, "count", json_integer(n));
             }
@@ -132,7 +140,8 @@ int rlc_cmd_tokenize(int argc, char **argv) {
         } else if (decode) {
             fwrite(text, 1, tlen, stdout);
         } else {
-            for (int i = 0; i < n; i++) printf("%s%d", i ? " " : "", ids[i]);
+            for (int i = 0; i < n; i++)
+                printf("%s%d", i ? " " : "", ids[i]);
             printf("\n");
         }
     }

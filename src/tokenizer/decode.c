@@ -73,7 +73,8 @@ static int unfinished_tail(const unsigned char *s, size_t n) {
 static rlc_status reserve(rlc_detok *d, size_t n) {
     if (n <= d->cap) return RLC_OK;
     size_t cap = d->cap ? d->cap : 64;
-    while (cap < n) cap *= 2;
+    while (cap < n)
+        cap *= 2;
     char *b = realloc(d->buf, cap);
     if (!b) return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory");
     d->buf = b, d->cap = cap;

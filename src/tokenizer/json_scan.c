@@ -8,7 +8,8 @@
 #include <string.h>
 
 const char *rlc_js_ws(const char *p) {
-    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+        p++;
     return p;
 }
 
@@ -17,10 +18,14 @@ static int hex4(const char *p, uint32_t *v) {
     for (int i = 0; i < 4; i++) {
         char c = p[i];
         x <<= 4;
-        if (c >= '0' && c <= '9') x |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f') x |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') x |= (uint32_t)(c - 'A' + 10);
-        else return -1;
+        if (c >= '0' && c <= '9')
+            x |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            x |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            x |= (uint32_t)(c - 'A' + 10);
+        else
+            return -1;
     }
     *v = x;
     return 0;
@@ -53,11 +58,13 @@ const char *rlc_js_str(const char *p, char **buf, size_t *cap, size_t *n) {
     if (*p != '"') return NULL;
     p++;
     const char *q = p;
-    while (*q != '"' && *q != '\\' && *q && (unsigned char)*q >= 0x20) q++;
+    while (*q != '"' && *q != '\\' && *q && (unsigned char)*q >= 0x20)
+        q++;
     size_t need = (size_t)(q - p) + 16;
     if (need > *cap) {
         size_t c = *cap ? *cap : 64;
-        while (c < need) c *= 2;
+        while (c < need)
+            c *= 2;
         char *b = realloc(*buf, c);
         if (!b) return NULL;
         *buf = b, *cap = c;
@@ -83,14 +90,30 @@ const char *rlc_js_str(const char *p, char **buf, size_t *cap, size_t *n) {
         p++;
         char c = *p++, e;
         switch (c) {
-        case '"': e = '"'; break;
-        case '\\': e = '\\'; break;
-        case '/': e = '/'; break;
-        case 'b': e = '\b'; break;
-        case 'f': e = '\f'; break;
-        case 'n': e = '\n'; break;
-        case 'r': e = '\r'; break;
-        case 't': e = '\t'; break;
+        case '"':
+            e = '"';
+            break;
+        case '\\':
+            e = '\\';
+            break;
+        case '/':
+            e = '/';
+            break;
+        case 'b':
+            e = '\b';
+            break;
+        case 'f':
+            e = '\f';
+            break;
+        case 'n':
+            e = '\n';
+            break;
+        case 'r':
+            e = '\r';
+            break;
+        case 't':
+            e = '\t';
+            break;
         case 'u': {
             uint32_t cp, lo;
             if (hex4(p, &cp)) return NULL;
@@ -103,7 +126,8 @@ const char *rlc_js_str(const char *p, char **buf, size_t *cap, size_t *n) {
             len += put_utf8(*buf + len, cp);
             continue;
         }
-        default: return NULL;
+        default:
+            return NULL;
         }
         (*buf)[len++] = e;
     }
@@ -134,7 +158,8 @@ const char *rlc_js_skip(const char *p) {
                 if (!(p = skip_str(p))) return NULL;
                 continue;
             }
-            if (c == '{' || c == '[') depth++;
+            if (c == '{' || c == '[')
+                depth++;
             else if (c == '}' || c == ']') {
                 if (--depth == 0) return p + 1;
             }
@@ -143,6 +168,7 @@ const char *rlc_js_skip(const char *p) {
     }
     /* number, true, false, null */
     const char *s = p;
-    while (*p && !strchr(",}] \t\r\n", *p)) p++;
+    while (*p && !strchr(",}] \t\r\n", *p))
+        p++;
     return p > s ? p : NULL;
 }

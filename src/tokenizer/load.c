@@ -24,15 +24,17 @@ typedef struct loader {
 } loader;
 
 static rlc_status syntax(loader *L, const char *base, const char *at, const char *what) {
-    return rlc_errorf(RLC_ERR_FORMAT, "%s: not a tokenizer.json (JSON syntax error in %s at byte %zu)",
-                      L->path, what, at ? (size_t)(at - base) : (size_t)0);
+    return rlc_errorf(RLC_ERR_FORMAT,
+                      "%s: not a tokenizer.json (JSON syntax error in %s at byte %zu)", L->path,
+                      what, at ? (size_t)(at - base) : (size_t)0);
 }
 
 static rlc_status grow_ids(loader *L, int id) {
     rlc_tokenizer *t = L->t;
     if (id < L->cap_ids) return RLC_OK;
     int cap = L->cap_ids ? L->cap_ids : 1024;
-    while (cap <= id) cap *= 2;
+    while (cap <= id)
+        cap *= 2;
     uint32_t *o = realloc(t->str_off, (size_t)cap * sizeof *o);
     if (o) t->str_off = o;
     uint32_t *l = realloc(t->str_len, (size_t)cap * sizeof *l);
@@ -82,7 +84,8 @@ static rlc_status parse_vocab(loader *L, span v) {
         q = rlc_js_ws(q + 1);
         const char *end = q;
         long id = 0;
-        while (*end >= '0' && *end <= '9' && id < (1L << 30)) id = id * 10 + (*end++ - '0');
+        while (*end >= '0' && *end <= '9' && id < (1L << 30))
+            id = id * 10 + (*end++ - '0');
         if (end == q || id >= (1L << 30))
             return rlc_errorf(RLC_ERR_FORMAT, "%s: model.vocab[\"%.*s\"]: expected an id >= 0",
                               L->path, (int)(n > 60 ? 60 : n), L->sbuf);
@@ -98,14 +101,17 @@ static rlc_status merges_grow(loader *L, size_t count) {
     rlc_tokenizer *t = L->t;
     if (t->merges && count * 2 <= t->mmask + 1) return RLC_OK;
     uint64_t cap = t->merges ? (t->mmask + 1) * 2 : 1 << 12;
-    while (!t->merges && cap < (uint64_t)t->vocab_size * 2) cap *= 2; /* merges < vocab */
-    while (count * 2 > cap) cap *= 2;
+    while (!t->merges && cap < (uint64_t)t->vocab_size * 2)
+        cap *= 2; /* merges < vocab */
+    while (count * 2 > cap)
+        cap *= 2;
     tok_merge_slot *s = calloc(cap, sizeof *s);
     if (!s) return rlc_errorf(RLC_ERR_NOMEM, "%s: out of memory", L->path);
     for (uint64_t i = 0; t->merges && i <= t->mmask; i++) {
         if (!t->merges[i].key) continue;
         uint64_t h = rlc_tok_mix(t->merges[i].key);
-        while (s[h & (cap - 1)].key) h++;
+        while (s[h & (cap - 1)].key)
+            h++;
         s[h & (cap - 1)] = t->merges[i];
     }
     free(t->merges);
@@ -139,7 +145,8 @@ static rlc_status add_merge(loader *L, int rank, const char *a, size_t na, const
     uint64_t key = rlc_tok_pair_key(ia, ib);
     uint64_t h = rlc_tok_mix(key);
     /* A repeated pair keeps its last rank, as Hugging Face's map does. */
-    while (t->merges[h & t->mmask].key && t->merges[h & t->mmask].key != key) h++;
+    while (t->merges[h & t->mmask].key && t->merges[h & t->mmask].key != key)
+        h++;
     tok_merge_slot *slot = &t->merges[h & t->mmask];
     slot->key = key, slot->rank = rank, slot->id = im;
     return RLC_OK;
@@ -176,8 +183,10 @@ static rlc_status parse_merges(loader *L, span v) {
         } else if (*p == '[') { /* ["a", "b"] */
             q = rlc_js_str(rlc_js_ws(p + 1), &L->sbuf, &L->scap, &n);
             if (q) q = rlc_js_ws(q);
-            if (q && *q == ',') q = rlc_js_str(rlc_js_ws(q + 1), &b2, &cap2, &n2);
-            else q = NULL;
+            if (q && *q == ',')
+                q = rlc_js_str(rlc_js_ws(q + 1), &b2, &cap2, &n2);
+            else
+                q = NULL;
             if (q) q = rlc_js_ws(q);
             if (!q || *q != ']') {
                 st = rlc_errorf(RLC_ERR_FORMAT,
@@ -188,9 +197,10 @@ static rlc_status parse_merges(loader *L, span v) {
             q++;
             st = add_merge(L, rank, L->sbuf, n, b2, n2);
         } else {
-            st = rlc_errorf(RLC_ERR_FORMAT,
-                            "%s: model.merges[%d]: expected \"left right\" or [\"left\", \"right\"]",
-                            L->path, rank);
+            st =
+                rlc_errorf(RLC_ERR_FORMAT,
+                           "%s: model.merges[%d]: expected \"left right\" or [\"left\", \"right\"]",
+                           L->path, rank);
             break;
         }
         if (st) break;
@@ -234,9 +244,10 @@ static rlc_status parse_added(loader *L, span s) {
                *c = json_object_get(o, "content");
         if (!json_is_integer(id) || json_integer_value(id) < 0 ||
             json_integer_value(id) >= (1 << 30) || !json_is_string(c) || !json_string_length(c)) {
-            st = rlc_errorf(RLC_ERR_FORMAT,
-                            "%s: added_tokens[%zu]: expected \"id\" >= 0 and a non-empty \"content\"",
-                            L->path, i);
+            st = rlc_errorf(
+                RLC_ERR_FORMAT,
+                "%s: added_tokens[%zu]: expected \"id\" >= 0 and a non-empty \"content\"", L->path,
+                i);
             break;
         }
         int tid = (int)json_integer_value(id), special = jbool(o, "special", 0);
@@ -320,8 +331,8 @@ static rlc_status parse_pre(loader *L, json_t *p) {
                               b ? b : "?");
         s->kind = PRE_SPLIT;
         json_t *src = re ? re : lit;
-        RLC_TRY(rlc_tok_compile(json_string_value(src), json_string_length(src), !re, &s->re,
-                                L->path));
+        RLC_TRY(
+            rlc_tok_compile(json_string_value(src), json_string_length(src), !re, &s->re, L->path));
     } else if (!strcmp(type, "ByteLevel")) {
         s->kind = PRE_BYTELEVEL;
         s->add_prefix_space = jbool(p, "add_prefix_space", 1);
@@ -358,9 +369,12 @@ static rlc_status parse_model(loader *L, span m, const char **end, span *vocab, 
         if (*q != ':') return syntax(L, m.p, q, "model");
         const char *vs = rlc_js_ws(q + 1), *ve = rlc_js_skip(vs);
         if (!ve) return syntax(L, m.p, vs, "model");
-        if (!strcmp(key, "vocab")) *vocab = (span){vs, (size_t)(ve - vs)};
-        else if (!strcmp(key, "merges")) *merges = (span){vs, (size_t)(ve - vs)};
-        else if (!strcmp(key, "ignore_merges")) L->t->ignore_merges = !strncmp(vs, "true", 4);
+        if (!strcmp(key, "vocab"))
+            *vocab = (span){vs, (size_t)(ve - vs)};
+        else if (!strcmp(key, "merges"))
+            *merges = (span){vs, (size_t)(ve - vs)};
+        else if (!strcmp(key, "ignore_merges"))
+            L->t->ignore_merges = !strncmp(vs, "true", 4);
         else if (!strcmp(key, "type") && *vs == '"') {
             if (!rlc_js_str(vs, &L->sbuf, &L->scap, &n)) return syntax(L, m.p, vs, "model");
             snprintf(type, sizeof type, "%.*s", (int)(n < 63 ? n : 63), L->sbuf);
@@ -369,8 +383,10 @@ static rlc_status parse_model(loader *L, span m, const char **end, span *vocab, 
                    *vs == '"' && ve - vs > 2)
             return rlc_errorf(RLC_ERR_UNSUPPORTED, "%s: model.%s is not supported", L->path, key);
         p = rlc_js_ws(ve);
-        if (*p == ',') p = rlc_js_ws(p + 1);
-        else if (*p != '}') return syntax(L, m.p, p, "model");
+        if (*p == ',')
+            p = rlc_js_ws(p + 1);
+        else if (*p != '}')
+            return syntax(L, m.p, p, "model");
     }
     *end = p + 1;
     if (type[0] && strcmp(type, "BPE"))
@@ -405,12 +421,17 @@ static rlc_status load_json(loader *L, const char *data, size_t len) {
             return syntax(L, data, vs, key);
         }
         span s = {vs, (size_t)(ve - vs)};
-        if (!strcmp(key, "added_tokens")) added = s;
-        else if (!strcmp(key, "normalizer")) norm = s;
-        else if (!strcmp(key, "pre_tokenizer")) pre = s;
+        if (!strcmp(key, "added_tokens"))
+            added = s;
+        else if (!strcmp(key, "normalizer"))
+            norm = s;
+        else if (!strcmp(key, "pre_tokenizer"))
+            pre = s;
         p = rlc_js_ws(ve);
-        if (*p == ',') p = rlc_js_ws(p + 1);
-        else if (*p != '}') return syntax(L, data, p, "the top level");
+        if (*p == ',')
+            p = rlc_js_ws(p + 1);
+        else if (*p != '}')
+            return syntax(L, data, p, "the top level");
     }
     if (*rlc_js_ws(p + 1)) return syntax(L, data, p + 1, "the top level");
     if (!model.p)

@@ -19,8 +19,8 @@ rlc_status rlc_tok_compile(const char *pattern, size_t len, int literal, pcre2_c
         size_t k = 0;
         for (size_t i = 0; i < len; i++) {
             unsigned char c = (unsigned char)pattern[i];
-            if (c < 0x80 && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                              (c >= 'A' && c <= 'Z')))
+            if (c < 0x80 &&
+                !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
                 quoted[k++] = '\\';
             quoted[k++] = (char)c;
         }
@@ -43,14 +43,40 @@ rlc_status rlc_tok_compile(const char *pattern, size_t len, int literal, pcre2_c
 
 /* ---- NFC */
 
-/* 1 if NFC leaves cp alone whatever surrounds it (a conservative quick check). */
-static int nfc_stable(utf8proc_int32_t cp) {
+/* 1 if NFC leaves cp alone whatever surrounds it, i.e. Unicode's NFC_QC=Yes
+ * and no combining class (then a text made of such code points is already
+ * NFC). Worked out from utf8proc once per code point and kept. */
+static int nfc_stable_compute(utf8proc_int32_t cp) {
     if (cp >= 0x1100 && cp < 0x1200) return 0; /* Hangul jamo compose algorithmically */
     const utf8proc_property_t *pr = utf8proc_get_property(cp);
     if (pr->combining_class) return 0;
-    if (pr->decomp_seqindex != UINT16_MAX && pr->decomp_type == 0) return 0; /* canonical */
-    if (pr->comb_index != UINT16_MAX && pr->comb_index >= 0x8000) return 0;  /* 2nd of a pair */
+    if (pr->comb_index != UINT16_MAX && pr->comb_index >= 0x8000) return 0; /* 2nd of a pair */
+    if (pr->decomp_seqindex != UINT16_MAX && pr->decomp_type == 0) {
+        /* A canonical decomposition: stable only if NFC composes it back
+         * (precomposed letters do; singletons and exclusions do not). */
+        char in[4], *out = NULL;
+        utf8proc_ssize_t n = utf8proc_encode_char(cp, (utf8proc_uint8_t *)in);
+        utf8proc_ssize_t m =
+            utf8proc_map((const utf8proc_uint8_t *)in, n, (utf8proc_uint8_t **)&out,
+                         UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        int same = m == n && !memcmp(in, out, (size_t)n);
+        free(out);
+        return same;
+    }
     return 1;
+}
+
+#define NFC_CACHED 0x30000            /* planes 0-2; above, compute each time */
+static uint8_t nfc_cache[NFC_CACHED]; /* 0 unknown, 1 stable, 2 not */
+
+static int nfc_stable(utf8proc_int32_t cp) {
+    if (cp >= NFC_CACHED) return nfc_stable_compute(cp);
+    uint8_t v = __atomic_load_n(&nfc_cache[cp], __ATOMIC_RELAXED);
+    if (!v) {
+        v = nfc_stable_compute(cp) ? 1 : 2;
+        __atomic_store_n(&nfc_cache[cp], v, __ATOMIC_RELAXED);
+    }
+    return v == 1;
 }
 
 /* Returns 1 if text needs normalizing (has a code point that is not stable). */
@@ -62,7 +88,8 @@ static int nfc_needed(const char *s, size_t n) {
             continue;
         }
         utf8proc_int32_t cp;
-        utf8proc_ssize_t l = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+        utf8proc_ssize_t l =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
         if (l < 0) {
             i++;
             continue;
@@ -81,7 +108,8 @@ typedef struct sbuf {
 static int sbuf_add(sbuf *b, const char *s, size_t n) {
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n) cap *= 2;
+        while (cap < b->n + n)
+            cap *= 2;
         char *p = realloc(b->p, cap);
         if (!p) return -1;
         b->p = p, b->cap = cap;
@@ -91,30 +119,49 @@ static int sbuf_add(sbuf *b, const char *s, size_t n) {
     return 0;
 }
 
-/* NFC of the valid UTF-8 runs of s; invalid bytes are kept as they are. */
-static rlc_status nfc(const char *s, size_t n, sbuf *o) {
-    size_t i = 0;
-    while (i < n) {
-        size_t j = i;
-        while (j < n) {
-            utf8proc_int32_t cp;
-            utf8proc_ssize_t l = utf8proc_iterate((const utf8proc_uint8_t *)s + j, (utf8proc_ssize_t)(n - j), &cp);
-            if (l < 0) break;
-            j += (size_t)l;
-        }
-        if (j > i) {
-            utf8proc_uint8_t *d = NULL;
-            utf8proc_ssize_t l = utf8proc_map((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(j - i), &d,
-                                              UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-            int bad = l < 0 || sbuf_add(o, (const char *)d, (size_t)l);
-            free(d);
-            if (bad) return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: NFC failed (%s)",
-                                       l < 0 ? utf8proc_errmsg(l) : "out of memory");
-        }
-        if (j < n && sbuf_add(o, s + j, 1)) return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory");
-        i = j + 1;
-    }
+/* Appends s[0..n) (valid UTF-8), normalized if dirty. */
+static rlc_status nfc_segment(const char *s, size_t n, int dirty, sbuf *o) {
+    if (!n) return RLC_OK;
+    if (!dirty)
+        return sbuf_add(o, s, n) ? rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory") : RLC_OK;
+    utf8proc_uint8_t *d = NULL;
+    utf8proc_ssize_t l = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &d,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    int bad = l < 0 || sbuf_add(o, (const char *)d, (size_t)l);
+    free(d);
+    if (bad)
+        return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: NFC failed (%s)",
+                          l < 0 ? utf8proc_errmsg(l) : "out of memory");
     return RLC_OK;
+}
+
+/* NFC, one segment at a time: text splits into segments before every stable
+ * code point (NFC_QC=Yes, combining class 0), and NFC of the whole is NFC of
+ * each segment, so only segments holding an unstable code point go through
+ * utf8proc. Bytes of invalid sequences are kept as they are. */
+static rlc_status nfc(const char *s, size_t n, sbuf *o) {
+    size_t seg = 0, i = 0;
+    int dirty = 0;
+    while (i < n) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t l =
+            (unsigned char)s[i] < 0x80
+                ? (cp = (unsigned char)s[i], 1)
+                : utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+        int stable = l > 0 && (cp < 0x80 || nfc_stable(cp));
+        if (l <= 0 || stable) {
+            RLC_TRY(nfc_segment(s + seg, i - seg, dirty, o));
+            seg = i, dirty = 0;
+        }
+        if (l <= 0) { /* an invalid byte is a segment of its own, kept */
+            if (sbuf_add(o, s + i, 1)) return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory");
+            seg = ++i;
+            continue;
+        }
+        dirty |= !stable;
+        i += (size_t)l;
+    }
+    return nfc_segment(s + seg, n - seg, dirty, o);
 }
 
 /* ---- pre-tokenizer steps */
@@ -140,22 +187,30 @@ typedef struct splitter {
 static rlc_status emit(splitter *sp, const char *s, size_t n, int is_match) {
     if (!n) return RLC_OK;
     switch (sp->behavior) {
-    case SPLIT_ISOLATED: return run_step(sp->c, sp->step + 1, s, n);
-    case SPLIT_REMOVED: return is_match ? RLC_OK : run_step(sp->c, sp->step + 1, s, n);
-    default: break;
+    case SPLIT_ISOLATED:
+        return run_step(sp->c, sp->step + 1, s, n);
+    case SPLIT_REMOVED:
+        return is_match ? RLC_OK : run_step(sp->c, sp->step + 1, s, n);
+    default:
+        break;
     }
     /* MergedWithPrevious: a match joins a preceding non-match. MergedWithNext:
      * a match joins the following non-match. Contiguous: adjacent matches join. */
     int join = 0;
     if (sp->have_held) {
-        if (sp->behavior == SPLIT_MERGED_PREV) join = is_match && !sp->held_match;
-        else if (sp->behavior == SPLIT_MERGED_NEXT) join = !is_match && sp->held_match;
-        else join = is_match && sp->held_match;
+        if (sp->behavior == SPLIT_MERGED_PREV)
+            join = is_match && !sp->held_match;
+        else if (sp->behavior == SPLIT_MERGED_NEXT)
+            join = !is_match && sp->held_match;
+        else
+            join = is_match && sp->held_match;
     }
     if (join) {
         sp->held_n = (size_t)(s + n - sp->held);
-        if (sp->behavior == SPLIT_MERGED_PREV) sp->held_match = 1;
-        else if (sp->behavior == SPLIT_MERGED_NEXT) sp->held_match = 0;
+        if (sp->behavior == SPLIT_MERGED_PREV)
+            sp->held_match = 1;
+        else if (sp->behavior == SPLIT_MERGED_NEXT)
+            sp->held_match = 0;
         return RLC_OK;
     }
     if (sp->have_held) RLC_TRY(run_step(sp->c, sp->step + 1, sp->held, sp->held_n));
@@ -194,7 +249,8 @@ static int is_numeric(const char *s, size_t n, size_t *len) {
     }
     *len = (size_t)l;
     utf8proc_category_t cat = utf8proc_category(cp);
-    return cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO;
+    return cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL ||
+           cat == UTF8PROC_CATEGORY_NO;
 }
 
 static rlc_status digits_split(enc_ctx *c, int step, int individual, const char *s, size_t n) {
@@ -221,9 +277,12 @@ static rlc_status run_step(enc_ctx *c, int step, const char *s, size_t n) {
     if (step == t->n_pre) return rlc_tok_bpe_piece(t, (const unsigned char *)s, n, c->out);
     const tok_pre *p = &t->pre[step];
     switch (p->kind) {
-    case PRE_SPLIT: return regex_split(c, step, p->re, p->behavior, s, n);
-    case PRE_DIGITS: return digits_split(c, step, p->individual_digits, s, n);
-    default: break;
+    case PRE_SPLIT:
+        return regex_split(c, step, p->re, p->behavior, s, n);
+    case PRE_DIGITS:
+        return digits_split(c, step, p->individual_digits, s, n);
+    default:
+        break;
     }
     /* ByteLevel: the byte mapping itself happens in BPE (on raw bytes). */
     if (p->add_prefix_space && n && s[0] != ' ') {
@@ -251,7 +310,8 @@ rlc_status rlc_tok_encode_plain(const rlc_tokenizer *t, const char *s, size_t n,
         s = norm.p, n = norm.n;
     }
     enc_ctx c = {t, out, pcre2_match_data_create(1, NULL)};
-    rlc_status st = c.md ? run_step(&c, 0, s, n) : rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory");
+    rlc_status st =
+        c.md ? run_step(&c, 0, s, n) : rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory");
     pcre2_match_data_free(c.md);
     free(norm.p);
     return st;

@@ -43,6 +43,7 @@ typedef struct tok_merge_slot {
 
 struct rlc_tokenizer {
     int kind;
+    uint64_t serial; /* unique per tokenizer in this process (for the BPE cache) */
     int vocab_size;
     /* Per id: the token as the file spells it, and the bytes it decodes to. */
     uint32_t *str_off, *str_len;
@@ -56,7 +57,7 @@ struct rlc_tokenizer {
         uint32_t tag; /* high bits of the string's hash, checked first */
         uint32_t off, len;
         char inl[16]; /* strings up to 16 bytes compare here: one cache miss a lookup */
-    } *vhash;
+    } * vhash;
     uint32_t vmask;
     tok_merge_slot *merges;
     uint64_t mmask;
@@ -100,6 +101,9 @@ static inline const tok_merge_slot *rlc_tok_merge_find(const rlc_tokenizer *t, i
         h++;
     }
 }
+
+/* A fresh serial for a new tokenizer. */
+uint64_t rlc_tok_next_serial(void);
 
 /* Builds vhash, flags-derived tables and the decoded bytes once str_* and
  * flags are filled (shared by the JSON loader and the byte tokenizer). */

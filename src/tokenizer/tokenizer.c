@@ -16,8 +16,10 @@ static void byte_table_init(void) {
         int printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
         byte_cp[b] = (uint16_t)(printable ? b : 256 + n++);
     }
-    for (int i = 0; i < 324; i++) cp_byte[i] = -1;
-    for (int b = 0; b < 256; b++) cp_byte[byte_cp[b]] = (int16_t)b;
+    for (int i = 0; i < 324; i++)
+        cp_byte[i] = -1;
+    for (int b = 0; b < 256; b++)
+        cp_byte[byte_cp[b]] = (int16_t)b;
 }
 
 static void byte_table(void) {
@@ -79,9 +81,12 @@ static size_t unmap(const char *s, size_t n, char *o) {
         unsigned char c = (unsigned char)s[i];
         uint32_t cp;
         size_t l;
-        if (c < 0x80) cp = c, l = 1;
-        else if ((c & 0xE0) == 0xC0 && i + 1 < n) cp = ((c & 0x1Fu) << 6) | (s[i + 1] & 0x3Fu), l = 2;
-        else cp = 0xFFFFFFFF, l = 1;
+        if (c < 0x80)
+            cp = c, l = 1;
+        else if ((c & 0xE0) == 0xC0 && i + 1 < n)
+            cp = ((c & 0x1Fu) << 6) | (s[i + 1] & 0x3Fu), l = 2;
+        else
+            cp = 0xFFFFFFFF, l = 1;
         int b = rlc_tok_cp_byte(cp);
         if (b < 0) {
             memcpy(o, s, n);
@@ -99,19 +104,28 @@ static int cmp_added(const void *a, const void *b) {
     return x->id - y->id;
 }
 
+uint64_t rlc_tok_next_serial(void) {
+    static uint64_t next;
+    return __atomic_add_fetch(&next, 1, __ATOMIC_RELAXED);
+}
+
 rlc_status rlc_tok_finish(rlc_tokenizer *t, const char *path) {
     int V = t->vocab_size;
+    t->serial = rlc_tok_next_serial();
     uint32_t cap = 1024;
-    while (cap < (uint32_t)V * 2u) cap *= 2;
+    while (cap < (uint32_t)V * 2u)
+        cap *= 2;
     t->vhash = malloc(cap * sizeof *t->vhash);
     t->dec_off = malloc((size_t)V * sizeof *t->dec_off);
     t->dec_len = malloc((size_t)V * sizeof *t->dec_len);
     size_t total = 0;
-    for (int i = 0; i < V; i++) total += t->str_len[i] + 1;
+    for (int i = 0; i < V; i++)
+        total += t->str_len[i] + 1;
     t->decs = malloc(total + 1);
     if (!t->vhash || !t->dec_off || !t->dec_len || !t->decs)
         return rlc_errorf(RLC_ERR_NOMEM, "%s: out of memory", path);
-    for (uint32_t i = 0; i < cap; i++) t->vhash[i].id = -1;
+    for (uint32_t i = 0; i < cap; i++)
+        t->vhash[i].id = -1;
     t->vmask = cap - 1;
     size_t k = 0;
     for (int id = 0; id < V; id++) {
@@ -123,8 +137,10 @@ rlc_status rlc_tok_finish(rlc_tokenizer *t, const char *path) {
             continue;
         }
         if ((t->flags[id] & TF_ADDED) || t->kind == TOK_BYTE) {
-            if (t->kind == TOK_BYTE && id < 256) t->decs[k] = (char)id, n = 1;
-            else memcpy(t->decs + k, s, n);
+            if (t->kind == TOK_BYTE && id < 256)
+                t->decs[k] = (char)id, n = 1;
+            else
+                memcpy(t->decs + k, s, n);
         } else {
             n = unmap(s, n, t->decs + k);
         }
@@ -158,16 +174,19 @@ rlc_status rlc_tok_finish(rlc_tokenizer *t, const char *path) {
                               path, b);
         t->byte_id[b] = id;
     }
-    for (int i = 0; i < t->n_added; i++) t->added[i].content = t->strs + t->str_off[t->added[i].id];
+    for (int i = 0; i < t->n_added; i++)
+        t->added[i].content = t->strs + t->str_off[t->added[i].id];
     qsort(t->added, (size_t)t->n_added, sizeof *t->added, cmp_added);
     memset(t->added_first, 0, sizeof t->added_first);
-    for (int i = 0; i < t->n_added; i++) t->added_first[(unsigned char)t->added[i].content[0]] = 1;
+    for (int i = 0; i < t->n_added; i++)
+        t->added_first[(unsigned char)t->added[i].content[0]] = 1;
     return RLC_OK;
 }
 
 void rlc_tokenizer_free(rlc_tokenizer *t) {
     if (!t) return;
-    for (int i = 0; i < t->n_pre; i++) pcre2_code_free(t->pre[i].re);
+    for (int i = 0; i < t->n_pre; i++)
+        pcre2_code_free(t->pre[i].re);
     free(t->str_off), free(t->str_len), free(t->strs), free(t->flags);
     free(t->dec_off), free(t->dec_len), free(t->decs);
     free(t->vhash), free(t->merges), free(t->added);
@@ -228,7 +247,9 @@ rlc_status rlc_tokenizer_new_byte(const char *const *specials, int n_specials,
     return RLC_OK;
 }
 
-int rlc_tokenizer_vocab_size(const rlc_tokenizer *t) { return t->vocab_size; }
+int rlc_tokenizer_vocab_size(const rlc_tokenizer *t) {
+    return t->vocab_size;
+}
 
 int rlc_tokenizer_token_id(const rlc_tokenizer *t, const char *token) {
     return rlc_tok_vocab_find(t, token, strlen(token));
@@ -254,7 +275,9 @@ rlc_status rlc_tok_ids_push(tok_ids *o, int id) {
     return RLC_OK;
 }
 
-static int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+static int is_space(unsigned char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
 
 /* Leftmost-longest match of an added token at or after p; NULL if none. */
 static const tok_added *find_added(const rlc_tokenizer *t, const char *s, size_t n, size_t from,
@@ -275,7 +298,8 @@ static const tok_added *find_added(const rlc_tokenizer *t, const char *s, size_t
 static rlc_status encode_plain(const rlc_tokenizer *t, const char *s, size_t n, tok_ids *out) {
     if (!n) return RLC_OK;
     if (t->kind == TOK_BYTE) {
-        for (size_t i = 0; i < n; i++) RLC_TRY(rlc_tok_ids_push(out, (unsigned char)s[i]));
+        for (size_t i = 0; i < n; i++)
+            RLC_TRY(rlc_tok_ids_push(out, (unsigned char)s[i]));
         return RLC_OK;
     }
     return rlc_tok_encode_plain(t, s, n, out);
@@ -297,9 +321,11 @@ rlc_status rlc_tokenizer_encode(const rlc_tokenizer *t, const char *text, size_t
         if (a) {
             end = at + a->len;
             if (a->lstrip)
-                while (stop > pos && is_space((unsigned char)text[stop - 1])) stop--;
+                while (stop > pos && is_space((unsigned char)text[stop - 1]))
+                    stop--;
             if (a->rstrip)
-                while (end < len && is_space((unsigned char)text[end])) end++;
+                while (end < len && is_space((unsigned char)text[end]))
+                    end++;
         } else {
             end = len;
         }

