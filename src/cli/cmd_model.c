@@ -4,6 +4,7 @@
 
 #include "base/fs.h"
 #include "model/generate.h"
+#include "tokenizer/chat.h"
 #include "tokenizer/tokenizer.h"
 
 #include <jansson.h>
@@ -62,6 +63,7 @@ static void json_ids(json_t *o, const char *key, const int *ids, int n) {
 
 int rlc_cmd_generate(int argc, char **argv) {
     const char *dir = NULL, *adapter = NULL, *prompt = NULL, *prompt_ids = NULL, *tok_path = NULL;
+    const char *chat = NULL;
     rlc_gen_params p = rlc_gen_default_params();
     int as_json = 0, no_eos = 0;
     rlc_opt opts[] = {
@@ -71,6 +73,9 @@ int rlc_cmd_generate(int argc, char **argv) {
         {"tokenizer", OPT_STR, &tok_path, "PATH",
          "tokenizer.json or its directory (default: --model)"},
         {"prompt-ids", OPT_STR, &prompt_ids, "1,2,3", "prompt as token ids"},
+        {"chat", OPT_STR, &chat, "FORMAT",
+         "wrap --prompt as a user turn: auto (from tokenizer_config.json), chatml, qwen3, "
+         "llama3 or none"},
         {"max-new-tokens", OPT_INT, &p.max_new_tokens, "N", "tokens to generate (64)"},
         {"samples", OPT_INT, &p.num_samples, "G", "samples for the prompt (1)"},
         {"temperature", OPT_FLOAT, &p.sampler.temperature, "T", "sampling temperature, 0 = greedy (1)"},
@@ -111,8 +116,39 @@ int rlc_cmd_generate(int argc, char **argv) {
         if (tst) return rlc_cli_fail(tst);
     }
     int *ids = NULL, n = 0;
+    char *chat_text = NULL;
+    if (chat && !prompt) {
+        rlc_tokenizer_free(tok);
+        fprintf(stderr, "rlc generate: --chat needs --prompt\n");
+        return 2;
+    }
+    if (chat) {
+        rlc_chat_format f;
+        rlc_status cst = rlc_chat_parse(chat, &f);
+        if (cst == RLC_OK && f == RLC_CHAT_AUTO) {
+            char cfg[4096];
+            const char *base = tok_path ? tok_path : dir;
+            /* tok_path may name tokenizer.json itself: look beside it */
+            const char *slash = strrchr(base, '/');
+            if (strstr(base, ".json") && slash)
+                snprintf(cfg, sizeof cfg, "%.*s/tokenizer_config.json", (int)(slash - base), base);
+            else
+                cst = rlc_path_join(cfg, sizeof cfg, base, "tokenizer_config.json");
+            if (cst == RLC_OK) cst = rlc_chat_detect(cfg, &f);
+        }
+        rlc_chat_msg msg = {"user", prompt};
+        if (cst == RLC_OK) cst = rlc_chat_render(f, &msg, 1, 1, 0, &chat_text);
+        if (cst) {
+            rlc_tokenizer_free(tok);
+            return rlc_cli_fail(cst);
+        }
+        prompt = chat_text;
+    }
     if (prompt) {
         rlc_status tst = rlc_tokenizer_encode(tok, prompt, strlen(prompt), &ids, &n);
+        free(chat_text);
+        chat_text = NULL;
+        prompt = NULL;
         if (!tst && !n) tst = rlc_errorf(RLC_ERR_INVALID, "--prompt is empty");
         if (tst) {
             free(ids);
