@@ -5,6 +5,7 @@
  * build/npm, build/tokref). */
 #include "helpers.h"
 #include "model/generate.h"
+#include "tokenizer/chat.h"
 #include "tokenizer/tokenizer.h"
 
 #include <criterion/criterion.h>
@@ -595,6 +596,31 @@ Test(tokenizer, generate_takes_a_text_prompt, .init = tmp_setup, .fini = tmp_tea
     cr_expect_eq(system(cmd), 0);
     snprintf(cmd, sizeof cmd,
              "%s generate --model %s --tokenizer %s/none.json --prompt hi 2>/dev/null", bin(), tmp,
+             tmp);
+    cr_expect_neq(system(cmd), 0);
+    /* --chat wraps the prompt as a user turn with the assistant header */
+    char *chat;
+    rlc_chat_msg msg = {"user", "hello"};
+    cr_assert_eq(rlc_chat_render(RLC_CHAT_CHATML, &msg, 1, 1, 0, &chat), RLC_OK);
+    int *cids, cn;
+    cr_assert_eq(rlc_tokenizer_encode(t, chat, strlen(chat), &cids, &cn), RLC_OK);
+    snprintf(cmd, sizeof cmd,
+             "%s generate --model %s --chat chatml --prompt hello --max-new-tokens 1 "
+             "--temperature 0 --json 2>&1",
+             bin(), tmp);
+    got = run_out(cmd, &rc);
+    cr_assert_eq(rc, 0, "rc %d: %s", rc, got);
+    j = json_loads(got, JSON_ALLOW_NUL, &e);
+    cr_assert_not_null(j, "no JSON from generate --chat: %s", got);
+    pids = json_object_get(j, "prompt_ids");
+    cr_assert_eq((int)json_array_size(pids), cn);
+    for (int i = 0; i < cn; i++)
+        cr_expect_eq(json_integer_value(json_array_get(pids, (size_t)i)), cids[i]);
+    json_decref(j);
+    free(cids);
+    free(chat);
+    /* auto needs the model's tokenizer_config.json */
+    snprintf(cmd, sizeof cmd, "%s generate --model %s --chat auto --prompt hi 2>/dev/null", bin(),
              tmp);
     cr_expect_neq(system(cmd), 0);
     rlc_tokenizer_free(t);
