@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 void th_tmpdir(char *out, size_t cap) {
     snprintf(out, cap, "/tmp/rlc-test-XXXXXX");
@@ -22,6 +23,22 @@ int th_python(const char *script, const char *args) {
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 /usr/bin/python3 tests/ref/%s %s", script, args);
     int rc = system(cmd);
+    if (rc == -1) return -1;
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+int th_python_script(const char *script, const char *in, const char *out) {
+    char spath[] = "/tmp/rlc_test_py_XXXXXX";
+    int fd = mkstemp(spath);
+    if (fd < 0) return -1;
+    FILE *f = fdopen(fd, "w");
+    if (!f) return -1;
+    fputs(script, f);
+    fclose(f);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s", spath, in, out);
+    int rc = system(cmd);
+    unlink(spath);
     if (rc == -1) return -1;
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }

@@ -12,6 +12,11 @@ void th_rmdir(const char *dir);
 /* Runs `/usr/bin/python3 tests/ref/<script> <args>`; returns its exit status. */
 int th_python(const char *script, const char *args);
 
+/* Runs the Python source `script` under /usr/bin/python3 with argv[1] = in,
+ * argv[2] = out; returns the exit status (non-zero also when the interpreter
+ * or torch is missing: tests must fail then, not skip). */
+int th_python_script(const char *script, const char *in, const char *out);
+
 typedef struct th_cmp {
     double max_abs, max_rel;
     size_t worst, bad;

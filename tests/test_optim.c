@@ -1,3 +1,4 @@
+#include "helpers.h"
 #include "base/rng.h"
 #include "tensor/cpu_kernels.h"
 #include "train/optim.h"
@@ -25,17 +26,9 @@ static rlc_backend test_backend(void) {
 /* Runs `script` under /usr/bin/python3 with argv[1] = in, argv[2] = out. A
  * missing interpreter or torch makes the test fail, never skip. */
 static void run_python(const char *script, const char *in, const char *out) {
-    char spath[] = "/tmp/rlc_test_py_XXXXXX";
-    int fd = mkstemp(spath);
-    cr_assert(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs(script, f);
-    fclose(f);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s", spath, in, out);
-    int rc = system(cmd);
-    unlink(spath);
-    cr_assert_eq(rc, 0, "'%s' failed (rc %d): /usr/bin/python3 with torch is required", cmd, rc);
+    int rc = th_python_script(script, in, out);
+    cr_assert_eq(rc, 0, "python reference failed (rc %d): /usr/bin/python3 with torch is required",
+                 rc);
 }
 
 static FILE *temp_file(char *path) {

@@ -387,17 +387,9 @@ static const char *torch_grpo_script =
     "open(sys.argv[2], 'wb').write(np.concatenate(out).astype('<f8').tobytes())\n";
 
 static void run_python(const char *script, const char *in, const char *out) {
-    char spath[] = "/tmp/rlc_test_py_XXXXXX";
-    int fd = mkstemp(spath);
-    cr_assert(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs(script, f);
-    fclose(f);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s", spath, in, out);
-    int rc = system(cmd);
-    unlink(spath);
-    cr_assert_eq(rc, 0, "'%s' failed (rc %d): /usr/bin/python3 with torch is required", cmd, rc);
+    int rc = th_python_script(script, in, out);
+    cr_assert_eq(rc, 0, "python reference failed (rc %d): /usr/bin/python3 with torch is required",
+                 rc);
 }
 
 /* The issue asks for 1e-5; both sides compute in float64 from the same float

@@ -1,6 +1,8 @@
 /* Built-in rewards: hand parsing over byte ranges (no regex), no allocation. */
 #include "rewards/rewards.h"
 
+#include "base/text.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,28 +251,6 @@ const rlc_reward_def *rlc_reward_find(const char *name) {
     return NULL;
 }
 
-/* Levenshtein distance, for "did you mean"; long names just count as far. */
-static size_t edit_distance(const char *a, const char *b) {
-    size_t na = strlen(a), nb = strlen(b);
-    if (na > 63 || nb > 63) return (size_t)-1;
-    size_t row[64];
-    for (size_t j = 0; j <= nb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= na; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= nb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[nb];
-}
-
 rlc_status rlc_reward_lookup(const char *name, const rlc_reward_def **out) {
     *out = rlc_reward_find(name);
     if (*out) return RLC_OK;
@@ -278,7 +258,7 @@ rlc_status rlc_reward_lookup(const char *name, const rlc_reward_def **out) {
     size_t best_d = (size_t)-1;
     char known[256] = "";
     for (size_t i = 0; i < N_REWARDS; i++) {
-        size_t d = edit_distance(name ? name : "", rewards[i].name);
+        size_t d = (size_t)rlc_edit_distance(name ? name : "", rewards[i].name);
         if (d < best_d) best_d = d, best = rewards[i].name;
         if (i) strncat(known, ", ", sizeof known - strlen(known) - 1);
         strncat(known, rewards[i].name, sizeof known - strlen(known) - 1);

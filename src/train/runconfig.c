@@ -5,6 +5,8 @@
  * comparison all walk that table. */
 #include "train/runconfig.h"
 
+#include "base/text.h"
+
 #include "base/fs.h"
 
 #include <ctype.h>
@@ -303,32 +305,11 @@ static const char *choices_str(const char *const *choices, char *buf, size_t cap
     return buf;
 }
 
-/* Edit distance, on at most the first 63 bytes of each string. */
-static int levenshtein(const char *a, const char *b) {
-    int la = (int)strnlen(a, 63), lb = (int)strnlen(b, 63);
-    int row[64];
-    for (int j = 0; j <= lb; j++)
-        row[j] = j;
-    for (int i = 1; i <= la; i++) {
-        int diag = row[0];
-        row[0] = i;
-        for (int j = 1; j <= lb; j++) {
-            int up = row[j];
-            int best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 static const char *nearest_choice(const char *const *choices, const char *s) {
     const char *best = NULL;
     int bd = INT_MAX;
     for (int i = 0; choices[i]; i++) {
-        int d = levenshtein(s, choices[i]);
+        int d = rlc_edit_distance(s, choices[i]);
         if (d < bd) bd = d, best = choices[i];
     }
     return best;
@@ -344,7 +325,7 @@ static const rc_section *nearest_section(const char *name) {
     const rc_section *best = &sections[0];
     int bd = INT_MAX;
     for (size_t i = 0; i < N_SECTIONS; i++) {
-        int d = levenshtein(name, sections[i].name);
+        int d = rlc_edit_distance(name, sections[i].name);
         if (d < bd) bd = d, best = &sections[i];
     }
     return best;
@@ -366,8 +347,8 @@ static const rc_key *nearest_key(const char *section, const char *name) {
     int bd = INT_MAX;
     for (size_t i = 0; i < N_KEYS; i++) {
         snprintf(cand, sizeof cand, "%s.%s", keys[i].section, keys[i].name);
-        int d = levenshtein(full, cand);
-        int dn = levenshtein(name, keys[i].name) + (strcmp(section, keys[i].section) != 0);
+        int d = rlc_edit_distance(full, cand);
+        int dn = rlc_edit_distance(name, keys[i].name) + (strcmp(section, keys[i].section) != 0);
         if (dn < d) d = dn;
         if (d < bd) bd = d, best = &keys[i];
     }
