@@ -143,16 +143,16 @@ Test(tokenizer, qwen3_loads_fast_and_knows_its_tokens, .timeout = TOK_TIMEOUT) {
     refs();
     rlc_tokenizer *t = NULL;
     double best = 1e9;
-    for (int rep = 0; rep < 3; rep++) {
+    for (int rep = 0; rep < 5; rep++) {
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
         cr_assert_eq(rlc_tokenizer_load(QWEN3, &t), RLC_OK, "%s", rlc_last_error());
         clock_gettime(CLOCK_MONOTONIC, &b);
         double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
         if (ms < best) best = ms;
-        if (rep < 2) rlc_tokenizer_free(t);
+        if (rep < 4) rlc_tokenizer_free(t);
     }
-    fprintf(stderr, "qwen3 tokenizer.json load: %.1f ms (best of 3)\n", best);
+    fprintf(stderr, "qwen3 tokenizer.json load: %.1f ms (best of 5)\n", best);
     const char *san = getenv("RLC_SANITIZED");
     if (!san || strcmp(san, "1")) cr_expect_lt(best, 300.0, "load took %.1f ms", best);
     cr_expect_eq(rlc_tokenizer_vocab_size(t), 151669);
