@@ -468,8 +468,6 @@ Test(runconfig, validation_rules) {
                    "optimizer.warmup_steps=200");
     EXPECT_INVALID("training.steps must be >= 1 with training.mode=grpo", "training.steps=0");
     EXPECT_INVALID("needs data.eval_size > 0", "training.eval_every=10", "data.eval_size=0");
-    EXPECT_INVALID("needs data.eval_path", "training.eval_every=10", "data.source=jsonl",
-                   "data.path=train.jsonl");
     EXPECT_INVALID("plain directory name", "logging.run_name=a/b");
 
     /* SFT does not read the GRPO-only rules. */

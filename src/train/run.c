@@ -194,7 +194,8 @@ static void jset_num(json_t *o, const char *k, double v) {
 }
 
 static void write_metrics(FILE *f, const char *condition, const rlc_step_stats *st, int grpo,
-                          long running_correct, long running_total, const rlc_eval_result *ev) {
+                          long running_correct, long running_total, const rlc_eval_result *ev,
+                          double val_loss) {
     json_t *o = json_object();
     json_object_set_new(o, "step", json_integer(st->step));
     json_object_set_new(o, "condition", json_string(condition));
@@ -227,6 +228,7 @@ static void write_metrics(FILE *f, const char *condition, const rlc_step_stats *
     jset_num(o, "lr", st->lr);
     jset_num(o, "step_time_s", st->step_time_s);
     jset_num(o, "tokens_per_s", st->tokens_per_s);
+    if (!isnan(val_loss)) jset_num(o, "val_loss", val_loss);
     if (ev) {
         jset_num(o, "eval/accuracy", ev->accuracy);
         jset_num(o, "eval/mean_reward", ev->mean_reward);
@@ -258,14 +260,21 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     RLC_TRY(rlc_path_join(path, sizeof path, dir, "config.yaml"));
     RLC_TRY(rlc_run_config_write(c, path));
 
+    /* SFT on a JSONL file reads prompt/response or messages records; every
+     * other run draws prompts (with references) from a source */
+    int sft_jsonl = !grpo && c->data.source == RLC_RC_DATA_JSONL;
     rlc_source src;
-    RLC_TRY(make_source(c, &src));
+    rlc_sft_set data;
+    memset(&src, 0, sizeof src);
+    memset(&data, 0, sizeof data);
+    RLC_TRY(sft_jsonl ? rlc_sft_load(c->data.path, &data) : make_source(c, &src));
     rlc_reward_set rw;
     rlc_status st = make_rewards(c, &rw);
     rlc_policy pol;
     if (st == RLC_OK) st = rlc_policy_from_config(c, &pol);
     if (st) {
         rlc_source_free(&src);
+        rlc_sft_free(&data);
         return st;
     }
     char condition[64];
@@ -303,7 +312,7 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
                              .schedule = make_schedule(c),
                              .opt = make_adamw(c),
                              .seed = (uint64_t)c->training.seed};
-        st = rlc_sft_trainer_new(&pol, &src, NULL, &sp, &sft);
+        st = rlc_sft_trainer_new(&pol, sft_jsonl ? NULL : &src, sft_jsonl ? &data : NULL, &sp, &sft);
     }
     FILE *mf = NULL;
     if (st == RLC_OK) {
@@ -322,15 +331,20 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
         run_correct += ss.correct_count;
         run_total += ss.total_count;
         rlc_eval_result ev, *evp = NULL;
+        double val_loss = NAN;
         int last = step + 1 == c->training.steps;
         if (c->training.eval_every > 0 && ((step + 1) % c->training.eval_every == 0 || last)) {
-            st = rlc_policy_evaluate(&pol, &src, &rw, c->data.eval_size, 1, 0.0f,
-                                     c->algorithm.max_new_tokens, 0, 0, &ev);
+            if (!grpo) st = rlc_sft_trainer_val_loss(sft, c->data.eval_size, &val_loss);
+            if (st == RLC_OK && !sft_jsonl) {
+                st = rlc_policy_evaluate(&pol, &src, &rw, c->data.eval_size, 1, 0.0f,
+                                         c->algorithm.max_new_tokens, 0, 0, &ev);
+                evp = &ev;
+            }
             if (st) break;
-            evp = &ev;
         }
-        write_metrics(mf, condition, &ss, grpo, run_correct, run_total, evp);
-        if ((step + 1) % c->logging.log_every == 0 || last || step == 0 || evp) {
+        write_metrics(mf, condition, &ss, grpo, run_correct, run_total, evp, val_loss);
+        if ((step + 1) % c->logging.log_every == 0 || last || step == 0 || evp ||
+            !isnan(val_loss)) {
             if (grpo)
                 printf("I step %4d  loss %8.4f  reward %.3f  correct %.3f  len %5.1f  gn %.3f  "
                        "%.2fs (gen %.2fs)",
@@ -339,6 +353,7 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
             else
                 printf("I step %4d  loss %8.4f  gn %.3f  lr %.2e  %.2fs  %.0f tok/s", step + 1,
                        ss.loss, ss.grad_norm, ss.lr, ss.step_time_s, ss.tokens_per_s);
+            if (!isnan(val_loss)) printf("  | val loss %.4f", val_loss);
             if (evp) printf("  | eval acc %.3f", evp->accuracy);
             printf("\n");
             fflush(stdout);
@@ -361,6 +376,7 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     rlc_sft_trainer_free(sft);
     rlc_policy_free(&pol);
     rlc_source_free(&src);
+    rlc_sft_free(&data);
     if (st == RLC_OK && run_dir_out) *run_dir_out = strdup(dir);
     return st;
 }

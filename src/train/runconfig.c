@@ -1024,14 +1024,9 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
         if (!ops[0] || ops[strspn(ops, "+-*")])
             return invalid("data.arithmetic_ops must be one or more of + - *, got '%s'", ops);
     }
-    if (c->training.eval_every > 0) {
-        if (c->data.source == RLC_RC_DATA_JSONL && !c->data.eval_path[0])
-            return invalid("training.eval_every=%d needs data.eval_path with data.source=jsonl",
-                           c->training.eval_every);
-        if (c->data.source == RLC_RC_DATA_ARITHMETIC && c->data.eval_size == 0)
-            return invalid("training.eval_every=%d needs data.eval_size > 0",
-                           c->training.eval_every);
-    }
+    /* without data.eval_path a JSONL set holds out its own tail for evaluation */
+    if (c->training.eval_every > 0 && c->data.eval_size == 0)
+        return invalid("training.eval_every=%d needs data.eval_size > 0", c->training.eval_every);
 
     if (grpo) {
         if (c->training.steps == 0)

@@ -241,6 +241,7 @@ rlc_status rlc_sft_trainer_step(rlc_sft_trainer *s, int step, rlc_step_stats *st
 rlc_status rlc_sft_trainer_val_loss(rlc_sft_trainer *s, int n, double *loss) {
     if (s->data && s->n_val == 0)
         return rlc_errorf(RLC_ERR_INVALID, "sft: no validation split (fewer than 20 examples)");
+    if (s->data && (size_t)n > s->n_val) n = (int)s->n_val;
     double sum = 0;
     long tokens = 0;
     for (int f = 0; f < n; f += s->mb) {
