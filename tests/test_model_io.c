@@ -264,3 +264,27 @@ Test(model_io, temperature_gradient_finite_differences) {
     rlc_acts_free(a);
     rlc_model_free(m);
 }
+
+/* The frozen copy computes the same logits and does not follow later updates. */
+Test(model_io, clone_base_is_a_frozen_copy) {
+    rlc_model_config c = small_cfg();
+    rlc_model *m, *ref;
+    cr_assert_eq(rlc_model_create(&c, 17, &m), RLC_OK);
+    int B = 1, T = 7, ids[7], tg[7];
+    batch(B, T, c.vocab_size, ids, tg);
+    float *want = logits_of(m, ids, tg, B, T);
+    cr_assert_eq(rlc_model_clone_base(m, &ref), RLC_OK);
+    float *got = logits_of(ref, ids, tg, B, T);
+    size_t n = (size_t)T * c.vocab_size;
+    cr_expect_eq(memcmp(got, want, n * sizeof(float)), 0);
+    free(got);
+    size_t nw;
+    float *w = rlc_model_param(m, "model.norm.weight", &nw);
+    for (size_t i = 0; i < nw; i++) w[i] *= 2.0f;
+    got = logits_of(ref, ids, tg, B, T);
+    cr_expect_eq(memcmp(got, want, n * sizeof(float)), 0, "the copy followed the original");
+    free(got);
+    free(want);
+    rlc_model_free(ref);
+    rlc_model_free(m);
+}

@@ -229,6 +229,21 @@ rlc_status rlc_model_save(const rlc_model *m, const char *dir, rlc_dtype dtype) 
     return st;
 }
 
+rlc_status rlc_model_clone_base(const rlc_model *m, rlc_model **out) {
+    rlc_model *c;
+    RLC_TRY(model_alloc(&m->cfg, &c));
+    memcpy(c->params, m->params, m->n_params * sizeof(float));
+    c->be = m->be;
+    c->file_dtype = m->file_dtype;
+    rlc_status st = model_ensure_rope(c, m->rope_T > 0 ? m->rope_T : 1);
+    if (st) {
+        rlc_model_free(c);
+        return st;
+    }
+    *out = c;
+    return RLC_OK;
+}
+
 void rlc_model_free(rlc_model *m) {
     if (!m) return;
     free(m->params);

@@ -44,6 +44,9 @@ rlc_status rlc_model_load(const char *dir, rlc_model **out);
 /* Writes DIR/config.json and DIR/model.safetensors with weights in dtype. */
 rlc_status rlc_model_save(const rlc_model *m, const char *dir, rlc_dtype dtype);
 void rlc_model_free(rlc_model *m); /* NULL is a no-op */
+/* A frozen copy of the base weights (no adapter, no gradients): the reference
+ * policy for a KL term under full fine-tuning. */
+rlc_status rlc_model_clone_base(const rlc_model *m, rlc_model **out);
 
 const rlc_model_config *rlc_model_cfg(const rlc_model *m);
 size_t rlc_model_num_params(const rlc_model *m); /* base weights (tied counted once) */

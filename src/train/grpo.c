@@ -19,6 +19,7 @@ struct rlc_grpo {
     int mb;     /* sequences per forward */
     rlc_generator *gen;
     rlc_acts *acts;
+    rlc_model *ref; /* frozen copy of the start weights: the KL reference under full FT */
     rlc_adamw opt;
     float *params, *grads;
     size_t n_params;
@@ -64,6 +65,7 @@ void rlc_grpo_free(rlc_grpo *g) {
     if (!g) return;
     rlc_generator_free(g->gen);
     rlc_acts_free(g->acts);
+    rlc_model_free(g->ref);
     rlc_adamw_free(&g->opt);
     if (g->pids)
         for (int i = 0; i < g->p.batch_prompts; i++) free(g->pids[i]);
@@ -90,11 +92,6 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
                           "grpo: group_size 1 gives every sample a zero advantage under %s "
                           "(a group needs at least 2 samples to compare)",
                           rlc_adv_mode_name(p->adv));
-    if (p->loss.beta != 0 && !rlc_model_has_lora(pol->m))
-        return rlc_errorf(RLC_ERR_UNSUPPORTED,
-                          "grpo: a KL term (beta > 0) needs LoRA, whose disabled adapter is the "
-                          "reference policy; full fine-tuning with a frozen copy is not "
-                          "implemented yet");
     if (rewards->n == 0) return rlc_errorf(RLC_ERR_INVALID, "grpo: no reward functions");
     rlc_grpo *g = rlc_calloc(1, sizeof *g);
     if (!g) return RLC_ERR_NOMEM;
@@ -142,6 +139,8 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     if (st == RLC_OK) st = rlc_acts_set_temperature(g->acts, p->sampler.temperature > 0 ? p->sampler.temperature : 1.0f);
     if (st == RLC_OK) st = rlc_model_trainable(pol->m, &g->params, &g->grads, &g->n_params);
     if (st == RLC_OK) st = rlc_adamw_init(&g->opt, g->n_params, p->opt);
+    if (st == RLC_OK && p->loss.beta != 0 && !rlc_model_has_lora(pol->m))
+        st = rlc_model_clone_base(pol->m, &g->ref);
     if (st) {
         rlc_grpo_free(g);
         return st;
@@ -281,23 +280,24 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     sort_ctx = NULL;
     st->num_datums = n_act;
 
-    /* 6. reference log-probs (LoRA switched off), once per step */
+    /* 6. reference log-probs, once per step: LoRA switched off, or the frozen
+     * copy under full fine-tuning */
     if (lp.beta != 0) {
-        rlc_model_set_lora_enabled(pol->m, 0);
-        for (int f = 0; f < n_act; f += g->mb) {
+        rlc_model *rm = g->ref ? g->ref : pol->m;
+        if (!g->ref) rlc_model_set_lora_enabled(pol->m, 0);
+        rlc_status rs = RLC_OK;
+        for (int f = 0; rs == RLC_OK && f < n_act; f += g->mb) {
             int n = n_act - f < g->mb ? n_act - f : g->mb;
             int T = build_rows(g, f, n);
-            rlc_status rs = rlc_model_forward(pol->m, g->acts, g->ids, g->tg, n, T, g->lp);
-            if (rs) {
-                rlc_model_set_lora_enabled(pol->m, 1);
-                return rs;
-            }
+            rs = rlc_model_forward(rm, g->acts, g->ids, g->tg, n, T, g->lp);
+            if (rs) break;
             gather(g, f, n, T, g->lp, g->g_ref);
             for (int r = 0; r < n; r++)
                 memcpy(g->ref_lp + (size_t)g->order[f + r] * M, g->g_ref + (size_t)r * M,
                        sizeof(float) * M);
         }
-        rlc_model_set_lora_enabled(pol->m, 1);
+        if (!g->ref) rlc_model_set_lora_enabled(pol->m, 1);
+        RLC_TRY(rs);
     }
 
     /* 7. optimisation passes */
