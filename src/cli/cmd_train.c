@@ -18,7 +18,7 @@ static int run_mode(int argc, char **argv, int mode) {
                 "usage: rlc %s CONFIG.yaml [section.key=value ...]\n\n"
                 "Runs %s from a YAML config; any key can be overridden on the command line.\n"
                 "Everything the run writes goes to logging.run_dir/logging.run_name/.\n\n"
-                "keys (default in brackets):\n",
+                "\n",
                 cmd, mode == RLC_RC_MODE_GRPO ? "GRPO" : "supervised fine-tuning");
         rlc_run_config_print_help(f, mode == RLC_RC_MODE_GRPO ? "grpo" : "sft");
         return argc < 2 ? 2 : 0;
