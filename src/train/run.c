@@ -8,7 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
+
+/* SIGINT/SIGTERM finish the current step, then the run saves and exits. */
+static volatile sig_atomic_t stop_requested;
+static void on_stop_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
 
 /* The byte tokenizer's specials; a from-scratch model's vocabulary is 256 + these. */
 static const char *const byte_specials[] = {"<|bos|>", "<|eos|>"};
@@ -324,7 +332,15 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
            rlc_model_has_lora(pol.m) ? (size_t)0 : rlc_model_num_params(pol.m),
            rlc_model_num_params(pol.m), dir);
     long run_correct = 0, run_total = 0;
-    for (int step = 0; st == RLC_OK && step < c->training.steps; step++) {
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    stop_requested = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int steps_done = 0;
+    for (int step = 0; st == RLC_OK && step < c->training.steps && !stop_requested; step++) {
         rlc_step_stats ss;
         st = grpo ? rlc_grpo_step(g, step, &ss) : rlc_sft_trainer_step(sft, step, &ss);
         if (st) break;
@@ -343,6 +359,7 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
             if (st) break;
         }
         write_metrics(mf, condition, &ss, grpo, run_correct, run_total, evp, val_loss);
+        steps_done = step + 1;
         if ((step + 1) % c->logging.log_every == 0 || last || step == 0 || evp ||
             !isnan(val_loss)) {
             if (grpo)
@@ -359,7 +376,12 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
             fflush(stdout);
         }
     }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     if (mf) fclose(mf);
+    if (st == RLC_OK && stop_requested)
+        printf("W stopped by a signal after step %d of %d; saving the weights reached so far\n",
+               steps_done, c->training.steps);
     if (st == RLC_OK) {
         rlc_path_join(path, sizeof path, dir, "final");
         if (rlc_model_has_lora(pol.m)) {
