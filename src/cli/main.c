@@ -11,13 +11,16 @@ static const rlc_command commands[] = {
     {"train", "GRPO training from a YAML config (see rlc train --help)", rlc_cmd_train},
     {"sft", "supervised fine-tuning from a YAML config", rlc_cmd_sft},
     {"eval", "accuracy, pass@k and mean reward on held-out problems, as JSON", rlc_cmd_eval},
-    {"tokenize", "text to token ids (or back, with --decode) with a tokenizer.json", rlc_cmd_tokenize},
+    {"resume-check", "which checkpoint a resumed run would start from; are all intact",
+     rlc_cmd_resume_check},
+    {"tokenize", "text to token ids (or back, with --decode) with a tokenizer.json",
+     rlc_cmd_tokenize},
 };
 
 static void usage(FILE *f) {
     fprintf(f, "usage: rlc <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`rlc <command> --help` describes a command's options.\n");
 }
 
