@@ -287,6 +287,26 @@ Test(ckpt, crash_before_rename_is_ignored) {
     cr_assert_eq(latest(warn, sizeof warn), 300);
 }
 
+Test(ckpt, leftovers_and_foreign_folders) {
+    save(1, NULL);
+    /* An interrupted replace/prune, and folders that are not checkpoints. */
+    cr_assert_eq(rlc_mkdir_p(tmp_path("checkpoints/.checkpoint-0.old/x")), RLC_OK);
+    cr_assert_eq(rlc_mkdir_p(tmp_path("checkpoints/checkpoint-best")), RLC_OK);
+    cr_assert_eq(rlc_mkdir_p(tmp_path("checkpoints/checkpoint-9x")), RLC_OK);
+    cr_assert_eq(rlc_write_file_atomic(tmp_path("checkpoints/checkpoint-5"), "f", 1), RLC_OK);
+    char warn[256] = "";
+    cr_assert_eq(latest(warn, sizeof warn), 1);
+    cr_assert_str_eq(warn, "");
+    rlc_ckpt_info *info;
+    int n;
+    cr_assert_eq(rlc_ckpt_list(tmpdir, &info, &n), RLC_OK);
+    cr_assert_eq(n, 1);
+    free(info);
+    save(2, NULL);
+    cr_assert(!rlc_file_exists(tmp_path("checkpoints/.checkpoint-0.old")));
+    cr_assert(rlc_file_exists(tmp_path("checkpoints/checkpoint-best")));
+}
+
 Test(ckpt, every_checkpoint_damaged) {
     save(1, NULL);
     save(2, NULL);

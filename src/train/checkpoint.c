@@ -202,6 +202,7 @@ rlc_status rlc_ckpt_write_state(rlc_ckpt_tx *tx, const char *json_text) {
 }
 
 static rlc_status prune_root(const char *root, const rlc_ckpt_keep *keep, int64_t protect);
+static rlc_status remove_old(const char *root);
 
 /* ---- checksums and the manifest ----------------------------------------- */
 
@@ -326,7 +327,7 @@ rlc_status rlc_ckpt_commit(rlc_ckpt_tx *tx, const rlc_ckpt_keep *keep) {
     }
     /* After a swap tmp holds the replaced checkpoint: remove it and any aside. */
     st = rm_rf(tx->tmp);
-    if (!st) st = rm_rf(aside);
+    if (!st) st = remove_old(tx->root);
     if (!st && keep) st = prune_root(tx->root, keep, tx->step);
     free(tx);
     return st;
@@ -378,7 +379,7 @@ static rlc_status scan(const char *root, int with_tmp, entry **out, int *n) {
         }
         v[cnt].step = step;
         v[cnt].temporary = temporary;
-        snprintf(v[cnt].name, sizeof v[cnt].name, "%s", e->d_name);
+        memcpy(v[cnt].name, e->d_name, strlen(e->d_name) + 1); /* length checked above */
         cnt++;
     }
     closedir(d);
