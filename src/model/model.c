@@ -487,6 +487,22 @@ rlc_status rlc_model_load_adapter(rlc_model *m, const char *dir) {
     return st;
 }
 
+rlc_status rlc_model_reload_trainable(rlc_model *m, const char *dir) {
+    char path[4096];
+    const tensor_desc *d = m->has_lora ? m->lora_desc : m->desc;
+    int n = m->has_lora ? m->n_lora_desc : m->n_desc;
+    float *base = m->has_lora ? m->lora_params : m->params;
+    RLC_TRY(rlc_path_join(path, sizeof path, dir,
+                          m->has_lora ? "adapter_model.safetensors" : "model.safetensors"));
+    rlc_st_file *f = NULL;
+    RLC_TRY(rlc_st_open(path, &f));
+    rlc_status st = RLC_OK;
+    for (int i = 0; st == RLC_OK && i < n; i++)
+        st = rlc_st_read_f32(f, d[i].name, d[i].ndim, d[i].shape, base + d[i].off);
+    rlc_st_close(f);
+    return st;
+}
+
 rlc_status rlc_model_save_adapter(const rlc_model *m, const char *dir) {
     if (!m->has_lora) return rlc_errorf(RLC_ERR_INVALID, "model has no LoRA adapter to save");
     char path[4096];

@@ -58,6 +58,10 @@ const rlc_backend *rlc_model_backend(const rlc_model *m);
 rlc_status rlc_model_add_lora(rlc_model *m, const rlc_lora_config *lc, uint64_t seed);
 /* Loads a PEFT adapter directory (adapter_config.json + adapter_model.safetensors). */
 rlc_status rlc_model_load_adapter(rlc_model *m, const char *dir);
+/* Reads the trained weights back into this model from a directory written by
+ * rlc_model_save (base weights) or rlc_model_save_adapter (LoRA weights, when
+ * the model has an adapter of the same shape): resuming from a checkpoint. */
+rlc_status rlc_model_reload_trainable(rlc_model *m, const char *dir);
 /* Writes the adapter in PEFT layout. */
 rlc_status rlc_model_save_adapter(const rlc_model *m, const char *dir);
 /* 0 turns LoRA off for subsequent passes (the reference policy), 1 back on. */

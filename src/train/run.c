@@ -1,6 +1,7 @@
 #include "train/run.h"
 
 #include "base/fs.h"
+#include "train/checkpoint.h"
 #include "train/sft.h"
 
 #include <jansson.h>
@@ -158,6 +159,99 @@ rlc_status rlc_policy_load(const char *model_dir, const char *adapter_dir, rlc_p
 }
 
 /* ---- the loop ---- */
+
+/* The trained weights (adapter or whole model) into dir. */
+static rlc_status save_weights(const rlc_policy *pol, const char *dir) {
+    if (rlc_model_has_lora(pol->m)) return rlc_model_save_adapter(pol->m, dir);
+    RLC_TRY(rlc_model_save(pol->m, dir, RLC_DTYPE_F32));
+    if (rlc_tokenizer_token_id(pol->tok, "<|eos|>") == 257 &&
+        rlc_tokenizer_vocab_size(pol->tok) == 258)
+        return write_byte_marker(dir);
+    return RLC_OK;
+}
+
+/* checkpoints/checkpoint-<steps_done>/: weights, optimizer, trainer state. Every
+ * random draw and data index is a function of the step, so the step, the
+ * optimizer and the running counters are the whole state. */
+static rlc_status save_checkpoint(const rlc_run_config *c, const char *dir, const rlc_policy *pol,
+                                  const rlc_adamw *opt, int steps_done, long run_correct,
+                                  long run_total) {
+    rlc_ckpt_tx *tx;
+    RLC_TRY(rlc_ckpt_begin(dir, steps_done, &tx));
+    rlc_status st = save_weights(pol, rlc_ckpt_dir(tx));
+    if (st == RLC_OK) st = rlc_ckpt_write_optimizer(tx, opt);
+    char state[512];
+    snprintf(state, sizeof state,
+             "{\"step\": %d, \"running_correct\": %ld, \"running_total\": %ld, "
+             "\"seed\": %d, \"data_cursor\": %ld}\n",
+             steps_done, run_correct, run_total, c->training.seed,
+             (long)steps_done * c->training.batch_size);
+    if (st == RLC_OK) st = rlc_ckpt_write_state(tx, state);
+    if (st) {
+        rlc_ckpt_abort(tx);
+        return st;
+    }
+    rlc_ckpt_keep keep = {c->checkpoint.keep_last, c->checkpoint.keep_every};
+    return rlc_ckpt_commit(tx, &keep);
+}
+
+/* Loads the newest intact checkpoint, if any: weights, optimizer, counters. */
+static rlc_status resume_from_checkpoint(const char *dir, rlc_policy *pol, rlc_adamw *opt,
+                                         int *start, long *run_correct, long *run_total) {
+    int64_t step;
+    char path[4096], state[4096];
+    rlc_status st = rlc_ckpt_find_latest(dir, &step, path, sizeof path, stdout);
+    if (st == RLC_ERR_NOT_FOUND) {
+        rlc_clear_error();
+        return RLC_OK;
+    }
+    RLC_TRY(st);
+    RLC_TRY(rlc_model_reload_trainable(pol->m, path));
+    RLC_TRY(rlc_ckpt_read_optimizer(path, opt));
+    RLC_TRY(rlc_path_join(state, sizeof state, path, "trainer_state.json"));
+    json_error_t e;
+    json_t *j = json_load_file(state, 0, &e);
+    if (!j) return rlc_errorf(RLC_ERR_FORMAT, "%s: %s", state, e.text);
+    *start = (int)json_integer_value(json_object_get(j, "step"));
+    *run_correct = (long)json_integer_value(json_object_get(j, "running_correct"));
+    *run_total = (long)json_integer_value(json_object_get(j, "running_total"));
+    json_decref(j);
+    printf("I resuming from %s (step %d)\n", path, *start);
+    return RLC_OK;
+}
+
+/* Keeps the metrics.jsonl records of steps before `start` (a resumed run logs
+ * the rest again), rewritten atomically. */
+static rlc_status cut_metrics(const char *path, int start) {
+    if (!rlc_file_exists(path)) return RLC_OK;
+    char *text;
+    size_t len;
+    RLC_TRY(rlc_read_file(path, &text, &len));
+    char *out = rlc_malloc(len + 1);
+    if (!out) {
+        free(text);
+        return RLC_ERR_NOMEM;
+    }
+    size_t n = 0;
+    for (char *line = text; *line;) {
+        char *end = strchr(line, '\n');
+        size_t l = end ? (size_t)(end - line) : strlen(line);
+        json_error_t e;
+        json_t *j = json_loadb(line, l, 0, &e);
+        json_t *sj = j ? json_object_get(j, "step") : NULL;
+        if (end && json_is_integer(sj) && json_integer_value(sj) < start) {
+            memcpy(out + n, line, l + 1);
+            n += l + 1;
+        }
+        json_decref(j);
+        if (!end) break;
+        line = end + 1;
+    }
+    rlc_status st = rlc_write_file_atomic(path, out, n);
+    free(out);
+    free(text);
+    return st;
+}
 
 static rlc_status make_source(const rlc_run_config *c, rlc_source *src) {
     if (c->data.source == RLC_RC_DATA_JSONL) return rlc_source_jsonl(src, c->data.path, c->data.eval_path);
@@ -322,16 +416,21 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
                              .seed = (uint64_t)c->training.seed};
         st = rlc_sft_trainer_new(&pol, sft_jsonl ? NULL : &src, sft_jsonl ? &data : NULL, &sp, &sft);
     }
+    long run_correct = 0, run_total = 0;
+    int start = 0;
+    rlc_adamw *opt = st ? NULL : grpo ? rlc_grpo_optimizer(g) : rlc_sft_trainer_optimizer(sft);
+    if (st == RLC_OK && c->checkpoint.resume == RLC_RC_RESUME_AUTO)
+        st = resume_from_checkpoint(dir, &pol, opt, &start, &run_correct, &run_total);
     FILE *mf = NULL;
     if (st == RLC_OK) {
         rlc_path_join(path, sizeof path, dir, "metrics.jsonl");
-        mf = fopen(path, "w");
-        if (!mf) st = rlc_errorf(RLC_ERR_IO, "%s: cannot open for writing", path);
+        st = cut_metrics(path, start);
+        if (st == RLC_OK) mf = fopen(path, start > 0 ? "a" : "w");
+        if (st == RLC_OK && !mf) st = rlc_errorf(RLC_ERR_IO, "%s: cannot open for writing", path);
     }
     printf("I run %s: %s, %zu trainable of %zu parameters -> %s\n", name, condition,
            rlc_model_has_lora(pol.m) ? (size_t)0 : rlc_model_num_params(pol.m),
            rlc_model_num_params(pol.m), dir);
-    long run_correct = 0, run_total = 0;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -339,8 +438,8 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     stop_requested = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    int steps_done = 0;
-    for (int step = 0; st == RLC_OK && step < c->training.steps && !stop_requested; step++) {
+    int steps_done = start;
+    for (int step = start; st == RLC_OK && step < c->training.steps && !stop_requested; step++) {
         rlc_step_stats ss;
         st = grpo ? rlc_grpo_step(g, step, &ss) : rlc_sft_trainer_step(sft, step, &ss);
         if (st) break;
@@ -360,6 +459,8 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
         }
         write_metrics(mf, condition, &ss, grpo, run_correct, run_total, evp, val_loss);
         steps_done = step + 1;
+        if (c->checkpoint.save_every > 0 && steps_done % c->checkpoint.save_every == 0 && !last)
+            st = save_checkpoint(c, dir, &pol, opt, steps_done, run_correct, run_total);
         if ((step + 1) % c->logging.log_every == 0 || last || step == 0 || evp ||
             !isnan(val_loss)) {
             if (grpo)
@@ -379,19 +480,15 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (mf) fclose(mf);
-    if (st == RLC_OK && stop_requested)
-        printf("W stopped by a signal after step %d of %d; saving the weights reached so far\n",
-               steps_done, c->training.steps);
-    if (st == RLC_OK) {
+    if (st == RLC_OK && stop_requested && steps_done < c->training.steps) {
+        st = save_checkpoint(c, dir, &pol, opt, steps_done, run_correct, run_total);
+        if (st == RLC_OK)
+            printf("W stopped by a signal after step %d of %d; checkpoint written. Run the same "
+                   "command again to resume.\n",
+                   steps_done, c->training.steps);
+    } else if (st == RLC_OK) {
         rlc_path_join(path, sizeof path, dir, "final");
-        if (rlc_model_has_lora(pol.m)) {
-            st = rlc_model_save_adapter(pol.m, path);
-        } else {
-            st = rlc_model_save(pol.m, path, RLC_DTYPE_F32);
-            if (st == RLC_OK && rlc_tokenizer_token_id(pol.tok, "<|eos|>") == 257 &&
-                rlc_tokenizer_vocab_size(pol.tok) == 258)
-                st = write_byte_marker(path);
-        }
+        st = save_weights(&pol, path);
         if (st == RLC_OK) printf("I final weights: %s\n", path);
     }
     rlc_grpo_free(g);
