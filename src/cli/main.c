@@ -11,7 +11,10 @@ static const rlc_command commands[] = {
     {"train", "GRPO training from a YAML config (see rlc train --help)", rlc_cmd_train},
     {"sft", "supervised fine-tuning from a YAML config", rlc_cmd_sft},
     {"eval", "accuracy, pass@k and mean reward on held-out problems, as JSON", rlc_cmd_eval},
-    {"tokenize", "text to token ids (or back, with --decode) with a tokenizer.json", rlc_cmd_tokenize},
+    {"monitor", "plots, summary.txt and convergence verdicts of a run; --compare runs",
+     rlc_cmd_monitor},
+    {"tokenize", "text to token ids (or back, with --decode) with a tokenizer.json",
+     rlc_cmd_tokenize},
 };
 
 static void usage(FILE *f) {
