@@ -145,8 +145,8 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
         int fin = 0;
         for (int i = 0; i < se->n; i++)
             fin += isfinite(se->y[i]) != 0;
-        rlc_smooth_ema(se->y, se->n, p->ema_alpha > 0 ? p->ema_alpha : rlc_smooth_alpha(fin),
-                       sm[s]);
+        rlc_smooth_ema2(se->y, se->n, p->ema_alpha > 0 ? p->ema_alpha : rlc_smooth_alpha(fin),
+                        sm[s]);
     }
     if (st) goto done;
 
@@ -207,9 +207,21 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
     cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
     for (int s = 0; s < pn->n_series; s++) {
-        set_rgb(cr, s, 0.28);
-        cairo_set_line_width(cr, 1.2);
-        polyline(cr, pn->series[s].x, pn->series[s].y, pn->series[s].n, map_x, map_y, &f);
+        const rlc_plot_series *se = &pn->series[s];
+        set_rgb(cr, s, 0.38);
+        cairo_set_line_width(cr, 1.4);
+        polyline(cr, se->x, se->y, se->n, map_x, map_y, &f);
+        int fin = 0;
+        for (int i = 0; i < se->n; i++)
+            fin += isfinite(se->y[i]) && isfinite(se->x[i]);
+        if (fin > 40) continue;
+        /* sparse series (evaluations): mark each point */
+        set_rgb(cr, s, 0.9);
+        for (int i = 0; i < se->n; i++) {
+            if (!isfinite(se->y[i]) || !isfinite(se->x[i])) continue;
+            cairo_arc(cr, map_x(&f, se->x[i]), map_y(&f, se->y[i]), 3.5, 0, 2 * M_PI);
+            cairo_fill(cr);
+        }
     }
     for (int s = 0; s < pn->n_series; s++) {
         set_rgb(cr, s, 1.0);
@@ -221,7 +233,7 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
     /* legend: series names, then what light and bold mean */
     cairo_set_font_size(cr, 13);
     double lw = 0, lh = 20.0 * (pn->n_series + 1) + 8;
-    const char *key = "light: raw  bold: smoothed (EMA)";
+    const char *key = "light: raw   bold: smoothed (EMA weights, both sides)";
     cairo_text_extents_t e;
     cairo_text_extents(cr, key, &e);
     lw = e.width;

@@ -162,7 +162,8 @@ static int cmp_double(const void *a, const void *b) {
 static double median(const double *y, int w) {
     double buf[256];
     if (w > 256) y += w - 256, w = 256;
-    for (int i = 0; i < w; i++) buf[i] = y[i];
+    for (int i = 0; i < w; i++)
+        buf[i] = y[i];
     qsort(buf, (size_t)w, sizeof(double), cmp_double);
     return w % 2 ? buf[w / 2] : 0.5 * (buf[w / 2 - 1] + buf[w / 2]);
 }
