@@ -75,6 +75,12 @@ static double collapsing_entropy(int i, int n) {
 static double rising_clip(int i, int n) {
     return 0.6 * i / n;
 }
+static double low_clip(int i, int n) {
+    return 0.03 + 0.01 * noise(i);
+}
+static double all_clipped(int i, int n) {
+    return 0.97 + 0.02 * noise(i);
+}
 static double rising_then_flat_reward(int i, int n) {
     return i < 40 ? 0.1 + 0.6 * i / 40.0 + 0.02 * noise(i) : 0.7 + 0.02 * noise(i);
 }
@@ -147,7 +153,10 @@ Test(monitor, verdict_entropy_collapse_and_length_clipping) {
     EXPECT(verdict_of("ent", "entropy", collapsing_entropy, 3), RLC_VERDICT_ENTROPY_COLLAPSE);
     EXPECT(verdict_of("ent_ok", "loss", converged_loss, 3), RLC_VERDICT_OK);
     EXPECT(verdict_of("clip", "max_token_hit_rate", rising_clip, 4), RLC_VERDICT_LENGTH_CLIPPING);
-    EXPECT(verdict_of("clip_ok", "loss", converged_loss, 4), RLC_VERDICT_OK);
+    EXPECT(verdict_of("clip_ok", "max_token_hit_rate", low_clip, 4), RLC_VERDICT_OK);
+    /* clipped from the start: not rising, but flagged all the same */
+    EXPECT(verdict_of("clip_all", "max_token_hit_rate", all_clipped, 4),
+           RLC_VERDICT_LENGTH_CLIPPING);
 }
 
 Test(monitor, verdict_needs_enough_points) {

@@ -23,6 +23,7 @@ rlc_verdict_params rlc_verdict_default_params(void) {
         .collapse_frac = 0.2,
         .clip_rise = 0.1,
         .clip_min = 0.2,
+        .clip_high = 0.5,
     };
     return p;
 }
@@ -283,6 +284,11 @@ rlc_verdict rlc_verdict_length_clip(const double *x, int n, const rlc_verdict_pa
     double a, b;
     int w, m = ends(x, n, p, &a, &b, &w);
     if (m < 0) return too_few(-m - 1, p);
+    if (b >= p->clip_high)
+        return mk(RLC_VERDICT_LENGTH_CLIPPING,
+                  "max-token hit rate %.3f over the last %d points (>= %.2f: most completions are "
+                  "cut at the limit; %.3f over the first %d)",
+                  b, w, p->clip_high, a, w);
     if (b - a >= p->clip_rise && b >= p->clip_min)
         return mk(RLC_VERDICT_LENGTH_CLIPPING,
                   "max-token hit rate %.3f over the first %d points -> %.3f over the last %d (up "

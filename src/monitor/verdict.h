@@ -44,12 +44,13 @@ typedef struct rlc_verdict_params {
     double collapse_frac; /* entropy last-window mean under this x first-window mean: COLLAPSE */
     double clip_rise;     /* max-token hit rate up by at least this (absolute) ... */
     double clip_min;      /* ... and at least this in the last window: LENGTH_CLIPPING */
+    double clip_high;     /* or at least this in the last window, risen or not */
 } rlc_verdict_params;
 
 /* Defaults: window 20% of the points, at least 5; 10 points minimum;
  * flat_cv 0.05, osc_cv 0.15; improve_rel 0.05 with trend_t 2.5; spikes at 5x
  * the median of the 10 points before, growth_factor 10; stall_gain 0.05,
- * stall_z 2; collapse_frac 0.2; clip_rise 0.1 and clip_min 0.2. */
+ * stall_z 2; collapse_frac 0.2; clip_rise 0.1 and clip_min 0.2, clip_high 0.5. */
 rlc_verdict_params rlc_verdict_default_params(void);
 
 /* Short name ("converged", "still improving", ...). Never NULL. */
@@ -84,7 +85,8 @@ rlc_verdict rlc_verdict_reward(const double *x, int n, const rlc_verdict_params 
 rlc_verdict rlc_verdict_entropy(const double *x, int n, const rlc_verdict_params *p);
 
 /* Max-token hit rate: LENGTH_CLIPPING when it rose by clip_rise from the
- * first window to the last and the last is at least clip_min; else OK. */
+ * first window to the last and the last is at least clip_min, or when the
+ * last window's mean is at least clip_high; else OK. */
 rlc_verdict rlc_verdict_length_clip(const double *x, int n, const rlc_verdict_params *p);
 
 #endif
