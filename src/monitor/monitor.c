@@ -149,7 +149,13 @@ static rlc_status fig_panel(fig *f, rlc_metrics *const *ms, const char *const *n
     }
     if (!ns) return RLC_OK;
     snprintf(f->titles[k], sizeof f->titles[k], "%s", title ? title : defs[0].label);
-    f->panels[k] = (rlc_plot_panel){f->titles[k], "step", defs[0].ylabel, f->series[k], ns};
+    f->panels[k] = (rlc_plot_panel){f->titles[k],
+                                    "step",
+                                    defs[0].ylabel,
+                                    f->series[k],
+                                    ns,
+                                    strstr(defs[0].ylabel, "fraction") != NULL,
+                                    !strcmp(defs[0].key, "lr")};
     f->n++;
     return RLC_OK;
 }
@@ -372,7 +378,7 @@ static int tail_mean(const rlc_metrics *m, const char *key, double *out) {
 char *rlc_monitor_compare_table(rlc_metrics *const *ms, const char *const *labels, int n,
                                 const rlc_verdict_params *p) {
     sbuf b = {0};
-    int cw = 14;
+    int cw = 25; /* fits the longest verdict name */
     for (int r = 0; r < n; r++)
         if ((int)strlen(labels[r]) + 2 > cw) cw = (int)strlen(labels[r]) + 2;
     if (cw > 40) cw = 40;

@@ -29,9 +29,12 @@ static double nice_step(double span, int want) {
 
 /* Tick label with just enough decimals for the step; scientific for tiny or
  * huge magnitudes (learning rates). */
-static void fmt_tick(char *buf, size_t cap, double v, double step) {
-    double a = fmax(fabs(v), step);
-    if (fabs(v) < step * 1e-6) v = 0;
+static void fmt_tick(char *buf, size_t cap, double v, double step, double amax) {
+    double a = fmax(amax, step);
+    if (fabs(v) < step * 1e-6) {
+        snprintf(buf, cap, "0");
+        return;
+    }
     if (a >= 1e6 || a < 1e-3) {
         int sig = 1 + (int)fmax(0, floor(log10(a)) - floor(log10(step)));
         snprintf(buf, cap, "%.*e", sig > 1 ? sig - 1 : 0, v);
@@ -162,6 +165,7 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
         goto done;
     }
     f.ax = make_axis(xlo, xhi, 8, 0);
+    if (pn->fraction) ylo = fmin(ylo, 0), yhi = fmax(yhi, 1);
     f.ay = make_axis(ylo, yhi, 6, 1);
 
     /* grid and tick labels */
@@ -173,7 +177,7 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
         double py = round(map_y(&f, t)) + 0.5;
         cairo_set_source_rgb(cr, 0.90, 0.90, 0.90);
         cairo_move_to(cr, f.x0, py), cairo_line_to(cr, f.x0 + f.w, py), cairo_stroke(cr);
-        fmt_tick(buf, sizeof buf, t, f.ay.step);
+        fmt_tick(buf, sizeof buf, t, f.ay.step, fmax(fabs(f.ay.lo), fabs(f.ay.hi)));
         cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
         text_at(cr, f.x0 - 8, py, buf, 1, 0.5);
     }
@@ -182,7 +186,7 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
         double px = round(map_x(&f, t)) + 0.5;
         cairo_set_source_rgb(cr, 0.90, 0.90, 0.90);
         cairo_move_to(cr, px, f.y0), cairo_line_to(cr, px, f.y0 + f.h), cairo_stroke(cr);
-        fmt_tick(buf, sizeof buf, t, f.ax.step);
+        fmt_tick(buf, sizeof buf, t, f.ax.step, fmax(fabs(f.ax.lo), fabs(f.ax.hi)));
         cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
         text_at(cr, px, f.y0 + f.h + 8, buf, 0.5, 0);
     }
@@ -208,8 +212,8 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
     cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
     for (int s = 0; s < pn->n_series; s++) {
         const rlc_plot_series *se = &pn->series[s];
-        set_rgb(cr, s, 0.38);
-        cairo_set_line_width(cr, 1.4);
+        set_rgb(cr, s, pn->exact ? 1.0 : 0.38);
+        cairo_set_line_width(cr, pn->exact ? 2.6 : 1.4);
         polyline(cr, se->x, se->y, se->n, map_x, map_y, &f);
         int fin = 0;
         for (int i = 0; i < se->n; i++)
@@ -223,7 +227,7 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
             cairo_fill(cr);
         }
     }
-    for (int s = 0; s < pn->n_series; s++) {
+    for (int s = 0; s < pn->n_series && !pn->exact; s++) {
         set_rgb(cr, s, 1.0);
         cairo_set_line_width(cr, 2.6);
         polyline(cr, pn->series[s].x, sm[s], pn->series[s].n, map_x, map_y, &f);
@@ -267,7 +271,7 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
         text_at(cr, lx + 40, yy, pn->series[s].label ? pn->series[s].label : "", 0, 0.5);
     }
     cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
-    text_at(cr, lx + 10, ly + 14 + 20.0 * pn->n_series, key, 0, 0.5);
+    text_at(cr, lx + 10, ly + 14 + 20.0 * pn->n_series, pn->exact ? "as logged" : key, 0, 0.5);
 done:
     for (int s = 0; s < pn->n_series; s++)
         free(sm[s]);

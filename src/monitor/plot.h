@@ -19,6 +19,8 @@ typedef struct rlc_plot_panel {
     const char *ylabel; /* with unit, e.g. "loss (nats / token)" */
     const rlc_plot_series *series;
     int n_series;
+    int fraction; /* y is a share: the axis spans at least 0..1 */
+    int exact;    /* y is a schedule, not a noisy measure: one bold line, no smoothing */
 } rlc_plot_panel;
 
 typedef struct rlc_plot_params {
