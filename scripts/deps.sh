@@ -2,7 +2,7 @@
 # Installs the Debian packages rlc needs when any is missing. Usage: deps.sh build|test|node
 # (node: only what the tokenizer's npm references need, for make bench).
 set -e
-need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libyaml-dev libpcre2-dev libutf8proc-dev libgomp1"
+need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libyaml-dev libpcre2-dev libutf8proc-dev libcairo2-dev libgomp1"
 # node and npm count as present when on PATH (NodeSource's nodejs bundles npm
 # and conflicts with Debian's npm package).
 node=""

@@ -13,6 +13,8 @@ static const rlc_command commands[] = {
     {"eval", "accuracy, pass@k and mean reward on held-out problems, as JSON", rlc_cmd_eval},
     {"resume-check", "which checkpoint a resumed run would start from; are all intact",
      rlc_cmd_resume_check},
+    {"monitor", "plots, summary.txt and convergence verdicts of a run; --compare runs",
+     rlc_cmd_monitor},
     {"tokenize", "text to token ids (or back, with --decode) with a tokenizer.json",
      rlc_cmd_tokenize},
 };

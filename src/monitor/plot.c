@@ -1,0 +1,352 @@
+#include "monitor/plot.h"
+
+#include "base/fs.h"
+#include "monitor/smooth.h"
+
+#include <cairo.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Tableau-10: distinct at a glance and readable by most colour-blind eyes. */
+static const double palette[10][3] = {
+    {0.122, 0.467, 0.706}, {1.000, 0.498, 0.055}, {0.173, 0.627, 0.173}, {0.839, 0.153, 0.157},
+    {0.580, 0.404, 0.741}, {0.549, 0.337, 0.294}, {0.890, 0.467, 0.761}, {0.498, 0.498, 0.498},
+    {0.737, 0.741, 0.133}, {0.090, 0.745, 0.812},
+};
+
+rlc_plot_params rlc_plot_default_params(void) {
+    rlc_plot_params p = {.panel_w = 900, .panel_h = 500, .cols = 2, .ema_alpha = 0, .title = NULL};
+    return p;
+}
+
+/* A 1-2-5 step giving about `want` intervals over span. */
+static double nice_step(double span, int want) {
+    double raw = span / want, mag = pow(10, floor(log10(raw))), f = raw / mag;
+    return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
+}
+
+/* Tick label with just enough decimals for the step; scientific for tiny or
+ * huge magnitudes (learning rates). */
+static void fmt_tick(char *buf, size_t cap, double v, double step, double amax) {
+    double a = fmax(amax, step);
+    if (fabs(v) < step * 1e-6) {
+        snprintf(buf, cap, "0");
+        return;
+    }
+    if (a >= 1e6 || a < 1e-3) {
+        int sig = 1 + (int)fmax(0, floor(log10(a)) - floor(log10(step)));
+        snprintf(buf, cap, "%.*e", sig > 1 ? sig - 1 : 0, v);
+        char *e = strchr(buf, 'e'); /* 2.0e-05 -> 2.0e-5 */
+        if (e && (e[1] == '-' || e[1] == '+') && e[2] == '0')
+            memmove(e + 2, e + 3, strlen(e + 3) + 1);
+        if (e && e[1] == '+') memmove(e + 1, e + 2, strlen(e + 2) + 1);
+        return;
+    }
+    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    snprintf(buf, cap, "%.*f", dec, v);
+}
+
+typedef struct axis {
+    double lo, hi, step;
+} axis;
+
+static axis make_axis(double lo, double hi, int want, int pad) {
+    if (!(hi > lo)) {
+        double d = fabs(lo) > 0 ? fabs(lo) * 0.1 : 1;
+        lo -= d, hi += d;
+    } else if (pad) {
+        double d = (hi - lo) * 0.05;
+        lo -= d, hi += d;
+    }
+    axis a = {lo, hi, nice_step(hi - lo, want)};
+    return a;
+}
+
+static void set_rgb(cairo_t *cr, int c, double alpha) {
+    const double *k = palette[c % 10];
+    cairo_set_source_rgba(cr, k[0], k[1], k[2], alpha);
+}
+
+static void text_at(cairo_t *cr, double x, double y, const char *s, double ax, double ay) {
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, s, &e);
+    cairo_move_to(cr, x - e.x_bearing - ax * e.width, y - e.y_bearing - ay * e.height);
+    cairo_show_text(cr, s);
+}
+
+/* One polyline through the finite points; NAN breaks it. */
+static void polyline(cairo_t *cr, const double *x, const double *y, int n,
+                     double (*tx)(void *, double), double (*ty)(void *, double), void *ctx) {
+    int pen = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(y[i]) || !isfinite(x[i])) {
+            pen = 0;
+            continue;
+        }
+        double px = tx(ctx, x[i]), py = ty(ctx, y[i]);
+        if (pen)
+            cairo_line_to(cr, px, py);
+        else
+            cairo_move_to(cr, px, py), pen = 1;
+        /* a lone point still shows */
+        if (i + 1 >= n || !isfinite(y[i + 1])) cairo_rel_line_to(cr, 0.01, 0);
+    }
+    cairo_stroke(cr);
+}
+
+typedef struct frame {
+    double x0, y0, w, h; /* plot area in pixels */
+    axis ax, ay;
+} frame;
+
+static double map_x(void *ctx, double v) {
+    frame *f = ctx;
+    return f->x0 + (v - f->ax.lo) / (f->ax.hi - f->ax.lo) * f->w;
+}
+static double map_y(void *ctx, double v) {
+    frame *f = ctx;
+    return f->y0 + f->h - (v - f->ay.lo) / (f->ay.hi - f->ay.lo) * f->h;
+}
+
+/* Counts smoothed points inside a rectangle, to keep the legend off the data. */
+static int points_in(frame *f, double **sm, const rlc_plot_panel *pn, double rx, double ry,
+                     double rw, double rh) {
+    int c = 0;
+    for (int s = 0; s < pn->n_series; s++)
+        for (int i = 0; i < pn->series[s].n; i++) {
+            if (!isfinite(sm[s][i])) continue;
+            double px = map_x(f, pn->series[s].x[i]), py = map_y(f, sm[s][i]);
+            c += px >= rx && px <= rx + rw && py >= ry && py <= ry + rh;
+        }
+    return c;
+}
+
+static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, double oy, double pw,
+                             double ph, const rlc_plot_params *p) {
+    frame f = {.x0 = ox + 88, .y0 = oy + 52, .w = pw - 88 - 28, .h = ph - 52 - 62};
+    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+    int npts = 0;
+    for (int s = 0; s < pn->n_series; s++)
+        for (int i = 0; i < pn->series[s].n; i++) {
+            double x = pn->series[s].x[i], y = pn->series[s].y[i];
+            if (!isfinite(x) || !isfinite(y)) continue;
+            xlo = fmin(xlo, x), xhi = fmax(xhi, x), ylo = fmin(ylo, y), yhi = fmax(yhi, y);
+            npts++;
+        }
+    double **sm = calloc((size_t)(pn->n_series ? pn->n_series : 1), sizeof *sm);
+    if (!sm) return rlc_errorf(RLC_ERR_NOMEM, "out of memory");
+    rlc_status st = RLC_OK;
+    for (int s = 0; s < pn->n_series && st == RLC_OK; s++) {
+        const rlc_plot_series *se = &pn->series[s];
+        sm[s] = malloc((size_t)(se->n ? se->n : 1) * sizeof(double));
+        if (!sm[s]) {
+            st = rlc_errorf(RLC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        int fin = 0;
+        for (int i = 0; i < se->n; i++)
+            fin += isfinite(se->y[i]) != 0;
+        rlc_smooth_ema2(se->y, se->n, p->ema_alpha > 0 ? p->ema_alpha : rlc_smooth_alpha(fin),
+                        sm[s]);
+    }
+    if (st) goto done;
+
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, 17);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    text_at(cr, f.x0 + f.w / 2, oy + 14, pn->title ? pn->title : "", 0.5, 0);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    if (npts == 0) {
+        cairo_set_font_size(cr, 14);
+        cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
+        text_at(cr, f.x0 + f.w / 2, f.y0 + f.h / 2, "no data", 0.5, 0.5);
+        goto done;
+    }
+    f.ax = make_axis(xlo, xhi, 8, 0);
+    if (pn->fraction) ylo = fmin(ylo, 0), yhi = fmax(yhi, 1);
+    f.ay = make_axis(ylo, yhi, 6, 1);
+
+    /* grid and tick labels */
+    char buf[64];
+    cairo_set_font_size(cr, 13);
+    cairo_set_line_width(cr, 1);
+    for (double t = ceil(f.ay.lo / f.ay.step) * f.ay.step; t <= f.ay.hi + 1e-9 * f.ay.step;
+         t += f.ay.step) {
+        double py = round(map_y(&f, t)) + 0.5;
+        cairo_set_source_rgb(cr, 0.90, 0.90, 0.90);
+        cairo_move_to(cr, f.x0, py), cairo_line_to(cr, f.x0 + f.w, py), cairo_stroke(cr);
+        fmt_tick(buf, sizeof buf, t, f.ay.step, fmax(fabs(f.ay.lo), fabs(f.ay.hi)));
+        cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+        text_at(cr, f.x0 - 8, py, buf, 1, 0.5);
+    }
+    for (double t = ceil(f.ax.lo / f.ax.step) * f.ax.step; t <= f.ax.hi + 1e-9 * f.ax.step;
+         t += f.ax.step) {
+        double px = round(map_x(&f, t)) + 0.5;
+        cairo_set_source_rgb(cr, 0.90, 0.90, 0.90);
+        cairo_move_to(cr, px, f.y0), cairo_line_to(cr, px, f.y0 + f.h), cairo_stroke(cr);
+        fmt_tick(buf, sizeof buf, t, f.ax.step, fmax(fabs(f.ax.lo), fabs(f.ax.hi)));
+        cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+        text_at(cr, px, f.y0 + f.h + 8, buf, 0.5, 0);
+    }
+    cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+    cairo_rectangle(cr, f.x0 + 0.5, f.y0 + 0.5, f.w, f.h);
+    cairo_stroke(cr);
+
+    /* axis labels */
+    cairo_set_font_size(cr, 14);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    text_at(cr, f.x0 + f.w / 2, f.y0 + f.h + 34, pn->xlabel ? pn->xlabel : "step", 0.5, 0);
+    cairo_save(cr);
+    cairo_translate(cr, ox + 16, f.y0 + f.h / 2);
+    cairo_rotate(cr, -M_PI / 2);
+    text_at(cr, 0, 0, pn->ylabel ? pn->ylabel : "", 0.5, 0);
+    cairo_restore(cr);
+
+    /* data: raw lines first (light), then the smoothed ones on top (bold) */
+    cairo_save(cr);
+    cairo_rectangle(cr, f.x0, f.y0, f.w, f.h);
+    cairo_clip(cr);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+    for (int s = 0; s < pn->n_series; s++) {
+        const rlc_plot_series *se = &pn->series[s];
+        set_rgb(cr, s, pn->exact ? 1.0 : 0.38);
+        cairo_set_line_width(cr, pn->exact ? 2.6 : 1.4);
+        polyline(cr, se->x, se->y, se->n, map_x, map_y, &f);
+        int fin = 0;
+        for (int i = 0; i < se->n; i++)
+            fin += isfinite(se->y[i]) && isfinite(se->x[i]);
+        if (fin > 40) continue;
+        /* sparse series (evaluations): mark each point */
+        set_rgb(cr, s, 0.9);
+        for (int i = 0; i < se->n; i++) {
+            if (!isfinite(se->y[i]) || !isfinite(se->x[i])) continue;
+            cairo_arc(cr, map_x(&f, se->x[i]), map_y(&f, se->y[i]), 3.5, 0, 2 * M_PI);
+            cairo_fill(cr);
+        }
+    }
+    for (int s = 0; s < pn->n_series && !pn->exact; s++) {
+        set_rgb(cr, s, 1.0);
+        cairo_set_line_width(cr, 2.6);
+        polyline(cr, pn->series[s].x, sm[s], pn->series[s].n, map_x, map_y, &f);
+    }
+    cairo_restore(cr);
+
+    /* legend: series names, then what light and bold mean */
+    cairo_set_font_size(cr, 13);
+    double lw = 0, lh = 20.0 * (pn->n_series + 1) + 8;
+    const char *key = "light: raw   bold: smoothed (EMA weights, both sides)";
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, key, &e);
+    lw = e.width;
+    for (int s = 0; s < pn->n_series; s++) {
+        cairo_text_extents(cr, pn->series[s].label ? pn->series[s].label : "", &e);
+        if (e.width + 30 > lw) lw = e.width + 30;
+    }
+    lw += 20;
+    double cand[4][2] = {{f.x0 + f.w - lw - 8, f.y0 + 8},
+                         {f.x0 + f.w - lw - 8, f.y0 + f.h - lh - 8},
+                         {f.x0 + 8, f.y0 + 8},
+                         {f.x0 + 8, f.y0 + f.h - lh - 8}};
+    int best = 0, best_c = -1;
+    for (int k = 0; k < 4; k++) {
+        int c = points_in(&f, sm, pn, cand[k][0], cand[k][1], lw, lh);
+        if (best_c < 0 || c < best_c) best = k, best_c = c;
+    }
+    double lx = cand[best][0], ly = cand[best][1];
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.88);
+    cairo_rectangle(cr, lx, ly, lw, lh);
+    cairo_fill_preserve(cr);
+    cairo_set_source_rgb(cr, 0.75, 0.75, 0.75);
+    cairo_set_line_width(cr, 1);
+    cairo_stroke(cr);
+    for (int s = 0; s < pn->n_series; s++) {
+        double yy = ly + 14 + 20.0 * s;
+        set_rgb(cr, s, 1.0);
+        cairo_set_line_width(cr, 2.6);
+        cairo_move_to(cr, lx + 10, yy), cairo_line_to(cr, lx + 32, yy), cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+        text_at(cr, lx + 40, yy, pn->series[s].label ? pn->series[s].label : "", 0, 0.5);
+    }
+    cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
+    text_at(cr, lx + 10, ly + 14 + 20.0 * pn->n_series, pn->exact ? "as logged" : key, 0, 0.5);
+done:
+    for (int s = 0; s < pn->n_series; s++)
+        free(sm[s]);
+    free(sm);
+    return st;
+}
+
+typedef struct png_buf {
+    unsigned char *d;
+    size_t n, cap;
+} png_buf;
+
+static cairo_status_t png_write(void *ctx, const unsigned char *data, unsigned int len) {
+    png_buf *b = ctx;
+    if (b->n + len > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 65536;
+        while (cap < b->n + len)
+            cap *= 2;
+        unsigned char *d = realloc(b->d, cap);
+        if (!d) return CAIRO_STATUS_NO_MEMORY;
+        b->d = d, b->cap = cap;
+    }
+    memcpy(b->d + b->n, data, len);
+    b->n += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+rlc_status rlc_plot_png(const char *path, const rlc_plot_panel *panels, int n_panels,
+                        const rlc_plot_params *p) {
+    if (n_panels < 1 || p->panel_w < 200 || p->panel_h < 150 || p->cols < 1)
+        return rlc_errorf(RLC_ERR_INVALID, "%s: nothing to plot or panel too small", path);
+    int cols = n_panels < p->cols ? n_panels : p->cols, rows = (n_panels + cols - 1) / cols;
+    int top = p->title ? 44 : 0;
+    int W = cols * p->panel_w, H = rows * p->panel_h + top;
+    cairo_surface_t *sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    cairo_t *cr = cairo_create(sf);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    if (p->title) {
+        cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+        cairo_set_font_size(cr, 20);
+        cairo_set_source_rgb(cr, 0.05, 0.05, 0.05);
+        text_at(cr, W / 2.0, 14, p->title, 0.5, 0);
+    }
+    rlc_status st = RLC_OK;
+    for (int k = 0; k < n_panels && st == RLC_OK; k++)
+        st = draw_panel(cr, &panels[k], (k % cols) * (double)p->panel_w,
+                        top + (k / cols) * (double)p->panel_h, p->panel_w, p->panel_h, p);
+    png_buf b = {0};
+    if (st == RLC_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+        st = rlc_errorf(RLC_ERR_INTERNAL, "%s: cairo: %s", path,
+                        cairo_status_to_string(cairo_status(cr)));
+    if (st == RLC_OK) {
+        cairo_surface_flush(sf);
+        cairo_status_t cs = cairo_surface_write_to_png_stream(sf, png_write, &b);
+        if (cs != CAIRO_STATUS_SUCCESS)
+            st = rlc_errorf(RLC_ERR_IO, "%s: PNG encoding failed: %s", path,
+                            cairo_status_to_string(cs));
+    }
+    cairo_destroy(cr);
+    cairo_surface_destroy(sf);
+    if (st == RLC_OK) st = rlc_write_file_atomic(path, b.d, b.n);
+    free(b.d);
+    return st;
+}
+
+rlc_status rlc_plot_png_size(const char *path, int *w, int *h) {
+    cairo_surface_t *sf = cairo_image_surface_create_from_png(path);
+    cairo_status_t cs = cairo_surface_status(sf);
+    rlc_status st = RLC_OK;
+    if (cs != CAIRO_STATUS_SUCCESS)
+        st = rlc_errorf(cs == CAIRO_STATUS_FILE_NOT_FOUND ? RLC_ERR_NOT_FOUND : RLC_ERR_FORMAT,
+                        "%s: not a readable PNG: %s", path, cairo_status_to_string(cs));
+    else
+        *w = cairo_image_surface_get_width(sf), *h = cairo_image_surface_get_height(sf);
+    cairo_surface_destroy(sf);
+    return st;
+}

@@ -1,0 +1,273 @@
+/* rlc monitor: verdicts on synthetic metrics.jsonl files built to be
+ * converged, oscillating, exploding, still improving, stalled and collapsing;
+ * a truncated last line; PNGs read back by cairo; the compare table. */
+#include "base/fs.h"
+#include "monitor/metrics.h"
+#include "monitor/monitor.h"
+#include "monitor/plot.h"
+#include "monitor/smooth.h"
+#include "monitor/verdict.h"
+#include "tmpdir.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+TestSuite(monitor, .init = tmpdir_setup, .fini = tmpdir_teardown);
+
+/* Deterministic noise in [-1, 1). */
+static double noise(int i) {
+    unsigned x = (unsigned)i * 2654435761u + 12345u;
+    x ^= x >> 15, x *= 2246822519u, x ^= x >> 13;
+    return (x % 20001) / 10000.0 - 1.0;
+}
+
+typedef double (*gen_fn)(int i, int n);
+
+/* Writes dir/metrics.jsonl with n steps; key gets gen(i), the other keys
+ * sensible constants; the file ends with `tail` (may be ""). */
+static const char *write_run(const char *name, int n, const char *key, gen_fn gen,
+                             const char *tail) {
+    const char *dir = tmp_path(name);
+    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < n; i++) {
+        fprintf(f,
+                "{\"step\":%d,\"condition\":\"grpo\",\"loss\":%.6g,\"grad_norm\":%.6g,\"lr\":1e-5,"
+                "\"mean_reward\":%.6g,\"entropy\":%.6g,\"max_token_hit_rate\":%.6g,"
+                "\"rewards/number_check/mean\":%.6g,\"step_time_s\":0.5,\"%s\":%.6g}\n",
+                i, 1.0 + 0.01 * noise(i), 1.0 + 0.05 * noise(i + 7), 0.3 + 0.01 * noise(i + 3),
+                2.0 + 0.02 * noise(i + 5), 0.02, 0.3, key, gen(i, n));
+    }
+    fputs(tail, f);
+    fclose(f);
+    return dir;
+}
+
+static rlc_metrics *load(const char *dir) {
+    rlc_metrics *m = NULL;
+    cr_assert_eq(rlc_metrics_load(dir, &m), RLC_OK, "%s", rlc_last_error());
+    return m;
+}
+
+static double converged_loss(int i, int n) {
+    return 1.5 + 1.7 * exp(-i / 8.0) + 0.01 * noise(i);
+}
+static double improving_loss(int i, int n) {
+    return 3.0 - 2.0 * i / n + 0.02 * noise(i);
+}
+static double oscillating_loss(int i, int n) {
+    return (i % 2 ? 5.0 : 2.0) + 0.3 * noise(i);
+}
+static double spiky_grad(int i, int n) {
+    return i == 60 ? 15.8 : i == 85 ? 9.0 : 1.2 + 0.1 * noise(i);
+}
+static double flat_reward(int i, int n) {
+    return 0.12 + 0.05 * noise(i);
+}
+static double collapsing_entropy(int i, int n) {
+    return 2.3 * exp(-i / 15.0) + 0.01;
+}
+static double rising_clip(int i, int n) {
+    return 0.6 * i / n;
+}
+static double low_clip(int i, int n) {
+    return 0.03 + 0.01 * noise(i);
+}
+static double all_clipped(int i, int n) {
+    return 0.97 + 0.02 * noise(i);
+}
+static double rising_then_flat_reward(int i, int n) {
+    return i < 40 ? 0.1 + 0.6 * i / 40.0 + 0.02 * noise(i) : 0.7 + 0.02 * noise(i);
+}
+
+static rlc_verdict verdict_of(const char *name, const char *key, gen_fn gen, int which) {
+    const char *dir = write_run(name, 100, key, gen, "");
+    rlc_metrics *m = load(dir);
+    const double *c = rlc_metrics_col(m, key);
+    cr_assert_not_null(c);
+    rlc_verdict_params p = rlc_verdict_default_params();
+    rlc_verdict v;
+    switch (which) {
+    case 0:
+        v = rlc_verdict_loss(c, m->n_rows, &p);
+        break;
+    case 1:
+        v = rlc_verdict_grad_norm(c, m->step, m->n_rows, &p);
+        break;
+    case 2:
+        v = rlc_verdict_reward(c, m->n_rows, &p);
+        break;
+    case 3:
+        v = rlc_verdict_entropy(c, m->n_rows, &p);
+        break;
+    default:
+        v = rlc_verdict_length_clip(c, m->n_rows, &p);
+        break;
+    }
+    rlc_metrics_free(m);
+    return v;
+}
+
+#define EXPECT(v, k)                                                                               \
+    cr_assert_eq((v).kind, (k), "got '%s' (%s), expected '%s'", rlc_verdict_name((v).kind),        \
+                 (v).why, rlc_verdict_name(k))
+
+Test(monitor, verdict_converged) {
+    rlc_verdict v = verdict_of("conv", "loss", converged_loss, 0);
+    EXPECT(v, RLC_VERDICT_CONVERGED);
+    cr_assert(strstr(v.why, "std/mean"), "%s", v.why); /* names the numbers */
+}
+
+Test(monitor, verdict_still_improving) {
+    rlc_verdict v = verdict_of("impr", "loss", improving_loss, 0);
+    EXPECT(v, RLC_VERDICT_IMPROVING);
+    cr_assert(strstr(v.why, "slope"), "%s", v.why);
+}
+
+Test(monitor, verdict_oscillating) {
+    rlc_verdict v = verdict_of("osc", "loss", oscillating_loss, 0);
+    EXPECT(v, RLC_VERDICT_OSCILLATING);
+}
+
+Test(monitor, verdict_exploding_grad_norm) {
+    rlc_verdict v = verdict_of("expl", "grad_norm", spiky_grad, 1);
+    EXPECT(v, RLC_VERDICT_EXPLODING);
+    cr_assert(strstr(v.why, "2 spikes"), "%s", v.why);
+    cr_assert(strstr(v.why, "step 60"), "%s", v.why);
+    /* the background grad norm of the other runs is stable */
+    v = verdict_of("calm", "loss", converged_loss, 1);
+    EXPECT(v, RLC_VERDICT_STABLE);
+}
+
+Test(monitor, verdict_stalled_and_converged_reward) {
+    EXPECT(verdict_of("stall", "mean_reward", flat_reward, 2), RLC_VERDICT_STALLED);
+    EXPECT(verdict_of("plateau", "mean_reward", rising_then_flat_reward, 2), RLC_VERDICT_CONVERGED);
+}
+
+Test(monitor, verdict_entropy_collapse_and_length_clipping) {
+    EXPECT(verdict_of("ent", "entropy", collapsing_entropy, 3), RLC_VERDICT_ENTROPY_COLLAPSE);
+    EXPECT(verdict_of("ent_ok", "loss", converged_loss, 3), RLC_VERDICT_OK);
+    EXPECT(verdict_of("clip", "max_token_hit_rate", rising_clip, 4), RLC_VERDICT_LENGTH_CLIPPING);
+    EXPECT(verdict_of("clip_ok", "max_token_hit_rate", low_clip, 4), RLC_VERDICT_OK);
+    /* clipped from the start: not rising, but flagged all the same */
+    EXPECT(verdict_of("clip_all", "max_token_hit_rate", all_clipped, 4),
+           RLC_VERDICT_LENGTH_CLIPPING);
+}
+
+Test(monitor, verdict_needs_enough_points) {
+    double x[4] = {1, 2, NAN, 3};
+    rlc_verdict_params p = rlc_verdict_default_params();
+    EXPECT(rlc_verdict_loss(x, 4, &p), RLC_VERDICT_INSUFFICIENT);
+}
+
+Test(monitor, ema_weights_and_gaps) {
+    double x[5] = {1, 1, NAN, 3, 3}, y[5];
+    rlc_smooth_ema(x, 5, 0.5, y);
+    cr_assert_float_eq(y[0], 1.0, 1e-12); /* bias-corrected: starts at the data */
+    cr_assert(isnan(y[2]));
+    /* after 1,1,3: s = 0.5*(0.5*0.5 + 0.5*1... ) -> weights 1/7, 2/7, 4/7 */
+    cr_assert_float_eq(y[3], (1 * 1 + 1 * 2 + 3 * 4) / 7.0, 1e-12);
+    double line[30], out[30];
+    for (int i = 0; i < 30; i++)
+        line[i] = 2 - 0.1 * i;
+    rlc_smooth_ema2(line, 30, 0.1, out); /* a straight line comes back unchanged, no lag */
+    for (int i = 0; i < 30; i++)
+        cr_assert_float_eq(out[i], line[i], 1e-9);
+}
+
+Test(monitor, truncated_last_line_is_skipped_with_a_note) {
+    const char *dir = write_run("trunc", 30, "loss", converged_loss, "{\"step\":30,\"loss\":1.");
+    rlc_metrics *m = load(dir);
+    cr_assert_eq(m->n_rows, 30);
+    cr_assert_eq(m->n_notes, 1);
+    cr_assert(strstr(m->notes[0], ":31: truncated last line"), "%s", m->notes[0]);
+    cr_assert_float_eq(m->step[29], 29.0, 0);
+    cr_assert_str_eq(m->condition, "grpo");
+    rlc_metrics_free(m);
+}
+
+Test(monitor, null_and_missing_values_are_nan) {
+    rlc_metrics *m;
+    const char *text = "{\"step\":0,\"loss\":2,\"kl\":null}\n\n{\"step\":1,\"loss\":1.5}\n"
+                       "not json\n{\"step\":2,\"loss\":1,\"kl\":0.1}\n";
+    cr_assert_eq(rlc_metrics_parse("mem", text, &m), RLC_OK);
+    cr_assert_eq(m->n_rows, 3);
+    const double *kl = rlc_metrics_col(m, "kl");
+    cr_assert(isnan(kl[0]) && isnan(kl[1]));
+    cr_assert_float_eq(kl[2], 0.1, 1e-12);
+    cr_assert_eq(m->n_notes, 1);
+    cr_assert(strstr(m->notes[0], "mem:4:"), "%s", m->notes[0]);
+    cr_assert_null(rlc_metrics_col(m, "entropy"));
+    rlc_metrics_free(m);
+    cr_assert_eq(rlc_metrics_parse("empty", "{\"step\":0", &m), RLC_ERR_FORMAT);
+    cr_assert_eq(rlc_metrics_load(tmp_path("nope"), &m), RLC_ERR_NOT_FOUND);
+}
+
+Test(monitor, run_writes_valid_pngs_and_summary) {
+    const char *dir = write_run("run", 80, "kl", rising_clip, "{\"step\":80,\"lo");
+    char out[600], sum[600], png[700];
+    snprintf(out, sizeof out, "%s/plots", dir);
+    snprintf(sum, sizeof sum, "%s/summary.txt", dir);
+    char *report;
+    cr_assert_eq(rlc_monitor_run(dir, out, sum, &report), RLC_OK, "%s", rlc_last_error());
+    cr_assert(strstr(report, "truncated last line"), "%s", report);
+    cr_assert(strstr(report, "skipped samples.png"), "%s", report); /* no correct_rate */
+    free(report);
+    static const char *files[] = {"training_loss.png", "learning_rate.png", "gradient_norm.png",
+                                  "rewards.png",       "policy.png",        "generation.png"};
+    rlc_plot_params p = rlc_plot_default_params();
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        snprintf(png, sizeof png, "%s/%s", out, files[k]);
+        int w = 0, h = 0;
+        cr_assert_eq(rlc_plot_png_size(png, &w, &h), RLC_OK, "%s", rlc_last_error());
+        cr_assert(w == p.panel_w || w == 2 * p.panel_w, "%s: width %d", files[k], w);
+        cr_assert_geq(h, p.panel_h, "%s: height %d", files[k], h);
+    }
+    snprintf(png, sizeof png, "%s/training_loss.png", out);
+    int w, h;
+    rlc_plot_png_size(png, &w, &h);
+    cr_assert_eq(w, p.panel_w); /* one panel: loss */
+    cr_assert_eq(h, p.panel_h);
+    char *text;
+    cr_assert_eq(rlc_read_file(sum, &text, NULL), RLC_OK);
+    cr_assert(strstr(text, "total steps:    80"), "%s", text);
+    cr_assert(strstr(text, "training time:  40.0 s"), "%s", text);
+    cr_assert(strstr(text, "reduction"), "%s", text);
+    cr_assert(strstr(text, "truncated last line"), "%s", text);
+    cr_assert(strstr(text, "length clipping  ok"), "%s", text);
+    free(text);
+}
+
+Test(monitor, compare_two_runs_writes_table_and_overlays) {
+    const char *a = write_run("seed1", 40, "loss", converged_loss, "");
+    const char *b = write_run("seed2", 50, "loss", improving_loss, "");
+    const char *runs[] = {a, b}, *labels[] = {"seed 1", "seed 2"};
+    char *report;
+    const char *out = tmp_path("cmp");
+    cr_assert_eq(rlc_monitor_compare(runs, labels, 2, out, &report), RLC_OK, "%s",
+                 rlc_last_error());
+    free(report);
+    char path[700], *text;
+    snprintf(path, sizeof path, "%s/compare.txt", out);
+    cr_assert_eq(rlc_read_file(path, &text, NULL), RLC_OK);
+    cr_assert(strstr(text, "seed 1") && strstr(text, "seed 2"), "%s", text);
+    const char *row = strstr(text, "\nsteps");
+    cr_assert_not_null(row, "%s", text);
+    cr_assert(strstr(row, "40") && strstr(row, "50"), "%s", text);
+    cr_assert(strstr(text, "converged") && strstr(text, "still improving"), "%s", text);
+    free(text);
+    snprintf(path, sizeof path, "%s/training_loss.png", out);
+    int w, h;
+    cr_assert_eq(rlc_plot_png_size(path, &w, &h), RLC_OK);
+    cr_assert_gt(w, 0);
+    /* a run that does not exist is an error naming it */
+    const char *bad[] = {a, tmp_path("missing")};
+    cr_assert_eq(rlc_monitor_compare(bad, NULL, 2, out, &report), RLC_ERR_NOT_FOUND);
+    free(report);
+    cr_assert(strstr(rlc_last_error(), "missing"), "%s", rlc_last_error());
+}
