@@ -10,7 +10,7 @@ command -v node >/dev/null && command -v npm >/dev/null || node="nodejs npm"
 if [ "${1:-build}" = node ]; then
   need="$node"
 elif [ "${1:-build}" = test ]; then
-  need="$need libcriterion-dev python3-torch python3-numpy python3-jinja2 $node"
+  need="$need libcriterion-dev protobuf-compiler python3-torch python3-numpy python3-jinja2 $node"
 fi
 missing=""
 for p in $need; do
