@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* The byte tokenizer's specials; a from-scratch model's vocabulary is 256 + these. */
@@ -222,6 +223,10 @@ static void write_metrics(FILE *f, const char *condition, const rlc_step_stats *
             jset_num(o, key, st->reward_std_each[k]);
         }
         jset_num(o, "gen_time_s", st->gen_time_s);
+        jset_num(o, "train_time_s", st->train_time_s);
+        json_object_set_new(o, "gen_tokens", json_integer(st->gen_tokens));
+        jset_num(o, "train_tokens_per_s",
+                 st->train_time_s > 0 ? st->train_tokens / st->train_time_s : 0);
     }
     jset_num(o, "grad_norm", st->grad_norm);
     jset_num(o, "lr", st->lr);
@@ -254,10 +259,16 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     }
     RLC_TRY(rlc_path_join(dir, sizeof dir, c->logging.run_dir, name));
-    RLC_TRY(rlc_mkdir_p(dir));
-    RLC_TRY(rlc_path_join(path, sizeof path, dir, "config.yaml"));
-    RLC_TRY(rlc_run_config_write(c, path));
+    if (!c->model.from_scratch) {
+        struct stat sb;
+        if (stat(c->model.path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return rlc_errorf(RLC_ERR_NOT_FOUND,
+                              "model.path '%s': no such directory (expected a Hugging Face "
+                              "model directory or a run's final/)",
+                              c->model.path);
+    }
 
+    /* data, rewards and model first: bad input fails before the run directory exists */
     rlc_source src;
     RLC_TRY(make_source(c, &src));
     rlc_reward_set rw;
@@ -265,6 +276,14 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     rlc_policy pol;
     if (st == RLC_OK) st = rlc_policy_from_config(c, &pol);
     if (st) {
+        rlc_source_free(&src);
+        return st;
+    }
+    st = rlc_mkdir_p(dir);
+    if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, "config.yaml");
+    if (st == RLC_OK) st = rlc_run_config_write(c, path);
+    if (st) {
+        rlc_policy_free(&pol);
         rlc_source_free(&src);
         return st;
     }
@@ -311,9 +330,10 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
         mf = fopen(path, "w");
         if (!mf) st = rlc_errorf(RLC_ERR_IO, "%s: cannot open for writing", path);
     }
-    printf("I run %s: %s, %zu trainable of %zu parameters -> %s\n", name, condition,
-           rlc_model_has_lora(pol.m) ? (size_t)0 : rlc_model_num_params(pol.m),
-           rlc_model_num_params(pol.m), dir);
+    if (st == RLC_OK)
+        printf("I run %s: %s, %zu trainable of %zu parameters -> %s\n", name, condition,
+               rlc_model_has_lora(pol.m) ? (size_t)0 : rlc_model_num_params(pol.m),
+               rlc_model_num_params(pol.m), dir);
     long run_correct = 0, run_total = 0;
     for (int step = 0; st == RLC_OK && step < c->training.steps; step++) {
         rlc_step_stats ss;
