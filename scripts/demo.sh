@@ -64,6 +64,6 @@ awk -v a="$acc0" -v b="$acc1" 'BEGIN { printf "GRPO gain: %+.1f points of held-o
 echo "GRPO sampled reward: $first (first 20 of $steps steps) -> $last (last 20)"
 awk -v t="$gen_tok" -v g="$gen_s" -v s="$step_s" 'BEGIN {
   printf "GRPO generation: %.0f tok/s; share of step time spent generating: %.0f%%\n",
-         g > 0 ? t / g : 0, s > 0 ? 100 * g / s : 0 }'
+         (g > 0 ? t / g : 0), (s > 0 ? 100 * g / s : 0) }'
 echo "SFT + eval + GRPO + eval: $(mins "$t0" "$t4") minutes"
 echo "run directories: $OUT/sft  $OUT/grpo  (metrics.jsonl, config.yaml, final/)"
