@@ -73,8 +73,9 @@ test: test-deps
 bench: deps $(BUILD)/rlc $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRC))
 	@for b in $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRC)); do echo "== $$b"; $$b || exit 1; done
 
+# SFT from scratch, held-out eval, GRPO, eval again; prints a before/after table.
 demo: all
-	@echo "rlc demo: not yet available (needs the trainer; see issue 'rlc train / rlc sft')."
+	@sh scripts/demo.sh
 
 format:
 	clang-format -i src/*/*.c src/*/*.h tests/*.c bench/*.c

@@ -311,6 +311,10 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
             int n = n_act - f < g->mb ? n_act - f : g->mb;
             int T = build_rows(g, f, n);
             RLC_TRY(rlc_model_forward(pol->m, g->acts, g->ids, g->tg, n, T, g->lp));
+            for (int r = 0; r < n; r++) {
+                int s = g->order[f + r];
+                st->train_tokens += g->plen[s / G] + g->go.len[s] - 1;
+            }
             gather(g, f, n, T, g->lp, g->g_lp);
             if (it == 0) {
                 rlc_acts_entropy(g->acts, g->ent);

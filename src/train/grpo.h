@@ -44,6 +44,7 @@ typedef struct rlc_step_stats {
     double step_time_s, gen_time_s, train_time_s;
     double tokens_per_s; /* completion tokens generated per second of generation */
     long gen_tokens;
+    long train_tokens; /* prompt + completion tokens through forward and backward, all passes */
     int n_rewards;
     const char *reward_names[RLC_MAX_REWARDS];
     double reward_mean[RLC_MAX_REWARDS], reward_std_each[RLC_MAX_REWARDS];

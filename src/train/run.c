@@ -6,10 +6,11 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* SIGINT/SIGTERM finish the current step, then the run saves and exits. */
@@ -254,7 +255,8 @@ static rlc_status cut_metrics(const char *path, int start) {
 }
 
 static rlc_status make_source(const rlc_run_config *c, rlc_source *src) {
-    if (c->data.source == RLC_RC_DATA_JSONL) return rlc_source_jsonl(src, c->data.path, c->data.eval_path);
+    if (c->data.source == RLC_RC_DATA_JSONL)
+        return rlc_source_jsonl(src, c->data.path, c->data.eval_path);
     rlc_arith_params ap = rlc_arith_default_params();
     ap.digits = c->data.arithmetic_digits;
     snprintf(ap.ops, sizeof ap.ops, "%s", c->data.arithmetic_ops);
@@ -325,6 +327,10 @@ static void write_metrics(FILE *f, const char *condition, const rlc_step_stats *
             jset_num(o, key, st->reward_std_each[k]);
         }
         jset_num(o, "gen_time_s", st->gen_time_s);
+        jset_num(o, "train_time_s", st->train_time_s);
+        json_object_set_new(o, "gen_tokens", json_integer(st->gen_tokens));
+        jset_num(o, "train_tokens_per_s",
+                 st->train_time_s > 0 ? st->train_tokens / st->train_time_s : 0);
     }
     jset_num(o, "grad_norm", st->grad_norm);
     jset_num(o, "lr", st->lr);
@@ -358,12 +364,18 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     }
     RLC_TRY(rlc_path_join(dir, sizeof dir, c->logging.run_dir, name));
-    RLC_TRY(rlc_mkdir_p(dir));
-    RLC_TRY(rlc_path_join(path, sizeof path, dir, "config.yaml"));
-    RLC_TRY(rlc_run_config_write(c, path));
+    if (!c->model.from_scratch) {
+        struct stat sb;
+        if (stat(c->model.path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return rlc_errorf(RLC_ERR_NOT_FOUND,
+                              "model.path '%s': no such directory (expected a Hugging Face "
+                              "model directory or a run's final/)",
+                              c->model.path);
+    }
 
-    /* SFT on a JSONL file reads prompt/response or messages records; every
-     * other run draws prompts (with references) from a source */
+    /* data, rewards and model first: bad input fails before the run directory
+     * exists. SFT on a JSONL file reads prompt/response or messages records;
+     * every other run draws prompts (with references) from a source. */
     int sft_jsonl = !grpo && c->data.source == RLC_RC_DATA_JSONL;
     rlc_source src;
     rlc_sft_set data;
@@ -379,8 +391,18 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
         rlc_sft_free(&data);
         return st;
     }
+    st = rlc_mkdir_p(dir);
+    if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, "config.yaml");
+    if (st == RLC_OK) st = rlc_run_config_write(c, path);
+    if (st) {
+        rlc_policy_free(&pol);
+        rlc_source_free(&src);
+        rlc_sft_free(&data);
+        return st;
+    }
     char condition[64];
-    snprintf(condition, sizeof condition, "%s+%s", grpo ? rlc_run_config_enum_name("algorithm.advantage", c->algorithm.advantage) : "sft",
+    snprintf(condition, sizeof condition, "%s+%s",
+             grpo ? rlc_run_config_enum_name("algorithm.advantage", c->algorithm.advantage) : "sft",
              grpo ? rlc_run_config_enum_name("algorithm.loss_agg", c->algorithm.loss_agg) : "ce");
 
     rlc_grpo *g = NULL;
@@ -414,7 +436,8 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
                              .schedule = make_schedule(c),
                              .opt = make_adamw(c),
                              .seed = (uint64_t)c->training.seed};
-        st = rlc_sft_trainer_new(&pol, sft_jsonl ? NULL : &src, sft_jsonl ? &data : NULL, &sp, &sft);
+        st =
+            rlc_sft_trainer_new(&pol, sft_jsonl ? NULL : &src, sft_jsonl ? &data : NULL, &sp, &sft);
     }
     long run_correct = 0, run_total = 0;
     int start = 0;
@@ -428,9 +451,10 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
         if (st == RLC_OK) mf = fopen(path, start > 0 ? "a" : "w");
         if (st == RLC_OK && !mf) st = rlc_errorf(RLC_ERR_IO, "%s: cannot open for writing", path);
     }
-    printf("I run %s: %s, %zu trainable of %zu parameters -> %s\n", name, condition,
-           rlc_model_has_lora(pol.m) ? (size_t)0 : rlc_model_num_params(pol.m),
-           rlc_model_num_params(pol.m), dir);
+    if (st == RLC_OK)
+        printf("I run %s: %s, %zu trainable of %zu parameters -> %s\n", name, condition,
+               rlc_model_has_lora(pol.m) ? (size_t)0 : rlc_model_num_params(pol.m),
+               rlc_model_num_params(pol.m), dir);
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
