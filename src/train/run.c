@@ -254,6 +254,25 @@ static rlc_status cut_metrics(const char *path, int start) {
     return st;
 }
 
+/* Whether a JSONL file holds SFT records (prompt/response or messages) rather
+ * than question/answer ones: decided by its first non-blank line. */
+static int sft_records(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[65536];
+    int sft = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strspn(line, " \t\r\n") == strlen(line)) continue;
+        json_error_t e;
+        json_t *j = json_loads(line, JSON_DISABLE_EOF_CHECK, &e);
+        sft = j && (json_object_get(j, "prompt") || json_object_get(j, "messages"));
+        json_decref(j);
+        break;
+    }
+    fclose(f);
+    return sft;
+}
+
 static rlc_status make_source(const rlc_run_config *c, rlc_source *src) {
     if (c->data.source == RLC_RC_DATA_JSONL)
         return rlc_source_jsonl(src, c->data.path, c->data.eval_path);
@@ -376,7 +395,7 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     /* data, rewards and model first: bad input fails before the run directory
      * exists. SFT on a JSONL file reads prompt/response or messages records;
      * every other run draws prompts (with references) from a source. */
-    int sft_jsonl = !grpo && c->data.source == RLC_RC_DATA_JSONL;
+    int sft_jsonl = !grpo && c->data.source == RLC_RC_DATA_JSONL && sft_records(c->data.path);
     rlc_source src;
     rlc_sft_set data;
     memset(&src, 0, sizeof src);
