@@ -151,6 +151,43 @@ void rlc_acts_entropy(const rlc_acts *a, float *entropy) {
     }
 }
 
+/* Layer l's slices of the saved activations, for the batch of the last forward. */
+typedef struct layer_view {
+    float *x, *mid, *xo, *ln1, *ln2, *rstd1, *rstd2, *q, *k, *v, *qpre, *kpre, *rstdq, *rstdk;
+    float *att, *atty, *g, *u, *h, *ax;
+} layer_view;
+
+static layer_view layer_slices(const rlc_model *m, const rlc_acts *a, int l) {
+    const rlc_model_config *c = &m->cfg;
+    size_t N = (size_t)a->curB * a->curT, T = (size_t)a->curT, L = (size_t)l;
+    size_t C = c->hidden_size, F = c->intermediate_size, Hq = c->num_heads;
+    size_t Hkv = c->num_kv_heads, QD = Hq * c->head_dim, KD = Hkv * c->head_dim;
+    size_t r = m->has_lora ? (size_t)m->lc.rank : 0;
+    layer_view v = {
+        .x = a->res + L * N * C,
+        .mid = a->mid + L * N * C,
+        .xo = a->res + (L + 1) * N * C,
+        .ln1 = a->ln1 + L * N * C,
+        .ln2 = a->ln2 + L * N * C,
+        .rstd1 = a->rstd1 + L * N,
+        .rstd2 = a->rstd2 + L * N,
+        .q = a->q + L * N * QD,
+        .k = a->k + L * N * KD,
+        .v = a->v + L * N * KD,
+        .qpre = c->qk_norm ? a->qpre + L * N * QD : NULL,
+        .kpre = c->qk_norm ? a->kpre + L * N * KD : NULL,
+        .rstdq = c->qk_norm ? a->rstdq + L * N * Hq : NULL,
+        .rstdk = c->qk_norm ? a->rstdk + L * N * Hkv : NULL,
+        .att = a->att + L * (size_t)a->curB * Hq * T * T,
+        .atty = a->atty + L * N * QD,
+        .g = a->g + L * N * F,
+        .u = a->u + L * N * F,
+        .h = a->h + L * N * F,
+        .ax = r ? a->ax + L * NMOD * N * r : NULL,
+    };
+    return v;
+}
+
 void model_linear_forward(const rlc_model *m, int layer, int mod, float *y, const float *x, int N,
                           int accumulate, float *ax) {
     const rlc_backend *be = m->be;
@@ -203,7 +240,6 @@ rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const in
     if (T > a->T) return rlc_errorf(RLC_ERR_INVALID, "forward: T=%d exceeds workspace", T);
     int N = B * T, C = c->hidden_size, L = c->num_layers, F = c->intermediate_size;
     int Hq = c->num_heads, Hkv = c->num_kv_heads, D = c->head_dim, V = c->vocab_size;
-    int QD = Hq * D, KD = Hkv * D;
     int r = m->has_lora ? m->lc.rank : 0;
     for (int i = 0; i < N; i++) {
         if (ids[i] < 0 || ids[i] >= V)
@@ -221,24 +257,20 @@ rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const in
     be->embedding_forward(a->res, a->ids, MP(m, m->wte), N, C);
     for (int l = 0; l < L; l++) {
         const layer_off *lo = &m->layers[l];
-        float *x = a->res + l * NC, *mid = a->mid + l * NC, *xo = a->res + (l + 1) * NC;
-        float *ln1 = a->ln1 + l * NC, *ln2 = a->ln2 + l * NC;
-        float *q = a->q + (size_t)l * N * QD, *k = a->k + (size_t)l * N * KD;
-        float *v = a->v + (size_t)l * N * KD, *atty = a->atty + (size_t)l * N * QD;
-        float *att = a->att + (size_t)l * B * Hq * T * T;
-        float *g = a->g + (size_t)l * N * F, *u = a->u + (size_t)l * N * F;
-        float *h = a->h + (size_t)l * N * F;
-        float *ax = r ? a->ax + (size_t)l * NMOD * N * r : NULL;
+        const layer_view lv = layer_slices(m, a, l);
+        float *x = lv.x, *mid = lv.mid, *ln1 = lv.ln1, *ln2 = lv.ln2, *q = lv.q, *k = lv.k;
+        float *v = lv.v, *atty = lv.atty, *att = lv.att, *g = lv.g, *u = lv.u, *h = lv.h;
+        float *ax = lv.ax, *xo = lv.xo;
 #define AX(mod) (ax ? ax + (size_t)(mod) * N * r : NULL)
-        be->rmsnorm_forward(ln1, a->rstd1 + (size_t)l * N, x, MP(m, lo->ln1), N, C,
+        be->rmsnorm_forward(ln1, lv.rstd1, x, MP(m, lo->ln1), N, C,
                             c->rms_norm_eps);
         if (c->qk_norm) {
-            float *qpre = a->qpre + (size_t)l * N * QD, *kpre = a->kpre + (size_t)l * N * KD;
+            float *qpre = lv.qpre, *kpre = lv.kpre;
             model_linear_forward(m, l, MOD_Q, qpre, ln1, N, 0, AX(MOD_Q));
             model_linear_forward(m, l, MOD_K, kpre, ln1, N, 0, AX(MOD_K));
-            be->rmsnorm_forward(q, a->rstdq + (size_t)l * N * Hq, qpre, MP(m, lo->qn), N * Hq, D,
+            be->rmsnorm_forward(q, lv.rstdq, qpre, MP(m, lo->qn), N * Hq, D,
                                 c->rms_norm_eps);
-            be->rmsnorm_forward(k, a->rstdk + (size_t)l * N * Hkv, kpre, MP(m, lo->kn), N * Hkv,
+            be->rmsnorm_forward(k, lv.rstdk, kpre, MP(m, lo->kn), N * Hkv,
                                 D, c->rms_norm_eps);
         } else {
             model_linear_forward(m, l, MOD_Q, q, ln1, N, 0, AX(MOD_Q));
@@ -250,7 +282,7 @@ rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const in
         be->attention_forward(atty, att, q, k, v, B, T, Hq, Hkv, D);
         memcpy(mid, x, NC * sizeof(float));
         model_linear_forward(m, l, MOD_O, mid, atty, N, 1, AX(MOD_O));
-        be->rmsnorm_forward(ln2, a->rstd2 + (size_t)l * N, mid, MP(m, lo->ln2), N, C,
+        be->rmsnorm_forward(ln2, lv.rstd2, mid, MP(m, lo->ln2), N, C,
                             c->rms_norm_eps);
         model_linear_forward(m, l, MOD_GATE, g, ln2, N, 0, AX(MOD_GATE));
         model_linear_forward(m, l, MOD_UP, u, ln2, N, 0, AX(MOD_UP));
@@ -271,7 +303,6 @@ rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
     int B = a->curB, T = a->curT;
     int N = B * T, C = c->hidden_size, L = c->num_layers, F = c->intermediate_size;
     int Hq = c->num_heads, Hkv = c->num_kv_heads, D = c->head_dim, V = c->vocab_size;
-    int QD = Hq * D, KD = Hkv * D;
     int r = m->has_lora ? m->lc.rank : 0;
     size_t NC = (size_t)N * C;
     if (!m->grads && !m->lora_grads)
@@ -287,14 +318,10 @@ rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
 
     for (int l = L - 1; l >= 0; l--) {
         const layer_off *lo = &m->layers[l];
-        float *x = a->res + l * NC, *mid = a->mid + l * NC;
-        float *ln1 = a->ln1 + l * NC, *ln2 = a->ln2 + l * NC;
-        float *q = a->q + (size_t)l * N * QD, *k = a->k + (size_t)l * N * KD;
-        float *v = a->v + (size_t)l * N * KD, *atty = a->atty + (size_t)l * N * QD;
-        float *att = a->att + (size_t)l * B * Hq * T * T;
-        float *g = a->g + (size_t)l * N * F, *u = a->u + (size_t)l * N * F;
-        float *h = a->h + (size_t)l * N * F;
-        float *ax = r ? a->ax + (size_t)l * NMOD * N * r : NULL;
+        const layer_view lv = layer_slices(m, a, l);
+        float *x = lv.x, *mid = lv.mid, *ln1 = lv.ln1, *ln2 = lv.ln2, *q = lv.q, *k = lv.k;
+        float *v = lv.v, *atty = lv.atty, *att = lv.att, *g = lv.g, *u = lv.u, *h = lv.h;
+        float *ax = lv.ax;
 #define AX(mod) (ax ? ax + (size_t)(mod) * N * r : NULL)
         /* MLP: d_res holds dL/d(output of this block) */
         linear_backward(m, l, MOD_DOWN, a->d_h, 0, a->d_res, h, AX(MOD_DOWN), a->d_ax, N);
@@ -302,7 +329,7 @@ rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
         linear_backward(m, l, MOD_GATE, a->d_tmp, 0, a->d_g, ln2, AX(MOD_GATE), a->d_ax, N);
         linear_backward(m, l, MOD_UP, a->d_tmp, 1, a->d_u, ln2, AX(MOD_UP), a->d_ax, N);
         be->rmsnorm_backward(a->d_tmp, MG(m, lo->ln2), a->d_tmp, mid, MP(m, lo->ln2),
-                             a->rstd2 + (size_t)l * N, N, C);
+                             lv.rstd2, N, C);
         be->axpy(a->d_res, 1.0f, a->d_tmp, NC);
         /* attention */
         linear_backward(m, l, MOD_O, a->d_atty, 0, a->d_res, atty, AX(MOD_O), a->d_ax, N);
@@ -311,16 +338,16 @@ rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
         be->rope(a->d_q, a->pos, m->rope_cos, m->rope_sin, N, Hq, D, 1);
         be->rope(a->d_k, a->pos, m->rope_cos, m->rope_sin, N, Hkv, D, 1);
         if (c->qk_norm) {
-            be->rmsnorm_backward(a->d_q, MG(m, lo->qn), a->d_q, a->qpre + (size_t)l * N * QD,
-                                 MP(m, lo->qn), a->rstdq + (size_t)l * N * Hq, N * Hq, D);
-            be->rmsnorm_backward(a->d_k, MG(m, lo->kn), a->d_k, a->kpre + (size_t)l * N * KD,
-                                 MP(m, lo->kn), a->rstdk + (size_t)l * N * Hkv, N * Hkv, D);
+            be->rmsnorm_backward(a->d_q, MG(m, lo->qn), a->d_q, lv.qpre,
+                                 MP(m, lo->qn), lv.rstdq, N * Hq, D);
+            be->rmsnorm_backward(a->d_k, MG(m, lo->kn), a->d_k, lv.kpre,
+                                 MP(m, lo->kn), lv.rstdk, N * Hkv, D);
         }
         linear_backward(m, l, MOD_Q, a->d_tmp, 0, a->d_q, ln1, AX(MOD_Q), a->d_ax, N);
         linear_backward(m, l, MOD_K, a->d_tmp, 1, a->d_k, ln1, AX(MOD_K), a->d_ax, N);
         linear_backward(m, l, MOD_V, a->d_tmp, 1, a->d_v, ln1, AX(MOD_V), a->d_ax, N);
         be->rmsnorm_backward(a->d_tmp, MG(m, lo->ln1), a->d_tmp, x, MP(m, lo->ln1),
-                             a->rstd1 + (size_t)l * N, N, C);
+                             lv.rstd1, N, C);
         be->axpy(a->d_res, 1.0f, a->d_tmp, NC);
 #undef AX
     }
