@@ -159,10 +159,9 @@ int rlc_grpo_samples(const rlc_grpo *g, const rlc_sample_view **out) {
 }
 
 /* Longest sequences first, index breaking ties: a fixed order for any run. */
-static const rlc_grpo *sort_ctx;
-static int by_len_desc(const void *a, const void *b) {
+static int by_len_desc(const void *a, const void *b, void *ctx) {
     int x = *(const int *)a, y = *(const int *)b;
-    const rlc_grpo *g = sort_ctx;
+    const rlc_grpo *g = ctx;
     int G = g->p.group_size;
     int lx = g->plen[x / G] + g->go.len[x], ly = g->plen[y / G] + g->go.len[y];
     if (lx != ly) return ly - lx;
@@ -275,9 +274,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     int n_act = 0;
     for (int s = 0; s < S; s++)
         if (g->go.len[s] > 0 && (g->adv[s] != 0.0f || lp.beta != 0)) g->order[n_act++] = s;
-    sort_ctx = g;
-    qsort(g->order, (size_t)n_act, sizeof(int), by_len_desc);
-    sort_ctx = NULL;
+    qsort_r(g->order, (size_t)n_act, sizeof(int), by_len_desc, g);
     st->num_datums = n_act;
 
     /* 6. reference log-probs, once per step: LoRA switched off, or the frozen

@@ -76,18 +76,18 @@ rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc
 }
 
 /* The epoch's shuffle: items ordered by a keyed hash, a pure function of (seed, epoch). */
-static uint64_t perm_key_seed, perm_key_epoch;
-static int by_hash(const void *a, const void *b) {
-    uint64_t x = rlc_rng_stream(perm_key_seed, perm_key_epoch, *(const size_t *)a);
-    uint64_t y = rlc_rng_stream(perm_key_seed, perm_key_epoch, *(const size_t *)b);
+static int by_hash(const void *a, const void *b, void *ctx) {
+    const uint64_t *key = ctx; /* seed, epoch */
+    uint64_t x = rlc_rng_stream(key[0], key[1], *(const size_t *)a);
+    uint64_t y = rlc_rng_stream(key[0], key[1], *(const size_t *)b);
     return x < y ? -1 : x > y;
 }
 
 static void ensure_perm(rlc_sft_trainer *s, long epoch) {
     if (epoch == s->perm_epoch) return;
     for (size_t i = 0; i < s->n_train; i++) s->perm[i] = i;
-    perm_key_seed = s->p.seed, perm_key_epoch = (uint64_t)epoch;
-    qsort(s->perm, s->n_train, sizeof(size_t), by_hash);
+    uint64_t key[2] = {s->p.seed, (uint64_t)epoch};
+    qsort_r(s->perm, s->n_train, sizeof(size_t), by_hash, key);
     s->perm_epoch = epoch;
 }
 
