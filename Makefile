@@ -30,7 +30,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(ASSET_OBJ)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps test-deps test unit asan demo bench clean format
+.PHONY: all deps test-deps test unit asan serve-e2e load-test demo bench clean format
 all: deps $(BUILD)/rlc
 
 deps:
@@ -86,8 +86,22 @@ asan:
 	  if grep -q -E 'ERROR: (Leak|Address)Sanitizer|runtime error:' build-asan/test.log; then \
 	    echo "asan: sanitizer reports above" >&2; exit 1; fi; exit $$rc
 
+# The dashboard end to end: headless Chromium (playwright-core from npm drives
+# Debian's chromium; screenshots in build/test-artifacts/serve), then 200
+# clients polling for 30 s (build/test-artifacts/serve/load.json).
+PLAYWRIGHT_PKG := playwright-core@1.59.1
+serve-e2e: $(BUILD)/rlc
+	@NPM_PREFIX=$(NPM_DIR) sh tests/npm-install.sh $(PLAYWRIGHT_PKG)
+	RLC_BIN=$(BUILD)/rlc NPM_ROOT=$(NPM_DIR)/node_modules node tests/serve/browser.mjs
+	RLC_BIN=$(BUILD)/rlc node tests/serve/load.mjs --clients 200 --seconds 30
+
+# The load test alone: make load-test LOAD_ARGS="--clients 400 --seconds 60"
+load-test: $(BUILD)/rlc
+	RLC_BIN=$(BUILD)/rlc node tests/serve/load.mjs $(LOAD_ARGS)
+
 test: test-deps
 	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory serve-e2e
 	$(MAKE) --no-print-directory asan
 
 bench: deps $(BUILD)/rlc $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRC))

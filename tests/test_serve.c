@@ -73,7 +73,8 @@ static const char *make_runs(void) {
         int n = snprintf(line, sizeof line,
                          "{\"step\":%d,\"condition\":\"grpo\",\"loss\":%.17g,\"mean_reward\":%.17g",
                          i, val(i, 0), val(i, 1));
-        if (i % 2 == 0) n += snprintf(line + n, sizeof line - (size_t)n, ",\"kl\":%.17g", val(i, 2));
+        if (i % 2 == 0)
+            n += snprintf(line + n, sizeof line - (size_t)n, ",\"kl\":%.17g", val(i, 2));
         snprintf(line + n, sizeof line - (size_t)n, "}\n");
         append_text(p, line);
     }
@@ -122,8 +123,8 @@ static rlc_server *start(const char *root) {
 /* ---- a minimal HTTP client -------------------------------------------------- */
 
 typedef struct reply {
-    int code;     /* 0 when the server closed without a status line */
-    char *head;   /* status line and headers */
+    int code;   /* 0 when the server closed without a status line */
+    char *head; /* status line and headers */
     char *body;
     size_t len;
 } reply;
@@ -213,8 +214,8 @@ Test(serve, decode_path_refuses_encoded_separators) {
     cr_assert_str_eq(out, "/files/a b/c");
     cr_assert_eq(rlc_safe_decode_path("/files/%2e%2e/x", out, sizeof out), RLC_OK);
     cr_assert_str_eq(out, "/files/../x"); /* decoded; the segment check refuses it */
-    const char *bad[] = {"/files/a%2fb",  "/files/a%2Fb", "/a%5cb", "/a%00", "/a%zz",
-                         "/a%2",          "files/x",      "/a\tb",  "/a%0a"};
+    const char *bad[] = {"/files/a%2fb", "/files/a%2Fb", "/a%5cb", "/a%00", "/a%zz",
+                         "/a%2",         "files/x",      "/a\tb",  "/a%0a"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_eq(rlc_safe_decode_path(bad[i], out, sizeof out), RLC_ERR_INVALID, "%s", bad[i]);
     char long_path[80];
@@ -282,8 +283,10 @@ Test(serve, metrics_values_equal_the_file) {
         json_t *kl = json_array_get(json_object_get(series, "kl"), (size_t)i);
         cr_assert_eq(loss, val(i + 1, 0), "loss[%d] %.17g != %.17g", i, loss, val(i + 1, 0));
         cr_assert_eq(rew, val(i + 1, 1), "mean_reward[%d]", i);
-        if ((i + 1) % 2) cr_assert(json_is_null(kl), "kl[%d] should be null", i);
-        else cr_assert_eq(json_number_value(kl), val(i + 1, 2), "kl[%d]", i);
+        if ((i + 1) % 2)
+            cr_assert(json_is_null(kl), "kl[%d] should be null", i);
+        else
+            cr_assert_eq(json_number_value(kl), val(i + 1, 2), "kl[%d]", i);
     }
     json_decref(j);
 
@@ -293,10 +296,9 @@ Test(serve, metrics_values_equal_the_file) {
     cr_assert_eq(json_array_size(step), 3);
     cr_assert_eq(json_number_value(json_array_get(step, 0)), 8);
     cr_assert_eq(json_object_size(json_object_get(j, "series")), 1);
-    cr_assert_eq(json_number_value(json_array_get(json_object_get(json_object_get(j, "series"),
-                                                                  "loss"),
-                                                  2)),
-                 val(10, 0));
+    cr_assert_eq(
+        json_number_value(json_array_get(json_object_get(json_object_get(j, "series"), "loss"), 2)),
+        val(10, 0));
     json_decref(j);
 
     /* a run being written: a half line is not served, the next poll sees it whole */
@@ -310,9 +312,9 @@ Test(serve, metrics_values_equal_the_file) {
     append_text(p, "5}\n");
     j = get_json(port, "/api/runs/demo/grpo/metrics?since=10", 200);
     cr_assert_eq(json_array_size(json_object_get(j, "step")), 1);
-    cr_assert_eq(json_number_value(
-                     json_array_get(json_object_get(json_object_get(j, "series"), "loss"), 0)),
-                 0.125);
+    cr_assert_eq(
+        json_number_value(json_array_get(json_object_get(json_object_get(j, "series"), "loss"), 0)),
+        0.125);
     json_decref(j);
 
     json_decref(get_json(port, "/api/runs/demo/grpo/metrics?since=abc", 400));
@@ -379,7 +381,8 @@ Test(serve, generations_filtered_paged_and_live) {
     cr_assert_eq(json_integer_value(json_object_get(j, "total")), 14);
     items = json_object_get(j, "items");
     cr_assert_eq(json_array_size(items), 1);
-    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "prompt")), "half");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "prompt")),
+                     "half");
     json_decref(j);
 
     json_decref(get_json(port, "/api/runs/demo/grpo/generations?limit=100000", 400));
@@ -576,9 +579,9 @@ Test(serve, oversized_foreign_and_non_get_requests_are_refused) {
 Test(serve, discovery_depth_hidden_and_symlinks) {
     const char *root = tmp_path("runs");
     char p[600], q[600];
-    const char *layout[] = {"a/metrics.jsonl",          "b/c/metrics.jsonl",
-                            "d/e/f/metrics.jsonl",      "g/h/i/j/metrics.jsonl", /* too deep */
-                            ".hidden/metrics.jsonl",    "k/checkpoints/metrics.jsonl"};
+    const char *layout[] = {"a/metrics.jsonl",       "b/c/metrics.jsonl",
+                            "d/e/f/metrics.jsonl",   "g/h/i/j/metrics.jsonl", /* too deep */
+                            ".hidden/metrics.jsonl", "k/checkpoints/metrics.jsonl"};
     for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", root, layout[i]);
         write_text(p, "{\"step\":1,\"loss\":1}\n");

@@ -46,6 +46,14 @@ function fmt(v) {
   return String(Number(v.toPrecision(4)));
 }
 
+// Axis ticks: short, and distinct for close values such as a constant lr.
+function tick(v) {
+  if (v == null) return '';
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(2).replace(/\.?0+e/, 'e');
+  return String(Number(v.toPrecision(4)));
+}
+
 function fmtBytes(n) {
   if (n < 1024) return n + ' B';
   const u = ['KiB', 'MiB', 'GiB', 'TiB'];
@@ -262,7 +270,7 @@ function buildChart(key, ids) {
     width: chartWidth(), height: 220,
     scales: {x: {time: false}},
     series: seriesOpts(ids),
-    axes: [{label: 'step'}, {size: 60, values: (u, vals) => vals.map(fmt)}],
+    axes: [{label: 'step'}, {size: 70, values: (u, vals) => vals.map(tick)}],
     cursor: {sync: {key: 'rlc'}, drag: {x: true, y: false}},
     legend: {live: true},
     hooks: {

@@ -22,6 +22,9 @@
 #define CONFIG_MAX_BYTES ((size_t)1 << 20)
 #define STATE_MAX_BYTES ((size_t)64 << 10)
 #define LIST_MAX 500 /* files / checkpoints listed per reply */
+/* The run list may be this old: a page polls every 2 s, and 200 pages polling
+ * should not each walk the folder. */
+#define RUNS_REPLY_MAX_AGE_S 0.5
 
 /* ---- output buffer ---------------------------------------------------------- */
 
@@ -90,11 +93,16 @@ static void sb_str(sbuf *b, const char *s) {
 
 static int code_of(rlc_status st) {
     switch (st) {
-    case RLC_OK: return 200;
-    case RLC_ERR_NOT_FOUND: return 404;
-    case RLC_ERR_INVALID: return 403;
-    case RLC_ERR_NOMEM: return 503;
-    default: return 500;
+    case RLC_OK:
+        return 200;
+    case RLC_ERR_NOT_FOUND:
+        return 404;
+    case RLC_ERR_INVALID:
+        return 403;
+    case RLC_ERR_NOMEM:
+        return 503;
+    default:
+        return 500;
     }
 }
 
@@ -201,6 +209,10 @@ static rlc_status add_summary(const rlc_metrics *m, void *vctx) {
 }
 
 static void api_runs(rlc_runs *r, rlc_api_reply *out) {
+    if ((out->body = rlc_runs_reply_get(r, RUNS_REPLY_MAX_AGE_S, &out->len))) {
+        out->code = 200;
+        return;
+    }
     rlc_run_info *v;
     int n;
     rlc_status st = rlc_runs_list(r, &v, &n);
@@ -212,9 +224,9 @@ static void api_runs(rlc_runs *r, rlc_api_reply *out) {
     clock_gettime(CLOCK_REALTIME, &now);
     json_t *runs = json_array();
     for (int i = 0; i < n; i++) {
-        json_t *o = json_pack("{s:s,s:s,s:f,s:b}", "id", v[i].id, "status",
-                              rlc_run_status_str(v[i].status), "updated", v[i].updated,
-                              "has_final", v[i].has_final);
+        json_t *o =
+            json_pack("{s:s,s:s,s:f,s:b}", "id", v[i].id, "status", rlc_run_status_str(v[i].status),
+                      "updated", v[i].updated, "has_final", v[i].has_final);
         summary_ctx sc = {o};
         if (rlc_runs_with_metrics(r, v[i].id, add_summary, &sc)) {
             json_object_set_new(o, "error", json_string(rlc_last_error()));
@@ -235,6 +247,7 @@ static void api_runs(rlc_runs *r, rlc_api_reply *out) {
                json_pack("{s:s,s:f,s:f,s:o}", "root", rlc_runs_root(r), "now",
                          (double)now.tv_sec + 1e-9 * (double)now.tv_nsec, "running_window_s",
                          rlc_runs_window(r), "runs", runs));
+    if (out->code == 200) rlc_runs_reply_put(r, out->body, out->len);
 }
 
 /* ---- metrics ---------------------------------------------------------------- */
@@ -371,10 +384,9 @@ static rlc_status gen_json(const rlc_gen_ref *g, int n, int fd, void *vctx) {
     }
     free(line);
     json_t *j = json_pack("{s:s,s:i,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "total", n,
-                          "matched", (json_int_t)matched, "offset", (json_int_t)c->offset,
-                          "limit", (json_int_t)c->limit, "step_min", jnum(smin), "step_max",
-                          jnum(smax), "reward_min", jnum(rmin), "reward_max", jnum(rmax),
-                          "items", items);
+                          "matched", (json_int_t)matched, "offset", (json_int_t)c->offset, "limit",
+                          (json_int_t)c->limit, "step_min", jnum(smin), "step_max", jnum(smax),
+                          "reward_min", jnum(rmin), "reward_max", jnum(rmax), "items", items);
     if (!j) return rlc_errorf(RLC_ERR_NOMEM, "out of memory listing generations");
     c->reply = j;
     return RLC_OK;
@@ -429,9 +441,9 @@ static void api_config(rlc_runs *r, const rlc_run_info *run, rlc_api_reply *out)
         reply_status(out, st);
         return;
     }
-    reply_json(out, 200,
-               json_pack("{s:s,s:s,s:o}", "id", run->id, "file", "config.yaml", "text",
-                         jtext(text, len)));
+    reply_json(
+        out, 200,
+        json_pack("{s:s,s:s,s:o}", "id", run->id, "file", "config.yaml", "text", jtext(text, len)));
     free(text);
 }
 
@@ -466,8 +478,8 @@ static json_t *list_files(const char *root, const char *rel, long long *bytes, d
             continue;
         *bytes += sb.st_size;
         if (mtime && mtime_of(&sb) > *mtime) *mtime = mtime_of(&sb);
-        json_array_append_new(files, json_pack("{s:s,s:I}", "name", e->d_name, "bytes",
-                                               (json_int_t)sb.st_size));
+        json_array_append_new(
+            files, json_pack("{s:s,s:I}", "name", e->d_name, "bytes", (json_int_t)sb.st_size));
     }
     closedir(d);
     return files;
@@ -517,9 +529,9 @@ static void api_checkpoints(rlc_runs *r, const rlc_run_info *run, rlc_api_reply 
         free(text);
         int complete = 0;
         for (size_t i = 0; i < json_array_size(files); i++)
-            complete |= !strcmp(json_string_value(json_object_get(json_array_get(files, i),
-                                                                  "name")),
-                                "manifest.json");
+            complete |=
+                !strcmp(json_string_value(json_object_get(json_array_get(files, i), "name")),
+                        "manifest.json");
         json_object_set_new(ck, "complete", json_boolean(complete));
         json_object_set_new(ck, "files", json_integer((json_int_t)json_array_size(files)));
         json_object_set_new(ck, "bytes", json_integer(bytes));
@@ -572,9 +584,9 @@ static void walk(walk_ctx *w, const char *rel, int depth) {
         if (S_ISDIR(sb.st_mode)) {
             if (depth < 2 && n_sub < 64) subdirs[n_sub++] = strdup(p);
         } else {
-            json_array_append_new(w->files, json_pack("{s:s,s:I,s:f}", "path", p, "bytes",
-                                                      (json_int_t)sb.st_size, "mtime",
-                                                      mtime_of(&sb)));
+            json_array_append_new(w->files,
+                                  json_pack("{s:s,s:I,s:f}", "path", p, "bytes",
+                                            (json_int_t)sb.st_size, "mtime", mtime_of(&sb)));
         }
     }
     closedir(d);
@@ -637,9 +649,14 @@ void rlc_api_handle(rlc_runs *r, const char *path, rlc_api_arg_fn arg, void *ctx
     }
     rlc_run_info run;
     rlc_status st = rlc_runs_find(r, id, &run);
-    if (st) reply_status(out, st);
-    else if (!strcmp(ep, "config")) api_config(r, &run, out);
-    else if (!strcmp(ep, "checkpoints")) api_checkpoints(r, &run, out);
-    else if (!strcmp(ep, "files")) api_files(r, &run, out);
-    else reply_error(out, 404, "no such API endpoint");
+    if (st)
+        reply_status(out, st);
+    else if (!strcmp(ep, "config"))
+        api_config(r, &run, out);
+    else if (!strcmp(ep, "checkpoints"))
+        api_checkpoints(r, &run, out);
+    else if (!strcmp(ep, "files"))
+        api_files(r, &run, out);
+    else
+        reply_error(out, 404, "no such API endpoint");
 }

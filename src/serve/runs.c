@@ -56,13 +56,19 @@ struct rlc_runs {
     double scanned_at; /* monotonic seconds, < 0 before the first scan */
     slot *slots[RLC_RUNS_MAX];
     int n_slots;
+    char *reply; /* the cached run-list reply, guarded by lock */
+    size_t reply_len;
+    double reply_at; /* monotonic seconds */
 };
 
 const char *rlc_run_status_str(rlc_run_status s) {
     switch (s) {
-    case RLC_RUN_RUNNING: return "running";
-    case RLC_RUN_FINISHED: return "finished";
-    case RLC_RUN_CRASHED: return "crashed";
+    case RLC_RUN_RUNNING:
+        return "running";
+    case RLC_RUN_FINISHED:
+        return "finished";
+    case RLC_RUN_CRASHED:
+        return "crashed";
     }
     return "unknown";
 }
@@ -174,7 +180,7 @@ static void scan_dir(scan_state *s, const char *rel, int depth) {
         n++;
     }
     closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    if (n) qsort(names, (size_t)n, sizeof *names, cmp_str);
     for (int i = 0; i < n; i++) {
         if (rel_join(sub, sizeof sub, rel, names[i]) == 0) scan_dir(s, sub, depth + 1);
         free(names[i]);
@@ -202,8 +208,10 @@ static void rescan(rlc_runs *r) {
     for (int k = 0; k < s.n; k++) {
         slot *sl = NULL, *spare = NULL;
         for (int i = 0; i < r->n_slots && !sl; i++) {
-            if (!strcmp(r->slots[i]->rel, s.v[k].rel)) sl = r->slots[i];
-            else if (!spare && !r->slots[i]->present) spare = r->slots[i];
+            if (!strcmp(r->slots[i]->rel, s.v[k].rel))
+                sl = r->slots[i];
+            else if (!spare && !r->slots[i]->present)
+                spare = r->slots[i];
         }
         if (!sl && r->n_slots < RLC_RUNS_MAX) {
             sl = calloc(1, sizeof *sl);
@@ -268,7 +276,32 @@ void rlc_runs_free(rlc_runs *r) {
         free(r->slots[i]);
     }
     pthread_mutex_destroy(&r->lock);
+    free(r->reply);
     free(r);
+}
+
+char *rlc_runs_reply_get(rlc_runs *r, double max_age_s, size_t *len) {
+    char *copy = NULL;
+    pthread_mutex_lock(&r->lock);
+    if (r->reply && mono_now() - r->reply_at <= max_age_s && (copy = malloc(r->reply_len + 1))) {
+        memcpy(copy, r->reply, r->reply_len + 1);
+        *len = r->reply_len;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return copy;
+}
+
+void rlc_runs_reply_put(rlc_runs *r, const char *body, size_t len) {
+    char *copy = malloc(len + 1);
+    if (!copy) return;
+    memcpy(copy, body, len);
+    copy[len] = 0;
+    pthread_mutex_lock(&r->lock);
+    free(r->reply);
+    r->reply = copy;
+    r->reply_len = len;
+    r->reply_at = mono_now();
+    pthread_mutex_unlock(&r->lock);
 }
 
 const char *rlc_runs_root(const rlc_runs *r) {
@@ -295,9 +328,12 @@ static void fill_status(const rlc_runs *r, rlc_run_info *info) {
             info->updated = mtime_of(&sb);
     info->has_final = rel_join(p, sizeof p, info->rel, "final") == 0 &&
                       safe_stat(r->root, p, &sb) == 0 && S_ISDIR(sb.st_mode);
-    if (info->has_final) info->status = RLC_RUN_FINISHED;
-    else if (wall_now() - info->updated <= r->window_s) info->status = RLC_RUN_RUNNING;
-    else info->status = RLC_RUN_CRASHED;
+    if (info->has_final)
+        info->status = RLC_RUN_FINISHED;
+    else if (wall_now() - info->updated <= r->window_s)
+        info->status = RLC_RUN_RUNNING;
+    else
+        info->status = RLC_RUN_CRASHED;
 }
 
 static void refresh_if_stale(rlc_runs *r) {

@@ -40,8 +40,8 @@ typedef struct rlc_run_info {
                                  root's own name when the root is a run */
     char rel[RLC_RUN_ID_CAP]; /* path relative to the root, "" for the root */
     rlc_run_status status;
-    double updated;   /* newest mtime of metrics.jsonl and emergence/ files (unix s) */
-    int has_final;    /* final/ exists */
+    double updated; /* newest mtime of metrics.jsonl and emergence/ files (unix s) */
+    int has_final;  /* final/ exists */
 } rlc_run_info;
 
 /* Opens the registry for root (must be an existing directory). Runs whose
@@ -68,6 +68,12 @@ rlc_status rlc_runs_find(rlc_runs *r, const char *id, rlc_run_info *out);
  * same run. Returns fn's status, or the error from loading. */
 typedef rlc_status (*rlc_runs_metrics_fn)(const rlc_metrics *m, void *ctx);
 rlc_status rlc_runs_with_metrics(rlc_runs *r, const char *id, rlc_runs_metrics_fn fn, void *ctx);
+
+/* The run-list reply is asked for by every open page on every poll; it is
+ * kept for a short while. rlc_runs_reply_get returns a malloc'd copy of the
+ * stored reply when it is at most max_age_s old, else NULL; put stores one. */
+char *rlc_runs_reply_get(rlc_runs *r, double max_age_s, size_t *len);
+void rlc_runs_reply_put(rlc_runs *r, const char *body, size_t len);
 
 /* One line of emergence/generations.jsonl: where it is, and the two fields
  * that filters use (NAN when absent or not a number). */

@@ -68,8 +68,8 @@ rlc_status rlc_safe_open(const char *root, const char *rel, int *fd, struct stat
         return rlc_errorf(RLC_ERR_INVALID, "%s: path too long", rel);
     if (!realpath(path, real)) {
         int e = errno;
-        return rlc_errorf(e == ENOENT || e == ENOTDIR ? RLC_ERR_NOT_FOUND : RLC_ERR_IO,
-                          "%s: %s", rel[0] ? rel : root, strerror(e));
+        return rlc_errorf(e == ENOENT || e == ENOTDIR ? RLC_ERR_NOT_FOUND : RLC_ERR_IO, "%s: %s",
+                          rel[0] ? rel : root, strerror(e));
     }
     if (!rlc_safe_is_under(root, real))
         return rlc_errorf(RLC_ERR_INVALID, "%s: refused (resolves outside the served tree)", rel);

@@ -121,12 +121,19 @@ static enum MHD_Result send_error(struct MHD_Connection *con, unsigned code, int
  * (html, svg, js) goes out as plain text; unknown kinds as octet-stream. */
 static const char *file_type(const char *path) {
     static const char *const map[][2] = {
-        {".png", "image/png"},   {".jpg", "image/jpeg"},        {".jpeg", "image/jpeg"},
-        {".json", "text/plain; charset=utf-8"}, {".jsonl", "text/plain; charset=utf-8"},
-        {".txt", "text/plain; charset=utf-8"},  {".log", "text/plain; charset=utf-8"},
-        {".yaml", "text/plain; charset=utf-8"}, {".yml", "text/plain; charset=utf-8"},
-        {".csv", "text/plain; charset=utf-8"},  {".md", "text/plain; charset=utf-8"},
-        {".html", "text/plain; charset=utf-8"}, {".svg", "text/plain; charset=utf-8"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".json", "text/plain; charset=utf-8"},
+        {".jsonl", "text/plain; charset=utf-8"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".log", "text/plain; charset=utf-8"},
+        {".yaml", "text/plain; charset=utf-8"},
+        {".yml", "text/plain; charset=utf-8"},
+        {".csv", "text/plain; charset=utf-8"},
+        {".md", "text/plain; charset=utf-8"},
+        {".html", "text/plain; charset=utf-8"},
+        {".svg", "text/plain; charset=utf-8"},
         {".js", "text/plain; charset=utf-8"},
     };
     const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
@@ -261,10 +268,9 @@ rlc_status rlc_serve_start(const rlc_serve_params *p, rlc_server **out) {
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     s->d = MHD_start_daemon(
         flags, (uint16_t)p->port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)p->threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)p->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)RLC_SERVE_HEAD_MAX,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)p->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)p->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)RLC_SERVE_HEAD_MAX,
         MHD_OPTION_URI_LOG_CALLBACK, uri_log, s, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
         MHD_OPTION_END);
     freeaddrinfo(ai);
