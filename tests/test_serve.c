@@ -317,6 +317,11 @@ Test(serve, metrics_values_equal_the_file) {
         0.125);
     json_decref(j);
 
+    j = get_json(port, "/api/runs/demo/grpo/metrics", 200); /* the whole history, new version */
+    cr_assert_eq(json_array_size(json_object_get(j, "step")), 11);
+    cr_assert_eq(json_integer_value(json_object_get(j, "last_step")), 11);
+    json_decref(j);
+
     json_decref(get_json(port, "/api/runs/demo/grpo/metrics?since=abc", 400));
     json_decref(get_json(port, "/api/runs/nope/metrics", 404));
     json_decref(get_json(port, "/api/runs/demo/grpo/nothing", 404));
@@ -559,6 +564,12 @@ Test(serve, oversized_foreign_and_non_get_requests_are_refused) {
     cr_assert_eq(r.code, 405);
     cr_assert(strstr(r.head, "Allow: GET, HEAD"), "%s", r.head);
     reply_free(&r);
+    /* a GET announcing a large body: refused at once, the body is never read */
+    const char *body = "GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000000\r\n"
+                       "\r\nxxxxxxxx";
+    r = raw_request(port, body, strlen(body));
+    cr_assert_eq(r.code, 413);
+    reply_free(&r);
     const char *head = "HEAD /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     r = raw_request(port, head, strlen(head));
     cr_assert_eq(r.code, 200);
@@ -570,6 +581,21 @@ Test(serve, oversized_foreign_and_non_get_requests_are_refused) {
     reply_free(&r);
     r = get_as(port, "/api/runs", "localhost:1234");
     cr_assert_eq(r.code, 200);
+    reply_free(&r);
+    rlc_serve_stop(s);
+}
+
+/* Several requests on one connection (the page polls over keep-alive). */
+Test(serve, keep_alive_serves_several_requests) {
+    rlc_server *s = start(make_runs());
+    const char *two = "GET /api/runs/demo/sft/metrics?since=3 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                      "GET /api/runs/demo/sft/config HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Connection: close\r\n\r\n";
+    reply r = raw_request(rlc_serve_port(s), two, strlen(two));
+    cr_assert_eq(r.code, 200, "%s", r.head);
+    cr_assert_null(strstr(r.head, "Connection: close"), "%s", r.head);
+    cr_assert(strstr(r.body, "\"step\":[4]"), "%s", r.body);
+    cr_assert(strstr(r.body, "HTTP/1.1 404"), "second reply missing: %s", r.body);
     reply_free(&r);
     rlc_serve_stop(s);
 }

@@ -139,6 +139,7 @@ function renderRunHead(now) {
 function openRun(id) {
   if (state.current === id) return;
   state.current = id;
+  state.metrics = null;  // chosen again from the keys of the runs now drawn
   state.gen = {offset: 0, total: 0, matched: 0, items: [], selected: null};
   location.hash = '#run=' + encodeURIComponent(id) + '&tab=' + state.tab;
   renderRuns(state.now || Date.now() / 1000);

@@ -25,6 +25,7 @@
 /* The run list may be this old: a page polls every 2 s, and 200 pages polling
  * should not each walk the folder. */
 #define RUNS_REPLY_MAX_AGE_S 0.5
+#define MEMO_MAX_BYTES ((size_t)32 << 20) /* larger whole-history replies are not kept */
 
 /* ---- output buffer ---------------------------------------------------------- */
 
@@ -321,7 +322,23 @@ static void api_metrics(rlc_runs *r, const char *id, rlc_api_arg_fn arg, void *c
                         rlc_api_reply *out) {
     metrics_ctx c = {id, -INFINITY, arg ? arg(ctx, "keys") : NULL, {0}};
     if (arg_num(arg, ctx, "since", &c.since, out)) return;
-    rlc_status st = rlc_runs_with_metrics(r, id, metrics_json, &c);
+    rlc_metrics_snap *snap;
+    rlc_status st = rlc_runs_metrics_acquire(r, id, &snap);
+    if (st) {
+        reply_status(out, st);
+        return;
+    }
+    /* The whole history is what every newly opened page asks for: made once per version. */
+    int whole = c.since == -INFINITY && !c.keys;
+    if (whole && (out->body = rlc_metrics_snap_memo(snap, &out->len))) {
+        rlc_metrics_snap_release(snap);
+        out->code = 200;
+        return;
+    }
+    st = metrics_json(rlc_metrics_snap_get(snap), &c);
+    if (st == RLC_OK && whole && c.out.n <= MEMO_MAX_BYTES)
+        rlc_metrics_snap_set_memo(snap, c.out.p, c.out.n);
+    rlc_metrics_snap_release(snap);
     if (st) {
         free(c.out.p);
         reply_status(out, st);

@@ -31,6 +31,15 @@ typedef struct file_id {
     struct timespec mtim;
 } file_id;
 
+/* One version of a run's metrics, shared by the threads serving it. */
+struct rlc_metrics_snap {
+    pthread_mutex_t lock; /* guards refs and memo */
+    int refs;             /* the slot's reference while current, plus readers' */
+    rlc_metrics *m;       /* NULL while the file has no complete line */
+    char *memo;
+    size_t memo_len;
+};
+
 typedef struct slot {
     char id[RLC_RUN_ID_CAP];
     char rel[RLC_RUN_ID_CAP];
@@ -38,8 +47,7 @@ typedef struct slot {
     pthread_mutex_t lock;
     /* metrics cache */
     file_id m_id;
-    int m_loaded;
-    rlc_metrics *m; /* NULL while the file has no complete line */
+    rlc_metrics_snap *snap; /* current version, NULL before the first load */
     /* generations index */
     dev_t g_dev;
     ino_t g_ino;
@@ -188,10 +196,48 @@ static void scan_dir(scan_state *s, const char *rel, int depth) {
     free(names);
 }
 
+void rlc_metrics_snap_release(rlc_metrics_snap *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->lock);
+    int last = --s->refs == 0;
+    pthread_mutex_unlock(&s->lock);
+    if (!last) return;
+    rlc_metrics_free(s->m);
+    free(s->memo);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+const rlc_metrics *rlc_metrics_snap_get(const rlc_metrics_snap *s) {
+    return s->m;
+}
+
+char *rlc_metrics_snap_memo(rlc_metrics_snap *s, size_t *len) {
+    char *copy = NULL;
+    pthread_mutex_lock(&s->lock);
+    if (s->memo && (copy = malloc(s->memo_len + 1))) {
+        memcpy(copy, s->memo, s->memo_len + 1);
+        *len = s->memo_len;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return copy;
+}
+
+void rlc_metrics_snap_set_memo(rlc_metrics_snap *s, const char *body, size_t len) {
+    char *copy = malloc(len + 1);
+    if (!copy) return;
+    memcpy(copy, body, len);
+    copy[len] = 0;
+    pthread_mutex_lock(&s->lock);
+    free(s->memo);
+    s->memo = copy;
+    s->memo_len = len;
+    pthread_mutex_unlock(&s->lock);
+}
+
 static void slot_clear_caches(slot *sl) {
-    rlc_metrics_free(sl->m);
-    sl->m = NULL;
-    sl->m_loaded = 0;
+    rlc_metrics_snap_release(sl->snap);
+    sl->snap = NULL;
     free(sl->g);
     sl->g = NULL;
     sl->g_n = sl->g_cap = 0;
@@ -438,7 +484,7 @@ static rlc_status load_metrics(const rlc_runs *r, slot *sl) {
     int fd;
     struct stat sb;
     RLC_TRY(rlc_safe_open(r->root, rel, &fd, &sb));
-    if (sl->m_loaded && same_file(&sl->m_id, &sb)) {
+    if (sl->snap && same_file(&sl->m_id, &sb)) {
         close(fd);
         return RLC_OK;
     }
@@ -459,20 +505,41 @@ static rlc_status load_metrics(const rlc_runs *r, slot *sl) {
         st = RLC_OK;
     }
     if (st) return st;
-    rlc_metrics_free(sl->m);
-    sl->m = m;
-    sl->m_loaded = 1;
+    rlc_metrics_snap *snap = calloc(1, sizeof *snap);
+    if (!snap) {
+        rlc_metrics_free(m);
+        return rlc_errorf(RLC_ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&snap->lock, NULL);
+    snap->refs = 1;
+    snap->m = m;
+    rlc_metrics_snap_release(sl->snap); /* freed once its last reader is done */
+    sl->snap = snap;
     sl->m_id = (file_id){sb.st_dev, sb.st_ino, sb.st_size, sb.st_mtim};
     return RLC_OK;
 }
 
-rlc_status rlc_runs_with_metrics(rlc_runs *r, const char *id, rlc_runs_metrics_fn fn, void *ctx) {
+rlc_status rlc_runs_metrics_acquire(rlc_runs *r, const char *id, rlc_metrics_snap **out) {
+    *out = NULL;
     slot *sl = find_slot(r, id);
     if (!sl) return RLC_ERR_NOT_FOUND;
     RLC_TRY(lock_slot(sl, id));
     rlc_status st = load_metrics(r, sl);
-    if (st == RLC_OK) st = fn(sl->m, ctx);
+    if (st == RLC_OK) {
+        pthread_mutex_lock(&sl->snap->lock);
+        sl->snap->refs++;
+        pthread_mutex_unlock(&sl->snap->lock);
+        *out = sl->snap;
+    }
     pthread_mutex_unlock(&sl->lock);
+    return st;
+}
+
+rlc_status rlc_runs_with_metrics(rlc_runs *r, const char *id, rlc_runs_metrics_fn fn, void *ctx) {
+    rlc_metrics_snap *snap;
+    RLC_TRY(rlc_runs_metrics_acquire(r, id, &snap));
+    rlc_status st = fn(snap->m, ctx);
+    rlc_metrics_snap_release(snap);
     return st;
 }
 

@@ -2,7 +2,8 @@
  * (any folder holding metrics.jsonl, at most RLC_RUNS_MAX_DEPTH levels below
  * the root), each run's status read from its files, and per-run caches of the
  * parsed metrics and of an index over emergence/generations.jsonl that are
- * refreshed only when the files change.
+ * refreshed only when the files change. Generations requests for one run take
+ * turns; metrics snapshots are shared and read in parallel.
  *
  * Status rule (files only, nothing is asked of the trainer):
  *   finished  RUN/final/ exists (the trainer writes it after the last step);
@@ -62,10 +63,24 @@ rlc_status rlc_runs_list(rlc_runs *r, rlc_run_info **out, int *n);
 /* The run named id (as listed). NOT_FOUND when there is none. */
 rlc_status rlc_runs_find(rlc_runs *r, const char *id, rlc_run_info *out);
 
-/* Calls fn with the run's metrics, reloaded first when metrics.jsonl changed
- * (size, mtime or inode); m is NULL while the file holds no complete line.
- * The run's lock is held during fn, so fn must not call back into r for the
- * same run. Returns fn's status, or the error from loading. */
+/* One version of a run's metrics, read-only and shared between threads. */
+typedef struct rlc_metrics_snap rlc_metrics_snap;
+
+/* The run's current metrics, reloaded first when metrics.jsonl changed (size,
+ * mtime or inode). Each acquire takes a reference: release it. A snapshot
+ * stays valid after the file changes; the next acquire returns a new one. */
+rlc_status rlc_runs_metrics_acquire(rlc_runs *r, const char *id, rlc_metrics_snap **out);
+/* The parsed file; NULL while it holds no complete line. */
+const rlc_metrics *rlc_metrics_snap_get(const rlc_metrics_snap *s);
+/* A reply computed once per snapshot (the whole-history reply every newly
+ * opened page asks for): memo returns a malloc'd copy or NULL; set stores a copy. */
+char *rlc_metrics_snap_memo(rlc_metrics_snap *s, size_t *len);
+void rlc_metrics_snap_set_memo(rlc_metrics_snap *s, const char *body, size_t len);
+/* Drops a reference; NULL is a no-op. */
+void rlc_metrics_snap_release(rlc_metrics_snap *s);
+
+/* acquire, fn(metrics or NULL, ctx), release. Returns fn's status, or the
+ * error from loading. */
 typedef rlc_status (*rlc_runs_metrics_fn)(const rlc_metrics *m, void *ctx);
 rlc_status rlc_runs_with_metrics(rlc_runs *r, const char *id, rlc_runs_metrics_fn fn, void *ctx);
 

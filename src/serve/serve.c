@@ -38,6 +38,7 @@ struct rlc_server {
 typedef struct request {
     char target[TARGET_MAX];
     int too_long;
+    int called; /* the access handler ran once already */
 } request;
 
 rlc_serve_params rlc_serve_default_params(void) {
@@ -50,6 +51,7 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con) {
     if (!rq) return NULL;
     size_t n = strlen(uri);
     rq->too_long = n >= sizeof rq->target;
+    rq->called = 0;
     memcpy(rq->target, uri, rq->too_long ? 0 : n + 1);
     if (rq->too_long) rq->target[0] = 0;
     return rq;
@@ -202,8 +204,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
     rlc_server *s = cls;
     request *rq = *con_cls;
     if (!rq) return MHD_NO;
+    /* Refusals come on the first call, before any body is read: the library
+     * then sends them and closes the connection. */
     if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
         return send_error(con, MHD_HTTP_METHOD_NOT_ALLOWED, 0, "Method Not Allowed");
+    if (!rq->called++) {
+        const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
+        if ((cl && strcmp(cl, "0")) ||
+            MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Transfer-Encoding"))
+            return send_error(con, MHD_HTTP_CONTENT_TOO_LARGE, 0, "Request bodies are not accepted");
+        /* Answered on the next call, once the request is complete: a reply
+         * queued earlier makes the library close the connection after it. */
+        return MHD_YES;
+    }
     if (rq->too_long) return send_error(con, MHD_HTTP_URI_TOO_LONG, 0, "URI Too Long");
     if (!host_ok(s, con)) return send_error(con, MHD_HTTP_FORBIDDEN, 0, "Forbidden (Host)");
     char path[TARGET_MAX];

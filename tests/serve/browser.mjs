@@ -64,7 +64,7 @@ try {
   step = 'live update';
   await page.evaluate(() => { window.__noReload = 1; });
   fs.appendFileSync(path.join(grpo, 'metrics.jsonl'), metricLine(21));
-  await page.waitForSelector(`${loss}[data-points="21"][data-last-step="21"]`, { timeout: 10000 });
+  await page.waitForSelector(`${loss}[data-points="21"][data-last-step="21"]`, { timeout: 30000 });
   assert.equal(await page.evaluate(() => window.__noReload), 1, 'the page reloaded');
   const last = await page.evaluate(() => window.rlcDashboard.data.get('demo/grpo').series.loss.at(-1));
   assert.equal(last, JSON.parse(metricLine(21)).loss);
@@ -109,7 +109,7 @@ try {
     const u = window.rlcDashboard.charts.get('loss').plot;
     const i = u.data[0].indexOf(22);
     return i >= 0 && u.data[1][i] != null;
-  }, null, { timeout: 10000 });
+  }, null, { timeout: 30000 });
   assert.deepEqual(await xr(), z, 'a live update reset the zoom');
   await shot('03-zoomed.png');
   await page.click('#reset-zoom');

@@ -50,7 +50,7 @@ function get(agent, p) {
         resolve(res.statusCode === 200 ? Buffer.concat(chunks).toString() : null);
       });
     });
-    req.setTimeout(10000, () => req.destroy(new Error('timeout')));
+    req.setTimeout(30000, () => req.destroy(new Error('timeout')));
     req.on('error', (e) => {
       stats.errors++;
       if (stats.errors <= 5) console.error('request error:', p, e.message);
@@ -131,6 +131,7 @@ const result = {
   requests: stats.requests, requests_per_s: Math.round(stats.requests / seconds),
   errors: stats.errors, non_200: stats.non200, steps_appended: step - 500,
   server_cpu_s: Number((cpuEnd - cpu0).toFixed(2)),
+  client_cpu_s: Number(((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(2)),
   server_cpu_us_per_request: Math.round(((cpuEnd - cpu0) / stats.requests) * 1e6),
   latency_ms: { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), max: lat[lat.length - 1] },
   rss_mib: { start: rss0, after_warmup: rssWarm, max_after_warmup: rssMaxAfter, end: rssEnd, peak: hwm },
