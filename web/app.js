@@ -18,7 +18,8 @@ const state = {
   data: new Map(),       // id -> {step: [], series: {key: []}, rows, notes}
   metrics: null,         // metric keys charted, in order (null until the first run loads)
   smooth: 0.6,
-  charts: new Map(),     // key -> {plot, el, zoomed}
+  charts: new Map(),     // key -> {plot, el}
+  zoomed: false,         // a drag zoomed the charts (synced): live updates keep the range
   chartIds: '',          // the run ids the charts were built for
   tab: 'charts',
   gen: {offset: 0, total: 0, matched: 0, items: [], selected: null},
@@ -99,31 +100,52 @@ function chartRunIds() {
 
 // ---- run list --------------------------------------------------------------
 
-function renderRuns(now) {
+// The list is built once per set of runs and then updated in place, so a
+// click is never lost to a poll replacing the element under the pointer.
+const runRows = new Map();  // id -> {li, box, sw, step, badge}
+let runRowsKey = null;
+
+function buildRunRows() {
   const ul = $('#runs');
   ul.replaceChildren();
-  const drawn = chartRunIds();
+  runRows.clear();
   for (const r of state.runs) {
     const box = el('input', {type: 'checkbox', title: 'overlay on the charts'});
-    box.checked = r.id === state.current || state.overlay.has(r.id);
-    box.disabled = r.id === state.current;
     box.addEventListener('click', (ev) => {
       ev.stopPropagation();
       if (box.checked) state.overlay.add(r.id); else state.overlay.delete(r.id);
+      renderRuns(state.now);
       refreshCharts();
     });
-    const sw = el('span', {class: 'swatch'});
-    sw.style.background = drawn.includes(r.id) ? colorOf(r.id) : 'transparent';
-    const li = el('li', {'data-run': r.id, 'data-status': r.status,
-      title: `${r.status}; files updated ${ago(now - r.updated)}${r.error ? '; ' + r.error : ''}`},
-    box, sw, el('span', {class: 'name'}, r.id),
-    el('span', {class: 'step'}, r.last_step == null ? '' : 'step ' + fmt(r.last_step)),
-    el('span', {class: 'badge ' + r.status}, r.status));
-    if (r.id === state.current) li.classList.add('selected');
-    li.addEventListener('click', () => openRun(r.id));
-    ul.append(li);
+    const row = {box, sw: el('span', {class: 'swatch'}), step: el('span', {class: 'step'}),
+      badge: el('span', {class: 'badge'})};
+    row.li = el('li', {'data-run': r.id}, box, row.sw, el('span', {class: 'name'}, r.id), row.step, row.badge);
+    row.li.addEventListener('click', () => openRun(r.id));
+    runRows.set(r.id, row);
+    ul.append(row.li);
   }
   if (!state.runs.length) ul.append(el('li', {class: 'muted'}, 'no runs yet (no metrics.jsonl found)'));
+}
+
+function renderRuns(now) {
+  const key = state.runs.map((r) => r.id).join('\n');
+  if (key !== runRowsKey) {
+    buildRunRows();
+    runRowsKey = key;
+  }
+  const drawn = chartRunIds();
+  for (const r of state.runs) {
+    const row = runRows.get(r.id);
+    row.box.checked = r.id === state.current || state.overlay.has(r.id);
+    row.box.disabled = r.id === state.current;
+    row.sw.style.background = drawn.includes(r.id) ? colorOf(r.id) : 'transparent';
+    row.step.textContent = r.last_step == null ? '' : 'step ' + fmt(r.last_step);
+    row.badge.className = 'badge ' + r.status;
+    row.badge.textContent = r.status;
+    row.li.dataset.status = r.status;
+    row.li.title = `${r.status}; files updated ${ago(now - r.updated)}${r.error ? '; ' + r.error : ''}`;
+    row.li.classList.toggle('selected', r.id === state.current);
+  }
 }
 
 function renderRunHead(now) {
@@ -266,7 +288,7 @@ function buildChart(key, ids) {
   });
   box.append(el('div', {class: 'chart-head'}, el('span', {}, key), close));
   $('#charts').append(box);
-  const entry = {el: box, zoomed: false, plot: null};
+  const entry = {el: box, plot: null};
   const opts = {
     width: chartWidth(), height: 220,
     scales: {x: {time: false}},
@@ -275,11 +297,11 @@ function buildChart(key, ids) {
     cursor: {sync: {key: 'rlc'}, drag: {x: true, y: false}},
     legend: {live: true},
     hooks: {
-      setSelect: [(u) => { if (u.select.width > 0) entry.zoomed = true; }],
+      setSelect: [(u) => { if (u.select.width > 0) state.zoomed = true; }],
     },
   };
   entry.plot = new uPlot(opts, chartData(key, ids), box);
-  entry.plot.over.addEventListener('dblclick', () => { entry.zoomed = false; });
+  entry.plot.over.addEventListener('dblclick', () => { state.zoomed = false; });
   state.charts.set(key, entry);
   markChart(key);
 }
@@ -332,11 +354,12 @@ function drawCharts(rebuild) {
     state.charts.clear();
     $('#charts').replaceChildren();
     state.chartIds = sig;
+    state.zoomed = false;  // new charts start with the whole range
     for (const key of state.metrics || []) buildChart(key, ids);
     return;
   }
   for (const [key, c] of state.charts) {
-    c.plot.setData(chartData(key, ids), !c.zoomed);
+    c.plot.setData(chartData(key, ids), !state.zoomed);
     markChart(key);
   }
 }
@@ -539,10 +562,8 @@ function init() {
     drawCharts(true);
   });
   $('#reset-zoom').addEventListener('click', () => {
-    for (const c of state.charts.values()) {
-      c.zoomed = false;
-      c.plot.setData(c.plot.data, true);
-    }
+    state.zoomed = false;
+    for (const c of state.charts.values()) c.plot.setData(c.plot.data, true);
   });
   $('#gen-filter').addEventListener('submit', (ev) => {
     ev.preventDefault();

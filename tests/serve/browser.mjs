@@ -97,10 +97,10 @@ try {
   await page.mouse.down();
   await page.mouse.move(b2.x + b2.width * 0.5, b2.y + b2.height * 0.5, { steps: 5 });
   await page.mouse.up();
-  const xr = () => page.evaluate(() => {
-    const u = window.rlcDashboard.charts.get('loss').plot;
+  const xr = (key = 'loss') => page.evaluate((k) => {
+    const u = window.rlcDashboard.charts.get(k).plot;
     return [u.scales.x.min, u.scales.x.max];
-  });
+  }, key);
   const z = await xr();
   assert.ok(z[0] > 3 && z[1] < 20, `zoom range ${z}`);
   fs.appendFileSync(path.join(grpo, 'metrics.jsonl'), metricLine(22));
@@ -111,6 +111,7 @@ try {
     return i >= 0 && u.data[1][i] != null;
   }, null, { timeout: 30000 });
   assert.deepEqual(await xr(), z, 'a live update reset the zoom');
+  assert.deepEqual(await xr('mean_reward'), z, 'the zoom is not shared by the other charts');
   await shot('03-zoomed.png');
   await page.click('#reset-zoom');
   const full = await xr();
