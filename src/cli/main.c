@@ -15,6 +15,8 @@ static const rlc_command commands[] = {
      rlc_cmd_resume_check},
     {"monitor", "plots, summary.txt and convergence verdicts of a run; --compare runs",
      rlc_cmd_monitor},
+    {"serve", "live dashboard of a folder of runs over HTTP (charts, completions, checkpoints)",
+     rlc_cmd_serve},
     {"tokenize", "text to token ids (or back, with --decode) with a tokenizer.json",
      rlc_cmd_tokenize},
 };
