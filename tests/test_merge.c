@@ -79,8 +79,8 @@ static void expect_close(const char *what, const float *got, const float *want, 
                          double atol, double rtol) {
     th_cmp r = th_compare(got, want, n, atol, rtol);
     cr_log_info("%s: max abs diff %.3g over %zu values", what, r.max_abs, n);
-    cr_expect_eq(r.bad, 0, "%s: %zu of %zu off (max abs %.3g at %zu: %.8g vs %.8g)", what, r.bad,
-                 n, r.max_abs, r.worst, got[r.worst], want[r.worst]);
+    cr_expect_eq(r.bad, 0, "%s: %zu of %zu off (max abs %.3g at %zu: %.8g vs %.8g)", what, r.bad, n,
+                 r.max_abs, r.worst, got[r.worst], want[r.worst]);
 }
 
 /* PyTorch's view of a merge: for every tensor of BASE/model.safetensors, the
@@ -186,9 +186,9 @@ Test(merge, bf16_base_stays_bf16, .timeout = 120) {
     make_case(&c, "--arch llama --seed 22 --lora-rank 8 --lora-alpha 16 "
                   "--lora-targets q_proj,v_proj,up_proj");
     rlc_merge_info info;
-    cr_assert_eq(rlc_model_merge_lora(at(&c, "model_bf16"), at(&c, "adapter"), at(&c, "merged"),
-                                      &info),
-                 RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(
+        rlc_model_merge_lora(at(&c, "model_bf16"), at(&c, "adapter"), at(&c, "merged"), &info),
+        RLC_OK, "%s", rlc_last_error());
     cr_assert_eq(info.merged, 2 * 3);
     cr_assert_eq(info.dtype, RLC_DTYPE_BF16);
     rlc_st_file *f;
@@ -276,9 +276,9 @@ Test(merge, sharded_base_stays_sharded, .timeout = 120) {
     cr_assert_eq(rlc_write_file_atomic(at(&c, "sharded/tokenizer.json"), "{\"t\": 1}", 8), RLC_OK);
     cr_assert_eq(rlc_write_file_atomic(at(&c, "sharded/generation_config.json"), "{}", 2), RLC_OK);
     rlc_merge_info info;
-    cr_assert_eq(rlc_model_merge_lora(at(&c, "sharded"), at(&c, "adapter"), at(&c, "out_sh"),
-                                      &info),
-                 RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(
+        rlc_model_merge_lora(at(&c, "sharded"), at(&c, "adapter"), at(&c, "out_sh"), &info), RLC_OK,
+        "%s", rlc_last_error());
     cr_assert_eq(info.shards, 2);
     cr_assert_eq(info.merged, 4);
     cr_assert_eq(rlc_model_merge_lora(at(&c, "model"), at(&c, "adapter"), at(&c, "out_one"), NULL),
@@ -370,8 +370,8 @@ Test(merge, wrong_adapters_are_named, .timeout = 60) {
     rlc_st_writer *w = rlc_st_writer_new();
     float one = 1;
     int64_t shape[1] = {1};
-    cr_assert_eq(rlc_st_writer_add_f32(w, "base_model.model.lm_head.lora_embedding_A", RLC_DTYPE_F32,
-                                       1, shape, &one),
+    cr_assert_eq(rlc_st_writer_add_f32(w, "base_model.model.lm_head.lora_embedding_A",
+                                       RLC_DTYPE_F32, 1, shape, &one),
                  RLC_OK);
     cr_assert_eq(rlc_st_writer_write(w, path), RLC_OK);
     rlc_st_writer_free(w);
