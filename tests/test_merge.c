@@ -336,7 +336,10 @@ static void expect_merge_error(const char *base, const char *adapter, const char
     cr_expect(strstr(rlc_last_error(), msg), "expected '%s' in: %s", msg, rlc_last_error());
 }
 
-Test(merge, wrong_adapters_are_named, .timeout = 60) {
+/* No .timeout on these: Criterion 2.4's runner (the parent process, not the
+ * test) now and then leaks 48 bytes at exit when short tests that have one
+ * end while others run, and the ASan run counts that as a leak. */
+Test(merge, wrong_adapters_are_named) {
     char dir[256], p[4][512];
     th_tmpdir(dir, sizeof dir);
     for (int i = 0; i < 4; i++)
@@ -396,7 +399,7 @@ static int rlc_merge_cli(const char *args, char *out, size_t cap) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-Test(merge, cli, .timeout = 60) {
+Test(merge, cli) {
     char dir[256], args[1024], out[4096];
     th_tmpdir(dir, sizeof dir);
     rlc_model_config cfg = rlc_config_default();
