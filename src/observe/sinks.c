@@ -428,7 +428,7 @@ rlc_status rlc_sinks_step(rlc_sinks *s, rlc_metric_record *r, const rlc_obs_samp
     char warns[8][RLC_WARN_LINE];
     int nw = rlc_warn_check(&s->warn, &s->p.warn, r, warns, 8);
     for (int i = 0; i < nw; i++) rlc_logf(RLC_LOG_WARN, "%s", warns[i]);
-    log_step(s, r);
+    if (s->p.log_file) log_step(s, r);
     if (s->p.console) console_step(s, r);
     if (!isnan(r->v[RLC_M_STEP_TIME])) s->step_s += r->v[RLC_M_STEP_TIME];
     s->sink_s += now_s() - t0;
