@@ -43,16 +43,33 @@ Test(observe, registry_is_one_consistent_table) {
         if (!d[i].header) continue;
         cr_assert_geq(d[i].width, (int)strlen(d[i].header), "%s: column narrower than header",
                       d[i].key);
-        cr_assert(d[i].fmt || d[i].frac_den != RLC_M_STEP, "%s: column without a format",
-                  d[i].key);
+        cr_assert(d[i].fmt || d[i].frac_den != RLC_M_STEP, "%s: column without a format", d[i].key);
     }
     /* the names the issue asks for */
-    const char *want[] = {"step", "loss", "mean_reward", "reward_std", "correct_rate",
-                          "running_correct_rate", "frac_reward_zero_std", "num_datums",
-                          "max_token_hit_rate", "kl", "entropy", "clip_ratio",
-                          "completion_len_mean", "completion_len_min", "completion_len_max",
-                          "grad_norm", "lr", "step_time_s", "gen_time_s", "tokens_per_s",
-                          "batch_size", "group_size", "gen_tokens", "train_tokens_per_s"};
+    const char *want[] = {"step",
+                          "loss",
+                          "mean_reward",
+                          "reward_std",
+                          "correct_rate",
+                          "running_correct_rate",
+                          "frac_reward_zero_std",
+                          "num_datums",
+                          "max_token_hit_rate",
+                          "kl",
+                          "entropy",
+                          "clip_ratio",
+                          "completion_len_mean",
+                          "completion_len_min",
+                          "completion_len_max",
+                          "grad_norm",
+                          "lr",
+                          "step_time_s",
+                          "gen_time_s",
+                          "tokens_per_s",
+                          "batch_size",
+                          "group_size",
+                          "gen_tokens",
+                          "train_tokens_per_s"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_assert_not_null(rlc_metric_def_by_key(want[i]), "%s missing", want[i]);
     cr_assert_str_eq(def(RLC_M_LOSS)->tb_tag, "train/loss");
@@ -113,10 +130,10 @@ Test(observe, json_strings_escape_and_truncate_by_character) {
     json_t *j = json_loads(b.p, JSON_DECODE_ANY, &e);
     cr_assert_not_null(j, "%s", e.text);
     json_decref(j);
-    b.len = 0;
+    rlc_sb_reset(&b);
     rlc_sb_json_string(&b, "\xc3\xa9\xc3\xa9\xc3\xa9xyz", 4); /* 4 characters, 7 bytes */
     cr_assert_str_eq(b.p, "\"\xc3\xa9\xc3\xa9\xc3\xa9x\"");
-    b.len = 0;
+    rlc_sb_reset(&b);
     rlc_sb_utf8(&b, "ok\xe2\x9c\x93\xc3(", 0); /* a truncated 2-byte sequence */
     cr_assert_str_eq(b.p, "ok\xe2\x9c\x93\xef\xbf\xbd(");
     rlc_sb_free(&b);
@@ -137,7 +154,8 @@ static void sample_record(rlc_metric_record *r) {
     strcpy(r->reward_names[0], "number_check");
     strcpy(r->reward_names[1], "format_approx");
     for (int k = 0; k < 2; k++)
-        for (int s = 0; s < RLC_RS_COUNT; s++) r->reward[k][s] = 1.0 / (3 + k + s);
+        for (int s = 0; s < RLC_RS_COUNT; s++)
+            r->reward[k][s] = 1.0 / (3 + k + s);
 }
 
 Test(observe, jsonl_line_reads_back_exactly) {
@@ -173,9 +191,10 @@ Test(observe, jsonl_line_reads_back_exactly) {
     cr_assert_eq(back.n_rewards, 2);
     cr_assert_str_eq(back.reward_names[1], "format_approx");
     for (int k = 0; k < 2; k++)
-        for (int s = 0; s < RLC_RS_COUNT; s++) cr_assert_eq(back.reward[k][s], r.reward[k][s]);
+        for (int s = 0; s < RLC_RS_COUNT; s++)
+            cr_assert_eq(back.reward[k][s], r.reward[k][s]);
     /* SFT lines carry no GRPO metrics */
-    b.len = 0;
+    rlc_sb_reset(&b);
     r.n_rewards = 0;
     rlc_metric_record_jsonl(&b, &r, RLC_OBS_SFT);
     cr_assert(!strstr(b.p, "\"mean_reward\"") && !strstr(b.p, "group_size"), "%s", b.p);
@@ -191,7 +210,8 @@ static void assert_legend_covers(unsigned mode, int eval) {
     rlc_table_header(&t, &h);
     rlc_table_legend(&t, &l);
     int words = 0, lines = 1;
-    for (const char *p = l.p; *p; p++) lines += *p == '\n';
+    for (const char *p = l.p; *p; p++)
+        lines += *p == '\n';
     char *save, *hdr = strdup(h.p);
     for (char *w = strtok_r(hdr, " ", &save); w; w = strtok_r(NULL, " ", &save), words++) {
         char needle[64];
@@ -222,11 +242,13 @@ Test(observe, table_rows_align_and_header_repeats) {
     rlc_table t;
     rlc_table_init(&t, RLC_OBS_GRPO, 0, 3);
     int pattern[8];
-    for (int i = 0; i < 8; i++) pattern[i] = rlc_table_take_row(&t);
+    for (int i = 0; i < 8; i++)
+        pattern[i] = rlc_table_take_row(&t);
     int want[8] = {1, 0, 0, 1, 0, 0, 1, 0};
     cr_assert_arr_eq(pattern, want, sizeof want);
     rlc_table_init(&t, RLC_OBS_GRPO, 0, 0);
-    for (int i = 0; i < 8; i++) cr_assert_eq(rlc_table_take_row(&t), i == 0);
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(rlc_table_take_row(&t), i == 0);
     rlc_metric_record r;
     sample_record(&r);
     rlc_strbuf h = {0}, row = {0};
@@ -282,7 +304,8 @@ static int warn_count(rlc_warn_state *s, const rlc_warn_params *p, const rlc_met
                       const char *needle) {
     char out[8][RLC_WARN_LINE];
     int n = rlc_warn_check(s, p, r, out, 8), hits = 0;
-    for (int i = 0; i < n; i++) hits += strstr(out[i], needle) != NULL;
+    for (int i = 0; i < n; i++)
+        hits += strstr(out[i], needle) != NULL;
     return hits;
 }
 
@@ -366,7 +389,8 @@ Test(observe, log_levels_marks_and_file) {
     FILE *f = fopen(tmp_path("run.log"), "r");
     cr_assert_not_null(f);
     char lines[8][256];
-    for (n = 0; n < 8 && fgets(lines[n], sizeof lines[n], f); n++) {}
+    for (n = 0; n < 8 && fgets(lines[n], sizeof lines[n], f); n++) {
+    }
     fclose(f);
     cr_assert_eq(n, 6);
     regex_t re;
@@ -375,7 +399,7 @@ Test(observe, log_levels_marks_and_file) {
                          "(DEBUG|INFO |WARN |ERROR) .+\n$",
                          REG_EXTENDED),
                  0);
-    const char *want[] = {"DEBUG detail 1", "INFO  hello", "WARN  two",
+    const char *want[] = {"DEBUG detail 1", "INFO  hello",  "WARN  two",
                           "WARN  lines",    "ERROR broken", "DEBUG file only"};
     for (size_t i = 0; i < n; i++) {
         cr_assert_eq(regexec(&re, lines[i], 0, NULL, 0), 0, "%s", lines[i]);
@@ -386,7 +410,8 @@ Test(observe, log_levels_marks_and_file) {
 
 Test(observe, jsonl_cut_keeps_earlier_steps_and_drops_a_torn_line) {
     FILE *f = fopen(tmp_path("m.jsonl"), "w");
-    for (int s = 0; s < 5; s++) fprintf(f, "{\"step\":%d,\"x\":%d}\n", s, s * s);
+    for (int s = 0; s < 5; s++)
+        fprintf(f, "{\"step\":%d,\"x\":%d}\n", s, s * s);
     fprintf(f, "{\"step\":1,\"x\""); /* torn by a crash */
     fclose(f);
     cr_assert_eq(rlc_jsonl_cut(tmp_path("m.jsonl"), 3), RLC_OK, "%s", rlc_last_error());

@@ -66,7 +66,8 @@ void rlc_progress_format(char *out, size_t cap, int done, int total, double elap
     if (frac > 1) frac = 1;
     char bar[BAR_WIDTH + 1], el[32], left[32], rate[32];
     int filled = (int)(frac * BAR_WIDTH);
-    for (int i = 0; i < BAR_WIDTH; i++) bar[i] = i < filled ? '#' : ' ';
+    for (int i = 0; i < BAR_WIDTH; i++)
+        bar[i] = i < filled ? '#' : ' ';
     bar[BAR_WIDTH] = 0;
     clock_text(el, sizeof el, elapsed_s);
     clock_text(left, sizeof left, s_per_step * (total - done));

@@ -23,10 +23,10 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
       "training loss (GRPO: clipped policy loss; SFT: cross-entropy per response token)"),
     M(RLC_M_MEAN_REWARD, "mean_reward", "train/rewards/mean_reward", G, 0, "reward", 6, "%.3f",
       NOFRAC, "mean total reward of the step's completions"),
-    M(RLC_M_REWARD_STD, "reward_std", "train/rewards/reward_std", G, 0, "r_std", 5, "%.2f",
-      NOFRAC, "standard deviation of those rewards"),
-    M(RLC_M_CORRECT_RATE, "correct_rate", "train/rewards/correct_rate", G, 0, NULL, 0, NULL,
-      NOFRAC, "share of the step's completions with the correct answer"),
+    M(RLC_M_REWARD_STD, "reward_std", "train/rewards/reward_std", G, 0, "r_std", 5, "%.2f", NOFRAC,
+      "standard deviation of those rewards"),
+    M(RLC_M_CORRECT_RATE, "correct_rate", "train/rewards/correct_rate", G, 0, NULL, 0, NULL, NOFRAC,
+      "share of the step's completions with the correct answer"),
     M(RLC_M_CORRECT_COUNT, "correct_count", NULL, G, RLC_MF_INT, "correct", 7, NULL,
       RLC_M_TOTAL_COUNT, "completions with the correct answer / completions this step"),
     M(RLC_M_TOTAL_COUNT, "total_count", NULL, G, RLC_MF_INT, NULL, 0, NULL, NOFRAC,
@@ -39,8 +39,8 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
       RLC_M_BATCH_SIZE, "prompt groups with all rewards equal (no learning signal) / groups"),
     M(RLC_M_NUM_DATUMS, "num_datums", "train/num_datums", G, RLC_MF_INT, "datums", 6, "%.0f",
       NOFRAC, "completions that carried gradient"),
-    M(RLC_M_MAX_TOKEN_HIT_RATE, "max_token_hit_rate", "train/max_token_hit_rate", G, 0, "maxtok",
-      6, "%.2f", NOFRAC, "share of completions cut off at max_new_tokens"),
+    M(RLC_M_MAX_TOKEN_HIT_RATE, "max_token_hit_rate", "train/max_token_hit_rate", G, 0, "maxtok", 6,
+      "%.2f", NOFRAC, "share of completions cut off at max_new_tokens"),
     M(RLC_M_KL, "kl", "train/kl", G, 0, "kl", 7, "%.4f", NOFRAC,
       "mean per-token KL to the reference policy (0 when beta = 0)"),
     M(RLC_M_ENTROPY, "entropy", "train/entropy", G, 0, "ent", 5, "%.3f", NOFRAC,
@@ -49,19 +49,20 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
       "share of tokens whose probability ratio was clipped"),
     M(RLC_M_LEN_MEAN, "completion_len_mean", "train/completion_len/mean", G, 0, "len", 5, "%.1f",
       NOFRAC, "mean completion length, tokens"),
-    M(RLC_M_LEN_MIN, "completion_len_min", "train/completion_len/min", G, RLC_MF_INT, NULL, 0,
-      NULL, NOFRAC, "shortest completion, tokens"),
-    M(RLC_M_LEN_MAX, "completion_len_max", "train/completion_len/max", G, RLC_MF_INT, NULL, 0,
-      NULL, NOFRAC, "longest completion, tokens"),
+    M(RLC_M_LEN_MIN, "completion_len_min", "train/completion_len/min", G, RLC_MF_INT, NULL, 0, NULL,
+      NOFRAC, "shortest completion, tokens"),
+    M(RLC_M_LEN_MAX, "completion_len_max", "train/completion_len/max", G, RLC_MF_INT, NULL, 0, NULL,
+      NOFRAC, "longest completion, tokens"),
     M(RLC_M_GRAD_NORM, "grad_norm", "train/grad_norm", A, RLC_MF_F32, "gnorm", 8, "%.2e", NOFRAC,
       "global gradient L2 norm before clipping"),
-    M(RLC_M_LR, "lr", "train/lr", A, RLC_MF_F32, "lr", 7, "%.1e", NOFRAC, "learning rate of this step"),
+    M(RLC_M_LR, "lr", "train/lr", A, RLC_MF_F32, "lr", 7, "%.1e", NOFRAC,
+      "learning rate of this step"),
     M(RLC_M_STEP_TIME, "step_time_s", "train/step_time_s", A, RLC_MF_TIME, "s/step", 6, "%.2f",
       NOFRAC, "wall seconds of the step"),
-    M(RLC_M_GEN_TIME, "gen_time_s", "train/gen_time_s", G, RLC_MF_TIME, "gen_s", 5, "%.2f",
-      NOFRAC, "of which sampling the completions"),
-    M(RLC_M_TRAIN_TIME, "train_time_s", "train/train_time_s", G, RLC_MF_TIME, NULL, 0, NULL,
-      NOFRAC, "of which forward, backward and optimizer"),
+    M(RLC_M_GEN_TIME, "gen_time_s", "train/gen_time_s", G, RLC_MF_TIME, "gen_s", 5, "%.2f", NOFRAC,
+      "of which sampling the completions"),
+    M(RLC_M_TRAIN_TIME, "train_time_s", "train/train_time_s", G, RLC_MF_TIME, NULL, 0, NULL, NOFRAC,
+      "of which forward, backward and optimizer"),
     M(RLC_M_TOKENS_PER_S, "tokens_per_s", "train/tokens_per_s", A, RLC_MF_TIME, "tok/s", 6, "%.0f",
       NOFRAC, "GRPO: completion tokens sampled per second; SFT: training tokens per second"),
     M(RLC_M_TRAIN_TOKENS_PER_S, "train_tokens_per_s", "train/train_tokens_per_s", G, RLC_MF_TIME,
@@ -72,10 +73,10 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
       "prompts (SFT: examples) per step"),
     M(RLC_M_GROUP_SIZE, "group_size", "train/group_size", G, RLC_MF_INT, NULL, 0, NULL, NOFRAC,
       "completions per prompt"),
-    M(RLC_M_VAL_LOSS, "val_loss", "eval/val_loss", S, RLC_MF_SPARSE | RLC_MF_EVAL, "val", 7,
-      "%.4f", NOFRAC, "validation cross-entropy (evaluation steps only, nan between)"),
-    M(RLC_M_EVAL_ACCURACY, "eval/accuracy", "eval/accuracy", A, RLC_MF_SPARSE | RLC_MF_EVAL,
-      "eval", 5, "%.3f", NOFRAC, "held-out greedy accuracy (evaluation steps only, nan between)"),
+    M(RLC_M_VAL_LOSS, "val_loss", "eval/val_loss", S, RLC_MF_SPARSE | RLC_MF_EVAL, "val", 7, "%.4f",
+      NOFRAC, "validation cross-entropy (evaluation steps only, nan between)"),
+    M(RLC_M_EVAL_ACCURACY, "eval/accuracy", "eval/accuracy", A, RLC_MF_SPARSE | RLC_MF_EVAL, "eval",
+      5, "%.3f", NOFRAC, "held-out greedy accuracy (evaluation steps only, nan between)"),
     M(RLC_M_EVAL_MEAN_REWARD, "eval/mean_reward", "eval/mean_reward", A, RLC_MF_SPARSE, NULL, 0,
       NULL, NOFRAC, "held-out mean reward (evaluation steps only)"),
 };
@@ -98,9 +99,11 @@ const char *rlc_reward_stat_name(rlc_reward_stat s) {
 
 void rlc_metric_record_init(rlc_metric_record *r) {
     memset(r, 0, sizeof *r);
-    for (int i = 0; i < RLC_M_COUNT; i++) r->v[i] = NAN;
+    for (int i = 0; i < RLC_M_COUNT; i++)
+        r->v[i] = NAN;
     for (int k = 0; k < RLC_OBS_MAX_REWARDS; k++)
-        for (int s = 0; s < RLC_RS_COUNT; s++) r->reward[k][s] = NAN;
+        for (int s = 0; s < RLC_RS_COUNT; s++)
+            r->reward[k][s] = NAN;
 }
 
 int rlc_metric_column_shown(const rlc_metric_def *d, unsigned mode, int eval) {
@@ -155,7 +158,8 @@ void rlc_sb_put(rlc_strbuf *b, const char *s, size_t n) {
     if (b->oom) return;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
+        while (cap < b->len + n + 1)
+            cap *= 2;
         char *p = realloc(b->p, cap);
         if (!p) {
             b->oom = 1;
@@ -190,6 +194,11 @@ void rlc_sb_printf(rlc_strbuf *b, const char *fmt, ...) {
     va_end(ap);
     rlc_sb_put(b, big, (size_t)n);
     free(big);
+}
+
+void rlc_sb_reset(rlc_strbuf *b) {
+    b->len = 0;
+    if (b->p) b->p[0] = 0;
 }
 
 void rlc_sb_free(rlc_strbuf *b) {
@@ -308,7 +317,8 @@ void rlc_metric_record_from_json(rlc_metric_record *r, json_t *o) {
         const char *name = key + 8, *slash = strrchr(name, '/');
         if (!slash || slash == name || (size_t)(slash - name) >= RLC_OBS_NAME_MAX) continue;
         int s = 0;
-        while (s < RLC_RS_COUNT && strcmp(slash + 1, stat_names[s])) s++;
+        while (s < RLC_RS_COUNT && strcmp(slash + 1, stat_names[s]))
+            s++;
         if (s == RLC_RS_COUNT) continue;
         int k = 0;
         while (k < r->n_rewards && (strncmp(r->reward_names[k], name, (size_t)(slash - name)) ||

@@ -133,6 +133,8 @@ void rlc_sb_json_string(rlc_strbuf *b, const char *s, size_t max_chars);
 /* Appends s as valid UTF-8 (invalid bytes become U+FFFD), at most max_chars
  * code points (0: all). */
 void rlc_sb_utf8(rlc_strbuf *b, const char *s, size_t max_chars);
+/* Empties b, keeping its memory. */
+void rlc_sb_reset(rlc_strbuf *b);
 void rlc_sb_free(rlc_strbuf *b);
 
 /* The metrics.jsonl line of r for a run of mode, ending in '\n', into b:

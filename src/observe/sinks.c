@@ -97,7 +97,8 @@ static rlc_status open_jsonl(const char *dir, const char *name, int start, FILE 
     RLC_TRY(rlc_path_join(path, sizeof path, dir, name));
     if (start > 0) RLC_TRY(rlc_jsonl_cut(path, start));
     *f = fopen(path, start > 0 ? "a" : "w");
-    if (!*f) return rlc_errorf(RLC_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
+    if (!*f)
+        return rlc_errorf(RLC_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
     return RLC_OK;
 }
 
@@ -148,7 +149,8 @@ static void absorb(rlc_sinks *s, const rlc_metric_record *r) {
 
 static double recent_mean(const rlc_sinks *s, int slot) {
     double m = 0;
-    for (int i = 0; i < s->n_recent; i++) m += s->recent[slot][i];
+    for (int i = 0; i < s->n_recent; i++)
+        m += s->recent[slot][i];
     return s->n_recent ? m / s->n_recent : NAN;
 }
 
@@ -196,8 +198,8 @@ static void print_legend(rlc_sinks *s) {
     rlc_strbuf b = {0};
     rlc_table_legend(&s->table, &b);
     if (s->p.log_every > 1)
-        rlc_logf(RLC_LOG_INFO, "step table, a row every %d steps (and at evaluations):",
-                 s->p.log_every);
+        rlc_logf(RLC_LOG_INFO,
+                 "step table, a row every %d steps (and at evaluations):", s->p.log_every);
     else
         rlc_logf(RLC_LOG_INFO, "step table, a row every step:");
     if (b.p) rlc_logf(RLC_LOG_INFO, "%s", b.p);
@@ -220,8 +222,8 @@ static rlc_status open_sinks(rlc_sinks *s) {
         RLC_TRY(rlc_mkdir_p(path));
         RLC_TRY(rlc_path_join(path, sizeof path, s->dir, name));
         RLC_TRY(rlc_log_open_file(path));
-        rlc_log_file_only(RLC_LOG_DEBUG, p->start_step > 0 ? "log opened (resumed run)"
-                                                           : "log opened");
+        rlc_log_file_only(RLC_LOG_DEBUG,
+                          p->start_step > 0 ? "log opened (resumed run)" : "log opened");
     }
     if (p->metrics_jsonl) {
         RLC_TRY(open_jsonl(s->dir, "metrics.jsonl", p->start_step, &s->metrics));
@@ -280,7 +282,7 @@ static rlc_status write_emergence(rlc_sinks *s, const rlc_metric_record *r,
                                   const rlc_obs_sample *sm, int n) {
     rlc_strbuf *b = &s->line;
     char num[40];
-    b->len = 0;
+    rlc_sb_reset(b);
     rlc_sb_printf(b, "{\"step\":%.0f,\"mean_reward\":", r->v[RLC_M_STEP]);
     rlc_format_double(num, sizeof num, r->v[RLC_M_MEAN_REWARD]);
     rlc_sb_printf(b, "%s,\"correct_count\":%.0f,\"total_count\":%.0f,\"condition\":", num,
@@ -290,7 +292,7 @@ static rlc_status write_emergence(rlc_sinks *s, const rlc_metric_record *r,
     RLC_TRY(write_line(s->steps, b, "emergence/steps.jsonl"));
     int k = s->p.generations_logged < n ? s->p.generations_logged : n;
     if (k == 0) return RLC_OK;
-    b->len = 0;
+    rlc_sb_reset(b);
     for (int i = 0; i < k; i++) {
         const rlc_obs_sample *x = &sm[(long)i * n / k];
         rlc_sb_printf(b, "{\"step\":%.0f,\"prompt\":", r->v[RLC_M_STEP]);
@@ -332,7 +334,8 @@ static rlc_status write_tb(rlc_sinks *s, const rlc_metric_record *r, const rlc_o
             s->hist_cap = n;
         }
         for (int k = 0; k < r->n_rewards && sm[0].rewards; k++) {
-            for (int i = 0; i < n; i++) s->hist[i] = sm[i].rewards[k];
+            for (int i = 0; i < n; i++)
+                s->hist[i] = sm[i].rewards[k];
             snprintf(tag, sizeof tag, "rewards/%s_hist", r->reward_names[k]);
             RLC_TRY(rlc_tb_histogram(s->tb, tag, step, s->hist, (size_t)n));
         }
@@ -363,7 +366,7 @@ static void log_step(rlc_sinks *s, const rlc_metric_record *r) {
     rlc_table_init(&all, s->p.mode, 1, 0);
     const rlc_metric_def *defs = rlc_metric_defs();
     rlc_strbuf *b = &s->line;
-    b->len = 0;
+    rlc_sb_reset(b);
     for (int i = 0; i < all.n_cols; i++) {
         char cell[96];
         const rlc_metric_def *d = &defs[all.cols[i]];
@@ -380,18 +383,17 @@ static void console_step(rlc_sinks *s, const rlc_metric_record *r) {
     int eval = !isnan(r->v[RLC_M_EVAL_ACCURACY]) || !isnan(r->v[RLC_M_VAL_LOSS]);
     char prog[256];
     progress_text(s, done, prog, sizeof prog);
-    if (done % s->p.log_every == 0 || step == s->p.start_step || done >= s->p.total_steps ||
-        eval) {
+    if (done % s->p.log_every == 0 || step == s->p.start_step || done >= s->p.total_steps || eval) {
         rlc_strbuf *b = &s->line;
         if (s->table.rows == 0) print_legend(s);
         if (rlc_table_take_row(&s->table)) {
             if (!rlc_console_is_tty(s->con) && s->table.rows > 1)
                 rlc_logf(RLC_LOG_INFO, "progress %s", prog);
-            b->len = 0;
+            rlc_sb_reset(b);
             rlc_table_header(&s->table, b);
             if (b->p) rlc_console_line(s->con, b->p);
         }
-        b->len = 0;
+        rlc_sb_reset(b);
         rlc_table_row(&s->table, r, b);
         if (b->p) rlc_console_line(s->con, b->p);
     }
@@ -419,7 +421,7 @@ rlc_status rlc_sinks_step(rlc_sinks *s, rlc_metric_record *r, const rlc_obs_samp
     }
     rlc_status st = RLC_OK;
     if (s->metrics) {
-        s->line.len = 0;
+        rlc_sb_reset(&s->line);
         rlc_metric_record_jsonl(&s->line, r, s->p.mode);
         st = write_line(s->metrics, &s->line, "metrics.jsonl");
     }
@@ -427,7 +429,8 @@ rlc_status rlc_sinks_step(rlc_sinks *s, rlc_metric_record *r, const rlc_obs_samp
     if (st == RLC_OK && s->tb) st = write_tb(s, r, samples, n);
     char warns[8][RLC_WARN_LINE];
     int nw = rlc_warn_check(&s->warn, &s->p.warn, r, warns, 8);
-    for (int i = 0; i < nw; i++) rlc_logf(RLC_LOG_WARN, "%s", warns[i]);
+    for (int i = 0; i < nw; i++)
+        rlc_logf(RLC_LOG_WARN, "%s", warns[i]);
     if (s->p.log_file) log_step(s, r);
     if (s->p.console) console_step(s, r);
     if (!isnan(r->v[RLC_M_STEP_TIME])) s->step_s += r->v[RLC_M_STEP_TIME];
@@ -444,8 +447,9 @@ rlc_status rlc_sinks_finish(rlc_sinks *s) {
         double var = n > 1 ? (s->sumsq[k] - n * mean * mean) / (n - 1) : 0;
         double v[5] = {mean, sqrt(var > 0 ? var : 0), s->hi[k], s->lo[k], n};
         static const char *const what[5] = {"mean", "std", "max", "min", "total_samples"};
-        rlc_logf(RLC_LOG_INFO, "reward %s over the run: mean %.4f  std %.4f  max %.4g  min %.4g  "
-                               "(%.0f samples)",
+        rlc_logf(RLC_LOG_INFO,
+                 "reward %s over the run: mean %.4f  std %.4f  max %.4g  min %.4g  "
+                 "(%.0f samples)",
                  s->names[k], v[0], v[1], v[2], v[3], v[4]);
         for (int i = 0; s->tb && i < 5; i++) {
             char tag[128];

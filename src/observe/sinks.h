@@ -21,7 +21,7 @@
  * text and reward histograms. Pointers are borrowed for the call. */
 typedef struct rlc_obs_sample {
     const char *prompt, *completion;
-    float reward;         /* total */
+    float reward; /* total */
     int num_tokens;
     const float *rewards; /* [n_rewards] each reward's score, in record order; NULL: none */
 } rlc_obs_sample;

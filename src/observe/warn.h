@@ -13,8 +13,8 @@
 #define RLC_WARN_LINE 256
 
 typedef struct rlc_warn_params {
-    double grad_spike;    /* grad_norm > grad_spike x median of the last norms (0: off) */
-    int no_correct_steps; /* steps in a row without a correct completion (0: off) */
+    double grad_spike;     /* grad_norm > grad_spike x median of the last norms (0: off) */
+    int no_correct_steps;  /* steps in a row without a correct completion (0: off) */
     double max_token_rate; /* max_token_hit_rate at or above this (0: off) */
 } rlc_warn_params;
 
