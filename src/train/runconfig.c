@@ -8,6 +8,7 @@
 #include "base/text.h"
 
 #include "base/fs.h"
+#include "observe/log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -726,7 +727,7 @@ rlc_run_config rlc_run_config_default(void) {
         rlc_status st = (k->type == RC_LIST || k->type == RC_MAP)
                             ? parse_collection_text(&x, k, keyname, k->def, &v)
                             : parse_scalar(k, "default", keyname, k->def, 0, &v);
-        if (st) fprintf(stderr, "rlc: bad built-in default: %s\n", rlc_last_error());
+        if (st) rlc_logf(RLC_LOG_ERROR, "bad built-in default: %s", rlc_last_error());
         RLC_ASSERT(st == RLC_OK);
         field_store(&c, k, &v);
     }
