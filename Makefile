@@ -9,18 +9,28 @@ BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas
 CAIRO_CFLAGS := $(shell pkg-config --cflags cairo 2>/dev/null || echo -I/usr/include/cairo)
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Werror \
            -Wno-unused-parameter -MMD -MP -Isrc $(BLAS_CFLAGS) $(CAIRO_CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  += $(BLAS_LIBS) -ljansson -lyaml -lpcre2-8 -lutf8proc -lcairo -lm -fopenmp $(EXTRA_LDLIBS)
+LDLIBS  += $(BLAS_LIBS) -ljansson -lyaml -lpcre2-8 -lutf8proc -lcairo -lmicrohttpd -lpthread -lm -fopenmp $(EXTRA_LDLIBS)
 
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# The dashboard's files (web/) and its chart library (uPlot, fetched from npm
+# into build/npm, shared by every build folder) are compiled into the binary.
+NPM_DIR    := build/npm
+UPLOT_PKG  := uplot@1.6.32
+UPLOT_DIR  := $(NPM_DIR)/node_modules/uplot
+WEB_ASSETS := /index.html=web/index.html /app.js=web/app.js /app.css=web/app.css \
+              /uPlot.iife.min.js=$(UPLOT_DIR)/dist/uPlot.iife.min.js \
+              /uPlot.min.css=$(UPLOT_DIR)/dist/uPlot.min.css
+ASSET_OBJ  := $(BUILD)/gen/serve_assets.o
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(ASSET_OBJ)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps test-deps test unit asan demo bench clean format
+.PHONY: all deps test-deps test unit asan serve-e2e load-test demo bench clean format
 all: deps $(BUILD)/rlc
 
 deps:
@@ -30,6 +40,16 @@ test-deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(UPLOT_DIR)/package.json:
+	@NPM_PREFIX=$(NPM_DIR) sh tests/npm-install.sh $(UPLOT_PKG)
+
+$(BUILD)/gen/serve_assets.c: scripts/embed-assets.sh $(wildcard web/*) $(UPLOT_DIR)/package.json
+	@mkdir -p $(dir $@)
+	sh scripts/embed-assets.sh $@ $(WEB_ASSETS)
+
+$(ASSET_OBJ): $(BUILD)/gen/serve_assets.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # sqrtf's errno path keeps the AdamW loop scalar; its inputs are never negative.
@@ -66,8 +86,22 @@ asan:
 	  if grep -q -E 'ERROR: (Leak|Address)Sanitizer|runtime error:' build-asan/test.log; then \
 	    echo "asan: sanitizer reports above" >&2; exit 1; fi; exit $$rc
 
+# The dashboard end to end: headless Chromium (playwright-core from npm drives
+# Debian's chromium; screenshots in build/test-artifacts/serve), then 200
+# clients polling for 30 s (build/test-artifacts/serve/load.json).
+PLAYWRIGHT_PKG := playwright-core@1.59.1
+serve-e2e: $(BUILD)/rlc
+	@NPM_PREFIX=$(NPM_DIR) sh tests/npm-install.sh $(PLAYWRIGHT_PKG)
+	RLC_BIN=$(BUILD)/rlc NPM_ROOT=$(NPM_DIR)/node_modules node tests/serve/browser.mjs
+	RLC_BIN=$(BUILD)/rlc node tests/serve/load.mjs --clients 200 --seconds 30
+
+# The load test alone: make load-test LOAD_ARGS="--clients 400 --seconds 60"
+load-test: $(BUILD)/rlc
+	RLC_BIN=$(BUILD)/rlc node tests/serve/load.mjs $(LOAD_ARGS)
+
 test: test-deps
 	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory serve-e2e
 	$(MAKE) --no-print-directory asan
 
 bench: deps $(BUILD)/rlc $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRC))

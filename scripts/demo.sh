@@ -67,3 +67,9 @@ awk -v t="$gen_tok" -v g="$gen_s" -v s="$step_s" 'BEGIN {
          (g > 0 ? t / g : 0), (s > 0 ? 100 * g / s : 0) }'
 echo "SFT + eval + GRPO + eval: $(mins "$t0" "$t4") minutes"
 echo "run directories: $OUT/sft  $OUT/grpo  (metrics.jsonl, config.yaml, final/)"
+echo
+echo "== plots and convergence verdicts (rlc monitor)"
+"$RLC" monitor "$OUT/sft" > "$OUT/monitor_sft.log"
+"$RLC" monitor "$OUT/grpo" > "$OUT/monitor_grpo.log"
+sed -n '/verdict/,$p' "$OUT/grpo/summary.txt" | head -n 12
+echo "plots: $OUT/sft/plots/  $OUT/grpo/plots/   summaries: $OUT/sft/summary.txt  $OUT/grpo/summary.txt"

@@ -1,16 +1,18 @@
 #!/bin/sh
 # Installs the Debian packages rlc needs when any is missing. Usage: deps.sh build|test|node
-# (node: only what the tokenizer's npm references need, for make bench).
+# (node: only what the tokenizer's npm references need, for make bench). The
+# build needs npm too: it fetches the dashboard's chart library (uPlot).
 set -e
-need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libyaml-dev libpcre2-dev libutf8proc-dev libcairo2-dev libgomp1"
 # node and npm count as present when on PATH (NodeSource's nodejs bundles npm
 # and conflicts with Debian's npm package).
 node=""
 command -v node >/dev/null && command -v npm >/dev/null || node="nodejs npm"
+need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libyaml-dev libpcre2-dev libutf8proc-dev libcairo2-dev libgomp1 libmicrohttpd-dev $node"
 if [ "${1:-build}" = node ]; then
   need="$node"
 elif [ "${1:-build}" = test ]; then
-  need="$need libcriterion-dev protobuf-compiler python3-torch python3-numpy python3-jinja2 $node"
+  # chromium: the dashboard's browser test (driven by playwright-core from npm).
+  need="$need libcriterion-dev protobuf-compiler python3-torch python3-numpy python3-jinja2 chromium"
 fi
 missing=""
 for p in $need; do

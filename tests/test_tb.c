@@ -660,6 +660,8 @@ Test(tb, errors_have_messages) {
 
 /* ---- a real run: `rlc sft` then `rlc train` on a tiny byte-level model ---- */
 
+/* No Criterion .timeout here: its runner can leak a timeout record under ASan
+ * (see test_merge.c). */
 TestSuite(tb_run, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static int run_rlc(const char *args) {
@@ -832,7 +834,7 @@ static const char *key_of_tag(const char *tag, char *buf, size_t cap) {
     return NULL;
 }
 
-Test(tb_run, real_train_run_scalars_equal_metrics_jsonl, .timeout = 240) {
+Test(tb_run, real_train_run_scalars_equal_metrics_jsonl) {
     tiny_sft();
     tiny_grpo("grpo", 6, 0, "never");
     static json_t *m[16];
@@ -931,7 +933,7 @@ static size_t utf8_chars(const char *s) {
     return n;
 }
 
-Test(tb_run, emergence_files_and_verbose_log, .timeout = 240) {
+Test(tb_run, emergence_files_and_verbose_log) {
     tiny_sft();
     tiny_grpo("grpo", 5, 0, "never");
     static json_t *m[16], *st[16], *gen[64];
@@ -1032,7 +1034,7 @@ static char *text_of(const char *name) {
     return t;
 }
 
-Test(tb_run, resumed_run_writes_what_an_uninterrupted_one_does, .timeout = 300) {
+Test(tb_run, resumed_run_writes_what_an_uninterrupted_one_does) {
     tiny_sft();
     tiny_grpo("a", 6, 0, "never");
     /* b: stops after 4 steps with a checkpoint at 3, then resumes to 6; step 3

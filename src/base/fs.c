@@ -3,6 +3,8 @@
  * rename itself is durable. */
 #include "base/fs.h"
 
+#include "base/killpoint.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -135,7 +137,9 @@ rlc_status rlc_atomic_open(rlc_atomic_file *af, const char *path) {
 
 rlc_status rlc_atomic_write(rlc_atomic_file *af, const void *data, size_t len) {
     if (af->fd < 0) return rlc_errorf(RLC_ERR_INTERNAL, "atomic write on a closed file");
-    return write_all(af->fd, data, len, af->tmp);
+    RLC_TRY(write_all(af->fd, data, len, af->tmp));
+    rlc_kill_point("write", af->path);
+    return RLC_OK;
 }
 
 rlc_status rlc_atomic_commit(rlc_atomic_file *af) {

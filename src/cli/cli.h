@@ -18,12 +18,14 @@ int rlc_cli_fail(rlc_status st);
 
 int rlc_cmd_info(int argc, char **argv);
 int rlc_cmd_generate(int argc, char **argv);
+int rlc_cmd_merge(int argc, char **argv);
 int rlc_cmd_tokenize(int argc, char **argv);
 int rlc_cmd_train(int argc, char **argv);
 int rlc_cmd_sft(int argc, char **argv);
 int rlc_cmd_eval(int argc, char **argv);
 int rlc_cmd_resume_check(int argc, char **argv);
 int rlc_cmd_monitor(int argc, char **argv);
+int rlc_cmd_serve(int argc, char **argv);
 
 /* A JSON string of text; bytes that are not valid UTF-8 become U+FFFD. */
 struct json_t;

@@ -1,9 +1,10 @@
-/* rlc info and rlc generate. */
+/* rlc info, rlc generate and rlc merge. */
 #include "cli/args.h"
 #include "cli/cli.h"
 
 #include "base/fs.h"
 #include "model/generate.h"
+#include "model/merge.h"
 #include "tokenizer/chat.h"
 #include "tokenizer/tokenizer.h"
 
@@ -220,5 +221,32 @@ int rlc_cmd_generate(int argc, char **argv) {
     free(ids);
     rlc_model_free(m);
     rlc_tokenizer_free(tok);
+    return 0;
+}
+
+int rlc_cmd_merge(int argc, char **argv) {
+    const char *base = NULL, *adapter = NULL, *out = NULL;
+    rlc_opt opts[] = {
+        {"base", OPT_STR, &base, "DIR", "Hugging Face model directory the adapter was trained on"},
+        {"adapter", OPT_STR, &adapter, "DIR",
+         "PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors), e.g. a run's "
+         "final/ or checkpoints/checkpoint-N/"},
+        {"out", OPT_STR, &out, "DIR",
+         "new model directory: weights W + scale*B*A in the base's dtype and file layout; "
+         "config, generation config and tokenizer files copied"},
+        {0},
+    };
+    int pr = rlc_cli_parse("merge", "--base DIR --adapter DIR --out DIR", opts, argc, argv);
+    if (pr) return pr > 0 ? 0 : 2;
+    if (!base || !adapter || !out) {
+        fprintf(stderr, "rlc merge: --base DIR, --adapter DIR and --out DIR are all required\n");
+        return 2;
+    }
+    rlc_merge_info info;
+    rlc_status st = rlc_model_merge_lora(base, adapter, out, &info);
+    if (st) return rlc_cli_fail(st);
+    printf("merged %d weights (r %d, scale %g), copied %d tensors; %d file%s, %s: %s\n",
+           info.merged, info.rank, info.scale, info.copied, info.shards,
+           info.shards == 1 ? "" : "s", rlc_dtype_name(info.dtype), out);
     return 0;
 }

@@ -8,6 +8,8 @@
 static const rlc_command commands[] = {
     {"info", "print a model's architecture, parameter count, dtype and memory", rlc_cmd_info},
     {"generate", "sample completions from a model with a KV cache", rlc_cmd_generate},
+    {"merge", "fold a LoRA adapter into its base model (a plain Hugging Face directory)",
+     rlc_cmd_merge},
     {"train", "GRPO training from a YAML config (see rlc train --help)", rlc_cmd_train},
     {"sft", "supervised fine-tuning from a YAML config", rlc_cmd_sft},
     {"eval", "accuracy, pass@k and mean reward on held-out problems, as JSON", rlc_cmd_eval},
@@ -15,6 +17,8 @@ static const rlc_command commands[] = {
      rlc_cmd_resume_check},
     {"monitor", "plots, summary.txt and convergence verdicts of a run; --compare runs",
      rlc_cmd_monitor},
+    {"serve", "live dashboard of a folder of runs over HTTP (charts, completions, checkpoints)",
+     rlc_cmd_serve},
     {"tokenize", "text to token ids (or back, with --decode) with a tokenizer.json",
      rlc_cmd_tokenize},
 };

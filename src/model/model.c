@@ -397,7 +397,7 @@ static rlc_status lora_alloc(rlc_model *m, const rlc_lora_config *lc) {
     if (!m->lora_params) return RLC_ERR_NOMEM;
     memset(m->lora_params, 0, total * sizeof(float));
     m->lc = *lc;
-    m->lora_scale = lc->use_rslora ? lc->alpha / sqrtf((float)lc->rank) : lc->alpha / lc->rank;
+    m->lora_scale = model_lora_scale(lc);
     m->has_lora = 1;
     m->lora_on = 1;
     /* the base is frozen from here on */
@@ -429,18 +429,27 @@ int rlc_model_has_lora(const rlc_model *m) {
     return m->has_lora;
 }
 
-rlc_status rlc_model_load_adapter(rlc_model *m, const char *dir) {
+/* A JSON field that PEFT leaves empty unless the adapter uses a feature rlc
+ * does not implement: null, false, "", {} and [] count as empty. */
+static int json_empty(const json_t *v) {
+    return !v || json_is_null(v) || json_is_false(v) ||
+           (json_is_string(v) && !*json_string_value(v)) ||
+           (json_is_object(v) && !json_object_size(v)) || (json_is_array(v) && !json_array_size(v));
+}
+
+rlc_status model_adapter_config_load(const char *dir, rlc_lora_config *lc) {
     char path[4096];
     RLC_TRY(rlc_path_join(path, sizeof path, dir, "adapter_config.json"));
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr);
-    if (!root)
-        return rlc_errorf(RLC_ERR_FORMAT, "%s: %s (line %d)", path, jerr.text, jerr.line);
-    rlc_lora_config lc = rlc_lora_default_config();
+    if (!root) return rlc_errorf(RLC_ERR_FORMAT, "%s: %s (line %d)", path, jerr.text, jerr.line);
+    *lc = rlc_lora_default_config();
     rlc_status st = RLC_OK;
     json_t *r = json_object_get(root, "r"), *alpha = json_object_get(root, "lora_alpha");
     json_t *tm = json_object_get(root, "target_modules"), *rs = json_object_get(root, "use_rslora");
-    json_t *pt = json_object_get(root, "peft_type");
+    json_t *pt = json_object_get(root, "peft_type"), *bias = json_object_get(root, "bias");
+    static const char *const unsupported[] = {"use_dora", "fan_in_fan_out", "rank_pattern",
+                                              "alpha_pattern", "modules_to_save"};
     if (pt && json_is_string(pt) && strcmp(json_string_value(pt), "LORA"))
         st = rlc_errorf(RLC_ERR_UNSUPPORTED, "%s: peft_type '%s' is not supported (expected LORA)",
                         path, json_string_value(pt));
@@ -448,13 +457,21 @@ rlc_status rlc_model_load_adapter(rlc_model *m, const char *dir) {
         st = rlc_errorf(RLC_ERR_FORMAT, "%s: field 'r' must be a positive integer", path);
     else if (!json_is_number(alpha))
         st = rlc_errorf(RLC_ERR_FORMAT, "%s: field 'lora_alpha' must be a number", path);
+    else if (bias && !json_is_null(bias) &&
+             (!json_is_string(bias) || strcmp(json_string_value(bias), "none")))
+        st = rlc_errorf(RLC_ERR_UNSUPPORTED, "%s: field 'bias': only \"none\" is supported", path);
+    for (size_t i = 0; st == RLC_OK && i < sizeof unsupported / sizeof unsupported[0]; i++)
+        if (!json_empty(json_object_get(root, unsupported[i])))
+            st = rlc_errorf(RLC_ERR_UNSUPPORTED,
+                            "%s: field '%s' is set; rlc supports plain LoRA only", path,
+                            unsupported[i]);
     if (st == RLC_OK) {
-        lc.rank = (int)json_integer_value(r);
-        lc.alpha = (float)json_number_value(alpha);
-        lc.use_rslora = json_is_true(rs);
-        lc.targets = 0;
+        lc->rank = (int)json_integer_value(r);
+        lc->alpha = (float)json_number_value(alpha);
+        lc->use_rslora = json_is_true(rs);
+        lc->targets = 0;
         if (json_is_string(tm)) {
-            st = rlc_lora_parse_targets(json_string_value(tm), &lc.targets);
+            st = rlc_lora_parse_targets(json_string_value(tm), &lc->targets);
         } else if (json_is_array(tm)) {
             size_t i;
             json_t *v;
@@ -467,14 +484,25 @@ rlc_status rlc_model_load_adapter(rlc_model *m, const char *dir) {
                                     i);
                     break;
                 }
-                lc.targets |= bits;
+                lc->targets |= bits;
             }
         } else {
             st = rlc_errorf(RLC_ERR_FORMAT, "%s: field 'target_modules' must be a list", path);
         }
     }
     json_decref(root);
-    RLC_TRY(st);
+    return st;
+}
+
+float model_lora_scale(const rlc_lora_config *lc) {
+    return lc->use_rslora ? lc->alpha / sqrtf((float)lc->rank) : lc->alpha / lc->rank;
+}
+
+rlc_status rlc_model_load_adapter(rlc_model *m, const char *dir) {
+    char path[4096];
+    rlc_lora_config lc;
+    RLC_TRY(model_adapter_config_load(dir, &lc));
+    rlc_status st = RLC_OK;
     RLC_TRY(lora_alloc(m, &lc));
     RLC_TRY(rlc_path_join(path, sizeof path, dir, "adapter_model.safetensors"));
     rlc_st_file *f = NULL;

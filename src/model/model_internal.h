@@ -57,6 +57,12 @@ struct rlc_model {
 void model_mod_dims(const rlc_model_config *c, int mod, int *in, int *out);
 /* "self_attn.q_proj", ... */
 const char *model_mod_name(int mod);
+/* Reads DIR/adapter_config.json (PEFT): r, lora_alpha, use_rslora,
+ * target_modules. Features rlc does not implement (DoRA, per-module rank or
+ * alpha patterns, fan_in_fan_out, LoRA biases, modules_to_save) are refused. */
+rlc_status model_adapter_config_load(const char *dir, rlc_lora_config *lc);
+/* alpha/r, or alpha/sqrt(r) with rsLoRA. */
+float model_lora_scale(const rlc_lora_config *lc);
 /* Grows the RoPE tables to cover positions [0, T). Not for hot loops. */
 rlc_status model_ensure_rope(rlc_model *m, int T);
 

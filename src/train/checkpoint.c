@@ -8,6 +8,7 @@
 
 #include "base/crc32c.h"
 #include "base/fs.h"
+#include "base/killpoint.h"
 #include "model/safetensors.h"
 
 #include <dirent.h>
@@ -325,6 +326,7 @@ rlc_status rlc_ckpt_commit(rlc_ckpt_tx *tx, const rlc_ckpt_keep *keep) {
         rlc_ckpt_abort(tx);
         return st;
     }
+    rlc_kill_point("ckpt-published", tx->final);
     /* After a swap tmp holds the replaced checkpoint: remove it and any aside. */
     st = rm_rf(tx->tmp);
     if (!st) st = remove_old(tx->root);
@@ -428,6 +430,7 @@ static rlc_status prune_root(const char *root, const rlc_ckpt_keep *keep, int64_
         if (!st) st = fmt_path(old, sizeof old, "%s/.checkpoint-%" PRId64 ".old", root, s);
         if (!st && rename(path, old) != 0)
             st = rlc_errorf(RLC_ERR_IO, "%s: cannot rename to %s: %s", path, old, strerror(errno));
+        if (!st) rlc_kill_point("ckpt-pruning", old);
         if (!st) st = rm_rf(old);
     }
     free(v);
@@ -439,6 +442,12 @@ rlc_status rlc_ckpt_prune(const char *run_dir, const rlc_ckpt_keep *keep, int64_
     char root[PATH_CAP];
     RLC_TRY(rlc_path_join(root, sizeof root, run_dir, "checkpoints"));
     return prune_root(root, keep, protect);
+}
+
+rlc_status rlc_ckpt_remove_leftovers(const char *run_dir) {
+    char root[PATH_CAP];
+    RLC_TRY(rlc_path_join(root, sizeof root, run_dir, "checkpoints"));
+    return remove_old(root);
 }
 
 /* Verifies dir; on success *files and *bytes count the manifest's files. */

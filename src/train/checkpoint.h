@@ -68,6 +68,11 @@ void rlc_ckpt_abort(rlc_ckpt_tx *tx);
  * checkpoint that looks committed. */
 rlc_status rlc_ckpt_prune(const char *run_dir, const rlc_ckpt_keep *keep, int64_t protect);
 
+/* Removes what a crash during a replace or a prune left behind
+ * (checkpoints/.checkpoint-<step>.old folders); unfinished saves (.tmp) stay
+ * for rlc resume-check to report, and a new save of their step replaces them. */
+rlc_status rlc_ckpt_remove_leftovers(const char *run_dir);
+
 /* Checks DIR against its manifest: every listed file present with its size and
  * checksum, trainer_state.json among them. Returns 1 if intact, else 0 with a
  * one-line reason ("adapter_model.safetensors: checksum mismatch ...") in reason. */

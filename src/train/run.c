@@ -219,6 +219,7 @@ static rlc_status resume_from_checkpoint(const char *dir, rlc_policy *pol, rlc_a
         return RLC_OK;
     }
     RLC_TRY(st);
+    RLC_TRY(rlc_ckpt_remove_leftovers(dir));
     RLC_TRY(rlc_model_reload_trainable(pol->m, path));
     RLC_TRY(rlc_ckpt_read_optimizer(path, opt));
     RLC_TRY(rlc_path_join(state, sizeof state, path, "trainer_state.json"));

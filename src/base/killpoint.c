@@ -1,0 +1,17 @@
+#include "base/killpoint.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+void rlc_kill_point(const char *site, const char *label) {
+    const char *spec = getenv(RLC_KILL_ENV);
+    if (!spec) return;
+    size_t ns = strlen(site);
+    if (strncmp(spec, site, ns) || spec[ns] != ':') return;
+    const char *want = spec + ns + 1;
+    size_t nw = strlen(want), nl = strlen(label);
+    if (!nw || nl < nw || strcmp(label + nl - nw, want)) return;
+    if (nl > nw && label[nl - nw - 1] != '/') return;
+    raise(SIGKILL);
+}

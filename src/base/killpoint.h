@@ -1,0 +1,21 @@
+/* Test-only fault injection for crash tests. With RLC_TEST_KILL_AT=SITE:LABEL in
+ * the environment, the process kills itself with SIGKILL (no cleanup, no
+ * buffers flushed, no atexit: for the files on disk, the same as kill -9 at
+ * that instant) when it passes kill point SITE with a label that is LABEL or
+ * ends in "/LABEL". Without the variable a kill point costs one getenv.
+ *
+ * Sites (only appended to; tests/test_resume.c uses them):
+ *   write           base/fs.c: each chunk written to PATH.tmp by rlc_atomic_write,
+ *                   so the first kill leaves a partly written file; label PATH
+ *   ckpt-published  train/checkpoint.c: a checkpoint renamed into place, before
+ *                   leftovers are removed and older ones pruned; label its folder
+ *   ckpt-pruning    train/checkpoint.c: a pruned checkpoint renamed to
+ *                   .checkpoint-<step>.old, before it is removed; label that folder */
+#ifndef RLC_BASE_KILLPOINT_H
+#define RLC_BASE_KILLPOINT_H
+
+#define RLC_KILL_ENV "RLC_TEST_KILL_AT"
+
+void rlc_kill_point(const char *site, const char *label);
+
+#endif

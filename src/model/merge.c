@@ -1,0 +1,254 @@
+/* LoRA merge: the base model is streamed file by file (one shard in memory at
+ * a time, never the whole model in fp32), adding scale * B A into each weight
+ * the adapter names and copying everything else bit for bit. */
+#include "model/merge.h"
+
+#include "base/fs.h"
+#include "model/model_internal.h"
+#include "model/safetensors.h"
+#include "tensor/backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PATH_CAP 4096
+#define PEFT_PREFIX "base_model.model."
+
+/* Files copied unchanged when present: the shard index (same shards, same
+ * names) and what besides the weights makes a model directory usable. */
+static const char *const copied_files[] = {
+    "model.safetensors.index.json",
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.json",
+    "merges.txt",
+    "tokenizer.model",
+    "added_tokens.json",
+    "chat_template.jinja",
+    "rlc_tokenizer.json",
+};
+
+/* One adapted weight: the base tensor's name and the adapter's A and B. */
+typedef struct lora_pair {
+    char base[512];
+    const rlc_st_tensor *a, *b;
+} lora_pair;
+
+/* "base_model.model.X.lora_A.weight" -> base "X.weight", which 'A' (or 'B').
+ * Returns 0 for any other name. */
+static int parse_peft_name(const char *name, char *base, size_t cap, char *which) {
+    static const char *const sfx[2] = {".lora_A.weight", ".lora_B.weight"};
+    size_t np = strlen(PEFT_PREFIX), n = strlen(name);
+    if (strncmp(name, PEFT_PREFIX, np)) return 0;
+    for (int k = 0; k < 2; k++) {
+        size_t ns = strlen(sfx[k]);
+        if (n <= np + ns || strcmp(name + n - ns, sfx[k])) continue;
+        int len = (int)(n - np - ns);
+        if (snprintf(base, cap, "%.*s.weight", len, name + np) >= (int)cap) return 0;
+        *which = k ? 'B' : 'A';
+        return 1;
+    }
+    return 0;
+}
+
+static lora_pair *find_pair(lora_pair *p, int n, const char *base) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(p[i].base, base)) return &p[i];
+    return NULL;
+}
+
+/* Pairs every adapter tensor with its partner and its base weight, checking
+ * names, shapes and dtypes. *out is malloc'd. */
+static rlc_status collect_pairs(const rlc_st_file *ad, const char *ad_path, const rlc_st_file *base,
+                                int rank, lora_pair **out, int *n_out) {
+    int n = rlc_st_count(ad), np = 0;
+    lora_pair *p = rlc_calloc(n ? (size_t)n : 1, sizeof *p);
+    if (!p) return RLC_ERR_NOMEM;
+    rlc_status st = RLC_OK;
+    for (int i = 0; st == RLC_OK && i < n; i++) {
+        const rlc_st_tensor *t = rlc_st_at(ad, i);
+        char bname[512], which;
+        if (!parse_peft_name(t->name, bname, sizeof bname, &which)) {
+            st = rlc_errorf(RLC_ERR_UNSUPPORTED,
+                            "%s: tensor '%s' is not a LoRA weight (expected " PEFT_PREFIX
+                            "<module>.lora_A.weight or .lora_B.weight)",
+                            ad_path, t->name);
+            break;
+        }
+        lora_pair *q = find_pair(p, np, bname);
+        if (!q) {
+            q = &p[np++];
+            snprintf(q->base, sizeof q->base, "%s", bname);
+        }
+        *(which == 'A' ? &q->a : &q->b) = t;
+    }
+    for (int i = 0; st == RLC_OK && i < np; i++) {
+        lora_pair *q = &p[i];
+        const rlc_st_tensor *w = rlc_st_find(base, q->base);
+        const rlc_st_tensor *one = q->a ? q->a : q->b;
+        if (!q->a || !q->b) {
+            st = rlc_errorf(RLC_ERR_FORMAT, "%s: '%s' has no lora_%c partner", ad_path, one->name,
+                            q->a ? 'B' : 'A');
+        } else if (!w) {
+            st = rlc_errorf(RLC_ERR_INVALID,
+                            "%s: '%s' adapts '%s', which the base model does not have (an "
+                            "adapter for another model?)",
+                            ad_path, q->a->name, q->base);
+        } else if (w->ndim != 2 || q->a->ndim != 2 || q->b->ndim != 2 || q->a->shape[0] != rank ||
+                   q->b->shape[1] != rank || q->a->shape[1] != w->shape[1] ||
+                   q->b->shape[0] != w->shape[0]) {
+            st = rlc_errorf(RLC_ERR_INVALID,
+                            "%s: '%s' is [%lld, %lld] and lora_B [%lld, %lld] with r = %d, but "
+                            "base '%s' is [%lld, %lld] (expected A [r, in], B [out, r]; an "
+                            "adapter for another model?)",
+                            ad_path, q->a->name, (long long)q->a->shape[0],
+                            (long long)(q->a->ndim > 1 ? q->a->shape[1] : 0),
+                            (long long)q->b->shape[0],
+                            (long long)(q->b->ndim > 1 ? q->b->shape[1] : 0), rank, q->base,
+                            (long long)w->shape[0], (long long)(w->ndim > 1 ? w->shape[1] : 0));
+        } else if (w->dtype != RLC_DTYPE_F32 && w->dtype != RLC_DTYPE_F16 &&
+                   w->dtype != RLC_DTYPE_BF16) {
+            st = rlc_errorf(RLC_ERR_UNSUPPORTED, "%s: '%s' is %s; merging needs F32, F16 or BF16",
+                            rlc_st_path_of(base, w), q->base, rlc_dtype_name(w->dtype));
+        }
+    }
+    if (st == RLC_OK && np == 0) st = rlc_errorf(RLC_ERR_FORMAT, "%s: no LoRA tensors", ad_path);
+    if (st) {
+        free(p);
+        return st;
+    }
+    *out = p;
+    *n_out = np;
+    return RLC_OK;
+}
+
+/* W + scale * B A for pair q, in fp32, added to the writer in W's dtype. */
+static rlc_status add_merged(rlc_st_writer *wr, const rlc_st_file *base, const rlc_st_file *ad,
+                             const rlc_st_tensor *w, const lora_pair *q, float scale) {
+    int out = (int)w->shape[0], in = (int)w->shape[1], r = (int)q->a->shape[0];
+    float *wf = rlc_malloc(w->numel * sizeof(float));
+    float *a = rlc_malloc(q->a->numel * sizeof(float));
+    float *b = rlc_malloc(q->b->numel * sizeof(float));
+    rlc_status st = wf && a && b ? RLC_OK : RLC_ERR_NOMEM;
+    if (st == RLC_OK) st = rlc_st_read_f32(base, w->name, 2, w->shape, wf);
+    if (st == RLC_OK) st = rlc_st_read_f32(ad, q->a->name, 2, q->a->shape, a);
+    if (st == RLC_OK) st = rlc_st_read_f32(ad, q->b->name, 2, q->b->shape, b);
+    if (st == RLC_OK) {
+        /* wf[out, in] += scale * b[out, r] @ a[r, in] */
+        rlc_backend_cpu()->matmul(0, 0, out, in, r, scale, b, r, a, in, 1.0f, wf, in);
+        st = rlc_st_writer_add_f32(wr, w->name, w->dtype, 2, w->shape, wf);
+    }
+    free(wf);
+    free(a);
+    free(b);
+    return st;
+}
+
+static const char *base_name(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* Writes the tensors [from, to) of base (one file of it) to out_dir. */
+static rlc_status write_file(const rlc_st_file *base, const rlc_st_file *ad, int from, int to,
+                             const lora_pair *p, int np, float scale, const char *out_dir,
+                             rlc_merge_info *info) {
+    char path[PATH_CAP];
+    RLC_TRY(rlc_path_join(path, sizeof path, out_dir,
+                          base_name(rlc_st_path_of(base, rlc_st_at(base, from)))));
+    rlc_st_writer *wr = rlc_st_writer_new();
+    if (!wr) return RLC_ERR_NOMEM;
+    rlc_status st = RLC_OK;
+    for (int i = from; st == RLC_OK && i < to; i++) {
+        const rlc_st_tensor *t = rlc_st_at(base, i);
+        const lora_pair *q = find_pair((lora_pair *)p, np, t->name);
+        if (q) {
+            st = add_merged(wr, base, ad, t, q, scale);
+            if (info->merged++ == 0) info->dtype = t->dtype;
+        } else {
+            st = rlc_st_writer_add_raw(wr, t->name, t->dtype, t->ndim, t->shape, t->data);
+            info->copied++;
+        }
+    }
+    if (st == RLC_OK) st = rlc_st_writer_write(wr, path);
+    rlc_st_writer_free(wr);
+    info->shards++;
+    return st;
+}
+
+static rlc_status copy_file(const char *from_dir, const char *to_dir, const char *name) {
+    char src[PATH_CAP], dst[PATH_CAP];
+    RLC_TRY(rlc_path_join(src, sizeof src, from_dir, name));
+    RLC_TRY(rlc_path_join(dst, sizeof dst, to_dir, name));
+    char *data;
+    size_t len;
+    RLC_TRY(rlc_read_file(src, &data, &len));
+    rlc_status st = rlc_write_file_atomic(dst, data, len);
+    free(data);
+    return st;
+}
+
+/* out_dir must not be (a link to) base_dir or adapter_dir: the merge reads them
+ * while it writes. */
+static rlc_status check_distinct(const char *out_dir, const char *dir, const char *what) {
+    struct stat a, b;
+    if (stat(out_dir, &a) == 0 && stat(dir, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+        return rlc_errorf(RLC_ERR_INVALID, "--out %s is the %s directory; choose a new one",
+                          out_dir, what);
+    return RLC_OK;
+}
+
+rlc_status rlc_model_merge_lora(const char *base_dir, const char *adapter_dir, const char *out_dir,
+                                rlc_merge_info *info) {
+    rlc_merge_info local;
+    if (!info) info = &local;
+    memset(info, 0, sizeof *info);
+    char path[PATH_CAP], ad_path[PATH_CAP];
+    RLC_TRY(rlc_path_join(path, sizeof path, base_dir, "config.json"));
+    if (!rlc_file_exists(path))
+        return rlc_errorf(RLC_ERR_NOT_FOUND,
+                          "%s: no config.json (expected a Hugging Face model "
+                          "directory)",
+                          base_dir);
+    rlc_lora_config lc;
+    RLC_TRY(model_adapter_config_load(adapter_dir, &lc));
+    info->rank = lc.rank;
+    info->scale = model_lora_scale(&lc);
+    RLC_TRY(rlc_path_join(ad_path, sizeof ad_path, adapter_dir, "adapter_model.safetensors"));
+    rlc_st_file *base = NULL, *ad = NULL;
+    lora_pair *p = NULL;
+    int np = 0;
+    rlc_status st = rlc_st_open_dir(base_dir, &base);
+    if (st == RLC_OK) st = rlc_st_open(ad_path, &ad);
+    if (st == RLC_OK) st = collect_pairs(ad, ad_path, base, lc.rank, &p, &np);
+    if (st == RLC_OK) st = rlc_mkdir_p(out_dir);
+    if (st == RLC_OK) st = check_distinct(out_dir, base_dir, "--base");
+    if (st == RLC_OK) st = check_distinct(out_dir, adapter_dir, "--adapter");
+    /* Tensors come shard by shard: each run of one file's tensors is one output file. */
+    int n = base ? rlc_st_count(base) : 0;
+    for (int from = 0; st == RLC_OK && from < n;) {
+        const char *file = rlc_st_path_of(base, rlc_st_at(base, from));
+        int to = from + 1;
+        while (to < n && rlc_st_path_of(base, rlc_st_at(base, to)) == file)
+            to++;
+        st = write_file(base, ad, from, to, p, np, info->scale, out_dir, info);
+        from = to;
+    }
+    if (st == RLC_OK && info->merged != np)
+        st = rlc_errorf(RLC_ERR_INTERNAL, "%s: merged %d of %d adapted weights", out_dir,
+                        info->merged, np);
+    for (size_t i = 0; st == RLC_OK && i < sizeof copied_files / sizeof copied_files[0]; i++) {
+        st = rlc_path_join(path, sizeof path, base_dir, copied_files[i]);
+        if (st == RLC_OK && rlc_file_exists(path))
+            st = copy_file(base_dir, out_dir, copied_files[i]);
+    }
+    free(p);
+    rlc_st_close(ad);
+    rlc_st_close(base);
+    return st;
+}

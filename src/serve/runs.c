@@ -1,0 +1,651 @@
+/* Run registry and caches. Locking: r->lock guards the slot table and the
+ * scan clock; each slot's lock guards its caches. A thread takes r->lock
+ * first and never holds it while waiting on a slot lock, so the two cannot
+ * deadlock. Slots are never freed before rlc_runs_free, so a slot pointer
+ * stays valid after r->lock is dropped. */
+#include "serve/runs.h"
+
+#include "serve/safepath.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define METRICS_MAX_BYTES ((size_t)512 << 20) /* larger metrics.jsonl files are refused */
+#define GEN_LINE_MAX (1 << 20)                /* longer generation lines are skipped */
+#define GEN_MAX_LINES (4 << 20)               /* index entries kept per run */
+#define SCAN_MAX_DIRS 20000                   /* folders visited per rescan */
+
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtim;
+} file_id;
+
+/* One version of a run's metrics, shared by the threads serving it. */
+struct rlc_metrics_snap {
+    pthread_mutex_t lock; /* guards refs and memo */
+    int refs;             /* the slot's reference while current, plus readers' */
+    rlc_metrics *m;       /* NULL while the file has no complete line */
+    char *memo;
+    size_t memo_len;
+};
+
+typedef struct slot {
+    char id[RLC_RUN_ID_CAP];
+    char rel[RLC_RUN_ID_CAP];
+    int present;
+    pthread_mutex_t lock;
+    /* metrics cache */
+    file_id m_id;
+    rlc_metrics_snap *snap; /* current version, NULL before the first load */
+    /* generations index */
+    dev_t g_dev;
+    ino_t g_ino;
+    off_t g_indexed; /* bytes consumed: up to the end of the last complete line */
+    rlc_gen_ref *g;
+    int g_n, g_cap;
+} slot;
+
+struct rlc_runs {
+    char root[4096];
+    char root_name[RLC_RUN_ID_CAP];
+    double window_s, rescan_s;
+    pthread_mutex_t lock;
+    double scanned_at; /* monotonic seconds, < 0 before the first scan */
+    slot *slots[RLC_RUNS_MAX];
+    int n_slots;
+    char *reply; /* the cached run-list reply, guarded by lock */
+    size_t reply_len;
+    double reply_at; /* monotonic seconds */
+};
+
+const char *rlc_run_status_str(rlc_run_status s) {
+    switch (s) {
+    case RLC_RUN_RUNNING:
+        return "running";
+    case RLC_RUN_FINISHED:
+        return "finished";
+    case RLC_RUN_CRASHED:
+        return "crashed";
+    }
+    return "unknown";
+}
+
+static double mono_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double wall_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* dst = a + "/" + b, or b when a is "". 0 on success, -1 when it does not fit. */
+static int rel_join(char *dst, size_t cap, const char *a, const char *b) {
+    int n = a[0] ? snprintf(dst, cap, "%s/%s", a, b) : snprintf(dst, cap, "%s", b);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* stat of root/rel through the containment check; 0 when it exists inside the tree. */
+static int safe_stat(const char *root, const char *rel, struct stat *sb) {
+    int fd;
+    rlc_status st = rlc_safe_open(root, rel, &fd, sb);
+    if (st) {
+        rlc_clear_error();
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* ---- discovery ------------------------------------------------------------ */
+
+typedef struct found {
+    char rel[RLC_RUN_ID_CAP];
+    dev_t dev;
+    ino_t ino;
+} found;
+
+typedef struct scan_state {
+    const char *root;
+    found *v;
+    int n, cap;
+    int dirs_left;
+} scan_state;
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void add_found(scan_state *s, const char *rel, const struct stat *sb) {
+    for (int i = 0; i < s->n; i++) /* the same folder reached through a symlink */
+        if (s->v[i].dev == sb->st_dev && s->v[i].ino == sb->st_ino) return;
+    if (s->n == RLC_RUNS_MAX) return;
+    if (s->n == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 16;
+        found *v = realloc(s->v, (size_t)cap * sizeof *v);
+        if (!v) return;
+        s->v = v, s->cap = cap;
+    }
+    found *f = &s->v[s->n++];
+    snprintf(f->rel, sizeof f->rel, "%s", rel);
+    f->dev = sb->st_dev, f->ino = sb->st_ino;
+}
+
+/* A folder holding metrics.jsonl is a run (and is not searched further);
+ * any other folder is searched to RLC_RUNS_MAX_DEPTH. Hidden folders, and
+ * anything resolving outside the root, are skipped. */
+static void scan_dir(scan_state *s, const char *rel, int depth) {
+    if (s->dirs_left-- <= 0) return;
+    int fd;
+    struct stat sb, msb;
+    if (rlc_safe_open(s->root, rel, &fd, &sb)) {
+        rlc_clear_error();
+        return;
+    }
+    char sub[RLC_RUN_ID_CAP];
+    if (!S_ISDIR(sb.st_mode) || rel_join(sub, sizeof sub, rel, "metrics.jsonl")) {
+        close(fd);
+        return;
+    }
+    if (safe_stat(s->root, sub, &msb) == 0 && S_ISREG(msb.st_mode)) {
+        add_found(s, rel, &sb);
+        close(fd);
+        return;
+    }
+    DIR *d = depth < RLC_RUNS_MAX_DEPTH ? fdopendir(fd) : NULL;
+    if (!d) {
+        close(fd);
+        return;
+    }
+    /* Names are collected first so no folder stays open during the descent. */
+    char **names = NULL;
+    int n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 4096) {
+        if (e->d_name[0] == '.') continue;
+        if (e->d_type != DT_DIR && e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 32;
+            char **nn = realloc(names, (size_t)cap * sizeof *nn);
+            if (!nn) break;
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name))) break;
+        n++;
+    }
+    closedir(d);
+    if (n) qsort(names, (size_t)n, sizeof *names, cmp_str);
+    for (int i = 0; i < n; i++) {
+        if (rel_join(sub, sizeof sub, rel, names[i]) == 0) scan_dir(s, sub, depth + 1);
+        free(names[i]);
+    }
+    free(names);
+}
+
+void rlc_metrics_snap_release(rlc_metrics_snap *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->lock);
+    int last = --s->refs == 0;
+    pthread_mutex_unlock(&s->lock);
+    if (!last) return;
+    rlc_metrics_free(s->m);
+    free(s->memo);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+const rlc_metrics *rlc_metrics_snap_get(const rlc_metrics_snap *s) {
+    return s->m;
+}
+
+char *rlc_metrics_snap_memo(rlc_metrics_snap *s, size_t *len) {
+    char *copy = NULL;
+    pthread_mutex_lock(&s->lock);
+    if (s->memo && (copy = malloc(s->memo_len + 1))) {
+        memcpy(copy, s->memo, s->memo_len + 1);
+        *len = s->memo_len;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return copy;
+}
+
+void rlc_metrics_snap_set_memo(rlc_metrics_snap *s, const char *body, size_t len) {
+    char *copy = malloc(len + 1);
+    if (!copy) return;
+    memcpy(copy, body, len);
+    copy[len] = 0;
+    pthread_mutex_lock(&s->lock);
+    free(s->memo);
+    s->memo = copy;
+    s->memo_len = len;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void slot_clear_caches(slot *sl) {
+    rlc_metrics_snap_release(sl->snap);
+    sl->snap = NULL;
+    free(sl->g);
+    sl->g = NULL;
+    sl->g_n = sl->g_cap = 0;
+    sl->g_indexed = 0;
+}
+
+/* Rescans the tree; caller holds r->lock. Slots of runs that went away keep
+ * their place (marked absent, caches dropped) and are reused for new runs. */
+static void rescan(rlc_runs *r) {
+    scan_state s = {r->root, NULL, 0, 0, SCAN_MAX_DIRS};
+    scan_dir(&s, "", 0);
+    for (int i = 0; i < r->n_slots; i++)
+        r->slots[i]->present = 0;
+    for (int k = 0; k < s.n; k++) {
+        slot *sl = NULL, *spare = NULL;
+        for (int i = 0; i < r->n_slots && !sl; i++) {
+            if (!strcmp(r->slots[i]->rel, s.v[k].rel))
+                sl = r->slots[i];
+            else if (!spare && !r->slots[i]->present)
+                spare = r->slots[i];
+        }
+        if (!sl && r->n_slots < RLC_RUNS_MAX) {
+            sl = calloc(1, sizeof *sl);
+            if (!sl) continue;
+            pthread_mutex_init(&sl->lock, NULL);
+            r->slots[r->n_slots++] = sl;
+        } else if (!sl) {
+            sl = spare;
+        }
+        if (!sl) continue;
+        if (strcmp(sl->rel, s.v[k].rel) || !sl->id[0]) {
+            pthread_mutex_lock(&sl->lock);
+            slot_clear_caches(sl);
+            snprintf(sl->rel, sizeof sl->rel, "%s", s.v[k].rel);
+            snprintf(sl->id, sizeof sl->id, "%s", s.v[k].rel[0] ? s.v[k].rel : r->root_name);
+            pthread_mutex_unlock(&sl->lock);
+        }
+        sl->present = 1;
+    }
+    for (int i = 0; i < r->n_slots; i++) {
+        if (r->slots[i]->present) continue;
+        pthread_mutex_lock(&r->slots[i]->lock);
+        slot_clear_caches(r->slots[i]);
+        pthread_mutex_unlock(&r->slots[i]->lock);
+    }
+    free(s.v);
+    r->scanned_at = mono_now();
+}
+
+rlc_status rlc_runs_open(const char *root, double running_window_s, double rescan_s,
+                         rlc_runs **out) {
+    *out = NULL;
+    rlc_runs *r = rlc_calloc(1, sizeof *r);
+    if (!r) return RLC_ERR_NOMEM;
+    if (!realpath(root, r->root)) {
+        int e = errno;
+        free(r);
+        return rlc_errorf(e == ENOENT ? RLC_ERR_NOT_FOUND : RLC_ERR_IO, "%s: %s", root,
+                          strerror(e));
+    }
+    struct stat sb;
+    if (stat(r->root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        free(r);
+        return rlc_errorf(RLC_ERR_INVALID, "%s: not a directory (expected the folder of runs)",
+                          root);
+    }
+    const char *base = strrchr(r->root, '/');
+    snprintf(r->root_name, sizeof r->root_name, "%s", base && base[1] ? base + 1 : "run");
+    r->window_s = running_window_s;
+    r->rescan_s = rescan_s;
+    r->scanned_at = -1;
+    pthread_mutex_init(&r->lock, NULL);
+    *out = r;
+    return RLC_OK;
+}
+
+void rlc_runs_free(rlc_runs *r) {
+    if (!r) return;
+    for (int i = 0; i < r->n_slots; i++) {
+        slot_clear_caches(r->slots[i]);
+        pthread_mutex_destroy(&r->slots[i]->lock);
+        free(r->slots[i]);
+    }
+    pthread_mutex_destroy(&r->lock);
+    free(r->reply);
+    free(r);
+}
+
+char *rlc_runs_reply_get(rlc_runs *r, double max_age_s, size_t *len) {
+    char *copy = NULL;
+    pthread_mutex_lock(&r->lock);
+    if (r->reply && mono_now() - r->reply_at <= max_age_s && (copy = malloc(r->reply_len + 1))) {
+        memcpy(copy, r->reply, r->reply_len + 1);
+        *len = r->reply_len;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return copy;
+}
+
+void rlc_runs_reply_put(rlc_runs *r, const char *body, size_t len) {
+    char *copy = malloc(len + 1);
+    if (!copy) return;
+    memcpy(copy, body, len);
+    copy[len] = 0;
+    pthread_mutex_lock(&r->lock);
+    free(r->reply);
+    r->reply = copy;
+    r->reply_len = len;
+    r->reply_at = mono_now();
+    pthread_mutex_unlock(&r->lock);
+}
+
+const char *rlc_runs_root(const rlc_runs *r) {
+    return r->root;
+}
+
+double rlc_runs_window(const rlc_runs *r) {
+    return r->window_s;
+}
+
+static double mtime_of(const struct stat *sb) {
+    return (double)sb->st_mtim.tv_sec + 1e-9 * (double)sb->st_mtim.tv_nsec;
+}
+
+static void fill_status(const rlc_runs *r, rlc_run_info *info) {
+    static const char *const live[] = {"metrics.jsonl", "emergence/steps.jsonl",
+                                       "emergence/generations.jsonl"};
+    char p[RLC_RUN_ID_CAP + 64];
+    struct stat sb;
+    info->updated = 0;
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+        if (rel_join(p, sizeof p, info->rel, live[i]) == 0 && safe_stat(r->root, p, &sb) == 0 &&
+            mtime_of(&sb) > info->updated)
+            info->updated = mtime_of(&sb);
+    info->has_final = rel_join(p, sizeof p, info->rel, "final") == 0 &&
+                      safe_stat(r->root, p, &sb) == 0 && S_ISDIR(sb.st_mode);
+    if (info->has_final)
+        info->status = RLC_RUN_FINISHED;
+    else if (wall_now() - info->updated <= r->window_s)
+        info->status = RLC_RUN_RUNNING;
+    else
+        info->status = RLC_RUN_CRASHED;
+}
+
+static void refresh_if_stale(rlc_runs *r) {
+    if (r->scanned_at < 0 || mono_now() - r->scanned_at >= r->rescan_s) rescan(r);
+}
+
+rlc_status rlc_runs_list(rlc_runs *r, rlc_run_info **out, int *n) {
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&r->lock);
+    refresh_if_stale(r);
+    rlc_run_info *v = rlc_calloc((size_t)r->n_slots + 1, sizeof *v);
+    if (!v) {
+        pthread_mutex_unlock(&r->lock);
+        return RLC_ERR_NOMEM;
+    }
+    int k = 0;
+    for (int i = 0; i < r->n_slots; i++) {
+        if (!r->slots[i]->present) continue;
+        memcpy(v[k].id, r->slots[i]->id, sizeof v[k].id);
+        memcpy(v[k].rel, r->slots[i]->rel, sizeof v[k].rel);
+        k++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    for (int i = 0; i < k; i++)
+        fill_status(r, &v[i]);
+    for (int i = 1; i < k; i++) /* insertion sort by id: lists are short */
+        for (int j = i; j > 0 && strcmp(v[j - 1].id, v[j].id) > 0; j--) {
+            rlc_run_info t = v[j];
+            v[j] = v[j - 1], v[j - 1] = t;
+        }
+    *out = v;
+    *n = k;
+    return RLC_OK;
+}
+
+/* The present slot named id; rescans once when it is not known yet and the
+ * last scan is stale. NULL with a NOT_FOUND message when there is none. */
+static slot *find_slot(rlc_runs *r, const char *id) {
+    pthread_mutex_lock(&r->lock);
+    refresh_if_stale(r);
+    slot *sl = NULL;
+    for (int i = 0; i < r->n_slots && !sl; i++)
+        if (r->slots[i]->present && !strcmp(r->slots[i]->id, id)) sl = r->slots[i];
+    pthread_mutex_unlock(&r->lock);
+    if (!sl) rlc_errorf(RLC_ERR_NOT_FOUND, "no run '%s' under the served folder", id);
+    return sl;
+}
+
+/* Locks sl, checking it still holds run id (a rescan may have given the slot
+ * to another run since find_slot). NOT_FOUND, unlocked, when it does not. */
+static rlc_status lock_slot(slot *sl, const char *id) {
+    pthread_mutex_lock(&sl->lock);
+    if (!strcmp(sl->id, id)) return RLC_OK;
+    pthread_mutex_unlock(&sl->lock);
+    return rlc_errorf(RLC_ERR_NOT_FOUND, "run '%s' went away", id);
+}
+
+rlc_status rlc_runs_find(rlc_runs *r, const char *id, rlc_run_info *out) {
+    slot *sl = find_slot(r, id);
+    if (!sl) return RLC_ERR_NOT_FOUND;
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&r->lock);
+    memcpy(out->id, sl->id, sizeof out->id);
+    memcpy(out->rel, sl->rel, sizeof out->rel);
+    pthread_mutex_unlock(&r->lock);
+    fill_status(r, out);
+    return RLC_OK;
+}
+
+/* ---- metrics cache -------------------------------------------------------- */
+
+static int same_file(const file_id *a, const struct stat *sb) {
+    return a->dev == sb->st_dev && a->ino == sb->st_ino && a->size == sb->st_size &&
+           a->mtim.tv_sec == sb->st_mtim.tv_sec && a->mtim.tv_nsec == sb->st_mtim.tv_nsec;
+}
+
+static rlc_status read_fd(int fd, size_t size, char **out) {
+    char *buf = rlc_malloc(size + 1);
+    if (!buf) return RLC_ERR_NOMEM;
+    size_t n = 0;
+    while (n < size) {
+        ssize_t k = pread(fd, buf + n, size - n, (off_t)n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) {
+            free(buf);
+            return rlc_errorf(RLC_ERR_IO, "read failed: %s", strerror(errno));
+        }
+        if (k == 0) break;
+        n += (size_t)k;
+    }
+    buf[n] = 0;
+    *out = buf;
+    return RLC_OK;
+}
+
+/* Brings sl's metrics up to date with the file; caller holds sl->lock. */
+static rlc_status load_metrics(const rlc_runs *r, slot *sl) {
+    char rel[RLC_RUN_ID_CAP + 16];
+    if (rel_join(rel, sizeof rel, sl->rel, "metrics.jsonl"))
+        return rlc_errorf(RLC_ERR_INVALID, "%s: path too long", sl->rel);
+    int fd;
+    struct stat sb;
+    RLC_TRY(rlc_safe_open(r->root, rel, &fd, &sb));
+    if (sl->snap && same_file(&sl->m_id, &sb)) {
+        close(fd);
+        return RLC_OK;
+    }
+    if (!S_ISREG(sb.st_mode) || (size_t)sb.st_size > METRICS_MAX_BYTES) {
+        close(fd);
+        return rlc_errorf(RLC_ERR_FORMAT, "%s: not a regular file of at most %zu bytes", rel,
+                          METRICS_MAX_BYTES);
+    }
+    char *text = NULL;
+    rlc_status st = read_fd(fd, (size_t)sb.st_size, &text);
+    close(fd);
+    if (st) return st;
+    rlc_metrics *m = NULL;
+    st = rlc_metrics_parse(rel, text, &m);
+    free(text);
+    if (st == RLC_ERR_FORMAT) { /* no complete line yet: an empty run, not an error */
+        rlc_clear_error();
+        st = RLC_OK;
+    }
+    if (st) return st;
+    rlc_metrics_snap *snap = calloc(1, sizeof *snap);
+    if (!snap) {
+        rlc_metrics_free(m);
+        return rlc_errorf(RLC_ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&snap->lock, NULL);
+    snap->refs = 1;
+    snap->m = m;
+    rlc_metrics_snap_release(sl->snap); /* freed once its last reader is done */
+    sl->snap = snap;
+    sl->m_id = (file_id){sb.st_dev, sb.st_ino, sb.st_size, sb.st_mtim};
+    return RLC_OK;
+}
+
+rlc_status rlc_runs_metrics_acquire(rlc_runs *r, const char *id, rlc_metrics_snap **out) {
+    *out = NULL;
+    slot *sl = find_slot(r, id);
+    if (!sl) return RLC_ERR_NOT_FOUND;
+    RLC_TRY(lock_slot(sl, id));
+    rlc_status st = load_metrics(r, sl);
+    if (st == RLC_OK) {
+        pthread_mutex_lock(&sl->snap->lock);
+        sl->snap->refs++;
+        pthread_mutex_unlock(&sl->snap->lock);
+        *out = sl->snap;
+    }
+    pthread_mutex_unlock(&sl->lock);
+    return st;
+}
+
+rlc_status rlc_runs_with_metrics(rlc_runs *r, const char *id, rlc_runs_metrics_fn fn, void *ctx) {
+    rlc_metrics_snap *snap;
+    RLC_TRY(rlc_runs_metrics_acquire(r, id, &snap));
+    rlc_status st = fn(snap->m, ctx);
+    rlc_metrics_snap_release(snap);
+    return st;
+}
+
+/* ---- generations index ---------------------------------------------------- */
+
+static void gen_add(slot *sl, int64_t off, const char *line, size_t len) {
+    if (sl->g_n >= GEN_MAX_LINES) return;
+    json_error_t e;
+    json_t *o = json_loadb(line, len, 0, &e);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return;
+    }
+    json_t *js = json_object_get(o, "step"), *jr = json_object_get(o, "reward");
+    rlc_gen_ref g = {off, (int64_t)len, json_is_number(js) ? json_number_value(js) : NAN,
+                     json_is_number(jr) ? json_number_value(jr) : NAN};
+    json_decref(o);
+    if (sl->g_n == sl->g_cap) {
+        int cap = sl->g_cap ? 2 * sl->g_cap : 256;
+        rlc_gen_ref *v = realloc(sl->g, (size_t)cap * sizeof *v);
+        if (!v) return;
+        sl->g = v, sl->g_cap = cap;
+    }
+    sl->g[sl->g_n++] = g;
+}
+
+/* Indexes the complete lines between g_indexed and size; a last line without
+ * its newline is left for the next call (the writer is still at it). */
+static rlc_status gen_extend(slot *sl, int fd, off_t size) {
+    enum { CHUNK = 1 << 16 };
+    char *chunk = rlc_malloc(CHUNK), *line = NULL;
+    if (!chunk) return RLC_ERR_NOMEM;
+    size_t line_len = 0, line_cap = 0;
+    int too_long = 0;
+    off_t pos = sl->g_indexed, line_start = pos;
+    rlc_status st = RLC_OK;
+    while (pos < size && st == RLC_OK) {
+        size_t want = (size_t)(size - pos) < CHUNK ? (size_t)(size - pos) : CHUNK;
+        ssize_t k = pread(fd, chunk, want, pos);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        for (size_t a = 0; a < (size_t)k;) {
+            char *nl = memchr(chunk + a, '\n', (size_t)k - a);
+            size_t seg = nl ? (size_t)(nl - (chunk + a)) : (size_t)k - a;
+            if (!too_long && line_len + seg > GEN_LINE_MAX) too_long = 1;
+            if (!too_long && seg) {
+                if (line_len + seg > line_cap) {
+                    size_t cap = line_cap ? line_cap : 4096;
+                    while (cap < line_len + seg)
+                        cap *= 2;
+                    char *nb = realloc(line, cap);
+                    if (!nb) {
+                        st = rlc_errorf(RLC_ERR_NOMEM, "out of memory indexing generations");
+                        break;
+                    }
+                    line = nb, line_cap = cap;
+                }
+                memcpy(line + line_len, chunk + a, seg);
+                line_len += seg;
+            }
+            if (!nl) break;
+            if (!too_long && line_len) gen_add(sl, line_start, line, line_len);
+            a += seg + 1;
+            line_start = pos + (off_t)a;
+            line_len = 0, too_long = 0;
+        }
+        pos += k;
+    }
+    sl->g_indexed = line_start;
+    free(line);
+    free(chunk);
+    return st;
+}
+
+rlc_status rlc_runs_with_generations(rlc_runs *r, const char *id, rlc_runs_gen_fn fn, void *ctx) {
+    slot *sl = find_slot(r, id);
+    if (!sl) return RLC_ERR_NOT_FOUND;
+    RLC_TRY(lock_slot(sl, id));
+    char rel[RLC_RUN_ID_CAP + 32];
+    int fd = -1;
+    struct stat sb;
+    rlc_status st = rel_join(rel, sizeof rel, sl->rel, "emergence/generations.jsonl")
+                        ? rlc_errorf(RLC_ERR_INVALID, "%s: path too long", sl->rel)
+                        : rlc_safe_open(r->root, rel, &fd, &sb);
+    if (st == RLC_ERR_NOT_FOUND) {
+        rlc_clear_error();
+        st = fn(NULL, 0, -1, ctx);
+        pthread_mutex_unlock(&sl->lock);
+        return st;
+    }
+    if (st == RLC_OK && !S_ISREG(sb.st_mode)) {
+        close(fd);
+        st = rlc_errorf(RLC_ERR_FORMAT, "%s: not a regular file", rel);
+    }
+    if (st) {
+        pthread_mutex_unlock(&sl->lock);
+        return st;
+    }
+    if (sl->g_dev != sb.st_dev || sl->g_ino != sb.st_ino || sb.st_size < sl->g_indexed) {
+        sl->g_n = 0; /* replaced or cut back: index afresh */
+        sl->g_indexed = 0;
+        sl->g_dev = sb.st_dev, sl->g_ino = sb.st_ino;
+    }
+    st = gen_extend(sl, fd, sb.st_size);
+    if (st == RLC_OK) st = fn(sl->g, sl->g_n, fd, ctx);
+    close(fd);
+    pthread_mutex_unlock(&sl->lock);
+    return st;
+}

@@ -1,0 +1,506 @@
+/* Exact resume through the CLI binary ($RLC_BIN, default build/rlc).
+ *
+ * Crash tests: a tiny run (SFT from scratch; GRPO with LoRA and with every
+ * weight trained, both from the SFT model) is killed with SIGKILL six times at
+ * seeded-random points, resumed each time with the same command, and must end
+ * with the same metrics.jsonl (every field but times and rates) and
+ * byte-identical final weights as the same run never interrupted. Kill points:
+ * the parent kills the child as soon as metrics.jsonl has k lines (mid-step,
+ * steps logged past the last checkpoint), and RLC_TEST_KILL_AT
+ * (base/killpoint.h) kills it part-way through writing a checkpoint file, just
+ * after a checkpoint is renamed into place, while an old one is being pruned,
+ * and part-way through writing final/. RLC_TEST_SEED=N replays other points.
+ *
+ * Corruption tests: the newest checkpoint of a finished run is damaged
+ * (truncated file, flipped byte, missing trainer_state.json); running the same
+ * command again reports the damaged checkpoint naming the file, resumes from
+ * the one before it, and still ends bit-identical to the undamaged run. */
+#include "tmpdir.h"
+
+#include "base/killpoint.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+TestSuite(resume, .init = tmpdir_setup, .fini = tmpdir_teardown);
+
+#define RUN_LIMIT_S 300 /* one rlc run, also under ASan on a busy machine */
+
+static const char *bin(void) {
+    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
+}
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Whole file, NUL-terminated (NULL if missing); *n its size. */
+static char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)len + 1);
+    cr_assert_not_null(b);
+    size_t got = fread(b, 1, (size_t)len, f);
+    fclose(f);
+    b[got] = 0;
+    if (n) *n = got;
+    return b;
+}
+
+static int count_lines(const char *path) {
+    char *t = slurp(path, NULL);
+    int n = 0;
+    for (char *p = t; p && *p; p++)
+        n += *p == '\n';
+    free(t);
+    return n;
+}
+
+/* Runs `rlc MODE CFG` with one thread, stdout and stderr into LOG. kill_at: an
+ * RLC_TEST_KILL_AT spec (or NULL); after_lines > 0: the parent sends SIGKILL as
+ * soon as METRICS has that many lines. Returns the wait status. */
+static int run_rlc(const char *mode, const char *cfg, const char *log, const char *kill_at,
+                   const char *metrics, int after_lines) {
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0) _exit(126);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("OMP_NUM_THREADS", "1", 1);
+        if (kill_at)
+            setenv(RLC_KILL_ENV, kill_at, 1);
+        else
+            unsetenv(RLC_KILL_ENV);
+        execl(bin(), bin(), mode, cfg, (char *)NULL);
+        _exit(127);
+    }
+    /* A watchdog of our own instead of Criterion's .timeout (see test_merge.c). */
+    int status = 0;
+    for (time_t t0 = time(NULL);;) {
+        if (waitpid(pid, &status, WNOHANG) == pid) return status;
+        int over = time(NULL) - t0 > RUN_LIMIT_S;
+        if (over || (after_lines > 0 && count_lines(metrics) >= after_lines)) {
+            kill(pid, SIGKILL);
+            cr_assert_eq(waitpid(pid, &status, 0), pid);
+            cr_assert(!over, "rlc %s %s: still running after %d s (log: %s)", mode, cfg,
+                      RUN_LIMIT_S, log);
+            return status;
+        }
+        usleep(after_lines > 0 ? 200 : 2000);
+    }
+}
+
+static void dump_log(const char *log) {
+    char *t = slurp(log, NULL);
+    cr_log_error("%s:\n%s", log, t ? t : "(missing)");
+    free(t);
+}
+
+static void expect_exit0(int status, const char *log) {
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) dump_log(log);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "rlc did not exit 0 (status %#x)",
+              status);
+}
+
+static void expect_killed(int status, const char *log, const char *what) {
+    if (!WIFSIGNALED(status)) dump_log(log);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+              "kill point %s never reached: the run exited (status %#x)", what, status);
+}
+
+/* The newest committed checkpoint-<step> folder of RUN (0 when none); with
+ * oldest != NULL also the oldest one. */
+static int newest_ckpt(const char *run, int *oldest) {
+    char path[1024];
+    cr_assert_lt(snprintf(path, sizeof path, "%s/checkpoints", run), (int)sizeof path);
+    DIR *d = opendir(path);
+    int hi = 0, lo = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int s;
+        char tail;
+        if (sscanf(e->d_name, "checkpoint-%d%c", &s, &tail) != 1) continue;
+        if (s > hi) hi = s;
+        if (!lo || s < lo) lo = s;
+    }
+    if (d) closedir(d);
+    if (oldest) *oldest = lo;
+    return hi;
+}
+
+/* The log of a run started with checkpoint `step` as the newest intact one
+ * says it resumes from exactly that one (and does not resume when 0). */
+static void expect_resumed_from(const char *log, const char *run, int step) {
+    char *t = slurp(log, NULL);
+    cr_assert_not_null(t, "%s", log);
+    char want[1200];
+    snprintf(want, sizeof want, "resuming from %s/checkpoints/checkpoint-%d (step %d)", run, step,
+             step);
+    int ok = step > 0 ? strstr(t, want) != NULL : strstr(t, "resuming from") == NULL;
+    if (!ok) cr_log_error("%s:\n%s", log, t);
+    free(t);
+    cr_assert(ok, "expected %s", step > 0 ? want : "a fresh start");
+}
+
+/* metrics.jsonl of two runs: same records, fields compared as JSON values,
+ * leaving out wall-clock ones (*time*, *per_s*). */
+static json_t *load_metrics(const char *path) {
+    json_t *all = json_array();
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    char line[16384];
+    while (fgets(line, sizeof line, f)) {
+        json_error_t e;
+        json_t *o = json_loads(line, 0, &e);
+        cr_assert_not_null(o, "%s: %s in: %s", path, e.text, line);
+        const char *k;
+        json_t *v, *tmp;
+        json_object_foreach_safe(o, tmp, k, v) {
+            if (strstr(k, "time") || strstr(k, "per_s")) json_object_del(o, k);
+        }
+        json_array_append_new(all, o);
+    }
+    fclose(f);
+    return all;
+}
+
+static void expect_same_metrics(const char *a, const char *b) {
+    json_t *x = load_metrics(a), *y = load_metrics(b);
+    cr_assert_eq(json_array_size(x), json_array_size(y), "%s: %zu records, %s: %zu", a,
+                 json_array_size(x), b, json_array_size(y));
+    for (size_t i = 0; i < json_array_size(x); i++) {
+        json_t *p = json_array_get(x, i), *q = json_array_get(y, i);
+        if (json_equal(p, q)) continue;
+        char *sp = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+        char *sq = json_dumps(q, JSON_COMPACT | JSON_SORT_KEYS);
+        cr_log_error("record %zu differs:\n  %s\n  %s", i, sp, sq);
+        free(sp);
+        free(sq);
+        cr_assert_fail("metrics.jsonl differ at record %zu", i);
+    }
+    json_decref(x);
+    json_decref(y);
+}
+
+/* RUN_A/NAME and RUN_B/NAME byte-identical (the emergence files carry no times). */
+static void expect_same_file(const char *a, const char *b, const char *name) {
+    char pa[1200], pb[1200];
+    snprintf(pa, sizeof pa, "%s/%s", a, name);
+    snprintf(pb, sizeof pb, "%s/%s", b, name);
+    size_t na, nb;
+    char *ta = slurp(pa, &na), *tb = slurp(pb, &nb);
+    cr_assert(ta && tb, "%s or %s is missing", pa, pb);
+    cr_assert(na == nb && !memcmp(ta, tb, na), "%s and %s differ", pa, pb);
+    free(ta);
+    free(tb);
+}
+
+/* Every file of DIR_A/final byte-identical in DIR_B/final, and as many files. */
+static void expect_same_final(const char *a, const char *b) {
+    char da[1024], db[1024], pa[1600], pb[1600];
+    snprintf(da, sizeof da, "%s/final", a);
+    snprintf(db, sizeof db, "%s/final", b);
+    DIR *d = opendir(da);
+    cr_assert_not_null(d, "%s", da);
+    int n = 0, weights = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(pa, sizeof pa, "%s/%s", da, e->d_name);
+        snprintf(pb, sizeof pb, "%s/%s", db, e->d_name);
+        size_t na, nb;
+        char *x = slurp(pa, &na), *y = slurp(pb, &nb);
+        cr_assert_not_null(y, "%s missing", pb);
+        cr_assert(na == nb && memcmp(x, y, na) == 0, "%s and %s differ", pa, pb);
+        weights += strstr(e->d_name, ".safetensors") != NULL;
+        free(x);
+        free(y);
+        n++;
+    }
+    closedir(d);
+    d = opendir(db);
+    while ((e = readdir(d)))
+        n -= e->d_name[0] != '.';
+    closedir(d);
+    cr_assert_eq(n, 0, "%s and %s hold different files", da, db);
+    cr_assert_eq(weights, 1, "%s: expected one weights file", da);
+}
+
+/* ---- configs ---- */
+
+static const char *const model_shape =
+    "model: {path: \"\", from_scratch: true, layers: 1, hidden: 32, heads: 2, kv_heads: 2,\n"
+    "        intermediate: 64, max_seq: 48, seed: 1}\n";
+static const char *const data_spec =
+    "tokenizer: {kind: byte, chat: none}\n"
+    "data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: \"+\",\n"
+    "       max_prompt_tokens: 16, eval_size: 4, seed: 7}\n";
+
+/* An SFT config (from scratch) writing tmpdir/NAME. */
+static void sft_config(const char *file, const char *name, int steps, int save_every) {
+    char text[2048];
+    snprintf(text, sizeof text,
+             "%s%s"
+             "training: {steps: %d, batch_size: 16, eval_every: 0, seed: 1}\n"
+             "optimizer: {lr: 1.0e-2, schedule: cosine, warmup_steps: 3, min_lr_ratio: 0.1}\n"
+             "logging: {run_dir: %s, run_name: %s, log_every: 1, tensorboard: false}\n"
+             "checkpoint: {save_every: %d, keep_last: 2}\n",
+             model_shape, data_spec, steps, tmpdir, name, save_every);
+    write_text(tmp_path(file), text);
+}
+
+/* A GRPO config from tmpdir/base/final writing tmpdir/NAME. */
+static void grpo_config(const char *file, const char *name, int lora, int steps, int save_every) {
+    char text[2048];
+    snprintf(text, sizeof text,
+             "model: {path: %s/base/final}\n%s"
+             "rewards: {weights: {format_approx: 1.0, number_check: 1.0}}\n"
+             "algorithm: {group_size: 4, max_new_tokens: 12, temperature: 1.0, beta: 0.02}\n"
+             "lora: {enabled: %s, rank: 4, alpha: 8, targets: [q_proj, v_proj, down_proj]}\n"
+             "training: {steps: %d, batch_size: 4, eval_every: 5, seed: 1}\n"
+             "optimizer: {lr: 1.0e-2, schedule: cosine, warmup_steps: 2, weight_decay: 0.01}\n"
+             "logging: {run_dir: %s, run_name: %s, log_every: 1, tensorboard: false}\n"
+             "checkpoint: {save_every: %d, keep_last: 2}\n",
+             tmpdir, data_spec, lora ? "true" : "false", steps, tmpdir, name, save_every);
+    write_text(tmp_path(file), text);
+}
+
+/* The SFT model GRPO starts from (learns the answer format in 40 steps). */
+static void make_base(void) {
+    sft_config("base.yaml", "base", 40, 0);
+    int st = run_rlc("sft", tmp_path("base.yaml"), tmp_path("base.log"), NULL, NULL, 0);
+    expect_exit0(st, tmp_path("base.log"));
+}
+
+/* ---- crash tests ---- */
+
+static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* A step in [lo, hi] (hi >= lo). */
+static int rng_range(uint64_t *s, int lo, int hi) {
+    return lo + (int)(rng_next(s) % (uint64_t)(hi - lo + 1));
+}
+
+typedef struct crash_case {
+    const char *mode;    /* "sft" or "train" */
+    const char *weights; /* weights file name in checkpoints and final/ */
+    int steps, save_every;
+    uint64_t seed;
+} crash_case;
+
+/* Kills the run of config "k.yaml" (run dir tmpdir/k) six times, resuming
+ * after each, then lets it finish; compares with "ref.yaml" (tmpdir/ref). */
+static void crash_and_compare(const crash_case *cc) {
+    const char *env_seed = getenv("RLC_TEST_SEED");
+    uint64_t seed = env_seed ? strtoull(env_seed, NULL, 10) : cc->seed, rng = seed;
+    cr_log_info("resume crash test: %s, seed %" PRIu64, cc->mode, seed);
+    char ref_cfg[1024], k_cfg[1024], run[1024], metrics[1200], log[1200], spec[256], what[300];
+    snprintf(ref_cfg, sizeof ref_cfg, "%s", tmp_path("ref.yaml"));
+    snprintf(k_cfg, sizeof k_cfg, "%s", tmp_path("k.yaml"));
+    snprintf(run, sizeof run, "%s", tmp_path("k"));
+    snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", run);
+    int st = run_rlc(cc->mode, ref_cfg, tmp_path("ref.log"), NULL, NULL, 0);
+    expect_exit0(st, tmp_path("ref.log"));
+
+    const int se = cc->save_every, last_ckpt = (cc->steps - 1) / se * se;
+    static const char *const ckpt_files[] = {NULL, "optimizer.safetensors", "trainer_state.json",
+                                             "manifest.json"};
+    enum { LINES, WRITE_CKPT, PUBLISHED, PRUNING, WRITE_FINAL };
+    static const int plan[] = {LINES, WRITE_CKPT, PUBLISHED, LINES, PRUNING, WRITE_FINAL};
+    int resume = 0; /* newest committed checkpoint: where the next run starts */
+    for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
+        int after = 0, expect = -1, oldest, kind = plan[i];
+        const char *at = NULL;
+        newest_ckpt(run, &oldest);
+        /* A prune happens when a checkpoint past `resume` commits while two
+         * older ones exist; otherwise kill part-way through a file instead.
+         * When the run has no checkpoint or step left to kill in, it is
+         * killed writing final/ (always reached). */
+        int have = count_lines(metrics), more_ckpts = resume + se <= last_ckpt;
+        if (kind == PRUNING && !(oldest && oldest < resume && more_ckpts)) kind = WRITE_CKPT;
+        if ((kind != LINES && kind != WRITE_FINAL && !more_ckpts) ||
+            (kind == LINES && have + 1 > cc->steps - 2))
+            kind = WRITE_FINAL;
+        if (kind == LINES) {
+            after = rng_range(&rng, have + 1, have + se);
+            if (after > cc->steps - 2) after = cc->steps - 2;
+            snprintf(what, sizeof what, "metrics.jsonl at %d lines", after);
+        } else if (kind == WRITE_CKPT || kind == PUBLISHED) {
+            int max_k = (last_ckpt - resume) / se, k = rng_range(&rng, 1, max_k < 2 ? 1 : 2);
+            int s = resume + k * se;
+            if (kind == PUBLISHED) {
+                snprintf(spec, sizeof spec, "ckpt-published:checkpoint-%d", s);
+                expect = s;
+            } else {
+                const char *f = ckpt_files[rng_range(&rng, 0, 3)];
+                snprintf(spec, sizeof spec, "write:.checkpoint-%d.tmp/%s", s, f ? f : cc->weights);
+                expect = s - se > resume ? s - se : resume;
+            }
+            at = spec;
+        } else if (kind == PRUNING) {
+            snprintf(spec, sizeof spec, "ckpt-pruning:.checkpoint-%d.old", oldest);
+            at = spec;
+            expect = resume + se;
+        } else {
+            snprintf(spec, sizeof spec, "write:final/%s", cc->weights);
+            at = spec;
+            expect = last_ckpt;
+        }
+        if (at) snprintf(what, sizeof what, "%s", at);
+        snprintf(log, sizeof log, "%s/kill%zu.log", tmpdir, i);
+        st = run_rlc(cc->mode, k_cfg, log, at, metrics, after);
+        expect_killed(st, log, what);
+        expect_resumed_from(log, run, resume);
+        int now = newest_ckpt(run, NULL);
+        /* Whatever the kill interrupted, the newest complete checkpoint is the
+         * one before it (or the one it had just published). */
+        if (expect >= 0)
+            cr_assert_eq(now, expect, "after a kill at %s: newest checkpoint %d, expected %d", what,
+                         now, expect);
+        cr_log_info("kill %zu at %s: resume from %d next", i, what, now);
+        resume = now;
+    }
+    snprintf(log, sizeof log, "%s/final.log", tmpdir);
+    st = run_rlc(cc->mode, k_cfg, log, NULL, NULL, 0);
+    expect_exit0(st, log);
+    expect_resumed_from(log, run, resume);
+    expect_same_metrics(tmp_path("ref/metrics.jsonl"), metrics);
+    if (!strcmp(cc->mode, "train")) {
+        expect_same_file(tmp_path("ref"), run, "emergence/steps.jsonl");
+        expect_same_file(tmp_path("ref"), run, "emergence/generations.jsonl");
+    }
+    expect_same_final(tmp_path("ref"), run);
+    /* Crash leftovers (.tmp, .old folders) are gone by the end. */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/checkpoints", run);
+    DIR *d = opendir(path);
+    cr_assert_not_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        cr_expect(!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || e->d_name[0] != '.',
+                  "leftover %s/%s", path, e->d_name);
+    closedir(d);
+}
+
+Test(resume, sigkill_sft_full) {
+    sft_config("ref.yaml", "ref", 16, 3);
+    sft_config("k.yaml", "k", 16, 3);
+    crash_case cc = {"sft", "model.safetensors", 16, 3, 11};
+    crash_and_compare(&cc);
+}
+
+Test(resume, sigkill_grpo_lora) {
+    make_base();
+    grpo_config("ref.yaml", "ref", 1, 12, 2);
+    grpo_config("k.yaml", "k", 1, 12, 2);
+    crash_case cc = {"train", "adapter_model.safetensors", 12, 2, 22};
+    crash_and_compare(&cc);
+}
+
+Test(resume, sigkill_grpo_full) {
+    make_base();
+    grpo_config("ref.yaml", "ref", 0, 12, 2);
+    grpo_config("k.yaml", "k", 0, 12, 2);
+    crash_case cc = {"train", "model.safetensors", 12, 2, 33};
+    crash_and_compare(&cc);
+}
+
+/* ---- corruption tests ---- */
+
+static void damage_truncate(const char *ckpt) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/adapter_model.safetensors", ckpt);
+    struct stat sb;
+    cr_assert_eq(stat(p, &sb), 0, "%s", p);
+    cr_assert_eq(truncate(p, sb.st_size / 2), 0);
+}
+
+static void damage_flip(const char *ckpt) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/optimizer.safetensors", ckpt);
+    int fd = open(p, O_RDWR);
+    cr_assert(fd >= 0, "%s", p);
+    off_t at = lseek(fd, 0, SEEK_END) - 7; /* a second-moment value: size unchanged */
+    unsigned char b;
+    cr_assert_eq(pread(fd, &b, 1, at), 1);
+    b ^= 0x04;
+    cr_assert_eq(pwrite(fd, &b, 1, at), 1);
+    close(fd);
+}
+
+static void damage_state(const char *ckpt) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/trainer_state.json", ckpt);
+    cr_assert_eq(unlink(p), 0, "%s", p);
+}
+
+/* A finished GRPO LoRA run has checkpoints 8 and 10 (keep_last 2); 10 is
+ * damaged and the same command is run again. */
+static void corrupt_and_resume(void (*damage)(const char *), const char *why) {
+    make_base();
+    grpo_config("ref.yaml", "ref", 1, 12, 2);
+    grpo_config("k.yaml", "k", 1, 12, 2);
+    int st = run_rlc("train", tmp_path("ref.yaml"), tmp_path("ref.log"), NULL, NULL, 0);
+    expect_exit0(st, tmp_path("ref.log"));
+    st = run_rlc("train", tmp_path("k.yaml"), tmp_path("k1.log"), NULL, NULL, 0);
+    expect_exit0(st, tmp_path("k1.log"));
+    cr_assert_eq(newest_ckpt(tmp_path("k"), NULL), 10);
+    damage(tmp_path("k/checkpoints/checkpoint-10"));
+    st = run_rlc("train", tmp_path("k.yaml"), tmp_path("k2.log"), NULL, NULL, 0);
+    expect_exit0(st, tmp_path("k2.log"));
+    char *log = slurp(tmp_path("k2.log"), NULL);
+    char want[1200];
+    snprintf(want, sizeof want, "warning: %s/k/checkpoints/checkpoint-10 skipped: %s", tmpdir, why);
+    cr_assert(strstr(log, want), "expected '%s' in:\n%s", want, log);
+    free(log);
+    expect_resumed_from(tmp_path("k2.log"), tmp_path("k"), 8);
+    /* Steps 8..11 ran again from checkpoint 8, replacing the damaged 10. */
+    expect_same_metrics(tmp_path("ref/metrics.jsonl"), tmp_path("k/metrics.jsonl"));
+    expect_same_file(tmp_path("ref"), tmp_path("k"), "emergence/generations.jsonl");
+    expect_same_final(tmp_path("ref"), tmp_path("k"));
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd, "%s resume-check %s > %s 2>&1", bin(), tmp_path("k"),
+             tmp_path("check.log"));
+    cr_assert_eq(system(cmd), 0);
+    log = slurp(tmp_path("check.log"), NULL);
+    cr_assert(strstr(log, "2 of 2 checkpoints intact"), "%s", log);
+    free(log);
+}
+
+Test(resume, corrupt_truncated_adapter_real_resume) {
+    corrupt_and_resume(damage_truncate, "adapter_model.safetensors: ");
+}
+
+Test(resume, corrupt_flipped_byte_real_resume) {
+    corrupt_and_resume(damage_flip, "optimizer.safetensors: checksum mismatch");
+}
+
+Test(resume, corrupt_missing_trainer_state_real_resume) {
+    corrupt_and_resume(damage_state, "trainer_state.json missing");
+}
