@@ -203,6 +203,19 @@ static void expect_same_metrics(const char *a, const char *b) {
     json_decref(y);
 }
 
+/* RUN_A/NAME and RUN_B/NAME byte-identical (the emergence files carry no times). */
+static void expect_same_file(const char *a, const char *b, const char *name) {
+    char pa[1200], pb[1200];
+    snprintf(pa, sizeof pa, "%s/%s", a, name);
+    snprintf(pb, sizeof pb, "%s/%s", b, name);
+    size_t na, nb;
+    char *ta = slurp(pa, &na), *tb = slurp(pb, &nb);
+    cr_assert(ta && tb, "%s or %s is missing", pa, pb);
+    cr_assert(na == nb && !memcmp(ta, tb, na), "%s and %s differ", pa, pb);
+    free(ta);
+    free(tb);
+}
+
 /* Every file of DIR_A/final byte-identical in DIR_B/final, and as many files. */
 static void expect_same_final(const char *a, const char *b) {
     char da[1024], db[1024], pa[1600], pb[1600];
@@ -378,6 +391,10 @@ static void crash_and_compare(const crash_case *cc) {
     expect_exit0(st, log);
     expect_resumed_from(log, run, resume);
     expect_same_metrics(tmp_path("ref/metrics.jsonl"), metrics);
+    if (!strcmp(cc->mode, "train")) {
+        expect_same_file(tmp_path("ref"), run, "emergence/steps.jsonl");
+        expect_same_file(tmp_path("ref"), run, "emergence/generations.jsonl");
+    }
     expect_same_final(tmp_path("ref"), run);
     /* Crash leftovers (.tmp, .old folders) are gone by the end. */
     char path[1200];
@@ -465,6 +482,7 @@ static void corrupt_and_resume(void (*damage)(const char *), const char *why) {
     expect_resumed_from(tmp_path("k2.log"), tmp_path("k"), 8);
     /* Steps 8..11 ran again from checkpoint 8, replacing the damaged 10. */
     expect_same_metrics(tmp_path("ref/metrics.jsonl"), tmp_path("k/metrics.jsonl"));
+    expect_same_file(tmp_path("ref"), tmp_path("k"), "emergence/generations.jsonl");
     expect_same_final(tmp_path("ref"), tmp_path("k"));
     char cmd[1600];
     snprintf(cmd, sizeof cmd, "%s resume-check %s > %s 2>&1", bin(), tmp_path("k"),

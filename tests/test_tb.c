@@ -1,7 +1,10 @@
 /* TensorBoard event files, checked by independent readers: every record's
  * length and masked CRC-32C against a bitwise CRC-32C written here, then the
  * Event protos decoded by `protoc --decode` with a schema written from the
- * published field numbers; every scalar must equal its metrics.jsonl value. */
+ * published field numbers; every scalar must equal its metrics.jsonl value,
+ * for a file the writer made and for the tb/ of real `rlc train` runs (one
+ * uninterrupted, one resumed, which must agree). */
+#include "observe/metrics.h"
 #include "observe/tb.h"
 #include "tmpdir.h"
 
@@ -653,4 +656,467 @@ Test(tb, errors_have_messages) {
     cr_assert_eq(rlc_tb_histogram(w, "h", 0, same, 3), RLC_OK);
     cr_assert_eq(rlc_tb_close(w), RLC_OK);
     cr_assert_eq(rlc_tb_close(NULL), RLC_OK);
+}
+
+/* ---- a real run: `rlc sft` then `rlc train` on a tiny byte-level model ---- */
+
+/* No Criterion .timeout here: its runner can leak a timeout record under ASan
+ * (see test_merge.c). */
+TestSuite(tb_run, .init = tmpdir_setup, .fini = tmpdir_teardown);
+
+static int run_rlc(const char *args) {
+    const char *bin = getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s > %s 2>&1", bin, args, tmp_path("out.log"));
+    int rc = system(cmd);
+    if (rc) {
+        size_t n;
+        char *log = (char *)slurp(tmp_path("out.log"), &n);
+        log[n] = 0;
+        cr_log_error("rlc %s failed (%d):\n%s", args, rc, log);
+        free(log);
+    }
+    return rc;
+}
+
+/* A 2-layer model taught the answer format, in <tmp>/runs/sft/final. */
+static void tiny_sft(void) {
+    char text[2048], args[600];
+    snprintf(text, sizeof text,
+             "model: {path: \"\", from_scratch: true, layers: 2, hidden: 64, heads: 4, "
+             "kv_heads: 4, intermediate: 128, max_seq: 64, seed: 1}\n"
+             "tokenizer: {kind: byte, chat: none}\n"
+             "data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: \"+\", "
+             "max_prompt_tokens: 16, eval_size: 20, seed: 7}\n"
+             "training: {steps: 40, batch_size: 32, eval_every: 0, seed: 1}\n"
+             "optimizer: {lr: 3.0e-3, schedule: cosine, warmup_steps: 5, min_lr_ratio: 0.1}\n"
+             "logging: {run_dir: %s/runs, run_name: sft, tensorboard: false}\n"
+             "checkpoint: {save_every: 0, resume: never}\n",
+             tmpdir);
+    spit(tmp_path("sft.yaml"), text, strlen(text));
+    snprintf(args, sizeof args, "sft %s", tmp_path("sft.yaml"));
+    cr_assert_eq(run_rlc(args), 0);
+}
+
+/* GRPO from the SFT model into <tmp>/runs/<name>, with two rewards. */
+static void tiny_grpo(const char *name, int steps, int save_every, const char *resume) {
+    char text[2048], path[600], args[700];
+    snprintf(text, sizeof text,
+             "model: {path: %s/runs/sft/final}\n"
+             "tokenizer: {kind: byte, chat: none}\n"
+             "data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: \"+\", "
+             "max_prompt_tokens: 16, eval_size: 20, seed: 7}\n"
+             "rewards: {weights: {format_approx: 1.0, number_check: 1.0}}\n"
+             "algorithm: {group_size: 4, max_new_tokens: 16, temperature: 1.0}\n"
+             "training: {steps: %d, batch_size: 6, eval_every: 0, seed: 1}\n"
+             "optimizer: {lr: 1.0e-3, schedule: constant}\n"
+             "logging: {run_dir: %s/runs, run_name: %s, log_every: 2, tensorboard: true,\n"
+             "          histogram_every: 2, samples_every: 3, num_generations_logged: 3}\n"
+             "checkpoint: {save_every: %d, resume: %s}\n",
+             tmpdir, steps, tmpdir, name, save_every, resume);
+    snprintf(path, sizeof path, "%s/%s.yaml", tmpdir, name);
+    spit(path, text, strlen(text));
+    snprintf(args, sizeof args, "train %s", path);
+    cr_assert_eq(run_rlc(args), 0);
+}
+
+typedef struct scalar {
+    char tag[128];
+    long long step;
+    float value;
+} scalar;
+
+typedef struct tb_view {
+    scalar s[2048];
+    int n, hists, texts, hparams, files;
+    long long hist_steps[64], text_steps[16];
+} tb_view;
+
+static int by_name(const struct dirent **a, const struct dirent **b) {
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Every record of every event file in dir, each length and masked CRC-32C
+ * checked, decoded by protoc with the schema above. */
+static void read_tb(const char *dir_arg, tb_view *v) {
+    char dir[512]; /* tmp_path's buffers rotate under decode() */
+    snprintf(dir, sizeof dir, "%s", dir_arg);
+    memset(v, 0, sizeof *v);
+    struct dirent **ents;
+    int ne = scandir(dir, &ents, NULL, by_name);
+    cr_assert_geq(ne, 0, "%s", dir);
+    static leaf lv[1 << 16];
+    for (int f = 0; f < ne; f++) {
+        if (strncmp(ents[f]->d_name, "events.out.tfevents.", 20)) {
+            free(ents[f]);
+            continue;
+        }
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, ents[f]->d_name);
+        free(ents[f]);
+        v->files++;
+        size_t len;
+        uint8_t *buf = slurp(path, &len);
+        static rec recs[4096];
+        char err[128];
+        int nrec = walk(buf, len, recs, 4096, err, sizeof err);
+        cr_assert_gt(nrec, 0, "%s: %s", path, err);
+        uint8_t *list = malloc(len + 16 * (size_t)nrec), *p = list;
+        for (int i = 0; i < nrec; i++) {
+            *p++ = 0x0a;
+            put_varint(&p, recs[i].len);
+            memcpy(p, recs[i].data, recs[i].len);
+            p += recs[i].len;
+        }
+        char *txt = decode("EventList", list, (size_t)(p - list));
+        int nl = parse_text(txt, lv, 1 << 16);
+        assert_all_known(lv, nl);
+        for (int e = 0; e < nrec; e++) {
+            const leaf *tag = find(lv, nl, e, "summary.value.tag");
+            const leaf *sv = find(lv, nl, e, "summary.value.simple_value");
+            const leaf *pn = find(lv, nl, e, "summary.value.metadata.plugin_data.plugin_name");
+            long long step = (long long)fnum(lv, nl, e, "step");
+            if (find(lv, nl, e, "summary.value.histo.num")) {
+                cr_assert_lt(v->hists, 64);
+                v->hist_steps[v->hists++] = step;
+            }
+            if (pn && !strcmp(pn->val, "\"text\"")) {
+                cr_assert_lt(v->texts, 16);
+                v->text_steps[v->texts++] = step;
+            }
+            if (pn && !strcmp(pn->val, "\"hparams\"")) v->hparams++;
+            if (!tag || pn || find(lv, nl, e, "summary.value.histo.num")) continue;
+            cr_assert_lt(v->n, 2048);
+            scalar *s = &v->s[v->n++];
+            unquote(tag->val, s->tag, sizeof s->tag);
+            s->step = step;
+            /* proto3 text format leaves out a value of 0 */
+            s->value = sv ? strtof(sv->val, NULL) : 0.0f;
+        }
+        free(txt);
+        free(list);
+        free(buf);
+    }
+    free(ents);
+}
+
+/* metrics.jsonl lines in order. */
+static int read_jsonl(const char *path, json_t **out, int cap) {
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    static char line[1 << 16];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_error_t e;
+        cr_assert_lt(n, cap);
+        out[n] = json_loads(line, 0, &e);
+        cr_assert_not_null(out[n], "%s line %d: %s", path, n + 1, e.text);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* The metrics.jsonl key a TensorBoard tag stands for (NULL: none). */
+static const char *key_of_tag(const char *tag, char *buf, size_t cap) {
+    const rlc_metric_def *d = rlc_metric_defs();
+    for (int i = 0; i < RLC_M_COUNT; i++)
+        if (d[i].tb_tag && !strcmp(d[i].tb_tag, tag)) return d[i].key;
+    static const char *const stats[] = {"_recent_mean", "_mean", "_std", "_min", "_max"};
+    if (strncmp(tag, "rewards/", 8)) return NULL;
+    for (int s = 0; s < 5; s++) {
+        size_t tl = strlen(tag), sl = strlen(stats[s]);
+        if (tl > sl + 8 && !strcmp(tag + tl - sl, stats[s])) {
+            snprintf(buf, cap, "%.*s/%s", (int)(tl - sl), tag, stats[s] + 1);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+Test(tb_run, real_train_run_scalars_equal_metrics_jsonl) {
+    tiny_sft();
+    tiny_grpo("grpo", 6, 0, "never");
+    static json_t *m[16];
+    int nm = read_jsonl(tmp_path("runs/grpo/metrics.jsonl"), m, 16);
+    cr_assert_eq(nm, 6);
+    static tb_view v;
+    read_tb(tmp_path("runs/grpo/tb"), &v);
+    cr_assert_eq(v.files, 1);
+    cr_assert_eq(v.hparams, 1);
+    /* histograms of both rewards at steps 0, 2, 4; text at 0 and 3 */
+    cr_assert_eq(v.hists, 6);
+    for (int i = 0; i < v.hists; i++) cr_assert_eq(v.hist_steps[i] % 2, 0);
+    cr_assert_eq(v.texts, 2);
+    cr_assert(v.text_steps[0] == 0 && v.text_steps[1] == 3);
+
+    int matched = 0, finals = 0;
+    for (int i = 0; i < v.n; i++) {
+        const scalar *s = &v.s[i];
+        if (!strncmp(s->tag, "final/", 6)) {
+            finals++;
+            continue;
+        }
+        char kb[160];
+        const char *key = key_of_tag(s->tag, kb, sizeof kb);
+        cr_assert_not_null(key, "scalar %s has no metrics.jsonl key", s->tag);
+        cr_assert(s->step >= 0 && s->step < nm, "%s at step %lld", s->tag, s->step);
+        json_t *j = m[s->step];
+        cr_assert_eq(json_integer_value(json_object_get(j, "step")), s->step);
+        json_t *jv = json_object_get(j, key);
+        cr_assert_not_null(jv, "%s: no %s in metrics.jsonl step %lld", s->tag, key, s->step);
+        if (json_is_null(jv)) {
+            cr_assert(isnan(s->value), "%s step %lld: %g, metrics.jsonl null", s->tag, s->step,
+                      s->value);
+        } else {
+            float want = (float)json_number_value(jv);
+            cr_assert(s->value == want, "%s step %lld: tensorboard %.9g, metrics.jsonl %.9g",
+                      s->tag, s->step, s->value, want);
+        }
+        for (int k = 0; k < i; k++)
+            cr_assert(strcmp(v.s[k].tag, s->tag) || v.s[k].step != s->step, "%s step %lld twice",
+                      s->tag, s->step);
+        matched++;
+    }
+    /* and the other way round: every metrics.jsonl value with a tag is a scalar */
+    int want_scalars = 0;
+    for (int i = 0; i < nm; i++) {
+        const char *key;
+        json_t *jv;
+        json_object_foreach(m[i], key, jv) {
+            const rlc_metric_def *d = rlc_metric_def_by_key(key);
+            want_scalars += (d && d->tb_tag) || !strncmp(key, "rewards/", 8);
+        }
+    }
+    cr_assert_eq(matched, want_scalars);
+    cr_assert_gt(matched, 6 * 30);
+
+    /* final/ over the whole run, from the per-step statistics */
+    const char *names[2] = {"format_approx", "number_check"};
+    for (int r = 0; r < 2; r++) {
+        double n = 0, sum = 0, hi = -INFINITY, lo = INFINITY;
+        char key[128];
+        for (int i = 0; i < nm; i++) {
+            double c = json_number_value(json_object_get(m[i], "total_count"));
+            snprintf(key, sizeof key, "rewards/%s/mean", names[r]);
+            sum += c * json_number_value(json_object_get(m[i], key));
+            n += c;
+            snprintf(key, sizeof key, "rewards/%s/max", names[r]);
+            hi = fmax(hi, json_number_value(json_object_get(m[i], key)));
+            snprintf(key, sizeof key, "rewards/%s/min", names[r]);
+            lo = fmin(lo, json_number_value(json_object_get(m[i], key)));
+        }
+        const char *what[4] = {"mean", "total_samples", "max", "min"};
+        double want[4] = {sum / n, n, hi, lo};
+        for (int w = 0; w < 4; w++) {
+            char tag[160];
+            snprintf(tag, sizeof tag, "final/%s_%s", names[r], what[w]);
+            int hits = 0;
+            for (int i = 0; i < v.n; i++)
+                if (!strcmp(v.s[i].tag, tag)) {
+                    cr_assert_float_eq(v.s[i].value, want[w], 1e-6 * (1 + fabs(want[w])), "%s",
+                                       tag);
+                    cr_assert_eq(v.s[i].step, 6);
+                    hits++;
+                }
+            cr_assert_eq(hits, 1, "%s", tag);
+        }
+    }
+    cr_assert_eq(finals, 2 * 5);
+    for (int i = 0; i < nm; i++) json_decref(m[i]);
+}
+
+/* Number of code points in UTF-8 text. */
+static size_t utf8_chars(const char *s) {
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+Test(tb_run, emergence_files_and_verbose_log) {
+    tiny_sft();
+    tiny_grpo("grpo", 5, 0, "never");
+    static json_t *m[16], *st[16], *gen[64];
+    int nm = read_jsonl(tmp_path("runs/grpo/metrics.jsonl"), m, 16);
+    int ns = read_jsonl(tmp_path("runs/grpo/emergence/steps.jsonl"), st, 16);
+    int ng = read_jsonl(tmp_path("runs/grpo/emergence/generations.jsonl"), gen, 64);
+    cr_assert_eq(nm, 5);
+    cr_assert_eq(ns, 5);
+    cr_assert_eq(ng, 5 * 3, "num_generations_logged 3 per step");
+    const char *fields[] = {"step", "mean_reward", "correct_count", "total_count", "condition"};
+    for (int i = 0; i < ns; i++) {
+        cr_assert_eq(json_object_size(st[i]), 5);
+        for (int k = 0; k < 5; k++) {
+            json_t *a = json_object_get(st[i], fields[k]), *b = json_object_get(m[i], fields[k]);
+            cr_assert(a && b && json_equal(a, b), "steps.jsonl line %d: %s differs", i, fields[k]);
+        }
+        cr_assert_eq(json_integer_value(json_object_get(st[i], "total_count")), 6 * 4);
+        cr_assert_str_eq(json_string_value(json_object_get(st[i], "condition")), "grpo+token_mean");
+    }
+    for (int i = 0; i < ng; i++) {
+        json_t *g = gen[i];
+        cr_assert_eq(json_object_size(g), 5);
+        cr_assert_eq(json_integer_value(json_object_get(g, "step")), i / 3);
+        const char *prompt = json_string_value(json_object_get(g, "prompt"));
+        const char *comp = json_string_value(json_object_get(g, "completion"));
+        cr_assert(prompt && comp);
+        int a, b;
+        char eq;
+        cr_assert_eq(sscanf(prompt, "%d+%d%c", &a, &b, &eq), 3, "%s", prompt);
+        cr_assert_eq(eq, '=');
+        cr_assert_leq(utf8_chars(prompt), 200);
+        cr_assert_leq(utf8_chars(comp), 500);
+        double r = json_number_value(json_object_get(g, "reward"));
+        cr_assert(r >= 0 && r <= 2, "reward %g", r);
+        json_t *nt = json_object_get(g, "num_tokens");
+        cr_assert(json_is_integer(nt) && json_integer_value(nt) >= 0 &&
+                  json_integer_value(nt) <= 16);
+    }
+    /* logs/<timestamp>_grpo.log: timestamps, levels, every step at DEBUG */
+    struct dirent **ents;
+    int ne = scandir(tmp_path("runs/grpo/logs"), &ents, NULL, by_name);
+    cr_assert_geq(ne, 3, "no logs/ directory");
+    char name[512] = "";
+    for (int i = 0; i < ne; i++) {
+        size_t l = strlen(ents[i]->d_name);
+        if (l > 9 && !strcmp(ents[i]->d_name + l - 9, "_grpo.log"))
+            snprintf(name, sizeof name, "runs/grpo/logs/%s", ents[i]->d_name);
+        free(ents[i]);
+    }
+    free(ents);
+    cr_assert(name[0], "no *_grpo.log");
+    size_t len;
+    char *log = (char *)slurp(tmp_path(name), &len);
+    log[len] = 0;
+    int debug_steps = 0, info = 0;
+    for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
+        int y, mo, d, h, mi, s, ms;
+        char level[8];
+        cr_assert_eq(sscanf(line, "%4d-%2d-%2d %2d:%2d:%2d.%3d %7s", &y, &mo, &d, &h, &mi, &s, &ms,
+                            level),
+                     8, "%s", line);
+        debug_steps += !strcmp(level, "DEBUG") && strstr(line, " DEBUG step ");
+        info += !strcmp(level, "INFO");
+    }
+    cr_assert_eq(debug_steps, 5, "one DEBUG line per step");
+    cr_assert_gt(info, 5);
+    free(log);
+    /* the console: legend, header, rows and messages with marks */
+    char *out = (char *)slurp(tmp_path("out.log"), &len);
+    out[len] = 0;
+    cr_assert(strstr(out, "I  correct  completions with the correct answer"), "%s", out);
+    cr_assert(strstr(out, " step     loss reward"), "%s", out);
+    cr_assert(strstr(out, "/24 "), "a correct-count fraction: %s", out);
+    cr_assert(strstr(out, "I final weights: "), "%s", out);
+    free(out);
+    for (int i = 0; i < nm; i++) json_decref(m[i]);
+    for (int i = 0; i < ns; i++) json_decref(st[i]);
+    for (int i = 0; i < ng; i++) json_decref(gen[i]);
+}
+
+static int cmp_scalar(const void *a, const void *b) {
+    const scalar *x = a, *y = b;
+    int c = strcmp(x->tag, y->tag);
+    return c ? c : (x->step > y->step) - (x->step < y->step);
+}
+
+static int is_time_tag(const char *tag) {
+    const rlc_metric_def *d = rlc_metric_defs();
+    for (int i = 0; i < RLC_M_COUNT; i++)
+        if (d[i].tb_tag && !strcmp(d[i].tb_tag, tag)) return (d[i].flags & RLC_MF_TIME) != 0;
+    return 0;
+}
+
+static char *text_of(const char *name) {
+    size_t n;
+    char *t = (char *)slurp(tmp_path(name), &n);
+    t[n] = 0;
+    return t;
+}
+
+Test(tb_run, resumed_run_writes_what_an_uninterrupted_one_does) {
+    tiny_sft();
+    tiny_grpo("a", 6, 0, "never");
+    /* b: stops after 4 steps with a checkpoint at 3, then resumes to 6; step 3
+     * of the first session is logged twice and must be cut */
+    tiny_grpo("b", 4, 3, "auto");
+    tiny_grpo("b", 6, 3, "auto");
+    static json_t *ma[16], *mb[16];
+    int na = read_jsonl(tmp_path("runs/a/metrics.jsonl"), ma, 16);
+    int nb = read_jsonl(tmp_path("runs/b/metrics.jsonl"), mb, 16);
+    cr_assert_eq(na, 6);
+    cr_assert_eq(nb, 6);
+    for (int i = 0; i < na; i++) {
+        cr_assert_eq(json_object_size(ma[i]), json_object_size(mb[i]));
+        const char *key;
+        json_t *va;
+        json_object_foreach(ma[i], key, va) {
+            const rlc_metric_def *d = rlc_metric_def_by_key(key);
+            if (d && (d->flags & RLC_MF_TIME)) continue;
+            json_t *vb = json_object_get(mb[i], key);
+            cr_assert(vb && json_equal(va, vb), "step %d: %s differs after resume", i, key);
+        }
+        json_decref(ma[i]);
+        json_decref(mb[i]);
+    }
+    const char *same[] = {"emergence/steps.jsonl", "emergence/generations.jsonl"};
+    for (int k = 0; k < 2; k++) {
+        char pa[256], pb[256];
+        snprintf(pa, sizeof pa, "runs/a/%s", same[k]);
+        snprintf(pb, sizeof pb, "runs/b/%s", same[k]);
+        char *ta = text_of(pa), *tb = text_of(pb);
+        cr_assert_str_eq(ta, tb, "%s differs after resume", same[k]);
+        free(ta);
+        free(tb);
+    }
+    static tb_view va, vb;
+    read_tb(tmp_path("runs/a/tb"), &va);
+    read_tb(tmp_path("runs/b/tb"), &vb);
+    cr_assert_eq(vb.files, 2, "the resumed session writes a new event file");
+    cr_assert_eq(vb.hparams, 1);
+    cr_assert_eq(va.hists, vb.hists);
+    cr_assert_eq(va.texts, vb.texts);
+    int n = 0;
+    for (int i = 0; i < va.n; i++)
+        if (!is_time_tag(va.s[i].tag)) va.s[n++] = va.s[i];
+    va.n = n;
+    n = 0;
+    for (int i = 0; i < vb.n; i++)
+        if (!is_time_tag(vb.s[i].tag)) vb.s[n++] = vb.s[i];
+    vb.n = n;
+    cr_assert_eq(va.n, vb.n, "scalars: %d uninterrupted, %d resumed", va.n, vb.n);
+    qsort(va.s, (size_t)va.n, sizeof va.s[0], cmp_scalar);
+    qsort(vb.s, (size_t)vb.n, sizeof vb.s[0], cmp_scalar);
+    for (int i = 0; i < va.n; i++) {
+        cr_assert_str_eq(va.s[i].tag, vb.s[i].tag);
+        cr_assert_eq(va.s[i].step, vb.s[i].step, "%s", va.s[i].tag);
+        cr_assert(va.s[i].value == vb.s[i].value || (isnan(va.s[i].value) && isnan(vb.s[i].value)),
+                  "%s step %lld: %.9g uninterrupted, %.9g resumed", va.s[i].tag, va.s[i].step,
+                  va.s[i].value, vb.s[i].value);
+    }
+}
+
+Test(tb, cut_keeps_earlier_steps_and_drops_a_torn_tail) {
+    rlc_tb *w;
+    cr_assert_eq(rlc_tb_open(tmp_path("tb"), &w), RLC_OK);
+    const char *k[] = {"lr"}, *val[] = {"0.1"};
+    cr_assert_eq(rlc_tb_hparams(w, k, val, 1), RLC_OK);
+    for (int s = 0; s < 5; s++) cr_assert_eq(rlc_tb_scalar(w, "train/loss", s, (float)s), RLC_OK);
+    char *path = strdup(rlc_tb_path(w));
+    cr_assert_eq(rlc_tb_close(w), RLC_OK);
+    FILE *f = fopen(path, "ab");
+    fwrite("\x20\0\0\0\0\0\0\0xx", 1, 10, f); /* a torn record */
+    fclose(f);
+    cr_assert_eq(rlc_tb_cut(tmp_path("tb"), 3), RLC_OK, "%s", rlc_last_error());
+    size_t len;
+    uint8_t *buf = slurp(path, &len);
+    rec recs[16];
+    char err[128];
+    /* file_version, hparams, steps 0..2 */
+    cr_assert_eq(walk(buf, len, recs, 16, err, sizeof err), 5, "%s", err);
+    free(buf);
+    cr_assert_eq(rlc_tb_cut(tmp_path("tb"), 0), RLC_OK);
+    cr_assert_eq(count_event_files(tmp_path("tb")), 0);
+    cr_assert_eq(rlc_tb_cut(tmp_path("missing"), 3), RLC_OK);
+    free(path);
 }

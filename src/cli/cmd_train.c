@@ -2,6 +2,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 
+#include "observe/log.h"
 #include "train/run.h"
 
 #include <jansson.h>
@@ -105,6 +106,7 @@ int rlc_cmd_eval(int argc, char **argv) {
     rlc_policy pol;
     if (st == RLC_OK) st = rlc_policy_load(model, adapter, &pol);
     rlc_eval_result r;
+    if (show > 0) rlc_log_set_console(stderr, RLC_LOG_DEBUG); /* stdout is the JSON result */
     if (st == RLC_OK) {
         st = rlc_policy_evaluate(&pol, &src, &rw, n, k, temperature, max_new, seed, show, &r);
         rlc_policy_free(&pol);

@@ -438,6 +438,126 @@ rlc_status rlc_tb_open_append(const char *dir, rlc_tb **out) {
     return RLC_OK;
 }
 
+/* ---- cutting back (resume) ---- */
+
+static int rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+    *v = 0;
+    for (int shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return 1;
+    }
+    return 0;
+}
+
+static uint64_t rd_le(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* Event.step of a serialized Event (0 when absent); -1 if it does not parse. */
+static int64_t event_step(const uint8_t *p, size_t n) {
+    const uint8_t *end = p + n;
+    int64_t step = 0;
+    while (p < end) {
+        uint64_t key, v;
+        if (!rd_varint(&p, end, &key)) return -1;
+        switch (key & 7) {
+        case WT_VARINT:
+            if (!rd_varint(&p, end, &v)) return -1;
+            if ((key >> 3) == EV_STEP) step = (int64_t)v;
+            break;
+        case WT_FIXED64:
+            if (end - p < 8) return -1;
+            p += 8;
+            break;
+        case WT_FIXED32:
+            if (end - p < 4) return -1;
+            p += 4;
+            break;
+        case WT_LEN:
+            if (!rd_varint(&p, end, &v) || v > (uint64_t)(end - p)) return -1;
+            p += v;
+            break;
+        default:
+            return -1;
+        }
+    }
+    return step;
+}
+
+/* Keeps the intact records of path whose step is before `before`. */
+static rlc_status cut_file(const char *path, int64_t before) {
+    char *buf;
+    size_t len;
+    RLC_TRY(rlc_read_file(path, &buf, &len));
+    const uint8_t *b = (const uint8_t *)buf;
+    uint8_t *out = rlc_malloc(len + 1);
+    if (!out) {
+        free(buf);
+        return RLC_ERR_NOMEM;
+    }
+    size_t off = 0, n = 0;
+    while (len - off >= 16) {
+        uint64_t dlen = rd_le(b + off, 8);
+        if (rd_le(b + off + 8, 4) != rlc_tb_masked_crc(b + off, 8) || dlen > len - off - 16)
+            break;
+        const uint8_t *d = b + off + 12;
+        if (rd_le(d + dlen, 4) != rlc_tb_masked_crc(d, dlen)) break;
+        int64_t step = event_step(d, dlen);
+        if (step < 0) break;
+        if (step < before) {
+            memcpy(out + n, b + off, 16 + dlen);
+            n += 16 + dlen;
+        }
+        off += 16 + dlen;
+    }
+    rlc_status st = n == len ? RLC_OK : rlc_write_file_atomic(path, out, n);
+    free(out);
+    free(buf);
+    return st;
+}
+
+rlc_status rlc_tb_cut(const char *dir, int64_t before) {
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) return RLC_OK;
+        return rlc_errorf(RLC_ERR_IO, "%s: cannot list directory: %s", dir, strerror(errno));
+    }
+    /* names first: rewriting renames files inside the directory being listed */
+    char **names = NULL;
+    size_t n = 0;
+    rlc_status st = RLC_OK;
+    for (struct dirent *e; st == RLC_OK && (e = readdir(d));) {
+        size_t l = strlen(e->d_name);
+        if (strncmp(e->d_name, TB_PREFIX, strlen(TB_PREFIX)) != 0 ||
+            (l > 4 && !strcmp(e->d_name + l - 4, ".tmp")))
+            continue;
+        char **nn = realloc(names, (n + 1) * sizeof *names);
+        if (nn) names = nn;
+        if (!nn || !(names[n] = strdup(e->d_name)))
+            st = rlc_errorf(RLC_ERR_NOMEM, "%s: out of memory", dir);
+        else
+            n++;
+    }
+    closedir(d);
+    char path[4096];
+    for (size_t i = 0; i < n; i++) {
+        struct stat sb;
+        if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, names[i]);
+        if (st == RLC_OK && stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            if (before > 0)
+                st = cut_file(path, before);
+            else if (unlink(path) != 0)
+                st = rlc_errorf(RLC_ERR_IO, "%s: cannot delete: %s", path, strerror(errno));
+        }
+        free(names[i]);
+    }
+    free(names);
+    return st;
+}
+
 const char *rlc_tb_path(const rlc_tb *w) {
     return w->path;
 }

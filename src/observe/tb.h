@@ -23,6 +23,14 @@ rlc_status rlc_tb_open(const char *dir, rlc_tb **w);
  * file_version record first; a non-empty one is appended to as it is. */
 rlc_status rlc_tb_open_append(const char *dir, rlc_tb **w);
 
+/* Cuts the event files in dir back to the records of steps before `before`,
+ * for a resumed run that logs the later steps again (into a new file): each
+ * file is rewritten atomically without those records and without a torn or
+ * corrupt tail. Records with no step (the file version) count as step 0, so
+ * they and the step-0 hparams stay. before <= 0 deletes every event file. A
+ * missing dir is not an error. */
+rlc_status rlc_tb_cut(const char *dir, int64_t before);
+
 /* Path of the event file being written (owned by w). */
 const char *rlc_tb_path(const rlc_tb *w);
 

@@ -258,7 +258,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         ntok += L;
         st->len_min = L < st->len_min ? L : st->len_min;
         st->len_max = L > st->len_max ? L : st->len_max;
-        g->views[s] = (rlc_sample_view){g->prompts[s / G], g->texts[s], g->reward[s], L};
+        g->views[s] = (rlc_sample_view){g->prompts[s / G], g->texts[s], g->reward[s], L,
+                                        g->per_reward + (size_t)s * nr};
     }
 
     /* 4. advantages */

@@ -55,6 +55,7 @@ typedef struct rlc_sample_view {
     const char *prompt, *completion;
     float reward;
     int num_tokens;
+    const float *rewards; /* [n_rewards] each reward's score, in reward-set order */
 } rlc_sample_view;
 
 typedef struct rlc_grpo rlc_grpo;

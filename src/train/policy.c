@@ -1,6 +1,7 @@
 #include "train/policy.h"
 
 #include "base/rng.h"
+#include "observe/log.h"
 
 #include <omp.h>
 #include <stdio.h>
@@ -91,8 +92,8 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                     char prompt[4096];
                     if (rlc_source_item(src, 1, (uint64_t)(base + i), prompt, sizeof prompt, NULL,
                                         0, NULL, 0) == RLC_OK)
-                        fprintf(stderr, "D %s -> %s  [want %s: %s]\n", prompt, text, refs[i],
-                                ok ? "correct" : "wrong");
+                        rlc_logf(RLC_LOG_DEBUG, "%s -> %s  [want %s: %s]", prompt, text, refs[i],
+                                 ok ? "correct" : "wrong");
                     show--;
                 }
                 correct += ok;

@@ -38,7 +38,7 @@ typedef struct rlc_eval_result {
 
 /* Scores the policy on eval items [0, n): k samples each at temperature
  * (0 = greedy, then k is 1), max_new tokens. The first `show` samples are
- * printed to stderr (prompt, completion, reference, verdict). */
+ * logged at DEBUG level (prompt, completion, reference, verdict). */
 rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                                const rlc_reward_set *rewards, int n, int k, float temperature,
                                int max_new, uint64_t seed, int show, rlc_eval_result *out);

@@ -1,6 +1,8 @@
 #include "train/run.h"
 
 #include "base/fs.h"
+#include "observe/log.h"
+#include "observe/sinks.h"
 #include "train/checkpoint.h"
 #include "train/sft.h"
 
@@ -196,12 +198,22 @@ static rlc_status save_checkpoint(const rlc_run_config *c, const char *dir, cons
     return rlc_ckpt_commit(tx, &keep);
 }
 
-/* Loads the newest intact checkpoint, if any: weights, optimizer, counters. */
+/* Loads the newest intact checkpoint, if any: weights, optimizer, counters.
+ * *from receives its path ("" when starting fresh); checkpoints skipped as
+ * damaged are logged as warnings. */
 static rlc_status resume_from_checkpoint(const char *dir, rlc_policy *pol, rlc_adamw *opt,
-                                         int *start, long *run_correct, long *run_total) {
+                                         int *start, long *run_correct, long *run_total,
+                                         char *from, size_t from_cap) {
     int64_t step;
     char path[4096], state[4096];
-    rlc_status st = rlc_ckpt_find_latest(dir, &step, path, sizeof path, stdout);
+    char *warn_text = NULL;
+    size_t warn_len = 0;
+    FILE *warn = open_memstream(&warn_text, &warn_len);
+    rlc_status st = rlc_ckpt_find_latest(dir, &step, path, sizeof path, warn);
+    if (warn) fclose(warn);
+    if (warn_text && warn_len) rlc_logf(RLC_LOG_WARN, "%s", warn_text);
+    free(warn_text);
+    from[0] = 0;
     if (st == RLC_ERR_NOT_FOUND) {
         rlc_clear_error();
         return RLC_OK;
@@ -218,42 +230,8 @@ static rlc_status resume_from_checkpoint(const char *dir, rlc_policy *pol, rlc_a
     *run_correct = (long)json_integer_value(json_object_get(j, "running_correct"));
     *run_total = (long)json_integer_value(json_object_get(j, "running_total"));
     json_decref(j);
-    printf("I resuming from %s (step %d)\n", path, *start);
-    fflush(stdout); /* with any warnings above: a run killed soon after still logged them */
+    snprintf(from, from_cap, "%s", path);
     return RLC_OK;
-}
-
-/* Keeps the metrics.jsonl records of steps before `start` (a resumed run logs
- * the rest again), rewritten atomically. */
-static rlc_status cut_metrics(const char *path, int start) {
-    if (!rlc_file_exists(path)) return RLC_OK;
-    char *text;
-    size_t len;
-    RLC_TRY(rlc_read_file(path, &text, &len));
-    char *out = rlc_malloc(len + 1);
-    if (!out) {
-        free(text);
-        return RLC_ERR_NOMEM;
-    }
-    size_t n = 0;
-    for (char *line = text; *line;) {
-        char *end = strchr(line, '\n');
-        size_t l = end ? (size_t)(end - line) : strlen(line);
-        json_error_t e;
-        json_t *j = json_loadb(line, l, 0, &e);
-        json_t *sj = j ? json_object_get(j, "step") : NULL;
-        if (end && json_is_integer(sj) && json_integer_value(sj) < start) {
-            memcpy(out + n, line, l + 1);
-            n += l + 1;
-        }
-        json_decref(j);
-        if (!end) break;
-        line = end + 1;
-    }
-    rlc_status st = rlc_write_file_atomic(path, out, n);
-    free(out);
-    free(text);
-    return st;
 }
 
 /* Whether a JSONL file holds SFT records (prompt/response or messages) rather
@@ -314,61 +292,89 @@ static rlc_adamw_params make_adamw(const rlc_run_config *c) {
     return a;
 }
 
-static void jset_num(json_t *o, const char *k, double v) {
-    json_object_set_new(o, k, isfinite(v) ? json_real(v) : json_null());
+/* The metric record of one step: the trainer's statistics, the run's
+ * counters and shape, and the evaluation when there was one. */
+static void fill_record(rlc_metric_record *r, const char *condition, const rlc_step_stats *ss,
+                        const rlc_run_config *c, int grpo, long run_correct, long run_total,
+                        const rlc_eval_result *ev, double val_loss) {
+    double *v = r->v;
+    rlc_metric_record_init(r);
+    snprintf(r->condition, sizeof r->condition, "%s", condition);
+    v[RLC_M_STEP] = ss->step;
+    v[RLC_M_LOSS] = ss->loss;
+    v[RLC_M_GRAD_NORM] = ss->grad_norm;
+    v[RLC_M_LR] = ss->lr;
+    v[RLC_M_STEP_TIME] = ss->step_time_s;
+    v[RLC_M_TOKENS_PER_S] = ss->tokens_per_s;
+    v[RLC_M_BATCH_SIZE] = c->training.batch_size;
+    v[RLC_M_VAL_LOSS] = val_loss;
+    if (ev) {
+        v[RLC_M_EVAL_ACCURACY] = ev->accuracy;
+        v[RLC_M_EVAL_MEAN_REWARD] = ev->mean_reward;
+    }
+    if (!grpo) return;
+    v[RLC_M_MEAN_REWARD] = ss->mean_reward;
+    v[RLC_M_REWARD_STD] = ss->reward_std;
+    v[RLC_M_CORRECT_RATE] = ss->correct_rate;
+    v[RLC_M_CORRECT_COUNT] = (double)ss->correct_count;
+    v[RLC_M_TOTAL_COUNT] = (double)ss->total_count;
+    v[RLC_M_RUNNING_CORRECT_RATE] = run_total ? (double)run_correct / run_total : 0;
+    v[RLC_M_FRAC_ZERO_STD] = ss->frac_reward_zero_std;
+    v[RLC_M_ZERO_STD_GROUPS] = round(ss->frac_reward_zero_std * c->training.batch_size);
+    v[RLC_M_NUM_DATUMS] = ss->num_datums;
+    v[RLC_M_MAX_TOKEN_HIT_RATE] = ss->max_token_hit_rate;
+    v[RLC_M_KL] = ss->kl;
+    v[RLC_M_ENTROPY] = ss->entropy;
+    v[RLC_M_CLIP_RATIO] = ss->clip_ratio;
+    v[RLC_M_LEN_MEAN] = ss->len_mean;
+    v[RLC_M_LEN_MIN] = ss->len_min;
+    v[RLC_M_LEN_MAX] = ss->len_max;
+    v[RLC_M_GEN_TIME] = ss->gen_time_s;
+    v[RLC_M_TRAIN_TIME] = ss->train_time_s;
+    v[RLC_M_TRAIN_TOKENS_PER_S] = ss->train_time_s > 0 ? ss->train_tokens / ss->train_time_s : 0;
+    v[RLC_M_GEN_TOKENS] = (double)ss->gen_tokens;
+    v[RLC_M_GROUP_SIZE] = c->algorithm.group_size;
+    r->n_rewards = ss->n_rewards < RLC_OBS_MAX_REWARDS ? ss->n_rewards : RLC_OBS_MAX_REWARDS;
+    for (int k = 0; k < r->n_rewards; k++) {
+        snprintf(r->reward_names[k], sizeof r->reward_names[k], "%s", ss->reward_names[k]);
+        r->reward[k][RLC_RS_MEAN] = ss->reward_mean[k];
+        r->reward[k][RLC_RS_STD] = ss->reward_std_each[k];
+    }
 }
 
-static void write_metrics(FILE *f, const char *condition, const rlc_step_stats *st, int grpo,
-                          long running_correct, long running_total, const rlc_eval_result *ev,
-                          double val_loss) {
-    json_t *o = json_object();
-    json_object_set_new(o, "step", json_integer(st->step));
-    json_object_set_new(o, "condition", json_string(condition));
-    jset_num(o, "loss", st->loss);
-    if (grpo) {
-        jset_num(o, "mean_reward", st->mean_reward);
-        jset_num(o, "reward_std", st->reward_std);
-        jset_num(o, "correct_rate", st->correct_rate);
-        jset_num(o, "running_correct_rate",
-                 running_total ? (double)running_correct / running_total : 0);
-        jset_num(o, "frac_reward_zero_std", st->frac_reward_zero_std);
-        json_object_set_new(o, "num_datums", json_integer(st->num_datums));
-        jset_num(o, "max_token_hit_rate", st->max_token_hit_rate);
-        jset_num(o, "kl", st->kl);
-        jset_num(o, "entropy", st->entropy);
-        jset_num(o, "clip_ratio", st->clip_ratio);
-        jset_num(o, "completion_len_mean", st->len_mean);
-        json_object_set_new(o, "completion_len_min", json_integer(st->len_min));
-        json_object_set_new(o, "completion_len_max", json_integer(st->len_max));
-        for (int k = 0; k < st->n_rewards; k++) {
-            char key[96];
-            snprintf(key, sizeof key, "rewards/%s/mean", st->reward_names[k]);
-            jset_num(o, key, st->reward_mean[k]);
-            snprintf(key, sizeof key, "rewards/%s/std", st->reward_names[k]);
-            jset_num(o, key, st->reward_std_each[k]);
-        }
-        jset_num(o, "gen_time_s", st->gen_time_s);
-        jset_num(o, "train_time_s", st->train_time_s);
-        json_object_set_new(o, "gen_tokens", json_integer(st->gen_tokens));
-        jset_num(o, "train_tokens_per_s",
-                 st->train_time_s > 0 ? st->train_tokens / st->train_time_s : 0);
-    }
-    jset_num(o, "grad_norm", st->grad_norm);
-    jset_num(o, "lr", st->lr);
-    jset_num(o, "step_time_s", st->step_time_s);
-    jset_num(o, "tokens_per_s", st->tokens_per_s);
-    if (!isnan(val_loss)) jset_num(o, "val_loss", val_loss);
-    if (ev) {
-        jset_num(o, "eval/accuracy", ev->accuracy);
-        jset_num(o, "eval/mean_reward", ev->mean_reward);
-    }
-    char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8));
-    json_decref(o);
-    if (line) {
-        fprintf(f, "%s\n", line);
-        fflush(f);
-        free(line);
-    }
+/* Sinks for this run from the logging.* keys; the config goes to TensorBoard
+ * as hparams. */
+static rlc_status open_sinks(const rlc_run_config *c, const char *dir, const char *name,
+                             int grpo, int start, rlc_sinks **out) {
+    rlc_sinks_params sp = rlc_sinks_default_params();
+    sp.run_dir = dir;
+    sp.run_name = name;
+    sp.mode = grpo ? RLC_OBS_GRPO : RLC_OBS_SFT;
+    sp.eval = c->training.eval_every > 0;
+    sp.start_step = start;
+    sp.total_steps = c->training.steps;
+    sp.metrics_jsonl = c->logging.metrics_jsonl;
+    sp.emergence = c->logging.emergence;
+    sp.tensorboard = c->logging.tensorboard;
+    sp.console = c->logging.console;
+    sp.log_file = c->logging.log_file;
+    sp.log_every = c->logging.log_every;
+    sp.header_every = c->logging.table_header_every;
+    sp.generations_logged = c->logging.num_generations_logged;
+    sp.histogram_every = c->logging.histogram_every;
+    sp.samples_every = c->logging.samples_every;
+    sp.warn.grad_spike = c->logging.warn_grad_spike;
+    sp.warn.no_correct_steps = c->logging.warn_no_correct_steps;
+    sp.warn.max_token_rate = c->logging.warn_max_token_rate;
+    char **keys = NULL, **values = NULL;
+    size_t n = 0;
+    if (c->logging.tensorboard) RLC_TRY(rlc_run_config_items(c, &keys, &values, &n));
+    sp.hp_keys = (const char *const *)keys;
+    sp.hp_values = (const char *const *)values;
+    sp.n_hp = n;
+    rlc_status st = rlc_sinks_open(&sp, out);
+    rlc_run_config_items_free(keys, values, n);
+    return st;
 }
 
 rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
@@ -462,20 +468,26 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     }
     long run_correct = 0, run_total = 0;
     int start = 0;
+    char resumed_from[4096] = "";
     rlc_adamw *opt = st ? NULL : grpo ? rlc_grpo_optimizer(g) : rlc_sft_trainer_optimizer(sft);
     if (st == RLC_OK && c->checkpoint.resume == RLC_RC_RESUME_AUTO)
-        st = resume_from_checkpoint(dir, &pol, opt, &start, &run_correct, &run_total);
-    FILE *mf = NULL;
+        st = resume_from_checkpoint(dir, &pol, opt, &start, &run_correct, &run_total,
+                                    resumed_from, sizeof resumed_from);
+    rlc_sinks *sinks = NULL;
+    if (st == RLC_OK) st = open_sinks(c, dir, name, grpo, start, &sinks);
     if (st == RLC_OK) {
-        rlc_path_join(path, sizeof path, dir, "metrics.jsonl");
-        st = cut_metrics(path, start);
-        if (st == RLC_OK) mf = fopen(path, start > 0 ? "a" : "w");
-        if (st == RLC_OK && !mf) st = rlc_errorf(RLC_ERR_IO, "%s: cannot open for writing", path);
+        rlc_logf(RLC_LOG_INFO, "run %s: %s, %zu trainable of %zu parameters -> %s", name,
+                 condition, rlc_model_has_lora(pol.m) ? (size_t)0 : rlc_model_num_params(pol.m),
+                 rlc_model_num_params(pol.m), dir);
+        if (resumed_from[0])
+            rlc_logf(RLC_LOG_INFO, "resuming from %s (step %d)", resumed_from, start);
     }
-    if (st == RLC_OK)
-        printf("I run %s: %s, %zu trainable of %zu parameters -> %s\n", name, condition,
-               rlc_model_has_lora(pol.m) ? (size_t)0 : rlc_model_num_params(pol.m),
-               rlc_model_num_params(pol.m), dir);
+    rlc_obs_sample *samples = NULL;
+    if (st == RLC_OK && grpo) {
+        samples = rlc_calloc((size_t)c->training.batch_size * c->algorithm.group_size,
+                             sizeof *samples);
+        if (!samples) st = RLC_ERR_NOMEM;
+    }
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -502,40 +514,44 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
             }
             if (st) break;
         }
-        write_metrics(mf, condition, &ss, grpo, run_correct, run_total, evp, val_loss);
+        rlc_metric_record rec;
+        fill_record(&rec, condition, &ss, c, grpo, run_correct, run_total, evp, val_loss);
+        int n_samples = 0;
+        if (grpo) {
+            const rlc_sample_view *views;
+            n_samples = rlc_grpo_samples(g, &views);
+            for (int i = 0; i < n_samples; i++)
+                samples[i] = (rlc_obs_sample){views[i].prompt, views[i].completion,
+                                              views[i].reward, views[i].num_tokens,
+                                              views[i].rewards};
+        }
+        st = rlc_sinks_step(sinks, &rec, samples, n_samples);
+        if (st) break;
         steps_done = step + 1;
-        if (c->checkpoint.save_every > 0 && steps_done % c->checkpoint.save_every == 0 && !last)
+        if (c->checkpoint.save_every > 0 && steps_done % c->checkpoint.save_every == 0 && !last) {
             st = save_checkpoint(c, dir, &pol, opt, steps_done, run_correct, run_total);
-        if ((step + 1) % c->logging.log_every == 0 || last || step == 0 || evp ||
-            !isnan(val_loss)) {
-            if (grpo)
-                printf("I step %4d  loss %8.4f  reward %.3f  correct %.3f  len %5.1f  gn %.3f  "
-                       "%.2fs (gen %.2fs)",
-                       step + 1, ss.loss, ss.mean_reward, ss.correct_rate, ss.len_mean,
-                       ss.grad_norm, ss.step_time_s, ss.gen_time_s);
-            else
-                printf("I step %4d  loss %8.4f  gn %.3f  lr %.2e  %.2fs  %.0f tok/s", step + 1,
-                       ss.loss, ss.grad_norm, ss.lr, ss.step_time_s, ss.tokens_per_s);
-            if (!isnan(val_loss)) printf("  | val loss %.4f", val_loss);
-            if (evp) printf("  | eval acc %.3f", evp->accuracy);
-            printf("\n");
-            fflush(stdout);
+            if (st == RLC_OK) rlc_logf(RLC_LOG_INFO, "checkpoint-%d saved", steps_done);
         }
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (mf) fclose(mf);
+    free(samples);
     if (st == RLC_OK && stop_requested && steps_done < c->training.steps) {
         st = save_checkpoint(c, dir, &pol, opt, steps_done, run_correct, run_total);
         if (st == RLC_OK)
-            printf("W stopped by a signal after step %d of %d; checkpoint written. Run the same "
-                   "command again to resume.\n",
-                   steps_done, c->training.steps);
+            rlc_logf(RLC_LOG_WARN,
+                     "stopped by a signal after step %d of %d; checkpoint written. Run the same "
+                     "command again to resume.",
+                     steps_done, c->training.steps);
     } else if (st == RLC_OK) {
-        rlc_path_join(path, sizeof path, dir, "final");
-        st = save_weights(&pol, path);
-        if (st == RLC_OK) printf("I final weights: %s\n", path);
+        st = rlc_sinks_finish(sinks);
+        if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, "final");
+        if (st == RLC_OK) st = save_weights(&pol, path);
+        if (st == RLC_OK) rlc_logf(RLC_LOG_INFO, "final weights: %s", path);
     }
+    if (st && sinks) rlc_log_file_only(RLC_LOG_ERROR, rlc_last_error());
+    rlc_status cst = rlc_sinks_close(sinks);
+    if (st == RLC_OK) st = cst;
     rlc_grpo_free(g);
     rlc_sft_trainer_free(sft);
     rlc_policy_free(&pol);

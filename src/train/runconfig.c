@@ -8,6 +8,7 @@
 #include "base/text.h"
 
 #include "base/fs.h"
+#include "observe/log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -174,12 +175,29 @@ static const rc_key keys[] = {
 
     KS(logging, run_dir, "runs", RC_ALL, "parent directory of run directories"),
     KS(logging, run_name, "", RC_ALL, "run directory name (\"\" = <mode>-<date>-<time>)"),
-    KI(logging, log_every, "1", 1, INT_MAX, RC_ALL, "steps between console/metrics lines"),
+    KI(logging, log_every, "1", 1, INT_MAX, RC_ALL,
+       "steps between console table rows (metrics.jsonl gets every step)"),
     KI(logging, table_header_every, "20", 0, INT_MAX, RC_ALL,
-       "console lines between table headers (0 = once)"),
-    KI(logging, num_generations_logged, "4", 0, 1048576, RC_ALL,
-       "completions per step saved to emergence/generations.jsonl"),
+       "console table rows between repeated headers (0 = once)"),
+    KI(logging, num_generations_logged, "4", 0, 1048576, RC_GRPO,
+       "completions per step saved to emergence/generations.jsonl and TensorBoard text"),
+    KB(logging, metrics_jsonl, "true", RC_ALL, "write metrics.jsonl, one JSON object per step"),
+    KB(logging, emergence, "true", RC_GRPO,
+       "write emergence/steps.jsonl and emergence/generations.jsonl"),
     KB(logging, tensorboard, "true", RC_ALL, "write TensorBoard events under tb/"),
+    KI(logging, histogram_every, "10", 0, INT_MAX, RC_GRPO,
+       "steps between TensorBoard reward histograms (0 = never)"),
+    KI(logging, samples_every, "10", 0, INT_MAX, RC_GRPO,
+       "steps between sample completions written to TensorBoard as text (0 = never)"),
+    KB(logging, console, "true", RC_ALL,
+       "console table, legend and progress line (messages are shown either way)"),
+    KB(logging, log_file, "true", RC_ALL, "verbose log, DEBUG and up with timestamps, in logs/"),
+    KF(logging, warn_grad_spike, "5", 0, 1e9, RC_ALL,
+       "warn when grad_norm exceeds this many times its median over the last 20 steps (0 = off)"),
+    KI(logging, warn_no_correct_steps, "10", 0, INT_MAX, RC_GRPO,
+       "warn after this many steps in a row without a correct completion (0 = off)"),
+    KF(logging, warn_max_token_rate, "0.5", 0, 1, RC_GRPO,
+       "warn when at least this share of completions hits max_new_tokens (0 = off)"),
 
     KI(checkpoint, save_every, "50", 0, INT_MAX, RC_ALL,
        "steps between checkpoints (0 = final only)"),
@@ -709,7 +727,7 @@ rlc_run_config rlc_run_config_default(void) {
         rlc_status st = (k->type == RC_LIST || k->type == RC_MAP)
                             ? parse_collection_text(&x, k, keyname, k->def, &v)
                             : parse_scalar(k, "default", keyname, k->def, 0, &v);
-        if (st) fprintf(stderr, "rlc: bad built-in default: %s\n", rlc_last_error());
+        if (st) rlc_logf(RLC_LOG_ERROR, "bad built-in default: %s", rlc_last_error());
         RLC_ASSERT(st == RLC_OK);
         field_store(&c, k, &v);
     }
@@ -1159,6 +1177,37 @@ void rlc_run_config_dump(const rlc_run_config *c, FILE *f) {
             free(line);
         }
     }
+}
+
+rlc_status rlc_run_config_items(const rlc_run_config *c, char ***keys_out, char ***values_out,
+                                size_t *n_out) {
+    char **ks = calloc(N_KEYS, sizeof *ks), **vs = calloc(N_KEYS, sizeof *vs);
+    size_t i = 0;
+    for (; ks && vs && i < N_KEYS; i++) {
+        size_t len = 0, kl = strlen(keys[i].section) + strlen(keys[i].name) + 2;
+        FILE *m = open_memstream(&vs[i], &len);
+        if (!m) break;
+        put_value(m, &keys[i], c);
+        if (fclose(m) || !(ks[i] = malloc(kl))) break;
+        snprintf(ks[i], kl, "%s.%s", keys[i].section, keys[i].name);
+    }
+    if (ks && vs && i == N_KEYS) {
+        *keys_out = ks;
+        *values_out = vs;
+        *n_out = N_KEYS;
+        return RLC_OK;
+    }
+    rlc_run_config_items_free(ks, vs, ks && vs ? N_KEYS : 0);
+    return rlc_errorf(RLC_ERR_NOMEM, "out of memory listing the config");
+}
+
+void rlc_run_config_items_free(char **keys_, char **values, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (keys_) free(keys_[i]);
+        if (values) free(values[i]);
+    }
+    free(keys_);
+    free(values);
 }
 
 rlc_status rlc_run_config_write(const rlc_run_config *c, const char *path) {

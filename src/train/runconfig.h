@@ -108,7 +108,11 @@ typedef struct rlc_run_config {
     struct {
         char *run_dir, *run_name;
         int log_every, table_header_every, num_generations_logged;
-        int tensorboard;
+        int metrics_jsonl, emergence, tensorboard, console, log_file; /* sinks on/off */
+        int histogram_every, samples_every;
+        double warn_grad_spike;
+        int warn_no_correct_steps;
+        double warn_max_token_rate;
     } logging;
     struct {
         int save_every, keep_last, keep_every;
@@ -143,6 +147,12 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c);
  * _write replaces path atomically. */
 void rlc_run_config_dump(const rlc_run_config *c, FILE *f);
 rlc_status rlc_run_config_write(const rlc_run_config *c, const char *path);
+
+/* Every key as "section.key" with its value written as the resolved YAML
+ * writes it, in table order (the TensorBoard hparams). Free both arrays with
+ * rlc_run_config_items_free. */
+rlc_status rlc_run_config_items(const rlc_run_config *c, char ***keys, char ***values, size_t *n);
+void rlc_run_config_items_free(char **keys, char **values, size_t n);
 
 /* Every key with its type, range, default and one-line help. mode_filter
  * "grpo" or "sft" keeps only keys that mode reads; NULL lists all. */

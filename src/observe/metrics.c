@@ -1,0 +1,335 @@
+/* The metric registry table and the formatting every sink shares. */
+#include "observe/metrics.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define G RLC_OBS_GRPO
+#define S RLC_OBS_SFT
+#define A RLC_OBS_ALL
+#define NOFRAC RLC_M_STEP
+/* id, key, TensorBoard tag, modes, flags, column header, width, format, fraction
+ * denominator, legend */
+#define M(id, key, tag, modes, flags, hdr, w, fmt, den, legend)                                    \
+    [id] = {id, key, tag, modes, flags, hdr, w, fmt, den, legend}
+
+static const rlc_metric_def defs[RLC_M_COUNT] = {
+    M(RLC_M_STEP, "step", NULL, A, RLC_MF_INT, "step", 5, "%.0f", NOFRAC,
+      "optimizer step, 0-based as in metrics.jsonl"),
+    M(RLC_M_LOSS, "loss", "train/loss", A, 0, "loss", 8, "%+.4f", NOFRAC,
+      "training loss (GRPO: clipped policy loss; SFT: cross-entropy per response token)"),
+    M(RLC_M_MEAN_REWARD, "mean_reward", "train/rewards/mean_reward", G, 0, "reward", 6, "%.3f",
+      NOFRAC, "mean total reward of the step's completions"),
+    M(RLC_M_REWARD_STD, "reward_std", "train/rewards/reward_std", G, 0, "r_std", 5, "%.2f", NOFRAC,
+      "standard deviation of those rewards"),
+    M(RLC_M_CORRECT_RATE, "correct_rate", "train/rewards/correct_rate", G, 0, NULL, 0, NULL, NOFRAC,
+      "share of the step's completions with the correct answer"),
+    M(RLC_M_CORRECT_COUNT, "correct_count", NULL, G, RLC_MF_INT, "correct", 7, NULL,
+      RLC_M_TOTAL_COUNT, "completions with the correct answer / completions this step"),
+    M(RLC_M_TOTAL_COUNT, "total_count", NULL, G, RLC_MF_INT, NULL, 0, NULL, NOFRAC,
+      "completions this step (prompts x group size)"),
+    M(RLC_M_RUNNING_CORRECT_RATE, "running_correct_rate", "train/rewards/running_correct_rate", G,
+      0, "run_c", 5, "%.3f", NOFRAC, "correct rate over every completion so far"),
+    M(RLC_M_FRAC_ZERO_STD, "frac_reward_zero_std", "train/frac_reward_zero_std", G, 0, NULL, 0,
+      NULL, NOFRAC, "share of prompt groups whose rewards are all equal"),
+    M(RLC_M_ZERO_STD_GROUPS, "zero_std_groups", NULL, G, RLC_MF_INT, "0std", 5, NULL,
+      RLC_M_BATCH_SIZE, "prompt groups with all rewards equal (no learning signal) / groups"),
+    M(RLC_M_NUM_DATUMS, "num_datums", "train/num_datums", G, RLC_MF_INT, "datums", 6, "%.0f",
+      NOFRAC, "completions that carried gradient"),
+    M(RLC_M_MAX_TOKEN_HIT_RATE, "max_token_hit_rate", "train/max_token_hit_rate", G, 0, "maxtok", 6,
+      "%.2f", NOFRAC, "share of completions cut off at max_new_tokens"),
+    M(RLC_M_KL, "kl", "train/kl", G, 0, "kl", 7, "%.4f", NOFRAC,
+      "mean per-token KL to the reference policy (0 when beta = 0)"),
+    M(RLC_M_ENTROPY, "entropy", "train/entropy", G, 0, "ent", 5, "%.3f", NOFRAC,
+      "mean per-token entropy of the policy, nats"),
+    M(RLC_M_CLIP_RATIO, "clip_ratio", "train/clip_ratio", G, 0, "clip", 5, "%.3f", NOFRAC,
+      "share of tokens whose probability ratio was clipped"),
+    M(RLC_M_LEN_MEAN, "completion_len_mean", "train/completion_len/mean", G, 0, "len", 5, "%.1f",
+      NOFRAC, "mean completion length, tokens"),
+    M(RLC_M_LEN_MIN, "completion_len_min", "train/completion_len/min", G, RLC_MF_INT, NULL, 0, NULL,
+      NOFRAC, "shortest completion, tokens"),
+    M(RLC_M_LEN_MAX, "completion_len_max", "train/completion_len/max", G, RLC_MF_INT, NULL, 0, NULL,
+      NOFRAC, "longest completion, tokens"),
+    M(RLC_M_GRAD_NORM, "grad_norm", "train/grad_norm", A, RLC_MF_F32, "gnorm", 8, "%.2e", NOFRAC,
+      "global gradient L2 norm before clipping"),
+    M(RLC_M_LR, "lr", "train/lr", A, RLC_MF_F32, "lr", 7, "%.1e", NOFRAC,
+      "learning rate of this step"),
+    M(RLC_M_STEP_TIME, "step_time_s", "train/step_time_s", A, RLC_MF_TIME, "s/step", 6, "%.2f",
+      NOFRAC, "wall seconds of the step"),
+    M(RLC_M_GEN_TIME, "gen_time_s", "train/gen_time_s", G, RLC_MF_TIME, "gen_s", 5, "%.2f", NOFRAC,
+      "of which sampling the completions"),
+    M(RLC_M_TRAIN_TIME, "train_time_s", "train/train_time_s", G, RLC_MF_TIME, NULL, 0, NULL, NOFRAC,
+      "of which forward, backward and optimizer"),
+    M(RLC_M_TOKENS_PER_S, "tokens_per_s", "train/tokens_per_s", A, RLC_MF_TIME, "tok/s", 6, "%.0f",
+      NOFRAC, "GRPO: completion tokens sampled per second; SFT: training tokens per second"),
+    M(RLC_M_TRAIN_TOKENS_PER_S, "train_tokens_per_s", "train/train_tokens_per_s", G, RLC_MF_TIME,
+      NULL, 0, NULL, NOFRAC, "prompt+completion tokens through forward and backward per second"),
+    M(RLC_M_GEN_TOKENS, "gen_tokens", "train/gen_tokens", G, RLC_MF_INT, NULL, 0, NULL, NOFRAC,
+      "completion tokens sampled this step"),
+    M(RLC_M_BATCH_SIZE, "batch_size", "train/batch_size", A, RLC_MF_INT, NULL, 0, NULL, NOFRAC,
+      "prompts (SFT: examples) per step"),
+    M(RLC_M_GROUP_SIZE, "group_size", "train/group_size", G, RLC_MF_INT, NULL, 0, NULL, NOFRAC,
+      "completions per prompt"),
+    M(RLC_M_VAL_LOSS, "val_loss", "eval/val_loss", S, RLC_MF_SPARSE | RLC_MF_EVAL, "val", 7, "%.4f",
+      NOFRAC, "validation cross-entropy (evaluation steps only, nan between)"),
+    M(RLC_M_EVAL_ACCURACY, "eval/accuracy", "eval/accuracy", A, RLC_MF_SPARSE | RLC_MF_EVAL, "eval",
+      5, "%.3f", NOFRAC, "held-out greedy accuracy (evaluation steps only, nan between)"),
+    M(RLC_M_EVAL_MEAN_REWARD, "eval/mean_reward", "eval/mean_reward", A, RLC_MF_SPARSE, NULL, 0,
+      NULL, NOFRAC, "held-out mean reward (evaluation steps only)"),
+};
+
+static const char *const stat_names[RLC_RS_COUNT] = {"mean", "std", "min", "max", "recent_mean"};
+
+const rlc_metric_def *rlc_metric_defs(void) {
+    return defs;
+}
+
+const rlc_metric_def *rlc_metric_def_by_key(const char *key) {
+    for (int i = 0; i < RLC_M_COUNT; i++)
+        if (!strcmp(defs[i].key, key)) return &defs[i];
+    return NULL;
+}
+
+const char *rlc_reward_stat_name(rlc_reward_stat s) {
+    return (unsigned)s < RLC_RS_COUNT ? stat_names[s] : "?";
+}
+
+void rlc_metric_record_init(rlc_metric_record *r) {
+    memset(r, 0, sizeof *r);
+    for (int i = 0; i < RLC_M_COUNT; i++)
+        r->v[i] = NAN;
+    for (int k = 0; k < RLC_OBS_MAX_REWARDS; k++)
+        for (int s = 0; s < RLC_RS_COUNT; s++)
+            r->reward[k][s] = NAN;
+}
+
+int rlc_metric_column_shown(const rlc_metric_def *d, unsigned mode, int eval) {
+    if (!d->header || !(d->modes & mode)) return 0;
+    return !(d->flags & RLC_MF_EVAL) || eval;
+}
+
+int rlc_metric_format_cell(char *out, size_t cap, const rlc_metric_def *d,
+                           const rlc_metric_record *r) {
+    char cell[64];
+    double v = r->v[d->id];
+    if (d->frac_den != NOFRAC) {
+        double den = r->v[d->frac_den];
+        if (isnan(v) || isnan(den))
+            snprintf(cell, sizeof cell, "nan");
+        else
+            snprintf(cell, sizeof cell, "%.0f/%.0f", v, den);
+    } else if (isnan(v)) {
+        snprintf(cell, sizeof cell, "nan");
+    } else {
+        snprintf(cell, sizeof cell, d->fmt ? d->fmt : "%g", v);
+    }
+    return snprintf(out, cap, "%*s", d->width, cell);
+}
+
+void rlc_format_float(char *out, size_t cap, double v) {
+    float f = (float)v;
+    if (!isfinite(f)) {
+        snprintf(out, cap, "null");
+        return;
+    }
+    for (int p = 1; p <= 9; p++) {
+        snprintf(out, cap, "%.*g", p, f);
+        if ((float)strtod(out, NULL) == f) return;
+    }
+}
+
+void rlc_format_double(char *out, size_t cap, double v) {
+    if (!isfinite(v)) {
+        snprintf(out, cap, "null");
+        return;
+    }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(out, cap, "%.*g", p, v);
+        if (strtod(out, NULL) == v) return;
+    }
+}
+
+/* ---- text buffer and JSON ---- */
+
+void rlc_sb_put(rlc_strbuf *b, const char *s, size_t n) {
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+void rlc_sb_printf(rlc_strbuf *b, const char *fmt, ...) {
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof small) {
+        rlc_sb_put(b, small, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->oom = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    rlc_sb_put(b, big, (size_t)n);
+    free(big);
+}
+
+void rlc_sb_reset(rlc_strbuf *b) {
+    b->len = 0;
+    if (b->p) b->p[0] = 0;
+}
+
+void rlc_sb_free(rlc_strbuf *b) {
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes there are
+ * not one (overlong forms, surrogates and values past U+10FFFF included). */
+static int utf8_len(const unsigned char *s) {
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (n == 0 || c > 0xF4) return 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    if (n == 3 && ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))) return 0;
+    if (n == 4 && ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))) return 0;
+    return n;
+}
+
+void rlc_sb_json_string(rlc_strbuf *b, const char *s, size_t max_chars) {
+    const unsigned char *p = (const unsigned char *)s;
+    rlc_sb_put(b, "\"", 1);
+    for (size_t chars = 0; *p && (max_chars == 0 || chars < max_chars); chars++) {
+        int n = utf8_len(p);
+        if (n == 0) {
+            rlc_sb_put(b, "\\ufffd", 6);
+            p++;
+            continue;
+        }
+        if (n > 1) {
+            rlc_sb_put(b, (const char *)p, (size_t)n);
+            p += n;
+            continue;
+        }
+        unsigned char c = *p++;
+        const char *esc = c == '"'    ? "\\\""
+                          : c == '\\' ? "\\\\"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                          : c == '\t' ? "\\t"
+                                      : NULL;
+        if (esc)
+            rlc_sb_put(b, esc, strlen(esc));
+        else if (c < 0x20 || c == 0x7f)
+            rlc_sb_printf(b, "\\u%04x", c);
+        else
+            rlc_sb_put(b, (const char *)&c, 1);
+    }
+    rlc_sb_put(b, "\"", 1);
+}
+
+void rlc_sb_utf8(rlc_strbuf *b, const char *s, size_t max_chars) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t chars = 0; *p && (max_chars == 0 || chars < max_chars); chars++) {
+        int n = utf8_len(p);
+        rlc_sb_put(b, n ? (const char *)p : "\xef\xbf\xbd", n ? (size_t)n : 3);
+        p += n ? n : 1;
+    }
+}
+
+static void put_number(rlc_strbuf *b, double v, unsigned flags) {
+    char num[40];
+    if ((flags & RLC_MF_INT) && isfinite(v))
+        snprintf(num, sizeof num, "%.0f", v);
+    else if (flags & RLC_MF_F32)
+        rlc_format_float(num, sizeof num, v);
+    else
+        rlc_format_double(num, sizeof num, v);
+    rlc_sb_put(b, num, strlen(num));
+}
+
+void rlc_metric_record_jsonl(rlc_strbuf *b, const rlc_metric_record *r, unsigned mode) {
+    rlc_sb_put(b, "{", 1);
+    int first = 1;
+    for (int i = 0; i < RLC_M_COUNT; i++) {
+        const rlc_metric_def *d = &defs[i];
+        if (!(d->modes & mode) || ((d->flags & RLC_MF_SPARSE) && isnan(r->v[i]))) continue;
+        rlc_sb_printf(b, "%s\"%s\":", first ? "" : ",", d->key);
+        put_number(b, r->v[i], d->flags);
+        first = 0;
+        if (i == RLC_M_STEP) {
+            rlc_sb_put(b, ",\"condition\":", 13);
+            rlc_sb_json_string(b, r->condition, 0);
+        }
+    }
+    for (int k = 0; k < r->n_rewards; k++)
+        for (int s = 0; s < RLC_RS_COUNT; s++) {
+            rlc_sb_put(b, ",", 1);
+            rlc_strbuf key = {0};
+            rlc_sb_printf(&key, "rewards/%s/%s", r->reward_names[k], stat_names[s]);
+            rlc_sb_json_string(b, key.p ? key.p : "", 0);
+            rlc_sb_free(&key);
+            rlc_sb_put(b, ":", 1);
+            put_number(b, r->reward[k][s], 0);
+        }
+    rlc_sb_put(b, "}\n", 2);
+}
+
+static double json_value(json_t *v) {
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+void rlc_metric_record_from_json(rlc_metric_record *r, json_t *o) {
+    for (int i = 0; i < RLC_M_COUNT; i++) {
+        json_t *v = json_object_get(o, defs[i].key);
+        if (v) r->v[i] = json_value(v);
+    }
+    json_t *c = json_object_get(o, "condition");
+    if (json_is_string(c)) snprintf(r->condition, sizeof r->condition, "%s", json_string_value(c));
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) {
+        if (strncmp(key, "rewards/", 8)) continue;
+        const char *name = key + 8, *slash = strrchr(name, '/');
+        if (!slash || slash == name || (size_t)(slash - name) >= RLC_OBS_NAME_MAX) continue;
+        int s = 0;
+        while (s < RLC_RS_COUNT && strcmp(slash + 1, stat_names[s]))
+            s++;
+        if (s == RLC_RS_COUNT) continue;
+        int k = 0;
+        while (k < r->n_rewards && (strncmp(r->reward_names[k], name, (size_t)(slash - name)) ||
+                                    r->reward_names[k][slash - name]))
+            k++;
+        if (k == r->n_rewards) {
+            if (k == RLC_OBS_MAX_REWARDS) continue;
+            memcpy(r->reward_names[k], name, (size_t)(slash - name));
+            r->reward_names[k][slash - name] = 0;
+            r->n_rewards++;
+        }
+        r->reward[k][s] = json_value(v);
+    }
+}

@@ -1,0 +1,149 @@
+/* The metric registry: every per-step metric is declared once (metrics.jsonl
+ * key, TensorBoard tag, console column with width, header and number format,
+ * one-line legend) and every sink (metrics.jsonl, TensorBoard, the console
+ * table, the verbose log) reads that table. A step is one rlc_metric_record. */
+#ifndef RLC_OBSERVE_METRICS_H
+#define RLC_OBSERVE_METRICS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Which runs report a metric. */
+enum { RLC_OBS_GRPO = 1u << 0, RLC_OBS_SFT = 1u << 1, RLC_OBS_ALL = 3u };
+
+/* Metric ids in table order, which is also the metrics.jsonl key order. Files
+ * name metrics by key, never by id. */
+typedef enum rlc_metric_id {
+    RLC_M_STEP = 0,
+    RLC_M_LOSS,
+    RLC_M_MEAN_REWARD,
+    RLC_M_REWARD_STD,
+    RLC_M_CORRECT_RATE,
+    RLC_M_CORRECT_COUNT,
+    RLC_M_TOTAL_COUNT,
+    RLC_M_RUNNING_CORRECT_RATE,
+    RLC_M_FRAC_ZERO_STD,
+    RLC_M_ZERO_STD_GROUPS,
+    RLC_M_NUM_DATUMS,
+    RLC_M_MAX_TOKEN_HIT_RATE,
+    RLC_M_KL,
+    RLC_M_ENTROPY,
+    RLC_M_CLIP_RATIO,
+    RLC_M_LEN_MEAN,
+    RLC_M_LEN_MIN,
+    RLC_M_LEN_MAX,
+    RLC_M_GRAD_NORM,
+    RLC_M_LR,
+    RLC_M_STEP_TIME,
+    RLC_M_GEN_TIME,
+    RLC_M_TRAIN_TIME,
+    RLC_M_TOKENS_PER_S,
+    RLC_M_TRAIN_TOKENS_PER_S,
+    RLC_M_GEN_TOKENS,
+    RLC_M_BATCH_SIZE,
+    RLC_M_GROUP_SIZE,
+    RLC_M_VAL_LOSS,
+    RLC_M_EVAL_ACCURACY,
+    RLC_M_EVAL_MEAN_REWARD,
+    RLC_M_COUNT
+} rlc_metric_id;
+
+/* rlc_metric_def.flags */
+enum {
+    RLC_MF_INT = 1u << 0,    /* an integer count: written without a fraction */
+    RLC_MF_SPARSE = 1u << 1, /* measured on some steps only: left out of metrics.jsonl when NaN */
+    RLC_MF_TIME = 1u << 2,   /* a wall-clock time or rate: differs between identical runs */
+    RLC_MF_EVAL = 1u << 3,   /* its column is shown only when the run evaluates */
+    RLC_MF_F32 = 1u << 4,    /* a float at its source: written with the digits a float needs */
+};
+
+typedef struct rlc_metric_def {
+    rlc_metric_id id;
+    const char *key;    /* metrics.jsonl key */
+    const char *tb_tag; /* TensorBoard scalar tag; NULL: none */
+    unsigned modes;     /* RLC_OBS_GRPO / RLC_OBS_SFT */
+    unsigned flags;
+    /* console column; header NULL: not a column */
+    const char *header;
+    int width;
+    const char *fmt;        /* printf conversion of one double, e.g. "%.3f" */
+    rlc_metric_id frac_den; /* != RLC_M_STEP: shown as "value/den" counts */
+    const char *legend;     /* one line */
+} rlc_metric_def;
+
+/* The table, RLC_M_COUNT entries in id order. */
+const rlc_metric_def *rlc_metric_defs(void);
+const rlc_metric_def *rlc_metric_def_by_key(const char *key);
+
+/* Per-reward statistics, each written as metrics.jsonl "rewards/<name>/<stat>"
+ * and TensorBoard "rewards/<name>_<stat>". */
+typedef enum rlc_reward_stat {
+    RLC_RS_MEAN = 0,
+    RLC_RS_STD,
+    RLC_RS_MIN,
+    RLC_RS_MAX,
+    RLC_RS_RECENT_MEAN,
+    RLC_RS_COUNT
+} rlc_reward_stat;
+const char *rlc_reward_stat_name(rlc_reward_stat s);
+/* Steps averaged by the recent_mean statistic. */
+#define RLC_RECENT_STEPS 10
+
+#define RLC_OBS_MAX_REWARDS 16
+#define RLC_OBS_NAME_MAX 48
+
+/* One step. Every value is a double; NaN means "not measured". */
+typedef struct rlc_metric_record {
+    double v[RLC_M_COUNT];
+    char condition[64];
+    int n_rewards;
+    char reward_names[RLC_OBS_MAX_REWARDS][RLC_OBS_NAME_MAX];
+    double reward[RLC_OBS_MAX_REWARDS][RLC_RS_COUNT];
+} rlc_metric_record;
+
+/* Every value NaN, no rewards, empty condition. */
+void rlc_metric_record_init(rlc_metric_record *r);
+
+/* Whether metric def belongs in a run of mode (RLC_OBS_GRPO or _SFT) that
+ * evaluates (eval != 0): columns with RLC_MF_EVAL need eval. */
+int rlc_metric_column_shown(const rlc_metric_def *d, unsigned mode, int eval);
+
+/* One console cell, right-aligned to d->width: NaN renders as "nan", a
+ * fraction as "num/den" (either NaN: "nan"). Returns what snprintf returns. */
+int rlc_metric_format_cell(char *out, size_t cap, const rlc_metric_def *d,
+                           const rlc_metric_record *r);
+
+/* The shortest "%.*g" text that reads back as exactly v (NaN, inf: "null");
+ * _float: as exactly (float)v once read and rounded to a float. */
+void rlc_format_double(char *out, size_t cap, double v);
+void rlc_format_float(char *out, size_t cap, double v);
+
+/* A growable text buffer; an allocation failure sets oom and drops the rest. */
+typedef struct rlc_strbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} rlc_strbuf;
+void rlc_sb_put(rlc_strbuf *b, const char *s, size_t n);
+void rlc_sb_printf(rlc_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal: invalid UTF-8 bytes become U+FFFD and
+ * at most max_chars code points are kept (0: all). */
+void rlc_sb_json_string(rlc_strbuf *b, const char *s, size_t max_chars);
+/* Appends s as valid UTF-8 (invalid bytes become U+FFFD), at most max_chars
+ * code points (0: all). */
+void rlc_sb_utf8(rlc_strbuf *b, const char *s, size_t max_chars);
+/* Empties b, keeping its memory. */
+void rlc_sb_reset(rlc_strbuf *b);
+void rlc_sb_free(rlc_strbuf *b);
+
+/* The metrics.jsonl line of r for a run of mode, ending in '\n', into b:
+ * registry metrics of that mode in table order (NaN as null; sparse ones left
+ * out when NaN), then the per-reward statistics. */
+void rlc_metric_record_jsonl(rlc_strbuf *b, const rlc_metric_record *r, unsigned mode);
+
+/* Reads a metrics.jsonl object back into r (after rlc_metric_record_init):
+ * the inverse of rlc_metric_record_jsonl, value for value. */
+void rlc_metric_record_from_json(rlc_metric_record *r, json_t *o);
+
+#endif
