@@ -46,7 +46,7 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
     M(RLC_M_ENTROPY, "entropy", "train/entropy", G, 0, "ent", 5, "%.3f", NOFRAC,
       "mean per-token entropy of the policy, nats"),
     M(RLC_M_CLIP_RATIO, "clip_ratio", "train/clip_ratio", G, 0, "clip", 5, "%.3f", NOFRAC,
-      "share of tokens whose probability ratio was clipped"),
+      "share of tokens whose probability ratio was clipped (over every optimisation pass)"),
     M(RLC_M_LEN_MEAN, "completion_len_mean", "train/completion_len/mean", G, 0, "len", 5, "%.1f",
       NOFRAC, "mean completion length, tokens"),
     M(RLC_M_LEN_MIN, "completion_len_min", "train/completion_len/min", G, RLC_MF_INT, NULL, 0, NULL,

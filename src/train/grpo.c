@@ -301,7 +301,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     /* 7. optimisation passes */
     double t1 = seconds();
     double ent_sum = 0, kl_sum = 0, clip_sum = 0;
-    long tok_sum = 0;
+    long tok_sum = 0, clip_tok = 0;
     for (int it = 0; it < p->num_iterations; it++) {
         double loss = 0;
         rlc_model_zero_grad(pol->m);
@@ -329,9 +329,12 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
             loss += l;
             if (it == 0) {
                 kl_sum += (double)gs.kl_mean * gs.n_tokens;
-                clip_sum += (double)gs.clip_ratio * gs.n_tokens;
                 tok_sum += gs.n_tokens;
             }
+            /* the first pass runs at ratio 1, so clipping shows in later passes:
+             * the share is over every pass's tokens */
+            clip_sum += (double)gs.clip_ratio * gs.n_tokens;
+            clip_tok += gs.n_tokens;
             memset(g->dlp, 0, sizeof(float) * (size_t)n * T);
             for (int r = 0; r < n; r++) {
                 int s = g->order[f + r], P = g->plen[s / G];
@@ -360,7 +363,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     st->max_token_hit_rate = (double)hit / S;
     st->entropy = tok_sum ? ent_sum / tok_sum : NAN;
     st->kl = tok_sum ? kl_sum / tok_sum : 0;
-    st->clip_ratio = tok_sum ? clip_sum / tok_sum : 0;
+    st->clip_ratio = clip_tok ? clip_sum / clip_tok : 0;
     st->len_mean = (double)ntok / S;
     st->gen_tokens = ntok;
     st->tokens_per_s = st->gen_time_s > 0 ? ntok / st->gen_time_s : 0;
