@@ -5,6 +5,8 @@
 #ifndef RLC_OBSERVE_METRICS_H
 #define RLC_OBSERVE_METRICS_H
 
+#include "base/strbuf.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -119,23 +121,12 @@ int rlc_metric_format_cell(char *out, size_t cap, const rlc_metric_def *d,
 void rlc_format_double(char *out, size_t cap, double v);
 void rlc_format_float(char *out, size_t cap, double v);
 
-/* A growable text buffer; an allocation failure sets oom and drops the rest. */
-typedef struct rlc_strbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} rlc_strbuf;
-void rlc_sb_put(rlc_strbuf *b, const char *s, size_t n);
-void rlc_sb_printf(rlc_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal: invalid UTF-8 bytes become U+FFFD and
  * at most max_chars code points are kept (0: all). */
 void rlc_sb_json_string(rlc_strbuf *b, const char *s, size_t max_chars);
 /* Appends s as valid UTF-8 (invalid bytes become U+FFFD), at most max_chars
  * code points (0: all). */
 void rlc_sb_utf8(rlc_strbuf *b, const char *s, size_t max_chars);
-/* Empties b, keeping its memory. */
-void rlc_sb_reset(rlc_strbuf *b);
-void rlc_sb_free(rlc_strbuf *b);
 
 /* The metrics.jsonl line of r for a run of mode, ending in '\n', into b:
  * registry metrics of that mode in table order (NaN as null; sparse ones left

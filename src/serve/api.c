@@ -5,6 +5,7 @@
 #include "serve/api.h"
 
 #include "serve/safepath.h"
+#include "base/strbuf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,67 +28,39 @@
 #define RUNS_REPLY_MAX_AGE_S 0.5
 #define MEMO_MAX_BYTES ((size_t)32 << 20) /* larger whole-history replies are not kept */
 
-/* ---- output buffer ---------------------------------------------------------- */
-
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p, b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void sb_cstr(sbuf *b, const char *s) {
-    sb_put(b, s, strlen(s));
-}
+/* ---- output: a base/strbuf text buffer ------------------------------------ */
 
 /* Shortest of %.15g/%.16g/%.17g that reads back as x; null when not finite. */
-static void sb_num(sbuf *b, double x) {
+static void sb_num(rlc_strbuf *b, double x) {
     char t[40];
     if (!isfinite(x)) {
-        sb_cstr(b, "null");
+        rlc_sb_cstr(b, "null");
         return;
     }
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(t, sizeof t, "%.*g", prec, x);
         if (strtod(t, NULL) == x) break;
     }
-    sb_cstr(b, t);
+    rlc_sb_cstr(b, t);
 }
 
 /* A JSON string. s is valid UTF-8 (it came out of a JSON parser). */
-static void sb_str(sbuf *b, const char *s) {
-    sb_put(b, "\"", 1);
+static void sb_str(rlc_strbuf *b, const char *s) {
+    rlc_sb_put(b, "\"", 1);
     for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
         char esc[8];
         if (c == '"' || c == '\\') {
             esc[0] = '\\', esc[1] = (char)c;
-            sb_put(b, esc, 2);
+            rlc_sb_put(b, esc, 2);
         } else if (c < 0x20) {
             snprintf(esc, sizeof esc, "\\u%04x", c);
-            sb_put(b, esc, 6);
+            rlc_sb_put(b, esc, 6);
         } else {
-            sb_put(b, p, 1);
+            rlc_sb_put(b, p, 1);
         }
     }
-    sb_put(b, "\"", 1);
+    rlc_sb_put(b, "\"", 1);
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -257,7 +230,7 @@ typedef struct metrics_ctx {
     const char *id;
     double since;
     const char *keys; /* comma-separated filter, or NULL for all */
-    sbuf out;
+    rlc_strbuf out;
 } metrics_ctx;
 
 static int key_wanted(const char *list, const char *key) {
@@ -275,46 +248,46 @@ static int key_wanted(const char *list, const char *key) {
 
 static rlc_status metrics_json(const rlc_metrics *m, void *vctx) {
     metrics_ctx *c = vctx;
-    sbuf *b = &c->out;
+    rlc_strbuf *b = &c->out;
     int n = m ? m->n_rows : 0, first = 0;
     while (first < n && !(m->step[first] > c->since))
         first++;
     /* Rows are in file order; a resumed run logs steps again after a cut, so
      * rows after `first` are all taken rather than filtered one by one. */
-    sb_cstr(b, "{\"id\":");
+    rlc_sb_cstr(b, "{\"id\":");
     sb_str(b, c->id);
-    sb_cstr(b, ",\"rows\":");
+    rlc_sb_cstr(b, ",\"rows\":");
     sb_num(b, n);
-    sb_cstr(b, ",\"first_step\":");
+    rlc_sb_cstr(b, ",\"first_step\":");
     sb_num(b, n ? m->step[0] : NAN);
-    sb_cstr(b, ",\"last_step\":");
+    rlc_sb_cstr(b, ",\"last_step\":");
     sb_num(b, n ? m->step[n - 1] : NAN);
-    sb_cstr(b, ",\"since\":");
+    rlc_sb_cstr(b, ",\"since\":");
     sb_num(b, c->since);
-    sb_cstr(b, ",\"step\":[");
+    rlc_sb_cstr(b, ",\"step\":[");
     for (int i = first; i < n; i++) {
-        if (i > first) sb_put(b, ",", 1);
+        if (i > first) rlc_sb_put(b, ",", 1);
         sb_num(b, m->step[i]);
     }
-    sb_cstr(b, "],\"series\":{");
+    rlc_sb_cstr(b, "],\"series\":{");
     int k = 0;
     for (int j = 0; m && j < m->n_cols; j++) {
         if (!key_wanted(c->keys, m->cols[j].key)) continue;
-        if (k++) sb_put(b, ",", 1);
+        if (k++) rlc_sb_put(b, ",", 1);
         sb_str(b, m->cols[j].key);
-        sb_put(b, ":[", 2);
+        rlc_sb_put(b, ":[", 2);
         for (int i = first; i < n; i++) {
-            if (i > first) sb_put(b, ",", 1);
+            if (i > first) rlc_sb_put(b, ",", 1);
             sb_num(b, m->cols[j].v[i]);
         }
-        sb_put(b, "]", 1);
+        rlc_sb_put(b, "]", 1);
     }
-    sb_cstr(b, "},\"notes\":[");
+    rlc_sb_cstr(b, "},\"notes\":[");
     for (int i = 0; m && i < m->n_notes; i++) {
-        if (i) sb_put(b, ",", 1);
+        if (i) rlc_sb_put(b, ",", 1);
         sb_str(b, m->notes[i]);
     }
-    sb_cstr(b, "]}");
+    rlc_sb_cstr(b, "]}");
     return b->oom ? rlc_errorf(RLC_ERR_NOMEM, "out of memory writing metrics") : RLC_OK;
 }
 
@@ -336,8 +309,8 @@ static void api_metrics(rlc_runs *r, const char *id, rlc_api_arg_fn arg, void *c
         return;
     }
     st = metrics_json(rlc_metrics_snap_get(snap), &c);
-    if (st == RLC_OK && whole && c.out.n <= MEMO_MAX_BYTES)
-        rlc_metrics_snap_set_memo(snap, c.out.p, c.out.n);
+    if (st == RLC_OK && whole && c.out.len <= MEMO_MAX_BYTES)
+        rlc_metrics_snap_set_memo(snap, c.out.p, c.out.len);
     rlc_metrics_snap_release(snap);
     if (st) {
         free(c.out.p);
@@ -346,7 +319,7 @@ static void api_metrics(rlc_runs *r, const char *id, rlc_api_arg_fn arg, void *c
     }
     out->code = 200;
     out->body = c.out.p;
-    out->len = c.out.n;
+    out->len = c.out.len;
 }
 
 /* ---- generations ------------------------------------------------------------ */

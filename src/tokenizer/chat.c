@@ -4,39 +4,10 @@
 #include "tokenizer/chat.h"
 
 #include "base/fs.h"
+#include "base/strbuf.h"
 
 #include <jansson.h>
 #include <string.h>
-
-/* ---- growable output buffer ---- */
-
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} buf;
-
-static void put_n(buf *b, const char *s, size_t len) {
-    if (b->oom) return;
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + len + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p, b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, len);
-    b->n += len;
-    b->p[b->n] = 0;
-}
-
-static void put(buf *b, const char *s) {
-    put_n(b, s, strlen(s));
-}
 
 /* ---- Python str semantics on UTF-8 byte ranges [s, e) ---- */
 
@@ -112,34 +83,34 @@ static int is_role(const rlc_chat_msg *m, const char *role) {
 
 /* ---- formats ---- */
 
-static void render_none(buf *b, const rlc_chat_msg *m, int n) {
+static void render_none(rlc_strbuf *b, const rlc_chat_msg *m, int n) {
     for (int i = 0; i < n; i++)
-        put(b, m[i].content);
+        rlc_sb_cstr(b, m[i].content);
 }
 
-static void im_message(buf *b, const char *role, const char *s, size_t len) {
-    put(b, "<|im_start|>");
-    put(b, role);
-    put(b, "\n");
-    put_n(b, s, len);
-    put(b, "<|im_end|>\n");
+static void im_message(rlc_strbuf *b, const char *role, const char *s, size_t len) {
+    rlc_sb_cstr(b, "<|im_start|>");
+    rlc_sb_cstr(b, role);
+    rlc_sb_cstr(b, "\n");
+    rlc_sb_put(b, s, len);
+    rlc_sb_cstr(b, "<|im_end|>\n");
 }
 
 /* Qwen2.5-Instruct, tools branch left out. */
-static void render_chatml(buf *b, const rlc_chat_msg *m, int n, int gen) {
+static void render_chatml(rlc_strbuf *b, const rlc_chat_msg *m, int n, int gen) {
     if (is_role(&m[0], "system"))
         im_message(b, "system", m[0].content, strlen(m[0].content));
     else
-        put(b, "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
+        rlc_sb_cstr(b, "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
                "assistant.<|im_end|>\n");
     for (int i = is_role(&m[0], "system"); i < n; i++)
         im_message(b, m[i].role, m[i].content, strlen(m[i].content));
-    if (gen) put(b, "<|im_start|>assistant\n");
+    if (gen) rlc_sb_cstr(b, "<|im_start|>assistant\n");
 }
 
 /* Qwen3: the template's reasoning split, for messages without
  * reasoning_content or tool calls. */
-static void render_qwen3(buf *b, const rlc_chat_msg *m, int n, int gen, int thinking) {
+static void render_qwen3(rlc_strbuf *b, const rlc_chat_msg *m, int n, int gen, int thinking) {
     if (is_role(&m[0], "system")) im_message(b, "system", m[0].content, strlen(m[0].content));
     /* The last user message that is not a wrapped tool response. */
     int last_query = n - 1;
@@ -173,48 +144,48 @@ static void render_qwen3(buf *b, const rlc_chat_msg *m, int n, int gen, int thin
             rs = open ? open + strlen("<think>") : c;
             lstrip_nl(&rs, re);
         }
-        put(b, "<|im_start|>assistant\n");
+        rlc_sb_cstr(b, "<|im_start|>assistant\n");
         if (i > last_query && (i == n - 1 || re > rs)) {
             rstrip_nl(rs, &re); /* reasoning_content.strip('\n'): left end done above */
             lstrip_nl(&s, e);   /* content.lstrip('\n') */
-            put(b, "<think>\n");
-            put_n(b, rs, (size_t)(re - rs));
-            put(b, "\n</think>\n\n");
+            rlc_sb_cstr(b, "<think>\n");
+            rlc_sb_put(b, rs, (size_t)(re - rs));
+            rlc_sb_cstr(b, "\n</think>\n\n");
         }
-        put_n(b, s, (size_t)(e - s));
-        put(b, "<|im_end|>\n");
+        rlc_sb_put(b, s, (size_t)(e - s));
+        rlc_sb_cstr(b, "<|im_end|>\n");
     }
     if (gen) {
-        put(b, "<|im_start|>assistant\n");
-        if (!thinking) put(b, "<think>\n\n</think>\n\n");
+        rlc_sb_cstr(b, "<|im_start|>assistant\n");
+        if (!thinking) rlc_sb_cstr(b, "<think>\n\n</think>\n\n");
     }
 }
 
-static void llama_message(buf *b, const char *role, const char *content) {
+static void llama_message(rlc_strbuf *b, const char *role, const char *content) {
     const char *s = content, *e = content + strlen(content);
     py_strip(&s, &e);
-    put(b, "<|start_header_id|>");
-    put(b, role);
-    put(b, "<|end_header_id|>\n\n");
-    put_n(b, s, (size_t)(e - s));
-    put(b, "<|eot_id|>");
+    rlc_sb_cstr(b, "<|start_header_id|>");
+    rlc_sb_cstr(b, role);
+    rlc_sb_cstr(b, "<|end_header_id|>\n\n");
+    rlc_sb_put(b, s, (size_t)(e - s));
+    rlc_sb_cstr(b, "<|eot_id|>");
 }
 
 /* Llama 3.1 / 3.3 Instruct without tools; date_string left at its default. */
-static void render_llama3(buf *b, const rlc_chat_msg *m, int n, int gen) {
-    put(b, "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+static void render_llama3(rlc_strbuf *b, const rlc_chat_msg *m, int n, int gen) {
+    rlc_sb_cstr(b, "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
            "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n");
     int first = 0;
     if (is_role(&m[0], "system")) {
         const char *s = m[0].content, *e = s + strlen(s);
         py_strip(&s, &e);
-        put_n(b, s, (size_t)(e - s));
+        rlc_sb_put(b, s, (size_t)(e - s));
         first = 1;
     }
-    put(b, "<|eot_id|>");
+    rlc_sb_cstr(b, "<|eot_id|>");
     for (int i = first; i < n; i++)
         llama_message(b, m[i].role, m[i].content);
-    if (gen) put(b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    if (gen) rlc_sb_cstr(b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
 rlc_status rlc_chat_render(rlc_chat_format f, const rlc_chat_msg *msgs, int n,
@@ -237,8 +208,8 @@ rlc_status rlc_chat_render(rlc_chat_format f, const rlc_chat_msg *msgs, int n,
                               "chat: message %d has role '%s', expected system, user or assistant",
                               i, msgs[i].role);
     }
-    buf b = {0};
-    put(&b, ""); /* an empty NONE rendering is still a string */
+    rlc_strbuf b = {0};
+    rlc_sb_cstr(&b, ""); /* an empty NONE rendering is still a string */
     switch (f) {
     case RLC_CHAT_NONE:
         render_none(&b, msgs, n);
