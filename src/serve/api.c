@@ -4,8 +4,8 @@
  * double the file held. */
 #include "serve/api.h"
 
-#include "serve/safepath.h"
 #include "base/strbuf.h"
+#include "serve/safepath.h"
 
 #include <dirent.h>
 #include <errno.h>

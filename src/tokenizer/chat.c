@@ -101,8 +101,9 @@ static void render_chatml(rlc_strbuf *b, const rlc_chat_msg *m, int n, int gen) 
     if (is_role(&m[0], "system"))
         im_message(b, "system", m[0].content, strlen(m[0].content));
     else
-        rlc_sb_cstr(b, "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
-               "assistant.<|im_end|>\n");
+        rlc_sb_cstr(b,
+                    "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
+                    "assistant.<|im_end|>\n");
     for (int i = is_role(&m[0], "system"); i < n; i++)
         im_message(b, m[i].role, m[i].content, strlen(m[i].content));
     if (gen) rlc_sb_cstr(b, "<|im_start|>assistant\n");
@@ -174,7 +175,7 @@ static void llama_message(rlc_strbuf *b, const char *role, const char *content) 
 /* Llama 3.1 / 3.3 Instruct without tools; date_string left at its default. */
 static void render_llama3(rlc_strbuf *b, const rlc_chat_msg *m, int n, int gen) {
     rlc_sb_cstr(b, "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
-           "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n");
+                   "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n");
     int first = 0;
     if (is_role(&m[0], "system")) {
         const char *s = m[0].content, *e = s + strlen(s);
