@@ -4,13 +4,20 @@
  * that instant) when it passes kill point SITE with a label that is LABEL or
  * ends in "/LABEL". Without the variable a kill point costs one getenv.
  *
- * Sites (only appended to; tests/test_resume.c uses them):
+ * Sites (only appended to; tests/test_resume.c and tests/test_final.c use them):
  *   write           base/fs.c: each chunk written to PATH.tmp by rlc_atomic_write,
  *                   so the first kill leaves a partly written file; label PATH
  *   ckpt-published  train/checkpoint.c: a checkpoint renamed into place, before
  *                   leftovers are removed and older ones pruned; label its folder
  *   ckpt-pruning    train/checkpoint.c: a pruned checkpoint renamed to
- *                   .checkpoint-<step>.old, before it is removed; label that folder */
+ *                   .checkpoint-<step>.old, before it is removed; label that folder
+ *   final-filled    train/final.c: every file of the next final/ written and fsynced
+ *                   in RUN_DIR/.final.tmp/final, before the rename; label that folder
+ *   final-aside     train/final.c: (only where the file system has no rename
+ *                   exchange) the old final/ renamed to .final.tmp/old, the new one
+ *                   not yet in place; label .final.tmp/old
+ *   final-published train/final.c: the new final/ in place, before the staging
+ *                   folder (with a replaced final/) is removed; label RUN_DIR/final */
 #ifndef RLC_BASE_KILLPOINT_H
 #define RLC_BASE_KILLPOINT_H
 

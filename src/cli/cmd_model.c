@@ -68,11 +68,13 @@ int rlc_cmd_generate(int argc, char **argv) {
     rlc_gen_params p = rlc_gen_default_params();
     int as_json = 0, no_eos = 0;
     rlc_opt opts[] = {
-        {"model", OPT_STR, &dir, "DIR", "Hugging Face model directory"},
-        {"adapter", OPT_STR, &adapter, "DIR", "PEFT LoRA adapter directory"},
-        {"prompt", OPT_STR, &prompt, "TEXT", "prompt text (needs the model's tokenizer)"},
+        {"model", OPT_STR, &dir, "DIR", "model directory (Hugging Face, or a run's final/)"},
+        {"adapter", OPT_STR, &adapter, "DIR",
+         "PEFT LoRA adapter directory; refused when trained on another base"},
+        {"prompt", OPT_STR, &prompt, "TEXT",
+         "prompt text (needs the model's tokenizer.json or rlc_tokenizer.json)"},
         {"tokenizer", OPT_STR, &tok_path, "PATH",
-         "tokenizer.json or its directory (default: --model)"},
+         "tokenizer.json, rlc_tokenizer.json or the directory holding one (default: --model)"},
         {"prompt-ids", OPT_STR, &prompt_ids, "1,2,3", "prompt as token ids"},
         {"chat", OPT_STR, &chat, "FORMAT",
          "wrap --prompt as a user turn: auto (from tokenizer_config.json), chatml, qwen3, "
@@ -106,16 +108,11 @@ int rlc_cmd_generate(int argc, char **argv) {
     /* The tokenizer is needed for --prompt; otherwise it is used, when the
      * model directory has one, only to print text. */
     rlc_tokenizer *tok = NULL;
-    char tok_file[4096];
-    if (!tok_path && !prompt && !rlc_path_join(tok_file, sizeof tok_file, dir, "tokenizer.json") &&
-        !rlc_file_exists(tok_file))
-        tok_path = NULL;
-    else if (!tok_path)
-        tok_path = dir;
-    if (tok_path) {
-        rlc_status tst = rlc_tokenizer_load(tok_path, &tok);
-        if (tst) return rlc_cli_fail(tst);
-    }
+    rlc_status tst = rlc_tokenizer_open(tok_path ? tok_path : dir, &tok);
+    if (tst == RLC_ERR_NOT_FOUND && !tok_path && !prompt)
+        rlc_clear_error();
+    else if (tst)
+        return rlc_cli_fail(tst);
     int *ids = NULL, n = 0;
     char *chat_text = NULL;
     if (chat && !prompt) {
@@ -126,7 +123,9 @@ int rlc_cmd_generate(int argc, char **argv) {
     if (chat) {
         rlc_chat_format f;
         rlc_status cst = rlc_chat_parse(chat, &f);
-        if (cst == RLC_OK && f == RLC_CHAT_AUTO) {
+        if (cst == RLC_OK && f == RLC_CHAT_AUTO && rlc_tokenizer_is_byte(tok)) {
+            f = RLC_CHAT_NONE; /* a byte-tokenizer model has no chat template */
+        } else if (cst == RLC_OK && f == RLC_CHAT_AUTO) {
             char cfg[4096];
             const char *base = tok_path ? tok_path : dir;
             /* tok_path may name tokenizer.json itself: look beside it */
@@ -161,7 +160,10 @@ int rlc_cmd_generate(int argc, char **argv) {
         return 2;
     }
     rlc_model *m = NULL;
+    char note[640] = "";
     rlc_status st = rlc_model_load(dir, &m);
+    if (st == RLC_OK && adapter) st = rlc_adapter_check_base(adapter, dir, note, sizeof note);
+    if (note[0]) fprintf(stderr, "rlc generate: note: %s\n", note);
     if (st == RLC_OK && adapter) st = rlc_model_load_adapter(m, adapter);
     rlc_gen_out out = {0};
     const int *prompts[1] = {ids};
@@ -230,7 +232,8 @@ int rlc_cmd_merge(int argc, char **argv) {
         {"base", OPT_STR, &base, "DIR", "Hugging Face model directory the adapter was trained on"},
         {"adapter", OPT_STR, &adapter, "DIR",
          "PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors), e.g. a run's "
-         "final/ or checkpoints/checkpoint-N/"},
+         "final/ or checkpoints/checkpoint-N/; refused when its recorded base (config.json "
+         "sha256) is not --base"},
         {"out", OPT_STR, &out, "DIR",
          "new model directory: weights W + scale*B*A in the base's dtype and file layout; "
          "config, generation config and tokenizer files copied"},
@@ -244,6 +247,7 @@ int rlc_cmd_merge(int argc, char **argv) {
     }
     rlc_merge_info info;
     rlc_status st = rlc_model_merge_lora(base, adapter, out, &info);
+    if (info.note[0]) fprintf(stderr, "rlc merge: note: %s\n", info.note);
     if (st) return rlc_cli_fail(st);
     printf("merged %d weights (r %d, scale %g), copied %d tensors; %d file%s, %s: %s\n",
            info.merged, info.rank, info.scale, info.copied, info.shards,

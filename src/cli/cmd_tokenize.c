@@ -1,5 +1,5 @@
 /* rlc tokenize: text to ids (or ids to text with --decode) with a model's
- * tokenizer.json. */
+ * tokenizer.json or rlc_tokenizer.json. */
 #include "cli/args.h"
 #include "cli/cli.h"
 
@@ -81,7 +81,9 @@ int rlc_cmd_tokenize(int argc, char **argv) {
     const char *path = NULL, *input = NULL;
     int as_json = 0, decode = 0, skip_special = 0;
     rlc_opt opts[] = {
-        {"tokenizer", OPT_STR, &path, "PATH", "tokenizer.json or the model directory holding it"},
+        {"tokenizer", OPT_STR, &path, "PATH",
+         "tokenizer.json, rlc_tokenizer.json (rlc's byte tokenizer) or the model directory "
+         "holding one"},
         {"decode", OPT_FLAG, &decode, NULL, "read ids (1,2,3 or space-separated), print text"},
         {"skip-special", OPT_FLAG, &skip_special, NULL, "with --decode, drop special tokens"},
         {"json", OPT_FLAG, &as_json, NULL, "print one JSON object"},
@@ -105,7 +107,7 @@ int rlc_cmd_tokenize(int argc, char **argv) {
         input = owned;
     }
     rlc_tokenizer *t;
-    rlc_status st = rlc_tokenizer_load(path, &t);
+    rlc_status st = rlc_tokenizer_open(path, &t);
     if (st) {
         free(owned);
         return rlc_cli_fail(st);

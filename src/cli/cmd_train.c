@@ -62,7 +62,8 @@ int rlc_cmd_eval(int argc, char **argv) {
     uint64_t seed = 0, data_seed = 1234;
     rlc_opt opts[] = {
         {"model", OPT_STR, &model, "DIR", "model directory (a run's final/ or a Hugging Face model)"},
-        {"adapter", OPT_STR, &adapter, "DIR", "PEFT LoRA adapter directory"},
+        {"adapter", OPT_STR, &adapter, "DIR",
+         "PEFT LoRA adapter directory; refused when trained on another base"},
         {"env", OPT_STR, &env, "ENV", "arithmetic, or a GSM8K-form JSONL file (arithmetic)"},
         {"n", OPT_INT, &n, "N", "held-out problems (200)"},
         {"samples", OPT_INT, &k, "K", "samples per problem for pass@k (1; greedy when T=0)"},
@@ -104,9 +105,10 @@ int rlc_cmd_eval(int argc, char **argv) {
     st = rewards ? rlc_reward_set_parse(&rw, rewards)
                  : (rlc_reward_set_init(&rw), rlc_reward_set_add(&rw, "number_check", 1.0f));
     rlc_policy pol;
+    /* stdout is the JSON result */
+    rlc_log_set_console(stderr, show > 0 ? RLC_LOG_DEBUG : RLC_LOG_INFO);
     if (st == RLC_OK) st = rlc_policy_load(model, adapter, &pol);
     rlc_eval_result r;
-    if (show > 0) rlc_log_set_console(stderr, RLC_LOG_DEBUG); /* stdout is the JSON result */
     if (st == RLC_OK) {
         st = rlc_policy_evaluate(&pol, &src, &rw, n, k, temperature, max_new, seed, show, &r);
         rlc_policy_free(&pol);

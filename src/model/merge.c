@@ -217,6 +217,7 @@ rlc_status rlc_model_merge_lora(const char *base_dir, const char *adapter_dir, c
                           base_dir);
     rlc_lora_config lc;
     RLC_TRY(model_adapter_config_load(adapter_dir, &lc));
+    RLC_TRY(rlc_adapter_check_base(adapter_dir, base_dir, info->note, sizeof info->note));
     info->rank = lc.rank;
     info->scale = model_lora_scale(&lc);
     RLC_TRY(rlc_path_join(ad_path, sizeof ad_path, adapter_dir, "adapter_model.safetensors"));

@@ -13,6 +13,7 @@ typedef struct rlc_merge_info {
     int rank;        /* r */
     float scale;     /* alpha/r or alpha/sqrt(r) */
     rlc_dtype dtype; /* of the first merged weight (the base's dtype is kept) */
+    char note[640];  /* "" or why the adapter's base was not checked (rlc_adapter_check_base) */
 } rlc_merge_info;
 
 /* Writes OUT_DIR (created if needed; must not be BASE_DIR or ADAPTER_DIR):
@@ -25,6 +26,8 @@ typedef struct rlc_merge_info {
  *     (tokenizer.json, tokenizer_config.json, special_tokens_map.json, vocab.json,
  *     merges.txt, tokenizer.model, added_tokens.json, chat_template.jinja,
  *     rlc_tokenizer.json) copied where present.
+ * An adapter trained on another base (rlc_adapter_check_base: its recorded
+ * config.json hash differs from BASE_DIR's) is refused before anything is written.
  * ADAPTER_DIR holds adapter_config.json and adapter_model.safetensors with PEFT
  * names (base_model.model.<base name minus .weight>.lora_A.weight / lora_B.weight).
  * An adapter tensor that is not such a pair, or whose shapes do not fit its base

@@ -4,6 +4,7 @@
 
 #include "base/fs.h"
 #include "base/rng.h"
+#include "base/sha256.h"
 #include "model/safetensors.h"
 
 #include <jansson.h>
@@ -196,7 +197,9 @@ rlc_status rlc_model_load(const char *dir, rlc_model **out) {
     if (st == RLC_OK) {
         const rlc_st_tensor *e = rlc_st_find(f, "model.embed_tokens.weight");
         if (e) m->file_dtype = e->dtype;
+        st = rlc_sha256_file(path, m->config_sha256);
     }
+    if (st == RLC_OK && !(m->src_dir = strdup(dir))) st = RLC_ERR_NOMEM;
     rlc_st_close(f);
     if (st != RLC_OK) {
         rlc_model_free(m);
@@ -256,6 +259,7 @@ void rlc_model_free(rlc_model *m) {
     free(m->lora_params);
     free(m->lora_grads);
     free(m->lora_desc);
+    free(m->src_dir);
     free(m);
 }
 
@@ -494,6 +498,43 @@ rlc_status model_adapter_config_load(const char *dir, rlc_lora_config *lc) {
     return st;
 }
 
+rlc_status model_adapter_check(const char *adapter_dir, const char *base_label,
+                               const char *base_sha256, char *note, size_t cap) {
+    char path[4096];
+    if (note && cap) note[0] = 0;
+    RLC_TRY(rlc_path_join(path, sizeof path, adapter_dir, "adapter_config.json"));
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root) return rlc_errorf(RLC_ERR_FORMAT, "%s: %s (line %d)", path, jerr.text, jerr.line);
+    json_t *h = json_object_get(json_object_get(root, "rlc"), "base_config_sha256");
+    const char *was = json_string_value(json_object_get(root, "base_model_name_or_path"));
+    rlc_status st = RLC_OK;
+    if (!json_is_string(h)) {
+        if (note && cap)
+            snprintf(note, cap,
+                     "%s records no base model hash (rlc.base_config_sha256; not written by "
+                     "rlc): not checked that %s is the model it was trained on",
+                     path, base_label);
+    } else if (strcmp(json_string_value(h), base_sha256)) {
+        st = rlc_errorf(RLC_ERR_INVALID,
+                        "adapter %s was trained on base '%s' (config.json sha256 %.16s...), but "
+                        "the base given is '%s' (config.json sha256 %.16s...): not the same "
+                        "model; pass the base it was trained on",
+                        adapter_dir, was ? was : "?", json_string_value(h), base_label,
+                        base_sha256);
+    }
+    json_decref(root);
+    return st;
+}
+
+rlc_status rlc_adapter_check_base(const char *adapter_dir, const char *base_dir, char *note,
+                                  size_t cap) {
+    char path[4096], hex[65];
+    RLC_TRY(rlc_path_join(path, sizeof path, base_dir, "config.json"));
+    RLC_TRY(rlc_sha256_file(path, hex));
+    return model_adapter_check(adapter_dir, base_dir, hex, note, cap);
+}
+
 float model_lora_scale(const rlc_lora_config *lc) {
     return lc->use_rslora ? lc->alpha / sqrtf((float)lc->rank) : lc->alpha / lc->rank;
 }
@@ -502,6 +543,7 @@ rlc_status rlc_model_load_adapter(rlc_model *m, const char *dir) {
     char path[4096];
     rlc_lora_config lc;
     RLC_TRY(model_adapter_config_load(dir, &lc));
+    if (m->src_dir) RLC_TRY(model_adapter_check(dir, m->src_dir, m->config_sha256, NULL, 0));
     rlc_status st = RLC_OK;
     RLC_TRY(lora_alloc(m, &lc));
     RLC_TRY(rlc_path_join(path, sizeof path, dir, "adapter_model.safetensors"));
@@ -547,7 +589,13 @@ rlc_status rlc_model_save_adapter(const rlc_model *m, const char *dir) {
     json_object_set_new(root, "use_rslora", json_boolean(m->lc.use_rslora));
     json_object_set_new(root, "bias", json_string("none"));
     json_object_set_new(root, "target_modules", tm);
-    json_object_set_new(root, "base_model_name_or_path", json_string(""));
+    json_object_set_new(root, "base_model_name_or_path",
+                        json_string(m->src_dir ? m->src_dir : ""));
+    json_t *meta = json_object();
+    json_object_set_new(meta, "format", json_integer(1));
+    if (m->config_sha256[0])
+        json_object_set_new(meta, "base_config_sha256", json_string(m->config_sha256));
+    json_object_set_new(root, "rlc", meta);
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(root);
     if (!text) return rlc_errorf(RLC_ERR_NOMEM, "adapter_config.json: out of memory");

@@ -56,13 +56,26 @@ const rlc_backend *rlc_model_backend(const rlc_model *m);
 
 /* Attaches a LoRA adapter (A ~ kaiming-uniform like PEFT, B = 0), freezing the base. */
 rlc_status rlc_model_add_lora(rlc_model *m, const rlc_lora_config *lc, uint64_t seed);
-/* Loads a PEFT adapter directory (adapter_config.json + adapter_model.safetensors). */
+/* Loads a PEFT adapter directory (adapter_config.json + adapter_model.safetensors).
+ * When the model was loaded from a directory, an adapter whose recorded base
+ * hash differs from that config.json's is refused (see rlc_adapter_check_base). */
 rlc_status rlc_model_load_adapter(rlc_model *m, const char *dir);
 /* Reads the trained weights back into this model from a directory written by
  * rlc_model_save (base weights) or rlc_model_save_adapter (LoRA weights, when
  * the model has an adapter of the same shape): resuming from a checkpoint. */
 rlc_status rlc_model_reload_trainable(rlc_model *m, const char *dir);
-/* Writes the adapter in PEFT layout. */
+/* Whether ADAPTER_DIR was trained on the model in BASE_DIR: its
+ * adapter_config.json's rlc.base_config_sha256 against the SHA-256 of
+ * BASE_DIR/config.json. A mismatch is RLC_ERR_INVALID naming both bases and
+ * hashes. An adapter that records no hash (a PEFT adapter from elsewhere)
+ * passes, and note (cap > 0; may be NULL) then says that it was not checked;
+ * note is "" otherwise. */
+rlc_status rlc_adapter_check_base(const char *adapter_dir, const char *base_dir, char *note,
+                                  size_t cap);
+/* Writes the adapter in PEFT layout. adapter_config.json names the base:
+ * base_model_name_or_path is the directory the model was loaded from, and
+ * "rlc": {"format": 1, "base_config_sha256": hex SHA-256 of that directory's
+ * config.json bytes (as `sha256sum` prints it)}; a created model has "" and no hash. */
 rlc_status rlc_model_save_adapter(const rlc_model *m, const char *dir);
 /* 0 turns LoRA off for subsequent passes (the reference policy), 1 back on. */
 void rlc_model_set_lora_enabled(rlc_model *m, int on);

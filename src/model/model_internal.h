@@ -29,6 +29,8 @@ struct rlc_model {
     rlc_model_config cfg;
     const rlc_backend *be;
     rlc_dtype file_dtype;
+    char *src_dir;            /* the directory given to rlc_model_load (NULL if created) */
+    char config_sha256[65];   /* of src_dir/config.json as loaded ("" if created) */
 
     float *params; /* one allocation: every base weight */
     float *grads;  /* same layout; allocated when the base is trained */
@@ -61,6 +63,11 @@ const char *model_mod_name(int mod);
  * target_modules. Features rlc does not implement (DoRA, per-module rank or
  * alpha patterns, fan_in_fan_out, LoRA biases, modules_to_save) are refused. */
 rlc_status model_adapter_config_load(const char *dir, rlc_lora_config *lc);
+/* Checks adapter_dir's recorded base (adapter_config.json's rlc.base_config_sha256)
+ * against a base whose config.json hashes to base_sha256; base_label names it
+ * in messages. See rlc_adapter_check_base. */
+rlc_status model_adapter_check(const char *adapter_dir, const char *base_label,
+                               const char *base_sha256, char *note, size_t cap);
 /* alpha/r, or alpha/sqrt(r) with rsLoRA. */
 float model_lora_scale(const rlc_lora_config *lc);
 /* Grows the RoPE tables to cover positions [0, T). Not for hot loops. */

@@ -66,4 +66,26 @@ rlc_status rlc_detok_flush(rlc_detok *d, const char **text, size_t *len);
 /* Releases the buffer; d may be init'ed again. */
 void rlc_detok_free(rlc_detok *d);
 
+/* ---- on disk: what a model directory holds ---- */
+
+/* The byte tokenizer's file: {"kind": "byte", "specials": ["<|bos|>", "<|eos|>"]}
+ * (specials get ids 256, 257, ... in order). */
+#define RLC_TOKENIZER_BYTE_FILE "rlc_tokenizer.json"
+
+/* A Hugging Face tokenizer's files, NULL-terminated: what a model directory
+ * carries besides config and weights so that it can be tokenized and chatted with. */
+extern const char *const rlc_tokenizer_hf_files[];
+
+/* Opens the tokenizer at path: a tokenizer.json, a file named rlc_tokenizer.json,
+ * or a directory holding one of them (tokenizer.json wins). None there is
+ * RLC_ERR_NOT_FOUND naming the directory and both file names. */
+rlc_status rlc_tokenizer_open(const char *path, rlc_tokenizer **out);
+/* Reads an rlc_tokenizer.json file (wrong kind or specials: RLC_ERR_FORMAT naming the field). */
+rlc_status rlc_tokenizer_load_byte(const char *path, rlc_tokenizer **out);
+/* Writes DIR/rlc_tokenizer.json for byte tokenizer t (atomically); another kind
+ * is RLC_ERR_INVALID. */
+rlc_status rlc_tokenizer_save_byte(const rlc_tokenizer *t, const char *dir);
+/* 1 for a tokenizer made by rlc_tokenizer_new_byte or read from rlc_tokenizer.json. */
+int rlc_tokenizer_is_byte(const rlc_tokenizer *t);
+
 #endif

@@ -10,6 +10,7 @@
 #include "base/fs.h"
 #include "base/killpoint.h"
 #include "model/safetensors.h"
+#include "train/final.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -447,6 +448,7 @@ rlc_status rlc_ckpt_prune(const char *run_dir, const rlc_ckpt_keep *keep, int64_
 rlc_status rlc_ckpt_remove_leftovers(const char *run_dir) {
     char root[PATH_CAP];
     RLC_TRY(rlc_path_join(root, sizeof root, run_dir, "checkpoints"));
+    RLC_TRY(rlc_final_remove_leftovers(run_dir));
     return remove_old(root);
 }
 

@@ -69,7 +69,8 @@ void rlc_ckpt_abort(rlc_ckpt_tx *tx);
 rlc_status rlc_ckpt_prune(const char *run_dir, const rlc_ckpt_keep *keep, int64_t protect);
 
 /* Removes what a crash during a replace or a prune left behind
- * (checkpoints/.checkpoint-<step>.old folders); unfinished saves (.tmp) stay
+ * (checkpoints/.checkpoint-<step>.old folders, and RUN_DIR/.final.tmp of an
+ * interrupted final/: rlc_final_remove_leftovers); unfinished saves (.tmp) stay
  * for rlc resume-check to report, and a new save of their step replaces them. */
 rlc_status rlc_ckpt_remove_leftovers(const char *run_dir);
 

@@ -4,6 +4,7 @@
 #include "observe/log.h"
 #include "observe/sinks.h"
 #include "train/checkpoint.h"
+#include "train/final.h"
 #include "train/sft.h"
 
 #include <jansson.h>
@@ -24,7 +25,6 @@ static void on_stop_signal(int sig) {
 
 /* The byte tokenizer's specials; a from-scratch model's vocabulary is 256 + these. */
 static const char *const byte_specials[] = {"<|bos|>", "<|eos|>"};
-#define BYTE_MARKER "rlc_tokenizer.json"
 
 void rlc_policy_free(rlc_policy *pol) {
     rlc_model_free(pol->m);
@@ -32,31 +32,22 @@ void rlc_policy_free(rlc_policy *pol) {
     memset(pol, 0, sizeof *pol);
 }
 
-static rlc_status write_byte_marker(const char *dir) {
-    char path[4096];
-    RLC_TRY(rlc_path_join(path, sizeof path, dir, BYTE_MARKER));
-    const char *text = "{\"kind\": \"byte\", \"specials\": [\"<|bos|>\", \"<|eos|>\"]}\n";
-    return rlc_write_file_atomic(path, text, strlen(text));
-}
-
-/* Tokenizer for a model directory: tokenizer.json if present, else the byte
- * tokenizer when the directory says so (or kind forces it). */
+/* Tokenizer for a model directory (or a tokenizer file): tokenizer.json, else
+ * rlc_tokenizer.json (rlc_tokenizer_open); kind forces one of them. */
 static rlc_status load_tokenizer(const char *dir, int kind, rlc_tokenizer **tok, int *is_byte) {
-    char path[4096];
     *is_byte = 0;
     if (kind == RLC_RC_TOK_BYTE) {
         *is_byte = 1;
         return rlc_tokenizer_new_byte(byte_specials, 2, tok);
     }
-    RLC_TRY(rlc_path_join(path, sizeof path, dir, "tokenizer.json"));
-    if (rlc_file_exists(path) || kind == RLC_RC_TOK_HF) return rlc_tokenizer_load(path, tok);
-    RLC_TRY(rlc_path_join(path, sizeof path, dir, BYTE_MARKER));
-    if (rlc_file_exists(path)) {
-        *is_byte = 1;
-        return rlc_tokenizer_new_byte(byte_specials, 2, tok);
+    rlc_status st = kind == RLC_RC_TOK_HF ? rlc_tokenizer_load(dir, tok) : rlc_tokenizer_open(dir, tok);
+    if (st == RLC_ERR_NOT_FOUND) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", rlc_last_error());
+        return rlc_errorf(st, "%s (set tokenizer.path, or tokenizer.kind=byte)", why);
     }
-    return rlc_errorf(RLC_ERR_NOT_FOUND,
-                      "%s: no tokenizer.json (set tokenizer.path, or tokenizer.kind=byte)", dir);
+    *is_byte = st == RLC_OK && rlc_tokenizer_is_byte(*tok);
+    return st;
 }
 
 static rlc_status resolve_chat(const char *dir, int is_byte, rlc_chat_format want,
@@ -150,6 +141,10 @@ rlc_status rlc_policy_load(const char *model_dir, const char *adapter_dir, rlc_p
     int is_byte;
     rlc_status st = load_tokenizer(model_dir, RLC_RC_TOK_AUTO, &pol->tok, &is_byte);
     if (st == RLC_OK) st = rlc_model_load(model_dir, &pol->m);
+    char note[640] = "";
+    if (st == RLC_OK && adapter_dir)
+        st = rlc_adapter_check_base(adapter_dir, model_dir, note, sizeof note);
+    if (note[0]) rlc_logf(RLC_LOG_INFO, "note: %s", note);
     if (st == RLC_OK && adapter_dir) st = rlc_model_load_adapter(pol->m, adapter_dir);
     if (st == RLC_OK) st = resolve_chat(model_dir, is_byte, RLC_CHAT_AUTO, &pol->chat);
     if (st) {
@@ -163,16 +158,6 @@ rlc_status rlc_policy_load(const char *model_dir, const char *adapter_dir, rlc_p
 
 /* ---- the loop ---- */
 
-/* The trained weights (adapter or whole model) into dir. */
-static rlc_status save_weights(const rlc_policy *pol, const char *dir) {
-    if (rlc_model_has_lora(pol->m)) return rlc_model_save_adapter(pol->m, dir);
-    RLC_TRY(rlc_model_save(pol->m, dir, RLC_DTYPE_F32));
-    if (rlc_tokenizer_token_id(pol->tok, "<|eos|>") == 257 &&
-        rlc_tokenizer_vocab_size(pol->tok) == 258)
-        return write_byte_marker(dir);
-    return RLC_OK;
-}
-
 /* checkpoints/checkpoint-<steps_done>/: weights, optimizer, trainer state. Every
  * random draw and data index is a function of the step, so the step, the
  * optimizer and the running counters are the whole state. */
@@ -181,7 +166,7 @@ static rlc_status save_checkpoint(const rlc_run_config *c, const char *dir, cons
                                   long run_total) {
     rlc_ckpt_tx *tx;
     RLC_TRY(rlc_ckpt_begin(dir, steps_done, &tx));
-    rlc_status st = save_weights(pol, rlc_ckpt_dir(tx));
+    rlc_status st = rlc_model_dir_save(c, pol, rlc_ckpt_dir(tx));
     if (st == RLC_OK) st = rlc_ckpt_write_optimizer(tx, opt);
     char state[512];
     snprintf(state, sizeof state,
@@ -545,8 +530,7 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
                      steps_done, c->training.steps);
     } else if (st == RLC_OK) {
         st = rlc_sinks_finish(sinks);
-        if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, "final");
-        if (st == RLC_OK) st = save_weights(&pol, path);
+        if (st == RLC_OK) st = rlc_save_final(c, &pol, dir, path, sizeof path);
         if (st == RLC_OK) rlc_logf(RLC_LOG_INFO, "final weights: %s", path);
     }
     if (st && sinks) rlc_log_file_only(RLC_LOG_ERROR, rlc_last_error());
