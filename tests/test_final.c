@@ -241,7 +241,8 @@ Test(final, sha256_matches_vectors_and_sha256sum) {
     /* files of every length around the 55/56/64-byte padding edges, against coreutils */
     for (int n = 50; n <= 130; n += 1) {
         char *buf = malloc((size_t)n);
-        for (int i = 0; i < n; i++) buf[i] = (char)(i * 37 + n);
+        for (int i = 0; i < n; i++)
+            buf[i] = (char)(i * 37 + n);
         cr_assert_eq(rlc_write_file_atomic(tmp_path("blob"), buf, (size_t)n), RLC_OK);
         free(buf);
         cr_assert_eq(rlc_sha256_file(tmp_path("blob"), hex), RLC_OK, "%s", rlc_last_error());
@@ -424,9 +425,9 @@ Test(final, byte_model_final_is_usable, .timeout = FINAL_TIMEOUT) {
               "text differs from the bytes of the ids");
     json_decref(j);
     /* the plain form prints the text too */
-    cr_assert_eq(rlc("generate --model %s --prompt '1+2=' --temperature 0 --max-new-tokens 2",
-                     final),
-                 0, "%s", err_text);
+    cr_assert_eq(
+        rlc("generate --model %s --prompt '1+2=' --temperature 0 --max-new-tokens 2", final), 0,
+        "%s", err_text);
     cr_expect(strstr(out_text, "[length]") || strstr(out_text, "[stop]"), "%s", out_text);
 
     /* tokenize with the folder, the file itself, and back */
@@ -437,8 +438,8 @@ Test(final, byte_model_final_is_usable, .timeout = FINAL_TIMEOUT) {
                  0, "%s", err_text);
     cr_expect_str_eq(out_text, "hi<|bos|><|eos|>");
     cr_expect_neq(rlc("tokenize --tokenizer %s hi", tmp_path("sft/logs")), 0);
-    cr_expect(strstr(err_text, "tokenizer.json") && strstr(err_text, RLC_TOKENIZER_BYTE_FILE),
-              "%s", err_text);
+    cr_expect(strstr(err_text, "tokenizer.json") && strstr(err_text, RLC_TOKENIZER_BYTE_FILE), "%s",
+              err_text);
 
     expect_eval_runs(final);
     expect_grpo_runs(final, RLC_TOKENIZER_BYTE_FILE);
@@ -517,8 +518,7 @@ Test(final, sigkill_while_final_is_written, .timeout = FINAL_TIMEOUT) {
         cr_assert_eq(is_dir(fin), kills[i].complete, "%s: final/ %s", kills[i].spec,
                      is_dir(fin) ? "exists" : "missing");
         if (kills[i].complete) {
-            cr_log_info("%s: final/ complete, %d files", kills[i].spec,
-                        expect_same_dir(ref, fin));
+            cr_log_info("%s: final/ complete, %d files", kills[i].spec, expect_same_dir(ref, fin));
             continue;
         }
         /* the next run (resuming from checkpoint-2) finishes it and clears the staging folder */
@@ -684,8 +684,8 @@ Test(final, adapter_records_base_and_mismatch_is_refused, .timeout = FINAL_TIMEO
     cr_expect_neq(rlc("eval --model %s --adapter %s --n 2 --max-new-tokens 2", b, ad), 0);
     cr_expect(strstr(err_text, a) && strstr(err_text, b), "%s", err_text);
     /* the right one works */
-    cr_expect_eq(rlc("merge --base %s --adapter %s --out %s", a, ad, tmp_path("merged_a")), 0,
-                 "%s", err_text);
+    cr_expect_eq(rlc("merge --base %s --adapter %s --out %s", a, ad, tmp_path("merged_a")), 0, "%s",
+                 err_text);
     cr_expect(!strstr(err_text, "note:"), "%s", err_text);
     expect_file(tmp_path("merged_a"), RLC_TOKENIZER_BYTE_FILE, 1);
     cr_expect_eq(rlc("generate --model %s --adapter %s --prompt 1+2= --max-new-tokens 2", a, ad), 0,

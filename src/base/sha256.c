@@ -31,7 +31,8 @@ static void block(uint32_t h[8], const uint8_t *p) {
     }
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
     for (int i = 0; i < 64; i++) {
-        uint32_t t1 = k + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+        uint32_t t1 =
+            k + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
         uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
         k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
     }
@@ -64,9 +65,11 @@ void rlc_sha256_hex(rlc_sha256 *s, char hex[65]) {
     uint64_t bits = s->len * 8;
     uint8_t pad[72] = {0x80};
     size_t n = (s->n_buf < 56 ? 56 : 120) - s->n_buf;
-    for (int i = 0; i < 8; i++) pad[n + i] = (uint8_t)(bits >> (56 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        pad[n + i] = (uint8_t)(bits >> (56 - 8 * i));
     rlc_sha256_update(s, pad, n + 8);
-    for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", (unsigned)s->h[i]);
+    for (int i = 0; i < 8; i++)
+        snprintf(hex + 8 * i, 9, "%08x", (unsigned)s->h[i]);
 }
 
 rlc_status rlc_sha256_file(const char *path, char hex[65]) {
@@ -78,7 +81,8 @@ rlc_status rlc_sha256_file(const char *path, char hex[65]) {
     rlc_sha256_init(&s);
     uint8_t buf[1 << 14];
     size_t r;
-    while ((r = fread(buf, 1, sizeof buf, f)) > 0) rlc_sha256_update(&s, buf, r);
+    while ((r = fread(buf, 1, sizeof buf, f)) > 0)
+        rlc_sha256_update(&s, buf, r);
     int err = ferror(f);
     fclose(f);
     if (err) return rlc_errorf(RLC_ERR_IO, "%s: read failed", path);

@@ -516,12 +516,12 @@ rlc_status model_adapter_check(const char *adapter_dir, const char *base_label,
                      "rlc): not checked that %s is the model it was trained on",
                      path, base_label);
     } else if (strcmp(json_string_value(h), base_sha256)) {
-        st = rlc_errorf(RLC_ERR_INVALID,
-                        "adapter %s was trained on base '%s' (config.json sha256 %.16s...), but "
-                        "the base given is '%s' (config.json sha256 %.16s...): not the same "
-                        "model; pass the base it was trained on",
-                        adapter_dir, was ? was : "?", json_string_value(h), base_label,
-                        base_sha256);
+        st =
+            rlc_errorf(RLC_ERR_INVALID,
+                       "adapter %s was trained on base '%s' (config.json sha256 %.16s...), but "
+                       "the base given is '%s' (config.json sha256 %.16s...): not the same "
+                       "model; pass the base it was trained on",
+                       adapter_dir, was ? was : "?", json_string_value(h), base_label, base_sha256);
     }
     json_decref(root);
     return st;
@@ -589,8 +589,7 @@ rlc_status rlc_model_save_adapter(const rlc_model *m, const char *dir) {
     json_object_set_new(root, "use_rslora", json_boolean(m->lc.use_rslora));
     json_object_set_new(root, "bias", json_string("none"));
     json_object_set_new(root, "target_modules", tm);
-    json_object_set_new(root, "base_model_name_or_path",
-                        json_string(m->src_dir ? m->src_dir : ""));
+    json_object_set_new(root, "base_model_name_or_path", json_string(m->src_dir ? m->src_dir : ""));
     json_t *meta = json_object();
     json_object_set_new(meta, "format", json_integer(1));
     if (m->config_sha256[0])

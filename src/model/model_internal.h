@@ -29,8 +29,8 @@ struct rlc_model {
     rlc_model_config cfg;
     const rlc_backend *be;
     rlc_dtype file_dtype;
-    char *src_dir;            /* the directory given to rlc_model_load (NULL if created) */
-    char config_sha256[65];   /* of src_dir/config.json as loaded ("" if created) */
+    char *src_dir;          /* the directory given to rlc_model_load (NULL if created) */
+    char config_sha256[65]; /* of src_dir/config.json as loaded ("" if created) */
 
     float *params; /* one allocation: every base weight */
     float *grads;  /* same layout; allocated when the base is trained */

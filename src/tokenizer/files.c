@@ -10,8 +10,14 @@
 #include <sys/stat.h>
 
 const char *const rlc_tokenizer_hf_files[] = {
-    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
-    "merges.txt",     "tokenizer.model",       "added_tokens.json",       "chat_template.jinja",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.json",
+    "merges.txt",
+    "tokenizer.model",
+    "added_tokens.json",
+    "chat_template.jinja",
     NULL,
 };
 
@@ -26,8 +32,7 @@ rlc_status rlc_tokenizer_load_byte(const char *path, rlc_tokenizer **out) {
     json_error_t e;
     json_t *root = json_load_file(path, 0, &e);
     if (!root) {
-        if (!rlc_file_exists(path))
-            return rlc_errorf(RLC_ERR_NOT_FOUND, "%s: no such file", path);
+        if (!rlc_file_exists(path)) return rlc_errorf(RLC_ERR_NOT_FOUND, "%s: no such file", path);
         return rlc_errorf(RLC_ERR_FORMAT, "%s: not JSON (line %d: %s)", path, e.line, e.text);
     }
     const char *specials[MAX_SPECIALS];

@@ -40,7 +40,8 @@ static rlc_status load_tokenizer(const char *dir, int kind, rlc_tokenizer **tok,
         *is_byte = 1;
         return rlc_tokenizer_new_byte(byte_specials, 2, tok);
     }
-    rlc_status st = kind == RLC_RC_TOK_HF ? rlc_tokenizer_load(dir, tok) : rlc_tokenizer_open(dir, tok);
+    rlc_status st =
+        kind == RLC_RC_TOK_HF ? rlc_tokenizer_load(dir, tok) : rlc_tokenizer_open(dir, tok);
     if (st == RLC_ERR_NOT_FOUND) {
         char why[1024];
         snprintf(why, sizeof why, "%s", rlc_last_error());
