@@ -490,6 +490,11 @@ Test(final, byte_model_final_is_usable, .timeout = FINAL_TIMEOUT) {
 
     expect_eval_runs(final);
     expect_grpo_runs(final, RLC_TOKENIZER_BYTE_FILE);
+    /* a checkpoint folder is a model folder too */
+    cr_expect_eq(rlc("generate --model %s --prompt '1+2=' --temperature 0 --max-new-tokens 2",
+                     tmp_path("sft/checkpoints/checkpoint-1")),
+                 0, "%s", err_text);
+    expect_eval_runs(tmp_path("sft/checkpoints/checkpoint-1"));
 }
 
 Test(final, byte_tokenizer_file_forms) {
