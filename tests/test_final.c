@@ -396,7 +396,7 @@ Test(final, scratch_model_with_hf_tokenizer_file, .timeout = FINAL_TIMEOUT) {
              "model: {path: \"\", from_scratch: true, layers: 1, hidden: 16, heads: 2, "
              "kv_heads: 1,\n"
              "        intermediate: 32, max_seq: 64, seed: 1}\n"
-             "tokenizer: {kind: hf, path: %s, chat: none}\n"
+             "tokenizer: {kind: auto, path: %s, chat: none}\n"
              "data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: \"+\",\n"
              "       max_prompt_tokens: 16, eval_size: 2, seed: 7}\n"
              "training: {steps: 1, batch_size: 2, eval_every: 0, seed: 1}\n"

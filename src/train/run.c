@@ -81,7 +81,10 @@ rlc_status rlc_policy_from_config(const rlc_run_config *c, rlc_policy *pol) {
     int is_byte = 0;
     const char *tdir = c->tokenizer.path[0] ? c->tokenizer.path : c->model.path;
     rlc_status st;
-    if (c->model.from_scratch && c->tokenizer.kind != RLC_RC_TOK_HF) {
+    /* from scratch, auto means byte unless tokenizer.path names a tokenizer */
+    if (c->model.from_scratch &&
+        (c->tokenizer.kind == RLC_RC_TOK_BYTE ||
+         (c->tokenizer.kind == RLC_RC_TOK_AUTO && !c->tokenizer.path[0]))) {
         is_byte = 1;
         st = rlc_tokenizer_new_byte(byte_specials, 2, &pol->tok);
     } else {

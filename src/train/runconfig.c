@@ -105,7 +105,9 @@ static const rc_key keys[] = {
 
     KS(tokenizer, path, "", RC_ALL, "directory or tokenizer.json; \"\" = the model directory"),
     KE(tokenizer, kind, "auto", tokenizer_kinds, RC_ALL,
-       "hf = tokenizer.json BPE, byte = one token per byte, auto = hf if found, else byte"),
+       "hf = tokenizer.json BPE, byte = one token per byte, auto = tokenizer.json or "
+       "rlc_tokenizer.json in tokenizer.path or the model directory (from scratch without "
+       "tokenizer.path: byte)"),
     KE(tokenizer, chat, "auto", chat_formats, RC_ALL,
        "chat template around prompts; auto = from the model, none = raw text"),
 
