@@ -79,6 +79,10 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
       5, "%.3f", NOFRAC, "held-out greedy accuracy (evaluation steps only, nan between)"),
     M(RLC_M_EVAL_MEAN_REWARD, "eval/mean_reward", "eval/mean_reward", A, RLC_MF_SPARSE, NULL, 0,
       NULL, NOFRAC, "held-out mean reward (evaluation steps only)"),
+    M(RLC_M_SKIPPED_STEPS, "skipped_steps", "train/skipped_steps", A, RLC_MF_INT, NULL, 0, NULL,
+      NOFRAC,
+      "optimizer updates skipped this step because the loss or gradient norm was not finite "
+      "(weights and moments left unchanged)"),
 };
 
 static const char *const stat_names[RLC_RS_COUNT] = {"mean", "std", "min", "max", "recent_mean"};

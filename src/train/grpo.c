@@ -345,7 +345,13 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         }
         float lr = rlc_schedule_lr(&p->schedule, p->lr, step);
         float gn = 0;
-        if (n_act > 0) rlc_adamw_step(&g->opt, rlc_model_backend(pol->m), g->params, g->grads, lr, &gn);
+        if (n_act > 0) {
+            /* a non-finite loss or gradient never reaches the weights */
+            const rlc_backend *be = rlc_model_backend(pol->m);
+            int applied = isfinite(loss) ? rlc_adamw_step(&g->opt, be, g->params, g->grads, lr, &gn)
+                                         : (gn = (float)rlc_adamw_grad_norm(&g->opt, be, g->grads), 0);
+            st->skipped_steps += !applied;
+        }
         if (it == 0) st->loss = loss, st->grad_norm = gn, st->lr = lr;
     }
     st->train_time_s = seconds() - t1;

@@ -48,6 +48,7 @@ typedef struct rlc_step_stats {
     int n_rewards;
     const char *reward_names[RLC_MAX_REWARDS];
     double reward_mean[RLC_MAX_REWARDS], reward_std_each[RLC_MAX_REWARDS];
+    int skipped_steps; /* optimizer updates skipped: loss or gradient norm not finite */
 } rlc_step_stats;
 
 /* One sample for logs: owned by the trainer, valid until the next step. */

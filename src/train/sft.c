@@ -226,7 +226,11 @@ rlc_status rlc_sft_trainer_step(rlc_sft_trainer *s, int step, rlc_step_stats *st
         RLC_TRY(run_micro(s, 0, first + f, n, norm > 0 ? (double)norm : 1.0, 1, &loss, &tokens));
     }
     float lr = rlc_schedule_lr(&s->p.schedule, s->p.lr, step), gn = 0;
-    rlc_adamw_step(&s->opt, rlc_model_backend(s->pol->m), s->params, s->grads, lr, &gn);
+    /* a non-finite loss or gradient never reaches the weights */
+    const rlc_backend *be = rlc_model_backend(s->pol->m);
+    int applied = isfinite(loss) ? rlc_adamw_step(&s->opt, be, s->params, s->grads, lr, &gn)
+                                 : (gn = (float)rlc_adamw_grad_norm(&s->opt, be, s->grads), 0);
+    st->skipped_steps = !applied;
     st->loss = tokens ? loss / tokens : 0;
     st->grad_norm = gn;
     st->lr = lr;
