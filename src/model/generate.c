@@ -52,6 +52,7 @@ void rlc_gen_out_free(rlc_gen_out *o) {
     free(o->logprobs);
     free(o->len);
     free(o->finish);
+    free(o->entropy);
     memset(o, 0, sizeof *o);
 }
 
@@ -270,7 +271,9 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
     out->logprobs = rlc_calloc((size_t)S * maxn, sizeof(float));
     out->len = rlc_calloc((size_t)S, sizeof(int));
     out->finish = rlc_calloc((size_t)S, sizeof(rlc_finish_reason));
-    if (!out->ids || !out->logprobs || !out->len || !out->finish) {
+    out->entropy = p->want_entropy ? rlc_calloc((size_t)S * maxn, sizeof(float)) : NULL;
+    if (!out->ids || !out->logprobs || !out->len || !out->finish ||
+        (p->want_entropy && !out->entropy)) {
         rlc_gen_out_free(out);
         return RLC_ERR_NOMEM;
     }
@@ -312,8 +315,9 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
             float u = rlc_rng_uniform(p->seed, rlc_rng_stream(key, (uint64_t)(s % G), 0x5a3),
                                       (uint64_t)step);
             float lp;
-            int tok = rlc_sample(g->logits + (size_t)r * V, V, &p->sampler, u,
-                                 g->sample_work + (size_t)r * 2 * V, &lp);
+            float *ent = out->entropy ? out->entropy + (size_t)s * maxn + step : NULL;
+            int tok = rlc_sample_ex(g->logits + (size_t)r * V, V, &p->sampler, u,
+                                    g->sample_work + (size_t)r * 2 * V, &lp, ent);
             out->ids[(size_t)s * maxn + step] = tok;
             out->logprobs[(size_t)s * maxn + step] = lp;
         }

@@ -39,7 +39,7 @@ struct rlc_grpo {
     rlc_sample_view *views;
     /* per micro-batch */
     int *ids, *tg;           /* [mb, T] */
-    float *lp, *dlp, *ent;   /* [mb, T] */
+    float *lp, *dlp;         /* [mb, T] */
     float *g_lp, *g_old, *g_ref, *g_mask, *g_dlp, *g_adv; /* [mb, max_new], g_adv [mb] */
 };
 
@@ -75,7 +75,7 @@ void rlc_grpo_free(rlc_grpo *g) {
     free(g->pids), free(g->plen), free(g->keys), free(g->prompts), free(g->refs);
     free(g->texts), free(g->reward), free(g->per_reward), free(g->adv), free(g->skipped);
     free(g->order), free(g->ref_lp), free(g->views);
-    free(g->ids), free(g->tg), free(g->lp), free(g->dlp), free(g->ent);
+    free(g->ids), free(g->tg), free(g->lp), free(g->dlp);
     free(g->g_lp), free(g->g_old), free(g->g_ref), free(g->g_mask), free(g->g_dlp), free(g->g_adv);
     free(g);
 }
@@ -121,7 +121,6 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     g->tg = rlc_calloc(mb * T, sizeof(int));
     g->lp = rlc_calloc(mb * T, sizeof(float));
     g->dlp = rlc_calloc(mb * T, sizeof(float));
-    g->ent = rlc_calloc(mb * T, sizeof(float));
     g->g_lp = rlc_calloc(mb * M, sizeof(float));
     g->g_old = rlc_calloc(mb * M, sizeof(float));
     g->g_ref = rlc_calloc(mb * M, sizeof(float));
@@ -131,7 +130,7 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     rlc_status st = RLC_OK;
     if (!g->pids || !g->plen || !g->keys || !g->prompts || !g->refs || !g->texts || !g->reward ||
         !g->per_reward || !g->adv || !g->skipped || !g->order || !g->ref_lp || !g->views ||
-        !g->ids || !g->tg || !g->lp || !g->dlp || !g->ent || !g->g_lp || !g->g_old ||
+        !g->ids || !g->tg || !g->lp || !g->dlp || !g->g_lp || !g->g_old ||
         !g->g_ref || !g->g_mask || !g->g_dlp || !g->g_adv)
         st = RLC_ERR_NOMEM;
     if (st == RLC_OK) st = rlc_generator_new(pol->m, (int)S, (int)T, &g->gen);
@@ -151,6 +150,13 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
 
 rlc_adamw *rlc_grpo_optimizer(rlc_grpo *g) {
     return &g->opt;
+}
+
+const rlc_gen_out *rlc_grpo_rollout(const rlc_grpo *g, const int *const **prompt_ids,
+                                    const int **prompt_lens) {
+    if (prompt_ids) *prompt_ids = (const int *const *)g->pids;
+    if (prompt_lens) *prompt_lens = g->plen;
+    return g->have_go ? &g->go : NULL;
 }
 
 int rlc_grpo_samples(const rlc_grpo *g, const rlc_sample_view **out) {
@@ -238,12 +244,17 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     gp.stop_ids = &pol->eos_id;
     gp.num_stop_ids = pol->eos_id >= 0;
     gp.prompt_keys = g->keys;
+    gp.want_entropy = 1;
     RLC_TRY(rlc_generator_run(g->gen, (const int *const *)g->pids, g->plen, B, &gp, &g->go));
     g->have_go = 1;
     st->gen_time_s = seconds() - t0;
 
-    /* 3. rewards */
+    /* 3. rewards; the entropy metric is over every sampled token, taken from
+     * the distributions they were drawn from (as verl and TRL report it: the
+     * policy at the sampling temperature), so groups without learning signal
+     * count too and no extra forward is needed */
     long correct = 0, hit = 0, ntok = 0;
+    double ent_sum = 0;
     st->len_min = M + 1;
     for (int s = 0; s < S; s++) {
         free(g->texts[s]);
@@ -256,6 +267,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         int L = g->go.len[s];
         hit += g->go.finish[s] == RLC_FINISH_LENGTH;
         ntok += L;
+        for (int j = 0; j < L; j++) ent_sum += g->go.entropy[(size_t)s * g->go.max_new + j];
         st->len_min = L < st->len_min ? L : st->len_min;
         st->len_max = L > st->len_max ? L : st->len_max;
         g->views[s] = (rlc_sample_view){g->prompts[s / G], g->texts[s], g->reward[s], L,
@@ -300,7 +312,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
 
     /* 7. optimisation passes */
     double t1 = seconds();
-    double ent_sum = 0, kl_sum = 0, clip_sum = 0;
+    double kl_sum = 0, clip_sum = 0;
     long tok_sum = 0, clip_tok = 0;
     for (int it = 0; it < p->num_iterations; it++) {
         double loss = 0;
@@ -314,14 +326,6 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
                 st->train_tokens += g->plen[s / G] + g->go.len[s] - 1;
             }
             gather(g, f, n, T, g->lp, g->g_lp);
-            if (it == 0) {
-                rlc_acts_entropy(g->acts, g->ent);
-                for (int r = 0; r < n; r++) {
-                    int s = g->order[f + r], P = g->plen[s / G];
-                    for (int j = 0; j < g->go.len[s]; j++)
-                        ent_sum += g->ent[(size_t)r * T + P - 1 + j];
-                }
-            }
             float l;
             rlc_grpo_stats gs;
             RLC_TRY(rlc_grpo_loss(&lp, g->g_lp, g->g_old, lp.beta != 0 ? g->g_ref : NULL,
@@ -367,7 +371,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     st->correct_rate = (double)correct / S;
     st->frac_reward_zero_std = (double)n_skipped / B;
     st->max_token_hit_rate = (double)hit / S;
-    st->entropy = tok_sum ? ent_sum / tok_sum : NAN;
+    st->entropy = ntok ? ent_sum / ntok : NAN;
     st->kl = tok_sum ? kl_sum / tok_sum : 0;
     st->clip_ratio = clip_tok ? clip_sum / clip_tok : 0;
     st->len_mean = (double)ntok / S;
