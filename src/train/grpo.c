@@ -1,7 +1,9 @@
 #include "train/grpo.h"
 
+#include "base/checked.h"
 #include "base/rng.h"
 
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -93,17 +95,32 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
                           "(a group needs at least 2 samples to compare)",
                           rlc_adv_mode_name(p->adv));
     if (rewards->n == 0) return rlc_errorf(RLC_ERR_INVALID, "grpo: no reward functions");
+    int B = p->batch_prompts, G = p->group_size, M = p->max_new_tokens;
+    int maxp = pol->max_prompt_tokens > 0 ? pol->max_prompt_tokens : 512;
+    /* sizes from the config: every product checked, and the counts that are
+     * ints must fit one */
+    size_t S, T, SM, mbT, mbM, Snr;
+    RLC_TRY(rlc_mul_size_what("grpo: batch_prompts x group_size", (size_t)B, (size_t)G, &S));
+    RLC_TRY(rlc_add_size_what("grpo: max_prompt_tokens + max_new_tokens", (size_t)maxp,
+                              (size_t)M, &T));
+    if (S > INT_MAX || T > INT_MAX)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "grpo: %d prompts x %d samples = %zu sequences of up to %zu tokens, "
+                          "more than %d",
+                          B, G, S, T, INT_MAX);
+    size_t mb = p->micro_batch > 0 && (size_t)p->micro_batch < S ? (size_t)p->micro_batch : S;
+    RLC_TRY(rlc_mul_size_what("grpo: sequences x max_new_tokens", S, (size_t)M, &SM));
+    RLC_TRY(rlc_mul_size_what("grpo: micro_batch x sequence length", mb, T, &mbT));
+    RLC_TRY(rlc_mul_size_what("grpo: micro_batch x max_new_tokens", mb, (size_t)M, &mbM));
+    RLC_TRY(rlc_mul_size_what("grpo: sequences x rewards", S, rewards->n, &Snr));
     rlc_grpo *g = rlc_calloc(1, sizeof *g);
     if (!g) return RLC_ERR_NOMEM;
     g->pol = pol, g->src = src, g->rw = rewards, g->p = *p;
-    int B = p->batch_prompts, G = p->group_size, M = p->max_new_tokens;
-    g->S = B * G;
-    int maxp = pol->max_prompt_tokens > 0 ? pol->max_prompt_tokens : 512;
-    g->T = maxp + M;
-    g->mb = p->micro_batch > 0 && p->micro_batch < g->S ? p->micro_batch : g->S;
+    g->S = (int)S;
+    g->T = (int)T;
+    g->mb = (int)mb;
     if (g->p.loss.agg == RLC_LOSS_SEQ_MEAN_TOKEN_SUM_NORM && g->p.loss.max_tokens <= 0)
         g->p.loss.max_tokens = M;
-    size_t S = g->S, mb = g->mb, T = g->T, nr = rewards->n;
     g->pids = rlc_calloc((size_t)B, sizeof *g->pids);
     g->plen = rlc_calloc((size_t)B, sizeof *g->plen);
     g->keys = rlc_calloc((size_t)B, sizeof *g->keys);
@@ -111,21 +128,21 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     g->refs = rlc_calloc((size_t)B, sizeof *g->refs);
     g->texts = rlc_calloc(S, sizeof *g->texts);
     g->reward = rlc_calloc(S, sizeof(float));
-    g->per_reward = rlc_calloc(S * nr, sizeof(float));
+    g->per_reward = rlc_calloc(Snr, sizeof(float));
     g->adv = rlc_calloc(S, sizeof(float));
     g->skipped = rlc_calloc((size_t)B, 1);
     g->order = rlc_calloc(S, sizeof(int));
-    g->ref_lp = rlc_calloc(S * M, sizeof(float));
+    g->ref_lp = rlc_calloc(SM, sizeof(float));
     g->views = rlc_calloc(S, sizeof *g->views);
-    g->ids = rlc_calloc(mb * T, sizeof(int));
-    g->tg = rlc_calloc(mb * T, sizeof(int));
-    g->lp = rlc_calloc(mb * T, sizeof(float));
-    g->dlp = rlc_calloc(mb * T, sizeof(float));
-    g->g_lp = rlc_calloc(mb * M, sizeof(float));
-    g->g_old = rlc_calloc(mb * M, sizeof(float));
-    g->g_ref = rlc_calloc(mb * M, sizeof(float));
-    g->g_mask = rlc_calloc(mb * M, sizeof(float));
-    g->g_dlp = rlc_calloc(mb * M, sizeof(float));
+    g->ids = rlc_calloc(mbT, sizeof(int));
+    g->tg = rlc_calloc(mbT, sizeof(int));
+    g->lp = rlc_calloc(mbT, sizeof(float));
+    g->dlp = rlc_calloc(mbT, sizeof(float));
+    g->g_lp = rlc_calloc(mbM, sizeof(float));
+    g->g_old = rlc_calloc(mbM, sizeof(float));
+    g->g_ref = rlc_calloc(mbM, sizeof(float));
+    g->g_mask = rlc_calloc(mbM, sizeof(float));
+    g->g_dlp = rlc_calloc(mbM, sizeof(float));
     g->g_adv = rlc_calloc(mb, sizeof(float));
     rlc_status st = RLC_OK;
     if (!g->pids || !g->plen || !g->keys || !g->prompts || !g->refs || !g->texts || !g->reward ||

@@ -1,5 +1,6 @@
 #include "train/sft.h"
 
+#include "base/checked.h"
 #include "base/rng.h"
 
 #include <math.h>
@@ -56,7 +57,12 @@ rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc
     }
     s->mb = p->micro_batch > 0 && p->micro_batch < p->batch ? p->micro_batch : p->batch;
     s->T = p->max_len;
-    size_t n = (size_t)s->mb * s->T;
+    size_t n = 0;
+    rlc_status sz = rlc_mul_size_what("sft: micro_batch x max_len", (size_t)s->mb, (size_t)s->T, &n);
+    if (sz) {
+        rlc_sft_trainer_free(s);
+        return sz;
+    }
     s->ids = rlc_calloc(n, sizeof(int));
     s->tg = rlc_calloc(n, sizeof(int));
     s->lp = rlc_calloc(n, sizeof(float));
