@@ -102,9 +102,9 @@ static const char *model_dir(const char *name, const char *config) {
     rlc_st_writer *w = rlc_st_writer_new();
     float data[32] = {0};
     int64_t shape[2] = {4, 8};
-    cr_assert_eq(rlc_st_writer_add_f32(w, "model.embed_tokens.weight", RLC_DTYPE_F32, 2, shape,
-                                       data),
-                 RLC_OK);
+    cr_assert_eq(
+        rlc_st_writer_add_f32(w, "model.embed_tokens.weight", RLC_DTYPE_F32, 2, shape, data),
+        RLC_OK);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     cr_assert_eq(rlc_st_writer_write(w, path), RLC_OK, "%s", rlc_last_error());
     rlc_st_writer_free(w);
@@ -153,11 +153,11 @@ Test(checked, info_on_wrapping_sizes, .timeout = 60) {
 
 /* heads x head_dim overflowed int (UBSan) even with each factor small enough. */
 Test(checked, info_on_heads_times_head_dim, .timeout = 60) {
-    const char *dir = model_dir(
-        "heads", LLAMA_HEAD "\"vocab_size\": 1000, \"hidden_size\": 1024, "
-                            "\"intermediate_size\": 2048, \"num_hidden_layers\": 2, "
-                            "\"num_attention_heads\": 4096, \"num_key_value_heads\": 4096, "
-                            "\"head_dim\": 4096, \"max_position_embeddings\": 2048}");
+    const char *dir = model_dir("heads", LLAMA_HEAD
+                                "\"vocab_size\": 1000, \"hidden_size\": 1024, "
+                                "\"intermediate_size\": 2048, \"num_hidden_layers\": 2, "
+                                "\"num_attention_heads\": 4096, \"num_key_value_heads\": 4096, "
+                                "\"head_dim\": 4096, \"max_position_embeddings\": 2048}");
     char *t = info_fails(dir, 0);
     cr_expect(strstr(t, "num_attention_heads x head_dim = 4096 x 4096"), "message: %s", t);
 }
@@ -166,11 +166,11 @@ Test(checked, info_on_heads_times_head_dim, .timeout = 60) {
  * allocated before the file's shapes are checked: with 1 GB of address space
  * rlc still answers with the shape mismatch, not out of memory. */
 Test(checked, info_checks_shapes_before_allocating, .timeout = 60) {
-    const char *dir = model_dir(
-        "vocab", LLAMA_HEAD "\"vocab_size\": 2700000, \"hidden_size\": 128, "
-                            "\"intermediate_size\": 256, \"num_hidden_layers\": 1, "
-                            "\"num_attention_heads\": 2, \"num_key_value_heads\": 2, "
-                            "\"max_position_embeddings\": 2048}");
+    const char *dir =
+        model_dir("vocab", LLAMA_HEAD "\"vocab_size\": 2700000, \"hidden_size\": 128, "
+                                      "\"intermediate_size\": 256, \"num_hidden_layers\": 1, "
+                                      "\"num_attention_heads\": 2, \"num_key_value_heads\": 2, "
+                                      "\"max_position_embeddings\": 2048}");
     char *t = info_fails(dir, 1024);
     cr_expect(strstr(t, "model.embed_tokens.weight") && strstr(t, "has shape [4, 8]") &&
                   strstr(t, "expected [2700000, 128]"),

@@ -49,7 +49,8 @@ static const char *const torch_entropy =
 static float hash_bit(const char *completion, const char *reference) {
     (void)reference;
     unsigned h = 2166136261u;
-    for (const char *p = completion; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    for (const char *p = completion; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
     return (float)((h >> 7) & 1u);
 }
 static const rlc_reward_def parity_def = {"hash_bit", hash_bit, 1.0f, "test reward"};
@@ -93,9 +94,11 @@ static void check_step(int with_signal) {
     float *w = rlc_model_param(pol.m, "lm_head.weight", &nw);
     if (!w) w = rlc_model_param(pol.m, "model.embed_tokens.weight", &nw);
     cr_assert_not_null(w);
-    for (size_t i = 0; i < nw; i++) w[i] *= 40.0f;
+    for (size_t i = 0; i < nw; i++)
+        w[i] *= 40.0f;
     /* the weights the step sampled from, before its update changes them */
-    cr_assert_eq(rlc_model_save(pol.m, tmp_path("model"), RLC_DTYPE_F32), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_model_save(pol.m, tmp_path("model"), RLC_DTYPE_F32), RLC_OK, "%s",
+                 rlc_last_error());
     rlc_step_stats st;
     cr_assert_eq(rlc_grpo_step(g, 0, &st), RLC_OK, "%s", rlc_last_error());
     if (with_signal)
@@ -116,8 +119,10 @@ static void check_step(int with_signal) {
     for (int s = 0; s < go->num_seqs; s++) {
         int P = plen[s / gp.group_size], L = go->len[s];
         fprintf(f, "%d %d", P, L);
-        for (int t = 0; t < P; t++) fprintf(f, " %d", pids[s / gp.group_size][t]);
-        for (int j = 0; j < L; j++) fprintf(f, " %d", go->ids[(size_t)s * go->max_new + j]);
+        for (int t = 0; t < P; t++)
+            fprintf(f, " %d", pids[s / gp.group_size][t]);
+        for (int j = 0; j < L; j++)
+            fprintf(f, " %d", go->ids[(size_t)s * go->max_new + j]);
         fputc('\n', f);
         ntok += L;
     }

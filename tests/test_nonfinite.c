@@ -19,6 +19,7 @@
 #include "train/run.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -65,7 +66,8 @@ static void skip_case(float bad) {
     p.weight_decay = 0.1f;
     cr_assert_eq(rlc_adamw_init(&opt, N, p), RLC_OK);
     float param[N], grad[N], p0[N], m0[N], v0[N];
-    for (int i = 0; i < N; i++) param[i] = sinf((float)i), grad[i] = cosf(0.3f * (float)i);
+    for (int i = 0; i < N; i++)
+        param[i] = sinf((float)i), grad[i] = cosf(0.3f * (float)i);
     float gn = 0;
     cr_assert_eq(rlc_adamw_step(&opt, be, param, grad, p.lr, &gn), 1);
     memcpy(p0, param, sizeof p0);
@@ -73,7 +75,8 @@ static void skip_case(float bad) {
     memcpy(v0, opt.v, sizeof v0);
     cr_assert(all_finite(p0, N) && all_finite(m0, N) && all_finite(v0, N));
 
-    for (int i = 0; i < N; i++) grad[i] = cosf(0.7f * (float)i);
+    for (int i = 0; i < N; i++)
+        grad[i] = cosf(0.7f * (float)i);
     grad[17] = bad;
     gn = 0;
     cr_expect_eq(rlc_adamw_step(&opt, be, param, grad, p.lr, &gn), 0, "a %g gradient was applied",
@@ -106,7 +109,8 @@ Test(nonfinite, adamw_skips_inf_gradient) {
 Test(nonfinite, check_finite_names_the_element) {
     const rlc_backend *be = rlc_backend_cpu();
     float x[40];
-    for (int i = 0; i < 40; i++) x[i] = 3e38f; /* huge but finite: their squares overflow float */
+    for (int i = 0; i < 40; i++)
+        x[i] = 3e38f; /* huge but finite: their squares overflow float */
     cr_expect_eq(rlc_check_finite(be, x, 40, "w"), RLC_OK, "%s", rlc_last_error());
     x[23] = -INFINITY;
     cr_assert_eq(rlc_check_finite(be, x, 40, "checkpoint-3: trainable parameters"),
@@ -138,12 +142,12 @@ Test(nonfinite, kl_log_ratio_clamped) {
     cr_expect(fabs(loss - want) <= 1e-6 * want, "loss %.9g, want %.9g", (double)loss, want);
     cr_expect(fabs(st.kl_mean - (k20 + k20 + km20) / 4.0) <= 1e-6 * k20, "kl %g",
               (double)st.kl_mean);
-    for (int i = 0; i < 4; i++) cr_expect_eq(dl[i], 0.0f, "dlogp[%d] = %g", i, (double)dl[i]);
+    for (int i = 0; i < 4; i++)
+        cr_expect_eq(dl[i], 0.0f, "dlogp[%d] = %g", i, (double)dl[i]);
     /* at the bound itself the gradient still flows (torch.clamp passes it) */
     float lp1[1] = {-21.0f}, rf1[1] = {-1.0f}, m1[1] = {1}, d1[1];
     cr_assert_eq(rlc_grpo_loss(&p, lp1, lp1, rf1, adv, m1, 1, 1, &loss, d1, NULL), RLC_OK);
-    cr_expect(fabs(d1[0] - 0.5 * (1.0 - exp(20.0))) <= 1e-6 * exp(20.0), "dlogp %g",
-              (double)d1[0]);
+    cr_expect(fabs(d1[0] - 0.5 * (1.0 - exp(20.0))) <= 1e-6 * exp(20.0), "dlogp %g", (double)d1[0]);
 }
 
 /* ---- whole runs ---- */
@@ -218,7 +222,8 @@ static float *load_all(const char *path, size_t *n) {
     rlc_st_file *f;
     cr_assert_eq(rlc_st_open(path, &f), RLC_OK, "%s", rlc_last_error());
     size_t total = 0;
-    for (int i = 0; i < rlc_st_count(f); i++) total += rlc_st_at(f, i)->numel;
+    for (int i = 0; i < rlc_st_count(f); i++)
+        total += rlc_st_at(f, i)->numel;
     float *all = malloc(total * sizeof(float) + 1), *p = all;
     for (int i = 0; i < rlc_st_count(f); i++) {
         const rlc_st_tensor *t = rlc_st_at(f, i);
@@ -249,8 +254,7 @@ static void expect_same_state(const char *name, int a, int b, const char *weight
     cr_assert_eq(na, nb);
     cr_expect(na > 0 && all_finite(wa, na), "checkpoint-%d: moments not finite", a);
     cr_expect_eq(memcmp(wa, wb, na * sizeof(float)), 0,
-                 "checkpoint-%d and checkpoint-%d AdamW moments differ across skipped steps", a,
-                 b);
+                 "checkpoint-%d and checkpoint-%d AdamW moments differ across skipped steps", a, b);
     free(wa), free(wb);
     rlc_adamw oa, ob;
     memset(&oa, 0, sizeof oa), memset(&ob, 0, sizeof ob);
@@ -260,6 +264,25 @@ static void expect_same_state(const char *name, int a, int b, const char *weight
     cr_assert_eq(rlc_ckpt_read_optimizer(run_path(name, db), &ob), RLC_OK, "%s", rlc_last_error());
     cr_expect_eq(oa.t, ob.t, "AdamW step count moved over skipped steps: %d -> %d", oa.t, ob.t);
     rlc_adamw_free(&oa), rlc_adamw_free(&ob);
+}
+
+/* The run's verbose log (logs/<one file>), NUL-terminated, malloc'd. */
+static char *run_log(const char *name) {
+    DIR *d = opendir(run_path(name, "logs"));
+    cr_assert_not_null(d, "%s: no logs/", name);
+    struct dirent *e;
+    char path[4096] = "";
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            snprintf(path, sizeof path, "%s/%s", run_path(name, "logs"), e->d_name);
+    closedir(d);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s: no log file", name);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = 0;
+    fclose(f);
+    return text;
 }
 
 /* Steps 0 and 1 train; from step 2 on every gradient holds a NaN. With
@@ -291,6 +314,11 @@ static void stop_after_skips(const char *mode, const char *weights) {
     expect_same_state(mode, 2, 4, weights);
     cr_expect(!exists(run_path(mode, "checkpoints/checkpoint-6")));
     cr_expect(!exists(run_path(mode, "final")), "final/ written by a stopped run");
+    const char *log = run_log(mode);
+    cr_expect(strstr(log, "step 2: loss") && strstr(log, "grad_norm nan: not finite, the update "
+                                                         "was skipped"),
+              "no skip warning in the log:\n%s", log);
+    cr_expect(strstr(log, "training stopped at step 4"), "the error is not in the log:\n%s", log);
 }
 
 Test(nonfinite, grpo_run_skips_and_stops, .timeout = 300) {

@@ -343,8 +343,8 @@ rlc_status rlc_config_validate(const rlc_model_config *c, const char *what) {
      * widths 16k, depths ~128), so that no product of these sizes in an
      * allocation or an int index can overflow and a corrupt file fails here
      * instead of asking for terabytes */
-    static const int limit[] = {1 << 22, 1 << 16, 1 << 20, 1 << 12, 1 << 12, 1 << 12, 1 << 12,
-                                1 << 24};
+    static const int limit[] = {1 << 22, 1 << 16, 1 << 20, 1 << 12,
+                                1 << 12, 1 << 12, 1 << 12, 1 << 24};
     for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
         if (pos[i].v > limit[i])
             return rlc_errorf(RLC_ERR_INVALID, "%s: field '%s' is %d, above rlc's limit of %d",

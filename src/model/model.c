@@ -136,8 +136,7 @@ static rlc_status model_layout(const rlc_model_config *cfg, rlc_model **out) {
         for (int i = 0; i < NMOD; i++) lo->w[i] = lo->b[i] = lo->la[i] = lo->lb[i] = -1;
         lo->qn = lo->kn = -1;
 #define LNAME(suffix) (snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix), name)
-        lo->ln1 =
-            add_desc(m->desc, &m->n_desc, &total, LNAME("input_layernorm.weight"), C, 0, &st);
+        lo->ln1 = add_desc(m->desc, &m->n_desc, &total, LNAME("input_layernorm.weight"), C, 0, &st);
         for (int i = 0; i < NMOD; i++) {
             int in, o;
             model_mod_dims(cfg, i, &in, &o);

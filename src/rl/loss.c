@@ -125,8 +125,8 @@ rlc_status rlc_grpo_loss(const rlc_grpo_loss_params *p, const float *logp, const
                  * torch.clamp, no gradient flows through a clamped value */
                 const double d_raw = (double)ref_logp[i] - (double)logp[i];
                 const int in_range = d_raw >= -KL_LOG_RATIO_MAX && d_raw <= KL_LOG_RATIO_MAX;
-                const double d = in_range ? d_raw
-                                 : d_raw > KL_LOG_RATIO_MAX ? KL_LOG_RATIO_MAX
+                const double d = in_range                    ? d_raw
+                                 : d_raw > KL_LOG_RATIO_MAX  ? KL_LOG_RATIO_MAX
                                  : d_raw < -KL_LOG_RATIO_MAX ? -KL_LOG_RATIO_MAX
                                                              : d_raw; /* NaN stays NaN */
                 const double e = exp(d);

@@ -101,8 +101,8 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
      * ints must fit one */
     size_t S, T, SM, mbT, mbM, Snr;
     RLC_TRY(rlc_mul_size_what("grpo: batch_prompts x group_size", (size_t)B, (size_t)G, &S));
-    RLC_TRY(rlc_add_size_what("grpo: max_prompt_tokens + max_new_tokens", (size_t)maxp,
-                              (size_t)M, &T));
+    RLC_TRY(
+        rlc_add_size_what("grpo: max_prompt_tokens + max_new_tokens", (size_t)maxp, (size_t)M, &T));
     if (S > INT_MAX || T > INT_MAX)
         return rlc_errorf(RLC_ERR_INVALID,
                           "grpo: %d prompts x %d samples = %zu sequences of up to %zu tokens, "
@@ -147,8 +147,8 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     rlc_status st = RLC_OK;
     if (!g->pids || !g->plen || !g->keys || !g->prompts || !g->refs || !g->texts || !g->reward ||
         !g->per_reward || !g->adv || !g->skipped || !g->order || !g->ref_lp || !g->views ||
-        !g->ids || !g->tg || !g->lp || !g->dlp || !g->g_lp || !g->g_old ||
-        !g->g_ref || !g->g_mask || !g->g_dlp || !g->g_adv)
+        !g->ids || !g->tg || !g->lp || !g->dlp || !g->g_lp || !g->g_old || !g->g_ref ||
+        !g->g_mask || !g->g_dlp || !g->g_adv)
         st = RLC_ERR_NOMEM;
     if (st == RLC_OK) st = rlc_generator_new(pol->m, (int)S, (int)T, &g->gen);
     if (st == RLC_OK) st = rlc_acts_new(pol->m, (int)mb, (int)T, &g->acts);
@@ -284,7 +284,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         int L = g->go.len[s];
         hit += g->go.finish[s] == RLC_FINISH_LENGTH;
         ntok += L;
-        for (int j = 0; j < L; j++) ent_sum += g->go.entropy[(size_t)s * g->go.max_new + j];
+        for (int j = 0; j < L; j++)
+            ent_sum += g->go.entropy[(size_t)s * g->go.max_new + j];
         st->len_min = L < st->len_min ? L : st->len_min;
         st->len_max = L > st->len_max ? L : st->len_max;
         g->views[s] = (rlc_sample_view){g->prompts[s / G], g->texts[s], g->reward[s], L,
@@ -369,8 +370,9 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         if (n_act > 0) {
             /* a non-finite loss or gradient never reaches the weights */
             const rlc_backend *be = rlc_model_backend(pol->m);
-            int applied = isfinite(loss) ? rlc_adamw_step(&g->opt, be, g->params, g->grads, lr, &gn)
-                                         : (gn = (float)rlc_adamw_grad_norm(&g->opt, be, g->grads), 0);
+            int applied = isfinite(loss)
+                              ? rlc_adamw_step(&g->opt, be, g->params, g->grads, lr, &gn)
+                              : (gn = (float)rlc_adamw_grad_norm(&g->opt, be, g->grads), 0);
             st->skipped_steps += !applied;
         }
         if (it == 0) st->loss = loss, st->grad_norm = gn, st->lr = lr;

@@ -87,8 +87,9 @@ rlc_status rlc_check_finite(const rlc_backend *be, const float *x, size_t n, con
      * exactly when every element is */
     if (n == 0 || isfinite(be->sumsq(x, n))) return RLC_OK;
     size_t i = 0;
-    while (i < n && isfinite(x[i])) i++;
+    while (i < n && isfinite(x[i]))
+        i++;
     return rlc_errorf(RLC_ERR_INVALID,
-                      "%s: element %zu of %zu is %g (not finite); refusing to write it", what, i,
-                      n, i < n ? (double)x[i] : 0.0);
+                      "%s: element %zu of %zu is %g (not finite); refusing to write it", what, i, n,
+                      i < n ? (double)x[i] : 0.0);
 }

@@ -548,15 +548,8 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
                                               views[i].reward, views[i].num_tokens,
                                               views[i].rewards};
         }
-        if (ss.skipped_steps > 0) {
-            skipped_in_row++;
-            rlc_logf(RLC_LOG_WARN,
-                     "step %d: loss %g, grad_norm %g: not finite, the update was skipped "
-                     "(weights and optimizer state unchanged; %d such step%s in a row)",
-                     step, ss.loss, ss.grad_norm, skipped_in_row, skipped_in_row == 1 ? "" : "s");
-        } else {
-            skipped_in_row = 0;
-        }
+        /* the sinks warn about each skipped update (observe/warn.c) */
+        skipped_in_row = ss.skipped_steps > 0 ? skipped_in_row + 1 : 0;
         st = rlc_sinks_step(sinks, &rec, samples, n_samples);
         if (st) break;
         if (c->training.max_skipped_steps > 0 && skipped_in_row >= c->training.max_skipped_steps) {

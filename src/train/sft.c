@@ -58,7 +58,8 @@ rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc
     s->mb = p->micro_batch > 0 && p->micro_batch < p->batch ? p->micro_batch : p->batch;
     s->T = p->max_len;
     size_t n = 0;
-    rlc_status sz = rlc_mul_size_what("sft: micro_batch x max_len", (size_t)s->mb, (size_t)s->T, &n);
+    rlc_status sz =
+        rlc_mul_size_what("sft: micro_batch x max_len", (size_t)s->mb, (size_t)s->T, &n);
     if (sz) {
         rlc_sft_trainer_free(s);
         return sz;
