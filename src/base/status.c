@@ -1,5 +1,7 @@
 #include "base/status.h"
 
+#include "base/checked.h"
+
 #include <stdarg.h>
 #include <string.h>
 
@@ -54,7 +56,8 @@ void *rlc_calloc(size_t count, size_t size) {
 }
 
 void *rlc_aligned_alloc(size_t n) {
-    size_t rounded = (n + 63) & ~(size_t)63;
+    size_t rounded = 0;
+    if (rlc_align_size("aligned allocation", n, 64, &rounded)) return NULL;
     void *p = aligned_alloc(64, rounded ? rounded : 64);
     if (!p) rlc_errorf(RLC_ERR_NOMEM, "out of memory allocating %zu bytes", n);
     return p;

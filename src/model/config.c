@@ -6,6 +6,7 @@
  * refused rather than ignored. */
 #include "model/config.h"
 
+#include "base/checked.h"
 #include "base/fs.h"
 
 #include <jansson.h>
@@ -338,6 +339,22 @@ rlc_status rlc_config_validate(const rlc_model_config *c, const char *what) {
         if (pos[i].v <= 0)
             return rlc_errorf(RLC_ERR_INVALID, "%s: field '%s' must be a positive integer, not %d",
                               what, pos[i].name, pos[i].v);
+    /* Sane limits, far above any released model's (vocabularies reach ~262k,
+     * widths 16k, depths ~128), so that no product of these sizes in an
+     * allocation or an int index can overflow and a corrupt file fails here
+     * instead of asking for terabytes */
+    static const int limit[] = {1 << 22, 1 << 16, 1 << 20, 1 << 12,
+                                1 << 12, 1 << 12, 1 << 12, 1 << 24};
+    for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
+        if (pos[i].v > limit[i])
+            return rlc_errorf(RLC_ERR_INVALID, "%s: field '%s' is %d, above rlc's limit of %d",
+                              what, pos[i].name, pos[i].v, limit[i]);
+    size_t qd = 0;
+    RLC_TRY(rlc_mul_size_what(what, (size_t)c->num_heads, (size_t)c->head_dim, &qd));
+    if (qd > 1 << 20)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "%s: num_attention_heads x head_dim = %d x %d, above rlc's limit of %d",
+                          what, c->num_heads, c->head_dim, 1 << 20);
     if (c->num_heads % c->num_kv_heads != 0)
         return rlc_errorf(RLC_ERR_INVALID,
                           "%s: 'num_attention_heads' (%d) must be a multiple of "

@@ -4,6 +4,7 @@
  * is taken before the decode loop. */
 #include "model/generate.h"
 
+#include "base/checked.h"
 #include "base/rng.h"
 #include "model/model_internal.h"
 
@@ -52,6 +53,7 @@ void rlc_gen_out_free(rlc_gen_out *o) {
     free(o->logprobs);
     free(o->len);
     free(o->finish);
+    free(o->entropy);
     memset(o, 0, sizeof *o);
 }
 
@@ -86,10 +88,17 @@ size_t rlc_generator_bytes(const rlc_generator *g) {
     return g->bytes + g->att_cap * sizeof(float);
 }
 
-static float *galloc(rlc_generator *g, size_t nfloats, int *fail) {
-    float *p = rlc_aligned_alloc(nfloats * sizeof(float));
-    if (!p) *fail = 1;
-    g->bytes += nfloats * sizeof(float);
+/* a * b * c * d floats (the product checked); the first failure stays in *st. */
+static float *galloc(rlc_generator *g, rlc_status *st, const char *what, size_t a, size_t b,
+                     size_t c, size_t d) {
+    size_t n = 0, bytes = 0;
+    if (*st) return NULL;
+    *st = rlc_mul3_size(what, a, b, c, &n);
+    if (!*st) *st = rlc_mul3_size(what, n, d, sizeof(float), &bytes);
+    if (*st) return NULL;
+    float *p = rlc_aligned_alloc(bytes);
+    if (!p) *st = RLC_ERR_NOMEM;
+    g->bytes += bytes;
     return p;
 }
 
@@ -104,33 +113,37 @@ rlc_status rlc_generator_new(rlc_model *m, int max_seqs, int max_len, rlc_genera
     g->max_len = max_len;
     size_t R = (size_t)(max_seqs > max_len ? max_seqs : max_len);
     g->rows = (int)R;
-    size_t C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+    size_t C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size, H = c->num_heads;
     size_t QD = (size_t)c->num_heads * c->head_dim, KD = (size_t)c->num_kv_heads * c->head_dim;
     size_t L = c->num_layers, S = max_seqs, T = max_len;
     size_t r = m->has_lora ? (size_t)m->lc.rank : 1;
-    int fail = 0;
-    g->kc = galloc(g, L * S * T * KD, &fail);
-    g->vc = galloc(g, L * S * T * KD, &fail);
-    g->x = galloc(g, R * C, &fail);
-    g->ln = galloc(g, R * C, &fail);
-    g->q = galloc(g, R * QD, &fail);
-    g->k = galloc(g, R * KD, &fail);
-    g->v = galloc(g, R * KD, &fail);
-    g->atty = galloc(g, R * QD, &fail);
-    g->g = galloc(g, R * F, &fail);
-    g->u = galloc(g, R * F, &fail);
-    g->h = galloc(g, R * F, &fail);
-    g->ax = galloc(g, R * r, &fail);
-    g->logits = galloc(g, S * V, &fail);
-    g->scratch = galloc(g, S * c->num_heads * T, &fail);
-    g->sample_work = galloc(g, S * 2 * V, &fail);
-    g->rstd = galloc(g, R * c->num_heads, &fail);
+    rlc_status gst = RLC_OK;
+    g->kc = galloc(g, &gst, "generator: KV cache", L, S, T, KD);
+    g->vc = galloc(g, &gst, "generator: KV cache", L, S, T, KD);
+    g->x = galloc(g, &gst, "generator", R, C, 1, 1);
+    g->ln = galloc(g, &gst, "generator", R, C, 1, 1);
+    g->q = galloc(g, &gst, "generator", R, QD, 1, 1);
+    g->k = galloc(g, &gst, "generator", R, KD, 1, 1);
+    g->v = galloc(g, &gst, "generator", R, KD, 1, 1);
+    g->atty = galloc(g, &gst, "generator", R, QD, 1, 1);
+    g->g = galloc(g, &gst, "generator", R, F, 1, 1);
+    g->u = galloc(g, &gst, "generator", R, F, 1, 1);
+    g->h = galloc(g, &gst, "generator", R, F, 1, 1);
+    g->ax = galloc(g, &gst, "generator", R, r, 1, 1);
+    g->logits = galloc(g, &gst, "generator: logits", S, V, 1, 1);
+    g->scratch = galloc(g, &gst, "generator", S, H, T, 1);
+    g->sample_work = galloc(g, &gst, "generator: sampler", S, 2, V, 1);
+    g->rstd = galloc(g, &gst, "generator", R, H, 1, 1);
     g->pos = rlc_malloc(R * sizeof(int));
     g->lens = rlc_malloc(R * sizeof(int));
     g->tok = rlc_malloc(R * sizeof(int));
     g->act = rlc_malloc(R * sizeof(int));
     g->rowlen = rlc_malloc(R * sizeof(int));
-    if (fail || !g->pos || !g->lens || !g->tok || !g->act || !g->rowlen) {
+    if (gst == RLC_ERR_INVALID) { /* a size overflow, already described */
+        rlc_generator_free(g);
+        return gst;
+    }
+    if (gst || !g->pos || !g->lens || !g->tok || !g->act || !g->rowlen) {
         rlc_generator_free(g);
         return rlc_errorf(RLC_ERR_NOMEM, "generator: out of memory for %d sequences x %d tokens",
                           max_seqs, max_len);
@@ -257,10 +270,12 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
                                   i, t, prompts[i][t], V);
         if ((size_t)prompt_lens[i] > max_p) max_p = (size_t)prompt_lens[i];
     }
-    size_t need = (size_t)c->num_heads * max_p * max_p;
+    size_t need = 0, need_bytes = 0;
+    RLC_TRY(rlc_mul3_size("generate: attention scores", (size_t)c->num_heads, max_p, max_p, &need));
+    RLC_TRY(rlc_mul_size_what("generate: attention scores", need, sizeof(float), &need_bytes));
     if (need > g->att_cap) {
         free(g->att);
-        g->att = rlc_aligned_alloc(need * sizeof(float));
+        g->att = rlc_aligned_alloc(need_bytes);
         g->att_cap = g->att ? need : 0;
         if (!g->att) return RLC_ERR_NOMEM;
     }
@@ -270,7 +285,9 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
     out->logprobs = rlc_calloc((size_t)S * maxn, sizeof(float));
     out->len = rlc_calloc((size_t)S, sizeof(int));
     out->finish = rlc_calloc((size_t)S, sizeof(rlc_finish_reason));
-    if (!out->ids || !out->logprobs || !out->len || !out->finish) {
+    out->entropy = p->want_entropy ? rlc_calloc((size_t)S * maxn, sizeof(float)) : NULL;
+    if (!out->ids || !out->logprobs || !out->len || !out->finish ||
+        (p->want_entropy && !out->entropy)) {
         rlc_gen_out_free(out);
         return RLC_ERR_NOMEM;
     }
@@ -312,8 +329,9 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
             float u = rlc_rng_uniform(p->seed, rlc_rng_stream(key, (uint64_t)(s % G), 0x5a3),
                                       (uint64_t)step);
             float lp;
-            int tok = rlc_sample(g->logits + (size_t)r * V, V, &p->sampler, u,
-                                 g->sample_work + (size_t)r * 2 * V, &lp);
+            float *ent = out->entropy ? out->entropy + (size_t)s * maxn + step : NULL;
+            int tok = rlc_sample_ex(g->logits + (size_t)r * V, V, &p->sampler, u,
+                                    g->sample_work + (size_t)r * 2 * V, &lp, ent);
             out->ids[(size_t)s * maxn + step] = tok;
             out->logprobs[(size_t)s * maxn + step] = lp;
         }

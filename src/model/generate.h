@@ -31,6 +31,7 @@ typedef struct rlc_gen_params {
      * ids so far; non-zero stops it (stop strings live here). */
     int (*stop_fn)(void *ud, int seq, const int *ids, int n);
     void *stop_ud;
+    int want_entropy; /* fill rlc_gen_out.entropy (default 0: left NULL) */
 } rlc_gen_params;
 
 rlc_gen_params rlc_gen_default_params(void); /* 64 tokens, 1 sample, T=1, eos on */
@@ -42,6 +43,10 @@ typedef struct rlc_gen_out {
     float *logprobs; /* [num_seqs, max_new] */
     int *len;        /* [num_seqs] generated count (the stop token included) */
     rlc_finish_reason *finish; /* [num_seqs] */
+    /* [num_seqs, max_new] with want_entropy, else NULL: entropy (nats) of the
+     * distribution each token was drawn from, softmax(logits / T) over the
+     * full vocabulary before top-k/top-p/min-p (T = 1 when greedy) */
+    float *entropy;
 } rlc_gen_out;
 
 void rlc_gen_out_free(rlc_gen_out *o);

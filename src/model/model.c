@@ -2,6 +2,7 @@
  * adapters in PEFT layout. */
 #include "model/model_internal.h"
 
+#include "base/checked.h"
 #include "base/fs.h"
 #include "base/rng.h"
 #include "base/sha256.h"
@@ -42,19 +43,34 @@ static int mod_has_bias(const rlc_model_config *c, int mod) {
     return c->mlp_bias;
 }
 
-/* Appends a tensor to a table, returning its offset. */
+/* Appends a tensor to a table, returning its offset. Sizes come from a
+ * config: an overflow sets *st (once) and returns -1. */
 static ptrdiff_t add_desc(tensor_desc *d, int *n, size_t *total, const char *name, int64_t d0,
-                          int64_t d1) {
+                          int64_t d1, rlc_status *st) {
+    if (*st) return -1;
     tensor_desc *t = &d[(*n)++];
     snprintf(t->name, sizeof t->name, "%s", name);
     t->ndim = d1 > 0 ? 2 : 1;
     t->shape[0] = d0;
     t->shape[1] = d1 > 0 ? d1 : 0;
-    t->numel = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
+    size_t padded = 0;
     /* 16-float alignment keeps every tensor 64-byte aligned for SIMD. */
-    t->off = *total;
-    *total += (t->numel + 15) & ~(size_t)15;
+    *st = rlc_mul_size_what(name, (size_t)d0, (size_t)(d1 > 0 ? d1 : 1), &t->numel);
+    if (!*st) *st = rlc_align_size(name, t->numel, 16, &padded);
+    if (!*st) *st = rlc_add_size_what("parameter total", *total, padded, total);
+    if (*st) return -1;
+    t->off = *total - padded;
     return (ptrdiff_t)t->off;
+}
+
+/* The parameter buffer of n floats, zeroed (n * 4 bytes checked). */
+static rlc_status alloc_floats(const char *what, size_t n, float **out) {
+    size_t bytes = 0;
+    RLC_TRY(rlc_mul_size_what(what, n, sizeof(float), &bytes));
+    *out = rlc_aligned_alloc(bytes);
+    if (!*out) return RLC_ERR_NOMEM;
+    memset(*out, 0, bytes);
+    return RLC_OK;
 }
 
 rlc_lora_config rlc_lora_default_config(void) {
@@ -95,8 +111,8 @@ rlc_status rlc_lora_parse_targets(const char *list, unsigned *targets) {
     return RLC_OK;
 }
 
-/* Builds the tensor table and allocates the parameter buffer. */
-static rlc_status model_alloc(const rlc_model_config *cfg, rlc_model **out) {
+/* Builds the tensor table (every size checked), without the parameter buffer. */
+static rlc_status model_layout(const rlc_model_config *cfg, rlc_model **out) {
     RLC_TRY(rlc_config_validate(cfg, "model config"));
     rlc_model *m = rlc_calloc(1, sizeof *m);
     if (!m) return RLC_ERR_NOMEM;
@@ -104,8 +120,8 @@ static rlc_status model_alloc(const rlc_model_config *cfg, rlc_model **out) {
     m->be = rlc_backend_cpu();
     m->file_dtype = RLC_DTYPE_F32;
     int L = cfg->num_layers, C = cfg->hidden_size, V = cfg->vocab_size, D = cfg->head_dim;
-    int max_desc = 3 + L * (4 + 2 * NMOD);
-    m->desc = rlc_calloc((size_t)max_desc, sizeof *m->desc);
+    size_t max_desc = 3 + (size_t)L * (4 + 2 * NMOD); /* L <= INT_MAX: cannot wrap */
+    m->desc = rlc_calloc(max_desc, sizeof *m->desc);
     m->layers = rlc_calloc((size_t)L, sizeof *m->layers);
     m->inv_freq = rlc_calloc((size_t)D / 2, sizeof(float));
     if (!m->desc || !m->layers || !m->inv_freq) {
@@ -114,48 +130,60 @@ static rlc_status model_alloc(const rlc_model_config *cfg, rlc_model **out) {
     }
     size_t total = 0;
     char name[128];
-    m->wte = add_desc(m->desc, &m->n_desc, &total, "model.embed_tokens.weight", V, C);
+    rlc_status st = RLC_OK;
+    m->wte = add_desc(m->desc, &m->n_desc, &total, "model.embed_tokens.weight", V, C, &st);
     for (int l = 0; l < L; l++) {
         layer_off *lo = &m->layers[l];
         for (int i = 0; i < NMOD; i++) lo->w[i] = lo->b[i] = lo->la[i] = lo->lb[i] = -1;
         lo->qn = lo->kn = -1;
 #define LNAME(suffix) (snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix), name)
-        lo->ln1 = add_desc(m->desc, &m->n_desc, &total, LNAME("input_layernorm.weight"), C, 0);
+        lo->ln1 = add_desc(m->desc, &m->n_desc, &total, LNAME("input_layernorm.weight"), C, 0, &st);
         for (int i = 0; i < NMOD; i++) {
             int in, o;
             model_mod_dims(cfg, i, &in, &o);
             char mn[96];
             snprintf(mn, sizeof mn, "%s.weight", mod_names[i]);
-            lo->w[i] = add_desc(m->desc, &m->n_desc, &total, LNAME(mn), o, in);
+            lo->w[i] = add_desc(m->desc, &m->n_desc, &total, LNAME(mn), o, in, &st);
             if (mod_has_bias(cfg, i)) {
                 snprintf(mn, sizeof mn, "%s.bias", mod_names[i]);
-                lo->b[i] = add_desc(m->desc, &m->n_desc, &total, LNAME(mn), o, 0);
+                lo->b[i] = add_desc(m->desc, &m->n_desc, &total, LNAME(mn), o, 0, &st);
             }
             if (i == MOD_O) {
                 if (cfg->qk_norm) {
                     lo->qn = add_desc(m->desc, &m->n_desc, &total, LNAME("self_attn.q_norm.weight"),
-                                      D, 0);
+                                      D, 0, &st);
                     lo->kn = add_desc(m->desc, &m->n_desc, &total, LNAME("self_attn.k_norm.weight"),
-                                      D, 0);
+                                      D, 0, &st);
                 }
                 lo->ln2 = add_desc(m->desc, &m->n_desc, &total,
-                                   LNAME("post_attention_layernorm.weight"), C, 0);
+                                   LNAME("post_attention_layernorm.weight"), C, 0, &st);
             }
         }
 #undef LNAME
     }
-    m->lnf = add_desc(m->desc, &m->n_desc, &total, "model.norm.weight", C, 0);
+    m->lnf = add_desc(m->desc, &m->n_desc, &total, "model.norm.weight", C, 0, &st);
     m->lm_head = cfg->tie_word_embeddings
                      ? m->wte
-                     : add_desc(m->desc, &m->n_desc, &total, "lm_head.weight", V, C);
-    m->n_params = total;
-    m->params = rlc_aligned_alloc(total * sizeof(float));
-    if (!m->params) {
+                     : add_desc(m->desc, &m->n_desc, &total, "lm_head.weight", V, C, &st);
+    if (st) {
         rlc_model_free(m);
-        return RLC_ERR_NOMEM;
+        return st;
     }
-    memset(m->params, 0, total * sizeof(float));
+    m->n_params = total;
     rlc_config_rope_inv_freq(cfg, m->inv_freq);
+    *out = m;
+    return RLC_OK;
+}
+
+/* Builds the tensor table and allocates the parameter buffer. */
+static rlc_status model_alloc(const rlc_model_config *cfg, rlc_model **out) {
+    rlc_model *m;
+    RLC_TRY(model_layout(cfg, &m));
+    rlc_status st = alloc_floats("model parameters", m->n_params, &m->params);
+    if (st) {
+        rlc_model_free(m);
+        return st;
+    }
     *out = m;
     return RLC_OK;
 }
@@ -189,7 +217,12 @@ rlc_status rlc_model_load(const char *dir, rlc_model **out) {
     rlc_st_file *f = NULL;
     RLC_TRY(rlc_st_open_dir(dir, &f));
     rlc_model *m = NULL;
-    rlc_status st = model_alloc(&cfg, &m);
+    /* every tensor's shape is checked against the file before the buffer
+     * that the config sizes is allocated */
+    rlc_status st = model_layout(&cfg, &m);
+    for (int i = 0; st == RLC_OK && i < m->n_desc; i++)
+        st = rlc_st_check_shape(f, m->desc[i].name, m->desc[i].ndim, m->desc[i].shape);
+    if (st == RLC_OK) st = alloc_floats("model parameters", m->n_params, &m->params);
     for (int i = 0; st == RLC_OK && i < m->n_desc; i++) {
         tensor_desc *t = &m->desc[i];
         st = rlc_st_read_f32(f, t->name, t->ndim, t->shape, m->params + t->off);
@@ -384,6 +417,7 @@ static rlc_status lora_alloc(rlc_model *m, const rlc_lora_config *lc) {
     if (!m->lora_desc) return RLC_ERR_NOMEM;
     size_t total = 0;
     char name[128];
+    rlc_status st = RLC_OK;
     for (int l = 0; l < L; l++)
         for (int i = 0; i < NMOD; i++) {
             if (!(lc->targets & (1u << i))) continue;
@@ -391,15 +425,21 @@ static rlc_status lora_alloc(rlc_model *m, const rlc_lora_config *lc) {
             model_mod_dims(&m->cfg, i, &in, &o);
             snprintf(name, sizeof name, "base_model.model.model.layers.%d.%s.lora_A.weight", l,
                      mod_names[i]);
-            m->layers[l].la[i] = add_desc(m->lora_desc, &m->n_lora_desc, &total, name, lc->rank, in);
+            m->layers[l].la[i] =
+                add_desc(m->lora_desc, &m->n_lora_desc, &total, name, lc->rank, in, &st);
             snprintf(name, sizeof name, "base_model.model.model.layers.%d.%s.lora_B.weight", l,
                      mod_names[i]);
-            m->layers[l].lb[i] = add_desc(m->lora_desc, &m->n_lora_desc, &total, name, o, lc->rank);
+            m->layers[l].lb[i] =
+                add_desc(m->lora_desc, &m->n_lora_desc, &total, name, o, lc->rank, &st);
         }
+    if (!st) st = alloc_floats("LoRA parameters", total, &m->lora_params);
+    if (st) {
+        free(m->lora_desc);
+        m->lora_desc = NULL;
+        m->n_lora_desc = 0;
+        return st;
+    }
     m->n_lora = total;
-    m->lora_params = rlc_aligned_alloc(total * sizeof(float));
-    if (!m->lora_params) return RLC_ERR_NOMEM;
-    memset(m->lora_params, 0, total * sizeof(float));
     m->lc = *lc;
     m->lora_scale = model_lora_scale(lc);
     m->has_lora = 1;

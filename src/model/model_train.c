@@ -3,6 +3,8 @@
  * kept in one rlc_acts allocation sized up front. */
 #include "model/model_internal.h"
 
+#include "base/checked.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -34,79 +36,100 @@ struct rlc_acts {
     float *d_res, *d_tmp, *d_atty, *d_q, *d_k, *d_v, *d_g, *d_u, *d_h, *d_ax, *d_att;
 };
 
-static size_t acts_layout(const rlc_model *m, int B, int T, rlc_acts *a, float *base) {
+/* Reserves a slice of f0*f1*f2*f3 floats (16-float aligned) at *off; the
+ * product and the running total are checked (B, T and the model's sizes come
+ * from configs and files). */
+static rlc_status take(size_t *off, size_t *start, const char *what, size_t f0, size_t f1,
+                       size_t f2, size_t f3) {
+    size_t n = 0;
+    RLC_TRY(rlc_mul3_size(what, f0, f1, f2, &n));
+    RLC_TRY(rlc_mul_size_what(what, n, f3, &n));
+    RLC_TRY(rlc_align_size(what, n, 16, &n));
+    *start = *off;
+    return rlc_add_size_what("activations: total", *off, n, off);
+}
+
+static rlc_status acts_layout(const rlc_model *m, int B, int T, rlc_acts *a, float *base,
+                              size_t *total) {
     const rlc_model_config *c = &m->cfg;
     size_t N = (size_t)B * T, C = c->hidden_size, L = c->num_layers, F = c->intermediate_size;
     size_t QD = (size_t)c->num_heads * c->head_dim, KD = (size_t)c->num_kv_heads * c->head_dim;
     size_t V = c->vocab_size, Hq = c->num_heads, Hkv = c->num_kv_heads;
     size_t r = m->has_lora ? (size_t)m->lc.rank : 0;
-    size_t off = 0;
-    /* each slice 16-float aligned */
-#define TAKE(field, count)                                                                         \
+    size_t off = 0, at;
+#define TAKE(field, f0, f1, f2, f3)                                                                \
     do {                                                                                           \
-        if (base) a->field = base + off;                                                           \
-        off += ((size_t)(count) + 15) & ~(size_t)15;                                               \
+        RLC_TRY(take(&off, &at, "activations: " #field, f0, f1, f2, f3));                          \
+        if (base) a->field = base + at;                                                            \
     } while (0)
-    TAKE(res, (L + 1) * N * C);
-    TAKE(mid, L * N * C);
-    TAKE(ln1, L * N * C);
-    TAKE(ln2, L * N * C);
-    TAKE(rstd1, L * N);
-    TAKE(rstd2, L * N);
-    TAKE(q, L * N * QD);
-    TAKE(k, L * N * KD);
-    TAKE(v, L * N * KD);
+    TAKE(res, L + 1, N, C, 1);
+    TAKE(mid, L, N, C, 1);
+    TAKE(ln1, L, N, C, 1);
+    TAKE(ln2, L, N, C, 1);
+    TAKE(rstd1, L, N, 1, 1);
+    TAKE(rstd2, L, N, 1, 1);
+    TAKE(q, L, N, QD, 1);
+    TAKE(k, L, N, KD, 1);
+    TAKE(v, L, N, KD, 1);
     if (c->qk_norm) {
-        TAKE(qpre, L * N * QD);
-        TAKE(kpre, L * N * KD);
-        TAKE(rstdq, L * N * Hq);
-        TAKE(rstdk, L * N * Hkv);
+        TAKE(qpre, L, N, QD, 1);
+        TAKE(kpre, L, N, KD, 1);
+        TAKE(rstdq, L, N, Hq, 1);
+        TAKE(rstdk, L, N, Hkv, 1);
     }
-    TAKE(att, L * B * Hq * T * T);
-    TAKE(atty, L * N * QD);
-    TAKE(g, L * N * F);
-    TAKE(u, L * N * F);
-    TAKE(h, L * N * F);
-    if (r) TAKE(ax, L * NMOD * N * r);
-    TAKE(lnf, N * C);
-    TAKE(rstdf, N);
-    TAKE(logits, N * V);
-    TAKE(lse, N);
+    TAKE(att, L, (size_t)B * Hq, T, T);
+    TAKE(atty, L, N, QD, 1);
+    TAKE(g, L, N, F, 1);
+    TAKE(u, L, N, F, 1);
+    TAKE(h, L, N, F, 1);
+    if (r) TAKE(ax, L, NMOD, N, r);
+    TAKE(lnf, N, C, 1, 1);
+    TAKE(rstdf, N, 1, 1, 1);
+    TAKE(logits, N, V, 1, 1);
+    TAKE(lse, N, 1, 1, 1);
     size_t wide = QD > C ? QD : C;
-    TAKE(d_res, N * C);
-    TAKE(d_tmp, N * wide);
-    TAKE(d_atty, N * QD);
-    TAKE(d_q, N * QD);
-    TAKE(d_k, N * KD);
-    TAKE(d_v, N * KD);
-    TAKE(d_g, N * F);
-    TAKE(d_u, N * F);
-    TAKE(d_h, N * F);
-    if (r) TAKE(d_ax, N * r);
-    TAKE(d_att, B * Hq * T * T);
+    TAKE(d_res, N, C, 1, 1);
+    TAKE(d_tmp, N, wide, 1, 1);
+    TAKE(d_atty, N, QD, 1, 1);
+    TAKE(d_q, N, QD, 1, 1);
+    TAKE(d_k, N, KD, 1, 1);
+    TAKE(d_v, N, KD, 1, 1);
+    TAKE(d_g, N, F, 1, 1);
+    TAKE(d_u, N, F, 1, 1);
+    TAKE(d_h, N, F, 1, 1);
+    if (r) TAKE(d_ax, N, r, 1, 1);
+    TAKE(d_att, (size_t)B * Hq, T, T, 1);
 #undef TAKE
-    return off;
+    *total = off;
+    return RLC_OK;
 }
 
 rlc_status rlc_acts_new(const rlc_model *m, int B, int T, rlc_acts **out) {
     if (B <= 0 || T <= 0) return rlc_errorf(RLC_ERR_INVALID, "activations: bad batch %dx%d", B, T);
     rlc_acts *a = rlc_calloc(1, sizeof *a);
     if (!a) return RLC_ERR_NOMEM;
-    size_t n = acts_layout(m, B, T, a, NULL);
-    a->mem = rlc_aligned_alloc(n * sizeof(float));
-    a->imem = rlc_malloc(3 * (size_t)B * T * sizeof(int));
+    size_t n = 0, bytes = 0, ibytes = 0;
+    rlc_status st = acts_layout(m, B, T, a, NULL, &n);
+    if (!st) st = rlc_mul_size_what("activations", n, sizeof(float), &bytes);
+    if (!st) st = rlc_mul3_size("activations: ids", 3 * (size_t)B, (size_t)T, sizeof(int), &ibytes);
+    if (st) {
+        rlc_acts_free(a);
+        return st;
+    }
+    a->mem = rlc_aligned_alloc(bytes);
+    a->imem = rlc_malloc(ibytes);
     if (!a->mem || !a->imem) {
         rlc_acts_free(a);
         return RLC_ERR_NOMEM;
     }
-    acts_layout(m, B, T, a, a->mem);
+    acts_layout(m, B, T, a, a->mem, &n);
     a->ids = a->imem;
     a->targets = a->imem + (size_t)B * T;
     a->pos = a->imem + 2 * (size_t)B * T;
     a->B = B, a->T = T;
     a->inv_temp = 1.0f;
     a->V = m->cfg.vocab_size;
-    a->bytes = n * sizeof(float) + 3 * (size_t)B * T * sizeof(int);
+    a->bytes = bytes + ibytes;
     RLC_TRY(model_ensure_rope((rlc_model *)m, T));
     *out = a;
     return RLC_OK;

@@ -548,8 +548,8 @@ static const char *shape_str(char *buf, size_t cap, int ndim, const int64_t *sha
     return buf;
 }
 
-rlc_status rlc_st_read_f32(const rlc_st_file *f, const char *name, int ndim, const int64_t *shape,
-                           float *dst) {
+rlc_status rlc_st_check_shape(const rlc_st_file *f, const char *name, int ndim,
+                              const int64_t *shape) {
     const rlc_st_tensor *t = rlc_st_find(f, name);
     if (!t) return rlc_errorf(RLC_ERR_NOT_FOUND, "%s: missing tensor '%s'", f->path, name);
     int same = t->ndim == ndim;
@@ -561,6 +561,13 @@ rlc_status rlc_st_read_f32(const rlc_st_file *f, const char *name, int ndim, con
                           rlc_st_path_of(f, t), name, shape_str(got, sizeof got, t->ndim, t->shape),
                           shape_str(want, sizeof want, ndim, shape));
     }
+    return RLC_OK;
+}
+
+rlc_status rlc_st_read_f32(const rlc_st_file *f, const char *name, int ndim, const int64_t *shape,
+                           float *dst) {
+    RLC_TRY(rlc_st_check_shape(f, name, ndim, shape));
+    const rlc_st_tensor *t = rlc_st_find(f, name);
     if (rlc_convert_to_f32(dst, t->data, t->dtype, t->numel) != 0)
         return rlc_errorf(RLC_ERR_UNSUPPORTED,
                           "%s: tensor '%s' has dtype %s, expected F32, F16 or BF16",

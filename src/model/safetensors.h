@@ -46,6 +46,10 @@ const char *rlc_st_metadata(const rlc_st_file *f, const char *key);
 /* Path of the file a tensor came from (for error messages). */
 const char *rlc_st_path_of(const rlc_st_file *f, const rlc_st_tensor *t);
 
+/* RLC_OK when tensor `name` exists with shape[ndim]; else an error naming
+ * the file, the tensor and both shapes (what rlc_st_read_f32 checks first). */
+rlc_status rlc_st_check_shape(const rlc_st_file *f, const char *name, int ndim,
+                              const int64_t *shape);
 /* Copies tensor `name` into dst as fp32, checking that it exists and that its
  * shape equals shape[ndim]. Errors name the file and the tensor. */
 rlc_status rlc_st_read_f32(const rlc_st_file *f, const char *name, int ndim,

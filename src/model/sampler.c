@@ -183,8 +183,31 @@ static int inverse_cdf(const float *w, int V, float thr, double target) {
     return 0;
 }
 
+/* H = log(sum) - sum_i w_i a_i / sum, with a_i = (l_i - lmax) * inv_t and
+ * w_i = exp(a_i) as weights() left them (w_i = 0 for masked and NaN logits,
+ * which then add nothing). */
+static float tempered_entropy(const float *restrict logits, const float *restrict w, int V,
+                              float lmax, float inv_t, double sum) {
+    double s = 0;
+    for (int b = 0; b < V; b += SUM_BLOCK) {
+        int e = b + SUM_BLOCK < V ? b + SUM_BLOCK : V;
+        float bs = 0;
+#pragma omp simd reduction(+ : bs)
+        for (int i = b; i < e; i++)
+            bs += w[i] > 0.0f ? w[i] * ((logits[i] - lmax) * inv_t) : 0.0f;
+        s += bs;
+    }
+    double h = log(sum) - s / sum;
+    return (float)(h > 0 ? h : 0);
+}
+
 int rlc_sample(const float *logits, int V, const rlc_sampler_params *p, float u, void *work,
                float *logprob) {
+    return rlc_sample_ex(logits, V, p, u, work, logprob, NULL);
+}
+
+int rlc_sample_ex(const float *logits, int V, const rlc_sampler_params *p, float u, void *work,
+                  float *logprob, float *entropy) {
     float lmax = -INFINITY;
 #pragma omp simd reduction(max : lmax)
     for (int i = 0; i < V; i++)
@@ -203,16 +226,20 @@ int rlc_sample(const float *logits, int V, const rlc_sampler_params *p, float u,
             tok = tok < 0 ? 0 : tok >= V ? V - 1 : tok;
         }
         if (logprob) *logprob = lmax == INFINITY ? 0.0f : -logf((float)V);
+        if (entropy) *entropy = lmax == INFINITY ? 0.0f : logf((float)V);
         return tok;
     }
     if (greedy) {
-        if (logprob) *logprob = (float)-log(weights(logits, V, lmax, 1.0f, (float *)work));
+        double z = weights(logits, V, lmax, 1.0f, (float *)work);
+        if (logprob) *logprob = (float)-log(z);
+        if (entropy) *entropy = tempered_entropy(logits, (const float *)work, V, lmax, 1.0f, z);
         return amax;
     }
 
     float inv_t = 1.0f / p->temperature;
     float *w = (float *)work, *tmp = w + V;
     double sum = weights(logits, V, lmax, inv_t, w);
+    if (entropy) *entropy = tempered_entropy(logits, w, V, lmax, inv_t, sum);
 
     float thr = 0.0f; /* keep w >= thr; 0 keeps everything */
     if (p->top_k > 0 && p->top_k < V) thr = filter_threshold(w, tmp, V, 0.0f, p->top_k, 0);

@@ -20,5 +20,10 @@ rlc_sampler_params rlc_sampler_default_params(void); /* T=1, top_p=1, top_k=0, m
  * that training recomputes. work must hold 2*V floats/ints (no allocation). */
 int rlc_sample(const float *logits, int V, const rlc_sampler_params *p, float u, void *work,
                float *logprob);
+/* rlc_sample, and when entropy is not NULL the entropy (nats) of that same
+ * distribution, softmax(logits / T) over the full vocabulary (T = 1 when
+ * greedy): one more vectorised pass over the row, no exp. */
+int rlc_sample_ex(const float *logits, int V, const rlc_sampler_params *p, float u, void *work,
+                  float *logprob, float *entropy);
 
 #endif

@@ -44,7 +44,8 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
     M(RLC_M_KL, "kl", "train/kl", G, 0, "kl", 7, "%.4f", NOFRAC,
       "mean per-token KL to the reference policy (0 when beta = 0)"),
     M(RLC_M_ENTROPY, "entropy", "train/entropy", G, 0, "ent", 5, "%.3f", NOFRAC,
-      "mean per-token entropy of the policy, nats"),
+      "mean per-token entropy of the policy over every sampled completion token, nats, at the "
+      "sampling temperature (as verl and TRL report it)"),
     M(RLC_M_CLIP_RATIO, "clip_ratio", "train/clip_ratio", G, 0, "clip", 5, "%.3f", NOFRAC,
       "share of tokens whose probability ratio was clipped (over every optimisation pass)"),
     M(RLC_M_LEN_MEAN, "completion_len_mean", "train/completion_len/mean", G, 0, "len", 5, "%.1f",
@@ -79,6 +80,10 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
       5, "%.3f", NOFRAC, "held-out greedy accuracy (evaluation steps only, nan between)"),
     M(RLC_M_EVAL_MEAN_REWARD, "eval/mean_reward", "eval/mean_reward", A, RLC_MF_SPARSE, NULL, 0,
       NULL, NOFRAC, "held-out mean reward (evaluation steps only)"),
+    M(RLC_M_SKIPPED_STEPS, "skipped_steps", "train/skipped_steps", A, RLC_MF_INT, NULL, 0, NULL,
+      NOFRAC,
+      "optimizer updates skipped this step because the loss or gradient norm was not finite "
+      "(weights and moments left unchanged)"),
 };
 
 static const char *const stat_names[RLC_RS_COUNT] = {"mean", "std", "min", "max", "recent_mean"};

@@ -48,6 +48,7 @@ typedef enum rlc_metric_id {
     RLC_M_VAL_LOSS,
     RLC_M_EVAL_ACCURACY,
     RLC_M_EVAL_MEAN_REWARD,
+    RLC_M_SKIPPED_STEPS,
     RLC_M_COUNT
 } rlc_metric_id;
 

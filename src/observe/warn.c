@@ -45,7 +45,13 @@ int rlc_warn_check(rlc_warn_state *s, const rlc_warn_params *p, const rlc_metric
         if (n < cap) snprintf(out[n++], RLC_WARN_LINE, __VA_ARGS__);                               \
     } while (0)
 
-    if (streak(&s->nan_run, !isfinite(v[RLC_M_LOSS]), 1))
+    double sk = v[RLC_M_SKIPPED_STEPS];
+    int skipped = !isnan(sk) && sk > 0;
+    if (streak(&s->skip_run, skipped, 1))
+        EMIT("step %ld: loss %g, grad_norm %g: not finite, the update was skipped (weights and "
+             "optimizer state unchanged; %d such step%s in a row)",
+             step, v[RLC_M_LOSS], v[RLC_M_GRAD_NORM], s->skip_run, s->skip_run > 1 ? "s" : "");
+    if (streak(&s->nan_run, !skipped && !isfinite(v[RLC_M_LOSS]), 1))
         EMIT("step %ld: loss is %s%s", step, isnan(v[RLC_M_LOSS]) ? "nan" : "infinite",
              s->nan_run > 1 ? " (again)" : "");
 

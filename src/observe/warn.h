@@ -1,5 +1,6 @@
 /* Warnings when a run's signs go bad, decided from its metric records alone:
- * a gradient-norm spike, a NaN loss, every prompt group with equal rewards,
+ * a gradient-norm spike, a NaN loss, an update skipped for a non-finite loss or
+ * gradient, every prompt group with equal rewards,
  * no correct completion for N steps, completions cut at max tokens for most
  * samples. A condition that persists is repeated every RLC_WARN_REPEAT steps,
  * not every step. */
@@ -24,6 +25,7 @@ typedef struct rlc_warn_state {
     double norms[RLC_WARN_WINDOW];
     int n_norms, next_norm;
     int nan_run, zero_std_run, no_correct_run, max_token_run; /* current streak lengths */
+    int skip_run; /* steps in a row whose update was skipped (skipped_steps > 0) */
 } rlc_warn_state;
 
 void rlc_warn_init(rlc_warn_state *s);

@@ -6,6 +6,7 @@
 static const char *const agg_names[] = {"token_mean", "seq_mean_token_mean",
                                         "seq_mean_token_sum_norm"};
 #define N_AGG ((int)(sizeof agg_names / sizeof agg_names[0]))
+#define KL_LOG_RATIO_MAX 20.0
 
 rlc_grpo_loss_params rlc_grpo_loss_default_params(void) {
     rlc_grpo_loss_params p;
@@ -119,11 +120,19 @@ rlc_status rlc_grpo_loss(const rlc_grpo_loss_params *p, const float *logp, const
                 dl = -unclip_obj;
             }
             if (use_kl) {
-                const double d = (double)ref_logp[i] - (double)logp[i];
+                /* k3 estimator on a log-ratio clamped to [-20, 20] as verl does
+                 * (kl_penalty "low_var_kl"), so exp cannot overflow; like
+                 * torch.clamp, no gradient flows through a clamped value */
+                const double d_raw = (double)ref_logp[i] - (double)logp[i];
+                const int in_range = d_raw >= -KL_LOG_RATIO_MAX && d_raw <= KL_LOG_RATIO_MAX;
+                const double d = in_range                    ? d_raw
+                                 : d_raw > KL_LOG_RATIO_MAX  ? KL_LOG_RATIO_MAX
+                                 : d_raw < -KL_LOG_RATIO_MAX ? -KL_LOG_RATIO_MAX
+                                                             : d_raw; /* NaN stays NaN */
                 const double e = exp(d);
                 const double kl = e - d - 1.0;
                 l += beta * kl;
-                dl += beta * (1.0 - e);
+                if (in_range) dl += beta * (1.0 - e);
                 kl_sum += kl;
             }
             ratio_sum += ratio;

@@ -46,7 +46,8 @@ typedef struct rlc_grpo_stats {
 /* For every token (s, t) with mask[s,t] == 1, with A = adv[s]:
  *   ratio = exp(logp - old_logp)
  *   surr  = min(ratio * A, clamp(ratio, 1 - epsilon, 1 + epsilon_high) * A)
- *   kl    = exp(ref - logp) - (ref - logp) - 1          (k3; beta != 0 only)
+ *   d     = clamp(ref - logp, -20, 20)                   (verl's clamp: exp(d) stays finite)
+ *   kl    = exp(d) - d - 1                               (k3; beta != 0 only)
  *   l     = -surr + beta * kl
  * and the loss is sum_{s,t} w[s,t] * l[s,t] with
  *   token_mean:              w = 1 / N_tok
@@ -60,7 +61,8 @@ typedef struct rlc_grpo_stats {
  * strictly smaller (the ratio is then outside the interval, where clamp's
  * gradient is 0). On a tie torch.min gives each branch half, and the clamp
  * passes the gradient at and inside its bounds, so the sum is ratio * A: rlc
- * takes the unclipped branch. d kl / d logp = 1 - exp(ref - logp).
+ * takes the unclipped branch. d kl / d logp = 1 - exp(d) inside the clamp's
+ * bounds (at them included), 0 outside (as torch.clamp's gradient).
  *
  * logp, old_logp, ref_logp, mask: [S, Tc] row-major; adv: [S]. mask entries
  * must be 0 or 1; values under mask 0 are never read. ref_logp may be NULL

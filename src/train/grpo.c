@@ -1,7 +1,9 @@
 #include "train/grpo.h"
 
+#include "base/checked.h"
 #include "base/rng.h"
 
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -39,7 +41,7 @@ struct rlc_grpo {
     rlc_sample_view *views;
     /* per micro-batch */
     int *ids, *tg;           /* [mb, T] */
-    float *lp, *dlp, *ent;   /* [mb, T] */
+    float *lp, *dlp;         /* [mb, T] */
     float *g_lp, *g_old, *g_ref, *g_mask, *g_dlp, *g_adv; /* [mb, max_new], g_adv [mb] */
 };
 
@@ -75,7 +77,7 @@ void rlc_grpo_free(rlc_grpo *g) {
     free(g->pids), free(g->plen), free(g->keys), free(g->prompts), free(g->refs);
     free(g->texts), free(g->reward), free(g->per_reward), free(g->adv), free(g->skipped);
     free(g->order), free(g->ref_lp), free(g->views);
-    free(g->ids), free(g->tg), free(g->lp), free(g->dlp), free(g->ent);
+    free(g->ids), free(g->tg), free(g->lp), free(g->dlp);
     free(g->g_lp), free(g->g_old), free(g->g_ref), free(g->g_mask), free(g->g_dlp), free(g->g_adv);
     free(g);
 }
@@ -93,17 +95,32 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
                           "(a group needs at least 2 samples to compare)",
                           rlc_adv_mode_name(p->adv));
     if (rewards->n == 0) return rlc_errorf(RLC_ERR_INVALID, "grpo: no reward functions");
+    int B = p->batch_prompts, G = p->group_size, M = p->max_new_tokens;
+    int maxp = pol->max_prompt_tokens > 0 ? pol->max_prompt_tokens : 512;
+    /* sizes from the config: every product checked, and the counts that are
+     * ints must fit one */
+    size_t S, T, SM, mbT, mbM, Snr;
+    RLC_TRY(rlc_mul_size_what("grpo: batch_prompts x group_size", (size_t)B, (size_t)G, &S));
+    RLC_TRY(
+        rlc_add_size_what("grpo: max_prompt_tokens + max_new_tokens", (size_t)maxp, (size_t)M, &T));
+    if (S > INT_MAX || T > INT_MAX)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "grpo: %d prompts x %d samples = %zu sequences of up to %zu tokens, "
+                          "more than %d",
+                          B, G, S, T, INT_MAX);
+    size_t mb = p->micro_batch > 0 && (size_t)p->micro_batch < S ? (size_t)p->micro_batch : S;
+    RLC_TRY(rlc_mul_size_what("grpo: sequences x max_new_tokens", S, (size_t)M, &SM));
+    RLC_TRY(rlc_mul_size_what("grpo: micro_batch x sequence length", mb, T, &mbT));
+    RLC_TRY(rlc_mul_size_what("grpo: micro_batch x max_new_tokens", mb, (size_t)M, &mbM));
+    RLC_TRY(rlc_mul_size_what("grpo: sequences x rewards", S, rewards->n, &Snr));
     rlc_grpo *g = rlc_calloc(1, sizeof *g);
     if (!g) return RLC_ERR_NOMEM;
     g->pol = pol, g->src = src, g->rw = rewards, g->p = *p;
-    int B = p->batch_prompts, G = p->group_size, M = p->max_new_tokens;
-    g->S = B * G;
-    int maxp = pol->max_prompt_tokens > 0 ? pol->max_prompt_tokens : 512;
-    g->T = maxp + M;
-    g->mb = p->micro_batch > 0 && p->micro_batch < g->S ? p->micro_batch : g->S;
+    g->S = (int)S;
+    g->T = (int)T;
+    g->mb = (int)mb;
     if (g->p.loss.agg == RLC_LOSS_SEQ_MEAN_TOKEN_SUM_NORM && g->p.loss.max_tokens <= 0)
         g->p.loss.max_tokens = M;
-    size_t S = g->S, mb = g->mb, T = g->T, nr = rewards->n;
     g->pids = rlc_calloc((size_t)B, sizeof *g->pids);
     g->plen = rlc_calloc((size_t)B, sizeof *g->plen);
     g->keys = rlc_calloc((size_t)B, sizeof *g->keys);
@@ -111,28 +128,27 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     g->refs = rlc_calloc((size_t)B, sizeof *g->refs);
     g->texts = rlc_calloc(S, sizeof *g->texts);
     g->reward = rlc_calloc(S, sizeof(float));
-    g->per_reward = rlc_calloc(S * nr, sizeof(float));
+    g->per_reward = rlc_calloc(Snr, sizeof(float));
     g->adv = rlc_calloc(S, sizeof(float));
     g->skipped = rlc_calloc((size_t)B, 1);
     g->order = rlc_calloc(S, sizeof(int));
-    g->ref_lp = rlc_calloc(S * M, sizeof(float));
+    g->ref_lp = rlc_calloc(SM, sizeof(float));
     g->views = rlc_calloc(S, sizeof *g->views);
-    g->ids = rlc_calloc(mb * T, sizeof(int));
-    g->tg = rlc_calloc(mb * T, sizeof(int));
-    g->lp = rlc_calloc(mb * T, sizeof(float));
-    g->dlp = rlc_calloc(mb * T, sizeof(float));
-    g->ent = rlc_calloc(mb * T, sizeof(float));
-    g->g_lp = rlc_calloc(mb * M, sizeof(float));
-    g->g_old = rlc_calloc(mb * M, sizeof(float));
-    g->g_ref = rlc_calloc(mb * M, sizeof(float));
-    g->g_mask = rlc_calloc(mb * M, sizeof(float));
-    g->g_dlp = rlc_calloc(mb * M, sizeof(float));
+    g->ids = rlc_calloc(mbT, sizeof(int));
+    g->tg = rlc_calloc(mbT, sizeof(int));
+    g->lp = rlc_calloc(mbT, sizeof(float));
+    g->dlp = rlc_calloc(mbT, sizeof(float));
+    g->g_lp = rlc_calloc(mbM, sizeof(float));
+    g->g_old = rlc_calloc(mbM, sizeof(float));
+    g->g_ref = rlc_calloc(mbM, sizeof(float));
+    g->g_mask = rlc_calloc(mbM, sizeof(float));
+    g->g_dlp = rlc_calloc(mbM, sizeof(float));
     g->g_adv = rlc_calloc(mb, sizeof(float));
     rlc_status st = RLC_OK;
     if (!g->pids || !g->plen || !g->keys || !g->prompts || !g->refs || !g->texts || !g->reward ||
         !g->per_reward || !g->adv || !g->skipped || !g->order || !g->ref_lp || !g->views ||
-        !g->ids || !g->tg || !g->lp || !g->dlp || !g->ent || !g->g_lp || !g->g_old ||
-        !g->g_ref || !g->g_mask || !g->g_dlp || !g->g_adv)
+        !g->ids || !g->tg || !g->lp || !g->dlp || !g->g_lp || !g->g_old || !g->g_ref ||
+        !g->g_mask || !g->g_dlp || !g->g_adv)
         st = RLC_ERR_NOMEM;
     if (st == RLC_OK) st = rlc_generator_new(pol->m, (int)S, (int)T, &g->gen);
     if (st == RLC_OK) st = rlc_acts_new(pol->m, (int)mb, (int)T, &g->acts);
@@ -151,6 +167,13 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
 
 rlc_adamw *rlc_grpo_optimizer(rlc_grpo *g) {
     return &g->opt;
+}
+
+const rlc_gen_out *rlc_grpo_rollout(const rlc_grpo *g, const int *const **prompt_ids,
+                                    const int **prompt_lens) {
+    if (prompt_ids) *prompt_ids = (const int *const *)g->pids;
+    if (prompt_lens) *prompt_lens = g->plen;
+    return g->have_go ? &g->go : NULL;
 }
 
 int rlc_grpo_samples(const rlc_grpo *g, const rlc_sample_view **out) {
@@ -238,12 +261,17 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     gp.stop_ids = &pol->eos_id;
     gp.num_stop_ids = pol->eos_id >= 0;
     gp.prompt_keys = g->keys;
+    gp.want_entropy = 1;
     RLC_TRY(rlc_generator_run(g->gen, (const int *const *)g->pids, g->plen, B, &gp, &g->go));
     g->have_go = 1;
     st->gen_time_s = seconds() - t0;
 
-    /* 3. rewards */
+    /* 3. rewards; the entropy metric is over every sampled token, taken from
+     * the distributions they were drawn from (as verl and TRL report it: the
+     * policy at the sampling temperature), so groups without learning signal
+     * count too and no extra forward is needed */
     long correct = 0, hit = 0, ntok = 0;
+    double ent_sum = 0;
     st->len_min = M + 1;
     for (int s = 0; s < S; s++) {
         free(g->texts[s]);
@@ -256,6 +284,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         int L = g->go.len[s];
         hit += g->go.finish[s] == RLC_FINISH_LENGTH;
         ntok += L;
+        for (int j = 0; j < L; j++)
+            ent_sum += g->go.entropy[(size_t)s * g->go.max_new + j];
         st->len_min = L < st->len_min ? L : st->len_min;
         st->len_max = L > st->len_max ? L : st->len_max;
         g->views[s] = (rlc_sample_view){g->prompts[s / G], g->texts[s], g->reward[s], L,
@@ -300,7 +330,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
 
     /* 7. optimisation passes */
     double t1 = seconds();
-    double ent_sum = 0, kl_sum = 0, clip_sum = 0;
+    double kl_sum = 0, clip_sum = 0;
     long tok_sum = 0, clip_tok = 0;
     for (int it = 0; it < p->num_iterations; it++) {
         double loss = 0;
@@ -314,14 +344,6 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
                 st->train_tokens += g->plen[s / G] + g->go.len[s] - 1;
             }
             gather(g, f, n, T, g->lp, g->g_lp);
-            if (it == 0) {
-                rlc_acts_entropy(g->acts, g->ent);
-                for (int r = 0; r < n; r++) {
-                    int s = g->order[f + r], P = g->plen[s / G];
-                    for (int j = 0; j < g->go.len[s]; j++)
-                        ent_sum += g->ent[(size_t)r * T + P - 1 + j];
-                }
-            }
             float l;
             rlc_grpo_stats gs;
             RLC_TRY(rlc_grpo_loss(&lp, g->g_lp, g->g_old, lp.beta != 0 ? g->g_ref : NULL,
@@ -345,7 +367,14 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         }
         float lr = rlc_schedule_lr(&p->schedule, p->lr, step);
         float gn = 0;
-        if (n_act > 0) rlc_adamw_step(&g->opt, rlc_model_backend(pol->m), g->params, g->grads, lr, &gn);
+        if (n_act > 0) {
+            /* a non-finite loss or gradient never reaches the weights */
+            const rlc_backend *be = rlc_model_backend(pol->m);
+            int applied = isfinite(loss)
+                              ? rlc_adamw_step(&g->opt, be, g->params, g->grads, lr, &gn)
+                              : (gn = (float)rlc_adamw_grad_norm(&g->opt, be, g->grads), 0);
+            st->skipped_steps += !applied;
+        }
         if (it == 0) st->loss = loss, st->grad_norm = gn, st->lr = lr;
     }
     st->train_time_s = seconds() - t1;
@@ -361,7 +390,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     st->correct_rate = (double)correct / S;
     st->frac_reward_zero_std = (double)n_skipped / B;
     st->max_token_hit_rate = (double)hit / S;
-    st->entropy = tok_sum ? ent_sum / tok_sum : NAN;
+    st->entropy = ntok ? ent_sum / ntok : NAN;
     st->kl = tok_sum ? kl_sum / tok_sum : 0;
     st->clip_ratio = clip_tok ? clip_sum / clip_tok : 0;
     st->len_mean = (double)ntok / S;

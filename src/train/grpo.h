@@ -48,6 +48,7 @@ typedef struct rlc_step_stats {
     int n_rewards;
     const char *reward_names[RLC_MAX_REWARDS];
     double reward_mean[RLC_MAX_REWARDS], reward_std_each[RLC_MAX_REWARDS];
+    int skipped_steps; /* optimizer updates skipped: loss or gradient norm not finite */
 } rlc_step_stats;
 
 /* One sample for logs: owned by the trainer, valid until the next step. */
@@ -69,5 +70,10 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st);
 /* Samples of the last step (B*G of them). */
 int rlc_grpo_samples(const rlc_grpo *g, const rlc_sample_view **out);
 rlc_adamw *rlc_grpo_optimizer(rlc_grpo *g);
+/* The last step's rollout (NULL before the first step): the generator's
+ * output for its B*G sequences, and the B prompts' ids and lengths
+ * (sequence s continues prompt s / G). Valid until the next step. */
+const rlc_gen_out *rlc_grpo_rollout(const rlc_grpo *g, const int *const **prompt_ids,
+                                    const int **prompt_lens);
 
 #endif

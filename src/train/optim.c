@@ -54,21 +54,42 @@ void rlc_adamw_free(rlc_adamw *opt) {
     memset(opt, 0, sizeof *opt);
 }
 
+rlc_adamw_grad_hook_fn rlc_adamw_grad_hook;
+
 /* torch.nn.utils.clip_grad_norm_: coef = max_norm / (norm + 1e-6), applied
- * only when it shrinks. A non-finite norm leaves the gradient as it is (torch
- * would multiply by NaN or 0); the caller sees the norm and can skip steps. */
-void rlc_adamw_step(rlc_adamw *opt, const rlc_backend *be, float *param, float *grad, float lr,
-                    float *grad_norm) {
+ * only when it shrinks. The norm is always measured: a NaN or Inf anywhere in
+ * the gradient makes it non-finite, and then nothing is written (torch would
+ * multiply by NaN and AdamW would carry the NaN into the weights and both
+ * moments for good). */
+int rlc_adamw_step(rlc_adamw *opt, const rlc_backend *be, float *param, float *grad, float lr,
+                   float *grad_norm) {
     const rlc_adamw_params *p = &opt->p;
-    if (p->max_grad_norm > 0 || grad_norm) {
-        double norm = sqrt(be->sumsq(grad, opt->n));
-        if (grad_norm) *grad_norm = (float)norm;
-        if (p->max_grad_norm > 0 && isfinite(norm)) {
-            double coef = p->max_grad_norm / (norm + 1e-6);
-            if (coef < 1.0) be->scale(grad, (float)coef, opt->n);
-        }
+    if (rlc_adamw_grad_hook) rlc_adamw_grad_hook(param, grad, opt->n);
+    double norm = sqrt(be->sumsq(grad, opt->n));
+    if (grad_norm) *grad_norm = (float)norm;
+    if (!isfinite(norm)) return 0;
+    if (p->max_grad_norm > 0) {
+        double coef = p->max_grad_norm / (norm + 1e-6);
+        if (coef < 1.0) be->scale(grad, (float)coef, opt->n);
     }
     opt->t++;
     be->adamw(param, grad, opt->m, opt->v, opt->n, lr, p->beta1, p->beta2, p->eps, p->weight_decay,
               opt->t);
+    return 1;
+}
+
+double rlc_adamw_grad_norm(const rlc_adamw *opt, const rlc_backend *be, const float *grad) {
+    return sqrt(be->sumsq(grad, opt->n));
+}
+
+rlc_status rlc_check_finite(const rlc_backend *be, const float *x, size_t n, const char *what) {
+    /* a sum of squares of finite floats fits a double, so it is finite
+     * exactly when every element is */
+    if (n == 0 || isfinite(be->sumsq(x, n))) return RLC_OK;
+    size_t i = 0;
+    while (i < n && isfinite(x[i]))
+        i++;
+    return rlc_errorf(RLC_ERR_INVALID,
+                      "%s: element %zu of %zu is %g (not finite); refusing to write it", what, i, n,
+                      i < n ? (double)x[i] : 0.0);
 }

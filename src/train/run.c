@@ -162,6 +162,25 @@ rlc_status rlc_policy_load(const char *model_dir, const char *adapter_dir, rlc_p
 
 /* ---- the loop ---- */
 
+/* Refuses state that is not all finite: no checkpoint or final/ is ever
+ * written from NaN or Inf weights (they would pass their checksums, and
+ * keep_last would then prune the healthy ones). opt may be NULL. */
+static rlc_status check_finite_state(const rlc_policy *pol, const rlc_adamw *opt,
+                                     const char *what) {
+    float *params, *grads;
+    size_t n;
+    char label[128];
+    RLC_TRY(rlc_model_trainable(pol->m, &params, &grads, &n));
+    const rlc_backend *be = rlc_model_backend(pol->m);
+    snprintf(label, sizeof label, "%s: trainable parameters", what);
+    RLC_TRY(rlc_check_finite(be, params, n, label));
+    if (!opt) return RLC_OK;
+    snprintf(label, sizeof label, "%s: AdamW first moment", what);
+    RLC_TRY(rlc_check_finite(be, opt->m, opt->n, label));
+    snprintf(label, sizeof label, "%s: AdamW second moment", what);
+    return rlc_check_finite(be, opt->v, opt->n, label);
+}
+
 /* checkpoints/checkpoint-<steps_done>/: weights, optimizer, trainer state. Every
  * random draw and data index is a function of the step, so the step, the
  * optimizer and the running counters are the whole state. */
@@ -169,6 +188,9 @@ static rlc_status save_checkpoint(const rlc_run_config *c, const char *dir, cons
                                   const rlc_adamw *opt, int steps_done, long run_correct,
                                   long run_total) {
     rlc_ckpt_tx *tx;
+    char what[64];
+    snprintf(what, sizeof what, "checkpoint-%d", steps_done);
+    RLC_TRY(check_finite_state(pol, opt, what));
     RLC_TRY(rlc_ckpt_begin(dir, steps_done, &tx));
     rlc_status st = rlc_model_dir_save(c, pol, rlc_ckpt_dir(tx));
     if (st == RLC_OK) st = rlc_ckpt_write_optimizer(tx, opt);
@@ -297,6 +319,7 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
     v[RLC_M_TOKENS_PER_S] = ss->tokens_per_s;
     v[RLC_M_BATCH_SIZE] = c->training.batch_size;
     v[RLC_M_VAL_LOSS] = val_loss;
+    v[RLC_M_SKIPPED_STEPS] = ss->skipped_steps;
     if (ev) {
         v[RLC_M_EVAL_ACCURACY] = ev->accuracy;
         v[RLC_M_EVAL_MEAN_REWARD] = ev->mean_reward;
@@ -484,7 +507,7 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     stop_requested = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    int steps_done = start;
+    int steps_done = start, skipped_in_row = 0;
     for (int step = start; st == RLC_OK && step < c->training.steps && !stop_requested; step++) {
         rlc_step_stats ss;
         st = grpo ? rlc_grpo_step(g, step, &ss) : rlc_sft_trainer_step(sft, step, &ss);
@@ -514,8 +537,22 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
                                               views[i].reward, views[i].num_tokens,
                                               views[i].rewards};
         }
+        /* the sinks warn about each skipped update (observe/warn.c) */
+        skipped_in_row = ss.skipped_steps > 0 ? skipped_in_row + 1 : 0;
         st = rlc_sinks_step(sinks, &rec, samples, n_samples);
         if (st) break;
+        if (c->training.max_skipped_steps > 0 && skipped_in_row >= c->training.max_skipped_steps) {
+            char kept[64] = "the run's starting weights";
+            if (step - skipped_in_row >= 0)
+                snprintf(kept, sizeof kept, "those after step %d", step - skipped_in_row);
+            st = rlc_errorf(RLC_ERR_INVALID,
+                            "training stopped at step %d: %d steps in a row (training."
+                            "max_skipped_steps = %d) had a non-finite loss or gradient norm and "
+                            "were skipped; the weights are %s. Lower optimizer.lr or check the "
+                            "data",
+                            step, skipped_in_row, c->training.max_skipped_steps, kept);
+            break;
+        }
         steps_done = step + 1;
         if (c->checkpoint.save_every > 0 && steps_done % c->checkpoint.save_every == 0 && !last) {
             st = save_checkpoint(c, dir, &pol, opt, steps_done, run_correct, run_total);
@@ -534,6 +571,7 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
                      steps_done, c->training.steps);
     } else if (st == RLC_OK) {
         st = rlc_sinks_finish(sinks);
+        if (st == RLC_OK) st = check_finite_state(&pol, NULL, "final");
         if (st == RLC_OK) st = rlc_save_final(c, &pol, dir, path, sizeof path);
         if (st == RLC_OK) rlc_logf(RLC_LOG_INFO, "final weights: %s", path);
     }

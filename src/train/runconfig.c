@@ -164,6 +164,9 @@ static const rc_key keys[] = {
     KI(training, epochs, "1", 1, 1000000, RC_SFT, "sft: passes over the data"),
     KI(training, eval_every, "0", 0, INT_MAX, RC_ALL, "steps between evaluations (0 = never)"),
     KI(training, seed, "1", 0, INT_MAX, RC_ALL, "seed for sampling and adapter initialisation"),
+    KI(training, max_skipped_steps, "10", 0, INT_MAX, RC_ALL,
+       "stop with an error after this many steps in a row whose update was skipped for a "
+       "non-finite loss or gradient norm (0 = never stop, only skip and warn)"),
 
     KF(optimizer, lr, "1e-4", 0, 1, RC_LO_OPEN | RC_ALL, "peak learning rate"),
     KF(optimizer, beta1, "0.9", 0, 1, RC_HI_OPEN | RC_ALL, "AdamW first-moment decay"),

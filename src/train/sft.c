@@ -1,5 +1,6 @@
 #include "train/sft.h"
 
+#include "base/checked.h"
 #include "base/rng.h"
 
 #include <math.h>
@@ -56,7 +57,13 @@ rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc
     }
     s->mb = p->micro_batch > 0 && p->micro_batch < p->batch ? p->micro_batch : p->batch;
     s->T = p->max_len;
-    size_t n = (size_t)s->mb * s->T;
+    size_t n = 0;
+    rlc_status sz =
+        rlc_mul_size_what("sft: micro_batch x max_len", (size_t)s->mb, (size_t)s->T, &n);
+    if (sz) {
+        rlc_sft_trainer_free(s);
+        return sz;
+    }
     s->ids = rlc_calloc(n, sizeof(int));
     s->tg = rlc_calloc(n, sizeof(int));
     s->lp = rlc_calloc(n, sizeof(float));
@@ -226,7 +233,11 @@ rlc_status rlc_sft_trainer_step(rlc_sft_trainer *s, int step, rlc_step_stats *st
         RLC_TRY(run_micro(s, 0, first + f, n, norm > 0 ? (double)norm : 1.0, 1, &loss, &tokens));
     }
     float lr = rlc_schedule_lr(&s->p.schedule, s->p.lr, step), gn = 0;
-    rlc_adamw_step(&s->opt, rlc_model_backend(s->pol->m), s->params, s->grads, lr, &gn);
+    /* a non-finite loss or gradient never reaches the weights */
+    const rlc_backend *be = rlc_model_backend(s->pol->m);
+    int applied = isfinite(loss) ? rlc_adamw_step(&s->opt, be, s->params, s->grads, lr, &gn)
+                                 : (gn = (float)rlc_adamw_grad_norm(&s->opt, be, s->grads), 0);
+    st->skipped_steps = !applied;
     st->loss = tokens ? loss / tokens : 0;
     st->grad_norm = gn;
     st->lr = lr;
