@@ -535,11 +535,13 @@ Test(runconfig, help_lists_every_key_with_its_default) {
     cr_assert_null(strstr(text, "algorithm.group_size"));
     cr_assert_null(strstr(text, "rewards.weights"));
     cr_assert(strstr(text, "  training.epochs ="));
+    cr_assert(strstr(text, "  data.target_format ="));
     free(text);
     m = open_memstream(&text, &len);
     rlc_run_config_print_help(m, "grpo");
     fclose(m);
-    cr_assert_null(strstr(text, "  training.epochs ="));
+    cr_assert_null(strstr(text, "  data.target_format ="));
+    cr_assert(strstr(text, "  training.epochs ="));
     cr_assert(strstr(text, "  algorithm.group_size ="));
     free(text);
 }

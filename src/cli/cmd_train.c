@@ -99,7 +99,8 @@ int rlc_cmd_eval(int argc, char **argv) {
                         "--adapter, --env, --digits and --ops\n");
         return 2;
     }
-    if (n < 0 || k <= 0 || max_new < 0 || temperature < 0 || digits < 0 || data_seed > INT_MAX) {
+    if (n < 0 || k <= 0 || max_new < 0 || temperature < 0 || digits < 0 ||
+        (data_seed != UINT64_MAX && data_seed > INT_MAX)) {
         fprintf(stderr, "rlc eval: --n, --samples and --max-new-tokens must be positive, "
                         "--temperature >= 0, --data-seed <= %d\n",
                         INT_MAX);
