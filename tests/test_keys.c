@@ -98,8 +98,8 @@ static void write_qa(const char *path, int n) {
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
     for (int i = 0; i < n; i++)
-        fprintf(f, "{\"question\": \"q%d: what is %d+1?\", \"answer\": \"%d+1=%d\\n#### %d\"}\n",
-                i, i, i, i + 1, i + 1);
+        fprintf(f, "{\"question\": \"q%d: what is %d+1?\", \"answer\": \"%d+1=%d\\n#### %d\"}\n", i,
+                i, i, i + 1, i + 1);
     fclose(f);
 }
 
@@ -124,7 +124,8 @@ static int read_prompts(const char *run, char prompts[][256], int cap) {
 static int count_lines(const char *path) {
     char *s = slurp(path);
     int n = 0;
-    for (char *p = s; *p; p++) n += *p == '\n';
+    for (char *p = s; *p; p++)
+        n += *p == '\n';
     free(s);
     return n;
 }
@@ -149,28 +150,27 @@ Test(keys, every_key_in_the_table_is_read) {
     rlc_run_config_marks_reset();
     /* GRPO on arithmetic, LoRA on a fresh model, periodic checkpoints and evaluation */
     const char *y = config("a.yaml", "");
-    const char *grpo[] = {"logging.run_name=grpo",     "lora.enabled=true",
-                          "training.steps=2",          "training.batch_size=2",
-                          "training.eval_every=1",     "data.eval_size=2",
-                          "data.max_prompt_tokens=16", "checkpoint.save_every=1",
-                          "checkpoint.keep_every=1",   "logging.tensorboard=true",
-                          "logging.console=false",     "logging.log_file=false"};
+    const char *grpo[] = {
+        "logging.run_name=grpo",     "lora.enabled=true",       "training.steps=2",
+        "training.batch_size=2",     "training.eval_every=1",   "data.eval_size=2",
+        "data.max_prompt_tokens=16", "checkpoint.save_every=1", "checkpoint.keep_every=1",
+        "logging.tensorboard=true",  "logging.console=false",   "logging.log_file=false"};
     run_config(y, grpo, 12);
     /* SFT on arithmetic: a full model that the JSONL run below starts from */
-    const char *sft[] = {"logging.run_name=base", "training.mode=sft", "training.steps=1",
-                         "training.batch_size=2", "data.max_prompt_tokens=16",
-                         "logging.console=false"};
+    const char *sft[] = {"logging.run_name=base",     "training.mode=sft",
+                         "training.steps=1",          "training.batch_size=2",
+                         "data.max_prompt_tokens=16", "logging.console=false"};
     run_config(y, sft, 6);
     /* SFT on JSONL from that model, steps from epochs, a held-out tail */
     char model[600], data[600];
     snprintf(model, sizeof model, "model.path=%s/base/final", tmpdir);
     snprintf(data, sizeof data, "data.path=%s", tmp_path("qa.jsonl"));
-    const char *jsonl[] = {"logging.run_name=sftj",   "training.mode=sft",
+    const char *jsonl[] = {"logging.run_name=sftj",    "training.mode=sft",
                            "model.from_scratch=false", model,
-                           "data.source=jsonl",       data,
-                           "training.steps=0",        "training.batch_size=4",
-                           "data.val_fraction=0.2",   "training.eval_every=1",
-                           "data.system_prompt=S",    "logging.console=false"};
+                           "data.source=jsonl",        data,
+                           "training.steps=0",         "training.batch_size=4",
+                           "data.val_fraction=0.2",    "training.eval_every=1",
+                           "data.system_prompt=S",     "logging.console=false"};
     run_config(y, jsonl, 12);
     /* eval of that run */
     char run[600], mdir[4096], adir[4096];
@@ -302,7 +302,8 @@ Test(keys, shuffle_on_reorders_each_epoch_and_off_keeps_file_order) {
     write_qa(tmp_path("qa.jsonl"), 8);
     int off[16], on[16];
     run_order("off", "false", off, 16); /* two epochs */
-    for (int i = 0; i < 16; i++) cr_assert_eq(off[i], i % 8, "shuffle off: item %d is q%d", i, off[i]);
+    for (int i = 0; i < 16; i++)
+        cr_assert_eq(off[i], i % 8, "shuffle off: item %d is q%d", i, off[i]);
     run_order("on", "true", on, 16);
     int seen[2][8] = {{0}}, same0 = 1, same01 = 1;
     for (int i = 0; i < 16; i++) {
@@ -327,7 +328,8 @@ Test(keys, shuffle_is_a_pure_function_of_seed_and_epoch) {
         s.cfg = &c;
         s.n_train = n;
         s.train_idx = calloc(n, sizeof(size_t));
-        for (size_t i = 0; i < n; i++) s.train_idx[i] = i;
+        for (size_t i = 0; i < n; i++)
+            s.train_idx[i] = i;
         char *seen = calloc(n, 1);
         int moved = 0;
         for (size_t pos = 0; pos < n; pos++) {
@@ -416,10 +418,12 @@ Test(keys, long_prompt_and_long_reference_are_handled) {
     cr_assert_not_null(f);
     fprintf(f, "{\"question\": \"q0: what is 0+1?\", \"answer\": \"#### 1\"}\n");
     fprintf(f, "{\"question\": \"");
-    for (int i = 0; i < 20000; i++) fputc('a' + i % 26, f);
+    for (int i = 0; i < 20000; i++)
+        fputc('a' + i % 26, f);
     fprintf(f, "\", \"answer\": \"#### 7\"}\n");
     fprintf(f, "{\"question\": \"q2: long answer\", \"answer\": \"#### ");
-    for (int i = 0; i < 5000; i++) fputc('0' + i % 10, f);
+    for (int i = 0; i < 5000; i++)
+        fputc('0' + i % 10, f);
     fprintf(f, "\"}\n");
     fprintf(f, "{\"question\": \"q3: what is 3+1?\", \"answer\": \"#### 4\"}\n");
     fclose(f);
@@ -481,7 +485,8 @@ Test(keys, record_forms) {
     snprintf(path, sizeof path, "data.path=%s", tmp_path("forms.jsonl"));
     const char *sets[] = {"data.source=jsonl", path, "data.shuffle=false",
                           "data.system_prompt=SYS"};
-    for (int i = 0; i < 4; i++) cr_assert_eq(rlc_run_config_set(&c, sets[i]), RLC_OK);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(rlc_run_config_set(&c, sets[i]), RLC_OK);
     rlc_source s;
     cr_assert_eq(rlc_source_from_config(&c, &s), RLC_OK, "%s", rlc_last_error());
     cr_assert_eq(s.n_train, 4);

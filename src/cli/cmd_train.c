@@ -67,12 +67,14 @@ int rlc_cmd_eval(int argc, char **argv) {
         {"run", OPT_STR, &run, "DIR",
          "a run directory: its final/ (or final/ adapter on model.path) scored on its held-out "
          "set with its config.yaml (data, system prompt, chat, fields, max_new_tokens, rewards)"},
-        {"model", OPT_STR, &model, "DIR", "model directory (a run's final/ or a Hugging Face model)"},
+        {"model", OPT_STR, &model, "DIR",
+         "model directory (a run's final/ or a Hugging Face model)"},
         {"adapter", OPT_STR, &adapter, "DIR", "PEFT LoRA adapter directory"},
         {"env", OPT_STR, &env, "ENV",
          "without --run: arithmetic, or a JSONL file whose every record is scored (arithmetic)"},
-        {"n", OPT_INT, &n, "N", "held-out problems (the run's data.eval_size, else 200; "
-                                "0 there = all)"},
+        {"n", OPT_INT, &n, "N",
+         "held-out problems (the run's data.eval_size, else 200; "
+         "0 there = all)"},
         {"samples", OPT_INT, &k, "K", "samples per problem for pass@k (1; K > 1 needs T > 0)"},
         {"temperature", OPT_FLOAT, &temperature, "T", "sampling temperature (0 = greedy)"},
         {"max-new-tokens", OPT_INT, &max_new, "N",
@@ -87,8 +89,9 @@ int rlc_cmd_eval(int argc, char **argv) {
         {"show", OPT_INT, &show, "N", "print the first N completions to stderr (0)"},
         {0},
     };
-    int pr = rlc_cli_parse("eval", "(--run DIR | --model DIR [--adapter DIR] [--env ENV]) [options]",
-                           opts, argc, argv);
+    int pr =
+        rlc_cli_parse("eval", "(--run DIR | --model DIR [--adapter DIR] [--env ENV]) [options]",
+                      opts, argc, argv);
     if (pr) return pr > 0 ? 0 : 2;
     if (!model == !run) {
         fprintf(stderr, "rlc eval: give --run DIR or --model DIR (one of them)\n");
@@ -101,9 +104,10 @@ int rlc_cmd_eval(int argc, char **argv) {
     }
     if (n < 0 || k <= 0 || max_new < 0 || temperature < 0 || digits < 0 ||
         (data_seed != UINT64_MAX && data_seed > INT_MAX)) {
-        fprintf(stderr, "rlc eval: --n, --samples and --max-new-tokens must be positive, "
-                        "--temperature >= 0, --data-seed <= %d\n",
-                        INT_MAX);
+        fprintf(stderr,
+                "rlc eval: --n, --samples and --max-new-tokens must be positive, "
+                "--temperature >= 0, --data-seed <= %d\n",
+                INT_MAX);
         return 2;
     }
     if (k > 1 && temperature == 0) {

@@ -413,8 +413,8 @@ static rlc_status record_line(const json_t *obj, const char *path, size_t line, 
             ex.messages = NULL;
             ex.n_messages = 0;
             if (!*r->completion)
-                st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: the last assistant message is empty",
-                                path, line);
+                st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: the last assistant message is empty", path,
+                                line);
         }
         sft_example_free(&ex);
     } else if (json_object_get(obj, "prompt")) {

@@ -94,8 +94,8 @@ rlc_status rlc_eval_config(const rlc_run_config *c, const char *model_dir, const
     rlc_source src;
     memset(&src, 0, sizeof src);
     rlc_reward_set rw;
-    rlc_status st = o->rewards ? rlc_reward_set_parse(&rw, o->rewards)
-                               : rlc_rewards_from_config(&e, &rw);
+    rlc_status st =
+        o->rewards ? rlc_reward_set_parse(&rw, o->rewards) : rlc_rewards_from_config(&e, &rw);
     if (st == RLC_OK) st = rlc_policy_from_config(&e, &pol);
     if (st == RLC_OK && adapter_dir && adapter_dir[0])
         st = rlc_model_load_adapter(pol.m, adapter_dir);

@@ -10,11 +10,11 @@
 #include "train/runconfig.h"
 
 typedef struct rlc_eval_opts {
-    int n;              /* problems; 0 = data.eval_size (0 = the whole held-out set) */
-    int samples;        /* per problem; > 1 needs temperature > 0 */
-    float temperature;  /* 0 = greedy */
-    uint64_t seed;      /* sampling */
-    int show;           /* completions logged at DEBUG */
+    int n;               /* problems; 0 = data.eval_size (0 = the whole held-out set) */
+    int samples;         /* per problem; > 1 needs temperature > 0 */
+    float temperature;   /* 0 = greedy */
+    uint64_t seed;       /* sampling */
+    int show;            /* completions logged at DEBUG */
     const char *rewards; /* "name[:weight],..." instead of rewards.weights; NULL = the config's */
 } rlc_eval_opts;
 

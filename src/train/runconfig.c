@@ -249,8 +249,8 @@ int rlc_run_config_unread(char *buf, size_t cap) {
     for (size_t i = 0; i < N_KEYS; i++) {
         if (key_read[i]) continue;
         if (len < cap)
-            len += (size_t)snprintf(buf + len, cap - len, "%s%s.%s", n ? ", " : "",
-                                    keys[i].section, keys[i].name);
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s.%s", n ? ", " : "", keys[i].section,
+                                    keys[i].name);
         n++;
     }
     return n;
@@ -1094,8 +1094,7 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
         return invalid("training.eval_every=%d needs an evaluation set: set data.eval_path, or "
                        "data.val_fraction > 0 to hold out the tail of data.path",
                        c->training.eval_every);
-    if (c->training.eval_every > 0 && c->data.source != RLC_RC_DATA_JSONL &&
-        c->data.eval_size == 0)
+    if (c->training.eval_every > 0 && c->data.source != RLC_RC_DATA_JSONL && c->data.eval_size == 0)
         return invalid("training.eval_every=%d needs data.eval_size > 0 (arithmetic problems "
                        "have no end)",
                        c->training.eval_every);

@@ -136,7 +136,7 @@ static rlc_status fill_msgs(const rlc_source *s, const rlc_message *m, size_t n,
 
 static rlc_status get_arith(const rlc_source *s, int eval, uint64_t i, rlc_source_ex *ex) {
     const rlc_arith_params *p = eval ? &s->eval_p : &s->train_p;
-    char pb[256], rb[64], tb[1024];
+    char pb[256], rb[64], tb[4096];
     RLC_TRY(rlc_arith_problem(p, i, pb, sizeof pb, rb, sizeof rb));
     RLC_TRY(rlc_arith_target(p, i, tb, sizeof tb));
     ex->owned_prompt = dup_str(pb);
@@ -246,8 +246,7 @@ rlc_status rlc_source_prepare(rlc_source *s, const struct rlc_policy *pol, rlc_r
         return rlc_errorf(RLC_ERR_INVALID, "training.epochs=%d gives %llu steps, too many", epochs,
                           (unsigned long long)steps);
     c->training.steps = (int)steps;
-    rlc_logf(RLC_LOG_INFO,
-             "training.steps=0: %d epoch(s) x %zu examples / batch %d = %d steps", epochs,
-             s->n_train, batch, c->training.steps);
+    rlc_logf(RLC_LOG_INFO, "training.steps=0: %d epoch(s) x %zu examples / batch %d = %d steps",
+             epochs, s->n_train, batch, c->training.steps);
     return RLC_OK;
 }
