@@ -459,15 +459,17 @@ Test(keys, record_forms) {
                "{\"prompt\": \"P2\", \"response\": \"#### 9\"}\n"
                "{\"messages\": [{\"role\": \"system\", \"content\": \"own sys\"},"
                " {\"role\": \"user\", \"content\": \"U\"},"
-               " {\"role\": \"assistant\", \"content\": \"A\"}]}\n");
+               " {\"role\": \"assistant\", \"content\": \"A\"}]}\n"
+               "{\"prompt\": [{\"role\": \"user\", \"content\": \"CU\"}],"
+               " \"completion\": [{\"role\": \"assistant\", \"content\": \"CA #### 5\"}]}\n");
     rlc_record_set set;
     cr_assert_eq(rlc_records_load(tmp_path("forms.jsonl"), "question", "answer", &set), RLC_OK,
                  "%s", rlc_last_error());
-    cr_assert_eq(set.n, 4);
-    const char *prompt[] = {"Q?", "P1", "P2", "U"};
-    const char *completion[] = {"work\n#### 1,234", "C1", "#### 9", "A"};
-    const char *reference[] = {"1234", "C1", "9", "A"};
-    for (int i = 0; i < 4; i++) {
+    cr_assert_eq(set.n, 5);
+    const char *prompt[] = {"Q?", "P1", "P2", "U", "CU"};
+    const char *completion[] = {"work\n#### 1,234", "C1", "#### 9", "A", "CA #### 5"};
+    const char *reference[] = {"1234", "C1", "9", "A", "5"};
+    for (int i = 0; i < 5; i++) {
         rlc_record *r = &set.items[i];
         cr_assert_str_eq(r->msgs[r->n_msgs - 1].content, prompt[i]);
         cr_assert_str_eq(r->msgs[r->n_msgs - 1].role, "user");
@@ -489,7 +491,7 @@ Test(keys, record_forms) {
         cr_assert_eq(rlc_run_config_set(&c, sets[i]), RLC_OK);
     rlc_source s;
     cr_assert_eq(rlc_source_from_config(&c, &s), RLC_OK, "%s", rlc_last_error());
-    cr_assert_eq(s.n_train, 4);
+    cr_assert_eq(s.n_train, 5);
     cr_assert_eq(s.n_eval, 0);
     rlc_source_ex ex;
     cr_assert_eq(rlc_source_get(&s, 0, 0, &ex), RLC_OK);

@@ -378,6 +378,74 @@ static rlc_status user_turn(rlc_record *r, char *content) {
     return r->msgs[0].role ? RLC_OK : RLC_ERR_NOMEM;
 }
 
+/* A TRL conversational field: a non-empty list of {"role", "content"} turns. */
+static rlc_status load_turns(const json_t *arr, const char *field, const char *path, size_t line,
+                             rlc_message **out, size_t *n_out) {
+    size_t n = json_array_size(arr);
+    if (n == 0)
+        return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"%s\" is an empty list", path, line,
+                          field);
+    *out = rlc_calloc(n, sizeof **out);
+    if (!*out) return RLC_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *m = json_array_get(arr, i);
+        char rk[64], ck[64];
+        snprintf(rk, sizeof rk, "%s[%zu].role", field, i);
+        snprintf(ck, sizeof ck, "%s[%zu].content", field, i);
+        const char *role, *content;
+        if (!json_is_object(m))
+            return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: %s[%zu] must be an object, got %s", path,
+                              line, field, i, type_name(m));
+        RLC_TRY(get_string(m, "role", rk, path, line, &role));
+        RLC_TRY(get_string(m, "content", ck, path, line, &content));
+        int known = 0;
+        for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++)
+            known |= !strcmp(role, roles[r]);
+        if (!known)
+            return rlc_errorf(RLC_ERR_FORMAT,
+                              "%s:%zu: %s \"%s\" is not one of system, user, assistant, tool",
+                              path, line, rk, role);
+        (*out)[i].role = dup_str(role);
+        (*out)[i].content = dup_str(content);
+        *n_out = i + 1;
+        if (!(*out)[i].role || !(*out)[i].content) return RLC_ERR_NOMEM;
+    }
+    return RLC_OK;
+}
+
+/* TRL's conversational prompt/completion: {"prompt": [turns], "completion":
+ * [{"role": "assistant", "content": ...}]}. */
+static rlc_status conversational(const json_t *obj, const char *path, size_t line,
+                                 rlc_record *r) {
+    RLC_TRY(load_turns(json_object_get(obj, "prompt"), "prompt", path, line, &r->msgs,
+                       &r->n_msgs));
+    const json_t *c = json_object_get(obj, "completion");
+    if (json_is_string(c)) {
+        r->completion = dup_str(json_string_value(c));
+        return r->completion ? RLC_OK : RLC_ERR_NOMEM;
+    }
+    rlc_message *turns = NULL;
+    size_t n = 0;
+    rlc_status st = json_is_array(c) ? load_turns(c, "completion", path, line, &turns, &n)
+                                     : rlc_errorf(RLC_ERR_FORMAT,
+                                                  "%s:%zu: a conversational \"prompt\" needs a "
+                                                  "\"completion\" string or list of turns",
+                                                  path, line);
+    if (st == RLC_OK && strcmp(turns[n - 1].role, "assistant"))
+        st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: the last \"completion\" turn is not an assistant "
+                                        "turn", path, line);
+    if (st == RLC_OK) {
+        r->completion = turns[n - 1].content;
+        turns[n - 1].content = NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(turns[i].role);
+        free(turns[i].content);
+    }
+    free(turns);
+    return st;
+}
+
 static rlc_status record_line(const json_t *obj, const char *path, size_t line, void *vctx) {
     rec_ctx *x = vctx;
     RLC_TRY(grow((void **)&x->set->items, x->set->n, &x->cap, sizeof(rlc_record)));
@@ -417,6 +485,10 @@ static rlc_status record_line(const json_t *obj, const char *path, size_t line, 
                                 line);
         }
         sft_example_free(&ex);
+    } else if (json_is_array(json_object_get(obj, "prompt"))) {
+        st = conversational(obj, path, line, r);
+        if (st == RLC_OK && !*r->completion)
+            st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: the completion is empty", path, line);
     } else if (json_object_get(obj, "prompt")) {
         ckey = json_object_get(obj, "completion") ? "completion" : "response";
     } else {

@@ -77,7 +77,10 @@ void rlc_sft_free(rlc_sft_set *set);
 /* One training or evaluation record, whatever form its line had:
  *   {PROMPT_KEY: "...", ANSWER_KEY: "..."}   custom or question/answer (the keys
  *                                           given; the answer may be a number)
- *   {"prompt": "...", "completion": "..."}  TRL prompt/completion
+ *   {"prompt": "...", "completion": "..."}  TRL prompt/completion; also TRL's
+ *                                           conversational form, "prompt" a list
+ *                                           of turns and "completion" a string
+ *                                           or turns ending in an assistant one
  *   {"prompt": "...", "response": "..."}    prompt/response
  *   {"messages": [{"role", "content"}, ...]} chat; the last assistant turn is
  *                                           the completion, the turns before it
