@@ -403,8 +403,8 @@ static rlc_status load_turns(const json_t *arr, const char *field, const char *p
             known |= !strcmp(role, roles[r]);
         if (!known)
             return rlc_errorf(RLC_ERR_FORMAT,
-                              "%s:%zu: %s \"%s\" is not one of system, user, assistant, tool",
-                              path, line, rk, role);
+                              "%s:%zu: %s \"%s\" is not one of system, user, assistant, tool", path,
+                              line, rk, role);
         (*out)[i].role = dup_str(role);
         (*out)[i].content = dup_str(content);
         *n_out = i + 1;
@@ -415,10 +415,8 @@ static rlc_status load_turns(const json_t *arr, const char *field, const char *p
 
 /* TRL's conversational prompt/completion: {"prompt": [turns], "completion":
  * [{"role": "assistant", "content": ...}]}. */
-static rlc_status conversational(const json_t *obj, const char *path, size_t line,
-                                 rlc_record *r) {
-    RLC_TRY(load_turns(json_object_get(obj, "prompt"), "prompt", path, line, &r->msgs,
-                       &r->n_msgs));
+static rlc_status conversational(const json_t *obj, const char *path, size_t line, rlc_record *r) {
+    RLC_TRY(load_turns(json_object_get(obj, "prompt"), "prompt", path, line, &r->msgs, &r->n_msgs));
     const json_t *c = json_object_get(obj, "completion");
     if (json_is_string(c)) {
         r->completion = dup_str(json_string_value(c));
@@ -432,8 +430,10 @@ static rlc_status conversational(const json_t *obj, const char *path, size_t lin
                                                   "\"completion\" string or list of turns",
                                                   path, line);
     if (st == RLC_OK && strcmp(turns[n - 1].role, "assistant"))
-        st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: the last \"completion\" turn is not an assistant "
-                                        "turn", path, line);
+        st = rlc_errorf(RLC_ERR_FORMAT,
+                        "%s:%zu: the last \"completion\" turn is not an assistant "
+                        "turn",
+                        path, line);
     if (st == RLC_OK) {
         r->completion = turns[n - 1].content;
         turns[n - 1].content = NULL;
