@@ -70,8 +70,7 @@ static void check_step(int with_signal) {
     rlc_policy pol;
     cr_assert_eq(rlc_policy_from_config(&c, &pol), RLC_OK, "%s", rlc_last_error());
     rlc_source src;
-    rlc_arith_params ap = rlc_arith_default_params();
-    cr_assert_eq(rlc_source_arith(&src, &ap), RLC_OK);
+    cr_assert_eq(rlc_source_from_config(&c, &src), RLC_OK, "%s", rlc_last_error());
     rlc_reward_set rw;
     rlc_reward_set_init(&rw);
     if (with_signal) {

@@ -466,7 +466,9 @@ Test(runconfig, validation_rules) {
     EXPECT_INVALID("no non-zero weight", "rewards.weights=number_check:0");
     EXPECT_INVALID("optimizer.warmup_steps=200 exceeds training.steps=100",
                    "optimizer.warmup_steps=200");
-    EXPECT_INVALID("training.steps must be >= 1 with training.mode=grpo", "training.steps=0");
+    EXPECT_INVALID("data.source=arithmetic generates problems without end", "training.steps=0");
+    EXPECT_INVALID("needs an evaluation set", "data.source=jsonl", "data.path=x.jsonl",
+                   "training.eval_every=10");
     EXPECT_INVALID("needs data.eval_size > 0", "training.eval_every=10", "data.eval_size=0");
     EXPECT_INVALID("plain directory name", "logging.run_name=a/b");
 
@@ -476,6 +478,8 @@ Test(runconfig, validation_rules) {
     set_ok(&c, "algorithm.group_size=1");
     set_ok(&c, "algorithm.temperature=0");
     set_ok(&c, "training.steps=0");
+    set_ok(&c, "data.source=jsonl");
+    set_ok(&c, "data.path=x.jsonl");
     cr_assert_eq(rlc_run_config_validate(&c), RLC_OK, "%s", rlc_last_error());
     rlc_run_config_free(&c);
 }
@@ -531,11 +535,13 @@ Test(runconfig, help_lists_every_key_with_its_default) {
     cr_assert_null(strstr(text, "algorithm.group_size"));
     cr_assert_null(strstr(text, "rewards.weights"));
     cr_assert(strstr(text, "  training.epochs ="));
+    cr_assert(strstr(text, "  data.target_format ="));
     free(text);
     m = open_memstream(&text, &len);
     rlc_run_config_print_help(m, "grpo");
     fclose(m);
-    cr_assert_null(strstr(text, "  training.epochs ="));
+    cr_assert_null(strstr(text, "  data.target_format ="));
+    cr_assert(strstr(text, "  training.epochs ="));
     cr_assert(strstr(text, "  algorithm.group_size ="));
     free(text);
 }

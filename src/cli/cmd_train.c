@@ -3,9 +3,11 @@
 #include "cli/cli.h"
 
 #include "observe/log.h"
+#include "train/evalrun.h"
 #include "train/run.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,78 +58,121 @@ int rlc_cmd_sft(int argc, char **argv) {
 }
 
 int rlc_cmd_eval(int argc, char **argv) {
-    const char *model = NULL, *adapter = NULL, *env = "arithmetic", *ops = "+", *rewards = NULL;
-    int n = 200, k = 1, max_new = 32, digits = 2, show = 0;
+    const char *model = NULL, *adapter = NULL, *run = NULL, *env = NULL, *ops = NULL;
+    const char *rewards = NULL;
+    int n = 0, k = 1, max_new = 0, digits = 0, show = 0;
     float temperature = 0.0f;
-    uint64_t seed = 0, data_seed = 1234;
+    uint64_t seed = 0, data_seed = UINT64_MAX;
     rlc_opt opts[] = {
-        {"model", OPT_STR, &model, "DIR", "model directory (a run's final/ or a Hugging Face model)"},
-        {"adapter", OPT_STR, &adapter, "DIR",
-         "PEFT LoRA adapter directory; refused when trained on another base"},
-        {"env", OPT_STR, &env, "ENV", "arithmetic, or a GSM8K-form JSONL file (arithmetic)"},
-        {"n", OPT_INT, &n, "N", "held-out problems (200)"},
-        {"samples", OPT_INT, &k, "K", "samples per problem for pass@k (1; greedy when T=0)"},
+        {"run", OPT_STR, &run, "DIR",
+         "a run directory: its final/ (or final/ adapter on model.path) scored on its held-out "
+         "set with its config.yaml (data, system prompt, chat, fields, max_new_tokens, rewards)"},
+        {"model", OPT_STR, &model, "DIR",
+         "model directory (a run's final/ or a Hugging Face model)"},
+        {"adapter", OPT_STR, &adapter, "DIR", "PEFT LoRA adapter directory; refused when trained on another base"},
+        {"env", OPT_STR, &env, "ENV",
+         "without --run: arithmetic, or a JSONL file whose every record is scored (arithmetic)"},
+        {"n", OPT_INT, &n, "N",
+         "held-out problems (the run's data.eval_size, else 200; "
+         "0 there = all)"},
+        {"samples", OPT_INT, &k, "K", "samples per problem for pass@k (1; K > 1 needs T > 0)"},
         {"temperature", OPT_FLOAT, &temperature, "T", "sampling temperature (0 = greedy)"},
-        {"max-new-tokens", OPT_INT, &max_new, "N", "completion length limit (32)"},
-        {"digits", OPT_INT, &digits, "D", "arithmetic: operand digits (2)"},
-        {"ops", OPT_STR, &ops, "OPS", "arithmetic: operators from +-* (+)"},
-        {"data-seed", OPT_U64, &data_seed, "S", "arithmetic: problem seed, as data.seed (1234)"},
-        {"rewards", OPT_STR, &rewards, "SPEC", "name[:weight],... (number_check)"},
+        {"max-new-tokens", OPT_INT, &max_new, "N",
+         "completion length limit (the run's algorithm.max_new_tokens, else 32)"},
+        {"digits", OPT_INT, &digits, "D", "arithmetic without --run: operand digits (2)"},
+        {"ops", OPT_STR, &ops, "OPS", "arithmetic without --run: operators from +-* (+)"},
+        {"data-seed", OPT_U64, &data_seed, "S",
+         "arithmetic problem seed, as data.seed (the run's, else 1234)"},
+        {"rewards", OPT_STR, &rewards, "SPEC",
+         "name[:weight],... (the run's rewards.weights, else number_check)"},
         {"seed", OPT_U64, &seed, "S", "sampling seed (0)"},
         {"show", OPT_INT, &show, "N", "print the first N completions to stderr (0)"},
         {0},
     };
-    int pr = rlc_cli_parse("eval", "--model DIR [--adapter DIR] [--env ENV] [--n N] [options]",
-                           opts, argc, argv);
+    int pr =
+        rlc_cli_parse("eval", "(--run DIR | --model DIR [--adapter DIR] [--env ENV]) [options]",
+                      opts, argc, argv);
     if (pr) return pr > 0 ? 0 : 2;
-    if (!model) {
-        fprintf(stderr, "rlc eval: --model DIR is required\n");
+    if (!model == !run) {
+        fprintf(stderr, "rlc eval: give --run DIR or --model DIR (one of them)\n");
         return 2;
     }
-    if (n <= 0 || k <= 0 || max_new <= 0 || temperature < 0) {
-        fprintf(stderr, "rlc eval: --n, --samples and --max-new-tokens must be positive, "
-                        "--temperature >= 0\n");
+    if (run && (adapter || env || digits || ops)) {
+        fprintf(stderr, "rlc eval: --run takes the model, adapter and data from the run; drop "
+                        "--adapter, --env, --digits and --ops\n");
         return 2;
     }
-    rlc_source src;
+    if (n < 0 || k <= 0 || max_new < 0 || temperature < 0 || digits < 0 ||
+        (data_seed != UINT64_MAX && data_seed > INT_MAX)) {
+        fprintf(stderr,
+                "rlc eval: --n, --samples and --max-new-tokens must be positive, "
+                "--temperature >= 0, --data-seed <= %d\n",
+                INT_MAX);
+        return 2;
+    }
+    if (k > 1 && temperature == 0) {
+        fprintf(stderr,
+                "rlc eval: --samples %d at --temperature 0 would score %d copies of the same "
+                "greedy completion; set --temperature > 0 for pass@%d\n",
+                k, k, k);
+        return 2;
+    }
+    rlc_run_config c;
+    char mdir[4096], adir[4096];
     rlc_status st;
-    if (!strcmp(env, "arithmetic")) {
-        rlc_arith_params ap = rlc_arith_default_params();
-        ap.digits = digits;
-        snprintf(ap.ops, sizeof ap.ops, "%s", ops);
-        ap.seed = data_seed;
-        st = rlc_source_arith(&src, &ap);
+    if (run) {
+        st = rlc_eval_load_run(run, &c, mdir, sizeof mdir, adir, sizeof adir);
+        model = mdir;
+        adapter = adir[0] ? adir : NULL;
     } else {
-        st = rlc_source_jsonl(&src, env, env); /* the whole file is the eval set */
+        c = rlc_run_config_default();
+        st = rlc_run_config_set(&c, "data.max_prompt_tokens=512");
+        if (st == RLC_OK && env && strcmp(env, "arithmetic")) {
+            st = rlc_run_config_set(&c, "data.source=jsonl");
+            c.data.eval_path = strdup(env);
+            free(c.data.path);
+            c.data.path = strdup("");
+            if (!c.data.eval_path || !c.data.path) st = RLC_ERR_NOMEM;
+        }
+        char set[64];
+        snprintf(set, sizeof set, "data.arithmetic_digits=%d", digits ? digits : 2);
+        if (st == RLC_OK) st = rlc_run_config_set(&c, set);
+        if (st == RLC_OK && ops) {
+            free(c.data.arithmetic_ops);
+            if (!(c.data.arithmetic_ops = strdup(ops))) st = RLC_ERR_NOMEM;
+        }
     }
     if (st) return rlc_cli_fail(st);
-    rlc_reward_set rw;
-    st = rewards ? rlc_reward_set_parse(&rw, rewards)
-                 : (rlc_reward_set_init(&rw), rlc_reward_set_add(&rw, "number_check", 1.0f));
-    rlc_policy pol;
+    if (data_seed != UINT64_MAX) c.data.seed = (int)data_seed;
+    if (max_new) c.algorithm.max_new_tokens = max_new;
+    if (!run && !n) n = 200;
+    rlc_eval_opts o = {n, k, temperature, seed, show, rewards};
+    rlc_eval_report rep;
     /* stdout is the JSON result */
     rlc_log_set_console(stderr, show > 0 ? RLC_LOG_DEBUG : RLC_LOG_INFO);
-    if (st == RLC_OK) st = rlc_policy_load(model, adapter, &pol);
-    rlc_eval_result r;
-    if (st == RLC_OK) {
-        st = rlc_policy_evaluate(&pol, &src, &rw, n, k, temperature, max_new, seed, show, &r);
-        rlc_policy_free(&pol);
-    }
-    rlc_source_free(&src);
+    st = rlc_eval_config(&c, model, adapter, &o, &rep);
+    int max_new_used = c.algorithm.max_new_tokens, seed_used = c.data.seed;
+    rlc_run_config_free(&c);
     if (st) return rlc_cli_fail(st);
-    json_t *o = json_object();
-    json_object_set_new(o, "n", json_integer(r.n));
-    json_object_set_new(o, "samples", json_integer(r.samples));
-    json_object_set_new(o, "accuracy", json_real(r.accuracy));
+    const rlc_eval_result *r = &rep.r;
+    json_t *js = json_object();
+    json_object_set_new(js, "n", json_integer(r->n));
+    json_object_set_new(js, "samples", json_integer(r->samples));
+    json_object_set_new(js, "accuracy", json_real(r->accuracy));
     char key[32];
-    snprintf(key, sizeof key, "pass@%d", r.samples);
-    json_object_set_new(o, key, json_real(r.pass_at_k));
-    json_object_set_new(o, "mean_reward", json_real(r.mean_reward));
-    json_object_set_new(o, "mean_completion_tokens", json_real(r.mean_tokens));
-    json_object_set_new(o, "seconds", json_real(r.seconds));
-    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    snprintf(key, sizeof key, "pass@%d", r->samples);
+    json_object_set_new(js, key, json_real(r->pass_at_k));
+    json_object_set_new(js, "mean_reward", json_real(r->mean_reward));
+    json_object_set_new(js, "mean_completion_tokens", json_real(r->mean_tokens));
+    json_object_set_new(js, "seconds", json_real(r->seconds));
+    json_object_set_new(js, "max_new_tokens", json_integer(max_new_used));
+    json_object_set_new(js, "data_seed", json_integer(seed_used));
+    json_object_set_new(js, "skipped_long_prompts", json_integer((json_int_t)rep.skipped_long));
+    json_object_set_new(js, "first_prompt", json_string(rep.first_prompt ? rep.first_prompt : ""));
+    char *text = json_dumps(js, JSON_COMPACT | JSON_REAL_PRECISION(6));
     puts(text);
     free(text);
-    json_decref(o);
+    json_decref(js);
+    rlc_eval_report_free(&rep);
     return 0;
 }

@@ -3,6 +3,7 @@
 
 #include "base/fs.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int is_blank(const char *s, size_t n) {
@@ -287,6 +288,245 @@ rlc_status rlc_sft_load(const char *path, rlc_sft_set *set) {
 void rlc_sft_free(rlc_sft_set *set) {
     for (size_t i = 0; i < set->n; i++)
         sft_example_free(&set->items[i]);
+    free(set->items);
+    memset(set, 0, sizeof *set);
+}
+
+/* ---- records in any accepted form ---- */
+
+typedef struct rec_ctx {
+    rlc_record_set *set;
+    size_t cap;
+    const char *pkey, *akey;
+} rec_ctx;
+
+static void record_free(rlc_record *r) {
+    for (size_t i = 0; i < r->n_msgs; i++) {
+        free(r->msgs[i].role);
+        free(r->msgs[i].content);
+    }
+    free(r->msgs);
+    free(r->completion);
+    free(r->reference);
+    free(r->solution);
+    memset(r, 0, sizeof *r);
+}
+
+/* A string field, or a number written as text (answers like 42). */
+static rlc_status get_text(const json_t *obj, const char *key, const char *path, size_t line,
+                           char **out) {
+    const json_t *v = json_object_get(obj, key);
+    if (json_is_integer(v)) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        *out = dup_str(buf);
+    } else if (json_is_real(v)) {
+        char buf[40];
+        snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
+        *out = dup_str(buf);
+    } else {
+        const char *s;
+        RLC_TRY(get_string(obj, key, key, path, line, &s));
+        *out = dup_str(s);
+    }
+    return *out ? RLC_OK : RLC_ERR_NOMEM;
+}
+
+/* reference and solution from the completion: GSM8K's "#### N" when present. */
+static rlc_status split_answer(rlc_record *r) {
+    const char *c = r->completion, *mark = NULL;
+    for (const char *p = c; (p = strstr(p, "####")); p++)
+        mark = p;
+    const char *b = c, *e = c + strlen(c);
+    size_t body = strlen(c);
+    if (mark) {
+        body = (size_t)(mark - c);
+        b = mark + 4;
+        while (*b == '#')
+            b++;
+        e = b + strcspn(b, "\n");
+    }
+    while (b < e && strchr(" \t\r\n", *b))
+        b++;
+    while (e > b && strchr(" \t\r\n", e[-1]))
+        e--;
+    while (body > 0 && strchr(" \t\r\n", c[body - 1]))
+        body--;
+    size_t n = (size_t)(e - b);
+    int numeric = n && strspn(b, "0123456789,.+-$") >= n && strcspn(b, "0123456789") < n;
+    r->reference = rlc_malloc(n + 1);
+    r->solution = rlc_malloc(body + 1);
+    if (!r->reference || !r->solution) return RLC_ERR_NOMEM;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(numeric && b[i] == ',')) r->reference[o++] = b[i];
+    r->reference[o] = 0;
+    memcpy(r->solution, c, body);
+    r->solution[body] = 0;
+    return RLC_OK;
+}
+
+static rlc_status user_turn(rlc_record *r, char *content) {
+    r->msgs = rlc_calloc(1, sizeof *r->msgs);
+    if (!r->msgs) {
+        free(content);
+        return RLC_ERR_NOMEM;
+    }
+    r->n_msgs = 1;
+    r->msgs[0].content = content;
+    r->msgs[0].role = dup_str("user");
+    return r->msgs[0].role ? RLC_OK : RLC_ERR_NOMEM;
+}
+
+/* A TRL conversational field: a non-empty list of {"role", "content"} turns. */
+static rlc_status load_turns(const json_t *arr, const char *field, const char *path, size_t line,
+                             rlc_message **out, size_t *n_out) {
+    size_t n = json_array_size(arr);
+    if (n == 0)
+        return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"%s\" is an empty list", path, line,
+                          field);
+    *out = rlc_calloc(n, sizeof **out);
+    if (!*out) return RLC_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *m = json_array_get(arr, i);
+        char rk[64], ck[64];
+        snprintf(rk, sizeof rk, "%s[%zu].role", field, i);
+        snprintf(ck, sizeof ck, "%s[%zu].content", field, i);
+        const char *role, *content;
+        if (!json_is_object(m))
+            return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: %s[%zu] must be an object, got %s", path,
+                              line, field, i, type_name(m));
+        RLC_TRY(get_string(m, "role", rk, path, line, &role));
+        RLC_TRY(get_string(m, "content", ck, path, line, &content));
+        int known = 0;
+        for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++)
+            known |= !strcmp(role, roles[r]);
+        if (!known)
+            return rlc_errorf(RLC_ERR_FORMAT,
+                              "%s:%zu: %s \"%s\" is not one of system, user, assistant, tool", path,
+                              line, rk, role);
+        (*out)[i].role = dup_str(role);
+        (*out)[i].content = dup_str(content);
+        *n_out = i + 1;
+        if (!(*out)[i].role || !(*out)[i].content) return RLC_ERR_NOMEM;
+    }
+    return RLC_OK;
+}
+
+/* TRL's conversational prompt/completion: {"prompt": [turns], "completion":
+ * [{"role": "assistant", "content": ...}]}. */
+static rlc_status conversational(const json_t *obj, const char *path, size_t line, rlc_record *r) {
+    RLC_TRY(load_turns(json_object_get(obj, "prompt"), "prompt", path, line, &r->msgs, &r->n_msgs));
+    const json_t *c = json_object_get(obj, "completion");
+    if (json_is_string(c)) {
+        r->completion = dup_str(json_string_value(c));
+        return r->completion ? RLC_OK : RLC_ERR_NOMEM;
+    }
+    rlc_message *turns = NULL;
+    size_t n = 0;
+    rlc_status st = json_is_array(c) ? load_turns(c, "completion", path, line, &turns, &n)
+                                     : rlc_errorf(RLC_ERR_FORMAT,
+                                                  "%s:%zu: a conversational \"prompt\" needs a "
+                                                  "\"completion\" string or list of turns",
+                                                  path, line);
+    if (st == RLC_OK && strcmp(turns[n - 1].role, "assistant"))
+        st = rlc_errorf(RLC_ERR_FORMAT,
+                        "%s:%zu: the last \"completion\" turn is not an assistant "
+                        "turn",
+                        path, line);
+    if (st == RLC_OK) {
+        r->completion = turns[n - 1].content;
+        turns[n - 1].content = NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(turns[i].role);
+        free(turns[i].content);
+    }
+    free(turns);
+    return st;
+}
+
+static rlc_status record_line(const json_t *obj, const char *path, size_t line, void *vctx) {
+    rec_ctx *x = vctx;
+    RLC_TRY(grow((void **)&x->set->items, x->set->n, &x->cap, sizeof(rlc_record)));
+    rlc_record *r = &x->set->items[x->set->n];
+    memset(r, 0, sizeof *r);
+    const char *ckey = NULL, *pkey = "prompt";
+    rlc_status st = RLC_OK;
+    if (json_object_get(obj, x->pkey)) {
+        ckey = x->akey;
+        pkey = x->pkey;
+    } else if (json_object_get(obj, "messages")) {
+        rlc_sft_example ex;
+        memset(&ex, 0, sizeof ex);
+        st = load_messages(json_object_get(obj, "messages"), path, line, &ex);
+        size_t last = ex.n_messages;
+        while (st == RLC_OK && last > 0 && strcmp(ex.messages[last - 1].role, "assistant"))
+            last--;
+        if (st == RLC_OK && last < 2)
+            st = rlc_errorf(RLC_ERR_FORMAT,
+                            "%s:%zu: field \"messages\" has no turn before its last assistant "
+                            "message",
+                            path, line);
+        if (st == RLC_OK) {
+            /* the record takes the turns before the completion and the completion */
+            r->completion = ex.messages[last - 1].content;
+            ex.messages[last - 1].content = NULL;
+            r->msgs = ex.messages;
+            r->n_msgs = last - 1;
+            for (size_t i = last - 1; i < ex.n_messages; i++) {
+                free(ex.messages[i].role);
+                free(ex.messages[i].content);
+            }
+            ex.messages = NULL;
+            ex.n_messages = 0;
+            if (!*r->completion)
+                st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: the last assistant message is empty", path,
+                                line);
+        }
+        sft_example_free(&ex);
+    } else if (json_is_array(json_object_get(obj, "prompt"))) {
+        st = conversational(obj, path, line, r);
+        if (st == RLC_OK && !*r->completion)
+            st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: the completion is empty", path, line);
+    } else if (json_object_get(obj, "prompt")) {
+        ckey = json_object_get(obj, "completion") ? "completion" : "response";
+    } else {
+        st = rlc_errorf(RLC_ERR_FORMAT,
+                        "%s:%zu: expected \"%s\"/\"%s\" (data.prompt_key/data.answer_key), "
+                        "\"prompt\"/\"completion\", \"prompt\"/\"response\" or a \"messages\" "
+                        "list",
+                        path, line, x->pkey, x->akey);
+    }
+    if (st == RLC_OK && ckey) {
+        char *prompt = NULL;
+        st = get_text(obj, pkey, path, line, &prompt);
+        if (st == RLC_OK) st = user_turn(r, prompt);
+        if (st == RLC_OK) st = get_text(obj, ckey, path, line, &r->completion);
+        if (st == RLC_OK && !*r->completion)
+            st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"%s\" is empty", path, line, ckey);
+    }
+    if (st == RLC_OK) st = split_answer(r);
+    if (st) {
+        record_free(r);
+        return st;
+    }
+    x->set->n++;
+    return RLC_OK;
+}
+
+rlc_status rlc_records_load(const char *path, const char *prompt_key, const char *answer_key,
+                            rlc_record_set *set) {
+    memset(set, 0, sizeof *set);
+    rec_ctx x = {set, 0, prompt_key, answer_key};
+    rlc_status st = rlc_jsonl_foreach(path, record_line, &x, NULL);
+    if (st) rlc_records_free(set);
+    return st;
+}
+
+void rlc_records_free(rlc_record_set *set) {
+    for (size_t i = 0; i < set->n; i++)
+        record_free(&set->items[i]);
     free(set->items);
     memset(set, 0, sizeof *set);
 }

@@ -74,4 +74,38 @@ typedef struct rlc_sft_set {
 rlc_status rlc_sft_load(const char *path, rlc_sft_set *set);
 void rlc_sft_free(rlc_sft_set *set);
 
+/* One training or evaluation record, whatever form its line had:
+ *   {PROMPT_KEY: "...", ANSWER_KEY: "..."}   custom or question/answer (the keys
+ *                                           given; the answer may be a number)
+ *   {"prompt": "...", "completion": "..."}  TRL prompt/completion; also TRL's
+ *                                           conversational form, "prompt" a list
+ *                                           of turns and "completion" a string
+ *                                           or turns ending in an assistant one
+ *   {"prompt": "...", "response": "..."}    prompt/response
+ *   {"messages": [{"role", "content"}, ...]} chat; the last assistant turn is
+ *                                           the completion, the turns before it
+ *                                           the prompt
+ * The forms are tried in this order, per line. */
+typedef struct rlc_record {
+    rlc_message *msgs; /* the turns before the completion (a plain prompt: one "user" turn) */
+    size_t n_msgs;
+    char *completion; /* the answer / completion / response / last assistant turn, verbatim */
+    char *reference;  /* for rewards: the text after its last "####" (GSM8K), else all of it,
+                         trimmed; commas dropped from a number */
+    char *solution;   /* the completion without its "####" line, trimmed */
+} rlc_record;
+
+typedef struct rlc_record_set {
+    rlc_record *items;
+    size_t n;
+} rlc_record_set;
+
+/* Loads path. Errors (FORMAT, "FILE:LINE: ..."): a line in none of the forms
+ * (the message names the keys looked for), a field of the wrong type, an
+ * empty completion, messages without an assistant turn before which some turn
+ * stands; and "FILE: no examples". On error *set is left empty. */
+rlc_status rlc_records_load(const char *path, const char *prompt_key, const char *answer_key,
+                            rlc_record_set *set);
+void rlc_records_free(rlc_record_set *set);
+
 #endif

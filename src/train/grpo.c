@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROMPT_CAP 4096
-#define REF_CAP 256
-
 struct rlc_grpo {
     rlc_policy *pol;
     const rlc_source *src;
@@ -28,8 +25,8 @@ struct rlc_grpo {
     /* per step */
     int **pids, *plen;
     uint64_t *keys;
-    char (*prompts)[PROMPT_CAP];
-    char (*refs)[REF_CAP];
+    char **prompts;          /* [B] rendered prompt text (chat template, system prompt) */
+    char **refs;             /* [B] reward references */
     char **texts;            /* [S] completion text */
     float *reward, *per_reward; /* [S], [S, n_rewards] */
     float *adv;              /* [S] */
@@ -69,8 +66,11 @@ void rlc_grpo_free(rlc_grpo *g) {
     rlc_acts_free(g->acts);
     rlc_model_free(g->ref);
     rlc_adamw_free(&g->opt);
-    if (g->pids)
-        for (int i = 0; i < g->p.batch_prompts; i++) free(g->pids[i]);
+    for (int i = 0; i < g->p.batch_prompts; i++) {
+        if (g->pids) free(g->pids[i]);
+        if (g->prompts) free(g->prompts[i]);
+        if (g->refs) free(g->refs[i]);
+    }
     if (g->texts)
         for (int s = 0; s < g->S; s++) free(g->texts[s]);
     if (g->have_go) rlc_gen_out_free(&g->go);
@@ -244,8 +244,14 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         uint64_t idx = (uint64_t)step * B + i;
         free(g->pids[i]);
         g->pids[i] = NULL;
-        RLC_TRY(rlc_source_item(g->src, 0, idx, g->prompts[i], PROMPT_CAP, g->refs[i], REF_CAP,
-                                NULL, 0));
+        free(g->prompts[i]), free(g->refs[i]);
+        g->prompts[i] = g->refs[i] = NULL;
+        rlc_source_ex ex;
+        RLC_TRY(rlc_source_get(g->src, 0, idx, &ex));
+        rlc_status ps = rlc_policy_render(pol, ex.msgs, ex.n_msgs, &g->prompts[i]);
+        g->refs[i] = ex.reference, ex.reference = NULL;
+        rlc_source_ex_free(&ex);
+        RLC_TRY(ps);
         RLC_TRY(rlc_policy_prompt_ids(pol, g->prompts[i], &g->pids[i], &g->plen[i]));
         g->keys[i] = idx;
     }

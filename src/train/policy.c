@@ -8,27 +8,50 @@
 #include <stdlib.h>
 #include <string.h>
 
-rlc_status rlc_policy_prompt_ids(const rlc_policy *p, const char *prompt, int **ids, int *n) {
-    char *text = NULL;
-    if (p->chat != RLC_CHAT_NONE) {
-        rlc_chat_msg msg = {"user", prompt};
-        RLC_TRY(rlc_chat_render(p->chat, &msg, 1, 1, 0, &text));
+rlc_status rlc_policy_render(const rlc_policy *p, const rlc_chat_msg *msgs, int n, char **text) {
+    if (p->chat != RLC_CHAT_NONE) return rlc_chat_render(p->chat, msgs, n, 1, 0, text);
+    size_t len = 2;
+    for (int i = 0; i < n; i++)
+        len += strlen(msgs[i].content) + 1;
+    *text = rlc_malloc(len);
+    if (!*text) return RLC_ERR_NOMEM;
+    char *o = *text;
+    for (int i = 0; i < n; i++) {
+        size_t k = strlen(msgs[i].content);
+        memcpy(o, msgs[i].content, k);
+        o += k;
+        if (i == 0 && n > 1 && !strcmp(msgs[i].role, "system")) *o++ = '\n';
     }
-    const char *t = text ? text : prompt;
-    rlc_status st = rlc_tokenizer_encode(p->tok, t, strlen(t), ids, n);
-    free(text);
-    RLC_TRY(st);
+    *o = 0;
+    return RLC_OK;
+}
+
+rlc_status rlc_policy_prompt_ids(const rlc_policy *p, const char *text, int **ids, int *n) {
+    RLC_TRY(rlc_tokenizer_encode(p->tok, text, strlen(text), ids, n));
     if (p->max_prompt_tokens > 0 && *n > p->max_prompt_tokens) {
-        int cut = *n - p->max_prompt_tokens;
-        memmove(*ids, *ids + cut, sizeof(int) * (size_t)p->max_prompt_tokens);
-        *n = p->max_prompt_tokens;
+        free(*ids);
+        *ids = NULL;
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "prompt '%.40s...' has %d tokens, more than data.max_prompt_tokens=%d",
+                          text, *n, p->max_prompt_tokens);
     }
     if (*n == 0) {
         free(*ids);
         *ids = NULL;
-        return rlc_errorf(RLC_ERR_INVALID, "prompt '%.40s' encodes to no tokens", prompt);
+        return rlc_errorf(RLC_ERR_INVALID, "prompt '%.40s' encodes to no tokens", text);
     }
     return RLC_OK;
+}
+
+rlc_status rlc_policy_prompt_len(void *policy, const rlc_chat_msg *msgs, int n, int *len) {
+    const rlc_policy *p = policy;
+    char *text;
+    int *ids = NULL;
+    RLC_TRY(rlc_policy_render(p, msgs, n, &text));
+    rlc_status st = rlc_tokenizer_encode(p->tok, text, strlen(text), &ids, len);
+    free(text);
+    free(ids);
+    return st;
 }
 
 rlc_status rlc_policy_completion_text(const rlc_policy *p, const int *ids, int n, char **text) {
@@ -41,14 +64,18 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                                int max_new, uint64_t seed, int show, rlc_eval_result *out) {
     memset(out, 0, sizeof *out);
     if (n <= 0) return rlc_errorf(RLC_ERR_INVALID, "evaluate: need at least one problem");
-    if (temperature <= 0) k = 1;
     if (k <= 0) return rlc_errorf(RLC_ERR_INVALID, "evaluate: samples must be positive");
+    if (temperature <= 0 && k > 1)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "evaluate: %d samples at temperature 0 would be %d copies of the same "
+                          "greedy completion; pass@k needs temperature > 0",
+                          k, k);
     double t0 = omp_get_wtime();
     enum { CHUNK = 64 };
     int **pids = rlc_calloc(CHUNK, sizeof *pids), *plen = rlc_calloc(CHUNK, sizeof *plen);
-    char(*refs)[256] = rlc_calloc(CHUNK, sizeof *refs);
+    char **refs = rlc_calloc(CHUNK, sizeof *refs), **texts = rlc_calloc(CHUNK, sizeof *texts);
     uint64_t *keys = rlc_calloc(CHUNK, sizeof *keys);
-    rlc_status st = (pids && plen && refs && keys) ? RLC_OK : RLC_ERR_NOMEM;
+    rlc_status st = (pids && plen && refs && texts && keys) ? RLC_OK : RLC_ERR_NOMEM;
     long correct = 0, solved = 0, tokens = 0;
     double reward_sum = 0;
     rlc_generator *gen = NULL;
@@ -59,24 +86,31 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
     for (int base = 0; st == RLC_OK && base < n; base += CHUNK) {
         int cnt = n - base < CHUNK ? n - base : CHUNK;
         for (int i = 0; st == RLC_OK && i < cnt; i++) {
-            char prompt[4096];
-            st = rlc_source_item(src, 1, (uint64_t)(base + i), prompt, sizeof prompt, refs[i],
-                                 sizeof refs[i], NULL, 0);
-            if (st == RLC_OK) st = rlc_policy_prompt_ids(p, prompt, &pids[i], &plen[i]);
+            rlc_source_ex ex;
+            st = rlc_source_get(src, 1, (uint64_t)(base + i), &ex);
+            if (st) break;
+            st = rlc_policy_render(p, ex.msgs, ex.n_msgs, &texts[i]);
+            if (st == RLC_OK) st = rlc_policy_prompt_ids(p, texts[i], &pids[i], &plen[i]);
+            refs[i] = ex.reference, ex.reference = NULL;
+            rlc_source_ex_free(&ex);
             keys[i] = (uint64_t)(base + i);
         }
-        if (st) break;
-        rlc_gen_params gp = rlc_gen_default_params();
-        gp.max_new_tokens = max_new;
-        gp.num_samples = k;
-        gp.sampler.temperature = temperature;
-        gp.seed = seed;
-        gp.use_eos = 0;
-        gp.stop_ids = &p->eos_id;
-        gp.num_stop_ids = p->eos_id >= 0;
-        gp.prompt_keys = keys;
         rlc_gen_out go;
-        st = rlc_generator_run(gen, (const int *const *)pids, plen, cnt, &gp, &go);
+        int have_go = 0;
+        memset(&go, 0, sizeof go);
+        if (st == RLC_OK) {
+            rlc_gen_params gp = rlc_gen_default_params();
+            gp.max_new_tokens = max_new;
+            gp.num_samples = k;
+            gp.sampler.temperature = temperature;
+            gp.seed = seed;
+            gp.use_eos = 0;
+            gp.stop_ids = &p->eos_id;
+            gp.num_stop_ids = p->eos_id >= 0;
+            gp.prompt_keys = keys;
+            st = rlc_generator_run(gen, (const int *const *)pids, plen, cnt, &gp, &go);
+            have_go = st == RLC_OK;
+        }
         for (int i = 0; st == RLC_OK && i < cnt; i++) {
             int any = 0;
             for (int j = 0; st == RLC_OK && j < k; j++) {
@@ -89,11 +123,8 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                 rlc_rewards_compute(rewards, text, refs[i], NULL, &total);
                 int ok = rlc_reward_correct(text, refs[i]);
                 if (show > 0) {
-                    char prompt[4096];
-                    if (rlc_source_item(src, 1, (uint64_t)(base + i), prompt, sizeof prompt, NULL,
-                                        0, NULL, 0) == RLC_OK)
-                        rlc_logf(RLC_LOG_DEBUG, "%s -> %s  [want %s: %s]", prompt, text, refs[i],
-                                 ok ? "correct" : "wrong");
+                    rlc_logf(RLC_LOG_DEBUG, "%s -> %s  [want %s: %s]", texts[i], text, refs[i],
+                             ok ? "correct" : "wrong");
                     show--;
                 }
                 correct += ok;
@@ -104,11 +135,15 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
             }
             solved += any;
         }
-        if (st == RLC_OK) rlc_gen_out_free(&go);
-        for (int i = 0; i < cnt; i++) free(pids[i]), pids[i] = NULL;
+        if (have_go) rlc_gen_out_free(&go);
+        for (int i = 0; i < cnt; i++) {
+            free(pids[i]), pids[i] = NULL;
+            free(refs[i]), refs[i] = NULL;
+            free(texts[i]), texts[i] = NULL;
+        }
     }
     rlc_generator_free(gen);
-    free(pids), free(plen), free(refs), free(keys);
+    free(pids), free(plen), free(refs), free(texts), free(keys);
     RLC_TRY(st);
     out->n = n;
     out->samples = k;

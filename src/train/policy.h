@@ -18,10 +18,18 @@ typedef struct rlc_policy {
     int max_prompt_tokens;
 } rlc_policy;
 
-/* The token ids of a user prompt, wrapped in the chat format with the
- * assistant header as generation prompt; over max_prompt_tokens, the front is
- * cut (the question's end and the header stay). *ids is malloc'd. */
-rlc_status rlc_policy_prompt_ids(const rlc_policy *p, const char *prompt, int **ids, int *n);
+/* The prompt text of a conversation: the chat format with the assistant
+ * header as generation prompt; with RLC_CHAT_NONE the contents in order, a
+ * leading system message followed by a newline. *text is malloc'd. */
+rlc_status rlc_policy_render(const rlc_policy *p, const rlc_chat_msg *msgs, int n, char **text);
+
+/* The token ids of a rendered prompt. More than max_prompt_tokens is an error
+ * (data sources skip such prompts when they are loaded). *ids is malloc'd. */
+rlc_status rlc_policy_prompt_ids(const rlc_policy *p, const char *text, int **ids, int *n);
+
+/* Token count of a conversation once rendered (an rlc_prompt_len_fn; ctx is
+ * the policy). */
+rlc_status rlc_policy_prompt_len(void *policy, const rlc_chat_msg *msgs, int n, int *len);
 
 /* The completion's text (special tokens dropped), malloc'd. */
 rlc_status rlc_policy_completion_text(const rlc_policy *p, const int *ids, int n, char **text);
@@ -37,7 +45,7 @@ typedef struct rlc_eval_result {
 } rlc_eval_result;
 
 /* Scores the policy on eval items [0, n): k samples each at temperature
- * (0 = greedy, then k is 1), max_new tokens. The first `show` samples are
+ * (0 = greedy, which allows only k = 1), max_new tokens. The first `show` samples are
  * logged at DEBUG level (prompt, completion, reference, verdict). */
 rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                                const rlc_reward_set *rewards, int n, int k, float temperature,

@@ -79,32 +79,32 @@ static int pick_eos(const rlc_policy *pol) {
 rlc_status rlc_policy_from_config(const rlc_run_config *c, rlc_policy *pol) {
     memset(pol, 0, sizeof *pol);
     int is_byte = 0;
-    const char *tdir = c->tokenizer.path[0] ? c->tokenizer.path : c->model.path;
+    const char *tdir = RLC_RC(c, tokenizer.path)[0] ? c->tokenizer.path : RLC_RC(c, model.path);
     rlc_status st;
     /* from scratch, auto means byte unless tokenizer.path names a tokenizer */
-    if (c->model.from_scratch &&
-        (c->tokenizer.kind == RLC_RC_TOK_BYTE ||
+    if (RLC_RC(c, model.from_scratch) &&
+        (RLC_RC(c, tokenizer.kind) == RLC_RC_TOK_BYTE ||
          (c->tokenizer.kind == RLC_RC_TOK_AUTO && !c->tokenizer.path[0]))) {
         is_byte = 1;
         st = rlc_tokenizer_new_byte(byte_specials, 2, &pol->tok);
     } else {
-        st = load_tokenizer(tdir, c->tokenizer.kind, &pol->tok, &is_byte);
+        st = load_tokenizer(tdir, RLC_RC(c, tokenizer.kind), &pol->tok, &is_byte);
     }
     if (st == RLC_OK && c->model.from_scratch) {
         rlc_model_config mc = rlc_config_default();
         mc.vocab_size = rlc_tokenizer_vocab_size(pol->tok);
-        mc.hidden_size = c->model.hidden;
-        mc.num_layers = c->model.layers;
-        mc.num_heads = c->model.heads;
-        mc.num_kv_heads = c->model.kv_heads;
+        mc.hidden_size = RLC_RC(c, model.hidden);
+        mc.num_layers = RLC_RC(c, model.layers);
+        mc.num_heads = RLC_RC(c, model.heads);
+        mc.num_kv_heads = RLC_RC(c, model.kv_heads);
         mc.head_dim = c->model.hidden / c->model.heads;
-        mc.intermediate_size = c->model.intermediate;
-        mc.max_position_embeddings = c->model.max_seq;
-        mc.rope_theta = (float)c->model.rope_theta;
+        mc.intermediate_size = RLC_RC(c, model.intermediate);
+        mc.max_position_embeddings = RLC_RC(c, model.max_seq);
+        mc.rope_theta = (float)RLC_RC(c, model.rope_theta);
         mc.bos_token_id = is_byte ? 256 : -1;
         mc.num_eos = 0;
         if (is_byte) mc.eos_token_ids[0] = 257, mc.num_eos = 1;
-        st = rlc_model_create(&mc, (uint64_t)c->model.seed, &pol->m);
+        st = rlc_model_create(&mc, (uint64_t)RLC_RC(c, model.seed), &pol->m);
     } else if (st == RLC_OK) {
         st = rlc_model_load(c->model.path, &pol->m);
     }
@@ -115,16 +115,16 @@ rlc_status rlc_policy_from_config(const rlc_run_config *c, rlc_policy *pol) {
     if (st == RLC_OK) {
         static const rlc_chat_format map[] = {RLC_CHAT_AUTO, RLC_CHAT_NONE, RLC_CHAT_CHATML,
                                               RLC_CHAT_QWEN3, RLC_CHAT_LLAMA3};
-        want = map[c->tokenizer.chat];
+        want = map[RLC_RC(c, tokenizer.chat)];
         st = resolve_chat(tdir, is_byte, want, &pol->chat);
     }
-    if (st == RLC_OK && c->lora.enabled) {
+    if (st == RLC_OK && RLC_RC(c, lora.enabled)) {
         rlc_lora_config lc = rlc_lora_default_config();
-        lc.rank = c->lora.rank;
-        lc.alpha = (float)c->lora.alpha;
-        lc.use_rslora = c->lora.rslora;
+        lc.rank = RLC_RC(c, lora.rank);
+        lc.alpha = (float)RLC_RC(c, lora.alpha);
+        lc.use_rslora = RLC_RC(c, lora.rslora);
         lc.targets = 0;
-        for (int i = 0; st == RLC_OK && i < c->lora.targets.n; i++) {
+        for (int i = 0; st == RLC_OK && i < RLC_RC(c, lora.targets).n; i++) {
             unsigned bits;
             st = rlc_lora_parse_targets(c->lora.targets.items[i], &bits);
             lc.targets |= bits;
@@ -136,27 +136,7 @@ rlc_status rlc_policy_from_config(const rlc_run_config *c, rlc_policy *pol) {
         return st;
     }
     pol->eos_id = pick_eos(pol);
-    pol->max_prompt_tokens = c->data.max_prompt_tokens;
-    return RLC_OK;
-}
-
-rlc_status rlc_policy_load(const char *model_dir, const char *adapter_dir, rlc_policy *pol) {
-    memset(pol, 0, sizeof *pol);
-    int is_byte;
-    rlc_status st = load_tokenizer(model_dir, RLC_RC_TOK_AUTO, &pol->tok, &is_byte);
-    if (st == RLC_OK) st = rlc_model_load(model_dir, &pol->m);
-    char note[640] = "";
-    if (st == RLC_OK && adapter_dir)
-        st = rlc_adapter_check_base(adapter_dir, model_dir, note, sizeof note);
-    if (note[0]) rlc_logf(RLC_LOG_INFO, "note: %s", note);
-    if (st == RLC_OK && adapter_dir) st = rlc_model_load_adapter(pol->m, adapter_dir);
-    if (st == RLC_OK) st = resolve_chat(model_dir, is_byte, RLC_CHAT_AUTO, &pol->chat);
-    if (st) {
-        rlc_policy_free(pol);
-        return st;
-    }
-    pol->eos_id = pick_eos(pol);
-    pol->max_prompt_tokens = 512;
+    pol->max_prompt_tokens = RLC_RC(c, data.max_prompt_tokens);
     return RLC_OK;
 }
 
@@ -205,7 +185,7 @@ static rlc_status save_checkpoint(const rlc_run_config *c, const char *dir, cons
         rlc_ckpt_abort(tx);
         return st;
     }
-    rlc_ckpt_keep keep = {c->checkpoint.keep_last, c->checkpoint.keep_every};
+    rlc_ckpt_keep keep = {RLC_RC(c, checkpoint.keep_last), RLC_RC(c, checkpoint.keep_every)};
     return rlc_ckpt_commit(tx, &keep);
 }
 
@@ -245,38 +225,9 @@ static rlc_status resume_from_checkpoint(const char *dir, rlc_policy *pol, rlc_a
     return RLC_OK;
 }
 
-/* Whether a JSONL file holds SFT records (prompt/response or messages) rather
- * than question/answer ones: decided by its first non-blank line. */
-static int sft_records(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char line[65536];
-    int sft = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strspn(line, " \t\r\n") == strlen(line)) continue;
-        json_error_t e;
-        json_t *j = json_loads(line, JSON_DISABLE_EOF_CHECK, &e);
-        sft = j && (json_object_get(j, "prompt") || json_object_get(j, "messages"));
-        json_decref(j);
-        break;
-    }
-    fclose(f);
-    return sft;
-}
-
-static rlc_status make_source(const rlc_run_config *c, rlc_source *src) {
-    if (c->data.source == RLC_RC_DATA_JSONL)
-        return rlc_source_jsonl(src, c->data.path, c->data.eval_path);
-    rlc_arith_params ap = rlc_arith_default_params();
-    ap.digits = c->data.arithmetic_digits;
-    snprintf(ap.ops, sizeof ap.ops, "%s", c->data.arithmetic_ops);
-    ap.seed = (uint64_t)c->data.seed;
-    return rlc_source_arith(src, &ap);
-}
-
-static rlc_status make_rewards(const rlc_run_config *c, rlc_reward_set *rw) {
+rlc_status rlc_rewards_from_config(const rlc_run_config *c, rlc_reward_set *rw) {
     rlc_reward_set_init(rw);
-    for (int i = 0; i < c->rewards.weights.n; i++)
+    for (int i = 0; i < RLC_RC(c, rewards.weights).n; i++)
         if (c->rewards.weights.values[i] != 0)
             RLC_TRY(rlc_reward_set_add(rw, c->rewards.weights.names[i],
                                        (float)c->rewards.weights.values[i]));
@@ -285,21 +236,21 @@ static rlc_status make_rewards(const rlc_run_config *c, rlc_reward_set *rw) {
 }
 
 static rlc_schedule make_schedule(const rlc_run_config *c) {
-    rlc_schedule s = {.kind = (rlc_schedule_kind)c->optimizer.schedule,
-                      .warmup_steps = c->optimizer.warmup_steps,
+    rlc_schedule s = {.kind = (rlc_schedule_kind)RLC_RC(c, optimizer.schedule),
+                      .warmup_steps = RLC_RC(c, optimizer.warmup_steps),
                       .total_steps = c->training.steps,
-                      .min_lr_ratio = (float)c->optimizer.min_lr_ratio};
+                      .min_lr_ratio = (float)RLC_RC(c, optimizer.min_lr_ratio)};
     return s;
 }
 
 static rlc_adamw_params make_adamw(const rlc_run_config *c) {
     rlc_adamw_params a = rlc_adamw_default_params();
-    a.lr = (float)c->optimizer.lr;
-    a.beta1 = (float)c->optimizer.beta1;
-    a.beta2 = (float)c->optimizer.beta2;
-    a.eps = (float)c->optimizer.eps;
-    a.weight_decay = (float)c->optimizer.weight_decay;
-    a.max_grad_norm = (float)c->optimizer.max_grad_norm;
+    a.lr = (float)RLC_RC(c, optimizer.lr);
+    a.beta1 = (float)RLC_RC(c, optimizer.beta1);
+    a.beta2 = (float)RLC_RC(c, optimizer.beta2);
+    a.eps = (float)RLC_RC(c, optimizer.eps);
+    a.weight_decay = (float)RLC_RC(c, optimizer.weight_decay);
+    a.max_grad_norm = (float)RLC_RC(c, optimizer.max_grad_norm);
     return a;
 }
 
@@ -365,19 +316,19 @@ static rlc_status open_sinks(const rlc_run_config *c, const char *dir, const cha
     sp.eval = c->training.eval_every > 0;
     sp.start_step = start;
     sp.total_steps = c->training.steps;
-    sp.metrics_jsonl = c->logging.metrics_jsonl;
-    sp.emergence = c->logging.emergence;
-    sp.tensorboard = c->logging.tensorboard;
-    sp.console = c->logging.console;
-    sp.log_file = c->logging.log_file;
-    sp.log_every = c->logging.log_every;
-    sp.header_every = c->logging.table_header_every;
-    sp.generations_logged = c->logging.num_generations_logged;
-    sp.histogram_every = c->logging.histogram_every;
-    sp.samples_every = c->logging.samples_every;
-    sp.warn.grad_spike = c->logging.warn_grad_spike;
-    sp.warn.no_correct_steps = c->logging.warn_no_correct_steps;
-    sp.warn.max_token_rate = c->logging.warn_max_token_rate;
+    sp.metrics_jsonl = RLC_RC(c, logging.metrics_jsonl);
+    sp.emergence = RLC_RC(c, logging.emergence);
+    sp.tensorboard = RLC_RC(c, logging.tensorboard);
+    sp.console = RLC_RC(c, logging.console);
+    sp.log_file = RLC_RC(c, logging.log_file);
+    sp.log_every = RLC_RC(c, logging.log_every);
+    sp.header_every = RLC_RC(c, logging.table_header_every);
+    sp.generations_logged = RLC_RC(c, logging.num_generations_logged);
+    sp.histogram_every = RLC_RC(c, logging.histogram_every);
+    sp.samples_every = RLC_RC(c, logging.samples_every);
+    sp.warn.grad_spike = RLC_RC(c, logging.warn_grad_spike);
+    sp.warn.no_correct_steps = RLC_RC(c, logging.warn_no_correct_steps);
+    sp.warn.max_token_rate = RLC_RC(c, logging.warn_max_token_rate);
     char **keys = NULL, **values = NULL;
     size_t n = 0;
     if (c->logging.tensorboard) RLC_TRY(rlc_run_config_items(c, &keys, &values, &n));
@@ -389,11 +340,15 @@ static rlc_status open_sinks(const rlc_run_config *c, const char *dir, const cha
     return st;
 }
 
-rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
-    RLC_TRY(rlc_run_config_validate(c));
-    int grpo = c->training.mode == RLC_RC_MODE_GRPO;
+rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
+    RLC_TRY(rlc_run_config_validate(cfg));
+    /* cfg as given goes to config.yaml; c is cfg with training.steps resolved
+     * (a shallow copy: it owns nothing) */
+    rlc_run_config rc = *cfg;
+    const rlc_run_config *c = &rc;
+    int grpo = RLC_RC(c, training.mode) == RLC_RC_MODE_GRPO;
     char name[256], dir[4096], path[4096];
-    if (c->logging.run_name[0]) {
+    if (RLC_RC(c, logging.run_name)[0]) {
         snprintf(name, sizeof name, "%s", c->logging.run_name);
     } else {
         time_t now = time(NULL);
@@ -402,7 +357,7 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
         snprintf(name, sizeof name, "%s_%04d%02d%02d-%02d%02d%02d", grpo ? "grpo" : "sft",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     }
-    RLC_TRY(rlc_path_join(dir, sizeof dir, c->logging.run_dir, name));
+    RLC_TRY(rlc_path_join(dir, sizeof dir, RLC_RC(c, logging.run_dir), name));
     if (!c->model.from_scratch) {
         struct stat sb;
         if (stat(c->model.path, &sb) != 0 || !S_ISDIR(sb.st_mode))
@@ -413,30 +368,24 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     }
 
     /* data, rewards and model first: bad input fails before the run directory
-     * exists. SFT on a JSONL file reads prompt/response or messages records;
-     * every other run draws prompts (with references) from a source. */
-    int sft_jsonl = !grpo && c->data.source == RLC_RC_DATA_JSONL && sft_records(c->data.path);
+     * exists. */
     rlc_source src;
-    rlc_sft_set data;
-    memset(&src, 0, sizeof src);
-    memset(&data, 0, sizeof data);
-    RLC_TRY(sft_jsonl ? rlc_sft_load(c->data.path, &data) : make_source(c, &src));
+    RLC_TRY(rlc_source_from_config(c, &src));
     rlc_reward_set rw;
-    rlc_status st = make_rewards(c, &rw);
+    rlc_status st = rlc_rewards_from_config(c, &rw);
     rlc_policy pol;
     if (st == RLC_OK) st = rlc_policy_from_config(c, &pol);
     if (st) {
         rlc_source_free(&src);
-        rlc_sft_free(&data);
         return st;
     }
-    st = rlc_mkdir_p(dir);
+    st = rlc_source_prepare(&src, &pol, &rc);
+    if (st == RLC_OK) st = rlc_mkdir_p(dir);
     if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, "config.yaml");
-    if (st == RLC_OK) st = rlc_run_config_write(c, path);
+    if (st == RLC_OK) st = rlc_run_config_write(cfg, path);
     if (st) {
         rlc_policy_free(&pol);
         rlc_source_free(&src);
-        rlc_sft_free(&data);
         return st;
     }
     char condition[64];
@@ -448,41 +397,39 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     rlc_sft_trainer *sft = NULL;
     if (grpo) {
         rlc_grpo_params gp = rlc_grpo_default_params();
-        gp.batch_prompts = c->training.batch_size;
-        gp.group_size = c->algorithm.group_size;
-        gp.max_new_tokens = c->algorithm.max_new_tokens;
-        gp.sampler.temperature = (float)c->algorithm.temperature;
-        gp.sampler.top_p = (float)c->algorithm.top_p;
-        gp.sampler.top_k = c->algorithm.top_k;
-        gp.adv = (rlc_adv_mode)c->algorithm.advantage;
-        gp.scale = (rlc_scale_mode)c->algorithm.scale_rewards;
-        gp.loss.epsilon = (float)c->algorithm.epsilon;
-        gp.loss.epsilon_high = (float)c->algorithm.epsilon_high;
-        gp.loss.beta = (float)c->algorithm.beta;
-        gp.loss.agg = (rlc_loss_agg)c->algorithm.loss_agg;
-        gp.num_iterations = c->algorithm.num_iterations;
-        gp.micro_batch = c->training.micro_batch;
+        gp.batch_prompts = RLC_RC(c, training.batch_size);
+        gp.group_size = RLC_RC(c, algorithm.group_size);
+        gp.max_new_tokens = RLC_RC(c, algorithm.max_new_tokens);
+        gp.sampler.temperature = (float)RLC_RC(c, algorithm.temperature);
+        gp.sampler.top_p = (float)RLC_RC(c, algorithm.top_p);
+        gp.sampler.top_k = RLC_RC(c, algorithm.top_k);
+        gp.adv = (rlc_adv_mode)RLC_RC(c, algorithm.advantage);
+        gp.scale = (rlc_scale_mode)RLC_RC(c, algorithm.scale_rewards);
+        gp.loss.epsilon = (float)RLC_RC(c, algorithm.epsilon);
+        gp.loss.epsilon_high = (float)RLC_RC(c, algorithm.epsilon_high);
+        gp.loss.beta = (float)RLC_RC(c, algorithm.beta);
+        gp.loss.agg = (rlc_loss_agg)RLC_RC(c, algorithm.loss_agg);
+        gp.num_iterations = RLC_RC(c, algorithm.num_iterations);
+        gp.micro_batch = RLC_RC(c, training.micro_batch);
         gp.lr = (float)c->optimizer.lr;
         gp.schedule = make_schedule(c);
         gp.opt = make_adamw(c);
-        gp.seed = (uint64_t)c->training.seed;
+        gp.seed = (uint64_t)RLC_RC(c, training.seed);
         st = rlc_grpo_new(&pol, &src, &rw, &gp, &g);
     } else {
-        rlc_sft_params sp = {.batch = c->training.batch_size,
-                             .micro_batch = c->training.micro_batch,
-                             .max_len = c->model.max_seq,
+        rlc_sft_params sp = {.batch = RLC_RC(c, training.batch_size),
+                             .micro_batch = RLC_RC(c, training.micro_batch),
+                             .max_len = RLC_RC(c, model.max_seq),
                              .lr = (float)c->optimizer.lr,
                              .schedule = make_schedule(c),
-                             .opt = make_adamw(c),
-                             .seed = (uint64_t)c->training.seed};
-        st =
-            rlc_sft_trainer_new(&pol, sft_jsonl ? NULL : &src, sft_jsonl ? &data : NULL, &sp, &sft);
+                             .opt = make_adamw(c)};
+        st = rlc_sft_trainer_new(&pol, &src, &sp, &sft);
     }
     long run_correct = 0, run_total = 0;
     int start = 0;
     char resumed_from[4096] = "";
     rlc_adamw *opt = st ? NULL : grpo ? rlc_grpo_optimizer(g) : rlc_sft_trainer_optimizer(sft);
-    if (st == RLC_OK && c->checkpoint.resume == RLC_RC_RESUME_AUTO)
+    if (st == RLC_OK && RLC_RC(c, checkpoint.resume) == RLC_RC_RESUME_AUTO)
         st = resume_from_checkpoint(dir, &pol, opt, &start, &run_correct, &run_total,
                                     resumed_from, sizeof resumed_from);
     rlc_sinks *sinks = NULL;
@@ -508,7 +455,8 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     int steps_done = start, skipped_in_row = 0;
-    for (int step = start; st == RLC_OK && step < c->training.steps && !stop_requested; step++) {
+    for (int step = start; st == RLC_OK && step < RLC_RC(c, training.steps) && !stop_requested;
+         step++) {
         rlc_step_stats ss;
         st = grpo ? rlc_grpo_step(g, step, &ss) : rlc_sft_trainer_step(sft, step, &ss);
         if (st) break;
@@ -517,10 +465,12 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
         rlc_eval_result ev, *evp = NULL;
         double val_loss = NAN;
         int last = step + 1 == c->training.steps;
-        if (c->training.eval_every > 0 && ((step + 1) % c->training.eval_every == 0 || last)) {
-            if (!grpo) st = rlc_sft_trainer_val_loss(sft, c->data.eval_size, &val_loss);
-            if (st == RLC_OK && !sft_jsonl) {
-                st = rlc_policy_evaluate(&pol, &src, &rw, c->data.eval_size, 1, 0.0f,
+        if (RLC_RC(c, training.eval_every) > 0 &&
+            ((step + 1) % c->training.eval_every == 0 || last)) {
+            int n_eval = rlc_source_eval_count(&src, RLC_RC(c, data.eval_size));
+            if (!grpo) st = rlc_sft_trainer_val_loss(sft, n_eval, &val_loss);
+            if (st == RLC_OK) {
+                st = rlc_policy_evaluate(&pol, &src, &rw, n_eval, 1, 0.0f,
                                          c->algorithm.max_new_tokens, 0, 0, &ev);
                 evp = &ev;
             }
@@ -541,7 +491,7 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
         skipped_in_row = ss.skipped_steps > 0 ? skipped_in_row + 1 : 0;
         st = rlc_sinks_step(sinks, &rec, samples, n_samples);
         if (st) break;
-        if (c->training.max_skipped_steps > 0 && skipped_in_row >= c->training.max_skipped_steps) {
+        if (RLC_RC(c, training.max_skipped_steps) > 0 && skipped_in_row >= c->training.max_skipped_steps) {
             char kept[64] = "the run's starting weights";
             if (step - skipped_in_row >= 0)
                 snprintf(kept, sizeof kept, "those after step %d", step - skipped_in_row);
@@ -554,7 +504,8 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
             break;
         }
         steps_done = step + 1;
-        if (c->checkpoint.save_every > 0 && steps_done % c->checkpoint.save_every == 0 && !last) {
+        if (RLC_RC(c, checkpoint.save_every) > 0 && steps_done % c->checkpoint.save_every == 0 &&
+            !last) {
             st = save_checkpoint(c, dir, &pol, opt, steps_done, run_correct, run_total);
             if (st == RLC_OK) rlc_logf(RLC_LOG_INFO, "checkpoint-%d saved", steps_done);
         }
@@ -582,7 +533,6 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     rlc_sft_trainer_free(sft);
     rlc_policy_free(&pol);
     rlc_source_free(&src);
-    rlc_sft_free(&data);
     if (st == RLC_OK && run_dir_out) *run_dir_out = strdup(dir);
     return st;
 }

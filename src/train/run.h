@@ -10,10 +10,10 @@
 /* Builds the policy a config describes: tokenizer (byte or tokenizer.json),
  * chat format, model (loaded or created), LoRA. Release with rlc_policy_free. */
 rlc_status rlc_policy_from_config(const rlc_run_config *c, rlc_policy *pol);
-/* The policy stored in a model directory (a run's final/ or an HF model),
- * optionally with an adapter directory. */
-rlc_status rlc_policy_load(const char *model_dir, const char *adapter_dir, rlc_policy *pol);
 void rlc_policy_free(rlc_policy *pol);
+
+/* The reward set rewards.weights names (number_check when none is non-zero). */
+rlc_status rlc_rewards_from_config(const rlc_run_config *c, rlc_reward_set *rw);
 
 /* Runs training.mode (sft or grpo). On success *run_dir_out (if non-NULL)
  * receives the run directory (malloc'd). */

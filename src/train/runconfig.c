@@ -64,6 +64,7 @@ static const char *const loss_aggs[] = {"token_mean", "seq_mean_token_mean",
 static const char *const modes[] = {"grpo", "sft", NULL};
 static const char *const schedules[] = {"constant", "linear", "cosine", NULL};
 static const char *const resumes[] = {"auto", "never", NULL};
+static const char *const target_formats[] = {"as_written", "reasoning_tags", NULL};
 
 static const rc_section sections[] = {
     {"model", RC_ALL, "weights to start from, or the shape of a model trained from scratch"},
@@ -122,18 +123,35 @@ static const rc_key keys[] = {
     KE(data, source, "arithmetic", data_sources, RC_ALL,
        "arithmetic = built-in generated problems, jsonl = one JSON object per line"),
     KS(data, path, "", RC_ALL, "jsonl: training file"),
-    KS(data, eval_path, "", RC_ALL, "jsonl: evaluation file (\"\" = no evaluation set)"),
-    KS(data, prompt_key, "question", RC_ALL, "jsonl: field holding the prompt"),
+    KS(data, eval_path, "", RC_ALL,
+       "jsonl: evaluation file (\"\" = none; then data.val_fraction holds out the tail of "
+       "data.path, and with val_fraction 0 there is no evaluation set)"),
+    KS(data, prompt_key, "question", RC_ALL,
+       "jsonl: field holding the prompt (records without it may be prompt/completion, "
+       "prompt/response or messages records)"),
     KS(data, answer_key, "answer", RC_ALL,
-       "jsonl: field holding the reference answer (SFT target; GSM8K-style '#### 42' ok)"),
-    KS(data, system_prompt, "", RC_ALL, "system message put before every prompt (\"\" = none)"),
-    KI(data, max_prompt_tokens, "128", 1, 1048576, RC_ALL, "longer prompts are skipped"),
+       "jsonl: field holding the answer: the SFT target, and the reward's reference (the text "
+       "after a GSM8K-style '#### 42', else the whole field)"),
+    KS(data, system_prompt, "", RC_ALL,
+       "system message put before every prompt (\"\" = none; records with their own system "
+       "message keep it); with tokenizer.chat=none it is the prompt's first line"),
+    KI(data, max_prompt_tokens, "128", 1, 1048576, RC_ALL,
+       "examples whose prompt (after the chat template) has more tokens are skipped when the "
+       "data is loaded, and the count is logged"),
     KI(data, arithmetic_digits, "2", 1, 9, RC_ALL, "arithmetic: digits per operand"),
     KS(data, arithmetic_ops, "+", RC_ALL, "arithmetic: operators drawn from, any of + - *"),
     KI(data, eval_size, "200", 0, INT_MAX, RC_ALL,
        "evaluation prompts: generated (arithmetic) or first N of eval_path (0 = all)"),
-    KB(data, shuffle, "true", RC_ALL, "shuffle the training file each epoch"),
+    KB(data, shuffle, "true", RC_ALL,
+       "jsonl: a new order of the training examples each epoch (a pure function of data.seed "
+       "and the epoch); false = file order"),
     KI(data, seed, "1234", 0, INT_MAX, RC_ALL, "seed for problem generation and shuffling"),
+    KF(data, val_fraction, "0", 0, 1, RC_HI_OPEN | RC_ALL,
+       "jsonl without data.eval_path: share of data.path (its last examples) held out for "
+       "evaluation (0 = none)"),
+    KE(data, target_format, "as_written", target_formats, RC_SFT,
+       "sft on question/answer records: as_written = the answer field verbatim, reasoning_tags "
+       "= <reasoning>worked solution</reasoning><answer>text after ####</answer>"),
 
     K(rewards, weights, RC_MAP, "number_check:1", -1000, 1000, RC_GRPO, reward_names,
       "reward name -> weight; the total reward is the weighted sum"),
@@ -157,11 +175,13 @@ static const rc_key keys[] = {
 
     KE(training, mode, "grpo", modes, RC_ALL, "grpo = RL with rewards, sft = supervised targets"),
     KI(training, steps, "100", 0, INT_MAX, RC_ALL,
-       "optimizer steps (sft: 0 = as many as training.epochs need)"),
+       "optimizer steps (0 = as many as training.epochs need over a jsonl data set)"),
     KI(training, batch_size, "16", 1, 1048576, RC_ALL, "prompts (sft: examples) per step"),
     KI(training, micro_batch, "0", 0, 1048576, RC_ALL,
        "sequences per forward/backward pass (0 = the whole step at once)"),
-    KI(training, epochs, "1", 1, 1000000, RC_SFT, "sft: passes over the data"),
+    KI(training, epochs, "1", 1, 1000000, RC_ALL,
+       "with training.steps=0: passes over the jsonl training examples, giving "
+       "ceil(epochs * examples / batch_size) steps"),
     KI(training, eval_every, "0", 0, INT_MAX, RC_ALL, "steps between evaluations (0 = never)"),
     KI(training, seed, "1", 0, INT_MAX, RC_ALL, "seed for sampling and adapter initialisation"),
     KI(training, max_skipped_steps, "10", 0, INT_MAX, RC_ALL,
@@ -213,6 +233,33 @@ static const rc_key keys[] = {
        "auto = continue from the newest checkpoint in the run directory, never = refuse to"),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
+
+/* ---- read marks ---- */
+
+static unsigned char key_read[N_KEYS];
+
+void rlc_run_config_touch(size_t field_offset) {
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (keys[i].offset == field_offset) key_read[i] = 1;
+}
+
+void rlc_run_config_marks_reset(void) {
+    memset(key_read, 0, sizeof key_read);
+}
+
+int rlc_run_config_unread(char *buf, size_t cap) {
+    int n = 0;
+    size_t len = 0;
+    if (cap) buf[0] = 0;
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (key_read[i]) continue;
+        if (len < cap)
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s.%s", n ? ", " : "", keys[i].section,
+                                    keys[i].name);
+        n++;
+    }
+    return n;
+}
 
 /* ---- small helpers ---- */
 
@@ -1047,14 +1094,20 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
         if (!ops[0] || ops[strspn(ops, "+-*")])
             return invalid("data.arithmetic_ops must be one or more of + - *, got '%s'", ops);
     }
-    /* without data.eval_path a JSONL set holds out its own tail for evaluation */
-    if (c->training.eval_every > 0 && c->data.eval_size == 0)
-        return invalid("training.eval_every=%d needs data.eval_size > 0", c->training.eval_every);
+    if (c->training.eval_every > 0 && c->data.source == RLC_RC_DATA_JSONL &&
+        !c->data.eval_path[0] && c->data.val_fraction == 0)
+        return invalid("training.eval_every=%d needs an evaluation set: set data.eval_path, or "
+                       "data.val_fraction > 0 to hold out the tail of data.path",
+                       c->training.eval_every);
+    if (c->training.eval_every > 0 && c->data.source != RLC_RC_DATA_JSONL && c->data.eval_size == 0)
+        return invalid("training.eval_every=%d needs data.eval_size > 0 (arithmetic problems "
+                       "have no end)",
+                       c->training.eval_every);
+    if (c->training.steps == 0 && c->data.source != RLC_RC_DATA_JSONL)
+        return invalid("training.steps=0 means 'as many as training.epochs need', but "
+                       "data.source=arithmetic generates problems without end; set training.steps");
 
     if (grpo) {
-        if (c->training.steps == 0)
-            return invalid("training.steps must be >= 1 with training.mode=grpo (0 means "
-                           "'by epochs', which only sft has)");
         if (c->algorithm.group_size < 2)
             return invalid("algorithm.group_size=%d with algorithm.advantage=%s: advantages are "
                            "relative to the other samples of the same prompt, so a group of one "

@@ -8,6 +8,7 @@
 
 #include "base/status.h"
 
+#include <stddef.h>
 #include <stdio.h>
 
 /* Enum-valued keys are stored as these values; their spellings live in the
@@ -35,6 +36,7 @@ typedef enum {
     RLC_RC_SCHED_COSINE
 } rlc_rc_schedule;
 typedef enum { RLC_RC_RESUME_AUTO = 0, RLC_RC_RESUME_NEVER } rlc_rc_resume;
+typedef enum { RLC_RC_TARGET_AS_WRITTEN = 0, RLC_RC_TARGET_REASONING_TAGS } rlc_rc_target_format;
 
 /* A list of strings (owned). */
 typedef struct rlc_rc_list {
@@ -80,6 +82,8 @@ typedef struct rlc_run_config {
         int eval_size;
         int shuffle;
         int seed;
+        double val_fraction;
+        int target_format; /* rlc_rc_target_format */
     } data;
     struct {
         rlc_rc_map weights;
@@ -169,5 +173,16 @@ const char *rlc_run_config_diff(const rlc_run_config *a, const rlc_run_config *b
 const char *rlc_run_config_enum_name(const char *key, int value);
 
 void rlc_run_config_free(rlc_run_config *c);
+
+/* Read marks: code that uses a key's value reads it through RLC_RC(c, section.key),
+ * which marks the key as read (process-wide). Validation, copying and dumping
+ * read fields directly and mark nothing, so a test can run each mode and ask
+ * which keys no code used. */
+#define RLC_RC(c, field) (rlc_run_config_touch(offsetof(rlc_run_config, field)), (c)->field)
+void rlc_run_config_touch(size_t field_offset);
+void rlc_run_config_marks_reset(void);
+/* The keys not marked since the last reset, as "section.key, ..." into buf
+ * (truncated to cap); returns how many. */
+int rlc_run_config_unread(char *buf, size_t cap);
 
 #endif

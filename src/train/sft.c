@@ -11,11 +11,7 @@
 struct rlc_sft_trainer {
     rlc_policy *pol;
     const rlc_source *src;
-    const rlc_sft_set *data;
     rlc_sft_params p;
-    size_t n_train, n_val; /* data split: train [0, n_train), validation after */
-    size_t *perm;          /* this epoch's order of the train items */
-    long perm_epoch;
     int mb, T;
     rlc_acts *acts;
     rlc_adamw opt;
@@ -29,32 +25,27 @@ void rlc_sft_trainer_free(rlc_sft_trainer *s) {
     if (!s) return;
     rlc_acts_free(s->acts);
     rlc_adamw_free(&s->opt);
-    free(s->perm), free(s->ids), free(s->tg), free(s->lp), free(s->dlp);
+    free(s->ids), free(s->tg), free(s->lp), free(s->dlp);
     free(s);
 }
 
 size_t rlc_sft_trainer_epoch_size(const rlc_sft_trainer *s) {
-    return s->data ? s->n_train : 0;
+    return s->src->n_train;
 }
 
 rlc_adamw *rlc_sft_trainer_optimizer(rlc_sft_trainer *s) {
     return &s->opt;
 }
 
-rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc_sft_set *data,
-                       const rlc_sft_params *p, rlc_sft_trainer **out) {
-    if (!src && !data) return rlc_errorf(RLC_ERR_INVALID, "sft: no data");
-    if (data && data->n == 0) return rlc_errorf(RLC_ERR_INVALID, "sft: the data set is empty");
+rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc_sft_params *p,
+                               rlc_sft_trainer **out) {
+    if (src->kind == RLC_SOURCE_QA && src->n_train == 0)
+        return rlc_errorf(RLC_ERR_INVALID, "sft: the data set has no training examples");
     if (p->batch <= 0 || p->max_len < 2)
         return rlc_errorf(RLC_ERR_INVALID, "sft: batch must be positive and max_len at least 2");
     rlc_sft_trainer *s = rlc_calloc(1, sizeof *s);
     if (!s) return RLC_ERR_NOMEM;
-    s->pol = pol, s->src = src, s->data = data, s->p = *p;
-    s->perm_epoch = -1;
-    if (data) {
-        s->n_val = src ? 0 : (data->n >= 20 ? data->n / 20 : 0);
-        s->n_train = data->n - s->n_val;
-    }
+    s->pol = pol, s->src = src, s->p = *p;
     s->mb = p->micro_batch > 0 && p->micro_batch < p->batch ? p->micro_batch : p->batch;
     s->T = p->max_len;
     size_t n = 0;
@@ -68,9 +59,7 @@ rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc
     s->tg = rlc_calloc(n, sizeof(int));
     s->lp = rlc_calloc(n, sizeof(float));
     s->dlp = rlc_calloc(n, sizeof(float));
-    s->perm = data ? rlc_calloc(s->n_train, sizeof(size_t)) : NULL;
-    rlc_status st = (s->ids && s->tg && s->lp && s->dlp && (!data || s->perm)) ? RLC_OK
-                                                                              : RLC_ERR_NOMEM;
+    rlc_status st = (s->ids && s->tg && s->lp && s->dlp) ? RLC_OK : RLC_ERR_NOMEM;
     if (st == RLC_OK) st = rlc_acts_new(pol->m, s->mb, s->T, &s->acts);
     if (st == RLC_OK) st = rlc_model_trainable(pol->m, &s->params, &s->grads, &s->n_params);
     if (st == RLC_OK) st = rlc_adamw_init(&s->opt, s->n_params, p->opt);
@@ -82,70 +71,16 @@ rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc
     return RLC_OK;
 }
 
-/* The epoch's shuffle: items ordered by a keyed hash, a pure function of (seed, epoch). */
-static int by_hash(const void *a, const void *b, void *ctx) {
-    const uint64_t *key = ctx; /* seed, epoch */
-    uint64_t x = rlc_rng_stream(key[0], key[1], *(const size_t *)a);
-    uint64_t y = rlc_rng_stream(key[0], key[1], *(const size_t *)b);
-    return x < y ? -1 : x > y;
-}
-
-static void ensure_perm(rlc_sft_trainer *s, long epoch) {
-    if (epoch == s->perm_epoch) return;
-    for (size_t i = 0; i < s->n_train; i++) s->perm[i] = i;
-    uint64_t key[2] = {s->p.seed, (uint64_t)epoch};
-    qsort_r(s->perm, s->n_train, sizeof(size_t), by_hash, key);
-    s->perm_epoch = epoch;
-}
-
-/* Prompt and response text of example i (val: the validation split). */
-static rlc_status example_text(rlc_sft_trainer *s, int val, uint64_t i, char **prompt, char **response) {
+/* Prompt (rendered) and response text of example i (val: the evaluation split). */
+static rlc_status example_text(rlc_sft_trainer *s, int val, uint64_t i, char **prompt,
+                               char **response) {
+    rlc_source_ex ex;
     *prompt = *response = NULL;
-    if (!s->data) {
-        char pb[4096], tb[4096];
-        RLC_TRY(rlc_source_item(s->src, val, i, pb, sizeof pb, NULL, 0, tb, sizeof tb));
-        *prompt = strdup(pb);
-        *response = strdup(tb);
-        return *prompt && *response ? RLC_OK : RLC_ERR_NOMEM;
-    }
-    const rlc_sft_example *e;
-    if (val) {
-        e = &s->data->items[s->n_train + i % (s->n_val ? s->n_val : 1)];
-    } else {
-        long epoch = (long)(i / s->n_train);
-        ensure_perm(s, epoch);
-        e = &s->data->items[s->perm[i % s->n_train]];
-    }
-    if (!e->messages) {
-        *prompt = strdup(e->prompt);
-        *response = strdup(e->response);
-        return *prompt && *response ? RLC_OK : RLC_ERR_NOMEM;
-    }
-    /* messages: everything before the last assistant turn is the prompt */
-    size_t last = e->n_messages;
-    while (last > 0 && strcmp(e->messages[last - 1].role, "assistant")) last--;
-    if (last == 0) return rlc_errorf(RLC_ERR_INVALID, "sft: example without an assistant turn");
-    last--;
-    rlc_chat_msg *msgs = rlc_calloc(last ? last : 1, sizeof *msgs);
-    if (!msgs) return RLC_ERR_NOMEM;
-    for (size_t k = 0; k < last; k++) msgs[k].role = e->messages[k].role, msgs[k].content = e->messages[k].content;
-    rlc_status st = RLC_OK;
-    if (s->pol->chat != RLC_CHAT_NONE && last > 0) {
-        st = rlc_chat_render(s->pol->chat, msgs, (int)last, 1, 0, prompt);
-    } else {
-        size_t len = 1;
-        for (size_t k = 0; k < last; k++) len += strlen(msgs[k].content);
-        *prompt = rlc_malloc(len);
-        if (*prompt) {
-            (*prompt)[0] = 0;
-            for (size_t k = 0; k < last; k++) strcat(*prompt, msgs[k].content);
-        } else {
-            st = RLC_ERR_NOMEM;
-        }
-    }
-    free(msgs);
-    if (st == RLC_OK) *response = strdup(e->messages[last].content);
-    return st == RLC_OK && !*response ? RLC_ERR_NOMEM : st;
+    RLC_TRY(rlc_source_get(s->src, val, i, &ex));
+    rlc_status st = rlc_policy_render(s->pol, ex.msgs, ex.n_msgs, prompt);
+    *response = ex.target, ex.target = NULL;
+    rlc_source_ex_free(&ex);
+    return st;
 }
 
 /* Tokenizes example i into row r: targets only on response tokens (+ EOS).
@@ -250,9 +185,12 @@ rlc_status rlc_sft_trainer_step(rlc_sft_trainer *s, int step, rlc_step_stats *st
 }
 
 rlc_status rlc_sft_trainer_val_loss(rlc_sft_trainer *s, int n, double *loss) {
-    if (s->data && s->n_val == 0)
-        return rlc_errorf(RLC_ERR_INVALID, "sft: no validation split (fewer than 20 examples)");
-    if (s->data && (size_t)n > s->n_val) n = (int)s->n_val;
+    if (s->src->kind == RLC_SOURCE_QA) {
+        if (s->src->n_eval == 0)
+            return rlc_errorf(RLC_ERR_INVALID, "sft: no evaluation examples (set data.eval_path "
+                                               "or data.val_fraction)");
+        if (n <= 0 || (size_t)n > s->src->n_eval) n = (int)s->src->n_eval;
+    }
     double sum = 0;
     long tokens = 0;
     for (int f = 0; f < n; f += s->mb) {

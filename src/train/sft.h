@@ -13,17 +13,16 @@ typedef struct rlc_sft_params {
     float lr;
     rlc_schedule schedule;
     rlc_adamw_params opt;
-    uint64_t seed;  /* shuffles the data each epoch */
 } rlc_sft_params;
 
 typedef struct rlc_sft_trainer rlc_sft_trainer;
 
-/* Trains on data (if non-NULL) or else on src's train split; validation uses
- * src's eval split when src is given, else the last 5% of data. */
-rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc_sft_set *data,
-                       const rlc_sft_params *p, rlc_sft_trainer **out);
+/* Trains on src's train split (its targets after its rendered prompts);
+ * validation uses src's eval split. */
+rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc_sft_params *p,
+                               rlc_sft_trainer **out);
 void rlc_sft_trainer_free(rlc_sft_trainer *s);
-/* Examples per epoch (0: generated, endless). */
+/* Training examples per epoch (0: generated, endless). */
 size_t rlc_sft_trainer_epoch_size(const rlc_sft_trainer *s);
 /* Optimizer step `step` on examples step*batch ..: fills loss, grad_norm, lr,
  * times and tokens_per_s (training tokens per second). */

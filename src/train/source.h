@@ -1,33 +1,73 @@
 /* Prompt sources for training and evaluation: the built-in arithmetic
- * environment or a GSM8K-form JSONL data set, behind one indexable view.
- * Item i of a split is a pure function of (source, i), so a resumed run or a
- * different batch layout sees the same prompts. */
+ * environment or a JSONL data set (any record form of data/jsonl.h), behind
+ * one indexable view. Item i of a split is a pure function of (source, i):
+ * the training order of epoch e is a permutation keyed by (data.seed, e), so a
+ * resumed run or a different batch layout sees the same prompts. */
 #ifndef RLC_TRAIN_SOURCE_H
 #define RLC_TRAIN_SOURCE_H
 
 #include "data/jsonl.h"
 #include "envs/arithmetic.h"
+#include "tokenizer/chat.h"
+#include "train/runconfig.h"
 
 typedef enum rlc_source_kind { RLC_SOURCE_ARITH = 0, RLC_SOURCE_QA } rlc_source_kind;
 
 typedef struct rlc_source {
     rlc_source_kind kind;
     rlc_arith_params train_p, eval_p; /* arithmetic: same knobs, other split */
-    rlc_qa_set qa;                    /* QA: train items [0, n_train), eval items after */
-    rlc_qa_set qa_eval;               /* a separate eval file, if given */
-    size_t n_train, n_eval;
+    rlc_record_set recs;              /* data.path */
+    rlc_record_set recs_eval;         /* data.eval_path, if given */
+    size_t *train_idx, *eval_idx;     /* the kept items: indices into recs / the eval records */
+    size_t n_train, n_eval;           /* arithmetic: 0 (endless) */
+    int eval_file;                    /* eval items index recs_eval (else recs) */
+    const rlc_run_config *cfg; /* borrowed: data.system_prompt, shuffle, seed, target_format */
+    size_t skipped_train, skipped_eval; /* prompts over max_prompt_tokens */
 } rlc_source;
 
-/* Arithmetic problems; eval problems come from the held-out part of the space. */
-rlc_status rlc_source_arith(rlc_source *s, const rlc_arith_params *p);
-/* A GSM8K-form file; without eval_path the last 10% (at least 1) is held out. */
-rlc_status rlc_source_jsonl(rlc_source *s, const char *train_path, const char *eval_path);
+/* The source data.* describes: arithmetic, or data.path (may be "" for an
+ * evaluation-only source) with data.eval_path or the data.val_fraction tail
+ * held out. Nothing is skipped yet. c must outlive the source: the keys that
+ * shape each item are read (RLC_RC) where the item is made. */
+rlc_status rlc_source_from_config(const rlc_run_config *c, rlc_source *s);
 void rlc_source_free(rlc_source *s);
 
-/* Item i of the train (eval = 0) or eval split (i wraps around a finite set):
- * the prompt text, the reference answer, and the SFT target completion. Any
- * output pointer may be NULL. */
-rlc_status rlc_source_item(const rlc_source *s, int eval, uint64_t i, char *prompt, size_t pcap,
-                           char *ref, size_t rcap, char *target, size_t tcap);
+/* Tokens of a prompt once rendered (the policy's chat format and tokenizer). */
+typedef rlc_status (*rlc_prompt_len_fn)(void *ctx, const rlc_chat_msg *msgs, int n, int *len);
+
+/* Drops the JSONL items whose prompt is longer than max_tokens from both
+ * splits, counts them (skipped_train, skipped_eval) and logs the counts.
+ * RLC_ERR_INVALID when a split that had items has none left. */
+rlc_status rlc_source_skip_long(rlc_source *s, rlc_prompt_len_fn len, void *ctx, int max_tokens);
+
+/* Problems an evaluation of eval_size (data.eval_size: 0 = the whole split)
+ * scores: eval_size capped at the split's size; arithmetic: eval_size. */
+int rlc_source_eval_count(const rlc_source *s, int eval_size);
+
+struct rlc_policy;
+/* After the policy exists: skips the JSONL prompts longer than
+ * data.max_prompt_tokens once rendered by the policy, then, when
+ * training.steps is 0, sets c->training.steps to
+ * ceil(training.epochs * training examples / training.batch_size) and logs
+ * how. RLC_ERR_INVALID when that is 0 steps. */
+rlc_status rlc_source_prepare(rlc_source *s, const struct rlc_policy *pol, rlc_run_config *c);
+
+/* One item: the conversation before the completion (the system prompt first
+ * when there is one), the reward's reference and the SFT target. */
+typedef struct rlc_source_ex {
+    rlc_chat_msg *msgs; /* owned array; contents borrowed from the source or owned below */
+    int n_msgs;
+    char *reference, *target; /* owned */
+    char *owned_prompt;       /* arithmetic: the generated problem */
+} rlc_source_ex;
+
+/* Item i of the train (eval = 0) or eval split (i wraps around a finite split;
+ * train item i is epoch i / n_train, shuffled when data.shuffle). Release with
+ * rlc_source_ex_free. */
+rlc_status rlc_source_get(const rlc_source *s, int eval, uint64_t i, rlc_source_ex *ex);
+void rlc_source_ex_free(rlc_source_ex *ex);
+
+/* The record index of train position pos in epoch `epoch` (exposed for tests). */
+size_t rlc_source_train_index(const rlc_source *s, uint64_t epoch, size_t pos);
 
 #endif

