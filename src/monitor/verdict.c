@@ -314,6 +314,10 @@ rlc_verdict rlc_verdict_signal(const double *x, int n, const rlc_verdict_params 
                   "no learning signal in %d of %d steps: every prompt group's rewards were equal, "
                   "so advantages, loss and gradient were 0 there",
                   none, m);
+    if (none == 0)
+        return mk(RLC_VERDICT_OK, "learning signal in %d of %d steps (no step had every group's "
+                                  "rewards equal)",
+                  m, m);
     return mk(RLC_VERDICT_OK,
               "learning signal in %d of %d steps (%d with every group's rewards equal; those are "
               "left out of the loss and gradient verdicts)",

@@ -98,6 +98,15 @@ static const char *const plot_text[RLC_M_COUNT][2] = {
     [RLC_M_EVAL_ACCURACY] = {"eval accuracy", "fraction of problems"},
 };
 
+/* Console column priority by id (see rlc_metric_priority); 0 here means 2. */
+static const unsigned char priority[RLC_M_COUNT] = {
+    [RLC_M_STEP] = 1,          [RLC_M_LOSS] = 1,          [RLC_M_MEAN_REWARD] = 1,
+    [RLC_M_CORRECT_COUNT] = 1, [RLC_M_GRAD_NORM] = 1,     [RLC_M_LR] = 1,
+    [RLC_M_VAL_LOSS] = 1,      [RLC_M_EVAL_ACCURACY] = 1, [RLC_M_REWARD_STD] = 3,
+    [RLC_M_RUNNING_CORRECT_RATE] = 3, [RLC_M_NUM_DATUMS] = 3, [RLC_M_GEN_TIME] = 3,
+    [RLC_M_TOKENS_PER_S] = 3,  [RLC_M_CLIP_RATIO] = 3,    [RLC_M_MAX_TOKEN_HIT_RATE] = 3,
+};
+
 static const char *const stat_names[RLC_RS_COUNT] = {"mean", "std", "min", "max", "recent_mean"};
 
 const rlc_metric_def *rlc_metric_defs(void) {
@@ -118,6 +127,11 @@ const char *rlc_metric_label(rlc_metric_id id) {
 const char *rlc_metric_unit(rlc_metric_id id) {
     if ((unsigned)id >= RLC_M_COUNT) return "value";
     return plot_text[id][1] ? plot_text[id][1] : "value";
+}
+
+int rlc_metric_priority(rlc_metric_id id) {
+    if ((unsigned)id >= RLC_M_COUNT) return 3;
+    return priority[id] ? priority[id] : 2;
 }
 
 const char *rlc_reward_stat_name(rlc_reward_stat s) {

@@ -84,6 +84,11 @@ const rlc_metric_def *rlc_metric_def_by_key(const char *key);
 const char *rlc_metric_label(rlc_metric_id id);
 const char *rlc_metric_unit(rlc_metric_id id);
 
+/* Console column priority: 1 is always shown; on a terminal too narrow for
+ * every column, columns of priority 3 go first, then 2 (the log file keeps
+ * every column). */
+int rlc_metric_priority(rlc_metric_id id);
+
 /* Per-reward statistics, each written as metrics.jsonl "rewards/<name>/<stat>"
  * and TensorBoard "rewards/<name>_<stat>". */
 typedef enum rlc_reward_stat {

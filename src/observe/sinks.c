@@ -22,6 +22,7 @@ struct rlc_sinks {
     rlc_tb *tb;
     rlc_console *con;
     rlc_table table;
+    int legend_done;
     rlc_warn_state warn;
     /* per reward, in record order: the last RLC_RECENT_STEPS step means, and
      * whole-run sums for final/ */
@@ -194,16 +195,36 @@ static void progress_text(const rlc_sinks *s, int done, char *out, size_t cap) {
     memmove(out, out + strspn(out, " "), strlen(out + strspn(out, " ")) + 1);
 }
 
+/* The legend, once, before anything of the first step is printed. A resumed
+ * run's console gets one line (the legend goes to the log file only). */
 static void print_legend(rlc_sinks *s) {
-    rlc_strbuf b = {0};
+    if (s->legend_done) return;
+    s->legend_done = 1;
+    rlc_strbuf b = {0}, every = {0}, cut = {0};
     rlc_table_legend(&s->table, &b);
     if (s->p.log_every > 1)
-        rlc_logf(RLC_LOG_INFO,
-                 "step table, a row every %d steps (and at evaluations):", s->p.log_every);
+        rlc_sb_printf(&every, "a row every %d steps (and at evaluations)", s->p.log_every);
     else
-        rlc_logf(RLC_LOG_INFO, "step table, a row every step:");
-    if (b.p) rlc_logf(RLC_LOG_INFO, "%s", b.p);
+        rlc_sb_cstr(&every, "a row every step");
+    const rlc_metric_def *defs = rlc_metric_defs();
+    for (int i = 0; i < s->table.n_dropped; i++)
+        rlc_sb_printf(&cut, " %s", defs[s->table.dropped[i]].header);
+    const char *ev = every.p ? every.p : "";
+    if (s->p.start_step > 0) {
+        rlc_logf(RLC_LOG_INFO, "resumed at step %d: step table as before, %s", s->p.start_step,
+                 ev);
+        rlc_log_file_only(RLC_LOG_INFO, "step table columns:");
+        if (b.p) rlc_log_file_only(RLC_LOG_INFO, b.p);
+    } else {
+        rlc_logf(RLC_LOG_INFO, "step table, %s:", ev);
+        if (b.p) rlc_logf(RLC_LOG_INFO, "%s", b.p);
+    }
+    if (cut.p)
+        rlc_logf(RLC_LOG_INFO, "not shown at %d columns (every column is in the log file):%s",
+                 s->p.width, cut.p);
     rlc_sb_free(&b);
+    rlc_sb_free(&every);
+    rlc_sb_free(&cut);
 }
 
 /* ---- open ---- */
@@ -260,6 +281,8 @@ rlc_status rlc_sinks_open(const rlc_sinks_params *p, rlc_sinks **out) {
     s->t_open = now_s();
     rlc_warn_init(&s->warn);
     rlc_table_init(&s->table, s->p.mode, s->p.eval, s->p.header_every);
+    if (s->p.width == 0) s->p.width = s->p.tty ? rlc_terminal_width(fileno(s->p.out)) : -1;
+    rlc_table_fit(&s->table, s->p.width);
     rlc_status st = RLC_OK;
     if ((size_t)snprintf(s->dir, sizeof s->dir, "%s", p->run_dir) >= sizeof s->dir)
         st = rlc_errorf(RLC_ERR_INVALID, "%s: run directory path too long", p->run_dir);
@@ -385,7 +408,7 @@ static void console_step(rlc_sinks *s, const rlc_metric_record *r) {
     progress_text(s, done, prog, sizeof prog);
     if (done % s->p.log_every == 0 || step == s->p.start_step || done >= s->p.total_steps || eval) {
         rlc_strbuf *b = &s->line;
-        if (s->table.rows == 0) print_legend(s);
+        print_legend(s);
         if (rlc_table_take_row(&s->table)) {
             if (!rlc_console_is_tty(s->con) && s->table.rows > 1)
                 rlc_logf(RLC_LOG_INFO, "progress %s", prog);
@@ -427,6 +450,7 @@ rlc_status rlc_sinks_step(rlc_sinks *s, rlc_metric_record *r, const rlc_obs_samp
     }
     if (st == RLC_OK && s->steps) st = write_emergence(s, r, samples, n);
     if (st == RLC_OK && s->tb) st = write_tb(s, r, samples, n);
+    if (s->p.console) print_legend(s); /* before the first step's warnings */
     char warns[8][RLC_WARN_LINE];
     int nw = rlc_warn_check(&s->warn, &s->p.warn, r, warns, 8);
     for (int i = 0; i < nw; i++)
