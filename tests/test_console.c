@@ -191,6 +191,10 @@ Test(console, legend_before_first_warning_and_short_on_resume) {
     cr_assert(legend && warn && last_legend_line, "%s", con);
     cr_assert_lt(legend, warn, "%s", con);
     cr_assert_lt(last_legend_line, warn, "the warning of step 0 cut into the legend:\n%s", con);
+    /* legend, header, the step's warning, then its row */
+    const char *header = strstr(con, "\n step "), *row0 = strstr(con, "\n    0 ");
+    cr_assert(header && row0, "%s", con);
+    cr_assert(last_legend_line < header && header < warn && warn < row0, "%s", con);
     free(con);
     free(log);
     /* a resume: one line on the console, the full legend in the log file */
