@@ -58,8 +58,8 @@ Test(console, fit_drops_lowest_priority_first) {
         for (int i = 0; i < t.n_dropped; i++) {
             /* nothing kept is of lower priority than something dropped */
             cr_assert_geq(rlc_metric_priority(t.dropped[i]), min_kept_droppable,
-                          "width %d: dropped %s (priority %d) but kept one of priority %d",
-                          width, defs[t.dropped[i]].key, rlc_metric_priority(t.dropped[i]),
+                          "width %d: dropped %s (priority %d) but kept one of priority %d", width,
+                          defs[t.dropped[i]].key, rlc_metric_priority(t.dropped[i]),
                           min_kept_droppable);
             cr_assert(i == 0 || t.dropped[i - 1] < t.dropped[i], "dropped list in table order");
         }

@@ -223,8 +223,8 @@ Test(serve_load, runs_answer_within_100ms_while_1m_generations_are_read, .timeou
     }
     json_decref(j);
     printf("serve_load: one step of the indexed run in %.1f ms\n", 1e3 * dt);
-    j = get_json(port, "/api/runs/big/generations?step_min=10&step_max=12&offset=2&limit=3&order=asc",
-                 200);
+    j = get_json(
+        port, "/api/runs/big/generations?step_min=10&step_max=12&offset=2&limit=3&order=asc", 200);
     cr_assert_eq(json_integer_value(json_object_get(j, "matched")), 3 * PER_STEP);
     items = json_object_get(j, "items");
     cr_assert_eq(json_array_size(items), 3);
@@ -296,9 +296,14 @@ Test(serve_load, replies_never_name_the_absolute_root) {
     cr_assert_not_null(realpath(root, real));
     rlc_server *s = start(root);
     int port = rlc_serve_port(s);
-    const char *targets[] = {"/api/runs",        "/api/runs/a/metrics",  "/api/runs/a/files",
-                             "/api/runs/a/checkpoints", "/api/runs/a/config", "/api/runs/zz/config",
-                             "/api/runs/a/generations", "/api/nothing"};
+    const char *targets[] = {"/api/runs",
+                             "/api/runs/a/metrics",
+                             "/api/runs/a/files",
+                             "/api/runs/a/checkpoints",
+                             "/api/runs/a/config",
+                             "/api/runs/zz/config",
+                             "/api/runs/a/generations",
+                             "/api/nothing"};
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
         char *body;
         int code = http_get(port, targets[i], &body);

@@ -2,6 +2,7 @@
  * signal, a falling series, a loss that crosses 0, sample ratios, length
  * clipping that is high but not rising; and the plotted smoother staying
  * within the raw data. Each series is built here with a known shape. */
+#include "base/fs.h"
 #include "monitor/monitor.h"
 #include "monitor/smooth.h"
 #include "monitor/verdict.h"
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define EXPECT(v, k)                                                                               \
     cr_assert_eq((v).kind, (k), "got '%s' (%s), expected '%s'", rlc_verdict_name((v).kind),        \
@@ -138,11 +140,12 @@ Test(verdict, loss_crossing_zero_has_no_percentage) {
     cr_assert_eq(rlc_verdict_loss_change(none, 2, out, sizeof out), 0);
     /* the summary line of a crossing loss carries no percentage */
     rlc_metrics *m;
-    cr_assert_eq(rlc_metrics_parse("x",
-                                   "{\"step\":0,\"loss\":0.0001899}\n{\"step\":1,\"loss\":-0.0004}\n"
-                                   "{\"step\":2,\"loss\":-0.001134}\n",
-                                   &m),
-                 RLC_OK);
+    cr_assert_eq(
+        rlc_metrics_parse("x",
+                          "{\"step\":0,\"loss\":0.0001899}\n{\"step\":1,\"loss\":-0.0004}\n"
+                          "{\"step\":2,\"loss\":-0.001134}\n",
+                          &m),
+        RLC_OK);
     rlc_verdict_params p = rlc_verdict_default_params();
     char *sum = rlc_monitor_summary(m, "x", &p);
     const char *l = strstr(sum, "loss:");
@@ -239,4 +242,42 @@ Test(verdict, compare_dir_is_named_after_the_runs) {
     cr_assert_eq(rlc_monitor_compare_dir(runs, labels, 2, out, sizeof out), RLC_OK);
     cr_assert_str_eq(out, "/tmp/some/runs/compare_lr-1e-4_vs_lr-2");
     cr_assert_eq(rlc_monitor_compare_dir(runs, NULL, 2, out, 20), RLC_ERR_INVALID);
+}
+
+Test(verdict, compare_never_writes_into_a_compared_run) {
+    char dir[] = "/tmp/rlc_verdict_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char a[128], b[128], inside[160], path[300];
+    snprintf(a, sizeof a, "%s/seed1", dir);
+    snprintf(b, sizeof b, "%s/seed2", dir);
+    const char *runs[] = {a, b};
+    for (int r = 0; r < 2; r++) {
+        cr_assert_eq(rlc_mkdir_p(runs[r]), RLC_OK);
+        snprintf(path, sizeof path, "%s/metrics.jsonl", runs[r]);
+        FILE *f = fopen(path, "w");
+        for (int i = 0; i < 12; i++)
+            fprintf(f, "{\"step\":%d,\"loss\":%g,\"kl\":0}\n", i, 2.0 - 0.1 * i - 0.01 * r);
+        fclose(f);
+    }
+    char *report = NULL;
+    snprintf(inside, sizeof inside, "%s/plots_cmp", b);
+    cr_assert_eq(rlc_monitor_compare(runs, NULL, 2, inside, &report), RLC_ERR_INVALID);
+    free(report);
+    cr_assert(strstr(rlc_last_error(), "into the compared run"), "%s", rlc_last_error());
+    struct stat sb;
+    cr_assert_neq(stat(inside, &sb), 0, "%s was created", inside);
+    /* the default folder is beside the runs, named after them */
+    char out[256];
+    cr_assert_eq(rlc_monitor_compare_dir(runs, NULL, 2, out, sizeof out), RLC_OK);
+    snprintf(path, sizeof path, "%s/compare_seed1_vs_seed2", dir);
+    cr_assert_str_eq(out, path);
+    cr_assert_eq(rlc_monitor_compare(runs, NULL, 2, out, &report), RLC_OK, "%s", rlc_last_error());
+    /* kl is 0 at every step: no KL panel, and the report says why */
+    cr_assert(strstr(report, "no KL panel"), "%s", report);
+    free(report);
+    snprintf(path, sizeof path, "%s/compare.txt", out);
+    cr_assert_eq(stat(path, &sb), 0, "%s", path);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
 }

@@ -50,14 +50,25 @@ static const double *series_of(const rlc_metrics *m, const char *key, double *tm
     return tmp;
 }
 
+/* The per-reward keys as the registry writes them: "rewards/<name>/<stat>". */
+#define REWARD_PREFIX "rewards/"
+
+/* Length of NAME when key is "rewards/NAME/mean" (the mean statistic), else 0. */
+static size_t reward_name_len(const char *key) {
+    const char *mean = rlc_reward_stat_name(RLC_RS_MEAN);
+    size_t len = strlen(key), pre = strlen(REWARD_PREFIX), post = strlen(mean) + 1;
+    if (strncmp(key, REWARD_PREFIX, pre) || len <= pre + post) return 0;
+    if (key[len - post] != '/' || strcmp(key + len - post + 1, mean)) return 0;
+    return len - pre - post;
+}
+
 /* The reward-function keys ("rewards/NAME/mean") of any run, up to cap. */
 static int reward_keys(rlc_metrics *const *ms, int n, const char **keys, int cap) {
     int k = 0;
     for (int r = 0; r < n; r++)
         for (int c = 0; c < ms[r]->n_cols; c++) {
             const char *key = ms[r]->cols[c].key;
-            size_t len = strlen(key);
-            if (strncmp(key, "rewards/", 8) || len < 13 || strcmp(key + len - 5, "/mean")) continue;
+            if (!reward_name_len(key)) continue;
             int seen = 0;
             for (int i = 0; i < k; i++)
                 seen |= !strcmp(keys[i], key);
@@ -185,7 +196,8 @@ static rlc_status write_figures(rlc_metrics *const *ms, const char *const *names
     char rnames[MAX_SERIES][96];
     const metric_def reward = reg(RLC_M_MEAN_REWARD);
     for (int i = 0; i < nrk; i++) {
-        snprintf(rnames[i], sizeof rnames[i], "%.*s", (int)(strlen(rk[i]) - 13), rk[i] + 8);
+        snprintf(rnames[i], sizeof rnames[i], "%.*s", (int)reward_name_len(rk[i]),
+                 rk[i] + strlen(REWARD_PREFIX));
         rdefs[i] = (metric_def){rk[i], rnames[i], reward.ylabel};
     }
     const metric_def acc[] = {reg(RLC_M_CORRECT_RATE), reg(RLC_M_EVAL_ACCURACY)};
@@ -205,8 +217,9 @@ static rlc_status write_figures(rlc_metrics *const *ms, const char *const *names
     const metric_def pol[] = {reg(RLC_M_KL), reg(RLC_M_ENTROPY), reg(RLC_M_CLIP_RATIO)};
     int no_kl = all_zero(ms, n, pol[0].key);
     if (no_kl)
-        rlc_sb_printf(rep, "policy.png: no KL panel: %s is 0 at every step (beta = 0: KL to the "
-                           "reference was not measured)\n",
+        rlc_sb_printf(rep,
+                      "policy.png: no KL panel: %s is 0 at every step (beta = 0: KL to the "
+                      "reference was not measured)\n",
                       pol[0].key);
     if (!st) st = fig_each(f, ms, names, n, pol + no_kl, 3 - no_kl);
     if (!st) st = fig_write(f, out_dir, "policy.png", "KL, entropy or clip ratio", "policy", rep);
@@ -364,8 +377,7 @@ char *rlc_monitor_summary(const rlc_metrics *m, const char *name, const rlc_verd
         rlc_sb_printf(&b, "correct rate:   %.3f -> %.3f\n", a, z);
     if (first_last(m, RLC_M_EVAL_ACCURACY, &a, &z))
         rlc_sb_printf(&b, "eval accuracy:  %.3f -> %.3f\n", a, z);
-    if (first_last(m, RLC_M_LR, &a, &z))
-        rlc_sb_printf(&b, "learning rate:  %.3g -> %.3g\n", a, z);
+    if (first_last(m, RLC_M_LR, &a, &z)) rlc_sb_printf(&b, "learning rate:  %.3g -> %.3g\n", a, z);
     if (first_last(m, RLC_M_GRAD_NORM, &a, &z))
         rlc_sb_printf(&b, "gradient norm:  %.4g -> %.4g\n", a, z);
     rlc_sb_printf(&b, "\nverdicts (first/last values are raw; windows count logged rows):\n");
@@ -417,10 +429,12 @@ char *rlc_monitor_compare_table(rlc_metrics *const *ms, const char *const *label
     for (int r = 0; r < n; r++)
         rlc_sb_printf(&b, "%*.0f", cw, ms[r]->step[ms[r]->n_rows - 1] + 1);
     rlc_sb_printf(&b, "\n");
-    static const rlc_metric_id rows[] = {
-        RLC_M_LOSS,       RLC_M_VAL_LOSS,   RLC_M_MEAN_REWARD, RLC_M_CORRECT_RATE,
-        RLC_M_EVAL_ACCURACY, RLC_M_KL,      RLC_M_ENTROPY,     RLC_M_CLIP_RATIO,
-        RLC_M_LEN_MEAN,   RLC_M_MAX_TOKEN_HIT_RATE, RLC_M_GRAD_NORM, RLC_M_LR};
+    static const rlc_metric_id rows[] = {RLC_M_LOSS,          RLC_M_VAL_LOSS,
+                                         RLC_M_MEAN_REWARD,   RLC_M_CORRECT_RATE,
+                                         RLC_M_EVAL_ACCURACY, RLC_M_KL,
+                                         RLC_M_ENTROPY,       RLC_M_CLIP_RATIO,
+                                         RLC_M_LEN_MEAN,      RLC_M_MAX_TOKEN_HIT_RATE,
+                                         RLC_M_GRAD_NORM,     RLC_M_LR};
     for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
         const char *key = rlc_metric_defs()[rows[k]].key;
         int any = 0;
@@ -558,8 +572,9 @@ rlc_status rlc_monitor_compare_dir(const char *const *run_dirs, const char *cons
     if (b.oom)
         st = rlc_errorf(RLC_ERR_NOMEM, "out of memory");
     else if (b.len >= cap)
-        st = rlc_errorf(RLC_ERR_INVALID, "compare: the folder name for %d runs is too long; "
-                                         "give --out DIR",
+        st = rlc_errorf(RLC_ERR_INVALID,
+                        "compare: the folder name for %d runs is too long; "
+                        "give --out DIR",
                         n);
     else
         memcpy(out, b.p, b.len + 1);

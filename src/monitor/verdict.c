@@ -33,10 +33,23 @@ rlc_verdict_params rlc_verdict_default_params(void) {
 
 const char *rlc_verdict_name(rlc_verdict_kind k) {
     static const char *names[RLC_VERDICT_COUNT] = {
-        "insufficient data",      "converged", "still improving", "oscillating", "worsening",
-        "noisy plateau",          "exploding", "stable",          "stalled",     "entropy collapse",
-        "length clipping rising", "ok",        "no learning signal", "length clipping high",
-        "shifting",               "no negative samples", "no positive samples",
+        "insufficient data",
+        "converged",
+        "still improving",
+        "oscillating",
+        "worsening",
+        "noisy plateau",
+        "exploding",
+        "stable",
+        "stalled",
+        "entropy collapse",
+        "length clipping rising",
+        "ok",
+        "no learning signal",
+        "length clipping high",
+        "shifting",
+        "no negative samples",
+        "no positive samples",
     };
     return (unsigned)k < RLC_VERDICT_COUNT ? names[k] : "unknown";
 }
@@ -315,8 +328,9 @@ rlc_verdict rlc_verdict_signal(const double *x, int n, const rlc_verdict_params 
                   "so advantages, loss and gradient were 0 there",
                   none, m);
     if (none == 0)
-        return mk(RLC_VERDICT_OK, "learning signal in %d of %d steps (no step had every group's "
-                                  "rewards equal)",
+        return mk(RLC_VERDICT_OK,
+                  "learning signal in %d of %d steps (no step had every group's "
+                  "rewards equal)",
                   m, m);
     return mk(RLC_VERDICT_OK,
               "learning signal in %d of %d steps (%d with every group's rewards equal; those are "
@@ -363,8 +377,9 @@ int rlc_verdict_loss_change(const double *x, int n, char *out, size_t cap) {
     if (cross)
         snprintf(out, cap, "change %+.4g; no percentage: the loss crosses or touches 0", z - a);
     else if (fabs(a) < 0.1 * amax)
-        snprintf(out, cap, "change %+.4g; no percentage: the loss starts near 0 (%.3g, its "
-                           "largest magnitude %.3g)",
+        snprintf(out, cap,
+                 "change %+.4g; no percentage: the loss starts near 0 (%.3g, its "
+                 "largest magnitude %.3g)",
                  z - a, a, amax);
     else
         snprintf(out, cap, "%s %.1f%%", z <= a ? "reduction" : "increase",

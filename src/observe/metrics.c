@@ -100,11 +100,21 @@ static const char *const plot_text[RLC_M_COUNT][2] = {
 
 /* Console column priority by id (see rlc_metric_priority); 0 here means 2. */
 static const unsigned char priority[RLC_M_COUNT] = {
-    [RLC_M_STEP] = 1,          [RLC_M_LOSS] = 1,          [RLC_M_MEAN_REWARD] = 1,
-    [RLC_M_CORRECT_COUNT] = 1, [RLC_M_GRAD_NORM] = 1,     [RLC_M_LR] = 1,
-    [RLC_M_VAL_LOSS] = 1,      [RLC_M_EVAL_ACCURACY] = 1, [RLC_M_REWARD_STD] = 3,
-    [RLC_M_RUNNING_CORRECT_RATE] = 3, [RLC_M_NUM_DATUMS] = 3, [RLC_M_GEN_TIME] = 3,
-    [RLC_M_TOKENS_PER_S] = 3,  [RLC_M_CLIP_RATIO] = 3,    [RLC_M_MAX_TOKEN_HIT_RATE] = 3,
+    [RLC_M_STEP] = 1,
+    [RLC_M_LOSS] = 1,
+    [RLC_M_MEAN_REWARD] = 1,
+    [RLC_M_CORRECT_COUNT] = 1,
+    [RLC_M_GRAD_NORM] = 1,
+    [RLC_M_LR] = 1,
+    [RLC_M_VAL_LOSS] = 1,
+    [RLC_M_EVAL_ACCURACY] = 1,
+    [RLC_M_REWARD_STD] = 3,
+    [RLC_M_RUNNING_CORRECT_RATE] = 3,
+    [RLC_M_NUM_DATUMS] = 3,
+    [RLC_M_GEN_TIME] = 3,
+    [RLC_M_TOKENS_PER_S] = 3,
+    [RLC_M_CLIP_RATIO] = 3,
+    [RLC_M_MAX_TOKEN_HIT_RATE] = 3,
 };
 
 static const char *const stat_names[RLC_RS_COUNT] = {"mean", "std", "min", "max", "recent_mean"};

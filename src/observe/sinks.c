@@ -235,8 +235,7 @@ static void print_legend(rlc_sinks *s) {
         rlc_sb_printf(&cut, " %s", defs[s->table.dropped[i]].header);
     const char *ev = every.p ? every.p : "";
     if (s->p.start_step > 0) {
-        rlc_logf(RLC_LOG_INFO, "resumed at step %d: step table as before, %s", s->p.start_step,
-                 ev);
+        rlc_logf(RLC_LOG_INFO, "resumed at step %d: step table as before, %s", s->p.start_step, ev);
         rlc_log_file_only(RLC_LOG_INFO, "step table columns:");
         if (b.p) rlc_log_file_only(RLC_LOG_INFO, b.p);
     } else {

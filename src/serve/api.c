@@ -660,8 +660,7 @@ static void api_files(rlc_runs *r, const rlc_run_info *run, rlc_api_reply *out) 
 
 /* ---- routing ---------------------------------------------------------------- */
 
-static void route(rlc_runs *r, const char *path, rlc_api_arg_fn arg, void *ctx,
-                  rlc_api_reply *out);
+static void route(rlc_runs *r, const char *path, rlc_api_arg_fn arg, void *ctx, rlc_api_reply *out);
 
 /* No reply shows where the served folder is on the server: the root's
  * absolute path, should a message carry it, becomes the folder's name. */

@@ -464,8 +464,7 @@ static int read_stopped(const rlc_runs *r, rlc_run_info *info) {
         snprintf(info->stop_signal, sizeof info->stop_signal, "%s", json_string_value(sig));
     if (json_is_integer(step)) info->stop_step = (int64_t)json_integer_value(step);
     if (json_is_string(ck))
-        snprintf(info->stop_checkpoint, sizeof info->stop_checkpoint, "%s",
-                 json_string_value(ck));
+        snprintf(info->stop_checkpoint, sizeof info->stop_checkpoint, "%s", json_string_value(ck));
     if (json_is_string(t))
         snprintf(info->stop_time, sizeof info->stop_time, "%s", json_string_value(t));
     json_decref(o);
