@@ -256,6 +256,11 @@ Test(serve_load, symlink_to_git_config_is_refused) {
     snprintf(p, sizeof p, "%s/.git/config", root);
     snprintf(q, sizeof q, "%s/run/abs.txt", root); /* absolute link */
     cr_assert_eq(symlink(p, q), 0);
+    snprintf(p, sizeof p, "%s/run/notes.txt", root);
+    snprintf(q, sizeof q, "%s/run/abs_notes.txt", root); /* absolute, to a visible file */
+    cr_assert_eq(symlink(p, q), 0);
+    snprintf(q, sizeof q, "%s/run/rel_notes.txt", root);
+    cr_assert_eq(symlink("notes.txt", q), 0);
 
     char real[700];
     cr_assert_not_null(realpath(root, real));
@@ -272,9 +277,13 @@ Test(serve_load, symlink_to_git_config_is_refused) {
     rlc_server *s = start(root);
     int port = rlc_serve_port(s);
     char *body;
-    cr_assert_eq(http_get(port, "/files/run/notes.txt", &body), 200);
-    cr_assert_str_eq(body, "visible\n");
-    free(body);
+    const char *good[] = {"/files/run/notes.txt", "/files/run/abs_notes.txt",
+                          "/files/run/rel_notes.txt"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        cr_assert_eq(http_get(port, good[i], &body), 200, "%s: %s", good[i], body);
+        cr_assert_str_eq(body, "visible\n");
+        free(body);
+    }
     const char *targets[] = {"/files/run/config.txt", "/files/run/gitdir/config",
                              "/files/run/abs.txt", "/files/.git/config"};
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {

@@ -112,11 +112,11 @@ rlc_status rlc_safe_open(const char *root, const char *rel, int *fd, struct stat
         close(dfd);
         if (f < 0 && (e == ENOSYS || e == EPERM) && have_openat2 < 0) {
             have_openat2 = 0; /* fall back to the realpath check below */
+        } else if (f < 0 && (e == EXDEV || e == ELOOP)) {
+            /* an absolute symlink (even one into the tree) or a magic link:
+             * decided by the resolved path below, as without openat2 */
         } else if (f < 0) {
             have_openat2 = 1;
-            if (e == EXDEV || e == ELOOP)
-                return rlc_errorf(RLC_ERR_INVALID, "%s: refused (resolves outside the served tree)",
-                                  rel);
             return rlc_errorf(e == ENOENT || e == ENOTDIR ? RLC_ERR_NOT_FOUND : RLC_ERR_IO,
                               "%s: %s", rel, strerror(e));
         } else {

@@ -25,7 +25,8 @@ int rlc_safe_is_under(const char *root, const char *path);
 
 /* Opens root/rel read-only (rel as accepted by rlc_safe_rel_ok, or "" for
  * root itself): with openat2(RESOLVE_BENEATH) where the kernel has it, else
- * after resolving every symlink with realpath; then checks the opened file is
+ * (and for an absolute symlink, which RESOLVE_BENEATH refuses even when it
+ * points into the tree) after resolving every symlink with realpath; then checks the opened file is
  * under root (root must be a realpath) and that no segment of its resolved
  * path below root starts with '.' (an in-tree symlink to .git/config is
  * refused). *sb gets its fstat. Errors: NOT_FOUND (no such file), INVALID
