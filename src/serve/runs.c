@@ -328,7 +328,7 @@ static void apply_scan(rlc_runs *r, const scan_state *s) {
     }
     for (int i = 0; i < r->n_slots; i++) {
         slot *sl = r->slots[i];
-        if (sl->present || !(sl->snap || sl->gi) || !slot_trylock(sl)) continue;
+        if (sl->present || !slot_trylock(sl)) continue;
         slot_clear_caches(sl);
         slot_unlock(sl);
     }
