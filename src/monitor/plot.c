@@ -229,10 +229,23 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
         set_rgb(cr, s, pn->exact ? 1.0 : 0.38);
         cairo_set_line_width(cr, pn->exact ? 2.6 : 1.4);
         polyline(cr, se->x, se->y, se->n, map_x, map_y, &f);
+    }
+    int all_few = 1;
+    for (int s = 0; s < pn->n_series && !pn->exact; s++) {
+        if (finite_xy(&pn->series[s]) <= FEW_POINTS) continue; /* nothing to smooth */
+        all_few = 0;
+        set_rgb(cr, s, 1.0);
+        cairo_set_line_width(cr, 2.6);
+        polyline(cr, pn->series[s].x, sm[s], pn->series[s].n, map_x, map_y, &f);
+    }
+    cairo_restore(cr);
+    /* sparse series (evaluations): mark each point, unclipped so that a point
+     * on the frame shows whole; 1-3 points get large markers with a white
+     * rim, as there is no line to see */
+    for (int s = 0; s < pn->n_series; s++) {
+        const rlc_plot_series *se = &pn->series[s];
         int fin = finite_xy(se);
         if (fin > 40) continue;
-        /* sparse series (evaluations): mark each point; 1-3 points get large
-         * markers with a white rim, as there is no line to see */
         double rad = fin <= FEW_POINTS ? 6.5 : 3.5;
         for (int i = 0; i < se->n; i++) {
             if (!isfinite(se->y[i]) || !isfinite(se->x[i])) continue;
@@ -244,13 +257,6 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
             cairo_stroke(cr);
         }
     }
-    for (int s = 0; s < pn->n_series && !pn->exact; s++) {
-        if (finite_xy(&pn->series[s]) <= FEW_POINTS) continue; /* nothing to smooth */
-        set_rgb(cr, s, 1.0);
-        cairo_set_line_width(cr, 2.6);
-        polyline(cr, pn->series[s].x, sm[s], pn->series[s].n, map_x, map_y, &f);
-    }
-    cairo_restore(cr);
 
     /* legend: series names, then what light and bold mean */
     cairo_set_font_size(cr, 13);
@@ -289,7 +295,11 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
         text_at(cr, lx + 40, yy, pn->series[s].label ? pn->series[s].label : "", 0, 0.5);
     }
     cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
-    text_at(cr, lx + 10, ly + 14 + 20.0 * pn->n_series, pn->exact ? "as logged" : key, 0, 0.5);
+    text_at(cr, lx + 10, ly + 14 + 20.0 * pn->n_series,
+            pn->exact ? "as logged"
+            : all_few ? "points as logged (too few to smooth)"
+                      : key,
+            0, 0.5);
 done:
     for (int s = 0; s < pn->n_series; s++)
         free(sm[s]);
