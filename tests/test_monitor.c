@@ -154,9 +154,9 @@ Test(monitor, verdict_entropy_collapse_and_length_clipping) {
     EXPECT(verdict_of("ent_ok", "loss", converged_loss, 3), RLC_VERDICT_OK);
     EXPECT(verdict_of("clip", "max_token_hit_rate", rising_clip, 4), RLC_VERDICT_LENGTH_CLIPPING);
     EXPECT(verdict_of("clip_ok", "max_token_hit_rate", low_clip, 4), RLC_VERDICT_OK);
-    /* clipped from the start: not rising, but flagged all the same */
+    /* clipped from the start: flagged all the same, as high, not as rising */
     EXPECT(verdict_of("clip_all", "max_token_hit_rate", all_clipped, 4),
-           RLC_VERDICT_LENGTH_CLIPPING);
+           RLC_VERDICT_LENGTH_CLIPPED);
 }
 
 Test(monitor, verdict_needs_enough_points) {

@@ -127,6 +127,27 @@ function buildRunRows() {
   if (!state.runs.length) ul.append(el('li', {class: 'muted'}, 'no runs yet (no metrics.jsonl found)'));
 }
 
+// What the run's header badge says: a run stopped by a signal can be resumed
+// (the run list keeps the one-word status, with the details as its tooltip).
+function statusText(r) {
+  return r.status === 'stopped' ? 'stopped (resumable)' : r.status;
+}
+
+// "resumes at step 7 from checkpoints/checkpoint-7" for a stopped run, else ''.
+function stoppedMeta(r) {
+  const st = r.status === 'stopped' && r.stopped;
+  if (!st) return '';
+  return (st.step == null ? 'resumable' : 'resumes at step ' + fmt(st.step)) +
+    (st.checkpoint ? ' from ' + st.checkpoint : '');
+}
+
+function statusTitle(r) {
+  if (r.status !== 'stopped' || !r.stopped) return r.status;
+  const st = r.stopped;
+  return `stopped by ${st.signal || 'a signal'}${st.time ? ' at ' + st.time : ''}` +
+    `${st.checkpoint ? ', ' + st.checkpoint + ' written' : ''}; run the same command again to resume`;
+}
+
 function renderRuns(now) {
   const key = state.runs.map((r) => r.id).join('\n');
   if (key !== runRowsKey) {
@@ -143,7 +164,7 @@ function renderRuns(now) {
     row.badge.className = 'badge ' + r.status;
     row.badge.textContent = r.status;
     row.li.dataset.status = r.status;
-    row.li.title = `${r.status}; files updated ${ago(now - r.updated)}${r.error ? '; ' + r.error : ''}`;
+    row.li.title = `${statusTitle(r)}; files updated ${ago(now - r.updated)}${r.error ? '; ' + r.error : ''}`;
     row.li.classList.toggle('selected', r.id === state.current);
   }
 }
@@ -153,8 +174,9 @@ function renderRunHead(now) {
   $('#run-title').textContent = r ? r.id : 'no run selected';
   const b = $('#run-status');
   b.className = 'badge ' + (r ? r.status : '');
-  b.textContent = r ? r.status : '';
-  $('#run-meta').textContent = r ? [r.condition, `${r.rows} steps logged`,
+  b.textContent = r ? statusText(r) : '';
+  b.title = r ? statusTitle(r) : '';
+  $('#run-meta').textContent = r ? [r.condition, `${r.rows} steps logged`, stoppedMeta(r),
     `updated ${ago(now - r.updated)}`].filter(Boolean).join(' · ') : '';
 }
 

@@ -53,7 +53,8 @@ int rlc_cmd_monitor(int argc, char **argv) {
         {"run", OPT_POS, &run, "RUN_DIR", "run directory holding metrics.jsonl"},
         {"out", OPT_STR, &out, "DIR",
          "where plots go (default RUN_DIR/plots, summary in RUN_DIR/summary.txt; with "
-         "--compare: RUN_DIR/compare, or the first compared run's)"},
+         "--compare: a new folder beside the first run, compare_A_vs_B, named after the runs "
+         "or their labels; never inside a compared run)"},
         {"compare", OPT_STR, &one_run, "RUN ...",
          "overlay these runs (with RUN_DIR if given) and write compare.txt"},
         {"labels", OPT_STR, &one_label, "NAME ...", "legend names of the compared runs, in order"},
@@ -75,8 +76,8 @@ int rlc_cmd_monitor(int argc, char **argv) {
             return 2;
         }
         if (!out) {
-            if (rlc_path_join(path, sizeof path, all[0], "compare"))
-                return rlc_cli_fail(RLC_ERR_INVALID);
+            st = rlc_monitor_compare_dir(all, n_labels ? labels : NULL, n, path, sizeof path);
+            if (st) return rlc_cli_fail(st);
             out = path;
         }
         st = rlc_monitor_compare(all, n_labels ? labels : NULL, n, out, &report);

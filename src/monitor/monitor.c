@@ -1,8 +1,10 @@
 #include "monitor/monitor.h"
 
 #include "base/fs.h"
+#include "base/strbuf.h"
 #include "monitor/plot.h"
 #include "monitor/smooth.h"
+#include "observe/metrics.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -10,49 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Growable text; on allocation failure it stays failed and sb_take returns NULL. */
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    int failed;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    if (b->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) return;
-        if (b->s && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->n + (size_t)k + 1)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->failed = 1;
-            return;
-        }
-        b->s = s, b->cap = cap;
-    }
-}
-
-static char *sb_take(sbuf *b) {
-    if (b->failed) {
-        free(b->s);
-        return NULL;
-    }
-    if (!b->s) sb_printf(b, "%s", "");
-    return b->failed ? NULL : b->s;
-}
-
-/* ---- what is plotted: one definition per metric ---- */
+/* ---- what is plotted: keys, labels and units come from the metric registry ---- */
 
 typedef struct metric_def {
     const char *key;
@@ -60,35 +20,46 @@ typedef struct metric_def {
     const char *ylabel; /* axis label with unit */
 } metric_def;
 
-static const metric_def M_LOSS = {"loss", "training loss", "loss (nats / token)"};
-static const metric_def M_VAL = {"val_loss", "validation loss", "loss (nats / token)"};
-static const metric_def M_LR = {"lr", "learning rate", "learning rate (per step)"};
-static const metric_def M_GRAD = {"grad_norm", "gradient norm", "L2 norm before clipping"};
-static const metric_def M_REWARD = {"mean_reward", "mean reward", "reward (per completion)"};
-static const metric_def M_CORRECT = {"correct_rate", "correct rate", "fraction of completions"};
-static const metric_def M_EVAL = {"eval/accuracy", "eval accuracy", "fraction of problems"};
-static const metric_def M_POS = {"correct_rate", "positive-sample ratio",
-                                 "fraction of completions"};
-static const metric_def M_NEG = {"negative_ratio", "negative-sample ratio",
-                                 "fraction of completions"};
-static const metric_def M_ZSTD = {"frac_reward_zero_std", "groups with equal rewards",
-                                  "fraction of prompts"};
-static const metric_def M_KL = {"kl", "KL to reference", "KL (nats / token)"};
-static const metric_def M_ENT = {"entropy", "entropy", "entropy (nats / token)"};
-static const metric_def M_CLIP = {"clip_ratio", "clipped ratio", "fraction of tokens"};
-static const metric_def M_LEN = {"completion_len_mean", "mean completion length",
-                                 "length (tokens)"};
-static const metric_def M_HIT = {"max_token_hit_rate", "max-token hit rate",
-                                 "fraction of completions"};
+static metric_def reg(rlc_metric_id id) {
+    return (metric_def){rlc_metric_defs()[id].key, rlc_metric_label(id), rlc_metric_unit(id)};
+}
+
+/* The sample-ratio panel names correct_rate by what it is there; the negative
+ * ratio is derived from it (1 - correct_rate), not logged. */
+#define NEG_RATIO_KEY "negative_ratio"
+static metric_def pos_ratio(void) {
+    return (metric_def){rlc_metric_defs()[RLC_M_CORRECT_RATE].key, "positive-sample ratio",
+                        rlc_metric_unit(RLC_M_CORRECT_RATE)};
+}
+static metric_def neg_ratio(void) {
+    return (metric_def){NEG_RATIO_KEY, "negative-sample ratio",
+                        rlc_metric_unit(RLC_M_CORRECT_RATE)};
+}
+
+static const double *col_of(const rlc_metrics *m, rlc_metric_id id) {
+    return rlc_metrics_col(m, rlc_metric_defs()[id].key);
+}
 
 /* A column by key; "negative_ratio" is derived as 1 - correct_rate into tmp. */
 static const double *series_of(const rlc_metrics *m, const char *key, double *tmp) {
-    if (strcmp(key, "negative_ratio")) return rlc_metrics_col(m, key);
-    const double *c = rlc_metrics_col(m, "correct_rate");
+    if (strcmp(key, NEG_RATIO_KEY)) return rlc_metrics_col(m, key);
+    const double *c = col_of(m, RLC_M_CORRECT_RATE);
     if (!c) return NULL;
     for (int i = 0; i < m->n_rows; i++)
         tmp[i] = 1 - c[i];
     return tmp;
+}
+
+/* The per-reward keys as the registry writes them: "rewards/<name>/<stat>". */
+#define REWARD_PREFIX "rewards/"
+
+/* Length of NAME when key is "rewards/NAME/mean" (the mean statistic), else 0. */
+static size_t reward_name_len(const char *key) {
+    const char *mean = rlc_reward_stat_name(RLC_RS_MEAN);
+    size_t len = strlen(key), pre = strlen(REWARD_PREFIX), post = strlen(mean) + 1;
+    if (strncmp(key, REWARD_PREFIX, pre) || len <= pre + post) return 0;
+    if (key[len - post] != '/' || strcmp(key + len - post + 1, mean)) return 0;
+    return len - pre - post;
 }
 
 /* The reward-function keys ("rewards/NAME/mean") of any run, up to cap. */
@@ -97,8 +68,7 @@ static int reward_keys(rlc_metrics *const *ms, int n, const char **keys, int cap
     for (int r = 0; r < n; r++)
         for (int c = 0; c < ms[r]->n_cols; c++) {
             const char *key = ms[r]->cols[c].key;
-            size_t len = strlen(key);
-            if (strncmp(key, "rewards/", 8) || len < 13 || strcmp(key + len - 5, "/mean")) continue;
+            if (!reward_name_len(key)) continue;
             int seen = 0;
             for (int i = 0; i < k; i++)
                 seen |= !strcmp(keys[i], key);
@@ -155,7 +125,7 @@ static rlc_status fig_panel(fig *f, rlc_metrics *const *ms, const char *const *n
                                     f->series[k],
                                     ns,
                                     strstr(defs[0].ylabel, "fraction") != NULL,
-                                    !strcmp(defs[0].key, "lr")};
+                                    !strcmp(defs[0].key, rlc_metric_defs()[RLC_M_LR].key)};
     f->n++;
     return RLC_OK;
 }
@@ -169,38 +139,54 @@ static rlc_status fig_each(fig *f, rlc_metrics *const *ms, const char *const *na
 }
 
 static rlc_status fig_write(fig *f, const char *out_dir, const char *file, const char *what,
-                            const char *title, sbuf *rep) {
+                            const char *title, rlc_strbuf *rep) {
     char path[4096];
     rlc_status st = rlc_path_join(path, sizeof path, out_dir, file);
     if (st == RLC_OK && f->n == 0) {
-        sb_printf(rep, "skipped %s: the run logged no %s\n", file, what);
+        rlc_sb_printf(rep, "skipped %s: the run logged no %s\n", file, what);
     } else if (st == RLC_OK) {
         rlc_plot_params p = rlc_plot_default_params();
         p.cols = f->n == 1 ? 1 : 2;
         p.title = f->n > 1 ? title : NULL;
         st = rlc_plot_png(path, f->panels, f->n, &p);
-        if (st == RLC_OK) sb_printf(rep, "wrote %s\n", path);
+        if (st == RLC_OK) rlc_sb_printf(rep, "wrote %s\n", path);
     }
     fig_free(f);
     f->n = 0;
     return st;
 }
 
+/* 1 when every finite value of key in every run is exactly 0 (and there is one):
+ * kl is logged as 0 when beta = 0, that is, when KL is not measured. */
+static int all_zero(rlc_metrics *const *ms, int n, const char *key) {
+    int seen = 0;
+    for (int r = 0; r < n; r++) {
+        const double *c = rlc_metrics_col(ms[r], key);
+        for (int i = 0; c && i < ms[r]->n_rows; i++) {
+            if (!isfinite(c[i])) continue;
+            if (c[i] != 0) return 0;
+            seen = 1;
+        }
+    }
+    return seen;
+}
+
 static rlc_status write_figures(rlc_metrics *const *ms, const char *const *names, int n,
-                                const char *out_dir, sbuf *rep) {
+                                const char *out_dir, rlc_strbuf *rep) {
     fig *f = calloc(1, sizeof *f);
     if (!f) return rlc_errorf(RLC_ERR_NOMEM, "out of memory");
     int cmp = n > 1;
     rlc_status st = RLC_OK;
-    const metric_def loss[] = {M_LOSS, M_VAL};
+    const metric_def loss[] = {reg(RLC_M_LOSS), reg(RLC_M_VAL_LOSS)};
     if (cmp)
         st = fig_each(f, ms, names, n, loss, 2);
     else
-        st = fig_panel(f, ms, names, n, loss, 2, "training loss");
+        st = fig_panel(f, ms, names, n, loss, 2, loss[0].label);
     if (!st) st = fig_write(f, out_dir, "training_loss.png", "loss", "loss", rep);
-    if (!st) st = fig_panel(f, ms, names, n, &M_LR, 1, NULL);
+    const metric_def lr = reg(RLC_M_LR), grad = reg(RLC_M_GRAD_NORM);
+    if (!st) st = fig_panel(f, ms, names, n, &lr, 1, NULL);
     if (!st) st = fig_write(f, out_dir, "learning_rate.png", "learning rate", NULL, rep);
-    if (!st) st = fig_panel(f, ms, names, n, &M_GRAD, 1, NULL);
+    if (!st) st = fig_panel(f, ms, names, n, &grad, 1, NULL);
     if (!st) st = fig_write(f, out_dir, "gradient_norm.png", "gradient norm", NULL, rep);
 
     /* rewards: the mean, each reward function, then accuracy */
@@ -208,29 +194,37 @@ static rlc_status write_figures(rlc_metrics *const *ms, const char *const *names
     int nrk = reward_keys(ms, n, rk, MAX_SERIES);
     metric_def rdefs[MAX_SERIES];
     char rnames[MAX_SERIES][96];
+    const metric_def reward = reg(RLC_M_MEAN_REWARD);
     for (int i = 0; i < nrk; i++) {
-        snprintf(rnames[i], sizeof rnames[i], "%.*s", (int)(strlen(rk[i]) - 13), rk[i] + 8);
-        rdefs[i] = (metric_def){rk[i], rnames[i], "reward (per completion)"};
+        snprintf(rnames[i], sizeof rnames[i], "%.*s", (int)reward_name_len(rk[i]),
+                 rk[i] + strlen(REWARD_PREFIX));
+        rdefs[i] = (metric_def){rk[i], rnames[i], reward.ylabel};
     }
-    const metric_def acc[] = {M_CORRECT, M_EVAL};
-    if (!st) st = fig_panel(f, ms, names, n, &M_REWARD, 1, NULL);
+    const metric_def acc[] = {reg(RLC_M_CORRECT_RATE), reg(RLC_M_EVAL_ACCURACY)};
+    if (!st) st = fig_panel(f, ms, names, n, &reward, 1, NULL);
     if (!st && cmp) st = fig_each(f, ms, names, n, rdefs, nrk);
     if (!st && !cmp && nrk) st = fig_panel(f, ms, names, n, rdefs, nrk, "reward functions");
     if (!st && cmp) st = fig_each(f, ms, names, n, acc, 2);
     if (!st && !cmp) st = fig_panel(f, ms, names, n, acc, 2, "accuracy");
     if (!st) st = fig_write(f, out_dir, "rewards.png", "rewards", "rewards", rep);
 
-    const metric_def samples[] = {M_POS, M_NEG, M_ZSTD};
+    const metric_def samples[] = {pos_ratio(), neg_ratio(), reg(RLC_M_FRAC_ZERO_STD)};
     if (!st && cmp) st = fig_each(f, ms, names, n, samples, 3);
     if (!st && !cmp) st = fig_panel(f, ms, names, n, samples, 2, "positive / negative samples");
-    if (!st && !cmp) st = fig_panel(f, ms, names, n, &M_ZSTD, 1, NULL);
+    if (!st && !cmp) st = fig_panel(f, ms, names, n, &samples[2], 1, NULL);
     if (!st) st = fig_write(f, out_dir, "samples.png", "sample ratios", "samples", rep);
 
-    const metric_def pol[] = {M_KL, M_ENT, M_CLIP};
-    if (!st) st = fig_each(f, ms, names, n, pol, 3);
+    const metric_def pol[] = {reg(RLC_M_KL), reg(RLC_M_ENTROPY), reg(RLC_M_CLIP_RATIO)};
+    int no_kl = all_zero(ms, n, pol[0].key);
+    if (no_kl)
+        rlc_sb_printf(rep,
+                      "policy.png: no KL panel: %s is 0 at every step (beta = 0: KL to the "
+                      "reference was not measured)\n",
+                      pol[0].key);
+    if (!st) st = fig_each(f, ms, names, n, pol + no_kl, 3 - no_kl);
     if (!st) st = fig_write(f, out_dir, "policy.png", "KL, entropy or clip ratio", "policy", rep);
 
-    const metric_def gen[] = {M_LEN, M_HIT};
+    const metric_def gen[] = {reg(RLC_M_LEN_MEAN), reg(RLC_M_MAX_TOKEN_HIT_RATE)};
     if (!st) st = fig_each(f, ms, names, n, gen, 2);
     if (!st) st = fig_write(f, out_dir, "generation.png", "completion lengths", "generation", rep);
     fig_free(f);
@@ -241,8 +235,8 @@ static rlc_status write_figures(rlc_metrics *const *ms, const char *const *names
 /* ---- summary ---- */
 
 /* First and last finite values of a column, and how many finite points. */
-static int first_last(const rlc_metrics *m, const char *key, double *a, double *b) {
-    const double *c = rlc_metrics_col(m, key);
+static int first_last(const rlc_metrics *m, rlc_metric_id id, double *a, double *b) {
+    const double *c = col_of(m, id);
     int k = 0;
     if (!c) return 0;
     for (int i = 0; i < m->n_rows; i++)
@@ -255,7 +249,7 @@ static int first_last(const rlc_metrics *m, const char *key, double *a, double *
 
 /* Training time: mean logged step time x steps covered (rows may be every Nth step). */
 static double train_seconds(const rlc_metrics *m) {
-    const double *t = rlc_metrics_col(m, "step_time_s");
+    const double *t = col_of(m, RLC_M_STEP_TIME);
     if (!t) return NAN;
     double s = 0;
     int k = 0;
@@ -267,7 +261,7 @@ static double train_seconds(const rlc_metrics *m) {
 
 static void fmt_duration(char *buf, size_t cap, double s) {
     if (!isfinite(s))
-        snprintf(buf, cap, "unknown (no step_time_s)");
+        snprintf(buf, cap, "unknown (no %s)", rlc_metric_defs()[RLC_M_STEP_TIME].key);
     else if (s < 120)
         snprintf(buf, cap, "%.1f s", s);
     else if (s < 7200)
@@ -276,84 +270,127 @@ static void fmt_duration(char *buf, size_t cap, double s) {
         snprintf(buf, cap, "%.2f h", s / 3600);
 }
 
+typedef enum signal_kind {
+    SIG_LOSS,
+    SIG_GRAD,
+    SIG_REWARD,
+    SIG_ENTROPY,
+    SIG_LENGTH,
+    SIG_LEARNING, /* GRPO: steps with any group of unequal rewards */
+    SIG_RATIO,    /* positive / negative sample ratio */
+} signal_kind;
+
 typedef struct signal_def {
-    const char *name;
-    const char *key;
-    int kind; /* 0 loss, 1 grad, 2 reward, 3 entropy, 4 length clip */
+    const char *name; /* what the verdict is about */
+    rlc_metric_id id;
+    signal_kind kind;
 } signal_def;
 
 static const signal_def signals[] = {
-    {"loss", "loss", 0},
-    {"validation loss", "val_loss", 0},
-    {"gradient norm", "grad_norm", 1},
-    {"reward", "mean_reward", 2},
-    {"eval accuracy", "eval/accuracy", 2},
-    {"entropy", "entropy", 3},
-    {"length clipping", "max_token_hit_rate", 4},
+    {"learning signal", RLC_M_FRAC_ZERO_STD, SIG_LEARNING},
+    {"loss", RLC_M_LOSS, SIG_LOSS},
+    {"validation loss", RLC_M_VAL_LOSS, SIG_LOSS},
+    {"gradient norm", RLC_M_GRAD_NORM, SIG_GRAD},
+    {"reward", RLC_M_MEAN_REWARD, SIG_REWARD},
+    {"eval accuracy", RLC_M_EVAL_ACCURACY, SIG_REWARD},
+    {"sample ratios", RLC_M_CORRECT_RATE, SIG_RATIO},
+    {"entropy", RLC_M_ENTROPY, SIG_ENTROPY},
+    {"length clipping", RLC_M_MAX_TOKEN_HIT_RATE, SIG_LENGTH},
 };
 #define N_SIGNALS (int)(sizeof signals / sizeof signals[0])
 
+/* The verdict of signal s on run m; 0 when the run did not log it. A GRPO
+ * step whose groups all had equal rewards has loss and gradient 0 by
+ * construction: those steps are left out of the loss and gradient verdicts,
+ * and when most steps are such, those verdicts are the learning-signal one. */
 static int signal_verdict(const rlc_metrics *m, int s, const rlc_verdict_params *p,
                           rlc_verdict *v) {
-    const double *c = rlc_metrics_col(m, signals[s].key);
+    const double *c = col_of(m, signals[s].id);
     if (!c) return 0;
     int n = m->n_rows;
-    switch (signals[s].kind) {
-    case 0:
+    signal_kind kind = signals[s].kind;
+    const double *zstd = col_of(m, RLC_M_FRAC_ZERO_STD);
+    if (zstd && (kind == SIG_LOSS || kind == SIG_GRAD) && signals[s].id != RLC_M_VAL_LOSS) {
+        rlc_verdict sig = rlc_verdict_signal(zstd, n, p);
+        if (sig.kind == RLC_VERDICT_NO_SIGNAL) {
+            *v = sig;
+            return 1;
+        }
+        double *x = malloc((size_t)n * sizeof *x);
+        if (!x) {
+            *v = (rlc_verdict){RLC_VERDICT_INSUFFICIENT, "out of memory"};
+            return 1;
+        }
+        for (int i = 0; i < n; i++)
+            x[i] = isfinite(zstd[i]) && zstd[i] >= 1 ? NAN : c[i];
+        *v = kind == SIG_LOSS ? rlc_verdict_loss(x, n, p) : rlc_verdict_grad_norm(x, m->step, n, p);
+        free(x);
+        return 1;
+    }
+    switch (kind) {
+    case SIG_LOSS:
         *v = rlc_verdict_loss(c, n, p);
         break;
-    case 1:
+    case SIG_GRAD:
         *v = rlc_verdict_grad_norm(c, m->step, n, p);
         break;
-    case 2:
+    case SIG_REWARD:
         *v = rlc_verdict_reward(c, n, p);
         break;
-    case 3:
+    case SIG_ENTROPY:
         *v = rlc_verdict_entropy(c, n, p);
         break;
-    default:
+    case SIG_LENGTH:
         *v = rlc_verdict_length_clip(c, n, p);
+        break;
+    case SIG_LEARNING:
+        *v = rlc_verdict_signal(c, n, p);
+        break;
+    case SIG_RATIO:
+        *v = rlc_verdict_sample_ratio(c, n, p);
         break;
     }
     return 1;
 }
 
 char *rlc_monitor_summary(const rlc_metrics *m, const char *name, const rlc_verdict_params *p) {
-    sbuf b = {0};
-    int grpo = rlc_metrics_col(m, "mean_reward") != NULL;
-    sb_printf(&b, "rlc monitor summary: %s\n", name);
-    sb_printf(&b, "metrics: %s (%d rows, steps %.0f..%.0f%s%s)\n", m->path, m->n_rows, m->step[0],
-              m->step[m->n_rows - 1], m->condition ? ", condition " : "",
-              m->condition ? m->condition : "");
+    rlc_strbuf b = {0};
+    int grpo = col_of(m, RLC_M_MEAN_REWARD) != NULL;
+    rlc_sb_printf(&b, "rlc monitor summary: %s\n", name);
+    rlc_sb_printf(&b, "metrics: %s (%d rows, steps %.0f..%.0f%s%s)\n", m->path, m->n_rows,
+                  m->step[0], m->step[m->n_rows - 1], m->condition ? ", condition " : "",
+                  m->condition ? m->condition : "");
     for (int i = 0; i < m->n_notes; i++)
-        sb_printf(&b, "skipped: %s\n", m->notes[i]);
-    sb_printf(&b, "\ntotal steps:    %.0f\n", m->step[m->n_rows - 1] + 1);
+        rlc_sb_printf(&b, "skipped: %s\n", m->notes[i]);
+    rlc_sb_printf(&b, "\ntotal steps:    %.0f\n", m->step[m->n_rows - 1] + 1);
     double a, z;
-    if (first_last(m, "loss", &a, &z))
-        sb_printf(&b, "loss:           %.4g -> %.4g (%s %.1f%%)\n", a, z,
-                  z <= a ? "reduction" : "increase",
-                  fabs(a) > 0 ? 100 * fabs(a - z) / fabs(a) : 0.0);
+    char change[200];
+    if (first_last(m, RLC_M_LOSS, &a, &z) &&
+        rlc_verdict_loss_change(col_of(m, RLC_M_LOSS), m->n_rows, change, sizeof change))
+        rlc_sb_printf(&b, "loss:           %.4g -> %.4g (%s)\n", a, z, change);
     char dur[64];
     fmt_duration(dur, sizeof dur, train_seconds(m));
-    sb_printf(&b, "training time:  %s\n", dur);
-    if (first_last(m, "mean_reward", &a, &z))
-        sb_printf(&b, "reward:         %.4g -> %.4g (%+.4g)\n", a, z, z - a);
-    if (first_last(m, "correct_rate", &a, &z))
-        sb_printf(&b, "correct rate:   %.3f -> %.3f\n", a, z);
-    if (first_last(m, "eval/accuracy", &a, &z))
-        sb_printf(&b, "eval accuracy:  %.3f -> %.3f\n", a, z);
-    if (first_last(m, "lr", &a, &z)) sb_printf(&b, "learning rate:  %.3g -> %.3g\n", a, z);
-    if (first_last(m, "grad_norm", &a, &z)) sb_printf(&b, "gradient norm:  %.4g -> %.4g\n", a, z);
-    sb_printf(&b, "\nverdicts (first/last values are raw; windows count logged rows):\n");
+    rlc_sb_printf(&b, "training time:  %s\n", dur);
+    if (first_last(m, RLC_M_MEAN_REWARD, &a, &z))
+        rlc_sb_printf(&b, "reward:         %.4g -> %.4g (%+.4g)\n", a, z, z - a);
+    if (first_last(m, RLC_M_CORRECT_RATE, &a, &z))
+        rlc_sb_printf(&b, "correct rate:   %.3f -> %.3f\n", a, z);
+    if (first_last(m, RLC_M_EVAL_ACCURACY, &a, &z))
+        rlc_sb_printf(&b, "eval accuracy:  %.3f -> %.3f\n", a, z);
+    if (first_last(m, RLC_M_LR, &a, &z)) rlc_sb_printf(&b, "learning rate:  %.3g -> %.3g\n", a, z);
+    if (first_last(m, RLC_M_GRAD_NORM, &a, &z))
+        rlc_sb_printf(&b, "gradient norm:  %.4g -> %.4g\n", a, z);
+    rlc_sb_printf(&b, "\nverdicts (first/last values are raw; windows count logged rows):\n");
     for (int s = 0; s < N_SIGNALS; s++) {
         rlc_verdict v;
         if (!signal_verdict(m, s, p, &v)) continue;
-        sb_printf(&b, "  %-16s %-22s %s\n", signals[s].name, rlc_verdict_name(v.kind), v.why);
+        rlc_sb_printf(&b, "  %-16s %-22s %s\n", signals[s].name, rlc_verdict_name(v.kind), v.why);
     }
     if (grpo)
-        sb_printf(&b, "  note: a GRPO policy loss hovers near 0 by construction; read the reward "
-                      "verdict for convergence.\n");
-    return sb_take(&b);
+        rlc_sb_printf(&b, "  note: a GRPO policy loss hovers near 0 by construction; read the "
+                          "reward verdict for convergence.\n");
+    if (b.oom) rlc_sb_free(&b);
+    return b.oom ? NULL : b.p;
 }
 
 /* ---- compare table ---- */
@@ -377,60 +414,66 @@ static int tail_mean(const rlc_metrics *m, const char *key, double *out) {
 
 char *rlc_monitor_compare_table(rlc_metrics *const *ms, const char *const *labels, int n,
                                 const rlc_verdict_params *p) {
-    sbuf b = {0};
+    rlc_strbuf b = {0};
     int cw = 25; /* fits the longest verdict name */
     for (int r = 0; r < n; r++)
         if ((int)strlen(labels[r]) + 2 > cw) cw = (int)strlen(labels[r]) + 2;
     if (cw > 40) cw = 40;
-    sb_printf(&b, "rlc monitor compare: final metrics (mean of the last 10%% of logged rows, at "
-                  "most 20)\n\n");
-    sb_printf(&b, "%-24s", "metric");
+    rlc_sb_printf(&b, "rlc monitor compare: final metrics (mean of the last 10%% of logged rows, "
+                      "at most 20)\n\n");
+    rlc_sb_printf(&b, "%-24s", "metric");
     for (int r = 0; r < n; r++)
-        sb_printf(&b, "%*.*s", cw, cw - 2, labels[r]);
-    sb_printf(&b, "\n");
-    sb_printf(&b, "%-24s", "steps");
+        rlc_sb_printf(&b, "%*.*s", cw, cw - 2, labels[r]);
+    rlc_sb_printf(&b, "\n");
+    rlc_sb_printf(&b, "%-24s", "steps");
     for (int r = 0; r < n; r++)
-        sb_printf(&b, "%*.0f", cw, ms[r]->step[ms[r]->n_rows - 1] + 1);
-    sb_printf(&b, "\n");
-    static const metric_def rows[] = {M_LOSS, M_VAL,  M_REWARD, M_CORRECT, M_EVAL, M_KL,
-                                      M_ENT,  M_CLIP, M_LEN,    M_HIT,     M_GRAD, M_LR};
+        rlc_sb_printf(&b, "%*.0f", cw, ms[r]->step[ms[r]->n_rows - 1] + 1);
+    rlc_sb_printf(&b, "\n");
+    static const rlc_metric_id rows[] = {RLC_M_LOSS,          RLC_M_VAL_LOSS,
+                                         RLC_M_MEAN_REWARD,   RLC_M_CORRECT_RATE,
+                                         RLC_M_EVAL_ACCURACY, RLC_M_KL,
+                                         RLC_M_ENTROPY,       RLC_M_CLIP_RATIO,
+                                         RLC_M_LEN_MEAN,      RLC_M_MAX_TOKEN_HIT_RATE,
+                                         RLC_M_GRAD_NORM,     RLC_M_LR};
     for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        const char *key = rlc_metric_defs()[rows[k]].key;
         int any = 0;
         for (int r = 0; r < n; r++)
-            any |= rlc_metrics_col(ms[r], rows[k].key) != NULL;
+            any |= rlc_metrics_col(ms[r], key) != NULL;
         if (!any) continue;
-        sb_printf(&b, "%-24s", rows[k].label);
+        rlc_sb_printf(&b, "%-24s", rlc_metric_label(rows[k]));
         for (int r = 0; r < n; r++) {
             double v;
-            if (tail_mean(ms[r], rows[k].key, &v))
-                sb_printf(&b, "%*.4g", cw, v);
+            if (tail_mean(ms[r], key, &v))
+                rlc_sb_printf(&b, "%*.4g", cw, v);
             else
-                sb_printf(&b, "%*s", cw, "-");
+                rlc_sb_printf(&b, "%*s", cw, "-");
         }
-        sb_printf(&b, "\n");
+        rlc_sb_printf(&b, "\n");
     }
-    sb_printf(&b, "%-24s", "training time");
+    rlc_sb_printf(&b, "%-24s", "training time");
     for (int r = 0; r < n; r++) {
         char dur[64];
         double s = train_seconds(ms[r]);
         fmt_duration(dur, sizeof dur, s);
-        sb_printf(&b, "%*s", cw, isfinite(s) ? dur : "-");
+        rlc_sb_printf(&b, "%*s", cw, isfinite(s) ? dur : "-");
     }
-    sb_printf(&b, "\n\nverdicts\n");
+    rlc_sb_printf(&b, "\n\nverdicts\n");
     for (int s = 0; s < N_SIGNALS; s++) {
         int any = 0;
         for (int r = 0; r < n; r++)
-            any |= rlc_metrics_col(ms[r], signals[s].key) != NULL;
+            any |= col_of(ms[r], signals[s].id) != NULL;
         if (!any) continue;
-        sb_printf(&b, "%-24s", signals[s].name);
+        rlc_sb_printf(&b, "%-24s", signals[s].name);
         for (int r = 0; r < n; r++) {
             rlc_verdict v;
-            sb_printf(&b, "%*s", cw,
-                      signal_verdict(ms[r], s, p, &v) ? rlc_verdict_name(v.kind) : "-");
+            rlc_sb_printf(&b, "%*s", cw,
+                          signal_verdict(ms[r], s, p, &v) ? rlc_verdict_name(v.kind) : "-");
         }
-        sb_printf(&b, "\n");
+        rlc_sb_printf(&b, "\n");
     }
-    return sb_take(&b);
+    if (b.oom) rlc_sb_free(&b);
+    return b.oom ? NULL : b.p;
 }
 
 /* ---- entry points ---- */
@@ -458,18 +501,84 @@ rlc_status rlc_monitor_run(const char *run_dir, const char *out_dir, const char 
     *report = NULL;
     rlc_metrics *m;
     RLC_TRY(rlc_metrics_load(run_dir, &m));
-    sbuf rep = {0};
+    rlc_strbuf rep = {0};
     char name[256];
     const char *nm = base_name(run_dir, name, sizeof name);
     for (int i = 0; i < m->n_notes; i++)
-        sb_printf(&rep, "skipped: %s\n", m->notes[i]);
+        rlc_sb_printf(&rep, "skipped: %s\n", m->notes[i]);
     rlc_status st = rlc_mkdir_p(out_dir);
     if (st == RLC_OK) st = write_figures(&m, &nm, 1, out_dir, &rep);
     rlc_verdict_params p = rlc_verdict_default_params();
     if (st == RLC_OK) st = write_text(summary_path, rlc_monitor_summary(m, run_dir, &p));
-    if (st == RLC_OK) sb_printf(&rep, "wrote %s\n", summary_path);
+    if (st == RLC_OK) rlc_sb_printf(&rep, "wrote %s\n", summary_path);
     rlc_metrics_free(m);
-    *report = sb_take(&rep);
+    *report = rep.oom ? (rlc_sb_free(&rep), NULL) : rep.p;
+    return st;
+}
+
+/* The absolute form of path with every existing ancestor resolved (path
+ * itself need not exist yet). 0 on success. */
+static int resolve_loose(const char *path, char *out, size_t cap) {
+    char head[4096];
+    if ((size_t)snprintf(head, sizeof head, "%s", path) >= sizeof head) return -1;
+    size_t len = strlen(head);
+    while (len > 1 && head[len - 1] == '/')
+        head[--len] = 0;
+    char real[4096];
+    if (realpath(head, real)) return (size_t)snprintf(out, cap, "%s", real) >= cap ? -1 : 0;
+    char *slash = strrchr(head, '/');
+    const char *tail = slash ? slash + 1 : head;
+    char parent[4096];
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == head)
+        snprintf(parent, sizeof parent, "/");
+    else
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - head), head);
+    if (resolve_loose(parent, real, sizeof real)) return -1;
+    int w = snprintf(out, cap, "%s%s%s", real, strcmp(real, "/") ? "/" : "", tail);
+    return w < 0 || (size_t)w >= cap ? -1 : 0;
+}
+
+/* Keeps letters, digits, '-', '_' and '.'; anything else becomes '-'. */
+static void name_part(rlc_strbuf *b, const char *s) {
+    for (; *s; s++) {
+        char c = *s;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_' || c == '.';
+        rlc_sb_put(b, ok ? &c : "-", 1);
+    }
+}
+
+rlc_status rlc_monitor_compare_dir(const char *const *run_dirs, const char *const *labels, int n,
+                                   char *out, size_t cap) {
+    if (n < 1) return rlc_errorf(RLC_ERR_INVALID, "compare: no runs");
+    char first[4096];
+    if (resolve_loose(run_dirs[0], first, sizeof first))
+        return rlc_errorf(RLC_ERR_INVALID, "%s: path too long", run_dirs[0]);
+    char *slash = strrchr(first, '/');
+    if (slash && slash != first)
+        *slash = 0;
+    else if (slash)
+        first[1] = 0;
+    rlc_strbuf b = {0};
+    rlc_sb_printf(&b, "%s%scompare_", first, strcmp(first, "/") ? "/" : "");
+    for (int r = 0; r < n; r++) {
+        char nm[256];
+        if (r) rlc_sb_cstr(&b, "_vs_");
+        name_part(&b, labels && labels[r] ? labels[r] : base_name(run_dirs[r], nm, sizeof nm));
+    }
+    rlc_status st = RLC_OK;
+    if (b.oom)
+        st = rlc_errorf(RLC_ERR_NOMEM, "out of memory");
+    else if (b.len >= cap)
+        st = rlc_errorf(RLC_ERR_INVALID,
+                        "compare: the folder name for %d runs is too long; "
+                        "give --out DIR",
+                        n);
+    else
+        memcpy(out, b.p, b.len + 1);
+    rlc_sb_free(&b);
     return st;
 }
 
@@ -481,24 +590,34 @@ rlc_status rlc_monitor_compare(const char *const *run_dirs, const char *const *l
     rlc_metrics *ms[MAX_SERIES] = {0};
     char names[MAX_SERIES][256];
     const char *lab[MAX_SERIES];
-    sbuf rep = {0};
+    rlc_strbuf rep = {0};
     rlc_status st = RLC_OK;
     for (int r = 0; r < n && st == RLC_OK; r++) {
         lab[r] =
             labels && labels[r] ? labels[r] : base_name(run_dirs[r], names[r], sizeof names[r]);
         st = rlc_metrics_load(run_dirs[r], &ms[r]);
         for (int i = 0; st == RLC_OK && i < ms[r]->n_notes; i++)
-            sb_printf(&rep, "skipped (%s): %s\n", lab[r], ms[r]->notes[i]);
+            rlc_sb_printf(&rep, "skipped (%s): %s\n", lab[r], ms[r]->notes[i]);
     }
+    char out_real[4096], run_real[4096];
+    if (st == RLC_OK && resolve_loose(out_dir, out_real, sizeof out_real))
+        st = rlc_errorf(RLC_ERR_INVALID, "%s: path too long", out_dir);
+    for (int r = 0; r < n && st == RLC_OK; r++)
+        if (realpath(run_dirs[r], run_real) && !strncmp(out_real, run_real, strlen(run_real)) &&
+            (out_real[strlen(run_real)] == '/' || out_real[strlen(run_real)] == 0))
+            st = rlc_errorf(RLC_ERR_INVALID,
+                            "%s: the comparison would be written into the compared run %s; "
+                            "choose a folder outside every compared run",
+                            out_dir, run_dirs[r]);
     if (st == RLC_OK) st = rlc_mkdir_p(out_dir);
     if (st == RLC_OK) st = write_figures(ms, lab, n, out_dir, &rep);
     char path[4096];
     if (st == RLC_OK) st = rlc_path_join(path, sizeof path, out_dir, "compare.txt");
     rlc_verdict_params p = rlc_verdict_default_params();
     if (st == RLC_OK) st = write_text(path, rlc_monitor_compare_table(ms, lab, n, &p));
-    if (st == RLC_OK) sb_printf(&rep, "wrote %s\n", path);
+    if (st == RLC_OK) rlc_sb_printf(&rep, "wrote %s\n", path);
     for (int r = 0; r < n; r++)
         rlc_metrics_free(ms[r]);
-    *report = sb_take(&rep);
+    *report = rep.oom ? (rlc_sb_free(&rep), NULL) : rep.p;
     return st;
 }

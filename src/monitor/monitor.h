@@ -21,9 +21,15 @@ rlc_status rlc_monitor_run(const char *run_dir, const char *out_dir, const char 
 /* Overlays n runs (labels may be NULL: the directory names) on the same
  * axes in out_dir, and writes out_dir/compare.txt, a table of final metrics
  * and verdicts with one column per run. A run that cannot be read is an
- * error naming it. */
+ * error naming it; an out_dir inside a compared run is refused (INVALID). */
 rlc_status rlc_monitor_compare(const char *const *run_dirs, const char *const *labels, int n,
                                const char *out_dir, char **report);
+
+/* The default folder of a comparison: beside the first run, named after the
+ * runs ("runs/compare_seed1_vs_seed2"; labels, when given, name them).
+ * INVALID when it would not fit in cap. */
+rlc_status rlc_monitor_compare_dir(const char *const *run_dirs, const char *const *labels, int n,
+                                   char *out, size_t cap);
 
 /* summary.txt's text for one run (malloc'd; NULL when out of memory). */
 char *rlc_monitor_summary(const rlc_metrics *m, const char *name, const rlc_verdict_params *p);

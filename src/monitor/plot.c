@@ -53,7 +53,9 @@ typedef struct axis {
 } axis;
 
 static axis make_axis(double lo, double hi, int want, int pad) {
-    if (!(hi > lo)) {
+    if (lo == 0 && hi == 0) {
+        hi = 1; /* all zero: show 0 at the bottom of a unit axis */
+    } else if (!(hi > lo)) {
         double d = fabs(lo) > 0 ? fabs(lo) * 0.1 : 1;
         lo -= d, hi += d;
     } else if (pad) {
@@ -94,6 +96,16 @@ static void polyline(cairo_t *cr, const double *x, const double *y, int n,
         if (i + 1 >= n || !isfinite(y[i + 1])) cairo_rel_line_to(cr, 0.01, 0);
     }
     cairo_stroke(cr);
+}
+
+/* Series with this many points or fewer are drawn as markers only. */
+#define FEW_POINTS 3
+
+static int finite_xy(const rlc_plot_series *se) {
+    int fin = 0;
+    for (int i = 0; i < se->n; i++)
+        fin += isfinite(se->y[i]) && isfinite(se->x[i]);
+    return fin;
 }
 
 typedef struct frame {
@@ -165,7 +177,9 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
         goto done;
     }
     f.ax = make_axis(xlo, xhi, 8, 0);
-    if (pn->fraction) ylo = fmin(ylo, 0), yhi = fmax(yhi, 1);
+    /* a share starts at 0, and spans to 1 only when the data come near it:
+     * a clip ratio of 0.004 must not be drawn flat on a 0..1 axis */
+    if (pn->fraction) ylo = fmin(ylo, 0), yhi = yhi > 0.2 ? fmax(yhi, 1) : yhi;
     f.ay = make_axis(ylo, yhi, 6, 1);
 
     /* grid and tick labels */
@@ -215,24 +229,34 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
         set_rgb(cr, s, pn->exact ? 1.0 : 0.38);
         cairo_set_line_width(cr, pn->exact ? 2.6 : 1.4);
         polyline(cr, se->x, se->y, se->n, map_x, map_y, &f);
-        int fin = 0;
-        for (int i = 0; i < se->n; i++)
-            fin += isfinite(se->y[i]) && isfinite(se->x[i]);
-        if (fin > 40) continue;
-        /* sparse series (evaluations): mark each point */
-        set_rgb(cr, s, 0.9);
-        for (int i = 0; i < se->n; i++) {
-            if (!isfinite(se->y[i]) || !isfinite(se->x[i])) continue;
-            cairo_arc(cr, map_x(&f, se->x[i]), map_y(&f, se->y[i]), 3.5, 0, 2 * M_PI);
-            cairo_fill(cr);
-        }
     }
+    int all_few = 1;
     for (int s = 0; s < pn->n_series && !pn->exact; s++) {
+        if (finite_xy(&pn->series[s]) <= FEW_POINTS) continue; /* nothing to smooth */
+        all_few = 0;
         set_rgb(cr, s, 1.0);
         cairo_set_line_width(cr, 2.6);
         polyline(cr, pn->series[s].x, sm[s], pn->series[s].n, map_x, map_y, &f);
     }
     cairo_restore(cr);
+    /* sparse series (evaluations): mark each point, unclipped so that a point
+     * on the frame shows whole; 1-3 points get large markers with a white
+     * rim, as there is no line to see */
+    for (int s = 0; s < pn->n_series; s++) {
+        const rlc_plot_series *se = &pn->series[s];
+        int fin = finite_xy(se);
+        if (fin > 40) continue;
+        double rad = fin <= FEW_POINTS ? 6.5 : 3.5;
+        for (int i = 0; i < se->n; i++) {
+            if (!isfinite(se->y[i]) || !isfinite(se->x[i])) continue;
+            cairo_arc(cr, map_x(&f, se->x[i]), map_y(&f, se->y[i]), rad, 0, 2 * M_PI);
+            set_rgb(cr, s, 1.0);
+            cairo_fill_preserve(cr);
+            cairo_set_source_rgb(cr, 1, 1, 1);
+            cairo_set_line_width(cr, fin <= FEW_POINTS ? 1.5 : 0.5);
+            cairo_stroke(cr);
+        }
+    }
 
     /* legend: series names, then what light and bold mean */
     cairo_set_font_size(cr, 13);
@@ -271,7 +295,11 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
         text_at(cr, lx + 40, yy, pn->series[s].label ? pn->series[s].label : "", 0, 0.5);
     }
     cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
-    text_at(cr, lx + 10, ly + 14 + 20.0 * pn->n_series, pn->exact ? "as logged" : key, 0, 0.5);
+    text_at(cr, lx + 10, ly + 14 + 20.0 * pn->n_series,
+            pn->exact ? "as logged"
+            : all_few ? "points as logged (too few to smooth)"
+                      : key,
+            0, 0.5);
 done:
     for (int s = 0; s < pn->n_series; s++)
         free(sm[s]);

@@ -26,6 +26,9 @@ void rlc_smooth_ema2(const double *x, int n, double alpha, double *out) {
     double decay = 1 - alpha;
     /* neighbours whose weight is below 1e-3 change nothing visible */
     int reach = decay > 0 ? (int)ceil(log(1e-3) / log(decay)) : 0;
+    /* neighbours with weight >= 1/2; at least one on each side */
+    int near = decay > 0 ? (int)floor(log(0.5) / log(decay)) : 0;
+    if (near < 1) near = 1;
     for (int i = 0; i < n; i++) {
         if (!isfinite(x[i])) {
             out[i] = NAN;
@@ -40,6 +43,13 @@ void rlc_smooth_ema2(const double *x, int n, double alpha, double *out) {
         }
         double det = sw * sdd - sd * sd;
         /* intercept of the weighted line at d = 0; a mean when the fit is degenerate */
-        out[i] = det > 1e-12 * sw * sw ? (sdd * sy - sd * sdy) / det : sy / sw;
+        double v = det > 1e-12 * sw * sw ? (sdd * sy - sd * sdy) / det : sy / sw;
+        /* A line fitted across a bend (or to one side only, at the edges)
+         * can pass outside every nearby point: keep it within the range of
+         * the points that carry at least half the weight. */
+        double ymin = INFINITY, ymax = -INFINITY;
+        for (int j = i - near < 0 ? 0 : i - near; j <= i + near && j < n; j++)
+            if (isfinite(x[j])) ymin = fmin(ymin, x[j]), ymax = fmax(ymax, x[j]);
+        out[i] = v < ymin ? ymin : v > ymax ? ymax : v;
     }
 }

@@ -22,8 +22,11 @@ void rlc_smooth_ema(const double *x, int n, double alpha, double *out);
  * weighted least squares to its neighbours, weighted (1-alpha)^|j-i| on both
  * sides (the EMA's weights, mirrored). Unlike a one-pass EMA it is not drawn
  * late on a trending curve (that lags by about (1-alpha)/alpha steps), and
- * the line fit keeps the first and last points on the trend. Points count by
- * row index; NAN stays NAN and is left out of the fits. */
+ * the line fit keeps the first and last points on the trend. The value is
+ * clamped to the range of the raw points within floor(ln 0.5 / ln(1-alpha))
+ * rows (at least 1) on either side, so it never under- or overshoots the
+ * data at the edges or after a bend. Points count by row index; NAN stays
+ * NAN and is left out of the fits. */
 void rlc_smooth_ema2(const double *x, int n, double alpha, double *out);
 
 #endif

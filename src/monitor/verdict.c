@@ -24,15 +24,32 @@ rlc_verdict_params rlc_verdict_default_params(void) {
         .clip_rise = 0.1,
         .clip_min = 0.2,
         .clip_high = 0.5,
+        .ratio_shift = 0.1,
+        .ratio_edge = 0.02,
+        .no_signal_frac = 0.5,
     };
     return p;
 }
 
 const char *rlc_verdict_name(rlc_verdict_kind k) {
     static const char *names[RLC_VERDICT_COUNT] = {
-        "insufficient data",      "converged", "still improving", "oscillating", "worsening",
-        "noisy plateau",          "exploding", "stable",          "stalled",     "entropy collapse",
-        "length clipping rising", "ok",
+        "insufficient data",
+        "converged",
+        "still improving",
+        "oscillating",
+        "worsening",
+        "noisy plateau",
+        "exploding",
+        "stable",
+        "stalled",
+        "entropy collapse",
+        "length clipping rising",
+        "ok",
+        "no learning signal",
+        "length clipping high",
+        "shifting",
+        "no negative samples",
+        "no positive samples",
     };
     return (unsigned)k < RLC_VERDICT_COUNT ? names[k] : "unknown";
 }
@@ -284,18 +301,88 @@ rlc_verdict rlc_verdict_length_clip(const double *x, int n, const rlc_verdict_pa
     double a, b;
     int w, m = ends(x, n, p, &a, &b, &w);
     if (m < 0) return too_few(-m - 1, p);
-    if (b >= p->clip_high)
-        return mk(RLC_VERDICT_LENGTH_CLIPPING,
-                  "max-token hit rate %.3f over the last %d points (>= %.2f: most completions are "
-                  "cut at the limit; %.3f over the first %d)",
-                  b, w, p->clip_high, a, w);
     if (b - a >= p->clip_rise && b >= p->clip_min)
         return mk(RLC_VERDICT_LENGTH_CLIPPING,
                   "max-token hit rate %.3f over the first %d points -> %.3f over the last %d (up "
                   "%.3f >= %.2f, and >= %.2f)",
                   a, w, b, w, b - a, p->clip_rise, p->clip_min);
+    if (b >= p->clip_high)
+        return mk(RLC_VERDICT_LENGTH_CLIPPED,
+                  "max-token hit rate %.3f over the last %d points (>= %.2f: most completions are "
+                  "cut at the limit; %.3f over the first %d, so not rising)",
+                  b, w, p->clip_high, a, w);
     return mk(RLC_VERDICT_OK,
               "max-token hit rate %.3f -> %.3f (first/last %d points; rising means up >= %.2f "
               "to >= %.2f)",
               a, b, w, p->clip_rise, p->clip_min);
+}
+
+rlc_verdict rlc_verdict_signal(const double *x, int n, const rlc_verdict_params *p) {
+    int m = 0, none = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(x[i])) m++, none += x[i] >= 1;
+    if (m == 0) return mk(RLC_VERDICT_INSUFFICIENT, "no finite frac_reward_zero_std point");
+    if (none >= p->no_signal_frac * m)
+        return mk(RLC_VERDICT_NO_SIGNAL,
+                  "no learning signal in %d of %d steps: every prompt group's rewards were equal, "
+                  "so advantages, loss and gradient were 0 there",
+                  none, m);
+    if (none == 0)
+        return mk(RLC_VERDICT_OK,
+                  "learning signal in %d of %d steps (no step had every group's "
+                  "rewards equal)",
+                  m, m);
+    return mk(RLC_VERDICT_OK,
+              "learning signal in %d of %d steps (%d with every group's rewards equal; those are "
+              "left out of the loss and gradient verdicts)",
+              m - none, m, none);
+}
+
+rlc_verdict rlc_verdict_sample_ratio(const double *x, int n, const rlc_verdict_params *p) {
+    double a, b;
+    int w, m = ends(x, n, p, &a, &b, &w);
+    if (m < 0) return too_few(-m - 1, p);
+    if (b <= p->ratio_edge)
+        return mk(RLC_VERDICT_NO_POSITIVES,
+                  "positive ratio %.3f over the last %d points (<= %.2f): almost no completion is "
+                  "correct, nothing to reinforce (%.3f over the first %d)",
+                  b, w, p->ratio_edge, a, w);
+    if (b >= 1 - p->ratio_edge)
+        return mk(RLC_VERDICT_NO_NEGATIVES,
+                  "positive ratio %.3f over the last %d points (>= %.2f): almost every completion "
+                  "is correct, no negative samples (%.3f over the first %d)",
+                  b, w, 1 - p->ratio_edge, a, w);
+    if (fabs(b - a) >= p->ratio_shift)
+        return mk(RLC_VERDICT_SHIFTING,
+                  "positive ratio %.3f -> %.3f, negative %.3f -> %.3f (first/last %d points): "
+                  "moved %+.3f (|change| >= %.2f)",
+                  a, b, 1 - a, 1 - b, w, b - a, p->ratio_shift);
+    return mk(RLC_VERDICT_STABLE,
+              "positive ratio %.3f -> %.3f, negative %.3f -> %.3f (first/last %d points): moved "
+              "%+.3f (< %.2f)",
+              a, b, 1 - a, 1 - b, w, b - a, p->ratio_shift);
+}
+
+int rlc_verdict_loss_change(const double *x, int n, char *out, size_t cap) {
+    double a = NAN, z = NAN, amax = 0;
+    int cross = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(x[i])) continue;
+        if (isnan(a)) a = x[i];
+        z = x[i];
+        amax = fmax(amax, fabs(x[i]));
+        cross |= a == 0 || (x[i] > 0) != (a > 0) || x[i] == 0;
+    }
+    if (isnan(a)) return 0;
+    if (cross)
+        snprintf(out, cap, "change %+.4g; no percentage: the loss crosses or touches 0", z - a);
+    else if (fabs(a) < 0.1 * amax)
+        snprintf(out, cap,
+                 "change %+.4g; no percentage: the loss starts near 0 (%.3g, its "
+                 "largest magnitude %.3g)",
+                 z - a, a, amax);
+    else
+        snprintf(out, cap, "%s %.1f%%", z <= a ? "reduction" : "increase",
+                 100 * fabs(a - z) / fabs(a));
+    return 1;
 }

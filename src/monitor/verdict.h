@@ -6,6 +6,8 @@
 #ifndef RLC_MONITOR_VERDICT_H
 #define RLC_MONITOR_VERDICT_H
 
+#include <stddef.h>
+
 /* Values are only ever appended to. */
 typedef enum rlc_verdict_kind {
     RLC_VERDICT_INSUFFICIENT = 0, /* too few finite points to judge */
@@ -20,6 +22,11 @@ typedef enum rlc_verdict_kind {
     RLC_VERDICT_ENTROPY_COLLAPSE, /* policy entropy fell to a small part of its start */
     RLC_VERDICT_LENGTH_CLIPPING,  /* share of completions hitting max tokens is rising */
     RLC_VERDICT_OK,               /* entropy or length: nothing wrong found */
+    RLC_VERDICT_NO_SIGNAL,        /* GRPO: most steps had every group's rewards equal */
+    RLC_VERDICT_LENGTH_CLIPPED,   /* most completions hit max tokens, but not rising */
+    RLC_VERDICT_SHIFTING,         /* sample ratio moved between the first and last window */
+    RLC_VERDICT_NO_NEGATIVES,     /* (almost) every completion was correct: nothing to push down */
+    RLC_VERDICT_NO_POSITIVES,     /* (almost) none was correct: nothing to reinforce */
     RLC_VERDICT_COUNT
 } rlc_verdict_kind;
 
@@ -44,13 +51,17 @@ typedef struct rlc_verdict_params {
     double collapse_frac; /* entropy last-window mean under this x first-window mean: COLLAPSE */
     double clip_rise;     /* max-token hit rate up by at least this (absolute) ... */
     double clip_min;      /* ... and at least this in the last window: LENGTH_CLIPPING */
-    double clip_high;     /* or at least this in the last window, risen or not */
+    double clip_high;     /* or at least this in the last window (not risen: LENGTH_CLIPPED) */
+    double ratio_shift;   /* positive-sample ratio: first/last window means apart by this */
+    double ratio_edge;    /* ... last window's mean under this, or over 1 - this: none of a kind */
+    double no_signal_frac; /* steps with every group's rewards equal, share at least: NO_SIGNAL */
 } rlc_verdict_params;
 
 /* Defaults: window 20% of the points, at least 5; 10 points minimum;
  * flat_cv 0.05, osc_cv 0.15; improve_rel 0.05 with trend_t 2.5; spikes at 5x
  * the median of the 10 points before, growth_factor 10; stall_gain 0.05,
- * stall_z 2; collapse_frac 0.2; clip_rise 0.1 and clip_min 0.2, clip_high 0.5. */
+ * stall_z 2; collapse_frac 0.2; clip_rise 0.1 and clip_min 0.2, clip_high 0.5;
+ * ratio_shift 0.1, ratio_edge 0.02; no_signal_frac 0.5. */
 rlc_verdict_params rlc_verdict_default_params(void);
 
 /* Short name ("converged", "still improving", ...). Never NULL. */
@@ -84,9 +95,31 @@ rlc_verdict rlc_verdict_reward(const double *x, int n, const rlc_verdict_params 
  * collapse_frac x the first window's; else OK. */
 rlc_verdict rlc_verdict_entropy(const double *x, int n, const rlc_verdict_params *p);
 
-/* Max-token hit rate: LENGTH_CLIPPING when it rose by clip_rise from the
- * first window to the last and the last is at least clip_min, or when the
- * last window's mean is at least clip_high; else OK. */
+/* Max-token hit rate: LENGTH_CLIPPING ("rising") when it rose by clip_rise
+ * from the first window to the last and the last is at least clip_min;
+ * LENGTH_CLIPPED ("high") when the last window's mean is at least clip_high
+ * without that rise; else OK. */
 rlc_verdict rlc_verdict_length_clip(const double *x, int n, const rlc_verdict_params *p);
+
+/* GRPO learning signal from frac_reward_zero_std (share of prompt groups whose
+ * rewards were all equal, per step): a step where it is 1 had zero advantages
+ * everywhere, so its loss and gradient are 0 by construction. NO_SIGNAL
+ * ("no learning signal in N of M steps") when such steps are at least
+ * no_signal_frac of the finite points; else OK, naming N. Needs 1 point. */
+rlc_verdict rlc_verdict_signal(const double *frac_zero_std, int n, const rlc_verdict_params *p);
+
+/* Positive-sample ratio (correct_rate; the negative ratio is 1 minus it), as
+ * in PSR / NSR / W-REINFORCE runs: NO_POSITIVES or NO_NEGATIVES when the last
+ * window's mean is within ratio_edge of 0 or 1; SHIFTING when the first and
+ * last windows' means differ by ratio_shift or more; else STABLE ("sample
+ * ratios stable"). */
+rlc_verdict rlc_verdict_sample_ratio(const double *pos_ratio, int n, const rlc_verdict_params *p);
+
+/* The first-to-last change of a loss series as text into out: "reduction
+ * 52.1%" / "increase 3.0%" only where a percentage means something (every
+ * finite value has the first one's sign, and the first is at least a tenth of
+ * the largest magnitude); otherwise the absolute change and why no percentage
+ * ("crosses 0", "starts near 0"). Returns 0 when x has no finite point. */
+int rlc_verdict_loss_change(const double *x, int n, char *out, size_t cap);
 
 #endif

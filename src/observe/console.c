@@ -3,6 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 /* Erase the current terminal line and return to its start. */
 #define CLEAR_LINE "\r\033[K"
@@ -14,6 +16,46 @@ void rlc_table_init(rlc_table *t, unsigned mode, int eval, int header_every) {
     for (int i = 0; i < RLC_M_COUNT; i++)
         if (rlc_metric_column_shown(&defs[i], mode, eval)) t->cols[t->n_cols++] = defs[i].id;
     t->header_every = header_every;
+}
+
+int rlc_table_width(const rlc_table *t) {
+    const rlc_metric_def *defs = rlc_metric_defs();
+    int w = 0;
+    for (int i = 0; i < t->n_cols; i++)
+        w += (i ? 1 : 0) + defs[t->cols[i]].width;
+    return w;
+}
+
+int rlc_table_fit(rlc_table *t, int width) {
+    int dropped = 0;
+    while (width > 0 && rlc_table_width(t) > width) {
+        int victim = -1, worst = 1;
+        for (int i = 0; i < t->n_cols; i++) {
+            int pr = rlc_metric_priority(t->cols[i]);
+            if (pr >= worst && pr > 1) victim = i, worst = pr;
+        }
+        if (victim < 0) break; /* only priority-1 columns left */
+        /* keep t->dropped in table order */
+        rlc_metric_id id = t->cols[victim];
+        int at = t->n_dropped;
+        while (at > 0 && t->dropped[at - 1] > id)
+            t->dropped[at] = t->dropped[at - 1], at--;
+        t->dropped[at] = id;
+        t->n_dropped++;
+        memmove(&t->cols[victim], &t->cols[victim + 1],
+                (size_t)(t->n_cols - victim - 1) * sizeof t->cols[0]);
+        t->n_cols--;
+        dropped++;
+    }
+    return dropped;
+}
+
+int rlc_terminal_width(int fd) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    int n = c ? atoi(c) : 0;
+    return n > 0 ? n : 0;
 }
 
 void rlc_table_legend(const rlc_table *t, rlc_strbuf *b) {

@@ -12,6 +12,8 @@
 typedef struct rlc_table {
     rlc_metric_id cols[RLC_M_COUNT];
     int n_cols;
+    rlc_metric_id dropped[RLC_M_COUNT]; /* left out to fit the terminal, in table order */
+    int n_dropped;
     int header_every; /* rows between headers; 0: the header once */
     int rows;         /* rows printed so far */
 } rlc_table;
@@ -19,6 +21,16 @@ typedef struct rlc_table {
 /* The columns shown for a run of mode (RLC_OBS_GRPO / _SFT); eval: the run
  * evaluates, so evaluation columns are shown. */
 void rlc_table_init(rlc_table *t, unsigned mode, int eval, int header_every);
+/* Characters of one row (and of the header). */
+int rlc_table_width(const rlc_table *t);
+/* Drops columns until a row fits in width characters: the lowest priority
+ * first (rlc_metric_priority 3, then 2), the rightmost first among equals;
+ * priority-1 columns always stay. width <= 0: no limit. Returns how many
+ * columns were dropped (listed in t->dropped). */
+int rlc_table_fit(rlc_table *t, int width);
+/* The width of the terminal on fd: TIOCGWINSZ, else $COLUMNS, else 0. */
+int rlc_terminal_width(int fd);
+
 /* One line per column shown: its header and legend line. */
 void rlc_table_legend(const rlc_table *t, rlc_strbuf *b);
 /* The header line (no newline). */

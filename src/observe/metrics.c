@@ -86,6 +86,42 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
       "(weights and moments left unchanged)"),
 };
 
+/* Plot text by id: {label, axis label with unit}; ids left out have none. */
+static const char *const plot_text[RLC_M_COUNT][2] = {
+    [RLC_M_LOSS] = {"training loss", "loss (nats / token)"},
+    [RLC_M_MEAN_REWARD] = {"mean reward", "reward (per completion)"},
+    [RLC_M_CORRECT_RATE] = {"correct rate", "fraction of completions"},
+    [RLC_M_FRAC_ZERO_STD] = {"groups with equal rewards", "fraction of prompts"},
+    [RLC_M_MAX_TOKEN_HIT_RATE] = {"max-token hit rate", "fraction of completions"},
+    [RLC_M_KL] = {"KL to reference", "KL (nats / token)"},
+    [RLC_M_ENTROPY] = {"entropy", "entropy (nats / token)"},
+    [RLC_M_CLIP_RATIO] = {"clipped ratio", "fraction of tokens"},
+    [RLC_M_LEN_MEAN] = {"mean completion length", "length (tokens)"},
+    [RLC_M_GRAD_NORM] = {"gradient norm", "L2 norm before clipping"},
+    [RLC_M_LR] = {"learning rate", "learning rate (per step)"},
+    [RLC_M_VAL_LOSS] = {"validation loss", "loss (nats / token)"},
+    [RLC_M_EVAL_ACCURACY] = {"eval accuracy", "fraction of problems"},
+};
+
+/* Console column priority by id (see rlc_metric_priority); 0 here means 2. */
+static const unsigned char priority[RLC_M_COUNT] = {
+    [RLC_M_STEP] = 1,
+    [RLC_M_LOSS] = 1,
+    [RLC_M_MEAN_REWARD] = 1,
+    [RLC_M_CORRECT_COUNT] = 1,
+    [RLC_M_GRAD_NORM] = 1,
+    [RLC_M_LR] = 1,
+    [RLC_M_VAL_LOSS] = 1,
+    [RLC_M_EVAL_ACCURACY] = 1,
+    [RLC_M_REWARD_STD] = 3,
+    [RLC_M_RUNNING_CORRECT_RATE] = 3,
+    [RLC_M_NUM_DATUMS] = 3,
+    [RLC_M_GEN_TIME] = 3,
+    [RLC_M_TOKENS_PER_S] = 3,
+    [RLC_M_CLIP_RATIO] = 3,
+    [RLC_M_MAX_TOKEN_HIT_RATE] = 3,
+};
+
 static const char *const stat_names[RLC_RS_COUNT] = {"mean", "std", "min", "max", "recent_mean"};
 
 const rlc_metric_def *rlc_metric_defs(void) {
@@ -96,6 +132,21 @@ const rlc_metric_def *rlc_metric_def_by_key(const char *key) {
     for (int i = 0; i < RLC_M_COUNT; i++)
         if (!strcmp(defs[i].key, key)) return &defs[i];
     return NULL;
+}
+
+const char *rlc_metric_label(rlc_metric_id id) {
+    if ((unsigned)id >= RLC_M_COUNT) return "?";
+    return plot_text[id][0] ? plot_text[id][0] : defs[id].key;
+}
+
+const char *rlc_metric_unit(rlc_metric_id id) {
+    if ((unsigned)id >= RLC_M_COUNT) return "value";
+    return plot_text[id][1] ? plot_text[id][1] : "value";
+}
+
+int rlc_metric_priority(rlc_metric_id id) {
+    if ((unsigned)id >= RLC_M_COUNT) return 3;
+    return priority[id] ? priority[id] : 2;
 }
 
 const char *rlc_reward_stat_name(rlc_reward_stat s) {

@@ -79,6 +79,17 @@ typedef struct rlc_metric_def {
 const rlc_metric_def *rlc_metric_defs(void);
 const rlc_metric_def *rlc_metric_def_by_key(const char *key);
 
+/* For plots (rlc monitor): a short name for titles and legends ("training
+ * loss") and the axis label with its unit ("loss (nats / token)"). A metric
+ * without plot text answers its key and "value". */
+const char *rlc_metric_label(rlc_metric_id id);
+const char *rlc_metric_unit(rlc_metric_id id);
+
+/* Console column priority: 1 is always shown; on a terminal too narrow for
+ * every column, columns of priority 3 go first, then 2 (the log file keeps
+ * every column). */
+int rlc_metric_priority(rlc_metric_id id);
+
 /* Per-reward statistics, each written as metrics.jsonl "rewards/<name>/<stat>"
  * and TensorBoard "rewards/<name>_<stat>". */
 typedef enum rlc_reward_stat {

@@ -22,6 +22,7 @@ struct rlc_sinks {
     rlc_tb *tb;
     rlc_console *con;
     rlc_table table;
+    int legend_done;
     rlc_warn_state warn;
     /* per reward, in record order: the last RLC_RECENT_STEPS step means, and
      * whole-run sums for final/ */
@@ -194,16 +195,69 @@ static void progress_text(const rlc_sinks *s, int done, char *out, size_t cap) {
     memmove(out, out + strspn(out, " "), strlen(out + strspn(out, " ")) + 1);
 }
 
+/* text, each line word-wrapped to width characters (width <= 0: as is);
+ * continuation lines indented by indent spaces. */
+static void wrap_lines(const char *text, int width, int indent, rlc_strbuf *out) {
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        size_t room = (size_t)width, at = 0;
+        while (width > 0 && len - at > room && room > (size_t)indent + 10) {
+            size_t cut = at + room; /* break at the last space that fits */
+            while (cut > at && line[cut] != ' ')
+                cut--;
+            if (cut == at) break; /* one long word: leave it */
+            rlc_sb_put(out, line + at, cut - at);
+            rlc_sb_printf(out, "\n%*s", indent, "");
+            at = cut + 1;
+            room = (size_t)width - (size_t)indent;
+        }
+        rlc_sb_put(out, line + at, len - at);
+        if (!end) break;
+        rlc_sb_put(out, "\n", 1);
+        line = end + 1;
+    }
+}
+
+/* The legend, once, before anything of the first step is printed. A resumed
+ * run's console gets one line (the legend goes to the log file only). */
 static void print_legend(rlc_sinks *s) {
-    rlc_strbuf b = {0};
+    if (s->legend_done) return;
+    s->legend_done = 1;
+    rlc_strbuf b = {0}, every = {0}, cut = {0};
     rlc_table_legend(&s->table, &b);
     if (s->p.log_every > 1)
-        rlc_logf(RLC_LOG_INFO,
-                 "step table, a row every %d steps (and at evaluations):", s->p.log_every);
+        rlc_sb_printf(&every, "a row every %d steps (and at evaluations)", s->p.log_every);
     else
-        rlc_logf(RLC_LOG_INFO, "step table, a row every step:");
-    if (b.p) rlc_logf(RLC_LOG_INFO, "%s", b.p);
+        rlc_sb_cstr(&every, "a row every step");
+    const rlc_metric_def *defs = rlc_metric_defs();
+    for (int i = 0; i < s->table.n_dropped; i++)
+        rlc_sb_printf(&cut, " %s", defs[s->table.dropped[i]].header);
+    const char *ev = every.p ? every.p : "";
+    if (s->p.start_step > 0) {
+        rlc_logf(RLC_LOG_INFO, "resumed at step %d: step table as before, %s", s->p.start_step, ev);
+        rlc_log_file_only(RLC_LOG_INFO, "step table columns:");
+        if (b.p) rlc_log_file_only(RLC_LOG_INFO, b.p);
+    } else {
+        rlc_logf(RLC_LOG_INFO, "step table, %s:", ev);
+        /* on the console each line fits next to the "I " of the log prefix */
+        rlc_strbuf w = {0};
+        if (b.p) wrap_lines(b.p, s->p.width > 0 ? s->p.width - 2 : 0, 10, &w);
+        if (w.p) rlc_logf(RLC_LOG_INFO, "%s", w.p);
+        rlc_sb_free(&w);
+    }
+    if (cut.p) {
+        rlc_strbuf w = {0}, m = {0};
+        rlc_sb_printf(&m, "not shown at %d columns (every column is in the log file):%s",
+                      s->p.width, cut.p);
+        if (m.p) wrap_lines(m.p, s->p.width - 2, 2, &w);
+        if (w.p) rlc_logf(RLC_LOG_INFO, "%s", w.p);
+        rlc_sb_free(&w);
+        rlc_sb_free(&m);
+    }
     rlc_sb_free(&b);
+    rlc_sb_free(&every);
+    rlc_sb_free(&cut);
 }
 
 /* ---- open ---- */
@@ -260,6 +314,8 @@ rlc_status rlc_sinks_open(const rlc_sinks_params *p, rlc_sinks **out) {
     s->t_open = now_s();
     rlc_warn_init(&s->warn);
     rlc_table_init(&s->table, s->p.mode, s->p.eval, s->p.header_every);
+    if (s->p.width == 0) s->p.width = s->p.tty ? rlc_terminal_width(fileno(s->p.out)) : -1;
+    rlc_table_fit(&s->table, s->p.width);
     rlc_status st = RLC_OK;
     if ((size_t)snprintf(s->dir, sizeof s->dir, "%s", p->run_dir) >= sizeof s->dir)
         st = rlc_errorf(RLC_ERR_INVALID, "%s: run directory path too long", p->run_dir);
@@ -378,21 +434,35 @@ static void log_step(rlc_sinks *s, const rlc_metric_record *r) {
     if (!b->oom && b->p) rlc_log_file_only(RLC_LOG_DEBUG, b->p);
 }
 
-static void console_step(rlc_sinks *s, const rlc_metric_record *r) {
+/* Whether step r gets a console row: every log_every steps, the first and
+ * last, and evaluation steps. */
+static int row_due(const rlc_sinks *s, const rlc_metric_record *r) {
     int step = (int)r->v[RLC_M_STEP], done = step + 1;
     int eval = !isnan(r->v[RLC_M_EVAL_ACCURACY]) || !isnan(r->v[RLC_M_VAL_LOSS]);
-    char prog[256];
-    progress_text(s, done, prog, sizeof prog);
-    if (done % s->p.log_every == 0 || step == s->p.start_step || done >= s->p.total_steps || eval) {
+    return done % s->p.log_every == 0 || step == s->p.start_step || done >= s->p.total_steps ||
+           eval;
+}
+
+/* Before the step's warnings: the legend (once) and, when this step's row
+ * starts a block, the header, so warnings sit between the header and their
+ * row. Returns whether the row is due. */
+static int console_head(rlc_sinks *s, const rlc_metric_record *r, const char *prog) {
+    print_legend(s);
+    if (!row_due(s, r)) return 0;
+    if (rlc_table_take_row(&s->table)) {
         rlc_strbuf *b = &s->line;
-        if (s->table.rows == 0) print_legend(s);
-        if (rlc_table_take_row(&s->table)) {
-            if (!rlc_console_is_tty(s->con) && s->table.rows > 1)
-                rlc_logf(RLC_LOG_INFO, "progress %s", prog);
-            rlc_sb_reset(b);
-            rlc_table_header(&s->table, b);
-            if (b->p) rlc_console_line(s->con, b->p);
-        }
+        if (!rlc_console_is_tty(s->con) && s->table.rows > 1)
+            rlc_logf(RLC_LOG_INFO, "progress %s", prog);
+        rlc_sb_reset(b);
+        rlc_table_header(&s->table, b);
+        if (b->p) rlc_console_line(s->con, b->p);
+    }
+    return 1;
+}
+
+static void console_row(rlc_sinks *s, const rlc_metric_record *r, int due, const char *prog) {
+    if (due) {
+        rlc_strbuf *b = &s->line;
         rlc_sb_reset(b);
         rlc_table_row(&s->table, r, b);
         if (b->p) rlc_console_line(s->con, b->p);
@@ -427,12 +497,18 @@ rlc_status rlc_sinks_step(rlc_sinks *s, rlc_metric_record *r, const rlc_obs_samp
     }
     if (st == RLC_OK && s->steps) st = write_emergence(s, r, samples, n);
     if (st == RLC_OK && s->tb) st = write_tb(s, r, samples, n);
+    char prog[256];
+    int due = 0;
+    if (s->p.console) {
+        progress_text(s, (int)r->v[RLC_M_STEP] + 1, prog, sizeof prog);
+        due = console_head(s, r, prog); /* legend and header before the warnings */
+    }
     char warns[8][RLC_WARN_LINE];
     int nw = rlc_warn_check(&s->warn, &s->p.warn, r, warns, 8);
     for (int i = 0; i < nw; i++)
         rlc_logf(RLC_LOG_WARN, "%s", warns[i]);
     if (s->p.log_file) log_step(s, r);
-    if (s->p.console) console_step(s, r);
+    if (s->p.console) console_row(s, r, due, prog);
     if (!isnan(r->v[RLC_M_STEP_TIME])) s->step_s += r->v[RLC_M_STEP_TIME];
     s->sink_s += now_s() - t0;
     return st;

@@ -45,6 +45,8 @@ typedef struct rlc_sinks_params {
     size_t n_hp;
     FILE *out; /* console stream (NULL: stdout) */
     int tty;   /* 1 / 0, or -1: whether out is a terminal */
+    int width; /* console table width limit in characters; 0: the terminal's (none when out
+                  is not a terminal); -1: none. Columns dropped to fit stay in the log file. */
 } rlc_sinks_params;
 
 /* Defaults: every sink on, log_every 1, header every 20, 4 generations,
@@ -53,9 +55,11 @@ rlc_sinks_params rlc_sinks_default_params(void);
 
 typedef struct rlc_sinks rlc_sinks;
 
-/* Opens (or, resuming, cuts back and reopens) every sink switched on, prints
- * the legend, and routes rlc_logf's console lines through the progress-aware
- * console. On failure nothing stays open. */
+/* Opens (or, resuming, cuts back and reopens) every sink switched on, and
+ * routes rlc_logf's console lines through the progress-aware console. The
+ * legend comes before anything of the first step (its warnings included); on
+ * a resume the console gets one line instead (the log file the full legend).
+ * On failure nothing stays open. */
 rlc_status rlc_sinks_open(const rlc_sinks_params *p, rlc_sinks **out);
 
 /* One step: completes r's per-reward min/max (from samples) and recent_mean,

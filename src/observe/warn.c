@@ -83,7 +83,7 @@ int rlc_warn_check(rlc_warn_state *s, const rlc_warn_params *p, const rlc_metric
     double hit = v[RLC_M_MAX_TOKEN_HIT_RATE];
     if (p->max_token_rate > 0 &&
         streak(&s->max_token_run, !isnan(hit) && hit >= p->max_token_rate, 1))
-        EMIT("step %ld: %.0f%% of completions hit max_new_tokens%s", step, 100 * hit,
+        EMIT("step %ld: %.3g%% of completions hit max_new_tokens%s", step, 100 * hit,
              s->max_token_run > 1 ? " (still)" : "");
 #undef EMIT
     return n;

@@ -201,6 +201,15 @@ static void api_runs(rlc_runs *r, rlc_api_reply *out) {
         json_t *o =
             json_pack("{s:s,s:s,s:f,s:b}", "id", v[i].id, "status", rlc_run_status_str(v[i].status),
                       "updated", v[i].updated, "has_final", v[i].has_final);
+        if (v[i].status == RLC_RUN_STOPPED)
+            json_object_set_new(
+                o, "stopped",
+                json_pack("{s:s?,s:o,s:s?,s:s?}", "signal",
+                          v[i].stop_signal[0] ? v[i].stop_signal : NULL, "step",
+                          v[i].stop_step >= 0 ? json_integer((json_int_t)v[i].stop_step)
+                                              : json_null(),
+                          "checkpoint", v[i].stop_checkpoint[0] ? v[i].stop_checkpoint : NULL,
+                          "time", v[i].stop_time[0] ? v[i].stop_time : NULL));
         summary_ctx sc = {o};
         if (rlc_runs_with_metrics(r, v[i].id, add_summary, &sc)) {
             json_object_set_new(o, "error", json_string(rlc_last_error()));
@@ -218,7 +227,7 @@ static void api_runs(rlc_runs *r, rlc_api_reply *out) {
     }
     free(v);
     reply_json(out, 200,
-               json_pack("{s:s,s:f,s:f,s:o}", "root", rlc_runs_root(r), "now",
+               json_pack("{s:s,s:f,s:f,s:o}", "root", rlc_runs_root_name(r), "now",
                          (double)now.tv_sec + 1e-9 * (double)now.tv_nsec, "running_window_s",
                          rlc_runs_window(r), "runs", runs));
     if (out->code == 200) rlc_runs_reply_put(r, out->body, out->len);
@@ -339,44 +348,87 @@ static int gen_match(const gen_ctx *c, const rlc_gen_ref *g) {
     return 1;
 }
 
-static void minmax(double x, double *lo, double *hi) {
-    if (!isfinite(x)) return;
-    if (x < *lo) *lo = x;
-    if (x > *hi) *hi = x;
+/* First index in [0, n) whose step is >= v (steps sorted ascending). */
+static int lower_step(const rlc_gen_ref *g, int n, double v) {
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (g[mid].step < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
-static rlc_status gen_json(const rlc_gen_ref *g, int n, int fd, void *vctx) {
+/* First index in [0, n) whose step is > v (steps sorted ascending). */
+static int upper_step(const rlc_gen_ref *g, int n, double v) {
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (g[mid].step <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* One reply page. The ranges come from the index's stats; with steps in
+ * file order (the trainer appends them so) and no reward filter, the
+ * matching lines are found by binary search and only the page's lines are
+ * read, so a page of a run with millions of lines costs what one of ten does. */
+typedef struct line_buf {
+    char *p;
+    size_t cap;
+} line_buf;
+
+/* Reads line i of the index and appends it to items with its "index". */
+static void gen_emit(const rlc_gen_ref *g, int i, int fd, line_buf *lb, json_t *items) {
+    if ((size_t)g[i].len + 1 > lb->cap) {
+        char *nb = realloc(lb->p, (size_t)g[i].len + 1);
+        if (!nb) return;
+        lb->p = nb, lb->cap = (size_t)g[i].len + 1;
+    }
+    ssize_t k = pread(fd, lb->p, (size_t)g[i].len, (off_t)g[i].off);
+    json_t *o = k == (ssize_t)g[i].len ? json_loadb(lb->p, (size_t)k, 0, NULL) : NULL;
+    if (!json_is_object(o)) { /* the file changed under the index */
+        json_decref(o);
+        return;
+    }
+    json_object_set_new(o, "index", json_integer(i));
+    json_array_append_new(items, o);
+}
+
+static rlc_status gen_json(const rlc_gen_ref *g, int n, int fd, const rlc_gen_stats *stats,
+                           void *vctx) {
     gen_ctx *c = vctx;
-    double smin = INFINITY, smax = -INFINITY, rmin = INFINITY, rmax = -INFINITY;
     long matched = 0;
     json_t *items = json_array();
-    char *line = NULL;
-    size_t line_cap = 0;
-    for (int t = 0; t < n; t++) {
-        int i = c->asc ? t : n - 1 - t;
-        minmax(g[i].step, &smin, &smax);
-        minmax(g[i].reward, &rmin, &rmax);
-        if (!gen_match(c, &g[i])) continue;
-        if (matched++ < c->offset || (long)json_array_size(items) >= c->limit) continue;
-        if ((size_t)g[i].len + 1 > line_cap) {
-            char *nb = realloc(line, (size_t)g[i].len + 1);
-            if (!nb) break;
-            line = nb, line_cap = (size_t)g[i].len + 1;
+    line_buf lb = {0};
+    if (stats && stats->sorted && !c->filter_reward) {
+        int lo = 0, hi = n;
+        if (c->filter_step) lo = lower_step(g, n, c->step_min), hi = upper_step(g, n, c->step_max);
+        if (hi < lo) hi = lo;
+        matched = hi - lo;
+        for (long t = c->offset; t < matched && (long)json_array_size(items) < c->limit; t++)
+            gen_emit(g, c->asc ? lo + (int)t : hi - 1 - (int)t, fd, &lb, items);
+    } else {
+        for (int t = 0; t < n; t++) {
+            int i = c->asc ? t : n - 1 - t;
+            if (!gen_match(c, &g[i])) continue;
+            if (matched++ < c->offset || (long)json_array_size(items) >= c->limit) continue;
+            gen_emit(g, i, fd, &lb, items);
         }
-        ssize_t k = pread(fd, line, (size_t)g[i].len, (off_t)g[i].off);
-        json_t *o = k == (ssize_t)g[i].len ? json_loadb(line, (size_t)k, 0, NULL) : NULL;
-        if (!json_is_object(o)) { /* the file changed under the index */
-            json_decref(o);
-            continue;
-        }
-        json_object_set_new(o, "index", json_integer(i));
-        json_array_append_new(items, o);
     }
-    free(line);
+    free(lb.p);
+    rlc_gen_stats none = {INFINITY, -INFINITY, INFINITY, -INFINITY, -INFINITY, 1};
+    if (!stats) stats = &none;
     json_t *j = json_pack("{s:s,s:i,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "total", n,
                           "matched", (json_int_t)matched, "offset", (json_int_t)c->offset, "limit",
-                          (json_int_t)c->limit, "step_min", jnum(smin), "step_max", jnum(smax),
-                          "reward_min", jnum(rmin), "reward_max", jnum(rmax), "items", items);
+                          (json_int_t)c->limit, "step_min", jnum(stats->step_min), "step_max",
+                          jnum(stats->step_max), "reward_min", jnum(stats->reward_min),
+                          "reward_max", jnum(stats->reward_max), "items", items);
     if (!j) return rlc_errorf(RLC_ERR_NOMEM, "out of memory listing generations");
     c->reply = j;
     return RLC_OK;
@@ -608,8 +660,39 @@ static void api_files(rlc_runs *r, const rlc_run_info *run, rlc_api_reply *out) 
 
 /* ---- routing ---------------------------------------------------------------- */
 
+static void route(rlc_runs *r, const char *path, rlc_api_arg_fn arg, void *ctx, rlc_api_reply *out);
+
+/* No reply shows where the served folder is on the server: the root's
+ * absolute path, should a message carry it, becomes the folder's name. */
+static void scrub_root(rlc_runs *r, rlc_api_reply *out) {
+    const char *root = rlc_runs_root(r), *name = rlc_runs_root_name(r);
+    size_t rl = strlen(root), nl = strlen(name);
+    if (rl <= 1 || !out->body || !memmem(out->body, out->len, root, rl)) return;
+    rlc_strbuf b = {0};
+    const char *p = out->body, *end = out->body + out->len, *hit;
+    while ((hit = memmem(p, (size_t)(end - p), root, rl))) {
+        rlc_sb_put(&b, p, (size_t)(hit - p));
+        rlc_sb_put(&b, name, nl);
+        p = hit + rl;
+    }
+    rlc_sb_put(&b, p, (size_t)(end - p));
+    if (b.oom || !b.p) {
+        rlc_sb_free(&b);
+        return;
+    }
+    free(out->body);
+    out->body = b.p;
+    out->len = b.len;
+}
+
 void rlc_api_handle(rlc_runs *r, const char *path, rlc_api_arg_fn arg, void *ctx,
                     rlc_api_reply *out) {
+    route(r, path, arg, ctx, out);
+    scrub_root(r, out);
+}
+
+static void route(rlc_runs *r, const char *path, rlc_api_arg_fn arg, void *ctx,
+                  rlc_api_reply *out) {
     memset(out, 0, sizeof *out);
     if (!strcmp(path, "runs") || !strcmp(path, "runs/")) {
         api_runs(r, out);

@@ -1,8 +1,16 @@
-/* Run registry and caches. Locking: r->lock guards the slot table and the
- * scan clock; each slot's lock guards its caches. A thread takes r->lock
- * first and never holds it while waiting on a slot lock, so the two cannot
- * deadlock. Slots are never freed before rlc_runs_free, so a slot pointer
- * stays valid after r->lock is dropped. */
+/* Run registry and caches. Locking, in the order a thread may take them:
+ *   r->lock       the slot table (which run each slot holds, present or not),
+ *                 the scan clock and the run-list reply. Held only for short
+ *                 table work: the folder walk of a rescan runs outside it and
+ *                 its result is swapped in, and a thread never waits for a
+ *                 slot's locks while holding it (it only try-locks them).
+ *   sl->g_lock    serialises extending one run's generations index.
+ *   sl->lock      the slot's id, its metrics cache and its published
+ *                 generations index (pointer and length). Held briefly.
+ * Readers of the generations index take a reference under sl->lock and scan
+ * it with no lock held: entries below the published length never change, and
+ * a grown or rebuilt index is a new object. Slots are never freed before
+ * rlc_runs_free, so a slot pointer stays valid after r->lock is dropped. */
 #include "serve/runs.h"
 
 #include "serve/safepath.h"
@@ -40,20 +48,29 @@ struct rlc_metrics_snap {
     size_t memo_len;
 };
 
+/* One version of a run's generations index. Entries [0, n) are final; an
+ * extension that needs more room, or a rebuild, makes a new object. */
+typedef struct gen_index {
+    int refs;       /* guarded by the slot's lock, as are g, n, stats, indexed */
+    rlc_gen_ref *g; /* (cap) entries, [0, n) published */
+    int n, cap;
+    void **retired; /* earlier arrays that readers may still scan */
+    int n_retired;
+    dev_t dev;
+    ino_t ino;
+    off_t indexed; /* bytes consumed: up to the end of the last complete line */
+    rlc_gen_stats stats;
+} gen_index;
+
 typedef struct slot {
     char id[RLC_RUN_ID_CAP];
     char rel[RLC_RUN_ID_CAP];
-    int present;
-    pthread_mutex_t lock;
+    int present; /* guarded by r->lock */
+    pthread_mutex_t lock, g_lock;
     /* metrics cache */
     file_id m_id;
     rlc_metrics_snap *snap; /* current version, NULL before the first load */
-    /* generations index */
-    dev_t g_dev;
-    ino_t g_ino;
-    off_t g_indexed; /* bytes consumed: up to the end of the last complete line */
-    rlc_gen_ref *g;
-    int g_n, g_cap;
+    gen_index *gi;          /* published generations index, NULL before the first */
 } slot;
 
 struct rlc_runs {
@@ -61,7 +78,9 @@ struct rlc_runs {
     char root_name[RLC_RUN_ID_CAP];
     double window_s, rescan_s;
     pthread_mutex_t lock;
-    double scanned_at; /* monotonic seconds, < 0 before the first scan */
+    pthread_cond_t scanned; /* signalled when a rescan is swapped in */
+    int scanning;           /* a thread is walking the folder */
+    double scanned_at;      /* monotonic seconds, < 0 before the first scan */
     slot *slots[RLC_RUNS_MAX];
     int n_slots;
     char *reply; /* the cached run-list reply, guarded by lock */
@@ -77,6 +96,8 @@ const char *rlc_run_status_str(rlc_run_status s) {
         return "finished";
     case RLC_RUN_CRASHED:
         return "crashed";
+    case RLC_RUN_STOPPED:
+        return "stopped";
     }
     return "unknown";
 }
@@ -235,56 +256,107 @@ void rlc_metrics_snap_set_memo(rlc_metrics_snap *s, const char *body, size_t len
     pthread_mutex_unlock(&s->lock);
 }
 
+static void gen_index_release(gen_index *gi) {
+    if (gi && --gi->refs == 0) {
+        for (int i = 0; i < gi->n_retired; i++)
+            free(gi->retired[i]);
+        free(gi->retired);
+        free(gi->g);
+        free(gi);
+    }
+}
+
+/* Caller holds sl->lock (and sl->g_lock, or knows no indexer runs). */
 static void slot_clear_caches(slot *sl) {
     rlc_metrics_snap_release(sl->snap);
     sl->snap = NULL;
-    free(sl->g);
-    sl->g = NULL;
-    sl->g_n = sl->g_cap = 0;
-    sl->g_indexed = 0;
+    gen_index_release(sl->gi);
+    sl->gi = NULL;
 }
 
-/* Rescans the tree; caller holds r->lock. Slots of runs that went away keep
- * their place (marked absent, caches dropped) and are reused for new runs. */
-static void rescan(rlc_runs *r) {
-    scan_state s = {r->root, NULL, 0, 0, SCAN_MAX_DIRS};
-    scan_dir(&s, "", 0);
+/* Both slot locks if free right now; 0 when either is busy. */
+static int slot_trylock(slot *sl) {
+    if (pthread_mutex_trylock(&sl->g_lock)) return 0;
+    if (pthread_mutex_trylock(&sl->lock)) {
+        pthread_mutex_unlock(&sl->g_lock);
+        return 0;
+    }
+    return 1;
+}
+
+static void slot_unlock(slot *sl) {
+    pthread_mutex_unlock(&sl->lock);
+    pthread_mutex_unlock(&sl->g_lock);
+}
+
+/* Swaps a folder walk's result into the slot table; caller holds r->lock.
+ * Slots of runs that went away keep their place (marked absent) and are
+ * reused for new runs; their caches are dropped when nobody is using them
+ * (never waited for: a busy slot is left for the next rescan). */
+static void apply_scan(rlc_runs *r, const scan_state *s) {
     for (int i = 0; i < r->n_slots; i++)
         r->slots[i]->present = 0;
-    for (int k = 0; k < s.n; k++) {
-        slot *sl = NULL, *spare = NULL;
-        for (int i = 0; i < r->n_slots && !sl; i++) {
-            if (!strcmp(r->slots[i]->rel, s.v[k].rel))
-                sl = r->slots[i];
-            else if (!spare && !r->slots[i]->present)
-                spare = r->slots[i];
+    for (int k = 0; k < s->n; k++) {
+        slot *sl = NULL;
+        for (int i = 0; i < r->n_slots && !sl; i++)
+            if (!strcmp(r->slots[i]->rel, s->v[k].rel) && r->slots[i]->id[0]) sl = r->slots[i];
+        if (sl) {
+            sl->present = 1;
+            continue;
         }
-        if (!sl && r->n_slots < RLC_RUNS_MAX) {
-            sl = calloc(1, sizeof *sl);
-            if (!sl) continue;
+        for (int i = 0; i < r->n_slots && !sl; i++) {
+            slot *c = r->slots[i];
+            if (c->present) continue;
+            int taken = 0; /* found in this scan under its own name */
+            for (int j = 0; j < s->n && !taken; j++)
+                taken = !strcmp(c->rel, s->v[j].rel) && c->id[0];
+            if (!taken && !c->present && slot_trylock(c)) sl = c;
+        }
+        if (!sl && r->n_slots < RLC_RUNS_MAX && (sl = calloc(1, sizeof *sl))) {
             pthread_mutex_init(&sl->lock, NULL);
+            pthread_mutex_init(&sl->g_lock, NULL);
+            pthread_mutex_lock(&sl->g_lock);
+            pthread_mutex_lock(&sl->lock);
             r->slots[r->n_slots++] = sl;
-        } else if (!sl) {
-            sl = spare;
         }
         if (!sl) continue;
-        if (strcmp(sl->rel, s.v[k].rel) || !sl->id[0]) {
-            pthread_mutex_lock(&sl->lock);
-            slot_clear_caches(sl);
-            snprintf(sl->rel, sizeof sl->rel, "%s", s.v[k].rel);
-            snprintf(sl->id, sizeof sl->id, "%s", s.v[k].rel[0] ? s.v[k].rel : r->root_name);
-            pthread_mutex_unlock(&sl->lock);
-        }
+        slot_clear_caches(sl);
+        snprintf(sl->rel, sizeof sl->rel, "%s", s->v[k].rel);
+        snprintf(sl->id, sizeof sl->id, "%s", s->v[k].rel[0] ? s->v[k].rel : r->root_name);
         sl->present = 1;
+        slot_unlock(sl);
     }
     for (int i = 0; i < r->n_slots; i++) {
-        if (r->slots[i]->present) continue;
-        pthread_mutex_lock(&r->slots[i]->lock);
-        slot_clear_caches(r->slots[i]);
-        pthread_mutex_unlock(&r->slots[i]->lock);
+        slot *sl = r->slots[i];
+        if (sl->present || !slot_trylock(sl)) continue;
+        slot_clear_caches(sl);
+        slot_unlock(sl);
     }
-    free(s.v);
-    r->scanned_at = mono_now();
+}
+
+/* Rescans when the last scan is stale; caller holds r->lock, which is
+ * dropped during the folder walk. One thread walks at a time; the others go
+ * on with the current table, except before the first scan, when they wait. */
+static void refresh_if_stale(rlc_runs *r) {
+    for (;;) {
+        if (r->scanning) {
+            if (r->scanned_at >= 0) return;
+            pthread_cond_wait(&r->scanned, &r->lock);
+            continue;
+        }
+        if (r->scanned_at >= 0 && mono_now() - r->scanned_at < r->rescan_s) return;
+        r->scanning = 1;
+        pthread_mutex_unlock(&r->lock);
+        scan_state s = {r->root, NULL, 0, 0, SCAN_MAX_DIRS};
+        scan_dir(&s, "", 0);
+        pthread_mutex_lock(&r->lock);
+        apply_scan(r, &s);
+        free(s.v);
+        r->scanned_at = mono_now();
+        r->scanning = 0;
+        pthread_cond_broadcast(&r->scanned);
+        return;
+    }
 }
 
 rlc_status rlc_runs_open(const char *root, double running_window_s, double rescan_s,
@@ -310,6 +382,7 @@ rlc_status rlc_runs_open(const char *root, double running_window_s, double resca
     r->rescan_s = rescan_s;
     r->scanned_at = -1;
     pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->scanned, NULL);
     *out = r;
     return RLC_OK;
 }
@@ -319,8 +392,10 @@ void rlc_runs_free(rlc_runs *r) {
     for (int i = 0; i < r->n_slots; i++) {
         slot_clear_caches(r->slots[i]);
         pthread_mutex_destroy(&r->slots[i]->lock);
+        pthread_mutex_destroy(&r->slots[i]->g_lock);
         free(r->slots[i]);
     }
+    pthread_cond_destroy(&r->scanned);
     pthread_mutex_destroy(&r->lock);
     free(r->reply);
     free(r);
@@ -354,6 +429,10 @@ const char *rlc_runs_root(const rlc_runs *r) {
     return r->root;
 }
 
+const char *rlc_runs_root_name(const rlc_runs *r) {
+    return r->root_name;
+}
+
 double rlc_runs_window(const rlc_runs *r) {
     return r->window_s;
 }
@@ -362,12 +441,45 @@ static double mtime_of(const struct stat *sb) {
     return (double)sb->st_mtim.tv_sec + 1e-9 * (double)sb->st_mtim.tv_nsec;
 }
 
+/* RUN/STOPPED, written by the trainer when a signal stopped it after a
+ * checkpoint: {"signal": "SIGINT", "step": N, "checkpoint": "...", "time": "..."}.
+ * 1 when it is there and newer than every live file (a resumed run removes
+ * it; a run that wrote after it is running again). */
+static int read_stopped(const rlc_runs *r, rlc_run_info *info) {
+    char p[RLC_RUN_ID_CAP + 16];
+    struct stat sb;
+    if (rel_join(p, sizeof p, info->rel, "STOPPED") || safe_stat(r->root, p, &sb) ||
+        !S_ISREG(sb.st_mode) || mtime_of(&sb) < info->updated)
+        return 0;
+    char *text = NULL;
+    size_t len = 0;
+    if (rlc_safe_read(r->root, p, 4096, &text, &len)) {
+        rlc_clear_error();
+        return 1; /* there, but unreadable: still a stop, step unknown */
+    }
+    json_t *o = json_loadb(text, len, 0, NULL);
+    json_t *sig = json_object_get(o, "signal"), *step = json_object_get(o, "step");
+    json_t *ck = json_object_get(o, "checkpoint"), *t = json_object_get(o, "time");
+    if (json_is_string(sig))
+        snprintf(info->stop_signal, sizeof info->stop_signal, "%s", json_string_value(sig));
+    if (json_is_integer(step)) info->stop_step = (int64_t)json_integer_value(step);
+    if (json_is_string(ck))
+        snprintf(info->stop_checkpoint, sizeof info->stop_checkpoint, "%s", json_string_value(ck));
+    if (json_is_string(t))
+        snprintf(info->stop_time, sizeof info->stop_time, "%s", json_string_value(t));
+    json_decref(o);
+    free(text);
+    return 1;
+}
+
 static void fill_status(const rlc_runs *r, rlc_run_info *info) {
     static const char *const live[] = {"metrics.jsonl", "emergence/steps.jsonl",
                                        "emergence/generations.jsonl"};
     char p[RLC_RUN_ID_CAP + 64];
     struct stat sb;
     info->updated = 0;
+    info->stop_step = -1;
+    info->stop_signal[0] = info->stop_checkpoint[0] = info->stop_time[0] = 0;
     for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
         if (rel_join(p, sizeof p, info->rel, live[i]) == 0 && safe_stat(r->root, p, &sb) == 0 &&
             mtime_of(&sb) > info->updated)
@@ -376,14 +488,12 @@ static void fill_status(const rlc_runs *r, rlc_run_info *info) {
                       safe_stat(r->root, p, &sb) == 0 && S_ISDIR(sb.st_mode);
     if (info->has_final)
         info->status = RLC_RUN_FINISHED;
+    else if (read_stopped(r, info))
+        info->status = RLC_RUN_STOPPED;
     else if (wall_now() - info->updated <= r->window_s)
         info->status = RLC_RUN_RUNNING;
     else
         info->status = RLC_RUN_CRASHED;
-}
-
-static void refresh_if_stale(rlc_runs *r) {
-    if (r->scanned_at < 0 || mono_now() - r->scanned_at >= r->rescan_s) rescan(r);
 }
 
 rlc_status rlc_runs_list(rlc_runs *r, rlc_run_info **out, int *n) {
@@ -545,43 +655,91 @@ rlc_status rlc_runs_with_metrics(rlc_runs *r, const char *id, rlc_runs_metrics_f
 
 /* ---- generations index ---------------------------------------------------- */
 
-static void gen_add(slot *sl, int64_t off, const char *line, size_t len) {
-    if (sl->g_n >= GEN_MAX_LINES) return;
+static void stats_add(rlc_gen_stats *st, const rlc_gen_ref *g, int first) {
+    if (!first && !(g->step >= st->last_step)) st->sorted = 0;
+    if (isfinite(g->step)) {
+        st->step_min = fmin(st->step_min, g->step), st->step_max = fmax(st->step_max, g->step);
+        st->last_step = g->step;
+    } else {
+        st->sorted = 0;
+    }
+    if (isfinite(g->reward))
+        st->reward_min = fmin(st->reward_min, g->reward),
+        st->reward_max = fmax(st->reward_max, g->reward);
+}
+
+static gen_index *gen_index_new(dev_t dev, ino_t ino) {
+    gen_index *gi = calloc(1, sizeof *gi);
+    if (!gi) return NULL;
+    gi->refs = 1;
+    gi->dev = dev, gi->ino = ino;
+    gi->stats = (rlc_gen_stats){INFINITY, -INFINITY, INFINITY, -INFINITY, -INFINITY, 1};
+    return gi;
+}
+
+/* What an extension has built so far, published under sl->lock at the end. */
+typedef struct gen_build {
+    slot *sl;
+    gen_index *gi;
+    int n;
+    rlc_gen_stats stats;
+} gen_build;
+
+/* Appends one line's entry past the published length. When the array is
+ * full, a larger copy replaces it; the old one is kept for readers that
+ * still scan it (freed once none can). */
+static rlc_status gen_add(gen_build *b, int64_t off, const char *line, size_t len) {
+    gen_index *gi = b->gi;
+    if (b->n >= GEN_MAX_LINES) return RLC_OK;
     json_error_t e;
     json_t *o = json_loadb(line, len, 0, &e);
     if (!json_is_object(o)) {
         json_decref(o);
-        return;
+        return RLC_OK;
     }
     json_t *js = json_object_get(o, "step"), *jr = json_object_get(o, "reward");
     rlc_gen_ref g = {off, (int64_t)len, json_is_number(js) ? json_number_value(js) : NAN,
                      json_is_number(jr) ? json_number_value(jr) : NAN};
     json_decref(o);
-    if (sl->g_n == sl->g_cap) {
-        int cap = sl->g_cap ? 2 * sl->g_cap : 256;
-        rlc_gen_ref *v = realloc(sl->g, (size_t)cap * sizeof *v);
-        if (!v) return;
-        sl->g = v, sl->g_cap = cap;
+    if (b->n == gi->cap) {
+        int cap = gi->cap ? 2 * gi->cap : 256;
+        rlc_gen_ref *v = malloc((size_t)cap * sizeof *v);
+        void **ret = realloc(gi->retired, (size_t)(gi->n_retired + 1) * sizeof *ret);
+        if (!v || !ret) {
+            free(v);
+            if (ret) gi->retired = ret;
+            return rlc_errorf(RLC_ERR_NOMEM, "out of memory indexing generations");
+        }
+        if (b->n) memcpy(v, gi->g, (size_t)b->n * sizeof *v);
+        pthread_mutex_lock(&b->sl->lock);
+        gi->retired = ret;
+        if (gi->g) gi->retired[gi->n_retired++] = gi->g;
+        gi->g = v, gi->cap = cap;
+        pthread_mutex_unlock(&b->sl->lock);
     }
-    sl->g[sl->g_n++] = g;
+    stats_add(&b->stats, &g, b->n == 0);
+    gi->g[b->n++] = g;
+    return RLC_OK;
 }
 
-/* Indexes the complete lines between g_indexed and size; a last line without
- * its newline is left for the next call (the writer is still at it). */
-static rlc_status gen_extend(slot *sl, int fd, off_t size) {
+/* Indexes the complete lines of fd between gi->indexed and size; a last line
+ * without its newline is left for the next call (the writer is still at it).
+ * Caller holds sl->g_lock; the new entries are published at the end. */
+static rlc_status gen_extend(slot *sl, gen_index *gi, int fd, off_t size) {
     enum { CHUNK = 1 << 16 };
     char *chunk = rlc_malloc(CHUNK), *line = NULL;
     if (!chunk) return RLC_ERR_NOMEM;
+    gen_build b = {sl, gi, gi->n, gi->stats};
     size_t line_len = 0, line_cap = 0;
     int too_long = 0;
-    off_t pos = sl->g_indexed, line_start = pos;
+    off_t pos = gi->indexed, line_start = pos;
     rlc_status st = RLC_OK;
     while (pos < size && st == RLC_OK) {
         size_t want = (size_t)(size - pos) < CHUNK ? (size_t)(size - pos) : CHUNK;
         ssize_t k = pread(fd, chunk, want, pos);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) break;
-        for (size_t a = 0; a < (size_t)k;) {
+        for (size_t a = 0; a < (size_t)k && st == RLC_OK;) {
             char *nl = memchr(chunk + a, '\n', (size_t)k - a);
             size_t seg = nl ? (size_t)(nl - (chunk + a)) : (size_t)k - a;
             if (!too_long && line_len + seg > GEN_LINE_MAX) too_long = 1;
@@ -601,14 +759,20 @@ static rlc_status gen_extend(slot *sl, int fd, off_t size) {
                 line_len += seg;
             }
             if (!nl) break;
-            if (!too_long && line_len) gen_add(sl, line_start, line, line_len);
+            if (!too_long && line_len) st = gen_add(&b, line_start, line, line_len);
             a += seg + 1;
             line_start = pos + (off_t)a;
             line_len = 0, too_long = 0;
         }
         pos += k;
     }
-    sl->g_indexed = line_start;
+    pthread_mutex_lock(&sl->lock);
+    if (st == RLC_OK) {
+        gi->n = b.n;
+        gi->stats = b.stats;
+        gi->indexed = line_start;
+    }
+    pthread_mutex_unlock(&sl->lock);
     free(line);
     free(chunk);
     return st;
@@ -617,35 +781,64 @@ static rlc_status gen_extend(slot *sl, int fd, off_t size) {
 rlc_status rlc_runs_with_generations(rlc_runs *r, const char *id, rlc_runs_gen_fn fn, void *ctx) {
     slot *sl = find_slot(r, id);
     if (!sl) return RLC_ERR_NOT_FOUND;
-    RLC_TRY(lock_slot(sl, id));
+    pthread_mutex_lock(&sl->g_lock);
+    rlc_status st = lock_slot(sl, id);
+    if (st) {
+        pthread_mutex_unlock(&sl->g_lock);
+        return st;
+    }
     char rel[RLC_RUN_ID_CAP + 32];
+    int ok = rel_join(rel, sizeof rel, sl->rel, "emergence/generations.jsonl") == 0;
+    pthread_mutex_unlock(&sl->lock);
     int fd = -1;
     struct stat sb;
-    rlc_status st = rel_join(rel, sizeof rel, sl->rel, "emergence/generations.jsonl")
-                        ? rlc_errorf(RLC_ERR_INVALID, "%s: path too long", sl->rel)
-                        : rlc_safe_open(r->root, rel, &fd, &sb);
-    if (st == RLC_ERR_NOT_FOUND) {
-        rlc_clear_error();
-        st = fn(NULL, 0, -1, ctx);
-        pthread_mutex_unlock(&sl->lock);
-        return st;
-    }
+    st = ok ? rlc_safe_open(r->root, rel, &fd, &sb)
+            : rlc_errorf(RLC_ERR_INVALID, "%s: path too long", sl->rel);
     if (st == RLC_OK && !S_ISREG(sb.st_mode)) {
         close(fd);
+        fd = -1;
         st = rlc_errorf(RLC_ERR_FORMAT, "%s: not a regular file", rel);
     }
-    if (st) {
-        pthread_mutex_unlock(&sl->lock);
-        return st;
+    /* Only g_lock is held while lines are indexed: the run list, the metrics
+     * and readers of this index never wait for it. */
+    if (st == RLC_OK) {
+        gen_index *gi = sl->gi; /* only an indexer (we hold g_lock) or a rescan changes it */
+        if (!gi || gi->dev != sb.st_dev || gi->ino != sb.st_ino || sb.st_size < gi->indexed) {
+            gen_index *fresh = gen_index_new(sb.st_dev, sb.st_ino); /* replaced or cut back */
+            if (!fresh) st = rlc_errorf(RLC_ERR_NOMEM, "out of memory indexing generations");
+            pthread_mutex_lock(&sl->lock);
+            if (fresh) gen_index_release(sl->gi), sl->gi = fresh;
+            pthread_mutex_unlock(&sl->lock);
+            gi = fresh;
+        }
+        if (st == RLC_OK && sb.st_size > gi->indexed) st = gen_extend(sl, gi, fd, sb.st_size);
     }
-    if (sl->g_dev != sb.st_dev || sl->g_ino != sb.st_ino || sb.st_size < sl->g_indexed) {
-        sl->g_n = 0; /* replaced or cut back: index afresh */
-        sl->g_indexed = 0;
-        sl->g_dev = sb.st_dev, sl->g_ino = sb.st_ino;
+    /* what this request reads: the published entries, under a reference */
+    gen_index *use = NULL;
+    const rlc_gen_ref *g = NULL;
+    int n = 0;
+    rlc_gen_stats stats = {0};
+    pthread_mutex_lock(&sl->lock);
+    if (st == RLC_OK && (use = sl->gi)) {
+        use->refs++;
+        g = use->g, n = use->n, stats = use->stats;
     }
-    st = gen_extend(sl, fd, sb.st_size);
-    if (st == RLC_OK) st = fn(sl->g, sl->g_n, fd, ctx);
-    close(fd);
+    pthread_mutex_unlock(&sl->lock);
+    pthread_mutex_unlock(&sl->g_lock);
+    if (st == RLC_ERR_NOT_FOUND) { /* no generations file (yet) */
+        rlc_clear_error();
+        st = fn(NULL, 0, -1, NULL, ctx);
+    } else if (st == RLC_OK) {
+        st = fn(n ? g : NULL, n, fd, &stats, ctx);
+    }
+    if (fd >= 0) close(fd);
+    pthread_mutex_lock(&sl->lock);
+    if (use && use->refs == 2) { /* only the slot and we: no reader scans old arrays */
+        for (int i = 0; i < use->n_retired; i++)
+            free(use->retired[i]);
+        use->n_retired = 0;
+    }
+    gen_index_release(use);
     pthread_mutex_unlock(&sl->lock);
     return st;
 }

@@ -2,15 +2,19 @@
  * (any folder holding metrics.jsonl, at most RLC_RUNS_MAX_DEPTH levels below
  * the root), each run's status read from its files, and per-run caches of the
  * parsed metrics and of an index over emergence/generations.jsonl that are
- * refreshed only when the files change. Generations requests for one run take
- * turns; metrics snapshots are shared and read in parallel.
+ * refreshed only when the files change. Metrics snapshots and generations
+ * indexes are shared and read in parallel; extending one run's index is done
+ * by one request at a time and blocks nothing else.
  *
  * Status rule (files only, nothing is asked of the trainer):
  *   finished  RUN/final/ exists (the trainer writes it after the last step);
  *   running   otherwise, when metrics.jsonl or emergence/{steps,generations}.jsonl
  *             was modified within the last running_window_s seconds;
- *   crashed   neither: the run stopped without reaching final/ (killed,
- *             crashed, or stopped by a signal and not yet resumed). */
+ *   stopped   otherwise, when RUN/STOPPED (written by the trainer when a
+ *             signal stopped it after a checkpoint; removed on resume) is
+ *             there and no live file is newer: resumable;
+ *   crashed   none of these: the run stopped without reaching final/
+ *             (killed or crashed). */
 #ifndef RLC_SERVE_RUNS_H
 #define RLC_SERVE_RUNS_H
 
@@ -31,9 +35,10 @@ typedef enum rlc_run_status {
     RLC_RUN_RUNNING,
     RLC_RUN_FINISHED,
     RLC_RUN_CRASHED,
+    RLC_RUN_STOPPED,
 } rlc_run_status;
 
-/* "running", "finished", "crashed". */
+/* "running", "finished", "crashed", "stopped". */
 const char *rlc_run_status_str(rlc_run_status s);
 
 typedef struct rlc_run_info {
@@ -43,6 +48,11 @@ typedef struct rlc_run_info {
     rlc_run_status status;
     double updated; /* newest mtime of metrics.jsonl and emergence/ files (unix s) */
     int has_final;  /* final/ exists */
+    /* from RUN/STOPPED when status is STOPPED ("" / -1 where it lacks a field) */
+    char stop_signal[16];
+    int64_t stop_step;
+    char stop_checkpoint[128];
+    char stop_time[40];
 } rlc_run_info;
 
 /* Opens the registry for root (must be an existing directory). Runs whose
@@ -52,8 +62,10 @@ rlc_status rlc_runs_open(const char *root, double running_window_s, double resca
                          rlc_runs **out);
 void rlc_runs_free(rlc_runs *r);
 
-/* The root as served: its realpath. */
+/* The root as served: its realpath (never shown to clients). */
 const char *rlc_runs_root(const rlc_runs *r);
+/* The root's own folder name, as shown to clients. */
+const char *rlc_runs_root_name(const rlc_runs *r);
 double rlc_runs_window(const rlc_runs *r);
 
 /* A copy of the run list, sorted by id, statuses computed now. *out is
@@ -98,11 +110,22 @@ typedef struct rlc_gen_ref {
     double step, reward;
 } rlc_gen_ref;
 
+/* Over every indexed line: step and reward ranges (finite values only;
+ * +-INFINITY when none), and whether steps never decrease down the file
+ * (then a step range can be found by binary search). */
+typedef struct rlc_gen_stats {
+    double step_min, step_max, reward_min, reward_max;
+    double last_step;
+    int sorted;
+} rlc_gen_stats;
+
 /* Calls fn with the index over the run's generations (extended first by the
  * lines appended since the last call; a shrunk or replaced file is indexed
- * afresh) and a descriptor of the file to read lines from (pread only). g is
- * NULL and n 0 when the file does not exist. Same locking as with_metrics. */
-typedef rlc_status (*rlc_runs_gen_fn)(const rlc_gen_ref *g, int n, int fd, void *ctx);
+ * afresh), its stats, and a descriptor of the file to read lines from (pread
+ * only). g and stats are NULL and n 0 when the file does not exist. fn runs
+ * with no lock held: a slow reader delays nobody. */
+typedef rlc_status (*rlc_runs_gen_fn)(const rlc_gen_ref *g, int n, int fd,
+                                      const rlc_gen_stats *stats, void *ctx);
 rlc_status rlc_runs_with_generations(rlc_runs *r, const char *id, rlc_runs_gen_fn fn, void *ctx);
 
 #endif

@@ -1,14 +1,20 @@
-/* Path checks. Containment is decided on resolved paths (realpath), and once
- * more on the descriptor actually opened (/proc/self/fd), so a symlink swapped
- * in between the two steps cannot lead out of the tree. */
+/* Path checks. Files are opened with openat2(RESOLVE_BENEATH) where the
+ * kernel has it (Linux 5.6+), so the kernel itself keeps the resolution
+ * inside the tree; elsewhere containment is decided on the resolved path
+ * (realpath). Either way it is checked once more on the descriptor actually
+ * opened (/proc/self/fd), so a symlink swapped in between cannot lead out of
+ * the tree, and no segment of the resolved path below the root may be hidden. */
 #include "serve/safepath.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static int hex_val(char c) {
@@ -57,39 +63,102 @@ int rlc_safe_is_under(const char *root, const char *path) {
     return !strncmp(root, path, n) && (path[n] == 0 || path[n] == '/');
 }
 
+/* 1 when no segment of the part of path below root starts with '.': a
+ * symlink inside the tree must not lead to a hidden file (.git/config). */
+static int visible_below(const char *root, const char *path) {
+    size_t n = strlen(root);
+    const char *p = path + (n == 1 ? 0 : n);
+    for (; *p; p++)
+        if (p[0] == '/' && p[1] == '.') return 0;
+    return 1;
+}
+
+/* openat2(dirfd, rel, O_RDONLY..., RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS):
+ * the kernel resolves rel (symlinks included) and refuses to leave dirfd.
+ * Returns the descriptor, or -1 with errno (ENOSYS where the kernel or a
+ * seccomp filter lacks it). */
+static int open_beneath(int dirfd, const char *rel) {
+#ifdef SYS_openat2
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+#else
+    (void)dirfd, (void)rel;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* Whether openat2 works here; decided once (-1: not yet). */
+static atomic_int have_openat2 = -1;
+
 rlc_status rlc_safe_open(const char *root, const char *rel, int *fd, struct stat *sb) {
     *fd = -1;
     char path[PATH_MAX], real[PATH_MAX], link[64];
+    const char *shown = rel[0] ? rel : "."; /* messages never show the root */
     if (rel[0] && !rlc_safe_rel_ok(rel))
         return rlc_errorf(RLC_ERR_INVALID, "%s: refused (not a plain relative path)", rel);
-    int w = rel[0] ? snprintf(path, sizeof path, "%s/%s", root, rel)
-                   : snprintf(path, sizeof path, "%s", root);
-    if (w < 0 || (size_t)w >= sizeof path)
-        return rlc_errorf(RLC_ERR_INVALID, "%s: path too long", rel);
-    if (!realpath(path, real)) {
+    int f = -1;
+    if (have_openat2 != 0 && rel[0]) {
+        int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+            int e = errno;
+            return rlc_errorf(RLC_ERR_IO, "the served folder: %s", strerror(e));
+        }
+        f = open_beneath(dfd, rel);
         int e = errno;
-        return rlc_errorf(e == ENOENT || e == ENOTDIR ? RLC_ERR_NOT_FOUND : RLC_ERR_IO, "%s: %s",
-                          rel[0] ? rel : root, strerror(e));
+        close(dfd);
+        if (f < 0 && (e == ENOSYS || e == EPERM) && have_openat2 < 0) {
+            have_openat2 = 0; /* fall back to the realpath check below */
+        } else if (f < 0 && (e == EXDEV || e == ELOOP)) {
+            /* an absolute symlink (even one into the tree) or a magic link:
+             * decided by the resolved path below, as without openat2 */
+        } else if (f < 0) {
+            have_openat2 = 1;
+            return rlc_errorf(e == ENOENT || e == ENOTDIR ? RLC_ERR_NOT_FOUND : RLC_ERR_IO,
+                              "%s: %s", rel, strerror(e));
+        } else {
+            have_openat2 = 1;
+        }
     }
-    if (!rlc_safe_is_under(root, real))
-        return rlc_errorf(RLC_ERR_INVALID, "%s: refused (resolves outside the served tree)", rel);
-    /* O_NONBLOCK: opening a FIFO must not hang a server thread. */
-    int f = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (f < 0) {
-        int e = errno;
-        return rlc_errorf(e == ENOENT ? RLC_ERR_NOT_FOUND : RLC_ERR_IO, "%s: %s",
-                          rel[0] ? rel : root, strerror(e));
+        int w = rel[0] ? snprintf(path, sizeof path, "%s/%s", root, rel)
+                       : snprintf(path, sizeof path, "%s", root);
+        if (w < 0 || (size_t)w >= sizeof path)
+            return rlc_errorf(RLC_ERR_INVALID, "%s: path too long", shown);
+        if (!realpath(path, real)) {
+            int e = errno;
+            return rlc_errorf(e == ENOENT || e == ENOTDIR ? RLC_ERR_NOT_FOUND : RLC_ERR_IO,
+                              "%s: %s", shown, strerror(e));
+        }
+        if (!rlc_safe_is_under(root, real))
+            return rlc_errorf(RLC_ERR_INVALID, "%s: refused (resolves outside the served tree)",
+                              shown);
+        /* O_NONBLOCK: opening a FIFO must not hang a server thread. */
+        f = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        if (f < 0) {
+            int e = errno;
+            return rlc_errorf(e == ENOENT ? RLC_ERR_NOT_FOUND : RLC_ERR_IO, "%s: %s", shown,
+                              strerror(e));
+        }
     }
+    /* Once more on what was opened: inside the tree, visible, a file or folder. */
     snprintf(link, sizeof link, "/proc/self/fd/%d", f);
     ssize_t k = readlink(link, path, sizeof path - 1);
     if (k <= 0 || fstat(f, sb) != 0) {
         close(f);
-        return rlc_errorf(RLC_ERR_IO, "%s: cannot inspect the opened file", rel);
+        return rlc_errorf(RLC_ERR_IO, "%s: cannot inspect the opened file", shown);
     }
     path[k] = 0;
     if (!rlc_safe_is_under(root, path) || !(S_ISREG(sb->st_mode) || S_ISDIR(sb->st_mode))) {
         close(f);
-        return rlc_errorf(RLC_ERR_INVALID, "%s: refused (outside the tree, or not a file)", rel);
+        return rlc_errorf(RLC_ERR_INVALID, "%s: refused (outside the tree, or not a file)", shown);
+    }
+    if (!visible_below(root, path)) {
+        close(f);
+        return rlc_errorf(RLC_ERR_INVALID, "%s: refused (resolves to a hidden name)", shown);
     }
     *fd = f;
     return RLC_OK;

@@ -24,10 +24,14 @@ int rlc_safe_rel_ok(const char *rel);
 int rlc_safe_is_under(const char *root, const char *path);
 
 /* Opens root/rel read-only (rel as accepted by rlc_safe_rel_ok, or "" for
- * root itself) after resolving every symlink, and checks the opened file is
- * still under root (root must be a realpath). *sb gets its fstat. Errors:
- * NOT_FOUND (no such file), INVALID (rel refused, or resolves outside root),
- * IO. The caller closes *fd. */
+ * root itself): with openat2(RESOLVE_BENEATH) where the kernel has it, else
+ * (and for an absolute symlink, which RESOLVE_BENEATH refuses even when it
+ * points into the tree) after resolving every symlink with realpath; then checks the opened file is
+ * under root (root must be a realpath) and that no segment of its resolved
+ * path below root starts with '.' (an in-tree symlink to .git/config is
+ * refused). *sb gets its fstat. Errors: NOT_FOUND (no such file), INVALID
+ * (rel refused, resolves outside root or to a hidden name), IO. Messages name
+ * rel, never root. The caller closes *fd. */
 rlc_status rlc_safe_open(const char *root, const char *rel, int *fd, struct stat *sb);
 
 /* rlc_safe_open, then reads at most max bytes into a NUL-terminated malloc'd

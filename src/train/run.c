@@ -507,7 +507,9 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         if (RLC_RC(c, checkpoint.save_every) > 0 && steps_done % c->checkpoint.save_every == 0 &&
             !last) {
             st = save_checkpoint(c, dir, &pol, opt, steps_done, run_correct, run_total);
-            if (st == RLC_OK) rlc_logf(RLC_LOG_INFO, "checkpoint-%d saved", steps_done);
+            if (st == RLC_OK)
+                rlc_logf(RLC_LOG_INFO, "checkpoint-%d saved after step %d (resumes at step %d)",
+                         steps_done, step, steps_done);
         }
     }
     sigaction(SIGINT, &old_int, NULL);
@@ -517,9 +519,9 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         st = save_checkpoint(c, dir, &pol, opt, steps_done, run_correct, run_total);
         if (st == RLC_OK)
             rlc_logf(RLC_LOG_WARN,
-                     "stopped by a signal after step %d of %d; checkpoint written. Run the same "
-                     "command again to resume.",
-                     steps_done, c->training.steps);
+                     "stopped by a signal after step %d (%d of %d steps done); checkpoint-%d "
+                     "written. Run the same command again to resume at step %d.",
+                     steps_done - 1, steps_done, c->training.steps, steps_done, steps_done);
     } else if (st == RLC_OK) {
         st = rlc_sinks_finish(sinks);
         if (st == RLC_OK) st = check_finite_state(&pol, NULL, "final");

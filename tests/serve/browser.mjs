@@ -2,7 +2,8 @@
 // driven by playwright-core. Opens the page, finds the runs with their
 // statuses, sees the loss chart, watches a new point appear while the fake
 // run appends to metrics.jsonl (no reload), overlays a second run, hovers,
-// zooms, smooths, opens a completion and the other tabs. Screenshots go to
+// zooms, smooths, opens a completion and the other tabs, and shows a run
+// stopped by a signal as "stopped (resumable)" with its step. Screenshots go to
 // $ARTIFACTS (default build/test-artifacts/serve).
 // Usage: node tests/serve/browser.mjs   (RLC_BIN, NPM_ROOT, CHROMIUM override)
 import assert from 'node:assert/strict';
@@ -41,7 +42,10 @@ try {
   await page.waitForSelector('#runs li[data-run="demo/grpo"]');
   const statuses = await page.$$eval('#runs li', (lis) =>
     Object.fromEntries(lis.map((li) => [li.dataset.run, li.querySelector('.badge').textContent])));
-  assert.deepEqual(statuses, { 'demo/grpo': 'running', 'demo/sft': 'finished', old: 'crashed' });
+  assert.deepEqual(statuses, {
+    'demo/grpo': 'running', 'demo/sft': 'finished', old: 'crashed',
+    stopped: 'stopped',
+  });
   assert.equal(await page.textContent('#run-title'), 'demo/grpo');
   done('run list with statuses');
 
@@ -154,6 +158,21 @@ try {
   assert.equal(await page.textContent('#config'), fs.readFileSync(path.join(grpo, 'config.yaml'), 'utf8'));
   await shot('06-config.png');
   done('checkpoints and config');
+
+  step = 'stopped run';
+  await page.goto(`${server.base}/?poll=301#run=stopped&tab=charts`);
+  await page.waitForFunction(() => document.querySelector('#run-title').textContent === 'stopped');
+  assert.equal(await page.textContent('#run-status'), 'stopped (resumable)');
+  const meta = await page.textContent('#run-meta');
+  assert.ok(meta.includes('resumes at step 7 from checkpoints/checkpoint-7'), meta);
+  const tip = await page.getAttribute('#run-status', 'title');
+  assert.ok(tip.includes('SIGINT') && tip.includes('checkpoints/checkpoint-7'), tip);
+  const color = await page.$eval('#run-status', (b) => getComputedStyle(b).backgroundColor);
+  assert.equal(color, 'rgb(178, 106, 0)');
+  const rowTip = await page.getAttribute('#runs li[data-run="stopped"]', 'title');
+  assert.ok(rowTip.startsWith('stopped by SIGINT'), rowTip);
+  await shot('07-stopped.png');
+  done('stopped run shown as stopped (resumable) with its step');
 
   step = 'problems';
   assert.deepEqual(problems, []);

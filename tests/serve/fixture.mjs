@@ -25,7 +25,8 @@ export function generationLine(step, k) {
 }
 
 // runs/demo/grpo (running: `steps` metric rows, 4 completions per step,
-// config, checkpoints), runs/demo/sft (finished), runs/old (crashed).
+// config, checkpoints), runs/demo/sft (finished), runs/old (crashed),
+// runs/stopped (stopped by a signal: STOPPED newer than its metrics).
 export function makeRuns(steps = 20, gensPerStep = 4) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rlc-serve-'));
   const runs = path.join(root, 'runs');
@@ -61,6 +62,18 @@ export function makeRuns(steps = 20, gensPerStep = 4) {
   fs.writeFileSync(path.join(old, 'metrics.jsonl'), metricLine(1) + metricLine(2));
   const past = new Date(Date.now() - 3600 * 1000);
   fs.utimesSync(path.join(old, 'metrics.jsonl'), past, past);
+  // stopped by SIGINT after a checkpoint: STOPPED written after the last metrics
+  const stopped = path.join(runs, 'stopped');
+  fs.mkdirSync(stopped, { recursive: true });
+  let mp = '';
+  for (let s = 0; s < 7; s++) mp += metricLine(s);
+  fs.writeFileSync(path.join(stopped, 'metrics.jsonl'), mp);
+  fs.writeFileSync(path.join(stopped, 'STOPPED'), JSON.stringify({
+    signal: 'SIGINT', step: 7, checkpoint: 'checkpoints/checkpoint-7', time: '2026-12-02T13:00:00Z',
+  }) + '\n');
+  const tenMin = new Date(Date.now() - 600 * 1000), nineMin = new Date(Date.now() - 540 * 1000);
+  fs.utimesSync(path.join(stopped, 'metrics.jsonl'), tenMin, tenMin);
+  fs.utimesSync(path.join(stopped, 'STOPPED'), nineMin, nineMin);
   return { root, runs, grpo };
 }
 
