@@ -112,6 +112,7 @@ static void grpo_record(rlc_metric_record *r, int step, double loss) {
     r->v[RLC_M_CORRECT_COUNT] = 3, r->v[RLC_M_TOTAL_COUNT] = 8;
     r->v[RLC_M_ZERO_STD_GROUPS] = 1, r->v[RLC_M_BATCH_SIZE] = 2;
     r->v[RLC_M_VAL_LOSS] = NAN;
+    r->v[RLC_M_SKIPPED_STEPS] = 0; /* a NaN loss that was not skipped: the plain warning */
 }
 
 /* Runs `steps` GRPO steps from start through sinks at the given console width;
