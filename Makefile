@@ -66,7 +66,7 @@ $(HOOK_OBJ): src/base/killpoint.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DRLC_TEST_HOOKS -c $< -o $@
 
-$(UPLOT_DIR)/package.json:
+$(UPLOT_DIR)/package.json: | $(DEPS_STAMP)
 	@NPM_PREFIX=$(NPM_DIR) sh tests/npm-install.sh $(UPLOT_PKG)
 
 $(BUILD)/gen/serve_assets.c: scripts/embed-assets.sh $(wildcard web/*) $(UPLOT_DIR)/package.json
