@@ -1,5 +1,6 @@
-# rlc — build, test, demo.  `make` builds build/rlc; `make test` runs the suite
-# (normal build, then once more under AddressSanitizer + UBSan).
+# rlc — build, test, demo.  `make` builds build/rlc; `make test` checks the
+# formatting and runs the suite (normal build, then once more under
+# AddressSanitizer + UBSan).
 
 CC      ?= cc
 BUILD   ?= build
@@ -147,6 +148,7 @@ format:
 # Fails, listing each file, where a file differs from what clang-format (with
 # .clang-format) makes of it.
 format-check:
+	@command -v clang-format >/dev/null || { echo "format-check: no clang-format (make test-deps installs it)" >&2; exit 1; }
 	@bad=0; for f in $(FORMAT_SRC); do \
 	  clang-format --dry-run --Werror "$$f" >/dev/null 2>&1 || { echo "format-check: $$f"; bad=$$((bad+1)); }; \
 	done; \
