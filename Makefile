@@ -1,5 +1,6 @@
-# rlc — build, test, demo.  `make` builds build/rlc; `make test` runs the suite
-# (normal build, then once more under AddressSanitizer + UBSan).
+# rlc — build, test, demo.  `make` builds build/rlc; `make test` checks the
+# formatting and runs the suite (normal build, then once more under
+# AddressSanitizer + UBSan).
 
 CC      ?= cc
 BUILD   ?= build
@@ -30,26 +31,50 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(ASSET_OBJ)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps test-deps test unit asan serve-e2e load-test demo bench clean format
-all: deps $(BUILD)/rlc
+.PHONY: all deps test-deps test unit asan serve-e2e load-test demo bench clean format format-check
+all: $(BUILD)/rlc
 
 deps:
 	@sh scripts/deps.sh build
 test-deps:
 	@sh scripts/deps.sh test
 
-$(BUILD)/%.o: %.c
+# Every compile waits for the packages (headers) to be installed: the stamps
+# make that an order-only prerequisite, so `make -j2` from clean does not
+# compile in parallel with the install.
+DEPS_STAMP      := $(BUILD)/.stamp-deps
+TEST_DEPS_STAMP := $(BUILD)/.stamp-test-deps
+$(DEPS_STAMP): scripts/deps.sh
+	@mkdir -p $(dir $@)
+	@sh scripts/deps.sh build
+	@touch $@
+$(TEST_DEPS_STAMP): scripts/deps.sh
+	@mkdir -p $(dir $@)
+	@sh scripts/deps.sh test
+	@touch $@
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(UPLOT_DIR)/package.json:
+$(TEST_OBJ): | $(TEST_DEPS_STAMP)
+
+# The test build: the same objects but for base/killpoint.o, whose crash hook
+# (RLC_TEST_KILL_AT, see killpoint.h) is compiled in only here. Linked ahead
+# of librlc.a, it takes the place of the archive's no-op one.
+HOOK_OBJ := $(BUILD)/test-hooks/src/base/killpoint.o
+$(HOOK_OBJ): src/base/killpoint.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DRLC_TEST_HOOKS -c $< -o $@
+
+$(UPLOT_DIR)/package.json: | $(DEPS_STAMP)
 	@NPM_PREFIX=$(NPM_DIR) sh tests/npm-install.sh $(UPLOT_PKG)
 
 $(BUILD)/gen/serve_assets.c: scripts/embed-assets.sh $(wildcard web/*) $(UPLOT_DIR)/package.json
 	@mkdir -p $(dir $@)
 	sh scripts/embed-assets.sh $@ $(WEB_ASSETS)
 
-$(ASSET_OBJ): $(BUILD)/gen/serve_assets.c
+$(ASSET_OBJ): $(BUILD)/gen/serve_assets.c | $(DEPS_STAMP)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # sqrtf's errno path keeps the AdamW loop scalar; its inputs are never negative.
@@ -62,26 +87,30 @@ $(BUILD)/librlc.a: $(LIB_OBJ)
 $(BUILD)/rlc: $(CLI_OBJ) $(BUILD)/librlc.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/test_rlc: $(TEST_OBJ) $(BUILD)/librlc.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcriterion
-
-$(BUILD)/bench_%: bench/%.c $(BUILD)/librlc.a
+$(BUILD)/rlc-test: $(CLI_OBJ) $(HOOK_OBJ) $(BUILD)/librlc.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-# Unit tests: every tests/*.c linked into one Criterion binary.
-unit: $(BUILD)/rlc $(BUILD)/test_rlc
-	RLC_BIN=$(BUILD)/rlc $(BUILD)/test_rlc $(TEST_ARGS)
+$(BUILD)/test_rlc: $(TEST_OBJ) $(HOOK_OBJ) $(BUILD)/librlc.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcriterion
+
+$(BUILD)/bench_%: bench/%.c $(BUILD)/librlc.a | $(DEPS_STAMP)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# Unit tests: every tests/*.c linked into one Criterion binary; the CLI tests
+# run the test build of the binary (RLC_BIN).
+unit: $(BUILD)/rlc-test $(BUILD)/test_rlc
+	RLC_BIN=$(BUILD)/rlc-test $(BUILD)/test_rlc $(TEST_ARGS)
 
 asan:
 	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  EXTRA_LDLIBS="-fsanitize=address,undefined" \
-	  build-asan/rlc build-asan/test_rlc
+	  build-asan/rlc-test build-asan/test_rlc
 	@# Criterion counts a test that leaks as passed, so the log is searched too.
 	@# fontconfig (under cairo's text) keeps a process-wide cache it never frees: tests/lsan.supp.
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=tests/lsan.supp \
-	  RLC_BIN=build-asan/rlc RLC_SANITIZED=1 build-asan/test_rlc $(TEST_ARGS) \
+	  RLC_BIN=build-asan/rlc-test RLC_SANITIZED=1 build-asan/test_rlc $(TEST_ARGS) \
 	  > build-asan/test.log 2>&1; rc=$$?; cat build-asan/test.log; \
 	  if grep -q -E 'ERROR: (Leak|Address)Sanitizer|runtime error:' build-asan/test.log; then \
 	    echo "asan: sanitizer reports above" >&2; exit 1; fi; exit $$rc
@@ -100,21 +129,38 @@ load-test: $(BUILD)/rlc
 	RLC_BIN=$(BUILD)/rlc node tests/serve/load.mjs $(LOAD_ARGS)
 
 test: test-deps
+	$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory serve-e2e
 	$(MAKE) --no-print-directory asan
 
-bench: deps $(BUILD)/rlc $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRC))
+bench: $(BUILD)/rlc $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRC))
 	@for b in $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRC)); do echo "== $$b"; $$b || exit 1; done
 
 # SFT from scratch, held-out eval, GRPO, eval again; prints a before/after table.
 demo: all
 	@sh scripts/demo.sh
 
+FORMAT_SRC := $(wildcard src/*/*.c src/*/*.h tests/*.c tests/*.h bench/*.c tests/fuzz/*.c tests/fuzz/*.h)
+# clang-format 14 can take more than one pass to settle (it re-breaks string
+# literals holding wide Unicode, as in tests/test_tokenizer.c): repeat until
+# format-check agrees.
 format:
-	clang-format -i src/*/*.c src/*/*.h tests/*.c bench/*.c
+	@for i in 1 2 3 4; do \
+	  clang-format -i $(FORMAT_SRC); \
+	  $(MAKE) --no-print-directory -s format-check >/dev/null 2>&1 && exit 0; \
+	done; $(MAKE) --no-print-directory format-check
+
+# Fails, listing each file, where a file differs from what clang-format (with
+# .clang-format) makes of it.
+format-check:
+	@command -v clang-format >/dev/null || { echo "format-check: no clang-format (make test-deps installs it)" >&2; exit 1; }
+	@bad=0; for f in $(FORMAT_SRC); do \
+	  clang-format --dry-run --Werror "$$f" >/dev/null 2>&1 || { echo "format-check: $$f"; bad=$$((bad+1)); }; \
+	done; \
+	if [ $$bad -ne 0 ]; then echo "format-check: $$bad file(s) not clang-formatted (make format fixes them)" >&2; exit 1; fi
 
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOOK_OBJ:.o=.d)

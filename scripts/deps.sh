@@ -12,7 +12,8 @@ if [ "${1:-build}" = node ]; then
   need="$node"
 elif [ "${1:-build}" = test ]; then
   # chromium: the dashboard's browser test (driven by playwright-core from npm).
-  need="$need libcriterion-dev protobuf-compiler python3-torch python3-numpy python3-jinja2 chromium"
+  # clang-format: make format-check.
+  need="$need libcriterion-dev protobuf-compiler python3-torch python3-numpy python3-jinja2 chromium clang-format"
 fi
 missing=""
 for p in $need; do

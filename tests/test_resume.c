@@ -1,4 +1,5 @@
-/* Exact resume through the CLI binary ($RLC_BIN, default build/rlc).
+/* Exact resume through the CLI binary ($RLC_BIN, default build/rlc-test: the
+ * test build, the only one with the RLC_TEST_KILL_AT hook).
  *
  * Crash tests: a tiny run (SFT from scratch; GRPO with LoRA and with every
  * weight trained, both from the SFT model) is killed with SIGKILL six times at
@@ -40,7 +41,7 @@ TestSuite(resume, .init = tmpdir_setup, .fini = tmpdir_teardown);
 #define RUN_LIMIT_S 300 /* one rlc run, also under ASan on a busy machine */
 
 static const char *bin(void) {
-    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
+    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc-test";
 }
 
 static void write_text(const char *path, const char *text) {
@@ -126,7 +127,9 @@ static void expect_exit0(int status, const char *log) {
 static void expect_killed(int status, const char *log, const char *what) {
     if (!WIFSIGNALED(status)) dump_log(log);
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-              "kill point %s never reached: the run exited (status %#x)", what, status);
+              "kill point %s never reached: the run exited (status %#x; is RLC_BIN=%s a test "
+              "build? make build/rlc-test)",
+              what, status, bin());
 }
 
 /* The newest committed checkpoint-<step> folder of RUN (0 when none); with

@@ -1,8 +1,14 @@
-/* Test-only fault injection for crash tests. With RLC_TEST_KILL_AT=SITE:LABEL in
- * the environment, the process kills itself with SIGKILL (no cleanup, no
- * buffers flushed, no atexit: for the files on disk, the same as kill -9 at
- * that instant) when it passes kill point SITE with a label that is LABEL or
- * ends in "/LABEL". Without the variable a kill point costs one getenv.
+/* Test-only fault injection for crash tests, compiled in only when
+ * base/killpoint.c is built with -DRLC_TEST_HOOKS: the test binary
+ * build/rlc-test (`make unit`, `make asan` run the CLI tests against it).
+ * In the release build/rlc a kill point is an empty call and the binary
+ * never reads RLC_TEST_KILL_AT.
+ *
+ * In the test build, with RLC_TEST_KILL_AT=SITE:LABEL in the environment, the
+ * process kills itself with SIGKILL (no cleanup, no buffers flushed, no atexit:
+ * for the files on disk, the same as kill -9 at that instant) when it passes
+ * kill point SITE with a label that is LABEL or ends in "/LABEL". Without the
+ * variable a kill point costs one getenv.
  *
  * Sites (only appended to; tests/test_resume.c and tests/test_final.c use them):
  *   write           base/fs.c: each chunk written to PATH.tmp by rlc_atomic_write,

@@ -8,6 +8,7 @@
 
 #include "base/checked.h"
 #include "base/fs.h"
+#include "base/numfmt.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -417,12 +418,9 @@ rlc_status rlc_config_validate(const rlc_model_config *c, const char *what) {
  * shows 1e-05 rather than 9.99999974737875e-06. */
 static json_t *real_of(float f) {
     char buf[32];
-    for (int p = 6; p <= 9; p++) {
-        snprintf(buf, sizeof buf, "%.*g", p, (double)f);
-        double d = strtod(buf, NULL);
-        if ((float)d == f) return json_real(d);
-    }
-    return json_real((double)f);
+    if (!isfinite(f)) return json_real((double)f);
+    rlc_format_float(buf, sizeof buf, f);
+    return json_real(strtod(buf, NULL));
 }
 
 rlc_status rlc_config_save(const rlc_model_config *c, const char *path) {

@@ -13,6 +13,8 @@
  * returned for u in [C_{i-1}, C_i) / C_total with C the running kept mass. */
 #include "model/sampler.h"
 
+#include "tensor/cpu_math.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -71,32 +73,6 @@ static float select_threshold(float *a, int n, double need, int by_mass) {
     }
 }
 
-/* exp(x) for x in [-87, 0] (Cephes expf: Cody-Waite reduction and a degree-6
- * polynomial; within 1e-7 relative of exp, exp(0) exactly 1). Inputs below -87
- * (and NaN) are
- * clamped: callers map them to 0. No float-to-int conversion
- * (the 1.5*2^23 trick rounds and its bits hold n), so GCC vectorises it without
- * -fno-trapping-math. */
-static inline float exp_nonpos(float x) {
-    float xc = x >= -87.0f ? x : -87.0f; /* NaN -> -87 as well */
-    float t = xc * 1.44269504088896341f + 12582912.0f;
-    float n = t - 12582912.0f; /* round(x / ln 2) */
-    uint32_t tb;
-    memcpy(&tb, &t, sizeof tb);
-    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-    float q = 1.9875691500e-4f;
-    q = q * r + 1.3981999507e-3f;
-    q = q * r + 8.3334519073e-3f;
-    q = q * r + 4.1665795894e-2f;
-    q = q * r + 1.6666665459e-1f;
-    q = q * r + 5.0000001201e-1f;
-    float e = q * r * r + r + 1.0f;
-    uint32_t bits = (tb - 0x4B400000u + 127u) << 23; /* 2^n, n in [-126, 0] */
-    float two_n;
-    memcpy(&two_n, &bits, sizeof two_n);
-    return e * two_n;
-}
-
 /* Sums below run in blocks: a float reduction inside a block (which GCC
  * vectorises; a float-to-double reduction it does not) and double across
  * blocks, so the total keeps ~1e-7 relative accuracy at V = 150k. The block
@@ -111,7 +87,7 @@ static double weights(const float *restrict logits, int V, float lmax, float inv
                       float *restrict w) {
     for (int i = 0; i < V; i++) {
         float a = (logits[i] - lmax) * inv_t;
-        float x = exp_nonpos(a);
+        float x = rlc_expf(a);
         w[i] = a >= -87.0f ? x : 0.0f; /* false for NaN logits too */
     }
     return kept_weight(w, V, 0.0f, 1);

@@ -185,29 +185,6 @@ int rlc_metric_format_cell(char *out, size_t cap, const rlc_metric_def *d,
     return snprintf(out, cap, "%*s", d->width, cell);
 }
 
-void rlc_format_float(char *out, size_t cap, double v) {
-    float f = (float)v;
-    if (!isfinite(f)) {
-        snprintf(out, cap, "null");
-        return;
-    }
-    for (int p = 1; p <= 9; p++) {
-        snprintf(out, cap, "%.*g", p, f);
-        if ((float)strtod(out, NULL) == f) return;
-    }
-}
-
-void rlc_format_double(char *out, size_t cap, double v) {
-    if (!isfinite(v)) {
-        snprintf(out, cap, "null");
-        return;
-    }
-    for (int p = 1; p <= 17; p++) {
-        snprintf(out, cap, "%.*g", p, v);
-        if (strtod(out, NULL) == v) return;
-    }
-}
-
 /* ---- text buffer and JSON ---- */
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes there are

@@ -5,6 +5,7 @@
 #ifndef RLC_OBSERVE_METRICS_H
 #define RLC_OBSERVE_METRICS_H
 
+#include "base/numfmt.h" /* rlc_format_double/_float, for the sinks */
 #include "base/strbuf.h"
 
 #include <jansson.h>
@@ -127,11 +128,6 @@ int rlc_metric_column_shown(const rlc_metric_def *d, unsigned mode, int eval);
  * fraction as "num/den" (either NaN: "nan"). Returns what snprintf returns. */
 int rlc_metric_format_cell(char *out, size_t cap, const rlc_metric_def *d,
                            const rlc_metric_record *r);
-
-/* The shortest "%.*g" text that reads back as exactly v (NaN, inf: "null");
- * _float: as exactly (float)v once read and rounded to a float. */
-void rlc_format_double(char *out, size_t cap, double v);
-void rlc_format_float(char *out, size_t cap, double v);
 
 /* Appends s as a JSON string literal: invalid UTF-8 bytes become U+FFFD and
  * at most max_chars code points are kept (0: all). */

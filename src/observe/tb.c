@@ -6,12 +6,13 @@
  * and google/protobuf/struct.proto. Only what rlc writes is encoded. */
 #include "observe/tb.h"
 
+#include "base/crc32c.h"
 #include "base/fs.h"
+#include "base/strbuf.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -43,59 +44,21 @@ struct rlc_tb {
     char *path;
 };
 
-/* ---- CRC-32C ---- */
-
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
-        crc_table[i] = c;
-    }
-}
-
-uint32_t rlc_tb_crc32c(const void *data, size_t len) {
-    pthread_once(&crc_once, crc_init);
-    const uint8_t *p = data;
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < len; i++)
-        c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-    return c ^ 0xFFFFFFFFu;
-}
-
+/* TFRecord's mask over the CRC-32C, so data holding its own CRC does not
+ * checksum to a fixed value. */
 uint32_t rlc_tb_masked_crc(const void *data, size_t len) {
-    uint32_t c = rlc_tb_crc32c(data, len);
+    uint32_t c = rlc_crc32c(0, data, len);
     return ((c >> 15) | (c << 17)) + 0xa282ead8u;
 }
 
-/* ---- protobuf encoding into a growable buffer ---- */
+/* ---- protobuf encoding into a base/strbuf buffer ---- */
 
-/* An allocation failure is remembered in oom and checked once per record. */
-typedef struct pb {
-    uint8_t *p;
-    size_t len, cap;
-    int oom;
-} pb;
+/* The buffer holds bytes (its trailing NUL is not part of the message); an
+ * allocation failure is remembered in oom and checked once per record. */
+typedef rlc_strbuf pb;
 
 static void pb_put(pb *b, const void *src, size_t n) {
-    if (b->oom || n == 0) return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n)
-            cap *= 2;
-        uint8_t *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, src, n);
-    b->len += n;
+    if (n) rlc_sb_put(b, src, n);
 }
 
 static void pb_varint(pb *b, uint64_t v) {
@@ -163,8 +126,7 @@ static void pb_msg(pb *b, int field, const pb *sub) {
 }
 
 static void pb_free(pb *b) {
-    free(b->p);
-    *b = (pb){0};
+    rlc_sb_free(b);
 }
 
 /* ---- records ---- */

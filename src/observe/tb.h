@@ -61,9 +61,8 @@ rlc_status rlc_tb_flush(rlc_tb *w);
  * while flushing or closing (w is freed either way). */
 rlc_status rlc_tb_close(rlc_tb *w);
 
-/* CRC-32C (Castagnoli) of data, and the TFRecord mask applied to it:
+/* The TFRecord mask applied to the CRC-32C (base/crc32c.h) of data:
  * ((crc >> 15) | (crc << 17)) + 0xa282ead8. Exposed for readers and tests. */
-uint32_t rlc_tb_crc32c(const void *data, size_t len);
 uint32_t rlc_tb_masked_crc(const void *data, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
  * double the file held. */
 #include "serve/api.h"
 
+#include "base/numfmt.h"
 #include "base/strbuf.h"
 #include "serve/safepath.h"
 
@@ -30,17 +31,10 @@
 
 /* ---- output: a base/strbuf text buffer ------------------------------------ */
 
-/* Shortest of %.15g/%.16g/%.17g that reads back as x; null when not finite. */
+/* The shortest text that reads back as x; null when not finite. */
 static void sb_num(rlc_strbuf *b, double x) {
     char t[40];
-    if (!isfinite(x)) {
-        rlc_sb_cstr(b, "null");
-        return;
-    }
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(t, sizeof t, "%.*g", prec, x);
-        if (strtod(t, NULL) == x) break;
-    }
+    rlc_format_double(t, sizeof t, x);
     rlc_sb_cstr(b, t);
 }
 

@@ -1,21 +1,29 @@
 /* Scalar math written so that GCC/Clang vectorize loops that call it
  * (libm's expf only vectorizes under -ffast-math, which we do not use).
- * Internal to the CPU backend. */
+ * Used by the CPU backend and by the sampler (model/sampler.c): the one fast
+ * exp of the code base. */
 #ifndef RLC_TENSOR_CPU_MATH_H
 #define RLC_TENSOR_CPU_MATH_H
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
-/* exp(x) in fp32 to ~2 ulp (Cephes expf polynomial): x = n ln2 + r, |r| <= ln2/2 (n rounded),
- * 2^n built in the exponent bits. Returns 0 below -87.3 (so exp(-inf) = 0) and
- * saturates at exp(88.3) instead of returning inf. */
+/* exp(x) in fp32 within 1.05 ulp over [-87.3, 88.3] (Cephes expf polynomial;
+ * bench/kernels.c measures it against libm): x = n ln2 + r, |r| <= ln2/2
+ * (n rounded), 2^n built in the exponent bits. Returns 0 below -87.3 (so
+ * exp(-inf) = 0), exp(0) = 1 exactly, NaN for NaN, and saturates at
+ * exp(88.3) instead of returning inf. */
 static inline float rlc_expf(float x) {
-    float xc = x < -87.33f ? -87.33f : x;
+    float xc = x < -87.33f ? -87.33f : x; /* NaN stays NaN */
     xc = xc > 88.3f ? 88.3f : xc;
     /* Round to nearest by adding 1.5*2^23: floorf/rintf are libm calls
-     * that block vectorization without -ffast-math. */
-    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+     * that block vectorization without -ffast-math. The bits of t then hold
+     * n, so no float-to-int conversion is needed either. */
+    float t = fmaf(xc, 1.44269504088896341f, 12582912.0f);
+    float n = t - 12582912.0f;
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
     /* ln2 split in two so n*ln2 is exact enough for the reduction. */
     float r = fmaf(n, 2.12194440e-4f, fmaf(n, -0.693359375f, xc));
     /* fmaf explicitly: -std=c11 turns off FP contraction, and this is the hot path. */
@@ -25,12 +33,12 @@ static inline float rlc_expf(float x) {
     p = fmaf(p, r, 4.1665795894e-2f);
     p = fmaf(p, r, 1.6666665459e-1f);
     p = fmaf(p, r, 5.0000001201e-1f);
-    p = fmaf(p, r * r, r + 1.0f);
-    union {
-        int32_t i;
-        float f;
-    } e = {.i = ((int32_t)n + 127) << 23};
-    return x < -87.33f ? 0.0f : p * e.f;
+    /* 1 added last: adding it to r first would round away r's low bits. */
+    p = fmaf(p, r * r, r) + 1.0f;
+    uint32_t bits = (tb - 0x4B400000u + 127u) << 23; /* 2^n, n in [-126, 127] */
+    float two_n;
+    memcpy(&two_n, &bits, sizeof two_n);
+    return x < -87.33f ? 0.0f : p * two_n;
 }
 
 #ifdef __AVX512F__
@@ -49,7 +57,7 @@ static inline __m512 rlc_exp16(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
     __m512i e =
         _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
     __m512 y = _mm512_mul_ps(p, _mm512_castsi512_ps(e));

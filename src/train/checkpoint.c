@@ -9,6 +9,7 @@
 #include "base/crc32c.h"
 #include "base/fs.h"
 #include "base/killpoint.h"
+#include "base/numfmt.h"
 #include "model/safetensors.h"
 #include "train/final.h"
 
@@ -110,7 +111,7 @@ void rlc_ckpt_abort(rlc_ckpt_tx *tx) {
 
 static rlc_status meta_f(rlc_st_writer *w, const char *key, double v) {
     char buf[64];
-    snprintf(buf, sizeof buf, "%.9g", v);
+    rlc_format_float(buf, sizeof buf, v);
     return rlc_st_writer_meta(w, key, buf);
 }
 

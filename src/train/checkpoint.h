@@ -41,7 +41,7 @@ const char *rlc_ckpt_dir(const rlc_ckpt_tx *tx);
 int64_t rlc_ckpt_step(const rlc_ckpt_tx *tx);
 
 /* Writes optimizer.safetensors: F32 tensors exp_avg = m[n] and exp_avg_sq = v[n],
- * with t and the hyper-parameters in __metadata__ (floats as %.9g, exact). */
+ * with t and the hyper-parameters in __metadata__ (floats in their shortest exact form). */
 rlc_status rlc_ckpt_write_optimizer(rlc_ckpt_tx *tx, const rlc_adamw *opt);
 /* Reads DIR/optimizer.safetensors into opt, bit-exact. An opt with no buffers
  * (m == NULL) is initialised with the file's size and hyper-parameters; otherwise

@@ -8,6 +8,7 @@
 #include "base/text.h"
 
 #include "base/fs.h"
+#include "base/numfmt.h"
 #include "observe/log.h"
 
 #include <ctype.h>
@@ -1163,17 +1164,10 @@ static void put_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-/* Shortest decimal that reads back as exactly v. */
+/* Shortest decimal that reads back as exactly v (10000 rather than 1e+04). */
 static void put_double(FILE *f, double v) {
     char buf[40];
-    if (v == trunc(v) && fabs(v) < 1e15) { /* 10000 rather than 1e+04 */
-        fprintf(f, "%.0f", v);
-        return;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) break;
-    }
+    rlc_format_double(buf, sizeof buf, v);
     fputs(buf, f);
 }
 
