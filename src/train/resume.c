@@ -52,8 +52,8 @@ static rlc_status read_state(const char *dir, long *step, long *run_correct, lon
     json_error_t e;
     json_t *j = json_load_file(path, 0, &e);
     if (!j) return rlc_errorf(RLC_ERR_FORMAT, "%s: %s", path, e.text);
-    rlc_status st = json_is_object(j) ? RLC_OK
-                                      : rlc_errorf(RLC_ERR_FORMAT, "%s: expected an object", path);
+    rlc_status st =
+        json_is_object(j) ? RLC_OK : rlc_errorf(RLC_ERR_FORMAT, "%s: expected an object", path);
     if (!st) st = state_int(j, path, "step", step);
     if (!st && run_correct) st = state_int(j, path, "running_correct", run_correct);
     if (!st && run_total) st = state_int(j, path, "running_total", run_total);
@@ -154,8 +154,8 @@ rlc_status rlc_rerun_plan_make(const rlc_run_config *c, const char *run_dir, rlc
     int have;
     have = 0;
     if (holds)
-        RLC_TRY(stored_config(run_dir, final_step >= ck_step ? NULL : plan->checkpoint, &old,
-                              where, sizeof where, &have));
+        RLC_TRY(stored_config(run_dir, final_step >= ck_step ? NULL : plan->checkpoint, &old, where,
+                              sizeof where, &have));
     char *diff = NULL, *free_diff = NULL;
     rlc_status st = have ? rlc_run_config_changes(&old, c, &diff, &free_diff) : RLC_OK;
     if (st == RLC_OK && have && !diff && c->training.steps > old.training.steps &&
@@ -208,8 +208,8 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 }
 
 rlc_status rlc_rerun_clear(const char *run_dir) {
-    static const char *const names[] = {RLC_RUN_STOPPED, "final",     "checkpoints", "metrics.jsonl",
-                                        "emergence",     "tb",        "logs",        RLC_RUN_CONFIG};
+    static const char *const names[] = {RLC_RUN_STOPPED, "final", "checkpoints", "metrics.jsonl",
+                                        "emergence",     "tb",    "logs",        RLC_RUN_CONFIG};
     char path[PATH_CAP];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         RLC_TRY(rlc_path_join(path, sizeof path, run_dir, names[i]));

@@ -444,8 +444,7 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
         st = rlc_resume_load(c, plan.checkpoint, plan.step, pol.m, opt, &run_correct, &run_total);
         start = (int)plan.step;
     }
-    if (st == RLC_OK && plan.action == RLC_RERUN_RESUME)
-        st = rlc_ckpt_remove_leftovers(dir);
+    if (st == RLC_OK && plan.action == RLC_RERUN_RESUME) st = rlc_ckpt_remove_leftovers(dir);
     if (st == RLC_OK && plan.overwrite) st = rlc_rerun_clear(dir);
     if (st == RLC_OK) st = rlc_mkdir_p(dir);
     if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, RLC_RUN_CONFIG);
@@ -471,8 +470,7 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
     }
     rlc_stop_install();
     int steps_done = start;
-    for (int step = start; st == RLC_OK && step < c->training.steps && !rlc_stop_signal();
-         step++) {
+    for (int step = start; st == RLC_OK && step < c->training.steps && !rlc_stop_signal(); step++) {
         rlc_step_stats ss;
         st = grpo ? rlc_grpo_step(g, step, &ss) : rlc_sft_trainer_step(sft, step, &ss);
         if (st) break;
@@ -531,7 +529,8 @@ rlc_status rlc_run(const rlc_run_config *c, char **run_dir_out) {
         if (st == RLC_OK) rlc_logf(RLC_LOG_INFO, "final weights: %s", path);
     }
     rlc_stop_restore();
-    if (st && st != RLC_ERR_INTERRUPTED && sinks) rlc_log_file_only(RLC_LOG_ERROR, rlc_last_error());
+    if (st && st != RLC_ERR_INTERRUPTED && sinks)
+        rlc_log_file_only(RLC_LOG_ERROR, rlc_last_error());
     rlc_status cst = rlc_sinks_close(sinks);
     if (st == RLC_OK) st = cst;
     rlc_grpo_free(g);

@@ -30,8 +30,12 @@ enum {
     RC_ALL = RC_GRPO | RC_SFT,
     RC_LO_OPEN = 1u << 2, /* the minimum itself is excluded */
     RC_HI_OPEN = 1u << 3, /* the maximum itself is excluded */
-    RC_RERUN = 1u << 4,   /* may differ when a run is resumed: does not change the experiment */
-    RC_RERUN_UP = 1u << 5, /* may grow (not shrink) when a run is resumed */
+};
+
+/* Keys a resumed run may change: they do not change the experiment. */
+enum {
+    RC_RERUN = 1u << 4,    /* may differ */
+    RC_RERUN_UP = 1u << 5, /* may grow, not shrink (training.steps) */
 };
 
 typedef struct rc_key {
@@ -162,7 +166,8 @@ static const rc_key keys[] = {
     KI(training, micro_batch, "0", 0, 1048576, RC_ALL,
        "sequences per forward/backward pass (0 = the whole step at once)"),
     KI(training, epochs, "1", 1, 1000000, RC_SFT, "sft: passes over the data"),
-    KI(training, eval_every, "0", 0, INT_MAX, RC_ALL | RC_RERUN, "steps between evaluations (0 = never)"),
+    KI(training, eval_every, "0", 0, INT_MAX, RC_ALL | RC_RERUN,
+       "steps between evaluations (0 = never)"),
     KI(training, seed, "1", 0, INT_MAX, RC_ALL, "seed for sampling and adapter initialisation"),
 
     KF(optimizer, lr, "1e-4", 0, 1, RC_LO_OPEN | RC_ALL, "peak learning rate"),
@@ -176,14 +181,16 @@ static const rc_key keys[] = {
     KF(optimizer, min_lr_ratio, "0", 0, 1, RC_ALL, "linear/cosine decay ends at lr*min_lr_ratio"),
 
     KS(logging, run_dir, "runs", RC_ALL | RC_RERUN, "parent directory of run directories"),
-    KS(logging, run_name, "", RC_ALL | RC_RERUN, "run directory name (\"\" = <mode>-<date>-<time>)"),
+    KS(logging, run_name, "", RC_ALL | RC_RERUN,
+       "run directory name (\"\" = <mode>-<date>-<time>)"),
     KI(logging, log_every, "1", 1, INT_MAX, RC_ALL | RC_RERUN,
        "steps between console table rows (metrics.jsonl gets every step)"),
     KI(logging, table_header_every, "20", 0, INT_MAX, RC_ALL | RC_RERUN,
        "console table rows between repeated headers (0 = once)"),
     KI(logging, num_generations_logged, "4", 0, 1048576, RC_GRPO | RC_RERUN,
        "completions per step saved to emergence/generations.jsonl and TensorBoard text"),
-    KB(logging, metrics_jsonl, "true", RC_ALL | RC_RERUN, "write metrics.jsonl, one JSON object per step"),
+    KB(logging, metrics_jsonl, "true", RC_ALL | RC_RERUN,
+       "write metrics.jsonl, one JSON object per step"),
     KB(logging, emergence, "true", RC_GRPO | RC_RERUN,
        "write emergence/steps.jsonl and emergence/generations.jsonl"),
     KB(logging, tensorboard, "true", RC_ALL | RC_RERUN, "write TensorBoard events under tb/"),
@@ -193,7 +200,8 @@ static const rc_key keys[] = {
        "steps between sample completions written to TensorBoard as text (0 = never)"),
     KB(logging, console, "true", RC_ALL | RC_RERUN,
        "console table, legend and progress line (messages are shown either way)"),
-    KB(logging, log_file, "true", RC_ALL | RC_RERUN, "verbose log, DEBUG and up with timestamps, in logs/"),
+    KB(logging, log_file, "true", RC_ALL | RC_RERUN,
+       "verbose log, DEBUG and up with timestamps, in logs/"),
     KF(logging, warn_grad_spike, "5", 0, 1e9, RC_ALL | RC_RERUN,
        "warn when grad_norm exceeds this many times its median over the last 20 steps (0 = off)"),
     KI(logging, warn_no_correct_steps, "10", 0, INT_MAX, RC_GRPO | RC_RERUN,
@@ -203,7 +211,8 @@ static const rc_key keys[] = {
 
     KI(checkpoint, save_every, "50", 0, INT_MAX, RC_ALL | RC_RERUN,
        "steps between checkpoints (0 = final only)"),
-    KI(checkpoint, keep_last, "3", 0, INT_MAX, RC_ALL | RC_RERUN, "newest checkpoints kept (0 = all)"),
+    KI(checkpoint, keep_last, "3", 0, INT_MAX, RC_ALL | RC_RERUN,
+       "newest checkpoints kept (0 = all)"),
     KI(checkpoint, keep_every, "0", 0, INT_MAX, RC_ALL | RC_RERUN,
        "also keep every checkpoint whose step is a multiple of this (0 = none)"),
     KE(checkpoint, resume, "auto", resumes, RC_ALL | RC_RERUN,

@@ -34,11 +34,7 @@ typedef enum {
     RLC_RC_SCHED_LINEAR,
     RLC_RC_SCHED_COSINE
 } rlc_rc_schedule;
-typedef enum {
-    RLC_RC_RESUME_AUTO = 0,
-    RLC_RC_RESUME_NEVER,
-    RLC_RC_RESUME_OVERWRITE
-} rlc_rc_resume;
+typedef enum { RLC_RC_RESUME_AUTO = 0, RLC_RC_RESUME_NEVER, RLC_RC_RESUME_OVERWRITE } rlc_rc_resume;
 
 /* A list of strings (owned). */
 typedef struct rlc_rc_list {
