@@ -412,6 +412,9 @@ static void make_legacy(void) {
 
 Test(rerun, lora_checkpoint_vs_full_model_named) {
     finished_run(1);
+    /* rank 4 on q_proj and v_proj (32 -> 32 each) of one layer: 2*4*(32+32)
+     * trainable of the model's 26848 (counted below). */
+    expect_in_log(tmp_path("a0.log"), "512 trainable of 26848 parameters");
     const char *full[] = {"lora.enabled=false", NULL};
     char *before = snapshot(tmp_path("a"));
     cr_assert_eq(run_sft(tmp_path("a.yaml"), tmp_path("a1.log"), full), 2);
@@ -431,6 +434,9 @@ Test(rerun, lora_checkpoint_vs_full_model_named) {
 
 Test(rerun, full_checkpoint_vs_lora_run_named) {
     finished_run(0);
+    /* Every weight: embedding and lm_head 2*258*32, q,k,v,o 4*32*32, MLP
+     * 3*32*64, three norms 3*32 = 26848. */
+    expect_in_log(tmp_path("a0.log"), "26848 trainable of 26848 parameters");
     make_legacy();
     const char *lora[] = {"lora.enabled=true", NULL};
     cr_assert_neq(run_sft(tmp_path("a.yaml"), tmp_path("a1.log"), lora), 0);
