@@ -15,6 +15,8 @@
  * 130 at once without a checkpoint; a SIGINT ignored at spawn stays ignored. */
 #include "tmpdir.h"
 
+#include "base/crc32c.h"
+
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -442,6 +444,51 @@ Test(rerun, full_checkpoint_vs_lora_run_named) {
     cr_assert_neq(run_sft(tmp_path("a.yaml"), tmp_path("a1.log"), lora), 0);
     expect_in_log(tmp_path("a1.log"), "checkpoint-4 holds full model weights but this run trains "
                                       "a LoRA adapter (lora.enabled=true)");
+}
+
+/* Replaces checkpoint-4's trainer_state.json and its manifest entry (size,
+ * CRC-32C), so the checkpoint still verifies. */
+static void rewrite_state(const char *text) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/a/checkpoints/checkpoint-4/trainer_state.json", tmpdir);
+    write_text(path, text);
+    char hex[16];
+    snprintf(hex, sizeof hex, "%08" PRIx32, rlc_crc32c(0, text, strlen(text)));
+    snprintf(path, sizeof path, "%s/a/checkpoints/checkpoint-4/manifest.json", tmpdir);
+    json_error_t e;
+    json_t *m = json_load_file(path, 0, &e);
+    cr_assert_not_null(m, "%s: %s", path, e.text);
+    json_t *f = json_object_get(json_object_get(m, "files"), "trainer_state.json");
+    cr_assert_not_null(f);
+    json_object_set_new(f, "bytes", json_integer((json_int_t)strlen(text)));
+    json_object_set_new(f, "crc32c", json_string(hex));
+    cr_assert_eq(json_dump_file(m, path, JSON_INDENT(2) | JSON_SORT_KEYS), 0);
+    json_decref(m);
+}
+
+Test(rerun, trainer_state_checked_on_resume) {
+    finished_run(0);
+    make_legacy(); /* no stored config: the state is the only check left */
+    char *before = snapshot(tmp_path("a"));
+    const char *seed[] = {"training.seed=2", NULL};
+    cr_assert_neq(run_sft(tmp_path("a.yaml"), tmp_path("a1.log"), seed), 0);
+    expect_in_log(tmp_path("a1.log"), "trainer_state.json: \"seed\" is 1 but training.seed=2");
+    const char *batch[] = {"training.batch_size=8", NULL};
+    cr_assert_neq(run_sft(tmp_path("a.yaml"), tmp_path("a2.log"), batch), 0);
+    expect_in_log(tmp_path("a2.log"), "trainer_state.json: \"data_cursor\" is 64, but 4 steps of "
+                                      "training.batch_size=8 read 32 examples");
+    expect_unchanged(before, tmp_path("a"));
+    free(before);
+    rewrite_state("{\"running_correct\": 0, \"running_total\": 0, \"seed\": 1, "
+                  "\"data_cursor\": 64}\n");
+    cr_assert_neq(run_sft(tmp_path("a.yaml"), tmp_path("a3.log"), NULL), 0);
+    expect_in_log(tmp_path("a3.log"), "checkpoint-4/trainer_state.json: \"step\": expected an "
+                                      "integer >= 0, missing");
+    /* The same state with its step resumes. */
+    rewrite_state("{\"step\": 4, \"running_correct\": 0, \"running_total\": 0, \"seed\": 1, "
+                  "\"data_cursor\": 64}\n");
+    cr_assert_eq(run_sft(tmp_path("a.yaml"), tmp_path("a4.log"), NULL), 0);
+    expect_in_log(tmp_path("a4.log"), "(step 4)");
 }
 
 /* ---- signals ---- */
