@@ -549,6 +549,9 @@ Test(rerun, second_sigint_aborts_without_checkpoint) {
     sft_config("w.yaml", "w", 1000, 0, 0, 1);
     pid_t pid = spawn(tmp_path("w.yaml"), tmp_path("w.log"), 0, NULL);
     wait_lines(pid, tmp_path("w/metrics.jsonl"), 1, tmp_path("w.log"));
+    /* Well inside step 2, not at the boundary where step 1's line appears. */
+    usleep(300 * 1000);
+    cr_assert_eq(count_lines(tmp_path("w/metrics.jsonl")), 1, "steps too short for this test");
     cr_assert_eq(kill(pid, SIGINT), 0);
     /* The second only once the first was handled (pending signals merge). */
     for (time_t t0 = time(NULL);;) {

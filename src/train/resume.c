@@ -124,7 +124,7 @@ static rlc_status newest_checkpoint(const char *run_dir, int64_t *step, char *pa
 rlc_status rlc_rerun_plan_make(const rlc_run_config *c, const char *run_dir, rlc_rerun_plan *plan) {
     memset(plan, 0, sizeof *plan);
     plan->action = RLC_RERUN_FRESH;
-    char held[128], final_dir[PATH_CAP];
+    char held[128];
     int holds = run_files(run_dir, held, sizeof held);
     if (c->checkpoint.resume == RLC_RC_RESUME_OVERWRITE) {
         plan->overwrite = holds || exists(run_dir, RLC_RUN_CONFIG) || exists(run_dir, "logs") ||
@@ -144,10 +144,8 @@ rlc_status rlc_rerun_plan_make(const rlc_run_config *c, const char *run_dir, rlc
 
     int64_t ck_step;
     RLC_TRY(newest_checkpoint(run_dir, &ck_step, plan->checkpoint, sizeof plan->checkpoint));
-    long final_step = -1;
-    RLC_TRY(rlc_path_join(final_dir, sizeof final_dir, run_dir, "final"));
-    if (exists(final_dir, RLC_RUN_STATE))
-        RLC_TRY(read_state(final_dir, &final_step, NULL, NULL, NULL, NULL));
+    long final_step;
+    RLC_TRY(rlc_run_final_step(run_dir, &final_step));
     /* A finished run's config is the run directory's (written when it started). */
     rlc_run_config old;
     char where[PATH_CAP];
@@ -198,6 +196,14 @@ rlc_status rlc_rerun_plan_make(const rlc_run_config *c, const char *run_dir, rlc
                  ck_step >= 0 ? "continuing from its newest checkpoint"
                               : "it has no checkpoint, so training starts again at step 0");
     return RLC_OK;
+}
+
+rlc_status rlc_run_final_step(const char *run_dir, long *step) {
+    char final_dir[PATH_CAP];
+    *step = -1;
+    RLC_TRY(rlc_path_join(final_dir, sizeof final_dir, run_dir, "final"));
+    if (!exists(final_dir, RLC_RUN_STATE)) return RLC_OK;
+    return read_state(final_dir, step, NULL, NULL, NULL, NULL);
 }
 
 /* ---- overwrite ---- */

@@ -43,6 +43,10 @@ typedef struct rlc_rerun_plan {
  * the keys that differ but may. */
 rlc_status rlc_rerun_plan_make(const rlc_run_config *c, const char *run_dir, rlc_rerun_plan *plan);
 
+/* The step a finished run recorded in RUN_DIR/final/trainer_state.json, or -1
+ * when final/ has none (no final/, or one whose writing was interrupted). */
+rlc_status rlc_run_final_step(const char *run_dir, long *step);
+
 /* Removes the files an earlier run left in run_dir: config.yaml, metrics.jsonl,
  * STOPPED, checkpoints/, emergence/, tb/, logs/, final/. Other files stay. */
 rlc_status rlc_rerun_clear(const char *run_dir);
