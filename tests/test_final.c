@@ -575,7 +575,7 @@ Test(final, sigkill_while_final_is_written, .timeout = FINAL_TIMEOUT) {
         }
         /* the next run (resuming from checkpoint-2) finishes it and clears the staging folder */
         cr_assert_eq(run_killed(tmp_path(file), NULL), 0, "%s: rerun failed", kills[i].spec);
-        cr_expect_eq(expect_same_dir(ref, fin), 3);
+        cr_expect_eq(expect_same_dir(ref, fin), 4);
         char stage[600];
         snprintf(stage, sizeof stage, "%s/.final.tmp", run);
         cr_expect(!is_dir(stage), "%s: %s left behind", kills[i].spec, stage);
@@ -599,9 +599,9 @@ Test(final, sigkill_while_final_is_replaced, .timeout = FINAL_TIMEOUT) {
     mkdir(tmp_path("old"), 0755);
     mkdir(tmp_path("new"), 0755);
     mkdir(tmp_path("run"), 0755);
-    cr_assert_eq(rlc_save_final(&ca, &pa, tmp_path("old"), NULL, 0), RLC_OK, "%s",
+    cr_assert_eq(rlc_save_final(&ca, &pa, tmp_path("old"), NULL, NULL, 0), RLC_OK, "%s",
                  rlc_last_error());
-    cr_assert_eq(rlc_save_final(&cb, &pb, tmp_path("new"), path, sizeof path), RLC_OK);
+    cr_assert_eq(rlc_save_final(&cb, &pb, tmp_path("new"), NULL, path, sizeof path), RLC_OK);
     snprintf(old_ref, sizeof old_ref, "%s", tmp_path("old/final"));
     snprintf(new_ref, sizeof new_ref, "%s", tmp_path("new/final"));
     cr_expect_str_eq(path, new_ref);
@@ -618,14 +618,14 @@ Test(final, sigkill_while_final_is_replaced, .timeout = FINAL_TIMEOUT) {
         {"final-published:final", 1},
     };
     for (size_t i = 0; i < sizeof kills / sizeof kills[0]; i++) {
-        cr_assert_eq(rlc_save_final(&ca, &pa, run, NULL, 0), RLC_OK, "%s", rlc_last_error());
+        cr_assert_eq(rlc_save_final(&ca, &pa, run, NULL, NULL, 0), RLC_OK, "%s", rlc_last_error());
         expect_same_dir(old_ref, fin);
         fflush(NULL);
         pid_t pid = fork();
         cr_assert(pid >= 0);
         if (pid == 0) {
             setenv(RLC_KILL_ENV, kills[i].spec, 1);
-            rlc_save_final(&cb, &pb, run, NULL, 0);
+            rlc_save_final(&cb, &pb, run, NULL, NULL, 0);
             _exit(0);
         }
         int st;
@@ -635,7 +635,7 @@ Test(final, sigkill_while_final_is_replaced, .timeout = FINAL_TIMEOUT) {
         /* never a missing or mixed final/: the old one whole, or the new one whole */
         expect_same_dir(kills[i].now_new ? new_ref : old_ref, fin);
         cr_expect(is_dir(stage), "%s: expected the staging folder a crash leaves", kills[i].spec);
-        cr_assert_eq(rlc_save_final(&cb, &pb, run, NULL, 0), RLC_OK, "%s", rlc_last_error());
+        cr_assert_eq(rlc_save_final(&cb, &pb, run, NULL, NULL, 0), RLC_OK, "%s", rlc_last_error());
         expect_same_dir(new_ref, fin);
         cr_expect(!is_dir(stage), "%s: staging folder left after the next save", kills[i].spec);
     }

@@ -366,7 +366,8 @@ Test(keys, custom_field_names) {
     cr_assert_str_eq(prompts[0], "add 2 and 3");
     cr_assert_str_eq(prompts[2], "add 1 and 1");
     /* the default keys do not find these records: the error names the forms looked for */
-    snprintf(args, sizeof args, "train %s data.prompt_key=question data.answer_key=answer",
+    snprintf(args, sizeof args,
+             "train %s data.prompt_key=question data.answer_key=answer logging.run_name=custom_dk",
              tmp_path("custom.yaml"));
     cr_assert_eq(rlc(args), 1);
     char *out = slurp(tmp_path("out.log"));

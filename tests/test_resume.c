@@ -12,7 +12,7 @@
  * after a checkpoint is renamed into place, while an old one is being pruned,
  * and part-way through writing final/. RLC_TEST_SEED=N replays other points.
  *
- * Corruption tests: the newest checkpoint of a finished run is damaged
+ * Corruption tests: the newest checkpoint of a run without final/ is damaged
  * (truncated file, flipped byte, missing trainer_state.json); running the same
  * command again reports the damaged checkpoint naming the file, resumes from
  * the one before it, and still ends bit-identical to the undamaged run. */
@@ -463,8 +463,9 @@ static void damage_state(const char *ckpt) {
     cr_assert_eq(unlink(p), 0, "%s", p);
 }
 
-/* A finished GRPO LoRA run has checkpoints 8 and 10 (keep_last 2); 10 is
- * damaged and the same command is run again. */
+/* A GRPO LoRA run that got as far as writing final/ has checkpoints 8 and 10
+ * (keep_last 2); final/ is removed (a finished run is not trained again), 10
+ * is damaged and the same command is run again. */
 static void corrupt_and_resume(void (*damage)(const char *), const char *why) {
     make_base();
     grpo_config("ref.yaml", "ref", 1, 12, 2);
@@ -474,6 +475,9 @@ static void corrupt_and_resume(void (*damage)(const char *), const char *why) {
     st = run_rlc("train", tmp_path("k.yaml"), tmp_path("k1.log"), NULL, NULL, 0);
     expect_exit0(st, tmp_path("k1.log"));
     cr_assert_eq(newest_ckpt(tmp_path("k"), NULL), 10);
+    char rm[1200];
+    snprintf(rm, sizeof rm, "rm -rf %s", tmp_path("k/final"));
+    cr_assert_eq(system(rm), 0);
     damage(tmp_path("k/checkpoints/checkpoint-10"));
     st = run_rlc("train", tmp_path("k.yaml"), tmp_path("k2.log"), NULL, NULL, 0);
     expect_exit0(st, tmp_path("k2.log"));

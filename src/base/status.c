@@ -14,9 +14,10 @@ static const char *const status_names[RLC_STATUS_COUNT] = {
     [RLC_ERR_UNSUPPORTED] = "unsupported",
     [RLC_ERR_NOT_FOUND] = "not found",
     [RLC_ERR_INTERNAL] = "internal error",
+    [RLC_ERR_INTERRUPTED] = "interrupted",
 };
 
-static _Thread_local char err_msg[1024];
+static _Thread_local char err_msg[4096];
 static _Thread_local rlc_status err_status;
 
 const char *rlc_status_str(rlc_status st) {

@@ -18,6 +18,7 @@ typedef enum rlc_status {
     RLC_ERR_UNSUPPORTED, /* valid but not supported by rlc (yet) */
     RLC_ERR_NOT_FOUND,   /* a named file, tensor or key is missing */
     RLC_ERR_INTERNAL,    /* a bug in rlc */
+    RLC_ERR_INTERRUPTED, /* stopped by a signal after saving its state (resumable) */
     RLC_STATUS_COUNT
 } rlc_status;
 

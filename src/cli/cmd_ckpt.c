@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 
 #include "train/checkpoint.h"
+#include "train/resume.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -58,11 +59,18 @@ int rlc_cmd_resume_check(int argc, char **argv) {
     if (committed)
         printf("%d of %d checkpoints intact%s\n", committed - damaged, committed,
                damaged ? " (damaged ones are skipped)" : "");
+    long final_step;
+    st = rlc_run_final_step(run_dir, &final_step);
+    if (st == RLC_OK && final_step >= 0)
+        printf("final/ holds the finished run (step %ld): the same command reports it complete; "
+               "a larger training.steps continues from the newest checkpoint\n",
+               final_step);
     if (resume >= 0)
         printf("resume would start from %s (step %" PRId64 ")\n", info[resume].name,
                info[resume].step);
     else
         printf("no intact checkpoint: a run would start fresh\n");
     free(info);
+    if (st) return rlc_cli_fail(st);
     return 0;
 }

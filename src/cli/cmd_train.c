@@ -4,6 +4,7 @@
 
 #include "observe/log.h"
 #include "train/evalrun.h"
+#include "train/resume.h"
 #include "train/run.h"
 
 #include <jansson.h>
@@ -17,12 +18,17 @@ static int run_mode(int argc, char **argv, int mode) {
     const char *cmd = mode == RLC_RC_MODE_GRPO ? "train" : "sft";
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         FILE *f = argc < 2 ? stderr : stdout;
-        fprintf(f,
-                "usage: rlc %s CONFIG.yaml [section.key=value ...]\n\n"
-                "Runs %s from a YAML config; any key can be overridden on the command line.\n"
-                "Everything the run writes goes to logging.run_dir/logging.run_name/.\n\n"
-                "\n",
-                cmd, mode == RLC_RC_MODE_GRPO ? "GRPO" : "supervised fine-tuning");
+        fprintf(
+            f,
+            "usage: rlc %s CONFIG.yaml [section.key=value ...]\n\n"
+            "Runs %s from a YAML config; any key can be overridden on the command line.\n"
+            "Everything the run writes goes to logging.run_dir/logging.run_name/.\n"
+            "Running the same command again resumes the run from its newest checkpoint\n"
+            "(or says it is complete); see checkpoint.resume below.\n\n"
+            "Exit status: 0 done (or already complete), 1 error, 2 usage or config error\n"
+            "(also a rerun refused because a setting changed), 130 / 143 stopped by\n"
+            "SIGINT / SIGTERM after writing a checkpoint (run the command again to resume).\n\n",
+            cmd, mode == RLC_RC_MODE_GRPO ? "GRPO" : "supervised fine-tuning");
         rlc_run_config_print_help(f, mode == RLC_RC_MODE_GRPO ? "grpo" : "sft");
         return argc < 2 ? 2 : 0;
     }
@@ -43,6 +49,10 @@ static int run_mode(int argc, char **argv, int mode) {
     char *dir = NULL;
     if (st == RLC_OK) st = rlc_run(&c, &dir);
     rlc_run_config_free(&c);
+    if (st == RLC_ERR_INTERRUPTED) {
+        fprintf(stderr, "rlc: %s\n", rlc_last_error());
+        return 128 + rlc_stop_signal();
+    }
     if (st) return rlc_cli_fail(st);
     printf("I run directory: %s\n", dir);
     free(dir);

@@ -136,7 +136,7 @@ static rlc_status publish(const char *fresh, const char *dst, const char *stage)
 }
 
 rlc_status rlc_save_final(const rlc_run_config *c, const rlc_policy *pol, const char *run_dir,
-                          char *path, size_t cap) {
+                          const char *trainer_state, char *path, size_t cap) {
     char stage[PATH_CAP], fresh[PATH_CAP], dst[PATH_CAP];
     RLC_TRY(rlc_path_join(stage, sizeof stage, run_dir, STAGE));
     RLC_TRY(rlc_path_join(fresh, sizeof fresh, stage, "final"));
@@ -144,6 +144,11 @@ rlc_status rlc_save_final(const rlc_run_config *c, const rlc_policy *pol, const 
     RLC_TRY(rm_rf(stage));
     RLC_TRY(rlc_mkdir_p(fresh));
     rlc_status st = rlc_model_dir_save(c, pol, fresh);
+    if (st == RLC_OK && trainer_state) {
+        char sp[PATH_CAP];
+        st = rlc_path_join(sp, sizeof sp, fresh, "trainer_state.json");
+        if (st == RLC_OK) st = rlc_write_file_atomic(sp, trainer_state, strlen(trainer_state));
+    }
     if (st == RLC_OK) st = fsync_tree(fresh);
     if (st == RLC_OK) st = rlc_fsync_dir(stage);
     if (st == RLC_OK) rlc_kill_point("final-filled", fresh);

@@ -26,10 +26,12 @@ rlc_status rlc_model_dir_save(const rlc_run_config *c, const rlc_policy *pol, co
  * renamed into place; an existing final/ is swapped out (renameat2
  * RENAME_EXCHANGE, or renamed aside to .final.tmp/old where the file system
  * has no exchange) and removed. A crash at any instant leaves either no final/
- * or a complete one (the old or the new). The path of final/ goes to path[cap]
- * (may be NULL). */
+ * or a complete one (the old or the new). trainer_state (may be NULL) becomes
+ * final/trainer_state.json inside the same atomic publish, so a final/ that
+ * exists says which step the finished run reached. The path of final/ goes to
+ * path[cap] (may be NULL). */
 rlc_status rlc_save_final(const rlc_run_config *c, const rlc_policy *pol, const char *run_dir,
-                          char *path, size_t cap);
+                          const char *trainer_state, char *path, size_t cap);
 
 /* Removes RUN_DIR/.final.tmp, what a crash while final/ was written leaves. */
 rlc_status rlc_final_remove_leftovers(const char *run_dir);

@@ -5,6 +5,7 @@
 #include "observe/sinks.h"
 #include "train/checkpoint.h"
 #include "train/final.h"
+#include "train/resume.h"
 #include "train/sft.h"
 
 #include <jansson.h>
@@ -15,13 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-/* SIGINT/SIGTERM finish the current step, then the run saves and exits. */
-static volatile sig_atomic_t stop_requested;
-static void on_stop_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
 
 /* The byte tokenizer's specials; a from-scratch model's vocabulary is 256 + these. */
 static const char *const byte_specials[] = {"<|bos|>", "<|eos|>"};
@@ -161,12 +155,13 @@ static rlc_status check_finite_state(const rlc_policy *pol, const rlc_adamw *opt
     return rlc_check_finite(be, opt->v, opt->n, label);
 }
 
-/* checkpoints/checkpoint-<steps_done>/: weights, optimizer, trainer state. Every
- * random draw and data index is a function of the step, so the step, the
- * optimizer and the running counters are the whole state. */
-static rlc_status save_checkpoint(const rlc_run_config *c, const char *dir, const rlc_policy *pol,
-                                  const rlc_adamw *opt, int steps_done, long run_correct,
-                                  long run_total) {
+/* checkpoints/checkpoint-<steps_done>/: weights, optimizer, trainer state and
+ * the resolved config (what a rerun is compared with). Every random draw and
+ * data index is a function of the step, so the step, the optimizer and the
+ * running counters are the whole state. */
+static rlc_status save_checkpoint(const rlc_run_config *c, const rlc_run_config *given,
+                                  const char *dir, const rlc_policy *pol, const rlc_adamw *opt,
+                                  int steps_done, long run_correct, long run_total) {
     rlc_ckpt_tx *tx;
     char what[64];
     snprintf(what, sizeof what, "checkpoint-%d", steps_done);
@@ -174,55 +169,17 @@ static rlc_status save_checkpoint(const rlc_run_config *c, const char *dir, cons
     RLC_TRY(rlc_ckpt_begin(dir, steps_done, &tx));
     rlc_status st = rlc_model_dir_save(c, pol, rlc_ckpt_dir(tx));
     if (st == RLC_OK) st = rlc_ckpt_write_optimizer(tx, opt);
-    char state[512];
-    snprintf(state, sizeof state,
-             "{\"step\": %d, \"running_correct\": %ld, \"running_total\": %ld, "
-             "\"seed\": %d, \"data_cursor\": %ld}\n",
-             steps_done, run_correct, run_total, c->training.seed,
-             (long)steps_done * c->training.batch_size);
+    char state[512], path[4096];
+    rlc_trainer_state_format(c, steps_done, run_correct, run_total, state, sizeof state);
     if (st == RLC_OK) st = rlc_ckpt_write_state(tx, state);
+    if (st == RLC_OK) st = rlc_path_join(path, sizeof path, rlc_ckpt_dir(tx), RLC_RUN_CONFIG);
+    if (st == RLC_OK) st = rlc_run_config_write(given, path);
     if (st) {
         rlc_ckpt_abort(tx);
         return st;
     }
     rlc_ckpt_keep keep = {RLC_RC(c, checkpoint.keep_last), RLC_RC(c, checkpoint.keep_every)};
     return rlc_ckpt_commit(tx, &keep);
-}
-
-/* Loads the newest intact checkpoint, if any: weights, optimizer, counters.
- * *from receives its path ("" when starting fresh); checkpoints skipped as
- * damaged are logged as warnings. */
-static rlc_status resume_from_checkpoint(const char *dir, rlc_policy *pol, rlc_adamw *opt,
-                                         int *start, long *run_correct, long *run_total,
-                                         char *from, size_t from_cap) {
-    int64_t step;
-    char path[4096], state[4096];
-    char *warn_text = NULL;
-    size_t warn_len = 0;
-    FILE *warn = open_memstream(&warn_text, &warn_len);
-    rlc_status st = rlc_ckpt_find_latest(dir, &step, path, sizeof path, warn);
-    if (warn) fclose(warn);
-    if (warn_text && warn_len) rlc_logf(RLC_LOG_WARN, "%s", warn_text);
-    free(warn_text);
-    from[0] = 0;
-    if (st == RLC_ERR_NOT_FOUND) {
-        rlc_clear_error();
-        return RLC_OK;
-    }
-    RLC_TRY(st);
-    RLC_TRY(rlc_ckpt_remove_leftovers(dir));
-    RLC_TRY(rlc_model_reload_trainable(pol->m, path));
-    RLC_TRY(rlc_ckpt_read_optimizer(path, opt));
-    RLC_TRY(rlc_path_join(state, sizeof state, path, "trainer_state.json"));
-    json_error_t e;
-    json_t *j = json_load_file(state, 0, &e);
-    if (!j) return rlc_errorf(RLC_ERR_FORMAT, "%s: %s", state, e.text);
-    *start = (int)json_integer_value(json_object_get(j, "step"));
-    *run_correct = (long)json_integer_value(json_object_get(j, "running_correct"));
-    *run_total = (long)json_integer_value(json_object_get(j, "running_total"));
-    json_decref(j);
-    snprintf(from, from_cap, "%s", path);
-    return RLC_OK;
 }
 
 rlc_status rlc_rewards_from_config(const rlc_run_config *c, rlc_reward_set *rw) {
@@ -366,9 +323,23 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
                               "model directory or a run's final/)",
                               c->model.path);
     }
+    /* What the run directory already holds decides (reading only) whether this
+     * run resumes, starts fresh, is refused or has nothing left to do. */
+    rlc_rerun_plan plan;
+    RLC_TRY(rlc_rerun_plan_make(cfg, dir, &plan));
+    if (plan.action == RLC_RERUN_COMPLETE) {
+        char of[64] = " (training.steps from training.epochs)";
+        if (cfg->training.steps > 0) snprintf(of, sizeof of, " of %d", cfg->training.steps);
+        rlc_logf(RLC_LOG_INFO,
+                 "run %s is complete (step %lld%s); final weights in %s/final. Nothing to do "
+                 "(raise training.steps to train further)",
+                 name, (long long)plan.step, of, dir);
+        if (run_dir_out && !(*run_dir_out = strdup(dir))) return RLC_ERR_NOMEM;
+        return RLC_OK;
+    }
 
     /* data, rewards and model first: bad input fails before the run directory
-     * exists. */
+     * is written to. */
     rlc_source src;
     RLC_TRY(rlc_source_from_config(c, &src));
     rlc_reward_set rw;
@@ -380,9 +351,6 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         return st;
     }
     st = rlc_source_prepare(&src, &pol, &rc);
-    if (st == RLC_OK) st = rlc_mkdir_p(dir);
-    if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, "config.yaml");
-    if (st == RLC_OK) st = rlc_run_config_write(cfg, path);
     if (st) {
         rlc_policy_free(&pol);
         rlc_source_free(&src);
@@ -427,19 +395,29 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     }
     long run_correct = 0, run_total = 0;
     int start = 0;
-    char resumed_from[4096] = "";
     rlc_adamw *opt = st ? NULL : grpo ? rlc_grpo_optimizer(g) : rlc_sft_trainer_optimizer(sft);
-    if (st == RLC_OK && RLC_RC(c, checkpoint.resume) == RLC_RC_RESUME_AUTO)
-        st = resume_from_checkpoint(dir, &pol, opt, &start, &run_correct, &run_total,
-                                    resumed_from, sizeof resumed_from);
+    /* Everything is checked before the first write into the run directory. */
+    if (st == RLC_OK && plan.action == RLC_RERUN_RESUME) {
+        st = rlc_resume_load(c, plan.checkpoint, plan.step, pol.m, opt, &run_correct, &run_total);
+        start = (int)plan.step;
+    }
+    if (st == RLC_OK && plan.action == RLC_RERUN_RESUME) st = rlc_ckpt_remove_leftovers(dir);
+    if (st == RLC_OK && plan.overwrite) st = rlc_rerun_clear(dir);
+    if (st == RLC_OK) st = rlc_mkdir_p(dir);
+    if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, RLC_RUN_CONFIG);
+    if (st == RLC_OK) st = rlc_run_config_write(cfg, path);
+    if (st == RLC_OK) st = rlc_run_clear_stopped(dir);
     rlc_sinks *sinks = NULL;
     if (st == RLC_OK) st = open_sinks(c, dir, name, grpo, start, &sinks);
     if (st == RLC_OK) {
-        rlc_logf(RLC_LOG_INFO, "run %s: %s, %zu trainable of %zu parameters -> %s", name,
-                 condition, rlc_model_has_lora(pol.m) ? (size_t)0 : rlc_model_num_params(pol.m),
-                 rlc_model_num_params(pol.m), dir);
-        if (resumed_from[0])
-            rlc_logf(RLC_LOG_INFO, "resuming from %s (step %d)", resumed_from, start);
+        float *tp, *tg;
+        size_t trainable = 0;
+        st = rlc_model_trainable(pol.m, &tp, &tg, &trainable);
+        if (st == RLC_OK)
+            rlc_logf(RLC_LOG_INFO, "run %s: %s, %zu trainable of %zu parameters -> %s", name,
+                     condition, trainable, rlc_model_num_params(pol.m), dir);
+        if (plan.action == RLC_RERUN_RESUME)
+            rlc_logf(RLC_LOG_INFO, "resuming from %s (step %d)", plan.checkpoint, start);
     }
     rlc_obs_sample *samples = NULL;
     if (st == RLC_OK && grpo) {
@@ -447,15 +425,9 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
                              sizeof *samples);
         if (!samples) st = RLC_ERR_NOMEM;
     }
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    stop_requested = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    rlc_stop_install();
     int steps_done = start, skipped_in_row = 0;
-    for (int step = start; st == RLC_OK && step < RLC_RC(c, training.steps) && !stop_requested;
+    for (int step = start; st == RLC_OK && step < RLC_RC(c, training.steps) && !rlc_stop_signal();
          step++) {
         rlc_step_stats ss;
         st = grpo ? rlc_grpo_step(g, step, &ss) : rlc_sft_trainer_step(sft, step, &ss);
@@ -506,29 +478,38 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         steps_done = step + 1;
         if (RLC_RC(c, checkpoint.save_every) > 0 && steps_done % c->checkpoint.save_every == 0 &&
             !last) {
-            st = save_checkpoint(c, dir, &pol, opt, steps_done, run_correct, run_total);
+            st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total);
             if (st == RLC_OK)
                 rlc_logf(RLC_LOG_INFO, "checkpoint-%d saved after step %d (resumes at step %d)",
                          steps_done, step, steps_done);
         }
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     free(samples);
-    if (st == RLC_OK && stop_requested && steps_done < c->training.steps) {
-        st = save_checkpoint(c, dir, &pol, opt, steps_done, run_correct, run_total);
-        if (st == RLC_OK)
+    int sig = rlc_stop_signal();
+    if (st == RLC_OK && sig && steps_done < c->training.steps) {
+        st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total);
+        if (st == RLC_OK) st = rlc_run_mark_stopped(dir, sig, steps_done);
+        if (st == RLC_OK) {
             rlc_logf(RLC_LOG_WARN,
-                     "stopped by a signal after step %d (%d of %d steps done); checkpoint-%d "
+                     "stopped by %s after step %d (%d of %d steps done); checkpoint-%d "
                      "written. Run the same command again to resume at step %d.",
-                     steps_done - 1, steps_done, c->training.steps, steps_done, steps_done);
+                     rlc_signal_name(sig), steps_done - 1, steps_done, c->training.steps,
+                     steps_done, steps_done);
+            st = rlc_errorf(RLC_ERR_INTERRUPTED,
+                            "stopped by %s after step %d (checkpoint-%d written, resumable)",
+                            rlc_signal_name(sig), steps_done - 1, steps_done);
+        }
     } else if (st == RLC_OK) {
+        char state[512];
+        rlc_trainer_state_format(c, steps_done, run_correct, run_total, state, sizeof state);
         st = rlc_sinks_finish(sinks);
         if (st == RLC_OK) st = check_finite_state(&pol, NULL, "final");
-        if (st == RLC_OK) st = rlc_save_final(c, &pol, dir, path, sizeof path);
+        if (st == RLC_OK) st = rlc_save_final(c, &pol, dir, state, path, sizeof path);
         if (st == RLC_OK) rlc_logf(RLC_LOG_INFO, "final weights: %s", path);
     }
-    if (st && sinks) rlc_log_file_only(RLC_LOG_ERROR, rlc_last_error());
+    rlc_stop_restore();
+    if (st && st != RLC_ERR_INTERRUPTED && sinks)
+        rlc_log_file_only(RLC_LOG_ERROR, rlc_last_error());
     rlc_status cst = rlc_sinks_close(sinks);
     if (st == RLC_OK) st = cst;
     rlc_grpo_free(g);

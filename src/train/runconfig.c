@@ -33,6 +33,12 @@ enum {
     RC_HI_OPEN = 1u << 3, /* the maximum itself is excluded */
 };
 
+/* Keys a resumed run may change: they do not change the experiment. */
+enum {
+    RC_RERUN = 1u << 4,    /* may differ */
+    RC_RERUN_UP = 1u << 5, /* may grow, not shrink (training.steps) */
+};
+
 typedef struct rc_key {
     const char *section, *name;
     rc_type type;
@@ -64,7 +70,7 @@ static const char *const loss_aggs[] = {"token_mean", "seq_mean_token_mean",
                                         "seq_mean_token_sum_norm", NULL};
 static const char *const modes[] = {"grpo", "sft", NULL};
 static const char *const schedules[] = {"constant", "linear", "cosine", NULL};
-static const char *const resumes[] = {"auto", "never", NULL};
+static const char *const resumes[] = {"auto", "never", "overwrite", NULL};
 static const char *const target_formats[] = {"as_written", "reasoning_tags", NULL};
 
 static const rc_section sections[] = {
@@ -175,7 +181,7 @@ static const rc_key keys[] = {
     KI(algorithm, max_new_tokens, "32", 1, 1048576, RC_GRPO, "completion length limit"),
 
     KE(training, mode, "grpo", modes, RC_ALL, "grpo = RL with rewards, sft = supervised targets"),
-    KI(training, steps, "100", 0, INT_MAX, RC_ALL,
+    KI(training, steps, "100", 0, INT_MAX, RC_ALL | RC_RERUN_UP,
        "optimizer steps (0 = as many as training.epochs need over a jsonl data set)"),
     KI(training, batch_size, "16", 1, 1048576, RC_ALL, "prompts (sft: examples) per step"),
     KI(training, micro_batch, "0", 0, 1048576, RC_ALL,
@@ -183,9 +189,10 @@ static const rc_key keys[] = {
     KI(training, epochs, "1", 1, 1000000, RC_ALL,
        "with training.steps=0: passes over the jsonl training examples, giving "
        "ceil(epochs * examples / batch_size) steps"),
-    KI(training, eval_every, "0", 0, INT_MAX, RC_ALL, "steps between evaluations (0 = never)"),
+    KI(training, eval_every, "0", 0, INT_MAX, RC_ALL | RC_RERUN,
+       "steps between evaluations (0 = never)"),
     KI(training, seed, "1", 0, INT_MAX, RC_ALL, "seed for sampling and adapter initialisation"),
-    KI(training, max_skipped_steps, "10", 0, INT_MAX, RC_ALL,
+    KI(training, max_skipped_steps, "10", 0, INT_MAX, RC_ALL | RC_RERUN,
        "stop with an error after this many steps in a row whose update was skipped for a "
        "non-finite loss or gradient norm (0 = never stop, only skip and warn)"),
 
@@ -199,39 +206,47 @@ static const rc_key keys[] = {
     KI(optimizer, warmup_steps, "0", 0, INT_MAX, RC_ALL, "linear warmup from 0 to lr"),
     KF(optimizer, min_lr_ratio, "0", 0, 1, RC_ALL, "linear/cosine decay ends at lr*min_lr_ratio"),
 
-    KS(logging, run_dir, "runs", RC_ALL, "parent directory of run directories"),
-    KS(logging, run_name, "", RC_ALL, "run directory name (\"\" = <mode>-<date>-<time>)"),
-    KI(logging, log_every, "1", 1, INT_MAX, RC_ALL,
+    KS(logging, run_dir, "runs", RC_ALL | RC_RERUN, "parent directory of run directories"),
+    KS(logging, run_name, "", RC_ALL | RC_RERUN,
+       "run directory name (\"\" = <mode>-<date>-<time>)"),
+    KI(logging, log_every, "1", 1, INT_MAX, RC_ALL | RC_RERUN,
        "steps between console table rows (metrics.jsonl gets every step)"),
-    KI(logging, table_header_every, "20", 0, INT_MAX, RC_ALL,
+    KI(logging, table_header_every, "20", 0, INT_MAX, RC_ALL | RC_RERUN,
        "console table rows between repeated headers (0 = once)"),
-    KI(logging, num_generations_logged, "4", 0, 1048576, RC_GRPO,
+    KI(logging, num_generations_logged, "4", 0, 1048576, RC_GRPO | RC_RERUN,
        "completions per step saved to emergence/generations.jsonl and TensorBoard text"),
-    KB(logging, metrics_jsonl, "true", RC_ALL, "write metrics.jsonl, one JSON object per step"),
-    KB(logging, emergence, "true", RC_GRPO,
+    KB(logging, metrics_jsonl, "true", RC_ALL | RC_RERUN,
+       "write metrics.jsonl, one JSON object per step"),
+    KB(logging, emergence, "true", RC_GRPO | RC_RERUN,
        "write emergence/steps.jsonl and emergence/generations.jsonl"),
-    KB(logging, tensorboard, "true", RC_ALL, "write TensorBoard events under tb/"),
-    KI(logging, histogram_every, "10", 0, INT_MAX, RC_GRPO,
+    KB(logging, tensorboard, "true", RC_ALL | RC_RERUN, "write TensorBoard events under tb/"),
+    KI(logging, histogram_every, "10", 0, INT_MAX, RC_GRPO | RC_RERUN,
        "steps between TensorBoard reward histograms (0 = never)"),
-    KI(logging, samples_every, "10", 0, INT_MAX, RC_GRPO,
+    KI(logging, samples_every, "10", 0, INT_MAX, RC_GRPO | RC_RERUN,
        "steps between sample completions written to TensorBoard as text (0 = never)"),
-    KB(logging, console, "true", RC_ALL,
+    KB(logging, console, "true", RC_ALL | RC_RERUN,
        "console table, legend and progress line (messages are shown either way)"),
-    KB(logging, log_file, "true", RC_ALL, "verbose log, DEBUG and up with timestamps, in logs/"),
-    KF(logging, warn_grad_spike, "5", 0, 1e9, RC_ALL,
+    KB(logging, log_file, "true", RC_ALL | RC_RERUN,
+       "verbose log, DEBUG and up with timestamps, in logs/"),
+    KF(logging, warn_grad_spike, "5", 0, 1e9, RC_ALL | RC_RERUN,
        "warn when grad_norm exceeds this many times its median over the last 20 steps (0 = off)"),
-    KI(logging, warn_no_correct_steps, "10", 0, INT_MAX, RC_GRPO,
+    KI(logging, warn_no_correct_steps, "10", 0, INT_MAX, RC_GRPO | RC_RERUN,
        "warn after this many steps in a row without a correct completion (0 = off)"),
-    KF(logging, warn_max_token_rate, "0.5", 0, 1, RC_GRPO,
+    KF(logging, warn_max_token_rate, "0.5", 0, 1, RC_GRPO | RC_RERUN,
        "warn when at least this share of completions hits max_new_tokens (0 = off)"),
 
-    KI(checkpoint, save_every, "50", 0, INT_MAX, RC_ALL,
+    KI(checkpoint, save_every, "50", 0, INT_MAX, RC_ALL | RC_RERUN,
        "steps between checkpoints (0 = final only)"),
-    KI(checkpoint, keep_last, "3", 0, INT_MAX, RC_ALL, "newest checkpoints kept (0 = all)"),
-    KI(checkpoint, keep_every, "0", 0, INT_MAX, RC_ALL,
+    KI(checkpoint, keep_last, "3", 0, INT_MAX, RC_ALL | RC_RERUN,
+       "newest checkpoints kept (0 = all)"),
+    KI(checkpoint, keep_every, "0", 0, INT_MAX, RC_ALL | RC_RERUN,
        "also keep every checkpoint whose step is a multiple of this (0 = none)"),
-    KE(checkpoint, resume, "auto", resumes, RC_ALL,
-       "auto = continue from the newest checkpoint in the run directory, never = refuse to"),
+    KE(checkpoint, resume, "auto", resumes, RC_ALL | RC_RERUN,
+       "a run already in the run directory: auto = continue it from its newest checkpoint "
+       "(refused if a key that changes the experiment differs; a finished run is left as it is), "
+       "never = start fresh, refused if the directory holds a run, overwrite = remove that run's "
+       "files (config.yaml, metrics.jsonl, checkpoints, emergence, tb, logs, final) and start "
+       "fresh"),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -864,6 +879,60 @@ const char *rlc_run_config_diff(const rlc_run_config *a, const rlc_run_config *b
     return NULL;
 }
 
+static void put_value(FILE *f, const rc_key *k, const rlc_run_config *c);
+
+/* One key's value as the resolved YAML writes it (malloc'd, NULL on no memory). */
+static char *value_text(const rc_key *k, const rlc_run_config *c) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return NULL;
+    put_value(m, k, c);
+    if (fclose(m)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+rlc_status rlc_run_config_changes(const rlc_run_config *old, const rlc_run_config *now,
+                                  char **experiment, char **other) {
+    char *out[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    FILE *m[2] = {open_memstream(&out[0], &len[0]), open_memstream(&out[1], &len[1])};
+    rlc_status st = m[0] && m[1] ? RLC_OK : RLC_ERR_NOMEM;
+    for (size_t i = 0; st == RLC_OK && i < N_KEYS; i++) {
+        const rc_key *k = &keys[i];
+        rc_value va, vb;
+        memcpy(&va, field_ptr(old, k), k->size);
+        memcpy(&vb, field_ptr(now, k), k->size);
+        if (value_equal(k, &va, &vb)) continue;
+        /* A key the run's mode never reads cannot change its experiment. */
+        unsigned mode = now->training.mode == RLC_RC_MODE_SFT ? RC_SFT : RC_GRPO;
+        int free_key = (k->flags & RC_RERUN) || ((k->flags & RC_RERUN_UP) && vb.i > va.i) ||
+                       (!(k->flags & mode) && old->training.mode == now->training.mode);
+        char *a = value_text(k, old), *b = value_text(k, now);
+        if (a && b) {
+            FILE *f = m[free_key ? 1 : 0];
+            fprintf(f, "%s%s.%s: %s -> %s", ftell(f) ? ", " : "", k->section, k->name, a, b);
+        } else {
+            st = RLC_ERR_NOMEM;
+        }
+        free(a);
+        free(b);
+    }
+    for (int i = 0; i < 2; i++)
+        if (m[i] && fclose(m[i])) st = RLC_ERR_NOMEM;
+    if (st == RLC_OK && out[0] && !out[0][0]) free(out[0]), out[0] = NULL;
+    if (st == RLC_OK && out[1] && !out[1][0]) free(out[1]), out[1] = NULL;
+    if (st || !experiment) free(out[0]);
+    if (st || !other) free(out[1]);
+    if (st) return rlc_errorf(RLC_ERR_NOMEM, "out of memory comparing configs");
+    if (experiment) *experiment = out[0];
+    if (other) *other = out[1];
+    return RLC_OK;
+}
+
 const char *rlc_run_config_enum_name(const char *key, int value) {
     const char *dot = key ? strchr(key, '.') : NULL;
     if (!dot) return NULL;
@@ -1322,7 +1391,10 @@ void rlc_run_config_print_help(FILE *f, const char *mode_filter) {
     if (mode_filter && !strcmp(mode_filter, "sft")) want = RC_SFT;
     rlc_run_config d = rlc_run_config_default();
     fprintf(f, "Configuration keys (set in the YAML file under their section, or on the command "
-               "line as section.key=value):\n");
+               "line as section.key=value).\n"
+               "Resuming a run (the same logging.run_dir/run_name again) refuses a change to any "
+               "key not marked\n\"may change on resume\" (training.steps may grow): those keys "
+               "define the experiment.\n");
     for (size_t s = 0; s < N_SECTIONS; s++) {
         if (!(sections[s].modes & want)) continue;
         fprintf(f, "\n%s: %s\n", sections[s].name, sections[s].help);
@@ -1338,6 +1410,8 @@ void rlc_run_config_print_help(FILE *f, const char *mode_filter) {
             fclose(m);
             fprintf(f, "%-44s (", line);
             put_type(f, k);
+            if (k->flags & (RC_RERUN | RC_RERUN_UP))
+                fputs(k->flags & RC_RERUN ? "; may change on resume" : "; may grow on resume", f);
             fprintf(f, ")\n      %s\n", k->help);
             free(line);
         }

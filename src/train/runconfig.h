@@ -35,7 +35,7 @@ typedef enum {
     RLC_RC_SCHED_LINEAR,
     RLC_RC_SCHED_COSINE
 } rlc_rc_schedule;
-typedef enum { RLC_RC_RESUME_AUTO = 0, RLC_RC_RESUME_NEVER } rlc_rc_resume;
+typedef enum { RLC_RC_RESUME_AUTO = 0, RLC_RC_RESUME_NEVER, RLC_RC_RESUME_OVERWRITE } rlc_rc_resume;
 typedef enum { RLC_RC_TARGET_AS_WRITTEN = 0, RLC_RC_TARGET_REASONING_TAGS } rlc_rc_target_format;
 
 /* A list of strings (owned). */
@@ -167,6 +167,15 @@ void rlc_run_config_print_help(FILE *f, const char *mode_filter);
 rlc_status rlc_run_config_copy(rlc_run_config *dst, const rlc_run_config *src);
 /* NULL when a and b agree on every key, else the first differing "section.key". */
 const char *rlc_run_config_diff(const rlc_run_config *a, const rlc_run_config *b);
+
+/* The keys whose values differ from the stored run `old` to the rerun `now`,
+ * as "section.key: OLD -> NEW" joined by ", " (values as the resolved YAML
+ * writes them, in table order). *experiment gets the keys that change the
+ * experiment, *other those marked "may change on resume" (logging, eval
+ * cadence, checkpoint cadence, training.steps grown). Each is malloc'd, or
+ * NULL when there are none; either pointer may be NULL (not wanted). */
+rlc_status rlc_run_config_changes(const rlc_run_config *old, const rlc_run_config *now,
+                                  char **experiment, char **other);
 
 /* Spelling of an enum key's value, e.g. ("algorithm.advantage", RLC_RC_ADV_GRPO)
  * -> "grpo"; NULL for an unknown key or value. */
