@@ -180,15 +180,61 @@ rlc_status rlc_model_create(const rlc_model_config *cfg, uint64_t seed, rlc_mode
     return RLC_OK;
 }
 
+/* Before the parameters are allocated (sized by config.json alone): the
+ * tensors that pin every dimension (vocab, hidden, each projection of layer
+ * 0, the last layer) are in the file with the shapes the config implies. */
+static rlc_status check_file_shapes(const rlc_model_config *cfg, const rlc_st_file *f) {
+    char name[128];
+    int64_t want[2];
+    for (int k = 0; k < 2 + NMOD; k++) {
+        int ndim = 2;
+        if (k == 0) {
+            snprintf(name, sizeof name, "model.embed_tokens.weight");
+            want[0] = cfg->vocab_size, want[1] = cfg->hidden_size;
+        } else if (k == 1) {
+            snprintf(name, sizeof name, "model.layers.%d.input_layernorm.weight",
+                     cfg->num_layers - 1);
+            want[0] = cfg->hidden_size, ndim = 1;
+        } else {
+            int in, o;
+            model_mod_dims(cfg, k - 2, &in, &o);
+            snprintf(name, sizeof name, "model.layers.0.%s.weight", mod_names[k - 2]);
+            want[0] = o, want[1] = in;
+        }
+        const rlc_st_tensor *t = rlc_st_find(f, name);
+        if (!t)
+            return rlc_errorf(RLC_ERR_FORMAT, "%s: no tensor %s (config.json asks for it)",
+                              rlc_st_count(f) ? rlc_st_path_of(f, rlc_st_at(f, 0)) : "weights",
+                              name);
+        if (t->ndim != ndim || t->shape[0] != want[0] || (ndim == 2 && t->shape[1] != want[1])) {
+            char got[64], exp[64];
+            int gn = snprintf(got, sizeof got, "[%lld", (long long)t->shape[0]);
+            for (int d = 1; d < t->ndim && gn < 40; d++)
+                gn += snprintf(got + gn, sizeof got - (size_t)gn, ", %lld", (long long)t->shape[d]);
+            snprintf(got + gn, sizeof got - (size_t)gn, "]");
+            if (ndim == 2)
+                snprintf(exp, sizeof exp, "[%lld, %lld]", (long long)want[0], (long long)want[1]);
+            else
+                snprintf(exp, sizeof exp, "[%lld]", (long long)want[0]);
+            return rlc_errorf(RLC_ERR_FORMAT,
+                              "%s: tensor %s has shape %s, config.json implies %s",
+                              rlc_st_path_of(f, t), name, got, exp);
+        }
+    }
+    return RLC_OK;
+}
+
 rlc_status rlc_model_load(const char *dir, rlc_model **out) {
     char path[4096];
     RLC_TRY(rlc_path_join(path, sizeof path, dir, "config.json"));
     rlc_model_config cfg;
     RLC_TRY(rlc_config_load(path, &cfg));
+    RLC_TRY(rlc_config_validate(&cfg, path));
     rlc_st_file *f = NULL;
     RLC_TRY(rlc_st_open_dir(dir, &f));
     rlc_model *m = NULL;
-    rlc_status st = model_alloc(&cfg, &m);
+    rlc_status st = check_file_shapes(&cfg, f);
+    if (st == RLC_OK) st = model_alloc(&cfg, &m);
     for (int i = 0; st == RLC_OK && i < m->n_desc; i++) {
         tensor_desc *t = &m->desc[i];
         st = rlc_st_read_f32(f, t->name, t->ndim, t->shape, m->params + t->off);
