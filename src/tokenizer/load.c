@@ -19,7 +19,7 @@ typedef struct loader {
     rlc_tokenizer *t;
     size_t strs_len, strs_cap;
     int cap_ids;
-    long max_ids; /* model.vocab entries + added tokens: ids must lie below (0 = unset) */
+    long max_ids; /* ids lie below: 2 x (vocab entries + added tokens) + 1024 (0 = unset) */
     char *sbuf; /* scratch for scanned strings */
     size_t scap;
 } loader;
@@ -33,12 +33,13 @@ static rlc_status syntax(loader *L, const char *base, const char *at, const char
 static rlc_status grow_ids(loader *L, int id) {
     rlc_tokenizer *t = L->t;
     /* Tables are sized by the largest id: a sparse huge id would cost memory
-     * out of all proportion to the file. */
+     * out of all proportion to the file. Gaps are allowed, up to as many ids
+     * again as the file names, plus 1024. */
     if (L->max_ids && id >= L->max_ids)
         return rlc_errorf(RLC_ERR_FORMAT,
                           "%s: token id %d is out of range: the file holds %ld tokens "
                           "(model.vocab and added_tokens), so ids must be below %ld",
-                          L->path, id, L->max_ids, L->max_ids);
+                          L->path, id, (L->max_ids - 1024) / 2, L->max_ids);
     if (id < L->cap_ids) return RLC_OK;
     int cap = L->cap_ids ? L->cap_ids : 1024;
     while (cap <= id)
@@ -265,7 +266,7 @@ static rlc_status parse_added(loader *L, span s) {
         int tid = (int)json_integer_value(id), special = jbool(o, "special", 0);
         const char *cs = json_string_value(c);
         size_t cn = json_string_length(c);
-        RLC_TRY(grow_ids(L, tid));
+        if ((st = grow_ids(L, tid))) break;
         int same = tid < t->vocab_size && t->str_len[tid] == cn &&
                    !memcmp(t->strs + t->str_off[tid], cs, cn);
         if (!same) st = set_str(L, tid, cs, cn, 0);
@@ -460,7 +461,7 @@ static rlc_status load_json(loader *L, const char *data, size_t len) {
         n_tokens += (long)json_array_size(a);
         json_decref(a);
     }
-    L->max_ids = n_tokens ? n_tokens : 1;
+    L->max_ids = 2 * n_tokens + 1024;
     RLC_TRY(parse_vocab(L, vocab, NULL));
     if (added.p) RLC_TRY(parse_added(L, added));
     RLC_TRY(rlc_tok_finish(L->t, L->path));
