@@ -186,6 +186,13 @@ rlc_status rlc_model_create(const rlc_model_config *cfg, uint64_t seed, rlc_mode
 static rlc_status check_file_shapes(const rlc_model_config *cfg, const rlc_st_file *f) {
     char name[128];
     int64_t want[2];
+    /* model_mod_dims multiplies in int. */
+    if ((int64_t)cfg->num_heads * cfg->head_dim > INT32_MAX ||
+        (int64_t)cfg->num_kv_heads * cfg->head_dim > INT32_MAX)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "config.json: num_attention_heads (%d) or num_key_value_heads (%d) x "
+                          "head_dim (%d) is too large",
+                          cfg->num_heads, cfg->num_kv_heads, cfg->head_dim);
     for (int k = 0; k < 2 + NMOD; k++) {
         int ndim = 2;
         if (k == 0) {
@@ -203,7 +210,7 @@ static rlc_status check_file_shapes(const rlc_model_config *cfg, const rlc_st_fi
         }
         const rlc_st_tensor *t = rlc_st_find(f, name);
         if (!t)
-            return rlc_errorf(RLC_ERR_FORMAT, "%s: no tensor %s (config.json asks for it)",
+            return rlc_errorf(RLC_ERR_NOT_FOUND, "%s: no tensor %s (config.json asks for it)",
                               rlc_st_count(f) ? rlc_st_path_of(f, rlc_st_at(f, 0)) : "weights",
                               name);
         if (t->ndim != ndim || t->shape[0] != want[0] || (ndim == 2 && t->shape[1] != want[1])) {
