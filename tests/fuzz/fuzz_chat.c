@@ -7,9 +7,10 @@
 #include <string.h>
 
 /* First byte even: the rest is a tokenizer_config.json for rlc_chat_detect
- * (and its second byte... nothing more). Odd: byte 1 holds the format (low
- * 3 bits), add_generation_prompt (bit 3) and enable_thinking (bit 4); the
- * rest is messages separated by NUL bytes, each starting with a role byte. */
+ * (and its first bytes a format name for rlc_chat_parse). Odd: byte 1 holds
+ * the format (low 3 bits), add_generation_prompt (bit 3) and enable_thinking
+ * (bit 4); the rest is messages separated by 0x1E bytes, each starting with a
+ * role byte (its value mod 5: system, user, assistant, tool, NULL). */
 int rlc_fuzz_chat(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
     if (!(data[0] & 1)) {
@@ -34,14 +35,15 @@ int rlc_fuzz_chat(const uint8_t *data, size_t size) {
     text[size - 2] = 0;
     rlc_chat_msg msgs[64];
     int n = 0;
-    for (char *p = text; p < text + (size - 2) && n < 64;) {
-        size_t l = strlen(p);
-        if (l) {
+    for (char *p = text; p && n < 64;) {
+        char *sep = strchr(p, 0x1e);
+        if (sep) *sep = 0;
+        if (*p) {
             msgs[n].role = roles[(unsigned char)p[0] % 5];
             msgs[n].content = p + 1;
             n++;
         }
-        p += l + 1;
+        p = sep ? sep + 1 : NULL;
     }
     char *out = NULL;
     rlc_status st = rlc_chat_render((rlc_chat_format)fmt, msgs, n, gen, think, &out);
