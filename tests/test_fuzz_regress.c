@@ -85,7 +85,6 @@ REPLAY(serve_paths)
 
 /* ---- what the inputs above broke, asserted by value ---- */
 
-
 /* A 46-byte tokenizer.json with one id near 2^24 once sized its tables by
  * that id (1.3 GB); it is now refused with a message naming the bound. */
 Test(fuzz_regress, sparse_huge_token_id_is_refused) {
@@ -128,8 +127,9 @@ Test(fuzz_regress, chained_regex_steps_terminate, .timeout = 60) {
 /* 6,000 keys, each on its own line, once made 6,000 full columns (361 MB). */
 Test(fuzz_regress, many_distinct_keys_stay_within_the_cell_budget) {
     rlc_metrics *m = NULL;
-    cr_assert_eq(rlc_metrics_load("tests/fuzz/regress/monitor_metrics/many-distinct-keys.jsonl", &m),
-                 RLC_OK);
+    cr_assert_eq(
+        rlc_metrics_load("tests/fuzz/regress/monitor_metrics/many-distinct-keys.jsonl", &m),
+        RLC_OK);
     cr_assert_eq(m->n_rows, 6000);
     /* 6000 lines, 141,780 bytes: a budget of 8 cells per byte, 6001 rows each. */
     cr_assert_leq((size_t)m->n_cols * 6001, (size_t)141780 * 8, "%d columns", m->n_cols);
@@ -175,8 +175,14 @@ Test(fuzz_regress, monitor_finishes_on_large_values, .timeout = 60) {
 /* The resolved config.yaml once lost values holding C1 controls (NEL),
  * LS/PS, a BOM or non-characters; overrides of invalid UTF-8 are refused. */
 Test(fuzz_regress, yaml_writer_escapes_controls_and_line_breaks) {
-    const char *values[] = {"a\xc2\x85" "b", "\xc2\x80\xc2\x9f", "x\xe2\x80\xa8y\xe2\x80\xa9z",
-                            "\xef\xbb\xbf" "bom", "\xef\xbf\xbe\xef\xbf\xbf", "\x7f\x01\r\t\"\\",
+    const char *values[] = {"a\xc2\x85"
+                            "b",
+                            "\xc2\x80\xc2\x9f",
+                            "x\xe2\x80\xa8y\xe2\x80\xa9z",
+                            "\xef\xbb\xbf"
+                            "bom",
+                            "\xef\xbf\xbe\xef\xbf\xbf",
+                            "\x7f\x01\r\t\"\\",
                             "caf\xc3\xa9 \xe4\xbd\xa0 \xf0\x9f\x98\x80"};
     char tmp[] = "/tmp/rlc_fuzz_yaml_XXXXXX";
     cr_assert_not_null(mkdtemp(tmp));

@@ -2,9 +2,10 @@
  * "tokenizers", the primary reference: Qwen3, GPT-2 and a tokenizer chaining
  * four pre-tokenizer steps) and against independent npm references (Qwen3
  * via transformers.js, GPT-2 via OpenAI's encoder port, on the strings where
- * JavaScript's regexes agree) on a generated corpus of 2,782 strings, round trips, streaming decode, the byte tokenizer, bad files
- * and the CLI. tests/tokenizer/refs.sh installs the references (cached in
- * build/npm, build/tokref). */
+ * JavaScript's regexes agree) on a generated corpus of 2,782 strings; round
+ * trips, streaming decode, the byte tokenizer, bad files and the CLI.
+ * tests/tokenizer/refs.sh installs the references (cached in build/npm,
+ * build/tokref). */
 #include "helpers.h"
 #include "model/generate.h"
 #include "tokenizer/chat.h"

@@ -223,8 +223,7 @@ static rlc_status check_file_shapes(const rlc_model_config *cfg, const rlc_st_fi
                 snprintf(exp, sizeof exp, "[%lld, %lld]", (long long)want[0], (long long)want[1]);
             else
                 snprintf(exp, sizeof exp, "[%lld]", (long long)want[0]);
-            return rlc_errorf(RLC_ERR_FORMAT,
-                              "%s: tensor %s has shape %s, config.json implies %s",
+            return rlc_errorf(RLC_ERR_FORMAT, "%s: tensor %s has shape %s, config.json implies %s",
                               rlc_st_path_of(f, t), name, got, exp);
         }
     }

@@ -393,7 +393,7 @@ char *rlc_monitor_compare_table(rlc_metrics *const *ms, const char *const *label
         sb_printf(&b, "%*.0f", cw, ms[r]->step[ms[r]->n_rows - 1] + 1);
     sb_printf(&b, "\n");
     const metric_def rows[] = {M_LOSS, M_VAL,  M_REWARD, M_CORRECT, M_EVAL, M_KL,
-                                      M_ENT,  M_CLIP, M_LEN,    M_HIT,     M_GRAD, M_LR};
+                               M_ENT,  M_CLIP, M_LEN,    M_HIT,     M_GRAD, M_LR};
     for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
         int any = 0;
         for (int r = 0; r < n; r++)

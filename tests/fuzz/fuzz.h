@@ -39,7 +39,7 @@ const char *rlc_fuzz_path(const char *name);
 /* Writes data to path (creating parent folders is the caller's job). */
 void rlc_fuzz_write(const char *path, const void *data, size_t size);
 /* Aborts with a message when cond is false: a promise the code broke. */
-#define RLC_FUZZ_CHECK(cond, ...)                                                                 \
+#define RLC_FUZZ_CHECK(cond, ...)                                                                  \
     do {                                                                                           \
         if (!(cond)) rlc_fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                        \
     } while (0)

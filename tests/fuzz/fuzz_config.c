@@ -1,8 +1,8 @@
 /* Fuzz targets for what a user writes to start a run: JSONL data sets, the
  * YAML run config and key=value overrides. The resolved config.yaml must load
  * back to the same config whatever the values hold. */
-#include "fuzz.h"
 #include "data/jsonl.h"
+#include "fuzz.h"
 #include "train/runconfig.h"
 
 #include <jansson.h>
@@ -97,8 +97,8 @@ int rlc_fuzz_overrides(const uint8_t *data, size_t size) {
         if (next) *next++ = 0;
         if (rlc_run_config_copy(&before, &c)) break;
         if (rlc_run_config_set(&c, line) != RLC_OK)
-            RLC_FUZZ_CHECK(rlc_run_config_diff(&c, &before) == NULL,
-                           "a failed override changed %s", rlc_run_config_diff(&c, &before));
+            RLC_FUZZ_CHECK(rlc_run_config_diff(&c, &before) == NULL, "a failed override changed %s",
+                           rlc_run_config_diff(&c, &before));
         rlc_run_config_free(&before);
     }
     rlc_run_config_validate(&c);

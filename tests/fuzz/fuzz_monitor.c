@@ -38,8 +38,8 @@ int rlc_fuzz_monitor_metrics(const uint8_t *data, size_t size) {
         int n = 0;
         for (int i = 0; i < m->n_cols && n < 6; i++) {
             series[n] = (rlc_plot_series){m->cols[i].key, m->step, m->cols[i].v, m->n_rows};
-            panels[n] = (rlc_plot_panel){.title = m->cols[i].key, .series = &series[n],
-                                         .n_series = 1, .fraction = i & 1};
+            panels[n] = (rlc_plot_panel){
+                .title = m->cols[i].key, .series = &series[n], .n_series = 1, .fraction = i & 1};
             n++;
         }
         if (n) {
@@ -145,9 +145,10 @@ static rlc_runs *fixed_runs(void) {
 }
 
 static int hexval(int c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                               : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* Decodes a query component in place the way the HTTP library does ('+' is

@@ -48,8 +48,8 @@ static void round_trip(const rlc_tokenizer *t, const char *text, size_t len, con
     free(ids);
 }
 
-static const char *const sample =
-    "Hello, world! it's 12345 naïve cafe\u0301 你好 <|im_start|>user\n<think> x\r\n\t\xc2\x85\xef\xbb\xbf";
+static const char *const sample = "Hello, world! it's 12345 naïve cafe\u0301 你好 "
+                                  "<|im_start|>user\n<think> x\r\n\t\xc2\x85\xef\xbb\xbf";
 
 int rlc_fuzz_tokenizer_load(const uint8_t *data, size_t size) {
     const char *path = rlc_fuzz_path("tokenizer.json");
@@ -71,8 +71,8 @@ static rlc_tokenizer *fixed(int which) {
     static rlc_tokenizer *toks[3];
     if (!toks[which]) {
         static const char *const specials[] = {"<|im_start|>", "<|im_end|>", "<|endoftext|>"};
-        const char *file = which == 0 ? "tests/fuzz/data/tok_nfc.json"
-                                      : "tests/fuzz/data/tok_chain.json";
+        const char *file =
+            which == 0 ? "tests/fuzz/data/tok_nfc.json" : "tests/fuzz/data/tok_chain.json";
         char path[4096];
         const char *root = getenv("RLC_FUZZ_ROOT"); /* the repository, when run elsewhere */
         snprintf(path, sizeof path, "%s%s%s", root ? root : "", root ? "/" : "", file);

@@ -27,9 +27,9 @@ static char dir[64];
 const char *rlc_fuzz_dir(void) {
     if (!dir[0]) {
         struct stat sb;
-        const char *base = !stat("/dev/shm", &sb) && S_ISDIR(sb.st_mode) && !access("/dev/shm", W_OK)
-                               ? "/dev/shm"
-                               : "/tmp";
+        const char *base =
+            !stat("/dev/shm", &sb) && S_ISDIR(sb.st_mode) && !access("/dev/shm", W_OK) ? "/dev/shm"
+                                                                                       : "/tmp";
         snprintf(dir, sizeof dir, "%s/rlc_fuzz_XXXXXX", base);
         if (!mkdtemp(dir)) {
             perror("rlc fuzz: mkdtemp");
