@@ -1,6 +1,7 @@
 /* The fuzz targets' table and shared helpers. */
 #include "fuzz.h"
 
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,17 @@ const rlc_fuzz_target rlc_fuzz_targets[] = {
 
 static char dir[64];
 
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* The scratch folder goes when the process exits normally (not after a
+ * crash: libFuzzer then keeps the input itself). */
+static void rm_dir(void) {
+    if (dir[0]) nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *rlc_fuzz_dir(void) {
     if (!dir[0]) {
         struct stat sb;
@@ -35,6 +47,7 @@ const char *rlc_fuzz_dir(void) {
             perror("rlc fuzz: mkdtemp");
             abort();
         }
+        atexit(rm_dir);
     }
     return dir;
 }
