@@ -15,6 +15,10 @@ LDLIBS  += $(BLAS_LIBS) -ljansson -lyaml -lpcre2-8 -lutf8proc -lcairo -lmicrohtt
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
+# The fuzz targets' entry points are in the unit tests too (their regression
+# inputs replay there); tests/fuzz/main.c is only libFuzzer's front.
+FUZZ_SRC := $(sort $(filter-out tests/fuzz/main.c,$(wildcard tests/fuzz/*.c)))
+TEST_SRC += $(FUZZ_SRC)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
 # The dashboard's files (web/) and its chart library (uPlot, fetched from npm
@@ -31,7 +35,8 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(ASSET_OBJ)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps test-deps test unit asan serve-e2e load-test demo bench clean format format-check
+.PHONY: all deps test-deps test unit asan fuzz fuzz-build fuzz-smoke serve-e2e load-test demo bench \
+        clean format format-check
 all: $(BUILD)/rlc
 
 deps:
@@ -115,6 +120,35 @@ asan:
 	  if grep -q -E 'ERROR: (Leak|Address)Sanitizer|runtime error:' build-asan/test.log; then \
 	    echo "asan: sanitizer reports above" >&2; exit 1; fi; exit $$rc
 
+# Fuzzing: libFuzzer + ASan + UBSan, built with clang in build-fuzz, one
+# binary per parser a user or a network peer controls (tests/fuzz/*.c, seeds
+# in tests/fuzz/corpus/<target>). `make fuzz FUZZ_SECONDS=N` runs each target
+# for N seconds, one after another, and prints executions, coverage and
+# crashes (inputs in build-fuzz/crashes/<target>); `make fuzz-smoke` runs each
+# once over its seeds and regression inputs.
+FUZZ_TARGETS := safetensors model_config tokenizer_load tokenizer_encode chat jsonl runconfig \
+                overrides monitor_metrics serve_files serve_paths
+FUZZ_SECONDS ?= 60
+FUZZ_BINS := $(FUZZ_TARGETS:%=build-fuzz/fuzz/%)
+FUZZ_OBJ := $(FUZZ_SRC:%.c=$(BUILD)/%.o)
+
+# Inside the build-fuzz make: each target is main.c with its entry point.
+$(BUILD)/fuzz/%: tests/fuzz/main.c $(FUZZ_OBJ) $(BUILD)/librlc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -DRLC_FUZZ_FN=rlc_fuzz_$* $^ -o $@ $(LDLIBS)
+
+fuzz-build:
+	@sh scripts/deps.sh fuzz
+	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -fno-omit-frame-pointer" \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -Wno-pass-failed" \
+	  EXTRA_LDLIBS="-fsanitize=address,undefined" $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@sh scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@sh scripts/fuzz.sh smoke 0 $(FUZZ_TARGETS)
+
 # The dashboard end to end: headless Chromium (playwright-core from npm drives
 # Debian's chromium; screenshots in build/test-artifacts/serve), then 200
 # clients polling for 30 s (build/test-artifacts/serve/load.json).
@@ -131,6 +165,7 @@ load-test: $(BUILD)/rlc
 test: test-deps
 	$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory serve-e2e
 	$(MAKE) --no-print-directory asan
 
@@ -161,6 +196,6 @@ format-check:
 	if [ $$bad -ne 0 ]; then echo "format-check: $$bad file(s) not clang-formatted (make format fixes them)" >&2; exit 1; fi
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOOK_OBJ:.o=.d)

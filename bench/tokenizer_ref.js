@@ -11,7 +11,8 @@ const c = require('../tests/tokenizer/corpus.js');
 const [npm, out, mbArg] = process.argv.slice(2);
 const target = (Number(mbArg) || 10) * 1e6;
 const r = c.rng(777);
-const base = c.generate().map((x) => x.text);
+// Only strings where transformers.js agrees with Rust: its ids are checked.
+const base = c.generate().filter((x) => !c.JS_DIFFERS.test(x.text)).map((x) => x.text);
 const enc = new TextEncoder();
 const docs = [];
 let bytes = 0;

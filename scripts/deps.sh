@@ -1,6 +1,7 @@
 #!/bin/sh
-# Installs the Debian packages rlc needs when any is missing. Usage: deps.sh build|test|node
-# (node: only what the tokenizer's npm references need, for make bench). The
+# Installs the Debian packages rlc needs when any is missing. Usage: deps.sh build|test|node|fuzz
+# (node: only what the tokenizer's npm references need, for make bench; fuzz:
+# the build plus clang and its libFuzzer/sanitizer runtimes, for make fuzz). The
 # build needs npm too: it fetches the dashboard's chart library (uPlot).
 set -e
 # node and npm count as present when on PATH (NodeSource's nodejs bundles npm
@@ -8,12 +9,17 @@ set -e
 node=""
 command -v node >/dev/null && command -v npm >/dev/null || node="nodejs npm"
 need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libyaml-dev libpcre2-dev libutf8proc-dev libcairo2-dev libgomp1 libmicrohttpd-dev $node"
+# clang builds the fuzz targets: libclang-rt-14-dev holds libFuzzer and the
+# sanitizer runtimes, libomp-dev the OpenMP runtime clang links.
+fuzz="clang libclang-rt-14-dev libomp-dev"
 if [ "${1:-build}" = node ]; then
   need="$node"
+elif [ "${1:-build}" = fuzz ]; then
+  need="$need $fuzz"
 elif [ "${1:-build}" = test ]; then
   # chromium: the dashboard's browser test (driven by playwright-core from npm).
   # clang-format: make format-check.
-  need="$need libcriterion-dev protobuf-compiler python3-torch python3-numpy python3-jinja2 chromium clang-format"
+  need="$need libcriterion-dev protobuf-compiler python3-torch python3-numpy python3-jinja2 chromium clang-format $fuzz"
 fi
 missing=""
 for p in $need; do

@@ -214,6 +214,7 @@ rlc_status rlc_model_load(const char *dir, rlc_model **out) {
     RLC_TRY(rlc_path_join(path, sizeof path, dir, "config.json"));
     rlc_model_config cfg;
     RLC_TRY(rlc_config_load(path, &cfg));
+    RLC_TRY(rlc_config_validate(&cfg, path));
     rlc_st_file *f = NULL;
     RLC_TRY(rlc_st_open_dir(dir, &f));
     rlc_model *m = NULL;

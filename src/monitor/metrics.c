@@ -26,10 +26,12 @@ static rlc_status add_note(rlc_metrics *m, const char *fmt, ...) {
     return RLC_OK;
 }
 
-/* Index of key's column, appending a NAN-filled one when new. */
-static int col_index(rlc_metrics *m, const char *key, int row_cap) {
+/* Index of key's column, appending a NAN-filled one when new; -2 when a new
+ * column would pass the cell budget (the key is then skipped). */
+static int col_index(rlc_metrics *m, const char *key, int row_cap, size_t max_cells) {
     for (int i = 0; i < m->n_cols; i++)
         if (!strcmp(m->cols[i].key, key)) return i;
+    if ((size_t)(m->n_cols + 1) * (size_t)row_cap > max_cells) return -2;
     rlc_metric_col *c = realloc(m->cols, (size_t)(m->n_cols + 1) * sizeof *c);
     if (!c) return -1;
     m->cols = c;
@@ -47,7 +49,8 @@ static int col_index(rlc_metrics *m, const char *key, int row_cap) {
     return m->n_cols++;
 }
 
-static rlc_status add_row(rlc_metrics *m, json_t *o, int row, int row_cap) {
+static rlc_status add_row(rlc_metrics *m, json_t *o, int row, int row_cap, size_t max_cells,
+                          int *skipped) {
     json_t *js = json_object_get(o, "step");
     m->step[row] = json_is_number(js) ? json_number_value(js) : row + 1;
     if (!m->condition) {
@@ -59,7 +62,11 @@ static rlc_status add_row(rlc_metrics *m, json_t *o, int row, int row_cap) {
     json_t *v;
     json_object_foreach(o, key, v) {
         if (!strcmp(key, "step") || !(json_is_number(v) || json_is_null(v))) continue;
-        int c = col_index(m, key, row_cap);
+        int c = col_index(m, key, row_cap, max_cells);
+        if (c == -2) {
+            ++*skipped;
+            continue;
+        }
         if (c < 0) return rlc_errorf(RLC_ERR_NOMEM, "out of memory");
         double x = json_is_number(v) ? json_number_value(v) : NAN;
         m->cols[c].v[row] = x;
@@ -70,8 +77,15 @@ static rlc_status add_row(rlc_metrics *m, json_t *o, int row, int row_cap) {
 
 rlc_status rlc_metrics_parse(const char *name, const char *text, rlc_metrics **out) {
     int row_cap = 1;
-    for (const char *p = text; *p; p++)
+    size_t text_len = 0;
+    for (const char *p = text; *p; p++, text_len++)
         row_cap += *p == '\n';
+    /* Every column holds a value per row, so distinct keys cost rows x keys:
+     * a file of many keys each on one line would be quadratic. Columns stop
+     * at a budget of 8 cells per input byte (a real run logs tens of keys on
+     * lines of hundreds of bytes), at least 2^20 cells. */
+    size_t max_cells = text_len * 8 > (1u << 20) ? text_len * 8 : (1u << 20);
+    int skipped = 0;
     rlc_metrics *m = calloc(1, sizeof *m);
     if (!m || !(m->path = strdup(name)) || !(m->step = malloc((size_t)row_cap * sizeof(double)))) {
         rlc_metrics_free(m);
@@ -106,12 +120,17 @@ rlc_status rlc_metrics_parse(const char *name, const char *text, rlc_metrics **o
                 st = add_note(m, "%s:%d: %s; line skipped", name, line,
                               o ? "not a JSON object" : err.text);
         } else {
-            st = add_row(m, o, m->n_rows++, row_cap);
+            st = add_row(m, o, m->n_rows++, row_cap, max_cells, &skipped);
         }
         json_decref(o);
         p = next;
     }
     if (st == RLC_OK && bad > 5) st = add_note(m, "%s: %d more bad lines skipped", name, bad - 5);
+    if (st == RLC_OK && skipped)
+        st = add_note(m,
+                      "%s: %d values of keys beyond the first %d skipped (too many distinct keys "
+                      "for %d lines)",
+                      name, skipped, m->n_cols, row_cap);
     if (st == RLC_OK && m->n_rows == 0)
         st = rlc_errorf(RLC_ERR_FORMAT,
                         "%s: no complete metrics line (expected one JSON object "

@@ -1,7 +1,9 @@
 /* A run's metrics.jsonl read into columns: one double array per numeric key,
  * NAN where a step lacks the key or logged null. Tolerates a run still being
  * written: a truncated last line is skipped with a note, and so is any other
- * line that is not a JSON object (each skip is reported, never silent). */
+ * line that is not a JSON object (each skip is reported, never silent). New
+ * keys stop getting columns once keys x lines would pass 8 values per byte of
+ * the file (at least 2^20): their values are skipped with a note. */
 #ifndef RLC_MONITOR_METRICS_H
 #define RLC_MONITOR_METRICS_H
 

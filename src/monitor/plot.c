@@ -52,10 +52,21 @@ typedef struct axis {
     double lo, hi, step;
 } axis;
 
+/* Ticks of a: the k-th of *n is (*first + k) * step. Counted, not stepped by
+ * addition, so a step lost in rounding cannot stall the loop; 0 ticks when
+ * the axis is not finite. */
+static void ticks(const axis *a, double *first, int *n) {
+    double k0 = ceil(a->lo / a->step), k1 = floor(a->hi / a->step + 1e-9);
+    *first = k0;
+    *n = isfinite(k0) && isfinite(k1) && k1 >= k0 ? (int)fmin(k1 - k0 + 1, 100) : 0;
+}
+
 static axis make_axis(double lo, double hi, int want, int pad) {
     if (lo == 0 && hi == 0) {
         hi = 1; /* all zero: show 0 at the bottom of a unit axis */
-    } else if (!(hi > lo)) {
+    } else if (!(hi - lo > fmax(fabs(lo), fabs(hi)) * 1e-12)) {
+        /* a span below double resolution at this magnitude (1e17 +- 1) is
+         * flat: steps that small would not move a tick */
         double d = fabs(lo) > 0 ? fabs(lo) * 0.1 : 1;
         lo -= d, hi += d;
     } else if (pad) {
@@ -186,8 +197,11 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
     char buf[64];
     cairo_set_font_size(cr, 13);
     cairo_set_line_width(cr, 1);
-    for (double t = ceil(f.ay.lo / f.ay.step) * f.ay.step; t <= f.ay.hi + 1e-9 * f.ay.step;
-         t += f.ay.step) {
+    double k0;
+    int nt;
+    ticks(&f.ay, &k0, &nt);
+    for (int k = 0; k < nt; k++) {
+        double t = (k0 + k) * f.ay.step;
         double py = round(map_y(&f, t)) + 0.5;
         cairo_set_source_rgb(cr, 0.90, 0.90, 0.90);
         cairo_move_to(cr, f.x0, py), cairo_line_to(cr, f.x0 + f.w, py), cairo_stroke(cr);
@@ -195,8 +209,9 @@ static rlc_status draw_panel(cairo_t *cr, const rlc_plot_panel *pn, double ox, d
         cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
         text_at(cr, f.x0 - 8, py, buf, 1, 0.5);
     }
-    for (double t = ceil(f.ax.lo / f.ax.step) * f.ax.step; t <= f.ax.hi + 1e-9 * f.ax.step;
-         t += f.ax.step) {
+    ticks(&f.ax, &k0, &nt);
+    for (int k = 0; k < nt; k++) {
+        double t = (k0 + k) * f.ax.step;
         double px = round(map_x(&f, t)) + 0.5;
         cairo_set_source_rgb(cr, 0.90, 0.90, 0.90);
         cairo_move_to(cr, px, f.y0), cairo_line_to(cr, px, f.y0 + f.h), cairo_stroke(cr);

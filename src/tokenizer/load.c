@@ -19,6 +19,7 @@ typedef struct loader {
     rlc_tokenizer *t;
     size_t strs_len, strs_cap;
     int cap_ids;
+    long max_ids; /* ids lie below: 2 x (vocab entries + added tokens) + 1024 (0 = unset) */
     char *sbuf; /* scratch for scanned strings */
     size_t scap;
 } loader;
@@ -31,6 +32,14 @@ static rlc_status syntax(loader *L, const char *base, const char *at, const char
 
 static rlc_status grow_ids(loader *L, int id) {
     rlc_tokenizer *t = L->t;
+    /* Tables are sized by the largest id: a sparse huge id would cost memory
+     * out of all proportion to the file. Gaps are allowed, up to as many ids
+     * again as the file names, plus 1024. */
+    if (L->max_ids && id >= L->max_ids)
+        return rlc_errorf(RLC_ERR_FORMAT,
+                          "%s: token id %d is out of range: the file holds %ld tokens "
+                          "(model.vocab and added_tokens), so ids must be below %ld",
+                          L->path, id, (L->max_ids - 1024) / 2, L->max_ids);
     if (id < L->cap_ids) return RLC_OK;
     int cap = L->cap_ids ? L->cap_ids : 1024;
     while (cap <= id)
@@ -68,7 +77,8 @@ static rlc_status set_str(loader *L, int id, const char *s, size_t n, int flag) 
     return RLC_OK;
 }
 
-static rlc_status parse_vocab(loader *L, span v) {
+/* Stores every entry of model.vocab; with count set, only counts them. */
+static rlc_status parse_vocab(loader *L, span v, long *count) {
     const char *p = rlc_js_ws(v.p);
     if (*p != '{')
         return rlc_errorf(RLC_ERR_FORMAT, "%s: model.vocab: expected an object of token -> id",
@@ -89,7 +99,10 @@ static rlc_status parse_vocab(loader *L, span v) {
         if (end == q || id >= (1L << 30))
             return rlc_errorf(RLC_ERR_FORMAT, "%s: model.vocab[\"%.*s\"]: expected an id >= 0",
                               L->path, (int)(n > 60 ? 60 : n), L->sbuf);
-        RLC_TRY(set_str(L, (int)id, L->sbuf, n, TF_MODEL));
+        if (count)
+            ++*count;
+        else
+            RLC_TRY(set_str(L, (int)id, L->sbuf, n, TF_MODEL));
         p = rlc_js_ws(end);
         if (*p == '}') return RLC_OK;
         if (*p != ',') return syntax(L, v.p, p, "model.vocab");
@@ -253,7 +266,7 @@ static rlc_status parse_added(loader *L, span s) {
         int tid = (int)json_integer_value(id), special = jbool(o, "special", 0);
         const char *cs = json_string_value(c);
         size_t cn = json_string_length(c);
-        RLC_TRY(grow_ids(L, tid));
+        if ((st = grow_ids(L, tid))) break;
         int same = tid < t->vocab_size && t->str_len[tid] == cn &&
                    !memcmp(t->strs + t->str_off[tid], cs, cn);
         if (!same) st = set_str(L, tid, cs, cn, 0);
@@ -439,7 +452,17 @@ static rlc_status load_json(loader *L, const char *data, size_t len) {
     L->strs_cap = len + 1;
     if (!(L->t->strs = malloc(L->strs_cap)))
         return rlc_errorf(RLC_ERR_NOMEM, "%s: out of memory", L->path);
-    RLC_TRY(parse_vocab(L, vocab));
+    long n_tokens = 0;
+    RLC_TRY(parse_vocab(L, vocab, &n_tokens));
+    if (added.p) {
+        rlc_status st = RLC_OK;
+        json_t *a = load_span(L, added, "added_tokens", &st);
+        if (!a) return st;
+        n_tokens += (long)json_array_size(a);
+        json_decref(a);
+    }
+    L->max_ids = 2 * n_tokens + 1024;
+    RLC_TRY(parse_vocab(L, vocab, NULL));
     if (added.p) RLC_TRY(parse_added(L, added));
     RLC_TRY(rlc_tok_finish(L->t, L->path));
     RLC_TRY(parse_merges(L, merges));

@@ -4,6 +4,8 @@
  * Pieces stream through the steps recursively, so nothing is materialized. */
 #include "tokenizer/tok_internal.h"
 
+#include "base/strbuf.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -100,34 +102,18 @@ static int nfc_needed(const char *s, size_t n) {
     return 0;
 }
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-} sbuf;
-
-static int sbuf_add(sbuf *b, const char *s, size_t n) {
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) return -1;
-        b->p = p, b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    return 0;
-}
-
 /* Appends s[0..n) (valid UTF-8), normalized if dirty. */
-static rlc_status nfc_segment(const char *s, size_t n, int dirty, sbuf *o) {
+static rlc_status nfc_segment(const char *s, size_t n, int dirty, rlc_strbuf *o) {
     if (!n) return RLC_OK;
-    if (!dirty)
-        return sbuf_add(o, s, n) ? rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory") : RLC_OK;
+    if (!dirty) {
+        rlc_sb_put(o, s, n);
+        return o->oom ? rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory") : RLC_OK;
+    }
     utf8proc_uint8_t *d = NULL;
     utf8proc_ssize_t l = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &d,
                                       UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    int bad = l < 0 || sbuf_add(o, (const char *)d, (size_t)l);
+    if (l >= 0) rlc_sb_put(o, (const char *)d, (size_t)l);
+    int bad = l < 0 || o->oom;
     free(d);
     if (bad)
         return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: NFC failed (%s)",
@@ -139,7 +125,7 @@ static rlc_status nfc_segment(const char *s, size_t n, int dirty, sbuf *o) {
  * code point (NFC_QC=Yes, combining class 0), and NFC of the whole is NFC of
  * each segment, so only segments holding an unstable code point go through
  * utf8proc. Bytes of invalid sequences are kept as they are. */
-static rlc_status nfc(const char *s, size_t n, sbuf *o) {
+static rlc_status nfc(const char *s, size_t n, rlc_strbuf *o) {
     size_t seg = 0, i = 0;
     int dirty = 0;
     while (i < n) {
@@ -154,7 +140,8 @@ static rlc_status nfc(const char *s, size_t n, sbuf *o) {
             seg = i, dirty = 0;
         }
         if (l <= 0) { /* an invalid byte is a segment of its own, kept */
-            if (sbuf_add(o, s + i, 1)) return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory");
+            rlc_sb_put(o, s + i, 1);
+            if (o->oom) return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory");
             seg = ++i;
             continue;
         }
@@ -230,10 +217,12 @@ static rlc_status regex_split(enc_ctx *c, int step, const pcre2_code *re, int be
             pcre2_get_error_message(rc, msg, sizeof msg);
             return rlc_errorf(RLC_ERR_INTERNAL, "tokenizer: pattern match failed: %s", (char *)msg);
         }
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
-        RLC_TRY(emit(&sp, s + gap, ov[0] - gap, 0));
-        RLC_TRY(emit(&sp, s + ov[0], ov[1] - ov[0], 1));
-        pos = gap = ov[1];
+        /* Copied out first: the later steps that emit runs reuse c->md. */
+        const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
+        size_t m0 = ov[0], m1 = ov[1];
+        RLC_TRY(emit(&sp, s + gap, m0 - gap, 0));
+        RLC_TRY(emit(&sp, s + m0, m1 - m0, 1));
+        pos = gap = m1;
     }
     RLC_TRY(emit(&sp, s + gap, n - gap, 0));
     if (sp.have_held) RLC_TRY(run_step(c, step + 1, sp.held, sp.held_n));
@@ -300,19 +289,19 @@ static rlc_status run_step(enc_ctx *c, int step, const char *s, size_t n) {
 }
 
 rlc_status rlc_tok_encode_plain(const rlc_tokenizer *t, const char *s, size_t n, tok_ids *out) {
-    sbuf norm = {0};
+    rlc_strbuf norm = {0};
     if (t->nfc && nfc_needed(s, n)) {
         rlc_status st = nfc(s, n, &norm);
         if (st) {
-            free(norm.p);
+            rlc_sb_free(&norm);
             return st;
         }
-        s = norm.p, n = norm.n;
+        s = norm.p, n = norm.len;
     }
     enc_ctx c = {t, out, pcre2_match_data_create(1, NULL)};
     rlc_status st =
         c.md ? run_step(&c, 0, s, n) : rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory");
     pcre2_match_data_free(c.md);
-    free(norm.p);
+    rlc_sb_free(&norm);
     return st;
 }

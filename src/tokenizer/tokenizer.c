@@ -176,7 +176,8 @@ rlc_status rlc_tok_finish(rlc_tokenizer *t, const char *path) {
     }
     for (int i = 0; i < t->n_added; i++)
         t->added[i].content = t->strs + t->str_off[t->added[i].id];
-    qsort(t->added, (size_t)t->n_added, sizeof *t->added, cmp_added);
+    if (t->n_added > 1) /* t->added is NULL without added_tokens */
+        qsort(t->added, (size_t)t->n_added, sizeof *t->added, cmp_added);
     memset(t->added_first, 0, sizeof t->added_first);
     for (int i = 0; i < t->n_added; i++)
         t->added_first[(unsigned char)t->added[i].content[0]] = 1;

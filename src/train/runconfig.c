@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>
+#include <utf8proc.h>
 #include <yaml.h>
 
 /* ---- the table ---- */
@@ -1055,6 +1056,14 @@ rlc_status rlc_run_config_set(rlc_run_config *c, const char *assignment) {
     rc_ctx x = {NULL, assignment};
     char loc[600], lhs[160];
     ctx_loc(&x, NULL, loc, sizeof loc);
+    for (const unsigned char *p = (const unsigned char *)assignment; *p;) {
+        int32_t cp;
+        utf8proc_ssize_t l = utf8proc_iterate(p, -1, &cp);
+        if (l < 1) /* the resolved config.yaml could not hold it */
+            return rlc_errorf(RLC_ERR_INVALID, "%s: not valid UTF-8 (byte %zu)", loc,
+                              (size_t)(p - (const unsigned char *)assignment));
+        p += l;
+    }
     const char *eq = strchr(assignment, '=');
     if (!eq || eq == assignment)
         return rlc_errorf(RLC_ERR_INVALID, "%s: expected section.key=value", loc);
@@ -1208,6 +1217,17 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
 
 /* ---- writing ---- */
 
+/* 1 when YAML's reader takes cp as it is inside a double-quoted scalar: it
+ * refuses non-printable code points (C0 and C1 controls, DEL, U+FFFE/F),
+ * folds line breaks (NEL, LS, PS) and may drop a BOM, so those are escaped. */
+static int yaml_verbatim(int32_t cp) {
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) return 0;
+    return cp != 0x2028 && cp != 0x2029 && cp != 0xfeff && cp != 0xfffe && cp != 0xffff;
+}
+
+/* Strings are UTF-8 (overrides refuse anything else; YAML cannot hold other
+ * bytes); a stray invalid byte is written as U+FFFD rather than produce a
+ * file that does not load. */
 static void put_string(FILE *f, const char *s) {
     int plain = *s && !is_null_word(s) &&
                 (isalnum((unsigned char)s[0]) || s[0] == '_' || s[0] == '/' || s[0] == '.');
@@ -1218,17 +1238,24 @@ static void put_string(FILE *f, const char *s) {
         return;
     }
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int32_t cp;
+        utf8proc_ssize_t l = utf8proc_iterate(p, -1, &cp);
+        if (l < 1) {
+            fputs("\\uFFFD", f);
+            p++;
+        } else if (cp == '"' || cp == '\\') {
+            fprintf(f, "\\%c", (char)cp);
+        } else if (cp == '\n') {
             fputs("\\n", f);
-        else if (*p == '\t')
+        } else if (cp == '\t') {
             fputs("\\t", f);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\x%02x", *p);
-        else
-            fputc(*p, f);
+        } else if (!yaml_verbatim(cp)) {
+            fprintf(f, cp < 0x100 ? "\\x%02X" : "\\u%04X", (unsigned)cp);
+        } else {
+            fwrite(p, 1, (size_t)l, f);
+        }
+        if (l >= 1) p += l;
     }
     fputc('"', f);
 }

