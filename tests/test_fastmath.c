@@ -12,7 +12,7 @@ static double ulp_error(float x, float y) {
     return fabs((double)y - ref) / (double)(nextafterf(rf, INFINITY) - rf);
 }
 
-Test(fastmath, expf_within_1_05_ulp) {
+Test(fastmath, expf_within_1_3_ulp) {
     double worst = 0;
     float at = 0;
     /* Normal results only: below exp(-87.3) the result is flushed to 0. */
@@ -21,7 +21,7 @@ Test(fastmath, expf_within_1_05_ulp) {
         double e = ulp_error(x, rlc_expf(x));
         if (e > worst) worst = e, at = x;
     }
-    cr_assert_leq(worst, 1.05, "rlc_expf: %.3f ulp at x = %.9g", worst, (double)at);
+    cr_assert_leq(worst, 1.3, "rlc_expf: %.3f ulp at x = %.9g", worst, (double)at);
 }
 
 Test(fastmath, expf_special_values) {
