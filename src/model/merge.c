@@ -3,11 +3,13 @@
  * the adapter names and copying everything else bit for bit. */
 #include "model/merge.h"
 
+#include "base/checked.h"
 #include "base/fs.h"
 #include "model/model_internal.h"
 #include "model/safetensors.h"
 #include "tensor/backend.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,10 +131,15 @@ static rlc_status collect_pairs(const rlc_st_file *ad, const char *ad_path, cons
 /* W + scale * B A for pair q, in fp32, added to the writer in W's dtype. */
 static rlc_status add_merged(rlc_st_writer *wr, const rlc_st_file *base, const rlc_st_file *ad,
                              const rlc_st_tensor *w, const lora_pair *q, float scale) {
+    if (w->shape[0] > INT_MAX || w->shape[1] > INT_MAX || q->a->shape[0] > INT_MAX)
+        return rlc_errorf(RLC_ERR_UNSUPPORTED, "merge: tensor '%s': a dimension exceeds %d",
+                          w->name, INT_MAX);
     int out = (int)w->shape[0], in = (int)w->shape[1], r = (int)q->a->shape[0];
-    float *wf = rlc_malloc(w->numel * sizeof(float));
-    float *a = rlc_malloc(q->a->numel * sizeof(float));
-    float *b = rlc_malloc(q->b->numel * sizeof(float));
+    size_t nw, na, nb;
+    RLC_TRY(rlc_mul_size_what("merge: weight bytes", w->numel, sizeof(float), &nw));
+    RLC_TRY(rlc_mul_size_what("merge: lora_A bytes", q->a->numel, sizeof(float), &na));
+    RLC_TRY(rlc_mul_size_what("merge: lora_B bytes", q->b->numel, sizeof(float), &nb));
+    float *wf = rlc_malloc(nw), *a = rlc_malloc(na), *b = rlc_malloc(nb);
     rlc_status st = wf && a && b ? RLC_OK : RLC_ERR_NOMEM;
     if (st == RLC_OK) st = rlc_st_read_f32(base, w->name, 2, w->shape, wf);
     if (st == RLC_OK) st = rlc_st_read_f32(ad, q->a->name, 2, q->a->shape, a);

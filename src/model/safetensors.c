@@ -10,6 +10,8 @@
  * every tensor starts at a multiple of its element size in the file. */
 #include "model/safetensors.h"
 
+#include "base/checked.h"
+
 #include "base/fs.h"
 
 #include <errno.h>
@@ -184,11 +186,17 @@ static rlc_status parse_entry(rlc_st_file *f, const char *path, const char *name
                               "%s: tensor '%s': shape[%zu] must be a non-negative integer", path,
                               name, d);
         t.shape[d] = (int64_t)dim;
-        if (__builtin_mul_overflow(t.numel, (size_t)dim, &t.numel))
-            return rlc_errorf(RLC_ERR_FORMAT, "%s: tensor '%s': shape is too large", path, name);
+        size_t numel = 0;
+        if (rlc_mul_size(t.numel, (size_t)dim, &numel))
+            return rlc_errorf(RLC_ERR_FORMAT,
+                              "%s: tensor '%s': shape is too large (%zu x %llu elements overflow)",
+                              path, name, t.numel, (unsigned long long)dim);
+        t.numel = numel;
     }
-    if (__builtin_mul_overflow(t.numel, rlc_dtype_size(dt), &t.nbytes))
-        return rlc_errorf(RLC_ERR_FORMAT, "%s: tensor '%s': shape is too large", path, name);
+    if (rlc_mul_size(t.numel, rlc_dtype_size(dt), &t.nbytes))
+        return rlc_errorf(RLC_ERR_FORMAT,
+                          "%s: tensor '%s': shape is too large (%zu elements x %zu bytes overflow)",
+                          path, name, t.numel, rlc_dtype_size(dt));
     uint64_t b, e;
     if (!json_is_array(jo) || json_array_size(jo) != 2 || json_u64(json_array_get(jo, 0), &b) ||
         json_u64(json_array_get(jo, 1), &e))
@@ -650,12 +658,14 @@ static rlc_status writer_slot(rlc_st_writer *w, const char *name, rlc_dtype dtyp
             return rlc_errorf(RLC_ERR_INVALID, "safetensors writer: tensor '%s' added twice", name);
     size_t numel = 1, nbytes;
     for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0 || __builtin_mul_overflow(numel, (size_t)shape[i], &numel))
-            return rlc_errorf(RLC_ERR_INVALID, "safetensors writer: tensor '%s': invalid shape",
-                              name);
+        if (shape[i] < 0)
+            return rlc_errorf(RLC_ERR_INVALID,
+                              "safetensors writer: tensor '%s': dimension %d is negative", name, i);
+        RLC_TRY(rlc_mul_size_what("safetensors writer: element count", numel, (size_t)shape[i],
+                                  &numel));
     }
-    if (__builtin_mul_overflow(numel, rlc_dtype_size(dtype), &nbytes))
-        return rlc_errorf(RLC_ERR_INVALID, "safetensors writer: tensor '%s': invalid shape", name);
+    RLC_TRY(rlc_mul_size_what("safetensors writer: byte size", numel, rlc_dtype_size(dtype),
+                              &nbytes));
     if (grow((void **)&w->t, &w->cap, w->n + 1, sizeof *w->t)) return RLC_ERR_NOMEM;
     st_wtensor *t = &w->t[w->n];
     memset(t, 0, sizeof *t);
