@@ -98,6 +98,51 @@ static rlc_status grow(void **items, size_t n, size_t *cap, size_t elem) {
     return RLC_OK;
 }
 
+static void messages_free(rlc_message *m, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(m[i].role);
+        free(m[i].content);
+    }
+    free(m);
+}
+
+static int is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The last "####" in s (GSM8K's final-answer marker), or NULL. */
+static const char *answer_mark(const char *s) {
+    const char *mark = NULL;
+    for (const char *p = s; (p = strstr(p, "####")); p++)
+        mark = p;
+    return mark;
+}
+
+/* [*b, *e): the text after mark up to its line end, trimmed ("#####" is still
+ * a marker). */
+static void answer_span(const char *mark, const char **b, const char **e) {
+    *b = mark + 4;
+    while (**b == '#')
+        (*b)++;
+    *e = *b + strcspn(*b, "\n");
+    while (*b < *e && is_space(**b))
+        (*b)++;
+    while (*e > *b && is_space((*e)[-1]))
+        (*e)--;
+}
+
+/* A copy of b[0..n) with commas dropped when it looks numeric ("1,234" -> "1234"). */
+static char *reference_copy(const char *b, size_t n) {
+    int numeric = n && strspn(b, "0123456789,.+-$") >= n && strcspn(b, "0123456789") < n;
+    char *ref = rlc_malloc(n + 1);
+    if (!ref) return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(numeric && b[i] == ',')) ref[o++] = b[i];
+    ref[o] = 0;
+    return ref;
+}
+
 /* ---- GSM8K ---- */
 
 typedef struct qa_ctx {
@@ -109,39 +154,22 @@ typedef struct qa_ctx {
  * commas dropped when the rest looks numeric ("1,234" -> "1234"). NULL with an
  * error if there is none. */
 static rlc_status gsm8k_reference(const char *answer, const char *path, size_t line, char **out) {
-    const char *mark = NULL;
-    for (const char *p = answer; (p = strstr(p, "####")); p++)
-        mark = p;
+    const char *mark = answer_mark(answer), *b, *e;
     if (!mark)
         return rlc_errorf(RLC_ERR_FORMAT,
                           "%s:%zu: field \"answer\" has no final \"#### N\" line (GSM8K form)",
                           path, line);
-    const char *b = mark + 4;
-    while (*b == '#')
-        b++; /* "#####" is still a marker */
-    const char *e = b + strcspn(b, "\n");
-    while (b < e && (*b == ' ' || *b == '\t' || *b == '\r'))
-        b++;
-    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-        e--;
+    answer_span(mark, &b, &e);
     if (b == e)
         return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"answer\" has nothing after \"####\"",
                           path, line);
-    size_t n = (size_t)(e - b);
-    int numeric = strspn(b, "0123456789,.+-$") >= n && strcspn(b, "0123456789") < n;
-    char *ref = rlc_malloc(n + 1);
-    if (!ref) return RLC_ERR_NOMEM;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(numeric && b[i] == ',')) ref[o++] = b[i];
-    ref[o] = 0;
-    *out = ref;
-    return RLC_OK;
+    *out = reference_copy(b, (size_t)(e - b));
+    return *out ? RLC_OK : RLC_ERR_NOMEM;
 }
 
 static rlc_status qa_line(const json_t *obj, const char *path, size_t line, void *vctx) {
     qa_ctx *c = vctx;
-    const char *q, *a;
+    const char *q = NULL, *a = NULL;
     RLC_TRY(get_string(obj, "question", "question", path, line, &q));
     RLC_TRY(get_string(obj, "answer", "answer", path, line, &a));
     char *ref = NULL;
@@ -190,12 +218,43 @@ typedef struct sft_ctx {
 static void sft_example_free(rlc_sft_example *ex) {
     free(ex->prompt);
     free(ex->response);
-    for (size_t i = 0; i < ex->n_messages; i++) {
-        free(ex->messages[i].role);
-        free(ex->messages[i].content);
-    }
-    free(ex->messages);
+    messages_free(ex->messages, ex->n_messages);
     memset(ex, 0, sizeof *ex);
+}
+
+/* A TRL conversational field: a non-empty list of {"role", "content"} turns. */
+static rlc_status load_turns(const json_t *arr, const char *field, const char *path, size_t line,
+                             rlc_message **out, size_t *n_out) {
+    size_t n = json_array_size(arr);
+    if (n == 0)
+        return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"%s\" is an empty list", path, line,
+                          field);
+    *out = rlc_calloc(n, sizeof **out);
+    if (!*out) return RLC_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *m = json_array_get(arr, i);
+        char rk[64], ck[64];
+        snprintf(rk, sizeof rk, "%s[%zu].role", field, i);
+        snprintf(ck, sizeof ck, "%s[%zu].content", field, i);
+        const char *role, *content;
+        if (!json_is_object(m))
+            return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: %s[%zu] must be an object, got %s", path,
+                              line, field, i, type_name(m));
+        RLC_TRY(get_string(m, "role", rk, path, line, &role));
+        RLC_TRY(get_string(m, "content", ck, path, line, &content));
+        int known = 0;
+        for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++)
+            known |= !strcmp(role, roles[r]);
+        if (!known)
+            return rlc_errorf(RLC_ERR_FORMAT,
+                              "%s:%zu: %s \"%s\" is not one of system, user, assistant, tool", path,
+                              line, rk, role);
+        (*out)[i].role = dup_str(role);
+        (*out)[i].content = dup_str(content);
+        *n_out = i + 1;
+        if (!(*out)[i].role || !(*out)[i].content) return RLC_ERR_NOMEM;
+    }
+    return RLC_OK;
 }
 
 static rlc_status load_messages(const json_t *msgs, const char *path, size_t line,
@@ -205,34 +264,10 @@ static rlc_status load_messages(const json_t *msgs, const char *path, size_t lin
                           "%s:%zu: field \"messages\" must be a non-empty list of "
                           "{\"role\", \"content\"} objects",
                           path, line);
-    size_t n = json_array_size(msgs);
-    ex->messages = rlc_calloc(n, sizeof *ex->messages);
-    if (!ex->messages) return RLC_ERR_NOMEM;
+    RLC_TRY(load_turns(msgs, "messages", path, line, &ex->messages, &ex->n_messages));
     int assistant = 0;
-    for (size_t i = 0; i < n; i++) {
-        const json_t *m = json_array_get(msgs, i);
-        if (!json_is_object(m))
-            return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: messages[%zu] must be an object, got %s",
-                              path, line, i, type_name(m));
-        char role_key[48], content_key[48];
-        snprintf(role_key, sizeof role_key, "messages[%zu].role", i);
-        snprintf(content_key, sizeof content_key, "messages[%zu].content", i);
-        const char *role, *content;
-        RLC_TRY(get_string(m, "role", role_key, path, line, &role));
-        RLC_TRY(get_string(m, "content", content_key, path, line, &content));
-        int known = 0;
-        for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++)
-            known |= !strcmp(role, roles[r]);
-        if (!known)
-            return rlc_errorf(RLC_ERR_FORMAT,
-                              "%s:%zu: %s \"%s\" is not one of system, user, assistant, tool", path,
-                              line, role_key, role);
-        assistant |= !strcmp(role, "assistant");
-        ex->messages[i].role = dup_str(role);
-        ex->messages[i].content = dup_str(content);
-        ex->n_messages = i + 1;
-        if (!ex->messages[i].role || !ex->messages[i].content) return RLC_ERR_NOMEM;
-    }
+    for (size_t i = 0; i < ex->n_messages; i++)
+        assistant |= !strcmp(ex->messages[i].role, "assistant");
     if (!assistant)
         return rlc_errorf(RLC_ERR_FORMAT,
                           "%s:%zu: field \"messages\" has no \"assistant\" message to train on",
@@ -301,11 +336,7 @@ typedef struct rec_ctx {
 } rec_ctx;
 
 static void record_free(rlc_record *r) {
-    for (size_t i = 0; i < r->n_msgs; i++) {
-        free(r->msgs[i].role);
-        free(r->msgs[i].content);
-    }
-    free(r->msgs);
+    messages_free(r->msgs, r->n_msgs);
     free(r->completion);
     free(r->reference);
     free(r->solution);
@@ -334,33 +365,23 @@ static rlc_status get_text(const json_t *obj, const char *key, const char *path,
 
 /* reference and solution from the completion: GSM8K's "#### N" when present. */
 static rlc_status split_answer(rlc_record *r) {
-    const char *c = r->completion, *mark = NULL;
-    for (const char *p = c; (p = strstr(p, "####")); p++)
-        mark = p;
+    const char *c = r->completion, *mark = answer_mark(c);
     const char *b = c, *e = c + strlen(c);
     size_t body = strlen(c);
     if (mark) {
         body = (size_t)(mark - c);
-        b = mark + 4;
-        while (*b == '#')
+        answer_span(mark, &b, &e);
+    } else {
+        while (b < e && is_space(*b))
             b++;
-        e = b + strcspn(b, "\n");
+        while (e > b && is_space(e[-1]))
+            e--;
     }
-    while (b < e && strchr(" \t\r\n", *b))
-        b++;
-    while (e > b && strchr(" \t\r\n", e[-1]))
-        e--;
-    while (body > 0 && strchr(" \t\r\n", c[body - 1]))
+    while (body > 0 && is_space(c[body - 1]))
         body--;
-    size_t n = (size_t)(e - b);
-    int numeric = n && strspn(b, "0123456789,.+-$") >= n && strcspn(b, "0123456789") < n;
-    r->reference = rlc_malloc(n + 1);
+    r->reference = reference_copy(b, (size_t)(e - b));
     r->solution = rlc_malloc(body + 1);
     if (!r->reference || !r->solution) return RLC_ERR_NOMEM;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(numeric && b[i] == ',')) r->reference[o++] = b[i];
-    r->reference[o] = 0;
     memcpy(r->solution, c, body);
     r->solution[body] = 0;
     return RLC_OK;
@@ -376,41 +397,6 @@ static rlc_status user_turn(rlc_record *r, char *content) {
     r->msgs[0].content = content;
     r->msgs[0].role = dup_str("user");
     return r->msgs[0].role ? RLC_OK : RLC_ERR_NOMEM;
-}
-
-/* A TRL conversational field: a non-empty list of {"role", "content"} turns. */
-static rlc_status load_turns(const json_t *arr, const char *field, const char *path, size_t line,
-                             rlc_message **out, size_t *n_out) {
-    size_t n = json_array_size(arr);
-    if (n == 0)
-        return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"%s\" is an empty list", path, line,
-                          field);
-    *out = rlc_calloc(n, sizeof **out);
-    if (!*out) return RLC_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const json_t *m = json_array_get(arr, i);
-        char rk[64], ck[64];
-        snprintf(rk, sizeof rk, "%s[%zu].role", field, i);
-        snprintf(ck, sizeof ck, "%s[%zu].content", field, i);
-        const char *role, *content;
-        if (!json_is_object(m))
-            return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: %s[%zu] must be an object, got %s", path,
-                              line, field, i, type_name(m));
-        RLC_TRY(get_string(m, "role", rk, path, line, &role));
-        RLC_TRY(get_string(m, "content", ck, path, line, &content));
-        int known = 0;
-        for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++)
-            known |= !strcmp(role, roles[r]);
-        if (!known)
-            return rlc_errorf(RLC_ERR_FORMAT,
-                              "%s:%zu: %s \"%s\" is not one of system, user, assistant, tool", path,
-                              line, rk, role);
-        (*out)[i].role = dup_str(role);
-        (*out)[i].content = dup_str(content);
-        *n_out = i + 1;
-        if (!(*out)[i].role || !(*out)[i].content) return RLC_ERR_NOMEM;
-    }
-    return RLC_OK;
 }
 
 /* TRL's conversational prompt/completion: {"prompt": [turns], "completion":
@@ -438,11 +424,7 @@ static rlc_status conversational(const json_t *obj, const char *path, size_t lin
         r->completion = turns[n - 1].content;
         turns[n - 1].content = NULL;
     }
-    for (size_t i = 0; i < n; i++) {
-        free(turns[i].role);
-        free(turns[i].content);
-    }
-    free(turns);
+    messages_free(turns, n);
     return st;
 }
 
