@@ -98,6 +98,53 @@ static rlc_status grow(void **items, size_t n, size_t *cap, size_t elem) {
     return RLC_OK;
 }
 
+/* Fills the zeroed item from one line; arg is the loader's. */
+typedef rlc_status (*item_fn)(const json_t *obj, const char *path, size_t line, void *item,
+                              const void *arg);
+typedef void (*item_free_fn)(void *item);
+
+typedef struct set_ctx {
+    void **items;
+    size_t *n, cap, elem;
+    item_fn fill;
+    item_free_fn item_free;
+    const void *arg;
+} set_ctx;
+
+static rlc_status set_line(const json_t *obj, const char *path, size_t line, void *vctx) {
+    set_ctx *c = vctx;
+    RLC_TRY(grow(c->items, *c->n, &c->cap, c->elem));
+    void *item = (char *)*c->items + *c->n * c->elem;
+    memset(item, 0, c->elem);
+    rlc_status st = c->fill(obj, path, line, item, c->arg);
+    if (st) {
+        c->item_free(item);
+        return st;
+    }
+    (*c->n)++;
+    return RLC_OK;
+}
+
+static void set_free(void **items, size_t *n, size_t elem, item_free_fn item_free) {
+    for (size_t i = 0; i < *n; i++)
+        item_free((char *)*items + i * elem);
+    free(*items);
+    *items = NULL;
+    *n = 0;
+}
+
+/* Loads every line of path into *items (n of them, elem bytes each); on error
+ * the set is left empty. */
+static rlc_status set_load(const char *path, void **items, size_t *n, size_t elem, item_fn fill,
+                           item_free_fn item_free, const void *arg) {
+    *items = NULL;
+    *n = 0;
+    set_ctx c = {items, n, 0, elem, fill, item_free, arg};
+    rlc_status st = rlc_jsonl_foreach(path, set_line, &c, NULL);
+    if (st) set_free(items, n, elem, item_free);
+    return st;
+}
+
 static void messages_free(rlc_message *m, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(m[i].role);
@@ -145,11 +192,6 @@ static char *reference_copy(const char *b, size_t n) {
 
 /* ---- GSM8K ---- */
 
-typedef struct qa_ctx {
-    rlc_qa_set *set;
-    size_t cap;
-} qa_ctx;
-
 /* The final answer after the last "####", up to its line end, trimmed, with
  * commas dropped when the rest looks numeric ("1,234" -> "1234"). NULL with an
  * error if there is none. */
@@ -167,42 +209,34 @@ static rlc_status gsm8k_reference(const char *answer, const char *path, size_t l
     return *out ? RLC_OK : RLC_ERR_NOMEM;
 }
 
-static rlc_status qa_line(const json_t *obj, const char *path, size_t line, void *vctx) {
-    qa_ctx *c = vctx;
+static rlc_status qa_item(const json_t *obj, const char *path, size_t line, void *item,
+                          const void *arg) {
+    rlc_qa_example *ex = item;
     const char *q = NULL, *a = NULL;
+    (void)arg;
     RLC_TRY(get_string(obj, "question", "question", path, line, &q));
     RLC_TRY(get_string(obj, "answer", "answer", path, line, &a));
-    char *ref = NULL;
-    RLC_TRY(gsm8k_reference(a, path, line, &ref));
-    rlc_status st = grow((void **)&c->set->items, c->set->n, &c->cap, sizeof(rlc_qa_example));
-    if (st) {
-        free(ref);
-        return st;
-    }
-    rlc_qa_example *ex = &c->set->items[c->set->n];
+    RLC_TRY(gsm8k_reference(a, path, line, &ex->reference));
     ex->question = dup_str(q);
     ex->answer = dup_str(a);
-    ex->reference = ref;
-    c->set->n++; /* counted before the check so rlc_qa_free releases it */
-    if (!ex->question || !ex->answer) return RLC_ERR_NOMEM;
-    return RLC_OK;
+    return ex->question && ex->answer ? RLC_OK : RLC_ERR_NOMEM;
+}
+
+static void qa_item_free(void *item) {
+    rlc_qa_example *ex = item;
+    free(ex->question);
+    free(ex->answer);
+    free(ex->reference);
 }
 
 rlc_status rlc_qa_load(const char *path, rlc_qa_set *set) {
     memset(set, 0, sizeof *set);
-    qa_ctx c = {set, 0};
-    rlc_status st = rlc_jsonl_foreach(path, qa_line, &c, NULL);
-    if (st) rlc_qa_free(set);
-    return st;
+    return set_load(path, (void **)&set->items, &set->n, sizeof *set->items, qa_item, qa_item_free,
+                    NULL);
 }
 
 void rlc_qa_free(rlc_qa_set *set) {
-    for (size_t i = 0; i < set->n; i++) {
-        free(set->items[i].question);
-        free(set->items[i].answer);
-        free(set->items[i].reference);
-    }
-    free(set->items);
+    set_free((void **)&set->items, &set->n, sizeof *set->items, qa_item_free);
     memset(set, 0, sizeof *set);
 }
 
@@ -210,12 +244,8 @@ void rlc_qa_free(rlc_qa_set *set) {
 
 static const char *const roles[] = {"system", "user", "assistant", "tool"};
 
-typedef struct sft_ctx {
-    rlc_sft_set *set;
-    size_t cap;
-} sft_ctx;
-
-static void sft_example_free(rlc_sft_example *ex) {
+static void sft_example_free(void *item) {
+    rlc_sft_example *ex = item;
     free(ex->prompt);
     free(ex->response);
     messages_free(ex->messages, ex->n_messages);
@@ -275,8 +305,10 @@ static rlc_status load_messages(const json_t *msgs, const char *path, size_t lin
     return RLC_OK;
 }
 
-static rlc_status sft_example(const json_t *obj, const char *path, size_t line,
-                              rlc_sft_example *ex) {
+static rlc_status sft_example(const json_t *obj, const char *path, size_t line, void *item,
+                              const void *arg) {
+    rlc_sft_example *ex = item;
+    (void)arg;
     const json_t *msgs = json_object_get(obj, "messages");
     int pr = json_object_get(obj, "prompt") || json_object_get(obj, "response");
     if (msgs && pr)
@@ -298,44 +330,25 @@ static rlc_status sft_example(const json_t *obj, const char *path, size_t line,
     return ex->prompt && ex->response ? RLC_OK : RLC_ERR_NOMEM;
 }
 
-static rlc_status sft_line(const json_t *obj, const char *path, size_t line, void *vctx) {
-    sft_ctx *c = vctx;
-    RLC_TRY(grow((void **)&c->set->items, c->set->n, &c->cap, sizeof(rlc_sft_example)));
-    rlc_sft_example *ex = &c->set->items[c->set->n];
-    memset(ex, 0, sizeof *ex);
-    rlc_status st = sft_example(obj, path, line, ex);
-    if (st) {
-        sft_example_free(ex);
-        return st;
-    }
-    c->set->n++;
-    return RLC_OK;
-}
-
 rlc_status rlc_sft_load(const char *path, rlc_sft_set *set) {
     memset(set, 0, sizeof *set);
-    sft_ctx c = {set, 0};
-    rlc_status st = rlc_jsonl_foreach(path, sft_line, &c, NULL);
-    if (st) rlc_sft_free(set);
-    return st;
+    return set_load(path, (void **)&set->items, &set->n, sizeof *set->items, sft_example,
+                    sft_example_free, NULL);
 }
 
 void rlc_sft_free(rlc_sft_set *set) {
-    for (size_t i = 0; i < set->n; i++)
-        sft_example_free(&set->items[i]);
-    free(set->items);
+    set_free((void **)&set->items, &set->n, sizeof *set->items, sft_example_free);
     memset(set, 0, sizeof *set);
 }
 
 /* ---- records in any accepted form ---- */
 
-typedef struct rec_ctx {
-    rlc_record_set *set;
-    size_t cap;
+typedef struct rec_keys {
     const char *pkey, *akey;
-} rec_ctx;
+} rec_keys;
 
-static void record_free(rlc_record *r) {
+static void record_free(void *item) {
+    rlc_record *r = item;
     messages_free(r->msgs, r->n_msgs);
     free(r->completion);
     free(r->reference);
@@ -428,11 +441,10 @@ static rlc_status conversational(const json_t *obj, const char *path, size_t lin
     return st;
 }
 
-static rlc_status record_line(const json_t *obj, const char *path, size_t line, void *vctx) {
-    rec_ctx *x = vctx;
-    RLC_TRY(grow((void **)&x->set->items, x->set->n, &x->cap, sizeof(rlc_record)));
-    rlc_record *r = &x->set->items[x->set->n];
-    memset(r, 0, sizeof *r);
+static rlc_status record_item(const json_t *obj, const char *path, size_t line, void *item,
+                              const void *arg) {
+    const rec_keys *x = arg;
+    rlc_record *r = item;
     const char *ckey = NULL, *pkey = "prompt";
     rlc_status st = RLC_OK;
     if (json_object_get(obj, x->pkey)) {
@@ -489,26 +501,18 @@ static rlc_status record_line(const json_t *obj, const char *path, size_t line, 
             st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"%s\" is empty", path, line, ckey);
     }
     if (st == RLC_OK) st = split_answer(r);
-    if (st) {
-        record_free(r);
-        return st;
-    }
-    x->set->n++;
-    return RLC_OK;
+    return st;
 }
 
 rlc_status rlc_records_load(const char *path, const char *prompt_key, const char *answer_key,
                             rlc_record_set *set) {
     memset(set, 0, sizeof *set);
-    rec_ctx x = {set, 0, prompt_key, answer_key};
-    rlc_status st = rlc_jsonl_foreach(path, record_line, &x, NULL);
-    if (st) rlc_records_free(set);
-    return st;
+    rec_keys x = {prompt_key, answer_key};
+    return set_load(path, (void **)&set->items, &set->n, sizeof *set->items, record_item,
+                    record_free, &x);
 }
 
 void rlc_records_free(rlc_record_set *set) {
-    for (size_t i = 0; i < set->n; i++)
-        record_free(&set->items[i]);
-    free(set->items);
+    set_free((void **)&set->items, &set->n, sizeof *set->items, record_free);
     memset(set, 0, sizeof *set);
 }
