@@ -7,11 +7,17 @@ static rlc_status overflow(const char *what, size_t a, char op, size_t b) {
                       what ? what : "", what ? ": " : "", a, op, b, (size_t)SIZE_MAX);
 }
 
-rlc_status rlc_mul_size_what(const char *what, size_t a, size_t b, size_t *out) {
+/* a op b ('x' or '+') into *out, or the overflow error. */
+static rlc_status checked(const char *what, size_t a, char op, size_t b, size_t *out) {
     size_t r = 0;
-    if (__builtin_mul_overflow(a, b, &r)) return overflow(what, a, 'x', b);
+    if (op == 'x' ? __builtin_mul_overflow(a, b, &r) : __builtin_add_overflow(a, b, &r))
+        return overflow(what, a, op, b);
     *out = r;
     return RLC_OK;
+}
+
+rlc_status rlc_mul_size_what(const char *what, size_t a, size_t b, size_t *out) {
+    return checked(what, a, 'x', b, out);
 }
 
 rlc_status rlc_mul_size(size_t a, size_t b, size_t *out) {
@@ -19,10 +25,7 @@ rlc_status rlc_mul_size(size_t a, size_t b, size_t *out) {
 }
 
 rlc_status rlc_add_size_what(const char *what, size_t a, size_t b, size_t *out) {
-    size_t r = 0;
-    if (__builtin_add_overflow(a, b, &r)) return overflow(what, a, '+', b);
-    *out = r;
-    return RLC_OK;
+    return checked(what, a, '+', b, out);
 }
 
 rlc_status rlc_add_size(size_t a, size_t b, size_t *out) {

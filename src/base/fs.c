@@ -7,6 +7,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -216,4 +219,34 @@ rlc_status rlc_path_join(char *dst, size_t cap, const char *dir, const char *nam
         return rlc_errorf(RLC_ERR_INVALID, "path too long: %s%s%s", dir, sep, name);
     }
     return RLC_OK;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path) != 0 && errno != ENOENT;
+}
+
+rlc_status rlc_rm_rf(const char *path) {
+    struct stat sb;
+    if (lstat(path, &sb) != 0) return RLC_OK;
+    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return rlc_errorf(RLC_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    return RLC_OK;
+}
+
+rlc_status rlc_copy_file(const char *src, const char *dst) {
+    char *data;
+    size_t len;
+    RLC_TRY(rlc_read_file(src, &data, &len));
+    rlc_status st = rlc_write_file_atomic(dst, data, len);
+    free(data);
+    return st;
+}
+
+rlc_status rlc_copy_if_present(const char *from_dir, const char *to_dir, const char *name) {
+    char src[4096], dst[4096];
+    RLC_TRY(rlc_path_join(src, sizeof src, from_dir, name));
+    if (!rlc_file_exists(src)) return RLC_OK;
+    RLC_TRY(rlc_path_join(dst, sizeof dst, to_dir, name));
+    return rlc_copy_file(src, dst);
 }

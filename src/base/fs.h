@@ -18,6 +18,12 @@ rlc_status rlc_fsync_dir(const char *path);
 int rlc_file_exists(const char *path);
 /* dst = dir + "/" + name, truncation is an error. */
 rlc_status rlc_path_join(char *dst, size_t cap, const char *dir, const char *name);
+/* rm -rf without following links; a missing path is fine. */
+rlc_status rlc_rm_rf(const char *path);
+/* Copies the file src to dst with rlc_write_file_atomic. */
+rlc_status rlc_copy_file(const char *src, const char *dst);
+/* Copies from_dir/name to to_dir/name when the first exists; none is fine. */
+rlc_status rlc_copy_if_present(const char *from_dir, const char *to_dir, const char *name);
 
 /* Streaming form of rlc_write_file_atomic, for files too large to build in
  * memory: open writes to path.tmp; commit fsyncs, renames and fsyncs the

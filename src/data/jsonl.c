@@ -98,83 +98,145 @@ static rlc_status grow(void **items, size_t n, size_t *cap, size_t elem) {
     return RLC_OK;
 }
 
-/* ---- GSM8K ---- */
+/* Fills the zeroed item from one line; arg is the loader's. */
+typedef rlc_status (*item_fn)(const json_t *obj, const char *path, size_t line, void *item,
+                              const void *arg);
+typedef void (*item_free_fn)(void *item);
 
-typedef struct qa_ctx {
-    rlc_qa_set *set;
-    size_t cap;
-} qa_ctx;
+typedef struct set_ctx {
+    void **items;
+    size_t *n, cap, elem;
+    item_fn fill;
+    item_free_fn item_free;
+    const void *arg;
+} set_ctx;
+
+static rlc_status set_line(const json_t *obj, const char *path, size_t line, void *vctx) {
+    set_ctx *c = vctx;
+    RLC_TRY(grow(c->items, *c->n, &c->cap, c->elem));
+    void *item = (char *)*c->items + *c->n * c->elem;
+    memset(item, 0, c->elem);
+    rlc_status st = c->fill(obj, path, line, item, c->arg);
+    if (st) {
+        c->item_free(item);
+        return st;
+    }
+    (*c->n)++;
+    return RLC_OK;
+}
+
+static void set_free(void **items, size_t *n, size_t elem, item_free_fn item_free) {
+    for (size_t i = 0; i < *n; i++)
+        item_free((char *)*items + i * elem);
+    free(*items);
+    *items = NULL;
+    *n = 0;
+}
+
+/* Loads every line of path into *items (n of them, elem bytes each); on error
+ * the set is left empty. */
+static rlc_status set_load(const char *path, void **items, size_t *n, size_t elem, item_fn fill,
+                           item_free_fn item_free, const void *arg) {
+    *items = NULL;
+    *n = 0;
+    set_ctx c = {items, n, 0, elem, fill, item_free, arg};
+    rlc_status st = rlc_jsonl_foreach(path, set_line, &c, NULL);
+    if (st) set_free(items, n, elem, item_free);
+    return st;
+}
+
+static void messages_free(rlc_message *m, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(m[i].role);
+        free(m[i].content);
+    }
+    free(m);
+}
+
+static int is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The last "####" in s (GSM8K's final-answer marker), or NULL. */
+static const char *answer_mark(const char *s) {
+    const char *mark = NULL;
+    for (const char *p = s; (p = strstr(p, "####")); p++)
+        mark = p;
+    return mark;
+}
+
+/* [*b, *e): the text after mark up to its line end, trimmed ("#####" is still
+ * a marker). */
+static void answer_span(const char *mark, const char **b, const char **e) {
+    *b = mark + 4;
+    while (**b == '#')
+        (*b)++;
+    *e = *b + strcspn(*b, "\n");
+    while (*b < *e && is_space(**b))
+        (*b)++;
+    while (*e > *b && is_space((*e)[-1]))
+        (*e)--;
+}
+
+/* A copy of b[0..n) with commas dropped when it looks numeric ("1,234" -> "1234"). */
+static char *reference_copy(const char *b, size_t n) {
+    int numeric = n && strspn(b, "0123456789,.+-$") >= n && strcspn(b, "0123456789") < n;
+    char *ref = rlc_malloc(n + 1);
+    if (!ref) return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(numeric && b[i] == ',')) ref[o++] = b[i];
+    ref[o] = 0;
+    return ref;
+}
+
+/* ---- GSM8K ---- */
 
 /* The final answer after the last "####", up to its line end, trimmed, with
  * commas dropped when the rest looks numeric ("1,234" -> "1234"). NULL with an
  * error if there is none. */
 static rlc_status gsm8k_reference(const char *answer, const char *path, size_t line, char **out) {
-    const char *mark = NULL;
-    for (const char *p = answer; (p = strstr(p, "####")); p++)
-        mark = p;
+    const char *mark = answer_mark(answer), *b, *e;
     if (!mark)
         return rlc_errorf(RLC_ERR_FORMAT,
                           "%s:%zu: field \"answer\" has no final \"#### N\" line (GSM8K form)",
                           path, line);
-    const char *b = mark + 4;
-    while (*b == '#')
-        b++; /* "#####" is still a marker */
-    const char *e = b + strcspn(b, "\n");
-    while (b < e && (*b == ' ' || *b == '\t' || *b == '\r'))
-        b++;
-    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-        e--;
+    answer_span(mark, &b, &e);
     if (b == e)
         return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"answer\" has nothing after \"####\"",
                           path, line);
-    size_t n = (size_t)(e - b);
-    int numeric = strspn(b, "0123456789,.+-$") >= n && strcspn(b, "0123456789") < n;
-    char *ref = rlc_malloc(n + 1);
-    if (!ref) return RLC_ERR_NOMEM;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(numeric && b[i] == ',')) ref[o++] = b[i];
-    ref[o] = 0;
-    *out = ref;
-    return RLC_OK;
+    *out = reference_copy(b, (size_t)(e - b));
+    return *out ? RLC_OK : RLC_ERR_NOMEM;
 }
 
-static rlc_status qa_line(const json_t *obj, const char *path, size_t line, void *vctx) {
-    qa_ctx *c = vctx;
-    const char *q, *a;
+static rlc_status qa_item(const json_t *obj, const char *path, size_t line, void *item,
+                          const void *arg) {
+    rlc_qa_example *ex = item;
+    const char *q = NULL, *a = NULL;
+    (void)arg;
     RLC_TRY(get_string(obj, "question", "question", path, line, &q));
     RLC_TRY(get_string(obj, "answer", "answer", path, line, &a));
-    char *ref = NULL;
-    RLC_TRY(gsm8k_reference(a, path, line, &ref));
-    rlc_status st = grow((void **)&c->set->items, c->set->n, &c->cap, sizeof(rlc_qa_example));
-    if (st) {
-        free(ref);
-        return st;
-    }
-    rlc_qa_example *ex = &c->set->items[c->set->n];
+    RLC_TRY(gsm8k_reference(a, path, line, &ex->reference));
     ex->question = dup_str(q);
     ex->answer = dup_str(a);
-    ex->reference = ref;
-    c->set->n++; /* counted before the check so rlc_qa_free releases it */
-    if (!ex->question || !ex->answer) return RLC_ERR_NOMEM;
-    return RLC_OK;
+    return ex->question && ex->answer ? RLC_OK : RLC_ERR_NOMEM;
+}
+
+static void qa_item_free(void *item) {
+    rlc_qa_example *ex = item;
+    free(ex->question);
+    free(ex->answer);
+    free(ex->reference);
 }
 
 rlc_status rlc_qa_load(const char *path, rlc_qa_set *set) {
     memset(set, 0, sizeof *set);
-    qa_ctx c = {set, 0};
-    rlc_status st = rlc_jsonl_foreach(path, qa_line, &c, NULL);
-    if (st) rlc_qa_free(set);
-    return st;
+    return set_load(path, (void **)&set->items, &set->n, sizeof *set->items, qa_item, qa_item_free,
+                    NULL);
 }
 
 void rlc_qa_free(rlc_qa_set *set) {
-    for (size_t i = 0; i < set->n; i++) {
-        free(set->items[i].question);
-        free(set->items[i].answer);
-        free(set->items[i].reference);
-    }
-    free(set->items);
+    set_free((void **)&set->items, &set->n, sizeof *set->items, qa_item_free);
     memset(set, 0, sizeof *set);
 }
 
@@ -182,200 +244,12 @@ void rlc_qa_free(rlc_qa_set *set) {
 
 static const char *const roles[] = {"system", "user", "assistant", "tool"};
 
-typedef struct sft_ctx {
-    rlc_sft_set *set;
-    size_t cap;
-} sft_ctx;
-
-static void sft_example_free(rlc_sft_example *ex) {
+static void sft_example_free(void *item) {
+    rlc_sft_example *ex = item;
     free(ex->prompt);
     free(ex->response);
-    for (size_t i = 0; i < ex->n_messages; i++) {
-        free(ex->messages[i].role);
-        free(ex->messages[i].content);
-    }
-    free(ex->messages);
+    messages_free(ex->messages, ex->n_messages);
     memset(ex, 0, sizeof *ex);
-}
-
-static rlc_status load_messages(const json_t *msgs, const char *path, size_t line,
-                                rlc_sft_example *ex) {
-    if (!json_is_array(msgs) || json_array_size(msgs) == 0)
-        return rlc_errorf(RLC_ERR_FORMAT,
-                          "%s:%zu: field \"messages\" must be a non-empty list of "
-                          "{\"role\", \"content\"} objects",
-                          path, line);
-    size_t n = json_array_size(msgs);
-    ex->messages = rlc_calloc(n, sizeof *ex->messages);
-    if (!ex->messages) return RLC_ERR_NOMEM;
-    int assistant = 0;
-    for (size_t i = 0; i < n; i++) {
-        const json_t *m = json_array_get(msgs, i);
-        if (!json_is_object(m))
-            return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: messages[%zu] must be an object, got %s",
-                              path, line, i, type_name(m));
-        char role_key[48], content_key[48];
-        snprintf(role_key, sizeof role_key, "messages[%zu].role", i);
-        snprintf(content_key, sizeof content_key, "messages[%zu].content", i);
-        const char *role, *content;
-        RLC_TRY(get_string(m, "role", role_key, path, line, &role));
-        RLC_TRY(get_string(m, "content", content_key, path, line, &content));
-        int known = 0;
-        for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++)
-            known |= !strcmp(role, roles[r]);
-        if (!known)
-            return rlc_errorf(RLC_ERR_FORMAT,
-                              "%s:%zu: %s \"%s\" is not one of system, user, assistant, tool", path,
-                              line, role_key, role);
-        assistant |= !strcmp(role, "assistant");
-        ex->messages[i].role = dup_str(role);
-        ex->messages[i].content = dup_str(content);
-        ex->n_messages = i + 1;
-        if (!ex->messages[i].role || !ex->messages[i].content) return RLC_ERR_NOMEM;
-    }
-    if (!assistant)
-        return rlc_errorf(RLC_ERR_FORMAT,
-                          "%s:%zu: field \"messages\" has no \"assistant\" message to train on",
-                          path, line);
-    return RLC_OK;
-}
-
-static rlc_status sft_example(const json_t *obj, const char *path, size_t line,
-                              rlc_sft_example *ex) {
-    const json_t *msgs = json_object_get(obj, "messages");
-    int pr = json_object_get(obj, "prompt") || json_object_get(obj, "response");
-    if (msgs && pr)
-        return rlc_errorf(RLC_ERR_FORMAT,
-                          "%s:%zu: has both \"messages\" and \"prompt\"/\"response\"; use one form",
-                          path, line);
-    if (msgs) return load_messages(msgs, path, line, ex);
-    if (!pr)
-        return rlc_errorf(RLC_ERR_FORMAT,
-                          "%s:%zu: expected \"prompt\" and \"response\" strings or a \"messages\" "
-                          "list",
-                          path, line);
-    const char *p, *r;
-    RLC_TRY(get_string(obj, "prompt", "prompt", path, line, &p));
-    RLC_TRY(get_string(obj, "response", "response", path, line, &r));
-    if (!*r) return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"response\" is empty", path, line);
-    ex->prompt = dup_str(p);
-    ex->response = dup_str(r);
-    return ex->prompt && ex->response ? RLC_OK : RLC_ERR_NOMEM;
-}
-
-static rlc_status sft_line(const json_t *obj, const char *path, size_t line, void *vctx) {
-    sft_ctx *c = vctx;
-    RLC_TRY(grow((void **)&c->set->items, c->set->n, &c->cap, sizeof(rlc_sft_example)));
-    rlc_sft_example *ex = &c->set->items[c->set->n];
-    memset(ex, 0, sizeof *ex);
-    rlc_status st = sft_example(obj, path, line, ex);
-    if (st) {
-        sft_example_free(ex);
-        return st;
-    }
-    c->set->n++;
-    return RLC_OK;
-}
-
-rlc_status rlc_sft_load(const char *path, rlc_sft_set *set) {
-    memset(set, 0, sizeof *set);
-    sft_ctx c = {set, 0};
-    rlc_status st = rlc_jsonl_foreach(path, sft_line, &c, NULL);
-    if (st) rlc_sft_free(set);
-    return st;
-}
-
-void rlc_sft_free(rlc_sft_set *set) {
-    for (size_t i = 0; i < set->n; i++)
-        sft_example_free(&set->items[i]);
-    free(set->items);
-    memset(set, 0, sizeof *set);
-}
-
-/* ---- records in any accepted form ---- */
-
-typedef struct rec_ctx {
-    rlc_record_set *set;
-    size_t cap;
-    const char *pkey, *akey;
-} rec_ctx;
-
-static void record_free(rlc_record *r) {
-    for (size_t i = 0; i < r->n_msgs; i++) {
-        free(r->msgs[i].role);
-        free(r->msgs[i].content);
-    }
-    free(r->msgs);
-    free(r->completion);
-    free(r->reference);
-    free(r->solution);
-    memset(r, 0, sizeof *r);
-}
-
-/* A string field, or a number written as text (answers like 42). */
-static rlc_status get_text(const json_t *obj, const char *key, const char *path, size_t line,
-                           char **out) {
-    const json_t *v = json_object_get(obj, key);
-    if (json_is_integer(v)) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        *out = dup_str(buf);
-    } else if (json_is_real(v)) {
-        char buf[40];
-        snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
-        *out = dup_str(buf);
-    } else {
-        const char *s;
-        RLC_TRY(get_string(obj, key, key, path, line, &s));
-        *out = dup_str(s);
-    }
-    return *out ? RLC_OK : RLC_ERR_NOMEM;
-}
-
-/* reference and solution from the completion: GSM8K's "#### N" when present. */
-static rlc_status split_answer(rlc_record *r) {
-    const char *c = r->completion, *mark = NULL;
-    for (const char *p = c; (p = strstr(p, "####")); p++)
-        mark = p;
-    const char *b = c, *e = c + strlen(c);
-    size_t body = strlen(c);
-    if (mark) {
-        body = (size_t)(mark - c);
-        b = mark + 4;
-        while (*b == '#')
-            b++;
-        e = b + strcspn(b, "\n");
-    }
-    while (b < e && strchr(" \t\r\n", *b))
-        b++;
-    while (e > b && strchr(" \t\r\n", e[-1]))
-        e--;
-    while (body > 0 && strchr(" \t\r\n", c[body - 1]))
-        body--;
-    size_t n = (size_t)(e - b);
-    int numeric = n && strspn(b, "0123456789,.+-$") >= n && strcspn(b, "0123456789") < n;
-    r->reference = rlc_malloc(n + 1);
-    r->solution = rlc_malloc(body + 1);
-    if (!r->reference || !r->solution) return RLC_ERR_NOMEM;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(numeric && b[i] == ',')) r->reference[o++] = b[i];
-    r->reference[o] = 0;
-    memcpy(r->solution, c, body);
-    r->solution[body] = 0;
-    return RLC_OK;
-}
-
-static rlc_status user_turn(rlc_record *r, char *content) {
-    r->msgs = rlc_calloc(1, sizeof *r->msgs);
-    if (!r->msgs) {
-        free(content);
-        return RLC_ERR_NOMEM;
-    }
-    r->n_msgs = 1;
-    r->msgs[0].content = content;
-    r->msgs[0].role = dup_str("user");
-    return r->msgs[0].role ? RLC_OK : RLC_ERR_NOMEM;
 }
 
 /* A TRL conversational field: a non-empty list of {"role", "content"} turns. */
@@ -413,6 +287,131 @@ static rlc_status load_turns(const json_t *arr, const char *field, const char *p
     return RLC_OK;
 }
 
+static rlc_status load_messages(const json_t *msgs, const char *path, size_t line,
+                                rlc_sft_example *ex) {
+    if (!json_is_array(msgs) || json_array_size(msgs) == 0)
+        return rlc_errorf(RLC_ERR_FORMAT,
+                          "%s:%zu: field \"messages\" must be a non-empty list of "
+                          "{\"role\", \"content\"} objects",
+                          path, line);
+    RLC_TRY(load_turns(msgs, "messages", path, line, &ex->messages, &ex->n_messages));
+    int assistant = 0;
+    for (size_t i = 0; i < ex->n_messages; i++)
+        assistant |= !strcmp(ex->messages[i].role, "assistant");
+    if (!assistant)
+        return rlc_errorf(RLC_ERR_FORMAT,
+                          "%s:%zu: field \"messages\" has no \"assistant\" message to train on",
+                          path, line);
+    return RLC_OK;
+}
+
+static rlc_status sft_example(const json_t *obj, const char *path, size_t line, void *item,
+                              const void *arg) {
+    rlc_sft_example *ex = item;
+    (void)arg;
+    const json_t *msgs = json_object_get(obj, "messages");
+    int pr = json_object_get(obj, "prompt") || json_object_get(obj, "response");
+    if (msgs && pr)
+        return rlc_errorf(RLC_ERR_FORMAT,
+                          "%s:%zu: has both \"messages\" and \"prompt\"/\"response\"; use one form",
+                          path, line);
+    if (msgs) return load_messages(msgs, path, line, ex);
+    if (!pr)
+        return rlc_errorf(RLC_ERR_FORMAT,
+                          "%s:%zu: expected \"prompt\" and \"response\" strings or a \"messages\" "
+                          "list",
+                          path, line);
+    const char *p, *r;
+    RLC_TRY(get_string(obj, "prompt", "prompt", path, line, &p));
+    RLC_TRY(get_string(obj, "response", "response", path, line, &r));
+    if (!*r) return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"response\" is empty", path, line);
+    ex->prompt = dup_str(p);
+    ex->response = dup_str(r);
+    return ex->prompt && ex->response ? RLC_OK : RLC_ERR_NOMEM;
+}
+
+rlc_status rlc_sft_load(const char *path, rlc_sft_set *set) {
+    memset(set, 0, sizeof *set);
+    return set_load(path, (void **)&set->items, &set->n, sizeof *set->items, sft_example,
+                    sft_example_free, NULL);
+}
+
+void rlc_sft_free(rlc_sft_set *set) {
+    set_free((void **)&set->items, &set->n, sizeof *set->items, sft_example_free);
+    memset(set, 0, sizeof *set);
+}
+
+/* ---- records in any accepted form ---- */
+
+typedef struct rec_keys {
+    const char *pkey, *akey;
+} rec_keys;
+
+static void record_free(void *item) {
+    rlc_record *r = item;
+    messages_free(r->msgs, r->n_msgs);
+    free(r->completion);
+    free(r->reference);
+    free(r->solution);
+    memset(r, 0, sizeof *r);
+}
+
+/* A string field, or a number written as text (answers like 42). */
+static rlc_status get_text(const json_t *obj, const char *key, const char *path, size_t line,
+                           char **out) {
+    const json_t *v = json_object_get(obj, key);
+    if (json_is_integer(v)) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        *out = dup_str(buf);
+    } else if (json_is_real(v)) {
+        char buf[40];
+        snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
+        *out = dup_str(buf);
+    } else {
+        const char *s;
+        RLC_TRY(get_string(obj, key, key, path, line, &s));
+        *out = dup_str(s);
+    }
+    return *out ? RLC_OK : RLC_ERR_NOMEM;
+}
+
+/* reference and solution from the completion: GSM8K's "#### N" when present. */
+static rlc_status split_answer(rlc_record *r) {
+    const char *c = r->completion, *mark = answer_mark(c);
+    const char *b = c, *e = c + strlen(c);
+    size_t body = strlen(c);
+    if (mark) {
+        body = (size_t)(mark - c);
+        answer_span(mark, &b, &e);
+    } else {
+        while (b < e && is_space(*b))
+            b++;
+        while (e > b && is_space(e[-1]))
+            e--;
+    }
+    while (body > 0 && is_space(c[body - 1]))
+        body--;
+    r->reference = reference_copy(b, (size_t)(e - b));
+    r->solution = rlc_malloc(body + 1);
+    if (!r->reference || !r->solution) return RLC_ERR_NOMEM;
+    memcpy(r->solution, c, body);
+    r->solution[body] = 0;
+    return RLC_OK;
+}
+
+static rlc_status user_turn(rlc_record *r, char *content) {
+    r->msgs = rlc_calloc(1, sizeof *r->msgs);
+    if (!r->msgs) {
+        free(content);
+        return RLC_ERR_NOMEM;
+    }
+    r->n_msgs = 1;
+    r->msgs[0].content = content;
+    r->msgs[0].role = dup_str("user");
+    return r->msgs[0].role ? RLC_OK : RLC_ERR_NOMEM;
+}
+
 /* TRL's conversational prompt/completion: {"prompt": [turns], "completion":
  * [{"role": "assistant", "content": ...}]}. */
 static rlc_status conversational(const json_t *obj, const char *path, size_t line, rlc_record *r) {
@@ -438,19 +437,14 @@ static rlc_status conversational(const json_t *obj, const char *path, size_t lin
         r->completion = turns[n - 1].content;
         turns[n - 1].content = NULL;
     }
-    for (size_t i = 0; i < n; i++) {
-        free(turns[i].role);
-        free(turns[i].content);
-    }
-    free(turns);
+    messages_free(turns, n);
     return st;
 }
 
-static rlc_status record_line(const json_t *obj, const char *path, size_t line, void *vctx) {
-    rec_ctx *x = vctx;
-    RLC_TRY(grow((void **)&x->set->items, x->set->n, &x->cap, sizeof(rlc_record)));
-    rlc_record *r = &x->set->items[x->set->n];
-    memset(r, 0, sizeof *r);
+static rlc_status record_item(const json_t *obj, const char *path, size_t line, void *item,
+                              const void *arg) {
+    const rec_keys *x = arg;
+    rlc_record *r = item;
     const char *ckey = NULL, *pkey = "prompt";
     rlc_status st = RLC_OK;
     if (json_object_get(obj, x->pkey)) {
@@ -507,26 +501,18 @@ static rlc_status record_line(const json_t *obj, const char *path, size_t line, 
             st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"%s\" is empty", path, line, ckey);
     }
     if (st == RLC_OK) st = split_answer(r);
-    if (st) {
-        record_free(r);
-        return st;
-    }
-    x->set->n++;
-    return RLC_OK;
+    return st;
 }
 
 rlc_status rlc_records_load(const char *path, const char *prompt_key, const char *answer_key,
                             rlc_record_set *set) {
     memset(set, 0, sizeof *set);
-    rec_ctx x = {set, 0, prompt_key, answer_key};
-    rlc_status st = rlc_jsonl_foreach(path, record_line, &x, NULL);
-    if (st) rlc_records_free(set);
-    return st;
+    rec_keys x = {prompt_key, answer_key};
+    return set_load(path, (void **)&set->items, &set->n, sizeof *set->items, record_item,
+                    record_free, &x);
 }
 
 void rlc_records_free(rlc_record_set *set) {
-    for (size_t i = 0; i < set->n; i++)
-        record_free(&set->items[i]);
-    free(set->items);
+    set_free((void **)&set->items, &set->n, sizeof *set->items, record_free);
     memset(set, 0, sizeof *set);
 }

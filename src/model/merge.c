@@ -5,6 +5,7 @@
 
 #include "base/checked.h"
 #include "base/fs.h"
+#include "base/hffiles.h"
 #include "model/model_internal.h"
 #include "model/safetensors.h"
 #include "tensor/backend.h"
@@ -18,20 +19,13 @@
 #define PEFT_PREFIX "base_model.model."
 
 /* Files copied unchanged when present: the shard index (same shards, same
- * names) and what besides the weights makes a model directory usable. */
+ * names) and what besides the weights makes a model directory usable (with
+ * the tokenizer's files, rlc_tokenizer_hf_files). */
 static const char *const copied_files[] = {
     "model.safetensors.index.json",
     "config.json",
     "generation_config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "vocab.json",
-    "merges.txt",
-    "tokenizer.model",
-    "added_tokens.json",
-    "chat_template.jinja",
-    "rlc_tokenizer.json",
+    RLC_TOKENIZER_BYTE_FILE,
 };
 
 /* One adapted weight: the base tensor's name and the adapter's A and B. */
@@ -187,18 +181,6 @@ static rlc_status write_file(const rlc_st_file *base, const rlc_st_file *ad, int
     return st;
 }
 
-static rlc_status copy_file(const char *from_dir, const char *to_dir, const char *name) {
-    char src[PATH_CAP], dst[PATH_CAP];
-    RLC_TRY(rlc_path_join(src, sizeof src, from_dir, name));
-    RLC_TRY(rlc_path_join(dst, sizeof dst, to_dir, name));
-    char *data;
-    size_t len;
-    RLC_TRY(rlc_read_file(src, &data, &len));
-    rlc_status st = rlc_write_file_atomic(dst, data, len);
-    free(data);
-    return st;
-}
-
 /* out_dir must not be (a link to) base_dir or adapter_dir: the merge reads them
  * while it writes. */
 static rlc_status check_distinct(const char *out_dir, const char *dir, const char *what) {
@@ -250,11 +232,10 @@ rlc_status rlc_model_merge_lora(const char *base_dir, const char *adapter_dir, c
     if (st == RLC_OK && info->merged != np)
         st = rlc_errorf(RLC_ERR_INTERNAL, "%s: merged %d of %d adapted weights", out_dir,
                         info->merged, np);
-    for (size_t i = 0; st == RLC_OK && i < sizeof copied_files / sizeof copied_files[0]; i++) {
-        st = rlc_path_join(path, sizeof path, base_dir, copied_files[i]);
-        if (st == RLC_OK && rlc_file_exists(path))
-            st = copy_file(base_dir, out_dir, copied_files[i]);
-    }
+    for (size_t i = 0; st == RLC_OK && i < sizeof copied_files / sizeof copied_files[0]; i++)
+        st = rlc_copy_if_present(base_dir, out_dir, copied_files[i]);
+    for (int i = 0; st == RLC_OK && rlc_tokenizer_hf_files[i]; i++)
+        st = rlc_copy_if_present(base_dir, out_dir, rlc_tokenizer_hf_files[i]);
     free(p);
     rlc_st_close(ad);
     rlc_st_close(base);

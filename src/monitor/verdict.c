@@ -158,6 +158,16 @@ static rlc_verdict trend_of(const double *y, int m, int dir, const rlc_verdict_p
               w, s.mean, cv, p->flat_cv, p->osc_cv, 100 * change, fabs(s.t));
 }
 
+/* m = the number of finite points of x (finite_points), or -1 with *v the
+ * too-few verdict when they are fewer than p->min_points or memory ran out. */
+static int usable_points(const double *x, int n, const rlc_verdict_params *p, double **y, int **idx,
+                         rlc_verdict *v) {
+    int m = finite_points(x, n, y, idx);
+    if (*y && *idx && m >= p->min_points) return m;
+    *v = too_few(*y && *idx ? m : 0, p);
+    return -1;
+}
+
 rlc_verdict rlc_verdict_trend(const double *x, int n, int dir, const rlc_verdict_params *p) {
     double *y;
     int *idx;
@@ -190,12 +200,9 @@ rlc_verdict rlc_verdict_grad_norm(const double *x, const double *step, int n,
                                   const rlc_verdict_params *p) {
     double *y;
     int *idx;
-    int m = finite_points(x, n, &y, &idx);
     rlc_verdict v;
-    if (!y || !idx || m < p->min_points) {
-        v = too_few(y && idx ? m : 0, p);
-        goto done;
-    }
+    int m = usable_points(x, n, p, &y, &idx, &v);
+    if (m < 0) goto done;
     int spikes = 0, worst = -1;
     double worst_ratio = 0, worst_med = 0;
     for (int i = 3; i < m; i++) {
@@ -233,12 +240,9 @@ done:
 rlc_verdict rlc_verdict_reward(const double *x, int n, const rlc_verdict_params *p) {
     double *y;
     int *idx;
-    int m = finite_points(x, n, &y, &idx);
     rlc_verdict v;
-    if (!y || !idx || m < p->min_points) {
-        v = too_few(y && idx ? m : 0, p);
-        goto done;
-    }
+    int m = usable_points(x, n, p, &y, &idx, &v);
+    if (m < 0) goto done;
     v = trend_of(y, m, +1, p);
     if (v.kind == RLC_VERDICT_IMPROVING || v.kind == RLC_VERDICT_WORSENING) goto done;
     int w = window_len(m, p);
@@ -264,27 +268,28 @@ done:
     return v;
 }
 
-/* Means of the first and last windows of the finite points; 0 when too few. */
+/* Means of the first and last windows of the finite points; 0 with *v the
+ * too-few verdict when there are too few. */
 static int ends(const double *x, int n, const rlc_verdict_params *p, double *first, double *last,
-                int *w) {
+                int *w, rlc_verdict *v) {
     double *y;
     int *idx;
-    int m = finite_points(x, n, &y, &idx);
-    int ok = y && idx && m >= p->min_points;
-    if (ok) {
+    int m = usable_points(x, n, p, &y, &idx, v);
+    if (m >= 0) {
         *w = window_len(m, p);
         *first = stats_of(y, *w).mean;
         *last = stats_of(y + m - *w, *w).mean;
     }
     free(y);
     free(idx);
-    return ok ? m : -(y && idx ? m : 0) - 1;
+    return m >= 0;
 }
 
 rlc_verdict rlc_verdict_entropy(const double *x, int n, const rlc_verdict_params *p) {
     double a, b;
-    int w, m = ends(x, n, p, &a, &b, &w);
-    if (m < 0) return too_few(-m - 1, p);
+    int w;
+    rlc_verdict v;
+    if (!ends(x, n, p, &a, &b, &w, &v)) return v;
     double frac = b / abs_floor(a);
     if (frac < p->collapse_frac)
         return mk(RLC_VERDICT_ENTROPY_COLLAPSE,
@@ -299,8 +304,9 @@ rlc_verdict rlc_verdict_entropy(const double *x, int n, const rlc_verdict_params
 
 rlc_verdict rlc_verdict_length_clip(const double *x, int n, const rlc_verdict_params *p) {
     double a, b;
-    int w, m = ends(x, n, p, &a, &b, &w);
-    if (m < 0) return too_few(-m - 1, p);
+    int w;
+    rlc_verdict v;
+    if (!ends(x, n, p, &a, &b, &w, &v)) return v;
     if (b - a >= p->clip_rise && b >= p->clip_min)
         return mk(RLC_VERDICT_LENGTH_CLIPPING,
                   "max-token hit rate %.3f over the first %d points -> %.3f over the last %d (up "
@@ -340,8 +346,9 @@ rlc_verdict rlc_verdict_signal(const double *x, int n, const rlc_verdict_params 
 
 rlc_verdict rlc_verdict_sample_ratio(const double *x, int n, const rlc_verdict_params *p) {
     double a, b;
-    int w, m = ends(x, n, p, &a, &b, &w);
-    if (m < 0) return too_few(-m - 1, p);
+    int w;
+    rlc_verdict v;
+    if (!ends(x, n, p, &a, &b, &w, &v)) return v;
     if (b <= p->ratio_edge)
         return mk(RLC_VERDICT_NO_POSITIVES,
                   "positive ratio %.3f over the last %d points (<= %.2f): almost no completion is "

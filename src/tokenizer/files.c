@@ -9,18 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-const char *const rlc_tokenizer_hf_files[] = {
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "vocab.json",
-    "merges.txt",
-    "tokenizer.model",
-    "added_tokens.json",
-    "chat_template.jinja",
-    NULL,
-};
-
 int rlc_tokenizer_is_byte(const rlc_tokenizer *t) {
     return t->kind == TOK_BYTE;
 }

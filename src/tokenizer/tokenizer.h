@@ -68,13 +68,8 @@ void rlc_detok_free(rlc_detok *d);
 
 /* ---- on disk: what a model directory holds ---- */
 
-/* The byte tokenizer's file: {"kind": "byte", "specials": ["<|bos|>", "<|eos|>"]}
- * (specials get ids 256, 257, ... in order). */
-#define RLC_TOKENIZER_BYTE_FILE "rlc_tokenizer.json"
-
-/* A Hugging Face tokenizer's files, NULL-terminated: what a model directory
- * carries besides config and weights so that it can be tokenized and chatted with. */
-extern const char *const rlc_tokenizer_hf_files[];
+/* RLC_TOKENIZER_BYTE_FILE and rlc_tokenizer_hf_files: base/hffiles.h. */
+#include "base/hffiles.h"
 
 /* Opens the tokenizer at path: a tokenizer.json, a file named rlc_tokenizer.json,
  * or a directory holding one of them (tokenizer.json wins). None there is

@@ -16,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -33,20 +32,6 @@ struct rlc_ckpt_tx {
     char tmp[PATH_CAP];   /* root/.checkpoint-<step>.tmp */
     char final[PATH_CAP]; /* root/checkpoint-<step> */
 };
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path) != 0 && errno != ENOENT;
-}
-
-/* rm -rf; a missing path is fine. */
-static rlc_status rm_rf(const char *path) {
-    struct stat sb;
-    if (lstat(path, &sb) != 0) return RLC_OK;
-    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        return rlc_errorf(RLC_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
-    return RLC_OK;
-}
 
 static rlc_status fmt_path(char *dst, size_t cap, const char *fmt, const char *a, int64_t step) {
     int n = snprintf(dst, cap, fmt, a, step);
@@ -82,7 +67,7 @@ rlc_status rlc_ckpt_begin(const char *run_dir, int64_t step, rlc_ckpt_tx **out) 
         st = fmt_path(tx->tmp, sizeof tx->tmp, "%s/.checkpoint-%" PRId64 ".tmp", tx->root, step);
     if (!st) st = fmt_path(tx->final, sizeof tx->final, "%s/checkpoint-%" PRId64, tx->root, step);
     if (!st) st = rlc_mkdir_p(tx->root);
-    if (!st) st = rm_rf(tx->tmp); /* a save of this step that a crash interrupted */
+    if (!st) st = rlc_rm_rf(tx->tmp); /* a save of this step that a crash interrupted */
     if (!st && mkdir(tx->tmp, 0755) != 0)
         st = rlc_errorf(RLC_ERR_IO, "%s: cannot create directory: %s", tx->tmp, strerror(errno));
     if (st) {
@@ -103,7 +88,7 @@ int64_t rlc_ckpt_step(const rlc_ckpt_tx *tx) {
 
 void rlc_ckpt_abort(rlc_ckpt_tx *tx) {
     if (!tx) return;
-    rm_rf(tx->tmp);
+    rlc_rm_rf(tx->tmp);
     free(tx);
 }
 
@@ -301,7 +286,7 @@ static rlc_status publish(const char *src, const char *dst, const char *aside) {
     if (errno != EEXIST && errno != ENOTEMPTY && errno != EISDIR)
         return rlc_errorf(RLC_ERR_IO, "%s: cannot rename to %s: %s", src, dst, strerror(errno));
     if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_EXCHANGE) == 0) return RLC_OK;
-    RLC_TRY(rm_rf(aside));
+    RLC_TRY(rlc_rm_rf(aside));
     if (rename(dst, aside) != 0 || rename(src, dst) != 0)
         return rlc_errorf(RLC_ERR_IO, "%s: cannot replace %s: %s", src, dst, strerror(errno));
     return RLC_OK;
@@ -330,7 +315,7 @@ rlc_status rlc_ckpt_commit(rlc_ckpt_tx *tx, const rlc_ckpt_keep *keep) {
     }
     rlc_kill_point("ckpt-published", tx->final);
     /* After a swap tmp holds the replaced checkpoint: remove it and any aside. */
-    st = rm_rf(tx->tmp);
+    st = rlc_rm_rf(tx->tmp);
     if (!st) st = remove_old(tx->root);
     if (!st && keep) st = prune_root(tx->root, keep, tx->step);
     free(tx);
@@ -407,7 +392,7 @@ static rlc_status remove_old(const char *root) {
     while (!st && (e = readdir(d)))
         if (parse_name(e->d_name, ".checkpoint-", ".old") >= 0 &&
             !rlc_path_join(path, sizeof path, root, e->d_name))
-            st = rm_rf(path);
+            st = rlc_rm_rf(path);
     closedir(d);
     return st;
 }
@@ -433,7 +418,7 @@ static rlc_status prune_root(const char *root, const rlc_ckpt_keep *keep, int64_
         if (!st && rename(path, old) != 0)
             st = rlc_errorf(RLC_ERR_IO, "%s: cannot rename to %s: %s", path, old, strerror(errno));
         if (!st) rlc_kill_point("ckpt-pruning", old);
-        if (!st) st = rm_rf(old);
+        if (!st) st = rlc_rm_rf(old);
     }
     free(v);
     if (!st) st = rlc_fsync_dir(root);

@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,42 +21,9 @@
 #define PATH_CAP 4096
 #define STAGE ".final.tmp"
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path) != 0 && errno != ENOENT;
-}
-
-/* rm -rf; a missing path is fine. */
-static rlc_status rm_rf(const char *path) {
-    struct stat sb;
-    if (lstat(path, &sb) != 0) return RLC_OK;
-    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        return rlc_errorf(RLC_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
-    return RLC_OK;
-}
-
 static int is_dir(const char *path) {
     struct stat sb;
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-/* Copies src to dst (temporary name, fsync, rename). */
-static rlc_status copy_file(const char *src, const char *dst) {
-    char *data;
-    size_t len;
-    RLC_TRY(rlc_read_file(src, &data, &len));
-    rlc_status st = rlc_write_file_atomic(dst, data, len);
-    free(data);
-    return st;
-}
-
-/* Copies DIR/name to OUT/name when it exists. */
-static rlc_status copy_if_present(const char *dir, const char *name, const char *out) {
-    char src[PATH_CAP], dst[PATH_CAP];
-    RLC_TRY(rlc_path_join(src, sizeof src, dir, name));
-    if (!rlc_file_exists(src)) return RLC_OK;
-    RLC_TRY(rlc_path_join(dst, sizeof dst, out, name));
-    return copy_file(src, dst);
 }
 
 /* The Hugging Face tokenizer files beside the policy's tokenizer.json. */
@@ -68,7 +34,7 @@ static rlc_status copy_hf_tokenizer(const rlc_run_config *c, const char *out) {
         /* a tokenizer.json by any name: it becomes tokenizer.json, the rest comes from beside it */
         char dst[PATH_CAP];
         RLC_TRY(rlc_path_join(dst, sizeof dst, out, "tokenizer.json"));
-        RLC_TRY(copy_file(tp, dst));
+        RLC_TRY(rlc_copy_file(tp, dst));
         const char *slash = strrchr(tp, '/');
         snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - tp) : 1, slash ? tp : ".");
     } else {
@@ -76,7 +42,7 @@ static rlc_status copy_hf_tokenizer(const rlc_run_config *c, const char *out) {
     }
     for (int i = 0; rlc_tokenizer_hf_files[i]; i++) {
         if (tp && !is_dir(tp) && !strcmp(rlc_tokenizer_hf_files[i], "tokenizer.json")) continue;
-        RLC_TRY(copy_if_present(dir, rlc_tokenizer_hf_files[i], out));
+        RLC_TRY(rlc_copy_if_present(dir, out, rlc_tokenizer_hf_files[i]));
     }
     return RLC_OK;
 }
@@ -87,7 +53,7 @@ rlc_status rlc_model_dir_save(const rlc_run_config *c, const rlc_policy *pol, co
     } else {
         RLC_TRY(rlc_model_save(pol->m, dir, RLC_DTYPE_F32));
         if (!c->model.from_scratch)
-            RLC_TRY(copy_if_present(c->model.path, "generation_config.json", dir));
+            RLC_TRY(rlc_copy_if_present(c->model.path, dir, "generation_config.json"));
     }
     if (rlc_tokenizer_is_byte(pol->tok)) return rlc_tokenizer_save_byte(pol->tok, dir);
     return copy_hf_tokenizer(c, dir);
@@ -116,7 +82,7 @@ static rlc_status fsync_tree(const char *dir) {
 rlc_status rlc_final_remove_leftovers(const char *run_dir) {
     char stage[PATH_CAP];
     RLC_TRY(rlc_path_join(stage, sizeof stage, run_dir, STAGE));
-    return rm_rf(stage);
+    return rlc_rm_rf(stage);
 }
 
 /* Moves the complete folder `fresh` to `dst`, which may hold an older one. */
@@ -141,7 +107,7 @@ rlc_status rlc_save_final(const rlc_run_config *c, const rlc_policy *pol, const 
     RLC_TRY(rlc_path_join(stage, sizeof stage, run_dir, STAGE));
     RLC_TRY(rlc_path_join(fresh, sizeof fresh, stage, "final"));
     RLC_TRY(rlc_path_join(dst, sizeof dst, run_dir, "final"));
-    RLC_TRY(rm_rf(stage));
+    RLC_TRY(rlc_rm_rf(stage));
     RLC_TRY(rlc_mkdir_p(fresh));
     rlc_status st = rlc_model_dir_save(c, pol, fresh);
     if (st == RLC_OK && trainer_state) {
@@ -156,7 +122,7 @@ rlc_status rlc_save_final(const rlc_run_config *c, const rlc_policy *pol, const 
     if (st == RLC_OK) st = rlc_fsync_dir(run_dir);
     if (st == RLC_OK) rlc_kill_point("final-published", dst);
     /* after a swap, the stage holds the replaced final/ */
-    rlc_status rst = rm_rf(stage);
+    rlc_status rst = rlc_rm_rf(stage);
     if (st == RLC_OK) st = rst;
     if (st == RLC_OK && path && snprintf(path, cap, "%s", dst) >= (int)cap)
         st = rlc_errorf(RLC_ERR_INVALID, "%s: path too long", dst);

@@ -6,7 +6,6 @@
 #include "train/checkpoint.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -208,21 +207,13 @@ rlc_status rlc_run_final_step(const char *run_dir, long *step) {
 
 /* ---- overwrite ---- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path) != 0 && errno != ENOENT;
-}
-
 rlc_status rlc_rerun_clear(const char *run_dir) {
     static const char *const names[] = {RLC_RUN_STOPPED, "final", "checkpoints", "metrics.jsonl",
                                         "emergence",     "tb",    "logs",        RLC_RUN_CONFIG};
     char path[PATH_CAP];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         RLC_TRY(rlc_path_join(path, sizeof path, run_dir, names[i]));
-        struct stat sb;
-        if (lstat(path, &sb) != 0) continue;
-        if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-            return rlc_errorf(RLC_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+        RLC_TRY(rlc_rm_rf(path));
     }
     rlc_logf(RLC_LOG_INFO, "checkpoint.resume=overwrite: removed the earlier run's files in %s",
              run_dir);
