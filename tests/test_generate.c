@@ -23,7 +23,8 @@ static rlc_model *tiny_model(uint64_t seed) {
      * and samples differ visibly between seeds */
     size_t n;
     float *wte = rlc_model_param(m, "model.embed_tokens.weight", &n);
-    for (size_t i = 0; i < n; i++) wte[i] *= 50.0f;
+    for (size_t i = 0; i < n; i++)
+        wte[i] *= 50.0f;
     return m;
 }
 
@@ -228,8 +229,10 @@ Test(generate, sampled_logprobs_match_training_forward_at_temperature) {
     for (int s = 0; s < 2; s++) {
         int ids[15], tg[15];
         float logp[15], ent[15];
-        for (int t = 0; t < T; t++) ids[t] = t < 6 ? pA[t] : o.ids[s * 10 + t - 6];
-        for (int t = 0; t < T; t++) tg[t] = t >= 5 ? o.ids[s * 10 + t - 5] : -1;
+        for (int t = 0; t < T; t++)
+            ids[t] = t < 6 ? pA[t] : o.ids[s * 10 + t - 6];
+        for (int t = 0; t < T; t++)
+            tg[t] = t >= 5 ? o.ids[s * 10 + t - 5] : -1;
         cr_assert_eq(rlc_model_forward(m, a, ids, tg, 1, T, logp), RLC_OK);
         th_cmp c = th_compare(logp + 5, o.logprobs + s * 10, 10, 1e-5, 1e-4);
         cr_expect_eq(c.bad, 0, "sample %d: logprob differs by %.3g", s, c.max_abs);
@@ -239,8 +242,10 @@ Test(generate, sampled_logprobs_match_training_forward_at_temperature) {
         int V = rlc_model_cfg(m)->vocab_size;
         for (int t = 0; t < T; t++) {
             double mx = -1e30, z = 0, h = 0;
-            for (int v = 0; v < V; v++) mx = lg[t * V + v] > mx ? lg[t * V + v] : mx;
-            for (int v = 0; v < V; v++) z += exp(lg[t * V + v] - mx);
+            for (int v = 0; v < V; v++)
+                mx = lg[t * V + v] > mx ? lg[t * V + v] : mx;
+            for (int v = 0; v < V; v++)
+                z += exp(lg[t * V + v] - mx);
             for (int v = 0; v < V; v++) {
                 double q = exp(lg[t * V + v] - mx) / z;
                 h -= q > 0 ? q * log(q) : 0;

@@ -57,9 +57,8 @@ static const float *ref_f32(case_data *cd, const char *name, size_t numel) {
 
 static void expect_close(const char *what, const float *got, const float *ref, size_t n) {
     th_cmp c = th_compare(got, ref, n, ATOL, RTOL);
-    cr_expect_eq(c.bad, 0,
-                 "%s: %zu of %zu elements off (max abs %.3g at %zu: got %.8g want %.8g)", what,
-                 c.bad, n, c.max_abs, c.worst, got[c.worst], ref[c.worst]);
+    cr_expect_eq(c.bad, 0, "%s: %zu of %zu elements off (max abs %.3g at %zu: got %.8g want %.8g)",
+                 what, c.bad, n, c.max_abs, c.worst, got[c.worst], ref[c.worst]);
 }
 
 static rlc_model *load_model(case_data *cd, const char *sub) {
@@ -86,8 +85,8 @@ static void check_forward(case_data *cd, rlc_model *m, const char *logits_name, 
     size_t nl = (size_t)cd->B * cd->T * rlc_model_cfg(m)->vocab_size;
     expect_close(logits_name, rlc_acts_logits(a), ref_f32(cd, logits_name, nl), nl);
     if (backward) {
-        cr_assert_eq(rlc_model_ce_step(m, a, cd->ids, cd->targets, cd->B, cd->T, 1, &loss),
-                     RLC_OK, "%s", rlc_last_error());
+        cr_assert_eq(rlc_model_ce_step(m, a, cd->ids, cd->targets, cd->B, cd->T, 1, &loss), RLC_OK,
+                     "%s", rlc_last_error());
         expect_close("loss", &loss, ref_f32(cd, "loss", 1), 1);
     }
     rlc_acts_free(a);
@@ -133,8 +132,8 @@ static void check_greedy(case_data *cd, rlc_model *m) {
     for (int t = 0; t < G; t++) {
         if (out.ids[t] != want[t]) {
             /* a top-2 tie closer than fp32 noise would be no fault of either side */
-            cr_assert(mg[t] < 1e-5f, "greedy token %d: got %d want %d (margin %.3g)", t,
-                      out.ids[t], want[t], mg[t]);
+            cr_assert(mg[t] < 1e-5f, "greedy token %d: got %d want %d (margin %.3g)", t, out.ids[t],
+                      want[t], mg[t]);
             break;
         }
     }
@@ -144,8 +143,10 @@ static void check_greedy(case_data *cd, rlc_model *m) {
     int T = P + G - 1;
     int *ids = malloc(sizeof(int) * T), *tg = malloc(sizeof(int) * T);
     float *logp = malloc(sizeof(float) * T);
-    for (int t = 0; t < T; t++) ids[t] = t < P ? ((const int *)pr->data)[t] : out.ids[t - P];
-    for (int t = 0; t < T; t++) tg[t] = t >= P - 1 ? out.ids[t - (P - 1)] : -1;
+    for (int t = 0; t < T; t++)
+        ids[t] = t < P ? ((const int *)pr->data)[t] : out.ids[t - P];
+    for (int t = 0; t < T; t++)
+        tg[t] = t >= P - 1 ? out.ids[t - (P - 1)] : -1;
     rlc_acts *a;
     cr_assert_eq(rlc_acts_new(m, 1, T, &a), RLC_OK);
     cr_assert_eq(rlc_model_forward(m, a, ids, tg, 1, T, logp), RLC_OK);

@@ -22,8 +22,10 @@ static rlc_model_config small_cfg(void) {
 }
 
 static void batch(int B, int T, int V, int *ids, int *tg) {
-    for (int i = 0; i < B * T; i++) ids[i] = (i * 7 + 3) % V;
-    for (int i = 0; i < B * T; i++) tg[i] = (i % T == T - 1 || i % 5 == 0) ? -1 : ids[i + 1];
+    for (int i = 0; i < B * T; i++)
+        ids[i] = (i * 7 + 3) % V;
+    for (int i = 0; i < B * T; i++)
+        tg[i] = (i % T == T - 1 || i % 5 == 0) ? -1 : ids[i + 1];
 }
 
 static float *logits_of(rlc_model *m, const int *ids, const int *tg, int B, int T) {
@@ -93,10 +95,11 @@ Test(model_io, adapter_roundtrip_and_lora_switch) {
     size_t n = (size_t)B * T * c.vocab_size;
     cr_expect_eq(memcmp(same, base, n * sizeof(float)), 0);
     size_t nb;
-    float *lb = rlc_model_param(m, "base_model.model.model.layers.1.mlp.down_proj.lora_B.weight",
-                                &nb);
+    float *lb =
+        rlc_model_param(m, "base_model.model.model.layers.1.mlp.down_proj.lora_B.weight", &nb);
     cr_assert_not_null(lb);
-    for (size_t i = 0; i < nb; i++) lb[i] = 0.05f * (float)((i % 7) - 3);
+    for (size_t i = 0; i < nb; i++)
+        lb[i] = 0.05f * (float)((i % 7) - 3);
     float *with = logits_of(m, ids, tg, B, T);
     cr_expect_gt(th_compare(with, base, n, 1e-6, 0).bad, 0, "LoRA B had no effect");
     rlc_model_set_lora_enabled(m, 0);
@@ -148,14 +151,16 @@ Test(model_io, gradient_accumulation_equals_full_batch) {
     int B = 4, T = 8, N = B * T, ids[32], tg[32];
     batch(B, T, c.vocab_size, ids, tg);
     int count = 0;
-    for (int i = 0; i < N; i++) count += tg[i] >= 0;
+    for (int i = 0; i < N; i++)
+        count += tg[i] >= 0;
     float *p, *g;
     size_t n;
     cr_assert_eq(rlc_model_trainable(m, &p, &g, &n), RLC_OK);
     rlc_acts *a;
     cr_assert_eq(rlc_acts_new(m, B, T, &a), RLC_OK);
     float logp[32], dlogp[32];
-    for (int i = 0; i < N; i++) dlogp[i] = tg[i] >= 0 ? -1.0f / count : 0.0f;
+    for (int i = 0; i < N; i++)
+        dlogp[i] = tg[i] >= 0 ? -1.0f / count : 0.0f;
     rlc_model_zero_grad(m);
     cr_assert_eq(rlc_model_forward(m, a, ids, tg, B, T, logp), RLC_OK);
     cr_assert_eq(rlc_model_backward(m, a, dlogp), RLC_OK);
@@ -170,7 +175,8 @@ Test(model_io, gradient_accumulation_equals_full_batch) {
     th_cmp cmp = th_compare(g, full, n, 1e-7, 1e-4);
     cr_expect_eq(cmp.bad, 0, "accumulated gradient differs by %.3g", cmp.max_abs);
     double norm = 0;
-    for (size_t i = 0; i < n; i++) norm += (double)full[i] * full[i];
+    for (size_t i = 0; i < n; i++)
+        norm += (double)full[i] * full[i];
     cr_expect_gt(norm, 0.0);
     free(full);
     rlc_acts_free(a);
@@ -189,7 +195,8 @@ static float fit(int lora) {
         /* a frozen std-0.02 head caps logits near +-1; give it room to fit */
         size_t nh;
         float *head = rlc_model_param(m, "lm_head.weight", &nh);
-        for (size_t i = 0; i < nh; i++) head[i] *= 20.0f;
+        for (size_t i = 0; i < nh; i++)
+            head[i] *= 20.0f;
         rlc_lora_config lc = rlc_lora_default_config();
         lc.rank = 8;
         lc.targets = RLC_LORA_ALL;
@@ -237,7 +244,8 @@ Test(model_io, temperature_gradient_finite_differences) {
     rlc_acts *a;
     cr_assert_eq(rlc_acts_new(m, B, T, &a), RLC_OK);
     cr_assert_eq(rlc_acts_set_temperature(a, 0.5f), RLC_OK);
-    for (int i = 0; i < T; i++) dlogp[i] = tg[i] >= 0 ? 1.0f : 0.0f;
+    for (int i = 0; i < T; i++)
+        dlogp[i] = tg[i] >= 0 ? 1.0f : 0.0f;
     rlc_model_zero_grad(m);
     cr_assert_eq(rlc_model_forward(m, a, ids, tg, B, T, logp), RLC_OK);
     cr_assert_eq(rlc_model_backward(m, a, dlogp), RLC_OK);
@@ -253,7 +261,8 @@ Test(model_io, temperature_gradient_finite_differences) {
                 w[j] = old + (sgn ? -h : h);
                 cr_assert_eq(rlc_model_forward(m, a, ids, tg, B, T, logp), RLC_OK);
                 f[sgn] = 0;
-                for (int i = 0; i < T; i++) f[sgn] += logp[i];
+                for (int i = 0; i < T; i++)
+                    f[sgn] += logp[i];
             }
             w[j] = old;
             double fd = (f[0] - f[1]) / (2 * h);
@@ -280,7 +289,8 @@ Test(model_io, clone_base_is_a_frozen_copy) {
     free(got);
     size_t nw;
     float *w = rlc_model_param(m, "model.norm.weight", &nw);
-    for (size_t i = 0; i < nw; i++) w[i] *= 2.0f;
+    for (size_t i = 0; i < nw; i++)
+        w[i] *= 2.0f;
     got = logits_of(ref, ids, tg, B, T);
     cr_expect_eq(memcmp(got, want, n * sizeof(float)), 0, "the copy followed the original");
     free(got);

@@ -1,5 +1,5 @@
-#include "helpers.h"
 #include "base/rng.h"
+#include "helpers.h"
 #include "tensor/cpu_kernels.h"
 #include "train/optim.h"
 

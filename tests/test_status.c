@@ -14,7 +14,8 @@ Test(status, errorf_sets_message_and_returns_code) {
 }
 
 Test(status, names_cover_every_code) {
-    for (int s = 0; s < RLC_STATUS_COUNT; s++) cr_assert_not_null(rlc_status_str((rlc_status)s));
+    for (int s = 0; s < RLC_STATUS_COUNT; s++)
+        cr_assert_not_null(rlc_status_str((rlc_status)s));
     cr_assert_str_eq(rlc_status_str((rlc_status)999), "unknown status");
 }
 

@@ -847,7 +847,8 @@ Test(tb_run, real_train_run_scalars_equal_metrics_jsonl) {
     cr_assert_eq(v.hparams, 1);
     /* histograms of both rewards at steps 0, 2, 4; text at 0 and 3 */
     cr_assert_eq(v.hists, 6);
-    for (int i = 0; i < v.hists; i++) cr_assert_eq(v.hist_steps[i] % 2, 0);
+    for (int i = 0; i < v.hists; i++)
+        cr_assert_eq(v.hist_steps[i] % 2, 0);
     cr_assert_eq(v.texts, 2);
     cr_assert(v.text_steps[0] == 0 && v.text_steps[1] == 3);
 
@@ -924,13 +925,15 @@ Test(tb_run, real_train_run_scalars_equal_metrics_jsonl) {
         }
     }
     cr_assert_eq(finals, 2 * 5);
-    for (int i = 0; i < nm; i++) json_decref(m[i]);
+    for (int i = 0; i < nm; i++)
+        json_decref(m[i]);
 }
 
 /* Number of code points in UTF-8 text. */
 static size_t utf8_chars(const char *s) {
     size_t n = 0;
-    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
     return n;
 }
 
@@ -993,9 +996,9 @@ Test(tb_run, emergence_files_and_verbose_log) {
     for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
         int y, mo, d, h, mi, s, ms;
         char level[8];
-        cr_assert_eq(sscanf(line, "%4d-%2d-%2d %2d:%2d:%2d.%3d %7s", &y, &mo, &d, &h, &mi, &s, &ms,
-                            level),
-                     8, "%s", line);
+        cr_assert_eq(
+            sscanf(line, "%4d-%2d-%2d %2d:%2d:%2d.%3d %7s", &y, &mo, &d, &h, &mi, &s, &ms, level),
+            8, "%s", line);
         debug_steps += !strcmp(level, "DEBUG") && strstr(line, " DEBUG step ");
         info += !strcmp(level, "INFO");
     }
@@ -1010,9 +1013,12 @@ Test(tb_run, emergence_files_and_verbose_log) {
     cr_assert(strstr(out, "/24 "), "a correct-count fraction: %s", out);
     cr_assert(strstr(out, "I final weights: "), "%s", out);
     free(out);
-    for (int i = 0; i < nm; i++) json_decref(m[i]);
-    for (int i = 0; i < ns; i++) json_decref(st[i]);
-    for (int i = 0; i < ng; i++) json_decref(gen[i]);
+    for (int i = 0; i < nm; i++)
+        json_decref(m[i]);
+    for (int i = 0; i < ns; i++)
+        json_decref(st[i]);
+    for (int i = 0; i < ng; i++)
+        json_decref(gen[i]);
 }
 
 static int cmp_scalar(const void *a, const void *b) {
@@ -1102,7 +1108,8 @@ Test(tb, cut_keeps_earlier_steps_and_drops_a_torn_tail) {
     cr_assert_eq(rlc_tb_open(tmp_path("tb"), &w), RLC_OK);
     const char *k[] = {"lr"}, *val[] = {"0.1"};
     cr_assert_eq(rlc_tb_hparams(w, k, val, 1), RLC_OK);
-    for (int s = 0; s < 5; s++) cr_assert_eq(rlc_tb_scalar(w, "train/loss", s, (float)s), RLC_OK);
+    for (int s = 0; s < 5; s++)
+        cr_assert_eq(rlc_tb_scalar(w, "train/loss", s, (float)s), RLC_OK);
     char *path = strdup(rlc_tb_path(w));
     cr_assert_eq(rlc_tb_close(w), RLC_OK);
     FILE *f = fopen(path, "ab");

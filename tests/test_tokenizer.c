@@ -288,8 +288,12 @@ Test(tokenizer, streaming_decode_holds_partial_utf8, .timeout = TOK_TIMEOUT) {
     cr_expect(len == 4 && !memcmp(out, robot, 4));
     free(ids);
 
-    const char *text = "Emoji 👨‍👩‍👧‍👦 and 𠀀𪚥 with 中文, हिन्दी, العربية <|im_end|> 🇯🇵 "
-                       "done";
+    const char *text =
+        "Emoji 👨‍👩‍👧‍👦 and 𠀀𪚥 with 中文, हिन्दी, "
+        "العربية "
+        "<|im_end|> "
+        "🇯🇵 "
+        "done";
     cr_assert_eq(rlc_tokenizer_encode(t, text, strlen(text), &ids, &n), RLC_OK);
     char acc[512];
     size_t k = 0;
@@ -482,7 +486,8 @@ Test(tokenizer, llama3_style_pretokenizer, .init = tmp_setup, .fini = tmp_teardo
     snprintf(pre, sizeof pre, "{\"type\": \"Sequence\", \"pretokenizers\": [%s, %s]}", sj, bl);
     free(sj);
     json_decref(split);
-    write_tok("l.json", "BPE", ", \"12\": 256, \"123\": 257, \"45\": 258, \"34\": 259, \"ĠIt\": 260",
+    write_tok("l.json", "BPE",
+              ", \"12\": 256, \"123\": 257, \"45\": 258, \"34\": 259, \"ĠIt\": 260",
               "[\"1 2\", \"12 3\", \"4 5\", \"3 4\"]", pre, 1);
     rlc_tokenizer *t;
     cr_assert_eq(try_load("l.json", &t), RLC_OK, "%s", rlc_last_error());

@@ -22,8 +22,8 @@ static void write_text(const char *path, const char *text) {
 static int rlc(const char *args, char *err, size_t cap) {
     const char *bin = getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s > %s 2> %s", bin, args,
-             tmp_path("stdout"), tmp_path("stderr"));
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s > %s 2> %s", bin, args, tmp_path("stdout"),
+             tmp_path("stderr"));
     int rc = system(cmd);
     FILE *f = fopen(tmp_path("stderr"), "r");
     cr_assert_not_null(f);
@@ -36,16 +36,17 @@ static int rlc(const char *args, char *err, size_t cap) {
 /* A from-scratch arithmetic config with run_dir in the test's directory. */
 static const char *base_config(const char *mode_extra) {
     static char text[2048];
-    snprintf(text, sizeof text,
-             "model: {path: \"\", from_scratch: true, layers: 1, hidden: 32, heads: 2, kv_heads: 2,\n"
-             "        intermediate: 64, max_seq: 256, seed: 1}\n"
-             "tokenizer: {kind: byte, chat: none}\n"
-             "training: {steps: 3, batch_size: 4, eval_every: 0}\n"
-             "optimizer: {warmup_steps: 0}\n"
-             "logging: {run_dir: %s/runs, run_name: r, tensorboard: false}\n"
-             "checkpoint: {save_every: 0}\n"
-             "%s",
-             tmpdir, mode_extra);
+    snprintf(
+        text, sizeof text,
+        "model: {path: \"\", from_scratch: true, layers: 1, hidden: 32, heads: 2, kv_heads: 2,\n"
+        "        intermediate: 64, max_seq: 256, seed: 1}\n"
+        "tokenizer: {kind: byte, chat: none}\n"
+        "training: {steps: 3, batch_size: 4, eval_every: 0}\n"
+        "optimizer: {warmup_steps: 0}\n"
+        "logging: {run_dir: %s/runs, run_name: r, tensorboard: false}\n"
+        "checkpoint: {save_every: 0}\n"
+        "%s",
+        tmpdir, mode_extra);
     return text;
 }
 
@@ -54,8 +55,7 @@ static void expect_clean_failure(int rc, const char *err, const char *const *nee
     cr_expect_neq(rc, 0, "exit code 0 on bad input");
     cr_expect_lt(rc, 128, "crashed (status %d): %s", rc, err);
     size_t len = strlen(err);
-    cr_expect(len > 0 && strchr(err, '\n') == err + len - 1, "want exactly one line, got: %s",
-              err);
+    cr_expect(len > 0 && strchr(err, '\n') == err + len - 1, "want exactly one line, got: %s", err);
     for (int i = 0; needles[i]; i++)
         cr_expect(strstr(err, needles[i]), "error should mention '%s': %s", needles[i], err);
     FILE *f = fopen(tmp_path("runs/r/metrics.jsonl"), "r");
@@ -72,8 +72,8 @@ Test(train_cli, config_typo_names_key_and_nearest) {
     write_text(tmp_path("c.yaml"), text);
     snprintf(args, sizeof args, "train %s", tmp_path("c.yaml"));
     int rc = rlc(args, err, sizeof err);
-    expect_clean_failure(rc, err,
-                         (const char *const[]){"grop_size", "algorithm.group_size", "c.yaml", NULL});
+    expect_clean_failure(
+        rc, err, (const char *const[]){"grop_size", "algorithm.group_size", "c.yaml", NULL});
     /* the same typo as an override */
     write_text(tmp_path("c.yaml"), base_config(""));
     snprintf(args, sizeof args, "sft %s training.stesp=5", tmp_path("c.yaml"));

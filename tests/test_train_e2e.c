@@ -65,7 +65,8 @@ static int read_rewards(const char *path, double *out, int cap) {
 
 static double mean(const double *x, int n) {
     double s = 0;
-    for (int i = 0; i < n; i++) s += x[i];
+    for (int i = 0; i < n; i++)
+        s += x[i];
     return s / n;
 }
 
@@ -75,18 +76,19 @@ Test(train_e2e, sft_then_grpo_raises_mean_reward, .timeout = 240) {
     int steps = sanitized ? 24 : 40, k = sanitized ? 4 : 6;
     double margin = sanitized ? 0.05 : 0.10;
     char text[2048];
-    snprintf(text, sizeof text,
-             "model: {path: \"\", from_scratch: true, layers: 2, hidden: 64, heads: 4, kv_heads: 4,\n"
-             "        intermediate: 128, max_seq: 64, seed: 1}\n"
-             "tokenizer: {kind: byte, chat: none}\n"
-             "data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: \"+\",\n"
-             "       max_prompt_tokens: 16, eval_size: 20, seed: 7}\n"
-             "training: {steps: 60, batch_size: 32, eval_every: 0, seed: 1}\n"
-             "optimizer: {lr: 3.0e-3, schedule: cosine, warmup_steps: 5, min_lr_ratio: 0.1,\n"
-             "            weight_decay: 0.0}\n"
-             "logging: {run_dir: %s, run_name: sft, log_every: 20, tensorboard: false}\n"
-             "checkpoint: {save_every: 0, resume: never}\n",
-             tmpdir);
+    snprintf(
+        text, sizeof text,
+        "model: {path: \"\", from_scratch: true, layers: 2, hidden: 64, heads: 4, kv_heads: 4,\n"
+        "        intermediate: 128, max_seq: 64, seed: 1}\n"
+        "tokenizer: {kind: byte, chat: none}\n"
+        "data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: \"+\",\n"
+        "       max_prompt_tokens: 16, eval_size: 20, seed: 7}\n"
+        "training: {steps: 60, batch_size: 32, eval_every: 0, seed: 1}\n"
+        "optimizer: {lr: 3.0e-3, schedule: cosine, warmup_steps: 5, min_lr_ratio: 0.1,\n"
+        "            weight_decay: 0.0}\n"
+        "logging: {run_dir: %s, run_name: sft, log_every: 20, tensorboard: false}\n"
+        "checkpoint: {save_every: 0, resume: never}\n",
+        tmpdir);
     write_text(tmp_path("sft.yaml"), text);
     /* stopped early on purpose: the answer format is half learnt, which the
      * format reward then has room to improve */

@@ -5,7 +5,8 @@
 int rlc_edit_distance(const char *a, const char *b) {
     int la = (int)strnlen(a, 63), lb = (int)strnlen(b, 63);
     int row[64];
-    for (int j = 0; j <= lb; j++) row[j] = j;
+    for (int j = 0; j <= lb; j++)
+        row[j] = j;
     for (int i = 1; i <= la; i++) {
         int diag = row[0];
         row[0] = i;

@@ -23,7 +23,9 @@ static int set_value(const char *cmd, const rlc_opt *o, const char *v) {
     char *end = NULL;
     errno = 0;
     switch (o->kind) {
-    case OPT_STR: *(const char **)o->dst = v; return 0;
+    case OPT_STR:
+        *(const char **)o->dst = v;
+        return 0;
     case OPT_INT: {
         long x = strtol(v, &end, 10);
         if (errno || !*v || *end || x < -2147483647L || x > 2147483647L) break;
@@ -43,7 +45,8 @@ static int set_value(const char *cmd, const rlc_opt *o, const char *v) {
         return 0;
     }
     case OPT_FLAG:
-    case OPT_POS: break;
+    case OPT_POS:
+        break;
     }
     fprintf(stderr, "rlc %s: --%s expects %s, got '%s'\n", cmd, o->name,
             o->kind == OPT_FLOAT ? "a number" : "an integer", v);
@@ -92,8 +95,8 @@ int rlc_cli_parse(const char *cmd, const char *synopsis, const rlc_opt *opts, in
                (o->kind == OPT_POS || strlen(o->name) != len || strncmp(o->name, name, len)))
             o++;
         if (!o->name) {
-            fprintf(stderr, "rlc %s: unknown option '--%.*s' (see rlc %s --help)\n", cmd,
-                    (int)len, name, cmd);
+            fprintf(stderr, "rlc %s: unknown option '--%.*s' (see rlc %s --help)\n", cmd, (int)len,
+                    name, cmd);
             return -1;
         }
         if (o->kind == OPT_FLAG) {
@@ -116,7 +119,8 @@ int rlc_cli_parse(const char *cmd, const char *synopsis, const rlc_opt *opts, in
 
 int rlc_cli_parse_ids(const char *s, int **ids, int *n) {
     size_t cap = 1;
-    for (const char *p = s; *p; p++) cap += *p == ',';
+    for (const char *p = s; *p; p++)
+        cap += *p == ',';
     int *out = malloc(cap * sizeof(int));
     if (!out) return -1;
     int count = 0;

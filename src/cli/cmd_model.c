@@ -16,7 +16,8 @@
 static void print_bytes(const char *label, double b) {
     const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int i = 0;
-    while (b >= 1024 && i < 4) b /= 1024, i++;
+    while (b >= 1024 && i < 4)
+        b /= 1024, i++;
     printf("%-28s %.2f %s\n", label, b, u[i]);
 }
 
@@ -39,7 +40,8 @@ int rlc_cmd_info(int argc, char **argv) {
     size_t n = rlc_model_num_params(m);
     printf("%-28s %s\n", "architecture", rlc_arch_name(c->arch));
     printf("%-28s %zu (%.2fM)\n", "parameters", n, n / 1e6);
-    printf("%-28s %s on disk, float32 in memory\n", "dtype", rlc_dtype_name(rlc_model_file_dtype(m)));
+    printf("%-28s %s on disk, float32 in memory\n", "dtype",
+           rlc_dtype_name(rlc_model_file_dtype(m)));
     printf("%-28s %d layers, hidden %d, intermediate %d\n", "shape", c->num_layers, c->hidden_size,
            c->intermediate_size);
     printf("%-28s %d query, %d key/value, head_dim %d%s\n", "attention heads", c->num_heads,
@@ -58,7 +60,8 @@ int rlc_cmd_info(int argc, char **argv) {
 
 static void json_ids(json_t *o, const char *key, const int *ids, int n) {
     json_t *a = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(a, json_integer(ids[i]));
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_integer(ids[i]));
     json_object_set_new(o, key, a);
 }
 
@@ -81,10 +84,12 @@ int rlc_cmd_generate(int argc, char **argv) {
          "llama3 or none"},
         {"max-new-tokens", OPT_INT, &p.max_new_tokens, "N", "tokens to generate (64)"},
         {"samples", OPT_INT, &p.num_samples, "G", "samples for the prompt (1)"},
-        {"temperature", OPT_FLOAT, &p.sampler.temperature, "T", "sampling temperature, 0 = greedy (1)"},
+        {"temperature", OPT_FLOAT, &p.sampler.temperature, "T",
+         "sampling temperature, 0 = greedy (1)"},
         {"top-p", OPT_FLOAT, &p.sampler.top_p, "P", "nucleus sampling mass (1 = off)"},
         {"top-k", OPT_INT, &p.sampler.top_k, "K", "keep the K most likely tokens (0 = off)"},
-        {"min-p", OPT_FLOAT, &p.sampler.min_p, "P", "drop tokens below P x the top probability (0)"},
+        {"min-p", OPT_FLOAT, &p.sampler.min_p, "P",
+         "drop tokens below P x the top probability (0)"},
         {"seed", OPT_U64, &p.seed, "S", "random seed (0)"},
         {"no-eos", OPT_FLAG, &no_eos, NULL, "do not stop at the model's end-of-sequence ids"},
         {"json", OPT_FLAG, &as_json, NULL, "print one JSON object"},
@@ -98,8 +103,8 @@ int rlc_cmd_generate(int argc, char **argv) {
         return 2;
     }
     if (p.max_new_tokens <= 0 || p.num_samples <= 0 || p.sampler.temperature < 0 ||
-        p.sampler.top_p <= 0 || p.sampler.top_p > 1 || p.sampler.top_k < 0 ||
-        p.sampler.min_p < 0 || p.sampler.min_p > 1) {
+        p.sampler.top_p <= 0 || p.sampler.top_p > 1 || p.sampler.top_k < 0 || p.sampler.min_p < 0 ||
+        p.sampler.min_p > 1) {
         fprintf(stderr, "rlc generate: out-of-range option (max-new-tokens, samples > 0; "
                         "temperature >= 0; 0 < top-p <= 1; top-k >= 0; 0 <= min-p <= 1)\n");
         return 2;
@@ -216,7 +221,8 @@ int rlc_cmd_generate(int argc, char **argv) {
             printf("\t[%s]\n", rlc_finish_reason_str(out.finish[s]));
         }
     }
-    for (int s = 0; texts && s < out.num_seqs; s++) free(texts[s]);
+    for (int s = 0; texts && s < out.num_seqs; s++)
+        free(texts[s]);
     free(texts);
     free(tlens);
     rlc_gen_out_free(&out);

@@ -15,25 +15,28 @@ struct rlc_generator {
     rlc_model *m;
     int max_seqs, max_len, rows; /* rows = max(max_seqs, max_len) */
     size_t bytes;
-    float *kc, *vc;  /* [L][max_seqs, max_len, KD] */
-    float *x, *ln;   /* [rows, C] */
-    float *q, *k, *v, *atty; /* [rows, QD|KD] */
-    float *g, *u, *h; /* [rows, F] */
-    float *ax;       /* [rows, r] */
-    float *logits;   /* [max_seqs, V] */
-    float *scratch;  /* decode attention: [max_seqs, Hq, max_len] */
-    float *sample_work; /* [max_seqs, 2V] */
-    float *rstd;     /* [rows * Hq] */
+    float *kc, *vc;                       /* [L][max_seqs, max_len, KD] */
+    float *x, *ln;                        /* [rows, C] */
+    float *q, *k, *v, *atty;              /* [rows, QD|KD] */
+    float *g, *u, *h;                     /* [rows, F] */
+    float *ax;                            /* [rows, r] */
+    float *logits;                        /* [max_seqs, V] */
+    float *scratch;                       /* decode attention: [max_seqs, Hq, max_len] */
+    float *sample_work;                   /* [max_seqs, 2V] */
+    float *rstd;                          /* [rows * Hq] */
     int *pos, *lens, *tok, *act, *rowlen; /* [rows] */
-    float *att;      /* prefill attention [Hq, P, P], grown on demand */
+    float *att;                           /* prefill attention [Hq, P, P], grown on demand */
     size_t att_cap;
 };
 
 const char *rlc_finish_reason_str(rlc_finish_reason r) {
     switch (r) {
-    case RLC_FINISH_EOS: return "eos";
-    case RLC_FINISH_STOP: return "stop";
-    default: return "length";
+    case RLC_FINISH_EOS:
+        return "eos";
+    case RLC_FINISH_STOP:
+        return "stop";
+    default:
+        return "length";
     }
 }
 
@@ -177,8 +180,7 @@ static void block(rlc_generator *g, int l, int rows, attend_fn attend, void *ctx
         memcpy(g->atty, g->q, (size_t)rows * Hq * D * sizeof(float));
         be->rmsnorm_forward(g->q, g->rstd, g->atty, MP(m, lo->qn), rows * Hq, D, c->rms_norm_eps);
         memcpy(g->atty, g->k, (size_t)rows * Hkv * D * sizeof(float));
-        be->rmsnorm_forward(g->k, g->rstd, g->atty, MP(m, lo->kn), rows * Hkv, D,
-                            c->rms_norm_eps);
+        be->rmsnorm_forward(g->k, g->rstd, g->atty, MP(m, lo->kn), rows * Hkv, D, c->rms_norm_eps);
     }
     be->rope(g->q, g->pos, m->rope_cos, m->rope_sin, rows, Hq, D, 0);
     be->rope(g->k, g->pos, m->rope_cos, m->rope_sin, rows, Hkv, D, 0);
@@ -230,8 +232,8 @@ static void head(rlc_generator *g, int first, int rows, float *logits) {
     int C = c->hidden_size;
     m->be->rmsnorm_forward(g->ln, g->rstd, g->x + (size_t)first * C, MP(m, m->lnf), rows, C,
                            c->rms_norm_eps);
-    m->be->matmul(0, 1, rows, c->vocab_size, C, 1.0f, g->ln, C, MP(m, m->lm_head), C, 0.0f,
-                  logits, c->vocab_size);
+    m->be->matmul(0, 1, rows, c->vocab_size, C, 1.0f, g->ln, C, MP(m, m->lm_head), C, 0.0f, logits,
+                  c->vocab_size);
 }
 
 static int is_stop(const rlc_gen_params *p, const rlc_model_config *c, int tok,
@@ -252,7 +254,8 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
     int C = c->hidden_size;
     memset(out, 0, sizeof *out);
     if (G <= 0 || n_prompts <= 0 || maxn <= 0)
-        return rlc_errorf(RLC_ERR_INVALID, "generate: need prompts, samples and max_new_tokens > 0");
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "generate: need prompts, samples and max_new_tokens > 0");
     if (S > g->max_seqs)
         return rlc_errorf(RLC_ERR_INVALID, "generate: %d sequences exceed the generator's %d", S,
                           g->max_seqs);
@@ -266,8 +269,9 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
                               prompt_lens[i], maxn, g->max_len);
         for (int t = 0; t < prompt_lens[i]; t++)
             if (prompts[i][t] < 0 || prompts[i][t] >= V)
-                return rlc_errorf(RLC_ERR_INVALID, "generate: prompt %d token %d (%d) outside vocab %d",
-                                  i, t, prompts[i][t], V);
+                return rlc_errorf(RLC_ERR_INVALID,
+                                  "generate: prompt %d token %d (%d) outside vocab %d", i, t,
+                                  prompts[i][t], V);
         if ((size_t)prompt_lens[i] > max_p) max_p = (size_t)prompt_lens[i];
     }
     size_t need = 0, need_bytes = 0;
@@ -297,7 +301,8 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
     for (int i = 0; i < n_prompts; i++) {
         int P = prompt_lens[i], slot0 = i * G;
         m->be->embedding_forward(g->x, prompts[i], MP(m, m->wte), P, C);
-        for (int t = 0; t < P; t++) g->pos[t] = t;
+        for (int t = 0; t < P; t++)
+            g->pos[t] = t;
         prefill_ctx ctx = {slot0};
         for (int l = 0; l < c->num_layers; l++) {
             block(g, l, P, attend_prefill, &ctx);
@@ -320,7 +325,8 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
      * lens[s]: tokens in slot s's cache; rowlen[r]: the same after this step's
      * token is written; logits row r belongs to act[r]. */
     int n_act = S;
-    for (int s = 0; s < S; s++) g->act[s] = s, g->lens[s] = prompt_lens[s / G];
+    for (int s = 0; s < S; s++)
+        g->act[s] = s, g->lens[s] = prompt_lens[s / G];
     for (int step = 0; step < maxn; step++) {
 #pragma omp parallel for schedule(static) if (n_act > 1 && V >= 4096)
         for (int r = 0; r < n_act; r++) {
@@ -357,10 +363,10 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
             int s = g->act[r];
             g->pos[r] = g->lens[s]++;
             g->rowlen[r] = g->lens[s];
-            memcpy(g->x + (size_t)r * C, MP(m, m->wte) + (size_t)g->tok[r] * C,
-                   C * sizeof(float));
+            memcpy(g->x + (size_t)r * C, MP(m, m->wte) + (size_t)g->tok[r] * C, C * sizeof(float));
         }
-        for (int l = 0; l < c->num_layers; l++) block(g, l, n_act, attend_decode, NULL);
+        for (int l = 0; l < c->num_layers; l++)
+            block(g, l, n_act, attend_decode, NULL);
         head(g, 0, n_act, g->logits);
     }
     return RLC_OK; /* finish[] starts as RLC_FINISH_LENGTH */

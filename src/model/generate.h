@@ -24,7 +24,7 @@ typedef struct rlc_gen_params {
      * index in the data set), so samples do not depend on batch order; NULL
      * uses the prompt's index in this call. */
     const uint64_t *prompt_keys;
-    int use_eos;   /* stop at the config's eos ids (default 1) */
+    int use_eos; /* stop at the config's eos ids (default 1) */
     const int *stop_ids;
     int num_stop_ids;
     /* Optional: called after each new token of sequence `seq` with its generated
@@ -39,9 +39,9 @@ rlc_gen_params rlc_gen_default_params(void); /* 64 tokens, 1 sample, T=1, eos on
 typedef struct rlc_gen_out {
     int num_seqs; /* n_prompts * num_samples; sequence s = prompt s / G, sample s % G */
     int max_new;
-    int *ids;       /* [num_seqs, max_new] generated ids */
-    float *logprobs; /* [num_seqs, max_new] */
-    int *len;        /* [num_seqs] generated count (the stop token included) */
+    int *ids;                  /* [num_seqs, max_new] generated ids */
+    float *logprobs;           /* [num_seqs, max_new] */
+    int *len;                  /* [num_seqs] generated count (the stop token included) */
     rlc_finish_reason *finish; /* [num_seqs] */
     /* [num_seqs, max_new] with want_entropy, else NULL: entropy (nats) of the
      * distribution each token was drawn from, softmax(logits / T) over the

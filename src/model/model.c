@@ -27,13 +27,27 @@ void model_mod_dims(const rlc_model_config *c, int mod, int *in, int *out) {
     int C = c->hidden_size, QD = c->num_heads * c->head_dim, KD = c->num_kv_heads * c->head_dim;
     int F = c->intermediate_size;
     switch (mod) {
-    case MOD_Q: *in = C, *out = QD; break;
-    case MOD_K: *in = C, *out = KD; break;
-    case MOD_V: *in = C, *out = KD; break;
-    case MOD_O: *in = QD, *out = C; break;
-    case MOD_GATE: *in = C, *out = F; break;
-    case MOD_UP: *in = C, *out = F; break;
-    default: *in = F, *out = C; break;
+    case MOD_Q:
+        *in = C, *out = QD;
+        break;
+    case MOD_K:
+        *in = C, *out = KD;
+        break;
+    case MOD_V:
+        *in = C, *out = KD;
+        break;
+    case MOD_O:
+        *in = QD, *out = C;
+        break;
+    case MOD_GATE:
+        *in = C, *out = F;
+        break;
+    case MOD_UP:
+        *in = C, *out = F;
+        break;
+    default:
+        *in = F, *out = C;
+        break;
     }
 }
 
@@ -74,7 +88,9 @@ static rlc_status alloc_floats(const char *what, size_t n, float **out) {
 }
 
 rlc_lora_config rlc_lora_default_config(void) {
-    rlc_lora_config lc = {.rank = 16, .alpha = 32.0f, .use_rslora = 0,
+    rlc_lora_config lc = {.rank = 16,
+                          .alpha = 32.0f,
+                          .use_rslora = 0,
                           .targets = RLC_LORA_Q | RLC_LORA_K | RLC_LORA_V | RLC_LORA_O};
     return lc;
 }
@@ -134,7 +150,8 @@ static rlc_status model_layout(const rlc_model_config *cfg, rlc_model **out) {
     m->wte = add_desc(m->desc, &m->n_desc, &total, "model.embed_tokens.weight", V, C, &st);
     for (int l = 0; l < L; l++) {
         layer_off *lo = &m->layers[l];
-        for (int i = 0; i < NMOD; i++) lo->w[i] = lo->b[i] = lo->la[i] = lo->lb[i] = -1;
+        for (int i = 0; i < NMOD; i++)
+            lo->w[i] = lo->b[i] = lo->la[i] = lo->lb[i] = -1;
         lo->qn = lo->kn = -1;
 #define LNAME(suffix) (snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix), name)
         lo->ln1 = add_desc(m->desc, &m->n_desc, &total, LNAME("input_layernorm.weight"), C, 0, &st);
@@ -199,7 +216,8 @@ rlc_status rlc_model_create(const rlc_model_config *cfg, uint64_t seed, rlc_mode
         tensor_desc *t = &m->desc[i];
         float *p = m->params + t->off;
         if (is_norm_name(t->name)) {
-            for (size_t j = 0; j < t->numel; j++) p[j] = 1.0f;
+            for (size_t j = 0; j < t->numel; j++)
+                p[j] = 1.0f;
         } else if (t->ndim == 2) {
             rlc_rng_fill_normal(p, t->numel, 0.02f, seed, rlc_rng_stream(0x1417, (uint64_t)i, 0),
                                 0);
@@ -303,7 +321,8 @@ const rlc_model_config *rlc_model_cfg(const rlc_model *m) {
 
 size_t rlc_model_num_params(const rlc_model *m) {
     size_t n = 0;
-    for (int i = 0; i < m->n_desc; i++) n += m->desc[i].numel;
+    for (int i = 0; i < m->n_desc; i++)
+        n += m->desc[i].numel;
     return n;
 }
 

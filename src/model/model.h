@@ -49,7 +49,7 @@ void rlc_model_free(rlc_model *m); /* NULL is a no-op */
 rlc_status rlc_model_clone_base(const rlc_model *m, rlc_model **out);
 
 const rlc_model_config *rlc_model_cfg(const rlc_model *m);
-size_t rlc_model_num_params(const rlc_model *m); /* base weights (tied counted once) */
+size_t rlc_model_num_params(const rlc_model *m);    /* base weights (tied counted once) */
 rlc_dtype rlc_model_file_dtype(const rlc_model *m); /* dtype of the loaded file (F32 if created) */
 void rlc_model_set_backend(rlc_model *m, const rlc_backend *be);
 const rlc_backend *rlc_model_backend(const rlc_model *m);

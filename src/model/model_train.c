@@ -17,20 +17,20 @@ struct rlc_acts {
     float *mem;
     int *imem;
     /* saved by forward; [L] means one slice per layer */
-    float *res;          /* [L+1][N,C] residual stream entering each layer (res[L] = last) */
-    float *mid;          /* [L][N,C] residual after attention */
-    float *ln1, *ln2;    /* [L][N,C] */
-    float *rstd1, *rstd2; /* [L][N] */
-    float *q, *k, *v;    /* [L][N,QD], [L][N,KD] after bias, q/k norm and rope */
-    float *qpre, *kpre;  /* [L][N,QD], [L][N,KD] before q/k norm (Qwen3 only) */
-    float *rstdq, *rstdk; /* [L][N*Hq], [L][N*Hkv] */
-    float *att;          /* [L][B,Hq,T,T] */
-    float *atty;         /* [L][N,QD] */
-    float *g, *u, *h;    /* [L][N,F] */
-    float *ax;           /* [L][NMOD][N,r] LoRA x A^T */
-    float *lnf, *rstdf;  /* [N,C], [N] */
-    float *logits;       /* [N,V] */
-    float *lse;          /* [N] */
+    float *res;               /* [L+1][N,C] residual stream entering each layer (res[L] = last) */
+    float *mid;               /* [L][N,C] residual after attention */
+    float *ln1, *ln2;         /* [L][N,C] */
+    float *rstd1, *rstd2;     /* [L][N] */
+    float *q, *k, *v;         /* [L][N,QD], [L][N,KD] after bias, q/k norm and rope */
+    float *qpre, *kpre;       /* [L][N,QD], [L][N,KD] before q/k norm (Qwen3 only) */
+    float *rstdq, *rstdk;     /* [L][N*Hq], [L][N*Hkv] */
+    float *att;               /* [L][B,Hq,T,T] */
+    float *atty;              /* [L][N,QD] */
+    float *g, *u, *h;         /* [L][N,F] */
+    float *ax;                /* [L][NMOD][N,r] LoRA x A^T */
+    float *lnf, *rstdf;       /* [N,C], [N] */
+    float *logits;            /* [N,V] */
+    float *lse;               /* [N] */
     int *ids, *targets, *pos; /* [N] */
     /* backward scratch */
     float *d_res, *d_tmp, *d_atty, *d_q, *d_k, *d_v, *d_g, *d_u, *d_h, *d_ax, *d_att;
@@ -163,7 +163,8 @@ void rlc_acts_entropy(const rlc_acts *a, float *entropy) {
     for (int i = 0; i < N; i++) {
         const float *row = lg + (size_t)i * V;
         float mx = row[0];
-        for (int v = 1; v < V; v++) mx = row[v] > mx ? row[v] : mx;
+        for (int v = 1; v < V; v++)
+            mx = row[v] > mx ? row[v] : mx;
         double z = 0, zx = 0;
         for (int v = 0; v < V; v++) {
             double e = exp((double)row[v] - mx);
@@ -240,8 +241,8 @@ static void linear_backward(rlc_model *m, int layer, int mod, float *dx, int acc
     float *db = MG(m, lo->b[mod]);
     if (db) be->bias_backward(db, dy, N, out);
     if (dx)
-        be->matmul(0, 0, N, in, out, 1.0f, dy, out, MP(m, lo->w[mod]), in,
-                   accumulate ? 1.0f : 0.0f, dx, in);
+        be->matmul(0, 0, N, in, out, 1.0f, dy, out, MP(m, lo->w[mod]), in, accumulate ? 1.0f : 0.0f,
+                   dx, in);
     if (model_lora_active(m, layer, mod)) {
         int r = m->lc.rank;
         float s = m->lora_scale;
@@ -284,17 +285,14 @@ rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const in
         float *x = lv.x, *mid = lv.mid, *ln1 = lv.ln1, *ln2 = lv.ln2, *q = lv.q, *k = lv.k;
         float *v = lv.v, *atty = lv.atty, *att = lv.att, *g = lv.g, *u = lv.u, *h = lv.h;
         float *ax = lv.ax, *xo = lv.xo;
-#define AX(mod) (ax ? ax + (size_t)(mod) * N * r : NULL)
-        be->rmsnorm_forward(ln1, lv.rstd1, x, MP(m, lo->ln1), N, C,
-                            c->rms_norm_eps);
+#define AX(mod) (ax ? ax + (size_t)(mod)*N * r : NULL)
+        be->rmsnorm_forward(ln1, lv.rstd1, x, MP(m, lo->ln1), N, C, c->rms_norm_eps);
         if (c->qk_norm) {
             float *qpre = lv.qpre, *kpre = lv.kpre;
             model_linear_forward(m, l, MOD_Q, qpre, ln1, N, 0, AX(MOD_Q));
             model_linear_forward(m, l, MOD_K, kpre, ln1, N, 0, AX(MOD_K));
-            be->rmsnorm_forward(q, lv.rstdq, qpre, MP(m, lo->qn), N * Hq, D,
-                                c->rms_norm_eps);
-            be->rmsnorm_forward(k, lv.rstdk, kpre, MP(m, lo->kn), N * Hkv,
-                                D, c->rms_norm_eps);
+            be->rmsnorm_forward(q, lv.rstdq, qpre, MP(m, lo->qn), N * Hq, D, c->rms_norm_eps);
+            be->rmsnorm_forward(k, lv.rstdk, kpre, MP(m, lo->kn), N * Hkv, D, c->rms_norm_eps);
         } else {
             model_linear_forward(m, l, MOD_Q, q, ln1, N, 0, AX(MOD_Q));
             model_linear_forward(m, l, MOD_K, k, ln1, N, 0, AX(MOD_K));
@@ -305,8 +303,7 @@ rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const in
         be->attention_forward(atty, att, q, k, v, B, T, Hq, Hkv, D);
         memcpy(mid, x, NC * sizeof(float));
         model_linear_forward(m, l, MOD_O, mid, atty, N, 1, AX(MOD_O));
-        be->rmsnorm_forward(ln2, lv.rstd2, mid, MP(m, lo->ln2), N, C,
-                            c->rms_norm_eps);
+        be->rmsnorm_forward(ln2, lv.rstd2, mid, MP(m, lo->ln2), N, C, c->rms_norm_eps);
         model_linear_forward(m, l, MOD_GATE, g, ln2, N, 0, AX(MOD_GATE));
         model_linear_forward(m, l, MOD_UP, u, ln2, N, 0, AX(MOD_UP));
         be->swiglu_forward(h, g, u, N, F);
@@ -345,32 +342,31 @@ rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
         float *x = lv.x, *mid = lv.mid, *ln1 = lv.ln1, *ln2 = lv.ln2, *q = lv.q, *k = lv.k;
         float *v = lv.v, *atty = lv.atty, *att = lv.att, *g = lv.g, *u = lv.u, *h = lv.h;
         float *ax = lv.ax;
-#define AX(mod) (ax ? ax + (size_t)(mod) * N * r : NULL)
+#define AX(mod) (ax ? ax + (size_t)(mod)*N * r : NULL)
         /* MLP: d_res holds dL/d(output of this block) */
         linear_backward(m, l, MOD_DOWN, a->d_h, 0, a->d_res, h, AX(MOD_DOWN), a->d_ax, N);
         be->swiglu_backward(a->d_g, a->d_u, a->d_h, g, u, N, F);
         linear_backward(m, l, MOD_GATE, a->d_tmp, 0, a->d_g, ln2, AX(MOD_GATE), a->d_ax, N);
         linear_backward(m, l, MOD_UP, a->d_tmp, 1, a->d_u, ln2, AX(MOD_UP), a->d_ax, N);
-        be->rmsnorm_backward(a->d_tmp, MG(m, lo->ln2), a->d_tmp, mid, MP(m, lo->ln2),
-                             lv.rstd2, N, C);
+        be->rmsnorm_backward(a->d_tmp, MG(m, lo->ln2), a->d_tmp, mid, MP(m, lo->ln2), lv.rstd2, N,
+                             C);
         be->axpy(a->d_res, 1.0f, a->d_tmp, NC);
         /* attention */
         linear_backward(m, l, MOD_O, a->d_atty, 0, a->d_res, atty, AX(MOD_O), a->d_ax, N);
-        be->attention_backward(a->d_q, a->d_k, a->d_v, a->d_att, a->d_atty, att, q, k, v, B, T,
-                               Hq, Hkv, D);
+        be->attention_backward(a->d_q, a->d_k, a->d_v, a->d_att, a->d_atty, att, q, k, v, B, T, Hq,
+                               Hkv, D);
         be->rope(a->d_q, a->pos, m->rope_cos, m->rope_sin, N, Hq, D, 1);
         be->rope(a->d_k, a->pos, m->rope_cos, m->rope_sin, N, Hkv, D, 1);
         if (c->qk_norm) {
-            be->rmsnorm_backward(a->d_q, MG(m, lo->qn), a->d_q, lv.qpre,
-                                 MP(m, lo->qn), lv.rstdq, N * Hq, D);
-            be->rmsnorm_backward(a->d_k, MG(m, lo->kn), a->d_k, lv.kpre,
-                                 MP(m, lo->kn), lv.rstdk, N * Hkv, D);
+            be->rmsnorm_backward(a->d_q, MG(m, lo->qn), a->d_q, lv.qpre, MP(m, lo->qn), lv.rstdq,
+                                 N * Hq, D);
+            be->rmsnorm_backward(a->d_k, MG(m, lo->kn), a->d_k, lv.kpre, MP(m, lo->kn), lv.rstdk,
+                                 N * Hkv, D);
         }
         linear_backward(m, l, MOD_Q, a->d_tmp, 0, a->d_q, ln1, AX(MOD_Q), a->d_ax, N);
         linear_backward(m, l, MOD_K, a->d_tmp, 1, a->d_k, ln1, AX(MOD_K), a->d_ax, N);
         linear_backward(m, l, MOD_V, a->d_tmp, 1, a->d_v, ln1, AX(MOD_V), a->d_ax, N);
-        be->rmsnorm_backward(a->d_tmp, MG(m, lo->ln1), a->d_tmp, x, MP(m, lo->ln1),
-                             lv.rstd1, N, C);
+        be->rmsnorm_backward(a->d_tmp, MG(m, lo->ln1), a->d_tmp, x, MP(m, lo->ln1), lv.rstd1, N, C);
         be->axpy(a->d_res, 1.0f, a->d_tmp, NC);
 #undef AX
     }
@@ -391,7 +387,8 @@ rlc_status rlc_model_ce_step(rlc_model *m, rlc_acts *a, const int *ids, const in
         if (targets[i] >= 0) count++, sum -= logp[i];
     *loss = count ? (float)(sum / count) : 0.0f;
     if (st == RLC_OK && backward) {
-        for (int i = 0; i < N; i++) logp[i] = targets[i] >= 0 ? -1.0f / (float)count : 0.0f;
+        for (int i = 0; i < N; i++)
+            logp[i] = targets[i] >= 0 ? -1.0f / (float)count : 0.0f;
         st = rlc_model_backward(m, a, logp);
     }
     free(logp);

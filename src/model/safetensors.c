@@ -664,8 +664,8 @@ static rlc_status writer_slot(rlc_st_writer *w, const char *name, rlc_dtype dtyp
         RLC_TRY(rlc_mul_size_what("safetensors writer: element count", numel, (size_t)shape[i],
                                   &numel));
     }
-    RLC_TRY(rlc_mul_size_what("safetensors writer: byte size", numel, rlc_dtype_size(dtype),
-                              &nbytes));
+    RLC_TRY(
+        rlc_mul_size_what("safetensors writer: byte size", numel, rlc_dtype_size(dtype), &nbytes));
     if (grow((void **)&w->t, &w->cap, w->n + 1, sizeof *w->t)) return RLC_ERR_NOMEM;
     st_wtensor *t = &w->t[w->n];
     memset(t, 0, sizeof *t);

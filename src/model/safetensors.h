@@ -52,8 +52,8 @@ rlc_status rlc_st_check_shape(const rlc_st_file *f, const char *name, int ndim,
                               const int64_t *shape);
 /* Copies tensor `name` into dst as fp32, checking that it exists and that its
  * shape equals shape[ndim]. Errors name the file and the tensor. */
-rlc_status rlc_st_read_f32(const rlc_st_file *f, const char *name, int ndim,
-                           const int64_t *shape, float *dst);
+rlc_status rlc_st_read_f32(const rlc_st_file *f, const char *name, int ndim, const int64_t *shape,
+                           float *dst);
 
 /* Writer: collect tensors (data is copied/converted at add time), then write. */
 typedef struct rlc_st_writer rlc_st_writer;

@@ -36,24 +36,24 @@ typedef struct rlc_verdict {
 } rlc_verdict;
 
 typedef struct rlc_verdict_params {
-    double window_frac;   /* windows span this share of the finite points */
-    int min_window;       /* ... and at least this many points */
-    int min_points;       /* fewer finite points than this: INSUFFICIENT */
-    double flat_cv;       /* std/|mean| over the last window at most this: CONVERGED */
-    double osc_cv;        /* detrended std/|mean| at least this: OSCILLATING */
-    double improve_rel;   /* fitted change across the last window over |mean| at least this */
-    double trend_t;       /* ... with |slope / its standard error| at least this: a trend */
-    double spike_factor;  /* grad norm above this x the median of the points before: a spike */
-    int spike_lookback;   /* how many points before a value make that median */
-    double growth_factor; /* last-window median grad norm over the first one's, above: EXPLODING */
-    double stall_gain;    /* reward gain (last minus first window) over |reward|, below: STALLED */
-    double stall_z;       /* ... or gain under this many standard errors: STALLED */
-    double collapse_frac; /* entropy last-window mean under this x first-window mean: COLLAPSE */
-    double clip_rise;     /* max-token hit rate up by at least this (absolute) ... */
-    double clip_min;      /* ... and at least this in the last window: LENGTH_CLIPPING */
-    double clip_high;     /* or at least this in the last window (not risen: LENGTH_CLIPPED) */
-    double ratio_shift;   /* positive-sample ratio: first/last window means apart by this */
-    double ratio_edge;    /* ... last window's mean under this, or over 1 - this: none of a kind */
+    double window_frac;    /* windows span this share of the finite points */
+    int min_window;        /* ... and at least this many points */
+    int min_points;        /* fewer finite points than this: INSUFFICIENT */
+    double flat_cv;        /* std/|mean| over the last window at most this: CONVERGED */
+    double osc_cv;         /* detrended std/|mean| at least this: OSCILLATING */
+    double improve_rel;    /* fitted change across the last window over |mean| at least this */
+    double trend_t;        /* ... with |slope / its standard error| at least this: a trend */
+    double spike_factor;   /* grad norm above this x the median of the points before: a spike */
+    int spike_lookback;    /* how many points before a value make that median */
+    double growth_factor;  /* last-window median grad norm over the first one's, above: EXPLODING */
+    double stall_gain;     /* reward gain (last minus first window) over |reward|, below: STALLED */
+    double stall_z;        /* ... or gain under this many standard errors: STALLED */
+    double collapse_frac;  /* entropy last-window mean under this x first-window mean: COLLAPSE */
+    double clip_rise;      /* max-token hit rate up by at least this (absolute) ... */
+    double clip_min;       /* ... and at least this in the last window: LENGTH_CLIPPING */
+    double clip_high;      /* or at least this in the last window (not risen: LENGTH_CLIPPED) */
+    double ratio_shift;    /* positive-sample ratio: first/last window means apart by this */
+    double ratio_edge;     /* ... last window's mean under this, or over 1 - this: none of a kind */
     double no_signal_frac; /* steps with every group's rewards equal, share at least: NO_SIGNAL */
 } rlc_verdict_params;
 

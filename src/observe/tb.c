@@ -414,7 +414,8 @@ static int rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
 
 static uint64_t rd_le(const uint8_t *p, int n) {
     uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
 
@@ -463,8 +464,7 @@ static rlc_status cut_file(const char *path, int64_t before) {
     size_t off = 0, n = 0;
     while (len - off >= 16) {
         uint64_t dlen = rd_le(b + off, 8);
-        if (rd_le(b + off + 8, 4) != rlc_tb_masked_crc(b + off, 8) || dlen > len - off - 16)
-            break;
+        if (rd_le(b + off + 8, 4) != rlc_tb_masked_crc(b + off, 8) || dlen > len - off - 16) break;
         const uint8_t *d = b + off + 12;
         if (rd_le(d + dlen, 4) != rlc_tb_masked_crc(d, dlen)) break;
         int64_t step = event_step(d, dlen);

@@ -212,7 +212,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
         if ((cl && strcmp(cl, "0")) ||
             MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Transfer-Encoding"))
-            return send_error(con, MHD_HTTP_CONTENT_TOO_LARGE, 0, "Request bodies are not accepted");
+            return send_error(con, MHD_HTTP_CONTENT_TOO_LARGE, 0,
+                              "Request bodies are not accepted");
         /* Answered on the next call, once the request is complete: a reply
          * queued earlier makes the library close the connection after it. */
         return MHD_YES;

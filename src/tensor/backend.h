@@ -60,10 +60,9 @@ typedef struct rlc_backend {
                               const float *v, int B, int T, int Hq, int Hkv, int D);
     /* dq (overwritten), dk, dv (overwritten). scratch: at least B*Hq*T*T floats,
      * all of it clobbered. */
-    void (*attention_backward)(float *dq, float *dk, float *dv, float *scratch,
-                               const float *dout, const float *att, const float *q,
-                               const float *k, const float *v, int B, int T, int Hq, int Hkv,
-                               int D);
+    void (*attention_backward)(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+                               const float *att, const float *q, const float *k, const float *v,
+                               int B, int T, int Hq, int Hkv, int D);
 
     /* One decode step for S query rows with a KV cache.
      * q[S,Hq,D]; cache layout kc/vc[slots, max_T, Hkv, D]; row s reads cache slot
@@ -83,8 +82,8 @@ typedef struct rlc_backend {
     /* Log-softmax gathered at targets: for each row i of logits[N,V],
      * lse[i] = logsumexp(logits[i,:]) and logp[i] = logits[i,target[i]] - lse[i].
      * target[i] < 0 means ignored: logp[i] = 0. */
-    void (*logprob_forward)(float *logp, float *lse, const float *logits, const int *target,
-                            int N, int V);
+    void (*logprob_forward)(float *logp, float *lse, const float *logits, const int *target, int N,
+                            int V);
     /* Given dlogp[N] (gradient of the objective w.r.t. logp), writes
      * dlogits[i,:] = dlogp[i] * (onehot(target[i]) - softmax(logits[i,:])), zero rows
      * for ignored targets. dlogits may alias logits. */

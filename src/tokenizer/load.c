@@ -20,7 +20,7 @@ typedef struct loader {
     size_t strs_len, strs_cap;
     int cap_ids;
     long max_ids; /* ids lie below: 2 x (vocab entries + added tokens) + 1024 (0 = unset) */
-    char *sbuf; /* scratch for scanned strings */
+    char *sbuf;   /* scratch for scanned strings */
     size_t scap;
 } loader;
 

@@ -14,8 +14,8 @@ struct rlc_grpo {
     const rlc_source *src;
     const rlc_reward_set *rw;
     rlc_grpo_params p;
-    int S, T;   /* sequences per step, longest training row */
-    int mb;     /* sequences per forward */
+    int S, T; /* sequences per step, longest training row */
+    int mb;   /* sequences per forward */
     rlc_generator *gen;
     rlc_acts *acts;
     rlc_model *ref; /* frozen copy of the start weights: the KL reference under full FT */
@@ -25,20 +25,20 @@ struct rlc_grpo {
     /* per step */
     int **pids, *plen;
     uint64_t *keys;
-    char **prompts;          /* [B] rendered prompt text (chat template, system prompt) */
-    char **refs;             /* [B] reward references */
-    char **texts;            /* [S] completion text */
+    char **prompts;             /* [B] rendered prompt text (chat template, system prompt) */
+    char **refs;                /* [B] reward references */
+    char **texts;               /* [S] completion text */
     float *reward, *per_reward; /* [S], [S, n_rewards] */
-    float *adv;              /* [S] */
-    unsigned char *skipped;  /* [B] */
-    int *order;              /* [S] sequences that carry gradient, by length */
-    float *ref_lp;           /* [S, max_new] reference log-probs (beta > 0) */
+    float *adv;                 /* [S] */
+    unsigned char *skipped;     /* [B] */
+    int *order;                 /* [S] sequences that carry gradient, by length */
+    float *ref_lp;              /* [S, max_new] reference log-probs (beta > 0) */
     rlc_gen_out go;
     int have_go;
     rlc_sample_view *views;
     /* per micro-batch */
-    int *ids, *tg;           /* [mb, T] */
-    float *lp, *dlp;         /* [mb, T] */
+    int *ids, *tg;                                        /* [mb, T] */
+    float *lp, *dlp;                                      /* [mb, T] */
     float *g_lp, *g_old, *g_ref, *g_mask, *g_dlp, *g_adv; /* [mb, max_new], g_adv [mb] */
 };
 
@@ -72,7 +72,8 @@ void rlc_grpo_free(rlc_grpo *g) {
         if (g->refs) free(g->refs[i]);
     }
     if (g->texts)
-        for (int s = 0; s < g->S; s++) free(g->texts[s]);
+        for (int s = 0; s < g->S; s++)
+            free(g->texts[s]);
     if (g->have_go) rlc_gen_out_free(&g->go);
     free(g->pids), free(g->plen), free(g->keys), free(g->prompts), free(g->refs);
     free(g->texts), free(g->reward), free(g->per_reward), free(g->adv), free(g->skipped);
@@ -152,7 +153,9 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
         st = RLC_ERR_NOMEM;
     if (st == RLC_OK) st = rlc_generator_new(pol->m, (int)S, (int)T, &g->gen);
     if (st == RLC_OK) st = rlc_acts_new(pol->m, (int)mb, (int)T, &g->acts);
-    if (st == RLC_OK) st = rlc_acts_set_temperature(g->acts, p->sampler.temperature > 0 ? p->sampler.temperature : 1.0f);
+    if (st == RLC_OK)
+        st = rlc_acts_set_temperature(g->acts,
+                                      p->sampler.temperature > 0 ? p->sampler.temperature : 1.0f);
     if (st == RLC_OK) st = rlc_model_trainable(pol->m, &g->params, &g->grads, &g->n_params);
     if (st == RLC_OK) st = rlc_adamw_init(&g->opt, g->n_params, p->opt);
     if (st == RLC_OK && p->loss.beta != 0 && !rlc_model_has_lora(pol->m))
@@ -222,7 +225,8 @@ static void gather(rlc_grpo *g, int first, int n, int T, const float *rows, floa
     int G = g->p.group_size, M = g->p.max_new_tokens;
     for (int r = 0; r < n; r++) {
         int s = g->order[first + r], P = g->plen[s / G], L = g->go.len[s];
-        for (int j = 0; j < M; j++) grid[r * M + j] = j < L ? rows[(size_t)r * T + P - 1 + j] : 0;
+        for (int j = 0; j < M; j++)
+            grid[r * M + j] = j < L ? rows[(size_t)r * T + P - 1 + j] : 0;
     }
 }
 
@@ -282,8 +286,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     for (int s = 0; s < S; s++) {
         free(g->texts[s]);
         g->texts[s] = NULL;
-        RLC_TRY(rlc_policy_completion_text(pol, g->go.ids + (size_t)s * g->go.max_new,
-                                           g->go.len[s], &g->texts[s]));
+        RLC_TRY(rlc_policy_completion_text(pol, g->go.ids + (size_t)s * g->go.max_new, g->go.len[s],
+                                           &g->texts[s]));
         rlc_rewards_compute(g->rw, g->texts[s], g->refs[s / G], g->per_reward + (size_t)s * nr,
                             &g->reward[s]);
         correct += rlc_reward_correct(g->texts[s], g->refs[s / G]);
@@ -305,7 +309,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     /* 5. the loss normalizer is the whole batch's, so micro-batches add up */
     rlc_grpo_loss_params lp = p->loss;
     int n_seq_tok = 0;
-    for (int s = 0; s < S; s++) n_seq_tok += g->go.len[s] > 0;
+    for (int s = 0; s < S; s++)
+        n_seq_tok += g->go.len[s] > 0;
     lp.normalizer = lp.agg == RLC_LOSS_TOKEN_MEAN ? (float)ntok : (float)n_seq_tok;
     /* a sequence with zero advantage carries gradient only through the KL term */
     int n_act = 0;
@@ -352,8 +357,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
             gather(g, f, n, T, g->lp, g->g_lp);
             float l;
             rlc_grpo_stats gs;
-            RLC_TRY(rlc_grpo_loss(&lp, g->g_lp, g->g_old, lp.beta != 0 ? g->g_ref : NULL,
-                                  g->g_adv, g->g_mask, n, M, &l, g->g_dlp, &gs));
+            RLC_TRY(rlc_grpo_loss(&lp, g->g_lp, g->g_old, lp.beta != 0 ? g->g_ref : NULL, g->g_adv,
+                                  g->g_mask, n, M, &l, g->g_dlp, &gs));
             loss += l;
             if (it == 0) {
                 kl_sum += (double)gs.kl_mean * gs.n_tokens;
@@ -387,9 +392,11 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
 
     /* 8. statistics */
     double sum = 0, sq = 0;
-    for (int s = 0; s < S; s++) sum += g->reward[s];
+    for (int s = 0; s < S; s++)
+        sum += g->reward[s];
     st->mean_reward = sum / S;
-    for (int s = 0; s < S; s++) sq += (g->reward[s] - st->mean_reward) * (g->reward[s] - st->mean_reward);
+    for (int s = 0; s < S; s++)
+        sq += (g->reward[s] - st->mean_reward) * (g->reward[s] - st->mean_reward);
     st->reward_std = S > 1 ? sqrt(sq / (S - 1)) : 0;
     st->correct_count = correct;
     st->total_count = S;
@@ -405,7 +412,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     st->n_rewards = nr;
     for (int k = 0; k < nr; k++) {
         double m = 0, v = 0;
-        for (int s = 0; s < S; s++) m += g->per_reward[(size_t)s * nr + k];
+        for (int s = 0; s < S; s++)
+            m += g->per_reward[(size_t)s * nr + k];
         m /= S;
         for (int s = 0; s < S; s++) {
             double d = g->per_reward[(size_t)s * nr + k] - m;

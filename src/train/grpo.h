@@ -12,8 +12,8 @@
 #define RLC_MAX_REWARDS RLC_REWARD_SET_MAX
 
 typedef struct rlc_grpo_params {
-    int batch_prompts;  /* B */
-    int group_size;     /* G */
+    int batch_prompts; /* B */
+    int group_size;    /* G */
     int max_new_tokens;
     rlc_sampler_params sampler;
     rlc_adv_mode adv;

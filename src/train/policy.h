@@ -35,12 +35,12 @@ rlc_status rlc_policy_prompt_len(void *policy, const rlc_chat_msg *msgs, int n, 
 rlc_status rlc_policy_completion_text(const rlc_policy *p, const int *ids, int n, char **text);
 
 typedef struct rlc_eval_result {
-    int n;               /* problems */
-    int samples;         /* per problem */
-    double accuracy;     /* mean over problems of the share of correct samples */
-    double pass_at_k;    /* share of problems with at least one correct sample */
-    double mean_reward;  /* mean total reward over all samples */
-    double mean_tokens;  /* mean completion length */
+    int n;              /* problems */
+    int samples;        /* per problem */
+    double accuracy;    /* mean over problems of the share of correct samples */
+    double pass_at_k;   /* share of problems with at least one correct sample */
+    double mean_reward; /* mean total reward over all samples */
+    double mean_tokens; /* mean completion length */
     double seconds;
 } rlc_eval_result;
 

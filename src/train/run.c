@@ -264,8 +264,8 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
 
 /* Sinks for this run from the logging.* keys; the config goes to TensorBoard
  * as hparams. */
-static rlc_status open_sinks(const rlc_run_config *c, const char *dir, const char *name,
-                             int grpo, int start, rlc_sinks **out) {
+static rlc_status open_sinks(const rlc_run_config *c, const char *dir, const char *name, int grpo,
+                             int start, rlc_sinks **out) {
     rlc_sinks_params sp = rlc_sinks_default_params();
     sp.run_dir = dir;
     sp.run_name = name;
@@ -421,8 +421,8 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     }
     rlc_obs_sample *samples = NULL;
     if (st == RLC_OK && grpo) {
-        samples = rlc_calloc((size_t)c->training.batch_size * c->algorithm.group_size,
-                             sizeof *samples);
+        samples =
+            rlc_calloc((size_t)c->training.batch_size * c->algorithm.group_size, sizeof *samples);
         if (!samples) st = RLC_ERR_NOMEM;
     }
     rlc_stop_install();
@@ -455,15 +455,15 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
             const rlc_sample_view *views;
             n_samples = rlc_grpo_samples(g, &views);
             for (int i = 0; i < n_samples; i++)
-                samples[i] = (rlc_obs_sample){views[i].prompt, views[i].completion,
-                                              views[i].reward, views[i].num_tokens,
-                                              views[i].rewards};
+                samples[i] = (rlc_obs_sample){views[i].prompt, views[i].completion, views[i].reward,
+                                              views[i].num_tokens, views[i].rewards};
         }
         /* the sinks warn about each skipped update (observe/warn.c) */
         skipped_in_row = ss.skipped_steps > 0 ? skipped_in_row + 1 : 0;
         st = rlc_sinks_step(sinks, &rec, samples, n_samples);
         if (st) break;
-        if (RLC_RC(c, training.max_skipped_steps) > 0 && skipped_in_row >= c->training.max_skipped_steps) {
+        if (RLC_RC(c, training.max_skipped_steps) > 0 &&
+            skipped_in_row >= c->training.max_skipped_steps) {
             char kept[64] = "the run's starting weights";
             if (step - skipped_in_row >= 0)
                 snprintf(kept, sizeof kept, "those after step %d", step - skipped_in_row);

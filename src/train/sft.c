@@ -85,7 +85,8 @@ static rlc_status example_text(rlc_sft_trainer *s, int val, uint64_t i, char **p
 
 /* Tokenizes example i into row r: targets only on response tokens (+ EOS).
  * Returns the row's length in *len. */
-static rlc_status build_row(rlc_sft_trainer *s, int val, uint64_t i, int r, int *len, int *ntarget) {
+static rlc_status build_row(rlc_sft_trainer *s, int val, uint64_t i, int r, int *len,
+                            int *ntarget) {
     char *prompt, *response;
     RLC_TRY(example_text(s, val, i, &prompt, &response));
     int *pi = NULL, *ri = NULL, np = 0, nr = 0;
@@ -106,7 +107,8 @@ static rlc_status build_row(rlc_sft_trainer *s, int val, uint64_t i, int r, int 
                 k += t >= np;
             }
         }
-        for (int t = L - 1; t < s->T; t++) ids[t] = 0, tg[t] = -1;
+        for (int t = L - 1; t < s->T; t++)
+            ids[t] = 0, tg[t] = -1;
         *len = L - 1;
         *ntarget = k;
     }
@@ -116,8 +118,8 @@ static rlc_status build_row(rlc_sft_trainer *s, int val, uint64_t i, int r, int 
 }
 
 /* Forward (and backward with weight w per token) over examples [first, first+n). */
-static rlc_status run_micro(rlc_sft_trainer *s, int val, uint64_t first, int n, double norm, int backward,
-                            double *loss_sum, long *tokens) {
+static rlc_status run_micro(rlc_sft_trainer *s, int val, uint64_t first, int n, double norm,
+                            int backward, double *loss_sum, long *tokens) {
     int T = 1;
     for (int r = 0; r < n; r++) {
         int L, k;
@@ -134,7 +136,8 @@ static rlc_status run_micro(rlc_sft_trainer *s, int val, uint64_t first, int n, 
     for (int i = 0; i < n * T; i++)
         if (s->tg[i] >= 0) *loss_sum -= s->lp[i], (*tokens)++;
     if (!backward) return RLC_OK;
-    for (int i = 0; i < n * T; i++) s->dlp[i] = s->tg[i] >= 0 ? (float)(-1.0 / norm) : 0.0f;
+    for (int i = 0; i < n * T; i++)
+        s->dlp[i] = s->tg[i] >= 0 ? (float)(-1.0 / norm) : 0.0f;
     return rlc_model_backward(s->pol->m, s->acts, s->dlp);
 }
 

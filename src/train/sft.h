@@ -7,9 +7,9 @@
 #include "train/grpo.h"
 
 typedef struct rlc_sft_params {
-    int batch;      /* examples per optimizer step */
+    int batch;       /* examples per optimizer step */
     int micro_batch; /* examples per forward/backward; 0: all */
-    int max_len;    /* prompt + response tokens; longer examples are cut at the end */
+    int max_len;     /* prompt + response tokens; longer examples are cut at the end */
     float lr;
     rlc_schedule schedule;
     rlc_adamw_params opt;
