@@ -198,7 +198,12 @@ Test(serve_load, runs_answer_within_100ms_while_1m_generations_are_read, .timeou
            g.seconds, samples, 1e3 * sum / (samples ? samples : 1), 1e3 * worst);
     cr_assert_eq(g.code, 200, "%.300s", g.body);
     cr_assert_geq(samples, 3, "the generations request took only %.3f s", g.seconds);
-    cr_assert_lt(worst, 0.100, "worst /api/runs latency %.1f ms", 1e3 * worst);
+    /* 100 ms is the bound of the release build; under ASan+UBSan every request
+     * is several times slower, so the sanitized pass only checks that the run
+     * list is not held up by the index build (that took 3-6 s when it was) */
+    double bound = getenv("RLC_SANITIZED") ? 1.0 : 0.100;
+    cr_assert_lt(worst, bound, "worst /api/runs latency %.1f ms (bound %.0f ms)", 1e3 * worst,
+                 1e3 * bound);
     j = json_loads(g.body, 0, NULL);
     free(g.body);
     cr_assert_eq(json_integer_value(json_object_get(j, "total")), BIG_LINES);
