@@ -225,7 +225,7 @@ Test(vocabpad, sampler_mask_matches_reference) {
     }
     /* a mask that allows nothing is ignored */
     unsigned char none[LIM] = {0};
-    g.allowed = none, g.vocab_limit = 0;
+    g.allowed = none, g.vocab_limit = LIM;
     cr_expect_eq(rlc_sample(l, V, &g, 0.5f, work, &lp), V - 1);
 }
 
@@ -413,6 +413,7 @@ Test(vocabpad, greedy_eval_and_grpo_step_on_padded_model, .timeout = 300) {
     rlc_grpo_free(g), rlc_grpo_free(gr);
     rlc_policy_free(&pol), rlc_policy_free(&ref);
     rlc_source_free(&src);
+    rlc_run_config_free(&c);
 }
 
 /* ---- streaming and rlc generate ---- */
@@ -494,6 +495,7 @@ Test(vocabpad, cli_generate_streams_and_reports_speed, .timeout = 120) {
         double dc = json_real_value(json_object_get(j, "decode_tokens_per_s"));
         cr_expect(pf > 0 && isfinite(pf) && dc > 0 && isfinite(dc), "prefill %g decode %g tok/s",
                   pf, dc);
+        cr_log_info("rlc generate T=%s: prefill %.0f tok/s, decode %.0f tok/s", temps[k], pf, dc);
         /* the mask: no padding id, though those rows dominate */
         int n = (int)json_array_size(ids), v[64];
         cr_assert(n > 0 && n <= 20);
