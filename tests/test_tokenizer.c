@@ -211,8 +211,11 @@ Test(tokenizer, qwen3_loads_fast_and_knows_its_tokens, .timeout = TOK_TIMEOUT) {
     cr_assert_eq(rlc_tokenizer_decode(t, ids, 4, 0, &s, &n), RLC_OK);
     cr_expect_str_eq(s, "<|im_start|>Hello</think><|im_end|>");
     free(s);
-    int bad[] = {151669};
-    cr_expect_eq(rlc_tokenizer_decode(t, bad, 1, 0, &s, &n), RLC_ERR_INVALID);
+    /* ids with no token (a padding row, a negative id) decode to nothing */
+    int bad[] = {9707, 151669, 151935, -1, 1879};
+    cr_assert_eq(rlc_tokenizer_decode(t, bad, 5, 0, &s, &n), RLC_OK);
+    cr_expect_str_eq(s, "Hello world");
+    free(s);
     rlc_tokenizer_free(t);
 }
 
@@ -315,7 +318,8 @@ Test(tokenizer, streaming_decode_holds_partial_utf8, .timeout = TOK_TIMEOUT) {
     }
     cr_assert_eq(rlc_detok_flush(&d, &out, &len), RLC_OK);
     cr_expect(len == 2 && !memcmp(out, "\xe4\xbd", 2));
-    cr_expect_eq(rlc_detok_push(&d, -5, &out, &len), RLC_ERR_INVALID);
+    cr_expect_eq(rlc_detok_push(&d, -5, &out, &len), RLC_OK);
+    cr_expect_eq(len, 0u);
     free(ids);
     rlc_detok_free(&d);
     rlc_tokenizer_free(t);

@@ -7,6 +7,7 @@
 #include "model/merge.h"
 #include "tokenizer/chat.h"
 #include "tokenizer/tokenizer.h"
+#include "train/policy.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -65,6 +66,27 @@ static void json_ids(json_t *o, const char *key, const int *ids, int n) {
     json_object_set_new(o, key, a);
 }
 
+/* Streams one sample to stdout as its tokens are drawn: text through the
+ * streaming decoder (special tokens dropped, as in the final decode), or ids. */
+typedef struct stream_out {
+    rlc_detok d;
+    int has_tok, n;
+} stream_out;
+
+static void stream_token(void *ud, int seq, int tok) {
+    stream_out *so = ud;
+    (void)seq;
+    if (so->has_tok) {
+        const char *t;
+        size_t len;
+        if (rlc_detok_push(&so->d, tok, &t, &len) == RLC_OK) fwrite(t, 1, len, stdout);
+    } else {
+        printf("%s%d", so->n ? " " : "", tok);
+    }
+    so->n++;
+    fflush(stdout);
+}
+
 int rlc_cmd_generate(int argc, char **argv) {
     const char *dir = NULL, *adapter = NULL, *prompt = NULL, *prompt_ids = NULL, *tok_path = NULL;
     const char *chat = NULL;
@@ -92,7 +114,9 @@ int rlc_cmd_generate(int argc, char **argv) {
          "drop tokens below P x the top probability (0)"},
         {"seed", OPT_U64, &p.seed, "S", "random seed (0)"},
         {"no-eos", OPT_FLAG, &no_eos, NULL, "do not stop at the model's end-of-sequence ids"},
-        {"json", OPT_FLAG, &as_json, NULL, "print one JSON object"},
+        {"json", OPT_FLAG, &as_json, NULL,
+         "print one JSON object at the end (ids, logprobs, text, token counts, prefill and "
+         "decode tokens/s); without it one sample's text is printed as it is generated"},
         {0},
     };
     int pr = rlc_cli_parse("generate", "--model DIR (--prompt TEXT | --prompt-ids 1,2,3) [options]",
@@ -172,7 +196,24 @@ int rlc_cmd_generate(int argc, char **argv) {
     if (st == RLC_OK && adapter) st = rlc_model_load_adapter(m, adapter);
     rlc_gen_out out = {0};
     const int *prompts[1] = {ids};
+    /* never draw a padding row or an id the tokenizer has no token for */
+    if (st == RLC_OK && tok)
+        rlc_policy_restrict_sampler(tok, rlc_model_cfg(m)->vocab_size, &p.sampler);
+    stream_out so = {.has_tok = tok != NULL};
+    int streaming = !as_json && p.num_samples == 1;
+    if (streaming) {
+        if (tok) rlc_detok_init(&so.d, tok, 1);
+        p.token_fn = stream_token;
+        p.token_ud = &so;
+    }
     if (st == RLC_OK) st = rlc_generate(m, prompts, &n, 1, &p, &out);
+    if (streaming && tok) {
+        const char *t;
+        size_t len;
+        if (st == RLC_OK && rlc_detok_flush(&so.d, &t, &len) == RLC_OK) fwrite(t, 1, len, stdout);
+        rlc_detok_free(&so.d);
+    }
+    if (streaming && st == RLC_OK) printf("\t[%s]\n", rlc_finish_reason_str(out.finish[0]));
     if (st) {
         free(ids);
         rlc_model_free(m);
@@ -188,6 +229,16 @@ int rlc_cmd_generate(int argc, char **argv) {
     if (as_json) {
         json_t *root = json_object();
         json_ids(root, "prompt_ids", ids, n);
+        long gen = 0;
+        for (int s = 0; s < out.num_seqs; s++)
+            gen += out.len[s];
+        /* the prompt is run once for all samples; decode: every generated token */
+        json_object_set_new(root, "prompt_tokens", json_integer(n));
+        json_object_set_new(root, "generated_tokens", json_integer(gen));
+        json_object_set_new(root, "prefill_tokens_per_s",
+                            json_real(out.prefill_s > 0 ? n / out.prefill_s : 0));
+        json_object_set_new(root, "decode_tokens_per_s",
+                            json_real(out.decode_s > 0 ? gen / out.decode_s : 0));
         json_t *samples = json_array();
         for (int s = 0; s < out.num_seqs; s++) {
             json_t *o = s == 0 ? root : json_object();
@@ -210,7 +261,7 @@ int rlc_cmd_generate(int argc, char **argv) {
         puts(text);
         free(text);
         json_decref(root);
-    } else {
+    } else if (!streaming) {
         for (int s = 0; s < out.num_seqs; s++) {
             if (texts && texts[s]) {
                 fwrite(texts[s], 1, tlens[s], stdout);

@@ -9,6 +9,7 @@
 #include "model/model_internal.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 struct rlc_generator {
@@ -298,6 +299,7 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
 
     /* prefill each prompt into the first slot of its group, copy to the others,
      * and sample the first token of every sample from the last prompt row */
+    double t0 = omp_get_wtime();
     for (int i = 0; i < n_prompts; i++) {
         int P = prompt_lens[i], slot0 = i * G;
         m->be->embedding_forward(g->x, prompts[i], MP(m, m->wte), P, C);
@@ -324,6 +326,8 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
      * run, so a batch whose samples stop early gets cheaper as it goes.
      * lens[s]: tokens in slot s's cache; rowlen[r]: the same after this step's
      * token is written; logits row r belongs to act[r]. */
+    double t1 = omp_get_wtime();
+    out->prefill_s = t1 - t0;
     int n_act = S;
     for (int s = 0; s < S; s++)
         g->act[s] = s, g->lens[s] = prompt_lens[s / G];
@@ -345,6 +349,7 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
         for (int r = 0; r < n_act; r++) {
             int s = g->act[r], tok = out->ids[(size_t)s * maxn + step];
             out->len[s] = step + 1;
+            if (p->token_fn) p->token_fn(p->token_ud, s, tok);
             rlc_finish_reason why;
             int stop = is_stop(p, c, tok, &why);
             if (!stop && p->stop_fn &&
@@ -369,6 +374,7 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
             block(g, l, n_act, attend_decode, NULL);
         head(g, 0, n_act, g->logits);
     }
+    out->decode_s = omp_get_wtime() - t1;
     return RLC_OK; /* finish[] starts as RLC_FINISH_LENGTH */
 }
 

@@ -32,6 +32,11 @@ typedef struct rlc_gen_params {
     int (*stop_fn)(void *ud, int seq, const int *ids, int n);
     void *stop_ud;
     int want_entropy; /* fill rlc_gen_out.entropy (default 0: left NULL) */
+    /* Optional: called with every generated token as soon as it is drawn (its
+     * stop token included), from the calling thread, in position order for each
+     * sequence: streaming output. */
+    void (*token_fn)(void *ud, int seq, int tok);
+    void *token_ud;
 } rlc_gen_params;
 
 rlc_gen_params rlc_gen_default_params(void); /* 64 tokens, 1 sample, T=1, eos on */
@@ -47,6 +52,9 @@ typedef struct rlc_gen_out {
      * distribution each token was drawn from, softmax(logits / T) over the
      * full vocabulary before top-k/top-p/min-p (T = 1 when greedy) */
     float *entropy;
+    /* wall seconds: the prompts' forward passes (and their first logits), and
+     * the rest (drawing every token, the decode steps' forward passes) */
+    double prefill_s, decode_s;
 } rlc_gen_out;
 
 void rlc_gen_out_free(rlc_gen_out *o);

@@ -182,43 +182,100 @@ int rlc_sample(const float *logits, int V, const rlc_sampler_params *p, float u,
     return rlc_sample_ex(logits, V, p, u, work, logprob, NULL);
 }
 
+/* Zeroes the weights of the ids that may not be drawn. */
+static void mask_weights(float *w, int V, int lim, const unsigned char *ok) {
+    if (ok)
+        for (int i = 0; i < lim; i++)
+            w[i] = ok[i] ? w[i] : 0.0f;
+    if (lim < V) memset(w + lim, 0, sizeof(float) * (size_t)(V - lim));
+}
+
+/* The k-th allowed id (0-based) below lim. */
+static int kth_allowed(int lim, const unsigned char *ok, int k) {
+    if (!ok) return k;
+    for (int i = 0; i < lim; i++)
+        if (ok[i] && k-- == 0) return i;
+    return lim - 1;
+}
+
 int rlc_sample_ex(const float *logits, int V, const rlc_sampler_params *p, float u, void *work,
                   float *logprob, float *entropy) {
-    float lmax = -INFINITY;
-#pragma omp simd reduction(max : lmax)
+    float lmax_all = -INFINITY;
+#pragma omp simd reduction(max : lmax_all)
     for (int i = 0; i < V; i++)
-        lmax = logits[i] > lmax ? logits[i] : lmax; /* skips NaN */
-    int amax = 0;                                   /* lowest id on ties */
-    while (amax < V - 1 && !(logits[amax] == lmax))
-        amax++;
+        lmax_all = logits[i] > lmax_all ? logits[i] : lmax_all; /* skips NaN */
+    /* the ids that may be drawn: [0, lim), and among them ok[i] != 0 */
+    int lim = p->vocab_limit > 0 && p->vocab_limit < V ? p->vocab_limit : V;
+    const unsigned char *ok = p->allowed;
+    int n_ok = lim;
+    if (ok) {
+        n_ok = 0;
+        for (int i = 0; i < lim; i++)
+            n_ok += ok[i] != 0;
+    }
+    if (n_ok == 0) lim = V, ok = NULL, n_ok = V; /* allows nothing: ignored */
+    int masked = lim < V || ok;
+    float lmax = lmax_all; /* the largest allowed logit */
+    if (masked) {
+        lmax = -INFINITY;
+#pragma omp simd reduction(max : lmax)
+        for (int i = 0; i < lim; i++) {
+            float x = !ok || ok[i] ? logits[i] : -INFINITY;
+            lmax = x > lmax ? x : lmax;
+        }
+    }
+    /* lowest allowed id on ties; the last allowed id when none matches (all NaN) */
+    int amax = kth_allowed(lim, ok, n_ok - 1);
+    for (int i = 0; i < lim; i++)
+        if ((!ok || ok[i]) && logits[i] == lmax) {
+            amax = i;
+            break;
+        }
     int greedy = !(p->temperature > 0.0f);
     if (lmax == -INFINITY || lmax == INFINITY) {
         /* Degenerate rows. All masked: every token equally (un)likely, which is
          * the limit of equal logits. A +inf logit takes all the mass: the first
-         * one is returned with logprob 0. */
+         * one is returned with logprob 0. Over the allowed ids. */
         int tok = amax;
         if (lmax == -INFINITY && !greedy) {
-            tok = (int)(u * (float)V);
-            tok = tok < 0 ? 0 : tok >= V ? V - 1 : tok;
+            int k = (int)(u * (float)n_ok);
+            tok = kth_allowed(lim, ok, k < 0 ? 0 : k >= n_ok ? n_ok - 1 : k);
         }
-        if (logprob) *logprob = lmax == INFINITY ? 0.0f : -logf((float)V);
-        if (entropy) *entropy = lmax == INFINITY ? 0.0f : logf((float)V);
+        if (logprob) *logprob = lmax == INFINITY ? 0.0f : -logf((float)n_ok);
+        if (entropy) *entropy = lmax == INFINITY ? 0.0f : logf((float)n_ok);
         return tok;
     }
+
+    /* log-prob and entropy over the full vocabulary (over the allowed ids when
+     * a masked id has logit +inf, which would leave no mass elsewhere) */
+    float inv_t = greedy ? 1.0f : 1.0f / p->temperature;
+    float *w = (float *)work, *tmp = w + V;
+    float ref = lmax_all;
+    double sum_all;
+    if (lmax_all == INFINITY) {
+        ref = lmax;
+        weights(logits, V, ref, inv_t, w);
+        mask_weights(w, V, lim, ok);
+        sum_all = kept_weight(w, V, 0.0f, 1);
+    } else {
+        sum_all = weights(logits, V, ref, inv_t, w);
+    }
+    if (entropy) *entropy = tempered_entropy(logits, w, V, ref, inv_t, sum_all);
     if (greedy) {
-        double z = weights(logits, V, lmax, 1.0f, (float *)work);
-        if (logprob) *logprob = (float)-log(z);
-        if (entropy) *entropy = tempered_entropy(logits, (const float *)work, V, lmax, 1.0f, z);
+        if (logprob) *logprob = (float)((double)(logits[amax] - ref) - log(sum_all));
         return amax;
     }
 
-    float inv_t = 1.0f / p->temperature;
-    float *w = (float *)work, *tmp = w + V;
-    double sum = weights(logits, V, lmax, inv_t, w);
-    if (entropy) *entropy = tempered_entropy(logits, w, V, lmax, inv_t, sum);
-
+    /* the weights to draw from: relative to the top allowed token, masked
+     * ids at 0 */
+    double sum = sum_all;
+    if (masked) {
+        if (ref != lmax) weights(logits, V, lmax, inv_t, w);
+        mask_weights(w, V, lim, ok);
+        sum = kept_weight(w, V, 0.0f, 1);
+    }
     float thr = 0.0f; /* keep w >= thr; 0 keeps everything */
-    if (p->top_k > 0 && p->top_k < V) thr = filter_threshold(w, tmp, V, 0.0f, p->top_k, 0);
+    if (p->top_k > 0 && p->top_k < n_ok) thr = filter_threshold(w, tmp, V, 0.0f, p->top_k, 0);
     if (p->top_p < 1.0f) {
         double kept = thr > 0.0f ? kept_mass(w, V, thr) : sum;
         thr = filter_threshold(w, tmp, V, thr, (double)p->top_p * kept, 1);
@@ -228,6 +285,6 @@ int rlc_sample_ex(const float *logits, int V, const rlc_sampler_params *p, float
 
     double kept = thr > 0.0f ? kept_mass(w, V, thr) : sum;
     int tok = inverse_cdf(w, V, thr, (double)(u > 0.0f ? u : 0.0f) * kept);
-    if (logprob) *logprob = (float)(((double)logits[tok] - lmax) * inv_t - log(sum));
+    if (logprob) *logprob = (float)(((double)logits[tok] - ref) * inv_t - log(sum_all));
     return tok;
 }

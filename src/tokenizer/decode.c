@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static rlc_status bad_id(const rlc_tokenizer *t, int id) {
-    return rlc_errorf(RLC_ERR_INVALID, "tokenizer: id %d is outside the vocab (0..%d)", id,
-                      t->vocab_size - 1);
+/* An id outside the vocabulary (a model's padding row) decodes to nothing, as
+ * in Hugging Face's tokenizers, which skip ids they have no token for. */
+static int no_token(const rlc_tokenizer *t, int id) {
+    return id < 0 || id >= t->vocab_size;
 }
 
 rlc_status rlc_tokenizer_decode(const rlc_tokenizer *t, const int *ids, int n, int skip_special,
@@ -17,15 +18,14 @@ rlc_status rlc_tokenizer_decode(const rlc_tokenizer *t, const int *ids, int n, i
     *len = 0;
     size_t total = 0;
     for (int i = 0; i < n; i++) {
-        if (ids[i] < 0 || ids[i] >= t->vocab_size) return bad_id(t, ids[i]);
-        total += t->dec_len[ids[i]];
+        if (!no_token(t, ids[i])) total += t->dec_len[ids[i]];
     }
     char *o = malloc(total + 1);
     if (!o) return rlc_errorf(RLC_ERR_NOMEM, "tokenizer: out of memory");
     size_t k = 0;
     for (int i = 0; i < n; i++) {
         int id = ids[i];
-        if (skip_special && (t->flags[id] & TF_SPECIAL)) continue;
+        if (no_token(t, id) || (skip_special && (t->flags[id] & TF_SPECIAL))) continue;
         memcpy(o + k, t->decs + t->dec_off[id], t->dec_len[id]);
         k += t->dec_len[id];
     }
@@ -85,7 +85,7 @@ rlc_status rlc_detok_push(rlc_detok *d, int id, const char **text, size_t *len) 
     const rlc_tokenizer *t = d->tok;
     *text = "";
     *len = 0;
-    if (id < 0 || id >= t->vocab_size) return bad_id(t, id);
+    if (no_token(t, id)) return RLC_OK;
     if (d->skip_special && (t->flags[id] & TF_SPECIAL)) return RLC_OK;
     size_t n = (size_t)d->n_held + t->dec_len[id];
     RLC_TRY(reserve(d, n + 1));

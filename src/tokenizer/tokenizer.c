@@ -252,6 +252,12 @@ int rlc_tokenizer_vocab_size(const rlc_tokenizer *t) {
     return t->vocab_size;
 }
 
+const unsigned char *rlc_tokenizer_id_mask(const rlc_tokenizer *t) {
+    for (int i = 0; i < t->vocab_size; i++)
+        if (!(t->flags[i] & (TF_MODEL | TF_ADDED))) return t->flags; /* a gap */
+    return NULL;
+}
+
 int rlc_tokenizer_token_id(const rlc_tokenizer *t, const char *token) {
     return rlc_tok_vocab_find(t, token, strlen(token));
 }

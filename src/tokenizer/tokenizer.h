@@ -31,13 +31,18 @@ rlc_status rlc_tokenizer_encode(const rlc_tokenizer *t, const char *text, size_t
                                 int *n);
 
 /* Decodes ids to bytes (*text malloc'd and NUL-terminated, *len excludes the
- * NUL). skip_special drops tokens marked special. An id outside the vocab is
- * RLC_ERR_INVALID. Invalid UTF-8 that the ids spell is returned as is. */
+ * NUL). skip_special drops tokens marked special. An id with no token (outside
+ * 0..vocab_size-1, e.g. a model's padding row, or in a gap of the ids) decodes
+ * to nothing, as Hugging Face's tokenizers skip it. Invalid UTF-8 that the ids
+ * spell is returned as is. */
 rlc_status rlc_tokenizer_decode(const rlc_tokenizer *t, const int *ids, int n, int skip_special,
                                 char **text, size_t *len);
 
 /* Ids run from 0 to vocab_size-1 (a gap in the file's ids has no string). */
 int rlc_tokenizer_vocab_size(const rlc_tokenizer *t);
+/* [vocab_size] bytes, non-zero for the ids that are tokens, owned by t; NULL
+ * when every id below vocab_size is one (no gaps). */
+const unsigned char *rlc_tokenizer_id_mask(const rlc_tokenizer *t);
 /* Id of a token by its string as the file spells it ("<|im_end|>", "Ġthe"), or -1. */
 int rlc_tokenizer_token_id(const rlc_tokenizer *t, const char *token);
 /* The token's string as the file spells it, or NULL for an id with none. */
@@ -59,7 +64,7 @@ typedef struct rlc_detok {
 
 void rlc_detok_init(rlc_detok *d, const rlc_tokenizer *t, int skip_special);
 /* Text that is complete after id, in a buffer owned by d (valid until the next
- * call); *len may be 0. An id outside the vocab is RLC_ERR_INVALID. */
+ * call); *len may be 0. An id with no token adds nothing (as in decode). */
 rlc_status rlc_detok_push(rlc_detok *d, int id, const char **text, size_t *len);
 /* Whatever is still held (an unfinished sequence), then d is empty again. */
 rlc_status rlc_detok_flush(rlc_detok *d, const char **text, size_t *len);

@@ -266,6 +266,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     gp.max_new_tokens = M;
     gp.num_samples = G;
     gp.sampler = p->sampler;
+    rlc_policy_restrict_sampler(pol->tok, rlc_model_cfg(pol->m)->vocab_size, &gp.sampler);
     gp.seed = rlc_rng_stream(p->seed, (uint64_t)step, 0x6e11);
     gp.use_eos = 0;
     gp.stop_ids = &pol->eos_id;

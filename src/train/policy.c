@@ -54,6 +54,13 @@ rlc_status rlc_policy_prompt_len(void *policy, const rlc_chat_msg *msgs, int n, 
     return st;
 }
 
+void rlc_policy_restrict_sampler(const rlc_tokenizer *tok, int model_vocab,
+                                 rlc_sampler_params *sp) {
+    int n = rlc_tokenizer_vocab_size(tok);
+    sp->vocab_limit = n < model_vocab ? n : 0;
+    sp->allowed = rlc_tokenizer_id_mask(tok);
+}
+
 rlc_status rlc_policy_completion_text(const rlc_policy *p, const int *ids, int n, char **text) {
     size_t len;
     return rlc_tokenizer_decode(p->tok, ids, n, 1, text, &len);
@@ -103,6 +110,7 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
             gp.max_new_tokens = max_new;
             gp.num_samples = k;
             gp.sampler.temperature = temperature;
+            rlc_policy_restrict_sampler(p->tok, rlc_model_cfg(p->m)->vocab_size, &gp.sampler);
             gp.seed = seed;
             gp.use_eos = 0;
             gp.stop_ids = &p->eos_id;

@@ -31,6 +31,12 @@ rlc_status rlc_policy_prompt_ids(const rlc_policy *p, const char *text, int **id
  * the policy). */
 rlc_status rlc_policy_prompt_len(void *policy, const rlc_chat_msg *msgs, int n, int *len);
 
+/* Restricts sampling to the ids tok can decode, as serving engines do: a
+ * model's padding rows (ids at or above the tokenizer's size; Qwen3 has
+ * 151,936 rows for 151,669 tokens) and ids in a gap of the tokenizer's ids are
+ * never drawn. Log-probs stay over the model's full vocabulary. */
+void rlc_policy_restrict_sampler(const rlc_tokenizer *tok, int model_vocab, rlc_sampler_params *sp);
+
 /* The completion's text (special tokens dropped), malloc'd. */
 rlc_status rlc_policy_completion_text(const rlc_policy *p, const int *ids, int n, char **text);
 
