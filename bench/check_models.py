@@ -5,8 +5,9 @@ PyTorch reference tests/ref/llama_ref.py.
 Runs `rlc generate --prompt-ids P --temperature 0 --json` on the model folder,
 then decodes the same prompt greedily with llama_ref (full recomputation each
 step, lowest id on ties, computed in float64 from the stored weights by
-default), and compares the ids. Prints both, the reference's top1 - top2 logit
-margin at each step, and exits 1 where they differ.
+default), and compares the ids and the log-probs of the chosen ids. Prints
+both, the reference's top1 - top2 logit margin at each step, and exits 1 where
+the ids differ or a log-prob differs by more than --lp-tol.
 
   /usr/bin/python3 bench/check_models.py --model build/models/smollm2-135m-f32 \
       [--rlc build/rlc] [--prompt-ids 1,2,3] [--tokens 8] [--compute float64|float32]
@@ -32,6 +33,8 @@ def main(argv=None):
     ap.add_argument("--prompt-ids", default="1,2,3")
     ap.add_argument("--tokens", type=int, default=8)
     ap.add_argument("--compute", default="float64", choices=("float64", "float32"))
+    ap.add_argument("--lp-tol", type=float, default=1e-3,
+                    help="largest |log-prob difference| allowed at a chosen id")
     a = ap.parse_args(argv)
     prompt = [int(x) for x in a.prompt_ids.split(",")]
 
@@ -41,7 +44,8 @@ def main(argv=None):
                        capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"check_models: rlc generate failed ({r.returncode}): {r.stderr.strip()}")
-    got = json.loads(r.stdout.strip().splitlines()[-1])["ids"]
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    got, got_lp = res["ids"], res["logprobs"]
     t_rlc = time.time() - t0
 
     t0 = time.time()
@@ -50,7 +54,7 @@ def main(argv=None):
     dt = getattr(torch, a.compute)
     P = {k: v.to(dt) for k, v in
          llama_ref.st_load(os.path.join(a.model, "model.safetensors")).items()}
-    want, _, margins = llama_ref.greedy(cfg, P, prompt, a.tokens)
+    want, want_lp, margins = llama_ref.greedy(cfg, P, prompt, a.tokens)
     t_ref = time.time() - t0
 
     print(f"rlc      ({t_rlc:.1f} s): {got}")
@@ -62,7 +66,11 @@ def main(argv=None):
         print(f"check_models: DIFFER from step {i} (reference margin there "
               f"{margins[i] if i < len(margins) else float('nan'):.4g})")
         sys.exit(1)
-    print(f"check_models: {len(want)} greedy tokens identical")
+    dlp = max(abs(x - y) for x, y in zip(got_lp, want_lp))
+    print(f"check_models: {len(want)} greedy tokens identical; log-probs of the chosen ids "
+          f"differ by at most {dlp:.3g} (limit {a.lp_tol:g})")
+    if dlp > a.lp_tol:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
