@@ -45,7 +45,7 @@ fetch() {
   mkdir -p "$(dirname "$SRC")"
   git -c advice.detachedHead=false clone -q "$bundle" "$SRC"
   git -C "$SRC" checkout -q "$COMMIT"
-  echo "peers: llama.cpp $(cat "$PACK/package/llama/binariesGithubRelease.json" | tr -d ' \n') at $COMMIT in $SRC" >&2
+  echo "peers: llama.cpp $(tr -d ' \n' < "$PACK/package/llama/binariesGithubRelease.json") at $COMMIT in $SRC" >&2
 }
 
 configure() {
