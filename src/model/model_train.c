@@ -4,9 +4,10 @@
  *
  * The LM head never holds the [N, V] logits: only rows with a target get
  * logits, `chunk` rows at a time. The forward keeps logsumexp per row; the
- * backward recomputes each chunk's logits (same rows, same product, so the
- * same numbers), turns them into dlogits and folds them into dh and dW before
- * the next chunk. */
+ * backward walks the chunks last to first, recomputes each chunk's logits
+ * (same rows, same product, so the same numbers) except the last one's, which
+ * are still in the buffer, turns them into dlogits and folds them into dh and
+ * dW before the next chunk. With one chunk nothing is recomputed. */
 #include "model/model_internal.h"
 
 #include "base/checked.h"
@@ -20,6 +21,7 @@ struct rlc_acts {
     int curB, curT;
     int chunk;           /* rows of logits computed at once */
     int nrows;           /* rows with a target in the last forward */
+    int hlog_k0;         /* hlog/hx still hold the forward's chunk starting there; -1: none */
     const rlc_model *fm; /* model of the last forward (for rlc_acts_logits/entropy) */
     float *full;         /* [N,V] rlc_acts_logits' buffer, allocated on its first call */
     float inv_temp;      /* logits are scaled by this before the log-softmax */
@@ -171,6 +173,7 @@ rlc_status rlc_acts_new_chunk(const rlc_model *m, int B, int T, int chunk, rlc_a
     a->htg = a->imem + 4 * N;
     a->B = B, a->T = T;
     a->chunk = K;
+    a->hlog_k0 = -1;
     a->inv_temp = 1.0f;
     a->V = m->cfg.vocab_size;
     a->bytes = bytes + ibytes;
@@ -235,6 +238,7 @@ rlc_status rlc_acts_set_temperature(rlc_acts *a, float T) {
 void rlc_acts_entropy(rlc_acts *a, float *entropy) {
     int N = a->curB * a->curT, V = a->V;
     if (!a->fm) return;
+    a->hlog_k0 = -1;
     for (int r0 = 0; r0 < N; r0 += a->chunk) {
         int n = N - r0 < a->chunk ? N - r0 : a->chunk;
         head_logits(a->fm, a, NULL, r0, n);
@@ -344,6 +348,7 @@ static void head_forward(const rlc_model *m, rlc_acts *a, float *logp) {
         if (a->targets[i] >= 0) a->hrows[nr] = i, a->htg[nr] = a->targets[i], nr++;
     a->nrows = nr;
     if (logp) memset(logp, 0, sizeof(float) * (size_t)N);
+    a->hlog_k0 = -1;
     for (int k0 = 0; k0 < nr; k0 += K) {
         int n = nr - k0 < K ? nr - k0 : K;
         head_logits(m, a, a->hrows + k0, 0, n);
@@ -351,6 +356,7 @@ static void head_forward(const rlc_model *m, rlc_acts *a, float *logp) {
         if (logp)
             for (int j = 0; j < n; j++)
                 logp[a->hrows[k0 + j]] = a->hg[j];
+        a->hlog_k0 = k0;
     }
 }
 
@@ -362,10 +368,10 @@ static void head_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
     int N = a->curB * a->curT, V = a->V, K = a->chunk, C = m->cfg.hidden_size;
     float *dlm = MG(m, m->lm_head);
     memset(a->d_tmp, 0, sizeof(float) * (size_t)N * C);
-    for (int k0 = 0; k0 < a->nrows; k0 += K) {
+    for (int k0 = a->nrows > 0 ? (a->nrows - 1) / K * K : -1; k0 >= 0; k0 -= K) {
         int n = a->nrows - k0 < K ? a->nrows - k0 : K;
         const int *rows = a->hrows + k0;
-        head_logits(m, a, rows, 0, n);
+        if (k0 != a->hlog_k0) head_logits(m, a, rows, 0, n);
         for (int j = 0; j < n; j++)
             a->hg[j] = dlogp[rows[j]];
         be->logprob_backward(a->hlog, a->hg, a->hlog, a->lse + k0, a->htg + k0, n, V);
@@ -374,6 +380,7 @@ static void head_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
             memcpy(a->d_tmp + (size_t)rows[j] * C, a->hdx + (size_t)j * C, sizeof(float) * C);
         if (dlm) be->matmul(1, 0, V, C, n, a->inv_temp, a->hlog, V, a->hx, C, 1.0f, dlm, C);
     }
+    a->hlog_k0 = -1; /* hlog holds dlogits now */
 }
 
 rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const int *targets, int B,
