@@ -96,26 +96,46 @@ const char *rlc_model_param_name(const rlc_model *m, int lora, int i);
 
 /* ---- training passes ---- */
 
-/* Activation memory for batches up to B sequences of T tokens. */
+/* Rows of logits the LM head computes at once (training passes): the head
+ * holds a [chunk, V] buffer, never the [B*T, V] logits of a micro-batch. */
+#define RLC_LOGIT_CHUNK_DEFAULT 256
+
+/* Activation memory for batches up to B sequences of T tokens; the LM head
+ * works on `chunk` rows at a time (0: RLC_LOGIT_CHUNK_DEFAULT; capped at B*T).
+ * The chunk changes only the order of the lm_head gradient's sums, so results
+ * agree with any other chunk to rounding, and are the same run to run. */
 typedef struct rlc_acts rlc_acts;
+rlc_status rlc_acts_new_chunk(const rlc_model *m, int B, int T, int chunk, rlc_acts **out);
+/* rlc_acts_new_chunk with the default chunk. */
 rlc_status rlc_acts_new(const rlc_model *m, int B, int T, rlc_acts **out);
 void rlc_acts_free(rlc_acts *a); /* NULL is a no-op */
+/* Bytes of the workspace (float arena and index arrays), as planned by
+ * rlc_acts_plan_bytes. */
 size_t rlc_acts_bytes(const rlc_acts *a);
+/* The workspace rlc_acts_new_chunk would allocate for config c with a LoRA
+ * adapter of rank lora_rank (0: none), without a model or any allocation. */
+rlc_status rlc_acts_plan_bytes(const rlc_model_config *c, int lora_rank, int B, int T, int chunk,
+                               size_t *bytes);
+/* The chunk in use (rows). */
+int rlc_acts_logit_chunk(const rlc_acts *a);
 
 /* Forward over ids[B,T] (right-padded sequences, positions 0..T-1). For each
- * token, logp[B*T] receives log p(target | prefix), 0 where target < 0.
- * Logits stay in the workspace until backward. */
+ * token, logp[B*T] (may be NULL) receives log p(target | prefix), 0 where
+ * target < 0. Only rows with a target get logits (chunk by chunk); the
+ * workspace keeps their logsumexp, and the backward recomputes the logits. */
 rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const int *targets, int B,
                              int T, float *logp);
-/* Logits [B*T, V] of the last forward, already divided by the temperature
- * (overwritten by backward). */
-const float *rlc_acts_logits(const rlc_acts *a);
+/* Logits [B*T, V] of the last forward (every row), already divided by the
+ * temperature, computed on this call into a buffer owned by a (allocated on
+ * the first call: B*T*V floats). For tests and inspection; training never
+ * calls it. NULL before any forward or when out of memory. */
+const float *rlc_acts_logits(rlc_acts *a);
 /* Sampling temperature T that the policy's log-probabilities use:
  * logp = log_softmax(logits / T), matching what the sampler reports (default 1). */
 rlc_status rlc_acts_set_temperature(rlc_acts *a, float T);
-/* Per-token entropy [B*T] (nats) of the last forward's distribution; call
- * before backward. */
-void rlc_acts_entropy(const rlc_acts *a, float *entropy);
+/* Per-token entropy [B*T] (nats) of the last forward's distribution, every
+ * row, computed chunk by chunk from the kept final hidden states. */
+void rlc_acts_entropy(rlc_acts *a, float *entropy);
 /* Backward of sum_i dlogp[i] * logp[i] after forward: ADDS into the trainable
  * gradients. */
 rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp);

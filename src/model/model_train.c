@@ -1,6 +1,13 @@
 /* Forward and hand-written backward of the model over a batch of B right-padded
  * sequences of T tokens (N = B*T rows). Every activation the backward needs is
- * kept in one rlc_acts allocation sized up front. */
+ * kept in one rlc_acts allocation sized up front.
+ *
+ * The LM head never holds the [N, V] logits: only rows with a target get
+ * logits, `chunk` rows at a time. The forward keeps logsumexp per row; the
+ * backward walks the chunks last to first, recomputes each chunk's logits
+ * (same rows, same product, so the same numbers) except the last one's, which
+ * are still in the buffer, turns them into dlogits and folds them into dh and
+ * dW before the next chunk. With one chunk nothing is recomputed. */
 #include "model/model_internal.h"
 
 #include "base/checked.h"
@@ -12,7 +19,12 @@ struct rlc_acts {
     int B, T; /* capacity */
     int V;
     int curB, curT;
-    float inv_temp; /* logits are scaled by this before the log-softmax */
+    int chunk;           /* rows of logits computed at once */
+    int nrows;           /* rows with a target in the last forward */
+    int hlog_k0;         /* hlog/hx still hold the forward's chunk starting there; -1: none */
+    const rlc_model *fm; /* model of the last forward (for rlc_acts_logits/entropy) */
+    float *full;         /* [N,V] rlc_acts_logits' buffer, allocated on its first call */
+    float inv_temp;      /* logits are scaled by this before the log-softmax */
     size_t bytes;
     float *mem;
     int *imem;
@@ -29,9 +41,12 @@ struct rlc_acts {
     float *g, *u, *h;         /* [L][N,F] */
     float *ax;                /* [L][NMOD][N,r] LoRA x A^T */
     float *lnf, *rstdf;       /* [N,C], [N] */
-    float *logits;            /* [N,V] */
-    float *lse;               /* [N] */
+    float *hlog;              /* [chunk,V] one chunk's logits (backward: dlogits) */
+    float *hx, *hdx;          /* [chunk,C] the chunk's lnf rows and their gradient */
+    float *hg;                /* [chunk] the chunk's logp (forward) or dlogp (backward) */
+    float *lse;               /* [N] logsumexp of the k-th row with a target */
     int *ids, *targets, *pos; /* [N] */
+    int *hrows, *htg;         /* [N] the rows with a target, in order, and their targets */
     /* backward scratch */
     float *d_res, *d_tmp, *d_atty, *d_q, *d_k, *d_v, *d_g, *d_u, *d_h, *d_ax, *d_att;
 };
@@ -49,13 +64,12 @@ static rlc_status take(size_t *off, size_t *start, const char *what, size_t f0, 
     return rlc_add_size_what("activations: total", *off, n, off);
 }
 
-static rlc_status acts_layout(const rlc_model *m, int B, int T, rlc_acts *a, float *base,
-                              size_t *total) {
-    const rlc_model_config *c = &m->cfg;
+static rlc_status acts_layout(const rlc_model_config *c, int lora_rank, int B, int T, int chunk,
+                              rlc_acts *a, float *base, size_t *total) {
     size_t N = (size_t)B * T, C = c->hidden_size, L = c->num_layers, F = c->intermediate_size;
     size_t QD = (size_t)c->num_heads * c->head_dim, KD = (size_t)c->num_kv_heads * c->head_dim;
     size_t V = c->vocab_size, Hq = c->num_heads, Hkv = c->num_kv_heads;
-    size_t r = m->has_lora ? (size_t)m->lc.rank : 0;
+    size_t r = lora_rank > 0 ? (size_t)lora_rank : 0, K = (size_t)chunk;
     size_t off = 0, at;
 #define TAKE(field, f0, f1, f2, f3)                                                                \
     do {                                                                                           \
@@ -85,7 +99,10 @@ static rlc_status acts_layout(const rlc_model *m, int B, int T, rlc_acts *a, flo
     if (r) TAKE(ax, L, NMOD, N, r);
     TAKE(lnf, N, C, 1, 1);
     TAKE(rstdf, N, 1, 1, 1);
-    TAKE(logits, N, V, 1, 1);
+    TAKE(hlog, K, V, 1, 1);
+    TAKE(hx, K, C, 1, 1);
+    TAKE(hdx, K, C, 1, 1);
+    TAKE(hg, K, 1, 1, 1);
     TAKE(lse, N, 1, 1, 1);
     size_t wide = QD > C ? QD : C;
     TAKE(d_res, N, C, 1, 1);
@@ -104,14 +121,40 @@ static rlc_status acts_layout(const rlc_model *m, int B, int T, rlc_acts *a, flo
     return RLC_OK;
 }
 
-rlc_status rlc_acts_new(const rlc_model *m, int B, int T, rlc_acts **out) {
+/* ids, targets, pos, hrows, htg: [N] ints each */
+#define ACTS_INT_ARRAYS 5
+
+static int acts_chunk(int B, int T, int chunk) {
+    long long N = (long long)B * T;
+    if (chunk <= 0) chunk = RLC_LOGIT_CHUNK_DEFAULT;
+    return N < chunk ? (int)N : chunk;
+}
+
+rlc_status rlc_acts_plan_bytes(const rlc_model_config *c, int lora_rank, int B, int T, int chunk,
+                               size_t *bytes) {
     if (B <= 0 || T <= 0) return rlc_errorf(RLC_ERR_INVALID, "activations: bad batch %dx%d", B, T);
+    rlc_acts tmp;
+    size_t n = 0, fbytes = 0, ibytes = 0;
+    RLC_TRY(acts_layout(c, lora_rank, B, T, acts_chunk(B, T, chunk), &tmp, NULL, &n));
+    RLC_TRY(rlc_mul_size_what("activations", n, sizeof(float), &fbytes));
+    RLC_TRY(rlc_mul3_size("activations: ids", ACTS_INT_ARRAYS * (size_t)B, (size_t)T, sizeof(int),
+                          &ibytes));
+    return rlc_add_size_what("activations: total", fbytes, ibytes, bytes);
+}
+
+rlc_status rlc_acts_new_chunk(const rlc_model *m, int B, int T, int chunk, rlc_acts **out) {
+    if (B <= 0 || T <= 0) return rlc_errorf(RLC_ERR_INVALID, "activations: bad batch %dx%d", B, T);
+    if (chunk < 0)
+        return rlc_errorf(RLC_ERR_INVALID, "activations: logit chunk %d (expected >= 0)", chunk);
     rlc_acts *a = rlc_calloc(1, sizeof *a);
     if (!a) return RLC_ERR_NOMEM;
-    size_t n = 0, bytes = 0, ibytes = 0;
-    rlc_status st = acts_layout(m, B, T, a, NULL, &n);
+    int r = m->has_lora ? m->lc.rank : 0, K = acts_chunk(B, T, chunk);
+    size_t n = 0, bytes = 0, ibytes = 0, N = (size_t)B * T;
+    rlc_status st = acts_layout(&m->cfg, r, B, T, K, a, NULL, &n);
     if (!st) st = rlc_mul_size_what("activations", n, sizeof(float), &bytes);
-    if (!st) st = rlc_mul3_size("activations: ids", 3 * (size_t)B, (size_t)T, sizeof(int), &ibytes);
+    if (!st)
+        st = rlc_mul3_size("activations: ids", ACTS_INT_ARRAYS * (size_t)B, (size_t)T, sizeof(int),
+                           &ibytes);
     if (st) {
         rlc_acts_free(a);
         return st;
@@ -122,11 +165,15 @@ rlc_status rlc_acts_new(const rlc_model *m, int B, int T, rlc_acts **out) {
         rlc_acts_free(a);
         return RLC_ERR_NOMEM;
     }
-    acts_layout(m, B, T, a, a->mem, &n);
+    acts_layout(&m->cfg, r, B, T, K, a, a->mem, &n);
     a->ids = a->imem;
-    a->targets = a->imem + (size_t)B * T;
-    a->pos = a->imem + 2 * (size_t)B * T;
+    a->targets = a->imem + N;
+    a->pos = a->imem + 2 * N;
+    a->hrows = a->imem + 3 * N;
+    a->htg = a->imem + 4 * N;
     a->B = B, a->T = T;
+    a->chunk = K;
+    a->hlog_k0 = -1;
     a->inv_temp = 1.0f;
     a->V = m->cfg.vocab_size;
     a->bytes = bytes + ibytes;
@@ -135,8 +182,13 @@ rlc_status rlc_acts_new(const rlc_model *m, int B, int T, rlc_acts **out) {
     return RLC_OK;
 }
 
+rlc_status rlc_acts_new(const rlc_model *m, int B, int T, rlc_acts **out) {
+    return rlc_acts_new_chunk(m, B, T, 0, out);
+}
+
 void rlc_acts_free(rlc_acts *a) {
     if (!a) return;
+    free(a->full);
     free(a->mem);
     free(a->imem);
     free(a);
@@ -146,8 +198,35 @@ size_t rlc_acts_bytes(const rlc_acts *a) {
     return a->bytes;
 }
 
-const float *rlc_acts_logits(const rlc_acts *a) {
-    return a->logits;
+int rlc_acts_logit_chunk(const rlc_acts *a) {
+    return a->chunk;
+}
+
+/* hlog[n,V] = inv_temp * lnf[rows] W^T for n <= chunk contiguous rows starting
+ * at row r0 of the last forward (rows NULL), or for rows[0..n) (gathered into hx). */
+static void head_logits(const rlc_model *m, rlc_acts *a, const int *rows, int r0, int n) {
+    int C = m->cfg.hidden_size, V = a->V;
+    const float *x = a->lnf + (size_t)r0 * C;
+    if (rows) {
+        for (int j = 0; j < n; j++)
+            memcpy(a->hx + (size_t)j * C, a->lnf + (size_t)rows[j] * C, sizeof(float) * C);
+        x = a->hx;
+    }
+    m->be->matmul(0, 1, n, V, C, a->inv_temp, x, C, MP(m, m->lm_head), C, 0.0f, a->hlog, V);
+}
+
+const float *rlc_acts_logits(rlc_acts *a) {
+    if (!a->fm) return NULL;
+    size_t N = (size_t)a->B * a->T, C = a->fm->cfg.hidden_size, n = 0;
+    if (!a->full) {
+        if (rlc_mul3_size("logits", N, (size_t)a->V, sizeof(float), &n)) return NULL;
+        a->full = rlc_aligned_alloc(n);
+        if (!a->full) return NULL;
+    }
+    int rows = a->curB * a->curT;
+    a->fm->be->matmul(0, 1, rows, a->V, (int)C, a->inv_temp, a->lnf, (int)C,
+                      MP(a->fm, a->fm->lm_head), (int)C, 0.0f, a->full, a->V);
+    return a->full;
 }
 
 rlc_status rlc_acts_set_temperature(rlc_acts *a, float T) {
@@ -156,22 +235,28 @@ rlc_status rlc_acts_set_temperature(rlc_acts *a, float T) {
     return RLC_OK;
 }
 
-void rlc_acts_entropy(const rlc_acts *a, float *entropy) {
+void rlc_acts_entropy(rlc_acts *a, float *entropy) {
     int N = a->curB * a->curT, V = a->V;
-    const float *lg = a->logits;
-#pragma omp parallel for schedule(static) if ((size_t)N * V >= 65536)
-    for (int i = 0; i < N; i++) {
-        const float *row = lg + (size_t)i * V;
-        float mx = row[0];
-        for (int v = 1; v < V; v++)
-            mx = row[v] > mx ? row[v] : mx;
-        double z = 0, zx = 0;
-        for (int v = 0; v < V; v++) {
-            double e = exp((double)row[v] - mx);
-            z += e;
-            zx += e * ((double)row[v] - mx);
+    if (!a->fm) return;
+    a->hlog_k0 = -1;
+    for (int r0 = 0; r0 < N; r0 += a->chunk) {
+        int n = N - r0 < a->chunk ? N - r0 : a->chunk;
+        head_logits(a->fm, a, NULL, r0, n);
+        const float *lg = a->hlog;
+#pragma omp parallel for schedule(static) if ((size_t)n * V >= 65536)
+        for (int i = 0; i < n; i++) {
+            const float *row = lg + (size_t)i * V;
+            float mx = row[0];
+            for (int v = 1; v < V; v++)
+                mx = row[v] > mx ? row[v] : mx;
+            double z = 0, zx = 0;
+            for (int v = 0; v < V; v++) {
+                double e = exp((double)row[v] - mx);
+                z += e;
+                zx += e * ((double)row[v] - mx);
+            }
+            entropy[r0 + i] = (float)(log(z) - zx / z);
         }
-        entropy[i] = (float)(log(z) - zx / z);
     }
 }
 
@@ -254,6 +339,50 @@ static void linear_backward(rlc_model *m, int layer, int mod, float *dx, int acc
     }
 }
 
+/* logp[N] (may be NULL) and the per-row logsumexp, chunk by chunk over the
+ * rows that have a target; rows without one get logp 0 and no logits. */
+static void head_forward(const rlc_model *m, rlc_acts *a, float *logp) {
+    int N = a->curB * a->curT, V = a->V, K = a->chunk;
+    int nr = 0;
+    for (int i = 0; i < N; i++)
+        if (a->targets[i] >= 0) a->hrows[nr] = i, a->htg[nr] = a->targets[i], nr++;
+    a->nrows = nr;
+    if (logp) memset(logp, 0, sizeof(float) * (size_t)N);
+    a->hlog_k0 = -1;
+    for (int k0 = 0; k0 < nr; k0 += K) {
+        int n = nr - k0 < K ? nr - k0 : K;
+        head_logits(m, a, a->hrows + k0, 0, n);
+        m->be->logprob_forward(a->hg, a->lse + k0, a->hlog, a->htg + k0, n, V);
+        if (logp)
+            for (int j = 0; j < n; j++)
+                logp[a->hrows[k0 + j]] = a->hg[j];
+        a->hlog_k0 = k0;
+    }
+}
+
+/* d_tmp[N,C] = dL/d lnf for L = sum_i dlogp[i] logp[i]; dW(lm_head) += when
+ * trained. Each chunk's logits are recomputed exactly as in the forward (same
+ * rows, same product) and turned into dlogits in place. */
+static void head_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
+    const rlc_backend *be = m->be;
+    int N = a->curB * a->curT, V = a->V, K = a->chunk, C = m->cfg.hidden_size;
+    float *dlm = MG(m, m->lm_head);
+    memset(a->d_tmp, 0, sizeof(float) * (size_t)N * C);
+    for (int k0 = a->nrows > 0 ? (a->nrows - 1) / K * K : -1; k0 >= 0; k0 -= K) {
+        int n = a->nrows - k0 < K ? a->nrows - k0 : K;
+        const int *rows = a->hrows + k0;
+        if (k0 != a->hlog_k0) head_logits(m, a, rows, 0, n);
+        for (int j = 0; j < n; j++)
+            a->hg[j] = dlogp[rows[j]];
+        be->logprob_backward(a->hlog, a->hg, a->hlog, a->lse + k0, a->htg + k0, n, V);
+        be->matmul(0, 0, n, C, V, a->inv_temp, a->hlog, V, MP(m, m->lm_head), C, 0.0f, a->hdx, C);
+        for (int j = 0; j < n; j++)
+            memcpy(a->d_tmp + (size_t)rows[j] * C, a->hdx + (size_t)j * C, sizeof(float) * C);
+        if (dlm) be->matmul(1, 0, V, C, n, a->inv_temp, a->hlog, V, a->hx, C, 1.0f, dlm, C);
+    }
+    a->hlog_k0 = -1; /* hlog holds dlogits now */
+}
+
 rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const int *targets, int B,
                              int T, float *logp) {
     const rlc_model_config *c = &m->cfg;
@@ -277,6 +406,7 @@ rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const in
         a->pos[i] = i % T;
     }
     a->curB = B, a->curT = T;
+    a->fm = m;
     size_t NC = (size_t)N * C;
     be->embedding_forward(a->res, a->ids, MP(m, m->wte), N, C);
     for (int l = 0; l < L; l++) {
@@ -312,8 +442,7 @@ rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const in
 #undef AX
     }
     be->rmsnorm_forward(a->lnf, a->rstdf, a->res + L * NC, MP(m, m->lnf), N, C, c->rms_norm_eps);
-    be->matmul(0, 1, N, V, C, a->inv_temp, a->lnf, C, MP(m, m->lm_head), C, 0.0f, a->logits, V);
-    if (logp) be->logprob_forward(logp, a->lse, a->logits, a->targets, N, V);
+    head_forward(m, a, logp);
     return RLC_OK;
 }
 
@@ -328,11 +457,7 @@ rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
     if (!m->grads && !m->lora_grads)
         return rlc_errorf(RLC_ERR_INVALID, "backward: call rlc_model_trainable() first");
 
-    /* head: logits were kept; turn them into dlogits in place */
-    be->logprob_backward(a->logits, dlogp, a->logits, a->lse, a->targets, N, V);
-    be->matmul(0, 0, N, C, V, a->inv_temp, a->logits, V, MP(m, m->lm_head), C, 0.0f, a->d_tmp, C);
-    float *dlm = MG(m, m->lm_head);
-    if (dlm) be->matmul(1, 0, V, C, N, a->inv_temp, a->logits, V, a->lnf, C, 1.0f, dlm, C);
+    head_backward(m, a, dlogp);
     be->rmsnorm_backward(a->d_res, MG(m, m->lnf), a->d_tmp, a->res + L * NC, MP(m, m->lnf),
                          a->rstdf, N, C);
 

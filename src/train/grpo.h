@@ -21,6 +21,7 @@ typedef struct rlc_grpo_params {
     rlc_grpo_loss_params loss;
     int num_iterations;
     int micro_batch; /* sequences per forward/backward; 0: all */
+    int logit_chunk; /* LM-head rows at once; 0: RLC_LOGIT_CHUNK_DEFAULT */
     float lr;
     rlc_schedule schedule;
     rlc_adamw_params opt;
@@ -70,6 +71,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st);
 /* Samples of the last step (B*G of them). */
 int rlc_grpo_samples(const rlc_grpo *g, const rlc_sample_view **out);
 rlc_adamw *rlc_grpo_optimizer(rlc_grpo *g);
+/* The training passes' activation workspace (its size and LM-head chunk). */
+const rlc_acts *rlc_grpo_acts(const rlc_grpo *g);
 /* The last step's rollout (NULL before the first step): the generator's
  * output for its B*G sequences, and the B prompts' ids and lengths
  * (sequence s continues prompt s / G). Valid until the next step. */

@@ -196,6 +196,9 @@ static const rc_key keys[] = {
     KI(training, max_skipped_steps, "10", 0, INT_MAX, RC_ALL | RC_RERUN,
        "stop with an error after this many steps in a row whose update was skipped for a "
        "non-finite loss or gradient norm (0 = never stop, only skip and warn)"),
+    KI(training, logit_chunk, "256", 1, 1048576, RC_ALL,
+       "rows (tokens with a target) whose logits the LM head computes at once: its buffer is "
+       "logit_chunk x vocab floats, never micro_batch x sequence x vocab"),
 
     KF(optimizer, lr, "1e-4", 0, 1, RC_LO_OPEN | RC_ALL, "peak learning rate"),
     KF(optimizer, beta1, "0.9", 0, 1, RC_HI_OPEN | RC_ALL, "AdamW first-moment decay"),

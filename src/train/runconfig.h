@@ -103,6 +103,7 @@ typedef struct rlc_run_config {
         int mode; /* rlc_rc_mode */
         int steps, batch_size, micro_batch, epochs, eval_every, seed;
         int max_skipped_steps; /* consecutive non-finite steps before the run stops; 0 = never */
+        int logit_chunk;       /* rows of logits the LM head computes at once */
     } training;
     struct {
         double lr, beta1, beta2, eps, weight_decay, max_grad_norm;

@@ -33,6 +33,10 @@ size_t rlc_sft_trainer_epoch_size(const rlc_sft_trainer *s) {
     return s->src->n_train;
 }
 
+const rlc_acts *rlc_sft_trainer_acts(const rlc_sft_trainer *s) {
+    return s->acts;
+}
+
 rlc_adamw *rlc_sft_trainer_optimizer(rlc_sft_trainer *s) {
     return &s->opt;
 }
@@ -60,7 +64,7 @@ rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc
     s->lp = rlc_calloc(n, sizeof(float));
     s->dlp = rlc_calloc(n, sizeof(float));
     rlc_status st = (s->ids && s->tg && s->lp && s->dlp) ? RLC_OK : RLC_ERR_NOMEM;
-    if (st == RLC_OK) st = rlc_acts_new(pol->m, s->mb, s->T, &s->acts);
+    if (st == RLC_OK) st = rlc_acts_new_chunk(pol->m, s->mb, s->T, p->logit_chunk, &s->acts);
     if (st == RLC_OK) st = rlc_model_trainable(pol->m, &s->params, &s->grads, &s->n_params);
     if (st == RLC_OK) st = rlc_adamw_init(&s->opt, s->n_params, p->opt);
     if (st) {

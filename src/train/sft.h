@@ -10,6 +10,7 @@ typedef struct rlc_sft_params {
     int batch;       /* examples per optimizer step */
     int micro_batch; /* examples per forward/backward; 0: all */
     int max_len;     /* prompt + response tokens; longer examples are cut at the end */
+    int logit_chunk; /* LM-head rows at once; 0: RLC_LOGIT_CHUNK_DEFAULT */
     float lr;
     rlc_schedule schedule;
     rlc_adamw_params opt;
@@ -30,5 +31,7 @@ rlc_status rlc_sft_trainer_step(rlc_sft_trainer *s, int step, rlc_step_stats *st
 /* Mean response-token cross-entropy over n validation examples. */
 rlc_status rlc_sft_trainer_val_loss(rlc_sft_trainer *s, int n, double *loss);
 rlc_adamw *rlc_sft_trainer_optimizer(rlc_sft_trainer *s);
+/* The training passes' activation workspace (its size and LM-head chunk). */
+const rlc_acts *rlc_sft_trainer_acts(const rlc_sft_trainer *s);
 
 #endif
