@@ -141,7 +141,7 @@ static char *info_fails(const char *dir, int limit_mb) {
 
 /* The fuzzer's case: sizes whose parameter total wraps past 64 bits (the
  * release build then wrote past a 16 KiB buffer). */
-Test(checked, info_on_wrapping_sizes, .timeout = 60) {
+Test(checked, info_on_wrapping_sizes) {
     const char *dir = model_dir(
         "wrap", LLAMA_HEAD "\"vocab_size\": 1000, \"hidden_size\": 1024, "
                            "\"intermediate_size\": 2000000000, \"num_hidden_layers\": 2000000000, "
@@ -154,7 +154,7 @@ Test(checked, info_on_wrapping_sizes, .timeout = 60) {
 }
 
 /* heads x head_dim overflowed int (UBSan) even with each factor small enough. */
-Test(checked, info_on_heads_times_head_dim, .timeout = 60) {
+Test(checked, info_on_heads_times_head_dim) {
     const char *dir = model_dir("heads", LLAMA_HEAD
                                 "\"vocab_size\": 1000, \"hidden_size\": 1024, "
                                 "\"intermediate_size\": 2048, \"num_hidden_layers\": 2, "
@@ -168,7 +168,7 @@ Test(checked, info_on_heads_times_head_dim, .timeout = 60) {
  * allocated before the file's shapes are checked: with 1 GB of address space
  * rlc still answers with the shape mismatch, not out of memory (the limit is
  * left out under ASan). */
-Test(checked, info_checks_shapes_before_allocating, .timeout = 60) {
+Test(checked, info_checks_shapes_before_allocating) {
     const char *dir =
         model_dir("vocab", LLAMA_HEAD "\"vocab_size\": 2700000, \"hidden_size\": 128, "
                                       "\"intermediate_size\": 256, \"num_hidden_layers\": 1, "
