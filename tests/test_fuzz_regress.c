@@ -109,8 +109,7 @@ Test(fuzz_regress, sparse_huge_token_id_is_refused) {
  * position moved backwards and encoding never ended. Each step's pieces
  * concatenate back to the text, one byte token per byte (no merges). */
 Test(fuzz_regress, chained_regex_steps_terminate) {
-    alarm(60); /* a hang fails the test (SIGALRM); no Criterion .timeout: its runner leaks
-                  a record per timed test under ASan */
+    alarm(60); /* a hang fails the test (SIGALRM) */
     const char *files[] = {"tests/fuzz/regress/tokenizer_load/hang-split-then-bytelevel-regex.json",
                            "tests/fuzz/regress/tokenizer_load/hang-split-then-split.json"};
     const char text[] = "hello world 123 it's  a test\n";
@@ -151,8 +150,7 @@ Test(fuzz_regress, many_distinct_keys_stay_within_the_cell_budget) {
 
 /* loss 1e17 (and steps near it) once stalled the axis tick loop forever. */
 Test(fuzz_regress, monitor_finishes_on_large_values) {
-    alarm(60); /* a hang fails the test (SIGALRM); no Criterion .timeout: its runner leaks
-                  a record per timed test under ASan */
+    alarm(60); /* a hang fails the test (SIGALRM) */
     char dir[] = "/tmp/rlc_fuzz_mon_XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     char path[400], cmd[600];
