@@ -7,7 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 
-#define SYNOPSIS "RUNS_DIR [--host ADDR] [--port N] [--running-window S] [--threads N]"
+#define SYNOPSIS "RUNS_DIR [--host ADDR] [--port N] [--running-window S]"
 
 int rlc_cmd_serve(int argc, char **argv) {
     rlc_serve_params p = rlc_serve_default_params();
@@ -21,7 +21,6 @@ int rlc_cmd_serve(int argc, char **argv) {
         {"running-window", OPT_FLOAT, &window, "S",
          "a run without final/ whose metrics.jsonl or emergence/*.jsonl changed within S "
          "seconds is running, otherwise crashed (default 120)"},
-        {"threads", OPT_INT, &p.threads, "N", "worker threads (default 4)"},
         {0},
     };
     int pr = rlc_cli_parse("serve", SYNOPSIS, opts, argc, argv);

@@ -42,7 +42,7 @@ typedef struct request {
 } request;
 
 rlc_serve_params rlc_serve_default_params(void) {
-    return (rlc_serve_params){NULL, "127.0.0.1", 8080, 120.0, 4, 1000, stderr};
+    return (rlc_serve_params){NULL, "127.0.0.1", 8080, 120.0, 1000, stderr};
 }
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con) {
@@ -249,8 +249,8 @@ rlc_status rlc_serve_start(const rlc_serve_params *p, rlc_server **out) {
     if (!p->runs_dir) return rlc_errorf(RLC_ERR_INVALID, "serve: no runs folder given");
     if (p->port < 0 || p->port > 65535)
         return rlc_errorf(RLC_ERR_INVALID, "serve: --port %d: expected 0..65535", p->port);
-    if (p->threads < 1 || p->threads > 64 || p->max_connections < 1)
-        return rlc_errorf(RLC_ERR_INVALID, "serve: threads must be 1..64, connections >= 1");
+    if (p->max_connections < 1)
+        return rlc_errorf(RLC_ERR_INVALID, "serve: connections must be >= 1");
     char port_s[16];
     snprintf(port_s, sizeof port_s, "%d", p->port);
     struct addrinfo hints = {0}, *ai = NULL;
@@ -278,15 +278,17 @@ rlc_status rlc_serve_start(const rlc_serve_params *p, rlc_server **out) {
         free(s);
         return st;
     }
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | (p->log ? MHD_USE_ERROR_LOG : 0) |
+    /* a thread per connection: with a pool, a connection handed to a thread
+     * that is busy with a slow request waits for it */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO |
+                     (p->log ? MHD_USE_ERROR_LOG : 0) |
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     s->d = MHD_start_daemon(
         flags, (uint16_t)p->port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)p->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)p->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)RLC_SERVE_HEAD_MAX,
-        MHD_OPTION_URI_LOG_CALLBACK, uri_log, s, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-        MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)p->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)RLC_SERVE_HEAD_MAX, MHD_OPTION_URI_LOG_CALLBACK,
+        uri_log, s, MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
         int e = errno;

@@ -19,12 +19,13 @@ typedef struct rlc_serve_params {
     const char *host;        /* address to bind: "127.0.0.1", "::1", "0.0.0.0", "localhost" */
     int port;                /* 0: any free port (see rlc_serve_port) */
     double running_window_s; /* a run written to within this many seconds is running */
-    int threads;             /* worker threads */
     int max_connections;     /* open connections at once; more wait in the listen queue */
     FILE *log;               /* HTTP-library errors go here; NULL: silent */
 } rlc_serve_params;
 
-/* 127.0.0.1:8080, 120 s window, 4 threads, 1000 connections, log = stderr. */
+/* 127.0.0.1:8080, 120 s window, 1000 connections, log = stderr. Each connection
+ * is served by its own thread, so a slow request (the first read of a run's
+ * million generations) never holds up another client's. */
 rlc_serve_params rlc_serve_default_params(void);
 
 typedef struct rlc_server rlc_server;
