@@ -1,9 +1,14 @@
 #include "helpers.h"
 
+#include "base/fs.h"
+
+#include <criterion/criterion.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,4 +59,31 @@ th_cmp th_compare(const float *a, const float *b, size_t n, double atol, double 
         if (!(d <= atol + rtol * fabs((double)b[i]))) c.bad++;
     }
     return c;
+}
+
+const char *th_rlc_bin(void) {
+    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc-test";
+}
+
+void th_write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+void th_write_file(const char *path, const char *text) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = 0;
+    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK, "%s", rlc_last_error());
+    th_write_text(path, text);
+}
+
+void th_set_age(const char *path, double age) {
+    struct timeval now, tv[2];
+    gettimeofday(&now, NULL);
+    tv[0].tv_sec = tv[1].tv_sec = now.tv_sec - (time_t)age;
+    tv[0].tv_usec = tv[1].tv_usec = 0;
+    cr_assert_eq(utimes(path, tv), 0, "%s", path);
 }

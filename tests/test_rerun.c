@@ -13,6 +13,7 @@
  * Signals: SIGINT and SIGTERM stop after the current step with a checkpoint,
  * RUN_DIR/STOPPED and exit 130 / 143; a second SIGINT during a long step exits
  * 130 at once without a checkpoint; a SIGINT ignored at spawn stays ignored. */
+#include "helpers.h"
 #include "tmpdir.h"
 
 #include "base/crc32c.h"
@@ -36,17 +37,6 @@
 TestSuite(rerun, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 #define RUN_LIMIT_S 300 /* one rlc run, also under ASan on a busy machine */
-
-static const char *bin(void) {
-    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
-}
-
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* Whole file, NUL-terminated (NULL if missing). */
 static char *slurp(const char *path) {
@@ -92,12 +82,12 @@ static pid_t spawn(const char *cfg, const char *log, int ignore_int, const char 
         setenv("OMP_NUM_THREADS", "1", 1);
         signal(SIGINT, ignore_int ? SIG_IGN : SIG_DFL);
         signal(SIGTERM, SIG_DFL);
-        const char *argv[32] = {bin(), "sft", cfg};
+        const char *argv[32] = {th_rlc_bin(), "sft", cfg};
         int n = 3;
         for (int i = 0; args && args[i] && n < 31; i++)
             argv[n++] = args[i];
         argv[n] = NULL;
-        execv(bin(), (char *const *)argv);
+        execv(th_rlc_bin(), (char *const *)argv);
         _exit(127);
     }
     return pid;
@@ -249,7 +239,7 @@ static void sft_config(const char *file, const char *name, int steps, int save_e
              "checkpoint: {save_every: %d, keep_last: 2}\n",
              wide ? 4 : 1, wide ? 512 : 32, wide ? 2048 : 64, lora ? "true" : "false", steps,
              wide ? 64 : 16, tmpdir, name, save_every);
-    write_text(tmp_path(file), text);
+    th_write_text(tmp_path(file), text);
 }
 
 /* A finished 6-step run in tmpdir/a (checkpoints 2 and 4, final/), log a0.log. */
@@ -303,7 +293,7 @@ Test(rerun, resume_never_on_a_run_refused) {
 
 Test(rerun, overwrite_removes_the_old_run_only) {
     finished_run(0);
-    write_text(tmp_path("a/notes.txt"), "mine\n");
+    th_write_text(tmp_path("a/notes.txt"), "mine\n");
     const char *args[] = {"checkpoint.resume=overwrite", "optimizer.lr=0.02", "training.steps=3",
                           NULL};
     cr_assert_eq(run_sft(tmp_path("a.yaml"), tmp_path("a1.log"), args), 0);
@@ -451,7 +441,7 @@ Test(rerun, full_checkpoint_vs_lora_run_named) {
 static void rewrite_state(const char *text) {
     char path[1024];
     snprintf(path, sizeof path, "%s/a/checkpoints/checkpoint-4/trainer_state.json", tmpdir);
-    write_text(path, text);
+    th_write_text(path, text);
     char hex[16];
     snprintf(hex, sizeof hex, "%08" PRIx32, rlc_crc32c(0, text, strlen(text)));
     snprintf(path, sizeof path, "%s/a/checkpoints/checkpoint-4/manifest.json", tmpdir);

@@ -16,6 +16,7 @@
  * (truncated file, flipped byte, missing trainer_state.json); running the same
  * command again reports the damaged checkpoint naming the file, resumes from
  * the one before it, and still ends bit-identical to the undamaged run. */
+#include "helpers.h"
 #include "tmpdir.h"
 
 #include "base/killpoint.h"
@@ -39,17 +40,6 @@
 TestSuite(resume, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 #define RUN_LIMIT_S 300 /* one rlc run, also under ASan on a busy machine */
-
-static const char *bin(void) {
-    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc-test";
-}
-
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* Whole file, NUL-terminated (NULL if missing); *n its size. */
 static char *slurp(const char *path, size_t *n) {
@@ -93,7 +83,7 @@ static int run_rlc(const char *mode, const char *cfg, const char *log, const cha
             setenv(RLC_KILL_ENV, kill_at, 1);
         else
             unsetenv(RLC_KILL_ENV);
-        execl(bin(), bin(), mode, cfg, (char *)NULL);
+        execl(th_rlc_bin(), th_rlc_bin(), mode, cfg, (char *)NULL);
         _exit(127);
     }
     /* A watchdog of our own instead of Criterion's .timeout (see test_merge.c). */
@@ -129,7 +119,7 @@ static void expect_killed(int status, const char *log, const char *what) {
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
               "kill point %s never reached: the run exited (status %#x; is RLC_BIN=%s a test "
               "build? make build/rlc-test)",
-              what, status, bin());
+              what, status, th_rlc_bin());
 }
 
 /* The newest committed checkpoint-<step> folder of RUN (0 when none); with
@@ -270,7 +260,7 @@ static void sft_config(const char *file, const char *name, int steps, int save_e
              "logging: {run_dir: %s, run_name: %s, log_every: 1, tensorboard: false}\n"
              "checkpoint: {save_every: %d, keep_last: 2}\n",
              model_shape, data_spec, steps, tmpdir, name, save_every);
-    write_text(tmp_path(file), text);
+    th_write_text(tmp_path(file), text);
 }
 
 /* A GRPO config from tmpdir/base/final writing tmpdir/NAME. */
@@ -286,7 +276,7 @@ static void grpo_config(const char *file, const char *name, int lora, int steps,
              "logging: {run_dir: %s, run_name: %s, log_every: 1, tensorboard: false}\n"
              "checkpoint: {save_every: %d, keep_last: 2}\n",
              tmpdir, data_spec, lora ? "true" : "false", steps, tmpdir, name, save_every);
-    write_text(tmp_path(file), text);
+    th_write_text(tmp_path(file), text);
 }
 
 /* The SFT model GRPO starts from (learns the answer format in 40 steps). */
@@ -492,7 +482,7 @@ static void corrupt_and_resume(void (*damage)(const char *), const char *why) {
     expect_same_file(tmp_path("ref"), tmp_path("k"), "emergence/generations.jsonl");
     expect_same_final(tmp_path("ref"), tmp_path("k"));
     char cmd[1600];
-    snprintf(cmd, sizeof cmd, "%s resume-check %s > %s 2>&1", bin(), tmp_path("k"),
+    snprintf(cmd, sizeof cmd, "%s resume-check %s > %s 2>&1", th_rlc_bin(), tmp_path("k"),
              tmp_path("check.log"));
     cr_assert_eq(system(cmd), 0);
     log = slurp(tmp_path("check.log"), NULL);

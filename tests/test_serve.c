@@ -4,6 +4,7 @@
  * value with the files the test wrote; traversal attempts, oversized and
  * foreign requests must be refused. */
 #include "base/fs.h"
+#include "helpers.h"
 #include "serve/api.h"
 #include "serve/runs.h"
 #include "serve/safepath.h"
@@ -28,31 +29,11 @@ TestSuite(serve, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 /* ---- fixtures --------------------------------------------------------------- */
 
-static void write_text(const char *path, const char *text) {
-    char dir[600];
-    snprintf(dir, sizeof dir, "%s", path);
-    *strrchr(dir, '/') = 0;
-    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK, "%s", rlc_last_error());
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void append_text(const char *path, const char *text) {
     FILE *f = fopen(path, "a");
     cr_assert_not_null(f, "%s", path);
     fputs(text, f);
     fclose(f);
-}
-
-/* Sets the modification time of path to `age` seconds ago. */
-static void age_file(const char *path, double age) {
-    struct timeval now, tv[2];
-    gettimeofday(&now, NULL);
-    tv[0].tv_sec = tv[1].tv_sec = now.tv_sec - (time_t)age;
-    tv[0].tv_usec = tv[1].tv_usec = 0;
-    cr_assert_eq(utimes(path, tv), 0, "%s", path);
 }
 
 /* A value for step i of metric k that needs all 17 digits to round-trip. */
@@ -68,7 +49,7 @@ static const char *make_runs(void) {
     const char *root = tmp_path("runs");
     char p[600], line[512];
     snprintf(p, sizeof p, "%s/demo/grpo/metrics.jsonl", root);
-    write_text(p, "");
+    th_write_file(p, "");
     for (int i = 1; i <= 10; i++) {
         int n = snprintf(line, sizeof line,
                          "{\"step\":%d,\"condition\":\"grpo\",\"loss\":%.17g,\"mean_reward\":%.17g",
@@ -79,18 +60,18 @@ static const char *make_runs(void) {
         append_text(p, line);
     }
     snprintf(p, sizeof p, "%s/demo/grpo/config.yaml", root);
-    write_text(p, "model:\n  path: models/tiny\ntraining:\n  steps: 10  # \"quoted\"\n");
+    th_write_file(p, "model:\n  path: models/tiny\ntraining:\n  steps: 10  # \"quoted\"\n");
     for (int s = 4; s <= 8; s += 4) {
         snprintf(p, sizeof p, "%s/demo/grpo/checkpoints/checkpoint-%d/trainer_state.json", root, s);
         snprintf(line, sizeof line, "{\"step\": %d, \"seed\": 7}\n", s);
-        write_text(p, line);
+        th_write_file(p, line);
         snprintf(p, sizeof p, "%s/demo/grpo/checkpoints/checkpoint-%d/manifest.json", root, s);
-        write_text(p, "{}\n");
+        th_write_file(p, "{}\n");
     }
     snprintf(p, sizeof p, "%s/demo/grpo/checkpoints/.checkpoint-12.tmp/x", root);
-    write_text(p, "");
+    th_write_file(p, "");
     snprintf(p, sizeof p, "%s/demo/grpo/emergence/generations.jsonl", root);
-    write_text(p, "");
+    th_write_file(p, "");
     for (int i = 0; i < 12; i++) {
         snprintf(line, sizeof line,
                  "{\"step\":%d,\"prompt\":\"Q%d: what is %d+%d?\",\"completion\":\"<answer>%d"
@@ -99,13 +80,13 @@ static const char *make_runs(void) {
         append_text(p, line);
     }
     snprintf(p, sizeof p, "%s/demo/sft/metrics.jsonl", root);
-    write_text(p, "{\"step\":1,\"loss\":2}\n{\"step\":2,\"loss\":1.5}\n{\"step\":3,\"loss\":1}\n"
-                  "{\"step\":4,\"loss\":0.5}\n");
+    th_write_file(p, "{\"step\":1,\"loss\":2}\n{\"step\":2,\"loss\":1.5}\n{\"step\":3,\"loss\":1}\n"
+                     "{\"step\":4,\"loss\":0.5}\n");
     snprintf(p, sizeof p, "%s/demo/sft/final/model.safetensors", root);
-    write_text(p, "12345678");
+    th_write_file(p, "12345678");
     snprintf(p, sizeof p, "%s/old/metrics.jsonl", root);
-    write_text(p, "{\"step\":1,\"loss\":3}\n{\"step\":2,\"loss\":2}\n{\"step\":3,\"loss\":1}\n");
-    age_file(p, 3600);
+    th_write_file(p, "{\"step\":1,\"loss\":3}\n{\"step\":2,\"loss\":2}\n{\"step\":3,\"loss\":1}\n");
+    th_set_age(p, 3600);
     return root;
 }
 
@@ -476,7 +457,7 @@ Test(serve, traversal_attempts_are_refused) {
     snprintf(p, sizeof p, "%s/outside", tmpdir);
     cr_assert_eq(rlc_mkdir_p(p), RLC_OK);
     snprintf(p, sizeof p, "%s/outside/secret.txt", tmpdir);
-    write_text(p, "SECRET\n");
+    th_write_file(p, "SECRET\n");
     snprintf(p, sizeof p, "%s/outside", tmpdir);
     snprintf(q, sizeof q, "%s/link_out", root);
     cr_assert_eq(symlink(p, q), 0);
@@ -486,9 +467,9 @@ Test(serve, traversal_attempts_are_refused) {
     snprintf(q, sizeof q, "%s/demo/grpo/inside.txt", root);
     cr_assert_eq(symlink("config.yaml", q), 0);
     snprintf(q, sizeof q, "%s/demo/grpo/.env", root);
-    write_text(q, "SECRET=1\n");
+    th_write_file(q, "SECRET=1\n");
     snprintf(p, sizeof p, "%s/outside/metrics.jsonl", tmpdir);
-    write_text(p, "{\"step\":1,\"loss\":1}\n");
+    th_write_file(p, "{\"step\":1,\"loss\":1}\n");
 
     rlc_server *s = start(root);
     int port = rlc_serve_port(s);
@@ -610,7 +591,7 @@ Test(serve, discovery_depth_hidden_and_symlinks) {
                             ".hidden/metrics.jsonl", "k/checkpoints/metrics.jsonl"};
     for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", root, layout[i]);
-        write_text(p, "{\"step\":1,\"loss\":1}\n");
+        th_write_file(p, "{\"step\":1,\"loss\":1}\n");
     }
     snprintf(q, sizeof q, "%s/alias", root); /* the same run twice is listed once */
     cr_assert_eq(symlink("a", q), 0);
@@ -626,7 +607,7 @@ Test(serve, discovery_depth_hidden_and_symlinks) {
     free(v);
     /* a run that appears is found on the next scan, one that goes is dropped */
     snprintf(p, sizeof p, "%s/new/metrics.jsonl", root);
-    write_text(p, "");
+    th_write_file(p, "");
     snprintf(p, sizeof p, "%s/b/c/metrics.jsonl", root);
     cr_assert_eq(unlink(p), 0);
     cr_assert_eq(rlc_runs_list(r, &v, &n), RLC_OK);

@@ -4,6 +4,7 @@
  * names the served folder's absolute path; a run stopped by a signal (its
  * STOPPED file) is listed as "stopped" with its step. */
 #include "base/fs.h"
+#include "helpers.h"
 #include "serve/api.h"
 #include "serve/runs.h"
 #include "serve/safepath.h"
@@ -24,25 +25,6 @@
 #include <unistd.h>
 
 TestSuite(serve_load, .init = tmpdir_setup, .fini = tmpdir_teardown);
-
-static void write_file(const char *path, const char *text) {
-    char dir[700];
-    snprintf(dir, sizeof dir, "%s", path);
-    *strrchr(dir, '/') = 0;
-    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK, "%s", rlc_last_error());
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    fclose(f);
-}
-
-static void set_age(const char *path, double age) {
-    struct timeval now, tv[2];
-    gettimeofday(&now, NULL);
-    tv[0].tv_sec = tv[1].tv_sec = now.tv_sec - (time_t)age;
-    tv[0].tv_usec = tv[1].tv_usec = 0;
-    cr_assert_eq(utimes(path, tv), 0, "%s", path);
-}
 
 static double now_s(void) {
     struct timespec t;
@@ -149,12 +131,12 @@ Test(serve_load, runs_answer_within_100ms_while_1m_generations_are_read, .timeou
     char p[700];
     for (int r = 0; r < 3; r++) { /* a few ordinary runs beside the big one */
         snprintf(p, sizeof p, "%s/small%d/metrics.jsonl", root, r);
-        write_file(p, "{\"step\":0,\"loss\":1}\n{\"step\":1,\"loss\":0.5}\n");
+        th_write_file(p, "{\"step\":0,\"loss\":1}\n{\"step\":1,\"loss\":0.5}\n");
     }
     snprintf(p, sizeof p, "%s/big/metrics.jsonl", root);
-    write_file(p, "{\"step\":0,\"loss\":1}\n");
+    th_write_file(p, "{\"step\":0,\"loss\":1}\n");
     snprintf(p, sizeof p, "%s/big/emergence/generations.jsonl", root);
-    write_file(p, "");
+    th_write_file(p, "");
     FILE *f = fopen(p, "w");
     cr_assert_not_null(f);
     setvbuf(f, NULL, _IOFBF, 1 << 20);
@@ -249,11 +231,11 @@ Test(serve_load, symlink_to_git_config_is_refused) {
     const char *root = tmp_path("repo");
     char p[700], q[700];
     snprintf(p, sizeof p, "%s/.git/config", root);
-    write_file(p, "[remote \"origin\"]\n\turl = https://token@example.com/secret.git\n");
+    th_write_file(p, "[remote \"origin\"]\n\turl = https://token@example.com/secret.git\n");
     snprintf(p, sizeof p, "%s/run/metrics.jsonl", root);
-    write_file(p, "{\"step\":0,\"loss\":1}\n");
+    th_write_file(p, "{\"step\":0,\"loss\":1}\n");
     snprintf(p, sizeof p, "%s/run/notes.txt", root);
-    write_file(p, "visible\n");
+    th_write_file(p, "visible\n");
     snprintf(q, sizeof q, "%s/run/config.txt", root); /* relative link, inside the tree */
     cr_assert_eq(symlink("../.git/config", q), 0);
     snprintf(q, sizeof q, "%s/run/gitdir", root); /* a link to the hidden folder */
@@ -304,9 +286,9 @@ Test(serve_load, replies_never_name_the_absolute_root) {
     const char *root = tmp_path("served");
     char p[700], real[700];
     snprintf(p, sizeof p, "%s/a/metrics.jsonl", root);
-    write_file(p, "{\"step\":0,\"loss\":1}\n");
+    th_write_file(p, "{\"step\":0,\"loss\":1}\n");
     snprintf(p, sizeof p, "%s/a/checkpoints/checkpoint-1/trainer_state.json", root);
-    write_file(p, "{\"step\":1}\n");
+    th_write_file(p, "{\"step\":1}\n");
     cr_assert_not_null(realpath(root, real));
     rlc_server *s = start(root);
     int port = rlc_serve_port(s);
@@ -340,30 +322,31 @@ Test(serve_load, stopped_run_is_listed_as_stopped_with_its_step) {
     char p[700];
     /* stopped: metrics 10 min old, STOPPED written after them */
     snprintf(p, sizeof p, "%s/stopped/metrics.jsonl", root);
-    write_file(p, "{\"step\":0,\"loss\":1}\n{\"step\":1,\"loss\":0.9}\n");
-    set_age(p, 600);
+    th_write_file(p, "{\"step\":0,\"loss\":1}\n{\"step\":1,\"loss\":0.9}\n");
+    th_set_age(p, 600);
     snprintf(p, sizeof p, "%s/stopped/STOPPED", root);
-    write_file(p, "{\"signal\":\"SIGTERM\",\"step\":2,\"checkpoint\":\"checkpoints/checkpoint-2\","
+    th_write_file(p,
+                  "{\"signal\":\"SIGTERM\",\"step\":2,\"checkpoint\":\"checkpoints/checkpoint-2\","
                   "\"time\":\"2026-12-02T13:00:00Z\"}\n");
-    set_age(p, 590);
+    th_set_age(p, 590);
     /* resumed: STOPPED left behind but metrics written since: running */
     snprintf(p, sizeof p, "%s/resumed/STOPPED", root);
-    write_file(p, "{\"signal\":\"SIGINT\",\"step\":5}\n");
-    set_age(p, 60);
+    th_write_file(p, "{\"signal\":\"SIGINT\",\"step\":5}\n");
+    th_set_age(p, 60);
     snprintf(p, sizeof p, "%s/resumed/metrics.jsonl", root);
-    write_file(p, "{\"step\":5,\"loss\":1}\n");
+    th_write_file(p, "{\"step\":5,\"loss\":1}\n");
     /* finished: final/ wins over a stale STOPPED */
     snprintf(p, sizeof p, "%s/done/metrics.jsonl", root);
-    write_file(p, "{\"step\":0,\"loss\":1}\n");
-    set_age(p, 600);
+    th_write_file(p, "{\"step\":0,\"loss\":1}\n");
+    th_set_age(p, 600);
     snprintf(p, sizeof p, "%s/done/STOPPED", root);
-    write_file(p, "{\"signal\":\"SIGINT\",\"step\":1}\n");
+    th_write_file(p, "{\"signal\":\"SIGINT\",\"step\":1}\n");
     snprintf(p, sizeof p, "%s/done/final/model.safetensors", root);
-    write_file(p, "x");
+    th_write_file(p, "x");
     /* crashed: old metrics, no STOPPED */
     snprintf(p, sizeof p, "%s/crashed/metrics.jsonl", root);
-    write_file(p, "{\"step\":0,\"loss\":1}\n");
-    set_age(p, 600);
+    th_write_file(p, "{\"step\":0,\"loss\":1}\n");
+    th_set_age(p, 600);
 
     rlc_server *s = start(root);
     json_t *j = get_json(rlc_serve_port(s), "/api/runs", 200);

@@ -38,10 +38,6 @@ static rlc_tokenizer *load(const char *path) {
     return t;
 }
 
-static const char *bin(void) {
-    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
-}
-
 /* The corpus as parsed JSON lines. */
 typedef struct corpus {
     json_t **rows;
@@ -513,8 +509,8 @@ static void expect_error(const char *name, rlc_status want, const char *needle) 
     cr_expect(!strchr(rlc_last_error(), '\n'), "message is not one line");
     /* The CLI prints one line and exits non-zero. */
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s/%s hello 2>%s/err.txt >/dev/null", bin(),
-             tmp, name, tmp);
+    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s/%s hello 2>%s/err.txt >/dev/null",
+             th_rlc_bin(), tmp, name, tmp);
     int rc = system(cmd);
     cr_expect_neq(rc, 0, "rlc tokenize accepted %s", name);
     char p[512], line[1024] = "";
@@ -562,24 +558,28 @@ Test(tokenizer, cli_tokenize_and_decode, .timeout = TOK_TIMEOUT) {
     refs();
     char cmd[1024];
     int rc;
-    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s 'Hello<|im_end|> world'", bin(), QWEN3);
+    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s 'Hello<|im_end|> world'", th_rlc_bin(),
+             QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "9707 151645 1879\n");
     cr_expect_eq(rc, 0);
     snprintf(cmd, sizeof cmd,
-             "printf 'Hello<|im_end|> world' | %s tokenize --tokenizer %s --json -", bin(), QWEN3);
+             "printf 'Hello<|im_end|> world' | %s tokenize --tokenizer %s --json -", th_rlc_bin(),
+             QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "{\"ids\":[9707,151645,1879],\"count\":3}\n");
-    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s --decode 9707,151645,1879", bin(), QWEN3);
+    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s --decode 9707,151645,1879", th_rlc_bin(),
+             QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "Hello<|im_end|> world");
     snprintf(cmd, sizeof cmd,
-             "%s tokenize --tokenizer %s --decode --skip-special --json '9707 151645 1879'", bin(),
-             QWEN3);
+             "%s tokenize --tokenizer %s --decode --skip-special --json '9707 151645 1879'",
+             th_rlc_bin(), QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "{\"text\":\"Hello world\"}\n");
-    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s -- --help", bin(), QWEN3);
+    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s -- --help", th_rlc_bin(), QWEN3);
     cr_expect_str_eq(run_out(cmd, &rc), "313 8653\n");
-    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s a b 2>/dev/null", bin(), QWEN3);
+    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s a b 2>/dev/null", th_rlc_bin(), QWEN3);
     run_out(cmd, &rc);
     cr_expect_neq(rc, 0, "two positional arguments must be refused");
-    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s --decode 1,x 2>/dev/null", bin(), QWEN3);
+    snprintf(cmd, sizeof cmd, "%s tokenize --tokenizer %s --decode 1,x 2>/dev/null", th_rlc_bin(),
+             QWEN3);
     run_out(cmd, &rc);
     cr_expect_neq(rc, 0);
 }
@@ -603,7 +603,7 @@ Test(tokenizer, generate_takes_a_text_prompt, .init = tmp_setup, .fini = tmp_tea
     snprintf(cmd, sizeof cmd,
              "%s generate --model %s --prompt 'hello<|end|>' --max-new-tokens 6 --temperature 0 "
              "--json 2>&1",
-             bin(), tmp);
+             th_rlc_bin(), tmp);
     json_error_t e;
     const char *got = run_out(cmd, &rc);
     json_t *j = json_loads(got, JSON_ALLOW_NUL, &e);
@@ -631,11 +631,11 @@ Test(tokenizer, generate_takes_a_text_prompt, .init = tmp_setup, .fini = tmp_tea
     snprintf(cmd, sizeof cmd,
              "%s generate --model %s --tokenizer %s/tokenizer.json --prompt hi --max-new-tokens 2 "
              "--temperature 0 | grep -q 'length'",
-             bin(), tmp, tmp);
+             th_rlc_bin(), tmp, tmp);
     cr_expect_eq(system(cmd), 0);
     snprintf(cmd, sizeof cmd,
-             "%s generate --model %s --tokenizer %s/none.json --prompt hi 2>/dev/null", bin(), tmp,
-             tmp);
+             "%s generate --model %s --tokenizer %s/none.json --prompt hi 2>/dev/null",
+             th_rlc_bin(), tmp, tmp);
     cr_expect_neq(system(cmd), 0);
     /* --chat wraps the prompt as a user turn with the assistant header */
     char *chat;
@@ -646,7 +646,7 @@ Test(tokenizer, generate_takes_a_text_prompt, .init = tmp_setup, .fini = tmp_tea
     snprintf(cmd, sizeof cmd,
              "%s generate --model %s --chat chatml --prompt hello --max-new-tokens 1 "
              "--temperature 0 --json 2>&1",
-             bin(), tmp);
+             th_rlc_bin(), tmp);
     got = run_out(cmd, &rc);
     cr_assert_eq(rc, 0, "rc %d: %s", rc, got);
     j = json_loads(got, JSON_ALLOW_NUL, &e);
@@ -659,8 +659,8 @@ Test(tokenizer, generate_takes_a_text_prompt, .init = tmp_setup, .fini = tmp_tea
     free(cids);
     free(chat);
     /* auto needs the model's tokenizer_config.json */
-    snprintf(cmd, sizeof cmd, "%s generate --model %s --chat auto --prompt hi 2>/dev/null", bin(),
-             tmp);
+    snprintf(cmd, sizeof cmd, "%s generate --model %s --chat auto --prompt hi 2>/dev/null",
+             th_rlc_bin(), tmp);
     cr_expect_neq(system(cmd), 0);
     rlc_tokenizer_free(t);
 }

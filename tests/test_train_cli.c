@@ -1,6 +1,7 @@
 /* Bad input to `rlc sft` / `rlc train` ($RLC_BIN, default build/rlc): each case
  * must fail before training starts, with one clear line on stderr and a
  * non-zero exit, and no step written to metrics.jsonl. */
+#include "helpers.h"
 #include "tmpdir.h"
 
 #include <criterion/criterion.h>
@@ -10,13 +11,6 @@
 #include <sys/wait.h>
 
 TestSuite(train_cli, .init = tmpdir_setup, .fini = tmpdir_teardown);
-
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* Runs `rlc ARGS` with stderr captured; returns the exit code and the stderr text. */
 static int rlc(const char *args, char *err, size_t cap) {
@@ -69,13 +63,13 @@ static void expect_clean_failure(int rc, const char *err, const char *const *nee
 Test(train_cli, config_typo_names_key_and_nearest) {
     char text[2560], err[4096], args[600];
     snprintf(text, sizeof text, "%salgorithm: {grop_size: 4}\n", base_config(""));
-    write_text(tmp_path("c.yaml"), text);
+    th_write_text(tmp_path("c.yaml"), text);
     snprintf(args, sizeof args, "train %s", tmp_path("c.yaml"));
     int rc = rlc(args, err, sizeof err);
     expect_clean_failure(
         rc, err, (const char *const[]){"grop_size", "algorithm.group_size", "c.yaml", NULL});
     /* the same typo as an override */
-    write_text(tmp_path("c.yaml"), base_config(""));
+    th_write_text(tmp_path("c.yaml"), base_config(""));
     snprintf(args, sizeof args, "sft %s training.stesp=5", tmp_path("c.yaml"));
     rc = rlc(args, err, sizeof err);
     expect_clean_failure(rc, err, (const char *const[]){"training.stesp", "training.steps", NULL});
@@ -90,7 +84,7 @@ Test(train_cli, missing_model_directory) {
              "optimizer: {warmup_steps: 0}\n"
              "logging: {run_dir: %s/runs, run_name: r, tensorboard: false}\n",
              tmpdir, tmpdir);
-    write_text(tmp_path("c.yaml"), text);
+    th_write_text(tmp_path("c.yaml"), text);
     snprintf(args, sizeof args, "train %s", tmp_path("c.yaml"));
     int rc = rlc(args, err, sizeof err);
     expect_clean_failure(rc, err, (const char *const[]){"model.path", "no_such_model", NULL});
@@ -98,12 +92,12 @@ Test(train_cli, missing_model_directory) {
 
 static void jsonl_case(const char *data, const char *const *needles) {
     char extra[1024], err[4096], args[600];
-    write_text(tmp_path("d.jsonl"), data);
+    th_write_text(tmp_path("d.jsonl"), data);
     snprintf(extra, sizeof extra,
              "data: {source: jsonl, path: %s, eval_path: %s, prompt_key: question,\n"
              "       answer_key: answer}\n",
              tmp_path("d.jsonl"), tmp_path("d.jsonl"));
-    write_text(tmp_path("c.yaml"), base_config(extra));
+    th_write_text(tmp_path("c.yaml"), base_config(extra));
     snprintf(args, sizeof args, "sft %s", tmp_path("c.yaml"));
     int rc = rlc(args, err, sizeof err);
     expect_clean_failure(rc, err, needles);
@@ -124,7 +118,7 @@ Test(train_cli, empty_data_set) {
 Test(train_cli, group_size_one_with_grpo) {
     char text[2560], err[4096], args[600];
     snprintf(text, sizeof text, "%salgorithm: {group_size: 1}\n", base_config(""));
-    write_text(tmp_path("c.yaml"), text);
+    th_write_text(tmp_path("c.yaml"), text);
     snprintf(args, sizeof args, "train %s", tmp_path("c.yaml"));
     int rc = rlc(args, err, sizeof err);
     expect_clean_failure(rc, err, (const char *const[]){"group_size", NULL});

@@ -2,6 +2,7 @@
  * byte-level model is trained from scratch by SFT on 1-digit addition, then
  * by GRPO with a format reward, and the GRPO run's mean reward must rise by a
  * clear margin over its steps (read back from metrics.jsonl). */
+#include "helpers.h"
 #include "tmpdir.h"
 
 #include <criterion/criterion.h>
@@ -12,21 +13,10 @@
 
 TestSuite(train_e2e, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
-static const char *bin(void) {
-    return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc";
-}
-
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Runs `rlc ARGS` quietly with one thread; returns the exit status. */
 static int rlc(const char *args) {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s > %s 2>&1", bin(), args,
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s > %s 2>&1", th_rlc_bin(), args,
              tmp_path("out.log"));
     int rc = system(cmd);
     if (rc) {
@@ -89,7 +79,7 @@ Test(train_e2e, sft_then_grpo_raises_mean_reward, .timeout = 240) {
         "logging: {run_dir: %s, run_name: sft, log_every: 20, tensorboard: false}\n"
         "checkpoint: {save_every: 0, resume: never}\n",
         tmpdir);
-    write_text(tmp_path("sft.yaml"), text);
+    th_write_text(tmp_path("sft.yaml"), text);
     /* stopped early on purpose: the answer format is half learnt, which the
      * format reward then has room to improve */
     snprintf(text, sizeof text,
@@ -104,7 +94,7 @@ Test(train_e2e, sft_then_grpo_raises_mean_reward, .timeout = 240) {
              "logging: {run_dir: %s, run_name: grpo, log_every: 5, tensorboard: false}\n"
              "checkpoint: {save_every: 0, resume: never}\n",
              tmpdir, steps, tmpdir);
-    write_text(tmp_path("grpo.yaml"), text);
+    th_write_text(tmp_path("grpo.yaml"), text);
 
     char args[1024];
     snprintf(args, sizeof args, "sft %s", tmp_path("sft.yaml"));
