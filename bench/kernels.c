@@ -184,7 +184,7 @@ int main(int argc, char **argv) {
         report_bytes("bias_backward 2048x256", s, nc * fb);
         TIME(s, be->axpy(y, 1e-3f, x, nc));
         report_bytes("axpy 524288", s, 3 * nc * fb);
-        TIME(s, be->embedding_forward(y, ids, wte, N, C));
+        TIME(s, be->embedding_forward(y, ids, (rlc_wmat){.f32 = wte}, N, C));
         report_bytes("embedding_forward 2048x256", s, 2 * nc * fb);
         TIME(s, be->embedding_backward(wte, x, ids, N, C, V));
         report_bytes("embedding_backward 2048x256 V=512", s, 3 * nc * fb);

@@ -253,7 +253,19 @@ static void p_bias_backward(float *db, const float *d, int N, int C) {
 static void p_axpy(float *y, float a, const float *x, size_t n) {
     PROF(OP_AXPY, 0, g_inner->axpy(y, a, x, n));
 }
-static void p_emb_f(float *o, const int *ids, const float *w, int N, int C) {
+static void p_linear(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
+                     int acc, float *scratch) {
+    double f = 0;
+    for (int j = 0; j < n_out; j++)
+        f += 2.0 * N * in * o[j].out;
+    PROF(OP_MM_FWD, f, g_inner->linear(x, N, in, o, n_out, alpha, acc, scratch));
+}
+static void p_linear_dx(float *dx, const float *dy, rlc_wmat W, int N, int in, int out, float alpha,
+                        int acc, float *scratch) {
+    PROF(OP_MM_DX, 2.0 * N * in * out,
+         g_inner->linear_dx(dx, dy, W, N, in, out, alpha, acc, scratch));
+}
+static void p_emb_f(float *o, const int *ids, rlc_wmat w, int N, int C) {
     PROF(OP_EMB_F, 0, g_inner->embedding_forward(o, ids, w, N, C));
 }
 static void p_emb_b(float *dw, const float *d, const int *ids, int N, int C, int V) {
@@ -321,6 +333,7 @@ static const rlc_backend *bench_backend(void) {
     prof = *g_inner;
     prof.name = "cpu+profile";
     prof.matmul = p_matmul, prof.add_bias = p_add_bias, prof.bias_backward = p_bias_backward;
+    prof.linear = p_linear, prof.linear_dx = p_linear_dx;
     prof.axpy = p_axpy, prof.embedding_forward = p_emb_f, prof.embedding_backward = p_emb_b;
     prof.rmsnorm_forward = p_rms_f, prof.rmsnorm_backward = p_rms_b, prof.rope = p_rope;
     prof.attention_forward = p_att_f, prof.attention_backward = p_att_b;

@@ -191,8 +191,8 @@ Test(kernels, embedding_matches_ref) {
     int N = 37, C = 70, V = 11;
     int *ids = rand_ids(N, V);
     float *wte = rnd((size_t)V * C, 1.0f), *o0 = zeros((size_t)N * C), *o1 = zeros((size_t)N * C);
-    cpu()->embedding_forward(o0, ids, wte, N, C);
-    ref()->embedding_forward(o1, ids, wte, N, C);
+    cpu()->embedding_forward(o0, ids, (rlc_wmat){.f32 = wte}, N, C);
+    ref()->embedding_forward(o1, ids, (rlc_wmat){.f32 = wte}, N, C);
     ASSERT_CLOSE(o0, o1, (size_t)N * C, 0.0);
     cr_assert_float_eq(o0[5 * C + 7], wte[(size_t)ids[5] * C + 7], 0.0);
     float *dout = rnd((size_t)N * C, 1.0f), *d0 = rnd((size_t)V * C, 1.0f);
@@ -227,7 +227,7 @@ struct emb_ctx {
 
 static double emb_obj(void *p) {
     struct emb_ctx *c = p;
-    c->be->embedding_forward(c->out, c->ids, c->wte, c->N, c->C);
+    c->be->embedding_forward(c->out, c->ids, (rlc_wmat){.f32 = c->wte}, c->N, c->C);
     return wsum(c->w, c->out, (size_t)c->N * c->C);
 }
 

@@ -233,8 +233,8 @@ static void head(rlc_generator *g, int first, int rows, float *logits) {
     int C = c->hidden_size;
     m->be->rmsnorm_forward(g->ln, g->rstd, g->x + (size_t)first * C, MP(m, m->lnf), rows, C,
                            c->rms_norm_eps);
-    m->be->matmul(0, 1, rows, c->vocab_size, C, 1.0f, g->ln, C, MP(m, m->lm_head), C, 0.0f, logits,
-                  c->vocab_size);
+    rlc_linear_out o = {logits, model_wmat(m, m->lm_head), c->vocab_size};
+    m->be->linear(g->ln, rows, C, &o, 1, 1.0f, 0, m->lin_scratch);
 }
 
 static int is_stop(const rlc_gen_params *p, const rlc_model_config *c, int tok,
@@ -302,7 +302,7 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
     double t0 = omp_get_wtime();
     for (int i = 0; i < n_prompts; i++) {
         int P = prompt_lens[i], slot0 = i * G;
-        m->be->embedding_forward(g->x, prompts[i], MP(m, m->wte), P, C);
+        m->be->embedding_forward(g->x, prompts[i], model_wmat(m, m->wte), P, C);
         for (int t = 0; t < P; t++)
             g->pos[t] = t;
         prefill_ctx ctx = {slot0};
@@ -368,8 +368,8 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
             int s = g->act[r];
             g->pos[r] = g->lens[s]++;
             g->rowlen[r] = g->lens[s];
-            memcpy(g->x + (size_t)r * C, MP(m, m->wte) + (size_t)g->tok[r] * C, C * sizeof(float));
         }
+        m->be->embedding_forward(g->x, g->tok, model_wmat(m, m->wte), n_act, C);
         for (int l = 0; l < c->num_layers; l++)
             block(g, l, n_act, attend_decode, NULL);
         head(g, 0, n_act, g->logits);

@@ -311,6 +311,7 @@ void rlc_model_free(rlc_model *m) {
     free(m->lora_params);
     free(m->lora_grads);
     free(m->lora_desc);
+    free(m->lin_scratch);
     free(m->src_dir);
     free(m);
 }
@@ -361,6 +362,10 @@ rlc_status model_ensure_rope(rlc_model *m, int T) {
     m->rope_sin = s;
     m->rope_T = newT;
     return RLC_OK;
+}
+
+rlc_wmat model_wmat(const rlc_model *m, ptrdiff_t off) {
+    return (rlc_wmat){.f32 = m->params + off};
 }
 
 /* ---- trainable view ---- */
@@ -455,6 +460,7 @@ static rlc_status lora_alloc(rlc_model *m, const rlc_lora_config *lc) {
     if (!st) st = alloc_floats("LoRA parameters", total, &m->lora_params);
     if (st) {
         free(m->lora_desc);
+        free(m->lin_scratch);
         m->lora_desc = NULL;
         m->n_lora_desc = 0;
         return st;

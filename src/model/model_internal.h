@@ -45,6 +45,10 @@ struct rlc_model {
     float *rope_cos, *rope_sin;
     int rope_T;
 
+    /* RLC_LINEAR_SCRATCH floats for products with BF16 weights (NULL while
+     * every weight is F32); shared by every pass over this model */
+    float *lin_scratch;
+
     /* LoRA */
     int has_lora, lora_on;
     rlc_lora_config lc;
@@ -77,6 +81,10 @@ rlc_status model_ensure_rope(rlc_model *m, int T);
  * x A^T when LoRA is active on this module (may be NULL otherwise). */
 void model_linear_forward(const rlc_model *m, int layer, int mod, float *y, const float *x, int N,
                           int accumulate, float *ax);
+
+/* The base weight matrix at tensor offset off (wte, lm_head or a module's
+ * weight), as the kernels take it. */
+rlc_wmat model_wmat(const rlc_model *m, ptrdiff_t off);
 
 #define MP(m, off) ((off) >= 0 ? (m)->params + (off) : NULL)
 #define MG(m, off) ((off) >= 0 && (m)->grads ? (m)->grads + (off) : NULL)

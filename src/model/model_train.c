@@ -212,7 +212,8 @@ static void head_logits(const rlc_model *m, rlc_acts *a, const int *rows, int r0
             memcpy(a->hx + (size_t)j * C, a->lnf + (size_t)rows[j] * C, sizeof(float) * C);
         x = a->hx;
     }
-    m->be->matmul(0, 1, n, V, C, a->inv_temp, x, C, MP(m, m->lm_head), C, 0.0f, a->hlog, V);
+    rlc_linear_out o = {a->hlog, model_wmat(m, m->lm_head), V};
+    m->be->linear(x, n, C, &o, 1, a->inv_temp, 0, m->lin_scratch);
 }
 
 const float *rlc_acts_logits(rlc_acts *a) {
@@ -224,8 +225,8 @@ const float *rlc_acts_logits(rlc_acts *a) {
         if (!a->full) return NULL;
     }
     int rows = a->curB * a->curT;
-    a->fm->be->matmul(0, 1, rows, a->V, (int)C, a->inv_temp, a->lnf, (int)C,
-                      MP(a->fm, a->fm->lm_head), (int)C, 0.0f, a->full, a->V);
+    rlc_linear_out o = {a->full, model_wmat(a->fm, a->fm->lm_head), a->V};
+    a->fm->be->linear(a->lnf, rows, (int)C, &o, 1, a->inv_temp, 0, a->fm->lin_scratch);
     return a->full;
 }
 
@@ -303,8 +304,8 @@ void model_linear_forward(const rlc_model *m, int layer, int mod, float *y, cons
     const layer_off *lo = &m->layers[layer];
     int in, out;
     model_mod_dims(&m->cfg, mod, &in, &out);
-    be->matmul(0, 1, N, out, in, 1.0f, x, in, MP(m, lo->w[mod]), in, accumulate ? 1.0f : 0.0f, y,
-               out);
+    rlc_linear_out o = {y, model_wmat(m, lo->w[mod]), out};
+    be->linear(x, N, in, &o, 1, 1.0f, accumulate, m->lin_scratch);
     if (lo->b[mod] >= 0) be->add_bias(y, MP(m, lo->b[mod]), N, out);
     if (model_lora_active(m, layer, mod)) {
         int r = m->lc.rank;
@@ -326,8 +327,8 @@ static void linear_backward(rlc_model *m, int layer, int mod, float *dx, int acc
     float *db = MG(m, lo->b[mod]);
     if (db) be->bias_backward(db, dy, N, out);
     if (dx)
-        be->matmul(0, 0, N, in, out, 1.0f, dy, out, MP(m, lo->w[mod]), in, accumulate ? 1.0f : 0.0f,
-                   dx, in);
+        be->linear_dx(dx, dy, model_wmat(m, lo->w[mod]), N, in, out, 1.0f, accumulate,
+                      m->lin_scratch);
     if (model_lora_active(m, layer, mod)) {
         int r = m->lc.rank;
         float s = m->lora_scale;
@@ -375,7 +376,8 @@ static void head_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
         for (int j = 0; j < n; j++)
             a->hg[j] = dlogp[rows[j]];
         be->logprob_backward(a->hlog, a->hg, a->hlog, a->lse + k0, a->htg + k0, n, V);
-        be->matmul(0, 0, n, C, V, a->inv_temp, a->hlog, V, MP(m, m->lm_head), C, 0.0f, a->hdx, C);
+        be->linear_dx(a->hdx, a->hlog, model_wmat(m, m->lm_head), n, C, V, a->inv_temp, 0,
+                      m->lin_scratch);
         for (int j = 0; j < n; j++)
             memcpy(a->d_tmp + (size_t)rows[j] * C, a->hdx + (size_t)j * C, sizeof(float) * C);
         if (dlm) be->matmul(1, 0, V, C, n, a->inv_temp, a->hlog, V, a->hx, C, 1.0f, dlm, C);
@@ -408,7 +410,7 @@ rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const in
     a->curB = B, a->curT = T;
     a->fm = m;
     size_t NC = (size_t)N * C;
-    be->embedding_forward(a->res, a->ids, MP(m, m->wte), N, C);
+    be->embedding_forward(a->res, a->ids, model_wmat(m, m->wte), N, C);
     for (int l = 0; l < L; l++) {
         const layer_off *lo = &m->layers[l];
         const layer_view lv = layer_slices(m, a, l);

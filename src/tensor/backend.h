@@ -13,6 +13,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A weight matrix W[rows, cols], row-major, held either in F32 or in BF16
+ * (a frozen weight kept in its file's dtype): exactly one pointer is set.
+ * Products with a BF16 W compute in F32 (each weight widened exactly). */
+typedef struct rlc_wmat {
+    const float *f32;
+    const uint16_t *bf16;
+} rlc_wmat;
+
+/* Floats of scratch that linear/linear_dx may clobber when W is BF16
+ * (NULL is allowed when every W is F32). */
+#define RLC_LINEAR_SCRATCH ((size_t)1 << 20)
+
+/* One output of a fused linear: y[N, out] from W[out, in]. */
+typedef struct rlc_linear_out {
+    float *y;
+    rlc_wmat W;
+    int out;
+} rlc_linear_out;
+
 typedef struct rlc_backend {
     const char *name;
 
@@ -30,8 +49,18 @@ typedef struct rlc_backend {
     /* y[n] += a * x[n]. */
     void (*axpy)(float *y, float a, const float *x, size_t n);
 
-    /* out[N,C] = wte[ids[i], :]; ids must be in [0,V). */
-    void (*embedding_forward)(float *out, const int *ids, const float *wte, int N, int C);
+    /* For each of the n_out outputs: y[N,out] = alpha * x[N,in] W^T, or
+     * y += alpha * x W^T when accumulate. The outputs share x (a fused Q/K/V
+     * or gate/up product reads x once); few rows stream each W once for all
+     * of them. y may not alias x. scratch: see RLC_LINEAR_SCRATCH. */
+    void (*linear)(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
+                   int accumulate, float *scratch);
+    /* dx[N,in] = alpha * dy[N,out] W[out,in], or dx += when accumulate. */
+    void (*linear_dx)(float *dx, const float *dy, rlc_wmat W, int N, int in, int out, float alpha,
+                      int accumulate, float *scratch);
+
+    /* out[N,C] = wte[ids[i], :] (F32 or BF16 table); ids must be in [0,V). */
+    void (*embedding_forward)(float *out, const int *ids, rlc_wmat wte, int N, int C);
     /* dwte[ids[i], :] += dout[i, :] (deterministic: same result for any thread count). */
     void (*embedding_backward)(float *dwte, const float *dout, const int *ids, int N, int C, int V);
 

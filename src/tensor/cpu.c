@@ -56,12 +56,6 @@ static void cpu_axpy(float *y, float a, const float *x, size_t n) {
         y[i] += a * x[i];
 }
 
-static void cpu_embedding_forward(float *out, const int *ids, const float *wte, int N, int C) {
-#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
-    for (int i = 0; i < N; i++)
-        memcpy(out + (size_t)i * C, wte + (size_t)ids[i] * C, (size_t)C * sizeof(float));
-}
-
 /* Each thread owns a block of channels and walks all tokens in order, so
  * repeated ids add up in the same order whatever the thread count. */
 static void cpu_embedding_backward(float *dwte, const float *dout, const int *ids, int N, int C,
@@ -221,7 +215,9 @@ static const rlc_backend cpu_backend = {
     .add_bias = cpu_add_bias,
     .bias_backward = cpu_bias_backward,
     .axpy = cpu_axpy,
-    .embedding_forward = cpu_embedding_forward,
+    .linear = rlc_cpu_linear,
+    .linear_dx = rlc_cpu_linear_dx,
+    .embedding_forward = rlc_cpu_embedding_forward,
     .embedding_backward = cpu_embedding_backward,
     .rmsnorm_forward = cpu_rmsnorm_forward,
     .rmsnorm_backward = cpu_rmsnorm_backward,

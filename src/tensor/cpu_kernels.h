@@ -2,6 +2,8 @@
 #ifndef RLC_TENSOR_CPU_KERNELS_H
 #define RLC_TENSOR_CPU_KERNELS_H
 
+#include "tensor/backend.h"
+
 #include <stddef.h>
 
 /* Optimizer kernels (src/tensor/optim_kernels.c), contracts as in backend.h. */
@@ -9,5 +11,12 @@ void rlc_cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, float
                    float b2, float eps, float wd, int t);
 double rlc_cpu_sumsq(const float *x, size_t n);
 void rlc_cpu_scale(float *x, float a, size_t n);
+
+/* Linear maps and the embedding over F32 or BF16 weights (src/tensor/cpu_linear.c). */
+void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
+                    int accumulate, float *scratch);
+void rlc_cpu_linear_dx(float *dx, const float *dy, rlc_wmat W, int N, int in, int out, float alpha,
+                       int accumulate, float *scratch);
+void rlc_cpu_embedding_forward(float *out, const int *ids, rlc_wmat wte, int N, int C);
 
 #endif

@@ -3,6 +3,8 @@
  * kernels have something obviously right to be compared against. Speed is
  * not a goal here. */
 #include "tensor/backend.h"
+
+#include "base/dtype.h"
 #include "tensor/cpu_kernels.h"
 
 #include <math.h>
@@ -47,9 +49,41 @@ static void ref_axpy(float *y, float a, const float *x, size_t n) {
         y[i] += a * x[i];
 }
 
-static void ref_embedding_forward(float *out, const int *ids, const float *wte, int N, int C) {
+/* W[r, c] widened to F32. */
+static float ref_w(rlc_wmat W, int cols, int r, int c) {
+    size_t i = (size_t)r * cols + c;
+    return W.f32 ? W.f32[i] : rlc_bf16_to_f32(W.bf16[i]);
+}
+
+static void ref_linear(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
+                       float alpha, int accumulate, float *scratch) {
+    for (int j = 0; j < n_out; j++)
+        for (int i = 0; i < N; i++)
+            for (int r = 0; r < o[j].out; r++) {
+                double acc = 0.0;
+                for (int c = 0; c < in; c++)
+                    acc += (double)x[(size_t)i * in + c] * ref_w(o[j].W, in, r, c);
+                float *y = &o[j].y[(size_t)i * o[j].out + r];
+                *y = (float)(alpha * acc + (accumulate ? (double)*y : 0.0));
+            }
+}
+
+static void ref_linear_dx(float *dx, const float *dy, rlc_wmat W, int N, int in, int out,
+                          float alpha, int accumulate, float *scratch) {
     for (int i = 0; i < N; i++)
-        memcpy(out + (size_t)i * C, wte + (size_t)ids[i] * C, (size_t)C * sizeof(float));
+        for (int c = 0; c < in; c++) {
+            double acc = 0.0;
+            for (int r = 0; r < out; r++)
+                acc += (double)dy[(size_t)i * out + r] * ref_w(W, in, r, c);
+            float *d = &dx[(size_t)i * in + c];
+            *d = (float)(alpha * acc + (accumulate ? (double)*d : 0.0));
+        }
+}
+
+static void ref_embedding_forward(float *out, const int *ids, rlc_wmat wte, int N, int C) {
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < C; c++)
+            out[(size_t)i * C + c] = ref_w(wte, C, ids[i], c);
 }
 
 static void ref_embedding_backward(float *dwte, const float *dout, const int *ids, int N, int C,
@@ -295,6 +329,8 @@ static const rlc_backend ref_backend = {
     .add_bias = ref_add_bias,
     .bias_backward = ref_bias_backward,
     .axpy = ref_axpy,
+    .linear = ref_linear,
+    .linear_dx = ref_linear_dx,
     .embedding_forward = ref_embedding_forward,
     .embedding_backward = ref_embedding_backward,
     .rmsnorm_forward = ref_rmsnorm_forward,
