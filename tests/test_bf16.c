@@ -243,7 +243,8 @@ static void pytorch_case(const char *args) {
     cr_expect_eq(checked, ref_grads, "checked %d gradients, reference has %d", checked, ref_grads);
     rlc_acts_free(a);
 
-    const rlc_st_tensor *pr = rlc_st_find(ref, "greedy_prompt"), *gi = rlc_st_find(ref, "greedy_ids");
+    const rlc_st_tensor *pr = rlc_st_find(ref, "greedy_prompt"),
+                        *gi = rlc_st_find(ref, "greedy_ids");
     const rlc_st_tensor *margin = rlc_st_find(ref, "greedy_margin");
     cr_assert(pr && gi && margin);
     int P = (int)pr->numel, G = (int)gi->numel;
@@ -260,13 +261,13 @@ static void pytorch_case(const char *args) {
     for (int t = 0; t < G; t++)
         if (out.ids[t] != wi[t]) {
             /* a top-2 tie closer than fp32 noise would be no fault of either side */
-            cr_assert(mg[t] < 1e-5f, "greedy token %d: got %d want %d (margin %.3g)", t,
-                      out.ids[t], wi[t], mg[t]);
+            cr_assert(mg[t] < 1e-5f, "greedy token %d: got %d want %d (margin %.3g)", t, out.ids[t],
+                      wi[t], mg[t]);
             same = t;
             break;
         }
-    expect_close("greedy logprobs", out.logprobs, ref_f32(ref, "greedy_logprobs", G), same,
-                 PT_ATOL, PT_RTOL);
+    expect_close("greedy logprobs", out.logprobs, ref_f32(ref, "greedy_logprobs", G), same, PT_ATOL,
+                 PT_RTOL);
     rlc_gen_out_free(&out);
     rlc_model_free(m);
     rlc_st_close(ref);

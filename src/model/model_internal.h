@@ -63,9 +63,9 @@ struct rlc_model {
     float *params; /* one allocation: the whole layout, or only [0, n_vec) (see above) */
     float *grads;  /* whole layout; allocated when the base is trained */
     size_t n_params;
-    size_t n_vec;             /* floats of the 1-D prefix of the layout */
-    model_bf16_store *store;  /* NULL while every matrix is F32 in params */
-    model_mat *mats;          /* [n_mats] sorted by off; only with store */
+    size_t n_vec;            /* floats of the 1-D prefix of the layout */
+    model_bf16_store *store; /* NULL while every matrix is F32 in params */
+    model_mat *mats;         /* [n_mats] sorted by off; only with store */
     int n_mats;
     tensor_desc *desc;
     int n_desc;
