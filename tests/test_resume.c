@@ -476,6 +476,29 @@ Test(resume, sigkill_grpo_full_bf16) {
     cr_expect_eq(weights_dtype(tmp_path("k/checkpoints/checkpoint-10")), RLC_DTYPE_F32);
 }
 
+/* SFT of every weight from the BF16 base, writing tmpdir/NAME. */
+static void sft_bf16_config(const char *file, const char *name) {
+    char text[2048];
+    snprintf(text, sizeof text,
+             "model: {path: %s/bf16base}\n%s"
+             "training: {steps: 10, batch_size: 16, eval_every: 0, seed: 1}\n"
+             "optimizer: {lr: 1.0e-3, schedule: cosine, warmup_steps: 2, min_lr_ratio: 0.1}\n"
+             "logging: {run_dir: %s, run_name: %s, log_every: 1, tensorboard: false}\n"
+             "checkpoint: {save_every: 3, keep_last: 2}\n",
+             tmpdir, data_spec, tmpdir, name);
+    th_write_text(tmp_path(file), text);
+}
+
+Test(resume, sigkill_sft_full_bf16) {
+    make_bf16_base();
+    sft_bf16_config("ref.yaml", "ref");
+    sft_bf16_config("k.yaml", "k");
+    crash_case cc = {"sft", "model.safetensors", 10, 3, 66};
+    crash_and_compare(&cc);
+    cr_expect_eq(weights_dtype(tmp_path("k/final")), RLC_DTYPE_BF16);
+    cr_expect_eq(weights_dtype(tmp_path("k/checkpoints/checkpoint-9")), RLC_DTYPE_F32);
+}
+
 /* ---- corruption tests ---- */
 
 static void damage_truncate(const char *ckpt) {
