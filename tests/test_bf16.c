@@ -7,7 +7,9 @@
  *   - PyTorch (tests/ref/llama_ref.py make-case --bf16-weights 1: weights that
  *     are exact in BF16, everything computed in float64): logits, loss, every
  *     LoRA gradient, entropy (from the reference logits) and greedy decoding
- *     within PT_ATOL + PT_RTOL * |ref|.
+ *     (F32 KV cache) within PT_ATOL + PT_RTOL * |ref|.
+ * The BF16 KV cache (the default for a model held BF16): its decode kernels
+ * against the F32 one, and greedy decoding against an F32 cache.
  * Also: loading does not make F32 copies of the matrices (RSS), the BF16 store
  * is shared by clones, materialized for full fine-tuning (exactly the upcast
  * values), and saved back bit-exact. */
@@ -29,6 +31,7 @@ TestSuite(bf16, .init = tmpdir_setup, .fini = tmpdir_teardown);
 #define EQ_RTOL 1e-4
 #define PT_ATOL 1e-5
 #define PT_RTOL 1e-4
+#define KV_TOL 2e-2 /* greedy log-probs with a BF16 KV cache, abs + rel */
 
 static void expect_close(const char *what, const float *got, const float *ref, size_t n,
                          double atol, double rtol) {
@@ -141,7 +144,8 @@ static void compare_stores(int tied) {
     rlc_gen_out gb = greedy(mb, 24), gf = greedy(mf, 24);
     cr_assert_eq(gb.len[0], 24);
     cr_expect_arr_eq(gb.ids, gf.ids, 24 * sizeof(int), "greedy ids differ");
-    expect_close("greedy logprobs", gb.logprobs, gf.logprobs, 24, EQ_ATOL, EQ_RTOL);
+    /* gb used the BF16 KV cache (the default for mb) */
+    expect_close("greedy logprobs", gb.logprobs, gf.logprobs, 24, KV_TOL, KV_TOL);
     rlc_gen_out_free(&gb);
     rlc_gen_out_free(&gf);
     add_lora(mb);
@@ -254,7 +258,10 @@ static void pytorch_case(const char *args) {
     gp.use_eos = 0;
     rlc_gen_out out;
     const int *prompts[1] = {pr->data};
-    cr_assert_eq(rlc_generate(m, prompts, &P, 1, &gp, &out), RLC_OK, "%s", rlc_last_error());
+    rlc_generator *gen; /* an F32 KV cache: the reference's semantics */
+    cr_assert_eq(rlc_generator_new_kv(m, 1, P + G, RLC_DTYPE_F32, &gen), RLC_OK);
+    cr_assert_eq(rlc_generator_run(gen, prompts, &P, 1, &gp, &out), RLC_OK, "%s", rlc_last_error());
+    rlc_generator_free(gen);
     const int *wi = gi->data;
     const float *mg = margin->data;
     int same = G;
@@ -399,4 +406,75 @@ Test(bf16, clone_save_materialize, .timeout = 120) {
     free(r.logits), free(r.grads), free(fr.logits), free(fr.grads);
     rlc_model_free(ref);
     rlc_model_free(f);
+}
+
+/* ---- BF16 KV cache ---- */
+
+/* Decode attention over a BF16 cache: the CPU kernel and the reference
+ * against the F32 kernel run on the same (widened) keys and values, GQA,
+ * slot mapping and several lengths; within EQ_ATOL + EQ_RTOL. */
+Test(bf16, attention_decode_bf16_kernel) {
+    enum { S = 3, SLOTS = 4, MT = 37, HQ = 6, HKV = 2, D = 16 };
+    size_t nc = (size_t)SLOTS * MT * HKV * D;
+    float *kf = malloc(nc * sizeof(float)), *vf = malloc(nc * sizeof(float));
+    uint16_t *kb = malloc(nc * sizeof(uint16_t)), *vb = malloc(nc * sizeof(uint16_t));
+    float q[S * HQ * D], o32[S * HQ * D], ocpu[S * HQ * D], oref[S * HQ * D];
+    float *sc = malloc((size_t)S * HQ * MT * sizeof(float));
+    for (size_t i = 0; i < nc; i++) {
+        kb[i] = rlc_f32_to_bf16(sinf(0.37f * (float)i) * 1.5f);
+        vb[i] = rlc_f32_to_bf16(cosf(0.11f * (float)i + 0.5f));
+        kf[i] = rlc_bf16_to_f32(kb[i]);
+        vf[i] = rlc_bf16_to_f32(vb[i]);
+    }
+    for (int i = 0; i < S * HQ * D; i++)
+        q[i] = sinf(0.7f * (float)i + 1.0f);
+    int len[S] = {1, 20, MT}, slot[S] = {3, 0, 2};
+    const rlc_backend *cpu = rlc_backend_cpu(), *ref = rlc_backend_ref();
+    cpu->attention_decode(o32, sc, q, kf, vf, len, slot, S, MT, HQ, HKV, D);
+    cpu->attention_decode_bf16(ocpu, sc, q, kb, vb, len, slot, S, MT, HQ, HKV, D);
+    ref->attention_decode_bf16(oref, sc, q, kb, vb, len, slot, S, MT, HQ, HKV, D);
+    expect_close("cpu bf16 decode", ocpu, o32, S * HQ * D, EQ_ATOL, EQ_RTOL);
+    expect_close("ref bf16 decode", oref, o32, S * HQ * D, EQ_ATOL, EQ_RTOL);
+    free(kf), free(vf), free(kb), free(vb), free(sc);
+}
+
+/* A model held BF16 generates with a BF16 KV cache by default (half the
+ * cache bytes); greedy ids equal those of an F32 cache and of the F32
+ * upcast model, log-probs within KV_TOL (keys and values rounded to BF16). */
+Test(bf16, kv_cache_bf16_by_default, .timeout = 120) {
+    write_bf16_model("m", 0, 12);
+    rlc_model *mb = load(tmp_path("m"), 1), *mf = load(tmp_path("m"), 0);
+    rlc_generator *g16, *g32, *gf;
+    cr_assert_eq(rlc_generator_new(mb, 2, 40, &g16), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_generator_new_kv(mb, 2, 40, RLC_DTYPE_F32, &g32), RLC_OK);
+    cr_assert_eq(rlc_generator_new(mf, 2, 40, &gf), RLC_OK);
+    rlc_model_config c = *rlc_model_cfg(mb);
+    size_t kv32 = (size_t)2 * c.num_layers * 2 * 40 * c.num_kv_heads * c.head_dim * 4;
+    cr_expect_eq(rlc_generator_bytes(gf) - rlc_generator_bytes(g16), kv32 / 2,
+                 "BF16 cache saves %zu bytes, expected %zu",
+                 rlc_generator_bytes(gf) - rlc_generator_bytes(g16), kv32 / 2);
+    cr_expect_eq(rlc_generator_bytes(g32), rlc_generator_bytes(gf));
+    static const int pa[] = {3, 14, 15, 92, 65, 35}, pb[] = {27, 1, 8};
+    const int *prompts[2] = {pa, pb};
+    int lens[2] = {6, 3};
+    rlc_gen_params p = rlc_gen_default_params();
+    p.max_new_tokens = 30;
+    p.sampler.temperature = 0;
+    p.use_eos = 0;
+    rlc_gen_out o16, o32, of;
+    cr_assert_eq(rlc_generator_run(g16, prompts, lens, 2, &p, &o16), RLC_OK, "%s",
+                 rlc_last_error());
+    cr_assert_eq(rlc_generator_run(g32, prompts, lens, 2, &p, &o32), RLC_OK);
+    cr_assert_eq(rlc_generator_run(gf, prompts, lens, 2, &p, &of), RLC_OK);
+    size_t n = (size_t)2 * o16.max_new;
+    cr_expect_arr_eq(o16.ids, of.ids, n * sizeof(int), "BF16-cache greedy ids differ");
+    cr_expect_arr_eq(o32.ids, of.ids, n * sizeof(int), "F32-cache greedy ids differ");
+    expect_close("F32-cache logprobs", o32.logprobs, of.logprobs, n, EQ_ATOL, EQ_RTOL);
+    expect_close("BF16-cache logprobs", o16.logprobs, of.logprobs, n, KV_TOL, KV_TOL);
+    th_cmp d = th_compare(o16.logprobs, of.logprobs, n, 0, 0);
+    cr_log_info("BF16 KV cache: greedy log-probs differ by up to %.3g", d.max_abs);
+    rlc_gen_out_free(&o16), rlc_gen_out_free(&o32), rlc_gen_out_free(&of);
+    rlc_generator_free(g16), rlc_generator_free(g32), rlc_generator_free(gf);
+    rlc_model_free(mb);
+    rlc_model_free(mf);
 }
