@@ -268,8 +268,8 @@ static void ref_attention_decode_bf16(float *out, float *scratch, const float *q
             for (int d = 0; d < D; d++) {
                 double acc = 0.0;
                 for (int j = 0; j < len[s]; j++)
-                    acc += exp(p[j] - mx) *
-                           rlc_bf16_to_f32(vc[((sl * max_T + j) * Hkv + hk) * D + d]);
+                    acc +=
+                        exp(p[j] - mx) * rlc_bf16_to_f32(vc[((sl * max_T + j) * Hkv + hk) * D + d]);
                 oh[d] = (float)(acc / sum);
             }
         }
