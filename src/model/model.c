@@ -515,6 +515,8 @@ rlc_status model_materialize(rlc_model *m) {
     m->n_mats = 0;
     store_release(m->store);
     m->store = NULL;
+    free(m->lin_scratch); /* every weight is F32 now */
+    m->lin_scratch = NULL;
     return RLC_OK;
 }
 
