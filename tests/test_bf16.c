@@ -40,7 +40,8 @@ static void expect_close(const char *what, const float *got, const float *ref, s
                  what, c.bad, n, c.max_abs, c.worst, got[c.worst], ref[c.worst]);
 }
 
-/* A random model (qk_norm on, vocab 300) written as BF16 to tmpdir/sub. */
+/* A random model (qk_norm on, vocab 300; untied ones with attention biases)
+ * written as BF16 to tmpdir/sub. */
 static void write_bf16_model(const char *sub, int tied, uint64_t seed) {
     rlc_model_config c = rlc_config_default();
     c.arch = RLC_ARCH_QWEN3;
@@ -48,10 +49,23 @@ static void write_bf16_model(const char *sub, int tied, uint64_t seed) {
     c.vocab_size = 300;
     c.num_layers = 2;
     c.tie_word_embeddings = tied;
+    c.qkv_bias = c.o_bias = !tied; /* attention_bias */
     c.num_eos = 0;
     c.bos_token_id = -1;
     rlc_model *m;
     cr_assert_eq(rlc_model_create(&c, seed, &m), RLC_OK, "%s", rlc_last_error());
+    /* every norm and bias distinct (created ones are all 1 or 0), so a 1-D
+     * tensor read from the wrong place shows */
+    for (int i = 0;; i++) {
+        const char *name = rlc_model_param_name(m, 0, i);
+        if (!name) break;
+        size_t n;
+        float *p = rlc_model_param(m, name, &n);
+        int norm = strstr(name, "norm") != NULL;
+        if (!norm && !strstr(name, "bias")) continue;
+        for (size_t j = 0; j < n; j++)
+            p[j] = (norm ? 1.0f : 0.0f) + 0.2f * sinf(0.3f * (float)j + (float)i);
+    }
     /* std 0.02 weights give near-uniform logits: sharpen them so greedy paths
      * have clear margins */
     size_t n;
@@ -288,6 +302,17 @@ Test(bf16, pytorch_qwen3_lora_untied, .timeout = 180) {
 Test(bf16, pytorch_qwen3_lora_tied, .timeout = 180) {
     pytorch_case("--arch qwen3 --seed 42 --vocab 300 --tied 1 --lora-rank 4 "
                  "--lora-targets q_proj,v_proj,down_proj");
+}
+
+/* biases (1-D tensors held F32 beside the BF16 matrices) */
+Test(bf16, pytorch_qwen2_bias_lora, .timeout = 180) {
+    pytorch_case("--arch qwen2 --seed 43 --vocab 300 --tied 0 --lora-rank 4 "
+                 "--lora-targets q_proj,o_proj,up_proj");
+}
+
+Test(bf16, pytorch_llama_all_biases_lora, .timeout = 180) {
+    pytorch_case("--arch llama --seed 44 --vocab 300 --tied 1 --attn-bias 1 --mlp-bias 1 "
+                 "--lora-rank 4 --lora-targets k_proj,gate_proj,down_proj");
 }
 
 /* ---- memory ---- */

@@ -57,10 +57,10 @@ static int mod_has_bias(const rlc_model_config *c, int mod) {
     return c->mlp_bias;
 }
 
-/* Appends a tensor to a table, returning its offset. total[0] counts 1-D
- * tensors, total[1] matrices: the caller places matrices after every 1-D
- * tensor (model_layout), or passes the same counter twice. Sizes come from a
- * config: an overflow sets *st (once) and returns -1. */
+/* Appends a tensor to a table, returning its offset. total[0] counts the
+ * whole layout; total[1] (may be the same counter) only the 1-D tensors, for
+ * the compact buffer of a BF16-held model (vec_off). Sizes come from a config:
+ * an overflow sets *st (once) and returns -1. */
 static ptrdiff_t add_desc(tensor_desc *d, int *n, size_t *total[2], const char *name, int64_t d0,
                           int64_t d1, rlc_status *st) {
     if (*st) return -1;
@@ -69,13 +69,17 @@ static ptrdiff_t add_desc(tensor_desc *d, int *n, size_t *total[2], const char *
     t->ndim = d1 > 0 ? 2 : 1;
     t->shape[0] = d0;
     t->shape[1] = d1 > 0 ? d1 : 0;
-    size_t padded = 0, *tot = total[t->ndim - 1];
+    size_t padded = 0;
     /* 16-float alignment keeps every tensor 64-byte aligned for SIMD. */
     *st = rlc_mul_size_what(name, (size_t)d0, (size_t)(d1 > 0 ? d1 : 1), &t->numel);
     if (!*st) *st = rlc_align_size(name, t->numel, 16, &padded);
-    if (!*st) *st = rlc_add_size_what("parameter total", *tot, padded, tot);
+    if (!*st) *st = rlc_add_size_what("parameter total", *total[0], padded, total[0]);
     if (*st) return -1;
-    t->off = *tot - padded;
+    t->off = *total[0] - padded;
+    if (t->ndim == 1 && total[1] != total[0]) {
+        t->vec_off = *total[1]; /* cannot overflow: a part of total[0] */
+        *total[1] += padded;
+    }
     return (ptrdiff_t)t->off;
 }
 
@@ -146,7 +150,7 @@ static rlc_status model_layout(const rlc_model_config *cfg, rlc_model **out) {
         rlc_model_free(m);
         return RLC_ERR_NOMEM;
     }
-    size_t vec = 0, mat = 0, *total[2] = {&vec, &mat};
+    size_t all = 0, vec = 0, *total[2] = {&all, &vec};
     char name[128];
     rlc_status st = RLC_OK;
     m->wte = add_desc(m->desc, &m->n_desc, total, "model.embed_tokens.weight", V, C, &st);
@@ -184,20 +188,12 @@ static rlc_status model_layout(const rlc_model_config *cfg, rlc_model **out) {
     m->lm_head = cfg->tie_word_embeddings
                      ? m->wte
                      : add_desc(m->desc, &m->n_desc, total, "lm_head.weight", V, C, &st);
-    if (!st) st = rlc_add_size_what("parameter total", vec, mat, &m->n_params);
     if (st) {
         rlc_model_free(m);
         return st;
     }
-    /* matrices after the 1-D prefix (see "Weight storage" in model_internal.h) */
+    m->n_params = all;
     m->n_vec = vec;
-    for (int i = 0; i < m->n_desc; i++)
-        if (m->desc[i].ndim == 2) m->desc[i].off += vec;
-    m->wte += (ptrdiff_t)vec;
-    m->lm_head = cfg->tie_word_embeddings ? m->wte : m->lm_head + (ptrdiff_t)vec;
-    for (int l = 0; l < L; l++)
-        for (int i = 0; i < NMOD; i++)
-            m->layers[l].w[i] += (ptrdiff_t)vec;
     rlc_config_rope_inv_freq(cfg, m->inv_freq);
     *out = m;
     return RLC_OK;
@@ -236,6 +232,38 @@ rlc_status rlc_model_create(const rlc_model_config *cfg, uint64_t seed, rlc_mode
     }
     *out = m;
     return RLC_OK;
+}
+
+/* The offset of the 1-D tensor at `off` in the whole layout (compact == 0)
+ * or in the compact buffer (compact == 1), from its offset in the other. */
+static ptrdiff_t vec_relocate(const rlc_model *m, ptrdiff_t off, int compact) {
+    if (off < 0) return off;
+    for (int i = 0; i < m->n_desc; i++) {
+        const tensor_desc *t = &m->desc[i];
+        if (t->ndim == 1 && (ptrdiff_t)(compact ? t->off : t->vec_off) == off)
+            return (ptrdiff_t)(compact ? t->vec_off : t->off);
+    }
+    return -1; /* unreachable: every 1-D field names a tensor of the table */
+}
+
+/* Points the 1-D tensor offsets that MP/MG use (norms, biases) into the
+ * compact buffer (compact == 1) or the whole layout (compact == 0). */
+static void vec_point(rlc_model *m, int compact) {
+    for (int l = 0; l < m->cfg.num_layers; l++) {
+        layer_off *lo = &m->layers[l];
+        lo->ln1 = vec_relocate(m, lo->ln1, compact);
+        lo->ln2 = vec_relocate(m, lo->ln2, compact);
+        lo->qn = vec_relocate(m, lo->qn, compact);
+        lo->kn = vec_relocate(m, lo->kn, compact);
+        for (int i = 0; i < NMOD; i++)
+            lo->b[i] = vec_relocate(m, lo->b[i], compact);
+    }
+    m->lnf = vec_relocate(m, m->lnf, compact);
+}
+
+/* Where 1-D tensor t's values are in m->params now. */
+static size_t vec_at(const rlc_model *m, const tensor_desc *t) {
+    return m->store ? t->vec_off : t->off;
 }
 
 static void store_release(model_bf16_store *s) {
@@ -320,7 +348,8 @@ static rlc_status model_load(const char *dir, int keep_bf16, rlc_model **out) {
     for (int i = 0; st == RLC_OK && i < m->n_desc; i++) {
         tensor_desc *t = &m->desc[i];
         if (!bf16 || t->ndim == 1)
-            st = rlc_st_read_f32(f, t->name, t->ndim, t->shape, m->params + t->off);
+            st = rlc_st_read_f32(f, t->name, t->ndim, t->shape,
+                                 m->params + (bf16 ? t->vec_off : t->off));
     }
     if (st == RLC_OK) {
         const rlc_st_tensor *e = rlc_st_find(f, "model.embed_tokens.weight");
@@ -329,6 +358,7 @@ static rlc_status model_load(const char *dir, int keep_bf16, rlc_model **out) {
     }
     if (st == RLC_OK && !(m->src_dir = strdup(dir))) st = RLC_ERR_NOMEM;
     if (st == RLC_OK && bf16) {
+        vec_point(m, 1);
         st = store_attach(m, f);
         f = NULL;
     }
@@ -369,8 +399,9 @@ rlc_status rlc_model_save(const rlc_model *m, const char *dir, rlc_dtype dtype) 
     float *wide = NULL; /* one BF16 matrix widened, when saving a BF16 store in another dtype */
     for (int i = 0; st == RLC_OK && i < m->n_desc; i++) {
         const tensor_desc *t = &m->desc[i];
-        if (!m->store || t->ndim == 1) {
-            st = rlc_st_writer_add_f32(w, t->name, dtype, t->ndim, t->shape, m->params + t->off);
+        if (t->ndim == 1 || !m->store) {
+            size_t at = t->ndim == 1 ? vec_at(m, t) : t->off;
+            st = rlc_st_writer_add_f32(w, t->name, dtype, t->ndim, t->shape, m->params + at);
             continue;
         }
         const uint16_t *b = model_wmat(m, (ptrdiff_t)t->off).bf16;
@@ -410,6 +441,7 @@ rlc_status rlc_model_clone_base(const rlc_model *m, rlc_model **out) {
             c->n_mats = m->n_mats;
             c->store = m->store;
             c->store->refs++;
+            vec_point(c, 1);
         }
     }
     c->be = m->be;
@@ -501,13 +533,15 @@ rlc_status model_materialize(rlc_model *m) {
     if (!m->store) return RLC_OK;
     float *p = NULL;
     RLC_TRY(alloc_floats("model parameters", m->n_params, &p));
-    memcpy(p, m->params, m->n_vec * sizeof(float));
     for (int i = 0; i < m->n_desc; i++) {
         const tensor_desc *t = &m->desc[i];
         if (t->ndim == 2)
             rlc_convert_to_f32(p + t->off, model_wmat(m, (ptrdiff_t)t->off).bf16, RLC_DTYPE_BF16,
                                t->numel);
+        else
+            memcpy(p + t->off, m->params + t->vec_off, t->numel * sizeof(float));
     }
+    vec_point(m, 0);
     free(m->params);
     m->params = p;
     free(m->mats);
@@ -558,7 +592,7 @@ float *rlc_model_param(rlc_model *m, const char *name, size_t *numel) {
     if (t) {
         if (t->ndim == 2 && model_materialize(m)) return NULL;
         if (numel) *numel = t->numel;
-        return m->params + t->off;
+        return m->params + (t->ndim == 1 ? vec_at(m, t) : t->off);
     }
     t = m->has_lora ? find_desc(m->lora_desc, m->n_lora_desc, name) : NULL;
     if (!t) return NULL;

@@ -15,23 +15,25 @@ typedef struct tensor_desc {
     char name[128];
     int ndim;
     int64_t shape[2];
-    size_t off; /* in floats, into the owning buffer */
+    size_t off;     /* in floats, into the owning buffer (the whole layout) */
+    size_t vec_off; /* 1-D base tensors: offset in the compact buffer (see below) */
     size_t numel;
 } tensor_desc;
 
-/* Weight storage. The base layout (desc, layer_off, n_params floats) puts
- * every 1-D tensor (norms, biases) first, in [0, n_vec), and every matrix
- * (wte, lm_head, the modules' weights) after it, in [n_vec, n_params); the
- * gradient buffer always has the whole layout. The parameter buffer holds
- * either
+/* Weight storage. The base layout (desc[].off, n_params floats, in HF
+ * order) is what the gradient buffer and the trainable view always use. The
+ * parameter buffer holds either
  *   - the whole layout in F32 (store == NULL): created models, F32/F16 files,
  *     and any model whose base was materialized (model_materialize), or
- *   - only the 1-D prefix [0, n_vec) in F32 (store != NULL): a model loaded
- *     from a file whose matrices are all BF16. Each matrix is then BF16 at
- *     mats[i].bf16 (pointing into the file's read-only mapping, or into
- *     store->copies when its data was not 2-byte aligned), and params + off
- *     for off >= n_vec is NOT valid memory: matrices are reached only through
- *     model_wmat. */
+ *   - only the 1-D tensors (norms, biases), F32, packed in n_vec floats at
+ *     desc[].vec_off (store != NULL): a model loaded from a file whose
+ *     matrices are all BF16. Each matrix is then BF16 at mats[i].bf16
+ *     (pointing into the file's read-only mapping, or into store->copies
+ *     when its data was not 2-byte aligned), reached only through
+ *     model_wmat with its layout offset (wte, lm_head, layer_off.w).
+ * The 1-D offsets that MP/MG take (layer_off ln1, ln2, qn, kn, b; lnf) follow
+ * the buffer: vec_off while store != NULL, the layout offset otherwise
+ * (gradients of the base exist only then). */
 typedef struct model_mat {
     ptrdiff_t off; /* the matrix's offset in the layout */
     const uint16_t *bf16;
@@ -60,10 +62,10 @@ struct rlc_model {
     char *src_dir;          /* the directory given to rlc_model_load (NULL if created) */
     char config_sha256[65]; /* of src_dir/config.json as loaded ("" if created) */
 
-    float *params; /* one allocation: the whole layout, or only [0, n_vec) (see above) */
+    float *params; /* one allocation: the whole layout, or the 1-D tensors (see above) */
     float *grads;  /* whole layout; allocated when the base is trained */
     size_t n_params;
-    size_t n_vec;            /* floats of the 1-D prefix of the layout */
+    size_t n_vec;            /* floats of the compact 1-D buffer (BF16-held model) */
     model_bf16_store *store; /* NULL while every matrix is F32 in params */
     model_mat *mats;         /* [n_mats] sorted by off; only with store */
     int n_mats;
