@@ -20,6 +20,8 @@
 #include "tmpdir.h"
 
 #include "base/killpoint.h"
+#include "model/model.h"
+#include "model/safetensors.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -263,11 +265,14 @@ static void sft_config(const char *file, const char *name, int steps, int save_e
     th_write_text(tmp_path(file), text);
 }
 
-/* A GRPO config from tmpdir/base/final writing tmpdir/NAME. */
+/* The model GRPO starts from, under tmpdir. */
+static const char *grpo_base = "base/final";
+
+/* A GRPO config from tmpdir/<grpo_base> writing tmpdir/NAME. */
 static void grpo_config(const char *file, const char *name, int lora, int steps, int save_every) {
     char text[2048];
     snprintf(text, sizeof text,
-             "model: {path: %s/base/final}\n%s"
+             "model: {path: %s/%s}\n%s"
              "rewards: {weights: {format_approx: 1.0, number_check: 1.0}}\n"
              "algorithm: {group_size: 4, max_new_tokens: 12, temperature: 1.0, beta: 0.02}\n"
              "lora: {enabled: %s, rank: 4, alpha: 8, targets: [q_proj, v_proj, down_proj]}\n"
@@ -275,7 +280,8 @@ static void grpo_config(const char *file, const char *name, int lora, int steps,
              "optimizer: {lr: 1.0e-2, schedule: cosine, warmup_steps: 2, weight_decay: 0.01}\n"
              "logging: {run_dir: %s, run_name: %s, log_every: 1, tensorboard: false}\n"
              "checkpoint: {save_every: %d, keep_last: 2}\n",
-             tmpdir, data_spec, lora ? "true" : "false", steps, tmpdir, name, save_every);
+             tmpdir, grpo_base, data_spec, lora ? "true" : "false", steps, tmpdir, name,
+             save_every);
     th_write_text(tmp_path(file), text);
 }
 
@@ -422,6 +428,75 @@ Test(resume, sigkill_grpo_full) {
     grpo_config("k.yaml", "k", 0, 12, 2);
     crash_case cc = {"train", "model.safetensors", 12, 2, 33};
     crash_and_compare(&cc);
+}
+
+/* The SFT model re-saved with BF16 weights as tmpdir/bf16base, which GRPO
+ * then starts from: rlc holds its matrices BF16 (LoRA), or trains F32 master
+ * weights made from them (full fine-tuning). */
+static void make_bf16_base(void) {
+    make_base();
+    rlc_model *m;
+    cr_assert_eq(rlc_model_load(tmp_path("base/final"), &m), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_model_save(m, tmp_path("bf16base"), RLC_DTYPE_BF16), RLC_OK, "%s",
+                 rlc_last_error());
+    rlc_model_free(m);
+    grpo_base = "bf16base";
+}
+
+/* The dtype of the embedding in DIR/model.safetensors. */
+static rlc_dtype weights_dtype(const char *dir) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    rlc_st_file *f;
+    cr_assert_eq(rlc_st_open(path, &f), RLC_OK, "%s", rlc_last_error());
+    const rlc_st_tensor *t = rlc_st_find(f, "model.embed_tokens.weight");
+    cr_assert_not_null(t, "%s: no embedding", path);
+    rlc_dtype d = t->dtype;
+    rlc_st_close(f);
+    return d;
+}
+
+Test(resume, sigkill_grpo_lora_bf16) {
+    make_bf16_base();
+    grpo_config("ref.yaml", "ref", 1, 12, 2);
+    grpo_config("k.yaml", "k", 1, 12, 2);
+    crash_case cc = {"train", "adapter_model.safetensors", 12, 2, 44};
+    crash_and_compare(&cc);
+}
+
+/* Checkpoints keep the F32 master weights (what makes the resume exact);
+ * final/ is BF16 like the base. */
+Test(resume, sigkill_grpo_full_bf16) {
+    make_bf16_base();
+    grpo_config("ref.yaml", "ref", 0, 12, 2);
+    grpo_config("k.yaml", "k", 0, 12, 2);
+    crash_case cc = {"train", "model.safetensors", 12, 2, 55};
+    crash_and_compare(&cc);
+    cr_expect_eq(weights_dtype(tmp_path("k/final")), RLC_DTYPE_BF16);
+    cr_expect_eq(weights_dtype(tmp_path("k/checkpoints/checkpoint-10")), RLC_DTYPE_F32);
+}
+
+/* SFT of every weight from the BF16 base, writing tmpdir/NAME. */
+static void sft_bf16_config(const char *file, const char *name) {
+    char text[2048];
+    snprintf(text, sizeof text,
+             "model: {path: %s/bf16base}\n%s"
+             "training: {steps: 10, batch_size: 16, eval_every: 0, seed: 1}\n"
+             "optimizer: {lr: 1.0e-3, schedule: cosine, warmup_steps: 2, min_lr_ratio: 0.1}\n"
+             "logging: {run_dir: %s, run_name: %s, log_every: 1, tensorboard: false}\n"
+             "checkpoint: {save_every: 3, keep_last: 2}\n",
+             tmpdir, data_spec, tmpdir, name);
+    th_write_text(tmp_path(file), text);
+}
+
+Test(resume, sigkill_sft_full_bf16) {
+    make_bf16_base();
+    sft_bf16_config("ref.yaml", "ref");
+    sft_bf16_config("k.yaml", "k");
+    crash_case cc = {"sft", "model.safetensors", 10, 3, 66};
+    crash_and_compare(&cc);
+    cr_expect_eq(weights_dtype(tmp_path("k/final")), RLC_DTYPE_BF16);
+    cr_expect_eq(weights_dtype(tmp_path("k/checkpoints/checkpoint-9")), RLC_DTYPE_F32);
 }
 
 /* ---- corruption tests ---- */

@@ -16,7 +16,11 @@ struct rlc_generator {
     rlc_model *m;
     int max_seqs, max_len, rows; /* rows = max(max_seqs, max_len) */
     size_t bytes;
-    float *kc, *vc;                       /* [L][max_seqs, max_len, KD] */
+    /* KV cache [L][max_seqs, max_len, KD]: F32 in kc/vc, or BF16 in kc16/vc16
+     * when kv_bf16 (the other pair NULL) */
+    float *kc, *vc;
+    uint16_t *kc16, *vc16;
+    int kv_bf16;
     float *x, *ln;                        /* [rows, C] */
     float *q, *k, *v, *atty;              /* [rows, QD|KD] */
     float *g, *u, *h;                     /* [rows, F] */
@@ -65,6 +69,8 @@ void rlc_generator_free(rlc_generator *g) {
     if (!g) return;
     free(g->kc);
     free(g->vc);
+    free(g->kc16);
+    free(g->vc16);
     free(g->x);
     free(g->ln);
     free(g->q);
@@ -92,24 +98,40 @@ size_t rlc_generator_bytes(const rlc_generator *g) {
     return g->bytes + g->att_cap * sizeof(float);
 }
 
-/* a * b * c * d floats (the product checked); the first failure stays in *st. */
-static float *galloc(rlc_generator *g, rlc_status *st, const char *what, size_t a, size_t b,
-                     size_t c, size_t d) {
+/* a * b * c * d elements of elem bytes (the product checked); the first
+ * failure stays in *st. */
+static void *galloc_elems(rlc_generator *g, rlc_status *st, const char *what, size_t a, size_t b,
+                          size_t c, size_t d, size_t elem) {
     size_t n = 0, bytes = 0;
     if (*st) return NULL;
     *st = rlc_mul3_size(what, a, b, c, &n);
-    if (!*st) *st = rlc_mul3_size(what, n, d, sizeof(float), &bytes);
+    if (!*st) *st = rlc_mul3_size(what, n, d, elem, &bytes);
     if (*st) return NULL;
-    float *p = rlc_aligned_alloc(bytes);
+    void *p = rlc_aligned_alloc(bytes);
     if (!p) *st = RLC_ERR_NOMEM;
     g->bytes += bytes;
     return p;
 }
 
+/* a * b * c * d floats. */
+static float *galloc(rlc_generator *g, rlc_status *st, const char *what, size_t a, size_t b,
+                     size_t c, size_t d) {
+    return galloc_elems(g, st, what, a, b, c, d, sizeof(float));
+}
+
 rlc_status rlc_generator_new(rlc_model *m, int max_seqs, int max_len, rlc_generator **out) {
+    return rlc_generator_new_kv(m, max_seqs, max_len,
+                                rlc_model_base_bf16(m) ? RLC_DTYPE_BF16 : RLC_DTYPE_F32, out);
+}
+
+rlc_status rlc_generator_new_kv(rlc_model *m, int max_seqs, int max_len, rlc_dtype kv,
+                                rlc_generator **out) {
     const rlc_model_config *c = &m->cfg;
     if (max_seqs <= 0 || max_len <= 0)
         return rlc_errorf(RLC_ERR_INVALID, "generator: need positive sequence count and length");
+    if (kv != RLC_DTYPE_F32 && kv != RLC_DTYPE_BF16)
+        return rlc_errorf(RLC_ERR_INVALID, "generator: KV cache dtype %s (expected F32 or BF16)",
+                          rlc_dtype_name(kv));
     rlc_generator *g = rlc_calloc(1, sizeof *g);
     if (!g) return RLC_ERR_NOMEM;
     g->m = m;
@@ -122,8 +144,14 @@ rlc_status rlc_generator_new(rlc_model *m, int max_seqs, int max_len, rlc_genera
     size_t L = c->num_layers, S = max_seqs, T = max_len;
     size_t r = m->has_lora ? (size_t)m->lc.rank : 1;
     rlc_status gst = RLC_OK;
-    g->kc = galloc(g, &gst, "generator: KV cache", L, S, T, KD);
-    g->vc = galloc(g, &gst, "generator: KV cache", L, S, T, KD);
+    g->kv_bf16 = kv == RLC_DTYPE_BF16;
+    if (g->kv_bf16) {
+        g->kc16 = galloc_elems(g, &gst, "generator: KV cache", L, S, T, KD, sizeof(uint16_t));
+        g->vc16 = galloc_elems(g, &gst, "generator: KV cache", L, S, T, KD, sizeof(uint16_t));
+    } else {
+        g->kc = galloc(g, &gst, "generator: KV cache", L, S, T, KD);
+        g->vc = galloc(g, &gst, "generator: KV cache", L, S, T, KD);
+    }
     g->x = galloc(g, &gst, "generator", R, C, 1, 1);
     g->ln = galloc(g, &gst, "generator", R, C, 1, 1);
     g->q = galloc(g, &gst, "generator", R, QD, 1, 1);
@@ -204,12 +232,34 @@ typedef struct prefill_ctx {
     int slot;
 } prefill_ctx;
 
+/* Writes n floats of k and v into the cache at offset off (rounded to BF16
+ * with a BF16 cache). */
+static void kv_put(rlc_generator *g, size_t off, const float *k, const float *v, size_t n) {
+    if (g->kv_bf16) {
+        rlc_convert_from_f32(g->kc16 + off, k, RLC_DTYPE_BF16, n);
+        rlc_convert_from_f32(g->vc16 + off, v, RLC_DTYPE_BF16, n);
+    } else {
+        memcpy(g->kc + off, k, n * sizeof(float));
+        memcpy(g->vc + off, v, n * sizeof(float));
+    }
+}
+
+/* Copies n cached elements from offset src to offset dst. */
+static void kv_copy(rlc_generator *g, size_t dst, size_t src, size_t n) {
+    if (g->kv_bf16) {
+        memcpy(g->kc16 + dst, g->kc16 + src, n * sizeof(uint16_t));
+        memcpy(g->vc16 + dst, g->vc16 + src, n * sizeof(uint16_t));
+    } else {
+        memcpy(g->kc + dst, g->kc + src, n * sizeof(float));
+        memcpy(g->vc + dst, g->vc + src, n * sizeof(float));
+    }
+}
+
 static void attend_prefill(rlc_generator *g, int l, int rows, void *vctx) {
     prefill_ctx *ctx = vctx;
     const rlc_model_config *c = &g->m->cfg;
     size_t KD = (size_t)c->num_kv_heads * c->head_dim;
-    memcpy(g->kc + kv_off(g, l, ctx->slot, 0), g->k, rows * KD * sizeof(float));
-    memcpy(g->vc + kv_off(g, l, ctx->slot, 0), g->v, rows * KD * sizeof(float));
+    kv_put(g, kv_off(g, l, ctx->slot, 0), g->k, g->v, rows * KD);
     g->m->be->attention_forward(g->atty, g->att, g->q, g->k, g->v, 1, rows, c->num_heads,
                                 c->num_kv_heads, c->head_dim);
 }
@@ -217,13 +267,17 @@ static void attend_prefill(rlc_generator *g, int l, int rows, void *vctx) {
 static void attend_decode(rlc_generator *g, int l, int rows, void *vctx) {
     const rlc_model_config *c = &g->m->cfg;
     size_t KD = (size_t)c->num_kv_heads * c->head_dim;
-    for (int r = 0; r < rows; r++) {
-        memcpy(g->kc + kv_off(g, l, g->act[r], g->pos[r]), g->k + r * KD, KD * sizeof(float));
-        memcpy(g->vc + kv_off(g, l, g->act[r], g->pos[r]), g->v + r * KD, KD * sizeof(float));
-    }
-    g->m->be->attention_decode(g->atty, g->scratch, g->q, g->kc + kv_off(g, l, 0, 0),
-                               g->vc + kv_off(g, l, 0, 0), g->rowlen, g->act, rows, g->max_len,
-                               c->num_heads, c->num_kv_heads, c->head_dim);
+    for (int r = 0; r < rows; r++)
+        kv_put(g, kv_off(g, l, g->act[r], g->pos[r]), g->k + r * KD, g->v + r * KD, KD);
+    size_t l0 = kv_off(g, l, 0, 0);
+    if (g->kv_bf16)
+        g->m->be->attention_decode_bf16(g->atty, g->scratch, g->q, g->kc16 + l0, g->vc16 + l0,
+                                        g->rowlen, g->act, rows, g->max_len, c->num_heads,
+                                        c->num_kv_heads, c->head_dim);
+    else
+        g->m->be->attention_decode(g->atty, g->scratch, g->q, g->kc + l0, g->vc + l0, g->rowlen,
+                                   g->act, rows, g->max_len, c->num_heads, c->num_kv_heads,
+                                   c->head_dim);
 }
 
 /* Final norm and LM head for `rows` rows of x starting at row `first`, into logits. */
@@ -309,12 +363,8 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
         for (int l = 0; l < c->num_layers; l++) {
             block(g, l, P, attend_prefill, &ctx);
             size_t KD = (size_t)c->num_kv_heads * c->head_dim;
-            for (int j = 1; j < G; j++) {
-                memcpy(g->kc + kv_off(g, l, slot0 + j, 0), g->kc + kv_off(g, l, slot0, 0),
-                       P * KD * sizeof(float));
-                memcpy(g->vc + kv_off(g, l, slot0 + j, 0), g->vc + kv_off(g, l, slot0, 0),
-                       P * KD * sizeof(float));
-            }
+            for (int j = 1; j < G; j++)
+                kv_copy(g, kv_off(g, l, slot0 + j, 0), kv_off(g, l, slot0, 0), P * KD);
         }
         head(g, P - 1, 1, g->logits + (size_t)slot0 * V);
         for (int j = 1; j < G; j++)

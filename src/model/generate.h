@@ -60,9 +60,16 @@ typedef struct rlc_gen_out {
 void rlc_gen_out_free(rlc_gen_out *o);
 
 /* A reusable generator: KV cache and buffers for up to max_seqs sequences of
- * max_len tokens (prompt + generated), allocated once. */
+ * max_len tokens (prompt + generated), allocated once. The KV cache is BF16
+ * when the model's weights are held BF16 (rlc_model_base_bf16; half the
+ * memory of F32): decode steps then attend to keys and values rounded to
+ * BF16 (a prompt's own prefill attention uses them unrounded), so their
+ * log-probs differ from a forward pass by that rounding; else F32. */
 typedef struct rlc_generator rlc_generator;
 rlc_status rlc_generator_new(rlc_model *m, int max_seqs, int max_len, rlc_generator **out);
+/* rlc_generator_new with the KV cache in kv (RLC_DTYPE_F32 or RLC_DTYPE_BF16). */
+rlc_status rlc_generator_new_kv(rlc_model *m, int max_seqs, int max_len, rlc_dtype kv,
+                                rlc_generator **out);
 void rlc_generator_free(rlc_generator *g); /* NULL is a no-op */
 size_t rlc_generator_bytes(const rlc_generator *g);
 

@@ -57,9 +57,11 @@ static int mod_has_bias(const rlc_model_config *c, int mod) {
     return c->mlp_bias;
 }
 
-/* Appends a tensor to a table, returning its offset. Sizes come from a
- * config: an overflow sets *st (once) and returns -1. */
-static ptrdiff_t add_desc(tensor_desc *d, int *n, size_t *total, const char *name, int64_t d0,
+/* Appends a tensor to a table, returning its offset. total[0] counts the
+ * whole layout; total[1] (may be the same counter) only the 1-D tensors, for
+ * the compact buffer of a BF16-held model (vec_off). Sizes come from a config:
+ * an overflow sets *st (once) and returns -1. */
+static ptrdiff_t add_desc(tensor_desc *d, int *n, size_t *total[2], const char *name, int64_t d0,
                           int64_t d1, rlc_status *st) {
     if (*st) return -1;
     tensor_desc *t = &d[(*n)++];
@@ -71,9 +73,13 @@ static ptrdiff_t add_desc(tensor_desc *d, int *n, size_t *total, const char *nam
     /* 16-float alignment keeps every tensor 64-byte aligned for SIMD. */
     *st = rlc_mul_size_what(name, (size_t)d0, (size_t)(d1 > 0 ? d1 : 1), &t->numel);
     if (!*st) *st = rlc_align_size(name, t->numel, 16, &padded);
-    if (!*st) *st = rlc_add_size_what("parameter total", *total, padded, total);
+    if (!*st) *st = rlc_add_size_what("parameter total", *total[0], padded, total[0]);
     if (*st) return -1;
-    t->off = *total - padded;
+    t->off = *total[0] - padded;
+    if (t->ndim == 1 && total[1] != total[0]) {
+        t->vec_off = *total[1]; /* cannot overflow: a part of total[0] */
+        *total[1] += padded;
+    }
     return (ptrdiff_t)t->off;
 }
 
@@ -144,49 +150,50 @@ static rlc_status model_layout(const rlc_model_config *cfg, rlc_model **out) {
         rlc_model_free(m);
         return RLC_ERR_NOMEM;
     }
-    size_t total = 0;
+    size_t all = 0, vec = 0, *total[2] = {&all, &vec};
     char name[128];
     rlc_status st = RLC_OK;
-    m->wte = add_desc(m->desc, &m->n_desc, &total, "model.embed_tokens.weight", V, C, &st);
+    m->wte = add_desc(m->desc, &m->n_desc, total, "model.embed_tokens.weight", V, C, &st);
     for (int l = 0; l < L; l++) {
         layer_off *lo = &m->layers[l];
         for (int i = 0; i < NMOD; i++)
             lo->w[i] = lo->b[i] = lo->la[i] = lo->lb[i] = -1;
         lo->qn = lo->kn = -1;
 #define LNAME(suffix) (snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix), name)
-        lo->ln1 = add_desc(m->desc, &m->n_desc, &total, LNAME("input_layernorm.weight"), C, 0, &st);
+        lo->ln1 = add_desc(m->desc, &m->n_desc, total, LNAME("input_layernorm.weight"), C, 0, &st);
         for (int i = 0; i < NMOD; i++) {
             int in, o;
             model_mod_dims(cfg, i, &in, &o);
             char mn[96];
             snprintf(mn, sizeof mn, "%s.weight", mod_names[i]);
-            lo->w[i] = add_desc(m->desc, &m->n_desc, &total, LNAME(mn), o, in, &st);
+            lo->w[i] = add_desc(m->desc, &m->n_desc, total, LNAME(mn), o, in, &st);
             if (mod_has_bias(cfg, i)) {
                 snprintf(mn, sizeof mn, "%s.bias", mod_names[i]);
-                lo->b[i] = add_desc(m->desc, &m->n_desc, &total, LNAME(mn), o, 0, &st);
+                lo->b[i] = add_desc(m->desc, &m->n_desc, total, LNAME(mn), o, 0, &st);
             }
             if (i == MOD_O) {
                 if (cfg->qk_norm) {
-                    lo->qn = add_desc(m->desc, &m->n_desc, &total, LNAME("self_attn.q_norm.weight"),
+                    lo->qn = add_desc(m->desc, &m->n_desc, total, LNAME("self_attn.q_norm.weight"),
                                       D, 0, &st);
-                    lo->kn = add_desc(m->desc, &m->n_desc, &total, LNAME("self_attn.k_norm.weight"),
+                    lo->kn = add_desc(m->desc, &m->n_desc, total, LNAME("self_attn.k_norm.weight"),
                                       D, 0, &st);
                 }
-                lo->ln2 = add_desc(m->desc, &m->n_desc, &total,
+                lo->ln2 = add_desc(m->desc, &m->n_desc, total,
                                    LNAME("post_attention_layernorm.weight"), C, 0, &st);
             }
         }
 #undef LNAME
     }
-    m->lnf = add_desc(m->desc, &m->n_desc, &total, "model.norm.weight", C, 0, &st);
+    m->lnf = add_desc(m->desc, &m->n_desc, total, "model.norm.weight", C, 0, &st);
     m->lm_head = cfg->tie_word_embeddings
                      ? m->wte
-                     : add_desc(m->desc, &m->n_desc, &total, "lm_head.weight", V, C, &st);
+                     : add_desc(m->desc, &m->n_desc, total, "lm_head.weight", V, C, &st);
     if (st) {
         rlc_model_free(m);
         return st;
     }
-    m->n_params = total;
+    m->n_params = all;
+    m->n_vec = vec;
     rlc_config_rope_inv_freq(cfg, m->inv_freq);
     *out = m;
     return RLC_OK;
@@ -227,7 +234,101 @@ rlc_status rlc_model_create(const rlc_model_config *cfg, uint64_t seed, rlc_mode
     return RLC_OK;
 }
 
-rlc_status rlc_model_load(const char *dir, rlc_model **out) {
+/* The offset of the 1-D tensor at `off` in the whole layout (compact == 0)
+ * or in the compact buffer (compact == 1), from its offset in the other. */
+static ptrdiff_t vec_relocate(const rlc_model *m, ptrdiff_t off, int compact) {
+    if (off < 0) return off;
+    for (int i = 0; i < m->n_desc; i++) {
+        const tensor_desc *t = &m->desc[i];
+        if (t->ndim == 1 && (ptrdiff_t)(compact ? t->off : t->vec_off) == off)
+            return (ptrdiff_t)(compact ? t->vec_off : t->off);
+    }
+    return -1; /* unreachable: every 1-D field names a tensor of the table */
+}
+
+/* Points the 1-D tensor offsets that MP/MG use (norms, biases) into the
+ * compact buffer (compact == 1) or the whole layout (compact == 0). */
+static void vec_point(rlc_model *m, int compact) {
+    for (int l = 0; l < m->cfg.num_layers; l++) {
+        layer_off *lo = &m->layers[l];
+        lo->ln1 = vec_relocate(m, lo->ln1, compact);
+        lo->ln2 = vec_relocate(m, lo->ln2, compact);
+        lo->qn = vec_relocate(m, lo->qn, compact);
+        lo->kn = vec_relocate(m, lo->kn, compact);
+        for (int i = 0; i < NMOD; i++)
+            lo->b[i] = vec_relocate(m, lo->b[i], compact);
+    }
+    m->lnf = vec_relocate(m, m->lnf, compact);
+}
+
+/* Where 1-D tensor t's values are in m->params now. */
+static size_t vec_at(const rlc_model *m, const tensor_desc *t) {
+    return m->store ? t->vec_off : t->off;
+}
+
+static void store_release(model_bf16_store *s) {
+    if (!s || --s->refs > 0) return;
+    rlc_st_close(s->file);
+    free(s->copies);
+    free(s);
+}
+
+static int mat_cmp(const void *a, const void *b) {
+    const model_mat *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Whether every matrix of the layout is BF16 in f (shapes already checked). */
+static int file_mats_bf16(const rlc_model *m, const rlc_st_file *f) {
+    for (int i = 0; i < m->n_desc; i++)
+        if (m->desc[i].ndim == 2 && rlc_st_find(f, m->desc[i].name)->dtype != RLC_DTYPE_BF16)
+            return 0;
+    return 1;
+}
+
+/* Takes ownership of f: the model's matrices point into its mapping (or
+ * into copies of the tensors whose data is not 2-byte aligned). */
+static rlc_status store_attach(rlc_model *m, rlc_st_file *f) {
+    model_bf16_store *s = rlc_calloc(1, sizeof *s);
+    if (!s) {
+        rlc_st_close(f);
+        return RLC_ERR_NOMEM;
+    }
+    s->refs = 1;
+    s->file = f;
+    m->store = s;
+    size_t ncopy = 0;
+    for (int i = 0; i < m->n_desc; i++) {
+        const rlc_st_tensor *t = rlc_st_find(f, m->desc[i].name);
+        if (m->desc[i].ndim != 2) continue; /* a tied lm_head has no entry of its own */
+        m->n_mats++;
+        if ((uintptr_t)t->data % 2) ncopy += t->numel;
+    }
+    m->mats = rlc_calloc((size_t)m->n_mats, sizeof *m->mats);
+    if (ncopy) s->copies = rlc_malloc(ncopy * sizeof(uint16_t));
+    if (!m->mats || (ncopy && !s->copies)) return RLC_ERR_NOMEM;
+    int k = 0;
+    uint16_t *cp = s->copies;
+    for (int i = 0; i < m->n_desc; i++) {
+        const tensor_desc *d = &m->desc[i];
+        if (d->ndim != 2) continue;
+        const rlc_st_tensor *t = rlc_st_find(f, d->name);
+        const uint16_t *p = t->data;
+        if ((uintptr_t)t->data % 2) {
+            memcpy(cp, t->data, t->numel * sizeof(uint16_t));
+            p = cp;
+            cp += t->numel;
+        }
+        m->mats[k++] = (model_mat){.off = (ptrdiff_t)d->off, .bf16 = p};
+    }
+    qsort(m->mats, (size_t)m->n_mats, sizeof *m->mats, mat_cmp);
+    m->lin_scratch = rlc_aligned_alloc(RLC_LINEAR_SCRATCH * sizeof(float));
+    return m->lin_scratch ? RLC_OK : RLC_ERR_NOMEM;
+}
+
+/* keep_bf16: a file whose matrices are all BF16 keeps them BF16 (mapped);
+ * otherwise every tensor is read into F32. */
+static rlc_status model_load(const char *dir, int keep_bf16, rlc_model **out) {
     char path[4096];
     RLC_TRY(rlc_path_join(path, sizeof path, dir, "config.json"));
     rlc_model_config cfg;
@@ -241,10 +342,14 @@ rlc_status rlc_model_load(const char *dir, rlc_model **out) {
     rlc_status st = model_layout(&cfg, &m);
     for (int i = 0; st == RLC_OK && i < m->n_desc; i++)
         st = rlc_st_check_shape(f, m->desc[i].name, m->desc[i].ndim, m->desc[i].shape);
-    if (st == RLC_OK) st = alloc_floats("model parameters", m->n_params, &m->params);
+    int bf16 = st == RLC_OK && keep_bf16 && file_mats_bf16(m, f);
+    if (st == RLC_OK)
+        st = alloc_floats("model parameters", bf16 ? m->n_vec : m->n_params, &m->params);
     for (int i = 0; st == RLC_OK && i < m->n_desc; i++) {
         tensor_desc *t = &m->desc[i];
-        st = rlc_st_read_f32(f, t->name, t->ndim, t->shape, m->params + t->off);
+        if (!bf16 || t->ndim == 1)
+            st = rlc_st_read_f32(f, t->name, t->ndim, t->shape,
+                                 m->params + (bf16 ? t->vec_off : t->off));
     }
     if (st == RLC_OK) {
         const rlc_st_tensor *e = rlc_st_find(f, "model.embed_tokens.weight");
@@ -252,6 +357,11 @@ rlc_status rlc_model_load(const char *dir, rlc_model **out) {
         st = rlc_sha256_file(path, m->config_sha256);
     }
     if (st == RLC_OK && !(m->src_dir = strdup(dir))) st = RLC_ERR_NOMEM;
+    if (st == RLC_OK && bf16) {
+        vec_point(m, 1);
+        st = store_attach(m, f);
+        f = NULL;
+    }
     rlc_st_close(f);
     if (st != RLC_OK) {
         rlc_model_free(m);
@@ -259,6 +369,18 @@ rlc_status rlc_model_load(const char *dir, rlc_model **out) {
     }
     *out = m;
     return RLC_OK;
+}
+
+rlc_status rlc_model_load(const char *dir, rlc_model **out) {
+    return model_load(dir, 1, out);
+}
+
+rlc_status rlc_model_load_f32(const char *dir, rlc_model **out) {
+    return model_load(dir, 0, out);
+}
+
+int rlc_model_base_bf16(const rlc_model *m) {
+    return m->store != NULL;
 }
 
 rlc_status rlc_model_save(const rlc_model *m, const char *dir, rlc_dtype dtype) {
@@ -274,10 +396,29 @@ rlc_status rlc_model_save(const rlc_model *m, const char *dir, rlc_dtype dtype) 
     rlc_st_writer *w = rlc_st_writer_new();
     if (!w) return RLC_ERR_NOMEM;
     rlc_status st = RLC_OK;
+    float *wide = NULL; /* one BF16 matrix widened, when saving a BF16 store in another dtype */
     for (int i = 0; st == RLC_OK && i < m->n_desc; i++) {
         const tensor_desc *t = &m->desc[i];
-        st = rlc_st_writer_add_f32(w, t->name, dtype, t->ndim, t->shape, m->params + t->off);
+        if (t->ndim == 1 || !m->store) {
+            size_t at = t->ndim == 1 ? vec_at(m, t) : t->off;
+            st = rlc_st_writer_add_f32(w, t->name, dtype, t->ndim, t->shape, m->params + at);
+            continue;
+        }
+        const uint16_t *b = model_wmat(m, (ptrdiff_t)t->off).bf16;
+        if (dtype == RLC_DTYPE_BF16) {
+            st = rlc_st_writer_add_raw(w, t->name, dtype, t->ndim, t->shape, b);
+            continue;
+        }
+        free(wide);
+        wide = rlc_malloc(t->numel * sizeof(float));
+        if (!wide) {
+            st = RLC_ERR_NOMEM;
+            break;
+        }
+        rlc_convert_to_f32(wide, b, RLC_DTYPE_BF16, t->numel);
+        st = rlc_st_writer_add_f32(w, t->name, dtype, t->ndim, t->shape, wide);
     }
+    free(wide);
     if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, "model.safetensors");
     if (st == RLC_OK) st = rlc_st_writer_write(w, path);
     rlc_st_writer_free(w);
@@ -286,11 +427,26 @@ rlc_status rlc_model_save(const rlc_model *m, const char *dir, rlc_dtype dtype) 
 
 rlc_status rlc_model_clone_base(const rlc_model *m, rlc_model **out) {
     rlc_model *c;
-    RLC_TRY(model_alloc(&m->cfg, &c));
-    memcpy(c->params, m->params, m->n_params * sizeof(float));
+    RLC_TRY(model_layout(&m->cfg, &c));
+    rlc_status st = alloc_floats("model parameters", m->store ? m->n_vec : m->n_params, &c->params);
+    if (st == RLC_OK)
+        memcpy(c->params, m->params, (m->store ? m->n_vec : m->n_params) * sizeof(float));
+    if (st == RLC_OK && m->store) {
+        /* the frozen matrices are shared, not copied */
+        c->mats = rlc_malloc((size_t)m->n_mats * sizeof *c->mats);
+        c->lin_scratch = rlc_aligned_alloc(RLC_LINEAR_SCRATCH * sizeof(float));
+        if (!c->mats || !c->lin_scratch) st = RLC_ERR_NOMEM;
+        if (st == RLC_OK) {
+            memcpy(c->mats, m->mats, (size_t)m->n_mats * sizeof *c->mats);
+            c->n_mats = m->n_mats;
+            c->store = m->store;
+            c->store->refs++;
+            vec_point(c, 1);
+        }
+    }
     c->be = m->be;
     c->file_dtype = m->file_dtype;
-    rlc_status st = model_ensure_rope(c, m->rope_T > 0 ? m->rope_T : 1);
+    if (st == RLC_OK) st = model_ensure_rope(c, m->rope_T > 0 ? m->rope_T : 1);
     if (st) {
         rlc_model_free(c);
         return st;
@@ -303,6 +459,8 @@ void rlc_model_free(rlc_model *m) {
     if (!m) return;
     free(m->params);
     free(m->grads);
+    free(m->mats);
+    store_release(m->store);
     free(m->desc);
     free(m->layers);
     free(m->inv_freq);
@@ -365,7 +523,35 @@ rlc_status model_ensure_rope(rlc_model *m, int T) {
 }
 
 rlc_wmat model_wmat(const rlc_model *m, ptrdiff_t off) {
-    return (rlc_wmat){.f32 = m->params + off};
+    if (!m->store) return (rlc_wmat){.f32 = m->params + off};
+    model_mat key = {.off = off};
+    const model_mat *e = bsearch(&key, m->mats, (size_t)m->n_mats, sizeof *m->mats, mat_cmp);
+    return (rlc_wmat){.bf16 = e ? e->bf16 : NULL};
+}
+
+rlc_status model_materialize(rlc_model *m) {
+    if (!m->store) return RLC_OK;
+    float *p = NULL;
+    RLC_TRY(alloc_floats("model parameters", m->n_params, &p));
+    for (int i = 0; i < m->n_desc; i++) {
+        const tensor_desc *t = &m->desc[i];
+        if (t->ndim == 2)
+            rlc_convert_to_f32(p + t->off, model_wmat(m, (ptrdiff_t)t->off).bf16, RLC_DTYPE_BF16,
+                               t->numel);
+        else
+            memcpy(p + t->off, m->params + t->vec_off, t->numel * sizeof(float));
+    }
+    vec_point(m, 0);
+    free(m->params);
+    m->params = p;
+    free(m->mats);
+    m->mats = NULL;
+    m->n_mats = 0;
+    store_release(m->store);
+    m->store = NULL;
+    free(m->lin_scratch); /* every weight is F32 now */
+    m->lin_scratch = NULL;
+    return RLC_OK;
 }
 
 /* ---- trainable view ---- */
@@ -379,6 +565,7 @@ rlc_status rlc_model_trainable(rlc_model *m, float **params, float **grads, size
         }
         *params = m->lora_params, *grads = m->lora_grads, *n = m->n_lora;
     } else {
+        RLC_TRY(model_materialize(m));
         if (!m->grads) {
             m->grads = rlc_aligned_alloc(m->n_params * sizeof(float));
             if (!m->grads) return RLC_ERR_NOMEM;
@@ -403,8 +590,9 @@ static const tensor_desc *find_desc(const tensor_desc *d, int n, const char *nam
 float *rlc_model_param(rlc_model *m, const char *name, size_t *numel) {
     const tensor_desc *t = find_desc(m->desc, m->n_desc, name);
     if (t) {
+        if (t->ndim == 2 && model_materialize(m)) return NULL;
         if (numel) *numel = t->numel;
-        return m->params + t->off;
+        return m->params + (t->ndim == 1 ? vec_at(m, t) : t->off);
     }
     t = m->has_lora ? find_desc(m->lora_desc, m->n_lora_desc, name) : NULL;
     if (!t) return NULL;
@@ -440,7 +628,7 @@ static rlc_status lora_alloc(rlc_model *m, const rlc_lora_config *lc) {
     int L = m->cfg.num_layers;
     m->lora_desc = rlc_calloc((size_t)L * NMOD * 2, sizeof *m->lora_desc);
     if (!m->lora_desc) return RLC_ERR_NOMEM;
-    size_t total = 0;
+    size_t total = 0, *tot[2] = {&total, &total};
     char name[128];
     rlc_status st = RLC_OK;
     for (int l = 0; l < L; l++)
@@ -451,16 +639,15 @@ static rlc_status lora_alloc(rlc_model *m, const rlc_lora_config *lc) {
             snprintf(name, sizeof name, "base_model.model.model.layers.%d.%s.lora_A.weight", l,
                      mod_names[i]);
             m->layers[l].la[i] =
-                add_desc(m->lora_desc, &m->n_lora_desc, &total, name, lc->rank, in, &st);
+                add_desc(m->lora_desc, &m->n_lora_desc, tot, name, lc->rank, in, &st);
             snprintf(name, sizeof name, "base_model.model.model.layers.%d.%s.lora_B.weight", l,
                      mod_names[i]);
             m->layers[l].lb[i] =
-                add_desc(m->lora_desc, &m->n_lora_desc, &total, name, o, lc->rank, &st);
+                add_desc(m->lora_desc, &m->n_lora_desc, tot, name, o, lc->rank, &st);
         }
     if (!st) st = alloc_floats("LoRA parameters", total, &m->lora_params);
     if (st) {
         free(m->lora_desc);
-        free(m->lin_scratch);
         m->lora_desc = NULL;
         m->n_lora_desc = 0;
         return st;
@@ -627,6 +814,7 @@ rlc_status rlc_model_reload_trainable(rlc_model *m, const char *dir) {
     char path[4096];
     const tensor_desc *d = m->has_lora ? m->lora_desc : m->desc;
     int n = m->has_lora ? m->n_lora_desc : m->n_desc;
+    if (!m->has_lora) RLC_TRY(model_materialize(m));
     float *base = m->has_lora ? m->lora_params : m->params;
     RLC_TRY(rlc_path_join(path, sizeof path, dir,
                           m->has_lora ? "adapter_model.safetensors" : "model.safetensors"));

@@ -39,13 +39,23 @@ rlc_status rlc_lora_parse_targets(const char *list, unsigned *targets);
 
 /* A fresh model with seeded random weights (std 0.02, norms 1). */
 rlc_status rlc_model_create(const rlc_model_config *cfg, uint64_t seed, rlc_model **out);
-/* Loads DIR/config.json and its safetensors (single file or sharded). */
+/* Loads DIR/config.json and its safetensors (single file or sharded). When
+ * every weight matrix in the file is BF16, the matrices stay BF16 in the
+ * file's read-only mapping (made F32 only if the base is trained or handed
+ * out as F32); 1-D tensors and any other file are read into F32. */
 rlc_status rlc_model_load(const char *dir, rlc_model **out);
-/* Writes DIR/config.json and DIR/model.safetensors with weights in dtype. */
+/* rlc_model_load that reads every tensor into F32 (the BF16 file upcast):
+ * a reference for tests and comparisons. */
+rlc_status rlc_model_load_f32(const char *dir, rlc_model **out);
+/* 1 while the base weight matrices are held BF16 (see rlc_model_load). */
+int rlc_model_base_bf16(const rlc_model *m);
+/* Writes DIR/config.json and DIR/model.safetensors with weights in dtype
+ * (BF16 matrices held BF16 are written as they are). */
 rlc_status rlc_model_save(const rlc_model *m, const char *dir, rlc_dtype dtype);
 void rlc_model_free(rlc_model *m); /* NULL is a no-op */
 /* A frozen copy of the base weights (no adapter, no gradients): the reference
- * policy for a KL term under full fine-tuning. */
+ * policy for a KL term under full fine-tuning. BF16 matrices are shared with
+ * m (the same mapping), not copied. */
 rlc_status rlc_model_clone_base(const rlc_model *m, rlc_model **out);
 
 const rlc_model_config *rlc_model_cfg(const rlc_model *m);
@@ -82,13 +92,15 @@ void rlc_model_set_lora_enabled(rlc_model *m, int on);
 int rlc_model_has_lora(const rlc_model *m);
 
 /* The parameters being trained (LoRA weights if an adapter is attached,
- * otherwise every base weight) and their gradients: flat, n floats each.
- * Gradients are allocated on first call. */
+ * otherwise every base weight, made F32 first if held BF16) and their
+ * gradients: flat, n floats each. Gradients are allocated on first call. */
 rlc_status rlc_model_trainable(rlc_model *m, float **params, float **grads, size_t *n);
 void rlc_model_zero_grad(rlc_model *m);
 
 /* Named view of one tensor (HF or PEFT name) in the parameter or gradient
- * buffer; NULL if there is no such tensor (or no gradient for it). */
+ * buffer; NULL if there is no such tensor (or no gradient for it).
+ * rlc_model_param of a base matrix held BF16 makes the whole base F32 first
+ * (NULL when out of memory). */
 float *rlc_model_param(rlc_model *m, const char *name, size_t *numel);
 float *rlc_model_grad(rlc_model *m, const char *name, size_t *numel);
 /* Iterates tensor names: i from 0 until it returns NULL. lora=1 for adapter tensors. */

@@ -4,6 +4,7 @@
 #define RLC_MODEL_INTERNAL_H
 
 #include "model/model.h"
+#include "model/safetensors.h"
 
 #include <stddef.h>
 
@@ -14,9 +15,38 @@ typedef struct tensor_desc {
     char name[128];
     int ndim;
     int64_t shape[2];
-    size_t off; /* in floats, into the owning buffer */
+    size_t off;     /* in floats, into the owning buffer (the whole layout) */
+    size_t vec_off; /* 1-D base tensors: offset in the compact buffer (see below) */
     size_t numel;
 } tensor_desc;
+
+/* Weight storage. The base layout (desc[].off, n_params floats, in HF
+ * order) is what the gradient buffer and the trainable view always use. The
+ * parameter buffer holds either
+ *   - the whole layout in F32 (store == NULL): created models, F32/F16 files,
+ *     and any model whose base was materialized (model_materialize), or
+ *   - only the 1-D tensors (norms, biases), F32, packed in n_vec floats at
+ *     desc[].vec_off (store != NULL): a model loaded from a file whose
+ *     matrices are all BF16. Each matrix is then BF16 at mats[i].bf16
+ *     (pointing into the file's read-only mapping, or into store->copies
+ *     when its data was not 2-byte aligned), reached only through
+ *     model_wmat with its layout offset (wte, lm_head, layer_off.w).
+ * The 1-D offsets that MP/MG take (layer_off ln1, ln2, qn, kn, b; lnf) follow
+ * the buffer: vec_off while store != NULL, the layout offset otherwise
+ * (gradients of the base exist only then). */
+typedef struct model_mat {
+    ptrdiff_t off; /* the matrix's offset in the layout */
+    const uint16_t *bf16;
+} model_mat;
+
+/* The memory BF16 matrices point into, shared by a model and its clones
+ * (rlc_model_clone_base); the last model freed releases it. Not thread-safe:
+ * clone and free models of one store on one thread. */
+typedef struct model_bf16_store {
+    int refs;
+    rlc_st_file *file; /* the mmapped safetensors */
+    uint16_t *copies;  /* BF16 copies of tensors whose file data was unaligned */
+} model_bf16_store;
 
 /* Offsets (in floats) of one block's tensors; -1 when absent. */
 typedef struct layer_off {
@@ -32,9 +62,13 @@ struct rlc_model {
     char *src_dir;          /* the directory given to rlc_model_load (NULL if created) */
     char config_sha256[65]; /* of src_dir/config.json as loaded ("" if created) */
 
-    float *params; /* one allocation: every base weight */
-    float *grads;  /* same layout; allocated when the base is trained */
+    float *params; /* one allocation: the whole layout, or the 1-D tensors (see above) */
+    float *grads;  /* whole layout; allocated when the base is trained */
     size_t n_params;
+    size_t n_vec;            /* floats of the compact 1-D buffer (BF16-held model) */
+    model_bf16_store *store; /* NULL while every matrix is F32 in params */
+    model_mat *mats;         /* [n_mats] sorted by off; only with store */
+    int n_mats;
     tensor_desc *desc;
     int n_desc;
     ptrdiff_t wte, lnf, lm_head; /* lm_head == wte when tied */
@@ -83,8 +117,13 @@ void model_linear_forward(const rlc_model *m, int layer, int mod, float *y, cons
                           int accumulate, float *ax);
 
 /* The base weight matrix at tensor offset off (wte, lm_head or a module's
- * weight), as the kernels take it. */
+ * weight), as the kernels take it: BF16 while the model has a store, else F32. */
 rlc_wmat model_wmat(const rlc_model *m, ptrdiff_t off);
+/* Makes the parameter buffer hold the whole layout in F32 (each BF16 matrix
+ * widened exactly) and drops the model's hold on its store; a no-op when it
+ * already does. For training the base and for APIs that hand out F32 base
+ * tensors. */
+rlc_status model_materialize(rlc_model *m);
 
 #define MP(m, off) ((off) >= 0 ? (m)->params + (off) : NULL)
 #define MG(m, off) ((off) >= 0 && (m)->grads ? (m)->grads + (off) : NULL)

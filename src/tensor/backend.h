@@ -101,6 +101,10 @@ typedef struct rlc_backend {
     void (*attention_decode)(float *out, float *scratch, const float *q, const float *kc,
                              const float *vc, const int *len, const int *slot, int S, int max_T,
                              int Hq, int Hkv, int D);
+    /* attention_decode over a BF16 cache (each key and value widened exactly). */
+    void (*attention_decode_bf16)(float *out, float *scratch, const float *q, const uint16_t *kc,
+                                  const uint16_t *vc, const int *len, const int *slot, int S,
+                                  int max_T, int Hq, int Hkv, int D);
 
     /* SwiGLU: h[N,F] = silu(g) * u. */
     void (*swiglu_forward)(float *h, const float *g, const float *u, int N, int F);

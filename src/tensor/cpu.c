@@ -225,6 +225,7 @@ static const rlc_backend cpu_backend = {
     .attention_forward = rlc_cpu_attention_forward,
     .attention_backward = rlc_cpu_attention_backward,
     .attention_decode = rlc_cpu_attention_decode,
+    .attention_decode_bf16 = rlc_cpu_attention_decode_bf16,
     .swiglu_forward = cpu_swiglu_forward,
     .swiglu_backward = cpu_swiglu_backward,
     .logprob_forward = cpu_logprob_forward,

@@ -302,6 +302,61 @@ void rlc_cpu_attention_decode(float *out, float *scratch, const float *q, const 
     }
 }
 
+/* A BF16 value widened to F32 (exact). */
+static inline float bf16_widen(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* rlc_cpu_attention_decode over a BF16 cache: the same tasks, with each key
+ * and value widened as it is read (vectorized loops instead of sgemm, since
+ * BLAS takes no BF16 operand; decode attention is bound by reading K and V). */
+void rlc_cpu_attention_decode_bf16(float *out, float *scratch, const float *q, const uint16_t *kc,
+                                   const uint16_t *vc, const int *len, const int *slot, int S,
+                                   int max_T, int Hq, int Hkv, int D) {
+    int group = Hq / Hkv, ks = Hkv * D;
+    float scale = 1.0f / sqrtf((float)D);
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
+    for (int s = 0; s < S; s++) {
+        for (int hk = 0; hk < Hkv; hk++) {
+            size_t h0 = (size_t)s * Hq + (size_t)hk * group;
+            const float *qg = q + h0 * D; /* (group, D) */
+            size_t sl = slot ? (size_t)slot[s] : (size_t)s;
+            const uint16_t *kh = kc + sl * max_T * ks + hk * D; /* (len, D) */
+            const uint16_t *vh = vc + sl * max_T * ks + hk * D; /* (len, D) */
+            float *P = scratch + h0 * max_T;                    /* (group, len) */
+            float *og = out + h0 * D;                           /* (group, D) */
+            int n = len[s];
+            memset(og, 0, (size_t)group * D * sizeof(float));
+            if (n <= 0) continue;
+            for (int j = 0; j < n; j++) {
+                const uint16_t *kj = kh + (size_t)j * ks;
+                for (int g = 0; g < group; g++) {
+                    const float *qh = qg + (size_t)g * D;
+                    float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+                    for (int d = 0; d < D; d++)
+                        acc += qh[d] * bf16_widen(kj[d]);
+                    P[(size_t)g * max_T + j] = acc * scale;
+                }
+            }
+            for (int g = 0; g < group; g++)
+                softmax_row(P + (size_t)g * max_T, n, padded(n, max_T));
+            for (int j = 0; j < n; j++) {
+                const uint16_t *vj = vh + (size_t)j * ks;
+                for (int g = 0; g < group; g++) {
+                    float p = P[(size_t)g * max_T + j], *o = og + (size_t)g * D;
+#pragma omp simd
+                    for (int d = 0; d < D; d++)
+                        o[d] += p * bf16_widen(vj[d]);
+                }
+            }
+        }
+    }
+}
+
 void rlc_cpu_attention_forward(float *out, float *att, const float *q, const float *k,
                                const float *v, int B, int T, int Hq, int Hkv, int D) {
     rlc_cpu_attention_forward_gemm(out, att, q, k, v, B, T, Hq, Hkv, D);

@@ -241,6 +241,41 @@ static void ref_attention_backward(float *dq, float *dk, float *dv, float *scrat
     }
 }
 
+/* ref_attention_decode with each cached key and value widened from BF16. */
+static void ref_attention_decode_bf16(float *out, float *scratch, const float *q,
+                                      const uint16_t *kc, const uint16_t *vc, const int *len,
+                                      const int *slot, int S, int max_T, int Hq, int Hkv, int D) {
+    int group = Hq / Hkv;
+    double scale = 1.0 / sqrt((double)D);
+    for (int s = 0; s < S; s++) {
+        size_t sl = slot ? (size_t)slot[s] : (size_t)s;
+        for (int h = 0; h < Hq; h++) {
+            int hk = h / group;
+            const float *qh = q + ((size_t)s * Hq + h) * D;
+            float *p = scratch + ((size_t)s * Hq + h) * max_T;
+            double mx = -INFINITY, sum = 0.0;
+            for (int j = 0; j < len[s]; j++) {
+                const uint16_t *kj = kc + ((sl * max_T + j) * Hkv + hk) * D;
+                double dot = 0.0;
+                for (int d = 0; d < D; d++)
+                    dot += (double)qh[d] * rlc_bf16_to_f32(kj[d]);
+                p[j] = (float)(dot * scale);
+                if (p[j] > mx) mx = p[j];
+            }
+            for (int j = 0; j < len[s]; j++)
+                sum += exp(p[j] - mx);
+            float *oh = out + ((size_t)s * Hq + h) * D;
+            for (int d = 0; d < D; d++) {
+                double acc = 0.0;
+                for (int j = 0; j < len[s]; j++)
+                    acc +=
+                        exp(p[j] - mx) * rlc_bf16_to_f32(vc[((sl * max_T + j) * Hkv + hk) * D + d]);
+                oh[d] = (float)(acc / sum);
+            }
+        }
+    }
+}
+
 static void ref_attention_decode(float *out, float *scratch, const float *q, const float *kc,
                                  const float *vc, const int *len, const int *slot, int S, int max_T,
                                  int Hq, int Hkv, int D) {
@@ -339,6 +374,7 @@ static const rlc_backend ref_backend = {
     .attention_forward = ref_attention_forward,
     .attention_backward = ref_attention_backward,
     .attention_decode = ref_attention_decode,
+    .attention_decode_bf16 = ref_attention_decode_bf16,
     .swiglu_forward = ref_swiglu_forward,
     .swiglu_backward = ref_swiglu_backward,
     .logprob_forward = ref_logprob_forward,

@@ -47,11 +47,16 @@ static rlc_status copy_hf_tokenizer(const rlc_run_config *c, const char *out) {
     return RLC_OK;
 }
 
-rlc_status rlc_model_dir_save(const rlc_run_config *c, const rlc_policy *pol, const char *dir) {
+rlc_dtype rlc_final_dtype(const rlc_policy *pol) {
+    return rlc_model_file_dtype(pol->m) == RLC_DTYPE_BF16 ? RLC_DTYPE_BF16 : RLC_DTYPE_F32;
+}
+
+rlc_status rlc_model_dir_save(const rlc_run_config *c, const rlc_policy *pol, const char *dir,
+                              rlc_dtype weights) {
     if (rlc_model_has_lora(pol->m)) {
         RLC_TRY(rlc_model_save_adapter(pol->m, dir));
     } else {
-        RLC_TRY(rlc_model_save(pol->m, dir, RLC_DTYPE_F32));
+        RLC_TRY(rlc_model_save(pol->m, dir, weights));
         if (!c->model.from_scratch)
             RLC_TRY(rlc_copy_if_present(c->model.path, dir, "generation_config.json"));
     }
@@ -109,7 +114,7 @@ rlc_status rlc_save_final(const rlc_run_config *c, const rlc_policy *pol, const 
     RLC_TRY(rlc_path_join(dst, sizeof dst, run_dir, "final"));
     RLC_TRY(rlc_rm_rf(stage));
     RLC_TRY(rlc_mkdir_p(fresh));
-    rlc_status st = rlc_model_dir_save(c, pol, fresh);
+    rlc_status st = rlc_model_dir_save(c, pol, fresh, rlc_final_dtype(pol));
     if (st == RLC_OK && trainer_state) {
         char sp[PATH_CAP];
         st = rlc_path_join(sp, sizeof sp, fresh, "trainer_state.json");

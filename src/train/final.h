@@ -12,14 +12,20 @@
 
 /* Writes into dir (an existing folder; files only, no subfolders):
  *   - under LoRA: adapter_model.safetensors and adapter_config.json (PEFT);
- *   - otherwise: config.json and model.safetensors (F32), and model.path's
- *     generation_config.json when it has one;
+ *   - otherwise: config.json and model.safetensors with weights in `weights`
+ *     (checkpoints: F32, the exact master weights a resume reads back; final/:
+ *     the base file's dtype when it is BF16, else F32; see rlc_final_dtype),
+ *     and model.path's generation_config.json when it has one;
  *   - the tokenizer: rlc_tokenizer.json for the byte tokenizer, else the
  *     Hugging Face tokenizer files (rlc_tokenizer_hf_files) present where the
  *     policy's tokenizer came from: tokenizer.path (a tokenizer.json file, copied
  *     as tokenizer.json, and the files beside it, or a directory), else model.path.
  * Every file is written to a temporary name, fsynced and renamed. */
-rlc_status rlc_model_dir_save(const rlc_run_config *c, const rlc_policy *pol, const char *dir);
+rlc_status rlc_model_dir_save(const rlc_run_config *c, const rlc_policy *pol, const char *dir,
+                              rlc_dtype weights);
+/* The dtype final/ holds full fine-tuned weights in: BF16 when the base model
+ * file was BF16 (like the base), else F32. */
+rlc_dtype rlc_final_dtype(const rlc_policy *pol);
 
 /* Writes RUN_DIR/final/ with rlc_model_dir_save, atomically: the folder is
  * built as RUN_DIR/.final.tmp/final/, every file and the folder fsynced, then

@@ -156,10 +156,11 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     if (st == RLC_OK)
         st = rlc_acts_set_temperature(g->acts,
                                       p->sampler.temperature > 0 ? p->sampler.temperature : 1.0f);
-    if (st == RLC_OK) st = rlc_model_trainable(pol->m, &g->params, &g->grads, &g->n_params);
-    if (st == RLC_OK) st = rlc_adamw_init(&g->opt, g->n_params, p->opt);
+    /* the reference first: while the base is still BF16 it shares its mapping */
     if (st == RLC_OK && p->loss.beta != 0 && !rlc_model_has_lora(pol->m))
         st = rlc_model_clone_base(pol->m, &g->ref);
+    if (st == RLC_OK) st = rlc_model_trainable(pol->m, &g->params, &g->grads, &g->n_params);
+    if (st == RLC_OK) st = rlc_adamw_init(&g->opt, g->n_params, p->opt);
     if (st) {
         rlc_grpo_free(g);
         return st;

@@ -167,7 +167,7 @@ static rlc_status save_checkpoint(const rlc_run_config *c, const rlc_run_config 
     snprintf(what, sizeof what, "checkpoint-%d", steps_done);
     RLC_TRY(check_finite_state(pol, opt, what));
     RLC_TRY(rlc_ckpt_begin(dir, steps_done, &tx));
-    rlc_status st = rlc_model_dir_save(c, pol, rlc_ckpt_dir(tx));
+    rlc_status st = rlc_model_dir_save(c, pol, rlc_ckpt_dir(tx), RLC_DTYPE_F32);
     if (st == RLC_OK) st = rlc_ckpt_write_optimizer(tx, opt);
     char state[512], path[4096];
     rlc_trainer_state_format(c, steps_done, run_correct, run_total, state, sizeof state);

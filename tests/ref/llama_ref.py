@@ -502,6 +502,10 @@ def cmd_make_case(a):
     if cfg.Hq % cfg.Hkv:
         raise SystemExit("heads must be a multiple of kv-heads")
     P32 = init_params(cfg, gen)
+    if a.bf16_weights:
+        # weights exactly representable in BF16: every result below is the
+        # true value for the BF16 file, which rlc then holds BF16
+        P32 = {k: v.to(torch.bfloat16).to(torch.float32) for k, v in P32.items()}
     out = a.out
     md = {}
     for sub, dt in (("model", torch.float32), ("model_bf16", torch.bfloat16),
@@ -926,7 +930,8 @@ def main(argv=None):
                             ("--batch", int, 3), ("--seq", int, 11), ("--lora-rank", int, 0),
                             ("--lora-alpha", float, 16.0), ("--lora-targets", str, "q_proj,v_proj"),
                             ("--rslora", int, 0), ("--greedy-tokens", int, 64),
-                            ("--prompt-len", int, 5), ("--print-summary", int, 0)):
+                            ("--prompt-len", int, 5), ("--print-summary", int, 0),
+                            ("--bf16-weights", int, 0)):
         m.add_argument(flag, type=typ, default=dflt)
     v = sub.add_parser("verify", help="reload a case directory and check it")
     v.add_argument("dir")
