@@ -119,6 +119,21 @@ rlc_status rlc_acts_plan_bytes(const rlc_model_config *c, int lora_rank, int B, 
 /* The chunk in use (rows). */
 int rlc_acts_logit_chunk(const rlc_acts *a);
 
+/* Workspace options. checkpoint: keep only the residual entering each layer
+ * (and the attention scratch); the backward recomputes each layer's forward
+ * before its backward, with the same kernels on the same inputs, so logp and
+ * every gradient are the same as without it. */
+typedef struct rlc_acts_opts {
+    int chunk;      /* LM-head rows at once (0: RLC_LOGIT_CHUNK_DEFAULT) */
+    int checkpoint; /* activation checkpointing: 0 off, 1 on */
+} rlc_acts_opts;
+rlc_status rlc_acts_new_opts(const rlc_model *m, int B, int T, const rlc_acts_opts *o,
+                             rlc_acts **out);
+/* rlc_acts_plan_bytes with options; the attention scratch in it is sized for
+ * the OpenMP thread count at the time of the call. */
+rlc_status rlc_acts_plan_opts(const rlc_model_config *c, int lora_rank, int B, int T,
+                              const rlc_acts_opts *o, size_t *bytes);
+
 /* Forward over ids[B,T] (right-padded sequences, positions 0..T-1). For each
  * token, logp[B*T] (may be NULL) receives log p(target | prefix), 0 where
  * target < 0. Only rows with a target get logits (chunk by chunk); the
