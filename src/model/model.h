@@ -133,6 +133,8 @@ rlc_status rlc_acts_new_opts(const rlc_model *m, int B, int T, const rlc_acts_op
  * the OpenMP thread count at the time of the call. */
 rlc_status rlc_acts_plan_opts(const rlc_model_config *c, int lora_rank, int B, int T,
                               const rlc_acts_opts *o, size_t *bytes);
+/* 1 when the workspace recomputes layers in the backward (checkpointing). */
+int rlc_acts_checkpointing(const rlc_acts *a);
 
 /* Forward over ids[B,T] (right-padded sequences, positions 0..T-1). For each
  * token, logp[B*T] (may be NULL) receives log p(target | prefix), 0 where

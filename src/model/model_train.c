@@ -235,6 +235,10 @@ int rlc_acts_logit_chunk(const rlc_acts *a) {
     return a->chunk;
 }
 
+int rlc_acts_checkpointing(const rlc_acts *a) {
+    return a->checkpoint;
+}
+
 /* hlog[n,V] = inv_temp * lnf[rows] W^T for n <= chunk contiguous rows starting
  * at row r0 of the last forward (rows NULL), or for rows[0..n) (gathered into hx). */
 static void head_logits(const rlc_model *m, rlc_acts *a, const int *rows, int r0, int n) {
