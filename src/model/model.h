@@ -113,7 +113,9 @@ void rlc_acts_free(rlc_acts *a); /* NULL is a no-op */
  * rlc_acts_plan_bytes. */
 size_t rlc_acts_bytes(const rlc_acts *a);
 /* The workspace rlc_acts_new_chunk would allocate for config c with a LoRA
- * adapter of rank lora_rank (0: none), without a model or any allocation. */
+ * adapter of rank lora_rank (0: none), without a model or any allocation.
+ * Attention's scratch in it (2 * RLC_ATTN_BLOCK * T floats per thread) is
+ * sized for the OpenMP thread count at the time of the call. */
 rlc_status rlc_acts_plan_bytes(const rlc_model_config *c, int lora_rank, int B, int T, int chunk,
                                size_t *bytes);
 /* The chunk in use (rows). */

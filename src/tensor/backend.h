@@ -97,7 +97,8 @@ typedef struct rlc_backend {
      * is all the backward needs (no [T,T] probabilities are kept).
      * scratch: scratch_floats floats, at least RLC_ATTN_WORKER_FLOATS(T) (one
      * worker); rlc_attention_scratch_floats(T, w) lets w workers run at once.
-     * Clobbered. Results do not depend on the number of workers. */
+     * Clobbered; one call at a time per scratch (workers take slots by their
+     * OpenMP thread number). Results do not depend on the number of workers. */
     void (*attention_forward)(float *out, float *lse, float *scratch, size_t scratch_floats,
                               const float *q, const float *k, const float *v, int B, int T, int Hq,
                               int Hkv, int D);
