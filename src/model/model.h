@@ -124,7 +124,8 @@ int rlc_acts_logit_chunk(const rlc_acts *a);
 /* Workspace options. checkpoint: keep only the residual entering each layer
  * (and the attention scratch); the backward recomputes each layer's forward
  * before its backward, with the same kernels on the same inputs, so logp and
- * every gradient are the same as without it. */
+ * every gradient are the same as without it (the model, its LoRA switch
+ * included, must not change between the forward and its backward). */
 typedef struct rlc_acts_opts {
     int chunk;      /* LM-head rows at once (0: RLC_LOGIT_CHUNK_DEFAULT) */
     int checkpoint; /* activation checkpointing: 0 off, 1 on */
