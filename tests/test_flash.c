@@ -15,7 +15,6 @@
 #include "helpers.h"
 
 #include "model/model.h"
-#include "model/safetensors.h"
 #include "tensor/backend.h"
 
 #include <criterion/criterion.h>
@@ -52,13 +51,6 @@ static float *nans(size_t n) {
     for (size_t i = 0; i < n; i++)
         x[i] = NAN;
     return x;
-}
-
-static void expect_close(const char *what, const float *got, const float *want, size_t n,
-                         double atol, double rtol) {
-    th_cmp c = th_compare(got, want, n, atol, rtol);
-    cr_expect_eq(c.bad, 0, "%s: %zu of %zu elements off (max abs %.3g at %zu: got %.8g want %.8g)",
-                 what, c.bad, n, c.max_abs, c.worst, got[c.worst], want[c.worst]);
 }
 
 static void expect_same(const char *what, const float *a, const float *b, size_t n) {
@@ -154,7 +146,7 @@ static void expect_res_close(const char *who, const attn_res *got, const attn_re
     for (int i = 0; i < 5; i++) {
         char what[128];
         snprintf(what, sizeof what, "%s %s (T=%d D=%d)", who, names[i], c->T, c->D);
-        expect_close(what, g[i], w[i], n[i], KATOL, KRTOL);
+        th_expect_close(what, g[i], w[i], n[i], KATOL, KRTOL);
     }
 }
 
@@ -225,41 +217,6 @@ Test(flash, kernels_bit_identical_across_threads_and_runs) {
 
 /* ---- model: checkpointing off and on against PyTorch ---- */
 
-typedef struct ref_case {
-    char dir[256];
-    rlc_st_file *ref;
-    int B, T, V;
-    const int *ids, *targets;
-} ref_case;
-
-static void make_case(ref_case *rc, const char *args) {
-    th_tmpdir(rc->dir, sizeof rc->dir);
-    cr_assert(rc->dir[0], "mkdtemp failed");
-    char full[2048], path[512];
-    snprintf(full, sizeof full, "make-case --out %s --greedy-tokens 0 %s", rc->dir, args);
-    int st = th_python("llama_ref.py", full);
-    cr_assert_eq(st, 0, "PyTorch reference failed (rc %d): llama_ref.py %s", st, full);
-    snprintf(path, sizeof path, "%s/case.safetensors", rc->dir);
-    cr_assert_eq(rlc_st_open(path, &rc->ref), RLC_OK, "%s", rlc_last_error());
-    const rlc_st_tensor *ids = rlc_st_find(rc->ref, "input_ids");
-    const rlc_st_tensor *tg = rlc_st_find(rc->ref, "targets");
-    const rlc_st_tensor *lg = rlc_st_find(rc->ref, "logits");
-    cr_assert(ids && tg && lg && ids->ndim == 2);
-    rc->B = (int)ids->shape[0];
-    rc->T = (int)ids->shape[1];
-    rc->V = (int)(lg->numel / ids->numel);
-    rc->ids = ids->data;
-    rc->targets = tg->data;
-}
-
-static const float *ref_f32(ref_case *rc, const char *name, size_t numel) {
-    const rlc_st_tensor *t = rlc_st_find(rc->ref, name);
-    cr_assert_not_null(t, "reference lacks %s", name);
-    cr_assert_eq(t->dtype, RLC_DTYPE_F32);
-    cr_assert_eq(t->numel, numel, "%s: %zu elements, expected %zu", name, t->numel, numel);
-    return t->data;
-}
-
 typedef struct pass_out {
     float loss;
     float *logp, *grads;
@@ -269,15 +226,8 @@ typedef struct pass_out {
 /* Mean cross-entropy forward + backward on a freshly loaded model with
  * checkpointing on or off; log-probs, loss and every named gradient are
  * checked against PyTorch here. */
-static pass_out ce_pass(ref_case *rc, int lora, int ckpt) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/model", rc->dir);
-    rlc_model *m = NULL;
-    cr_assert_eq(rlc_model_load(path, &m), RLC_OK, "%s", rlc_last_error());
-    if (lora) {
-        snprintf(path, sizeof path, "%s/adapter", rc->dir);
-        cr_assert_eq(rlc_model_load_adapter(m, path), RLC_OK, "%s", rlc_last_error());
-    }
+static pass_out ce_pass(th_ref_case *rc, int lora, int ckpt) {
+    rlc_model *m = th_ref_case_model(rc, lora);
     float *p, *g;
     size_t ng;
     cr_assert_eq(rlc_model_trainable(m, &p, &g, &ng), RLC_OK);
@@ -293,20 +243,14 @@ static pass_out ce_pass(ref_case *rc, int lora, int ckpt) {
     rlc_model_zero_grad(m);
     cr_assert_eq(rlc_model_forward(m, a, rc->ids, rc->targets, rc->B, rc->T, o.logp), RLC_OK, "%s",
                  rlc_last_error());
-    int count = 0;
-    double sum = 0;
-    for (int i = 0; i < N; i++)
-        if (rc->targets[i] >= 0) count++, sum -= o.logp[i];
-    o.loss = (float)(sum / count);
-    for (int i = 0; i < N; i++)
-        dlogp[i] = rc->targets[i] >= 0 ? -1.0f / (float)count : 0.0f;
+    o.loss = th_mean_ce(rc->targets, N, o.logp, dlogp);
     cr_assert_eq(rlc_model_backward(m, a, dlogp), RLC_OK, "%s", rlc_last_error());
     o.n_grads = ng;
     o.grads = malloc(sizeof(float) * ng);
     memcpy(o.grads, g, sizeof(float) * ng);
     o.bytes = rlc_acts_bytes(a);
     /* PyTorch: log-probs from its float64 logits (stored as f32), loss, gradients */
-    const float *rl = ref_f32(rc, "logits", (size_t)N * V);
+    const float *rl = th_ref_f32(rc, "logits", (size_t)N * V);
     for (int i = 0; i < N; i++) {
         const float *row = rl + (size_t)i * V;
         double mx = row[0], z = 0;
@@ -318,26 +262,11 @@ static pass_out ce_pass(ref_case *rc, int lora, int ckpt) {
     }
     char what[300];
     snprintf(what, sizeof what, "checkpoint %d: logp", ckpt);
-    expect_close(what, o.logp, want, N, ATOL, RTOL);
+    th_expect_close(what, o.logp, want, N, ATOL, RTOL);
     snprintf(what, sizeof what, "checkpoint %d: loss", ckpt);
-    expect_close(what, &o.loss, ref_f32(rc, "loss", 1), 1, ATOL, RTOL);
-    int checked = 0, ref_grads = 0;
-    for (int i = 0;; i++) {
-        const char *name = rlc_model_param_name(m, lora, i);
-        if (!name) break;
-        char key[200];
-        snprintf(key, sizeof key, "grad.%s", name);
-        snprintf(what, sizeof what, "checkpoint %d: %s", ckpt, key);
-        size_t n = 0;
-        const float *gr = rlc_model_grad(m, name, &n);
-        cr_assert_not_null(gr, "no gradient for %s", name);
-        expect_close(what, gr, ref_f32(rc, key, n), n, ATOL, RTOL);
-        checked++;
-    }
-    for (int i = 0; i < rlc_st_count(rc->ref); i++)
-        ref_grads += !strncmp(rlc_st_at(rc->ref, i)->name, "grad.", 5);
-    cr_expect_eq(checked, ref_grads, "checked %d gradients, reference has %d", checked, ref_grads);
-    cr_expect_gt(checked, 0);
+    th_expect_close(what, &o.loss, th_ref_f32(rc, "loss", 1), 1, ATOL, RTOL);
+    snprintf(what, sizeof what, "checkpoint %d", ckpt);
+    th_expect_ref_grads(rc, m, lora, what, ATOL, RTOL);
     free(dlogp), free(want);
     rlc_acts_free(a);
     rlc_model_free(m);
@@ -358,8 +287,8 @@ static void pass_free(pass_out *o) {
 }
 
 static void run_model_case(const char *args, int lora) {
-    ref_case rc;
-    make_case(&rc, args);
+    th_ref_case rc;
+    th_ref_case_make(&rc, args);
     int N = rc.B * rc.T;
     int saved = omp_get_max_threads();
     pass_out off = ce_pass(&rc, lora, 0);

@@ -41,14 +41,16 @@ static inline int padded(int n, int cap) {
  * whatever it held before (masked, so garbage there is never used).
  * With AVX-512, masked loads and stores handle the tail of the row, which
  * the compiler's own vectorization turns into scalar peel/remainder loops
- * (a quarter of the forward's time at T=128 before this). */
-static inline void softmax_row(float *row, int n, int m) {
+ * (a quarter of the forward's time at T=128 before this). Returns the row's
+ * logsumexp (what the attention backward rebuilds the row from). */
+static inline float softmax_row(float *row, int n, int m) {
 #ifdef __AVX512F__
     __m512 vmx = _mm512_set1_ps(-INFINITY), vsum = _mm512_setzero_ps();
     for (int s = 0; s < n; s += 16)
         vmx = _mm512_max_ps(
             vmx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), rlc_tail_mask(s, n), row + s));
-    __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmx));
+    float mxs = _mm512_reduce_max_ps(vmx);
+    __m512 mx = _mm512_set1_ps(mxs);
     for (int s = 0; s < n; s += 16) {
         __mmask16 k = rlc_tail_mask(s, n);
         __m512 e = rlc_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + s), mx));
@@ -56,13 +58,15 @@ static inline void softmax_row(float *row, int n, int m) {
         _mm512_mask_storeu_ps(row + s, k, e);
         vsum = _mm512_add_ps(vsum, e);
     }
-    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+    float sum = _mm512_reduce_add_ps(vsum);
+    __m512 inv = _mm512_set1_ps(1.0f / sum);
     for (int s = 0; s < n; s += 16) {
         __mmask16 k = rlc_tail_mask(s, n);
         _mm512_mask_storeu_ps(row + s, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + s), inv));
     }
     for (int s = n; s < m; s++)
         row[s] = 0.0f;
+    return mxs + logf(sum);
 #else
     float mx = -INFINITY, sum = 0.0f;
 #pragma omp simd reduction(max : mx)
@@ -80,50 +84,8 @@ static inline void softmax_row(float *row, int n, int m) {
 #pragma omp simd
     for (int s = 0; s < m; s++)
         row[s] *= inv;
-#endif
-}
-
-/* Softmax of row[0..n) in place like softmax_row; returns the row's
- * logsumexp (the backward rebuilds the row from it). */
-static inline float softmax_row_lse(float *row, int n, int m) {
-    float mx = -INFINITY, sum = 0.0f;
-#ifdef __AVX512F__
-    __m512 vmx = _mm512_set1_ps(-INFINITY), vsum = _mm512_setzero_ps();
-    for (int s = 0; s < n; s += 16)
-        vmx = _mm512_max_ps(
-            vmx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), rlc_tail_mask(s, n), row + s));
-    mx = _mm512_reduce_max_ps(vmx);
-    __m512 vm = _mm512_set1_ps(mx);
-    for (int s = 0; s < n; s += 16) {
-        __mmask16 k = rlc_tail_mask(s, n);
-        __m512 e = rlc_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + s), vm));
-        e = _mm512_maskz_mov_ps(k, e);
-        _mm512_mask_storeu_ps(row + s, k, e);
-        vsum = _mm512_add_ps(vsum, e);
-    }
-    sum = _mm512_reduce_add_ps(vsum);
-    __m512 inv = _mm512_set1_ps(1.0f / sum);
-    for (int s = 0; s < n; s += 16) {
-        __mmask16 k = rlc_tail_mask(s, n);
-        _mm512_mask_storeu_ps(row + s, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + s), inv));
-    }
-#else
-#pragma omp simd reduction(max : mx)
-    for (int s = 0; s < n; s++)
-        mx = row[s] > mx ? row[s] : mx;
-#pragma omp simd reduction(+ : sum)
-    for (int s = 0; s < n; s++) {
-        row[s] = rlc_expf(row[s] - mx);
-        sum += row[s];
-    }
-    float inv = 1.0f / sum;
-#pragma omp simd
-    for (int s = 0; s < n; s++)
-        row[s] *= inv;
-#endif
-    for (int s = n; s < m; s++)
-        row[s] = 0.0f;
     return mx + logf(sum);
+#endif
 }
 
 /* row[0..n) = exp(row - lse) (the probabilities again), row[n..m) = 0. */
@@ -198,7 +160,7 @@ void rlc_cpu_attention_forward(float *out, float *lse, float *scratch, size_t sc
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, D, scale,
                             qh + (size_t)t0 * qs, qs, kh, ks, 0.0f, P, t1);
                 for (int t = t0; t < t1; t++)
-                    lh[t] = softmax_row_lse(P + (size_t)(t - t0) * t1, t + 1, t1);
+                    lh[t] = softmax_row(P + (size_t)(t - t0) * t1, t + 1, t1);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, t1, 1.0f, P, t1, vh,
                             ks, 0.0f, oh + (size_t)t0 * qs, qs);
             }
