@@ -123,31 +123,32 @@ int main(int argc, char **argv) {
     bench_matmul(be, "matmul dx        2048x256x688 (NN)", 0, 0, N, C, F);
     bench_matmul(be, "matmul dW        688x256x2048 (TN)", 1, 0, F, C, N);
 
-    /* Attention at Hq=4, Hkv=2 (GQA) and Hq=Hkv=8, T=128 and 256. */
+    /* Attention at Hq=4, Hkv=2 (GQA) and Hq=Hkv=8, T=128 and 256: the CPU
+     * kernels against the reference loops (double sums) in the same run. */
     int cfg[3][3] = {{4, 2, 128}, {8, 8, 128}, {4, 2, 256}};
+    const rlc_backend *rb = rlc_backend_ref();
     for (int c = 0; c < 3; c++) {
         int Hq = cfg[c][0], Hkv = cfg[c][1], TT = cfg[c][2], BB = N / TT;
-        size_t nq = (size_t)N * Hq * D, nk = (size_t)N * Hkv * D, na = (size_t)BB * Hq * TT * TT;
-        float *q = buf(nq), *k = buf(nk), *v = buf(nk), *o = buf(nq), *att = buf(na);
-        float *dq = buf(nq), *dk = buf(nk), *dv = buf(nk), *sc = buf(na);
+        size_t nq = (size_t)N * Hq * D, nk = (size_t)N * Hkv * D, nl = (size_t)BB * Hq * TT;
+        size_t nsc = rlc_attention_scratch_floats(TT, omp_get_max_threads());
+        float *q = buf(nq), *k = buf(nk), *v = buf(nk), *o = buf(nq), *lse = buf(nl);
+        float *dq = buf(nq), *dk = buf(nk), *dv = buf(nk), *sc = buf(nsc), *d = buf(nq);
         double fl_f = 2.0 * BB * Hq * TT * TT * D; /* causal: half of 2 products */
-        double s;
+        double s, sr;
         char name[96];
-        snprintf(name, sizeof name, "attn fwd gemm   Hq=%d Hkv=%d T=%d", Hq, Hkv, TT);
-        TIME(s, rlc_cpu_attention_forward_gemm(o, att, q, k, v, BB, TT, Hq, Hkv, D));
+        snprintf(name, sizeof name, "attn fwd        Hq=%d Hkv=%d T=%d", Hq, Hkv, TT);
+        TIME(s, be->attention_forward(o, lse, sc, nsc, q, k, v, BB, TT, Hq, Hkv, D));
         report_flops(name, s, fl_f);
-        snprintf(name, sizeof name, "attn fwd loops  Hq=%d Hkv=%d T=%d", Hq, Hkv, TT);
-        TIME(s, rlc_cpu_attention_forward_loops(o, att, q, k, v, BB, TT, Hq, Hkv, D));
-        report_flops(name, s, fl_f);
-        snprintf(name, sizeof name, "attn bwd gemm   Hq=%d Hkv=%d T=%d", Hq, Hkv, TT);
+        snprintf(name, sizeof name, "attn fwd (ref)  Hq=%d Hkv=%d T=%d", Hq, Hkv, TT);
+        TIME(sr, rb->attention_forward(o, lse, sc, nsc, q, k, v, BB, TT, Hq, Hkv, D));
+        report_flops(name, sr, fl_f);
+        printf("  attn fwd speedup over ref: %.1fx\n", sr / s);
+        snprintf(name, sizeof name, "attn bwd        Hq=%d Hkv=%d T=%d", Hq, Hkv, TT);
         TIME(s,
-             rlc_cpu_attention_backward_gemm(dq, dk, dv, sc, o, att, q, k, v, BB, TT, Hq, Hkv, D));
+             be->attention_backward(dq, dk, dv, sc, nsc, d, o, lse, q, k, v, BB, TT, Hq, Hkv, D));
         report_flops(name, s, 2 * fl_f);
-        snprintf(name, sizeof name, "attn bwd loops  Hq=%d Hkv=%d T=%d", Hq, Hkv, TT);
-        TIME(s,
-             rlc_cpu_attention_backward_loops(dq, dk, dv, sc, o, att, q, k, v, BB, TT, Hq, Hkv, D));
-        report_flops(name, s, 2 * fl_f);
-        free(q), free(k), free(v), free(o), free(att), free(dq), free(dk), free(dv), free(sc);
+        free(q), free(k), free(v), free(o), free(lse), free(dq), free(dk), free(dv), free(sc);
+        free(d);
     }
 
     /* Decode: S sequences, one new token each, caches of 256 with 128 used. */

@@ -282,16 +282,16 @@ static void p_rope(float *x, const int *pos, const float *c, const float *s, int
                    int inv) {
     PROF(OP_ROPE, 0, g_inner->rope(x, pos, c, s, N, H, D, inv));
 }
-static void p_att_f(float *o, float *att, const float *q, const float *k, const float *v, int B,
-                    int T, int Hq, int Hkv, int D) {
+static void p_att_f(float *o, float *lse, float *sc, size_t nsc, const float *q, const float *k,
+                    const float *v, int B, int T, int Hq, int Hkv, int D) {
     PROF(OP_ATT_F, 4.0 * B * Hq * T * T * D,
-         g_inner->attention_forward(o, att, q, k, v, B, T, Hq, Hkv, D));
+         g_inner->attention_forward(o, lse, sc, nsc, q, k, v, B, T, Hq, Hkv, D));
 }
-static void p_att_b(float *dq, float *dk, float *dv, float *sc, const float *d, const float *att,
-                    const float *q, const float *k, const float *v, int B, int T, int Hq, int Hkv,
-                    int D) {
+static void p_att_b(float *dq, float *dk, float *dv, float *sc, size_t nsc, const float *d,
+                    const float *o, const float *lse, const float *q, const float *k,
+                    const float *v, int B, int T, int Hq, int Hkv, int D) {
     PROF(OP_ATT_B, 8.0 * B * Hq * T * T * D,
-         g_inner->attention_backward(dq, dk, dv, sc, d, att, q, k, v, B, T, Hq, Hkv, D));
+         g_inner->attention_backward(dq, dk, dv, sc, nsc, d, o, lse, q, k, v, B, T, Hq, Hkv, D));
 }
 static void p_att_dec(float *o, float *sc, const float *q, const float *kc, const float *vc,
                       const int *len, const int *slot, int S, int maxT, int Hq, int Hkv, int D) {

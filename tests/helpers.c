@@ -1,6 +1,7 @@
 #include "helpers.h"
 
 #include "base/fs.h"
+#include "model/model.h"
 
 #include <criterion/criterion.h>
 
@@ -86,4 +87,86 @@ void th_set_age(const char *path, double age) {
     tv[0].tv_sec = tv[1].tv_sec = now.tv_sec - (time_t)age;
     tv[0].tv_usec = tv[1].tv_usec = 0;
     cr_assert_eq(utimes(path, tv), 0, "%s", path);
+}
+
+void th_ref_case_make(th_ref_case *rc, const char *args) {
+    th_tmpdir(rc->dir, sizeof rc->dir);
+    cr_assert(rc->dir[0], "mkdtemp failed");
+    char full[2048], path[512];
+    snprintf(full, sizeof full, "make-case --out %s --greedy-tokens 0 %s", rc->dir, args);
+    int st = th_python("llama_ref.py", full);
+    cr_assert_eq(st, 0, "PyTorch reference failed (rc %d): llama_ref.py %s", st, full);
+    snprintf(path, sizeof path, "%s/case.safetensors", rc->dir);
+    cr_assert_eq(rlc_st_open(path, &rc->ref), RLC_OK, "%s", rlc_last_error());
+    const rlc_st_tensor *ids = rlc_st_find(rc->ref, "input_ids");
+    const rlc_st_tensor *tg = rlc_st_find(rc->ref, "targets");
+    const rlc_st_tensor *lg = rlc_st_find(rc->ref, "logits");
+    cr_assert(ids && tg && lg && ids->ndim == 2);
+    rc->B = (int)ids->shape[0];
+    rc->T = (int)ids->shape[1];
+    rc->V = (int)(lg->numel / ids->numel);
+    rc->ids = ids->data;
+    rc->targets = tg->data;
+}
+
+const float *th_ref_f32(th_ref_case *rc, const char *name, size_t numel) {
+    const rlc_st_tensor *t = rlc_st_find(rc->ref, name);
+    cr_assert_not_null(t, "reference lacks %s", name);
+    cr_assert_eq(t->dtype, RLC_DTYPE_F32);
+    cr_assert_eq(t->numel, numel, "%s: %zu elements, expected %zu", name, t->numel, numel);
+    return t->data;
+}
+
+rlc_model *th_ref_case_model(const th_ref_case *rc, int lora) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/model", rc->dir);
+    rlc_model *m = NULL;
+    cr_assert_eq(rlc_model_load(path, &m), RLC_OK, "%s", rlc_last_error());
+    if (lora) {
+        snprintf(path, sizeof path, "%s/adapter", rc->dir);
+        cr_assert_eq(rlc_model_load_adapter(m, path), RLC_OK, "%s", rlc_last_error());
+    }
+    float *p, *g;
+    size_t n;
+    cr_assert_eq(rlc_model_trainable(m, &p, &g, &n), RLC_OK);
+    return m;
+}
+
+void th_expect_close(const char *what, const float *got, const float *want, size_t n, double atol,
+                     double rtol) {
+    th_cmp c = th_compare(got, want, n, atol, rtol);
+    cr_expect_eq(c.bad, 0, "%s: %zu of %zu elements off (max abs %.3g at %zu: got %.8g want %.8g)",
+                 what, c.bad, n, c.max_abs, c.worst, got[c.worst], want[c.worst]);
+}
+
+void th_expect_ref_grads(th_ref_case *rc, rlc_model *m, int lora, const char *what, double atol,
+                         double rtol) {
+    int checked = 0, ref_grads = 0;
+    for (int i = 0;; i++) {
+        const char *name = rlc_model_param_name(m, lora, i);
+        if (!name) break;
+        char key[200], msg[400];
+        snprintf(key, sizeof key, "grad.%s", name);
+        snprintf(msg, sizeof msg, "%s: %s", what, key);
+        size_t n = 0;
+        const float *gr = rlc_model_grad(m, name, &n);
+        cr_assert_not_null(gr, "no gradient for %s", name);
+        th_expect_close(msg, gr, th_ref_f32(rc, key, n), n, atol, rtol);
+        checked++;
+    }
+    for (int i = 0; i < rlc_st_count(rc->ref); i++)
+        ref_grads += !strncmp(rlc_st_at(rc->ref, i)->name, "grad.", 5);
+    cr_expect_eq(checked, ref_grads, "%s: checked %d gradients, reference has %d", what, checked,
+                 ref_grads);
+    cr_expect_gt(checked, 0, "%s: no gradients", what);
+}
+
+float th_mean_ce(const int *targets, int N, const float *logp, float *dlogp) {
+    int count = 0;
+    double sum = 0;
+    for (int i = 0; i < N; i++)
+        if (targets[i] >= 0) count++, sum -= logp[i];
+    for (int i = 0; i < N; i++)
+        dlogp[i] = targets[i] >= 0 ? -1.0f / (float)count : 0.0f;
+    return count ? (float)(sum / count) : 0.0f;
 }

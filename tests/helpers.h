@@ -3,6 +3,8 @@
 #ifndef RLC_TESTS_HELPERS_H
 #define RLC_TESTS_HELPERS_H
 
+#include "model/safetensors.h"
+
 #include <stddef.h>
 
 /* Creates a fresh directory under /tmp; returns its path (static storage per call slot). */
@@ -34,5 +36,32 @@ typedef struct th_cmp {
 
 /* Counts elements with |a-b| > atol + rtol*|b| (b is the reference). */
 th_cmp th_compare(const float *a, const float *b, size_t n, double atol, double rtol);
+
+/* A PyTorch reference case from `tests/ref/llama_ref.py make-case` (no greedy
+ * tokens): dir/model, dir/adapter and dir/case.safetensors, open in ref, with
+ * the batch's input ids and targets [B, T] and the vocabulary size. */
+typedef struct th_ref_case {
+    char dir[256];
+    rlc_st_file *ref;
+    int B, T, V;
+    const int *ids, *targets;
+} th_ref_case;
+/* Writes a case into a fresh directory from llama_ref.py arguments (the test
+ * fails when the reference cannot run). Close rc->ref and th_rmdir(rc->dir). */
+void th_ref_case_make(th_ref_case *rc, const char *args);
+/* The case's F32 tensor `name` of numel elements (the test fails otherwise). */
+const float *th_ref_f32(th_ref_case *rc, const char *name, size_t numel);
+/* The case's model (with its adapter when lora), trainable, gradients allocated. */
+struct rlc_model *th_ref_case_model(const th_ref_case *rc, int lora);
+/* Every named gradient of m (LoRA's when lora) against the case's grad.<name>
+ * at atol/rtol, and as many as the case has; what prefixes the messages. */
+void th_expect_ref_grads(th_ref_case *rc, struct rlc_model *m, int lora, const char *what,
+                         double atol, double rtol);
+/* Mean cross-entropy over rows with targets[i] >= 0 from logp[N]; dlogp[N]
+ * receives its gradient (-1/count on those rows, 0 elsewhere). */
+float th_mean_ce(const int *targets, int N, const float *logp, float *dlogp);
+/* cr_expect that th_compare finds no element off, naming what and the worst one. */
+void th_expect_close(const char *what, const float *got, const float *want, size_t n, double atol,
+                     double rtol);
 
 #endif

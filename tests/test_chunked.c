@@ -10,7 +10,6 @@
 #include "helpers.h"
 
 #include "model/model.h"
-#include "model/safetensors.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -24,63 +23,6 @@
 /* chunked against one chunk, same code otherwise */
 #define SAME_ATOL 1e-6
 #define SAME_RTOL 1e-5
-
-typedef struct ref_case {
-    char dir[256];
-    rlc_st_file *ref;
-    int B, T, V;
-    const int *ids, *targets;
-} ref_case;
-
-static void make_case(ref_case *rc, const char *args) {
-    th_tmpdir(rc->dir, sizeof rc->dir);
-    cr_assert(rc->dir[0], "mkdtemp failed");
-    char full[2048], path[512];
-    snprintf(full, sizeof full, "make-case --out %s --greedy-tokens 0 %s", rc->dir, args);
-    int st = th_python("llama_ref.py", full);
-    cr_assert_eq(st, 0, "PyTorch reference failed (rc %d): llama_ref.py %s", st, full);
-    snprintf(path, sizeof path, "%s/case.safetensors", rc->dir);
-    cr_assert_eq(rlc_st_open(path, &rc->ref), RLC_OK, "%s", rlc_last_error());
-    const rlc_st_tensor *ids = rlc_st_find(rc->ref, "input_ids");
-    const rlc_st_tensor *tg = rlc_st_find(rc->ref, "targets");
-    const rlc_st_tensor *lg = rlc_st_find(rc->ref, "logits");
-    cr_assert(ids && tg && lg && ids->ndim == 2);
-    rc->B = (int)ids->shape[0];
-    rc->T = (int)ids->shape[1];
-    rc->V = (int)(lg->numel / ids->numel);
-    rc->ids = ids->data;
-    rc->targets = tg->data;
-}
-
-static const float *ref_f32(ref_case *rc, const char *name, size_t numel) {
-    const rlc_st_tensor *t = rlc_st_find(rc->ref, name);
-    cr_assert_not_null(t, "reference lacks %s", name);
-    cr_assert_eq(t->dtype, RLC_DTYPE_F32);
-    cr_assert_eq(t->numel, numel, "%s: %zu elements, expected %zu", name, t->numel, numel);
-    return t->data;
-}
-
-static void expect_close(const char *what, const float *got, const float *want, size_t n,
-                         double atol, double rtol) {
-    th_cmp c = th_compare(got, want, n, atol, rtol);
-    cr_expect_eq(c.bad, 0, "%s: %zu of %zu elements off (max abs %.3g at %zu: got %.8g want %.8g)",
-                 what, c.bad, n, c.max_abs, c.worst, got[c.worst], want[c.worst]);
-}
-
-static rlc_model *load(ref_case *rc, int lora) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/model", rc->dir);
-    rlc_model *m = NULL;
-    cr_assert_eq(rlc_model_load(path, &m), RLC_OK, "%s", rlc_last_error());
-    if (lora) {
-        snprintf(path, sizeof path, "%s/adapter", rc->dir);
-        cr_assert_eq(rlc_model_load_adapter(m, path), RLC_OK, "%s", rlc_last_error());
-    }
-    float *p, *g;
-    size_t n;
-    cr_assert_eq(rlc_model_trainable(m, &p, &g, &n), RLC_OK);
-    return m;
-}
 
 /* What one pass produced: loss, logp[N], entropy[N], logits[N,V], gradients. */
 typedef struct pass_out {
@@ -98,8 +40,8 @@ static void pass_free(pass_out *o) {
 
 /* Mean cross-entropy forward + backward with the LM head in chunks of `chunk`
  * rows, on a freshly loaded model. */
-static pass_out ce_pass(ref_case *rc, int lora, int chunk) {
-    rlc_model *m = load(rc, lora);
+static pass_out ce_pass(th_ref_case *rc, int lora, int chunk) {
+    rlc_model *m = th_ref_case_model(rc, lora);
     int N = rc->B * rc->T;
     rlc_acts *a;
     cr_assert_eq(rlc_acts_new_chunk(m, rc->B, rc->T, chunk, &a), RLC_OK, "%s", rlc_last_error());
@@ -117,36 +59,16 @@ static pass_out ce_pass(ref_case *rc, int lora, int chunk) {
     const float *lg = rlc_acts_logits(a);
     cr_assert_not_null(lg);
     memcpy(o.logits, lg, sizeof(float) * N * rc->V);
-    int count = 0;
-    double sum = 0;
-    for (int i = 0; i < N; i++)
-        if (rc->targets[i] >= 0) count++, sum -= o.logp[i];
-    o.loss = (float)(sum / count);
-    for (int i = 0; i < N; i++)
-        dlogp[i] = rc->targets[i] >= 0 ? -1.0f / (float)count : 0.0f;
+    o.loss = th_mean_ce(rc->targets, N, o.logp, dlogp);
     cr_assert_eq(rlc_model_backward(m, a, dlogp), RLC_OK, "%s", rlc_last_error());
     float *p, *g;
     cr_assert_eq(rlc_model_trainable(m, &p, &g, &o.n_grads), RLC_OK);
     o.grads = malloc(sizeof(float) * o.n_grads);
     memcpy(o.grads, g, sizeof(float) * o.n_grads);
     /* every named gradient against PyTorch */
-    int checked = 0;
-    for (int i = 0;; i++) {
-        const char *name = rlc_model_param_name(m, lora, i);
-        if (!name) break;
-        char key[200], what[260];
-        snprintf(key, sizeof key, "grad.%s", name);
-        snprintf(what, sizeof what, "chunk %d: %s", chunk, key);
-        size_t n = 0;
-        const float *gr = rlc_model_grad(m, name, &n);
-        cr_assert_not_null(gr, "no gradient for %s", name);
-        expect_close(what, gr, ref_f32(rc, key, n), n, ATOL, RTOL);
-        checked++;
-    }
-    int ref_grads = 0;
-    for (int i = 0; i < rlc_st_count(rc->ref); i++)
-        ref_grads += !strncmp(rlc_st_at(rc->ref, i)->name, "grad.", 5);
-    cr_expect_eq(checked, ref_grads, "checked %d gradients, reference has %d", checked, ref_grads);
+    char what[64];
+    snprintf(what, sizeof what, "chunk %d", chunk);
+    th_expect_ref_grads(rc, m, lora, what, ATOL, RTOL);
     free(dlogp);
     rlc_acts_free(a);
     rlc_model_free(m);
@@ -155,7 +77,7 @@ static pass_out ce_pass(ref_case *rc, int lora, int chunk) {
 
 /* A chunk below the number of rows with a target that divides neither that
  * number nor B*T, so the last chunk is partial. */
-static int odd_chunk(const ref_case *rc) {
+static int odd_chunk(const th_ref_case *rc) {
     int N = rc->B * rc->T, nr = 0;
     for (int i = 0; i < N; i++)
         nr += rc->targets[i] >= 0;
@@ -167,11 +89,11 @@ static int odd_chunk(const ref_case *rc) {
 }
 
 static void run_case(const char *args, int lora) {
-    ref_case rc;
-    make_case(&rc, args);
+    th_ref_case rc;
+    th_ref_case_make(&rc, args);
     int N = rc.B * rc.T, V = rc.V, chunk = odd_chunk(&rc);
     /* PyTorch's log-probs and entropies from its float64 logits (stored as f32) */
-    const float *rl = ref_f32(&rc, "logits", (size_t)N * V);
+    const float *rl = th_ref_f32(&rc, "logits", (size_t)N * V);
     float *want_lp = malloc(sizeof(float) * N), *want_ent = malloc(sizeof(float) * N);
     for (int i = 0; i < N; i++) {
         const float *row = rl + (size_t)i * V;
@@ -193,19 +115,19 @@ static void run_case(const char *args, int lora) {
     for (int k = 0; k < 2; k++) {
         char what[64];
         snprintf(what, sizeof what, "%s: loss", runs[k].name);
-        expect_close(what, &runs[k].o->loss, ref_f32(&rc, "loss", 1), 1, ATOL, RTOL);
+        th_expect_close(what, &runs[k].o->loss, th_ref_f32(&rc, "loss", 1), 1, ATOL, RTOL);
         snprintf(what, sizeof what, "%s: logp", runs[k].name);
-        expect_close(what, runs[k].o->logp, want_lp, N, ATOL, RTOL);
+        th_expect_close(what, runs[k].o->logp, want_lp, N, ATOL, RTOL);
         snprintf(what, sizeof what, "%s: entropy", runs[k].name);
-        expect_close(what, runs[k].o->ent, want_ent, N, ATOL, RTOL);
+        th_expect_close(what, runs[k].o->ent, want_ent, N, ATOL, RTOL);
         snprintf(what, sizeof what, "%s: logits", runs[k].name);
-        expect_close(what, runs[k].o->logits, rl, (size_t)N * V, ATOL, RTOL);
+        th_expect_close(what, runs[k].o->logits, rl, (size_t)N * V, ATOL, RTOL);
     }
     /* chunked against one chunk */
-    expect_close("chunked vs one chunk: loss", &ch.loss, &one.loss, 1, SAME_ATOL, SAME_RTOL);
-    expect_close("chunked vs one chunk: logp", ch.logp, one.logp, N, SAME_ATOL, SAME_RTOL);
-    expect_close("chunked vs one chunk: gradients", ch.grads, one.grads, ch.n_grads, SAME_ATOL,
-                 SAME_RTOL);
+    th_expect_close("chunked vs one chunk: loss", &ch.loss, &one.loss, 1, SAME_ATOL, SAME_RTOL);
+    th_expect_close("chunked vs one chunk: logp", ch.logp, one.logp, N, SAME_ATOL, SAME_RTOL);
+    th_expect_close("chunked vs one chunk: gradients", ch.grads, one.grads, ch.n_grads, SAME_ATOL,
+                    SAME_RTOL);
     /* deterministic run to run */
     cr_expect_eq(memcmp(&ch.loss, &again.loss, sizeof ch.loss), 0);
     cr_expect_eq(memcmp(ch.logp, again.logp, sizeof(float) * N), 0, "chunked logp not repeatable");
@@ -272,8 +194,8 @@ Test(chunked, weighted_tempered_vs_one_chunk) {
             n0 = n;
         } else {
             cr_assert_eq(n, n0);
-            expect_close("logp", lp, lp0, N, SAME_ATOL, SAME_RTOL);
-            expect_close("gradients", g, g0, n, SAME_ATOL, SAME_RTOL);
+            th_expect_close("logp", lp, lp0, N, SAME_ATOL, SAME_RTOL);
+            th_expect_close("gradients", g, g0, n, SAME_ATOL, SAME_RTOL);
         }
         double gsum = 0;
         for (size_t j = 0; j < n; j++)

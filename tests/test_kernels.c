@@ -3,7 +3,6 @@
  * and the identities the model relies on (rope inverse, decode == last row
  * of forward, thread-count independent embedding gradients). */
 #include "tensor/backend.h"
-#include "tensor/cpu_attention.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -367,46 +366,43 @@ Test(kernels, rope_backward_finite_differences) {
 
 /* ---- attention -------------------------------------------------------- */
 
-typedef void (*attn_fwd_fn)(float *, float *, const float *, const float *, const float *, int, int,
-                            int, int, int);
-typedef void (*attn_bwd_fn)(float *, float *, float *, float *, const float *, const float *,
-                            const float *, const float *, const float *, int, int, int, int, int);
+/* Scratch for w attention workers at T tokens, full of garbage the kernels must not read. */
+static float *attn_ws(int T, int w, size_t *n) {
+    *n = rlc_attention_scratch_floats(T, w);
+    return rnd(*n, 9.0f);
+}
 
 static void check_attention(int B, int T, int Hq, int Hkv, int D) {
-    size_t nq = (size_t)B * T * Hq * D, nk = (size_t)B * T * Hkv * D, na = (size_t)B * Hq * T * T;
+    size_t nq = (size_t)B * T * Hq * D, nk = (size_t)B * T * Hkv * D, nl = (size_t)B * Hq * T;
     float *q = rnd(nq, 1.5f), *k = rnd(nk, 1.5f), *v = rnd(nk, 1.0f), *dout = rnd(nq, 1.0f);
-    float *o1 = zeros(nq), *a1 = zeros(na), *dq1 = zeros(nq), *dk1 = zeros(nk), *dv1 = zeros(nk);
-    float *scratch = zeros(na);
-    ref()->attention_forward(o1, a1, q, k, v, B, T, Hq, Hkv, D);
-    ref()->attention_backward(dq1, dk1, dv1, scratch, dout, a1, q, k, v, B, T, Hq, Hkv, D);
-    attn_fwd_fn fwds[3] = {cpu()->attention_forward, rlc_cpu_attention_forward_gemm,
-                           rlc_cpu_attention_forward_loops};
-    attn_bwd_fn bwds[3] = {cpu()->attention_backward, rlc_cpu_attention_backward_gemm,
-                           rlc_cpu_attention_backward_loops};
-    for (int f = 0; f < 3; f++) {
+    float *o1 = zeros(nq), *l1 = zeros(nl), *dq1 = zeros(nq), *dk1 = zeros(nk), *dv1 = zeros(nk);
+    size_t nsc = 0;
+    float *scratch = attn_ws(T, 1, &nsc);
+    ref()->attention_forward(o1, l1, scratch, nsc, q, k, v, B, T, Hq, Hkv, D);
+    ref()->attention_backward(dq1, dk1, dv1, scratch, nsc, dout, o1, l1, q, k, v, B, T, Hq, Hkv, D);
+    /* one worker's scratch, then room for more workers than threads */
+    for (int w = 1; w <= 8; w += 7) {
         /* Garbage in the outputs: every kernel must overwrite, not accumulate. */
-        float *o0 = rnd(nq, 9.0f), *a0 = rnd(na, 9.0f), *dq0 = rnd(nq, 9.0f);
-        float *dk0 = rnd(nk, 9.0f), *dv0 = rnd(nk, 9.0f), *sc = rnd(na, 9.0f);
-        fwds[f](o0, a0, q, k, v, B, T, Hq, Hkv, D);
+        float *o0 = rnd(nq, 9.0f), *l0 = rnd(nl, 9.0f), *dq0 = rnd(nq, 9.0f);
+        float *dk0 = rnd(nk, 9.0f), *dv0 = rnd(nk, 9.0f);
+        size_t ns = 0;
+        float *sc = attn_ws(T, w, &ns);
+        cpu()->attention_forward(o0, l0, sc, ns, q, k, v, B, T, Hq, Hkv, D);
         ASSERT_CLOSE(o0, o1, nq, TOL);
-        ASSERT_CLOSE(a0, a1, na, TOL);
-        bwds[f](dq0, dk0, dv0, sc, dout, a1, q, k, v, B, T, Hq, Hkv, D);
+        ASSERT_CLOSE(l0, l1, nl, TOL);
+        cpu()->attention_backward(dq0, dk0, dv0, sc, ns, dout, o1, l1, q, k, v, B, T, Hq, Hkv, D);
         ASSERT_CLOSE(dq0, dq1, nq, TOL);
         ASSERT_CLOSE(dk0, dk1, nk, TOL);
         ASSERT_CLOSE(dv0, dv1, nk, TOL);
-        free(o0), free(a0), free(dq0), free(dk0), free(dv0), free(sc);
+        free(o0), free(l0), free(dq0), free(dk0), free(dv0), free(sc);
     }
-    /* Rows are distributions with zeros past the diagonal. */
-    for (int t = 0; t < T; t++) {
-        double s = 0.0;
-        for (int j = 0; j < T; j++)
-            s += a1[(size_t)t * T + j];
-        cr_assert_float_eq(s, 1.0, 1e-5);
-        if (t + 1 < T) cr_assert_eq(a1[(size_t)t * T + t + 1], 0.0f);
-    }
-    /* Token 0 attends only to itself: out = v[0] of its kv head. */
+    /* Token 0 attends only to itself: out = v[0] of its kv head, lse = its score. */
     cr_assert_float_eq(o1[(size_t)(Hq - 1) * D], v[(size_t)(Hkv - 1) * D], 1e-6);
-    free(q), free(k), free(v), free(dout), free(o1), free(a1), free(dq1), free(dk1), free(dv1);
+    double s00 = 0.0;
+    for (int d = 0; d < D; d++)
+        s00 += (double)q[d] * k[d];
+    cr_assert_float_eq(l1[0], s00 / sqrt((double)D), 1e-5);
+    free(q), free(k), free(v), free(dout), free(o1), free(l1), free(dq1), free(dk1), free(dv1);
     free(scratch);
 }
 
@@ -423,41 +419,46 @@ Test(kernels, attention_matches_ref_mqa) {
 }
 
 struct attn_ctx {
-    float *q, *k, *v, *w, *out, *att;
+    float *q, *k, *v, *w, *out, *lse, *sc;
+    size_t nsc;
     int B, T, Hq, Hkv, D;
 };
 
 static double attn_obj(void *p) {
     struct attn_ctx *c = p;
-    ref()->attention_forward(c->out, c->att, c->q, c->k, c->v, c->B, c->T, c->Hq, c->Hkv, c->D);
+    ref()->attention_forward(c->out, c->lse, c->sc, c->nsc, c->q, c->k, c->v, c->B, c->T, c->Hq,
+                             c->Hkv, c->D);
     return wsum(c->w, c->out, (size_t)c->B * c->T * c->Hq * c->D);
 }
 
 Test(kernels, attention_backward_finite_differences) {
     int B = 2, T = 5, Hq = 4, Hkv = 2, D = 6;
-    size_t nq = (size_t)B * T * Hq * D, nk = (size_t)B * T * Hkv * D, na = (size_t)B * Hq * T * T;
+    size_t nq = (size_t)B * T * Hq * D, nk = (size_t)B * T * Hkv * D, nl = (size_t)B * Hq * T;
     float *q = rnd(nq, 1.0f), *k = rnd(nk, 1.0f), *v = rnd(nk, 1.0f), *w = rnd(nq, 1.0f);
-    float *out = zeros(nq), *att = zeros(na), *sc = zeros(na);
-    struct attn_ctx ctx = {q, k, v, w, out, att, B, T, Hq, Hkv, D};
+    size_t nsc = 0;
+    float *out = zeros(nq), *lse = zeros(nl), *sc = attn_ws(T, 1, &nsc);
+    struct attn_ctx ctx = {q, k, v, w, out, lse, sc, nsc, B, T, Hq, Hkv, D};
     for (int b = 0; b < 2; b++) {
         const rlc_backend *be = b ? ref() : cpu();
         float *dq = zeros(nq), *dk = zeros(nk), *dv = zeros(nk);
         attn_obj(&ctx);
-        be->attention_backward(dq, dk, dv, sc, w, att, q, k, v, B, T, Hq, Hkv, D);
+        be->attention_backward(dq, dk, dv, sc, nsc, w, out, lse, q, k, v, B, T, Hq, Hkv, D);
         cr_assert_lt(fd_check(q, dq, nq, attn_obj, &ctx, 1e-2f), FD_TOL, "%s dq", be->name);
         cr_assert_lt(fd_check(k, dk, nk, attn_obj, &ctx, 1e-2f), FD_TOL, "%s dk", be->name);
         cr_assert_lt(fd_check(v, dv, nk, attn_obj, &ctx, 1e-2f), FD_TOL, "%s dv", be->name);
         free(dq), free(dk), free(dv);
     }
-    free(q), free(k), free(v), free(w), free(out), free(att), free(sc);
+    free(q), free(k), free(v), free(w), free(out), free(lse), free(sc);
 }
 
 Test(kernels, attention_decode_equals_last_row_of_forward) {
     int S = 3, T = 13, Hq = 6, Hkv = 2, D = 10, max_T = T + 4;
     size_t nq = (size_t)S * T * Hq * D, nk = (size_t)S * T * Hkv * D;
     float *q = rnd(nq, 1.5f), *k = rnd(nk, 1.5f), *v = rnd(nk, 1.0f);
-    float *out = zeros(nq), *att = zeros((size_t)S * Hq * T * T);
-    cpu()->attention_forward(out, att, q, k, v, S, T, Hq, Hkv, D);
+    size_t nsc = 0;
+    float *out = zeros(nq), *att = zeros((size_t)S * Hq * T), *asc = attn_ws(T, 2, &nsc);
+    cpu()->attention_forward(out, att, asc, nsc, q, k, v, S, T, Hq, Hkv, D);
+    free(asc);
     /* Cache [S, max_T, Hkv, D] with NaN past each length: reading it would show. */
     size_t nc = (size_t)S * max_T * Hkv * D;
     float *kc = zeros(nc), *vc = zeros(nc), *qd = zeros((size_t)S * Hq * D);

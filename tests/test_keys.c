@@ -580,3 +580,75 @@ Test(keys, gsm8k_recipe_shows_its_system_prompt) {
     json_decref(o);
     free(out);
 }
+
+/* The per-step metrics of run `name` other than timings, one JSON text per
+ * step (malloc'd, concatenated). */
+static char *untimed_metrics(const char *name) {
+    char path[64];
+    snprintf(path, sizeof path, "%.40s/metrics.jsonl", name);
+    char *s = slurp(tmp_path(path)), *out = calloc(1, strlen(s) + 1), *save = NULL;
+    cr_assert(s[0], "%s is empty", path);
+    for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_t *o = json_loads(line, 0, NULL);
+        cr_assert_not_null(o, "%s: %s", path, line);
+        const char *k;
+        json_t *v;
+        void *it;
+        json_object_foreach_safe(o, it, k, v) {
+            if (strstr(k, "time") || strstr(k, "per_s")) json_object_del(o, k);
+        }
+        char *t = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+        strcat(out, t);
+        free(t);
+        json_decref(o);
+    }
+    free(s);
+    return out;
+}
+
+/* MiB in the run's "activations: X MiB" log line. */
+static double activation_mib(const char *log) {
+    const char *p = strstr(log, "activations: ");
+    cr_assert_not_null(p, "%s", log);
+    return strtod(p + 13, NULL);
+}
+
+/* training.activation_checkpointing: SFT with it on gives the same metrics
+ * (loss, grad_norm, ...) and the same final weights, byte for byte, as with
+ * it off, says so in the log, and plans a smaller activation workspace. */
+Test(keys, activation_checkpointing_same_results_less_memory) {
+    char extra[1024], args[1024];
+    snprintf(extra, sizeof extra,
+             "model: {path: \"\", from_scratch: true, layers: 3, hidden: 32, heads: 4,\n"
+             "        kv_heads: 2, intermediate: 48, max_seq: 96, seed: 1}\n"
+             "training: {mode: sft, steps: 3, batch_size: 4}\n"
+             "data: {max_prompt_tokens: 48}\n");
+    const char *y = config("ac.yaml", extra);
+    snprintf(args, sizeof args, "sft %s logging.run_name=off", y);
+    rlc_ok(args);
+    char *log_off = slurp(tmp_path("out.log"));
+    snprintf(args, sizeof args, "sft %s logging.run_name=on training.activation_checkpointing=true",
+             y);
+    rlc_ok(args);
+    char *log_on = slurp(tmp_path("out.log"));
+    cr_assert(strstr(log_on, "activation checkpointing"), "%s", log_on);
+    cr_assert(!strstr(log_off, "activation checkpointing"), "%s", log_off);
+    double mib_off = activation_mib(log_off), mib_on = activation_mib(log_on);
+    cr_assert_lt(mib_on, mib_off, "on %.1f MiB, off %.1f MiB", mib_on, mib_off);
+    char *m_off = untimed_metrics("off"), *m_on = untimed_metrics("on");
+    cr_assert(strstr(m_off, "\"loss\""), "%s", m_off);
+    cr_assert_str_eq(m_on, m_off);
+    size_t n = 0;
+    FILE *f = fopen(tmp_path("off/final/model.safetensors"), "rb"), *g;
+    cr_assert_not_null(f);
+    g = fopen(tmp_path("on/final/model.safetensors"), "rb");
+    cr_assert_not_null(g);
+    int a, b;
+    do {
+        a = fgetc(f), b = fgetc(g), n++;
+    } while (a == b && a != EOF);
+    cr_assert_eq(a, b, "final weights differ at byte %zu", n - 1);
+    cr_assert_gt(n, 1000);
+    fclose(f), fclose(g);
+    free(m_off), free(m_on), free(log_off), free(log_on);
+}

@@ -30,8 +30,9 @@ struct rlc_generator {
     float *sample_work;                   /* [max_seqs, 2V] */
     float *rstd;                          /* [rows * Hq] */
     int *pos, *lens, *tok, *act, *rowlen; /* [rows] */
-    float *att;                           /* prefill attention [Hq, P, P], grown on demand */
-    size_t att_cap;
+    float *plse;                          /* prefill attention logsumexp [Hq, max_len] */
+    float *pws;                           /* prefill attention scratch, pws_n floats */
+    size_t pws_n;
 };
 
 const char *rlc_finish_reason_str(rlc_finish_reason r) {
@@ -90,12 +91,13 @@ void rlc_generator_free(rlc_generator *g) {
     free(g->tok);
     free(g->act);
     free(g->rowlen);
-    free(g->att);
+    free(g->plse);
+    free(g->pws);
     free(g);
 }
 
 size_t rlc_generator_bytes(const rlc_generator *g) {
-    return g->bytes + g->att_cap * sizeof(float);
+    return g->bytes;
 }
 
 /* a * b * c * d elements of elem bytes (the product checked); the first
@@ -166,6 +168,9 @@ rlc_status rlc_generator_new_kv(rlc_model *m, int max_seqs, int max_len, rlc_dty
     g->scratch = galloc(g, &gst, "generator", S, H, T, 1);
     g->sample_work = galloc(g, &gst, "generator: sampler", S, 2, V, 1);
     g->rstd = galloc(g, &gst, "generator", R, H, 1, 1);
+    g->plse = galloc(g, &gst, "generator", H, T, 1, 1);
+    g->pws_n = rlc_attention_scratch_floats(max_len, omp_get_max_threads());
+    g->pws = galloc(g, &gst, "generator", g->pws_n, 1, 1, 1);
     g->pos = rlc_malloc(R * sizeof(int));
     g->lens = rlc_malloc(R * sizeof(int));
     g->tok = rlc_malloc(R * sizeof(int));
@@ -260,8 +265,8 @@ static void attend_prefill(rlc_generator *g, int l, int rows, void *vctx) {
     const rlc_model_config *c = &g->m->cfg;
     size_t KD = (size_t)c->num_kv_heads * c->head_dim;
     kv_put(g, kv_off(g, l, ctx->slot, 0), g->k, g->v, rows * KD);
-    g->m->be->attention_forward(g->atty, g->att, g->q, g->k, g->v, 1, rows, c->num_heads,
-                                c->num_kv_heads, c->head_dim);
+    g->m->be->attention_forward(g->atty, g->plse, g->pws, g->pws_n, g->q, g->k, g->v, 1, rows,
+                                c->num_heads, c->num_kv_heads, c->head_dim);
 }
 
 static void attend_decode(rlc_generator *g, int l, int rows, void *vctx) {
@@ -314,7 +319,6 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
     if (S > g->max_seqs)
         return rlc_errorf(RLC_ERR_INVALID, "generate: %d sequences exceed the generator's %d", S,
                           g->max_seqs);
-    size_t max_p = 0;
     for (int i = 0; i < n_prompts; i++) {
         if (prompt_lens[i] <= 0)
             return rlc_errorf(RLC_ERR_INVALID, "generate: prompt %d is empty", i);
@@ -327,16 +331,6 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
                 return rlc_errorf(RLC_ERR_INVALID,
                                   "generate: prompt %d token %d (%d) outside vocab %d", i, t,
                                   prompts[i][t], V);
-        if ((size_t)prompt_lens[i] > max_p) max_p = (size_t)prompt_lens[i];
-    }
-    size_t need = 0, need_bytes = 0;
-    RLC_TRY(rlc_mul3_size("generate: attention scores", (size_t)c->num_heads, max_p, max_p, &need));
-    RLC_TRY(rlc_mul_size_what("generate: attention scores", need, sizeof(float), &need_bytes));
-    if (need > g->att_cap) {
-        free(g->att);
-        g->att = rlc_aligned_alloc(need_bytes);
-        g->att_cap = g->att ? need : 0;
-        if (!g->att) return RLC_ERR_NOMEM;
     }
     out->num_seqs = S;
     out->max_new = maxn;

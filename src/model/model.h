@@ -125,11 +125,31 @@ void rlc_acts_free(rlc_acts *a); /* NULL is a no-op */
  * rlc_acts_plan_bytes. */
 size_t rlc_acts_bytes(const rlc_acts *a);
 /* The workspace rlc_acts_new_chunk would allocate for config c with a LoRA
- * adapter of rank lora_rank (0: none), without a model or any allocation. */
+ * adapter of rank lora_rank (0: none), without a model or any allocation.
+ * Attention's scratch in it (2 * RLC_ATTN_BLOCK * T floats per thread) is
+ * sized for the OpenMP thread count at the time of the call. */
 rlc_status rlc_acts_plan_bytes(const rlc_model_config *c, int lora_rank, int B, int T, int chunk,
                                size_t *bytes);
 /* The chunk in use (rows). */
 int rlc_acts_logit_chunk(const rlc_acts *a);
+
+/* Workspace options. checkpoint: keep only the residual entering each layer
+ * (and the attention scratch); the backward recomputes each layer's forward
+ * before its backward, with the same kernels on the same inputs, so logp and
+ * every gradient are the same as without it (the model, its LoRA switch
+ * included, must not change between the forward and its backward). */
+typedef struct rlc_acts_opts {
+    int chunk;      /* LM-head rows at once (0: RLC_LOGIT_CHUNK_DEFAULT) */
+    int checkpoint; /* activation checkpointing: 0 off, 1 on */
+} rlc_acts_opts;
+rlc_status rlc_acts_new_opts(const rlc_model *m, int B, int T, const rlc_acts_opts *o,
+                             rlc_acts **out);
+/* rlc_acts_plan_bytes with options; the attention scratch in it is sized for
+ * the OpenMP thread count at the time of the call. */
+rlc_status rlc_acts_plan_opts(const rlc_model_config *c, int lora_rank, int B, int T,
+                              const rlc_acts_opts *o, size_t *bytes);
+/* 1 when the workspace recomputes layers in the backward (checkpointing). */
+int rlc_acts_checkpointing(const rlc_acts *a);
 
 /* Forward over ids[B,T] (right-padded sequences, positions 0..T-1). For each
  * token, logp[B*T] (may be NULL) receives log p(target | prefix), 0 where

@@ -7,12 +7,19 @@
  * backward walks the chunks last to first, recomputes each chunk's logits
  * (same rows, same product, so the same numbers) except the last one's, which
  * are still in the buffer, turns them into dlogits and folds them into dh and
- * dW before the next chunk. With one chunk nothing is recomputed. */
+ * dW before the next chunk. With one chunk nothing is recomputed.
+ *
+ * Attention keeps only each row's logsumexp (its backward rebuilds the
+ * probabilities block by block). With activation checkpointing only the
+ * residual entering each layer is kept: the per-layer buffers exist once, and
+ * the backward runs each layer's forward again (same kernels on the same
+ * inputs, so the same numbers) just before that layer's backward. */
 #include "model/model_internal.h"
 
 #include "base/checked.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 struct rlc_acts {
@@ -20,6 +27,7 @@ struct rlc_acts {
     int V;
     int curB, curT;
     int chunk;           /* rows of logits computed at once */
+    int checkpoint;      /* per-layer buffers hold one layer, recomputed in backward */
     int nrows;           /* rows with a target in the last forward */
     int hlog_k0;         /* hlog/hx still hold the forward's chunk starting there; -1: none */
     const rlc_model *fm; /* model of the last forward (for rlc_acts_logits/entropy) */
@@ -28,7 +36,7 @@ struct rlc_acts {
     size_t bytes;
     float *mem;
     int *imem;
-    /* saved by forward; [L] means one slice per layer */
+    /* saved by forward; [L] means one slice per layer ([1] when checkpointing) */
     float *res;               /* [L+1][N,C] residual stream entering each layer (res[L] = last) */
     float *mid;               /* [L][N,C] residual after attention */
     float *ln1, *ln2;         /* [L][N,C] */
@@ -36,7 +44,7 @@ struct rlc_acts {
     float *q, *k, *v;         /* [L][N,QD], [L][N,KD] after bias, q/k norm and rope */
     float *qpre, *kpre;       /* [L][N,QD], [L][N,KD] before q/k norm (Qwen3 only) */
     float *rstdq, *rstdk;     /* [L][N*Hq], [L][N*Hkv] */
-    float *att;               /* [L][B,Hq,T,T] */
+    float *lse_att;           /* [L][B,Hq,T] attention logsumexp per row */
     float *atty;              /* [L][N,QD] */
     float *g, *u, *h;         /* [L][N,F] */
     float *ax;                /* [L][NMOD][N,r] LoRA x A^T */
@@ -48,7 +56,9 @@ struct rlc_acts {
     int *ids, *targets, *pos; /* [N] */
     int *hrows, *htg;         /* [N] the rows with a target, in order, and their targets */
     /* backward scratch */
-    float *d_res, *d_tmp, *d_atty, *d_q, *d_k, *d_v, *d_g, *d_u, *d_h, *d_ax, *d_att;
+    float *d_res, *d_tmp, *d_atty, *d_q, *d_k, *d_v, *d_g, *d_u, *d_h, *d_ax;
+    float *attn_ws; /* attention scratch, attn_ws_n floats (forward and backward) */
+    size_t attn_ws_n;
 };
 
 /* Reserves a slice of f0*f1*f2*f3 floats (16-float aligned) at *off; the
@@ -64,9 +74,16 @@ static rlc_status take(size_t *off, size_t *start, const char *what, size_t f0, 
     return rlc_add_size_what("activations: total", *off, n, off);
 }
 
+/* Workers the attention scratch is sized for: the OpenMP threads at the time
+ * the workspace is planned (fewer may run later; never a different result). */
+static size_t acts_attn_ws(int T) {
+    return rlc_attention_scratch_floats(T, omp_get_max_threads());
+}
+
 static rlc_status acts_layout(const rlc_model_config *c, int lora_rank, int B, int T, int chunk,
-                              rlc_acts *a, float *base, size_t *total) {
-    size_t N = (size_t)B * T, C = c->hidden_size, L = c->num_layers, F = c->intermediate_size;
+                              int checkpoint, rlc_acts *a, float *base, size_t *total) {
+    size_t N = (size_t)B * T, C = c->hidden_size, F = c->intermediate_size;
+    size_t L = checkpoint ? 1 : (size_t)c->num_layers, L1 = (size_t)c->num_layers + 1;
     size_t QD = (size_t)c->num_heads * c->head_dim, KD = (size_t)c->num_kv_heads * c->head_dim;
     size_t V = c->vocab_size, Hq = c->num_heads, Hkv = c->num_kv_heads;
     size_t r = lora_rank > 0 ? (size_t)lora_rank : 0, K = (size_t)chunk;
@@ -76,7 +93,7 @@ static rlc_status acts_layout(const rlc_model_config *c, int lora_rank, int B, i
         RLC_TRY(take(&off, &at, "activations: " #field, f0, f1, f2, f3));                          \
         if (base) a->field = base + at;                                                            \
     } while (0)
-    TAKE(res, L + 1, N, C, 1);
+    TAKE(res, L1, N, C, 1);
     TAKE(mid, L, N, C, 1);
     TAKE(ln1, L, N, C, 1);
     TAKE(ln2, L, N, C, 1);
@@ -91,7 +108,7 @@ static rlc_status acts_layout(const rlc_model_config *c, int lora_rank, int B, i
         TAKE(rstdq, L, N, Hq, 1);
         TAKE(rstdk, L, N, Hkv, 1);
     }
-    TAKE(att, L, (size_t)B * Hq, T, T);
+    TAKE(lse_att, L, (size_t)B * Hq, T, 1);
     TAKE(atty, L, N, QD, 1);
     TAKE(g, L, N, F, 1);
     TAKE(u, L, N, F, 1);
@@ -115,7 +132,8 @@ static rlc_status acts_layout(const rlc_model_config *c, int lora_rank, int B, i
     TAKE(d_u, N, F, 1, 1);
     TAKE(d_h, N, F, 1, 1);
     if (r) TAKE(d_ax, N, r, 1, 1);
-    TAKE(d_att, (size_t)B * Hq, T, T, 1);
+    TAKE(attn_ws, acts_attn_ws(T), 1, 1, 1);
+    if (base) a->attn_ws_n = acts_attn_ws(T);
 #undef TAKE
     *total = off;
     return RLC_OK;
@@ -132,10 +150,17 @@ static int acts_chunk(int B, int T, int chunk) {
 
 rlc_status rlc_acts_plan_bytes(const rlc_model_config *c, int lora_rank, int B, int T, int chunk,
                                size_t *bytes) {
+    rlc_acts_opts o = {.chunk = chunk};
+    return rlc_acts_plan_opts(c, lora_rank, B, T, &o, bytes);
+}
+
+rlc_status rlc_acts_plan_opts(const rlc_model_config *c, int lora_rank, int B, int T,
+                              const rlc_acts_opts *o, size_t *bytes) {
     if (B <= 0 || T <= 0) return rlc_errorf(RLC_ERR_INVALID, "activations: bad batch %dx%d", B, T);
     rlc_acts tmp;
     size_t n = 0, fbytes = 0, ibytes = 0;
-    RLC_TRY(acts_layout(c, lora_rank, B, T, acts_chunk(B, T, chunk), &tmp, NULL, &n));
+    RLC_TRY(
+        acts_layout(c, lora_rank, B, T, acts_chunk(B, T, o->chunk), o->checkpoint, &tmp, NULL, &n));
     RLC_TRY(rlc_mul_size_what("activations", n, sizeof(float), &fbytes));
     RLC_TRY(rlc_mul3_size("activations: ids", ACTS_INT_ARRAYS * (size_t)B, (size_t)T, sizeof(int),
                           &ibytes));
@@ -143,6 +168,13 @@ rlc_status rlc_acts_plan_bytes(const rlc_model_config *c, int lora_rank, int B, 
 }
 
 rlc_status rlc_acts_new_chunk(const rlc_model *m, int B, int T, int chunk, rlc_acts **out) {
+    rlc_acts_opts o = {.chunk = chunk};
+    return rlc_acts_new_opts(m, B, T, &o, out);
+}
+
+rlc_status rlc_acts_new_opts(const rlc_model *m, int B, int T, const rlc_acts_opts *o,
+                             rlc_acts **out) {
+    int chunk = o->chunk, ckpt = o->checkpoint != 0;
     if (B <= 0 || T <= 0) return rlc_errorf(RLC_ERR_INVALID, "activations: bad batch %dx%d", B, T);
     if (chunk < 0)
         return rlc_errorf(RLC_ERR_INVALID, "activations: logit chunk %d (expected >= 0)", chunk);
@@ -150,7 +182,7 @@ rlc_status rlc_acts_new_chunk(const rlc_model *m, int B, int T, int chunk, rlc_a
     if (!a) return RLC_ERR_NOMEM;
     int r = m->has_lora ? m->lc.rank : 0, K = acts_chunk(B, T, chunk);
     size_t n = 0, bytes = 0, ibytes = 0, N = (size_t)B * T;
-    rlc_status st = acts_layout(&m->cfg, r, B, T, K, a, NULL, &n);
+    rlc_status st = acts_layout(&m->cfg, r, B, T, K, ckpt, a, NULL, &n);
     if (!st) st = rlc_mul_size_what("activations", n, sizeof(float), &bytes);
     if (!st)
         st = rlc_mul3_size("activations: ids", ACTS_INT_ARRAYS * (size_t)B, (size_t)T, sizeof(int),
@@ -165,7 +197,8 @@ rlc_status rlc_acts_new_chunk(const rlc_model *m, int B, int T, int chunk, rlc_a
         rlc_acts_free(a);
         return RLC_ERR_NOMEM;
     }
-    acts_layout(&m->cfg, r, B, T, K, a, a->mem, &n);
+    acts_layout(&m->cfg, r, B, T, K, ckpt, a, a->mem, &n);
+    a->checkpoint = ckpt;
     a->ids = a->imem;
     a->targets = a->imem + N;
     a->pos = a->imem + 2 * N;
@@ -200,6 +233,10 @@ size_t rlc_acts_bytes(const rlc_acts *a) {
 
 int rlc_acts_logit_chunk(const rlc_acts *a) {
     return a->chunk;
+}
+
+int rlc_acts_checkpointing(const rlc_acts *a) {
+    return a->checkpoint;
 }
 
 /* hlog[n,V] = inv_temp * lnf[rows] W^T for n <= chunk contiguous rows starting
@@ -264,19 +301,21 @@ void rlc_acts_entropy(rlc_acts *a, float *entropy) {
 /* Layer l's slices of the saved activations, for the batch of the last forward. */
 typedef struct layer_view {
     float *x, *mid, *xo, *ln1, *ln2, *rstd1, *rstd2, *q, *k, *v, *qpre, *kpre, *rstdq, *rstdk;
-    float *att, *atty, *g, *u, *h, *ax;
+    float *lse, *atty, *g, *u, *h, *ax;
 } layer_view;
 
 static layer_view layer_slices(const rlc_model *m, const rlc_acts *a, int l) {
     const rlc_model_config *c = &m->cfg;
-    size_t N = (size_t)a->curB * a->curT, T = (size_t)a->curT, L = (size_t)l;
+    /* checkpointing: the residuals are per layer, everything else is layer 0's slice */
+    size_t N = (size_t)a->curB * a->curT, T = (size_t)a->curT, R = (size_t)l;
+    size_t L = a->checkpoint ? 0 : R;
     size_t C = c->hidden_size, F = c->intermediate_size, Hq = c->num_heads;
     size_t Hkv = c->num_kv_heads, QD = Hq * c->head_dim, KD = Hkv * c->head_dim;
     size_t r = m->has_lora ? (size_t)m->lc.rank : 0;
     layer_view v = {
-        .x = a->res + L * N * C,
+        .x = a->res + R * N * C,
         .mid = a->mid + L * N * C,
-        .xo = a->res + (L + 1) * N * C,
+        .xo = a->res + (R + 1) * N * C,
         .ln1 = a->ln1 + L * N * C,
         .ln2 = a->ln2 + L * N * C,
         .rstd1 = a->rstd1 + L * N,
@@ -288,7 +327,7 @@ static layer_view layer_slices(const rlc_model *m, const rlc_acts *a, int l) {
         .kpre = c->qk_norm ? a->kpre + L * N * KD : NULL,
         .rstdq = c->qk_norm ? a->rstdq + L * N * Hq : NULL,
         .rstdk = c->qk_norm ? a->rstdk + L * N * Hkv : NULL,
-        .att = a->att + L * (size_t)a->curB * Hq * T * T,
+        .lse = a->lse_att + L * (size_t)a->curB * Hq * T,
         .atty = a->atty + L * N * QD,
         .g = a->g + L * N * F,
         .u = a->u + L * N * F,
@@ -385,6 +424,48 @@ static void head_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
     a->hlog_k0 = -1; /* hlog holds dlogits now */
 }
 
+/* Layer l's forward over the batch of the last forward: res[l] -> res[l+1],
+ * keeping what its backward needs in the layer's slices. */
+static void layer_forward(rlc_model *m, rlc_acts *a, int l) {
+    const rlc_model_config *c = &m->cfg;
+    const rlc_backend *be = m->be;
+    int B = a->curB, T = a->curT;
+    int N = B * T, C = c->hidden_size, F = c->intermediate_size;
+    int Hq = c->num_heads, Hkv = c->num_kv_heads, D = c->head_dim;
+    int r = m->has_lora ? m->lc.rank : 0;
+    size_t NC = (size_t)N * C;
+    const layer_off *lo = &m->layers[l];
+    const layer_view lv = layer_slices(m, a, l);
+    float *x = lv.x, *mid = lv.mid, *ln1 = lv.ln1, *ln2 = lv.ln2, *q = lv.q, *k = lv.k;
+    float *v = lv.v, *atty = lv.atty, *g = lv.g, *u = lv.u, *h = lv.h;
+    float *ax = lv.ax, *xo = lv.xo;
+#define AX(mod) (ax ? ax + (size_t)(mod)*N * r : NULL)
+    be->rmsnorm_forward(ln1, lv.rstd1, x, MP(m, lo->ln1), N, C, c->rms_norm_eps);
+    if (c->qk_norm) {
+        float *qpre = lv.qpre, *kpre = lv.kpre;
+        model_linear_forward(m, l, MOD_Q, qpre, ln1, N, 0, AX(MOD_Q));
+        model_linear_forward(m, l, MOD_K, kpre, ln1, N, 0, AX(MOD_K));
+        be->rmsnorm_forward(q, lv.rstdq, qpre, MP(m, lo->qn), N * Hq, D, c->rms_norm_eps);
+        be->rmsnorm_forward(k, lv.rstdk, kpre, MP(m, lo->kn), N * Hkv, D, c->rms_norm_eps);
+    } else {
+        model_linear_forward(m, l, MOD_Q, q, ln1, N, 0, AX(MOD_Q));
+        model_linear_forward(m, l, MOD_K, k, ln1, N, 0, AX(MOD_K));
+    }
+    model_linear_forward(m, l, MOD_V, v, ln1, N, 0, AX(MOD_V));
+    be->rope(q, a->pos, m->rope_cos, m->rope_sin, N, Hq, D, 0);
+    be->rope(k, a->pos, m->rope_cos, m->rope_sin, N, Hkv, D, 0);
+    be->attention_forward(atty, lv.lse, a->attn_ws, a->attn_ws_n, q, k, v, B, T, Hq, Hkv, D);
+    memcpy(mid, x, NC * sizeof(float));
+    model_linear_forward(m, l, MOD_O, mid, atty, N, 1, AX(MOD_O));
+    be->rmsnorm_forward(ln2, lv.rstd2, mid, MP(m, lo->ln2), N, C, c->rms_norm_eps);
+    model_linear_forward(m, l, MOD_GATE, g, ln2, N, 0, AX(MOD_GATE));
+    model_linear_forward(m, l, MOD_UP, u, ln2, N, 0, AX(MOD_UP));
+    be->swiglu_forward(h, g, u, N, F);
+    memcpy(xo, mid, NC * sizeof(float));
+    model_linear_forward(m, l, MOD_DOWN, xo, h, N, 1, AX(MOD_DOWN));
+#undef AX
+}
+
 rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const int *targets, int B,
                              int T, float *logp) {
     const rlc_model_config *c = &m->cfg;
@@ -393,9 +474,7 @@ rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const in
         return rlc_errorf(RLC_ERR_INVALID, "forward: batch %dx%d exceeds workspace %dx%d", B, T,
                           a->B, a->T);
     if (T > a->T) return rlc_errorf(RLC_ERR_INVALID, "forward: T=%d exceeds workspace", T);
-    int N = B * T, C = c->hidden_size, L = c->num_layers, F = c->intermediate_size;
-    int Hq = c->num_heads, Hkv = c->num_kv_heads, D = c->head_dim, V = c->vocab_size;
-    int r = m->has_lora ? m->lc.rank : 0;
+    int N = B * T, C = c->hidden_size, L = c->num_layers, V = c->vocab_size;
     for (int i = 0; i < N; i++) {
         if (ids[i] < 0 || ids[i] >= V)
             return rlc_errorf(RLC_ERR_INVALID, "forward: token id %d at %d outside vocab %d",
@@ -411,38 +490,8 @@ rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const in
     a->fm = m;
     size_t NC = (size_t)N * C;
     be->embedding_forward(a->res, a->ids, model_wmat(m, m->wte), N, C);
-    for (int l = 0; l < L; l++) {
-        const layer_off *lo = &m->layers[l];
-        const layer_view lv = layer_slices(m, a, l);
-        float *x = lv.x, *mid = lv.mid, *ln1 = lv.ln1, *ln2 = lv.ln2, *q = lv.q, *k = lv.k;
-        float *v = lv.v, *atty = lv.atty, *att = lv.att, *g = lv.g, *u = lv.u, *h = lv.h;
-        float *ax = lv.ax, *xo = lv.xo;
-#define AX(mod) (ax ? ax + (size_t)(mod)*N * r : NULL)
-        be->rmsnorm_forward(ln1, lv.rstd1, x, MP(m, lo->ln1), N, C, c->rms_norm_eps);
-        if (c->qk_norm) {
-            float *qpre = lv.qpre, *kpre = lv.kpre;
-            model_linear_forward(m, l, MOD_Q, qpre, ln1, N, 0, AX(MOD_Q));
-            model_linear_forward(m, l, MOD_K, kpre, ln1, N, 0, AX(MOD_K));
-            be->rmsnorm_forward(q, lv.rstdq, qpre, MP(m, lo->qn), N * Hq, D, c->rms_norm_eps);
-            be->rmsnorm_forward(k, lv.rstdk, kpre, MP(m, lo->kn), N * Hkv, D, c->rms_norm_eps);
-        } else {
-            model_linear_forward(m, l, MOD_Q, q, ln1, N, 0, AX(MOD_Q));
-            model_linear_forward(m, l, MOD_K, k, ln1, N, 0, AX(MOD_K));
-        }
-        model_linear_forward(m, l, MOD_V, v, ln1, N, 0, AX(MOD_V));
-        be->rope(q, a->pos, m->rope_cos, m->rope_sin, N, Hq, D, 0);
-        be->rope(k, a->pos, m->rope_cos, m->rope_sin, N, Hkv, D, 0);
-        be->attention_forward(atty, att, q, k, v, B, T, Hq, Hkv, D);
-        memcpy(mid, x, NC * sizeof(float));
-        model_linear_forward(m, l, MOD_O, mid, atty, N, 1, AX(MOD_O));
-        be->rmsnorm_forward(ln2, lv.rstd2, mid, MP(m, lo->ln2), N, C, c->rms_norm_eps);
-        model_linear_forward(m, l, MOD_GATE, g, ln2, N, 0, AX(MOD_GATE));
-        model_linear_forward(m, l, MOD_UP, u, ln2, N, 0, AX(MOD_UP));
-        be->swiglu_forward(h, g, u, N, F);
-        memcpy(xo, mid, NC * sizeof(float));
-        model_linear_forward(m, l, MOD_DOWN, xo, h, N, 1, AX(MOD_DOWN));
-#undef AX
-    }
+    for (int l = 0; l < L; l++)
+        layer_forward(m, a, l);
     be->rmsnorm_forward(a->lnf, a->rstdf, a->res + L * NC, MP(m, m->lnf), N, C, c->rms_norm_eps);
     head_forward(m, a, logp);
     return RLC_OK;
@@ -464,10 +513,11 @@ rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
                          a->rstdf, N, C);
 
     for (int l = L - 1; l >= 0; l--) {
+        if (a->checkpoint) layer_forward(m, a, l);
         const layer_off *lo = &m->layers[l];
         const layer_view lv = layer_slices(m, a, l);
         float *x = lv.x, *mid = lv.mid, *ln1 = lv.ln1, *ln2 = lv.ln2, *q = lv.q, *k = lv.k;
-        float *v = lv.v, *atty = lv.atty, *att = lv.att, *g = lv.g, *u = lv.u, *h = lv.h;
+        float *v = lv.v, *atty = lv.atty, *g = lv.g, *u = lv.u, *h = lv.h;
         float *ax = lv.ax;
 #define AX(mod) (ax ? ax + (size_t)(mod)*N * r : NULL)
         /* MLP: d_res holds dL/d(output of this block) */
@@ -480,8 +530,8 @@ rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
         be->axpy(a->d_res, 1.0f, a->d_tmp, NC);
         /* attention */
         linear_backward(m, l, MOD_O, a->d_atty, 0, a->d_res, atty, AX(MOD_O), a->d_ax, N);
-        be->attention_backward(a->d_q, a->d_k, a->d_v, a->d_att, a->d_atty, att, q, k, v, B, T, Hq,
-                               Hkv, D);
+        be->attention_backward(a->d_q, a->d_k, a->d_v, a->attn_ws, a->attn_ws_n, a->d_atty, atty,
+                               lv.lse, q, k, v, B, T, Hq, Hkv, D);
         be->rope(a->d_q, a->pos, m->rope_cos, m->rope_sin, N, Hq, D, 1);
         be->rope(a->d_k, a->pos, m->rope_cos, m->rope_sin, N, Hkv, D, 1);
         if (c->qk_norm) {

@@ -25,6 +25,16 @@ typedef struct rlc_wmat {
  * (NULL is allowed when every W is F32). */
 #define RLC_LINEAR_SCRATCH ((size_t)1 << 20)
 
+/* Attention works on blocks of RLC_ATTN_BLOCK query rows; one worker holds a
+ * block of probabilities and one of their gradients, (RLC_ATTN_BLOCK, T) each. */
+#define RLC_ATTN_BLOCK 32
+#define RLC_ATTN_WORKER_FLOATS(T) (2 * (size_t)RLC_ATTN_BLOCK * (size_t)(T))
+/* Scratch floats for attention_forward/backward at T tokens with `workers`
+ * workers at once (< 1 counts as 1). */
+static inline size_t rlc_attention_scratch_floats(int T, int workers) {
+    return RLC_ATTN_WORKER_FLOATS(T) * (size_t)(workers > 0 ? workers : 1);
+}
+
 /* One output of a fused linear: y[N, out] from W[out, in]. */
 typedef struct rlc_linear_out {
     float *y;
@@ -83,14 +93,20 @@ typedef struct rlc_backend {
     /* Causal self-attention with grouped-query heads (Hq % Hkv == 0; query head h
      * reads kv head h / (Hq/Hkv)) over B sequences of T tokens:
      *   q[B,T,Hq,D], k,v[B,T,Hkv,D] -> out[B,T,Hq,D], scale = 1/sqrt(D).
-     * att[B,Hq,T,T] receives the softmax probabilities (row t holds zeros past t)
-     * and is kept for backward. */
-    void (*attention_forward)(float *out, float *att, const float *q, const float *k,
-                              const float *v, int B, int T, int Hq, int Hkv, int D);
-    /* dq (overwritten), dk, dv (overwritten). scratch: at least B*Hq*T*T floats,
-     * all of it clobbered. */
-    void (*attention_backward)(float *dq, float *dk, float *dv, float *scratch, const float *dout,
-                               const float *att, const float *q, const float *k, const float *v,
+     * lse[B,Hq,T] receives each row's logsumexp of the scaled scores; with out it
+     * is all the backward needs (no [T,T] probabilities are kept).
+     * scratch: scratch_floats floats, at least RLC_ATTN_WORKER_FLOATS(T) (one
+     * worker); rlc_attention_scratch_floats(T, w) lets w workers run at once.
+     * Clobbered; one call at a time per scratch (workers take slots by their
+     * OpenMP thread number). Results do not depend on the number of workers. */
+    void (*attention_forward)(float *out, float *lse, float *scratch, size_t scratch_floats,
+                              const float *q, const float *k, const float *v, int B, int T, int Hq,
+                              int Hkv, int D);
+    /* dq, dk, dv (overwritten) from dout, and out and lse of the forward on the
+     * same q, k, v. scratch as for attention_forward. */
+    void (*attention_backward)(float *dq, float *dk, float *dv, float *scratch,
+                               size_t scratch_floats, const float *dout, const float *out,
+                               const float *lse, const float *q, const float *k, const float *v,
                                int B, int T, int Hq, int Hkv, int D);
 
     /* One decode step for S query rows with a KV cache.

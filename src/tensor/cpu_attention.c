@@ -1,10 +1,12 @@
 /* Causal grouped-query attention on the CPU.
  *
- * Work is split over (sequence, head) in an OpenMP loop; each task is one
- * head's T x T problem, small enough to stay in L2. Inside a parallel region
- * OpenBLAS runs single-threaded, which is what we want for these per-head
- * sgemm calls. The causal mask is exploited by cutting rows into blocks of
- * RB: row block [t0, t1) only needs keys 0..t1-1.
+ * Work is split over (sequence, head) in an OpenMP loop. The causal mask is
+ * exploited by cutting rows into blocks of RB: row block [t0, t1) only needs
+ * keys 0..t1-1. Only one block of probabilities, (RB, t1), exists at a time
+ * per worker, in the caller's scratch: the forward keeps each row's
+ * logsumexp and the backward rebuilds the block from it (the [T, T] matrix
+ * is never stored). Inside a parallel region OpenBLAS runs single-threaded,
+ * which is what we want for these per-block sgemm calls.
  *
  * Backward tasks are (sequence, kv head) so the query heads sharing a kv head
  * add into dk/dv from one thread, in a fixed order, without atomics. */
@@ -13,9 +15,10 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
-#define RB 32 /* causal row block for the sgemm path */
+#define RB RLC_ATTN_BLOCK /* causal row block */
 
 static inline float dotf(const float *a, const float *b, int n) {
     float acc = 0.0f;
@@ -23,12 +26,6 @@ static inline float dotf(const float *a, const float *b, int n) {
     for (int i = 0; i < n; i++)
         acc += a[i] * b[i];
     return acc;
-}
-
-static inline void axpyf(float *y, float a, const float *x, int n) {
-#pragma omp simd
-    for (int i = 0; i < n; i++)
-        y[i] += a * x[i];
 }
 
 /* How far to run a row with n live entries: n rounded up to whole 16-float
@@ -44,14 +41,16 @@ static inline int padded(int n, int cap) {
  * whatever it held before (masked, so garbage there is never used).
  * With AVX-512, masked loads and stores handle the tail of the row, which
  * the compiler's own vectorization turns into scalar peel/remainder loops
- * (a quarter of the forward's time at T=128 before this). */
-static inline void softmax_row(float *row, int n, int m) {
+ * (a quarter of the forward's time at T=128 before this). Returns the row's
+ * logsumexp (what the attention backward rebuilds the row from). */
+static inline float softmax_row(float *row, int n, int m) {
 #ifdef __AVX512F__
     __m512 vmx = _mm512_set1_ps(-INFINITY), vsum = _mm512_setzero_ps();
     for (int s = 0; s < n; s += 16)
         vmx = _mm512_max_ps(
             vmx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), rlc_tail_mask(s, n), row + s));
-    __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmx));
+    float mxs = _mm512_reduce_max_ps(vmx);
+    __m512 mx = _mm512_set1_ps(mxs);
     for (int s = 0; s < n; s += 16) {
         __mmask16 k = rlc_tail_mask(s, n);
         __m512 e = rlc_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + s), mx));
@@ -59,13 +58,15 @@ static inline void softmax_row(float *row, int n, int m) {
         _mm512_mask_storeu_ps(row + s, k, e);
         vsum = _mm512_add_ps(vsum, e);
     }
-    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+    float sum = _mm512_reduce_add_ps(vsum);
+    __m512 inv = _mm512_set1_ps(1.0f / sum);
     for (int s = 0; s < n; s += 16) {
         __mmask16 k = rlc_tail_mask(s, n);
         _mm512_mask_storeu_ps(row + s, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + s), inv));
     }
     for (int s = n; s < m; s++)
         row[s] = 0.0f;
+    return mxs + logf(sum);
 #else
     float mx = -INFINITY, sum = 0.0f;
 #pragma omp simd reduction(max : mx)
@@ -83,92 +84,85 @@ static inline void softmax_row(float *row, int n, int m) {
 #pragma omp simd
     for (int s = 0; s < m; s++)
         row[s] *= inv;
+    return mx + logf(sum);
 #endif
 }
 
-/* dS row in place: dS = scale * P * (dP - sum(P * dP)) over s < n; ds[n..m)
- * becomes 0. */
-static inline void dsoftmax_row(float *ds, const float *p, int n, int m, float scale) {
+/* row[0..n) = exp(row - lse) (the probabilities again), row[n..m) = 0. */
+static inline void exp_row(float *row, float lse, int n, int m) {
 #ifdef __AVX512F__
-    __m512 vrs = _mm512_setzero_ps();
+    __m512 vl = _mm512_set1_ps(lse);
     for (int s = 0; s < n; s += 16) {
         __mmask16 k = rlc_tail_mask(s, n);
-        vrs =
-            _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, p + s), _mm512_maskz_loadu_ps(k, ds + s), vrs);
+        __m512 e = rlc_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + s), vl));
+        _mm512_mask_storeu_ps(row + s, k, e);
     }
-    __m512 rs = _mm512_set1_ps(_mm512_reduce_add_ps(vrs)), sc = _mm512_set1_ps(scale);
+#else
+#pragma omp simd
+    for (int s = 0; s < n; s++)
+        row[s] = rlc_expf(row[s] - lse);
+#endif
+    for (int s = n; s < m; s++)
+        row[s] = 0.0f;
+}
+
+/* dS row in place from dP: ds = scale * p * (ds - di) over s < n, with
+ * di = rowsum(dO * O) = rowsum(P * dP); ds[n..m) = 0. */
+static inline void dsoftmax_row_di(float *ds, const float *p, float di, int n, int m, float scale) {
+#ifdef __AVX512F__
+    __m512 vd = _mm512_set1_ps(di), sc = _mm512_set1_ps(scale);
     for (int s = 0; s < n; s += 16) {
         __mmask16 k = rlc_tail_mask(s, n);
-        __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, ds + s), rs);
+        __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, ds + s), vd);
         __m512 sp = _mm512_mul_ps(sc, _mm512_maskz_loadu_ps(k, p + s));
         _mm512_mask_storeu_ps(ds + s, k, _mm512_mul_ps(sp, d));
     }
+#else
+#pragma omp simd
+    for (int s = 0; s < n; s++)
+        ds[s] = scale * p[s] * (ds[s] - di);
+#endif
     for (int s = n; s < m; s++)
         ds[s] = 0.0f;
-#else
-    float rs = 0.0f;
-#pragma omp simd reduction(+ : rs)
-    for (int s = 0; s < m; s++)
-        rs += s < n ? p[s] * ds[s] : 0.0f;
-#pragma omp simd
-    for (int s = 0; s < m; s++)
-        ds[s] = s < n ? scale * p[s] * (ds[s] - rs) : 0.0f;
-#endif
 }
 
-void rlc_cpu_attention_forward_gemm(float *out, float *att, const float *q, const float *k,
-                                    const float *v, int B, int T, int Hq, int Hkv, int D) {
+/* Workers that fit in the caller's scratch, at most the OpenMP thread count.
+ * Every task is done by one worker alone, so the worker count never changes
+ * a result. */
+static int attn_workers(size_t scratch_floats, int T) {
+    size_t per = RLC_ATTN_WORKER_FLOATS(T), fit = scratch_floats / per;
+    int w = omp_get_max_threads();
+    return fit < (size_t)w ? (fit > 0 ? (int)fit : 1) : w;
+}
+
+/* Per (sequence, head) task, per causal row block [t0, t1): scores
+ * S = scale Q K[0:t1]^T into the worker's (RB, T) tile, softmax in place
+ * (lse kept per row), out = P V[0:t1]. Only one row block of probabilities
+ * exists at a time per worker. */
+void rlc_cpu_attention_forward(float *out, float *lse, float *scratch, size_t scratch_floats,
+                               const float *q, const float *k, const float *v, int B, int T, int Hq,
+                               int Hkv, int D) {
     int group = Hq / Hkv, qs = Hq * D, ks = Hkv * D; /* row strides of q/out and k/v */
     float scale = 1.0f / sqrtf((float)D);
-#pragma omp parallel for collapse(2) schedule(static)
+    int nw = attn_workers(scratch_floats, T);
+#pragma omp parallel for collapse(2) schedule(static) num_threads(nw)
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < Hq; h++) {
             const float *qh = q + (size_t)b * T * qs + h * D;           /* (T, D) */
             const float *kh = k + (size_t)b * T * ks + (h / group) * D; /* (T, D) */
             const float *vh = v + (size_t)b * T * ks + (h / group) * D; /* (T, D) */
             float *oh = out + (size_t)b * T * qs + h * D;               /* (T, D) */
-            float *P = att + ((size_t)b * Hq + h) * T * T;              /* (T, T) */
+            float *lh = lse + ((size_t)b * Hq + h) * T;                 /* (T) */
+            float *P = scratch + (size_t)omp_get_thread_num() * RLC_ATTN_WORKER_FLOATS(T);
             for (int t0 = 0; t0 < T; t0 += RB) {
                 int t1 = t0 + RB < T ? t0 + RB : T, m = t1 - t0;
-                float *Pb = P + (size_t)t0 * T; /* (m, T), columns < t1 used */
+                /* P: (m, t1) of ld t1 */
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, D, scale,
-                            qh + (size_t)t0 * qs, qs, kh, ks, 0.0f, Pb, T);
-                for (int t = t0; t < t1; t++) {
-                    float *row = P + (size_t)t * T;
-                    int m = padded(t + 1, T);
-                    softmax_row(row, t + 1, m);
-                    memset(row + m, 0, (size_t)(T - m) * sizeof(float));
-                }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, t1, 1.0f, Pb, T, vh,
+                            qh + (size_t)t0 * qs, qs, kh, ks, 0.0f, P, t1);
+                for (int t = t0; t < t1; t++)
+                    lh[t] = softmax_row(P + (size_t)(t - t0) * t1, t + 1, t1);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, t1, 1.0f, P, t1, vh,
                             ks, 0.0f, oh + (size_t)t0 * qs, qs);
-            }
-        }
-    }
-}
-
-void rlc_cpu_attention_forward_loops(float *out, float *att, const float *q, const float *k,
-                                     const float *v, int B, int T, int Hq, int Hkv, int D) {
-    int group = Hq / Hkv, qs = Hq * D, ks = Hkv * D;
-    float scale = 1.0f / sqrtf((float)D);
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < Hq; h++) {
-            const float *qh = q + (size_t)b * T * qs + h * D;
-            const float *kh = k + (size_t)b * T * ks + (h / group) * D;
-            const float *vh = v + (size_t)b * T * ks + (h / group) * D;
-            float *oh = out + (size_t)b * T * qs + h * D;
-            float *P = att + ((size_t)b * Hq + h) * T * T;
-            for (int t = 0; t < T; t++) {
-                float *row = P + (size_t)t * T;
-                for (int s = 0; s <= t; s++)
-                    row[s] = scale * dotf(qh + (size_t)t * qs, kh + (size_t)s * ks, D);
-                int m = padded(t + 1, T);
-                softmax_row(row, t + 1, m);
-                memset(row + m, 0, (size_t)(T - m) * sizeof(float));
-                float *ot = oh + (size_t)t * qs;
-                memset(ot, 0, (size_t)D * sizeof(float));
-                for (int s = 0; s <= t; s++)
-                    axpyf(ot, row[s], vh + (size_t)s * ks, D);
             }
         }
     }
@@ -182,87 +176,54 @@ static void zero_kv_head(float *dkh, float *dvh, int T, int ks, int D) {
     }
 }
 
-void rlc_cpu_attention_backward_gemm(float *dq, float *dk, float *dv, float *scratch,
-                                     const float *dout, const float *att, const float *q,
-                                     const float *k, const float *v, int B, int T, int Hq, int Hkv,
-                                     int D) {
+/* Tasks are (sequence, kv head) so the query heads sharing a kv head add into
+ * dk/dv from one worker, in a fixed order. Per row block the probabilities are
+ * rebuilt from the same score product as the forward and the saved lse. */
+void rlc_cpu_attention_backward(float *dq, float *dk, float *dv, float *scratch,
+                                size_t scratch_floats, const float *dout, const float *out,
+                                const float *lse, const float *q, const float *k, const float *v,
+                                int B, int T, int Hq, int Hkv, int D) {
     int group = Hq / Hkv, qs = Hq * D, ks = Hkv * D;
     float scale = 1.0f / sqrtf((float)D);
-#pragma omp parallel for collapse(2) schedule(static)
+    int nw = attn_workers(scratch_floats, T);
+#pragma omp parallel for collapse(2) schedule(static) num_threads(nw)
     for (int b = 0; b < B; b++) {
         for (int hk = 0; hk < Hkv; hk++) {
             const float *kh = k + (size_t)b * T * ks + hk * D; /* (T, D) */
             const float *vh = v + (size_t)b * T * ks + hk * D; /* (T, D) */
             float *dkh = dk + (size_t)b * T * ks + hk * D;     /* (T, D) */
             float *dvh = dv + (size_t)b * T * ks + hk * D;     /* (T, D) */
+            float *P = scratch + (size_t)omp_get_thread_num() * RLC_ATTN_WORKER_FLOATS(T);
+            float *dS = P + (size_t)RB * T; /* (m, t1) of ld t1 each */
             zero_kv_head(dkh, dvh, T, ks, D);
             for (int h = hk * group; h < (hk + 1) * group; h++) {
                 const float *qh = q + (size_t)b * T * qs + h * D;     /* (T, D) */
                 const float *doh = dout + (size_t)b * T * qs + h * D; /* (T, D) */
+                const float *oh = out + (size_t)b * T * qs + h * D;   /* (T, D) */
+                const float *lh = lse + ((size_t)b * Hq + h) * T;     /* (T) */
                 float *dqh = dq + (size_t)b * T * qs + h * D;         /* (T, D) */
-                const float *P = att + ((size_t)b * Hq + h) * T * T;  /* (T, T) */
-                float *dS = scratch + ((size_t)b * Hq + h) * T * T;   /* (T, T) */
                 for (int t0 = 0; t0 < T; t0 += RB) {
                     int t1 = t0 + RB < T ? t0 + RB : T, m = t1 - t0;
-                    const float *Pb = P + (size_t)t0 * T; /* (m, t1) of ld T */
-                    float *dSb = dS + (size_t)t0 * T;     /* (m, t1) of ld T */
-                    /* dV[0:t1] += P[t0:t1]^T dO[t0:t1] */
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, D, m, 1.0f, Pb, T,
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, D, scale,
+                                qh + (size_t)t0 * qs, qs, kh, ks, 0.0f, P, t1);
+                    for (int t = t0; t < t1; t++)
+                        exp_row(P + (size_t)(t - t0) * t1, lh[t], t + 1, t1);
+                    /* dV[0:t1] += P^T dO[t0:t1] */
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, D, m, 1.0f, P, t1,
                                 doh + (size_t)t0 * qs, qs, 1.0f, dvh, ks);
                     /* dP = dO[t0:t1] V[0:t1]^T, then dS in place */
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, D, 1.0f,
-                                doh + (size_t)t0 * qs, qs, vh, ks, 0.0f, dSb, T);
+                                doh + (size_t)t0 * qs, qs, vh, ks, 0.0f, dS, t1);
                     for (int t = t0; t < t1; t++) {
-                        float *row = dS + (size_t)t * T;
-                        /* columns >= t1 were not computed by the sgemm: cap there */
-                        int m = padded(t + 1, t1);
-                        dsoftmax_row(row, P + (size_t)t * T, t + 1, m, scale);
-                        memset(row + m, 0, (size_t)(t1 - m) * sizeof(float));
+                        size_t r = (size_t)(t - t0) * t1;
+                        float di = dotf(doh + (size_t)t * qs, oh + (size_t)t * qs, D);
+                        dsoftmax_row_di(dS + r, P + r, di, t + 1, t1, scale);
                     }
                     /* dQ[t0:t1] = dS K[0:t1];  dK[0:t1] += dS^T Q[t0:t1] */
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, t1, 1.0f, dSb, T,
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, t1, 1.0f, dS, t1,
                                 kh, ks, 0.0f, dqh + (size_t)t0 * qs, qs);
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, D, m, 1.0f, dSb, T,
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, D, m, 1.0f, dS, t1,
                                 qh + (size_t)t0 * qs, qs, 1.0f, dkh, ks);
-                }
-            }
-        }
-    }
-}
-
-void rlc_cpu_attention_backward_loops(float *dq, float *dk, float *dv, float *scratch,
-                                      const float *dout, const float *att, const float *q,
-                                      const float *k, const float *v, int B, int T, int Hq, int Hkv,
-                                      int D) {
-    int group = Hq / Hkv, qs = Hq * D, ks = Hkv * D;
-    float scale = 1.0f / sqrtf((float)D);
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++) {
-        for (int hk = 0; hk < Hkv; hk++) {
-            const float *kh = k + (size_t)b * T * ks + hk * D;
-            const float *vh = v + (size_t)b * T * ks + hk * D;
-            float *dkh = dk + (size_t)b * T * ks + hk * D;
-            float *dvh = dv + (size_t)b * T * ks + hk * D;
-            zero_kv_head(dkh, dvh, T, ks, D);
-            for (int h = hk * group; h < (hk + 1) * group; h++) {
-                const float *qh = q + (size_t)b * T * qs + h * D;
-                const float *doh = dout + (size_t)b * T * qs + h * D;
-                float *dqh = dq + (size_t)b * T * qs + h * D;
-                const float *P = att + ((size_t)b * Hq + h) * T * T;
-                float *dS = scratch + ((size_t)b * Hq + h) * T * T;
-                for (int t = 0; t < T; t++) {
-                    const float *pt = P + (size_t)t * T, *dot = doh + (size_t)t * qs;
-                    const float *qt = qh + (size_t)t * qs;
-                    float *ds = dS + (size_t)t * T, *dqt = dqh + (size_t)t * qs;
-                    for (int s = 0; s <= t; s++)
-                        ds[s] = dotf(dot, vh + (size_t)s * ks, D);
-                    dsoftmax_row(ds, pt, t + 1, padded(t + 1, T), scale);
-                    memset(dqt, 0, (size_t)D * sizeof(float));
-                    for (int s = 0; s <= t; s++) {
-                        axpyf(dqt, ds[s], kh + (size_t)s * ks, D);
-                        axpyf(dkh + (size_t)s * ks, ds[s], qt, D);
-                        axpyf(dvh + (size_t)s * ks, pt[s], dot, D);
-                    }
                 }
             }
         }
@@ -355,15 +316,4 @@ void rlc_cpu_attention_decode_bf16(float *out, float *scratch, const float *q, c
             }
         }
     }
-}
-
-void rlc_cpu_attention_forward(float *out, float *att, const float *q, const float *k,
-                               const float *v, int B, int T, int Hq, int Hkv, int D) {
-    rlc_cpu_attention_forward_gemm(out, att, q, k, v, B, T, Hq, Hkv, D);
-}
-
-void rlc_cpu_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
-                                const float *att, const float *q, const float *k, const float *v,
-                                int B, int T, int Hq, int Hkv, int D) {
-    rlc_cpu_attention_backward_gemm(dq, dk, dv, scratch, dout, att, q, k, v, B, T, Hq, Hkv, D);
 }

@@ -147,36 +147,45 @@ static void ref_rope(float *x, const int *pos, const float *cos_t, const float *
     }
 }
 
-static void ref_attention_forward(float *out, float *att, const float *q, const float *k,
-                                  const float *v, int B, int T, int Hq, int Hkv, int D) {
+/* Scaled score of query row t of head h against key row s, in double. */
+static double ref_score(const float *q, const float *k, int b, int t, int s, int h, int T, int Hq,
+                        int Hkv, int D) {
+    const float *qt = q + (((size_t)b * T + t) * Hq + h) * D;
+    const float *ks = k + (((size_t)b * T + s) * Hkv + h / (Hq / Hkv)) * D;
+    double dot = 0.0;
+    for (int d = 0; d < D; d++)
+        dot += (double)qt[d] * ks[d];
+    return dot / sqrt((double)D);
+}
+
+/* Row by row: the row's scores, their logsumexp in double, then out as the
+ * probability-weighted sum of v; scratch holds one row of probabilities. */
+static void ref_attention_forward(float *out, float *lse, float *scratch, size_t scratch_floats,
+                                  const float *q, const float *k, const float *v, int B, int T,
+                                  int Hq, int Hkv, int D) {
+    (void)scratch_floats; /* one row of T floats is all it uses */
     int group = Hq / Hkv;
-    double scale = 1.0 / sqrt((double)D);
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < Hq; h++) {
             int hk = h / group;
-            float *P = att + ((size_t)b * Hq + h) * T * T; /* (T, T) */
             for (int t = 0; t < T; t++) {
-                const float *qt = q + (((size_t)b * T + t) * Hq + h) * D;
-                float *Pt = P + (size_t)t * T; /* scores, then probabilities */
+                float *P = scratch; /* (t+1) probabilities */
                 double mx = -INFINITY, sum = 0.0;
                 for (int s = 0; s <= t; s++) {
-                    const float *ks = k + (((size_t)b * T + s) * Hkv + hk) * D;
-                    double dot = 0.0;
-                    for (int d = 0; d < D; d++)
-                        dot += (double)qt[d] * ks[d];
-                    Pt[s] = (float)(dot * scale);
-                    if (Pt[s] > mx) mx = Pt[s];
+                    double sc = ref_score(q, k, b, t, s, h, T, Hq, Hkv, D);
+                    if (sc > mx) mx = sc;
                 }
                 for (int s = 0; s <= t; s++)
-                    sum += exp(Pt[s] - mx);
-                for (int s = 0; s < T; s++)
-                    Pt[s] = s <= t ? (float)(exp(Pt[s] - mx) / sum) : 0.0f;
+                    sum += exp(ref_score(q, k, b, t, s, h, T, Hq, Hkv, D) - mx);
+                double l = mx + log(sum);
+                lse[((size_t)b * Hq + h) * T + t] = (float)l;
+                for (int s = 0; s <= t; s++)
+                    P[s] = (float)exp(ref_score(q, k, b, t, s, h, T, Hq, Hkv, D) - l);
                 float *ot = out + (((size_t)b * T + t) * Hq + h) * D;
                 for (int d = 0; d < D; d++) {
                     double acc = 0.0;
                     for (int s = 0; s <= t; s++)
-                        acc += (double)P[(size_t)t * T + s] *
-                               v[(((size_t)b * T + s) * Hkv + hk) * D + d];
+                        acc += (double)P[s] * v[(((size_t)b * T + s) * Hkv + hk) * D + d];
                     ot[d] = (float)acc;
                 }
             }
@@ -184,13 +193,15 @@ static void ref_attention_forward(float *out, float *att, const float *q, const 
     }
 }
 
-/* Per head, with P = att and dO = dout:
- *   dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(P * dP)),
- *   dQ = scale dS K, dK = scale dS^T Q; query heads sharing a kv head sum into it. */
+/* Per head, with P[t,s] = exp(score - lse[t]) rebuilt on the fly and dO = dout:
+ *   dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dO * O)),
+ *   dQ = scale dS K, dK = scale dS^T Q; query heads sharing a kv head sum into it.
+ * Sums in double (per-row accumulators on the stack); no scratch. */
 static void ref_attention_backward(float *dq, float *dk, float *dv, float *scratch,
-                                   const float *dout, const float *att, const float *q,
-                                   const float *k, const float *v, int B, int T, int Hq, int Hkv,
-                                   int D) {
+                                   size_t scratch_floats, const float *dout, const float *out,
+                                   const float *lse, const float *q, const float *k, const float *v,
+                                   int B, int T, int Hq, int Hkv, int D) {
+    (void)scratch, (void)scratch_floats;
     int group = Hq / Hkv;
     double scale = 1.0 / sqrt((double)D);
     memset(dk, 0, (size_t)B * T * Hkv * D * sizeof(float));
@@ -198,43 +209,49 @@ static void ref_attention_backward(float *dq, float *dk, float *dv, float *scrat
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < Hq; h++) {
             int hk = h / group;
-            const float *P = att + ((size_t)b * Hq + h) * T * T;
-            float *dS = scratch + ((size_t)b * Hq + h) * T * T;
 #define QI(t) (((size_t)b * T + (t)) * Hq + h) * D
 #define KI(t) (((size_t)b * T + (t)) * Hkv + hk) * D
+            /* p and ds of (t, s), s <= t */
+#define PDS(t, s, p, ds)                                                                           \
+    do {                                                                                           \
+        double di_ = 0.0, dp_ = 0.0;                                                               \
+        for (int d = 0; d < D; d++) {                                                              \
+            di_ += (double)dout[QI(t) + d] * out[QI(t) + d];                                       \
+            dp_ += (double)dout[QI(t) + d] * v[KI(s) + d];                                         \
+        }                                                                                          \
+        p = exp(ref_score(q, k, b, t, s, h, T, Hq, Hkv, D) - lse[((size_t)b * Hq + h) * T + t]);   \
+        ds = p * (dp_ - di_);                                                                      \
+    } while (0)
             for (int t = 0; t < T; t++) {
-                double rs = 0.0;
+                double acc[D];
+                memset(acc, 0, sizeof acc);
                 for (int s = 0; s <= t; s++) {
-                    double dp = 0.0;
+                    double p, ds;
+                    PDS(t, s, p, ds);
                     for (int d = 0; d < D; d++)
-                        dp += (double)dout[QI(t) + d] * v[KI(s) + d];
-                    dS[(size_t)t * T + s] = (float)dp;
-                    rs += dp * P[(size_t)t * T + s];
+                        acc[d] += ds * k[KI(s) + d];
                 }
-                for (int s = 0; s <= t; s++) {
-                    double p = P[(size_t)t * T + s];
-                    dS[(size_t)t * T + s] = (float)(p * (dS[(size_t)t * T + s] - rs));
-                }
-            }
-            for (int t = 0; t < T; t++) {
-                for (int d = 0; d < D; d++) {
-                    double acc = 0.0;
-                    for (int s = 0; s <= t; s++)
-                        acc += (double)dS[(size_t)t * T + s] * k[KI(s) + d];
-                    dq[QI(t) + d] = (float)(acc * scale);
-                }
+                for (int d = 0; d < D; d++)
+                    dq[QI(t) + d] = (float)(acc[d] * scale);
             }
             for (int s = 0; s < T; s++) {
-                for (int d = 0; d < D; d++) {
-                    double gk = 0.0, gv = 0.0;
-                    for (int t = s; t < T; t++) {
-                        gk += (double)dS[(size_t)t * T + s] * q[QI(t) + d];
-                        gv += (double)P[(size_t)t * T + s] * dout[QI(t) + d];
+                double gk[D], gv[D];
+                memset(gk, 0, sizeof gk);
+                memset(gv, 0, sizeof gv);
+                for (int t = s; t < T; t++) {
+                    double p, ds;
+                    PDS(t, s, p, ds);
+                    for (int d = 0; d < D; d++) {
+                        gk[d] += ds * q[QI(t) + d];
+                        gv[d] += p * dout[QI(t) + d];
                     }
-                    dk[KI(s) + d] += (float)(gk * scale);
-                    dv[KI(s) + d] += (float)gv;
+                }
+                for (int d = 0; d < D; d++) {
+                    dk[KI(s) + d] += (float)(gk[d] * scale);
+                    dv[KI(s) + d] += (float)gv[d];
                 }
             }
+#undef PDS
 #undef QI
 #undef KI
         }

@@ -152,7 +152,8 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
         !g->g_mask || !g->g_dlp || !g->g_adv)
         st = RLC_ERR_NOMEM;
     if (st == RLC_OK) st = rlc_generator_new(pol->m, (int)S, (int)T, &g->gen);
-    if (st == RLC_OK) st = rlc_acts_new_chunk(pol->m, (int)mb, (int)T, p->logit_chunk, &g->acts);
+    rlc_acts_opts ao = {.chunk = p->logit_chunk, .checkpoint = p->checkpoint};
+    if (st == RLC_OK) st = rlc_acts_new_opts(pol->m, (int)mb, (int)T, &ao, &g->acts);
     if (st == RLC_OK)
         st = rlc_acts_set_temperature(g->acts,
                                       p->sampler.temperature > 0 ? p->sampler.temperature : 1.0f);

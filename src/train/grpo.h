@@ -22,6 +22,7 @@ typedef struct rlc_grpo_params {
     int num_iterations;
     int micro_batch; /* sequences per forward/backward; 0: all */
     int logit_chunk; /* LM-head rows at once; 0: RLC_LOGIT_CHUNK_DEFAULT */
+    int checkpoint;  /* activation checkpointing (rlc_acts_opts) */
     float lr;
     rlc_schedule schedule;
     rlc_adamw_params opt;

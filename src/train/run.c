@@ -380,6 +380,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         gp.num_iterations = RLC_RC(c, algorithm.num_iterations);
         gp.micro_batch = RLC_RC(c, training.micro_batch);
         gp.logit_chunk = RLC_RC(c, training.logit_chunk);
+        gp.checkpoint = RLC_RC(c, training.activation_checkpointing);
         gp.lr = (float)c->optimizer.lr;
         gp.schedule = make_schedule(c);
         gp.opt = make_adamw(c);
@@ -390,6 +391,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
                              .micro_batch = RLC_RC(c, training.micro_batch),
                              .max_len = RLC_RC(c, model.max_seq),
                              .logit_chunk = RLC_RC(c, training.logit_chunk),
+                             .checkpoint = RLC_RC(c, training.activation_checkpointing),
                              .lr = (float)c->optimizer.lr,
                              .schedule = make_schedule(c),
                              .opt = make_adamw(c)};
@@ -420,8 +422,9 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
                      condition, trainable, rlc_model_num_params(pol.m), dir);
         const rlc_acts *acts = grpo ? rlc_grpo_acts(g) : rlc_sft_trainer_acts(sft);
         if (st == RLC_OK)
-            rlc_logf(RLC_LOG_INFO, "activations: %.1f MiB, LM head in chunks of %d rows",
-                     rlc_acts_bytes(acts) / 1048576.0, rlc_acts_logit_chunk(acts));
+            rlc_logf(RLC_LOG_INFO, "activations: %.1f MiB, LM head in chunks of %d rows%s",
+                     rlc_acts_bytes(acts) / 1048576.0, rlc_acts_logit_chunk(acts),
+                     rlc_acts_checkpointing(acts) ? ", activation checkpointing" : "");
         if (plan.action == RLC_RERUN_RESUME)
             rlc_logf(RLC_LOG_INFO, "resuming from %s (step %d)", plan.checkpoint, start);
     }

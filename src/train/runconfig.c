@@ -199,6 +199,10 @@ static const rc_key keys[] = {
     KI(training, logit_chunk, "256", 1, 1048576, RC_ALL,
        "rows (tokens with a target) whose logits the LM head computes at once: its buffer is "
        "logit_chunk x vocab floats, never micro_batch x sequence x vocab"),
+    KB(training, activation_checkpointing, "false", RC_ALL,
+       "keep only each layer's input between forward and backward and run the layer's forward "
+       "again before its backward: activation memory of one layer instead of all, for about "
+       "one more forward pass per step; results are the same as without it"),
 
     KF(optimizer, lr, "1e-4", 0, 1, RC_LO_OPEN | RC_ALL, "peak learning rate"),
     KF(optimizer, beta1, "0.9", 0, 1, RC_HI_OPEN | RC_ALL, "AdamW first-moment decay"),

@@ -64,7 +64,8 @@ rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc
     s->lp = rlc_calloc(n, sizeof(float));
     s->dlp = rlc_calloc(n, sizeof(float));
     rlc_status st = (s->ids && s->tg && s->lp && s->dlp) ? RLC_OK : RLC_ERR_NOMEM;
-    if (st == RLC_OK) st = rlc_acts_new_chunk(pol->m, s->mb, s->T, p->logit_chunk, &s->acts);
+    rlc_acts_opts ao = {.chunk = p->logit_chunk, .checkpoint = p->checkpoint};
+    if (st == RLC_OK) st = rlc_acts_new_opts(pol->m, s->mb, s->T, &ao, &s->acts);
     if (st == RLC_OK) st = rlc_model_trainable(pol->m, &s->params, &s->grads, &s->n_params);
     if (st == RLC_OK) st = rlc_adamw_init(&s->opt, s->n_params, p->opt);
     if (st) {

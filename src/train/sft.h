@@ -11,6 +11,7 @@ typedef struct rlc_sft_params {
     int micro_batch; /* examples per forward/backward; 0: all */
     int max_len;     /* prompt + response tokens; longer examples are cut at the end */
     int logit_chunk; /* LM-head rows at once; 0: RLC_LOGIT_CHUNK_DEFAULT */
+    int checkpoint;  /* activation checkpointing (rlc_acts_opts) */
     float lr;
     rlc_schedule schedule;
     rlc_adamw_params opt;
