@@ -1,15 +1,14 @@
 /* Linear maps of the CPU backend over F32 or BF16 weights (contracts in
  * backend.h).
  *
- * Few rows (decode, N <= FEW_ROWS): memory-bound, so each weight is read from
- * memory once per call for all N rows. The weight rows of all fused outputs
- * are cut into chunks that the threads of ONE parallel region take in turn;
- * within a chunk a block of 4 weight rows is multiplied with 4 x rows at a
- * time (16 F32 accumulators), the block staying in L1 while the x rows pass.
- * A BF16 weight is widened exactly in registers, and both dtypes sum in the
- * same order, so a BF16 W gives bit for bit what its widened F32 copy gives.
- * The AVX-512 kernels are compiled for that target alone and picked at run
- * time; the generic ones are plain C the compiler vectorizes.
+ * Few rows (decode; N <= 24 for F32 weights, <= 48 for BF16): memory-bound, so each weight is read
+ * from memory once per call for all N rows. The weight rows of all fused outputs are cut into
+ * chunks that the threads of ONE parallel region take in turn; within a chunk a block of 4 weight
+ * rows is multiplied with 4 x rows at a time (16 F32 accumulators), the block staying in L1 while
+ * the x rows pass. A BF16 weight is widened exactly in registers, and both dtypes sum in the same
+ * order, so a BF16 W gives bit for bit what its widened F32 copy gives. The AVX-512 kernels are
+ * compiled for that target alone and picked at run time; the generic ones are plain C the compiler
+ * vectorizes.
  *
  * Many rows: OpenBLAS sgemm; a BF16 W is widened block by block into the
  * caller's scratch first. */
@@ -22,9 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Up to this many rows the few-row kernels beat sgemm (bench/kernels.c). */
-#define FEW_ROWS 32
-/* Weight bytes below which one thread does the whole product. */
+/* Up to this many rows the streamed kernels beat sgemm (F32 W) or widening
+ * plus sgemm (BF16 W): "threshold" rows of bench/kernels.c. */
+#define FEW_ROWS_F32 24
+#define FEW_ROWS_BF16 48
+/* x rows the streamed kernels take at once. */
+#define FEW_ROWS 24
+/* Weight bytes times rows below which one thread does the whole product. */
 #define PAR_MIN_BYTES (256 * 1024)
 /* Columns widened at a time by the generic kernels. */
 #define KTILE 256
@@ -83,7 +86,7 @@ static inline float store_val(float acc, float alpha, int accumulate, const floa
 
 /* ---- generic few-row kernel -------------------------------------------- */
 
-/* y[i, r] for weight rows [r0, r0 + nr) of W[., in] and all N <= FEW_ROWS
+/* y[i, r] for weight rows [r0, r0 + nr) of W[., in] and N <= FEW_ROWS
  * x rows; y points at column 0 of an output with leading dimension ldy. */
 static void gen_rows(const float *x, int N, int in, rlc_wmat W, int r0, int nr, float *y, int ldy,
                      float alpha, int accumulate) {
@@ -244,10 +247,10 @@ AVX512 static void avx_rows_bf16(const float *x, int N, int in, const uint16_t *
 #define HAVE_AVX512_KERNELS 0
 #endif
 
-/* ---- few rows: one parallel region over the rows of all outputs -------- */
+/* ---- streamed: one parallel region over the rows of all outputs -------- */
 
-static void few_rows(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
-                     int accumulate) {
+void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
+                             float alpha, int accumulate) {
     int avx = HAVE_AVX512_KERNELS && rlc_cpu_isa_get() == RLC_CPU_AVX512;
     /* Chunks of ~64 KiB of weights, at least 4 per thread, in blocks of 4 rows. */
     size_t rows = 0, bytes = 0;
@@ -264,7 +267,7 @@ static void few_rows(const float *x, int N, int in, const rlc_linear_out *o, int
     long n_chunks = 0;
     for (int j = 0; j < n_out; j++)
         n_chunks += (long)(((size_t)o[j].out + chunk - 1) / chunk);
-#pragma omp parallel for schedule(dynamic, 1) if (bytes >= PAR_MIN_BYTES)
+#pragma omp parallel for schedule(dynamic, 1) if (bytes * (size_t)N >= PAR_MIN_BYTES)
     for (long c = 0; c < n_chunks; c++) {
         int j = 0;
         long cj = c, per;
@@ -272,16 +275,20 @@ static void few_rows(const float *x, int N, int in, const rlc_linear_out *o, int
             cj -= per, j++;
         int r0 = (int)(cj * (long)chunk);
         int nr = o[j].out - r0 < (int)chunk ? o[j].out - r0 : (int)chunk;
+        /* x in blocks of FEW_ROWS rows; the chunk's weights stay in L2 between them. */
+        for (int i0 = 0; i0 < N; i0 += FEW_ROWS) {
+            int ni = N - i0 < FEW_ROWS ? N - i0 : FEW_ROWS;
+            const float *xi = x + (size_t)i0 * in;
+            float *yi = o[j].y + (size_t)i0 * o[j].out;
 #if HAVE_AVX512_KERNELS
-        if (avx) {
-            if (o[j].W.f32)
-                avx_rows_f32(x, N, in, o[j].W.f32, r0, nr, o[j].y, o[j].out, alpha, accumulate);
+            if (avx && o[j].W.f32)
+                avx_rows_f32(xi, ni, in, o[j].W.f32, r0, nr, yi, o[j].out, alpha, accumulate);
+            else if (avx)
+                avx_rows_bf16(xi, ni, in, o[j].W.bf16, r0, nr, yi, o[j].out, alpha, accumulate);
             else
-                avx_rows_bf16(x, N, in, o[j].W.bf16, r0, nr, o[j].y, o[j].out, alpha, accumulate);
-            continue;
-        }
 #endif
-        gen_rows(x, N, in, o[j].W, r0, nr, o[j].y, o[j].out, alpha, accumulate);
+                gen_rows(xi, ni, in, o[j].W, r0, nr, yi, o[j].out, alpha, accumulate);
+        }
     }
     (void)avx;
 }
@@ -305,8 +312,11 @@ static int block_rows(int cols) {
 
 void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
                     int accumulate, float *scratch) {
-    if (N <= FEW_ROWS) {
-        few_rows(x, N, in, o, n_out, alpha, accumulate);
+    int few = N <= FEW_ROWS_BF16;
+    for (int j = 0; j < n_out; j++)
+        if (o[j].W.f32 && N > FEW_ROWS_F32) few = 0;
+    if (few) {
+        rlc_cpu_linear_streamed(x, N, in, o, n_out, alpha, accumulate);
         return;
     }
     float beta = accumulate ? 1.0f : 0.0f;
