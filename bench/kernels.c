@@ -3,13 +3,16 @@
  * step, printed as GFLOP/s (compute-bound kernels, against a 1024^3 sgemm
  * measured in the same run) or GB/s (memory-bound ones, counting each
  * tensor read or written once), and the fast exp against libm's expf. Usage:
- * build/bench_kernels [threads] [linear] (linear: only the linear rows). */
+ * build/bench_kernels [threads] [linear|dpbf16] (only the linear rows, or
+ * only the vdpbf16ps experiment). */
+#include "base/dtype.h"
 #include "tensor/backend.h"
 #include "tensor/cpu_attention.h"
 #include "tensor/cpu_kernels.h"
 #include "tensor/cpu_math.h"
 
 #include <cblas.h>
+#include <immintrin.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -281,6 +284,95 @@ static void bench_linear_threshold(int bf16) {
     free(wf), free(wb), free(scratch);
 }
 
+/* Many rows with a BF16 W, an experiment kept out of the library: x
+ * rounded to BF16 and the products taken with AVX512_BF16 vdpbf16ps (two
+ * BF16 products per F32 lane, F32 sums), 4 weight rows x 4 x rows at a
+ * time, against widen + sgemm. Prints time and the largest error of each
+ * relative to sum |x w| against a double-precision product. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define BF16DP __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+BF16DP static void dp_rows(const uint16_t *xb, int N, int in, const uint16_t *W, int r0, int nr,
+                           float *y, int ldy) {
+    for (int r = r0; r + 4 <= r0 + nr; r += 4)
+        for (int i = 0; i + 4 <= N; i += 4) {
+            __m512 acc[4][4];
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 4; b++)
+                    acc[a][b] = _mm512_setzero_ps();
+            for (int k = 0; k < in; k += 32) {
+                __m512bh w[4], x[4];
+                for (int a = 0; a < 4; a++)
+                    w[a] = (__m512bh)_mm512_loadu_si512(W + (size_t)(r + a) * in + k);
+                for (int b = 0; b < 4; b++)
+                    x[b] = (__m512bh)_mm512_loadu_si512(xb + (size_t)(i + b) * in + k);
+                for (int a = 0; a < 4; a++)
+                    for (int b = 0; b < 4; b++)
+                        acc[a][b] = _mm512_dpbf16_ps(acc[a][b], w[a], x[b]);
+            }
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 4; b++)
+                    y[(size_t)(i + b) * ldy + r + a] = _mm512_reduce_add_ps(acc[a][b]);
+        }
+}
+
+/* y[N, out] = bf16(x) W^T; N, out multiples of 4, in of 32. */
+static void dp_linear(uint16_t *xb, const float *x, int N, int in, const uint16_t *W, int out,
+                      float *y) {
+    for (size_t i = 0; i < (size_t)N * in; i++)
+        xb[i] = rlc_f32_to_bf16(x[i]);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int r0 = 0; r0 < out; r0 += 64)
+        dp_rows(xb, N, in, W, r0, out - r0 < 64 ? out - r0 : 64, y, out);
+}
+
+static void bench_linear_dpbf16(void) {
+    if (!__builtin_cpu_supports("avx512bf16")) {
+        printf("vdpbf16ps: CPU without AVX512_BF16, skipped\n");
+        return;
+    }
+    int in = 1024, out = 6144, Ns[] = {64, 256, 1024};
+    size_t per = (size_t)in * out;
+    float *wide = buf(per), *scratch = buf(RLC_LINEAR_SCRATCH);
+    uint16_t *wb = malloc(per * 2);
+    if (!wb) exit(1);
+    for (size_t i = 0; i < per; i++) {
+        wb[i] = rlc_f32_to_bf16(wide[i]);
+        wide[i] = rlc_bf16_to_f32(wb[i]);
+    }
+    for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++) {
+        int N = Ns[n];
+        float *x = buf((size_t)N * in), *y1 = buf((size_t)N * out), *y2 = buf((size_t)N * out);
+        uint16_t *xb = malloc((size_t)N * in * 2);
+        if (!xb) exit(1);
+        rlc_linear_out o = {y1, {.bf16 = wb}, out};
+        double s_dp, s_gemm;
+        TIME(s_gemm, rlc_backend_cpu()->linear(x, N, in, &o, 1, 1.0f, 0, scratch));
+        TIME(s_dp, dp_linear(xb, x, N, in, wb, out, y2));
+        double e_gemm = 0, e_dp = 0;
+        for (int i = 0; i < N; i += 7)
+            for (int r = 0; r < out; r += 5) {
+                double ref = 0, mag = 0;
+                for (int k = 0; k < in; k++) {
+                    double p = (double)x[(size_t)i * in + k] * wide[(size_t)r * in + k];
+                    ref += p, mag += fabs(p);
+                }
+                size_t at = (size_t)i * out + r;
+                e_gemm = fmax(e_gemm, fabs(y1[at] - ref) / mag);
+                e_dp = fmax(e_dp, fabs(y2[at] - ref) / mag);
+            }
+        char name[96];
+        snprintf(name, sizeof name, "bf16 many rows 1024->6144 N=%d", N);
+        printf("%-44s widen+sgemm %8.1f us (err %.1e), vdpbf16ps %8.1f us (err %.1e): %.2fx\n",
+               name, s_gemm * 1e6, e_gemm, s_dp * 1e6, e_dp, s_gemm / s_dp);
+        free(x), free(y1), free(y2), free(xb);
+    }
+    free(wide), free(wb), free(scratch);
+}
+#else
+static void bench_linear_dpbf16(void) {}
+#endif
+
 /* Linear maps at real model shapes (decode N=1, 16 sequences N=16). */
 static void bench_linear_all(const rlc_backend *be) {
     printf("linear: cpu kernels %s\n", rlc_cpu_isa_get() == RLC_CPU_AVX512 ? "avx512" : "generic");
@@ -304,6 +396,7 @@ static void bench_linear_all(const rlc_backend *be) {
         }
     bench_linear_threshold(0);
     bench_linear_threshold(1);
+    bench_linear_dpbf16();
 }
 
 int main(int argc, char **argv) {
@@ -313,6 +406,10 @@ int main(int argc, char **argv) {
     printf("threads %d\n", omp_get_max_threads());
     if (argc > 2 && strcmp(argv[2], "linear") == 0) {
         bench_linear_all(be);
+        return 0;
+    }
+    if (argc > 2 && strcmp(argv[2], "dpbf16") == 0) {
+        bench_linear_dpbf16();
         return 0;
     }
 
