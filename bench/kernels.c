@@ -3,8 +3,8 @@
  * step, printed as GFLOP/s (compute-bound kernels, against a 1024^3 sgemm
  * measured in the same run) or GB/s (memory-bound ones, counting each
  * tensor read or written once), and the fast exp against libm's expf. Usage:
- * build/bench_kernels [threads] [linear|dpbf16] (only the linear rows, or
- * only the vdpbf16ps experiment). */
+ * build/bench_kernels [threads] [linear|dx|dpbf16] (only the linear rows,
+ * the linear_dx rows or the vdpbf16ps experiment). */
 #include "base/dtype.h"
 #include "tensor/backend.h"
 #include "tensor/cpu_attention.h"
@@ -284,6 +284,33 @@ static void bench_linear_threshold(int bf16) {
     free(wf), free(wb), free(scratch);
 }
 
+/* linear_dx with W streamed once against sgemm (F32 W) at growing N, W
+ * hot in the cache: where linear_dx hands over to sgemm. */
+static void bench_linear_dx(int in, int out) {
+    int Ns[] = {1, 4, 8, 16, 24, 32};
+    size_t per = (size_t)in * out;
+    float *wf = buf(per);
+    uint16_t *wb = malloc(per * 2);
+    if (!wb) exit(1);
+    for (size_t i = 0; i < per; i++)
+        wb[i] = (uint16_t)(((uint32_t)(i * 2654435761u) % 1000u) + 0x3c00u);
+    for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++) {
+        int N = Ns[n];
+        float *dy = buf((size_t)N * out), *dx = buf((size_t)N * in);
+        double s_f, s_b, s_gemm;
+        TIME(s_f, rlc_cpu_linear_dx_streamed(dx, dy, (rlc_wmat){.f32 = wf}, N, in, out, 1.0f, 0));
+        TIME(s_b, rlc_cpu_linear_dx_streamed(dx, dy, (rlc_wmat){.bf16 = wb}, N, in, out, 1.0f, 0));
+        TIME(s_gemm, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1.0f, dy,
+                                 out, wf, in, 0.0f, dx, in));
+        char name[96];
+        snprintf(name, sizeof name, "linear_dx %d->%d N=%d", out, in, N);
+        printf("%-44s streamed f32 %8.1f us (sgemm %.2fx), bf16 %8.1f us (sgemm %.2fx)\n", name,
+               s_f * 1e6, s_gemm / s_f, s_b * 1e6, s_gemm / s_b);
+        free(dy), free(dx);
+    }
+    free(wf), free(wb);
+}
+
 /* Many rows with a BF16 W, an experiment kept out of the library: x
  * rounded to BF16 and the products taken with AVX512_BF16 vdpbf16ps (two
  * BF16 products per F32 lane, F32 sums), 4 weight rows x 4 x rows at a
@@ -396,6 +423,8 @@ static void bench_linear_all(const rlc_backend *be) {
         }
     bench_linear_threshold(0);
     bench_linear_threshold(1);
+    bench_linear_dx(576, 1536);
+    bench_linear_dx(1024, 3072);
     bench_linear_dpbf16();
 }
 
@@ -408,7 +437,14 @@ int main(int argc, char **argv) {
         bench_linear_all(be);
         return 0;
     }
+    if (argc > 2 && strcmp(argv[2], "dx") == 0) {
+        bench_linear_dx(576, 1536);
+        bench_linear_dx(1024, 3072);
+        return 0;
+    }
     if (argc > 2 && strcmp(argv[2], "dpbf16") == 0) {
+        bench_linear_dx(576, 1536);
+        bench_linear_dx(1024, 3072);
         bench_linear_dpbf16();
         return 0;
     }

@@ -228,9 +228,11 @@ Test(linear, bf16_equals_widened_f32) {
     wmat_free(&wb);
 }
 
+/* linear_dx (streamed up to 4 rows, sgemm beyond) and the streamed kernel
+ * at every N (x in blocks of 24 rows), against the reference. */
 Test(linear, linear_dx_matches_ref) {
     const rlc_backend *cpu = rlc_backend_cpu(), *ref = rlc_backend_ref();
-    static const int Ns[] = {1, 3, 20};
+    static const int Ns[] = {1, 3, 17, 30};
     int in = 1000, out = 1100; /* > RLC_LINEAR_SCRATCH / in rows: two widened blocks */
     float *scratch = scratch_new();
     for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++)
@@ -239,14 +241,18 @@ Test(linear, linear_dx_matches_ref) {
                 int N = Ns[n];
                 wmat w = wmat_new(out, in, bf16);
                 size_t nx = (size_t)N * in;
-                float *dy = rnd((size_t)N * out), *d0 = rnd(nx), *r = rnd(nx), *d = rnd(nx);
+                float *dy = rnd((size_t)N * out), *d0 = rnd(nx), *r = rnd(nx);
+                float *d[2] = {rnd(nx), rnd(nx)};
                 memcpy(r, d0, nx * sizeof(float));
-                memcpy(d, d0, nx * sizeof(float));
-                if (!acc)
-                    for (size_t i = 0; i < nx; i++)
-                        d[i] = NAN;
+                for (int v = 0; v < 2; v++) {
+                    memcpy(d[v], d0, nx * sizeof(float));
+                    if (!acc)
+                        for (size_t i = 0; i < nx; i++)
+                            d[v][i] = NAN;
+                }
                 ref->linear_dx(r, dy, w.W, N, in, out, -1.5f, acc, NULL);
-                cpu->linear_dx(d, dy, w.W, N, in, out, -1.5f, acc, scratch);
+                cpu->linear_dx(d[0], dy, w.W, N, in, out, -1.5f, acc, scratch);
+                rlc_cpu_linear_dx_streamed(d[1], dy, w.W, N, in, out, -1.5f, acc);
                 for (int i = 0; i < N; i++)
                     for (int c = 0; c < in; c++) {
                         double mag = 0.0;
@@ -255,11 +261,13 @@ Test(linear, linear_dx_matches_ref) {
                                 fabs((double)dy[(size_t)i * out + o] * w.wide[(size_t)o * in + c]);
                         size_t at = (size_t)i * in + c;
                         double tol = 1e-5 * (1.5 * mag + (acc ? fabs(d0[at]) : 0.0));
-                        cr_assert(fabs((double)d[at] - r[at]) <= tol,
-                                  "dx[%d,%d] = %.9g, reference %.9g (N=%d bf16=%d acc=%d)", i, c,
-                                  d[at], r[at], N, bf16, acc);
+                        for (int v = 0; v < 2; v++)
+                            cr_assert(fabs((double)d[v][at] - r[at]) <= tol,
+                                      "%s: dx[%d,%d] = %.9g, reference %.9g (N=%d bf16=%d acc=%d)",
+                                      v ? "streamed" : "linear_dx", i, c, d[v][at], r[at], N, bf16,
+                                      acc);
                     }
-                free(dy), free(d0), free(r), free(d);
+                free(dy), free(d0), free(r), free(d[0]), free(d[1]);
                 wmat_free(&w);
             }
     free(scratch);

@@ -28,6 +28,10 @@ void rlc_cpu_embedding_forward(float *out, const int *ids, rlc_wmat wte, int N, 
  * tests and the benchmark. */
 void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
                              float alpha, int accumulate);
+/* linear_dx with W streamed once at any N (linear_dx itself uses it up to
+ * 4 rows): for tests and the benchmark. */
+void rlc_cpu_linear_dx_streamed(float *dx, const float *dy, rlc_wmat W, int N, int in, int out,
+                                float alpha, int accumulate);
 typedef enum rlc_cpu_isa { RLC_CPU_GENERIC = 0, RLC_CPU_AVX512 = 1 } rlc_cpu_isa;
 rlc_cpu_isa rlc_cpu_isa_get(void);
 rlc_cpu_isa rlc_cpu_isa_set(rlc_cpu_isa isa);

@@ -10,13 +10,17 @@
  * compiled for that target alone and picked at run time; the generic ones are plain C the compiler
  * vectorizes.
  *
+ * linear_dx streams W once the same way for up to 4 rows (plain C only).
+ *
  * Many rows: OpenBLAS sgemm; a BF16 W is widened block by block into the
  * caller's scratch first. */
 #include "tensor/backend.h"
 #include "tensor/cpu_kernels.h"
 
 #include <cblas.h>
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,9 @@
  * plus sgemm (BF16 W): "threshold" rows of bench/kernels.c. */
 #define FEW_ROWS_F32 24
 #define FEW_ROWS_BF16 48
+/* Up to this many rows linear_dx streams W once: "linear_dx" rows of
+ * bench/kernels.c (1-2x sgemm at N <= 4, behind it from 8). */
+#define DX_FEW_ROWS 4
 /* x rows the streamed kernels take at once. */
 #define FEW_ROWS 24
 /* Weight bytes times rows below which one thread does the whole product. */
@@ -337,8 +344,50 @@ void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int 
     }
 }
 
+/* dx with W streamed once: each thread owns strips of DX_COLS columns and
+ * walks all rows of W, adding dy[i, r] * W[r, strip] into the accumulators
+ * of up to FEW_ROWS rows (plain C; the compiler vectorizes the strip loop). */
+#define DX_COLS 128
+void rlc_cpu_linear_dx_streamed(float *dx, const float *dy, rlc_wmat W, int N, int in, int out,
+                                float alpha, int accumulate) {
+    int n_strips = (in + DX_COLS - 1) / DX_COLS;
+    size_t bytes = (size_t)out * in * (W.f32 ? 4 : 2);
+#pragma omp parallel for schedule(dynamic, 1) if (bytes * (size_t)N >= PAR_MIN_BYTES)
+    for (int s = 0; s < n_strips; s++) {
+        int c0 = s * DX_COLS, nc = in - c0 < DX_COLS ? in - c0 : DX_COLS;
+        float acc[FEW_ROWS][DX_COLS], tile[DX_COLS];
+        for (int i0 = 0; i0 < N; i0 += FEW_ROWS) {
+            int ni = N - i0 < FEW_ROWS ? N - i0 : FEW_ROWS;
+            for (int i = 0; i < ni; i++)
+                for (int c = 0; c < nc; c++)
+                    acc[i][c] = 0.0f;
+            for (int r = 0; r < out; r++) {
+                size_t off = (size_t)r * in + c0;
+                const float *w = W.f32 ? W.f32 + off : tile;
+                if (!W.f32) widen(tile, W.bf16 + off, (size_t)nc);
+                for (int i = 0; i < ni; i++) {
+                    float a = dy[(size_t)(i0 + i) * out + r];
+                    float *ai = acc[i];
+#pragma omp simd
+                    for (int c = 0; c < nc; c++)
+                        ai[c] += a * w[c];
+                }
+            }
+            for (int i = 0; i < ni; i++) {
+                float *d = dx + (size_t)(i0 + i) * in + c0;
+                for (int c = 0; c < nc; c++)
+                    d[c] = store_val(acc[i][c], alpha, accumulate, &d[c]);
+            }
+        }
+    }
+}
+
 void rlc_cpu_linear_dx(float *dx, const float *dy, rlc_wmat W, int N, int in, int out, float alpha,
                        int accumulate, float *scratch) {
+    if (N <= DX_FEW_ROWS) {
+        rlc_cpu_linear_dx_streamed(dx, dy, W, N, in, out, alpha, accumulate);
+        return;
+    }
     float beta = accumulate ? 1.0f : 0.0f;
     if (W.f32) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, alpha, dy, out, W.f32,
