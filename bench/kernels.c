@@ -3,11 +3,16 @@
  * step, printed as GFLOP/s (compute-bound kernels, against a 1024^3 sgemm
  * measured in the same run) or GB/s (memory-bound ones, counting each
  * tensor read or written once), and the fast exp against libm's expf. Usage:
- * build/bench_kernels [threads]. */
+ * build/bench_kernels [threads] [linear|dx|dpbf16] (only the linear rows,
+ * the linear_dx rows or the vdpbf16ps experiment). */
+#include "base/dtype.h"
 #include "tensor/backend.h"
 #include "tensor/cpu_attention.h"
+#include "tensor/cpu_kernels.h"
 #include "tensor/cpu_math.h"
 
+#include <cblas.h>
+#include <immintrin.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -99,11 +104,350 @@ static void bench_expf(void) {
     free(x), free(y);
 }
 
+/* STREAM-like bandwidth over three 256 MiB arrays (beyond the caches):
+ * copy (2 arrays of traffic), triad (3) and a read-only sum (1); returns the
+ * triad's GB/s, the yardstick for the linear rows below. */
+static void stream_copy(float *restrict a, const float *restrict b, size_t n) {
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++)
+        a[i] = b[i];
+}
+
+static void stream_triad(float *restrict a, const float *restrict b, const float *restrict c,
+                         size_t n) {
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++)
+        a[i] = b[i] + 0.5f * c[i];
+}
+
+static float stream_read(const float *c, size_t n) {
+    float t = 0.0f;
+#pragma omp parallel for simd schedule(static) reduction(+ : t)
+    for (size_t i = 0; i < n; i++)
+        t += c[i];
+    return t;
+}
+
+static double bench_stream(void) {
+    size_t n = (size_t)1 << 26;
+    float *a = buf(n), *b = buf(n), *c = buf(n);
+    double s_copy, s_triad, s_read, fb = sizeof(float);
+    volatile float sink = 0.0f;
+    TIME(s_copy, stream_copy(a, b, n));
+    TIME(s_triad, stream_triad(a, b, c, n));
+    TIME(s_read, sink += stream_read(c, n));
+    printf("%-44s copy %.1f GB/s, triad %.1f GB/s, read %.1f GB/s\n", "STREAM 256 MiB arrays",
+           2 * n * fb / s_copy * 1e-9, 3 * n * fb / s_triad * 1e-9, n * fb / s_read * 1e-9);
+    free(a), free(b), free(c);
+    return 3 * n * fb / s_triad * 1e-9;
+}
+
+/* One fused linear at a real model's shape: y_j[N, out_j] = x[N, in] W_j^T. */
+typedef struct lshape {
+    const char *name;
+    int in, n_out, outs[3];
+} lshape;
+
+/* One timed call of bench_linear: the next copy of the weights each time. */
+typedef struct lin_ctx {
+    const rlc_backend *be;
+    const lshape *sh;
+    int N, bf16;
+    size_t per;
+    int copies, c;
+    float *wf;
+    uint16_t *wb;
+    float *x, *scratch, *y[3];
+} lin_ctx;
+
+static void lin_rlc(lin_ctx *L) {
+    rlc_linear_out o[3];
+    size_t off = (size_t)L->c * L->per;
+    for (int j = 0; j < L->sh->n_out; j++) {
+        o[j] = (rlc_linear_out){L->y[j], {NULL, NULL}, L->sh->outs[j]};
+        if (L->bf16)
+            o[j].W.bf16 = L->wb + off;
+        else
+            o[j].W.f32 = L->wf + off;
+        off += (size_t)L->sh->outs[j] * L->sh->in;
+    }
+    L->be->linear(L->x, L->N, L->sh->in, o, L->sh->n_out, 1.0f, 0, L->scratch);
+    L->c = (L->c + 1) % L->copies;
+}
+
+static void lin_sgemm(lin_ctx *L) {
+    int in = L->sh->in;
+    const float *w = L->wf + (size_t)L->c * L->per;
+    for (int j = 0; j < L->sh->n_out; j++) {
+        int out = L->sh->outs[j];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L->N, out, in, 1.0f, L->x, in, w, in,
+                    0.0f, L->y[j], out);
+        w += (size_t)out * in;
+    }
+    L->c = (L->c + 1) % L->copies;
+}
+
+/* linear's BF16 path before the streamed kernels: widen a block, sgemm it. */
+static void lin_widen_sgemm(lin_ctx *L) {
+    int in = L->sh->in, nb = (int)(RLC_LINEAR_SCRATCH / (size_t)in);
+    const uint16_t *w = L->wb + (size_t)L->c * L->per;
+    for (int j = 0; j < L->sh->n_out; j++) {
+        int out = L->sh->outs[j];
+        for (int r0 = 0; r0 < out; r0 += nb) {
+            int n = out - r0 < nb ? out - r0 : nb;
+            size_t tot = (size_t)n * in;
+            const uint16_t *src = w + (size_t)r0 * in;
+            float *dst = L->scratch;
+#pragma omp parallel for simd schedule(static)
+            for (size_t i = 0; i < tot; i++) {
+                uint32_t u = (uint32_t)src[i] << 16;
+                memcpy(&dst[i], &u, 4);
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L->N, n, in, 1.0f, L->x, in,
+                        L->scratch, in, 0.0f, L->y[j] + r0, out);
+        }
+        w += (size_t)out * in;
+    }
+    L->c = (L->c + 1) % L->copies;
+}
+
+/* The fused product through rlc's linear, over copies of the weights that
+ * together pass 1 GiB (each call reads its W from memory, not the cache):
+ * time, GB/s of weights, % of the STREAM triad, and the time of OpenBLAS
+ * sgemm on the same product with F32 weights (for BF16, also the widen-then-
+ * sgemm path linear took before). */
+static void bench_linear(const rlc_backend *be, const lshape *sh, int N, int bf16, double stream) {
+    size_t per = 0;
+    for (int j = 0; j < sh->n_out; j++)
+        per += (size_t)sh->outs[j] * sh->in;
+    size_t esz = bf16 ? 2 : 4, bytes = per * esz;
+    int copies = (int)(((size_t)1 << 30) / (per * 4) + 1);
+    float *wf = buf(per * copies);
+    uint16_t *wb = bf16 ? malloc(per * copies * 2) : NULL;
+    float *scratch = buf(RLC_LINEAR_SCRATCH), *x = buf((size_t)N * sh->in);
+    float *y[3] = {NULL, NULL, NULL};
+    for (int j = 0; j < sh->n_out; j++)
+        y[j] = buf((size_t)N * sh->outs[j]);
+    if (bf16 && !wb) exit(1);
+    if (bf16)
+        for (size_t i = 0; i < per * copies; i++)
+            wb[i] = (uint16_t)(((uint32_t)(i * 2654435761u) % 1000u) + 0x3c00u);
+    lin_ctx L = {be, sh, N, bf16, per, copies, 0, wf, wb, x, scratch, {y[0], y[1], y[2]}};
+    double s_rlc, s_sgemm, s_old = 0;
+    TIME(s_rlc, lin_rlc(&L));
+    TIME(s_sgemm, lin_sgemm(&L));
+    if (bf16) TIME(s_old, lin_widen_sgemm(&L));
+    double gbs = bytes / s_rlc * 1e-9;
+    char name[96];
+    snprintf(name, sizeof name, "%s %s N=%d", sh->name, bf16 ? "bf16" : "f32", N);
+    printf("%-44s %9.1f us %6.1f GB/s %5.1f%% STREAM  sgemm(f32 W) %.2fx", name, s_rlc * 1e6, gbs,
+           100 * gbs / stream, s_sgemm / s_rlc);
+    if (bf16) printf("  widen+sgemm %.2fx", s_old / s_rlc);
+    printf("\n");
+    free(wf), free(wb), free(scratch), free(x);
+    for (int j = 0; j < sh->n_out; j++)
+        free(y[j]);
+}
+
+/* Where sgemm overtakes the streamed kernels: both at growing N on one
+ * shape (Qwen3-0.6B gate|up), weights hot in the cache as in a prefill. */
+static void bench_linear_threshold(int bf16) {
+    int in = 1024, out = 6144, Ns[] = {8, 16, 24, 32, 48, 64, 128};
+    size_t per = (size_t)in * out;
+    float *wf = buf(per), *scratch = buf(RLC_LINEAR_SCRATCH);
+    uint16_t *wb = malloc(per * 2);
+    if (!wb) exit(1);
+    for (size_t i = 0; i < per; i++)
+        wb[i] = (uint16_t)(((uint32_t)(i * 2654435761u) % 1000u) + 0x3c00u);
+    rlc_wmat W = bf16 ? (rlc_wmat){.bf16 = wb} : (rlc_wmat){.f32 = wf};
+    for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++) {
+        int N = Ns[n];
+        int Ng = N < 33 ? 33 : N; /* rows the sgemm path runs at */
+        float *x = buf((size_t)Ng * in), *y = buf((size_t)Ng * out);
+        rlc_linear_out o = {y, W, out};
+        double s_str, s_gemm;
+        TIME(s_str, rlc_cpu_linear_streamed(x, N, in, &o, 1, 1.0f, 0));
+        if (bf16) {
+            /* The sgemm path of linear at N > 32: widen into scratch, sgemm. */
+            TIME(s_gemm, rlc_backend_cpu()->linear(x, Ng, in, &o, 1, 1.0f, 0, scratch));
+            s_gemm *= (double)N / Ng;
+        } else {
+            TIME(s_gemm, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1.0f, x,
+                                     in, wf, in, 0.0f, y, out));
+        }
+        char name[96];
+        snprintf(name, sizeof name, "threshold %s 1024->6144 N=%d", bf16 ? "bf16" : "f32", N);
+        printf("%-44s streamed %9.1f us %7.1f GFLOP/s, sgemm path %9.1f us: %.2fx\n", name,
+               s_str * 1e6, 2.0 * N * per / s_str * 1e-9, s_gemm * 1e6, s_gemm / s_str);
+        free(x), free(y);
+    }
+    free(wf), free(wb), free(scratch);
+}
+
+/* linear_dx with W streamed once against sgemm (F32 W) at growing N, W
+ * hot in the cache: where linear_dx hands over to sgemm. */
+static void bench_linear_dx(int in, int out) {
+    int Ns[] = {1, 4, 8, 16, 24, 32};
+    size_t per = (size_t)in * out;
+    float *wf = buf(per);
+    uint16_t *wb = malloc(per * 2);
+    if (!wb) exit(1);
+    for (size_t i = 0; i < per; i++)
+        wb[i] = (uint16_t)(((uint32_t)(i * 2654435761u) % 1000u) + 0x3c00u);
+    for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++) {
+        int N = Ns[n];
+        float *dy = buf((size_t)N * out), *dx = buf((size_t)N * in);
+        double s_f, s_b, s_gemm;
+        TIME(s_f, rlc_cpu_linear_dx_streamed(dx, dy, (rlc_wmat){.f32 = wf}, N, in, out, 1.0f, 0));
+        TIME(s_b, rlc_cpu_linear_dx_streamed(dx, dy, (rlc_wmat){.bf16 = wb}, N, in, out, 1.0f, 0));
+        TIME(s_gemm, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1.0f, dy,
+                                 out, wf, in, 0.0f, dx, in));
+        char name[96];
+        snprintf(name, sizeof name, "linear_dx %d->%d N=%d", out, in, N);
+        printf("%-44s streamed f32 %8.1f us (sgemm %.2fx), bf16 %8.1f us (sgemm %.2fx)\n", name,
+               s_f * 1e6, s_gemm / s_f, s_b * 1e6, s_gemm / s_b);
+        free(dy), free(dx);
+    }
+    free(wf), free(wb);
+}
+
+/* Many rows with a BF16 W, an experiment kept out of the library: x
+ * rounded to BF16 and the products taken with AVX512_BF16 vdpbf16ps (two
+ * BF16 products per F32 lane, F32 sums), 4 weight rows x 4 x rows at a
+ * time, against widen + sgemm. Prints time and the largest error of each
+ * relative to sum |x w| against a double-precision product. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define BF16DP __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+BF16DP static void dp_rows(const uint16_t *xb, int N, int in, const uint16_t *W, int r0, int nr,
+                           float *y, int ldy) {
+    for (int r = r0; r + 4 <= r0 + nr; r += 4)
+        for (int i = 0; i + 4 <= N; i += 4) {
+            __m512 acc[4][4];
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 4; b++)
+                    acc[a][b] = _mm512_setzero_ps();
+            for (int k = 0; k < in; k += 32) {
+                __m512bh w[4], x[4];
+                for (int a = 0; a < 4; a++)
+                    w[a] = (__m512bh)_mm512_loadu_si512(W + (size_t)(r + a) * in + k);
+                for (int b = 0; b < 4; b++)
+                    x[b] = (__m512bh)_mm512_loadu_si512(xb + (size_t)(i + b) * in + k);
+                for (int a = 0; a < 4; a++)
+                    for (int b = 0; b < 4; b++)
+                        acc[a][b] = _mm512_dpbf16_ps(acc[a][b], w[a], x[b]);
+            }
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 4; b++)
+                    y[(size_t)(i + b) * ldy + r + a] = _mm512_reduce_add_ps(acc[a][b]);
+        }
+}
+
+/* y[N, out] = bf16(x) W^T; N, out multiples of 4, in of 32. */
+static void dp_linear(uint16_t *xb, const float *x, int N, int in, const uint16_t *W, int out,
+                      float *y) {
+    for (size_t i = 0; i < (size_t)N * in; i++)
+        xb[i] = rlc_f32_to_bf16(x[i]);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int r0 = 0; r0 < out; r0 += 64)
+        dp_rows(xb, N, in, W, r0, out - r0 < 64 ? out - r0 : 64, y, out);
+}
+
+static void bench_linear_dpbf16(void) {
+    if (!__builtin_cpu_supports("avx512bf16")) {
+        printf("vdpbf16ps: CPU without AVX512_BF16, skipped\n");
+        return;
+    }
+    int in = 1024, out = 6144, Ns[] = {64, 256, 1024};
+    size_t per = (size_t)in * out;
+    float *wide = buf(per), *scratch = buf(RLC_LINEAR_SCRATCH);
+    uint16_t *wb = malloc(per * 2);
+    if (!wb) exit(1);
+    for (size_t i = 0; i < per; i++) {
+        wb[i] = rlc_f32_to_bf16(wide[i]);
+        wide[i] = rlc_bf16_to_f32(wb[i]);
+    }
+    for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++) {
+        int N = Ns[n];
+        float *x = buf((size_t)N * in), *y1 = buf((size_t)N * out), *y2 = buf((size_t)N * out);
+        uint16_t *xb = malloc((size_t)N * in * 2);
+        if (!xb) exit(1);
+        rlc_linear_out o = {y1, {.bf16 = wb}, out};
+        double s_dp, s_gemm;
+        TIME(s_gemm, rlc_backend_cpu()->linear(x, N, in, &o, 1, 1.0f, 0, scratch));
+        TIME(s_dp, dp_linear(xb, x, N, in, wb, out, y2));
+        double e_gemm = 0, e_dp = 0;
+        for (int i = 0; i < N; i += 7)
+            for (int r = 0; r < out; r += 5) {
+                double ref = 0, mag = 0;
+                for (int k = 0; k < in; k++) {
+                    double p = (double)x[(size_t)i * in + k] * wide[(size_t)r * in + k];
+                    ref += p, mag += fabs(p);
+                }
+                size_t at = (size_t)i * out + r;
+                e_gemm = fmax(e_gemm, fabs(y1[at] - ref) / mag);
+                e_dp = fmax(e_dp, fabs(y2[at] - ref) / mag);
+            }
+        char name[96];
+        snprintf(name, sizeof name, "bf16 many rows 1024->6144 N=%d", N);
+        printf("%-44s widen+sgemm %8.1f us (err %.1e), vdpbf16ps %8.1f us (err %.1e): %.2fx\n",
+               name, s_gemm * 1e6, e_gemm, s_dp * 1e6, e_dp, s_gemm / s_dp);
+        free(x), free(y1), free(y2), free(xb);
+    }
+    free(wide), free(wb), free(scratch);
+}
+#else
+static void bench_linear_dpbf16(void) {}
+#endif
+
+/* Linear maps at real model shapes (decode N=1, 16 sequences N=16). */
+static void bench_linear_all(const rlc_backend *be) {
+    printf("linear: cpu kernels %s\n", rlc_cpu_isa_get() == RLC_CPU_AVX512 ? "avx512" : "generic");
+    double stream = bench_stream();
+    static const lshape shapes[] = {
+        {"135M q|k|v 576->576,192,192", 576, 3, {576, 192, 192}},
+        {"135M o 576->576", 576, 1, {576}},
+        {"135M gate|up 576->1536x2", 576, 2, {1536, 1536}},
+        {"135M down 1536->576", 1536, 1, {576}},
+        {"135M lm head 576->49152", 576, 1, {49152}},
+        {"0.6B q|k|v 1024->2048,1024,1024", 1024, 3, {2048, 1024, 1024}},
+        {"0.6B o 2048->1024", 2048, 1, {1024}},
+        {"0.6B gate|up 1024->3072x2", 1024, 2, {3072, 3072}},
+        {"0.6B down 3072->1024", 3072, 1, {1024}},
+        {"0.6B lm head 1024->151936", 1024, 1, {151936}},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+        for (int bf16 = 0; bf16 < 2; bf16++) {
+            bench_linear(be, &shapes[i], 1, bf16, stream);
+            bench_linear(be, &shapes[i], 16, bf16, stream);
+        }
+    bench_linear_threshold(0);
+    bench_linear_threshold(1);
+    bench_linear_dx(576, 1536);
+    bench_linear_dx(1024, 3072);
+    bench_linear_dpbf16();
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) omp_set_num_threads(atoi(argv[1]));
     const rlc_backend *be = rlc_backend_cpu();
     int N = 2048, C = 256, D = 64, T = 128, F = 688, V = 512;
     printf("threads %d\n", omp_get_max_threads());
+    if (argc > 2 && strcmp(argv[2], "linear") == 0) {
+        bench_linear_all(be);
+        return 0;
+    }
+    if (argc > 2 && strcmp(argv[2], "dx") == 0) {
+        bench_linear_dx(576, 1536);
+        bench_linear_dx(1024, 3072);
+        return 0;
+    }
+    if (argc > 2 && strcmp(argv[2], "dpbf16") == 0) {
+        bench_linear_dx(576, 1536);
+        bench_linear_dx(1024, 3072);
+        bench_linear_dpbf16();
+        return 0;
+    }
 
     {
         int n = 1024;
@@ -220,5 +564,7 @@ int main(int argc, char **argv) {
         free(lg), free(lp), free(lse);
     }
     bench_expf();
+
+    bench_linear_all(be);
     return 0;
 }

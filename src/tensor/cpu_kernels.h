@@ -19,4 +19,21 @@ void rlc_cpu_linear_dx(float *dx, const float *dy, rlc_wmat W, int N, int in, in
                        int accumulate, float *scratch);
 void rlc_cpu_embedding_forward(float *out, const int *ids, rlc_wmat wte, int N, int C);
 
+/* Which kernels linear uses for few rows: AVX-512 ones when the CPU has
+ * AVX-512 F/BW/VL, unless the environment says RLC_CPU=generic (read once),
+ * else plain C. rlc_cpu_isa_set overrides that (tests; AVX-512 on a CPU
+ * without it gives generic) and returns the previous choice. */
+/* linear with the streamed (few-row) kernels at any N, x in blocks of 24
+ * rows (linear itself uses them up to 24 rows for F32 W, 48 for BF16): for
+ * tests and the benchmark. */
+void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
+                             float alpha, int accumulate);
+/* linear_dx with W streamed once at any N (linear_dx itself uses it up to
+ * 4 rows): for tests and the benchmark. */
+void rlc_cpu_linear_dx_streamed(float *dx, const float *dy, rlc_wmat W, int N, int in, int out,
+                                float alpha, int accumulate);
+typedef enum rlc_cpu_isa { RLC_CPU_GENERIC = 0, RLC_CPU_AVX512 = 1 } rlc_cpu_isa;
+rlc_cpu_isa rlc_cpu_isa_get(void);
+rlc_cpu_isa rlc_cpu_isa_set(rlc_cpu_isa isa);
+
 #endif

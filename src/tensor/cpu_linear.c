@@ -1,13 +1,306 @@
 /* Linear maps of the CPU backend over F32 or BF16 weights (contracts in
- * backend.h). A BF16 W is widened block by block into the caller's scratch,
- * then multiplied with OpenBLAS sgemm. */
+ * backend.h).
+ *
+ * Few rows (decode; N <= 24 for F32 weights, <= 48 for BF16): memory-bound, so each weight is read
+ * from memory once per call for all N rows. The weight rows of all fused outputs are cut into
+ * chunks that the threads of ONE parallel region take in turn; within a chunk a block of 4 weight
+ * rows is multiplied with 4 x rows at a time (16 F32 accumulators), the block staying in L1 while
+ * the x rows pass. A BF16 weight is widened exactly in registers, and both dtypes sum in the same
+ * order, so a BF16 W gives bit for bit what its widened F32 copy gives. The AVX-512 kernels are
+ * compiled for that target alone and picked at run time; the generic ones are plain C the compiler
+ * vectorizes.
+ *
+ * linear_dx streams W once the same way for up to 4 rows (plain C only).
+ *
+ * Many rows: OpenBLAS sgemm; a BF16 W is widened block by block into the
+ * caller's scratch first. */
 #include "tensor/backend.h"
 #include "tensor/cpu_kernels.h"
 
-#include "base/dtype.h"
-
 #include <cblas.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+#include <omp.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Up to this many rows the streamed kernels beat sgemm (F32 W) or widening
+ * plus sgemm (BF16 W): "threshold" rows of bench/kernels.c. */
+#define FEW_ROWS_F32 24
+#define FEW_ROWS_BF16 48
+/* Up to this many rows linear_dx streams W once: "linear_dx" rows of
+ * bench/kernels.c (1-2x sgemm at N <= 4, behind it from 8). */
+#define DX_FEW_ROWS 4
+/* x rows the streamed kernels take at once. */
+#define FEW_ROWS 24
+/* Weight bytes times rows below which one thread does the whole product. */
+#define PAR_MIN_BYTES (256 * 1024)
+/* Columns widened at a time by the generic kernels. */
+#define KTILE 256
+
+/* ---- run-time choice of the kernels ------------------------------------ */
+
+static int isa_cached = -1; /* rlc_cpu_isa, or -1 before the first call */
+
+static int cpu_has_avx512(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
+rlc_cpu_isa rlc_cpu_isa_get(void) {
+    int isa = __atomic_load_n(&isa_cached, __ATOMIC_RELAXED);
+    if (isa < 0) {
+        const char *env = getenv("RLC_CPU");
+        int generic = env && strcmp(env, "generic") == 0;
+        isa = !generic && cpu_has_avx512() ? RLC_CPU_AVX512 : RLC_CPU_GENERIC;
+        __atomic_store_n(&isa_cached, isa, __ATOMIC_RELAXED);
+    }
+    return (rlc_cpu_isa)isa;
+}
+
+rlc_cpu_isa rlc_cpu_isa_set(rlc_cpu_isa isa) {
+    rlc_cpu_isa prev = rlc_cpu_isa_get();
+    if (isa == RLC_CPU_AVX512 && !cpu_has_avx512()) isa = RLC_CPU_GENERIC;
+    __atomic_store_n(&isa_cached, (int)isa, __ATOMIC_RELAXED);
+    return prev;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Exact BF16 -> F32 (the BF16 bits are the top half of the F32 ones). */
+static inline float bf16_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static void widen(float *restrict dst, const uint16_t *restrict src, size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        dst[i] = bf16_f32(src[i]);
+}
+
+static inline float store_val(float acc, float alpha, int accumulate, const float *y) {
+    return accumulate ? alpha * acc + *y : alpha * acc;
+}
+
+/* ---- generic few-row kernel -------------------------------------------- */
+
+/* y[i, r] for weight rows [r0, r0 + nr) of W[., in] and N <= FEW_ROWS
+ * x rows; y points at column 0 of an output with leading dimension ldy. */
+static void gen_rows(const float *x, int N, int in, rlc_wmat W, int r0, int nr, float *y, int ldy,
+                     float alpha, int accumulate) {
+    float tile[KTILE];
+    float s[FEW_ROWS];
+    for (int r = r0; r < r0 + nr; r++) {
+        for (int i = 0; i < N; i++)
+            s[i] = 0.0f;
+        for (int k0 = 0; k0 < in; k0 += KTILE) {
+            int n = in - k0 < KTILE ? in - k0 : KTILE;
+            size_t off = (size_t)r * in + k0;
+            const float *w = W.f32 ? W.f32 + off : tile;
+            if (!W.f32) widen(tile, W.bf16 + off, (size_t)n);
+            for (int i = 0; i < N; i++) {
+                const float *xi = x + (size_t)i * in + k0;
+                float d = 0.0f;
+#pragma omp simd reduction(+ : d)
+                for (int k = 0; k < n; k++)
+                    d += w[k] * xi[k];
+                s[i] += d;
+            }
+        }
+        for (int i = 0; i < N; i++) {
+            float *yi = y + (size_t)i * ldy + r;
+            *yi = store_val(s[i], alpha, accumulate, yi);
+        }
+    }
+}
+
+/* ---- AVX-512 few-row kernel -------------------------------------------- */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_AVX512_KERNELS 1
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
+#define AVX512_INLINE AVX512 __attribute__((always_inline)) static inline
+
+/* 16 weights from column k of a row: widened BF16 or F32, masked or not. */
+AVX512_INLINE __m512 load_w(const void *w, int bf16, size_t k, int masked, __mmask16 m) {
+    if (bf16) {
+        const uint16_t *p = (const uint16_t *)w + k;
+        __m256i h = masked ? _mm256_maskz_loadu_epi16(m, p) : _mm256_loadu_si256((const void *)p);
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+    const float *p = (const float *)w + k;
+    return masked ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p);
+}
+
+/* The four sums of a, b, c, d as [sum a, sum b, sum c, sum d]. */
+AVX512_INLINE __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+#define HALF(v)                                                                                    \
+    _mm256_add_ps(_mm512_castps512_ps256(v),                                                       \
+                  _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
+    __m256 ab = _mm256_hadd_ps(HALF(a), HALF(b));
+    __m256 cd = _mm256_hadd_ps(HALF(c), HALF(d));
+#undef HALF
+    __m256 abcd = _mm256_hadd_ps(ab, cd);
+    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+/* y[i, 0..RB) for RB (1 or 4) weight rows at w (row stride in) and NB
+ * (1..4) x rows at x; y points at (row 0, first column) of the block. */
+AVX512_INLINE void avx_block(const float *x, int in, const void *w, int bf16, int RB, int NB,
+                             float *y, int ldy, float alpha, int accumulate) {
+    __m512 acc[4][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++)
+            acc[r][i] = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= in; k += 16) {
+        __m512 wv[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++)
+            wv[r] = load_w(w, bf16, (size_t)r * in + k, 0, 0);
+#pragma GCC unroll 4
+        for (int i = 0; i < NB; i++) {
+            __m512 xv = _mm512_loadu_ps(x + (size_t)i * in + k);
+#pragma GCC unroll 4
+            for (int r = 0; r < RB; r++)
+                acc[r][i] = _mm512_fmadd_ps(wv[r], xv, acc[r][i]);
+        }
+    }
+    if (k < in) {
+        __mmask16 m = (__mmask16)((1u << (in - k)) - 1);
+        __m512 wv[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++)
+            wv[r] = load_w(w, bf16, (size_t)r * in + k, 1, m);
+#pragma GCC unroll 4
+        for (int i = 0; i < NB; i++) {
+            __m512 xv = _mm512_maskz_loadu_ps(m, x + (size_t)i * in + k);
+#pragma GCC unroll 4
+            for (int r = 0; r < RB; r++)
+                acc[r][i] = _mm512_fmadd_ps(wv[r], xv, acc[r][i]);
+        }
+    }
+    __m128 va = _mm_set1_ps(alpha);
+#pragma GCC unroll 4
+    for (int i = 0; i < NB; i++) {
+        float *yi = y + (size_t)i * ldy;
+        if (RB == 4) {
+            __m128 s = _mm_mul_ps(va, hsum4(acc[0][i], acc[1][i], acc[2][i], acc[3][i]));
+            if (accumulate) s = _mm_add_ps(s, _mm_loadu_ps(yi));
+            _mm_storeu_ps(yi, s);
+        } else {
+            yi[0] = store_val(_mm512_reduce_add_ps(acc[0][i]), alpha, accumulate, yi);
+        }
+    }
+}
+
+/* All N x rows against RB weight rows at w. */
+AVX512_INLINE void avx_rowblock(const float *x, int N, int in, const void *w, int bf16, int RB,
+                                float *y, int ldy, float alpha, int accumulate) {
+    int i = 0;
+    for (; i + 4 <= N; i += 4)
+        avx_block(x + (size_t)i * in, in, w, bf16, RB, 4, y + (size_t)i * ldy, ldy, alpha,
+                  accumulate);
+    const float *xi = x + (size_t)i * in;
+    float *yi = y + (size_t)i * ldy;
+    switch (N - i) {
+    case 3:
+        avx_block(xi, in, w, bf16, RB, 3, yi, ldy, alpha, accumulate);
+        break;
+    case 2:
+        avx_block(xi, in, w, bf16, RB, 2, yi, ldy, alpha, accumulate);
+        break;
+    case 1:
+        avx_block(xi, in, w, bf16, RB, 1, yi, ldy, alpha, accumulate);
+        break;
+    default:
+        break;
+    }
+}
+
+AVX512_INLINE void avx_rows_t(const float *x, int N, int in, const void *W, int bf16, int r0,
+                              int nr, float *y, int ldy, float alpha, int accumulate) {
+    size_t esz = bf16 ? 2 : 4;
+    int r = r0;
+    for (; r + 4 <= r0 + nr; r += 4)
+        avx_rowblock(x, N, in, (const char *)W + (size_t)r * in * esz, bf16, 4, y + r, ldy, alpha,
+                     accumulate);
+    for (; r < r0 + nr; r++)
+        avx_rowblock(x, N, in, (const char *)W + (size_t)r * in * esz, bf16, 1, y + r, ldy, alpha,
+                     accumulate);
+}
+
+AVX512 static void avx_rows_f32(const float *x, int N, int in, const float *W, int r0, int nr,
+                                float *y, int ldy, float alpha, int accumulate) {
+    avx_rows_t(x, N, in, W, 0, r0, nr, y, ldy, alpha, accumulate);
+}
+
+AVX512 static void avx_rows_bf16(const float *x, int N, int in, const uint16_t *W, int r0, int nr,
+                                 float *y, int ldy, float alpha, int accumulate) {
+    avx_rows_t(x, N, in, W, 1, r0, nr, y, ldy, alpha, accumulate);
+}
+#else
+#define HAVE_AVX512_KERNELS 0
+#endif
+
+/* ---- streamed: one parallel region over the rows of all outputs -------- */
+
+void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
+                             float alpha, int accumulate) {
+    int avx = HAVE_AVX512_KERNELS && rlc_cpu_isa_get() == RLC_CPU_AVX512;
+    /* Chunks of ~64 KiB of weights, at least 4 per thread, in blocks of 4 rows. */
+    size_t rows = 0, bytes = 0;
+    for (int j = 0; j < n_out; j++) {
+        rows += (size_t)o[j].out;
+        bytes += (size_t)o[j].out * in * (o[j].W.f32 ? 4 : 2);
+    }
+    if (rows == 0) return;
+    int nt = omp_get_max_threads();
+    size_t chunk = (65536 * rows / (bytes ? bytes : 1) + 3) & ~(size_t)3;
+    size_t cap = (rows / (4 * (size_t)nt) + 3) & ~(size_t)3;
+    if (chunk > cap) chunk = cap;
+    if (chunk < 4) chunk = 4;
+    long n_chunks = 0;
+    for (int j = 0; j < n_out; j++)
+        n_chunks += (long)(((size_t)o[j].out + chunk - 1) / chunk);
+#pragma omp parallel for schedule(dynamic, 1) if (bytes * (size_t)N >= PAR_MIN_BYTES)
+    for (long c = 0; c < n_chunks; c++) {
+        int j = 0;
+        long cj = c, per;
+        while (cj >= (per = (long)(((size_t)o[j].out + chunk - 1) / chunk)))
+            cj -= per, j++;
+        int r0 = (int)(cj * (long)chunk);
+        int nr = o[j].out - r0 < (int)chunk ? o[j].out - r0 : (int)chunk;
+        /* x in blocks of FEW_ROWS rows; the chunk's weights stay in L2 between them. */
+        for (int i0 = 0; i0 < N; i0 += FEW_ROWS) {
+            int ni = N - i0 < FEW_ROWS ? N - i0 : FEW_ROWS;
+            const float *xi = x + (size_t)i0 * in;
+            float *yi = o[j].y + (size_t)i0 * o[j].out;
+#if HAVE_AVX512_KERNELS
+            if (avx && o[j].W.f32)
+                avx_rows_f32(xi, ni, in, o[j].W.f32, r0, nr, yi, o[j].out, alpha, accumulate);
+            else if (avx)
+                avx_rows_bf16(xi, ni, in, o[j].W.bf16, r0, nr, yi, o[j].out, alpha, accumulate);
+            else
+#endif
+                gen_rows(xi, ni, in, o[j].W, r0, nr, yi, o[j].out, alpha, accumulate);
+        }
+    }
+    (void)avx;
+}
+
+/* ---- many rows: sgemm ---------------------------------------------------- */
 
 /* Rows [r0, r0 + n) of W widened into dst[n, cols]. */
 static void widen_rows(float *dst, rlc_wmat W, int cols, int r0, int n) {
@@ -15,7 +308,7 @@ static void widen_rows(float *dst, rlc_wmat W, int cols, int r0, int n) {
     size_t total = (size_t)n * cols;
 #pragma omp parallel for simd schedule(static) if (total >= 65536)
     for (size_t i = 0; i < total; i++)
-        dst[i] = rlc_bf16_to_f32(src[i]);
+        dst[i] = bf16_f32(src[i]);
 }
 
 /* Rows of a [rows, cols] BF16 matrix that fit the scratch at once. */
@@ -26,6 +319,13 @@ static int block_rows(int cols) {
 
 void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
                     int accumulate, float *scratch) {
+    int few = N <= FEW_ROWS_BF16;
+    for (int j = 0; j < n_out; j++)
+        if (o[j].W.f32 && N > FEW_ROWS_F32) few = 0;
+    if (few) {
+        rlc_cpu_linear_streamed(x, N, in, o, n_out, alpha, accumulate);
+        return;
+    }
     float beta = accumulate ? 1.0f : 0.0f;
     for (int j = 0; j < n_out; j++) {
         int out = o[j].out;
@@ -44,8 +344,50 @@ void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int 
     }
 }
 
+/* dx with W streamed once: each thread owns strips of DX_COLS columns and
+ * walks all rows of W, adding dy[i, r] * W[r, strip] into the accumulators
+ * of up to FEW_ROWS rows (plain C; the compiler vectorizes the strip loop). */
+#define DX_COLS 128
+void rlc_cpu_linear_dx_streamed(float *dx, const float *dy, rlc_wmat W, int N, int in, int out,
+                                float alpha, int accumulate) {
+    int n_strips = (in + DX_COLS - 1) / DX_COLS;
+    size_t bytes = (size_t)out * in * (W.f32 ? 4 : 2);
+#pragma omp parallel for schedule(dynamic, 1) if (bytes * (size_t)N >= PAR_MIN_BYTES)
+    for (int s = 0; s < n_strips; s++) {
+        int c0 = s * DX_COLS, nc = in - c0 < DX_COLS ? in - c0 : DX_COLS;
+        float acc[FEW_ROWS][DX_COLS], tile[DX_COLS];
+        for (int i0 = 0; i0 < N; i0 += FEW_ROWS) {
+            int ni = N - i0 < FEW_ROWS ? N - i0 : FEW_ROWS;
+            for (int i = 0; i < ni; i++)
+                for (int c = 0; c < nc; c++)
+                    acc[i][c] = 0.0f;
+            for (int r = 0; r < out; r++) {
+                size_t off = (size_t)r * in + c0;
+                const float *w = W.f32 ? W.f32 + off : tile;
+                if (!W.f32) widen(tile, W.bf16 + off, (size_t)nc);
+                for (int i = 0; i < ni; i++) {
+                    float a = dy[(size_t)(i0 + i) * out + r];
+                    float *ai = acc[i];
+#pragma omp simd
+                    for (int c = 0; c < nc; c++)
+                        ai[c] += a * w[c];
+                }
+            }
+            for (int i = 0; i < ni; i++) {
+                float *d = dx + (size_t)(i0 + i) * in + c0;
+                for (int c = 0; c < nc; c++)
+                    d[c] = store_val(acc[i][c], alpha, accumulate, &d[c]);
+            }
+        }
+    }
+}
+
 void rlc_cpu_linear_dx(float *dx, const float *dy, rlc_wmat W, int N, int in, int out, float alpha,
                        int accumulate, float *scratch) {
+    if (N <= DX_FEW_ROWS) {
+        rlc_cpu_linear_dx_streamed(dx, dy, W, N, in, out, alpha, accumulate);
+        return;
+    }
     float beta = accumulate ? 1.0f : 0.0f;
     if (W.f32) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, alpha, dy, out, W.f32,
@@ -65,12 +407,9 @@ void rlc_cpu_embedding_forward(float *out, const int *ids, rlc_wmat wte, int N, 
 #pragma omp parallel for schedule(static) if ((size_t)N * C >= 16384)
     for (int i = 0; i < N; i++) {
         float *o = out + (size_t)i * C;
-        if (wte.f32) {
+        if (wte.f32)
             memcpy(o, wte.f32 + (size_t)ids[i] * C, (size_t)C * sizeof(float));
-        } else {
-            const uint16_t *w = wte.bf16 + (size_t)ids[i] * C;
-            for (int c = 0; c < C; c++)
-                o[c] = rlc_bf16_to_f32(w[c]);
-        }
+        else
+            widen(o, wte.bf16 + (size_t)ids[i] * C, (size_t)C);
     }
 }

@@ -1,0 +1,296 @@
+/* linear / linear_dx / embedding_forward of the CPU backend against the
+ * reference backend (double accumulation), for F32 and BF16 weights, through
+ * both the AVX-512 and the generic few-row kernels and the sgemm path.
+ *
+ * Tolerance: |cpu - ref| <= 1e-5 * (|alpha| * sum_k |x_k w_k| + |y_before|),
+ * i.e. about 80 float roundings of the largest possible partial sum: the
+ * kernels sum in blocks of 16 lanes and chains of in/16 terms, well inside. */
+#include "base/dtype.h"
+#include "tensor/backend.h"
+#include "tensor/cpu_kernels.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+
+static float frand(void) { /* uniform in [-1, 1) */
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((rng >> 40) * (2.0 / 16777216.0) - 1.0);
+}
+
+static float *rnd(size_t n) {
+    float *x = malloc((n ? n : 1) * sizeof(float));
+    cr_assert_not_null(x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = frand();
+    return x;
+}
+
+/* A weight matrix [rows, cols] in the given dtype, and its exact F32 value
+ * (*wide; the BF16 one widened). */
+typedef struct wmat {
+    rlc_wmat W;
+    float *f32;
+    uint16_t *bf16;
+    float *wide;
+} wmat;
+
+static wmat wmat_new(int rows, int cols, int bf16) {
+    size_t n = (size_t)rows * cols;
+    wmat m = {0};
+    m.wide = rnd(n);
+    if (bf16) {
+        m.bf16 = malloc((n ? n : 1) * sizeof(uint16_t));
+        cr_assert_not_null(m.bf16);
+        for (size_t i = 0; i < n; i++) {
+            m.bf16[i] = rlc_f32_to_bf16(m.wide[i]);
+            m.wide[i] = rlc_bf16_to_f32(m.bf16[i]);
+        }
+        m.W.bf16 = m.bf16;
+    } else {
+        m.f32 = m.wide;
+        m.W.f32 = m.f32;
+    }
+    return m;
+}
+
+static void wmat_free(wmat *m) {
+    free(m->wide);
+    free(m->bf16);
+}
+
+static float *scratch_new(void) {
+    float *s = malloc(RLC_LINEAR_SCRATCH * sizeof(float));
+    cr_assert_not_null(s);
+    return s;
+}
+
+/* y (cpu) against r (ref) for y[N, out] = alpha x[N, in] W^T (+ y0). */
+static void check_y(const char *what, const float *y, const float *r, const float *y0,
+                    const float *x, const float *w, int N, int in, int out, float alpha) {
+    for (int i = 0; i < N; i++)
+        for (int o = 0; o < out; o++) {
+            double mag = 0.0;
+            for (int k = 0; k < in; k++)
+                mag += fabs((double)x[(size_t)i * in + k] * w[(size_t)o * in + k]);
+            size_t at = (size_t)i * out + o;
+            double tol = 1e-5 * (fabs(alpha) * mag + (y0 ? fabs(y0[at]) : 0.0)) + 1e-30;
+            cr_assert(fabs((double)y[at] - r[at]) <= tol,
+                      "%s: y[%d,%d] = %.9g, reference %.9g (N=%d in=%d out=%d tol %.3g)", what, i,
+                      o, y[at], r[at], N, in, out, tol);
+        }
+}
+
+static const rlc_cpu_isa isas[2] = {RLC_CPU_AVX512, RLC_CPU_GENERIC};
+static const char *isa_name[2] = {"avx512", "generic"};
+
+/* One output: every kernel path against the reference, accumulate off (y
+ * starts as NaN, which must be ignored) and on. */
+static void linear_case(int N, int in, int out, int bf16, float alpha) {
+    const rlc_backend *cpu = rlc_backend_cpu(), *ref = rlc_backend_ref();
+    wmat w = wmat_new(out, in, bf16);
+    float *x = rnd((size_t)N * in), *y0 = rnd((size_t)N * out);
+    float *r = malloc(((size_t)N * out + 1) * sizeof(float));
+    float *y = malloc(((size_t)N * out + 1) * sizeof(float));
+    float *scratch = scratch_new();
+    cr_assert(r && y);
+    char what[96];
+    for (int acc = 0; acc < 2; acc++) {
+        size_t ny = (size_t)N * out;
+        if (acc)
+            memcpy(r, y0, ny * sizeof(float));
+        else
+            for (size_t i = 0; i < ny; i++)
+                r[i] = NAN;
+        rlc_linear_out o = {r, w.W, out};
+        ref->linear(x, N, in, &o, 1, alpha, acc, NULL);
+        for (int p = 0; p < 2; p++) {
+            rlc_cpu_isa prev = rlc_cpu_isa_set(isas[p]);
+            if (acc)
+                memcpy(y, y0, ny * sizeof(float));
+            else
+                for (size_t i = 0; i < ny; i++)
+                    y[i] = NAN;
+            o.y = y;
+            cpu->linear(x, N, in, &o, 1, alpha, acc, scratch);
+            snprintf(what, sizeof what, "%s %s acc=%d", bf16 ? "bf16" : "f32", isa_name[p], acc);
+            check_y(what, y, r, acc ? y0 : NULL, x, w.wide, N, in, out, alpha);
+            /* The streamed kernels at every N (linear takes sgemm for many rows). */
+            if (acc)
+                memcpy(y, y0, ny * sizeof(float));
+            else
+                for (size_t i = 0; i < ny; i++)
+                    y[i] = NAN;
+            rlc_cpu_linear_streamed(x, N, in, &o, 1, alpha, acc);
+            rlc_cpu_isa_set(prev);
+            snprintf(what, sizeof what, "streamed %s %s acc=%d", bf16 ? "bf16" : "f32", isa_name[p],
+                     acc);
+            check_y(what, y, r, acc ? y0 : NULL, x, w.wide, N, in, out, alpha);
+        }
+    }
+    free(x), free(y0), free(r), free(y), free(scratch);
+    wmat_free(&w);
+}
+
+Test(linear, cpu_matches_ref_f32_and_bf16) {
+    static const int Ns[] = {1, 2, 3, 5, 8, 16, 17, 33, 64, 300};
+    static const int shapes[][2] = {{37, 129}, {129, 37}, {576, 1000}, {1000, 3}, {16, 5}};
+    for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++)
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+            int in = shapes[s][0], out = shapes[s][1];
+            if (Ns[n] > 17 && (size_t)in * out > 5000) continue; /* keep the reference quick */
+            for (int bf16 = 0; bf16 < 2; bf16++)
+                linear_case(Ns[n], in, out, bf16, n % 2 ? -0.75f : 1.0f);
+        }
+}
+
+/* Fused outputs of different sizes and dtypes share x: each equals its own
+ * reference product. */
+Test(linear, fused_outputs) {
+    const rlc_backend *cpu = rlc_backend_cpu(), *ref = rlc_backend_ref();
+    static const int Ns[] = {1, 5, 17, 64};
+    int in = 131, outs[3] = {129, 37, 6};
+    float alpha = 0.5f;
+    float *scratch = scratch_new();
+    for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++) {
+        int N = Ns[n];
+        float *x = rnd((size_t)N * in);
+        wmat w[3];
+        float *y0[3], *r[3], *y[3];
+        rlc_linear_out o[3], orf[3];
+        for (int j = 0; j < 3; j++) {
+            size_t ny = (size_t)N * outs[j];
+            w[j] = wmat_new(outs[j], in, j == 1);
+            y0[j] = rnd(ny), r[j] = rnd(ny), y[j] = rnd(ny);
+            memcpy(r[j], y0[j], ny * sizeof(float));
+            orf[j] = (rlc_linear_out){r[j], w[j].W, outs[j]};
+        }
+        ref->linear(x, N, in, orf, 3, alpha, 1, NULL);
+        for (int p = 0; p < 2; p++) {
+            rlc_cpu_isa prev = rlc_cpu_isa_set(isas[p]);
+            for (int j = 0; j < 3; j++) {
+                memcpy(y[j], y0[j], (size_t)N * outs[j] * sizeof(float));
+                o[j] = (rlc_linear_out){y[j], w[j].W, outs[j]};
+            }
+            cpu->linear(x, N, in, o, 3, alpha, 1, scratch);
+            rlc_cpu_isa_set(prev);
+            for (int j = 0; j < 3; j++)
+                check_y(isa_name[p], y[j], r[j], y0[j], x, w[j].wide, N, in, outs[j], alpha);
+        }
+        for (int j = 0; j < 3; j++)
+            free(y0[j]), free(r[j]), free(y[j]), wmat_free(&w[j]);
+        free(x);
+    }
+    free(scratch);
+}
+
+/* A BF16 W gives what its widened F32 copy gives: bit for bit in the
+ * streamed kernels (same summation order) at any N; through linear (which
+ * takes sgemm for F32 W from 25 rows, for BF16 from 49, and whose blocking
+ * may differ between the two) within the file's tolerance, 1e-5 of
+ * sum |x w| (about in / 4 for entries uniform in [-1, 1]). */
+Test(linear, bf16_equals_widened_f32) {
+    const rlc_backend *cpu = rlc_backend_cpu();
+    static const int Ns[] = {1, 4, 7, 24, 25, 40, 49};
+    int in = 1000, out = 1100; /* > RLC_LINEAR_SCRATCH / in rows: two widened blocks */
+    wmat wb = wmat_new(out, in, 1);
+    rlc_wmat wf = {.f32 = wb.wide};
+    float *scratch = scratch_new();
+    for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++) {
+        int N = Ns[n];
+        size_t ny = (size_t)N * out;
+        float *x = rnd((size_t)N * in), *yb = rnd(ny), *yf = rnd(ny);
+        for (int p = 0; p < 2; p++) {
+            rlc_cpu_isa prev = rlc_cpu_isa_set(isas[p]);
+            rlc_linear_out ob = {yb, wb.W, out}, of = {yf, wf, out};
+            rlc_cpu_linear_streamed(x, N, in, &ob, 1, 1.0f, 0);
+            rlc_cpu_linear_streamed(x, N, in, &of, 1, 1.0f, 0);
+            for (size_t i = 0; i < ny; i++)
+                cr_assert(yb[i] == yf[i], "%s N=%d: bf16 %.9g != widened f32 %.9g", isa_name[p], N,
+                          yb[i], yf[i]);
+            cpu->linear(x, N, in, &ob, 1, 1.0f, 0, scratch);
+            cpu->linear(x, N, in, &of, 1, 1.0f, 0, scratch);
+            rlc_cpu_isa_set(prev);
+            for (size_t i = 0; i < ny; i++)
+                cr_assert(fabsf(yb[i] - yf[i]) <= 1e-5f * in / 4, "%s N=%d: %.9g vs %.9g",
+                          isa_name[p], N, yb[i], yf[i]);
+        }
+        free(x), free(yb), free(yf);
+    }
+    free(scratch);
+    wmat_free(&wb);
+}
+
+/* linear_dx (streamed up to 4 rows, sgemm beyond) and the streamed kernel
+ * at every N (x in blocks of 24 rows), against the reference. */
+Test(linear, linear_dx_matches_ref) {
+    const rlc_backend *cpu = rlc_backend_cpu(), *ref = rlc_backend_ref();
+    static const int Ns[] = {1, 3, 17, 30};
+    int in = 1000, out = 1100; /* > RLC_LINEAR_SCRATCH / in rows: two widened blocks */
+    float *scratch = scratch_new();
+    for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++)
+        for (int bf16 = 0; bf16 < 2; bf16++)
+            for (int acc = 0; acc < 2; acc++) {
+                int N = Ns[n];
+                wmat w = wmat_new(out, in, bf16);
+                size_t nx = (size_t)N * in;
+                float *dy = rnd((size_t)N * out), *d0 = rnd(nx), *r = rnd(nx);
+                float *d[2] = {rnd(nx), rnd(nx)};
+                memcpy(r, d0, nx * sizeof(float));
+                for (int v = 0; v < 2; v++) {
+                    memcpy(d[v], d0, nx * sizeof(float));
+                    if (!acc)
+                        for (size_t i = 0; i < nx; i++)
+                            d[v][i] = NAN;
+                }
+                ref->linear_dx(r, dy, w.W, N, in, out, -1.5f, acc, NULL);
+                cpu->linear_dx(d[0], dy, w.W, N, in, out, -1.5f, acc, scratch);
+                rlc_cpu_linear_dx_streamed(d[1], dy, w.W, N, in, out, -1.5f, acc);
+                for (int i = 0; i < N; i++)
+                    for (int c = 0; c < in; c++) {
+                        double mag = 0.0;
+                        for (int o = 0; o < out; o++)
+                            mag +=
+                                fabs((double)dy[(size_t)i * out + o] * w.wide[(size_t)o * in + c]);
+                        size_t at = (size_t)i * in + c;
+                        double tol = 1e-5 * (1.5 * mag + (acc ? fabs(d0[at]) : 0.0));
+                        for (int v = 0; v < 2; v++)
+                            cr_assert(fabs((double)d[v][at] - r[at]) <= tol,
+                                      "%s: dx[%d,%d] = %.9g, reference %.9g (N=%d bf16=%d acc=%d)",
+                                      v ? "streamed" : "linear_dx", i, c, d[v][at], r[at], N, bf16,
+                                      acc);
+                    }
+                free(dy), free(d0), free(r), free(d[0]), free(d[1]);
+                wmat_free(&w);
+            }
+    free(scratch);
+}
+
+/* Rows of a BF16 table come out exactly widened; of an F32 one, copied. */
+Test(linear, embedding_bf16_and_f32) {
+    const rlc_backend *cpu = rlc_backend_cpu();
+    int V = 50, C = 77, N = 300;
+    int *ids = malloc((size_t)N * sizeof(int));
+    cr_assert_not_null(ids);
+    for (int i = 0; i < N; i++)
+        ids[i] = (i * 37 + 11) % V;
+    for (int bf16 = 0; bf16 < 2; bf16++) {
+        wmat w = wmat_new(V, C, bf16);
+        float *out = rnd((size_t)N * C);
+        cpu->embedding_forward(out, ids, w.W, N, C);
+        for (int i = 0; i < N; i++)
+            for (int c = 0; c < C; c++)
+                cr_assert(out[(size_t)i * C + c] == w.wide[(size_t)ids[i] * C + c],
+                          "bf16=%d row %d col %d", bf16, i, c);
+        free(out);
+        wmat_free(&w);
+    }
+    free(ids);
+}
