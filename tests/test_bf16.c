@@ -359,7 +359,8 @@ Test(bf16, load_makes_no_f32_copies, .timeout = 180) {
     size_t r2 = rss_bytes();
     cr_log_info("BF16 load: RSS +%.1f MB after load, +%.1f MB after a forward (F32 %.1f MB)",
                 (double)(r1 - r0) / 1e6, (double)(r2 - r0) / 1e6, (double)f32_bytes / 1e6);
-    cr_expect_lt(r1 - r0, f32_bytes / 8, "load grew RSS by %zu bytes", r1 - r0);
+    /* the load maps (prefaults) the file's BF16 pages, half the F32 size */
+    cr_expect_lt(r1 - r0, f32_bytes * 5 / 8, "load grew RSS by %zu bytes", r1 - r0);
     cr_expect_lt(r2 - r0, f32_bytes * 3 / 4, "load + forward grew RSS by %zu bytes", r2 - r0);
     rlc_model_free(m);
 
