@@ -492,6 +492,7 @@ def main(argv=None):
                     help="also the Qwen3-0.6B LoRA GRPO step (minutes)")
     ap.add_argument("--qwen-steps", type=int, default=1)
     a = ap.parse_args(argv)
+    a.models, a.peers = os.path.abspath(a.models), os.path.abspath(a.peers)
     want = set(x for x in a.rows.split(",") if x)
     bad = want - set(ALL_ROWS)
     if bad or a.reps < 1:

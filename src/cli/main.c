@@ -48,6 +48,12 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`rlc <command> --help` describes a command's options.\n");
+    fprintf(f,
+            "\nenvironment: OMP_NUM_THREADS sets the thread count. Waiting threads spin "
+            "GOMP_SPINCOUNT=%s\nrounds, then sleep (rlc sets it unless OMP_WAIT_POLICY or "
+            "GOMP_SPINCOUNT is set), so\nanother busy process on the cores does not slow "
+            "rlc down many times over.\n",
+            RLC_GOMP_SPINCOUNT);
 }
 
 int rlc_cli_fail(rlc_status st) {
