@@ -123,6 +123,7 @@ class Bench:
         self.rlc = os.path.join(ROOT, a.rlc)
         self.env = {"OMP_NUM_THREADS": str(a.threads)}
         self.stream = []
+        self.maxload = 0.0
 
     # ---- helpers ----
     def model(self, name):
@@ -133,7 +134,14 @@ class Bench:
         p = os.path.join(self.a.peers, name)
         return p if os.access(p, os.X_OK) else None
 
-    def row(self, name, rlc, peer, unit, ratio, goal, verdict, note=""):
+    def row(self, name, rlc, peer, unit, ratio, goal, verdict, note="", timed=True):
+        # other work on the cores: llama.cpp's and PyTorch's threads spin at
+        # their barriers, so a loaded machine skews the ratio (either way)
+        peak = max(self.maxload, float(load()))
+        self.maxload = 0.0
+        if timed and peak > self.a.threads + 0.5:
+            note = (note + f" NOISY: load average up to {peak:.1f} on "
+                    f"{os.cpu_count()} CPUs, rerun on an idle machine").strip()
         self.rows.append((name, rlc, peer, unit, ratio, goal, verdict, note))
         print(f"  {name}: rlc {rlc} | peer {peer} {unit} | ratio {ratio} | goal {goal} "
               f"| {verdict} {note}", flush=True)
@@ -143,6 +151,7 @@ class Bench:
         print(f"  {name}: {why}", flush=True)
 
     def log(self, msg):
+        self.maxload = max(self.maxload, float(load()))
         print(f"[{time.strftime('%H:%M:%S')} load {load()}] {msg}", flush=True)
 
     # ---- STREAM ----
@@ -285,7 +294,7 @@ class Bench:
                                             "llama_tokens": n_peer, "identical": same}
             self.row(f"greedy 64 {dt}", f"{j['generated_tokens']} tokens",
                      f"llama-simple {n_peer} tokens", "", "-", "identical text",
-                     "PASS" if same and j["generated_tokens"] == 64 else "FAIL", first)
+                     "PASS" if same and j["generated_tokens"] == 64 else "FAIL", first, timed=False)
 
     # ---- training step at the 135M shape ----
     @staticmethod
@@ -427,8 +436,8 @@ class Bench:
         tmp = tempfile.mkdtemp(prefix="rlc-bench-qwen-")
         try:
             data = os.path.join(tmp, "train.jsonl")
-            filler = ("A farmer keeps a careful record of the animals, the fields, the seasons "
-                      "and the prices at the market in a small notebook. ")
+            filler = ("A farmer keeps a record of the animals, the fields, the seasons "
+                      "and the prices at the market in a notebook. ")
             with open(data, "w") as f:
                 for i in range(64):
                     a, b = 12 + 7 * i, 30 + 11 * i
