@@ -61,6 +61,16 @@ GREEDY_TEXT = ("The history of the printing press begins in the fifteenth centur
                "movable type made books cheap enough for")
 
 
+def rlc_spincount():
+    """The GOMP_SPINCOUNT that the rlc binary sets for itself (src/cli/main.c):
+    bench_train links the library, not the CLI, so it gets the same setting here."""
+    with open(os.path.join(ROOT, "src/cli/main.c")) as f:
+        for line in f:
+            if line.startswith("#define RLC_GOMP_SPINCOUNT"):
+                return line.split('"')[1]
+    raise ValueError("src/cli/main.c: no RLC_GOMP_SPINCOUNT")
+
+
 class Proc:
     def __init__(self, rc, out, err, wall, maxrss):
         self.rc, self.out, self.err, self.wall, self.maxrss = rc, out, err, wall, maxrss
@@ -329,12 +339,15 @@ class Bench:
                 "--inter", "1536", "--vocab", "49152", "--seq", "256", "--batch", "4", "--tied",
                 "--threads", str(self.a.threads), "--warmup", warm, "--steps", steps]
         rcmd = [bt, "--real", "--no-torch", "--threads", str(self.a.threads), "--steps", steps]
+        renv = dict(self.env)
+        if not (os.environ.get("GOMP_SPINCOUNT") or os.environ.get("OMP_WAIT_POLICY")):
+            renv["GOMP_SPINCOUNT"] = rlc_spincount()  # what `rlc` runs with
         res = {"rlc_tok_s": [], "rlc_rss": [], "torch_passive_tok_s": [],
                "torch_default_tok_s": [], "torch_rss": []}
         self.log("train 135m shape, seq 256 x batch 4 (each process: 2 warm-up + "
                  f"{steps} timed steps rlc, 1 + {steps} PyTorch)")
         for r in range(self.a.reps):
-            p = must(run(rcmd, self.env), "bench_train --real")
+            p = must(run(rcmd, renv), "bench_train --real")
             with open(os.path.join(ROOT, self.a.build, "bench_results.json")) as f:
                 tj = json.load(f)["train"]["smollm2-135m"]
             res["rlc_tok_s"].append(tj["rlc_tok_s"])
