@@ -42,6 +42,8 @@ static void proc_env(pid_t pid, const char *name, char *out, size_t cap) {
 /* Starts `env -u ... VAR=... rlc tokenize --tokenizer DIR -` with stdin a
  * pipe held open, reads `name` from its environment, then closes the pipe and
  * returns rlc's exit status. */
+static char g_comm[64]; /* /proc/<pid>/comm of the last run, read beside the environment */
+
 static int run_and_read(const char *setenv_kv, const char *name, char *out, size_t cap,
                         pid_t *pid_out) {
     char dir[256], tok[512];
@@ -64,6 +66,12 @@ static int run_and_read(const char *setenv_kv, const char *name, char *out, size
     }
     close(fds[0]);
     proc_env(pid, name, out, cap);
+    char cpath[64];
+    snprintf(cpath, sizeof cpath, "/proc/%d/comm", (int)pid);
+    FILE *cf = fopen(cpath, "r");
+    g_comm[0] = 0;
+    if (cf && fgets(g_comm, sizeof g_comm, cf)) g_comm[strcspn(g_comm, "\n")] = 0;
+    if (cf) fclose(cf);
     if (write(fds[1], "ab", 2) != 2) kill(pid, SIGKILL);
     close(fds[1]);
     int status = 0;
@@ -77,6 +85,11 @@ Test(omp_env, default_spin_is_bounded) {
     char v[64];
     cr_assert_eq(run_and_read(NULL, "GOMP_SPINCOUNT", v, sizeof v, NULL), 0);
     cr_assert_str_eq(v, "1000", "rlc runs with GOMP_SPINCOUNT=%s", v);
+    /* the process keeps its name (ps, pgrep): the binary's, not "exe" */
+    const char *base = strrchr(th_rlc_bin(), '/');
+    base = base ? base + 1 : th_rlc_bin();
+    cr_assert(g_comm[0] && !strncmp(g_comm, base, strlen(g_comm)), "comm '%s', binary '%s'", g_comm,
+              base);
 }
 
 Test(omp_env, user_spincount_wins) {

@@ -38,9 +38,15 @@ static const rlc_command commands[] = {
 
 static void bound_omp_spin(char **argv) {
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+    /* the binary's own path, not /proc/self/exe, so that ps and pgrep still
+     * name the process rlc */
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0 || n >= (ssize_t)sizeof self - 1) return;
+    self[n] = 0;
     if (setenv("GOMP_SPINCOUNT", RLC_GOMP_SPINCOUNT, 1)) return;
-    execv("/proc/self/exe", argv);
-    unsetenv("GOMP_SPINCOUNT"); /* no exec (no /proc): run with libgomp's default */
+    execv(self, argv);
+    unsetenv("GOMP_SPINCOUNT"); /* no exec (binary replaced or gone): libgomp's default */
 }
 
 static void usage(FILE *f) {
