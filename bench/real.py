@@ -402,7 +402,7 @@ class Bench:
                    f"logging.run_dir={d}"]
         else:
             cmd = [self.rlc, "train", os.path.join(ROOT, "configs/demo_grpo.yaml"),
-                   f"model.path={sft_final}", "training.steps=4", "training.batch_size=16",
+                   f"model.path={sft_final}", "training.steps=6", "training.batch_size=64",
                    "training.eval_every=0", "optimizer.warmup_steps=1", "logging.log_every=1",
                    f"logging.run_dir={d}"]
         hog = subprocess.Popen(["sh", "-c", "while :; do :; done"]) if busy else None

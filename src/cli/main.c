@@ -28,10 +28,10 @@ static const rlc_command commands[] = {
 /* libgomp (which OpenBLAS's OpenMP build shares) lets a thread that waits at a
  * barrier spin 300,000 rounds before it sleeps. On a core shared with another
  * busy process that spin takes the time slice the thread it waits for needs:
- * beside one busy process a demo SFT step ran 8-25x slower than idle. A
- * bounded spin keeps the idle speed (OMP_WAIT_POLICY=PASSIVE costs ~16% on the
- * demo's short parallel regions) and stays under 2.5x beside a busy process;
- * the numbers are in README "Threads on shared cores". libgomp reads its
+ * beside one busy process demo SFT steps ran 5.8x and demo GRPO steps 40x
+ * slower than idle. 1000 rounds keep both within ~2.3x of idle there, for 6%
+ * (SFT) to 31% (GRPO) of idle speed; OMP_WAIT_POLICY=PASSIVE costs 25% and
+ * 115%. The numbers are in README "Threads on shared cores". libgomp reads its
  * environment before main, so the setting takes one exec of this binary (same
  * pid, argv and signals). A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins. */
 #define RLC_GOMP_SPINCOUNT "1000"
