@@ -170,8 +170,15 @@ test: test-deps
 	$(MAKE) --no-print-directory serve-e2e
 	$(MAKE) --no-print-directory asan
 
+# Then the rows at real shapes (bench/real.py; models and peers from
+# bench-models / bench-peers, skipped when absent). BENCH_QWEN=1 adds the
+# Qwen3-0.6B LoRA GRPO step (minutes); BENCH_REAL_ARGS passes more flags.
+PEERS_BIN := $(BUILD)/peers/llama.cpp/build/bin
 bench: $(BUILD)/rlc $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRC))
 	@for b in $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRC)); do echo "== $$b"; $$b || exit 1; done
+	@echo "== bench/real.py"
+	/usr/bin/python3 bench/real.py --build $(BUILD) --rlc $(BUILD)/rlc --models $(MODELS_DIR) \
+	  --peers $(PEERS_BIN) $(if $(BENCH_QWEN),--qwen) $(BENCH_REAL_ARGS)
 
 # Reference models at real shapes (random weights, the exact config.json, tensor
 # names and dtypes of SmolLM2-135M F32/BF16 and Qwen3-0.6B BF16, with the real

@@ -125,7 +125,7 @@ class Block(nn.Module):
 
 
 class Llama(nn.Module):
-    """LlamaForCausalLM, untied embeddings, no biases."""
+    """LlamaForCausalLM, no biases; embeddings untied unless --tied."""
 
     def __init__(self, c, max_pos):
         super().__init__()
@@ -136,6 +136,8 @@ class Llama(nn.Module):
         for p in self.parameters():
             if p.dim() == 2:
                 nn.init.normal_(p, std=0.02)
+        if c.tied:  # LM head = the embedding (SmolLM2, Qwen3): one parameter, counted once
+            self.lm_head.weight = self.embed_tokens.weight
         cos, sin = rope_tables(c.hidden // c.heads, max_pos, 10000.0)
         self.register_buffer("cos", cos, persistent=False)
         self.register_buffer("sin", sin, persistent=False)
@@ -241,6 +243,7 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--foreach", type=int, default=1, help="AdamW foreach implementation")
+    ap.add_argument("--tied", action="store_true", help="LM head shares the embedding matrix")
     c = ap.parse_args()
     c.foreach = bool(c.foreach)
     torch.set_num_threads(c.threads)

@@ -11,8 +11,10 @@
  * to bench_results.json next to this binary. Targets that are missed print
  * FAIL, but the exit status is 0 unless something could not run.
  *
- * Usage: build/bench_train [--quick | --large] [--profile] [--no-torch] [--threads N] [--steps N]
- * (--quick: small config only; --large: the training step of the large one only;
+ * Usage: build/bench_train [--quick | --large | --real] [--profile] [--no-torch] [--threads N]
+ * [--steps N] (--quick: small config only; --large: the training step of the large one only;
+ *  --real: the training step at the SmolLM2-135M shape only (tied embeddings, seq 256 x batch 4;
+ *  bench/real.py runs it interleaved with PyTorch);
  *  --profile: time every backend op of the timed steps and print where the time goes)
  * Env: RLC_BENCH_PYTHON (default /usr/bin/python3), RLC_TORCH_REF
  * (default bench/torch_ref.py). */
@@ -37,6 +39,7 @@ typedef struct bench_cfg {
     const char *name;
     int L, C, H, Hkv, F, V, T, B;
     double target; /* rlc/torch tokens/s ratio to reach */
+    int tied;      /* LM head = the embedding */
 } bench_cfg;
 
 /* Everything measured for one config; torch fields < 0 when not measured. */
@@ -141,6 +144,7 @@ static rlc_model_config model_config(const bench_cfg *b) {
     c.rms_norm_eps = 1e-5f;
     c.rope_theta = 10000.0f;
     c.bos_token_id = -1;
+    c.tie_word_embeddings = b->tied;
     snprintf(c.torch_dtype, sizeof c.torch_dtype, "float32");
     return c;
 }
@@ -424,8 +428,8 @@ static double jnum(json_t *j, const char *key) {
 static void torch_args(const bench_cfg *b, const char *what, char *buf, size_t n) {
     snprintf(buf, n,
              "%s --layers %d --hidden %d --heads %d --kv-heads %d --inter %d --vocab %d --seq %d "
-             "--batch %d",
-             what, b->L, b->C, b->H, b->Hkv, b->F, b->V, b->T, b->B);
+             "--batch %d%s",
+             what, b->L, b->C, b->H, b->Hkv, b->F, b->V, b->T, b->B, b->tied ? " --tied" : "");
 }
 
 static void bench_train(const bench_cfg *b, train_result *r) {
@@ -569,12 +573,14 @@ static double ratio(double a, double b) {
 }
 
 int main(int argc, char **argv) {
-    int quick = 0, large_only = 0;
+    int quick = 0, large_only = 0, real_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             quick = 1;
         else if (!strcmp(argv[i], "--large"))
             large_only = 1;
+        else if (!strcmp(argv[i], "--real"))
+            real_only = 1;
         else if (!strcmp(argv[i], "--profile"))
             g_profile = 1;
         else if (!strcmp(argv[i], "--no-torch"))
@@ -585,8 +591,8 @@ int main(int argc, char **argv) {
             g_steps = atoi(argv[++i]);
         else {
             fprintf(stderr,
-                    "usage: %s [--quick | --large] [--profile] [--no-torch] [--threads N] [--steps "
-                    "N]\n",
+                    "usage: %s [--quick | --large | --real] [--profile] [--no-torch] [--threads N] "
+                    "[--steps N]\n",
                     argv[0]);
             return 2;
         }
@@ -604,10 +610,11 @@ int main(int argc, char **argv) {
     remove(g_torch_log);
 
     const bench_cfg cfgs[] = {
-        {"small", 4, 256, 4, 4, 688, 512, 128, 16, 1.5},
-        {"gpt2-small", 12, 768, 12, 12, 2048, 512, 256, 4, 1.2},
+        {"small", 4, 256, 4, 4, 688, 512, 128, 16, 1.5, 0},
+        {"gpt2-small", 12, 768, 12, 12, 2048, 512, 256, 4, 1.2, 0},
+        {"smollm2-135m", 30, 576, 9, 3, 1536, 49152, 256, 4, 2.0, 1},
     };
-    int ncfg = quick ? 1 : 2, c0 = large_only ? 1 : 0;
+    int ncfg = quick ? 1 : real_only ? 3 : 2, c0 = real_only ? 2 : large_only ? 1 : 0;
     const double gen_target = 3.0;
     const int gen_prompt = 16, gen_new = 64;
 
@@ -616,7 +623,7 @@ int main(int argc, char **argv) {
     double peak = sgemm_peak_gflops();
     printf("sgemm 2048^3 peak: %.1f GFLOP/s\n", peak);
 
-    train_result tr[2];
+    train_result tr[3];
     gen_result gr = {-1, -1, -1, 0, 0};
     for (int c = c0; c < ncfg; c++) {
         const bench_cfg *b = &cfgs[c];
@@ -627,7 +634,7 @@ int main(int argc, char **argv) {
                tr[c].tok_s, tr[c].step_s, tr[c].loss0, tr[c].loss, tr[c].torch_tok_s,
                tr[c].torch_loss0);
     }
-    if (!large_only) {
+    if (!large_only && !real_only) {
         printf("generate small: %d prompts x %d tokens, %d new (greedy, no EOS) ...\n", cfgs[0].B,
                gen_prompt, gen_new);
         bench_gen(&cfgs[0], gen_prompt, gen_new, &gr);
