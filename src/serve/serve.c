@@ -280,8 +280,8 @@ rlc_status rlc_serve_start(const rlc_serve_params *p, rlc_server **out) {
     }
     /* a thread per connection: with a pool, a connection handed to a thread
      * that is busy with a slow request waits for it */
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO |
-                     (p->log ? MHD_USE_ERROR_LOG : 0) |
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_AUTO | (p->log ? MHD_USE_ERROR_LOG : 0) |
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     s->d = MHD_start_daemon(
         flags, (uint16_t)p->port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
