@@ -206,9 +206,11 @@ static void block(rlc_generator *g, int l, int rows, attend_fn attend, void *ctx
     int Hq = c->num_heads, Hkv = c->num_kv_heads, D = c->head_dim, F = c->intermediate_size;
     be->rmsnorm_forward(g->ln, g->rstd, g->x, MP(m, lo->ln1), rows, c->hidden_size,
                         c->rms_norm_eps);
-    model_linear_forward(m, l, MOD_Q, g->q, g->ln, rows, 0, g->ax);
-    model_linear_forward(m, l, MOD_K, g->k, g->ln, rows, 0, g->ax);
-    model_linear_forward(m, l, MOD_V, g->v, g->ln, rows, 0, g->ax);
+    /* ax is scratch here (no backward): one buffer serves every module */
+    static const int qkv[3] = {MOD_Q, MOD_K, MOD_V}, gu[2] = {MOD_GATE, MOD_UP};
+    float *axs[3] = {g->ax, g->ax, g->ax};
+    float *qkv_y[3] = {g->q, g->k, g->v}, *gu_y[2] = {g->g, g->u};
+    model_linears_forward(m, l, 3, qkv, qkv_y, g->ln, rows, 0, axs);
     if (c->qk_norm) {
         /* in place is allowed: rmsnorm_forward forbids aliasing, so go via atty */
         memcpy(g->atty, g->q, (size_t)rows * Hq * D * sizeof(float));
@@ -222,8 +224,7 @@ static void block(rlc_generator *g, int l, int rows, attend_fn attend, void *ctx
     model_linear_forward(m, l, MOD_O, g->x, g->atty, rows, 1, g->ax);
     be->rmsnorm_forward(g->ln, g->rstd, g->x, MP(m, lo->ln2), rows, c->hidden_size,
                         c->rms_norm_eps);
-    model_linear_forward(m, l, MOD_GATE, g->g, g->ln, rows, 0, g->ax);
-    model_linear_forward(m, l, MOD_UP, g->u, g->ln, rows, 0, g->ax);
+    model_linears_forward(m, l, 2, gu, gu_y, g->ln, rows, 0, axs);
     be->swiglu_forward(g->h, g->g, g->u, rows, F);
     model_linear_forward(m, l, MOD_DOWN, g->x, g->h, rows, 1, g->ax);
 }

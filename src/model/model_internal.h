@@ -115,6 +115,12 @@ rlc_status model_ensure_rope(rlc_model *m, int T);
  * x A^T when LoRA is active on this module (may be NULL otherwise). */
 void model_linear_forward(const rlc_model *m, int layer, int mod, float *y, const float *x, int N,
                           int accumulate, float *ax);
+/* model_linear_forward for n (<= NMOD) modules of one layer that read the
+ * same x (Q/K/V, gate/up): the base products go to the backend as one fused
+ * linear (x read once, one parallel region); then each module's bias and
+ * LoRA. ys[j] and axs[j] belong to mods[j]. */
+void model_linears_forward(const rlc_model *m, int layer, int n, const int *mods, float *const *ys,
+                           const float *x, int N, int accumulate, float *const *axs);
 
 /* The base weight matrix at tensor offset off (wte, lm_head or a module's
  * weight), as the kernels take it: BF16 while the model has a store, else F32. */

@@ -337,20 +337,34 @@ static layer_view layer_slices(const rlc_model *m, const rlc_acts *a, int l) {
     return v;
 }
 
-void model_linear_forward(const rlc_model *m, int layer, int mod, float *y, const float *x, int N,
-                          int accumulate, float *ax) {
+void model_linears_forward(const rlc_model *m, int layer, int n, const int *mods, float *const *ys,
+                           const float *x, int N, int accumulate, float *const *axs) {
     const rlc_backend *be = m->be;
     const layer_off *lo = &m->layers[layer];
-    int in, out;
-    model_mod_dims(&m->cfg, mod, &in, &out);
-    rlc_linear_out o = {y, model_wmat(m, lo->w[mod]), out};
-    be->linear(x, N, in, &o, 1, 1.0f, accumulate, m->lin_scratch);
-    if (lo->b[mod] >= 0) be->add_bias(y, MP(m, lo->b[mod]), N, out);
-    if (model_lora_active(m, layer, mod)) {
-        int r = m->lc.rank;
-        be->matmul(0, 1, N, r, in, 1.0f, x, in, LP(m, lo->la[mod]), in, 0.0f, ax, r);
-        be->matmul(0, 1, N, out, r, m->lora_scale, ax, r, LP(m, lo->lb[mod]), r, 1.0f, y, out);
+    rlc_linear_out o[NMOD];
+    memset(o, 0, sizeof o);
+    int in = 0;
+    for (int j = 0; j < n; j++) {
+        int out;
+        model_mod_dims(&m->cfg, mods[j], &in, &out);
+        o[j] = (rlc_linear_out){ys[j], model_wmat(m, lo->w[mods[j]]), out};
     }
+    be->linear(x, N, in, o, n, 1.0f, accumulate, m->lin_scratch);
+    for (int j = 0; j < n; j++) {
+        int mod = mods[j], out = o[j].out;
+        if (lo->b[mod] >= 0) be->add_bias(ys[j], MP(m, lo->b[mod]), N, out);
+        if (model_lora_active(m, layer, mod)) {
+            int r = m->lc.rank;
+            be->matmul(0, 1, N, r, in, 1.0f, x, in, LP(m, lo->la[mod]), in, 0.0f, axs[j], r);
+            be->matmul(0, 1, N, out, r, m->lora_scale, axs[j], r, LP(m, lo->lb[mod]), r, 1.0f,
+                       ys[j], out);
+        }
+    }
+}
+
+void model_linear_forward(const rlc_model *m, int layer, int mod, float *y, const float *x, int N,
+                          int accumulate, float *ax) {
+    model_linears_forward(m, layer, 1, &mod, &y, x, N, accumulate, &ax);
 }
 
 /* Backward of model_linear_forward: dx (= or += when accumulate) dy W (+ LoRA
@@ -441,25 +455,27 @@ static void layer_forward(rlc_model *m, rlc_acts *a, int l) {
     float *ax = lv.ax, *xo = lv.xo;
 #define AX(mod) (ax ? ax + (size_t)(mod)*N * r : NULL)
     be->rmsnorm_forward(ln1, lv.rstd1, x, MP(m, lo->ln1), N, C, c->rms_norm_eps);
-    if (c->qk_norm) {
-        float *qpre = lv.qpre, *kpre = lv.kpre;
-        model_linear_forward(m, l, MOD_Q, qpre, ln1, N, 0, AX(MOD_Q));
-        model_linear_forward(m, l, MOD_K, kpre, ln1, N, 0, AX(MOD_K));
-        be->rmsnorm_forward(q, lv.rstdq, qpre, MP(m, lo->qn), N * Hq, D, c->rms_norm_eps);
-        be->rmsnorm_forward(k, lv.rstdk, kpre, MP(m, lo->kn), N * Hkv, D, c->rms_norm_eps);
-    } else {
-        model_linear_forward(m, l, MOD_Q, q, ln1, N, 0, AX(MOD_Q));
-        model_linear_forward(m, l, MOD_K, k, ln1, N, 0, AX(MOD_K));
+    {
+        static const int qkv[3] = {MOD_Q, MOD_K, MOD_V};
+        float *ys[3] = {c->qk_norm ? lv.qpre : q, c->qk_norm ? lv.kpre : k, v};
+        float *axs[3] = {AX(MOD_Q), AX(MOD_K), AX(MOD_V)};
+        model_linears_forward(m, l, 3, qkv, ys, ln1, N, 0, axs);
     }
-    model_linear_forward(m, l, MOD_V, v, ln1, N, 0, AX(MOD_V));
+    if (c->qk_norm) {
+        be->rmsnorm_forward(q, lv.rstdq, lv.qpre, MP(m, lo->qn), N * Hq, D, c->rms_norm_eps);
+        be->rmsnorm_forward(k, lv.rstdk, lv.kpre, MP(m, lo->kn), N * Hkv, D, c->rms_norm_eps);
+    }
     be->rope(q, a->pos, m->rope_cos, m->rope_sin, N, Hq, D, 0);
     be->rope(k, a->pos, m->rope_cos, m->rope_sin, N, Hkv, D, 0);
     be->attention_forward(atty, lv.lse, a->attn_ws, a->attn_ws_n, q, k, v, B, T, Hq, Hkv, D);
     memcpy(mid, x, NC * sizeof(float));
     model_linear_forward(m, l, MOD_O, mid, atty, N, 1, AX(MOD_O));
     be->rmsnorm_forward(ln2, lv.rstd2, mid, MP(m, lo->ln2), N, C, c->rms_norm_eps);
-    model_linear_forward(m, l, MOD_GATE, g, ln2, N, 0, AX(MOD_GATE));
-    model_linear_forward(m, l, MOD_UP, u, ln2, N, 0, AX(MOD_UP));
+    {
+        static const int gu[2] = {MOD_GATE, MOD_UP};
+        float *ys[2] = {g, u}, *axs[2] = {AX(MOD_GATE), AX(MOD_UP)};
+        model_linears_forward(m, l, 2, gu, ys, ln2, N, 0, axs);
+    }
     be->swiglu_forward(h, g, u, N, F);
     memcpy(xo, mid, NC * sizeof(float));
     model_linear_forward(m, l, MOD_DOWN, xo, h, N, 1, AX(MOD_DOWN));
