@@ -50,8 +50,8 @@ static void ref_axpy(float *y, float a, const float *x, size_t n) {
 }
 
 /* W[r, c] widened to F32. */
-static float ref_w(rlc_wmat W, int cols, int r, int c) {
-    size_t i = (size_t)r * cols + c;
+static float ref_w(rlc_wmat W, int cols, size_t r, int c) {
+    size_t i = r * (size_t)cols + c;
     return W.f32 ? W.f32[i] : rlc_bf16_to_f32(W.bf16[i]);
 }
 
@@ -258,10 +258,10 @@ static void ref_attention_backward(float *dq, float *dk, float *dv, float *scrat
     }
 }
 
-/* ref_attention_decode with each cached key and value widened from BF16. */
-static void ref_attention_decode_bf16(float *out, float *scratch, const float *q,
-                                      const uint16_t *kc, const uint16_t *vc, const int *len,
-                                      const int *slot, int S, int max_T, int Hq, int Hkv, int D) {
+/* Decode attention over a cache held in F32 or BF16: the cache is read as a
+ * matrix of [slots * max_T * Hkv] rows of D values, so ref_w widens it. */
+static void ref_decode(float *out, float *scratch, const float *q, rlc_wmat kc, rlc_wmat vc,
+                       const int *len, const int *slot, int S, int max_T, int Hq, int Hkv, int D) {
     int group = Hq / Hkv;
     double scale = 1.0 / sqrt((double)D);
     for (int s = 0; s < S; s++) {
@@ -272,10 +272,10 @@ static void ref_attention_decode_bf16(float *out, float *scratch, const float *q
             float *p = scratch + ((size_t)s * Hq + h) * max_T;
             double mx = -INFINITY, sum = 0.0;
             for (int j = 0; j < len[s]; j++) {
-                const uint16_t *kj = kc + ((sl * max_T + j) * Hkv + hk) * D;
+                size_t row = (sl * max_T + j) * Hkv + hk;
                 double dot = 0.0;
                 for (int d = 0; d < D; d++)
-                    dot += (double)qh[d] * rlc_bf16_to_f32(kj[d]);
+                    dot += (double)qh[d] * ref_w(kc, D, row, d);
                 p[j] = (float)(dot * scale);
                 if (p[j] > mx) mx = p[j];
             }
@@ -285,8 +285,7 @@ static void ref_attention_decode_bf16(float *out, float *scratch, const float *q
             for (int d = 0; d < D; d++) {
                 double acc = 0.0;
                 for (int j = 0; j < len[s]; j++)
-                    acc +=
-                        exp(p[j] - mx) * rlc_bf16_to_f32(vc[((sl * max_T + j) * Hkv + hk) * D + d]);
+                    acc += exp(p[j] - mx) * ref_w(vc, D, (sl * max_T + j) * Hkv + hk, d);
                 oh[d] = (float)(acc / sum);
             }
         }
@@ -296,34 +295,15 @@ static void ref_attention_decode_bf16(float *out, float *scratch, const float *q
 static void ref_attention_decode(float *out, float *scratch, const float *q, const float *kc,
                                  const float *vc, const int *len, const int *slot, int S, int max_T,
                                  int Hq, int Hkv, int D) {
-    int group = Hq / Hkv;
-    double scale = 1.0 / sqrt((double)D);
-    for (int s = 0; s < S; s++) {
-        size_t sl = slot ? (size_t)slot[s] : (size_t)s;
-        for (int h = 0; h < Hq; h++) {
-            int hk = h / group;
-            const float *qh = q + ((size_t)s * Hq + h) * D;
-            float *p = scratch + ((size_t)s * Hq + h) * max_T;
-            double mx = -INFINITY, sum = 0.0;
-            for (int j = 0; j < len[s]; j++) {
-                const float *kj = kc + ((sl * max_T + j) * Hkv + hk) * D;
-                double dot = 0.0;
-                for (int d = 0; d < D; d++)
-                    dot += (double)qh[d] * kj[d];
-                p[j] = (float)(dot * scale);
-                if (p[j] > mx) mx = p[j];
-            }
-            for (int j = 0; j < len[s]; j++)
-                sum += exp(p[j] - mx);
-            float *oh = out + ((size_t)s * Hq + h) * D;
-            for (int d = 0; d < D; d++) {
-                double acc = 0.0;
-                for (int j = 0; j < len[s]; j++)
-                    acc += exp(p[j] - mx) * vc[((sl * max_T + j) * Hkv + hk) * D + d];
-                oh[d] = (float)(acc / sum);
-            }
-        }
-    }
+    ref_decode(out, scratch, q, (rlc_wmat){.f32 = kc}, (rlc_wmat){.f32 = vc}, len, slot, S, max_T,
+               Hq, Hkv, D);
+}
+
+static void ref_attention_decode_bf16(float *out, float *scratch, const float *q,
+                                      const uint16_t *kc, const uint16_t *vc, const int *len,
+                                      const int *slot, int S, int max_T, int Hq, int Hkv, int D) {
+    ref_decode(out, scratch, q, (rlc_wmat){.bf16 = kc}, (rlc_wmat){.bf16 = vc}, len, slot, S, max_T,
+               Hq, Hkv, D);
 }
 
 static void ref_swiglu_forward(float *h, const float *g, const float *u, int N, int F) {
