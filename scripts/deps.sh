@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs the Debian packages rlc needs when any is missing. Usage: deps.sh build|test|node|fuzz
+# Installs the Debian packages rlc needs when any is missing. Usage: deps.sh build|test|node|fuzz|bench
 # (node: only what the tokenizer's npm references need, for make bench; fuzz:
 # the build plus clang and its libFuzzer/sanitizer runtimes, for make fuzz). The
 # build needs npm too: it fetches the dashboard's chart library (uPlot).
@@ -14,6 +14,10 @@ need="gcc make pkg-config libopenblas-openmp-dev libjansson-dev libyaml-dev libp
 fuzz="clang libclang-rt-14-dev libomp-dev"
 if [ "${1:-build}" = node ]; then
   need="$node"
+elif [ "${1:-build}" = bench ]; then
+  # make bench-models / bench-peers: PyTorch writes the reference models, cmake
+  # and g++ build the llama.cpp peer, git clones its bundle.
+  need="$need python3-torch python3-numpy cmake g++ git"
 elif [ "${1:-build}" = fuzz ]; then
   need="$need $fuzz"
 elif [ "${1:-build}" = test ]; then
@@ -30,5 +34,5 @@ echo "deps: installing$missing" >&2
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q >/dev/null
-$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+$SUDO apt-get install -o DPkg::Lock::Timeout=600 -y -q --no-install-recommends $missing >/dev/null

@@ -5,12 +5,14 @@
  * Tolerance: |cpu - ref| <= 1e-5 * (|alpha| * sum_k |x_k w_k| + |y_before|),
  * i.e. about 80 float roundings of the largest possible partial sum: the
  * kernels sum in blocks of 16 lanes and chains of in/16 terms, well inside. */
+#include "base/cores.h"
 #include "base/dtype.h"
 #include "tensor/backend.h"
 #include "tensor/cpu_kernels.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,4 +295,63 @@ Test(linear, embedding_bf16_and_f32) {
         wmat_free(&w);
     }
     free(ids);
+}
+
+/* rlc_cpu_sgemm: against a double-precision product, and with the same bits
+ * for one thread, two threads and a call from inside a parallel region, for
+ * every transpose, shapes cut along M or N (and with edge tiles), alpha and
+ * beta. A plain OpenBLAS sgemm gives other bits at 2 threads than at 1. */
+Test(linear, sgemm_same_bits_any_thread_count) {
+    static const int shapes[][3] = {{1280, 128, 344}, {70, 1030, 96}, {300, 300, 17},
+                                    {33, 64, 40},     {2000, 24, 64}, {129, 4097, 33}};
+    int max = omp_get_max_threads() > 1 ? omp_get_max_threads() : 2;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 4; t++) {
+            int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], ta = t & 1, tb = t >> 1;
+            float *A = rnd((size_t)M * K), *B = rnd((size_t)K * N), *C0 = rnd((size_t)M * N);
+            float *C[3];
+            int lda = ta ? M : K, ldb = tb ? K : N;
+            for (int r = 0; r < 3; r++) {
+                C[r] = malloc((size_t)M * N * sizeof(float));
+                cr_assert_not_null(C[r]);
+                memcpy(C[r], C0, (size_t)M * N * sizeof(float));
+            }
+            omp_set_num_threads(1);
+            rlc_cpu_sgemm(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, 0.25f, C[0], N);
+            omp_set_num_threads(max);
+            rlc_cpu_sgemm(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, 0.25f, C[1], N);
+#pragma omp parallel num_threads(2)
+            {
+#pragma omp single
+                rlc_cpu_sgemm(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, 0.25f, C[2], N);
+            }
+            for (int r = 1; r < 3; r++)
+                cr_assert(!memcmp(C[0], C[r], (size_t)M * N * sizeof(float)),
+                          "%dx%dx%d ta=%d tb=%d: other bits in run %d", M, N, K, ta, tb, r);
+            for (int i = 0; i < M; i += 7)
+                for (int j = 0; j < N; j += 5) {
+                    double acc = 0, mag = 0;
+                    for (int k = 0; k < K; k++) {
+                        double a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                        double b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                        acc += a * b, mag += fabs(a * b);
+                    }
+                    double want = 0.5 * acc + 0.25 * C0[(size_t)i * N + j];
+                    cr_assert_leq(fabs(C[0][(size_t)i * N + j] - want), 1e-5 * (mag + 1),
+                                  "%dx%dx%d ta=%d tb=%d at (%d,%d)", M, N, K, ta, tb, i, j);
+                }
+            for (int r = 0; r < 3; r++)
+                free(C[r]);
+            free(A), free(B), free(C0);
+        }
+}
+
+Test(linear, cores_pick) {
+    cr_expect_eq(rlc_cores_pick(2.0, 2), 2);  /* idle machine */
+    cr_expect_eq(rlc_cores_pick(1.33, 2), 1); /* 2 threads sharing with one busy process */
+    cr_expect_eq(rlc_cores_pick(1.0, 2), 1);  /* 1 thread beside it */
+    cr_expect_eq(rlc_cores_pick(1.75, 2), 2); /* most of the second core free */
+    cr_expect_eq(rlc_cores_pick(0.1, 2), 1);  /* never below one */
+    cr_expect_eq(rlc_cores_pick(15.9, 8), 8); /* never above the start */
+    cr_expect_eq(rlc_cores_pick(5.6, 8), 5);
 }

@@ -15,7 +15,12 @@
  * Corruption tests: the newest checkpoint of a run without final/ is damaged
  * (truncated file, flipped byte, missing trainer_state.json); running the same
  * command again reports the damaged checkpoint naming the file, resumes from
- * the one before it, and still ends bit-identical to the undamaged run. */
+ * the one before it, and still ends bit-identical to the undamaged run.
+ *
+ * Thread count: the same runs at a size where products are cut into tiles
+ * (rlc_cpu_sgemm) and attention has several workers, once with one thread and
+ * once with two whose count RLC_TEST_THREADS_FLIP switches at every layer
+ * (base/cores.h): the same metrics and final weights, bit for bit. */
 #include "helpers.h"
 #include "tmpdir.h"
 
@@ -68,6 +73,9 @@ static int count_lines(const char *path) {
     return n;
 }
 
+/* 0: runs get one thread; 1: two, switched to one and back at every layer. */
+static int g_flip_threads;
+
 /* Runs `rlc MODE CFG` with one thread, stdout and stderr into LOG. kill_at: an
  * RLC_TEST_KILL_AT spec (or NULL); after_lines > 0: the parent sends SIGKILL as
  * soon as METRICS has that many lines. Returns the wait status. */
@@ -80,7 +88,11 @@ static int run_rlc(const char *mode, const char *cfg, const char *log, const cha
         if (fd < 0) _exit(126);
         dup2(fd, 1);
         dup2(fd, 2);
-        setenv("OMP_NUM_THREADS", "1", 1);
+        setenv("OMP_NUM_THREADS", g_flip_threads ? "2" : "1", 1);
+        if (g_flip_threads)
+            setenv(RLC_THREADS_FLIP_ENV, "1", 1);
+        else
+            unsetenv(RLC_THREADS_FLIP_ENV);
         if (kill_at)
             setenv(RLC_KILL_ENV, kill_at, 1);
         else
@@ -244,9 +256,13 @@ static void expect_same_final(const char *a, const char *b) {
 
 /* ---- configs ---- */
 
-static const char *const model_shape =
+static const char *model_shape =
     "model: {path: \"\", from_scratch: true, layers: 1, hidden: 32, heads: 2, kv_heads: 2,\n"
     "        intermediate: 64, max_seq: 48, seed: 1}\n";
+/* Large enough that every product of a training step is cut into tiles. */
+static const char *const model_shape_tiled =
+    "model: {path: \"\", from_scratch: true, layers: 2, hidden: 128, heads: 4, kv_heads: 2,\n"
+    "        intermediate: 344, max_seq: 48, seed: 1}\n";
 static const char *const data_spec =
     "tokenizer: {kind: byte, chat: none}\n"
     "data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: \"+\",\n"
@@ -497,6 +513,47 @@ Test(resume, sigkill_sft_full_bf16) {
     crash_and_compare(&cc);
     cr_expect_eq(weights_dtype(tmp_path("k/final")), RLC_DTYPE_BF16);
     cr_expect_eq(weights_dtype(tmp_path("k/checkpoints/checkpoint-9")), RLC_DTYPE_F32);
+}
+
+/* ---- thread count ---- */
+
+/* SFT from scratch, then GRPO of every weight from it, each run once with one
+ * thread and once with two switching: identical metrics and final/. */
+Test(resume, any_thread_count) {
+    model_shape = model_shape_tiled;
+    const char *names[2] = {"one", "flip"};
+    for (int f = 0; f < 2; f++) {
+        g_flip_threads = f;
+        char cfg[64], run[64], log[64];
+        snprintf(cfg, sizeof cfg, "sft_%s.yaml", names[f]);
+        snprintf(run, sizeof run, "sft_%s", names[f]);
+        snprintf(log, sizeof log, "sft_%s.log", names[f]);
+        sft_config(cfg, run, 40, 0);
+        expect_exit0(run_rlc("sft", tmp_path(cfg), tmp_path(log), NULL, NULL, 0), tmp_path(log));
+    }
+    expect_same_metrics(tmp_path("sft_one/metrics.jsonl"), tmp_path("sft_flip/metrics.jsonl"));
+    expect_same_final(tmp_path("sft_one"), tmp_path("sft_flip"));
+    grpo_base = "sft_one/final";
+    for (int f = 0; f < 2; f++) {
+        g_flip_threads = f;
+        char cfg[64], run[64], log[64];
+        snprintf(cfg, sizeof cfg, "grpo_%s.yaml", names[f]);
+        snprintf(run, sizeof run, "grpo_%s", names[f]);
+        snprintf(log, sizeof log, "grpo_%s.log", names[f]);
+        grpo_config(cfg, run, 0, 4, 0);
+        expect_exit0(run_rlc("train", tmp_path(cfg), tmp_path(log), NULL, NULL, 0), tmp_path(log));
+    }
+    g_flip_threads = 0;
+    expect_same_metrics(tmp_path("grpo_one/metrics.jsonl"), tmp_path("grpo_flip/metrics.jsonl"));
+    expect_same_file(tmp_path("grpo_one"), tmp_path("grpo_flip"), "emergence/generations.jsonl");
+    expect_same_final(tmp_path("grpo_one"), tmp_path("grpo_flip"));
+    /* the GRPO steps learned something, or the comparison proves little */
+    json_t *m = load_metrics(tmp_path("grpo_one/metrics.jsonl"));
+    double gn = 0;
+    for (size_t i = 0; i < json_array_size(m); i++)
+        gn += json_number_value(json_object_get(json_array_get(m, i), "grad_norm"));
+    json_decref(m);
+    cr_assert_gt(gn, 0.0, "GRPO had no gradient: the base model never earned a reward");
 }
 
 /* ---- corruption tests ---- */

@@ -18,9 +18,17 @@ void rlc_kill_point(const char *site, const char *label) {
     raise(SIGKILL);
 }
 
+int rlc_test_threads_flip(void) {
+    const char *e = getenv(RLC_THREADS_FLIP_ENV);
+    return e && !strcmp(e, "1");
+}
+
 #else
 
 /* The release build: no hook. */
 void rlc_kill_point(const char *site, const char *label) {}
+int rlc_test_threads_flip(void) {
+    return 0;
+}
 
 #endif

@@ -1,4 +1,4 @@
-/* Test-only fault injection for crash tests, compiled in only when
+/* Test-only hooks (fault injection for crash tests, a thread-count switch),
  * base/killpoint.c is built with -DRLC_TEST_HOOKS: the test binary
  * build/rlc-test (`make unit`, `make asan` run the CLI tests against it).
  * In the release build/rlc a kill point is an empty call and the binary
@@ -30,5 +30,12 @@
 #define RLC_KILL_ENV "RLC_TEST_KILL_AT"
 
 void rlc_kill_point(const char *site, const char *label);
+
+/* Test build only: 1 when RLC_TEST_THREADS_FLIP=1 is in the environment, and
+ * then rlc_cores_adapt (base/cores.c) switches between one thread and all of
+ * them at every call, so a test can check that no result depends on the
+ * thread count; 0 in the release build. */
+#define RLC_THREADS_FLIP_ENV "RLC_TEST_THREADS_FLIP"
+int rlc_test_threads_flip(void);
 
 #endif

@@ -5,6 +5,7 @@
 #include "model/generate.h"
 
 #include "base/checked.h"
+#include "base/cores.h"
 #include "base/rng.h"
 #include "model/model_internal.h"
 
@@ -199,6 +200,7 @@ rlc_status rlc_generator_new_kv(rlc_model *m, int max_seqs, int max_len, rlc_dty
 typedef void (*attend_fn)(rlc_generator *g, int layer, int rows, void *ctx);
 
 static void block(rlc_generator *g, int l, int rows, attend_fn attend, void *ctx) {
+    rlc_cores_adapt();
     rlc_model *m = g->m;
     const rlc_model_config *c = &m->cfg;
     const rlc_backend *be = m->be;

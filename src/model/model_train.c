@@ -17,6 +17,7 @@
 #include "model/model_internal.h"
 
 #include "base/checked.h"
+#include "base/cores.h"
 
 #include <math.h>
 #include <omp.h>
@@ -506,8 +507,10 @@ rlc_status rlc_model_forward(rlc_model *m, rlc_acts *a, const int *ids, const in
     a->fm = m;
     size_t NC = (size_t)N * C;
     be->embedding_forward(a->res, a->ids, model_wmat(m, m->wte), N, C);
-    for (int l = 0; l < L; l++)
+    for (int l = 0; l < L; l++) {
+        rlc_cores_adapt();
         layer_forward(m, a, l);
+    }
     be->rmsnorm_forward(a->lnf, a->rstdf, a->res + L * NC, MP(m, m->lnf), N, C, c->rms_norm_eps);
     head_forward(m, a, logp);
     return RLC_OK;
@@ -529,6 +532,7 @@ rlc_status rlc_model_backward(rlc_model *m, rlc_acts *a, const float *dlogp) {
                          a->rstdf, N, C);
 
     for (int l = L - 1; l >= 0; l--) {
+        rlc_cores_adapt();
         if (a->checkpoint) layer_forward(m, a, l);
         const layer_off *lo = &m->layers[l];
         const layer_view lv = layer_slices(m, a, l);

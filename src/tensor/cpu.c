@@ -1,4 +1,4 @@
-/* The CPU backend: OpenBLAS sgemm for matmuls, OpenMP over rows (or over
+/* The CPU backend: OpenBLAS sgemm for matmuls (in tiles: rlc_cpu_sgemm), OpenMP over rows (or over
  * channel blocks where rows would race) for everything else, inner loops
  * written so -O3 -march=native vectorizes them. Attention lives in
  * cpu_attention.c. Reductions that end in a parameter gradient are split over
@@ -8,7 +8,6 @@
 #include "tensor/cpu_kernels.h"
 #include "tensor/cpu_math.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -20,8 +19,7 @@
 
 static void cpu_matmul(int transA, int transB, int M, int N, int K, float alpha, const float *A,
                        int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    rlc_cpu_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 static void cpu_add_bias(float *out, const float *bias, int N, int C) {

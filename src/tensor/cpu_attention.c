@@ -5,15 +5,15 @@
  * keys 0..t1-1. Only one block of probabilities, (RB, t1), exists at a time
  * per worker, in the caller's scratch: the forward keeps each row's
  * logsumexp and the backward rebuilds the block from it (the [T, T] matrix
- * is never stored). Inside a parallel region OpenBLAS runs single-threaded,
- * which is what we want for these per-block sgemm calls.
+ * is never stored). The per-block products go through rlc_cpu_sgemm, whose
+ * bits do not depend on the thread count or on the worker count here.
  *
  * Backward tasks are (sequence, kv head) so the query heads sharing a kv head
  * add into dk/dv from one thread, in a fixed order, without atomics. */
 #include "tensor/cpu_attention.h"
+#include "tensor/cpu_kernels.h"
 #include "tensor/cpu_math.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -157,12 +157,10 @@ void rlc_cpu_attention_forward(float *out, float *lse, float *scratch, size_t sc
             for (int t0 = 0; t0 < T; t0 += RB) {
                 int t1 = t0 + RB < T ? t0 + RB : T, m = t1 - t0;
                 /* P: (m, t1) of ld t1 */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, D, scale,
-                            qh + (size_t)t0 * qs, qs, kh, ks, 0.0f, P, t1);
+                rlc_cpu_sgemm(0, 1, m, t1, D, scale, qh + (size_t)t0 * qs, qs, kh, ks, 0.0f, P, t1);
                 for (int t = t0; t < t1; t++)
                     lh[t] = softmax_row(P + (size_t)(t - t0) * t1, t + 1, t1);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, t1, 1.0f, P, t1, vh,
-                            ks, 0.0f, oh + (size_t)t0 * qs, qs);
+                rlc_cpu_sgemm(0, 0, m, D, t1, 1.0f, P, t1, vh, ks, 0.0f, oh + (size_t)t0 * qs, qs);
             }
         }
     }
@@ -204,26 +202,26 @@ void rlc_cpu_attention_backward(float *dq, float *dk, float *dv, float *scratch,
                 float *dqh = dq + (size_t)b * T * qs + h * D;         /* (T, D) */
                 for (int t0 = 0; t0 < T; t0 += RB) {
                     int t1 = t0 + RB < T ? t0 + RB : T, m = t1 - t0;
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, D, scale,
-                                qh + (size_t)t0 * qs, qs, kh, ks, 0.0f, P, t1);
+                    rlc_cpu_sgemm(0, 1, m, t1, D, scale, qh + (size_t)t0 * qs, qs, kh, ks, 0.0f, P,
+                                  t1);
                     for (int t = t0; t < t1; t++)
                         exp_row(P + (size_t)(t - t0) * t1, lh[t], t + 1, t1);
                     /* dV[0:t1] += P^T dO[t0:t1] */
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, D, m, 1.0f, P, t1,
-                                doh + (size_t)t0 * qs, qs, 1.0f, dvh, ks);
+                    rlc_cpu_sgemm(1, 0, t1, D, m, 1.0f, P, t1, doh + (size_t)t0 * qs, qs, 1.0f, dvh,
+                                  ks);
                     /* dP = dO[t0:t1] V[0:t1]^T, then dS in place */
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, D, 1.0f,
-                                doh + (size_t)t0 * qs, qs, vh, ks, 0.0f, dS, t1);
+                    rlc_cpu_sgemm(0, 1, m, t1, D, 1.0f, doh + (size_t)t0 * qs, qs, vh, ks, 0.0f, dS,
+                                  t1);
                     for (int t = t0; t < t1; t++) {
                         size_t r = (size_t)(t - t0) * t1;
                         float di = dotf(doh + (size_t)t * qs, oh + (size_t)t * qs, D);
                         dsoftmax_row_di(dS + r, P + r, di, t + 1, t1, scale);
                     }
                     /* dQ[t0:t1] = dS K[0:t1];  dK[0:t1] += dS^T Q[t0:t1] */
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, t1, 1.0f, dS, t1,
-                                kh, ks, 0.0f, dqh + (size_t)t0 * qs, qs);
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, D, m, 1.0f, dS, t1,
-                                qh + (size_t)t0 * qs, qs, 1.0f, dkh, ks);
+                    rlc_cpu_sgemm(0, 0, m, D, t1, 1.0f, dS, t1, kh, ks, 0.0f, dqh + (size_t)t0 * qs,
+                                  qs);
+                    rlc_cpu_sgemm(1, 0, t1, D, m, 1.0f, dS, t1, qh + (size_t)t0 * qs, qs, 1.0f, dkh,
+                                  ks);
                 }
             }
         }
@@ -253,12 +251,10 @@ void rlc_cpu_attention_decode(float *out, float *scratch, const float *q, const 
                 memset(og, 0, (size_t)group * D * sizeof(float));
                 continue;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, group, n, D, scale, qg, D, kh, ks,
-                        0.0f, P, max_T);
+            rlc_cpu_sgemm(0, 1, group, n, D, scale, qg, D, kh, ks, 0.0f, P, max_T);
             for (int g = 0; g < group; g++)
                 softmax_row(P + (size_t)g * max_T, n, padded(n, max_T));
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, group, D, n, 1.0f, P, max_T, vh,
-                        ks, 0.0f, og, D);
+            rlc_cpu_sgemm(0, 0, group, D, n, 1.0f, P, max_T, vh, ks, 0.0f, og, D);
         }
     }
 }

@@ -12,6 +12,12 @@ void rlc_cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, float
 double rlc_cpu_sumsq(const float *x, size_t n);
 void rlc_cpu_scale(float *x, float a, size_t n);
 
+/* C = alpha op(A) op(B) + beta C, row-major, as cblas_sgemm, but with bits
+ * that do not depend on the thread count (src/tensor/cpu_linear.c). Every
+ * sgemm of the backend goes through it. */
+void rlc_cpu_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                   int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
 /* Linear maps and the embedding over F32 or BF16 weights (src/tensor/cpu_linear.c). */
 void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
                     int accumulate, float *scratch);

@@ -12,8 +12,8 @@
  *
  * linear_dx streams W once the same way for up to 4 rows (plain C only).
  *
- * Many rows: OpenBLAS sgemm; a BF16 W is widened block by block into the
- * caller's scratch first. */
+ * Many rows: OpenBLAS sgemm in tiles fixed by the shape (rlc_cpu_sgemm); a
+ * BF16 W is widened block by block into the caller's scratch first. */
 #include "tensor/backend.h"
 #include "tensor/cpu_kernels.h"
 
@@ -312,6 +312,46 @@ void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out
 
 /* ---- many rows: sgemm ---------------------------------------------------- */
 
+/* OpenBLAS's own threading cuts C where its thread count says, and its edge
+ * kernels sum in another order than its main ones, so its results change with
+ * the thread count (2 threads against 1: every product of a training step
+ * differs in the last bits). Here C is cut into tiles that depend on the shape
+ * alone, along its longer side (the operand packed again per tile is then the
+ * smaller one), each tile one single-threaded sgemm: the bits are the same for
+ * any thread count, which lets rlc_cores_adapt change it between steps. */
+#define GEMM_TILE_MIN 64       /* rows or columns of a tile, at least */
+#define GEMM_TILES_MAX 16      /* tiles of one product, at most */
+#define GEMM_PAR_MNK (1 << 20) /* below this much work: one tile */
+
+void rlc_cpu_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                   int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    enum CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans;
+    enum CBLAS_TRANSPOSE tb = transB ? CblasTrans : CblasNoTrans;
+    int along_m = M >= N, len = along_m ? M : N;
+    int tile = (len / GEMM_TILES_MAX + GEMM_TILE_MIN - 1) / GEMM_TILE_MIN * GEMM_TILE_MIN;
+    if (tile < GEMM_TILE_MIN) tile = GEMM_TILE_MIN;
+    int tiles = (len + tile - 1) / tile;
+    if ((double)M * N * K < GEMM_PAR_MNK) tiles = 1;
+    if (tiles == 1) {
+        /* inside a parallel region OpenBLAS is single-threaded already */
+        int nt = omp_in_parallel() ? 0 : omp_get_max_threads();
+        if (nt > 1) omp_set_num_threads(1);
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        if (nt > 1) omp_set_num_threads(nt);
+        return;
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int t = 0; t < tiles; t++) {
+        int o = t * tile, n = len - o < tile ? len - o : tile;
+        if (along_m) /* rows o.. of op(A) and C */
+            cblas_sgemm(CblasRowMajor, ta, tb, n, N, K, alpha, transA ? A + o : A + (size_t)o * lda,
+                        lda, B, ldb, beta, C + (size_t)o * ldc, ldc);
+        else /* columns o.. of op(B) and C */
+            cblas_sgemm(CblasRowMajor, ta, tb, M, n, K, alpha, A, lda,
+                        transB ? B + (size_t)o * ldb : B + o, ldb, beta, C + o, ldc);
+    }
+}
+
 /* Rows [r0, r0 + n) of W widened into dst[n, cols]. */
 static void widen_rows(float *dst, rlc_wmat W, int cols, int r0, int n) {
     const uint16_t *src = W.bf16 + (size_t)r0 * cols;
@@ -340,16 +380,14 @@ void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int 
     for (int j = 0; j < n_out; j++) {
         int out = o[j].out;
         if (o[j].W.f32) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, alpha, x, in,
-                        o[j].W.f32, in, beta, o[j].y, out);
+            rlc_cpu_sgemm(0, 1, N, out, in, alpha, x, in, o[j].W.f32, in, beta, o[j].y, out);
             continue;
         }
         int nb = block_rows(in);
         for (int r0 = 0; r0 < out; r0 += nb) {
             int n = out - r0 < nb ? out - r0 : nb;
             widen_rows(scratch, o[j].W, in, r0, n);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, n, in, alpha, x, in, scratch,
-                        in, beta, o[j].y + r0, out);
+            rlc_cpu_sgemm(0, 1, N, n, in, alpha, x, in, scratch, in, beta, o[j].y + r0, out);
         }
     }
 }
@@ -400,16 +438,15 @@ void rlc_cpu_linear_dx(float *dx, const float *dy, rlc_wmat W, int N, int in, in
     }
     float beta = accumulate ? 1.0f : 0.0f;
     if (W.f32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, alpha, dy, out, W.f32,
-                    in, beta, dx, in);
+        rlc_cpu_sgemm(0, 0, N, in, out, alpha, dy, out, W.f32, in, beta, dx, in);
         return;
     }
     int nb = block_rows(in);
     for (int r0 = 0; r0 < out; r0 += nb) {
         int n = out - r0 < nb ? out - r0 : nb;
         widen_rows(scratch, W, in, r0, n);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, n, alpha, dy + r0, out,
-                    scratch, in, r0 == 0 ? beta : 1.0f, dx, in);
+        rlc_cpu_sgemm(0, 0, N, in, n, alpha, dy + r0, out, scratch, in, r0 == 0 ? beta : 1.0f, dx,
+                      in);
     }
 }
 
