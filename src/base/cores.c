@@ -80,7 +80,8 @@ void rlc_cores_adapt(void) {
                 st.on = 0;
                 omp_set_num_threads(st.max);
             } else {
-                omp_set_num_threads(rlc_cores_pick((cpu - st.cpu + idle - st.idle) / dt, st.max));
+                int k = rlc_cores_pick((cpu - st.cpu + idle - st.idle) / dt, st.max);
+                if (k != omp_get_max_threads()) omp_set_num_threads(k);
                 st.wall = wall, st.cpu = cpu, st.idle = idle;
             }
         }

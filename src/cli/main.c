@@ -58,7 +58,10 @@ static void usage(FILE *f) {
             "\nenvironment: OMP_NUM_THREADS sets the thread count. Waiting threads spin "
             "GOMP_SPINCOUNT=%s\nrounds, then sleep (rlc sets it unless OMP_WAIT_POLICY or "
             "GOMP_SPINCOUNT is set), so\nanother busy process on the cores does not slow "
-            "rlc down many times over.\n",
+            "rlc down many times over.\n"
+            "The thread count also follows the cores rlc gets: beside another busy process it "
+            "drops (to one\non 2 cores) and comes back when they are free; results do not "
+            "depend on it.\nRLC_ADAPT_THREADS=0 keeps OMP_NUM_THREADS fixed.\n",
             RLC_GOMP_SPINCOUNT);
 }
 
