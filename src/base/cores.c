@@ -52,10 +52,6 @@ int rlc_cores_pick(double avail, int max) {
     return k < 1 ? 1 : k > max ? max : k;
 }
 
-int rlc_cores_threads(void) {
-    return omp_get_max_threads();
-}
-
 static void start(void) {
     st.init = 1;
     st.max = omp_get_max_threads();

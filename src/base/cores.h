@@ -23,7 +23,4 @@ void rlc_cores_adapt(void);
  * when at least 0.7 of it is there. Pure, for tests. */
 int rlc_cores_pick(double avail, int max);
 
-/* Threads in use now (omp_get_max_threads of the caller). */
-int rlc_cores_threads(void);
-
 #endif
