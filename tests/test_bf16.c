@@ -18,6 +18,7 @@
 
 #include "model/generate.h"
 #include "model/safetensors.h"
+#include "tensor/cpu_kernels.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -436,15 +437,18 @@ Test(bf16, clone_save_materialize, .timeout = 120) {
 
 /* ---- BF16 KV cache ---- */
 
-/* Decode attention over a BF16 cache: the CPU kernel and the reference
- * against the F32 kernel run on the same (widened) keys and values, GQA,
- * slot mapping and several lengths; within EQ_ATOL + EQ_RTOL. */
-Test(bf16, attention_decode_bf16_kernel) {
-    enum { S = 3, SLOTS = 4, MT = 37, HQ = 6, HKV = 2, D = 16 };
-    size_t nc = (size_t)SLOTS * MT * HKV * D;
+/* Decode attention over a BF16 cache: the CPU kernel (AVX-512 where the CPU
+ * has it, for head sizes 16, 64 and 128, and the plain C one) and the
+ * reference against the F32 kernel on the same (widened) keys and values,
+ * GQA, slot mapping and lengths that leave 0..3 keys after blocks of four;
+ * within EQ_ATOL + EQ_RTOL. */
+static void decode_bf16_case(int D, rlc_cpu_isa isa) {
+    enum { S = 4, SLOTS = 5, MT = 37, HQ = 6, HKV = 2 };
+    size_t nc = (size_t)SLOTS * MT * HKV * D, nq = (size_t)S * HQ * D;
     float *kf = malloc(nc * sizeof(float)), *vf = malloc(nc * sizeof(float));
     uint16_t *kb = malloc(nc * sizeof(uint16_t)), *vb = malloc(nc * sizeof(uint16_t));
-    float q[S * HQ * D], o32[S * HQ * D], ocpu[S * HQ * D], oref[S * HQ * D];
+    float *q = malloc(nq * sizeof(float)), *o32 = malloc(nq * sizeof(float));
+    float *ocpu = malloc(nq * sizeof(float)), *oref = malloc(nq * sizeof(float));
     float *sc = malloc((size_t)S * HQ * MT * sizeof(float));
     for (size_t i = 0; i < nc; i++) {
         kb[i] = rlc_f32_to_bf16(sinf(0.37f * (float)i) * 1.5f);
@@ -452,16 +456,29 @@ Test(bf16, attention_decode_bf16_kernel) {
         kf[i] = rlc_bf16_to_f32(kb[i]);
         vf[i] = rlc_bf16_to_f32(vb[i]);
     }
-    for (int i = 0; i < S * HQ * D; i++)
-        q[i] = sinf(0.7f * (float)i + 1.0f);
-    int len[S] = {1, 20, MT}, slot[S] = {3, 0, 2};
+    for (size_t i = 0; i < nq; i++)
+        q[i] = sinf(0.7f * (float)i + 1.0f) * (D > 16 ? 0.5f : 1.0f);
+    int len[S] = {1, 20, MT, 7}, slot[S] = {3, 0, 2, 4};
     const rlc_backend *cpu = rlc_backend_cpu(), *ref = rlc_backend_ref();
+    rlc_cpu_isa was = rlc_cpu_isa_set(isa);
     cpu->attention_decode(o32, sc, q, kf, vf, len, slot, S, MT, HQ, HKV, D);
     cpu->attention_decode_bf16(ocpu, sc, q, kb, vb, len, slot, S, MT, HQ, HKV, D);
     ref->attention_decode_bf16(oref, sc, q, kb, vb, len, slot, S, MT, HQ, HKV, D);
-    expect_close("cpu bf16 decode", ocpu, o32, S * HQ * D, EQ_ATOL, EQ_RTOL);
-    expect_close("ref bf16 decode", oref, o32, S * HQ * D, EQ_ATOL, EQ_RTOL);
-    free(kf), free(vf), free(kb), free(vb), free(sc);
+    rlc_cpu_isa_set(was);
+    char what[64];
+    snprintf(what, sizeof what, "cpu bf16 decode D=%d isa=%d", D, (int)isa);
+    expect_close(what, ocpu, o32, nq, EQ_ATOL, EQ_RTOL);
+    snprintf(what, sizeof what, "ref bf16 decode D=%d", D);
+    expect_close(what, oref, o32, nq, EQ_ATOL, EQ_RTOL);
+    free(kf), free(vf), free(kb), free(vb), free(q), free(o32), free(ocpu), free(oref), free(sc);
+}
+
+Test(bf16, attention_decode_bf16_kernel) {
+    int ds[] = {16, 64, 128};
+    for (int i = 0; i < 3; i++) {
+        decode_bf16_case(ds[i], RLC_CPU_AVX512);
+        decode_bf16_case(ds[i], RLC_CPU_GENERIC);
+    }
 }
 
 /* A model held BF16 generates with a BF16 KV cache by default (half the

@@ -267,49 +267,114 @@ static inline float bf16_widen(uint16_t h) {
     return f;
 }
 
-/* rlc_cpu_attention_decode over a BF16 cache: the same tasks, with each key
- * and value widened as it is read (vectorized loops instead of sgemm, since
- * BLAS takes no BF16 operand; decode attention is bound by reading K and V). */
+#ifdef __AVX512F__
+/* 16 BF16 values widened to F32. */
+static inline __m512 widen16(const uint16_t *p) {
+    __m256i h = _mm256_loadu_si256((const void *)p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* One query head q (D floats, D a multiple of 16 up to DECODE_DMAX) over n
+ * BF16 keys and values (row stride ks): scores four keys at a time from q
+ * held in registers (one rlc_hsum4 per four keys instead of a reduction per
+ * key), softmax in P, then o = P V with o in registers over all keys. */
+#define DECODE_DMAX 128
+static void head_bf16_avx512(float *o, float *P, int m, const float *q, const uint16_t *kh,
+                             const uint16_t *vh, int n, int ks, int D, float scale) {
+    int nv = D / 16;
+    __m512 qv[DECODE_DMAX / 16], acc[DECODE_DMAX / 16];
+    for (int c = 0; c < nv; c++)
+        qv[c] = _mm512_loadu_ps(q + 16 * c);
+    __m128 vs = _mm_set1_ps(scale);
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint16_t *k0 = kh + (size_t)j * ks;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < nv; c++) {
+            a0 = _mm512_fmadd_ps(qv[c], widen16(k0 + 16 * c), a0);
+            a1 = _mm512_fmadd_ps(qv[c], widen16(k0 + ks + 16 * c), a1);
+            a2 = _mm512_fmadd_ps(qv[c], widen16(k0 + 2 * (size_t)ks + 16 * c), a2);
+            a3 = _mm512_fmadd_ps(qv[c], widen16(k0 + 3 * (size_t)ks + 16 * c), a3);
+        }
+        _mm_storeu_ps(P + j, _mm_mul_ps(vs, rlc_hsum4(a0, a1, a2, a3)));
+    }
+    for (; j < n; j++) {
+        const uint16_t *kj = kh + (size_t)j * ks;
+        __m512 a0 = _mm512_setzero_ps();
+        for (int c = 0; c < nv; c++)
+            a0 = _mm512_fmadd_ps(qv[c], widen16(kj + 16 * c), a0);
+        P[j] = scale * _mm512_reduce_add_ps(a0);
+    }
+    softmax_row(P, n, m);
+    for (int c = 0; c < nv; c++)
+        acc[c] = _mm512_setzero_ps();
+    for (j = 0; j < n; j++) {
+        const uint16_t *vj = vh + (size_t)j * ks;
+        __m512 p = _mm512_set1_ps(P[j]);
+        for (int c = 0; c < nv; c++)
+            acc[c] = _mm512_fmadd_ps(p, widen16(vj + 16 * c), acc[c]);
+    }
+    for (int c = 0; c < nv; c++)
+        _mm512_storeu_ps(o + 16 * c, acc[c]);
+}
+#endif
+
+/* One query head over a BF16 cache, plain C: each key and value widened as
+ * it is read. */
+static void head_bf16(float *o, float *P, int m, const float *q, const uint16_t *kh,
+                      const uint16_t *vh, int n, int ks, int D, float scale) {
+    for (int j = 0; j < n; j++) {
+        const uint16_t *kj = kh + (size_t)j * ks;
+        float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+        for (int d = 0; d < D; d++)
+            acc += q[d] * bf16_widen(kj[d]);
+        P[j] = acc * scale;
+    }
+    softmax_row(P, n, m);
+    memset(o, 0, (size_t)D * sizeof(float));
+    for (int j = 0; j < n; j++) {
+        const uint16_t *vj = vh + (size_t)j * ks;
+        float p = P[j];
+#pragma omp simd
+        for (int d = 0; d < D; d++)
+            o[d] += p * bf16_widen(vj[d]);
+    }
+}
+
+/* rlc_cpu_attention_decode over a BF16 cache (BLAS takes no BF16 operand;
+ * decode attention is bound by reading K and V). Tasks are (sequence, query
+ * head), not (sequence, kv head): at batch 1 a model has few kv heads (3 at
+ * the 135M shape, on 2 threads one waited for the other), and the query
+ * heads of a group read the same keys again from the cache. */
 void rlc_cpu_attention_decode_bf16(float *out, float *scratch, const float *q, const uint16_t *kc,
                                    const uint16_t *vc, const int *len, const int *slot, int S,
                                    int max_T, int Hq, int Hkv, int D) {
     int group = Hq / Hkv, ks = Hkv * D;
     float scale = 1.0f / sqrtf((float)D);
+#ifdef __AVX512F__
+    int avx = rlc_cpu_isa_get() == RLC_CPU_AVX512 && D % 16 == 0 && D <= DECODE_DMAX;
+#endif
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
     for (int s = 0; s < S; s++) {
-        for (int hk = 0; hk < Hkv; hk++) {
-            size_t h0 = (size_t)s * Hq + (size_t)hk * group;
-            const float *qg = q + h0 * D; /* (group, D) */
+        for (int h = 0; h < Hq; h++) {
+            size_t hq = (size_t)s * Hq + (size_t)h;
             size_t sl = slot ? (size_t)slot[s] : (size_t)s;
-            const uint16_t *kh = kc + sl * max_T * ks + hk * D; /* (len, D) */
-            const uint16_t *vh = vc + sl * max_T * ks + hk * D; /* (len, D) */
-            float *P = scratch + h0 * max_T;                    /* (group, len) */
-            float *og = out + h0 * D;                           /* (group, D) */
+            size_t c0 = sl * max_T * ks + (size_t)(h / group) * D; /* (len, D) at stride ks */
+            float *o = out + hq * D, *P = scratch + hq * max_T;
             int n = len[s];
-            memset(og, 0, (size_t)group * D * sizeof(float));
-            if (n <= 0) continue;
-            for (int j = 0; j < n; j++) {
-                const uint16_t *kj = kh + (size_t)j * ks;
-                for (int g = 0; g < group; g++) {
-                    const float *qh = qg + (size_t)g * D;
-                    float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-                    for (int d = 0; d < D; d++)
-                        acc += qh[d] * bf16_widen(kj[d]);
-                    P[(size_t)g * max_T + j] = acc * scale;
-                }
+            if (n <= 0) {
+                memset(o, 0, (size_t)D * sizeof(float));
+                continue;
             }
-            for (int g = 0; g < group; g++)
-                softmax_row(P + (size_t)g * max_T, n, padded(n, max_T));
-            for (int j = 0; j < n; j++) {
-                const uint16_t *vj = vh + (size_t)j * ks;
-                for (int g = 0; g < group; g++) {
-                    float p = P[(size_t)g * max_T + j], *o = og + (size_t)g * D;
-#pragma omp simd
-                    for (int d = 0; d < D; d++)
-                        o[d] += p * bf16_widen(vj[d]);
-                }
+#ifdef __AVX512F__
+            if (avx) {
+                head_bf16_avx512(o, P, padded(n, max_T), q + hq * D, kc + c0, vc + c0, n, ks, D,
+                                 scale);
+                continue;
             }
+#endif
+            head_bf16(o, P, padded(n, max_T), q + hq * D, kc + c0, vc + c0, n, ks, D, scale);
         }
     }
 }

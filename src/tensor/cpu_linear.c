@@ -16,6 +16,7 @@
  * BF16 W is widened block by block into the caller's scratch first. */
 #include "tensor/backend.h"
 #include "tensor/cpu_kernels.h"
+#include "tensor/cpu_math.h"
 
 #include <cblas.h>
 #if defined(__x86_64__)
@@ -141,18 +142,6 @@ AVX512_INLINE __m512 load_w(const void *w, int bf16, size_t k, int masked, __mma
     return masked ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p);
 }
 
-/* The four sums of a, b, c, d as [sum a, sum b, sum c, sum d]. */
-AVX512_INLINE __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
-#define HALF(v)                                                                                    \
-    _mm256_add_ps(_mm512_castps512_ps256(v),                                                       \
-                  _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
-    __m256 ab = _mm256_hadd_ps(HALF(a), HALF(b));
-    __m256 cd = _mm256_hadd_ps(HALF(c), HALF(d));
-#undef HALF
-    __m256 abcd = _mm256_hadd_ps(ab, cd);
-    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
-}
-
 /* y[i, 0..RB) for RB (1 or 4) weight rows at w (row stride in) and NB
  * (1..4) x rows at x; y points at (row 0, first column) of the block. */
 /* BF16 rows are prefetched by software, one line group per k step, from the
@@ -207,7 +196,7 @@ AVX512_INLINE void avx_block(const float *x, int in, const void *w, int bf16, in
     for (int i = 0; i < NB; i++) {
         float *yi = y + (size_t)i * ldy;
         if (RB == 4) {
-            __m128 s = _mm_mul_ps(va, hsum4(acc[0][i], acc[1][i], acc[2][i], acc[3][i]));
+            __m128 s = _mm_mul_ps(va, rlc_hsum4(acc[0][i], acc[1][i], acc[2][i], acc[3][i]));
             if (accumulate) s = _mm_add_ps(s, _mm_loadu_ps(yi));
             _mm_storeu_ps(yi, s);
         } else {
