@@ -228,36 +228,60 @@ void rlc_cpu_attention_backward(float *dq, float *dk, float *dv, float *scratch,
     }
 }
 
-/* Decode: one query row per head. The query heads sharing a kv head are
- * contiguous in q, so each (sequence, kv head) task is two small sgemms over
- * the cached keys, reading K and V once per group instead of once per head. */
-void rlc_cpu_attention_decode(float *out, float *scratch, const float *q, const float *kc,
-                              const float *vc, const int *len, const int *slot, int S, int max_T,
-                              int Hq, int Hkv, int D) {
-    int group = Hq / Hkv, ks = Hkv * D;
-    float scale = 1.0f / sqrtf((float)D);
-#pragma omp parallel for collapse(2) schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
-    for (int s = 0; s < S; s++) {
-        for (int hk = 0; hk < Hkv; hk++) {
-            size_t h0 = (size_t)s * Hq + (size_t)hk * group;
-            const float *qg = q + h0 * D; /* (group, D) */
-            size_t sl = slot ? (size_t)slot[s] : (size_t)s;
-            const float *kh = kc + sl * max_T * ks + hk * D; /* (len, D) */
-            const float *vh = vc + sl * max_T * ks + hk * D; /* (len, D) */
-            float *P = scratch + h0 * max_T;                 /* (group, len) */
-            float *og = out + h0 * D;                        /* (group, D) */
-            int n = len[s];
-            if (n <= 0) { /* nothing to attend to; BLAS with K=0 may leave C alone */
-                memset(og, 0, (size_t)group * D * sizeof(float));
-                continue;
-            }
-            rlc_cpu_sgemm(0, 1, group, n, D, scale, qg, D, kh, ks, 0.0f, P, max_T);
-            for (int g = 0; g < group; g++)
-                softmax_row(P + (size_t)g * max_T, n, padded(n, max_T));
-            rlc_cpu_sgemm(0, 0, group, D, n, 1.0f, P, max_T, vh, ks, 0.0f, og, D);
-        }
-    }
+#ifdef __AVX512F__
+/* 16 cached values from p, F32 or BF16 widened (bf16 is a constant where
+ * this is inlined). */
+static inline __attribute__((always_inline)) __m512 load16(const void *p, size_t i, int bf16) {
+    if (!bf16) return _mm512_loadu_ps((const float *)p + i);
+    __m256i h = _mm256_loadu_si256((const void *)((const uint16_t *)p + i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
+
+/* One query head q (D floats, D a multiple of 16 up to DECODE_DMAX) over n
+ * cached keys and values (row stride ks): scores four keys at a time from q
+ * held in registers (one rlc_hsum4 per four keys instead of a reduction per
+ * key), softmax in P, then o = P V with o in registers over all keys. */
+#define DECODE_DMAX 128
+static inline __attribute__((always_inline)) void head_avx512(float *o, float *P, int m,
+                                                              const float *q, const void *kh,
+                                                              const void *vh, int n, int ks, int D,
+                                                              float scale, int bf16) {
+    int nv = D / 16;
+    __m512 qv[DECODE_DMAX / 16], acc[DECODE_DMAX / 16];
+    for (int c = 0; c < nv; c++)
+        qv[c] = _mm512_loadu_ps(q + 16 * c);
+    __m128 vs = _mm_set1_ps(scale);
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        size_t k0 = (size_t)j * ks;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < nv; c++) {
+            size_t i = k0 + 16 * (size_t)c;
+            a0 = _mm512_fmadd_ps(qv[c], load16(kh, i, bf16), a0);
+            a1 = _mm512_fmadd_ps(qv[c], load16(kh, i + ks, bf16), a1);
+            a2 = _mm512_fmadd_ps(qv[c], load16(kh, i + 2 * (size_t)ks, bf16), a2);
+            a3 = _mm512_fmadd_ps(qv[c], load16(kh, i + 3 * (size_t)ks, bf16), a3);
+        }
+        _mm_storeu_ps(P + j, _mm_mul_ps(vs, rlc_hsum4(a0, a1, a2, a3)));
+    }
+    for (; j < n; j++) {
+        __m512 a0 = _mm512_setzero_ps();
+        for (int c = 0; c < nv; c++)
+            a0 = _mm512_fmadd_ps(qv[c], load16(kh, (size_t)j * ks + 16 * (size_t)c, bf16), a0);
+        P[j] = scale * _mm512_reduce_add_ps(a0);
+    }
+    softmax_row(P, n, m);
+    for (int c = 0; c < nv; c++)
+        acc[c] = _mm512_setzero_ps();
+    for (j = 0; j < n; j++) {
+        __m512 p = _mm512_set1_ps(P[j]);
+        for (int c = 0; c < nv; c++)
+            acc[c] = _mm512_fmadd_ps(p, load16(vh, (size_t)j * ks + 16 * (size_t)c, bf16), acc[c]);
+    }
+    for (int c = 0; c < nv; c++)
+        _mm512_storeu_ps(o + 16 * c, acc[c]);
+}
+#endif
 
 /* A BF16 value widened to F32 (exact). */
 static inline float bf16_widen(uint16_t h) {
@@ -266,58 +290,6 @@ static inline float bf16_widen(uint16_t h) {
     memcpy(&f, &u, sizeof f);
     return f;
 }
-
-#ifdef __AVX512F__
-/* 16 BF16 values widened to F32. */
-static inline __m512 widen16(const uint16_t *p) {
-    __m256i h = _mm256_loadu_si256((const void *)p);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
-/* One query head q (D floats, D a multiple of 16 up to DECODE_DMAX) over n
- * BF16 keys and values (row stride ks): scores four keys at a time from q
- * held in registers (one rlc_hsum4 per four keys instead of a reduction per
- * key), softmax in P, then o = P V with o in registers over all keys. */
-#define DECODE_DMAX 128
-static void head_bf16_avx512(float *o, float *P, int m, const float *q, const uint16_t *kh,
-                             const uint16_t *vh, int n, int ks, int D, float scale) {
-    int nv = D / 16;
-    __m512 qv[DECODE_DMAX / 16], acc[DECODE_DMAX / 16];
-    for (int c = 0; c < nv; c++)
-        qv[c] = _mm512_loadu_ps(q + 16 * c);
-    __m128 vs = _mm_set1_ps(scale);
-    int j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const uint16_t *k0 = kh + (size_t)j * ks;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int c = 0; c < nv; c++) {
-            a0 = _mm512_fmadd_ps(qv[c], widen16(k0 + 16 * c), a0);
-            a1 = _mm512_fmadd_ps(qv[c], widen16(k0 + ks + 16 * c), a1);
-            a2 = _mm512_fmadd_ps(qv[c], widen16(k0 + 2 * (size_t)ks + 16 * c), a2);
-            a3 = _mm512_fmadd_ps(qv[c], widen16(k0 + 3 * (size_t)ks + 16 * c), a3);
-        }
-        _mm_storeu_ps(P + j, _mm_mul_ps(vs, rlc_hsum4(a0, a1, a2, a3)));
-    }
-    for (; j < n; j++) {
-        const uint16_t *kj = kh + (size_t)j * ks;
-        __m512 a0 = _mm512_setzero_ps();
-        for (int c = 0; c < nv; c++)
-            a0 = _mm512_fmadd_ps(qv[c], widen16(kj + 16 * c), a0);
-        P[j] = scale * _mm512_reduce_add_ps(a0);
-    }
-    softmax_row(P, n, m);
-    for (int c = 0; c < nv; c++)
-        acc[c] = _mm512_setzero_ps();
-    for (j = 0; j < n; j++) {
-        const uint16_t *vj = vh + (size_t)j * ks;
-        __m512 p = _mm512_set1_ps(P[j]);
-        for (int c = 0; c < nv; c++)
-            acc[c] = _mm512_fmadd_ps(p, widen16(vj + 16 * c), acc[c]);
-    }
-    for (int c = 0; c < nv; c++)
-        _mm512_storeu_ps(o + 16 * c, acc[c]);
-}
-#endif
 
 /* One query head over a BF16 cache, plain C: each key and value widened as
  * it is read. */
@@ -342,15 +314,24 @@ static void head_bf16(float *o, float *P, int m, const float *q, const uint16_t 
     }
 }
 
-/* rlc_cpu_attention_decode over a BF16 cache (BLAS takes no BF16 operand;
- * decode attention is bound by reading K and V). Tasks are (sequence, query
- * head), not (sequence, kv head): at batch 1 a model has few kv heads (3 at
- * the 135M shape, on 2 threads one waited for the other), and the query
- * heads of a group read the same keys again from the cache. */
-void rlc_cpu_attention_decode_bf16(float *out, float *scratch, const float *q, const uint16_t *kc,
-                                   const uint16_t *vc, const int *len, const int *slot, int S,
-                                   int max_T, int Hq, int Hkv, int D) {
+/* One query head over an F32 cache without AVX-512: two sgemms. */
+static void head_f32(float *o, float *P, int m, const float *q, const float *kh, const float *vh,
+                     int n, int ks, int D, float scale) {
+    rlc_cpu_sgemm(0, 1, 1, n, D, scale, q, D, kh, ks, 0.0f, P, n);
+    softmax_row(P, n, m);
+    rlc_cpu_sgemm(0, 0, 1, D, n, 1.0f, P, n, vh, ks, 0.0f, o, D);
+}
+
+/* Decode: one query row per head, over a cache of F32 or BF16 (bf16) keys
+ * and values. Tasks are (sequence, query head), not (sequence, kv head): at
+ * batch 1 a model has few kv heads (3 at the 135M shape, on 2 threads one
+ * waited for the other), and the query heads of a group read the same keys
+ * again from the cache. Bound by reading K and V. */
+static void decode(float *out, float *scratch, const float *q, const void *kc, const void *vc,
+                   int bf16, const int *len, const int *slot, int S, int max_T, int Hq, int Hkv,
+                   int D) {
     int group = Hq / Hkv, ks = Hkv * D;
+    size_t esz = bf16 ? 2 : 4;
     float scale = 1.0f / sqrtf((float)D);
 #ifdef __AVX512F__
     int avx = rlc_cpu_isa_get() == RLC_CPU_AVX512 && D % 16 == 0 && D <= DECODE_DMAX;
@@ -360,21 +341,39 @@ void rlc_cpu_attention_decode_bf16(float *out, float *scratch, const float *q, c
         for (int h = 0; h < Hq; h++) {
             size_t hq = (size_t)s * Hq + (size_t)h;
             size_t sl = slot ? (size_t)slot[s] : (size_t)s;
-            size_t c0 = sl * max_T * ks + (size_t)(h / group) * D; /* (len, D) at stride ks */
+            size_t c0 = (sl * max_T * ks + (size_t)(h / group) * D) * esz; /* bytes */
+            const char *kh = (const char *)kc + c0, *vh = (const char *)vc + c0;
             float *o = out + hq * D, *P = scratch + hq * max_T;
-            int n = len[s];
+            int n = len[s], m = padded(n, max_T);
             if (n <= 0) {
                 memset(o, 0, (size_t)D * sizeof(float));
                 continue;
             }
 #ifdef __AVX512F__
-            if (avx) {
-                head_bf16_avx512(o, P, padded(n, max_T), q + hq * D, kc + c0, vc + c0, n, ks, D,
-                                 scale);
-                continue;
-            }
+            if (avx && bf16)
+                head_avx512(o, P, m, q + hq * D, kh, vh, n, ks, D, scale, 1);
+            else if (avx)
+                head_avx512(o, P, m, q + hq * D, kh, vh, n, ks, D, scale, 0);
+            else
 #endif
-            head_bf16(o, P, padded(n, max_T), q + hq * D, kc + c0, vc + c0, n, ks, D, scale);
+                if (bf16)
+                head_bf16(o, P, m, q + hq * D, (const uint16_t *)kh, (const uint16_t *)vh, n, ks, D,
+                          scale);
+            else
+                head_f32(o, P, m, q + hq * D, (const float *)kh, (const float *)vh, n, ks, D,
+                         scale);
         }
     }
+}
+
+void rlc_cpu_attention_decode(float *out, float *scratch, const float *q, const float *kc,
+                              const float *vc, const int *len, const int *slot, int S, int max_T,
+                              int Hq, int Hkv, int D) {
+    decode(out, scratch, q, kc, vc, 0, len, slot, S, max_T, Hq, Hkv, D);
+}
+
+void rlc_cpu_attention_decode_bf16(float *out, float *scratch, const float *q, const uint16_t *kc,
+                                   const uint16_t *vc, const int *len, const int *slot, int S,
+                                   int max_T, int Hq, int Hkv, int D) {
+    decode(out, scratch, q, kc, vc, 1, len, slot, S, max_T, Hq, Hkv, D);
 }
