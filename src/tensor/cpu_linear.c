@@ -144,16 +144,19 @@ AVX512_INLINE __m512 load_w(const void *w, int bf16, size_t k, int masked, __mma
 
 /* y[i, 0..RB) for RB (1 or 4) weight rows at w (row stride in) and NB
  * (1..4) x rows at x; y points at (row 0, first column) of the block. */
-/* BF16 rows are prefetched by software, one line group per k step, from the
- * next block of RB rows (contiguous after this one), so that block arrives in
- * order while this one is multiplied: the hardware prefetcher restarts on each
- * short BF16 row (1152 bytes at the 135M shape). On the first x block only
- * (pf). Measured by `build/bench_kernels 2 linear` on an AMD EPYC: 135M q|k|v
- * BF16 N=1 45.4 -> 38.8 us, o 28.9 -> 22.0 us against 512 bytes ahead on each
- * row; F32 rows gained nothing and are left to the hardware. */
+/* BF16 rows are prefetched by software, one line per line read, PF_BLOCKS
+ * blocks of RB rows ahead (rows are contiguous), within the caller's rows
+ * only (pf), on the first x block only: the hardware prefetcher restarts on
+ * each short BF16 row (1152 bytes at the 135M shape). The rows' first blocks
+ * are prefetched at once by avx_rows_t. Measured on an AMD EPYC over one
+ * token of 135M BF16 decode weights (269 MB, 2 threads, 10 interleaved
+ * rounds): no software prefetch 10.1-10.8 ms, 1 block ahead 7.15 ms
+ * (median), 2 blocks 7.22, 2 blocks within the rows and primed 6.67, 3 or 4
+ * blocks slower. F32 rows gained nothing and are left to the hardware. */
+#define PF_BLOCKS 2
 AVX512_INLINE void avx_block(const float *x, int in, const void *w, int bf16, int RB, int NB,
                              float *y, int ldy, float alpha, int accumulate, int pf) {
-    const char *nxt = (const char *)w + (size_t)RB * in * 2;
+    const char *nxt = (const char *)w + (size_t)PF_BLOCKS * RB * in * 2;
     int lpi = bf16 && pf ? RB * 16 * 2 / 64 : 0; /* lines of the next block per k step */
     __m512 acc[4][4];
 #pragma GCC unroll 4
@@ -205,24 +208,25 @@ AVX512_INLINE void avx_block(const float *x, int in, const void *w, int bf16, in
     }
 }
 
-/* All N x rows against RB weight rows at w. */
+/* All N x rows against RB weight rows at w; pf: prefetch ahead. */
 AVX512_INLINE void avx_rowblock(const float *x, int N, int in, const void *w, int bf16, int RB,
-                                float *y, int ldy, float alpha, int accumulate) {
+                                float *y, int ldy, float alpha, int accumulate, int pf) {
     int i = 0;
     for (; i + 4 <= N; i += 4)
         avx_block(x + (size_t)i * in, in, w, bf16, RB, 4, y + (size_t)i * ldy, ldy, alpha,
-                  accumulate, i == 0);
+                  accumulate, pf && i == 0);
     const float *xi = x + (size_t)i * in;
     float *yi = y + (size_t)i * ldy;
+    pf = pf && i == 0;
     switch (N - i) {
     case 3:
-        avx_block(xi, in, w, bf16, RB, 3, yi, ldy, alpha, accumulate, i == 0);
+        avx_block(xi, in, w, bf16, RB, 3, yi, ldy, alpha, accumulate, pf);
         break;
     case 2:
-        avx_block(xi, in, w, bf16, RB, 2, yi, ldy, alpha, accumulate, i == 0);
+        avx_block(xi, in, w, bf16, RB, 2, yi, ldy, alpha, accumulate, pf);
         break;
     case 1:
-        avx_block(xi, in, w, bf16, RB, 1, yi, ldy, alpha, accumulate, i == 0);
+        avx_block(xi, in, w, bf16, RB, 1, yi, ldy, alpha, accumulate, pf);
         break;
     default:
         break;
@@ -233,12 +237,18 @@ AVX512_INLINE void avx_rows_t(const float *x, int N, int in, const void *W, int 
                               int nr, float *y, int ldy, float alpha, int accumulate) {
     size_t esz = bf16 ? 2 : 4;
     int r = r0;
+    if (bf16) { /* the first PF_BLOCKS blocks, which no block before prefetched */
+        const char *p0 = (const char *)W + (size_t)r0 * in * esz;
+        size_t nb = (size_t)PF_BLOCKS * 4 * in * esz, lim = (size_t)nr * in * esz;
+        for (size_t o = 0; o < (nb < lim ? nb : lim); o += 64)
+            _mm_prefetch(p0 + o, _MM_HINT_T0);
+    }
     for (; r + 4 <= r0 + nr; r += 4)
         avx_rowblock(x, N, in, (const char *)W + (size_t)r * in * esz, bf16, 4, y + r, ldy, alpha,
-                     accumulate);
+                     accumulate, r + 4 * (PF_BLOCKS + 1) <= r0 + nr);
     for (; r < r0 + nr; r++)
         avx_rowblock(x, N, in, (const char *)W + (size_t)r * in * esz, bf16, 1, y + r, ldy, alpha,
-                     accumulate);
+                     accumulate, 0);
 }
 
 AVX512 static void avx_rows_f32(const float *x, int N, int in, const float *W, int r0, int nr,
