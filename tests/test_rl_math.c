@@ -89,9 +89,32 @@ Test(rl_adv, maxrl_divides_by_the_mean_and_zeroes_mean_near_zero) {
     cr_expect(!sk[0] && sk[1] && sk[2] && sk[3] && !sk[4]);
 }
 
+/* RLOO by hand: each reward minus the mean of the other rewards of its group.
+ * g0 (G=3): 1 - (0+0.5)/2 = 0.75, 0 - 1.5/2 = -0.75, 0.5 - 1/2 = 0.
+ * g1: all equal, skipped. g2: 2 - (-1+0)/2 = 2.5, -1 - 1 = -2, 0 - 0.5 = -0.5.
+ * G=2: A = r_i - r_j, i.e. +-(r0 - r1). The scale is ignored. */
+Test(rl_adv, rloo_leaves_one_out) {
+    const float r[9] = {1, 0, 0.5f, 0.3f, 0.3f, 0.3f, 2, -1, 0};
+    const double want[9] = {0.75, -0.75, 0, 0, 0, 0, 2.5, -2, -0.5};
+    for (int sc = RLC_SCALE_GROUP; sc <= RLC_SCALE_NONE; sc++) {
+        float a[9];
+        unsigned char sk[3];
+        int ns;
+        cr_assert_eq(rlc_advantages(r, 3, 3, RLC_ADV_RLOO, (rlc_scale_mode)sc, a, sk, &ns), RLC_OK);
+        expect_vals(a, want, 9, 1e-6, "rloo G=3");
+        cr_expect_eq(ns, 1);
+        cr_expect(!sk[0] && sk[1] && !sk[2]);
+    }
+    const float r2[4] = {1, 0, 0.25f, 0.75f};
+    const double want2[4] = {1, -1, -0.5, 0.5};
+    float a2[4];
+    cr_assert_eq(rlc_advantages(r2, 2, 2, RLC_ADV_RLOO, RLC_SCALE_GROUP, a2, NULL, NULL), RLC_OK);
+    expect_vals(a2, want2, 4, 1e-6, "rloo G=2");
+}
+
 Test(rl_adv, single_sample_groups_are_all_skipped) {
     const float r[3] = {1, 0, 0.7f};
-    for (int m = RLC_ADV_GRPO; m <= RLC_ADV_MAXRL; m++)
+    for (int m = RLC_ADV_GRPO; m <= RLC_ADV_RLOO; m++)
         for (int sc = RLC_SCALE_GROUP; sc <= RLC_SCALE_NONE; sc++) {
             float a[3] = {9, 9, 9};
             unsigned char sk[3] = {0, 0, 0};
@@ -142,7 +165,7 @@ Test(rl_adv, bad_input_is_an_error_and_writes_nothing) {
 }
 
 Test(rl_adv, names_round_trip) {
-    for (int m = RLC_ADV_GRPO; m <= RLC_ADV_MAXRL; m++) {
+    for (int m = RLC_ADV_GRPO; m <= RLC_ADV_RLOO; m++) {
         rlc_adv_mode got;
         cr_expect_eq(rlc_adv_mode_parse(rlc_adv_mode_name((rlc_adv_mode)m), &got), RLC_OK);
         cr_expect_eq((int)got, m);
@@ -453,6 +476,80 @@ Test(rl_loss, matches_pytorch_autograd) {
             cr_expect_eq(st.n_seqs, 5);
             cr_expect(kl ? st.kl_mean > 0 : st.kl_mean == 0);
         }
+}
+
+/* Rewards of 2 groups of 3 -> RLOO advantages -> the clipped loss with KL
+ * (token_mean), computed by PyTorch in float64 from the rewards: the
+ * advantages and the loss's gradient within close_to. */
+static const char *torch_rloo_script =
+    "import sys, struct, numpy as np, torch\n"
+    "torch.set_num_threads(1)\n"
+    "raw = open(sys.argv[1], 'rb').read()\n"
+    "S, T, G = struct.unpack_from('<3i', raw, 0)\n"
+    "eps, eps_hi, beta = struct.unpack_from('<3f', raw, 12)\n"
+    "off = 24\n"
+    "def take(n):\n"
+    "    global off\n"
+    "    a = np.frombuffer(raw, '<f4', n, off).astype(np.float64); off += 4 * n; return a\n"
+    "logp = take(S * T).reshape(S, T); old = take(S * T).reshape(S, T)\n"
+    "ref = take(S * T).reshape(S, T); mask = take(S * T).reshape(S, T); r = take(S)\n"
+    "R = torch.tensor(r).reshape(-1, G)\n"
+    "A = (R - (R.sum(1, keepdim=True) - R) / (G - 1)).reshape(-1)\n"
+    "lp = torch.tensor(logp, requires_grad=True)\n"
+    "old = torch.tensor(old); ref = torch.tensor(ref); m = torch.tensor(mask)\n"
+    "ratio = torch.exp(lp - old)\n"
+    "a = A[:, None]\n"
+    "per = -torch.min(ratio * a, torch.clamp(ratio, 1 - float(eps), 1 + float(eps_hi)) * a)\n"
+    "d = ref - lp\n"
+    "per = per + float(beta) * (torch.exp(d) - d - 1)\n"
+    "loss = torch.where(m > 0, per, torch.zeros_like(per)).sum() / m.sum()\n"
+    "loss.backward()\n"
+    "out = np.concatenate([A.numpy(), [loss.item()], lp.grad.numpy().ravel()])\n"
+    "open(sys.argv[2], 'wb').write(out.astype('<f8').tobytes())\n";
+
+Test(rl_loss, rloo_advantages_and_loss_match_pytorch) {
+    batch b = make_batch();
+    const float rewards[BS] = {1, 0, 0.5f, 0.2f, 0.9f, 0.4f};
+    char in[] = "/tmp/rlc_rloo_in_XXXXXX", out[] = "/tmp/rlc_rloo_out_XXXXXX";
+    int fd = mkstemp(in);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    const int hdr[3] = {BS, BT, 3};
+    const float prm[3] = {EPS_LO, EPS_HI, BETA};
+    fwrite(hdr, sizeof hdr, 1, f);
+    fwrite(prm, sizeof prm, 1, f);
+    fwrite(b.logp, sizeof b.logp, 1, f);
+    fwrite(b.old, sizeof b.old, 1, f);
+    fwrite(b.ref, sizeof b.ref, 1, f);
+    fwrite(b.mask, sizeof b.mask, 1, f);
+    fwrite(rewards, sizeof rewards, 1, f);
+    fclose(f);
+    fd = mkstemp(out);
+    cr_assert(fd >= 0);
+    close(fd);
+    run_python(torch_rloo_script, in, out);
+    enum { N = BS + 1 + BS * BT };
+    static double want[N];
+    f = fopen(out, "rb");
+    cr_assert(f);
+    size_t got_n = fread(want, sizeof(double), N, f);
+    fclose(f);
+    unlink(in);
+    unlink(out);
+    cr_assert_eq(got_n, (size_t)N, "reference wrote %zu values", got_n);
+
+    float adv[BS], loss, d[BS * BT];
+    cr_assert_eq(rlc_advantages(rewards, 2, 3, RLC_ADV_RLOO, RLC_SCALE_GROUP, adv, NULL, NULL),
+                 RLC_OK);
+    for (int i = 0; i < BS; i++)
+        cr_expect(close_to(adv[i], want[i]), "A[%d] %.9g want %.9g", i, (double)adv[i], want[i]);
+    rlc_grpo_loss_params p = batch_params(RLC_LOSS_TOKEN_MEAN, 1);
+    cr_assert_eq(rlc_grpo_loss(&p, b.logp, b.old, b.ref, adv, b.mask, BS, BT, &loss, d, NULL),
+                 RLC_OK, "%s", rlc_last_error());
+    cr_expect(close_to(loss, want[BS]), "loss %.9g want %.9g", (double)loss, want[BS]);
+    for (int i = 0; i < BS * BT; i++)
+        cr_expect(close_to(d[i], want[BS + 1 + i]), "dlogp[%d] %.9g want %.9g", i, (double)d[i],
+                  want[BS + 1 + i]);
 }
 
 Test(rl_loss, micro_batches_with_explicit_normalizer_add_up) {

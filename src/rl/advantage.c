@@ -7,7 +7,7 @@
 #define MAXRL_MEAN_EPS 1e-6
 #define EQUAL_TOL 1e-6
 
-static const char *const adv_names[] = {"grpo", "dr_grpo", "maxrl"};
+static const char *const adv_names[] = {"grpo", "dr_grpo", "maxrl", "rloo"};
 static const char *const scale_names[] = {"group", "batch", "none"};
 #define N_ADV ((int)(sizeof adv_names / sizeof adv_names[0]))
 #define N_SCALE ((int)(sizeof scale_names / sizeof scale_names[0]))
@@ -90,6 +90,14 @@ rlc_status rlc_advantages(const float *rewards, int n_groups, int G, rlc_adv_mod
             div = batch_std + GRPO_STD_EPS;
         else if (mode == RLC_ADV_MAXRL)
             div = mean + MAXRL_MEAN_EPS;
+        if (mode == RLC_ADV_RLOO) { /* G >= 2 here: a group of one is all equal */
+            double sum = 0;
+            for (int i = 0; i < G; i++)
+                sum += r[i];
+            for (int i = 0; i < G; i++)
+                a[i] = (float)((double)r[i] - (sum - (double)r[i]) / (G - 1));
+            continue;
+        }
         for (int i = 0; i < G; i++)
             a[i] = (float)(((double)r[i] - mean) / div);
     }

@@ -10,7 +10,8 @@
 typedef enum rlc_adv_mode {
     RLC_ADV_GRPO = 0, /* (r - mean_g) / (std + 1e-4), std chosen by rlc_scale_mode */
     RLC_ADV_DR_GRPO,  /* r - mean_g, never divided (Dr. GRPO) */
-    RLC_ADV_MAXRL     /* (r - mean_g) / (mean_g + 1e-6) (MaxRL, rewards in [0, 1]) */
+    RLC_ADV_MAXRL,    /* (r - mean_g) / (mean_g + 1e-6) (MaxRL, rewards in [0, 1]) */
+    RLC_ADV_RLOO      /* r - mean of the group's other G - 1 rewards (RLOO) */
 } rlc_adv_mode;
 
 typedef enum rlc_scale_mode {
@@ -28,6 +29,8 @@ typedef enum rlc_scale_mode {
  *   grpo:    A = (r - mean_g) / (std + 1e-4); RLC_SCALE_NONE: A = r - mean_g
  *   dr_grpo: A = r - mean_g                  (scale is ignored)
  *   maxrl:   A = (r - mean_g) / (mean_g + 1e-6)  (scale is ignored)
+ *   rloo:    A_i = r_i - (sum_g - r_i) / (G - 1), the leave-one-out baseline
+ *            (= G / (G - 1) * (r_i - mean_g); scale is ignored)
  *
  * A group is skipped (all its A = 0, group_skipped[g] = 1, counted in
  * *n_skipped) when it carries no learning signal:
@@ -44,7 +47,7 @@ rlc_status rlc_advantages(const float *rewards, int n_groups, int G, rlc_adv_mod
                           rlc_scale_mode scale, float *adv, unsigned char *group_skipped,
                           int *n_skipped);
 
-/* Config names: "grpo", "dr_grpo", "maxrl"; "group", "batch", "none".
+/* Config names: "grpo", "dr_grpo", "maxrl", "rloo"; "group", "batch", "none".
  * Parse functions return RLC_ERR_INVALID with a message listing the choices. */
 const char *rlc_adv_mode_name(rlc_adv_mode mode); /* "?" if out of range */
 rlc_status rlc_adv_mode_parse(const char *name, rlc_adv_mode *out);

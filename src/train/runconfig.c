@@ -65,7 +65,7 @@ static const char *const lora_targets[] = {"q_proj",    "k_proj",     "v_proj",
 static const char *const data_sources[] = {"arithmetic", "jsonl", NULL};
 static const char *const reward_names[] = {"format_exact", "format_approx", "answer_check",
                                            "number_check", NULL};
-static const char *const advantages[] = {"grpo", "dr_grpo", "maxrl", NULL};
+static const char *const advantages[] = {"grpo", "dr_grpo", "maxrl", "rloo", NULL};
 static const char *const scalings[] = {"group", "batch", "none", NULL};
 static const char *const loss_aggs[] = {"token_mean", "seq_mean_token_mean",
                                         "seq_mean_token_sum_norm", NULL};
@@ -165,7 +165,8 @@ static const rc_key keys[] = {
       "reward name -> weight; the total reward is the weighted sum"),
 
     KE(algorithm, advantage, "grpo", advantages, RC_GRPO,
-       "grpo = (r-mean)/std per group, dr_grpo = r-mean, maxrl = (r-mean)/mean"),
+       "grpo = (r-mean)/std per group, dr_grpo = r-mean, maxrl = (r-mean)/mean, rloo = r minus "
+       "the mean of the group's other rewards"),
     KE(algorithm, scale_rewards, "group", scalings, RC_GRPO,
        "std used by grpo: per group, whole batch, or none"),
     KI(algorithm, group_size, "4", 1, 4096, RC_GRPO, "completions sampled per prompt (G)"),

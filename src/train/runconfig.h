@@ -22,7 +22,12 @@ typedef enum {
     RLC_RC_CHAT_LLAMA3
 } rlc_rc_chat;
 typedef enum { RLC_RC_DATA_ARITHMETIC = 0, RLC_RC_DATA_JSONL } rlc_rc_data_source;
-typedef enum { RLC_RC_ADV_GRPO = 0, RLC_RC_ADV_DR_GRPO, RLC_RC_ADV_MAXRL } rlc_rc_advantage;
+typedef enum {
+    RLC_RC_ADV_GRPO = 0,
+    RLC_RC_ADV_DR_GRPO,
+    RLC_RC_ADV_MAXRL,
+    RLC_RC_ADV_RLOO
+} rlc_rc_advantage;
 typedef enum { RLC_RC_SCALE_GROUP = 0, RLC_RC_SCALE_BATCH, RLC_RC_SCALE_NONE } rlc_rc_scale;
 typedef enum {
     RLC_RC_AGG_TOKEN_MEAN = 0,
