@@ -415,6 +415,38 @@ static void run_python(const char *script, const char *in, const char *out) {
                  rc);
 }
 
+/* Writes the batch (header S, T, k; eps, eps_high, beta; logp, old, ref,
+ * mask; then last[S]: advantages or rewards) for script, runs it, and reads
+ * n doubles back into want. */
+static void torch_batch(const char *script, const batch *b, int k, const float *last, double *want,
+                        size_t n) {
+    char in[] = "/tmp/rlc_grpo_in_XXXXXX", out[] = "/tmp/rlc_grpo_out_XXXXXX";
+    int fd = mkstemp(in);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    const int hdr[3] = {BS, BT, k};
+    const float prm[3] = {EPS_LO, EPS_HI, BETA};
+    fwrite(hdr, sizeof hdr, 1, f);
+    fwrite(prm, sizeof prm, 1, f);
+    fwrite(b->logp, sizeof b->logp, 1, f);
+    fwrite(b->old, sizeof b->old, 1, f);
+    fwrite(b->ref, sizeof b->ref, 1, f);
+    fwrite(b->mask, sizeof b->mask, 1, f);
+    fwrite(last, sizeof(float), BS, f);
+    fclose(f);
+    fd = mkstemp(out);
+    cr_assert(fd >= 0);
+    close(fd);
+    run_python(script, in, out);
+    f = fopen(out, "rb");
+    cr_assert(f);
+    size_t got_n = fread(want, sizeof(double), n, f);
+    fclose(f);
+    unlink(in);
+    unlink(out);
+    cr_assert_eq(got_n, n, "reference wrote %zu values", got_n);
+}
+
 /* The issue asks for 1e-5; both sides compute in float64 from the same float
  * inputs, so the only difference is rounding the result to float, and the
  * check is tighter (a 1e-4 relative slip in one term would pass 1e-5 absolute
@@ -426,33 +458,9 @@ static int close_to(float got, double want) {
 
 Test(rl_loss, matches_pytorch_autograd) {
     batch b = make_batch();
-    char in[] = "/tmp/rlc_grpo_in_XXXXXX", out[] = "/tmp/rlc_grpo_out_XXXXXX";
-    int fd = mkstemp(in);
-    cr_assert(fd >= 0);
-    FILE *f = fdopen(fd, "wb");
-    const int hdr[3] = {BS, BT, BMAX};
-    const float prm[3] = {EPS_LO, EPS_HI, BETA};
-    fwrite(hdr, sizeof hdr, 1, f);
-    fwrite(prm, sizeof prm, 1, f);
-    fwrite(b.logp, sizeof b.logp, 1, f);
-    fwrite(b.old, sizeof b.old, 1, f);
-    fwrite(b.ref, sizeof b.ref, 1, f);
-    fwrite(b.mask, sizeof b.mask, 1, f);
-    fwrite(b.adv, sizeof b.adv, 1, f);
-    fclose(f);
-    fd = mkstemp(out);
-    cr_assert(fd >= 0);
-    close(fd);
-    run_python(torch_grpo_script, in, out);
     enum { PER = 1 + BS * BT, NCASE = 6 };
     static double want[NCASE * PER];
-    f = fopen(out, "rb");
-    cr_assert(f);
-    size_t got_n = fread(want, sizeof(double), NCASE * PER, f);
-    fclose(f);
-    unlink(in);
-    unlink(out);
-    cr_assert_eq(got_n, (size_t)NCASE * PER, "reference wrote %zu values", got_n);
+    torch_batch(torch_grpo_script, &b, BMAX, b.adv, want, NCASE * PER);
 
     for (int agg = 0; agg < 3; agg++)
         for (int kl = 0; kl < 2; kl++) {
@@ -510,34 +518,9 @@ static const char *torch_rloo_script =
 Test(rl_loss, rloo_advantages_and_loss_match_pytorch) {
     batch b = make_batch();
     const float rewards[BS] = {1, 0, 0.5f, 0.2f, 0.9f, 0.4f};
-    char in[] = "/tmp/rlc_rloo_in_XXXXXX", out[] = "/tmp/rlc_rloo_out_XXXXXX";
-    int fd = mkstemp(in);
-    cr_assert(fd >= 0);
-    FILE *f = fdopen(fd, "wb");
-    const int hdr[3] = {BS, BT, 3};
-    const float prm[3] = {EPS_LO, EPS_HI, BETA};
-    fwrite(hdr, sizeof hdr, 1, f);
-    fwrite(prm, sizeof prm, 1, f);
-    fwrite(b.logp, sizeof b.logp, 1, f);
-    fwrite(b.old, sizeof b.old, 1, f);
-    fwrite(b.ref, sizeof b.ref, 1, f);
-    fwrite(b.mask, sizeof b.mask, 1, f);
-    fwrite(rewards, sizeof rewards, 1, f);
-    fclose(f);
-    fd = mkstemp(out);
-    cr_assert(fd >= 0);
-    close(fd);
-    run_python(torch_rloo_script, in, out);
     enum { N = BS + 1 + BS * BT };
     static double want[N];
-    f = fopen(out, "rb");
-    cr_assert(f);
-    size_t got_n = fread(want, sizeof(double), N, f);
-    fclose(f);
-    unlink(in);
-    unlink(out);
-    cr_assert_eq(got_n, (size_t)N, "reference wrote %zu values", got_n);
-
+    torch_batch(torch_rloo_script, &b, 3, rewards, want, N);
     float adv[BS], loss, d[BS * BT];
     cr_assert_eq(rlc_advantages(rewards, 2, 3, RLC_ADV_RLOO, RLC_SCALE_GROUP, adv, NULL, NULL),
                  RLC_OK);
