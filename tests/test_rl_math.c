@@ -535,6 +535,87 @@ Test(rl_loss, rloo_advantages_and_loss_match_pytorch) {
                   want[BS + 1 + i]);
 }
 
+/* GSPO (importance_level sequence) as verl's gspo policy loss writes it, in
+ * float64 autograd: log s = logp - sg(logp) + sg(mean_t(logp - old)),
+ * clamped at 10; every aggregation, with and without KL. Sequence 2's
+ * log-ratios are shifted by +12 so its mean passes the clamp (no gradient
+ * through the ratio there, as torch.clamp). */
+static const char *torch_gspo_script =
+    "import sys, struct, numpy as np, torch\n"
+    "torch.set_num_threads(1)\n"
+    "raw = open(sys.argv[1], 'rb').read()\n"
+    "S, T, maxtok = struct.unpack_from('<3i', raw, 0)\n"
+    "eps, eps_hi, beta = struct.unpack_from('<3f', raw, 12)\n"
+    "off = 24\n"
+    "def take(n):\n"
+    "    global off\n"
+    "    a = np.frombuffer(raw, '<f4', n, off).astype(np.float64); off += 4 * n; return a\n"
+    "logp = take(S * T).reshape(S, T); old = take(S * T).reshape(S, T)\n"
+    "ref = take(S * T).reshape(S, T); mask = take(S * T).reshape(S, T); adv = take(S)\n"
+    "old = torch.tensor(old); ref = torch.tensor(ref); m = torch.tensor(mask)\n"
+    "A = torch.tensor(adv)[:, None]\n"
+    "out = []\n"
+    "for agg in range(3):\n"
+    "    for kl in (0, 1):\n"
+    "        lp = torch.tensor(logp, requires_grad=True)\n"
+    "        ntok = m.sum(1); has = ntok > 0\n"
+    "        seq = ((lp - old) * m).sum(1) / ntok.clamp(min=1)\n"
+    "        logr = lp - lp.detach() + seq.detach()[:, None]\n"
+    "        ratio = torch.exp(torch.clamp(logr, max=10.0))\n"
+    "        clipped = torch.clamp(ratio, 1 - float(eps), 1 + float(eps_hi))\n"
+    "        per = torch.max(-A * ratio, -A * clipped)\n"
+    "        if agg == 0 and kl == 0:\n"
+    "            assert ((-A * clipped > -A * ratio) & (m > 0)).any(), 'no clipped sequence'\n"
+    "        if kl:\n"
+    "            d = ref - lp\n"
+    "            per = per + float(beta) * (torch.exp(d) - d - 1)\n"
+    "        per = torch.where(m > 0, per, torch.zeros_like(per))\n"
+    "        if agg == 0:\n"
+    "            loss = per.sum() / m.sum()\n"
+    "        elif agg == 1:\n"
+    "            loss = (per.sum(1)[has] / ntok[has]).mean()\n"
+    "        else:\n"
+    "            loss = (per.sum(1)[has] / maxtok).mean()\n"
+    "        loss.backward()\n"
+    "        out.append(np.concatenate([[loss.item()], lp.grad.numpy().ravel()]))\n"
+    "open(sys.argv[2], 'wb').write(np.concatenate(out).astype('<f8').tobytes())\n";
+
+Test(rl_loss, gspo_sequence_ratios_match_pytorch) {
+    batch b = make_batch();
+    /* Sequence log-ratios around a shift per sequence (A = 1.3, -0.8, 0.45,
+     * -, -1.6, 0): s0 above 1 + eps_high with A > 0 (clipped), s1 past the
+     * clamp at 10 with A < 0 (the unclipped branch, no gradient through the
+     * clamp), s2 below 1 - eps with A > 0 (unclipped), s4 below with A < 0
+     * (clipped). */
+    static const float shift[BS] = {0.4f, 12.0f, -0.4f, 0.0f, -0.4f, 0.1f};
+    for (int s = 0; s < BS; s++)
+        for (int t = 0; t < BT; t++) {
+            int i = s * BT + t;
+            b.logp[i] = b.old[i] + shift[s] + 0.1f * (b.logp[i] - b.old[i]);
+        }
+    enum { PER = 1 + BS * BT, NCASE = 6 };
+    static double want[NCASE * PER];
+    torch_batch(torch_gspo_script, &b, BMAX, b.adv, want, NCASE * PER);
+    for (int agg = 0; agg < 3; agg++)
+        for (int kl = 0; kl < 2; kl++) {
+            const double *w = want + (agg * 2 + kl) * PER;
+            rlc_grpo_loss_params p = batch_params(agg, kl);
+            p.importance = RLC_IMPORTANCE_SEQUENCE;
+            float loss, d[BS * BT];
+            cr_assert_eq(
+                rlc_grpo_loss(&p, b.logp, b.old, b.ref, b.adv, b.mask, BS, BT, &loss, d, NULL),
+                RLC_OK, "%s", rlc_last_error());
+            const char *name = rlc_loss_agg_name((rlc_loss_agg)agg);
+            /* s1's clamped ratio e^10 makes the loss ~2600: float's own
+             * rounding (2.4e-4 there) is the bound, relative 2e-7. */
+            cr_expect(fabs((double)loss - w[0]) <= 2e-7 * fabs(w[0]),
+                      "gspo %s kl=%d loss %.9g want %.9g", name, kl, (double)loss, w[0]);
+            for (int i = 0; i < BS * BT; i++)
+                cr_expect(close_to(d[i], w[1 + i]), "gspo %s kl=%d dlogp[%d] %.9g want %.9g", name,
+                          kl, i, (double)d[i], w[1 + i]);
+        }
+}
+
 Test(rl_loss, micro_batches_with_explicit_normalizer_add_up) {
     batch b = make_batch();
     for (int agg = 0; agg < 3; agg++)

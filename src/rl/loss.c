@@ -7,6 +7,7 @@ static const char *const agg_names[] = {"token_mean", "seq_mean_token_mean",
                                         "seq_mean_token_sum_norm"};
 #define N_AGG ((int)(sizeof agg_names / sizeof agg_names[0]))
 #define KL_LOG_RATIO_MAX 20.0
+#define SEQ_LOG_RATIO_MAX 10.0 /* verl's clamp of the GSPO log-ratio */
 
 rlc_grpo_loss_params rlc_grpo_loss_default_params(void) {
     rlc_grpo_loss_params p;
@@ -41,6 +42,9 @@ static rlc_status check_params(const rlc_grpo_loss_params *p, const float *ref_l
                           "grpo loss: seq_mean_token_sum_norm needs max_tokens >= 1 (the maximum "
                           "completion length), got %d",
                           p->max_tokens);
+    if ((unsigned)p->importance > (unsigned)RLC_IMPORTANCE_SEQUENCE)
+        return rlc_errorf(RLC_ERR_INVALID, "grpo loss: unknown importance level %d",
+                          (int)p->importance);
     if (!(p->normalizer >= 0 && isfinite(p->normalizer)))
         return rlc_errorf(RLC_ERR_INVALID,
                           "grpo loss: normalizer %g, expected >= 0 (0 = this call)",
@@ -98,13 +102,25 @@ rlc_status rlc_grpo_loss(const rlc_grpo_loss_params *p, const float *logp, const
                 w = 1.0 / ((double)p->max_tokens * norm);
         }
         const double A = n_s > 0 ? adv[s] : 0.0;
+        double seq_ratio = 0; /* sequence level: the ratio of every token */
+        int seq_clamped = 0;
+        if (p->importance == RLC_IMPORTANCE_SEQUENCE && n_s > 0) {
+            double lr = 0;
+            for (int t = 0; t < Tc; t++)
+                if (mask[row + t] == 1.0f) lr += (double)logp[row + t] - (double)old_logp[row + t];
+            lr /= n_s;
+            seq_clamped = lr > SEQ_LOG_RATIO_MAX;
+            seq_ratio = exp(seq_clamped ? SEQ_LOG_RATIO_MAX : lr);
+        }
         for (int t = 0; t < Tc; t++) {
             const size_t i = row + t;
             if (mask[i] != 1.0f) {
                 if (dlogp) dlogp[i] = 0.0f;
                 continue;
             }
-            const double ratio = exp((double)logp[i] - (double)old_logp[i]);
+            const double ratio = p->importance == RLC_IMPORTANCE_SEQUENCE
+                                     ? seq_ratio
+                                     : exp((double)logp[i] - (double)old_logp[i]);
             const double clipped = ratio < lo ? lo : ratio > hi ? hi : ratio;
             const double unclip_obj = ratio * A, clip_obj = clipped * A;
             double l, dl;
@@ -117,7 +133,7 @@ rlc_status rlc_grpo_loss(const rlc_grpo_loss_params *p, const float *logp, const
                     n_clip_hi++;
             } else {
                 l = -unclip_obj;
-                dl = -unclip_obj;
+                dl = seq_clamped ? 0.0 : -unclip_obj;
             }
             if (use_kl) {
                 /* k3 estimator on a log-ratio clamped to [-20, 20] as verl does

@@ -15,11 +15,18 @@ typedef enum rlc_loss_agg {
     RLC_LOSS_SEQ_MEAN_TOKEN_SUM_NORM /* mean over sequences of token sum / max_tokens (Dr. GRPO) */
 } rlc_loss_agg;
 
+/* Where the importance ratio lives. Values are only ever appended to. */
+typedef enum rlc_importance_level {
+    RLC_IMPORTANCE_TOKEN = 0, /* one ratio per token (PPO, GRPO) */
+    RLC_IMPORTANCE_SEQUENCE   /* one ratio per sequence (GSPO) */
+} rlc_importance_level;
+
 typedef struct rlc_grpo_loss_params {
     float epsilon;      /* ratio clipped below at 1 - epsilon */
     float epsilon_high; /* ratio clipped above at 1 + epsilon_high */
     float beta;         /* KL coefficient; 0: no KL term (ref_logp unused) */
     rlc_loss_agg agg;
+    rlc_importance_level importance;
     int max_tokens; /* seq_mean_token_sum_norm: the constant divisor (max completion length) */
     /* Micro-batching: the full batch's normalizer, so that the losses and
      * gradients of micro-batches add up to the full batch's. token_mean: the
@@ -28,7 +35,8 @@ typedef struct rlc_grpo_loss_params {
     float normalizer;
 } rlc_grpo_loss_params;
 
-/* epsilon 0.2, epsilon_high 0.2, beta 0, token_mean, max_tokens 0, normalizer 0. */
+/* epsilon 0.2, epsilon_high 0.2, beta 0, token_mean, token-level ratios,
+ * max_tokens 0, normalizer 0. */
 rlc_grpo_loss_params rlc_grpo_loss_default_params(void);
 
 /* Per-call statistics over the tokens with mask 1. To combine micro-batches,
@@ -55,6 +63,16 @@ typedef struct rlc_grpo_stats {
  *   seq_mean_token_sum_norm: w = 1 / (max_tokens * N_seq)
  * where n_tok[s] is sequence s's token count, N_tok and N_seq this call's
  * token count and count of sequences with tokens, or p->normalizer if set.
+ *
+ * RLC_IMPORTANCE_SEQUENCE (GSPO, as verl's "gspo" policy loss computes it):
+ * every token of sequence s takes the sequence's ratio
+ *   ratio_s = exp(min(mean_t (logp - old_logp), 10))
+ * (the mean over the sequence's tokens, clamped at 10 so exp stays finite)
+ * in place of its own, and d ratio / d logp[s,t] = ratio_s for each token
+ * (GSPO-token: log ratio_s,t = logp[s,t] - sg(logp[s,t]) + sg(log ratio_s)),
+ * 0 where the clamp is active. The clip, the KL and the aggregation are as
+ * above; with seq_mean_token_mean this is GSPO's sequence objective and its
+ * gradient.
  *
  * Gradient (exact, matching PyTorch autograd): d surr / d logp = ratio * A
  * where the unclipped branch is the min, 0 where the clipped branch is

@@ -380,6 +380,9 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         gp.loss.epsilon_high = (float)RLC_RC(c, algorithm.epsilon_high);
         gp.loss.beta = (float)RLC_RC(c, algorithm.beta);
         gp.loss.agg = (rlc_loss_agg)RLC_RC(c, algorithm.loss_agg);
+        _Static_assert((int)RLC_RC_IMPORTANCE_SEQUENCE == (int)RLC_IMPORTANCE_SEQUENCE,
+                       "algorithm.importance_level values are rlc_importance_level values");
+        gp.loss.importance = (rlc_importance_level)RLC_RC(c, algorithm.importance_level);
         gp.num_iterations = RLC_RC(c, algorithm.num_iterations);
         gp.micro_batch = RLC_RC(c, training.micro_batch);
         gp.logit_chunk = RLC_RC(c, training.logit_chunk);

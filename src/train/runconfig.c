@@ -70,6 +70,7 @@ static const char *const scalings[] = {"group", "batch", "none", NULL};
 static const char *const loss_aggs[] = {"token_mean", "seq_mean_token_mean",
                                         "seq_mean_token_sum_norm", NULL};
 static const char *const modes[] = {"grpo", "sft", NULL};
+static const char *const importance_levels[] = {"token", "sequence", NULL};
 static const char *const schedules[] = {"constant", "linear", "cosine", NULL};
 static const char *const resumes[] = {"auto", "never", "overwrite", NULL};
 static const char *const target_formats[] = {"as_written", "reasoning_tags", NULL};
@@ -176,6 +177,9 @@ static const rc_key keys[] = {
        "KL penalty to the reference (0 = no reference pass)"),
     KE(algorithm, loss_agg, "token_mean", loss_aggs, RC_GRPO,
        "how token losses are averaged: over all tokens, per sequence, or sum/max_new_tokens"),
+    KE(algorithm, importance_level, "token", importance_levels, RC_GRPO,
+       "importance ratio per token (PPO/GRPO) or per sequence, exp of the mean token log-ratio "
+       "(GSPO; pair with loss_agg seq_mean_token_mean)"),
     KI(algorithm, num_iterations, "1", 1, 64, RC_GRPO, "policy updates per generated batch (mu)"),
     KF(algorithm, temperature, "1", 0, 10, RC_GRPO, "sampling temperature"),
     KF(algorithm, top_p, "1", 0, 1, RC_LO_OPEN | RC_GRPO, "nucleus sampling mass (1 = off)"),

@@ -35,6 +35,7 @@ typedef enum {
     RLC_RC_AGG_SEQ_MEAN_TOKEN_SUM_NORM
 } rlc_rc_loss_agg;
 typedef enum { RLC_RC_MODE_GRPO = 0, RLC_RC_MODE_SFT } rlc_rc_mode;
+typedef enum { RLC_RC_IMPORTANCE_TOKEN = 0, RLC_RC_IMPORTANCE_SEQUENCE } rlc_rc_importance;
 typedef enum {
     RLC_RC_SCHED_CONSTANT = 0,
     RLC_RC_SCHED_LINEAR,
@@ -98,7 +99,8 @@ typedef struct rlc_run_config {
         int scale_rewards; /* rlc_rc_scale */
         int group_size;
         double epsilon, epsilon_high, beta;
-        int loss_agg; /* rlc_rc_loss_agg */
+        int loss_agg;         /* rlc_rc_loss_agg */
+        int importance_level; /* rlc_rc_importance */
         int num_iterations;
         double temperature, top_p;
         int top_k;
