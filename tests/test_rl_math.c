@@ -372,42 +372,56 @@ static rlc_grpo_loss_params batch_params(int agg, int kl) {
 }
 
 /* Reads the batch, evaluates the formula of rl/loss.h with autograd in
- * float64 for 3 aggregations x {no KL, KL}, writes per case: loss, dlogp. */
-static const char *torch_grpo_script =
-    "import sys, struct, numpy as np, torch\n"
-    "torch.set_num_threads(1)\n"
-    "raw = open(sys.argv[1], 'rb').read()\n"
-    "S, T, maxtok = struct.unpack_from('<3i', raw, 0)\n"
-    "eps, eps_hi, beta = struct.unpack_from('<3f', raw, 12)\n"
-    "off = 24\n"
-    "def take(n):\n"
-    "    global off\n"
-    "    a = np.frombuffer(raw, '<f4', n, off).astype(np.float64); off += 4 * n; return a\n"
-    "logp = take(S * T).reshape(S, T); old = take(S * T).reshape(S, T)\n"
-    "ref = take(S * T).reshape(S, T); mask = take(S * T).reshape(S, T); adv = take(S)\n"
-    "old = torch.tensor(old); ref = torch.tensor(ref); m = torch.tensor(mask)\n"
-    "A = torch.tensor(adv)[:, None]\n"
-    "out = []\n"
-    "for agg in range(3):\n"
-    "    for kl in (0, 1):\n"
-    "        lp = torch.tensor(logp, requires_grad=True)\n"
-    "        ratio = torch.exp(lp - old)\n"
-    "        clipped = torch.clamp(ratio, 1 - float(eps), 1 + float(eps_hi))\n"
-    "        per = -torch.min(ratio * A, clipped * A)\n"
-    "        if kl:\n"
-    "            d = ref - lp\n"
-    "            per = per + float(beta) * (torch.exp(d) - d - 1)\n"
-    "        per = torch.where(m > 0, per, torch.zeros_like(per))\n"
-    "        ntok = m.sum(1); has = ntok > 0\n"
-    "        if agg == 0:\n"
-    "            loss = per.sum() / m.sum()\n"
-    "        elif agg == 1:\n"
-    "            loss = (per.sum(1)[has] / ntok[has]).mean()\n"
-    "        else:\n"
-    "            loss = (per.sum(1)[has] / maxtok).mean()\n"
-    "        loss.backward()\n"
-    "        out.append(np.concatenate([[loss.item()], lp.grad.numpy().ravel()]))\n"
-    "open(sys.argv[2], 'wb').write(np.concatenate(out).astype('<f8').tobytes())\n";
+ * float64 for 3 aggregations x {no KL, KL}, writes per case: loss, dlogp.
+ * SEQ = 1 (set before this body): GSPO as verl's gspo policy loss writes it,
+ * log s = logp - sg(logp) + sg(mean_t(logp - old)) clamped at 10 (no
+ * gradient through the clamp, as torch.clamp); it asserts that some
+ * sequence is clipped. */
+#define TORCH_GRPO_BODY                                                                            \
+    "import sys, struct, numpy as np, torch\n"                                                     \
+    "torch.set_num_threads(1)\n"                                                                   \
+    "raw = open(sys.argv[1], 'rb').read()\n"                                                       \
+    "S, T, maxtok = struct.unpack_from('<3i', raw, 0)\n"                                           \
+    "eps, eps_hi, beta = struct.unpack_from('<3f', raw, 12)\n"                                     \
+    "off = 24\n"                                                                                   \
+    "def take(n):\n"                                                                               \
+    "    global off\n"                                                                             \
+    "    a = np.frombuffer(raw, '<f4', n, off).astype(np.float64); off += 4 * n; return a\n"       \
+    "logp = take(S * T).reshape(S, T); old = take(S * T).reshape(S, T)\n"                          \
+    "ref = take(S * T).reshape(S, T); mask = take(S * T).reshape(S, T); adv = take(S)\n"           \
+    "old = torch.tensor(old); ref = torch.tensor(ref); m = torch.tensor(mask)\n"                   \
+    "A = torch.tensor(adv)[:, None]\n"                                                             \
+    "out = []\n"                                                                                   \
+    "for agg in range(3):\n"                                                                       \
+    "    for kl in (0, 1):\n"                                                                      \
+    "        lp = torch.tensor(logp, requires_grad=True)\n"                                        \
+    "        ntok = m.sum(1); has = ntok > 0\n"                                                    \
+    "        if SEQ:\n"                                                                            \
+    "            seq = ((lp - old) * m).sum(1) / ntok.clamp(min=1)\n"                              \
+    "            logr = lp - lp.detach() + seq.detach()[:, None]\n"                                \
+    "            ratio = torch.exp(torch.clamp(logr, max=10.0))\n"                                 \
+    "        else:\n"                                                                              \
+    "            ratio = torch.exp(lp - old)\n"                                                    \
+    "        clipped = torch.clamp(ratio, 1 - float(eps), 1 + float(eps_hi))\n"                    \
+    "        per = -torch.min(ratio * A, clipped * A)\n"                                           \
+    "        if SEQ and agg == 0 and kl == 0:\n"                                                   \
+    "            assert ((clipped * A < ratio * A) & (m > 0)).any(), 'no clipped sequence'\n"      \
+    "        if kl:\n"                                                                             \
+    "            d = ref - lp\n"                                                                   \
+    "            per = per + float(beta) * (torch.exp(d) - d - 1)\n"                               \
+    "        per = torch.where(m > 0, per, torch.zeros_like(per))\n"                               \
+    "        if agg == 0:\n"                                                                       \
+    "            loss = per.sum() / m.sum()\n"                                                     \
+    "        elif agg == 1:\n"                                                                     \
+    "            loss = (per.sum(1)[has] / ntok[has]).mean()\n"                                    \
+    "        else:\n"                                                                              \
+    "            loss = (per.sum(1)[has] / maxtok).mean()\n"                                       \
+    "        loss.backward()\n"                                                                    \
+    "        out.append(np.concatenate([[loss.item()], lp.grad.numpy().ravel()]))\n"               \
+    "open(sys.argv[2], 'wb').write(np.concatenate(out).astype('<f8').tobytes())\n"
+
+static const char *torch_grpo_script = "SEQ = 0\n" TORCH_GRPO_BODY;
+static const char *torch_gspo_script = "SEQ = 1\n" TORCH_GRPO_BODY;
 
 static void run_python(const char *script, const char *in, const char *out) {
     int rc = th_python_script(script, in, out);
@@ -535,51 +549,7 @@ Test(rl_loss, rloo_advantages_and_loss_match_pytorch) {
                   want[BS + 1 + i]);
 }
 
-/* GSPO (importance_level sequence) as verl's gspo policy loss writes it, in
- * float64 autograd: log s = logp - sg(logp) + sg(mean_t(logp - old)),
- * clamped at 10; every aggregation, with and without KL. Sequence 2's
- * log-ratios are shifted by +12 so its mean passes the clamp (no gradient
- * through the ratio there, as torch.clamp). */
-static const char *torch_gspo_script =
-    "import sys, struct, numpy as np, torch\n"
-    "torch.set_num_threads(1)\n"
-    "raw = open(sys.argv[1], 'rb').read()\n"
-    "S, T, maxtok = struct.unpack_from('<3i', raw, 0)\n"
-    "eps, eps_hi, beta = struct.unpack_from('<3f', raw, 12)\n"
-    "off = 24\n"
-    "def take(n):\n"
-    "    global off\n"
-    "    a = np.frombuffer(raw, '<f4', n, off).astype(np.float64); off += 4 * n; return a\n"
-    "logp = take(S * T).reshape(S, T); old = take(S * T).reshape(S, T)\n"
-    "ref = take(S * T).reshape(S, T); mask = take(S * T).reshape(S, T); adv = take(S)\n"
-    "old = torch.tensor(old); ref = torch.tensor(ref); m = torch.tensor(mask)\n"
-    "A = torch.tensor(adv)[:, None]\n"
-    "out = []\n"
-    "for agg in range(3):\n"
-    "    for kl in (0, 1):\n"
-    "        lp = torch.tensor(logp, requires_grad=True)\n"
-    "        ntok = m.sum(1); has = ntok > 0\n"
-    "        seq = ((lp - old) * m).sum(1) / ntok.clamp(min=1)\n"
-    "        logr = lp - lp.detach() + seq.detach()[:, None]\n"
-    "        ratio = torch.exp(torch.clamp(logr, max=10.0))\n"
-    "        clipped = torch.clamp(ratio, 1 - float(eps), 1 + float(eps_hi))\n"
-    "        per = torch.max(-A * ratio, -A * clipped)\n"
-    "        if agg == 0 and kl == 0:\n"
-    "            assert ((-A * clipped > -A * ratio) & (m > 0)).any(), 'no clipped sequence'\n"
-    "        if kl:\n"
-    "            d = ref - lp\n"
-    "            per = per + float(beta) * (torch.exp(d) - d - 1)\n"
-    "        per = torch.where(m > 0, per, torch.zeros_like(per))\n"
-    "        if agg == 0:\n"
-    "            loss = per.sum() / m.sum()\n"
-    "        elif agg == 1:\n"
-    "            loss = (per.sum(1)[has] / ntok[has]).mean()\n"
-    "        else:\n"
-    "            loss = (per.sum(1)[has] / maxtok).mean()\n"
-    "        loss.backward()\n"
-    "        out.append(np.concatenate([[loss.item()], lp.grad.numpy().ravel()]))\n"
-    "open(sys.argv[2], 'wb').write(np.concatenate(out).astype('<f8').tobytes())\n";
-
+/* GSPO (importance_level sequence) against TORCH_GRPO_BODY with SEQ = 1. */
 Test(rl_loss, gspo_sequence_ratios_match_pytorch) {
     batch b = make_batch();
     /* Sequence log-ratios around a shift per sequence (A = 1.3, -0.8, 0.45,
