@@ -17,6 +17,20 @@ static float fe(const char *c) {
     return rlc_reward_format_exact(c, "46");
 }
 
+/* DAPO's overlong penalty by hand: max_len 100, buffer 20, factor 1.5: none
+ * up to 80 tokens, then -1.5 * (len - 80) / 20 down to -1.5 at 100 (and no
+ * further below); buffer 0 is off; buffer = max_len starts at one token. */
+Test(rewards, overlong_penalty) {
+    cr_expect_eq(rlc_reward_overlong(0, 100, 20, 1.5f), 0.0f);
+    cr_expect_eq(rlc_reward_overlong(80, 100, 20, 1.5f), 0.0f);
+    cr_expect_float_eq(rlc_reward_overlong(81, 100, 20, 1.5f), -0.075f, 1e-7);
+    cr_expect_float_eq(rlc_reward_overlong(90, 100, 20, 1.5f), -0.75f, 1e-7);
+    cr_expect_float_eq(rlc_reward_overlong(100, 100, 20, 1.5f), -1.5f, 1e-7);
+    cr_expect_float_eq(rlc_reward_overlong(130, 100, 20, 1.5f), -1.5f, 1e-7);
+    cr_expect_eq(rlc_reward_overlong(100, 100, 0, 1.5f), 0.0f);
+    cr_expect_float_eq(rlc_reward_overlong(1, 8, 8, 1.0f), -0.125f, 1e-7);
+}
+
 Test(rewards, format_exact_accepts) {
     EQ(fe("<reasoning>\n12+34 is 46\n</reasoning>\n<answer>\n46\n</answer>\n"), 1);
     EQ(fe("<reasoning>12+34</reasoning><answer>46</answer>"), 1);

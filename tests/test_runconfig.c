@@ -453,6 +453,8 @@ Test(runconfig, validation_rules) {
     EXPECT_INVALID("a group of one always has advantage 0", "algorithm.group_size=1",
                    "algorithm.advantage=dr_grpo");
     EXPECT_INVALID("data.source=jsonl needs data.path", "data.source=jsonl");
+    EXPECT_INVALID("rewards.overlong_buffer=40 exceeds algorithm.max_new_tokens=32",
+                   "rewards.overlong_buffer=40");
     EXPECT_INVALID("model.path is empty", "model.from_scratch=false");
     EXPECT_INVALID("model.from_scratch=true but model.path='m'", "model.path=m");
     EXPECT_INVALID("model.hidden=100 must be a multiple of model.heads=3", "model.hidden=100",

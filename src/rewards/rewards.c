@@ -219,6 +219,14 @@ float rlc_reward_number_check(const char *completion, const char *reference) {
     return strcmp(ca, cr) == 0 ? 1.0f : 0.0f;
 }
 
+float rlc_reward_overlong(int len, int max_len, int buffer, float factor) {
+    if (buffer <= 0) return 0.0f;
+    int over = len - (max_len - buffer);
+    if (over <= 0) return 0.0f;
+    if (over > buffer) over = buffer;
+    return -factor * (float)over / (float)buffer;
+}
+
 int rlc_reward_correct(const char *completion, const char *reference) {
     return rlc_reward_number_check(completion, reference) == 1.0f ||
            rlc_reward_answer_check(completion, reference) == 1.0f;

@@ -59,6 +59,12 @@ float rlc_reward_number_check(const char *completion, const char *reference);
  * not depend on which rewards a run trains with. Returns 1 or 0. */
 int rlc_reward_correct(const char *completion, const char *reference);
 
+/* DAPO's overlong penalty, added to the total reward: 0 for a completion of
+ * len <= max_len - buffer tokens, then falling linearly to -factor at
+ * max_len: -factor * (len - (max_len - buffer)) / buffer, never above 0 and
+ * never below -factor (a completion is cut at max_len). buffer <= 0: off. */
+float rlc_reward_overlong(int len, int max_len, int buffer, float factor);
+
 /* The answer of a completion: the text between the last <answer> that is
  * followed by a </answer> and the first </answer> after it (so with several
  * answers the last one counts, with nested tags the innermost, and an unclosed

@@ -297,6 +297,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
                                            &g->texts[s]));
         rlc_rewards_compute(g->rw, g->texts[s], g->refs[s / G], g->per_reward + (size_t)s * nr,
                             &g->reward[s]);
+        g->reward[s] +=
+            rlc_reward_overlong(g->go.len[s], M, p->overlong_buffer, p->overlong_penalty);
         correct += rlc_reward_correct(g->texts[s], g->refs[s / G]);
         int L = g->go.len[s];
         hit += g->go.finish[s] == RLC_FINISH_LENGTH;

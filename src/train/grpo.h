@@ -15,6 +15,8 @@ typedef struct rlc_grpo_params {
     int batch_prompts; /* B */
     int group_size;    /* G */
     int max_new_tokens;
+    int overlong_buffer;    /* rlc_reward_overlong: tokens; 0 = off */
+    float overlong_penalty; /* its factor */
     rlc_sampler_params sampler;
     rlc_adv_mode adv;
     rlc_scale_mode scale;

@@ -368,6 +368,8 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         gp.batch_prompts = RLC_RC(c, training.batch_size);
         gp.group_size = RLC_RC(c, algorithm.group_size);
         gp.max_new_tokens = RLC_RC(c, algorithm.max_new_tokens);
+        gp.overlong_buffer = RLC_RC(c, rewards.overlong_buffer);
+        gp.overlong_penalty = (float)RLC_RC(c, rewards.overlong_penalty);
         gp.sampler.temperature = (float)RLC_RC(c, algorithm.temperature);
         gp.sampler.top_p = (float)RLC_RC(c, algorithm.top_p);
         gp.sampler.top_k = RLC_RC(c, algorithm.top_k);

@@ -164,6 +164,11 @@ static const rc_key keys[] = {
 
     K(rewards, weights, RC_MAP, "number_check:1", -1000, 1000, RC_GRPO, reward_names,
       "reward name -> weight; the total reward is the weighted sum"),
+    KI(rewards, overlong_buffer, "0", 0, 1048576, RC_GRPO,
+       "DAPO overlong penalty: over the last this many tokens before algorithm.max_new_tokens "
+       "the total reward falls linearly to -overlong_penalty (0 = off)"),
+    KF(rewards, overlong_penalty, "1", 0, 1000, RC_GRPO,
+       "the overlong penalty at algorithm.max_new_tokens (with rewards.overlong_buffer)"),
 
     KE(algorithm, advantage, "grpo", advantages, RC_GRPO,
        "grpo = (r-mean)/std per group, dr_grpo = r-mean, maxrl = (r-mean)/mean, rloo = r minus "
@@ -1213,6 +1218,10 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
             active += c->rewards.weights.values[i] != 0;
         if (!active)
             return invalid("rewards.weights has no non-zero weight: every reward would be 0");
+        if (c->rewards.overlong_buffer > c->algorithm.max_new_tokens)
+            return invalid("rewards.overlong_buffer=%d exceeds algorithm.max_new_tokens=%d: the "
+                           "penalty would start before the first token",
+                           c->rewards.overlong_buffer, c->algorithm.max_new_tokens);
     }
     if (c->training.steps > 0 && c->optimizer.warmup_steps > c->training.steps)
         return invalid("optimizer.warmup_steps=%d exceeds training.steps=%d: the learning rate "

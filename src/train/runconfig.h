@@ -93,6 +93,8 @@ typedef struct rlc_run_config {
     } data;
     struct {
         rlc_rc_map weights;
+        int overlong_buffer;
+        double overlong_penalty;
     } rewards;
     struct {
         int advantage;     /* rlc_rc_advantage */
