@@ -112,6 +112,51 @@ Test(rl_adv, rloo_leaves_one_out) {
     expect_vals(a2, want2, 4, 1e-6, "rloo G=2");
 }
 
+/* Signed advantages by hand, threshold 0.5 (equal counts as positive):
+ * an all-positive group, an all-negative group, a mixed one; G = 1 works;
+ * nothing is skipped; the equal-groups count, and aliasing. */
+Test(rl_adv, psr_nsr_w_reinforce_by_hand) {
+    const float r[9] = {1, 1, 0.5f, 0, 0.2f, 0.49f, 0.7f, 0, 1};
+    const double psr[9] = {1, 1, 1, 0, 0, 0, 1, 0, 1};
+    const double nsr[9] = {0, 0, 0, -1, -1, -1, 0, -1, 0};
+    const double wr[9] = {0.25, 0.25, 0.25, -2, -2, -2, 0.25, -2, 0.25};
+    const double *want[3] = {psr, nsr, wr};
+    const rlc_adv_mode modes[3] = {RLC_ADV_PSR, RLC_ADV_NSR, RLC_ADV_W_REINFORCE};
+    for (int k = 0; k < 3; k++) {
+        float a[9];
+        int ne = -1, np = -1, nn = -1;
+        cr_assert_eq(rlc_advantages_signed(r, 3, 3, modes[k], 0.5f, 0.25f, 2.0f, a, &ne, &np, &nn),
+                     RLC_OK, "%s", rlc_last_error());
+        expect_vals(a, want[k], 9, 0, rlc_adv_mode_name(modes[k]));
+        cr_expect_eq(ne, 0);
+        cr_expect(np == 5 && nn == 4, "pos %d neg %d", np, nn);
+    }
+    const float same[4] = {0, 0, 1, 1};
+    float a[4];
+    int ne;
+    memcpy(a, same, sizeof a);
+    cr_assert_eq(rlc_advantages_signed(a, 2, 2, RLC_ADV_NSR, 0.5f, 0.1f, 1.0f, a, &ne, NULL, NULL),
+                 RLC_OK); /* in place */
+    const double nsame[4] = {-1, -1, 0, 0};
+    expect_vals(a, nsame, 4, 0, "nsr all-equal groups");
+    cr_expect_eq(ne, 2);
+    cr_assert_eq(
+        rlc_advantages_signed(same, 4, 1, RLC_ADV_PSR, 0.5f, 0.1f, 1.0f, a, &ne, NULL, NULL),
+        RLC_OK); /* G = 1 */
+    const double psame[4] = {0, 0, 1, 1};
+    expect_vals(a, psame, 4, 0, "psr G=1");
+    cr_expect_eq(ne, 4);
+    /* the other functions refuse the other modes */
+    cr_expect_eq(rlc_advantages(same, 2, 2, RLC_ADV_PSR, RLC_SCALE_GROUP, a, NULL, NULL),
+                 RLC_ERR_INVALID);
+    cr_expect_eq(
+        rlc_advantages_signed(same, 2, 2, RLC_ADV_GRPO, 0.5f, 0.1f, 1.0f, a, NULL, NULL, NULL),
+        RLC_ERR_INVALID);
+    cr_expect_eq(
+        rlc_advantages_signed(same, 2, 2, RLC_ADV_NSR, 0.5f, -0.1f, 1.0f, a, NULL, NULL, NULL),
+        RLC_ERR_INVALID);
+}
+
 Test(rl_adv, single_sample_groups_are_all_skipped) {
     const float r[3] = {1, 0, 0.7f};
     for (int m = RLC_ADV_GRPO; m <= RLC_ADV_RLOO; m++)
@@ -165,7 +210,7 @@ Test(rl_adv, bad_input_is_an_error_and_writes_nothing) {
 }
 
 Test(rl_adv, names_round_trip) {
-    for (int m = RLC_ADV_GRPO; m <= RLC_ADV_RLOO; m++) {
+    for (int m = RLC_ADV_GRPO; m <= RLC_ADV_W_REINFORCE; m++) {
         rlc_adv_mode got;
         cr_expect_eq(rlc_adv_mode_parse(rlc_adv_mode_name((rlc_adv_mode)m), &got), RLC_OK);
         cr_expect_eq((int)got, m);
@@ -371,6 +416,21 @@ static rlc_grpo_loss_params batch_params(int agg, int kl) {
     return p;
 }
 
+/* The head of the PyTorch scripts: reads what torch_batch writes, the
+ * header's third int as K3, the last array [S] as LAST. */
+#define TORCH_READ_BATCH(K3, LAST)                                                                 \
+    "import sys, struct, numpy as np, torch\n"                                                     \
+    "torch.set_num_threads(1)\n"                                                                   \
+    "raw = open(sys.argv[1], 'rb').read()\n"                                                       \
+    "S, T, " K3 " = struct.unpack_from('<3i', raw, 0)\n"                                           \
+    "eps, eps_hi, beta = struct.unpack_from('<3f', raw, 12)\n"                                     \
+    "off = 24\n"                                                                                   \
+    "def take(n):\n"                                                                               \
+    "    global off\n"                                                                             \
+    "    a = np.frombuffer(raw, '<f4', n, off).astype(np.float64); off += 4 * n; return a\n"       \
+    "logp = take(S * T).reshape(S, T); old = take(S * T).reshape(S, T)\n"                          \
+    "ref = take(S * T).reshape(S, T); mask = take(S * T).reshape(S, T); " LAST " = take(S)\n"
+
 /* Reads the batch, evaluates the formula of rl/loss.h with autograd in
  * float64 for 3 aggregations x {no KL, KL}, writes per case: loss, dlogp.
  * SEQ = 1 (set before this body): GSPO as verl's gspo policy loss writes it,
@@ -378,17 +438,7 @@ static rlc_grpo_loss_params batch_params(int agg, int kl) {
  * gradient through the clamp, as torch.clamp); it asserts that some
  * sequence is clipped. */
 #define TORCH_GRPO_BODY                                                                            \
-    "import sys, struct, numpy as np, torch\n"                                                     \
-    "torch.set_num_threads(1)\n"                                                                   \
-    "raw = open(sys.argv[1], 'rb').read()\n"                                                       \
-    "S, T, maxtok = struct.unpack_from('<3i', raw, 0)\n"                                           \
-    "eps, eps_hi, beta = struct.unpack_from('<3f', raw, 12)\n"                                     \
-    "off = 24\n"                                                                                   \
-    "def take(n):\n"                                                                               \
-    "    global off\n"                                                                             \
-    "    a = np.frombuffer(raw, '<f4', n, off).astype(np.float64); off += 4 * n; return a\n"       \
-    "logp = take(S * T).reshape(S, T); old = take(S * T).reshape(S, T)\n"                          \
-    "ref = take(S * T).reshape(S, T); mask = take(S * T).reshape(S, T); adv = take(S)\n"           \
+    TORCH_READ_BATCH("maxtok", "adv")                                                              \
     "old = torch.tensor(old); ref = torch.tensor(ref); m = torch.tensor(mask)\n"                   \
     "A = torch.tensor(adv)[:, None]\n"                                                             \
     "out = []\n"                                                                                   \
@@ -500,53 +550,67 @@ Test(rl_loss, matches_pytorch_autograd) {
         }
 }
 
-/* Rewards of 2 groups of 3 -> RLOO advantages -> the clipped loss with KL
- * (token_mean), computed by PyTorch in float64 from the rewards: the
- * advantages and the loss's gradient within close_to. */
-static const char *torch_rloo_script =
-    "import sys, struct, numpy as np, torch\n"
-    "torch.set_num_threads(1)\n"
-    "raw = open(sys.argv[1], 'rb').read()\n"
-    "S, T, G = struct.unpack_from('<3i', raw, 0)\n"
-    "eps, eps_hi, beta = struct.unpack_from('<3f', raw, 12)\n"
-    "off = 24\n"
-    "def take(n):\n"
-    "    global off\n"
-    "    a = np.frombuffer(raw, '<f4', n, off).astype(np.float64); off += 4 * n; return a\n"
-    "logp = take(S * T).reshape(S, T); old = take(S * T).reshape(S, T)\n"
-    "ref = take(S * T).reshape(S, T); mask = take(S * T).reshape(S, T); r = take(S)\n"
-    "R = torch.tensor(r).reshape(-1, G)\n"
-    "A = (R - (R.sum(1, keepdim=True) - R) / (G - 1)).reshape(-1)\n"
-    "lp = torch.tensor(logp, requires_grad=True)\n"
-    "old = torch.tensor(old); ref = torch.tensor(ref); m = torch.tensor(mask)\n"
-    "ratio = torch.exp(lp - old)\n"
-    "a = A[:, None]\n"
-    "per = -torch.min(ratio * a, torch.clamp(ratio, 1 - float(eps), 1 + float(eps_hi)) * a)\n"
-    "d = ref - lp\n"
-    "per = per + float(beta) * (torch.exp(d) - d - 1)\n"
-    "loss = torch.where(m > 0, per, torch.zeros_like(per)).sum() / m.sum()\n"
-    "loss.backward()\n"
-    "out = np.concatenate([A.numpy(), [loss.item()], lp.grad.numpy().ravel()])\n"
-    "open(sys.argv[2], 'wb').write(out.astype('<f8').tobytes())\n";
+/* Rewards of 2 groups of 3 -> advantages of MODE (set before this body:
+ * rloo, psr, nsr, w_reinforce with threshold 0.5 and weights 0.1 / 1) ->
+ * the clipped loss with KL (token_mean), computed by PyTorch in float64 from
+ * the rewards: the advantages and the loss's gradient within close_to. */
+#define TORCH_ADV_BODY                                                                             \
+    TORCH_READ_BATCH("G", "r")                                                                     \
+    "R = torch.tensor(r).reshape(-1, G)\n"                                                         \
+    "pos = (R >= 0.5).double()\n"                                                                  \
+    "if MODE == 'rloo':\n"                                                                         \
+    "    A = R - (R.sum(1, keepdim=True) - R) / (G - 1)\n"                                         \
+    "elif MODE == 'psr':\n"                                                                        \
+    "    A = pos\n"                                                                                \
+    "elif MODE == 'nsr':\n"                                                                        \
+    "    A = pos - 1\n"                                                                            \
+    "else:\n"                                                                                      \
+    "    A = 0.1 * pos - 1.0 * (1 - pos)\n"                                                        \
+    "A = A.reshape(-1)\n"                                                                          \
+    "lp = torch.tensor(logp, requires_grad=True)\n"                                                \
+    "old = torch.tensor(old); ref = torch.tensor(ref); m = torch.tensor(mask)\n"                   \
+    "ratio = torch.exp(lp - old)\n"                                                                \
+    "a = A[:, None]\n"                                                                             \
+    "per = -torch.min(ratio * a, torch.clamp(ratio, 1 - float(eps), 1 + float(eps_hi)) * a)\n"     \
+    "d = ref - lp\n"                                                                               \
+    "per = per + float(beta) * (torch.exp(d) - d - 1)\n"                                           \
+    "loss = torch.where(m > 0, per, torch.zeros_like(per)).sum() / m.sum()\n"                      \
+    "loss.backward()\n"                                                                            \
+    "out = np.concatenate([A.numpy(), [loss.item()], lp.grad.numpy().ravel()])\n"                  \
+    "open(sys.argv[2], 'wb').write(out.astype('<f8').tobytes())\n"
 
-Test(rl_loss, rloo_advantages_and_loss_match_pytorch) {
+static void adv_loss_case(const char *script, rlc_adv_mode mode) {
     batch b = make_batch();
-    const float rewards[BS] = {1, 0, 0.5f, 0.2f, 0.9f, 0.4f};
+    /* group 2 all below the threshold: NSR still learns from it */
+    const float rewards[BS] = {1, 0, 0.5f, 0.2f, 0.1f, 0.4f};
     enum { N = BS + 1 + BS * BT };
     static double want[N];
-    torch_batch(torch_rloo_script, &b, 3, rewards, want, N);
+    torch_batch(script, &b, 3, rewards, want, N);
     float adv[BS], loss, d[BS * BT];
-    cr_assert_eq(rlc_advantages(rewards, 2, 3, RLC_ADV_RLOO, RLC_SCALE_GROUP, adv, NULL, NULL),
-                 RLC_OK);
+    if (rlc_adv_mode_signed(mode))
+        cr_assert_eq(
+            rlc_advantages_signed(rewards, 2, 3, mode, 0.5f, 0.1f, 1.0f, adv, NULL, NULL, NULL),
+            RLC_OK, "%s", rlc_last_error());
+    else
+        cr_assert_eq(rlc_advantages(rewards, 2, 3, mode, RLC_SCALE_GROUP, adv, NULL, NULL), RLC_OK);
+    const char *name = rlc_adv_mode_name(mode);
     for (int i = 0; i < BS; i++)
-        cr_expect(close_to(adv[i], want[i]), "A[%d] %.9g want %.9g", i, (double)adv[i], want[i]);
+        cr_expect(close_to(adv[i], want[i]), "%s A[%d] %.9g want %.9g", name, i, (double)adv[i],
+                  want[i]);
     rlc_grpo_loss_params p = batch_params(RLC_LOSS_TOKEN_MEAN, 1);
     cr_assert_eq(rlc_grpo_loss(&p, b.logp, b.old, b.ref, adv, b.mask, BS, BT, &loss, d, NULL),
                  RLC_OK, "%s", rlc_last_error());
-    cr_expect(close_to(loss, want[BS]), "loss %.9g want %.9g", (double)loss, want[BS]);
+    cr_expect(close_to(loss, want[BS]), "%s loss %.9g want %.9g", name, (double)loss, want[BS]);
     for (int i = 0; i < BS * BT; i++)
-        cr_expect(close_to(d[i], want[BS + 1 + i]), "dlogp[%d] %.9g want %.9g", i, (double)d[i],
-                  want[BS + 1 + i]);
+        cr_expect(close_to(d[i], want[BS + 1 + i]), "%s dlogp[%d] %.9g want %.9g", name, i,
+                  (double)d[i], want[BS + 1 + i]);
+}
+
+Test(rl_loss, rloo_psr_nsr_w_reinforce_advantages_and_loss_match_pytorch) {
+    adv_loss_case("MODE = 'rloo'\n" TORCH_ADV_BODY, RLC_ADV_RLOO);
+    adv_loss_case("MODE = 'psr'\n" TORCH_ADV_BODY, RLC_ADV_PSR);
+    adv_loss_case("MODE = 'nsr'\n" TORCH_ADV_BODY, RLC_ADV_NSR);
+    adv_loss_case("MODE = 'w_reinforce'\n" TORCH_ADV_BODY, RLC_ADV_W_REINFORCE);
 }
 
 /* GSPO (importance_level sequence) against TORCH_GRPO_BODY with SEQ = 1. */

@@ -7,7 +7,8 @@
 #define MAXRL_MEAN_EPS 1e-6
 #define EQUAL_TOL 1e-6
 
-static const char *const adv_names[] = {"grpo", "dr_grpo", "maxrl", "rloo"};
+static const char *const adv_names[] = {"grpo", "dr_grpo", "maxrl",      "rloo",
+                                        "psr",  "nsr",     "w_reinforce"};
 static const char *const scale_names[] = {"group", "batch", "none"};
 #define N_ADV ((int)(sizeof adv_names / sizeof adv_names[0]))
 #define N_SCALE ((int)(sizeof scale_names / sizeof scale_names[0]))
@@ -40,6 +41,17 @@ static int all_equal(const float *x, int n) {
     return (double)hi - (double)lo <= EQUAL_TOL * (amax > 1.0f ? amax : 1.0);
 }
 
+/* RLC_ERR_INVALID naming the first non-finite reward of n (groups of G). */
+static rlc_status check_rewards(const float *rewards, size_t n, int G) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(rewards[i]))
+            return rlc_errorf(RLC_ERR_INVALID,
+                              "advantages: reward %zu (group %zu, sample %zu) is %g, expected a "
+                              "finite number",
+                              i, i / (size_t)G, i % (size_t)G, (double)rewards[i]);
+    return RLC_OK;
+}
+
 rlc_status rlc_advantages(const float *rewards, int n_groups, int G, rlc_adv_mode mode,
                           rlc_scale_mode scale, float *adv, unsigned char *group_skipped,
                           int *n_skipped) {
@@ -48,15 +60,13 @@ rlc_status rlc_advantages(const float *rewards, int n_groups, int G, rlc_adv_mod
                           n_groups, G);
     if ((unsigned)mode >= (unsigned)N_ADV)
         return rlc_errorf(RLC_ERR_INVALID, "advantages: unknown mode %d", (int)mode);
+    if (rlc_adv_mode_signed(mode))
+        return rlc_errorf(RLC_ERR_INVALID, "advantages: %s takes rlc_advantages_signed",
+                          adv_names[mode]);
     if ((unsigned)scale >= (unsigned)N_SCALE)
         return rlc_errorf(RLC_ERR_INVALID, "advantages: unknown scale_rewards %d", (int)scale);
     size_t n = (size_t)n_groups * (size_t)G;
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(rewards[i]))
-            return rlc_errorf(RLC_ERR_INVALID,
-                              "advantages: reward %zu (group %zu, sample %zu) is %g, expected a "
-                              "finite number",
-                              i, i / (size_t)G, i % (size_t)G, (double)rewards[i]);
+    RLC_TRY(check_rewards(rewards, n, G));
 
     /* Before any write: adv may alias rewards. */
     double batch_std = 0;
@@ -102,6 +112,43 @@ rlc_status rlc_advantages(const float *rewards, int n_groups, int G, rlc_adv_mod
             a[i] = (float)(((double)r[i] - mean) / div);
     }
     if (n_skipped) *n_skipped = skipped;
+    return RLC_OK;
+}
+
+int rlc_adv_mode_signed(rlc_adv_mode mode) {
+    return mode == RLC_ADV_PSR || mode == RLC_ADV_NSR || mode == RLC_ADV_W_REINFORCE;
+}
+
+rlc_status rlc_advantages_signed(const float *rewards, int n_groups, int G, rlc_adv_mode mode,
+                                 float threshold, float w_pos, float w_neg, float *adv,
+                                 int *n_equal, int *n_pos, int *n_neg) {
+    if (n_groups < 0 || G < 1)
+        return rlc_errorf(RLC_ERR_INVALID, "advantages: need n_groups >= 0 and G >= 1, got %d, %d",
+                          n_groups, G);
+    if (!rlc_adv_mode_signed(mode))
+        return rlc_errorf(RLC_ERR_INVALID, "advantages: mode %d is not psr, nsr or w_reinforce",
+                          (int)mode);
+    if (!isfinite(threshold) || !(w_pos >= 0 && isfinite(w_pos)) ||
+        !(w_neg >= 0 && isfinite(w_neg)))
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "advantages: threshold %g, weights %g and %g: expected finite numbers, "
+                          "weights >= 0",
+                          (double)threshold, (double)w_pos, (double)w_neg);
+    size_t n = (size_t)n_groups * (size_t)G;
+    RLC_TRY(check_rewards(rewards, n, G));
+    float a_pos = mode == RLC_ADV_NSR ? 0.0f : mode == RLC_ADV_PSR ? 1.0f : w_pos;
+    float a_neg = mode == RLC_ADV_PSR ? 0.0f : mode == RLC_ADV_NSR ? -1.0f : -w_neg;
+    int eq = 0, np = 0;
+    for (int g = 0; g < n_groups; g++)
+        eq += all_equal(rewards + (size_t)g * G, G);
+    for (size_t i = 0; i < n; i++) { /* adv may alias rewards: read before write */
+        int pos = rewards[i] >= threshold;
+        np += pos;
+        adv[i] = pos ? a_pos : a_neg;
+    }
+    if (n_equal) *n_equal = eq;
+    if (n_pos) *n_pos = np;
+    if (n_neg) *n_neg = (int)n - np;
     return RLC_OK;
 }
 

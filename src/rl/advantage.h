@@ -8,10 +8,13 @@
 
 /* Values are only ever appended to: they are written into run configs. */
 typedef enum rlc_adv_mode {
-    RLC_ADV_GRPO = 0, /* (r - mean_g) / (std + 1e-4), std chosen by rlc_scale_mode */
-    RLC_ADV_DR_GRPO,  /* r - mean_g, never divided (Dr. GRPO) */
-    RLC_ADV_MAXRL,    /* (r - mean_g) / (mean_g + 1e-6) (MaxRL, rewards in [0, 1]) */
-    RLC_ADV_RLOO      /* r - mean of the group's other G - 1 rewards (RLOO) */
+    RLC_ADV_GRPO = 0,   /* (r - mean_g) / (std + 1e-4), std chosen by rlc_scale_mode */
+    RLC_ADV_DR_GRPO,    /* r - mean_g, never divided (Dr. GRPO) */
+    RLC_ADV_MAXRL,      /* (r - mean_g) / (mean_g + 1e-6) (MaxRL, rewards in [0, 1]) */
+    RLC_ADV_RLOO,       /* r - mean of the group's other G - 1 rewards (RLOO) */
+    RLC_ADV_PSR,        /* +1 for positive samples, 0 otherwise (rlc_advantages_signed) */
+    RLC_ADV_NSR,        /* -1 for negative samples, 0 otherwise (rlc_advantages_signed) */
+    RLC_ADV_W_REINFORCE /* +w_pos positive, -w_neg negative (rlc_advantages_signed) */
 } rlc_adv_mode;
 
 typedef enum rlc_scale_mode {
@@ -41,14 +44,32 @@ typedef enum rlc_scale_mode {
  *
  * rewards[n_groups*G] in, adv[n_groups*G] out (may alias rewards).
  * group_skipped[n_groups] and n_skipped may be NULL. Returns RLC_ERR_INVALID
- * (with a message) for n_groups < 0, G < 1, an unknown mode or a non-finite
- * reward; nothing is written then. */
+ * (with a message) for n_groups < 0, G < 1, an unknown or signed mode (see
+ * rlc_advantages_signed) or a non-finite reward; nothing is written then. */
 rlc_status rlc_advantages(const float *rewards, int n_groups, int G, rlc_adv_mode mode,
                           rlc_scale_mode scale, float *adv, unsigned char *group_skipped,
                           int *n_skipped);
 
-/* Config names: "grpo", "dr_grpo", "maxrl", "rloo"; "group", "batch", "none".
- * Parse functions return RLC_ERR_INVALID with a message listing the choices. */
+/* Signed advantages without a baseline ("The Surprising Effectiveness of
+ * Negative Reinforcement in LLM Reasoning", Zhu et al. 2025): a sample is
+ * positive when its reward >= threshold, negative otherwise, and
+ *   psr:         A = 1 positive, 0 negative (learn from correct samples)
+ *   nsr:         A = 0 positive, -1 negative (push incorrect ones down)
+ *   w_reinforce: A = w_pos positive, -w_neg negative (the paper: 0.1, 1)
+ * No group is skipped: a group whose samples are all wrong still teaches
+ * NSR. n_equal (may be NULL) counts groups of G whose rewards are all equal
+ * (the frac_reward_zero_std metric); n_pos / n_neg (may be NULL) count the
+ * samples. Returns RLC_ERR_INVALID for another mode, n_groups < 0, G < 1, a
+ * non-finite reward, threshold or weight, or a negative weight. */
+rlc_status rlc_advantages_signed(const float *rewards, int n_groups, int G, rlc_adv_mode mode,
+                                 float threshold, float w_pos, float w_neg, float *adv,
+                                 int *n_equal, int *n_pos, int *n_neg);
+
+/* 1 for psr, nsr, w_reinforce (rlc_advantages_signed), 0 for the others. */
+int rlc_adv_mode_signed(rlc_adv_mode mode);
+
+/* Config names: "grpo", "dr_grpo", "maxrl", "rloo", "psr", "nsr", "w_reinforce"; "group", "batch",
+ * "none". Parse functions return RLC_ERR_INVALID with a message listing the choices. */
 const char *rlc_adv_mode_name(rlc_adv_mode mode); /* "?" if out of range */
 rlc_status rlc_adv_mode_parse(const char *name, rlc_adv_mode *out);
 const char *rlc_scale_mode_name(rlc_scale_mode scale);

@@ -90,7 +90,7 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
         return rlc_errorf(RLC_ERR_INVALID,
                           "grpo: batch size, group size, max_new_tokens and num_iterations must "
                           "be positive");
-    if (p->group_size == 1 && p->adv != RLC_ADV_DR_GRPO)
+    if (p->group_size == 1 && p->adv != RLC_ADV_DR_GRPO && !rlc_adv_mode_signed(p->adv))
         return rlc_errorf(RLC_ERR_INVALID,
                           "grpo: group_size 1 gives every sample a zero advantage under %s "
                           "(a group needs at least 2 samples to compare)",
@@ -312,8 +312,12 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     }
 
     /* 4. advantages */
-    int n_skipped = 0;
-    RLC_TRY(rlc_advantages(g->reward, B, G, p->adv, p->scale, g->adv, g->skipped, &n_skipped));
+    int n_skipped = 0; /* groups with all rewards equal */
+    if (rlc_adv_mode_signed(p->adv))
+        RLC_TRY(rlc_advantages_signed(g->reward, B, G, p->adv, p->reward_threshold, p->psr_weight,
+                                      p->nsr_weight, g->adv, &n_skipped, NULL, NULL));
+    else
+        RLC_TRY(rlc_advantages(g->reward, B, G, p->adv, p->scale, g->adv, g->skipped, &n_skipped));
 
     /* 5. the loss normalizer is the whole batch's, so micro-batches add up */
     rlc_grpo_loss_params lp = p->loss;

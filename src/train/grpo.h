@@ -20,6 +20,8 @@ typedef struct rlc_grpo_params {
     rlc_sampler_params sampler;
     rlc_adv_mode adv;
     rlc_scale_mode scale;
+    float reward_threshold;       /* psr/nsr/w_reinforce: positive when reward >= this */
+    float psr_weight, nsr_weight; /* w_reinforce's weights */
     rlc_grpo_loss_params loss;
     int num_iterations;
     int micro_batch; /* sequences per forward/backward; 0: all */

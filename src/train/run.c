@@ -373,11 +373,15 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         gp.sampler.temperature = (float)RLC_RC(c, algorithm.temperature);
         gp.sampler.top_p = (float)RLC_RC(c, algorithm.top_p);
         gp.sampler.top_k = RLC_RC(c, algorithm.top_k);
-        _Static_assert((int)RLC_RC_ADV_RLOO == (int)RLC_ADV_RLOO &&
+        _Static_assert((int)RLC_RC_ADV_W_REINFORCE == (int)RLC_ADV_W_REINFORCE &&
+                           (int)RLC_RC_ADV_RLOO == (int)RLC_ADV_RLOO &&
                            (int)RLC_RC_ADV_MAXRL == (int)RLC_ADV_MAXRL,
                        "algorithm.advantage values are rlc_adv_mode values");
         gp.adv = (rlc_adv_mode)RLC_RC(c, algorithm.advantage);
         gp.scale = (rlc_scale_mode)RLC_RC(c, algorithm.scale_rewards);
+        gp.reward_threshold = (float)RLC_RC(c, algorithm.reward_threshold);
+        gp.psr_weight = (float)RLC_RC(c, algorithm.psr_weight);
+        gp.nsr_weight = (float)RLC_RC(c, algorithm.nsr_weight);
         gp.loss.epsilon = (float)RLC_RC(c, algorithm.epsilon);
         gp.loss.epsilon_high = (float)RLC_RC(c, algorithm.epsilon_high);
         gp.loss.beta = (float)RLC_RC(c, algorithm.beta);

@@ -65,7 +65,8 @@ static const char *const lora_targets[] = {"q_proj",    "k_proj",     "v_proj",
 static const char *const data_sources[] = {"arithmetic", "jsonl", NULL};
 static const char *const reward_names[] = {"format_exact", "format_approx", "answer_check",
                                            "number_check", NULL};
-static const char *const advantages[] = {"grpo", "dr_grpo", "maxrl", "rloo", NULL};
+static const char *const advantages[] = {"grpo", "dr_grpo", "maxrl",       "rloo",
+                                         "psr",  "nsr",     "w_reinforce", NULL};
 static const char *const scalings[] = {"group", "batch", "none", NULL};
 static const char *const loss_aggs[] = {"token_mean", "seq_mean_token_mean",
                                         "seq_mean_token_sum_norm", NULL};
@@ -172,7 +173,14 @@ static const rc_key keys[] = {
 
     KE(algorithm, advantage, "grpo", advantages, RC_GRPO,
        "grpo = (r-mean)/std per group, dr_grpo = r-mean, maxrl = (r-mean)/mean, rloo = r minus "
-       "the mean of the group's other rewards"),
+       "the mean of the group's other rewards; psr = 1 for positive samples (reward >= "
+       "reward_threshold), nsr = -1 for negative ones, w_reinforce = psr_weight or -nsr_weight"),
+    KF(algorithm, reward_threshold, "0.5", -1e9, 1e9, RC_GRPO,
+       "psr/nsr/w_reinforce: a sample is positive when its reward >= this"),
+    KF(algorithm, psr_weight, "0.1", 0, 1000, RC_GRPO,
+       "w_reinforce: advantage of a positive sample"),
+    KF(algorithm, nsr_weight, "1", 0, 1000, RC_GRPO,
+       "w_reinforce: minus the advantage of a negative sample"),
     KE(algorithm, scale_rewards, "group", scalings, RC_GRPO,
        "std used by grpo: per group, whole batch, or none"),
     KI(algorithm, group_size, "4", 1, 4096, RC_GRPO, "completions sampled per prompt (G)"),
@@ -1204,7 +1212,10 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
                        "data.source=arithmetic generates problems without end; set training.steps");
 
     if (grpo) {
-        if (c->algorithm.group_size < 2)
+        int signed_adv = c->algorithm.advantage == RLC_RC_ADV_PSR ||
+                         c->algorithm.advantage == RLC_RC_ADV_NSR ||
+                         c->algorithm.advantage == RLC_RC_ADV_W_REINFORCE;
+        if (c->algorithm.group_size < 2 && !signed_adv)
             return invalid("algorithm.group_size=%d with algorithm.advantage=%s: advantages are "
                            "relative to the other samples of the same prompt, so a group of one "
                            "always has advantage 0 and nothing is learned; use group_size >= 2",

@@ -26,7 +26,10 @@ typedef enum {
     RLC_RC_ADV_GRPO = 0,
     RLC_RC_ADV_DR_GRPO,
     RLC_RC_ADV_MAXRL,
-    RLC_RC_ADV_RLOO
+    RLC_RC_ADV_RLOO,
+    RLC_RC_ADV_PSR,
+    RLC_RC_ADV_NSR,
+    RLC_RC_ADV_W_REINFORCE
 } rlc_rc_advantage;
 typedef enum { RLC_RC_SCALE_GROUP = 0, RLC_RC_SCALE_BATCH, RLC_RC_SCALE_NONE } rlc_rc_scale;
 typedef enum {
@@ -99,6 +102,7 @@ typedef struct rlc_run_config {
     struct {
         int advantage;     /* rlc_rc_advantage */
         int scale_rewards; /* rlc_rc_scale */
+        double reward_threshold, psr_weight, nsr_weight;
         int group_size;
         double epsilon, epsilon_high, beta;
         int loss_agg;         /* rlc_rc_loss_agg */
