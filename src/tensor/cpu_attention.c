@@ -228,15 +228,10 @@ void rlc_cpu_attention_backward(float *dq, float *dk, float *dv, float *scratch,
     }
 }
 
-#ifdef __AVX512F__
-/* 16 cached values from p, F32 or BF16 widened (bf16 is a constant where
- * this is inlined). */
-static inline __attribute__((always_inline)) __m512 load16(const void *p, size_t i, int bf16) {
-    if (!bf16) return _mm512_loadu_ps((const float *)p + i);
-    __m256i h = _mm256_loadu_si256((const void *)((const uint16_t *)p + i));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
+/* The AVX-512 decode path needs F, BW and VL (rlc_load16) at compile time;
+ * rlc_cpu_isa_get says at run time whether the CPU has them. */
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define DECODE_AVX512 1
 /* One query head q (D floats, D a multiple of 16 up to DECODE_DMAX) over n
  * cached keys and values (row stride ks): scores four keys at a time from q
  * held in registers (one rlc_hsum4 per four keys instead of a reduction per
@@ -257,17 +252,18 @@ static inline __attribute__((always_inline)) void head_avx512(float *o, float *P
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int c = 0; c < nv; c++) {
             size_t i = k0 + 16 * (size_t)c;
-            a0 = _mm512_fmadd_ps(qv[c], load16(kh, i, bf16), a0);
-            a1 = _mm512_fmadd_ps(qv[c], load16(kh, i + ks, bf16), a1);
-            a2 = _mm512_fmadd_ps(qv[c], load16(kh, i + 2 * (size_t)ks, bf16), a2);
-            a3 = _mm512_fmadd_ps(qv[c], load16(kh, i + 3 * (size_t)ks, bf16), a3);
+            a0 = _mm512_fmadd_ps(qv[c], rlc_load16(kh, bf16, i, 0, 0), a0);
+            a1 = _mm512_fmadd_ps(qv[c], rlc_load16(kh, bf16, i + ks, 0, 0), a1);
+            a2 = _mm512_fmadd_ps(qv[c], rlc_load16(kh, bf16, i + 2 * (size_t)ks, 0, 0), a2);
+            a3 = _mm512_fmadd_ps(qv[c], rlc_load16(kh, bf16, i + 3 * (size_t)ks, 0, 0), a3);
         }
         _mm_storeu_ps(P + j, _mm_mul_ps(vs, rlc_hsum4(a0, a1, a2, a3)));
     }
     for (; j < n; j++) {
         __m512 a0 = _mm512_setzero_ps();
         for (int c = 0; c < nv; c++)
-            a0 = _mm512_fmadd_ps(qv[c], load16(kh, (size_t)j * ks + 16 * (size_t)c, bf16), a0);
+            a0 = _mm512_fmadd_ps(qv[c], rlc_load16(kh, bf16, (size_t)j * ks + 16 * (size_t)c, 0, 0),
+                                 a0);
         P[j] = scale * _mm512_reduce_add_ps(a0);
     }
     softmax_row(P, n, m);
@@ -276,7 +272,8 @@ static inline __attribute__((always_inline)) void head_avx512(float *o, float *P
     for (j = 0; j < n; j++) {
         __m512 p = _mm512_set1_ps(P[j]);
         for (int c = 0; c < nv; c++)
-            acc[c] = _mm512_fmadd_ps(p, load16(vh, (size_t)j * ks + 16 * (size_t)c, bf16), acc[c]);
+            acc[c] = _mm512_fmadd_ps(p, rlc_load16(vh, bf16, (size_t)j * ks + 16 * (size_t)c, 0, 0),
+                                     acc[c]);
     }
     for (int c = 0; c < nv; c++)
         _mm512_storeu_ps(o + 16 * c, acc[c]);
@@ -333,7 +330,7 @@ static void decode(float *out, float *scratch, const float *q, const void *kc, c
     int group = Hq / Hkv, ks = Hkv * D;
     size_t esz = bf16 ? 2 : 4;
     float scale = 1.0f / sqrtf((float)D);
-#ifdef __AVX512F__
+#ifdef DECODE_AVX512
     int avx = rlc_cpu_isa_get() == RLC_CPU_AVX512 && D % 16 == 0 && D <= DECODE_DMAX;
 #endif
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
@@ -349,7 +346,7 @@ static void decode(float *out, float *scratch, const float *q, const void *kc, c
                 memset(o, 0, (size_t)D * sizeof(float));
                 continue;
             }
-#ifdef __AVX512F__
+#ifdef DECODE_AVX512
             if (avx && bf16)
                 head_avx512(o, P, m, q + hq * D, kh, vh, n, ks, D, scale, 1);
             else if (avx)

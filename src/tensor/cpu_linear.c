@@ -131,17 +131,6 @@ static void gen_rows(const float *x, int N, int in, rlc_wmat W, int r0, int nr, 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 #define AVX512_INLINE AVX512 __attribute__((always_inline)) static inline
 
-/* 16 weights from column k of a row: widened BF16 or F32, masked or not. */
-AVX512_INLINE __m512 load_w(const void *w, int bf16, size_t k, int masked, __mmask16 m) {
-    if (bf16) {
-        const uint16_t *p = (const uint16_t *)w + k;
-        __m256i h = masked ? _mm256_maskz_loadu_epi16(m, p) : _mm256_loadu_si256((const void *)p);
-        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    }
-    const float *p = (const float *)w + k;
-    return masked ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p);
-}
-
 /* y[i, 0..RB) for RB (1 or 4) weight rows at w (row stride in) and NB
  * (1..4) x rows at x; y points at (row 0, first column) of the block. */
 /* BF16 rows are prefetched by software, one line per line read, PF_BLOCKS
@@ -170,7 +159,7 @@ AVX512_INLINE void avx_block(const float *x, int in, const void *w, int bf16, in
 #pragma GCC unroll 4
         for (int r = 0; r < RB; r++) {
             if (r < lpi) _mm_prefetch(nxt + ((size_t)(k / 16) * lpi + r) * 64, _MM_HINT_T0);
-            wv[r] = load_w(w, bf16, (size_t)r * in + k, 0, 0);
+            wv[r] = rlc_load16(w, bf16, (size_t)r * in + k, 0, 0);
         }
 #pragma GCC unroll 4
         for (int i = 0; i < NB; i++) {
@@ -185,7 +174,7 @@ AVX512_INLINE void avx_block(const float *x, int in, const void *w, int bf16, in
         __m512 wv[4];
 #pragma GCC unroll 4
         for (int r = 0; r < RB; r++)
-            wv[r] = load_w(w, bf16, (size_t)r * in + k, 1, m);
+            wv[r] = rlc_load16(w, bf16, (size_t)r * in + k, 1, m);
 #pragma GCC unroll 4
         for (int i = 0; i < NB; i++) {
             __m512 xv = _mm512_maskz_loadu_ps(m, x + (size_t)i * in + k);

@@ -61,6 +61,21 @@ rlc_hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
     __m256 abcd = _mm256_hadd_ps(ab, cd);
     return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }
+
+/* 16 values from element k of p, F32 or BF16 widened (exactly), masked
+ * (lanes of m, the rest 0) or not; bf16 and masked are constants where this
+ * is inlined. For the linear and decode-attention kernels. */
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) static inline __m512
+rlc_load16(const void *p, int bf16, size_t k, int masked, __mmask16 m) {
+    if (bf16) {
+        const uint16_t *h16 = (const uint16_t *)p + k;
+        __m256i h =
+            masked ? _mm256_maskz_loadu_epi16(m, h16) : _mm256_loadu_si256((const void *)h16);
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+    const float *f = (const float *)p + k;
+    return masked ? _mm512_maskz_loadu_ps(m, f) : _mm512_loadu_ps(f);
+}
 #endif
 
 #ifdef __AVX512F__
