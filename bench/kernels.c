@@ -3,8 +3,9 @@
  * step, printed as GFLOP/s (compute-bound kernels, against a 1024^3 sgemm
  * measured in the same run) or GB/s (memory-bound ones, counting each
  * tensor read or written once), and the fast exp against libm's expf. Usage:
- * build/bench_kernels [threads] [linear|dx|dpbf16] (only the linear rows,
- * the linear_dx rows or the vdpbf16ps experiment). */
+ * build/bench_kernels [threads] [linear|threshold|dx|dpbf16] (only the
+ * linear rows, the rows where linear changes kernels, the linear_dx rows or
+ * the vdpbf16ps experiment). */
 #include "base/dtype.h"
 #include "tensor/backend.h"
 #include "tensor/cpu_attention.h"
@@ -249,10 +250,12 @@ static void bench_linear(const rlc_backend *be, const lshape *sh, int N, int bf1
         free(y[j]);
 }
 
-/* Where sgemm overtakes the streamed kernels: both at growing N on one
- * shape (Qwen3-0.6B gate|up), weights hot in the cache as in a prefill. */
-static void bench_linear_threshold(int bf16) {
-    int in = 1024, out = 6144, Ns[] = {8, 16, 24, 32, 48, 64, 128};
+/* Where linear hands over from the streamed kernels: streamed, the AVX-512
+ * panel kernels and OpenBLAS sgemm (F32 W; for BF16 W, linear's old path:
+ * widen into scratch, sgemm) at growing N on two shapes (135M gate|up,
+ * Qwen3-0.6B gate|up), weights hot in the cache as in a prefill. GFLOP/s. */
+static void bench_linear_threshold(int bf16, int in, int out) {
+    int Ns[] = {4, 8, 9, 12, 16, 24, 32, 48, 64, 128, 512};
     size_t per = (size_t)in * out;
     float *wf = buf(per), *scratch = buf(RLC_LINEAR_SCRATCH);
     uint16_t *wb = malloc(per * 2);
@@ -262,23 +265,24 @@ static void bench_linear_threshold(int bf16) {
     rlc_wmat W = bf16 ? (rlc_wmat){.bf16 = wb} : (rlc_wmat){.f32 = wf};
     for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++) {
         int N = Ns[n];
-        int Ng = N < 33 ? 33 : N; /* rows the sgemm path runs at */
-        float *x = buf((size_t)Ng * in), *y = buf((size_t)Ng * out);
+        float *x = buf((size_t)N * in), *y = buf((size_t)N * out);
         rlc_linear_out o = {y, W, out};
-        double s_str, s_gemm;
+        double s_str, s_pan, s_gemm;
         TIME(s_str, rlc_cpu_linear_streamed(x, N, in, &o, 1, 1.0f, 0));
+        TIME(s_pan, rlc_cpu_linear_panels(x, N, in, &o, 1, 1.0f, 0, scratch));
         if (bf16) {
-            /* The sgemm path of linear at N > 32: widen into scratch, sgemm. */
-            TIME(s_gemm, rlc_backend_cpu()->linear(x, Ng, in, &o, 1, 1.0f, 0, scratch));
-            s_gemm *= (double)N / Ng;
+            lshape sh = {"", in, 1, {out}};
+            lin_ctx L = {NULL, &sh, N, 1, per, 1, 0, NULL, wb, x, scratch, {y, NULL, NULL}};
+            TIME(s_gemm, lin_widen_sgemm(&L));
         } else {
             TIME(s_gemm, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1.0f, x,
                                      in, wf, in, 0.0f, y, out));
         }
+        double fl = 2.0 * N * per * 1e-9;
         char name[96];
-        snprintf(name, sizeof name, "threshold %s 1024->6144 N=%d", bf16 ? "bf16" : "f32", N);
-        printf("%-44s streamed %9.1f us %7.1f GFLOP/s, sgemm path %9.1f us: %.2fx\n", name,
-               s_str * 1e6, 2.0 * N * per / s_str * 1e-9, s_gemm * 1e6, s_gemm / s_str);
+        snprintf(name, sizeof name, "threshold %s %d->%d N=%d", bf16 ? "bf16" : "f32", in, out, N);
+        printf("%-40s GFLOP/s: streamed %6.1f  panels %6.1f  %s %6.1f\n", name, fl / s_str,
+               fl / s_pan, bf16 ? "widen+sgemm" : "sgemm", fl / s_gemm);
         free(x), free(y);
     }
     free(wf), free(wb), free(scratch);
@@ -421,8 +425,10 @@ static void bench_linear_all(const rlc_backend *be) {
             bench_linear(be, &shapes[i], 1, bf16, stream);
             bench_linear(be, &shapes[i], 16, bf16, stream);
         }
-    bench_linear_threshold(0);
-    bench_linear_threshold(1);
+    for (int bf16 = 0; bf16 < 2; bf16++) {
+        bench_linear_threshold(bf16, 576, 1536);
+        bench_linear_threshold(bf16, 1024, 6144);
+    }
     bench_linear_dx(576, 1536);
     bench_linear_dx(1024, 3072);
     bench_linear_dpbf16();
@@ -435,6 +441,13 @@ int main(int argc, char **argv) {
     printf("threads %d\n", omp_get_max_threads());
     if (argc > 2 && strcmp(argv[2], "linear") == 0) {
         bench_linear_all(be);
+        return 0;
+    }
+    if (argc > 2 && strcmp(argv[2], "threshold") == 0) {
+        for (int bf16 = 0; bf16 < 2; bf16++) {
+            bench_linear_threshold(bf16, 576, 1536);
+            bench_linear_threshold(bf16, 1024, 6144);
+        }
         return 0;
     }
     if (argc > 2 && strcmp(argv[2], "dx") == 0) {

@@ -194,7 +194,8 @@ Test(linear, fused_outputs) {
 }
 
 /* A BF16 W gives what its widened F32 copy gives: bit for bit in the
- * streamed kernels (same summation order) at any N; through linear (which
+ * streamed kernels (same summation order) at any N, and through linear with
+ * AVX-512 (streamed or panel kernels); through linear without it (which
  * takes sgemm for F32 W from 25 rows, for BF16 from 49, and whose blocking
  * may differ between the two) within the file's tolerance, 1e-5 of
  * sum |x w| (about in / 4 for entries uniform in [-1, 1]). */
@@ -219,10 +220,11 @@ Test(linear, bf16_equals_widened_f32) {
                           yb[i], yf[i]);
             cpu->linear(x, N, in, &ob, 1, 1.0f, 0, scratch);
             cpu->linear(x, N, in, &of, 1, 1.0f, 0, scratch);
+            int exact = rlc_cpu_isa_get() == RLC_CPU_AVX512;
             rlc_cpu_isa_set(prev);
             for (size_t i = 0; i < ny; i++)
-                cr_assert(fabsf(yb[i] - yf[i]) <= 1e-5f * in / 4, "%s N=%d: %.9g vs %.9g",
-                          isa_name[p], N, yb[i], yf[i]);
+                cr_assert(exact ? yb[i] == yf[i] : fabsf(yb[i] - yf[i]) <= 1e-5f * in / 4,
+                          "%s N=%d: %.9g vs %.9g", isa_name[p], N, yb[i], yf[i]);
         }
         free(x), free(yb), free(yf);
     }
@@ -271,6 +273,62 @@ Test(linear, linear_dx_matches_ref) {
                     }
                 free(dy), free(d0), free(r), free(d[0]), free(d[1]);
                 wmat_free(&w);
+            }
+    free(scratch);
+}
+
+/* The AVX-512 panel kernels (linear from 9 rows): every y[i, r] is exactly
+ * alpha * (one fmaf chain over k = 0..in-1 of x[i,k] * w[r,k]) (+ y0), for
+ * F32 and BF16 weights, fused outputs of heights around the panels' 12 and
+ * 16 and the chunks' 48, row counts around the blocks' 16 and 32, and x
+ * packed in several passes (in = 8192: 128 rows a pass); the same bits at 1
+ * and 2 threads. Without AVX-512 the test has nothing to check. */
+Test(linear, panels_are_one_fma_chain) {
+    if (rlc_cpu_isa_get() != RLC_CPU_AVX512) return;
+    static const int Ns[] = {1, 9, 16, 17, 32, 33, 70, 300};
+    static const int ins[] = {1, 2, 3, 37, 129, 8192};
+    static const int outs[][2] = {{5, 12}, {13, 16}, {47, 48}, {49, 100}, {1, 17}};
+    float *scratch = scratch_new();
+    int max = omp_get_max_threads() > 1 ? omp_get_max_threads() : 2;
+    for (size_t a = 0; a < sizeof ins / sizeof *ins; a++)
+        for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++)
+            for (size_t b = 0; b < sizeof outs / sizeof *outs; b++) {
+                int N = Ns[n], in = ins[a], acc = (int)(n + b) % 2;
+                if (in == 8192 && (N < 300 || b > 0)) continue; /* the passes: one case */
+                float alpha = b % 2 ? -0.75f : 1.0f;
+                wmat w[2] = {wmat_new(outs[b][0], in, 0), wmat_new(outs[b][1], in, 1)};
+                float *x = rnd((size_t)N * in), *y0[2], *y[2][2];
+                rlc_linear_out o[2][2];
+                for (int j = 0; j < 2; j++) {
+                    size_t ny = (size_t)N * outs[b][j];
+                    y0[j] = rnd(ny), y[0][j] = rnd(ny), y[1][j] = rnd(ny);
+                    for (int t = 0; t < 2; t++) {
+                        memcpy(y[t][j], y0[j], ny * sizeof(float));
+                        o[t][j] = (rlc_linear_out){y[t][j], w[j].W, outs[b][j]};
+                    }
+                }
+                omp_set_num_threads(1);
+                rlc_cpu_linear_panels(x, N, in, o[0], 2, alpha, acc, scratch);
+                omp_set_num_threads(max);
+                rlc_cpu_linear_panels(x, N, in, o[1], 2, alpha, acc, scratch);
+                for (int j = 0; j < 2; j++)
+                    for (int i = 0; i < N; i++)
+                        for (int r = 0; r < outs[b][j]; r++) {
+                            float c = 0.0f;
+                            for (int k = 0; k < in; k++)
+                                c = fmaf(x[(size_t)i * in + k], w[j].wide[(size_t)r * in + k], c);
+                            size_t at = (size_t)i * outs[b][j] + r;
+                            float want = acc ? alpha * c + y0[j][at] : alpha * c;
+                            for (int t = 0; t < 2; t++)
+                                cr_assert(y[t][j][at] == want,
+                                          "%s N=%d in=%d out=%d acc=%d threads=%d: y[%d,%d] = "
+                                          "%.9g, fma chain %.9g",
+                                          j ? "bf16" : "f32", N, in, outs[b][j], acc, t ? max : 1,
+                                          i, r, y[t][j][at], want);
+                        }
+                for (int j = 0; j < 2; j++)
+                    free(y0[j]), free(y[0][j]), free(y[1][j]), wmat_free(&w[j]);
+                free(x);
             }
     free(scratch);
 }

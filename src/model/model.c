@@ -147,7 +147,8 @@ static rlc_status model_layout(const rlc_model_config *cfg, rlc_model **out) {
     m->desc = rlc_calloc(max_desc, sizeof *m->desc);
     m->layers = rlc_calloc((size_t)L, sizeof *m->layers);
     m->inv_freq = rlc_calloc((size_t)D / 2, sizeof(float));
-    if (!m->desc || !m->layers || !m->inv_freq) {
+    m->lin_scratch = rlc_aligned_alloc(RLC_LINEAR_SCRATCH * sizeof(float));
+    if (!m->desc || !m->layers || !m->inv_freq || !m->lin_scratch) {
         rlc_model_free(m);
         return RLC_ERR_NOMEM;
     }
@@ -341,8 +342,7 @@ static rlc_status store_attach(rlc_model *m, rlc_st_file *f) {
         m->mats[k++] = (model_mat){.off = (ptrdiff_t)d->off, .bf16 = p};
     }
     qsort(m->mats, (size_t)m->n_mats, sizeof *m->mats, mat_cmp);
-    m->lin_scratch = rlc_aligned_alloc(RLC_LINEAR_SCRATCH * sizeof(float));
-    return m->lin_scratch ? RLC_OK : RLC_ERR_NOMEM;
+    return RLC_OK;
 }
 
 /* keep_bf16: a file whose matrices are all BF16 keeps them BF16 (mapped);
@@ -453,8 +453,7 @@ rlc_status rlc_model_clone_base(const rlc_model *m, rlc_model **out) {
     if (st == RLC_OK && m->store) {
         /* the frozen matrices are shared, not copied */
         c->mats = rlc_malloc((size_t)m->n_mats * sizeof *c->mats);
-        c->lin_scratch = rlc_aligned_alloc(RLC_LINEAR_SCRATCH * sizeof(float));
-        if (!c->mats || !c->lin_scratch) st = RLC_ERR_NOMEM;
+        if (!c->mats) st = RLC_ERR_NOMEM;
         if (st == RLC_OK) {
             memcpy(c->mats, m->mats, (size_t)m->n_mats * sizeof *c->mats);
             c->n_mats = m->n_mats;
@@ -568,8 +567,6 @@ rlc_status model_materialize(rlc_model *m) {
     m->n_mats = 0;
     store_release(m->store);
     m->store = NULL;
-    free(m->lin_scratch); /* every weight is F32 now */
-    m->lin_scratch = NULL;
     return RLC_OK;
 }
 

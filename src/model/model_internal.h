@@ -79,8 +79,8 @@ struct rlc_model {
     float *rope_cos, *rope_sin;
     int rope_T;
 
-    /* RLC_LINEAR_SCRATCH floats for products with BF16 weights (NULL while
-     * every weight is F32); shared by every pass over this model */
+    /* RLC_LINEAR_SCRATCH floats for the products of linear/linear_dx;
+     * shared by every pass over this model */
     float *lin_scratch;
 
     /* LoRA */

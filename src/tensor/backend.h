@@ -21,8 +21,8 @@ typedef struct rlc_wmat {
     const uint16_t *bf16;
 } rlc_wmat;
 
-/* Floats of scratch that linear/linear_dx may clobber when W is BF16
- * (NULL is allowed when every W is F32). */
+/* Floats of scratch that linear/linear_dx may clobber (the CPU backend
+ * packs x there for many rows, and widens BF16 W there without AVX-512). */
 #define RLC_LINEAR_SCRATCH ((size_t)1 << 20)
 
 /* Attention works on blocks of RLC_ATTN_BLOCK query rows; one worker holds a

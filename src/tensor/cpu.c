@@ -1,4 +1,5 @@
-/* The CPU backend: OpenBLAS sgemm for matmuls (in tiles: rlc_cpu_sgemm), OpenMP over rows (or over
+/* The CPU backend: linear maps in cpu_linear.c (own AVX-512 kernels), OpenBLAS sgemm for the other
+ * matmuls (in tiles: rlc_cpu_sgemm), OpenMP over rows (or over
  * channel blocks where rows would race) for everything else, inner loops
  * written so -O3 -march=native vectorizes them. Attention lives in
  * cpu_attention.c. Reductions that end in a parameter gradient are split over

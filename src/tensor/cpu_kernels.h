@@ -34,6 +34,12 @@ void rlc_cpu_embedding_forward(float *out, const int *ids, rlc_wmat wte, int N, 
  * tests and the benchmark. */
 void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
                              float alpha, int accumulate);
+/* linear with the AVX-512 panel kernels at any N (linear itself uses them
+ * from 9 rows where the CPU has AVX-512; without it this is linear's sgemm
+ * path); scratch: RLC_LINEAR_SCRATCH floats, F32 W included. For tests and
+ * the benchmark. */
+void rlc_cpu_linear_panels(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
+                           float alpha, int accumulate, float *scratch);
 /* linear_dx with W streamed once at any N (linear_dx itself uses it up to
  * 4 rows): for tests and the benchmark. */
 void rlc_cpu_linear_dx_streamed(float *dx, const float *dy, rlc_wmat W, int N, int in, int out,

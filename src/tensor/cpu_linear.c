@@ -1,19 +1,21 @@
 /* Linear maps of the CPU backend over F32 or BF16 weights (contracts in
  * backend.h).
  *
- * Few rows (decode; N <= 24 for F32 weights, <= 48 for BF16): memory-bound, so each weight is read
- * from memory once per call for all N rows. The weight rows of all fused outputs are cut into
- * chunks that the threads of ONE parallel region take in turn; within a chunk a block of 4 weight
- * rows is multiplied with 4 x rows at a time (16 F32 accumulators), the block staying in L1 while
- * the x rows pass. A BF16 weight is widened exactly in registers, and both dtypes sum in the same
- * order, so a BF16 W gives bit for bit what its widened F32 copy gives. The AVX-512 kernels are
- * compiled for that target alone and picked at run time; the generic ones are plain C the compiler
- * vectorizes.
+ * Few rows (decode; N <= 8 with AVX-512, else N <= 24 for F32 weights and <= 48 for BF16):
+ * memory-bound, so each weight is read from memory once per call for all N rows. The weight rows of
+ * all fused outputs are cut into chunks that the threads of ONE parallel region take in turn;
+ * within a chunk a block of 4 weight rows is multiplied with 4 x rows at a time (16 F32
+ * accumulators), the block staying in L1 while the x rows pass. A BF16 weight is widened exactly in
+ * registers, and both dtypes sum in the same order, so a BF16 W gives bit for bit what its widened
+ * F32 copy gives. The AVX-512 kernels are compiled for that target alone and picked at run time;
+ * the generic ones are plain C the compiler vectorizes.
  *
  * linear_dx streams W once the same way for up to 4 rows (plain C only).
  *
- * Many rows: OpenBLAS sgemm in tiles fixed by the shape (rlc_cpu_sgemm); a
- * BF16 W is widened block by block into the caller's scratch first. */
+ * Many rows: with AVX-512, the panel kernels (x packed transposed into the
+ * scratch, W read where it lies; see "many rows: AVX-512 panels"); without
+ * it, OpenBLAS sgemm in tiles fixed by the shape (rlc_cpu_sgemm), a BF16 W
+ * widened block by block into the scratch first. */
 #include "tensor/backend.h"
 #include "tensor/cpu_kernels.h"
 #include "tensor/cpu_math.h"
@@ -26,10 +28,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Up to this many rows the streamed kernels beat sgemm (F32 W) or widening
- * plus sgemm (BF16 W): "threshold" rows of bench/kernels.c. */
+/* Without AVX-512, up to this many rows the streamed kernels beat sgemm (F32
+ * W) or widening plus sgemm (BF16 W). */
 #define FEW_ROWS_F32 24
 #define FEW_ROWS_BF16 48
+/* With AVX-512, from this many rows linear takes the panel kernels (below,
+ * the streamed ones): "threshold" rows of bench/kernels.c (streamed ahead
+ * up to 8 rows; from 9 to 12 ahead on 576 -> 1536 with the weights in
+ * cache, behind on 1024 -> 6144; panels 1.3-2x ahead from 16). */
+#define PANEL_FROM_ROWS 9
 /* Up to this many rows linear_dx streams W once: "linear_dx" rows of
  * bench/kernels.c (1-2x sgemm at N <= 4, behind it from 8). */
 #define DX_FEW_ROWS 4
@@ -240,15 +247,18 @@ AVX512_INLINE void avx_rows_t(const float *x, int N, int in, const void *W, int 
                      accumulate, 0);
 }
 
-AVX512 static void avx_rows_f32(const float *x, int N, int in, const float *W, int r0, int nr,
-                                float *y, int ldy, float alpha, int accumulate) {
-    avx_rows_t(x, N, in, W, 0, r0, nr, y, ldy, alpha, accumulate);
-}
-
-AVX512 static void avx_rows_bf16(const float *x, int N, int in, const uint16_t *W, int r0, int nr,
-                                 float *y, int ldy, float alpha, int accumulate) {
-    avx_rows_t(x, N, in, W, 1, r0, nr, y, ldy, alpha, accumulate);
-}
+/* name(x, N, in, W, ...): the always-inline kernel body for W's dtype (one
+ * specialized copy each); for avx_rows_t and avx_chunk, which share a
+ * signature. */
+#define AVX_BY_DTYPE(name, body)                                                                   \
+    AVX512 static void name(const float *x, int N, int in, rlc_wmat W, int r0, int nr, float *y,   \
+                            int ldy, float alpha, int accumulate) {                                \
+        if (W.f32)                                                                                 \
+            body(x, N, in, W.f32, 0, r0, nr, y, ldy, alpha, accumulate);                           \
+        else                                                                                       \
+            body(x, N, in, W.bf16, 1, r0, nr, y, ldy, alpha, accumulate);                          \
+    }
+AVX_BY_DTYPE(avx_rows, avx_rows_t)
 #else
 #define HAVE_AVX512_KERNELS 0
 #endif
@@ -287,10 +297,8 @@ void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out
             const float *xi = x + (size_t)i0 * in;
             float *yi = o[j].y + (size_t)i0 * o[j].out;
 #if HAVE_AVX512_KERNELS
-            if (avx && o[j].W.f32)
-                avx_rows_f32(xi, ni, in, o[j].W.f32, r0, nr, yi, o[j].out, alpha, accumulate);
-            else if (avx)
-                avx_rows_bf16(xi, ni, in, o[j].W.bf16, r0, nr, yi, o[j].out, alpha, accumulate);
+            if (avx)
+                avx_rows(xi, ni, in, o[j].W, r0, nr, yi, o[j].out, alpha, accumulate);
             else
 #endif
                 gen_rows(xi, ni, in, o[j].W, r0, nr, yi, o[j].out, alpha, accumulate);
@@ -356,15 +364,10 @@ static int block_rows(int cols) {
     return n > 0x7fffffff ? 0x7fffffff : (int)n;
 }
 
-void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
-                    int accumulate, float *scratch) {
-    int few = N <= FEW_ROWS_BF16;
-    for (int j = 0; j < n_out; j++)
-        if (o[j].W.f32 && N > FEW_ROWS_F32) few = 0;
-    if (few) {
-        rlc_cpu_linear_streamed(x, N, in, o, n_out, alpha, accumulate);
-        return;
-    }
+/* The many-row path without AVX-512: widen a BF16 W block by block into
+ * the scratch, rlc_cpu_sgemm. */
+static void linear_sgemm(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
+                         float alpha, int accumulate, float *scratch) {
     float beta = accumulate ? 1.0f : 0.0f;
     for (int j = 0; j < n_out; j++) {
         int out = o[j].out;
@@ -379,6 +382,215 @@ void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int 
             rlc_cpu_sgemm(0, 1, N, n, in, alpha, x, in, scratch, in, beta, o[j].y + r0, out);
         }
     }
+}
+
+/* ---- many rows: AVX-512 panels ------------------------------------------ */
+
+/* y = x W^T for many rows without BLAS. x is packed transposed in blocks of
+ * PANEL_MR rows ([k][PANEL_MR], zero-padded) into the scratch, once for all
+ * fused outputs; W is read where it lies, F32 or BF16. A panel of NR weight
+ * rows meets a block of x rows: for each k, the block's 16 or 32 values of
+ * column k (one or two vectors) times each weight w[j][k] broadcast, summed
+ * into NR x (1 or 2) vector accumulators. BF16 weights come two at a time
+ * (one 32-bit broadcast, the two halves widened by a shift and a mask).
+ * Every y[i, r] is one chain of fused multiply-adds over k = 0, 1, ..., in-1
+ * whatever the block, panel, task or thread count, so a BF16 W gives bit for
+ * bit what its widened F32 copy gives and the bits never depend on threads.
+ * Blocks of more than 16 rows take 2 vectors x 12 rows (24 accumulators),
+ * the last block of 16 or fewer 1 vector x 16 rows; a task is a chunk of
+ * PANEL_CHUNK weight rows (both panel heights divide it) against every block.
+ * 350-390 GFLOP/s on 2 cores of an AMD EPYC from 64 rows, 1.8-2x OpenBLAS
+ * sgemm (Haswell kernels): "threshold" rows of bench/kernels.c. */
+#define PANEL_MR 32
+#define PANEL_CHUNK 48
+/* Multiply-adds below which one thread does the whole product. */
+#define PANEL_PAR_MNK (1 << 20)
+
+#if HAVE_AVX512_KERNELS
+/* y[i, j] for i < mrows, j < nrows (<= NR) from the block at ap (row stride
+ * PANEL_MR) and the weight rows at w (stride K elements). */
+AVX512_INLINE void avx_panel(const float *ap, int K, const void *w, int bf16, int MV, int NR,
+                             int nrows, float *y, int ldy, int mrows, float alpha, int accumulate) {
+    const char *wr[16];
+    size_t esz = bf16 ? 2 : 4;
+#pragma GCC unroll 16
+    for (int j = 0; j < NR; j++) /* rows past nrows repeat the last one, unstored */
+        wr[j] = (const char *)w + (size_t)(j < nrows ? j : nrows - 1) * K * esz;
+    __m512 c[16][2];
+#pragma GCC unroll 16
+    for (int j = 0; j < NR; j++)
+        c[j][0] = c[j][1] = _mm512_setzero_ps();
+    int k = 0;
+    if (bf16) {
+        const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
+        for (; k + 2 <= K; k += 2) {
+            const float *a = ap + (size_t)k * PANEL_MR;
+            __m512 a0 = _mm512_loadu_ps(a), a1 = MV > 1 ? _mm512_loadu_ps(a + 16) : a0;
+            __m512 a2 = _mm512_loadu_ps(a + PANEL_MR);
+            __m512 a3 = MV > 1 ? _mm512_loadu_ps(a + PANEL_MR + 16) : a2;
+#pragma GCC unroll 16
+            for (int j = 0; j < NR; j++) {
+                int32_t v;
+                memcpy(&v, wr[j] + (size_t)k * 2, 4);
+                __m512i d = _mm512_set1_epi32(v);
+                __m512 b0 = _mm512_castsi512_ps(_mm512_slli_epi32(d, 16));
+                __m512 b1 = _mm512_castsi512_ps(_mm512_and_si512(d, hi));
+                c[j][0] = _mm512_fmadd_ps(a0, b0, c[j][0]);
+                if (MV > 1) c[j][1] = _mm512_fmadd_ps(a1, b0, c[j][1]);
+                c[j][0] = _mm512_fmadd_ps(a2, b1, c[j][0]);
+                if (MV > 1) c[j][1] = _mm512_fmadd_ps(a3, b1, c[j][1]);
+            }
+        }
+    }
+    for (; k < K; k++) {
+        const float *a = ap + (size_t)k * PANEL_MR;
+        __m512 a0 = _mm512_loadu_ps(a), a1 = MV > 1 ? _mm512_loadu_ps(a + 16) : a0;
+#pragma GCC unroll 16
+        for (int j = 0; j < NR; j++) {
+            float wv;
+            if (bf16) {
+                uint16_t h;
+                memcpy(&h, wr[j] + (size_t)k * 2, 2);
+                wv = bf16_f32(h);
+            } else {
+                memcpy(&wv, wr[j] + (size_t)k * 4, 4);
+            }
+            __m512 b = _mm512_set1_ps(wv);
+            c[j][0] = _mm512_fmadd_ps(a0, b, c[j][0]);
+            if (MV > 1) c[j][1] = _mm512_fmadd_ps(a1, b, c[j][1]);
+        }
+    }
+    /* y[i, j] = lane i of the accumulators of row j: through a tile. */
+    float t[16][PANEL_MR] __attribute__((aligned(64)));
+    __m512 va = _mm512_set1_ps(alpha);
+#pragma GCC unroll 16
+    for (int j = 0; j < NR; j++) {
+        _mm512_store_ps(t[j], _mm512_mul_ps(va, c[j][0]));
+        if (MV > 1) _mm512_store_ps(t[j] + 16, _mm512_mul_ps(va, c[j][1]));
+    }
+    for (int i = 0; i < mrows; i++) {
+        float *yi = y + (size_t)i * ldy;
+        for (int j = 0; j < nrows; j++)
+            yi[j] = accumulate ? t[j][i] + yi[j] : t[j][i];
+    }
+}
+
+/* Rows [r0, r0 + nr) (nr <= PANEL_CHUNK) of one output against the packed
+ * blocks of rows [0, N) of x. */
+AVX512_INLINE void avx_chunk(const float *ap, int N, int K, const void *W, int bf16, int r0, int nr,
+                             float *y, int ldy, float alpha, int accumulate) {
+    size_t esz = bf16 ? 2 : 4;
+    for (int b = 0; b * PANEL_MR < N; b++) {
+        int mrows = N - b * PANEL_MR < PANEL_MR ? N - b * PANEL_MR : PANEL_MR;
+        const float *a = ap + (size_t)b * PANEL_MR * K;
+        float *yb = y + (size_t)b * PANEL_MR * ldy;
+        int NR = mrows > 16 ? 12 : 16;
+        for (int r = r0; r < r0 + nr; r += NR) {
+            int n = r0 + nr - r < NR ? r0 + nr - r : NR;
+            const char *w = (const char *)W + (size_t)r * K * esz;
+            if (mrows > 16)
+                avx_panel(a, K, w, bf16, 2, 12, n, yb + r, ldy, mrows, alpha, accumulate);
+            else
+                avx_panel(a, K, w, bf16, 1, 16, n, yb + r, ldy, mrows, alpha, accumulate);
+        }
+    }
+}
+
+/* rows (<= PANEL_MR) rows of x at s (stride in) into d[k][PANEL_MR],
+ * zero-padded: a gather of 16 rows per vector. */
+AVX512 static void avx_pack(float *restrict d, const float *restrict s, int rows, int in) {
+    __m512i idx =
+        _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                           _mm512_set1_epi32(in));
+    __mmask16 m0 = rows >= 16 ? 0xFFFF : (__mmask16)((1u << rows) - 1);
+    __mmask16 m1 = rows >= 32 ? 0xFFFF : rows <= 16 ? 0 : (__mmask16)((1u << (rows - 16)) - 1);
+    const float *s1 = s + (size_t)16 * in;
+    for (int k = 0; k < in; k++) {
+        __m512 v0 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, idx, s + k, 4);
+        __m512 v1 = m1 ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, idx, s1 + k, 4)
+                       : _mm512_setzero_ps();
+        _mm512_storeu_ps(d + (size_t)k * PANEL_MR, v0);
+        _mm512_storeu_ps(d + (size_t)k * PANEL_MR + 16, v1);
+    }
+}
+
+AVX_BY_DTYPE(avx_chunk_w, avx_chunk)
+#endif
+
+/* Rows of x packed at once into a scratch of RLC_LINEAR_SCRATCH floats. */
+static int panel_rows(int in) {
+    size_t n = RLC_LINEAR_SCRATCH / ((size_t)in * PANEL_MR) * PANEL_MR;
+    return n > 0x40000000 ? 0x40000000 : (int)n;
+}
+
+/* Block b of x rows [0, N) into ap + b * PANEL_MR * in as [k][PANEL_MR]. */
+static void pack_block(float *restrict ap, const float *restrict x, int N, int in, int b) {
+    int i0 = b * PANEL_MR, rows = N - i0 < PANEL_MR ? N - i0 : PANEL_MR;
+    float *d = ap + (size_t)b * PANEL_MR * in;
+    const float *s = x + (size_t)i0 * in;
+#if HAVE_AVX512_KERNELS
+    if (rlc_cpu_isa_get() == RLC_CPU_AVX512 && (size_t)in * PANEL_MR <= 0x7fffffff / 4) {
+        avx_pack(d, s, rows, in);
+        return;
+    }
+#endif
+    for (int k0 = 0; k0 < in; k0 += 16) {
+        int nk = in - k0 < 16 ? in - k0 : 16;
+        for (int i = 0; i < PANEL_MR; i++)
+            for (int k = 0; k < nk; k++)
+                d[(size_t)(k0 + k) * PANEL_MR + i] = i < rows ? s[(size_t)i * in + k0 + k] : 0.0f;
+    }
+}
+
+void rlc_cpu_linear_panels(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
+                           float alpha, int accumulate, float *scratch) {
+#if HAVE_AVX512_KERNELS
+    size_t rows = 0;
+    for (int j = 0; j < n_out; j++)
+        rows += (size_t)o[j].out;
+    if (rows == 0 || N == 0) return;
+    long n_chunks = 0;
+    for (int j = 0; j < n_out; j++)
+        n_chunks += (o[j].out + PANEL_CHUNK - 1) / PANEL_CHUNK;
+    int step = panel_rows(in);
+    for (int i0 = 0; i0 < N; i0 += step) {
+        int n = N - i0 < step ? N - i0 : step, nb = (n + PANEL_MR - 1) / PANEL_MR;
+        const float *xi = x + (size_t)i0 * in;
+#pragma omp parallel if ((double)n * in * rows >= PANEL_PAR_MNK)
+        {
+#pragma omp for schedule(static)
+            for (int b = 0; b < nb; b++)
+                pack_block(scratch, xi, n, in, b);
+#pragma omp for schedule(dynamic, 1)
+            for (long c = 0; c < n_chunks; c++) {
+                int j = 0;
+                long cj = c, per;
+                while (cj >= (per = (o[j].out + PANEL_CHUNK - 1) / PANEL_CHUNK))
+                    cj -= per, j++;
+                int r0 = (int)cj * PANEL_CHUNK;
+                int nr = o[j].out - r0 < PANEL_CHUNK ? o[j].out - r0 : PANEL_CHUNK;
+                float *y = o[j].y + (size_t)i0 * o[j].out;
+                avx_chunk_w(scratch, n, in, o[j].W, r0, nr, y, o[j].out, alpha, accumulate);
+            }
+        }
+    }
+#else
+    linear_sgemm(x, N, in, o, n_out, alpha, accumulate, scratch);
+#endif
+}
+
+void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
+                    int accumulate, float *scratch) {
+    int avx = HAVE_AVX512_KERNELS && rlc_cpu_isa_get() == RLC_CPU_AVX512;
+    int few = N <= (avx ? PANEL_FROM_ROWS - 1 : FEW_ROWS_BF16);
+    for (int j = 0; j < n_out; j++)
+        if (!avx && o[j].W.f32 && N > FEW_ROWS_F32) few = 0;
+    if (few)
+        rlc_cpu_linear_streamed(x, N, in, o, n_out, alpha, accumulate);
+    else if (avx && panel_rows(in) > 0)
+        rlc_cpu_linear_panels(x, N, in, o, n_out, alpha, accumulate, scratch);
+    else
+        linear_sgemm(x, N, in, o, n_out, alpha, accumulate, scratch);
 }
 
 /* dx with W streamed once: each thread owns strips of DX_COLS columns and
