@@ -7,8 +7,9 @@ repetitions; median with the spread (min-max), the ratio of medians, the goal
 and PASS/FAIL; a FAIL does not change the exit status):
   stream      STREAM triad GB/s (build/bench_stream), before and after the rows
   decode1     135M F32 and BF16: 64 tokens after a 128-token prompt, batch 1,
-              rlc generate --json vs llama-bench (tg64 at depth 128), and as a
-              share of the DRAM bound (STREAM GB/s / weight bytes per token)
+              rlc generate --warmup 1 --json vs llama-bench (tg64 at depth 128;
+              both time a warm process: llama-bench runs a warm-up first), and
+              as a share of the DRAM bound (STREAM GB/s / weight bytes per token)
   decode16    135M F32 and BF16: 16 sequences x 64 tokens, rlc generate
               --samples 16 vs llama-batched-bench (-npp 128 -ntg 64 -npl 16 -pps)
   prefill     135M F32 and BF16: a 128-token prompt, rlc's prefill tok/s (same
@@ -181,7 +182,8 @@ class Bench:
     def rlc_generate(self, model, samples, temperature):
         ids = ",".join(str(100 + 37 * i % 40000) for i in range(128))
         cmd = [self.rlc, "generate", "--model", model, "--prompt-ids", ids, "--max-new-tokens",
-               "64", "--temperature", str(temperature), "--no-eos", "--seed", "1", "--json"]
+               "64", "--temperature", str(temperature), "--no-eos", "--seed", "1", "--warmup", "1",
+               "--json"]
         if samples > 1:
             cmd += ["--samples", str(samples)]
         return last_json(must(run(cmd, self.env), "rlc generate").out)

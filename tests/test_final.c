@@ -358,6 +358,24 @@ Test(final, hf_full_finetune_final_is_usable, .timeout = FINAL_TIMEOUT) {
     const char *got = json_string_value(json_object_get(j, "text"));
     cr_expect(got && strlen(got) == wlen && !memcmp(got, want, wlen), "text %s, want %s",
               got ? got : "(none)", want);
+    /* --warmup runs the generation first without changing what it prints */
+    json_t *draws[2];
+    for (int w = 0; w < 2; w++) {
+        cr_assert_eq(rlc("generate --model %s --prompt '%s' --max-new-tokens 6 --no-eos --seed 5 "
+                         "--samples 2 --json --warmup %d",
+                         final, prompt, 2 * w),
+                     0, "%s", err_text);
+        draws[w] = parse_out();
+    }
+    for (int k = 0; k < 2; k++) {
+        const char *key = k ? "logprobs" : "ids";
+        char *a = json_dumps(json_object_get(draws[0], key), 0);
+        char *b = json_dumps(json_object_get(draws[1], key), 0);
+        cr_expect(a && b && !strcmp(a, b), "--warmup 2 changed %s: %s vs %s", key, b, a);
+        free(a), free(b);
+    }
+    json_decref(draws[0]), json_decref(draws[1]);
+    cr_expect_eq(rlc("generate --model %s --prompt x --warmup -1", final), 2);
     free(want);
     rlc_gen_out_free(&go);
     rlc_model_free(m);

@@ -91,7 +91,7 @@ int rlc_cmd_generate(int argc, char **argv) {
     const char *dir = NULL, *adapter = NULL, *prompt = NULL, *prompt_ids = NULL, *tok_path = NULL;
     const char *chat = NULL;
     rlc_gen_params p = rlc_gen_default_params();
-    int as_json = 0, no_eos = 0;
+    int as_json = 0, no_eos = 0, warmup = 0;
     rlc_opt opts[] = {
         {"model", OPT_STR, &dir, "DIR", "model directory (Hugging Face, or a run's final/)"},
         {"adapter", OPT_STR, &adapter, "DIR",
@@ -114,6 +114,9 @@ int rlc_cmd_generate(int argc, char **argv) {
          "drop tokens below P x the top probability (0)"},
         {"seed", OPT_U64, &p.seed, "S", "random seed (0)"},
         {"no-eos", OPT_FLAG, &no_eos, NULL, "do not stop at the model's end-of-sequence ids"},
+        {"warmup", OPT_INT, &warmup, "N",
+         "run the same generation N times first, unprinted and untimed (0): the tok/s of --json "
+         "then measure a warm process, as in a training run or llama-bench"},
         {"json", OPT_FLAG, &as_json, NULL,
          "print one JSON object at the end (ids, logprobs, text, token counts, prefill and "
          "decode tokens/s); without it one sample's text is printed as it is generated"},
@@ -126,11 +129,12 @@ int rlc_cmd_generate(int argc, char **argv) {
         fprintf(stderr, "rlc generate: needs --model DIR and one of --prompt or --prompt-ids\n");
         return 2;
     }
-    if (p.max_new_tokens <= 0 || p.num_samples <= 0 || p.sampler.temperature < 0 ||
+    if (p.max_new_tokens <= 0 || p.num_samples <= 0 || warmup < 0 || p.sampler.temperature < 0 ||
         p.sampler.top_p <= 0 || p.sampler.top_p > 1 || p.sampler.top_k < 0 || p.sampler.min_p < 0 ||
         p.sampler.min_p > 1) {
-        fprintf(stderr, "rlc generate: out-of-range option (max-new-tokens, samples > 0; "
-                        "temperature >= 0; 0 < top-p <= 1; top-k >= 0; 0 <= min-p <= 1)\n");
+        fprintf(stderr,
+                "rlc generate: out-of-range option (max-new-tokens, samples > 0; warmup >= 0; "
+                "temperature >= 0; 0 < top-p <= 1; top-k >= 0; 0 <= min-p <= 1)\n");
         return 2;
     }
     p.use_eos = !no_eos;
@@ -205,6 +209,12 @@ int rlc_cmd_generate(int argc, char **argv) {
         if (tok) rlc_detok_init(&so.d, tok, 1);
         p.token_fn = stream_token;
         p.token_ud = &so;
+    }
+    for (int w = 0; st == RLC_OK && w < warmup; w++) {
+        rlc_gen_params pw = p;
+        pw.token_fn = NULL;
+        st = rlc_generate(m, prompts, &n, 1, &pw, &out);
+        rlc_gen_out_free(&out);
     }
     if (st == RLC_OK) st = rlc_generate(m, prompts, &n, 1, &p, &out);
     if (streaming && tok) {
