@@ -268,7 +268,12 @@ AVX_BY_DTYPE(avx_rows, avx_rows_t)
 void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
                              float alpha, int accumulate) {
     int avx = HAVE_AVX512_KERNELS && rlc_cpu_isa_get() == RLC_CPU_AVX512;
-    /* Chunks of ~64 KiB of weights, at least 4 per thread, in blocks of 4 rows. */
+    /* Chunks of ~64 KiB of weights, at least 4 per thread, in blocks of 4 rows,
+     * handed out guided: a thread first takes a long run of consecutive chunks
+     * (one stream through memory), then shorter ones that even out the end.
+     * One token of the 135M BF16 weights (269 MB, 2 threads, median of 30):
+     * 7.82 ms with one chunk at a time, 6.84 guided; one matrix of 269 MB in
+     * one call: 38 -> 44-46 GB/s (a plain read: 50-56). */
     size_t rows = 0, bytes = 0;
     for (int j = 0; j < n_out; j++) {
         rows += (size_t)o[j].out;
@@ -283,7 +288,7 @@ void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out
     long n_chunks = 0;
     for (int j = 0; j < n_out; j++)
         n_chunks += (long)(((size_t)o[j].out + chunk - 1) / chunk);
-#pragma omp parallel for schedule(dynamic, 1) if (bytes * (size_t)N >= PAR_MIN_BYTES)
+#pragma omp parallel for schedule(guided) if (bytes * (size_t)N >= PAR_MIN_BYTES)
     for (long c = 0; c < n_chunks; c++) {
         int j = 0;
         long cj = c, per;
