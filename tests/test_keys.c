@@ -227,6 +227,71 @@ Test(keys, system_prompt_reaches_generations_and_eval) {
     free(out);
 }
 
+/* algorithm.advantage psr / nsr / w_reinforce: the seed's metrics in
+ * metrics.jsonl (and only their own), consistent with the step's counts and
+ * mean reward, and the seed's console line after each row. */
+Test(keys, signed_advantages_log_the_seed_metrics) {
+    static const char *const modes[3] = {"psr", "nsr", "w_reinforce"};
+    static const char *const prefix[3] = {"psr/", "nsr/", "w_reinforce/"};
+    static const char *const line[3] = {
+        "PSR [Step 1]: ", "NSR [Step 1]: ", "W-REINFORCE [Step 1]: "};
+    for (int m = 0; m < 3; m++) {
+        char extra[1024], args[1200], path[700];
+        snprintf(extra, sizeof extra,
+                 "algorithm: {group_size: 2, max_new_tokens: 6, advantage: %s,\n"
+                 "            reward_threshold: 0.0, psr_weight: 0.25, nsr_weight: 1}\n"
+                 "data: {max_prompt_tokens: 48}\n"
+                 "training: {steps: 2, batch_size: 2}\n"
+                 "logging: {run_dir: %s, run_name: adv_%s, tensorboard: false}\n",
+                 modes[m], tmpdir, modes[m]);
+        snprintf(args, sizeof args, "train %s", config("adv.yaml", extra));
+        rlc_ok(args);
+        char *out = slurp(tmp_path("out.log"));
+        cr_assert(strstr(out, line[m]), "%s: no \"%s\" line in:\n%s", modes[m], line[m], out);
+        if (m == 2) cr_assert(strstr(out, "(\u03bb=0.25) + "), "%s", out);
+        if (m == 2) cr_assert(strstr(out, "(\u03bb=1.0) | Avg reward: "), "%s", out);
+        free(out);
+        snprintf(path, sizeof path, "%s/adv_%s/metrics.jsonl", tmpdir, modes[m]);
+        char *all = slurp(path), *last = all, *nl;
+        while ((nl = strchr(last, '\n')) && nl[1])
+            last = nl + 1;
+        json_t *o = json_loads(last, JSON_DISABLE_EOF_CHECK, NULL);
+        cr_assert_not_null(o, "%s", last);
+        double total = json_number_value(json_object_get(o, "total_count"));
+        double mean = json_number_value(json_object_get(o, "mean_reward"));
+        cr_assert_eq(total, 4);
+        const char *key;
+        json_t *val;
+        int own = 0;
+        json_object_foreach(o, key, val) {
+            for (int k = 0; k < 3; k++)
+                if (!strncmp(key, prefix[k], strlen(prefix[k]))) {
+                    cr_assert_eq(k, m, "%s run logs %s", modes[m], key);
+                    own++;
+                }
+        }
+        /* threshold 0: every reward (>= 0 on arithmetic) is positive */
+        char k1[64];
+        if (m == 0) {
+            cr_assert_eq(own, 3);
+            cr_assert_eq(json_number_value(json_object_get(o, "psr/positive_samples")), 4);
+            cr_assert_eq(json_number_value(json_object_get(o, "psr/positive_ratio")), 1);
+        } else if (m == 1) {
+            cr_assert_eq(own, 3);
+            cr_assert_eq(json_number_value(json_object_get(o, "nsr/negative_samples")), 0);
+            cr_assert_eq(json_number_value(json_object_get(o, "nsr/negative_ratio")), 0);
+        } else {
+            cr_assert_eq(own, 3, "pos_neg_ratio is left out without negatives");
+            cr_assert_eq(json_number_value(json_object_get(o, "w_reinforce/positive_samples")), 4);
+            cr_assert_eq(json_number_value(json_object_get(o, "w_reinforce/negative_samples")), 0);
+        }
+        snprintf(k1, sizeof k1, "%savg_reward", prefix[m]);
+        cr_assert_eq(json_number_value(json_object_get(o, k1)), mean, "%s", k1);
+        json_decref(o);
+        free(all);
+    }
+}
+
 Test(keys, lora_adapter_folder_is_named_in_eval) {
     write_qa(tmp_path("qa.jsonl"), 6);
     char extra[1024];

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 TestSuite(monitor, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
@@ -270,4 +271,52 @@ Test(monitor, compare_two_runs_writes_table_and_overlays) {
     cr_assert_eq(rlc_monitor_compare(bad, NULL, 2, out, &report), RLC_ERR_NOT_FOUND);
     free(report);
     cr_assert(strstr(rlc_last_error(), "missing"), "%s", rlc_last_error());
+}
+
+/* A w_reinforce run: its sample-ratio verdict counts its own positives
+ * (reward >= threshold), not correct_rate; groups of equal rewards do not
+ * mean "no learning signal" there; nsr_metrics.png holds its ratio and
+ * reward panels. An ordinary run writes no nsr_metrics.png. */
+Test(monitor, signed_advantage_run_plots_and_judges_its_own_ratios) {
+    const char *dir = tmp_path("wr");
+    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK);
+    char path[700], out[700], sum[700], png[800];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 40; i++) {
+        int pos = 4 + (i % 3 == 0); /* 0.5-0.625 of 8: stable */
+        fprintf(f,
+                "{\"step\":%d,\"loss\":%.6g,\"grad_norm\":%.6g,\"mean_reward\":0.5,"
+                "\"correct_rate\":0,\"total_count\":8,\"frac_reward_zero_std\":1,"
+                "\"w_reinforce/positive_samples\":%d,\"w_reinforce/negative_samples\":%d,"
+                "\"w_reinforce/pos_neg_ratio\":%.6g,\"w_reinforce/avg_reward\":0.5}\n",
+                i, 1.0 + 0.01 * noise(i), 1.0 + 0.05 * noise(i + 7), pos, 8 - pos,
+                pos / (8.0 - pos));
+    }
+    fclose(f);
+    snprintf(out, sizeof out, "%s/plots", dir);
+    snprintf(sum, sizeof sum, "%s/summary.txt", dir);
+    char *report, *text;
+    cr_assert_eq(rlc_monitor_run(dir, out, sum, &report), RLC_OK, "%s", rlc_last_error());
+    free(report);
+    snprintf(png, sizeof png, "%s/nsr_metrics.png", out);
+    int w = 0, h = 0;
+    rlc_plot_params p = rlc_plot_default_params();
+    cr_assert_eq(rlc_plot_png_size(png, &w, &h), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(w, 2 * p.panel_w, "pos/neg ratio and average rewards side by side: %d", w);
+    cr_assert_eq(rlc_read_file(sum, &text, NULL), RLC_OK);
+    cr_assert(strstr(text, "sample ratios    stable"), "%s", text);
+    cr_assert(strstr(text, "positive ratio 0.5"), "%s", text);
+    cr_assert(!strstr(text, "learning signal"), "%s", text);
+    cr_assert(!strstr(text, "no positive samples"), "%s", text);
+    free(text);
+    /* an ordinary GRPO run: no such figure */
+    const char *plain = write_run("plain", 20, "kl", low_clip, "");
+    snprintf(out, sizeof out, "%s/plots", plain);
+    snprintf(sum, sizeof sum, "%s/summary.txt", plain);
+    cr_assert_eq(rlc_monitor_run(plain, out, sum, &report), RLC_OK, "%s", rlc_last_error());
+    free(report);
+    snprintf(png, sizeof png, "%s/nsr_metrics.png", out);
+    cr_assert(access(png, F_OK) != 0, "%s written for a grpo run", png);
 }

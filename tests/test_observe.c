@@ -46,30 +46,16 @@ Test(observe, registry_is_one_consistent_table) {
         cr_assert(d[i].fmt || d[i].frac_den != RLC_M_STEP, "%s: column without a format", d[i].key);
     }
     /* the names the issue asks for */
-    const char *want[] = {"step",
-                          "loss",
-                          "mean_reward",
-                          "reward_std",
-                          "correct_rate",
-                          "running_correct_rate",
-                          "frac_reward_zero_std",
-                          "num_datums",
-                          "max_token_hit_rate",
-                          "kl",
-                          "entropy",
-                          "clip_ratio",
-                          "completion_len_mean",
-                          "completion_len_min",
-                          "completion_len_max",
-                          "grad_norm",
-                          "lr",
-                          "step_time_s",
-                          "gen_time_s",
-                          "tokens_per_s",
-                          "batch_size",
-                          "group_size",
-                          "gen_tokens",
-                          "train_tokens_per_s"};
+    const char *want[] = {
+        "step", "loss", "mean_reward", "reward_std", "correct_rate", "running_correct_rate",
+        "frac_reward_zero_std", "num_datums", "max_token_hit_rate", "kl", "entropy", "clip_ratio",
+        "completion_len_mean", "completion_len_min", "completion_len_max", "grad_norm", "lr",
+        "step_time_s", "gen_time_s", "tokens_per_s", "batch_size", "group_size", "gen_tokens",
+        "train_tokens_per_s",
+        /* seed 004's psr / nsr / w_reinforce metrics */
+        "psr/positive_samples", "psr/positive_ratio", "psr/avg_reward", "nsr/negative_samples",
+        "nsr/negative_ratio", "nsr/avg_reward", "w_reinforce/positive_samples",
+        "w_reinforce/negative_samples", "w_reinforce/pos_neg_ratio", "w_reinforce/avg_reward"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_assert_not_null(rlc_metric_def_by_key(want[i]), "%s missing", want[i]);
     cr_assert_str_eq(def(RLC_M_LOSS)->tb_tag, "train/loss");
@@ -367,6 +353,52 @@ Test(observe, warnings_fire_on_bad_records_only) {
     rlc_warn_init(&s);
     r.v[RLC_M_GRAD_NORM] = 1e9;
     cr_assert_eq(rlc_warn_check(&s, &p, &r, out, 8), 0, "%s", out[0]);
+}
+
+/* psr / nsr / w_reinforce: no positive (psr, w_reinforce) or no negative (nsr,
+ * w_reinforce) sample for no_signal_steps steps in a row warns; groups of
+ * equal rewards do not (these advantages learn from them); other runs
+ * (the metrics NaN) never warn about either. */
+Test(observe, warnings_for_signed_advantages) {
+    rlc_warn_params p = rlc_warn_default_params();
+    cr_assert_eq(p.no_signal_steps, 5);
+    rlc_warn_state s;
+    rlc_metric_record r;
+    static const struct {
+        rlc_metric_id zero, other; /* the count that stays 0; the other one (STEP: none) */
+        const char *needle;
+    } cases[] = {
+        {RLC_M_PSR_POSITIVE, RLC_M_STEP, "no positive samples for 5 steps"},
+        {RLC_M_NSR_NEGATIVE, RLC_M_STEP, "no negative samples for 5 steps"},
+        {RLC_M_WR_POSITIVE, RLC_M_WR_NEGATIVE, "no positive samples for 5 steps"},
+        {RLC_M_WR_NEGATIVE, RLC_M_WR_POSITIVE, "no negative samples for 5 steps"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        rlc_warn_init(&s);
+        for (int i = 0; i < 8; i++) {
+            healthy(&r, i);
+            r.v[RLC_M_ZERO_STD_GROUPS] = 8; /* every group equal: no warning here */
+            r.v[cases[c].zero] = i == 6 ? 3 : 0;
+            if (cases[c].other != RLC_M_STEP) r.v[cases[c].other] = 16;
+            char out[8][RLC_WARN_LINE];
+            int n = rlc_warn_check(&s, &p, &r, out, 8);
+            int want = i == 4; /* the 5th step in a row; step 6 ends the streak */
+            cr_assert_eq(n, want, "case %zu step %d: %d warnings (%s)", c, i, n, n ? out[0] : "");
+            if (want) cr_assert(strstr(out[0], cases[c].needle), "case %zu: %s", c, out[0]);
+        }
+    }
+    rlc_warn_init(&s); /* another advantage: nothing */
+    for (int i = 0; i < 8; i++) {
+        healthy(&r, i);
+        cr_assert_eq(warn_count(&s, &p, &r, "samples for"), 0);
+    }
+    p.no_signal_steps = 0; /* switched off */
+    rlc_warn_init(&s);
+    for (int i = 0; i < 8; i++) {
+        healthy(&r, i);
+        r.v[RLC_M_PSR_POSITIVE] = 0;
+        cr_assert_eq(warn_count(&s, &p, &r, "samples for"), 0);
+    }
 }
 
 Test(observe, log_levels_marks_and_file) {

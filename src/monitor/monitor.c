@@ -171,6 +171,16 @@ static int all_zero(rlc_metrics *const *ms, int n, const char *key) {
     return seen;
 }
 
+/* 1 when some run has a finite value of key. */
+static int logged(rlc_metrics *const *ms, int n, const char *key) {
+    for (int r = 0; r < n; r++) {
+        const double *c = rlc_metrics_col(ms[r], key);
+        for (int i = 0; c && i < ms[r]->n_rows; i++)
+            if (isfinite(c[i])) return 1;
+    }
+    return 0;
+}
+
 static rlc_status write_figures(rlc_metrics *const *ms, const char *const *names, int n,
                                 const char *out_dir, rlc_strbuf *rep) {
     fig *f = calloc(1, sizeof *f);
@@ -213,6 +223,24 @@ static rlc_status write_figures(rlc_metrics *const *ms, const char *const *names
     if (!st && !cmp) st = fig_panel(f, ms, names, n, samples, 2, "positive / negative samples");
     if (!st && !cmp) st = fig_panel(f, ms, names, n, &samples[2], 1, NULL);
     if (!st) st = fig_write(f, out_dir, "samples.png", "sample ratios", "samples", rep);
+
+    /* psr / nsr / w_reinforce runs: their sample ratios and rewards (the
+     * seed's nsr_metrics.png), the panels some run logged */
+    const metric_def sr[] = {reg(RLC_M_PSR_POSITIVE_RATIO), reg(RLC_M_NSR_NEGATIVE_RATIO),
+                             reg(RLC_M_WR_POS_NEG_RATIO)};
+    const metric_def sa[] = {reg(RLC_M_PSR_AVG_REWARD), reg(RLC_M_NSR_AVG_REWARD),
+                             reg(RLC_M_WR_AVG_REWARD)};
+    metric_def srs[3], sas[3];
+    int nsr = 0, nsa = 0;
+    for (int i = 0; i < 3; i++) {
+        if (logged(ms, n, sr[i].key)) srs[nsr++] = sr[i];
+        if (logged(ms, n, sa[i].key)) sas[nsa++] = sa[i];
+    }
+    if (!st && nsr) st = fig_each(f, ms, names, n, srs, nsr);
+    if (!st && nsa && cmp) st = fig_each(f, ms, names, n, sas, nsa);
+    if (!st && nsa && !cmp) st = fig_panel(f, ms, names, n, sas, nsa, "average rewards");
+    if (!st && (nsr || nsa))
+        st = fig_write(f, out_dir, "nsr_metrics.png", "psr / nsr / w_reinforce", NULL, rep);
 
     const metric_def pol[] = {reg(RLC_M_KL), reg(RLC_M_ENTROPY), reg(RLC_M_CLIP_RATIO)};
     int no_kl = all_zero(ms, n, pol[0].key);
@@ -299,6 +327,19 @@ static const signal_def signals[] = {
 };
 #define N_SIGNALS (int)(sizeof signals / sizeof signals[0])
 
+/* The share of positive samples of a psr / nsr / w_reinforce run into x
+ * (n_rows): its own count against algorithm.reward_threshold, not
+ * correct_rate. 0 for other runs. */
+static int positive_share(const rlc_metrics *m, double *x) {
+    const double *psr = col_of(m, RLC_M_PSR_POSITIVE_RATIO),
+                 *nsr = col_of(m, RLC_M_NSR_NEGATIVE_RATIO);
+    const double *wp = col_of(m, RLC_M_WR_POSITIVE), *tot = col_of(m, RLC_M_TOTAL_COUNT);
+    if (!psr && !nsr && !(wp && tot)) return 0;
+    for (int i = 0; i < m->n_rows; i++)
+        x[i] = psr ? psr[i] : nsr ? 1 - nsr[i] : tot[i] > 0 ? wp[i] / tot[i] : NAN;
+    return 1;
+}
+
 /* The verdict of signal s on run m; 0 when the run did not log it. A GRPO
  * step whose groups all had equal rewards has loss and gradient 0 by
  * construction: those steps are left out of the loss and gradient verdicts,
@@ -309,7 +350,12 @@ static int signal_verdict(const rlc_metrics *m, int s, const rlc_verdict_params 
     if (!c) return 0;
     int n = m->n_rows;
     signal_kind kind = signals[s].kind;
-    const double *zstd = col_of(m, RLC_M_FRAC_ZERO_STD);
+    /* psr / nsr / w_reinforce learn from groups of equal rewards too: no
+     * learning-signal verdict from them, loss and gradient taken as they are */
+    int signed_adv = col_of(m, RLC_M_PSR_POSITIVE) || col_of(m, RLC_M_NSR_NEGATIVE) ||
+                     col_of(m, RLC_M_WR_POSITIVE);
+    if (signed_adv && kind == SIG_LEARNING) return 0;
+    const double *zstd = signed_adv ? NULL : col_of(m, RLC_M_FRAC_ZERO_STD);
     if (zstd && (kind == SIG_LOSS || kind == SIG_GRAD) && signals[s].id != RLC_M_VAL_LOSS) {
         rlc_verdict sig = rlc_verdict_signal(zstd, n, p);
         if (sig.kind == RLC_VERDICT_NO_SIGNAL) {
@@ -346,9 +392,17 @@ static int signal_verdict(const rlc_metrics *m, int s, const rlc_verdict_params 
     case SIG_LEARNING:
         *v = rlc_verdict_signal(c, n, p);
         break;
-    case SIG_RATIO:
-        *v = rlc_verdict_sample_ratio(c, n, p);
+    case SIG_RATIO: {
+        /* psr / nsr / w_reinforce count positives by their reward threshold */
+        double *x = malloc((size_t)n * sizeof *x);
+        if (!x) {
+            *v = (rlc_verdict){RLC_VERDICT_INSUFFICIENT, "out of memory"};
+            return 1;
+        }
+        *v = rlc_verdict_sample_ratio(positive_share(m, x) ? x : c, n, p);
+        free(x);
         break;
+    }
     }
     return 1;
 }

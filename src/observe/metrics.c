@@ -84,6 +84,27 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
       NOFRAC,
       "optimizer updates skipped this step because the loss or gradient norm was not finite "
       "(weights and moments left unchanged)"),
+#define SIGNED(id, key, flags, legend)                                                             \
+    M(id, key, key, G, RLC_MF_SPARSE | (flags), NULL, 0, NULL, NOFRAC, legend)
+    SIGNED(RLC_M_PSR_POSITIVE, "psr/positive_samples", RLC_MF_INT,
+           "psr: completions with reward >= algorithm.reward_threshold (the ones it learns from)"),
+    SIGNED(RLC_M_PSR_POSITIVE_RATIO, "psr/positive_ratio", 0,
+           "psr: positive completions / completions"),
+    SIGNED(RLC_M_PSR_AVG_REWARD, "psr/avg_reward", 0, "psr: mean reward of the step's completions"),
+    SIGNED(RLC_M_NSR_NEGATIVE, "nsr/negative_samples", RLC_MF_INT,
+           "nsr: completions with reward < algorithm.reward_threshold (the ones it pushes down)"),
+    SIGNED(RLC_M_NSR_NEGATIVE_RATIO, "nsr/negative_ratio", 0,
+           "nsr: negative completions / completions"),
+    SIGNED(RLC_M_NSR_AVG_REWARD, "nsr/avg_reward", 0, "nsr: mean reward of the step's completions"),
+    SIGNED(RLC_M_WR_POSITIVE, "w_reinforce/positive_samples", RLC_MF_INT,
+           "w_reinforce: completions with reward >= algorithm.reward_threshold"),
+    SIGNED(RLC_M_WR_NEGATIVE, "w_reinforce/negative_samples", RLC_MF_INT,
+           "w_reinforce: completions below the threshold"),
+    SIGNED(RLC_M_WR_POS_NEG_RATIO, "w_reinforce/pos_neg_ratio", 0,
+           "w_reinforce: positive / negative completions (nan without negatives)"),
+    SIGNED(RLC_M_WR_AVG_REWARD, "w_reinforce/avg_reward", 0,
+           "w_reinforce: mean reward of the step's completions"),
+#undef SIGNED
 };
 
 /* Plot text by id: {label, axis label with unit}; ids left out have none. */
@@ -101,6 +122,12 @@ static const char *const plot_text[RLC_M_COUNT][2] = {
     [RLC_M_LR] = {"learning rate", "learning rate (per step)"},
     [RLC_M_VAL_LOSS] = {"validation loss", "loss (nats / token)"},
     [RLC_M_EVAL_ACCURACY] = {"eval accuracy", "fraction of problems"},
+    [RLC_M_PSR_POSITIVE_RATIO] = {"PSR positive-sample ratio", "fraction of completions"},
+    [RLC_M_NSR_NEGATIVE_RATIO] = {"NSR negative-sample ratio", "fraction of completions"},
+    [RLC_M_WR_POS_NEG_RATIO] = {"W-REINFORCE pos/neg ratio", "positive / negative completions"},
+    [RLC_M_PSR_AVG_REWARD] = {"PSR", "reward (per completion)"},
+    [RLC_M_NSR_AVG_REWARD] = {"NSR", "reward (per completion)"},
+    [RLC_M_WR_AVG_REWARD] = {"W-REINFORCE", "reward (per completion)"},
 };
 
 /* Console column priority by id (see rlc_metric_priority); 0 here means 2. */

@@ -50,6 +50,18 @@ typedef enum rlc_metric_id {
     RLC_M_EVAL_ACCURACY,
     RLC_M_EVAL_MEAN_REWARD,
     RLC_M_SKIPPED_STEPS,
+    /* algorithm.advantage psr, nsr, w_reinforce only (else NaN, left out):
+     * a sample is positive when its reward >= algorithm.reward_threshold */
+    RLC_M_PSR_POSITIVE,
+    RLC_M_PSR_POSITIVE_RATIO,
+    RLC_M_PSR_AVG_REWARD,
+    RLC_M_NSR_NEGATIVE,
+    RLC_M_NSR_NEGATIVE_RATIO,
+    RLC_M_NSR_AVG_REWARD,
+    RLC_M_WR_POSITIVE,
+    RLC_M_WR_NEGATIVE,
+    RLC_M_WR_POS_NEG_RATIO,
+    RLC_M_WR_AVG_REWARD,
     RLC_M_COUNT
 } rlc_metric_id;
 

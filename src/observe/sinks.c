@@ -470,6 +470,35 @@ static void console_row(rlc_sinks *s, const rlc_metric_record *r, int due, const
     rlc_console_progress(s->con, prog);
 }
 
+/* The psr / nsr / w_reinforce line of step r in the form of the seed's trainer
+ * ("W-REINFORCE [Step 12]: 2 pos (λ=0.1) + 2 neg (λ=1.0) | Avg reward: 0.500");
+ * 0 when r has none of their metrics. */
+static int signed_line(const rlc_sinks *s, const rlc_metric_record *r, char *out, size_t cap) {
+    const double *v = r->v;
+    long step = (long)v[RLC_M_STEP];
+    double tot = v[RLC_M_TOTAL_COUNT];
+    if (!isnan(v[RLC_M_PSR_POSITIVE]))
+        snprintf(out, cap, "PSR [Step %ld]: %.0f/%.0f positive samples | Avg reward: %.3f", step,
+                 v[RLC_M_PSR_POSITIVE], tot, v[RLC_M_PSR_AVG_REWARD]);
+    else if (!isnan(v[RLC_M_NSR_NEGATIVE]))
+        snprintf(out, cap, "NSR [Step %ld]: %.0f/%.0f negative samples | Avg reward: %.3f", step,
+                 v[RLC_M_NSR_NEGATIVE], tot, v[RLC_M_NSR_AVG_REWARD]);
+    else if (!isnan(v[RLC_M_WR_POSITIVE])) {
+        char wp[32], wn[32]; /* 0.1 and 1.0 as the seed prints them */
+        snprintf(wp, sizeof wp, s->p.psr_weight == floor(s->p.psr_weight) ? "%.1f" : "%g",
+                 s->p.psr_weight);
+        snprintf(wn, sizeof wn, s->p.nsr_weight == floor(s->p.nsr_weight) ? "%.1f" : "%g",
+                 s->p.nsr_weight);
+        snprintf(
+            out, cap,
+            "W-REINFORCE [Step %ld]: %.0f pos (\u03bb=%s) + %.0f neg (\u03bb=%s) | Avg reward: "
+            "%.3f",
+            step, v[RLC_M_WR_POSITIVE], wp, v[RLC_M_WR_NEGATIVE], wn, v[RLC_M_WR_AVG_REWARD]);
+    } else
+        return 0;
+    return 1;
+}
+
 rlc_status rlc_sinks_step(rlc_sinks *s, rlc_metric_record *r, const rlc_obs_sample *samples,
                           int n) {
     double t0 = now_s();
@@ -509,6 +538,11 @@ rlc_status rlc_sinks_step(rlc_sinks *s, rlc_metric_record *r, const rlc_obs_samp
         rlc_logf(RLC_LOG_WARN, "%s", warns[i]);
     if (s->p.log_file) log_step(s, r);
     if (s->p.console) console_row(s, r, due, prog);
+    char sl[RLC_WARN_LINE];
+    if (signed_line(s, r, sl, sizeof sl)) { /* console with its row, log file every step */
+        if (s->p.log_file) rlc_log_file_only(RLC_LOG_INFO, sl);
+        if (s->p.console && due) rlc_console_line(s->con, sl);
+    }
     if (!isnan(r->v[RLC_M_STEP_TIME])) s->step_s += r->v[RLC_M_STEP_TIME];
     s->sink_s += now_s() - t0;
     return st;

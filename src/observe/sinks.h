@@ -40,6 +40,7 @@ typedef struct rlc_sinks_params {
     int generations_logged; /* samples per step into generations.jsonl and TensorBoard text */
     int histogram_every, samples_every; /* TensorBoard cadence (0: never) */
     rlc_warn_params warn;
+    double psr_weight, nsr_weight; /* w_reinforce's weights, for its console line */
     /* the run config for TensorBoard's hparams (written by a fresh run only) */
     const char *const *hp_keys, *const *hp_values;
     size_t n_hp;

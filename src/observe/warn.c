@@ -6,7 +6,8 @@
 #include <string.h>
 
 rlc_warn_params rlc_warn_default_params(void) {
-    rlc_warn_params p = {.grad_spike = 5.0, .no_correct_steps = 10, .max_token_rate = 0.5};
+    rlc_warn_params p = {
+        .grad_spike = 5.0, .no_correct_steps = 10, .max_token_rate = 0.5, .no_signal_steps = 5};
     return p;
 }
 
@@ -69,8 +70,13 @@ int rlc_warn_check(rlc_warn_state *s, const rlc_warn_params *p, const rlc_metric
         if (s->n_norms < RLC_WARN_WINDOW) s->n_norms++;
     }
 
+    /* psr / nsr / w_reinforce learn from groups of equal rewards too */
+    double pos = !isnan(v[RLC_M_PSR_POSITIVE]) ? v[RLC_M_PSR_POSITIVE] : v[RLC_M_WR_POSITIVE];
+    double neg = !isnan(v[RLC_M_NSR_NEGATIVE]) ? v[RLC_M_NSR_NEGATIVE] : v[RLC_M_WR_NEGATIVE];
+    int signed_adv = !isnan(pos) || !isnan(neg);
     double zg = v[RLC_M_ZERO_STD_GROUPS], groups = v[RLC_M_BATCH_SIZE];
-    if (streak(&s->zero_std_run, !isnan(zg) && !isnan(groups) && groups > 0 && zg >= groups, 1))
+    if (streak(&s->zero_std_run,
+               !signed_adv && !isnan(zg) && !isnan(groups) && groups > 0 && zg >= groups, 1))
         EMIT("step %ld: all %.0f prompt groups have equal rewards: no learning signal (%d "
              "step%s in a row)",
              step, groups, s->zero_std_run, s->zero_std_run > 1 ? "s" : "");
@@ -85,6 +91,16 @@ int rlc_warn_check(rlc_warn_state *s, const rlc_warn_params *p, const rlc_metric
         streak(&s->max_token_run, !isnan(hit) && hit >= p->max_token_rate, 1))
         EMIT("step %ld: %.3g%% of completions hit max_new_tokens%s", step, 100 * hit,
              s->max_token_run > 1 ? " (still)" : "");
+    /* psr learns from positives only, nsr from negatives only; w_reinforce
+     * from both (the seed's advice: more samples per prompt, another threshold) */
+    if (p->no_signal_steps > 0 && streak(&s->no_pos_run, pos == 0, p->no_signal_steps))
+        EMIT("step %ld: no positive samples for %d steps (no reward reached "
+             "algorithm.reward_threshold): raise algorithm.group_size or lower the threshold",
+             step, s->no_pos_run);
+    if (p->no_signal_steps > 0 && streak(&s->no_neg_run, neg == 0, p->no_signal_steps))
+        EMIT("step %ld: no negative samples for %d steps (every reward reached "
+             "algorithm.reward_threshold): raise algorithm.group_size or the threshold",
+             step, s->no_neg_run);
 #undef EMIT
     return n;
 }

@@ -2,7 +2,8 @@
  * a gradient-norm spike, a NaN loss, an update skipped for a non-finite loss or
  * gradient, every prompt group with equal rewards,
  * no correct completion for N steps, completions cut at max tokens for most
- * samples. A condition that persists is repeated every RLC_WARN_REPEAT steps,
+ * samples, no positive (psr, w_reinforce) or no negative (nsr, w_reinforce)
+ * sample for N steps. A condition that persists is repeated every RLC_WARN_REPEAT steps,
  * not every step. */
 #ifndef RLC_OBSERVE_WARN_H
 #define RLC_OBSERVE_WARN_H
@@ -17,6 +18,7 @@ typedef struct rlc_warn_params {
     double grad_spike;     /* grad_norm > grad_spike x median of the last norms (0: off) */
     int no_correct_steps;  /* steps in a row without a correct completion (0: off) */
     double max_token_rate; /* max_token_hit_rate at or above this (0: off) */
+    int no_signal_steps;   /* steps in a row without the samples psr/nsr learn from (0: off) */
 } rlc_warn_params;
 
 rlc_warn_params rlc_warn_default_params(void);
@@ -25,7 +27,8 @@ typedef struct rlc_warn_state {
     double norms[RLC_WARN_WINDOW];
     int n_norms, next_norm;
     int nan_run, zero_std_run, no_correct_run, max_token_run; /* current streak lengths */
-    int skip_run; /* steps in a row whose update was skipped (skipped_steps > 0) */
+    int skip_run;               /* steps in a row whose update was skipped (skipped_steps > 0) */
+    int no_pos_run, no_neg_run; /* psr/nsr/w_reinforce streaks without positives / negatives */
 } rlc_warn_state;
 
 void rlc_warn_init(rlc_warn_state *s);

@@ -312,10 +312,10 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     }
 
     /* 4. advantages */
-    int n_skipped = 0; /* groups with all rewards equal */
+    int n_skipped = 0, n_pos = -1, n_neg = -1; /* groups with all rewards equal */
     if (rlc_adv_mode_signed(p->adv))
         RLC_TRY(rlc_advantages_signed(g->reward, B, G, p->adv, p->reward_threshold, p->psr_weight,
-                                      p->nsr_weight, g->adv, &n_skipped, NULL, NULL));
+                                      p->nsr_weight, g->adv, &n_skipped, &n_pos, &n_neg));
     else
         RLC_TRY(rlc_advantages(g->reward, B, G, p->adv, p->scale, g->adv, g->skipped, &n_skipped));
 
@@ -415,6 +415,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     st->total_count = S;
     st->correct_rate = (double)correct / S;
     st->frac_reward_zero_std = (double)n_skipped / B;
+    st->pos_samples = n_pos, st->neg_samples = n_neg;
     st->max_token_hit_rate = (double)hit / S;
     st->entropy = ntok ? ent_sum / ntok : NAN;
     st->kl = tok_sum ? kl_sum / tok_sum : 0;

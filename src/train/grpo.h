@@ -55,6 +55,9 @@ typedef struct rlc_step_stats {
     const char *reward_names[RLC_MAX_REWARDS];
     double reward_mean[RLC_MAX_REWARDS], reward_std_each[RLC_MAX_REWARDS];
     int skipped_steps; /* optimizer updates skipped: loss or gradient norm not finite */
+    /* psr, nsr, w_reinforce: completions with reward >= / < the threshold
+     * (-1 for the other advantages) */
+    long pos_samples, neg_samples;
 } rlc_step_stats;
 
 /* One sample for logs: owned by the trainer, valid until the next step. */

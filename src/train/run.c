@@ -254,6 +254,25 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
     v[RLC_M_TRAIN_TOKENS_PER_S] = ss->train_time_s > 0 ? ss->train_tokens / ss->train_time_s : 0;
     v[RLC_M_GEN_TOKENS] = (double)ss->gen_tokens;
     v[RLC_M_GROUP_SIZE] = c->algorithm.group_size;
+    if (ss->pos_samples >= 0 && ss->total_count > 0) {
+        double pos = (double)ss->pos_samples, neg = (double)ss->neg_samples;
+        double tot = (double)ss->total_count;
+        switch (c->algorithm.advantage) {
+        case RLC_RC_ADV_PSR:
+            v[RLC_M_PSR_POSITIVE] = pos, v[RLC_M_PSR_POSITIVE_RATIO] = pos / tot;
+            v[RLC_M_PSR_AVG_REWARD] = ss->mean_reward;
+            break;
+        case RLC_RC_ADV_NSR:
+            v[RLC_M_NSR_NEGATIVE] = neg, v[RLC_M_NSR_NEGATIVE_RATIO] = neg / tot;
+            v[RLC_M_NSR_AVG_REWARD] = ss->mean_reward;
+            break;
+        default: /* w_reinforce */
+            v[RLC_M_WR_POSITIVE] = pos, v[RLC_M_WR_NEGATIVE] = neg;
+            v[RLC_M_WR_POS_NEG_RATIO] = neg > 0 ? pos / neg : NAN;
+            v[RLC_M_WR_AVG_REWARD] = ss->mean_reward;
+            break;
+        }
+    }
     r->n_rewards = ss->n_rewards < RLC_OBS_MAX_REWARDS ? ss->n_rewards : RLC_OBS_MAX_REWARDS;
     for (int k = 0; k < r->n_rewards; k++) {
         snprintf(r->reward_names[k], sizeof r->reward_names[k], "%s", ss->reward_names[k]);
@@ -286,6 +305,8 @@ static rlc_status open_sinks(const rlc_run_config *c, const char *dir, const cha
     sp.warn.grad_spike = RLC_RC(c, logging.warn_grad_spike);
     sp.warn.no_correct_steps = RLC_RC(c, logging.warn_no_correct_steps);
     sp.warn.max_token_rate = RLC_RC(c, logging.warn_max_token_rate);
+    sp.psr_weight = RLC_RC(c, algorithm.psr_weight);
+    sp.nsr_weight = RLC_RC(c, algorithm.nsr_weight);
     char **keys = NULL, **values = NULL;
     size_t n = 0;
     if (c->logging.tensorboard) RLC_TRY(rlc_run_config_items(c, &keys, &values, &n));
