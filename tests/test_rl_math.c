@@ -112,6 +112,56 @@ Test(rl_adv, rloo_leaves_one_out) {
     expect_vals(a2, want2, 4, 1e-6, "rloo G=2");
 }
 
+/* REINFORCE++ (group-mean baseline) by hand. G = 3: g0 = {1, 0, 0.5} ->
+ * r - mean = {0.5, -0.5, 0} with lengths {2, 1, 3}; g1 all equal (skipped).
+ * Tokens with A != 0: 2 x 0.5 and 1 x -0.5 -> mu = 0.5 / 3, var = (2 (0.5 -
+ * mu)^2 + (0.5 + mu)^2) / 3; the sample with A = 0 stays 0. G = 2: a sample
+ * with no tokens is out of the statistics and gets 0. G = 1: all 0. */
+Test(rl_adv, reinforce_pp_whitens_over_tokens) {
+    const int lens[8] = {2, 1, 3, 4, 4, 4, 1, 0};
+    float a[8];
+    unsigned char sk[4];
+    int ns;
+    const float r6[6] = {1, 0, 0.5f, 0.3f, 0.3f, 0.3f};
+    cr_assert_eq(rlc_advantages_reinforce_pp(r6, lens, 2, 3, a, sk, &ns), RLC_OK, "%s",
+                 rlc_last_error());
+    double mu6 = (1 - 0.5) / 3,
+           var6 = (2 * (0.5 - mu6) * (0.5 - mu6) + (0.5 + mu6) * (0.5 + mu6)) / 3;
+    const double want6[6] = {
+        (0.5 - mu6) / sqrt(var6 + 1e-8), (-0.5 - mu6) / sqrt(var6 + 1e-8), 0, 0, 0, 0};
+    expect_vals(a, want6, 6, 1e-6, "reinforce_pp G=3");
+    cr_expect_eq(ns, 1);
+    cr_expect(!sk[0] && sk[1]);
+    /* groups of 2: {1, 0} {0.5, 0.3} {0.3, 0.3} {2, 0} with lens as above */
+    const float r2[8] = {1, 0, 0.5f, 0.3f, 0.3f, 0.3f, 2, 0};
+    cr_assert_eq(rlc_advantages_reinforce_pp(r2, lens, 4, 2, a, sk, &ns), RLC_OK);
+    /* r - mean: {0.5, -0.5}, {0.1, -0.1}, skipped, {1, -1}; lens {2,1},{3,4},-,{1,0} */
+    double T = 2 + 1 + 3 + 4 + 1, m2 = (2 * 0.5 - 0.5 + 3 * 0.1 - 4 * 0.1 + 1) / T;
+    double v2 = (2 * pow(0.5 - m2, 2) + pow(-0.5 - m2, 2) + 3 * pow(0.1 - m2, 2) +
+                 4 * pow(-0.1 - m2, 2) + pow(1 - m2, 2)) /
+                T;
+    double s2 = sqrt(v2 + 1e-8);
+    const double want2[8] = {(0.5 - m2) / s2,
+                             (-0.5 - m2) / s2,
+                             (0.1 - m2) / s2,
+                             (-0.1 - m2) / s2,
+                             0,
+                             0,
+                             (1 - m2) / s2,
+                             0};
+    expect_vals(a, want2, 8, 1e-5, "reinforce_pp G=2");
+    cr_expect_eq(ns, 1);
+    /* G = 1: every group equal, all 0; a negative length is refused */
+    cr_assert_eq(rlc_advantages_reinforce_pp(r2, lens, 8, 1, a, NULL, &ns), RLC_OK);
+    for (int i = 0; i < 8; i++)
+        cr_expect_eq(a[i], 0.0f);
+    cr_expect_eq(ns, 8);
+    const int bad[2] = {1, -1};
+    cr_expect_eq(rlc_advantages_reinforce_pp(r2, bad, 1, 2, a, NULL, NULL), RLC_ERR_INVALID);
+    cr_expect_eq(rlc_advantages(r2, 4, 2, RLC_ADV_REINFORCE_PP, RLC_SCALE_GROUP, a, NULL, NULL),
+                 RLC_ERR_INVALID);
+}
+
 /* Signed advantages by hand, threshold 0.5 (equal counts as positive):
  * an all-positive group, an all-negative group, a mixed one; G = 1 works;
  * nothing is skipped; the equal-groups count, and aliasing. */
@@ -564,9 +614,16 @@ Test(rl_loss, matches_pytorch_autograd) {
     "    A = pos\n"                                                                                \
     "elif MODE == 'nsr':\n"                                                                        \
     "    A = pos - 1\n"                                                                            \
+    "elif MODE == 'reinforce_pp':\n"                                                               \
+    "    A = R - R.mean(1, keepdim=True)\n"                                                        \
     "else:\n"                                                                                      \
     "    A = 0.1 * pos - 1.0 * (1 - pos)\n"                                                        \
     "A = A.reshape(-1)\n"                                                                          \
+    "if MODE == 'reinforce_pp':\n"                                                                 \
+    "    L = torch.tensor(mask).sum(1); sel = (A != 0) & (L > 0)\n"                                \
+    "    mu = (L * A)[sel].sum() / L[sel].sum()\n"                                                 \
+    "    var = (L * (A - mu) ** 2)[sel].sum() / L[sel].sum()\n"                                    \
+    "    A = torch.where(sel, (A - mu) / torch.sqrt(var + 1e-8), torch.zeros_like(A))\n"           \
     "lp = torch.tensor(logp, requires_grad=True)\n"                                                \
     "old = torch.tensor(old); ref = torch.tensor(ref); m = torch.tensor(mask)\n"                   \
     "ratio = torch.exp(lp - old)\n"                                                                \
@@ -587,10 +644,18 @@ static void adv_loss_case(const char *script, rlc_adv_mode mode) {
     static double want[N];
     torch_batch(script, &b, 3, rewards, want, N);
     float adv[BS], loss, d[BS * BT];
+    int lens[BS];
+    for (int i = 0; i < BS; i++) {
+        lens[i] = 0;
+        for (int t = 0; t < BT; t++)
+            lens[i] += b.mask[i * BT + t] != 0.0f;
+    }
     if (rlc_adv_mode_signed(mode))
         cr_assert_eq(
             rlc_advantages_signed(rewards, 2, 3, mode, 0.5f, 0.1f, 1.0f, adv, NULL, NULL, NULL),
             RLC_OK, "%s", rlc_last_error());
+    else if (mode == RLC_ADV_REINFORCE_PP)
+        cr_assert_eq(rlc_advantages_reinforce_pp(rewards, lens, 2, 3, adv, NULL, NULL), RLC_OK);
     else
         cr_assert_eq(rlc_advantages(rewards, 2, 3, mode, RLC_SCALE_GROUP, adv, NULL, NULL), RLC_OK);
     const char *name = rlc_adv_mode_name(mode);
@@ -611,6 +676,7 @@ Test(rl_loss, rloo_psr_nsr_w_reinforce_advantages_and_loss_match_pytorch) {
     adv_loss_case("MODE = 'psr'\n" TORCH_ADV_BODY, RLC_ADV_PSR);
     adv_loss_case("MODE = 'nsr'\n" TORCH_ADV_BODY, RLC_ADV_NSR);
     adv_loss_case("MODE = 'w_reinforce'\n" TORCH_ADV_BODY, RLC_ADV_W_REINFORCE);
+    adv_loss_case("MODE = 'reinforce_pp'\n" TORCH_ADV_BODY, RLC_ADV_REINFORCE_PP);
 }
 
 /* GSPO (importance_level sequence) against TORCH_GRPO_BODY with SEQ = 1. */

@@ -400,7 +400,7 @@ Test(runconfig, out_of_range_and_enums) {
     expect_set_error("optimizer.lr=1e999", "'optimizer.lr' expects a finite number, got '1e999'");
     expect_set_error("algorithm.advantage=gpro",
                      "'algorithm.advantage' must be one of grpo, dr_grpo, maxrl, rloo, psr, nsr, "
-                     "w_reinforce; got 'gpro'");
+                     "w_reinforce, reinforce_pp; got 'gpro'");
     expect_load_error("\n\ntraining:\n  mode: rl\n", RLC_ERR_INVALID,
                       "4: 'training.mode' must be one of grpo, sft; got 'rl'");
     expect_set_error("rewards.weights.number_check=5000",
@@ -508,7 +508,7 @@ Test(runconfig, help_lists_every_key_with_its_default) {
         "  optimizer.eps = 1e-08",
         "  logging.num_generations_logged = 4",
         "  checkpoint.resume = auto",
-        "(grpo|dr_grpo|maxrl|rloo|psr|nsr|w_reinforce)",
+        "(grpo|dr_grpo|maxrl|rloo|psr|nsr|w_reinforce|reinforce_pp)",
         "(float in [0, 1])",
         "(int >= 0)",
     };
@@ -558,7 +558,9 @@ Test(runconfig, enum_names) {
                      "seq_mean_token_mean");
     cr_assert_str_eq(rlc_run_config_enum_name("algorithm.advantage", RLC_RC_ADV_W_REINFORCE),
                      "w_reinforce");
-    cr_assert_null(rlc_run_config_enum_name("algorithm.advantage", RLC_RC_ADV_W_REINFORCE + 1));
+    cr_assert_str_eq(rlc_run_config_enum_name("algorithm.advantage", RLC_RC_ADV_REINFORCE_PP),
+                     "reinforce_pp");
+    cr_assert_null(rlc_run_config_enum_name("algorithm.advantage", RLC_RC_ADV_REINFORCE_PP + 1));
     cr_assert_null(rlc_run_config_enum_name("training.steps", 0));
     cr_assert_null(rlc_run_config_enum_name("nope", 0));
 }

@@ -7,8 +7,8 @@
 #define MAXRL_MEAN_EPS 1e-6
 #define EQUAL_TOL 1e-6
 
-static const char *const adv_names[] = {"grpo", "dr_grpo", "maxrl",      "rloo",
-                                        "psr",  "nsr",     "w_reinforce"};
+static const char *const adv_names[] = {"grpo", "dr_grpo", "maxrl",       "rloo",
+                                        "psr",  "nsr",     "w_reinforce", "reinforce_pp"};
 static const char *const scale_names[] = {"group", "batch", "none"};
 #define N_ADV ((int)(sizeof adv_names / sizeof adv_names[0]))
 #define N_SCALE ((int)(sizeof scale_names / sizeof scale_names[0]))
@@ -63,6 +63,9 @@ rlc_status rlc_advantages(const float *rewards, int n_groups, int G, rlc_adv_mod
     if (rlc_adv_mode_signed(mode))
         return rlc_errorf(RLC_ERR_INVALID, "advantages: %s takes rlc_advantages_signed",
                           adv_names[mode]);
+    if (mode == RLC_ADV_REINFORCE_PP)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "advantages: reinforce_pp takes rlc_advantages_reinforce_pp");
     if ((unsigned)scale >= (unsigned)N_SCALE)
         return rlc_errorf(RLC_ERR_INVALID, "advantages: unknown scale_rewards %d", (int)scale);
     size_t n = (size_t)n_groups * (size_t)G;
@@ -110,6 +113,51 @@ rlc_status rlc_advantages(const float *rewards, int n_groups, int G, rlc_adv_mod
         }
         for (int i = 0; i < G; i++)
             a[i] = (float)(((double)r[i] - mean) / div);
+    }
+    if (n_skipped) *n_skipped = skipped;
+    return RLC_OK;
+}
+
+rlc_status rlc_advantages_reinforce_pp(const float *rewards, const int *lens, int n_groups, int G,
+                                       float *adv, unsigned char *group_skipped, int *n_skipped) {
+    if (n_groups < 0 || G < 1)
+        return rlc_errorf(RLC_ERR_INVALID, "advantages: need n_groups >= 0 and G >= 1, got %d, %d",
+                          n_groups, G);
+    size_t n = (size_t)n_groups * (size_t)G;
+    RLC_TRY(check_rewards(rewards, n, G));
+    for (size_t i = 0; i < n; i++)
+        if (lens[i] < 0)
+            return rlc_errorf(RLC_ERR_INVALID, "advantages: sample %zu has length %d", i, lens[i]);
+    /* In double throughout (as the reference computes it): r - mean_g is not
+     * rounded to float before the whitening. Pass 1: token statistics. */
+    double tok = 0, sum = 0, sq = 0;
+    int skipped = 0;
+    for (int g = 0; g < n_groups; g++) {
+        const float *r = rewards + (size_t)g * G;
+        const int *L = lens + (size_t)g * G;
+        int skip = all_equal(r, G);
+        skipped += skip;
+        if (group_skipped) group_skipped[g] = (unsigned char)skip;
+        double mean = mean_of(r, G);
+        for (int i = 0; !skip && i < G; i++) {
+            double a = (double)r[i] - mean;
+            if (a != 0 && L[i] > 0) tok += L[i], sum += L[i] * a, sq += L[i] * a * a;
+        }
+    }
+    double mu = tok > 0 ? sum / tok : 0, var = tok > 0 ? sq / tok - mu * mu : 0;
+    double rstd = 1.0 / sqrt((var > 0 ? var : 0) + 1e-8);
+    /* Pass 2: each group's mean is read before its entries are written (adv
+     * may alias rewards). */
+    for (int g = 0; g < n_groups; g++) {
+        const float *r = rewards + (size_t)g * G;
+        const int *L = lens + (size_t)g * G;
+        float *out = adv + (size_t)g * G;
+        int skip = all_equal(r, G);
+        double mean = mean_of(r, G);
+        for (int i = 0; i < G; i++) {
+            double a = (double)r[i] - mean;
+            out[i] = !skip && a != 0 && L[i] > 0 ? (float)((a - mu) * rstd) : 0.0f;
+        }
     }
     if (n_skipped) *n_skipped = skipped;
     return RLC_OK;

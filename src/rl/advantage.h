@@ -8,13 +8,15 @@
 
 /* Values are only ever appended to: they are written into run configs. */
 typedef enum rlc_adv_mode {
-    RLC_ADV_GRPO = 0,   /* (r - mean_g) / (std + 1e-4), std chosen by rlc_scale_mode */
-    RLC_ADV_DR_GRPO,    /* r - mean_g, never divided (Dr. GRPO) */
-    RLC_ADV_MAXRL,      /* (r - mean_g) / (mean_g + 1e-6) (MaxRL, rewards in [0, 1]) */
-    RLC_ADV_RLOO,       /* r - mean of the group's other G - 1 rewards (RLOO) */
-    RLC_ADV_PSR,        /* +1 for positive samples, 0 otherwise (rlc_advantages_signed) */
-    RLC_ADV_NSR,        /* -1 for negative samples, 0 otherwise (rlc_advantages_signed) */
-    RLC_ADV_W_REINFORCE /* +w_pos positive, -w_neg negative (rlc_advantages_signed) */
+    RLC_ADV_GRPO = 0,    /* (r - mean_g) / (std + 1e-4), std chosen by rlc_scale_mode */
+    RLC_ADV_DR_GRPO,     /* r - mean_g, never divided (Dr. GRPO) */
+    RLC_ADV_MAXRL,       /* (r - mean_g) / (mean_g + 1e-6) (MaxRL, rewards in [0, 1]) */
+    RLC_ADV_RLOO,        /* r - mean of the group's other G - 1 rewards (RLOO) */
+    RLC_ADV_PSR,         /* +1 for positive samples, 0 otherwise (rlc_advantages_signed) */
+    RLC_ADV_NSR,         /* -1 for negative samples, 0 otherwise (rlc_advantages_signed) */
+    RLC_ADV_W_REINFORCE, /* +w_pos positive, -w_neg negative (rlc_advantages_signed) */
+    RLC_ADV_REINFORCE_PP /* r - mean_g, whitened over the batch's tokens
+                            (rlc_advantages_reinforce_pp) */
 } rlc_adv_mode;
 
 typedef enum rlc_scale_mode {
@@ -65,10 +67,22 @@ rlc_status rlc_advantages_signed(const float *rewards, int n_groups, int G, rlc_
                                  float threshold, float w_pos, float w_neg, float *adv,
                                  int *n_equal, int *n_pos, int *n_neg);
 
+/* REINFORCE++ with the group-mean baseline (as OpenRLHF's
+ * reinforce_baseline): A_i = r_i - mean_g, groups of equal rewards skipped
+ * (A = 0) as rlc_advantages does, then whitened over the batch's tokens that
+ * carry a non-zero advantage: with L_i = lens[i] tokens per sample and S the
+ * samples with A_i != 0 and L_i > 0, mu = sum_S L_i A_i / sum_S L_i,
+ * var = sum_S L_i (A_i - mu)^2 / sum_S L_i, and A_i <- (A_i - mu) /
+ * sqrt(var + 1e-8) for i in S, 0 for the others. lens[n_groups*G] >= 0.
+ * Returns RLC_ERR_INVALID as rlc_advantages does, or for a negative length. */
+rlc_status rlc_advantages_reinforce_pp(const float *rewards, const int *lens, int n_groups, int G,
+                                       float *adv, unsigned char *group_skipped, int *n_skipped);
+
 /* 1 for psr, nsr, w_reinforce (rlc_advantages_signed), 0 for the others. */
 int rlc_adv_mode_signed(rlc_adv_mode mode);
 
-/* Config names: "grpo", "dr_grpo", "maxrl", "rloo", "psr", "nsr", "w_reinforce"; "group", "batch",
+/* Config names: "grpo", "dr_grpo", "maxrl", "rloo", "psr", "nsr", "w_reinforce", "reinforce_pp";
+ * "group", "batch",
  * "none". Parse functions return RLC_ERR_INVALID with a message listing the choices. */
 const char *rlc_adv_mode_name(rlc_adv_mode mode); /* "?" if out of range */
 rlc_status rlc_adv_mode_parse(const char *name, rlc_adv_mode *out);

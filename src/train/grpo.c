@@ -316,6 +316,9 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     if (rlc_adv_mode_signed(p->adv))
         RLC_TRY(rlc_advantages_signed(g->reward, B, G, p->adv, p->reward_threshold, p->psr_weight,
                                       p->nsr_weight, g->adv, &n_skipped, &n_pos, &n_neg));
+    else if (p->adv == RLC_ADV_REINFORCE_PP)
+        RLC_TRY(rlc_advantages_reinforce_pp(g->reward, g->go.len, B, G, g->adv, g->skipped,
+                                            &n_skipped));
     else
         RLC_TRY(rlc_advantages(g->reward, B, G, p->adv, p->scale, g->adv, g->skipped, &n_skipped));
 

@@ -394,7 +394,8 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         gp.sampler.temperature = (float)RLC_RC(c, algorithm.temperature);
         gp.sampler.top_p = (float)RLC_RC(c, algorithm.top_p);
         gp.sampler.top_k = RLC_RC(c, algorithm.top_k);
-        _Static_assert((int)RLC_RC_ADV_W_REINFORCE == (int)RLC_ADV_W_REINFORCE &&
+        _Static_assert((int)RLC_RC_ADV_REINFORCE_PP == (int)RLC_ADV_REINFORCE_PP &&
+                           (int)RLC_RC_ADV_W_REINFORCE == (int)RLC_ADV_W_REINFORCE &&
                            (int)RLC_RC_ADV_RLOO == (int)RLC_ADV_RLOO &&
                            (int)RLC_RC_ADV_MAXRL == (int)RLC_ADV_MAXRL,
                        "algorithm.advantage values are rlc_adv_mode values");

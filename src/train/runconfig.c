@@ -65,8 +65,8 @@ static const char *const lora_targets[] = {"q_proj",    "k_proj",     "v_proj",
 static const char *const data_sources[] = {"arithmetic", "jsonl", NULL};
 static const char *const reward_names[] = {"format_exact", "format_approx", "answer_check",
                                            "number_check", NULL};
-static const char *const advantages[] = {"grpo", "dr_grpo", "maxrl",       "rloo",
-                                         "psr",  "nsr",     "w_reinforce", NULL};
+static const char *const advantages[] = {"grpo", "dr_grpo",     "maxrl",        "rloo", "psr",
+                                         "nsr",  "w_reinforce", "reinforce_pp", NULL};
 static const char *const scalings[] = {"group", "batch", "none", NULL};
 static const char *const loss_aggs[] = {"token_mean", "seq_mean_token_mean",
                                         "seq_mean_token_sum_norm", NULL};

@@ -29,7 +29,8 @@ typedef enum {
     RLC_RC_ADV_RLOO,
     RLC_RC_ADV_PSR,
     RLC_RC_ADV_NSR,
-    RLC_RC_ADV_W_REINFORCE
+    RLC_RC_ADV_W_REINFORCE,
+    RLC_RC_ADV_REINFORCE_PP
 } rlc_rc_advantage;
 typedef enum { RLC_RC_SCALE_GROUP = 0, RLC_RC_SCALE_BATCH, RLC_RC_SCALE_NONE } rlc_rc_scale;
 typedef enum {
