@@ -35,7 +35,8 @@ void rlc_cpu_embedding_forward(float *out, const int *ids, rlc_wmat wte, int N, 
 void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
                              float alpha, int accumulate);
 /* linear with the AVX-512 panel kernels at any N (linear itself uses them
- * from 9 rows where the CPU has AVX-512; without it this is linear's sgemm
+ * from 9 rows where the CPU has AVX-512; without it, chosen at run time, or
+ * for rows too long to pack 32 of into the scratch, this is linear's sgemm
  * path); scratch: RLC_LINEAR_SCRATCH floats, F32 W included. For tests and
  * the benchmark. */
 void rlc_cpu_linear_panels(const float *x, int N, int in, const rlc_linear_out *o, int n_out,

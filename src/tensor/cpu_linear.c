@@ -587,6 +587,13 @@ AVX512 static void avx_pack(float *restrict d, const float *restrict s, int rows
 }
 
 AVX_BY_DTYPE(avx_chunk_w, avx_chunk)
+
+/* Block b of x rows [0, N) into ap + b * PANEL_MR * in as [k][PANEL_MR]
+ * (in * PANEL_MR fits the scratch, so the gather's offsets fit an int). */
+static void pack_block(float *restrict ap, const float *restrict x, int N, int in, int b) {
+    int i0 = b * PANEL_MR, rows = N - i0 < PANEL_MR ? N - i0 : PANEL_MR;
+    avx_pack(ap + (size_t)b * PANEL_MR * in, x + (size_t)i0 * in, rows, in);
+}
 #endif
 
 /* Rows of x packed at once into a scratch of RLC_LINEAR_SCRATCH floats. */
@@ -595,27 +602,13 @@ static int panel_rows(int in) {
     return n > 0x40000000 ? 0x40000000 : (int)n;
 }
 
-/* Block b of x rows [0, N) into ap + b * PANEL_MR * in as [k][PANEL_MR]. */
-static void pack_block(float *restrict ap, const float *restrict x, int N, int in, int b) {
-    int i0 = b * PANEL_MR, rows = N - i0 < PANEL_MR ? N - i0 : PANEL_MR;
-    float *d = ap + (size_t)b * PANEL_MR * in;
-    const float *s = x + (size_t)i0 * in;
-#if HAVE_AVX512_KERNELS
-    if (rlc_cpu_isa_get() == RLC_CPU_AVX512 && (size_t)in * PANEL_MR <= 0x7fffffff / 4) {
-        avx_pack(d, s, rows, in);
-        return;
-    }
-#endif
-    for (int k0 = 0; k0 < in; k0 += 16) {
-        int nk = in - k0 < 16 ? in - k0 : 16;
-        for (int i = 0; i < PANEL_MR; i++)
-            for (int k = 0; k < nk; k++)
-                d[(size_t)(k0 + k) * PANEL_MR + i] = i < rows ? s[(size_t)i * in + k0 + k] : 0.0f;
-    }
-}
-
 void rlc_cpu_linear_panels(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
                            float alpha, int accumulate, float *scratch) {
+    /* without AVX-512 at run time, or rows too long to pack a block of */
+    if (!HAVE_AVX512_KERNELS || rlc_cpu_isa_get() != RLC_CPU_AVX512 || panel_rows(in) == 0) {
+        linear_sgemm(x, N, in, o, n_out, alpha, accumulate, scratch);
+        return;
+    }
 #if HAVE_AVX512_KERNELS
     size_t rows = 0;
     for (int j = 0; j < n_out; j++)
@@ -646,8 +639,6 @@ void rlc_cpu_linear_panels(const float *x, int N, int in, const rlc_linear_out *
             }
         }
     }
-#else
-    linear_sgemm(x, N, in, o, n_out, alpha, accumulate, scratch);
 #endif
 }
 
@@ -659,10 +650,8 @@ void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int 
         if (!avx && o[j].W.f32 && N > FEW_ROWS_F32) few = 0;
     if (few)
         rlc_cpu_linear_streamed(x, N, in, o, n_out, alpha, accumulate);
-    else if (avx && panel_rows(in) > 0)
+    else /* the sgemm path without AVX-512 */
         rlc_cpu_linear_panels(x, N, in, o, n_out, alpha, accumulate, scratch);
-    else
-        linear_sgemm(x, N, in, o, n_out, alpha, accumulate, scratch);
 }
 
 /* dx with W streamed once: each thread owns strips of DX_COLS columns and
