@@ -126,7 +126,7 @@ static char *run_sinks(const char *dir, int start, int steps, int width, char **
     p.run_dir = dir;
     p.run_name = "t";
     p.mode = RLC_OBS_GRPO;
-    p.eval = 1;
+    p.features = RLC_SHOW_EVAL;
     p.start_step = start;
     p.total_steps = start + steps;
     p.tensorboard = 0;

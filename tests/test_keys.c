@@ -292,6 +292,111 @@ Test(keys, signed_advantages_log_the_seed_metrics) {
     }
 }
 
+/* The first or last record of RUN's metrics.jsonl under tmpdir. */
+static json_t *run_record(const char *run, int last_one) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s/metrics.jsonl", tmpdir, run);
+    char *all = slurp(path), *last = all, *nl;
+    while (last_one && (nl = strchr(last, '\n')) && nl[1])
+        last = nl + 1;
+    json_t *o = json_loads(last, JSON_DISABLE_EOF_CHECK, NULL);
+    cr_assert_not_null(o, "%s: %s", path, last);
+    free(all);
+    return o;
+}
+
+/* algorithm.transform: the condition label advantage+transform, the
+ * surprisal metrics of transformed runs (SEPA's only under gtpo_sepa), their
+ * console columns, and advantages that reach the gradient: with psr and
+ * threshold 0 every completion has A = 1, so GTPO's weights (beta 3) and
+ * HICRA's boost (every Latin letter a planning phrase) change the step's
+ * gradient norm while the samples stay the same. */
+Test(keys, transforms_reach_the_gradient_and_log_their_metrics) {
+    static const char *const kinds[] = {"none", "gtpo", "hicra", "gtpo_hicra", "gtpo_sepa"};
+    double gn[5];
+    for (int k = 0; k < 5; k++) {
+        char extra[2048], args[2200], name[64], cond[64];
+        snprintf(name, sizeof name, "tf_%s", kinds[k]);
+        snprintf(extra, sizeof extra,
+                 "algorithm: {group_size: 2, max_new_tokens: 24, advantage: psr,\n"
+                 "            reward_threshold: 0.0, transform: %s}\n"
+                 "gtpo: {beta: 3}\n"
+                 "hicra: {alpha: 0.5, phrases: [a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,"
+                 "z]}\n"
+                 "sepa: {steps: 1, delay_steps: 0, correct_rate_gate: 0}\n"
+                 "data: {max_prompt_tokens: 48}\n"
+                 "training: {steps: 2, batch_size: 2}\n"
+                 "logging: {run_dir: %s, run_name: %s, tensorboard: false}\n",
+                 kinds[k], tmpdir, name);
+        snprintf(args, sizeof args, "train %s", config("tf.yaml", extra));
+        rlc_ok(args);
+        char *out = slurp(tmp_path("out.log"));
+        cr_expect_eq(strstr(out, " ent_x ") != NULL, k > 0, "%s: ent_x column", kinds[k]);
+        cr_expect_eq(strstr(out, " sepa") != NULL, k == 4, "%s: sepa column", kinds[k]);
+        free(out);
+        json_t *o = run_record(name, 1);
+        snprintf(cond, sizeof cond, "psr+%s", kinds[k]);
+        cr_expect_str_eq(json_string_value(json_object_get(o, "condition")), cond);
+        static const char *const tf_keys[] = {"exec_entropy_mean", "exec_entropy_var",
+                                              "planning_token_frac"};
+        for (int i = 0; i < 3; i++)
+            cr_expect_eq(json_object_get(o, tf_keys[i]) != NULL, k > 0, "%s: %s", kinds[k],
+                         tf_keys[i]);
+        cr_expect_eq(json_object_get(o, "sepa_lambda") != NULL, k == 4, "%s", kinds[k]);
+        cr_expect_eq(json_object_get(o, "sepa_gate_open") != NULL, k == 4, "%s", kinds[k]);
+        if (k > 0) {
+            double frac = json_number_value(json_object_get(o, "planning_token_frac"));
+            cr_expect(frac > 0 && frac < 1, "%s: planning_token_frac %g", kinds[k], frac);
+            cr_expect_gt(json_number_value(json_object_get(o, "exec_entropy_mean")), 0);
+            cr_expect_gt(json_number_value(json_object_get(o, "plan_entropy_mean")), 0);
+        }
+        if (k == 4) {
+            cr_expect_eq(json_number_value(json_object_get(o, "sepa_lambda")), 1);
+            cr_expect_eq(json_number_value(json_object_get(o, "sepa_gate_open")), 1);
+        }
+        json_decref(o);
+        /* step 0: the same samples in every run (later ones follow its update) */
+        o = run_record(name, 0);
+        gn[k] = json_number_value(json_object_get(o, "grad_norm"));
+        json_decref(o);
+    }
+    for (int k = 1; k < 5; k++)
+        cr_expect(gn[k] != gn[0], "%s: grad_norm %g equals none's", kinds[k], gn[k]);
+}
+
+/* algorithm.dynamic_sampling: a from-scratch model gets every reward 0, so
+ * every group is equal: each step runs 1 + extra rounds, drops the groups
+ * of all but the last, and what is left carries no gradient even under nsr
+ * (which learns from all-wrong groups without dynamic sampling). */
+Test(keys, dynamic_sampling_drops_equal_groups) {
+    for (int ds = 0; ds < 2; ds++) {
+        char extra[1024], args[1200], name[32];
+        snprintf(name, sizeof name, "ds%d", ds);
+        snprintf(extra, sizeof extra,
+                 "algorithm: {group_size: 2, max_new_tokens: 6, advantage: nsr,\n"
+                 "            dynamic_sampling: %s, dynamic_sampling_extra_rounds: 2}\n"
+                 "data: {max_prompt_tokens: 48}\n"
+                 "training: {steps: 2, batch_size: 3}\n"
+                 "logging: {run_dir: %s, run_name: %s, tensorboard: false}\n",
+                 ds ? "true" : "false", tmpdir, name);
+        snprintf(args, sizeof args, "train %s", config("ds.yaml", extra));
+        rlc_ok(args);
+        json_t *o = run_record(name, 1);
+        cr_expect_eq(json_number_value(json_object_get(o, "zero_std_groups")), 3);
+        cr_expect_eq(json_number_value(json_object_get(o, "num_datums")), ds ? 0 : 6);
+        json_t *r = json_object_get(o, "dynamic_sampling/rounds");
+        json_t *d = json_object_get(o, "dynamic_sampling/dropped_groups");
+        cr_expect_eq(r != NULL && d != NULL, ds, "dynamic sampling metrics only when on");
+        if (ds) {
+            cr_expect_eq(json_number_value(r), 3);
+            cr_expect_eq(json_number_value(d), 6);
+            /* 3 rounds of 3 prompts x 2 samples */
+            cr_expect_eq(json_number_value(json_object_get(o, "gen_tokens")), 3 * 3 * 2 * 6);
+        }
+        json_decref(o);
+    }
+}
+
 Test(keys, lora_adapter_folder_is_named_in_eval) {
     write_qa(tmp_path("qa.jsonl"), 6);
     char extra[1024];

@@ -284,20 +284,23 @@ static void sft_config(const char *file, const char *name, int steps, int save_e
 /* The model GRPO starts from, under tmpdir. */
 static const char *grpo_base = "base/final";
 
+/* More algorithm keys (", key: value" inside its map) and more sections. */
+static const char *grpo_algo = "", *grpo_more = "";
+
 /* A GRPO config from tmpdir/<grpo_base> writing tmpdir/NAME. */
 static void grpo_config(const char *file, const char *name, int lora, int steps, int save_every) {
-    char text[2048];
+    char text[4096];
     snprintf(text, sizeof text,
              "model: {path: %s/%s}\n%s"
              "rewards: {weights: {format_approx: 1.0, number_check: 1.0}}\n"
-             "algorithm: {group_size: 4, max_new_tokens: 12, temperature: 1.0, beta: 0.02}\n"
+             "algorithm: {group_size: 4, max_new_tokens: 12, temperature: 1.0, beta: 0.02%s}\n%s"
              "lora: {enabled: %s, rank: 4, alpha: 8, targets: [q_proj, v_proj, down_proj]}\n"
              "training: {steps: %d, batch_size: 4, eval_every: 5, seed: 1}\n"
              "optimizer: {lr: 1.0e-2, schedule: cosine, warmup_steps: 2, weight_decay: 0.01}\n"
              "logging: {run_dir: %s, run_name: %s, log_every: 1, tensorboard: false}\n"
              "checkpoint: {save_every: %d, keep_last: 2}\n",
-             tmpdir, grpo_base, data_spec, lora ? "true" : "false", steps, tmpdir, name,
-             save_every);
+             tmpdir, grpo_base, data_spec, grpo_algo, grpo_more, lora ? "true" : "false", steps,
+             tmpdir, name, save_every);
     th_write_text(tmp_path(file), text);
 }
 
@@ -444,6 +447,70 @@ Test(resume, sigkill_grpo_full) {
     grpo_config("k.yaml", "k", 0, 12, 2);
     crash_case cc = {"train", "model.safetensors", 12, 2, 33};
     crash_and_compare(&cc);
+}
+
+/* GTPO on surprisal pooled by SEPA's auto schedule, whose state (the
+ * variance EMA and its warm-up) crosses checkpoints: "answer" (in <answer>)
+ * makes planning tokens. The gate starts open: this tiny model answers none
+ * correctly. */
+Test(resume, sigkill_grpo_gtpo_sepa) {
+    make_base();
+    grpo_algo = ", transform: gtpo_sepa";
+    grpo_more = "hicra: {phrases: [answer]}\n"
+                "sepa: {schedule: auto, warmup: 3, ema_decay: 0.5, steps: 20, delay_steps: 2,\n"
+                "       correct_rate_gate: 0}\n";
+    grpo_config("ref.yaml", "ref", 0, 12, 2);
+    grpo_config("k.yaml", "k", 0, 12, 2);
+    crash_case cc = {"train", "model.safetensors", 12, 2, 44};
+    crash_and_compare(&cc);
+    /* the run pooled, with planning tokens, and checkpoints carry SEPA's state */
+    json_t *x = load_metrics(tmp_path("ref/metrics.jsonl"));
+    double lam = 0, plan = 0;
+    for (size_t i = 0; i < json_array_size(x); i++) {
+        json_t *o = json_array_get(x, i);
+        lam += json_number_value(json_object_get(o, "sepa_lambda"));
+        plan += json_number_value(json_object_get(o, "planning_token_frac"));
+    }
+    json_decref(x);
+    cr_expect_gt(lam, 0);
+    cr_expect_gt(plan, 0);
+    char *st = slurp(tmp_path("k/checkpoints/checkpoint-10/trainer_state.json"), NULL);
+    cr_assert_not_null(st);
+    cr_expect(strstr(st, "\"sepa\": {\"gate_open\": ") && strstr(st, "\"var_0\": "), "%s", st);
+    free(st);
+}
+
+/* DAPO dynamic sampling: groups of equal rewards are replaced by the next
+ * prompts, so the data cursor runs ahead of steps x batch size and is part
+ * of the state a resume restores. The metrics agree with it: B prompts per
+ * step plus every dropped group, and no equal group left in a batch unless
+ * the step used all its rounds. */
+Test(resume, sigkill_grpo_dynamic_sampling) {
+    make_base();
+    grpo_algo = ", dynamic_sampling: true, dynamic_sampling_extra_rounds: 2";
+    grpo_config("ref.yaml", "ref", 1, 12, 2);
+    grpo_config("k.yaml", "k", 1, 12, 2);
+    crash_case cc = {"train", "adapter_model.safetensors", 12, 2, 55};
+    crash_and_compare(&cc);
+    json_t *x = load_metrics(tmp_path("ref/metrics.jsonl"));
+    long dropped = 0, extra_rounds = 0;
+    for (size_t i = 0; i < json_array_size(x); i++) {
+        json_t *o = json_array_get(x, i);
+        long r = (long)json_number_value(json_object_get(o, "dynamic_sampling/rounds"));
+        long d = (long)json_number_value(json_object_get(o, "dynamic_sampling/dropped_groups"));
+        long eq = (long)json_number_value(json_object_get(o, "zero_std_groups"));
+        cr_expect(r >= 1 && r <= 3 && d >= r - 1, "step %zu: %ld rounds, %ld dropped", i, r, d);
+        cr_expect(r == 3 || eq == 0, "step %zu: %ld equal groups left after %ld rounds", i, eq, r);
+        dropped += d, extra_rounds += r - 1;
+    }
+    json_decref(x);
+    cr_expect_gt(extra_rounds, 0, "no step needed an extra round");
+    char *st = slurp(tmp_path("ref/final/trainer_state.json"), NULL);
+    cr_assert_not_null(st);
+    char want[64];
+    snprintf(want, sizeof want, "\"data_cursor\": %ld", 12 * 4 + dropped);
+    cr_expect(strstr(st, want) != NULL, "want %s in %s", want, st);
+    free(st);
 }
 
 /* The SFT model re-saved with BF16 weights as tmpdir/bf16base, which GRPO

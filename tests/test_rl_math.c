@@ -8,6 +8,7 @@
 
 #include "rl/advantage.h"
 #include "rl/loss.h"
+#include "rl/transform.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -714,6 +715,130 @@ Test(rl_loss, gspo_sequence_ratios_match_pytorch) {
                 cr_expect(close_to(d[i], w[1 + i]), "gspo %s kl=%d dlogp[%d] %.9g want %.9g", name,
                           kl, i, (double)d[i], w[1 + i]);
         }
+}
+
+/* Planning tokens of the transform case: a fixed pattern both sides share. */
+static int plan_bit(int s, int t) {
+    return (s * 7 + t * 3) % 5 == 0;
+}
+
+/* The batch's advantages (A[S]) through each token-level transform, with
+ * the old log-probs as the sampling policy's, then the clipped loss with KL
+ * (token_mean and seq_mean_token_mean) on the token advantages, all by
+ * PyTorch in float64: per case the token advantages [S, T], then per
+ * aggregation the loss and its gradient. */
+#define TORCH_TRANSFORM_BODY                                                                       \
+    TORCH_READ_BATCH("maxtok", "adv")                                                              \
+    "plan = np.array([[(s * 7 + t * 3) % 5 == 0 for t in range(T)] for s in range(S)])\n"          \
+    "def tokadv(kind, gb, ha, lam):\n"                                                             \
+    "    out = np.zeros((S, T))\n"                                                                 \
+    "    for s in range(S):\n"                                                                     \
+    "        L = int(mask[s].sum())\n"                                                             \
+    "        if L == 0: continue\n"                                                                \
+    "        u = np.minimum(-old[s, :L], 50.0); p = plan[s, :L]; a = np.full(L, adv[s])\n"         \
+    "        if kind.startswith('gtpo'):\n"                                                        \
+    "            if kind == 'gtpo_sepa' and lam > 0 and (~p).any():\n"                             \
+    "                m = u[~p].mean(); u = np.where(p, u, lam * m + (1 - lam) * u)\n"              \
+    "            mu = u.mean()\n"                                                                  \
+    "            if mu > 1e-8: a = adv[s] * np.maximum(0.0, 1 + gb * (u / mu - 1))\n"              \
+    "        if 'hicra' in kind: a = np.where(p, a + ha * np.abs(a), a)\n"                         \
+    "        out[s, :L] = a\n"                                                                     \
+    "    return out\n"                                                                             \
+    "cases = [('gtpo', 0.1, 0, 0), ('gtpo', 3.0, 0, 0), ('hicra', 0, 0.2, 0),\n"                   \
+    "         ('gtpo_hicra', 0.1, 0.2, 0), ('gtpo_sepa', 0.1, 0, 0.6), ('gtpo_sepa', 3.0, 0, "     \
+    "1.0)]\n"                                                                                      \
+    "res = []\n"                                                                                   \
+    "m = torch.tensor(mask); o = torch.tensor(old); r = torch.tensor(ref)\n"                       \
+    "for kind, gb, ha, lam in cases:\n"                                                            \
+    "    A = torch.tensor(tokadv(kind, gb, ha, lam))\n"                                            \
+    "    res.append(A.numpy().ravel())\n"                                                          \
+    "    for agg in (0, 1):\n"                                                                     \
+    "        lp = torch.tensor(logp, requires_grad=True)\n"                                        \
+    "        ratio = torch.exp(lp - o)\n"                                                          \
+    "        per = -torch.min(ratio * A, torch.clamp(ratio, 1 - float(eps), 1 + float(eps_hi)) * " \
+    "A)\n"                                                                                         \
+    "        d = r - lp\n"                                                                         \
+    "        per = per + float(beta) * (torch.exp(d) - d - 1)\n"                                   \
+    "        per = torch.where(m > 0, per, torch.zeros_like(per))\n"                               \
+    "        ntok = m.sum(1); has = ntok > 0\n"                                                    \
+    "        loss = per.sum() / m.sum() if agg == 0 else (per.sum(1)[has] / ntok[has]).mean()\n"   \
+    "        loss.backward()\n"                                                                    \
+    "        res.append(np.concatenate([[loss.item()], lp.grad.numpy().ravel()]))\n"               \
+    "open(sys.argv[2], 'wb').write(np.concatenate(res).astype('<f8').tobytes())\n"
+
+Test(rl_loss, token_transforms_advantages_and_loss_match_pytorch) {
+    batch b = make_batch();
+    static const struct {
+        rlc_transform kind;
+        float beta, alpha;
+        double lambda;
+    } cases[] = {{RLC_TRANSFORM_GTPO, 0.1f, 0, 0},        {RLC_TRANSFORM_GTPO, 3.0f, 0, 0},
+                 {RLC_TRANSFORM_HICRA, 0, 0.2f, 0},       {RLC_TRANSFORM_GTPO_HICRA, 0.1f, 0.2f, 0},
+                 {RLC_TRANSFORM_GTPO_SEPA, 0.1f, 0, 0.6}, {RLC_TRANSFORM_GTPO_SEPA, 3.0f, 0, 1.0}};
+    enum { NC = sizeof cases / sizeof cases[0], PER = BS * BT + 2 * (1 + BS * BT) };
+    static double want[NC * PER];
+    torch_batch(TORCH_TRANSFORM_BODY, &b, BMAX, b.adv, want, NC * PER);
+    unsigned char plan[BS * BT];
+    int lens[BS];
+    for (int s = 0; s < BS; s++) {
+        lens[s] = 0;
+        for (int t = 0; t < BT; t++) {
+            plan[s * BT + t] = (unsigned char)plan_bit(s, t);
+            lens[s] += b.mask[s * BT + t] != 0.0f;
+        }
+    }
+    int clamped = 0;
+    for (int c = 0; c < NC; c++) {
+        const double *w = want + c * PER;
+        rlc_transform_params tp = rlc_transform_default_params();
+        tp.kind = cases[c].kind, tp.gtpo_beta = cases[c].beta, tp.hicra_alpha = cases[c].alpha;
+        float A[BS * BT] = {0};
+        for (int s = 0; s < BS; s++)
+            rlc_transform_tokens(&tp, b.adv[s], b.old + s * BT, plan + s * BT, lens[s],
+                                 cases[c].lambda, A + s * BT);
+        const char *name = rlc_transform_name(cases[c].kind);
+        for (int i = 0; i < BS * BT; i++) {
+            if (b.mask[i] == 0.0f) continue;
+            cr_expect(close_to(A[i], w[i]), "%s case %d: A[%d] %.9g want %.9g", name, c, i,
+                      (double)A[i], w[i]);
+            clamped += A[i] == 0.0f && b.adv[i / BT] != 0.0f;
+        }
+        for (int agg = 0; agg < 2; agg++) {
+            const double *wl = w + BS * BT + agg * (1 + BS * BT);
+            rlc_grpo_loss_params p = batch_params(agg, 1);
+            float loss, d[BS * BT];
+            cr_assert_eq(
+                rlc_grpo_loss_tokens(&p, b.logp, b.old, b.ref, A, b.mask, BS, BT, &loss, d, NULL),
+                RLC_OK, "%s", rlc_last_error());
+            cr_expect(close_to(loss, wl[0]), "%s case %d agg %d: loss %.9g want %.9g", name, c, agg,
+                      (double)loss, wl[0]);
+            for (int i = 0; i < BS * BT; i++)
+                cr_expect(close_to(d[i], wl[1 + i]), "%s case %d agg %d: dlogp[%d] %.9g want %.9g",
+                          name, c, agg, i, (double)d[i], wl[1 + i]);
+        }
+    }
+    /* beta 3 drives some GTPO weights to the clamp at 0 */
+    cr_expect_gt(clamped, 0);
+}
+
+/* Token advantages equal to the sequence's give rlc_grpo_loss's bits. */
+Test(rl_loss, token_advantages_equal_to_the_sequence_one_give_the_same_bits) {
+    batch b = make_batch();
+    float A[BS * BT];
+    for (int i = 0; i < BS * BT; i++)
+        A[i] = b.adv[i / BT];
+    for (int agg = 0; agg < 3; agg++) {
+        rlc_grpo_loss_params p = batch_params(agg, 1);
+        float l1, l2, d1[BS * BT], d2[BS * BT];
+        rlc_grpo_stats s1, s2;
+        cr_assert_eq(rlc_grpo_loss(&p, b.logp, b.old, b.ref, b.adv, b.mask, BS, BT, &l1, d1, &s1),
+                     RLC_OK);
+        cr_assert_eq(
+            rlc_grpo_loss_tokens(&p, b.logp, b.old, b.ref, A, b.mask, BS, BT, &l2, d2, &s2),
+            RLC_OK);
+        cr_expect(!memcmp(&l1, &l2, sizeof l1) && !memcmp(d1, d2, sizeof d1));
+        cr_expect(s1.clip_ratio == s2.clip_ratio && s1.kl_mean == s2.kl_mean);
+    }
 }
 
 Test(rl_loss, micro_batches_with_explicit_normalizer_add_up) {

@@ -1,6 +1,7 @@
 /* Run configuration: defaults, the example configs, overrides of every type,
  * write -> load round trips, and the one-line errors (with nearest-key
  * suggestions and line numbers) for bad keys, types, ranges and YAML. */
+#include "rl/planning.h"
 #include "tmpdir.h"
 #include "train/runconfig.h"
 
@@ -134,6 +135,27 @@ Test(runconfig, defaults) {
     cr_assert_null(rlc_run_config_diff(&d, &e));
     rlc_run_config_free(&d);
     rlc_run_config_free(&e);
+}
+
+/* hicra.phrases' default is the detector's own list, and a replaced list
+ * (apostrophes and spaces inside items) writes and loads back. */
+Test(runconfig, hicra_phrases_default_and_replaced) {
+    rlc_run_config c = rlc_run_config_default();
+    cr_assert_eq(c.hicra.phrases.n, RLC_PLANNING_DEFAULT_N);
+    for (int i = 0; i < RLC_PLANNING_DEFAULT_N; i++)
+        cr_expect_str_eq(c.hicra.phrases.items[i], rlc_planning_phrases_default[i]);
+    cr_assert_eq(rlc_run_config_set(&c, "hicra.phrases=[let's see, hmm]"), RLC_OK, "%s",
+                 rlc_last_error());
+    cr_assert_eq(c.hicra.phrases.n, 2);
+    cr_expect_str_eq(c.hicra.phrases.items[0], "let's see");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/c.yaml", tmpdir);
+    cr_assert_eq(rlc_run_config_write(&c, path), RLC_OK, "%s", rlc_last_error());
+    rlc_run_config d;
+    cr_assert_eq(rlc_run_config_load(path, &d), RLC_OK, "%s", rlc_last_error());
+    cr_expect_null(rlc_run_config_diff(&c, &d));
+    rlc_run_config_free(&c);
+    rlc_run_config_free(&d);
 }
 
 Test(runconfig, example_configs_load_and_validate) {

@@ -955,7 +955,7 @@ Test(tb_run, emergence_files_and_verbose_log) {
             cr_assert(a && b && json_equal(a, b), "steps.jsonl line %d: %s differs", i, fields[k]);
         }
         cr_assert_eq(json_integer_value(json_object_get(st[i], "total_count")), 6 * 4);
-        cr_assert_str_eq(json_string_value(json_object_get(st[i], "condition")), "grpo+token_mean");
+        cr_assert_str_eq(json_string_value(json_object_get(st[i], "condition")), "grpo+none");
     }
     for (int i = 0; i < ng; i++) {
         json_t *g = gen[i];

@@ -10,11 +10,11 @@
 #define CLEAR_LINE "\r\033[K"
 #define BAR_WIDTH 20
 
-void rlc_table_init(rlc_table *t, unsigned mode, int eval, int header_every) {
+void rlc_table_init(rlc_table *t, unsigned mode, unsigned features, int header_every) {
     memset(t, 0, sizeof *t);
     const rlc_metric_def *defs = rlc_metric_defs();
     for (int i = 0; i < RLC_M_COUNT; i++)
-        if (rlc_metric_column_shown(&defs[i], mode, eval)) t->cols[t->n_cols++] = defs[i].id;
+        if (rlc_metric_column_shown(&defs[i], mode, features)) t->cols[t->n_cols++] = defs[i].id;
     t->header_every = header_every;
 }
 

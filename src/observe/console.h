@@ -18,9 +18,9 @@ typedef struct rlc_table {
     int rows;         /* rows printed so far */
 } rlc_table;
 
-/* The columns shown for a run of mode (RLC_OBS_GRPO / _SFT); eval: the run
- * evaluates, so evaluation columns are shown. */
-void rlc_table_init(rlc_table *t, unsigned mode, int eval, int header_every);
+/* The columns shown for a run of mode (RLC_OBS_GRPO / _SFT) that has
+ * features (RLC_SHOW_*: it evaluates, it transforms advantages, it runs SEPA). */
+void rlc_table_init(rlc_table *t, unsigned mode, unsigned features, int header_every);
 /* Characters of one row (and of the header). */
 int rlc_table_width(const rlc_table *t);
 /* Drops columns until a row fits in width characters: the lowest priority

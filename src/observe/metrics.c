@@ -105,6 +105,33 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
     SIGNED(RLC_M_WR_AVG_REWARD, "w_reinforce/avg_reward", 0,
            "w_reinforce: mean reward of the step's completions"),
 #undef SIGNED
+#define TF(id, key, tag, flags, hdr, w, fmt, legend)                                               \
+    M(id, key, tag, G, RLC_MF_SPARSE | (flags), hdr, w, fmt, NOFRAC, legend)
+    TF(RLC_M_EXEC_ENTROPY_MEAN, "exec_entropy_mean", "train/entropy/exec_mean", RLC_MF_TRANSFORM,
+       "ent_x", 5, "%.3f",
+       "surprisal -log p of sampled execution tokens (not in a planning phrase), mean per group, "
+       "averaged over groups"),
+    TF(RLC_M_EXEC_ENTROPY_VAR, "exec_entropy_var", "train/entropy/exec_var", 0, NULL, 0, NULL,
+       "variance of that surprisal within each group, averaged over groups"),
+    TF(RLC_M_PLAN_ENTROPY_MEAN, "plan_entropy_mean", "train/entropy/plan_mean", RLC_MF_TRANSFORM,
+       "ent_p", 5, "%.3f",
+       "surprisal of sampled planning tokens (in a hicra.phrases match), mean per group, averaged "
+       "over groups that have some"),
+    TF(RLC_M_PLAN_ENTROPY_VAR, "plan_entropy_var", "train/entropy/plan_var", 0, NULL, 0, NULL,
+       "variance of the planning tokens' surprisal within each group, averaged"),
+    TF(RLC_M_PLANNING_FRAC, "planning_token_frac", "train/planning_token_frac", RLC_MF_TRANSFORM,
+       "plan", 5, "%.3f", "share of completion tokens in planning phrases"),
+    TF(RLC_M_SEPA_LAMBDA, "sepa_lambda", "train/sepa_lambda", RLC_MF_SEPA, "sepa", 4, "%.2f",
+       "SEPA pooling strength lambda of the step (0 = none, 1 = execution surprisal fully pooled)"),
+    TF(RLC_M_SEPA_GATE_OPEN, "sepa_gate_open", "train/sepa_gate_open", RLC_MF_INT, NULL, 0, NULL,
+       "1 once a step's correct rate reached sepa.correct_rate_gate (SEPA may pool), else 0"),
+    TF(RLC_M_SAMPLING_ROUNDS, "dynamic_sampling/rounds", "train/dynamic_sampling/rounds",
+       RLC_MF_INT, NULL, 0, NULL,
+       "dynamic sampling: generation rounds of the step (1 = the batch needed no refill)"),
+    TF(RLC_M_DROPPED_GROUPS, "dynamic_sampling/dropped_groups",
+       "train/dynamic_sampling/dropped_groups", RLC_MF_INT, NULL, 0, NULL,
+       "dynamic sampling: prompt groups with all rewards equal dropped and replaced this step"),
+#undef TF
 };
 
 /* Plot text by id: {label, axis label with unit}; ids left out have none. */
@@ -128,6 +155,9 @@ static const char *const plot_text[RLC_M_COUNT][2] = {
     [RLC_M_PSR_AVG_REWARD] = {"PSR", "reward (per completion)"},
     [RLC_M_NSR_AVG_REWARD] = {"NSR", "reward (per completion)"},
     [RLC_M_WR_AVG_REWARD] = {"W-REINFORCE", "reward (per completion)"},
+    [RLC_M_EXEC_ENTROPY_MEAN] = {"execution-token surprisal", "surprisal (nats / token)"},
+    [RLC_M_PLAN_ENTROPY_MEAN] = {"planning-token surprisal", "surprisal (nats / token)"},
+    [RLC_M_SEPA_LAMBDA] = {"SEPA lambda", "pooling strength"},
 };
 
 /* Console column priority by id (see rlc_metric_priority); 0 here means 2. */
@@ -147,6 +177,8 @@ static const unsigned char priority[RLC_M_COUNT] = {
     [RLC_M_TOKENS_PER_S] = 3,
     [RLC_M_CLIP_RATIO] = 3,
     [RLC_M_MAX_TOKEN_HIT_RATE] = 3,
+    [RLC_M_EXEC_ENTROPY_MEAN] = 3,
+    [RLC_M_PLAN_ENTROPY_MEAN] = 3,
 };
 
 static const char *const stat_names[RLC_RS_COUNT] = {"mean", "std", "min", "max", "recent_mean"};
@@ -189,9 +221,11 @@ void rlc_metric_record_init(rlc_metric_record *r) {
             r->reward[k][s] = NAN;
 }
 
-int rlc_metric_column_shown(const rlc_metric_def *d, unsigned mode, int eval) {
+int rlc_metric_column_shown(const rlc_metric_def *d, unsigned mode, unsigned features) {
     if (!d->header || !(d->modes & mode)) return 0;
-    return !(d->flags & RLC_MF_EVAL) || eval;
+    if ((d->flags & RLC_MF_EVAL) && !(features & RLC_SHOW_EVAL)) return 0;
+    if ((d->flags & RLC_MF_TRANSFORM) && !(features & RLC_SHOW_TRANSFORM)) return 0;
+    return !(d->flags & RLC_MF_SEPA) || (features & RLC_SHOW_SEPA);
 }
 
 int rlc_metric_format_cell(char *out, size_t cap, const rlc_metric_def *d,

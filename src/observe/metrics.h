@@ -62,6 +62,18 @@ typedef enum rlc_metric_id {
     RLC_M_WR_NEGATIVE,
     RLC_M_WR_POS_NEG_RATIO,
     RLC_M_WR_AVG_REWARD,
+    /* algorithm.transform other than none only (else NaN, left out) */
+    RLC_M_EXEC_ENTROPY_MEAN,
+    RLC_M_EXEC_ENTROPY_VAR,
+    RLC_M_PLAN_ENTROPY_MEAN,
+    RLC_M_PLAN_ENTROPY_VAR,
+    RLC_M_PLANNING_FRAC,
+    /* algorithm.transform gtpo_sepa only */
+    RLC_M_SEPA_LAMBDA,
+    RLC_M_SEPA_GATE_OPEN,
+    /* algorithm.dynamic_sampling only */
+    RLC_M_SAMPLING_ROUNDS,
+    RLC_M_DROPPED_GROUPS,
     RLC_M_COUNT
 } rlc_metric_id;
 
@@ -72,7 +84,12 @@ enum {
     RLC_MF_TIME = 1u << 2,   /* a wall-clock time or rate: differs between identical runs */
     RLC_MF_EVAL = 1u << 3,   /* its column is shown only when the run evaluates */
     RLC_MF_F32 = 1u << 4,    /* a float at its source: written with the digits a float needs */
+    RLC_MF_TRANSFORM = 1u << 5, /* its column is shown only in runs with a token transform */
+    RLC_MF_SEPA = 1u << 6,      /* its column is shown only in runs with SEPA */
 };
+
+/* What a run has, for the columns it shows (rlc_metric_column_shown). */
+enum { RLC_SHOW_EVAL = 1u << 0, RLC_SHOW_TRANSFORM = 1u << 1, RLC_SHOW_SEPA = 1u << 2 };
 
 typedef struct rlc_metric_def {
     rlc_metric_id id;
@@ -132,9 +149,10 @@ typedef struct rlc_metric_record {
 /* Every value NaN, no rewards, empty condition. */
 void rlc_metric_record_init(rlc_metric_record *r);
 
-/* Whether metric def belongs in a run of mode (RLC_OBS_GRPO or _SFT) that
- * evaluates (eval != 0): columns with RLC_MF_EVAL need eval. */
-int rlc_metric_column_shown(const rlc_metric_def *d, unsigned mode, int eval);
+/* Whether metric def's column belongs in a run of mode (RLC_OBS_GRPO or _SFT)
+ * that has `features` (RLC_SHOW_*): columns with RLC_MF_EVAL need
+ * RLC_SHOW_EVAL, RLC_MF_TRANSFORM RLC_SHOW_TRANSFORM, RLC_MF_SEPA RLC_SHOW_SEPA. */
+int rlc_metric_column_shown(const rlc_metric_def *d, unsigned mode, unsigned features);
 
 /* One console cell, right-aligned to d->width: NaN renders as "nan", a
  * fraction as "num/den" (either NaN: "nan"). Returns what snprintf returns. */

@@ -313,7 +313,7 @@ rlc_status rlc_sinks_open(const rlc_sinks_params *p, rlc_sinks **out) {
     if (s->p.log_every < 1) s->p.log_every = 1;
     s->t_open = now_s();
     rlc_warn_init(&s->warn);
-    rlc_table_init(&s->table, s->p.mode, s->p.eval, s->p.header_every);
+    rlc_table_init(&s->table, s->p.mode, s->p.features, s->p.header_every);
     if (s->p.width == 0) s->p.width = s->p.tty ? rlc_terminal_width(fileno(s->p.out)) : -1;
     rlc_table_fit(&s->table, s->p.width);
     rlc_status st = RLC_OK;
@@ -419,7 +419,7 @@ static rlc_status write_tb(rlc_sinks *s, const rlc_metric_record *r, const rlc_o
 /* "step 12 | loss +0.0123 | ...": every column of the mode, for the log file. */
 static void log_step(rlc_sinks *s, const rlc_metric_record *r) {
     rlc_table all;
-    rlc_table_init(&all, s->p.mode, 1, 0);
+    rlc_table_init(&all, s->p.mode, s->p.features | RLC_SHOW_EVAL, 0);
     const rlc_metric_def *defs = rlc_metric_defs();
     rlc_strbuf *b = &s->line;
     rlc_sb_reset(b);

@@ -30,7 +30,7 @@ typedef struct rlc_sinks_params {
     const char *run_dir;  /* the run directory (exists) */
     const char *run_name; /* names the log file */
     unsigned mode;        /* RLC_OBS_GRPO or RLC_OBS_SFT */
-    int eval;             /* the run evaluates: evaluation columns are shown */
+    unsigned features;    /* RLC_SHOW_*: evaluation, transform and SEPA columns are shown */
     int start_step;       /* > 0: resuming at this step */
     int total_steps;
     /* sinks */

@@ -31,7 +31,7 @@ static double mean_of(const float *x, int n) {
     return s / n;
 }
 
-static int all_equal(const float *x, int n) {
+int rlc_rewards_all_equal(const float *x, int n) {
     float lo = x[0], hi = x[0], amax = fabsf(x[0]);
     for (int i = 1; i < n; i++) {
         if (x[i] < lo) lo = x[i];
@@ -88,7 +88,7 @@ rlc_status rlc_advantages(const float *rewards, int n_groups, int G, rlc_adv_mod
         const float *r = rewards + (size_t)g * G;
         float *a = adv + (size_t)g * G;
         double mean = mean_of(r, G);
-        int skip = all_equal(r, G) || (mode == RLC_ADV_MAXRL && mean < MAXRL_MEAN_EPS);
+        int skip = rlc_rewards_all_equal(r, G) || (mode == RLC_ADV_MAXRL && mean < MAXRL_MEAN_EPS);
         if (group_skipped) group_skipped[g] = (unsigned char)skip;
         if (skip) {
             skipped++;
@@ -135,7 +135,7 @@ rlc_status rlc_advantages_reinforce_pp(const float *rewards, const int *lens, in
     for (int g = 0; g < n_groups; g++) {
         const float *r = rewards + (size_t)g * G;
         const int *L = lens + (size_t)g * G;
-        int skip = all_equal(r, G);
+        int skip = rlc_rewards_all_equal(r, G);
         skipped += skip;
         if (group_skipped) group_skipped[g] = (unsigned char)skip;
         double mean = mean_of(r, G);
@@ -152,7 +152,7 @@ rlc_status rlc_advantages_reinforce_pp(const float *rewards, const int *lens, in
         const float *r = rewards + (size_t)g * G;
         const int *L = lens + (size_t)g * G;
         float *out = adv + (size_t)g * G;
-        int skip = all_equal(r, G);
+        int skip = rlc_rewards_all_equal(r, G);
         double mean = mean_of(r, G);
         for (int i = 0; i < G; i++) {
             double a = (double)r[i] - mean;
@@ -188,7 +188,7 @@ rlc_status rlc_advantages_signed(const float *rewards, int n_groups, int G, rlc_
     float a_neg = mode == RLC_ADV_PSR ? 0.0f : mode == RLC_ADV_NSR ? -1.0f : -w_neg;
     int eq = 0, np = 0;
     for (int g = 0; g < n_groups; g++)
-        eq += all_equal(rewards + (size_t)g * G, G);
+        eq += rlc_rewards_all_equal(rewards + (size_t)g * G, G);
     for (size_t i = 0; i < n; i++) { /* adv may alias rewards: read before write */
         int pos = rewards[i] >= threshold;
         np += pos;

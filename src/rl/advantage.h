@@ -78,6 +78,10 @@ rlc_status rlc_advantages_signed(const float *rewards, int n_groups, int G, rlc_
 rlc_status rlc_advantages_reinforce_pp(const float *rewards, const int *lens, int n_groups, int G,
                                        float *adv, unsigned char *group_skipped, int *n_skipped);
 
+/* 1 when the n >= 1 rewards are all equal: max - min <= 1e-6 * max(1, max
+ * |r|) (the rule by which groups are skipped, and dynamic sampling drops). */
+int rlc_rewards_all_equal(const float *r, int n);
+
 /* 1 for psr, nsr, w_reinforce (rlc_advantages_signed), 0 for the others. */
 int rlc_adv_mode_signed(rlc_adv_mode mode);
 

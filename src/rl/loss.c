@@ -71,9 +71,11 @@ static rlc_status count_tokens(const float *mask, int S, int Tc, long *n_tok, in
     return RLC_OK;
 }
 
-rlc_status rlc_grpo_loss(const rlc_grpo_loss_params *p, const float *logp, const float *old_logp,
-                         const float *ref_logp, const float *adv, const float *mask, int S, int Tc,
-                         float *loss, float *dlogp, rlc_grpo_stats *st) {
+/* adv [S] or, with per_token, [S, Tc] */
+static rlc_status grpo_loss(const rlc_grpo_loss_params *p, const float *logp, const float *old_logp,
+                            const float *ref_logp, const float *adv, int per_token,
+                            const float *mask, int S, int Tc, float *loss, float *dlogp,
+                            rlc_grpo_stats *st) {
     RLC_TRY(check_params(p, ref_logp, S, Tc));
     long n_tok;
     int n_seq;
@@ -101,7 +103,7 @@ rlc_status rlc_grpo_loss(const rlc_grpo_loss_params *p, const float *logp, const
             else
                 w = 1.0 / ((double)p->max_tokens * norm);
         }
-        const double A = n_s > 0 ? adv[s] : 0.0;
+        const double A_seq = n_s > 0 && !per_token ? adv[s] : 0.0;
         double seq_ratio = 0; /* sequence level: the ratio of every token */
         int seq_clamped = 0;
         if (p->importance == RLC_IMPORTANCE_SEQUENCE && n_s > 0) {
@@ -122,6 +124,7 @@ rlc_status rlc_grpo_loss(const rlc_grpo_loss_params *p, const float *logp, const
                                      ? seq_ratio
                                      : exp((double)logp[i] - (double)old_logp[i]);
             const double clipped = ratio < lo ? lo : ratio > hi ? hi : ratio;
+            const double A = per_token ? (double)adv[i] : A_seq;
             const double unclip_obj = ratio * A, clip_obj = clipped * A;
             double l, dl;
             if (clip_obj < unclip_obj) { /* clipped branch strictly smaller: no gradient */
@@ -168,6 +171,19 @@ rlc_status rlc_grpo_loss(const rlc_grpo_loss_params *p, const float *logp, const
         st->clip_ratio = (float)((double)(n_clip_lo + n_clip_hi) * inv);
     }
     return RLC_OK;
+}
+
+rlc_status rlc_grpo_loss(const rlc_grpo_loss_params *p, const float *logp, const float *old_logp,
+                         const float *ref_logp, const float *adv, const float *mask, int S, int Tc,
+                         float *loss, float *dlogp, rlc_grpo_stats *st) {
+    return grpo_loss(p, logp, old_logp, ref_logp, adv, 0, mask, S, Tc, loss, dlogp, st);
+}
+
+rlc_status rlc_grpo_loss_tokens(const rlc_grpo_loss_params *p, const float *logp,
+                                const float *old_logp, const float *ref_logp, const float *adv,
+                                const float *mask, int S, int Tc, float *loss, float *dlogp,
+                                rlc_grpo_stats *st) {
+    return grpo_loss(p, logp, old_logp, ref_logp, adv, 1, mask, S, Tc, loss, dlogp, st);
 }
 
 const char *rlc_loss_agg_name(rlc_loss_agg agg) {

@@ -92,6 +92,15 @@ rlc_status rlc_grpo_loss(const rlc_grpo_loss_params *p, const float *logp, const
                          const float *ref_logp, const float *adv, const float *mask, int S, int Tc,
                          float *loss, float *dlogp, rlc_grpo_stats *st);
 
+/* The same loss with one advantage per token: adv[S, Tc] (token (s, t) uses
+ * adv[s*Tc + t]; values under mask 0 are never read), for the token-level
+ * transforms of rl/transform.h. With every token of a sequence at adv[s] it
+ * gives rlc_grpo_loss's bits. */
+rlc_status rlc_grpo_loss_tokens(const rlc_grpo_loss_params *p, const float *logp,
+                                const float *old_logp, const float *ref_logp, const float *adv,
+                                const float *mask, int S, int Tc, float *loss, float *dlogp,
+                                rlc_grpo_stats *st);
+
 /* Config names: "token_mean", "seq_mean_token_mean", "seq_mean_token_sum_norm". */
 const char *rlc_loss_agg_name(rlc_loss_agg agg); /* "?" if out of range */
 rlc_status rlc_loss_agg_parse(const char *name, rlc_loss_agg *out);

@@ -2,6 +2,8 @@
 
 #include "base/checked.h"
 #include "base/rng.h"
+#include "base/strbuf.h"
+#include "rl/planning.h"
 
 #include <limits.h>
 #include <math.h>
@@ -30,16 +32,24 @@ struct rlc_grpo {
     char **texts;               /* [S] completion text */
     float *reward, *per_reward; /* [S], [S, n_rewards] */
     float *adv;                 /* [S] */
-    unsigned char *skipped;     /* [B] */
-    int *order;                 /* [S] sequences that carry gradient, by length */
-    float *ref_lp;              /* [S, max_new] reference log-probs (beta > 0) */
+    float *adv_tok;             /* [S, max_new] every completion token's advantage */
+    unsigned char *plan;        /* [S, max_new] planning tokens (transforms only) */
+    size_t *tok_end;            /* [max_new] byte ends of a completion's tokens */
+    rlc_sepa_state sepa;
+    uint64_t cursor; /* the next prompt of the train split */
+    int *slot;       /* [B] dynamic sampling: groups to replace */
+    int **r_pids, *r_plen;
+    uint64_t *r_keys;       /* [B] the replacing prompts */
+    unsigned char *skipped; /* [B] */
+    int *order;             /* [S] sequences that carry gradient, by length */
+    float *ref_lp;          /* [S, max_new] reference log-probs (beta > 0) */
     rlc_gen_out go;
     int have_go;
     rlc_sample_view *views;
     /* per micro-batch */
     int *ids, *tg;                                        /* [mb, T] */
     float *lp, *dlp;                                      /* [mb, T] */
-    float *g_lp, *g_old, *g_ref, *g_mask, *g_dlp, *g_adv; /* [mb, max_new], g_adv [mb] */
+    float *g_lp, *g_old, *g_ref, *g_mask, *g_dlp, *g_adv; /* [mb, max_new] */
 };
 
 rlc_grpo_params rlc_grpo_default_params(void) {
@@ -52,6 +62,10 @@ rlc_grpo_params rlc_grpo_default_params(void) {
     p.adv = RLC_ADV_GRPO;
     p.scale = RLC_SCALE_GROUP;
     p.loss = rlc_grpo_loss_default_params();
+    p.transform = rlc_transform_default_params();
+    p.phrases = rlc_planning_phrases_default;
+    p.n_phrases = RLC_PLANNING_DEFAULT_N;
+    p.sepa = rlc_sepa_default_params();
     p.num_iterations = 1;
     p.lr = 1e-4f;
     p.schedule.kind = RLC_SCHED_CONSTANT;
@@ -77,6 +91,8 @@ void rlc_grpo_free(rlc_grpo *g) {
     if (g->have_go) rlc_gen_out_free(&g->go);
     free(g->pids), free(g->plen), free(g->keys), free(g->prompts), free(g->refs);
     free(g->texts), free(g->reward), free(g->per_reward), free(g->adv), free(g->skipped);
+    free(g->adv_tok), free(g->plan), free(g->tok_end);
+    free(g->slot), free(g->r_pids), free(g->r_plen), free(g->r_keys);
     free(g->order), free(g->ref_lp), free(g->views);
     free(g->ids), free(g->tg), free(g->lp), free(g->dlp);
     free(g->g_lp), free(g->g_old), free(g->g_ref), free(g->g_mask), free(g->g_dlp), free(g->g_adv);
@@ -131,6 +147,13 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     g->reward = rlc_calloc(S, sizeof(float));
     g->per_reward = rlc_calloc(Snr, sizeof(float));
     g->adv = rlc_calloc(S, sizeof(float));
+    g->adv_tok = rlc_calloc(SM, sizeof(float));
+    g->plan = rlc_calloc(SM, 1);
+    g->tok_end = rlc_calloc((size_t)M, sizeof(size_t));
+    g->slot = rlc_calloc((size_t)B, sizeof(int));
+    g->r_pids = rlc_calloc((size_t)B, sizeof *g->r_pids);
+    g->r_plen = rlc_calloc((size_t)B, sizeof(int));
+    g->r_keys = rlc_calloc((size_t)B, sizeof(uint64_t));
     g->skipped = rlc_calloc((size_t)B, 1);
     g->order = rlc_calloc(S, sizeof(int));
     g->ref_lp = rlc_calloc(SM, sizeof(float));
@@ -144,11 +167,12 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     g->g_ref = rlc_calloc(mbM, sizeof(float));
     g->g_mask = rlc_calloc(mbM, sizeof(float));
     g->g_dlp = rlc_calloc(mbM, sizeof(float));
-    g->g_adv = rlc_calloc(mb, sizeof(float));
+    g->g_adv = rlc_calloc(mbM, sizeof(float));
     rlc_status st = RLC_OK;
     if (!g->pids || !g->plen || !g->keys || !g->prompts || !g->refs || !g->texts || !g->reward ||
-        !g->per_reward || !g->adv || !g->skipped || !g->order || !g->ref_lp || !g->views ||
-        !g->ids || !g->tg || !g->lp || !g->dlp || !g->g_lp || !g->g_old || !g->g_ref ||
+        !g->per_reward || !g->adv || !g->adv_tok || !g->plan || !g->tok_end || !g->slot ||
+        !g->r_pids || !g->r_plen || !g->r_keys || !g->skipped || !g->order || !g->ref_lp ||
+        !g->views || !g->ids || !g->tg || !g->lp || !g->dlp || !g->g_lp || !g->g_old || !g->g_ref ||
         !g->g_mask || !g->g_dlp || !g->g_adv)
         st = RLC_ERR_NOMEM;
     if (st == RLC_OK) st = rlc_generator_new(pol->m, (int)S, (int)T, &g->gen);
@@ -166,6 +190,7 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
         rlc_grpo_free(g);
         return st;
     }
+    rlc_sepa_init(&g->p.sepa, &g->sepa);
     *out = g;
     return RLC_OK;
 }
@@ -176,6 +201,18 @@ const rlc_acts *rlc_grpo_acts(const rlc_grpo *g) {
 
 rlc_adamw *rlc_grpo_optimizer(rlc_grpo *g) {
     return &g->opt;
+}
+
+rlc_sepa_state *rlc_grpo_sepa_state(rlc_grpo *g) {
+    return &g->sepa;
+}
+
+uint64_t rlc_grpo_cursor(const rlc_grpo *g) {
+    return g->cursor;
+}
+
+void rlc_grpo_set_cursor(rlc_grpo *g, uint64_t cursor) {
+    g->cursor = cursor;
 }
 
 const rlc_gen_out *rlc_grpo_rollout(const rlc_grpo *g, const int *const **prompt_ids,
@@ -220,8 +257,8 @@ static int build_rows(rlc_grpo *g, int first, int n) {
             g->g_mask[r * M + j] = j < L ? 1.0f : 0.0f;
             g->g_old[r * M + j] = j < L ? g->go.logprobs[(size_t)s * g->go.max_new + j] : 0.0f;
             g->g_ref[r * M + j] = g->ref_lp[(size_t)s * M + j];
+            g->g_adv[r * M + j] = j < L ? g->adv_tok[(size_t)s * M + j] : 0.0f;
         }
-        g->g_adv[r] = g->adv[s];
     }
     return T;
 }
@@ -234,6 +271,189 @@ static void gather(rlc_grpo *g, int first, int n, int T, const float *rows, floa
         for (int j = 0; j < M; j++)
             grid[r * M + j] = j < L ? rows[(size_t)r * T + P - 1 + j] : 0;
     }
+}
+
+/* Planning tokens of completion s (g->plan row): the phrases matched on the
+ * text its tokens spell, each token's bytes ending where the streaming
+ * decoder has taken them in (emitted plus held back), so a phrase that starts
+ * inside a token's UTF-8 character still marks it. */
+static rlc_status planning_row(rlc_grpo *g, int s, rlc_detok *d, rlc_strbuf *text) {
+    int L = g->go.len[s];
+    const int *ids = g->go.ids + (size_t)s * g->go.max_new;
+    rlc_sb_reset(text);
+    for (int t = 0; t < L; t++) {
+        const char *piece;
+        size_t n;
+        RLC_TRY(rlc_detok_push(d, ids[t], &piece, &n));
+        rlc_sb_put(text, piece, n);
+        g->tok_end[t] = text->len + (size_t)d->n_held;
+    }
+    const char *piece;
+    size_t n;
+    RLC_TRY(rlc_detok_flush(d, &piece, &n));
+    rlc_sb_put(text, piece, n);
+    if (text->oom) return RLC_ERR_NOMEM;
+    return rlc_planning_mask(text->p ? text->p : "", text->len, g->tok_end, L, g->p.phrases,
+                             g->p.n_phrases, g->plan + (size_t)s * g->p.max_new_tokens, NULL);
+}
+
+/* Mean and population variance accumulated per group, averaged over groups. */
+typedef struct group_moments {
+    double sum, sq; /* this group */
+    long n;
+    double mean_sum, var_sum; /* over groups */
+    int groups;
+} group_moments;
+
+static void moments_add(group_moments *m, double u) {
+    m->sum += u, m->sq += u * u, m->n++;
+}
+
+static void moments_close_group(group_moments *m) {
+    if (m->n > 0) {
+        double mean = m->sum / m->n, var = m->sq / m->n - mean * mean;
+        m->mean_sum += mean, m->var_sum += var > 0 ? var : 0, m->groups++;
+    }
+    m->sum = m->sq = 0, m->n = 0;
+}
+
+/* g->adv_tok from g->adv: the advantage on every token, or the transform's
+ * token advantages, with the surprisal statistics and SEPA's step. */
+static rlc_status token_advantages(rlc_grpo *g, int step, double correct_rate, rlc_step_stats *st) {
+    const rlc_grpo_params *p = &g->p;
+    int G = p->group_size, M = p->max_new_tokens;
+    st->exec_ent_mean = st->exec_ent_var = st->plan_ent_mean = st->plan_ent_var = NAN;
+    st->plan_frac = st->sepa_lambda = NAN;
+    st->sepa_gate_open = -1;
+    if (p->transform.kind == RLC_TRANSFORM_NONE) {
+        for (int s = 0; s < g->S; s++)
+            for (int j = 0; j < g->go.len[s]; j++)
+                g->adv_tok[(size_t)s * M + j] = g->adv[s];
+        return RLC_OK;
+    }
+    rlc_detok d;
+    rlc_detok_init(&d, g->pol->tok, 1);
+    rlc_strbuf text = {0};
+    rlc_status rs = RLC_OK;
+    for (int s = 0; rs == RLC_OK && s < g->S; s++)
+        rs = planning_row(g, s, &d, &text);
+    rlc_detok_free(&d);
+    rlc_sb_free(&text);
+    RLC_TRY(rs);
+
+    double lambda = 0;
+    int sepa = rlc_transform_uses_sepa(p->transform.kind);
+    if (sepa) {
+        rlc_sepa_observe(&p->sepa, &g->sepa, correct_rate);
+        lambda = rlc_sepa_lambda(&p->sepa, &g->sepa, step);
+    }
+    group_moments ex = {0}, pl = {0};
+    double bsum = 0, bsq = 0; /* the batch's execution surprisals (SEPA auto) */
+    long n_tok = 0;
+    for (int s = 0; s < g->S; s++) {
+        int L = g->go.len[s];
+        const float *lp = g->go.logprobs + (size_t)s * g->go.max_new;
+        const unsigned char *plan = g->plan + (size_t)s * M;
+        rlc_transform_tokens(&p->transform, g->adv[s], lp, plan, L, lambda,
+                             g->adv_tok + (size_t)s * M);
+        for (int j = 0; j < L; j++) {
+            double u = -(double)lp[j];
+            u = u < RLC_SURPRISAL_MAX ? u : RLC_SURPRISAL_MAX;
+            if (plan[j]) {
+                moments_add(&pl, u);
+            } else {
+                moments_add(&ex, u);
+                bsum += u, bsq += u * u;
+            }
+        }
+        n_tok += L;
+        if ((s + 1) % G == 0) moments_close_group(&ex), moments_close_group(&pl);
+    }
+    if (ex.groups)
+        st->exec_ent_mean = ex.mean_sum / ex.groups, st->exec_ent_var = ex.var_sum / ex.groups;
+    if (pl.groups)
+        st->plan_ent_mean = pl.mean_sum / pl.groups, st->plan_ent_var = pl.var_sum / pl.groups;
+    long n_plan = 0;
+    for (int s = 0; s < g->S; s++)
+        for (int j = 0; j < g->go.len[s]; j++)
+            n_plan += g->plan[(size_t)s * M + j];
+    st->plan_frac = n_tok ? (double)n_plan / n_tok : NAN;
+    if (sepa) {
+        long n_ex = n_tok - n_plan;
+        double mean = n_ex ? bsum / n_ex : 0, var = n_ex ? bsq / n_ex - mean * mean : 0;
+        rlc_sepa_update(&p->sepa, &g->sepa, var > 0 ? var : 0, n_ex);
+        st->sepa_lambda = lambda;
+        st->sepa_gate_open = g->sepa.gate_open;
+    }
+    return RLC_OK;
+}
+
+/* Slot i (of B) takes example idx of the train split: its prompt text, ids,
+ * reference and sampling key. */
+static rlc_status load_prompt(rlc_grpo *g, int i, uint64_t idx) {
+    free(g->pids[i]);
+    g->pids[i] = NULL;
+    free(g->prompts[i]), free(g->refs[i]);
+    g->prompts[i] = g->refs[i] = NULL;
+    rlc_source_ex ex;
+    RLC_TRY(rlc_source_get(g->src, 0, idx, &ex));
+    rlc_status ps = rlc_policy_render(g->pol, ex.msgs, ex.n_msgs, &g->prompts[i]);
+    g->refs[i] = ex.reference, ex.reference = NULL;
+    rlc_source_ex_free(&ex);
+    RLC_TRY(ps);
+    RLC_TRY(rlc_policy_prompt_ids(g->pol, g->prompts[i], &g->pids[i], &g->plen[i]));
+    g->keys[i] = idx;
+    return RLC_OK;
+}
+
+/* Completion text and rewards (overlong penalty included) of sequences
+ * [s0, s1). */
+static rlc_status score(rlc_grpo *g, int s0, int s1) {
+    const rlc_grpo_params *p = &g->p;
+    int G = p->group_size, M = p->max_new_tokens, nr = (int)g->rw->n;
+    for (int s = s0; s < s1; s++) {
+        free(g->texts[s]);
+        g->texts[s] = NULL;
+        RLC_TRY(rlc_policy_completion_text(g->pol, g->go.ids + (size_t)s * g->go.max_new,
+                                           g->go.len[s], &g->texts[s]));
+        rlc_rewards_compute(g->rw, g->texts[s], g->refs[s / G], g->per_reward + (size_t)s * nr,
+                            &g->reward[s]);
+        g->reward[s] +=
+            rlc_reward_overlong(g->go.len[s], M, p->overlong_buffer, p->overlong_penalty);
+    }
+    return RLC_OK;
+}
+
+/* One extra round of dynamic sampling: the n slots in g->slot take the next
+ * n prompts from cursor, their groups are sampled (each prompt keyed by its
+ * index, so its samples do not depend on the round) into the slots' rows of
+ * g->go, and scored. */
+static rlc_status resample(rlc_grpo *g, rlc_gen_params *gp, int n, uint64_t cursor) {
+    int G = g->p.group_size;
+    for (int k = 0; k < n; k++) {
+        int i = g->slot[k];
+        RLC_TRY(load_prompt(g, i, cursor + (uint64_t)k));
+        g->r_pids[k] = g->pids[i], g->r_plen[k] = g->plen[i], g->r_keys[k] = g->keys[i];
+    }
+    gp->prompt_keys = g->r_keys;
+    rlc_gen_out o;
+    rlc_status st = rlc_generator_run(g->gen, (const int *const *)g->r_pids, g->r_plen, n, gp, &o);
+    gp->prompt_keys = g->keys;
+    RLC_TRY(st);
+    size_t W = (size_t)g->go.max_new;
+    for (int k = 0; k < n; k++)
+        for (int j = 0; j < G; j++) {
+            size_t d = (size_t)g->slot[k] * G + j, s = (size_t)k * G + j;
+            memcpy(g->go.ids + d * W, o.ids + s * W, W * sizeof *o.ids);
+            memcpy(g->go.logprobs + d * W, o.logprobs + s * W, W * sizeof *o.logprobs);
+            memcpy(g->go.entropy + d * W, o.entropy + s * W, W * sizeof *o.entropy);
+            g->go.len[d] = o.len[s];
+            g->go.finish[d] = o.finish[s];
+        }
+    rlc_gen_out_free(&o);
+    for (int k = 0; k < n; k++)
+        RLC_TRY(score(g, g->slot[k] * G, g->slot[k] * G + G));
+    return RLC_OK;
 }
 
 static double seconds(void) {
@@ -249,22 +469,12 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     st->step = step;
     double t0 = seconds();
 
-    /* 1. prompts */
-    for (int i = 0; i < B; i++) {
-        uint64_t idx = (uint64_t)step * B + i;
-        free(g->pids[i]);
-        g->pids[i] = NULL;
-        free(g->prompts[i]), free(g->refs[i]);
-        g->prompts[i] = g->refs[i] = NULL;
-        rlc_source_ex ex;
-        RLC_TRY(rlc_source_get(g->src, 0, idx, &ex));
-        rlc_status ps = rlc_policy_render(pol, ex.msgs, ex.n_msgs, &g->prompts[i]);
-        g->refs[i] = ex.reference, ex.reference = NULL;
-        rlc_source_ex_free(&ex);
-        RLC_TRY(ps);
-        RLC_TRY(rlc_policy_prompt_ids(pol, g->prompts[i], &g->pids[i], &g->plen[i]));
-        g->keys[i] = idx;
-    }
+    /* 1. prompts: the next B of the train split (with dynamic sampling the
+     * cursor also counts the prompts of earlier steps' extra rounds) */
+    uint64_t cursor = p->dynamic_sampling ? g->cursor : (uint64_t)step * B;
+    for (int i = 0; i < B; i++)
+        RLC_TRY(load_prompt(g, i, cursor + (uint64_t)i));
+    cursor += (uint64_t)B;
 
     /* 2. rollout */
     if (g->have_go) rlc_gen_out_free(&g->go), g->have_go = 0;
@@ -281,24 +491,36 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     gp.want_entropy = 1;
     RLC_TRY(rlc_generator_run(g->gen, (const int *const *)g->pids, g->plen, B, &gp, &g->go));
     g->have_go = 1;
+
+    /* 3. rewards, then DAPO's dynamic sampling: groups whose rewards are all
+     * equal are replaced by groups of new prompts, round after round */
+    RLC_TRY(score(g, 0, S));
+    int rounds = 1, dropped = 0;
+    long extra_tokens = 0;
+    while (p->dynamic_sampling) {
+        int n = 0;
+        for (int i = 0; i < B; i++)
+            if (rlc_rewards_all_equal(g->reward + (size_t)i * G, G)) g->slot[n++] = i;
+        if (n == 0 || rounds > p->dynamic_sampling_extra_rounds) break;
+        for (int s = 0; s < S; s++)
+            if (rlc_rewards_all_equal(g->reward + (size_t)(s / G) * G, G))
+                extra_tokens += g->go.len[s];
+        RLC_TRY(resample(g, &gp, n, cursor));
+        cursor += (uint64_t)n;
+        dropped += n;
+        rounds++;
+    }
+    g->cursor = cursor;
     st->gen_time_s = seconds() - t0;
 
-    /* 3. rewards; the entropy metric is over every sampled token, taken from
-     * the distributions they were drawn from (as verl and TRL report it: the
+    /* the entropy metric is over every sampled token, taken from the
+     * distributions they were drawn from (as verl and TRL report it: the
      * policy at the sampling temperature), so groups without learning signal
      * count too and no extra forward is needed */
     long correct = 0, hit = 0, ntok = 0;
     double ent_sum = 0;
     st->len_min = M + 1;
     for (int s = 0; s < S; s++) {
-        free(g->texts[s]);
-        g->texts[s] = NULL;
-        RLC_TRY(rlc_policy_completion_text(pol, g->go.ids + (size_t)s * g->go.max_new, g->go.len[s],
-                                           &g->texts[s]));
-        rlc_rewards_compute(g->rw, g->texts[s], g->refs[s / G], g->per_reward + (size_t)s * nr,
-                            &g->reward[s]);
-        g->reward[s] +=
-            rlc_reward_overlong(g->go.len[s], M, p->overlong_buffer, p->overlong_penalty);
         correct += rlc_reward_correct(g->texts[s], g->refs[s / G]);
         int L = g->go.len[s];
         hit += g->go.finish[s] == RLC_FINISH_LENGTH;
@@ -310,6 +532,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         g->views[s] = (rlc_sample_view){g->prompts[s / G], g->texts[s], g->reward[s], L,
                                         g->per_reward + (size_t)s * nr};
     }
+    st->sampling_rounds = p->dynamic_sampling ? rounds : -1;
+    st->dropped_groups = p->dynamic_sampling ? dropped : -1;
 
     /* 4. advantages */
     int n_skipped = 0, n_pos = -1, n_neg = -1; /* groups with all rewards equal */
@@ -321,6 +545,17 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
                                             &n_skipped));
     else
         RLC_TRY(rlc_advantages(g->reward, B, G, p->adv, p->scale, g->adv, g->skipped, &n_skipped));
+
+    /* groups of equal rewards left when the rounds ran out: dropped from the
+     * gradient in every mode (signed ones would learn from them) */
+    if (p->dynamic_sampling)
+        for (int i = 0; i < B; i++)
+            if (rlc_rewards_all_equal(g->reward + (size_t)i * G, G))
+                for (int j = 0; j < G; j++)
+                    g->adv[(size_t)i * G + j] = 0.0f;
+
+    /* 4b. token advantages */
+    RLC_TRY(token_advantages(g, step, (double)correct / S, st));
 
     /* 5. the loss normalizer is the whole batch's, so micro-batches add up */
     rlc_grpo_loss_params lp = p->loss;
@@ -373,8 +608,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
             gather(g, f, n, T, g->lp, g->g_lp);
             float l;
             rlc_grpo_stats gs;
-            RLC_TRY(rlc_grpo_loss(&lp, g->g_lp, g->g_old, lp.beta != 0 ? g->g_ref : NULL, g->g_adv,
-                                  g->g_mask, n, M, &l, g->g_dlp, &gs));
+            RLC_TRY(rlc_grpo_loss_tokens(&lp, g->g_lp, g->g_old, lp.beta != 0 ? g->g_ref : NULL,
+                                         g->g_adv, g->g_mask, n, M, &l, g->g_dlp, &gs));
             loss += l;
             if (it == 0) {
                 kl_sum += (double)gs.kl_mean * gs.n_tokens;
@@ -424,8 +659,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     st->kl = tok_sum ? kl_sum / tok_sum : 0;
     st->clip_ratio = clip_tok ? clip_sum / clip_tok : 0;
     st->len_mean = (double)ntok / S;
-    st->gen_tokens = ntok;
-    st->tokens_per_s = st->gen_time_s > 0 ? ntok / st->gen_time_s : 0;
+    st->gen_tokens = ntok + extra_tokens;
+    st->tokens_per_s = st->gen_time_s > 0 ? st->gen_tokens / st->gen_time_s : 0;
     st->n_rewards = nr;
     for (int k = 0; k < nr; k++) {
         double m = 0, v = 0;

@@ -6,6 +6,7 @@
 
 #include "rl/advantage.h"
 #include "rl/loss.h"
+#include "rl/transform.h"
 #include "train/optim.h"
 #include "train/policy.h"
 
@@ -23,6 +24,15 @@ typedef struct rlc_grpo_params {
     float reward_threshold;       /* psr/nsr/w_reinforce: positive when reward >= this */
     float psr_weight, nsr_weight; /* w_reinforce's weights */
     rlc_grpo_loss_params loss;
+    rlc_transform_params transform;
+    const char *const *phrases; /* planning phrases (transforms other than none) */
+    int n_phrases;
+    rlc_sepa_params sepa; /* gtpo_sepa */
+    /* DAPO dynamic sampling: groups whose rewards are all equal are replaced
+     * by groups of the next prompts, for at most this many extra rounds a
+     * step; what is still equal then carries no gradient */
+    int dynamic_sampling;
+    int dynamic_sampling_extra_rounds;
     int num_iterations;
     int micro_batch; /* sequences per forward/backward; 0: all */
     int logit_chunk; /* LM-head rows at once; 0: RLC_LOGIT_CHUNK_DEFAULT */
@@ -58,6 +68,16 @@ typedef struct rlc_step_stats {
     /* psr, nsr, w_reinforce: completions with reward >= / < the threshold
      * (-1 for the other advantages) */
     long pos_samples, neg_samples;
+    /* transforms other than none (NaN otherwise): surprisal -log p of the
+     * sampled tokens, mean and population variance over each group's
+     * execution (resp. planning) tokens, averaged over the groups that have
+     * such tokens; the share of completion tokens in planning phrases */
+    double exec_ent_mean, exec_ent_var, plan_ent_mean, plan_ent_var, plan_frac;
+    double sepa_lambda; /* gtpo_sepa: the step's lambda (NaN otherwise) */
+    int sepa_gate_open; /* gtpo_sepa: 0/1 after this step (-1 otherwise) */
+    /* dynamic sampling (-1 otherwise): generation rounds of the step (1 =
+     * none extra), groups dropped and replaced */
+    int sampling_rounds, dropped_groups;
 } rlc_step_stats;
 
 /* One sample for logs: owned by the trainer, valid until the next step. */
@@ -74,11 +94,19 @@ typedef struct rlc_grpo rlc_grpo;
 rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward_set *rewards,
                         const rlc_grpo_params *p, rlc_grpo **out);
 void rlc_grpo_free(rlc_grpo *g);
-/* Runs optimizer step `step` (0-based): prompts step*B .. step*B+B-1 of the train split. */
+/* Runs optimizer step `step` (0-based): prompts step*B .. step*B+B-1 of the
+ * train split (with dynamic sampling: B from the cursor, then more). */
 rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st);
 /* Samples of the last step (B*G of them). */
 int rlc_grpo_samples(const rlc_grpo *g, const rlc_sample_view **out);
 rlc_adamw *rlc_grpo_optimizer(rlc_grpo *g);
+/* SEPA's state (gtpo_sepa), carried from step to step: checkpoints save it
+ * and a resumed run sets it before its first step. */
+rlc_sepa_state *rlc_grpo_sepa_state(rlc_grpo *g);
+/* The next prompt index of the train split: (steps done) x B, or with
+ * dynamic sampling more (checkpoints save it; a resumed run sets it). */
+uint64_t rlc_grpo_cursor(const rlc_grpo *g);
+void rlc_grpo_set_cursor(rlc_grpo *g, uint64_t cursor);
 /* The training passes' activation workspace (its size and LM-head chunk). */
 const rlc_acts *rlc_grpo_acts(const rlc_grpo *g);
 /* The last step's rollout (NULL before the first step): the generator's

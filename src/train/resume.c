@@ -2,11 +2,13 @@
 #include "train/resume.h"
 
 #include "base/fs.h"
+#include "base/numfmt.h"
 #include "observe/log.h"
 #include "train/checkpoint.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +27,76 @@ static int exists(const char *dir, const char *name) {
 
 /* ---- trainer_state.json ---- */
 
+/* A double for JSON in its shortest exact form, or null. */
+static void json_double(char *out, size_t cap, int have, double v) {
+    if (have && isfinite(v))
+        rlc_format_double(out, cap, v);
+    else
+        snprintf(out, cap, "null");
+}
+
 void rlc_trainer_state_format(const rlc_run_config *c, int step, long run_correct, long run_total,
-                              char *buf, size_t cap) {
+                              long cursor, const rlc_sepa_state *sepa, char *buf, size_t cap) {
+    char extra[256] = "";
+    if (sepa) {
+        char ema[40], v0[40];
+        json_double(ema, sizeof ema, sepa->have_var_ema, sepa->var_ema);
+        json_double(v0, sizeof v0, sepa->have_var_0, sepa->var_0);
+        snprintf(extra, sizeof extra,
+                 ", \"sepa\": {\"gate_open\": %s, \"warmup_seen\": %d, \"var_ema\": %s, "
+                 "\"var_0\": %s}",
+                 sepa->gate_open ? "true" : "false", sepa->warmup_seen, ema, v0);
+    }
     snprintf(buf, cap,
              "{\"step\": %d, \"running_correct\": %ld, \"running_total\": %ld, "
-             "\"seed\": %d, \"data_cursor\": %ld}\n",
-             step, run_correct, run_total, c->training.seed, (long)step * c->training.batch_size);
+             "\"seed\": %d, \"data_cursor\": %ld%s}\n",
+             step, run_correct, run_total, c->training.seed, cursor, extra);
+}
+
+/* An optional double of the "sepa" object: a number, or null for none. */
+static rlc_status sepa_double(const json_t *o, const char *path, const char *key, int *have,
+                              double *v) {
+    json_t *x = json_object_get(o, key);
+    if (json_is_null(x)) {
+        *have = 0, *v = 0;
+        return RLC_OK;
+    }
+    if (!json_is_number(x) || !isfinite(json_number_value(x)))
+        return rlc_errorf(RLC_ERR_FORMAT, "%s: \"sepa\".\"%s\": expected a number or null, %s",
+                          path, key, x ? "got another value" : "missing");
+    *have = 1, *v = json_number_value(x);
+    return RLC_OK;
+}
+
+/* SEPA's state from dir/trainer_state.json. */
+static rlc_status read_sepa(const char *dir, rlc_sepa_state *s) {
+    char path[PATH_CAP];
+    RLC_TRY(rlc_path_join(path, sizeof path, dir, RLC_RUN_STATE));
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    if (!j) return rlc_errorf(RLC_ERR_FORMAT, "%s: %s", path, e.text);
+    json_t *o = json_object_get(j, "sepa");
+    rlc_status st = RLC_OK;
+    json_t *gate = json_object_get(o, "gate_open"), *seen = json_object_get(o, "warmup_seen");
+    memset(s, 0, sizeof *s);
+    if (!json_is_object(o))
+        st = rlc_errorf(RLC_ERR_FORMAT,
+                        "%s: no \"sepa\" object, but algorithm.transform=gtpo_sepa needs SEPA's "
+                        "state: this checkpoint is of another run",
+                        path);
+    else if (!json_is_boolean(gate) || !json_is_integer(seen) || json_integer_value(seen) < 0)
+        st = rlc_errorf(RLC_ERR_FORMAT,
+                        "%s: \"sepa\" needs \"gate_open\" (true/false) and \"warmup_seen\" (an "
+                        "integer >= 0)",
+                        path);
+    if (!st) {
+        s->gate_open = json_is_true(gate);
+        s->warmup_seen = (int)json_integer_value(seen);
+        st = sepa_double(o, path, "var_ema", &s->have_var_ema, &s->var_ema);
+    }
+    if (!st) st = sepa_double(o, path, "var_0", &s->have_var_0, &s->var_0);
+    json_decref(j);
+    return st;
 }
 
 /* One required integer field of a trainer_state.json. */
@@ -223,7 +289,8 @@ rlc_status rlc_rerun_clear(const char *run_dir) {
 /* ---- loading a checkpoint ---- */
 
 rlc_status rlc_resume_load(const rlc_run_config *c, const char *ckpt, int64_t step, rlc_model *m,
-                           rlc_adamw *opt, long *run_correct, long *run_total) {
+                           rlc_adamw *opt, long *run_correct, long *run_total, long *cursor,
+                           rlc_sepa_state *sepa) {
     const char *name = strrchr(ckpt, '/') ? strrchr(ckpt, '/') + 1 : ckpt;
     int adapter = exists(ckpt, "adapter_model.safetensors");
     int full = exists(ckpt, "model.safetensors");
@@ -237,10 +304,10 @@ rlc_status rlc_resume_load(const rlc_run_config *c, const char *ckpt, int64_t st
                           "%s holds full model weights but this run trains a LoRA adapter "
                           "(lora.enabled=true); %s",
                           name, "checkpoint.resume=overwrite starts it afresh");
-    long s, seed, cursor;
+    long s, seed;
     char state[PATH_CAP];
     RLC_TRY(rlc_path_join(state, sizeof state, ckpt, RLC_RUN_STATE));
-    RLC_TRY(read_state(ckpt, &s, run_correct, run_total, &seed, &cursor));
+    RLC_TRY(read_state(ckpt, &s, run_correct, run_total, &seed, cursor));
     if (s != step)
         return rlc_errorf(RLC_ERR_FORMAT, "%s: \"step\" is %ld but the folder is %s", state, s,
                           name);
@@ -249,13 +316,18 @@ rlc_status rlc_resume_load(const rlc_run_config *c, const char *ckpt, int64_t st
                           "%s: \"seed\" is %ld but training.seed=%d: this checkpoint is of "
                           "another run",
                           state, seed, c->training.seed);
-    if (cursor != s * c->training.batch_size)
+    int dyn = c->training.mode == RLC_RC_MODE_GRPO && c->algorithm.dynamic_sampling;
+    if (dyn ? *cursor < s * c->training.batch_size : *cursor != s * c->training.batch_size)
         return rlc_errorf(RLC_ERR_INVALID,
                           "%s: \"data_cursor\" is %ld, but %ld steps of training.batch_size=%d "
-                          "read %ld examples: this checkpoint is of another run",
-                          state, cursor, s, c->training.batch_size, s * c->training.batch_size);
+                          "read %s%ld examples: this checkpoint is of another run",
+                          state, *cursor, s, c->training.batch_size, dyn ? "at least " : "",
+                          s * c->training.batch_size);
+    rlc_sepa_state sp;
+    if (sepa) RLC_TRY(read_sepa(ckpt, &sp));
     RLC_TRY(rlc_model_reload_trainable(m, ckpt));
     RLC_TRY(rlc_ckpt_read_optimizer(ckpt, opt));
+    if (sepa) *sepa = sp;
     return RLC_OK;
 }
 

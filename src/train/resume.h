@@ -8,6 +8,7 @@
 
 #include "base/status.h"
 #include "model/model.h"
+#include "rl/transform.h"
 #include "train/optim.h"
 #include "train/runconfig.h"
 
@@ -53,14 +54,22 @@ rlc_status rlc_rerun_clear(const char *run_dir);
 
 /* Loads checkpoint folder ckpt (of `step`) into the model's trainable weights
  * and opt, and checks its trainer_state.json against c (step, seed,
- * data_cursor); a LoRA adapter against a full-model run (or the reverse) is
- * named as such. *run_correct and *run_total receive the running counters. */
+ * data_cursor: step x batch_size, or at least that with dynamic sampling); a
+ * LoRA adapter against a full-model run (or the reverse) is named as such.
+ * *run_correct, *run_total and *cursor receive the running counters and the
+ * data cursor; sepa (NULL: the run has none) SEPA's state, which the file
+ * must hold. */
 rlc_status rlc_resume_load(const rlc_run_config *c, const char *ckpt, int64_t step, rlc_model *m,
-                           rlc_adamw *opt, long *run_correct, long *run_total);
+                           rlc_adamw *opt, long *run_correct, long *run_total, long *cursor,
+                           rlc_sepa_state *sepa);
 
-/* trainer_state.json of a run after `step` steps (one line, with newline). */
+/* trainer_state.json of a run after `step` steps (one line, with newline):
+ * cursor is the next train example (step x batch_size but with dynamic
+ * sampling); sepa (NULL: the run has none) adds SEPA's state as "sepa": {"gate_open":
+ * true, "warmup_seen": 3, "var_ema": 1.25, "var_0": null}, doubles in their
+ * shortest exact form. */
 void rlc_trainer_state_format(const rlc_run_config *c, int step, long run_correct, long run_total,
-                              char *buf, size_t cap);
+                              long cursor, const rlc_sepa_state *sepa, char *buf, size_t cap);
 
 /* RUN_DIR/STOPPED, written atomically: {"signal": "SIGINT", "step": N,
  * "checkpoint": "checkpoints/checkpoint-N", "time": "2026-01-02T03:04:05Z"}. */

@@ -161,7 +161,8 @@ static rlc_status check_finite_state(const rlc_policy *pol, const rlc_adamw *opt
  * running counters are the whole state. */
 static rlc_status save_checkpoint(const rlc_run_config *c, const rlc_run_config *given,
                                   const char *dir, const rlc_policy *pol, const rlc_adamw *opt,
-                                  int steps_done, long run_correct, long run_total) {
+                                  int steps_done, long run_correct, long run_total, long cursor,
+                                  const rlc_sepa_state *sepa) {
     rlc_ckpt_tx *tx;
     char what[64];
     snprintf(what, sizeof what, "checkpoint-%d", steps_done);
@@ -170,7 +171,8 @@ static rlc_status save_checkpoint(const rlc_run_config *c, const rlc_run_config 
     rlc_status st = rlc_model_dir_save(c, pol, rlc_ckpt_dir(tx), RLC_DTYPE_F32);
     if (st == RLC_OK) st = rlc_ckpt_write_optimizer(tx, opt);
     char state[512], path[4096];
-    rlc_trainer_state_format(c, steps_done, run_correct, run_total, state, sizeof state);
+    rlc_trainer_state_format(c, steps_done, run_correct, run_total, cursor, sepa, state,
+                             sizeof state);
     if (st == RLC_OK) st = rlc_ckpt_write_state(tx, state);
     if (st == RLC_OK) st = rlc_path_join(path, sizeof path, rlc_ckpt_dir(tx), RLC_RUN_CONFIG);
     if (st == RLC_OK) st = rlc_run_config_write(given, path);
@@ -180,6 +182,12 @@ static rlc_status save_checkpoint(const rlc_run_config *c, const rlc_run_config 
     }
     rlc_ckpt_keep keep = {RLC_RC(c, checkpoint.keep_last), RLC_RC(c, checkpoint.keep_every)};
     return rlc_ckpt_commit(tx, &keep);
+}
+
+/* The next train example after steps_done steps (GRPO's own count: with
+ * dynamic sampling it runs ahead of steps x batch_size). */
+static long data_cursor(const rlc_run_config *c, const rlc_grpo *g, int steps_done) {
+    return g ? (long)rlc_grpo_cursor(g) : (long)steps_done * c->training.batch_size;
 }
 
 rlc_status rlc_rewards_from_config(const rlc_run_config *c, rlc_reward_set *rw) {
@@ -273,6 +281,13 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
             break;
         }
     }
+    v[RLC_M_EXEC_ENTROPY_MEAN] = ss->exec_ent_mean, v[RLC_M_EXEC_ENTROPY_VAR] = ss->exec_ent_var;
+    v[RLC_M_PLAN_ENTROPY_MEAN] = ss->plan_ent_mean, v[RLC_M_PLAN_ENTROPY_VAR] = ss->plan_ent_var;
+    v[RLC_M_PLANNING_FRAC] = ss->plan_frac;
+    v[RLC_M_SEPA_LAMBDA] = ss->sepa_lambda;
+    if (ss->sepa_gate_open >= 0) v[RLC_M_SEPA_GATE_OPEN] = ss->sepa_gate_open;
+    if (ss->sampling_rounds >= 0) v[RLC_M_SAMPLING_ROUNDS] = ss->sampling_rounds;
+    if (ss->dropped_groups >= 0) v[RLC_M_DROPPED_GROUPS] = ss->dropped_groups;
     r->n_rewards = ss->n_rewards < RLC_OBS_MAX_REWARDS ? ss->n_rewards : RLC_OBS_MAX_REWARDS;
     for (int k = 0; k < r->n_rewards; k++) {
         snprintf(r->reward_names[k], sizeof r->reward_names[k], "%s", ss->reward_names[k]);
@@ -289,7 +304,10 @@ static rlc_status open_sinks(const rlc_run_config *c, const char *dir, const cha
     sp.run_dir = dir;
     sp.run_name = name;
     sp.mode = grpo ? RLC_OBS_GRPO : RLC_OBS_SFT;
-    sp.eval = c->training.eval_every > 0;
+    sp.features =
+        (c->training.eval_every > 0 ? RLC_SHOW_EVAL : 0) |
+        (grpo && c->algorithm.transform != RLC_RC_TRANSFORM_NONE ? RLC_SHOW_TRANSFORM : 0) |
+        (grpo && c->algorithm.transform == RLC_RC_TRANSFORM_GTPO_SEPA ? RLC_SHOW_SEPA : 0);
     sp.start_step = start;
     sp.total_steps = c->training.steps;
     sp.metrics_jsonl = RLC_RC(c, logging.metrics_jsonl);
@@ -380,7 +398,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     char condition[64];
     snprintf(condition, sizeof condition, "%s+%s",
              grpo ? rlc_run_config_enum_name("algorithm.advantage", c->algorithm.advantage) : "sft",
-             grpo ? rlc_run_config_enum_name("algorithm.loss_agg", c->algorithm.loss_agg) : "ce");
+             grpo ? rlc_run_config_enum_name("algorithm.transform", c->algorithm.transform) : "ce");
 
     rlc_grpo *g = NULL;
     rlc_sft_trainer *sft = NULL;
@@ -411,6 +429,23 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         _Static_assert((int)RLC_RC_IMPORTANCE_SEQUENCE == (int)RLC_IMPORTANCE_SEQUENCE,
                        "algorithm.importance_level values are rlc_importance_level values");
         gp.loss.importance = (rlc_importance_level)RLC_RC(c, algorithm.importance_level);
+        _Static_assert((int)RLC_RC_TRANSFORM_GTPO_SEPA == (int)RLC_TRANSFORM_GTPO_SEPA &&
+                           (int)RLC_RC_SEPA_AUTO == (int)RLC_SEPA_AUTO,
+                       "algorithm.transform / sepa.schedule values are rl/transform.h values");
+        gp.transform.kind = (rlc_transform)RLC_RC(c, algorithm.transform);
+        gp.transform.gtpo_beta = (float)RLC_RC(c, gtpo.beta);
+        gp.transform.hicra_alpha = (float)RLC_RC(c, hicra.alpha);
+        gp.phrases = (const char *const *)RLC_RC(c, hicra.phrases).items;
+        gp.n_phrases = c->hicra.phrases.n;
+        gp.sepa.schedule = (rlc_sepa_schedule)RLC_RC(c, sepa.schedule);
+        gp.sepa.steps = RLC_RC(c, sepa.steps);
+        gp.sepa.delay_steps = RLC_RC(c, sepa.delay_steps);
+        gp.sepa.correct_rate_gate = RLC_RC(c, sepa.correct_rate_gate);
+        gp.sepa.ema_decay = RLC_RC(c, sepa.ema_decay);
+        gp.sepa.var_threshold = RLC_RC(c, sepa.var_threshold);
+        gp.sepa.warmup = RLC_RC(c, sepa.warmup);
+        gp.dynamic_sampling = RLC_RC(c, algorithm.dynamic_sampling);
+        gp.dynamic_sampling_extra_rounds = RLC_RC(c, algorithm.dynamic_sampling_extra_rounds);
         gp.num_iterations = RLC_RC(c, algorithm.num_iterations);
         gp.micro_batch = RLC_RC(c, training.micro_batch);
         gp.logit_chunk = RLC_RC(c, training.logit_chunk);
@@ -434,9 +469,17 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     long run_correct = 0, run_total = 0;
     int start = 0;
     rlc_adamw *opt = st ? NULL : grpo ? rlc_grpo_optimizer(g) : rlc_sft_trainer_optimizer(sft);
+    /* SEPA's state lives in the trainer; checkpoints carry it */
+    rlc_sepa_state *sepa =
+        st == RLC_OK && grpo && c->algorithm.transform == RLC_RC_TRANSFORM_GTPO_SEPA
+            ? rlc_grpo_sepa_state(g)
+            : NULL;
     /* Everything is checked before the first write into the run directory. */
     if (st == RLC_OK && plan.action == RLC_RERUN_RESUME) {
-        st = rlc_resume_load(c, plan.checkpoint, plan.step, pol.m, opt, &run_correct, &run_total);
+        long cursor = 0;
+        st = rlc_resume_load(c, plan.checkpoint, plan.step, pol.m, opt, &run_correct, &run_total,
+                             &cursor, sepa);
+        if (st == RLC_OK && g) rlc_grpo_set_cursor(g, (uint64_t)cursor);
         start = (int)plan.step;
     }
     if (st == RLC_OK && plan.action == RLC_RERUN_RESUME) st = rlc_ckpt_remove_leftovers(dir);
@@ -521,7 +564,8 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         steps_done = step + 1;
         if (RLC_RC(c, checkpoint.save_every) > 0 && steps_done % c->checkpoint.save_every == 0 &&
             !last) {
-            st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total);
+            st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total,
+                                 data_cursor(c, g, steps_done), sepa);
             if (st == RLC_OK)
                 rlc_logf(RLC_LOG_INFO, "checkpoint-%d saved after step %d (resumes at step %d)",
                          steps_done, step, steps_done);
@@ -530,7 +574,8 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     free(samples);
     int sig = rlc_stop_signal();
     if (st == RLC_OK && sig && steps_done < c->training.steps) {
-        st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total);
+        st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total,
+                             data_cursor(c, g, steps_done), sepa);
         if (st == RLC_OK) st = rlc_run_mark_stopped(dir, sig, steps_done);
         if (st == RLC_OK) {
             rlc_logf(RLC_LOG_WARN,
@@ -544,7 +589,8 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         }
     } else if (st == RLC_OK) {
         char state[512];
-        rlc_trainer_state_format(c, steps_done, run_correct, run_total, state, sizeof state);
+        rlc_trainer_state_format(c, steps_done, run_correct, run_total,
+                                 data_cursor(c, g, steps_done), sepa, state, sizeof state);
         st = rlc_sinks_finish(sinks);
         if (st == RLC_OK) st = check_finite_state(&pol, NULL, "final");
         if (st == RLC_OK) st = rlc_save_final(c, &pol, dir, state, path, sizeof path);

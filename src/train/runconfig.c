@@ -67,6 +67,8 @@ static const char *const reward_names[] = {"format_exact", "format_approx", "ans
                                            "number_check", NULL};
 static const char *const advantages[] = {"grpo", "dr_grpo",     "maxrl",        "rloo", "psr",
                                          "nsr",  "w_reinforce", "reinforce_pp", NULL};
+static const char *const transforms[] = {"none", "gtpo", "hicra", "gtpo_hicra", "gtpo_sepa", NULL};
+static const char *const sepa_schedules[] = {"linear", "auto", NULL};
 static const char *const scalings[] = {"group", "batch", "none", NULL};
 static const char *const loss_aggs[] = {"token_mean", "seq_mean_token_mean",
                                         "seq_mean_token_sum_norm", NULL};
@@ -83,6 +85,9 @@ static const rc_section sections[] = {
     {"data", RC_ALL, "where prompts (and SFT targets) come from"},
     {"rewards", RC_GRPO, "verifiable rewards and their weights in the total reward"},
     {"algorithm", RC_GRPO, "sampling, advantages and the clipped policy-gradient loss"},
+    {"gtpo", RC_GRPO, "GTPO token weights from surprisal (algorithm.transform gtpo*)"},
+    {"hicra", RC_GRPO, "planning phrases and HICRA's boost of their tokens"},
+    {"sepa", RC_GRPO, "SEPA: pooling of execution-token surprisal (algorithm.transform gtpo_sepa)"},
     {"training", RC_ALL, "what runs, how long and in which batches"},
     {"optimizer", RC_ALL, "AdamW, learning-rate schedule and gradient clipping"},
     {"logging", RC_ALL, "where the run directory goes and what the console shows"},
@@ -91,6 +96,12 @@ static const rc_section sections[] = {
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 #define NOMAX HUGE_VAL
+/* rl/planning.h's rlc_planning_phrases_default, as a list key's default text */
+#define HICRA_PHRASES                                                                              \
+    "wait let me,let me think,on second thought,let me check,let me verify,is this right,"         \
+    "double check,try another approach,go back and,start over,that's not right,"                   \
+    "that doesn't work,another way to,or we could,what if we,notice that,the key is,"              \
+    "the key insight"
 #define FIELD(sec, nm) offsetof(rlc_run_config, sec.nm), sizeof(((rlc_run_config *)0)->sec.nm)
 #define K(sec, nm, type, def, lo, hi, flags, choices, help)                                        \
     { #sec, #nm, type, FIELD(sec, nm), def, lo, hi, flags, choices, help }
@@ -198,6 +209,39 @@ static const rc_key keys[] = {
     KF(algorithm, top_p, "1", 0, 1, RC_LO_OPEN | RC_GRPO, "nucleus sampling mass (1 = off)"),
     KI(algorithm, top_k, "0", 0, INT_MAX, RC_GRPO, "sample among the k likeliest (0 = off)"),
     KI(algorithm, max_new_tokens, "32", 1, 1048576, RC_GRPO, "completion length limit"),
+    KB(algorithm, dynamic_sampling, "false", RC_GRPO,
+       "DAPO dynamic sampling: prompt groups whose rewards are all equal are replaced by groups of "
+       "the next prompts until every group differs or the extra rounds run out"),
+    KI(algorithm, dynamic_sampling_extra_rounds, "4", 0, 1000, RC_GRPO,
+       "dynamic sampling: extra generation rounds at most per step; groups still equal then "
+       "carry no gradient"),
+    KE(algorithm, transform, "none", transforms, RC_GRPO,
+       "token-level advantages: gtpo = A x surprisal weight, hicra = planning tokens get "
+       "A + hicra.alpha |A|, gtpo_hicra = both, gtpo_sepa = gtpo on surprisals pooled by SEPA"),
+
+    KF(gtpo, beta, "0.1", 0, 100, RC_GRPO,
+       "token weight max(0, 1 + beta (u / mean_u - 1)), u = min(-log p, 50) of the sampled token "
+       "and mean_u its completion's mean"),
+
+    KF(hicra, alpha, "0.2", 0, 100, RC_GRPO,
+       "hicra, gtpo_hicra: a planning token's advantage a becomes a + alpha |a|"),
+    K(hicra, phrases, RC_LIST, HICRA_PHRASES, 0, 0, RC_GRPO, NULL,
+      "planning phrases, matched case-insensitively on the decoded completion at word "
+      "boundaries; the tokens they cover are planning tokens (hicra, gtpo_hicra, gtpo_sepa)"),
+
+    KE(sepa, schedule, "linear", sepa_schedules, RC_GRPO,
+       "lambda: linear = ramp over sepa.steps after sepa.delay_steps; auto = the larger of that "
+       "and 1 - (variance EMA / initial variance) / sepa.var_threshold"),
+    KI(sepa, steps, "100", 0, INT_MAX, RC_GRPO, "length of the linear ramp of lambda (0 = none)"),
+    KI(sepa, delay_steps, "10", 0, INT_MAX, RC_GRPO, "steps before the linear ramp starts"),
+    KF(sepa, correct_rate_gate, "0.1", 0, 1, RC_GRPO,
+       "lambda stays 0 until a step's correct rate reaches this; then the gate stays open"),
+    KF(sepa, ema_decay, "0.99", 0, 1, RC_GRPO,
+       "auto: decay of the EMA of the batch's execution-surprisal variance"),
+    KF(sepa, var_threshold, "0.2", 0, 1e9, RC_LO_OPEN | RC_GRPO,
+       "auto: lambda reaches 1 when the variance EMA falls to this share of its initial value"),
+    KI(sepa, warmup, "50", 1, INT_MAX, RC_GRPO,
+       "auto: steps whose variance the EMA averages before the initial value is fixed"),
 
     KE(training, mode, "grpo", modes, RC_ALL, "grpo = RL with rewards, sft = supervised targets"),
     KI(training, steps, "100", 0, INT_MAX, RC_ALL | RC_RERUN_UP,

@@ -32,6 +32,14 @@ typedef enum {
     RLC_RC_ADV_W_REINFORCE,
     RLC_RC_ADV_REINFORCE_PP
 } rlc_rc_advantage;
+typedef enum {
+    RLC_RC_TRANSFORM_NONE = 0,
+    RLC_RC_TRANSFORM_GTPO,
+    RLC_RC_TRANSFORM_HICRA,
+    RLC_RC_TRANSFORM_GTPO_HICRA,
+    RLC_RC_TRANSFORM_GTPO_SEPA
+} rlc_rc_transform;
+typedef enum { RLC_RC_SEPA_LINEAR = 0, RLC_RC_SEPA_AUTO } rlc_rc_sepa_schedule;
 typedef enum { RLC_RC_SCALE_GROUP = 0, RLC_RC_SCALE_BATCH, RLC_RC_SCALE_NONE } rlc_rc_scale;
 typedef enum {
     RLC_RC_AGG_TOKEN_MEAN = 0,
@@ -112,7 +120,21 @@ typedef struct rlc_run_config {
         double temperature, top_p;
         int top_k;
         int max_new_tokens;
+        int transform; /* rlc_rc_transform */
+        int dynamic_sampling, dynamic_sampling_extra_rounds;
     } algorithm;
+    struct {
+        double beta;
+    } gtpo;
+    struct {
+        double alpha;
+        rlc_rc_list phrases;
+    } hicra;
+    struct {
+        int schedule; /* rlc_rc_sepa_schedule */
+        int steps, delay_steps, warmup;
+        double correct_rate_gate, ema_decay, var_threshold;
+    } sepa;
     struct {
         int mode; /* rlc_rc_mode */
         int steps, batch_size, micro_batch, epochs, eval_every, seed;
