@@ -57,9 +57,23 @@ static int exists(const char *path) {
     return stat(path, &sb) == 0;
 }
 
+/* The campaigns run from tmpdir: under `make asan`, LSAN_OPTIONS names its
+ * suppressions file relative to the repository, and LeakSanitizer failing to
+ * read it ends the process before stdout is flushed. Made absolute here. */
+static void absolute_lsan_suppressions(void) {
+    const char *v = getenv("LSAN_OPTIONS");
+    const char *p = v ? strstr(v, "suppressions=") : NULL;
+    if (!p || p[13] == '/') return;
+    char cwd[1024], opts[4096];
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    snprintf(opts, sizeof opts, "%.*ssuppressions=%s/%s", (int)(p - v), v, cwd, p + 13);
+    setenv("LSAN_OPTIONS", opts, 1);
+}
+
 /* The binary as an absolute path (the campaigns run from tmpdir). */
 static const char *bin(void) {
     static char abs[1024];
+    absolute_lsan_suppressions();
     if (!abs[0]) {
         char *p = realpath(th_rlc_bin(), NULL);
         cr_assert(p && strlen(p) < sizeof abs, "%s", th_rlc_bin());
