@@ -355,12 +355,12 @@ static rlc_status check_conditions(const cp_state *s) {
         FILE *mem = open_memstream(&text, &len);
         char buf[4096];
         ssize_t k;
-        while ((k = read(fds[0], buf, sizeof buf)) != 0) {
+        while (mem && (k = read(fds[0], buf, sizeof buf)) != 0) {
             if (k < 0 && errno == EINTR) continue;
             if (k < 0) break;
             if (fwrite(buf, 1, (size_t)k, mem) != (size_t)k) break;
         }
-        fclose(mem);
+        if (mem) fclose(mem);
         close(fds[0]);
         int status = 0;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -510,19 +510,19 @@ static rlc_status execute(cp_state *s, int *stop_sig) {
             }
         }
         if (running == 0 && (*stop_sig || next == s->n || st)) break;
-        int status;
-        pid_t pid = waitpid(-1, &status, WNOHANG);
-        if (pid > 0) {
-            for (int i = 0; i < s->n; i++)
-                if (s->runs[i].pid == pid) {
-                    finish_run(s, &s->runs[i], status, *stop_sig != 0);
-                    running--;
-                    rlc_status w = write_manifest(s);
-                    if (!st) st = w;
-                }
-            continue;
+        /* only the campaign's own children: a caller's others are not ours to reap */
+        int reaped = 0;
+        for (int i = 0; i < s->n; i++) {
+            cp_run *r = &s->runs[i];
+            int status;
+            if (r->pid <= 0 || waitpid(r->pid, &status, WNOHANG) != r->pid) continue;
+            finish_run(s, r, status, *stop_sig != 0);
+            running--;
+            reaped = 1;
+            rlc_status w = write_manifest(s);
+            if (!st) st = w;
         }
-        if (pid < 0 && errno == ECHILD) break;
+        if (reaped) continue;
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
