@@ -632,6 +632,17 @@ Test(campaign, help_and_dry_run) {
     cr_expect(strstr(out, want), "want %s in:\n%s", want, out);
     free(out);
     cr_expect(!exists(tmp_path("runs")), "--dry-run wrote something");
+
+    /* the checked-in example, from the repository root as its comment says */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s campaign configs/campaigns/demo_algos.yaml --dry-run > %s 2>&1",
+             bin(), tmp_path("demo.txt"));
+    int rc = system(cmd);
+    out = slurp(tmp_path("demo.txt"));
+    cr_expect(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "%s", out);
+    cr_expect_eq(count_lines(tmp_path("demo.txt")), 6, "%s", out);
+    cr_expect(strstr(out, "algorithm.advantage=maxrl training.seed=3 "), "%s", out);
+    free(out);
 }
 
 /* ---- --parallel ---- */
