@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 TestSuite(train_cli, .init = tmpdir_setup, .fini = tmpdir_teardown);
@@ -122,4 +123,26 @@ Test(train_cli, group_size_one_with_grpo) {
     snprintf(args, sizeof args, "train %s", tmp_path("c.yaml"));
     int rc = rlc(args, err, sizeof err);
     expect_clean_failure(rc, err, (const char *const[]){"group_size", NULL});
+}
+
+Test(train_cli, check_validates_without_running) {
+    char text[2560], err[4096], args[600];
+    th_write_text(tmp_path("c.yaml"), base_config(""));
+    snprintf(args, sizeof args, "train %s algorithm.advantage=maxrl --check", tmp_path("c.yaml"));
+    int rc = rlc(args, err, sizeof err);
+    cr_expect_eq(rc, 0, "--check on a valid config: exit %d, %s", rc, err);
+    struct stat sb;
+    cr_expect_neq(stat(tmp_path("runs"), &sb), 0, "--check wrote a run directory");
+    /* a bad override and a cross-field rule are both refused, before any run */
+    snprintf(args, sizeof args, "train %s --check algorithm.advantage=nope", tmp_path("c.yaml"));
+    rc = rlc(args, err, sizeof err);
+    expect_clean_failure(rc, err, (const char *const[]){"algorithm.advantage", "nope", NULL});
+    cr_expect_eq(rc, 2);
+    snprintf(text, sizeof text, "%salgorithm: {group_size: 1}\n", base_config(""));
+    th_write_text(tmp_path("c.yaml"), text);
+    snprintf(args, sizeof args, "train %s --check", tmp_path("c.yaml"));
+    rc = rlc(args, err, sizeof err);
+    expect_clean_failure(rc, err, (const char *const[]){"group_size", NULL});
+    cr_expect_eq(rc, 2);
+    cr_expect_neq(stat(tmp_path("runs"), &sb), 0, "--check wrote a run directory");
 }

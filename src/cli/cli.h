@@ -25,6 +25,7 @@ int rlc_cmd_sft(int argc, char **argv);
 int rlc_cmd_eval(int argc, char **argv);
 int rlc_cmd_resume_check(int argc, char **argv);
 int rlc_cmd_monitor(int argc, char **argv);
+int rlc_cmd_campaign(int argc, char **argv);
 int rlc_cmd_serve(int argc, char **argv);
 
 /* A JSON string of text; bytes that are not valid UTF-8 become U+FFFD. */

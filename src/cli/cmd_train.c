@@ -20,8 +20,10 @@ static int run_mode(int argc, char **argv, int mode) {
         FILE *f = argc < 2 ? stderr : stdout;
         fprintf(
             f,
-            "usage: rlc %s CONFIG.yaml [section.key=value ...]\n\n"
+            "usage: rlc %s CONFIG.yaml [section.key=value ...] [--check]\n\n"
             "Runs %s from a YAML config; any key can be overridden on the command line.\n"
+            "--check only loads the config with the overrides and checks it (exit 0 or 2;\n"
+            "nothing is written): rlc campaign checks every condition this way first.\n"
             "Everything the run writes goes to logging.run_dir/logging.run_name/.\n"
             "Running the same command again resumes the run from its newest checkpoint\n"
             "(or says it is complete); see checkpoint.resume below.\n\n"
@@ -33,18 +35,29 @@ static int run_mode(int argc, char **argv, int mode) {
         return argc < 2 ? 2 : 0;
     }
     rlc_run_config c;
+    int check = 0;
+    for (int i = 2; i < argc; i++)
+        check |= !strcmp(argv[i], "--check");
     rlc_status st = rlc_run_config_load(argv[1], &c);
     if (st) return rlc_cli_fail(st);
     char mode_set[32];
     snprintf(mode_set, sizeof mode_set, "training.mode=%s", cmd[0] == 't' ? "grpo" : "sft");
     st = rlc_run_config_set(&c, mode_set);
     for (int i = 2; st == RLC_OK && i < argc; i++) {
+        if (!strcmp(argv[i], "--check")) continue;
         if (!strchr(argv[i], '=')) {
             st = rlc_errorf(RLC_ERR_INVALID, "%s: expected section.key=value, got '%s'", cmd,
                             argv[i]);
             break;
         }
         st = rlc_run_config_set(&c, argv[i]);
+    }
+    if (check) {
+        if (st == RLC_OK) st = rlc_run_config_validate(&c);
+        rlc_run_config_free(&c);
+        if (st) return rlc_cli_fail(st);
+        printf("I %s: the config and overrides are valid\n", argv[1]);
+        return 0;
     }
     char *dir = NULL;
     if (st == RLC_OK) st = rlc_run(&c, &dir);

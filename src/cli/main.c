@@ -17,6 +17,8 @@ static const rlc_command commands[] = {
     {"eval", "accuracy, pass@k and mean reward on held-out problems, as JSON", rlc_cmd_eval},
     {"resume-check", "which checkpoint a resumed run would start from; are all intact",
      rlc_cmd_resume_check},
+    {"campaign", "conditions x seeds of rlc train from one file, resumable, with a summary",
+     rlc_cmd_campaign},
     {"monitor", "plots, summary.txt and convergence verdicts of a run; --compare runs",
      rlc_cmd_monitor},
     {"serve", "live dashboard of a folder of runs over HTTP (charts, completions, checkpoints)",
