@@ -640,12 +640,42 @@ Test(campaign, help_and_dry_run) {
     int rc = system(cmd);
     out = slurp(tmp_path("demo.txt"));
     cr_expect(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "%s", out);
-    cr_expect_eq(count_lines(tmp_path("demo.txt")), 6, "%s", out);
-    cr_expect(strstr(out, "algorithm.advantage=maxrl training.seed=3 "), "%s", out);
+    cr_expect_eq(count_lines(tmp_path("demo.txt")), 24, "%s", out);
+    /* {seed} in an override: each seed's own SFT model */
+    cr_expect(strstr(out, " model.path=runs/demo_sft/s3/final algorithm.advantage=maxrl "
+                          "algorithm.transform=hicra training.seed=3 "),
+              "%s", out);
     free(out);
 }
 
 /* ---- --parallel ---- */
+
+/* More finished runs than one comparison holds (16): one comparison of the
+ * conditions per seed, compare/s<seed>/, labelled by condition. */
+Test(campaign, compare_per_seed_past_sixteen_runs) {
+    write_base();
+    char text[4096];
+    size_t n = (size_t)snprintf(text, sizeof text,
+                                "name: many\nbase: base.yaml\nseeds: [1, 2]\n"
+                                "overrides: {training.steps: 1, training.eval_every: 0}\n"
+                                "conditions:\n");
+    for (int i = 0; i < 9; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n,
+                              "  - label: c%d\n    overrides: {optimizer.lr: %d.0e-3}\n", i, i + 1);
+    th_write_text(tmp_path("many.yaml"), text);
+    int rc = rlc("campaign many.yaml");
+    if (rc) dump("out.txt"), dump("err.txt");
+    cr_assert_eq(rc, 0);
+    cr_expect(!exists(tmp_path("runs/many/compare/compare.txt")));
+    for (int seed = 1; seed <= 2; seed++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/runs/many/compare/s%d/compare.txt", tmpdir, seed);
+        char *t = slurp(path);
+        cr_assert_not_null(t, "%s", path);
+        cr_expect(strstr(t, "c0") && strstr(t, "c8") && !strstr(t, "_s"), "%s", t);
+        free(t);
+    }
+}
 
 Test(campaign, parallel_matches_sequential) {
     write_base();

@@ -74,6 +74,27 @@ static void iso_now(char *buf, size_t cap) {
 
 /* ---- the plan ---- */
 
+/* An override with every "{seed}" replaced by the run's seed (e.g.
+ * model.path=runs/sft/s{seed}/final: each seed starts from its own model). */
+static rlc_status with_seed(const char *in, int seed, char *out, size_t cap) {
+    size_t n = 0;
+    for (const char *p = in; *p;) {
+        int k;
+        if (!strncmp(p, "{seed}", 6)) {
+            k = snprintf(out + n, cap - n, "%d", seed);
+            p += 6;
+        } else {
+            k = 1;
+            if (n + 1 < cap) out[n] = *p;
+            p++;
+        }
+        if (k < 0 || (n += (size_t)k) >= cap)
+            return rlc_errorf(RLC_ERR_INVALID, "override too long: %s", in);
+    }
+    out[n] = 0;
+    return RLC_OK;
+}
+
 static rlc_status add_arg(cp_run *r, const char *s) {
     char **grown = realloc(r->argv, (size_t)(r->argc + 2) * sizeof *grown);
     if (!grown) return rlc_errorf(RLC_ERR_NOMEM, "out of memory");
@@ -100,10 +121,14 @@ static rlc_status plan_run(const rlc_campaign *c, const char *bin, int cond, int
     RLC_TRY(add_arg(r, bin));
     RLC_TRY(add_arg(r, "train"));
     RLC_TRY(add_arg(r, c->base_abs));
-    for (int i = 0; i < c->n_overrides; i++)
-        RLC_TRY(add_arg(r, c->overrides[i]));
-    for (int i = 0; i < cd->n_overrides; i++)
-        RLC_TRY(add_arg(r, cd->overrides[i]));
+    for (int i = 0; i < c->n_overrides; i++) {
+        RLC_TRY(with_seed(c->overrides[i], seed, arg, sizeof arg));
+        RLC_TRY(add_arg(r, arg));
+    }
+    for (int i = 0; i < cd->n_overrides; i++) {
+        RLC_TRY(with_seed(cd->overrides[i], seed, arg, sizeof arg));
+        RLC_TRY(add_arg(r, arg));
+    }
     snprintf(arg, sizeof arg, "training.seed=%d", seed);
     RLC_TRY(add_arg(r, arg));
     snprintf(arg, sizeof arg, "logging.run_dir=%s", c->dir_abs);
@@ -533,19 +558,25 @@ static rlc_status execute(cp_state *s, int *stop_sig) {
 
 /* ---- comparison ---- */
 
-/* rlc monitor --compare over the finished runs (at most 16, in run order)
- * into DIR/NAME/compare/. */
-static void compare(const cp_state *s) {
-    const char *dirs[16], *labels[16];
+#define MAX_COMPARED 16 /* rlc_monitor_compare's limit */
+
+/* rlc monitor --compare of the finished runs of one seed (seed >= 0:
+ * labelled by condition, into DIR/NAME/compare/s<seed>/) or of every run
+ * (seed -1: labelled LABEL_sSEED, into DIR/NAME/compare/), at most 16. */
+static void compare_runs(const cp_state *s, int seed) {
+    const char *dirs[MAX_COMPARED], *labels[MAX_COMPARED];
     int n = 0;
-    for (int i = 0; i < s->n && n < 16; i++)
-        if (s->runs[i].status == RUN_DONE) {
+    for (int i = 0; i < s->n && n < MAX_COMPARED; i++)
+        if (s->runs[i].status == RUN_DONE && (seed < 0 || s->runs[i].seed == seed)) {
             dirs[n] = s->runs[i].dir;
-            labels[n++] = s->runs[i].name;
+            labels[n++] = seed < 0 ? s->runs[i].name : s->c->conds[s->runs[i].cond].label;
         }
     if (!n) return;
     char out[PATH_CAP];
-    snprintf(out, sizeof out, "%s/compare", s->c->dir_abs);
+    if (seed < 0)
+        snprintf(out, sizeof out, "%s/compare", s->c->dir_abs);
+    else
+        snprintf(out, sizeof out, "%s/compare/s%d", s->c->dir_abs, seed);
     char *report = NULL;
     rlc_status st = rlc_monitor_compare(dirs, labels, n, out, &report);
     free(report);
@@ -553,7 +584,21 @@ static void compare(const cp_state *s) {
         fprintf(s->o->out, "rlc campaign: comparison not written: %s\n", rlc_last_error());
     else
         fprintf(s->o->out, "comparison of %d runs%s: %s/compare.txt and plots\n", n,
-                n == 16 ? " (the first 16)" : "", out);
+                n == MAX_COMPARED ? " (the first 16)" : "", out);
+}
+
+/* Every finished run on one set of axes when they fit; else one comparison
+ * of the conditions per seed. */
+static void compare(const cp_state *s) {
+    int done = 0;
+    for (int i = 0; i < s->n; i++)
+        done += s->runs[i].status == RUN_DONE;
+    if (done <= MAX_COMPARED) {
+        compare_runs(s, -1);
+        return;
+    }
+    for (int k = 0; k < s->c->n_seeds; k++)
+        compare_runs(s, s->c->seeds[k]);
 }
 
 /* ---- the campaign ---- */
