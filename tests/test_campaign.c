@@ -633,6 +633,18 @@ Test(campaign, help_and_dry_run) {
     free(out);
     cr_expect(!exists(tmp_path("runs")), "--dry-run wrote something");
 
+    /* command: sft runs rlc sft */
+    th_write_text(tmp_path("s.yaml"), "name: sfts\nbase: base.yaml\nseeds: [5]\ncommand: sft\n"
+                                      "conditions:\n  - label: a\n");
+    cr_assert_eq(rlc("campaign s.yaml --dry-run"), 0);
+    out = slurp(tmp_path("out.txt"));
+    snprintf(want, sizeof want, "%s sft %s/base.yaml training.seed=5 ", bin(), tmpdir);
+    cr_expect(strstr(out, want), "want %s in:\n%s", want, out);
+    free(out);
+    th_write_text(tmp_path("s.yaml"), "name: sfts\nbase: base.yaml\nseeds: [5]\ncommand: rl\n"
+                                      "conditions:\n  - label: a\n");
+    cr_expect_eq(rlc("campaign s.yaml --dry-run"), 2);
+
     /* the checked-in example, from the repository root as its comment says */
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s campaign configs/campaigns/demo_algos.yaml --dry-run > %s 2>&1",

@@ -119,7 +119,7 @@ static rlc_status plan_run(const rlc_campaign *c, const char *bin, int cond, int
         return rlc_errorf(RLC_ERR_INVALID, "%s: path too long", c->dir_abs);
     char arg[PATH_CAP + 64];
     RLC_TRY(add_arg(r, bin));
-    RLC_TRY(add_arg(r, "train"));
+    RLC_TRY(add_arg(r, c->command));
     RLC_TRY(add_arg(r, c->base_abs));
     for (int i = 0; i < c->n_overrides; i++) {
         RLC_TRY(with_seed(c->overrides[i], seed, arg, sizeof arg));

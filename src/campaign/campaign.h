@@ -24,12 +24,13 @@ typedef struct rlc_campaign_cond {
  * to the current directory, as paths inside a training config are; base_abs
  * and dir_abs are resolved when the file is loaded. */
 typedef struct rlc_campaign {
-    char *file_abs; /* the campaign file, absolute */
-    char *name;     /* [A-Za-z0-9._-]+ */
-    char *base;     /* as written */
-    char *base_abs; /* realpath(base) */
-    char *run_dir;  /* as written ("runs" when absent) */
-    char *dir_abs;  /* absolute RUN_DIR/NAME (need not exist yet) */
+    char *file_abs;      /* the campaign file, absolute */
+    char *name;          /* [A-Za-z0-9._-]+ */
+    char *base;          /* as written */
+    char *base_abs;      /* realpath(base) */
+    char *run_dir;       /* as written ("runs" when absent) */
+    char *dir_abs;       /* absolute RUN_DIR/NAME (need not exist yet) */
+    const char *command; /* "train" (GRPO, the default) or "sft": rlc COMMAND BASE ... */
     int *seeds;
     int n_seeds;
     char **overrides; /* applied to every run, before the condition's */

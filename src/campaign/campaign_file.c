@@ -267,8 +267,8 @@ static char *absolute(const char *rel) {
 }
 
 static rlc_status load_root(const cf_ctx *x, rlc_campaign *c) {
-    static const char *const keys[] = {"name",  "base",      "run_dir",
-                                       "seeds", "overrides", "conditions"};
+    static const char *const keys[] = {"name",      "base",       "run_dir", "seeds",
+                                       "overrides", "conditions", "command"};
     enum { N_KEYS = sizeof keys / sizeof keys[0] };
     yaml_node_t *root = yaml_document_get_root_node(x->d);
     if (!root || root->type != YAML_MAPPING_NODE)
@@ -286,7 +286,7 @@ static rlc_status load_root(const cf_ctx *x, rlc_campaign *c) {
         if (i == N_KEYS)
             return rlc_errorf(RLC_ERR_INVALID,
                               "%s:%zu: unknown key '%s' (expected name, base, run_dir, seeds, "
-                              "overrides, conditions)",
+                              "overrides, conditions, command)",
                               x->file, line_of(kn), k ? k : kind(kn));
         if (v[i])
             return rlc_errorf(RLC_ERR_INVALID, "%s:%zu: %s is given twice", x->file, line_of(kn),
@@ -322,6 +322,14 @@ static rlc_status load_root(const cf_ctx *x, rlc_campaign *c) {
     if (c->dir_abs) sprintf(c->dir_abs, "%s/%s", parent, c->name);
     free(parent);
     if (!c->dir_abs) return rlc_errorf(RLC_ERR_NOMEM, "out of memory");
+    char *cmd = NULL;
+    if (v[6]) RLC_TRY(take_string(x, v[6], "command", &cmd));
+    c->command = cmd && !strcmp(cmd, "sft") ? "sft" : "train";
+    int bad_cmd = cmd && strcmp(cmd, "sft") && strcmp(cmd, "train");
+    free(cmd);
+    if (bad_cmd)
+        return rlc_errorf(RLC_ERR_INVALID, "%s:%zu: command: expected train or sft", x->file,
+                          line_of(v[6]));
     RLC_TRY(take_seeds(x, v[3], c));
     RLC_TRY(take_overrides(x, v[4], "overrides", &c->overrides, &c->n_overrides));
     return take_conditions(x, v[5], c);
