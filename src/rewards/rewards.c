@@ -2,6 +2,7 @@
 #include "rewards/rewards.h"
 
 #include "base/text.h"
+#include "rewards/rubric.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -287,7 +288,7 @@ rlc_status rlc_reward_set_add(rlc_reward_set *set, const char *name, float weigh
             return rlc_errorf(RLC_ERR_INVALID, "reward \"%s\" listed twice", name);
     if (!isfinite(weight))
         return rlc_errorf(RLC_ERR_INVALID, "reward \"%s\": weight must be a finite number", name);
-    if (set->n == RLC_REWARD_SET_MAX)
+    if (rlc_reward_set_size(set) == RLC_REWARD_SET_MAX)
         return rlc_errorf(RLC_ERR_INVALID, "more than %d rewards", RLC_REWARD_SET_MAX);
     set->defs[set->n] = def;
     set->weights[set->n] = weight;
@@ -341,20 +342,66 @@ rlc_status rlc_reward_set_parse(rlc_reward_set *set, const char *spec) {
     return RLC_OK;
 }
 
-void rlc_rewards_compute(const rlc_reward_set *set, const char *completion, const char *reference,
-                         float *per_reward, float *total) {
+rlc_status rlc_reward_set_add_rubric(rlc_reward_set *set, rlc_rubric *rubric, float weight) {
+    rlc_status st = RLC_OK;
+    if (set->rubric)
+        st = rlc_errorf(RLC_ERR_INVALID, "a reward set takes one rubric");
+    else if (!isfinite(weight))
+        st = rlc_errorf(RLC_ERR_INVALID, "rubric \"%s\": weight must be a finite number",
+                        rlc_rubric_name(rubric));
+    else if (rlc_reward_set_size(set) == RLC_REWARD_SET_MAX)
+        st = rlc_errorf(RLC_ERR_INVALID, "more than %d rewards", RLC_REWARD_SET_MAX);
+    if (st) {
+        rlc_rubric_free(rubric);
+        return st;
+    }
+    set->rubric = rubric;
+    set->rubric_weight = weight;
+    return RLC_OK;
+}
+
+void rlc_reward_set_free(rlc_reward_set *set) {
+    rlc_rubric_free(set->rubric);
+    rlc_reward_set_init(set);
+}
+
+size_t rlc_reward_set_size(const rlc_reward_set *set) {
+    return set->n + (set->rubric != NULL);
+}
+
+const char *rlc_reward_set_name(const rlc_reward_set *set, size_t k) {
+    return k < set->n ? set->defs[k]->name : RLC_REWARD_RUBRIC;
+}
+
+int rlc_reward_set_criteria(const rlc_reward_set *set) {
+    return set->rubric ? rlc_rubric_count(set->rubric) : 0;
+}
+
+void rlc_rewards_score(const rlc_reward_set *set, const char *completion, const char *reference,
+                       int num_tokens, float *per_reward, float *criteria, float *total) {
     float sum = 0.0f;
     for (size_t i = 0; i < set->n; i++) {
         float r = set->defs[i]->fn(completion, reference);
         if (per_reward) per_reward[i] = r;
         sum += set->weights[i] * r;
     }
+    if (set->rubric) {
+        float r = rlc_rubric_score(set->rubric, completion, reference, num_tokens, criteria);
+        if (per_reward) per_reward[set->n] = r;
+        sum += set->rubric_weight * r;
+    }
     if (total) *total = sum;
+}
+
+void rlc_rewards_compute(const rlc_reward_set *set, const char *completion, const char *reference,
+                         float *per_reward, float *total) {
+    rlc_rewards_score(set, completion, reference, -1, per_reward, NULL, total);
 }
 
 float rlc_reward_set_max(const rlc_reward_set *set) {
     float m = 0.0f;
     for (size_t i = 0; i < set->n; i++)
         if (set->weights[i] > 0) m += set->weights[i] * set->defs[i]->max_value;
+    if (set->rubric && set->rubric_weight > 0) m += set->rubric_weight;
     return m;
 }

@@ -82,13 +82,19 @@ int rlc_reward_extract_answer(const char *completion, const char **start, size_t
  * s is not a number or canon (cap bytes) is too small. */
 int rlc_reward_parse_number(const char *s, size_t len, double *value, char *canon, size_t cap);
 
-/* A chosen subset of rewards with weights. per_reward values are the raw
- * (unweighted) scores, logged separately; total = sum of weight * score. */
+/* A chosen subset of rewards with weights, and optionally a rubric
+ * (rewards/rubric.h) scored after them as the reward named "rubric".
+ * per_reward values are the raw (unweighted) scores, logged separately;
+ * total = sum of weight * score. */
 #define RLC_REWARD_SET_MAX 16
+#define RLC_REWARD_RUBRIC "rubric"
+typedef struct rlc_rubric rlc_rubric;
 typedef struct rlc_reward_set {
-    size_t n;
+    size_t n; /* built-ins */
     const rlc_reward_def *defs[RLC_REWARD_SET_MAX];
     float weights[RLC_REWARD_SET_MAX];
+    rlc_rubric *rubric; /* owned (rlc_reward_set_free); NULL: none */
+    float rubric_weight;
 } rlc_reward_set;
 
 /* Empties set. */
@@ -99,10 +105,27 @@ rlc_status rlc_reward_set_add(rlc_reward_set *set, const char *name, float weigh
 /* Parses "name[:weight],name[:weight],..." (weight defaults to 1; spaces
  * around items allowed) into a fresh set; an empty spec is an error. */
 rlc_status rlc_reward_set_parse(rlc_reward_set *set, const char *spec);
-/* Scores one completion: per_reward[set->n] (may be NULL) and *total (may be NULL). */
+/* Adds rubric with a finite weight; the set owns it from then on, also when
+ * this fails (a rubric already set, non-finite weight, set full). */
+rlc_status rlc_reward_set_add_rubric(rlc_reward_set *set, rlc_rubric *rubric, float weight);
+/* Frees the rubric and empties set. */
+void rlc_reward_set_free(rlc_reward_set *set);
+/* Rewards scored per completion: the built-ins, then the rubric if any. */
+size_t rlc_reward_set_size(const rlc_reward_set *set);
+/* Name of reward k of rlc_reward_set_size: a built-in's, or "rubric". */
+const char *rlc_reward_set_name(const rlc_reward_set *set, size_t k);
+/* Criteria of the rubric (rlc_rubric_count), 0 without one. */
+int rlc_reward_set_criteria(const rlc_reward_set *set);
+/* Scores one completion of num_tokens tokens (-1: unknown, see
+ * rlc_rubric_score): per_reward[rlc_reward_set_size], criteria (the rubric's,
+ * [rlc_reward_set_criteria]) and *total, each may be NULL. */
+void rlc_rewards_score(const rlc_reward_set *set, const char *completion, const char *reference,
+                       int num_tokens, float *per_reward, float *criteria, float *total);
+/* rlc_rewards_score without a token count or criteria. */
 void rlc_rewards_compute(const rlc_reward_set *set, const char *completion, const char *reference,
                          float *per_reward, float *total);
-/* The largest total the set can give (sum of positive weight * max_value). */
+/* The largest total the set can give (sum of positive weight * max_value;
+ * a rubric's maximum is 1). */
 float rlc_reward_set_max(const rlc_reward_set *set);
 
 #endif
