@@ -454,3 +454,33 @@ Test(observe, jsonl_cut_keeps_earlier_steps_and_drops_a_torn_line) {
     cr_assert_str_eq(buf, "{\"step\":0,\"x\":0}\n{\"step\":1,\"x\":1}\n{\"step\":2,\"x\":4}\n");
     cr_assert_eq(rlc_jsonl_cut(tmp_path("missing.jsonl"), 3), RLC_OK);
 }
+
+/* A rubric's criteria means: "criteria/<rubric>/<criterion>_mean" after the
+ * rewards, read back value for value. */
+Test(observe, criteria_means_read_back_exactly) {
+    rlc_metric_record r, back;
+    sample_record(&r);
+    static const char *const names[] = {"correct", "format.tags"};
+    r.n_criteria = 2;
+    strcpy(r.rubric, "style");
+    for (int k = 0; k < 2; k++) {
+        strcpy(r.criteria_names[k], names[k]);
+        r.criteria_mean[k] = 1.0 / (7 + k);
+    }
+    rlc_strbuf b = {0};
+    rlc_metric_record_jsonl(&b, &r, RLC_OBS_GRPO);
+    cr_assert(strstr(b.p, "\"criteria/style/format.tags_mean\":0.125}\n"), "%s", b.p);
+    json_t *j = json_loads(b.p, 0, NULL);
+    cr_assert_not_null(j);
+    rlc_metric_record_init(&back);
+    rlc_metric_record_from_json(&back, j);
+    json_decref(j);
+    cr_assert_eq(back.n_criteria, 2);
+    cr_assert_str_eq(back.rubric, "style");
+    for (int k = 0; k < 2; k++) {
+        cr_assert_str_eq(back.criteria_names[k], names[k]);
+        cr_assert_eq(back.criteria_mean[k], r.criteria_mean[k]);
+    }
+    cr_assert_eq(back.n_rewards, 2, "criteria are not rewards");
+    rlc_sb_free(&b);
+}

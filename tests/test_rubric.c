@@ -1,14 +1,19 @@
 /* Rubric rewards: every check by hand, groups and weights, the reward set
  * that carries a rubric, and bad rubric files, each a one-line error naming
  * file:line and the field. */
+#include "helpers.h"
 #include "tmpdir.h"
 
+#include "base/fs.h"
 #include "rewards/rewards.h"
 #include "rewards/rubric.h"
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
 
 TestSuite(rubric, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
 
@@ -241,4 +246,175 @@ Test(rubric, a_missing_file_is_named) {
     cr_assert_eq(rlc_rubric_load(tmp_path("none.yaml"), &r), RLC_ERR_NOT_FOUND);
     cr_assert_null(r);
     HAS(rlc_last_error(), "none.yaml: cannot open");
+}
+
+/* ---- a GRPO run with a rubric, through the CLI ---- */
+
+static const char *tiny_rubric = "name: tiny\n"
+                                 "criteria:\n"
+                                 "  - {name: short, length: {max_chars: 5}}\n"
+                                 "  - {name: has_digit, regex: '[0-9]'}\n"
+                                 "  - name: style\n"
+                                 "    weight: 2\n"
+                                 "    group:\n"
+                                 "      - {name: no_space, not_regex: ' '}\n"
+                                 "      - {name: vowel, regex: '[aeiou]'}\n";
+
+/* Runs `rlc ARGS` with one thread, output into tmpdir/out.log; returns the
+ * exit status and the output (malloc'd) in *out. */
+static int rlc_cli(const char *args, char **out) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s > %s 2>&1", th_rlc_bin(), args,
+             tmp_path("out.log"));
+    int rc = system(cmd);
+    size_t len;
+    cr_assert_eq(rlc_read_file(tmp_path("out.log"), out, &len), RLC_OK);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+/* A 4-step GRPO run of a tiny from-scratch byte model, 2 prompts x 2
+ * samples, criteria logged every 2 steps, with rubric file `rubric`. */
+static const char *rubric_config(const char *rubric) {
+    char text[2048];
+    snprintf(text, sizeof text,
+             "model: {path: \"\", from_scratch: true, layers: 1, hidden: 16, heads: 2,\n"
+             "        kv_heads: 2, intermediate: 32, max_seq: 96, seed: 1}\n"
+             "tokenizer: {kind: byte, chat: none}\n"
+             "data: {max_prompt_tokens: 48}\n"
+             "algorithm: {group_size: 2, max_new_tokens: 8}\n"
+             "optimizer: {lr: 1.0e-3}\n"
+             "training: {steps: 4, batch_size: 2}\n"
+             "rewards: {weights: {number_check: 1}, rubric_file: %s, rubric_weight: 0.5}\n"
+             "checkpoint: {save_every: 0, resume: never}\n"
+             "logging: {run_dir: %s, run_name: rr, histogram_every: 2}\n",
+             rubric, tmpdir);
+    const char *path = tmp_path("cfg.yaml");
+    th_write_text(path, text);
+    return path;
+}
+
+static double num(json_t *o, const char *key) {
+    json_t *v = json_object_get(o, key);
+    cr_assert(json_is_number(v), "no number %s", key);
+    return json_number_value(v);
+}
+
+/* Every TensorBoard event of the run decoded by protoc --decode_raw (the
+ * events' bytes concatenated, which protobuf reads as one merged event whose
+ * summary values are all of theirs). */
+static char *tb_decoded(const char *run) {
+    char cmd[4096], dir[512];
+    snprintf(dir, sizeof dir, "%s/%s/tb", tmpdir, run);
+    snprintf(cmd, sizeof cmd, "cat %s/events.out.tfevents.* > %s", dir, tmp_path("tb.bin"));
+    cr_assert_eq(system(cmd), 0);
+    char *raw, *out;
+    size_t len, n = 0;
+    cr_assert_eq(rlc_read_file(tmp_path("tb.bin"), &raw, &len), RLC_OK);
+    char *events = malloc(len);
+    for (size_t at = 0; at + 12 <= len;) { /* TFRecord: u64 length, u32 crc, data, u32 crc */
+        uint64_t l;
+        memcpy(&l, raw + at, 8);
+        cr_assert_leq(at + 16 + l, len, "torn record at %zu", at);
+        memcpy(events + n, raw + at + 12, l);
+        n += l, at += 16 + l;
+    }
+    FILE *f = fopen(tmp_path("events.bin"), "wb");
+    cr_assert_eq(fwrite(events, 1, n, f), n);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "protoc --decode_raw < %s > %s 2>&1", tmp_path("events.bin"),
+             tmp_path("events.txt"));
+    cr_assert_eq(system(cmd), 0, "protoc --decode_raw failed (protobuf-compiler installed?)");
+    cr_assert_eq(rlc_read_file(tmp_path("events.txt"), &out, &len), RLC_OK);
+    free(raw);
+    free(events);
+    return out;
+}
+
+Test(rubric, a_grpo_run_logs_criteria_and_the_summary, .timeout = 240) {
+    th_write_text(tmp_path("tiny.yaml"), tiny_rubric);
+    char args[1024], *log;
+    snprintf(args, sizeof args, "train %s", rubric_config(tmp_path("tiny.yaml")));
+    int rc = rlc_cli(args, &log);
+    cr_assert_eq(rc, 0, "%s", log);
+    HAS(log, "Loaded rubric tiny: 5 criteria (1 group)");
+    HAS(log, "rubric_criteria_summary (rubric tiny");
+    free(log);
+
+    /* metrics.jsonl: the rubric as a reward every step, its criteria every
+     * 2 steps, consistent with the rubric's definition */
+    char *text, *line;
+    size_t len;
+    cr_assert_eq(rlc_read_file(tmp_path("rr/metrics.jsonl"), &text, &len), RLC_OK);
+    static const char *const crit[] = {"short", "has_digit", "style", "style.no_space",
+                                       "style.vowel"};
+    double run_mean = 0, c[5];
+    int steps = 0;
+    for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), steps++) {
+        json_t *o = json_loads(line, 0, NULL);
+        cr_assert_not_null(o, "%s", line);
+        cr_assert_eq(num(o, "step"), steps);
+        double m = num(o, "rewards/rubric/mean"), lo = num(o, "rewards/rubric/min");
+        double hi = num(o, "rewards/rubric/max");
+        cr_assert(0 <= lo && lo <= m && m <= hi && hi <= 1, "%g %g %g", lo, m, hi);
+        run_mean += m;
+        for (int k = 0; k < 5; k++) {
+            char key[128];
+            snprintf(key, sizeof key, "criteria/tiny/%s_mean", crit[k]);
+            cr_assert_eq(json_object_get(o, key) != NULL, steps % 2 == 0, "%s at step %d", key,
+                         steps);
+            c[k] = steps % 2 == 0 ? num(o, key) : 0;
+        }
+        if (steps % 2 == 0) {
+            cr_assert_float_eq(c[2], (c[3] + c[4]) / 2, 1e-9, "a group is its members' mean");
+            cr_assert_float_eq(m, (c[0] + c[1] + 2 * c[2]) / 4, 1e-6, "step %d", steps);
+        }
+        json_decref(o);
+    }
+    free(text);
+    cr_assert_eq(steps, 4);
+
+    /* the summary: every sample of every step, and the same means */
+    json_t *sum = json_load_file(tmp_path("rr/rubric_criteria_summary.json"), 0, NULL);
+    cr_assert_not_null(sum);
+    cr_assert_str_eq(json_string_value(json_object_get(sum, "rubric")), "tiny");
+    json_t *rows = json_object_get(sum, "criteria");
+    cr_assert_eq(json_array_size(rows), 5);
+    for (int k = 0; k < 5; k++) {
+        json_t *r = json_array_get(rows, (size_t)k);
+        cr_assert_str_eq(json_string_value(json_object_get(r, "criterion")), crit[k]);
+        cr_assert_eq(num(r, "samples"), 4 * 2 * 2, "steps x prompts x samples");
+        c[k] = num(r, "mean");
+        cr_assert(num(r, "min") <= c[k] && c[k] <= num(r, "max") && num(r, "std") >= 0);
+    }
+    cr_assert_float_eq(run_mean / 4, (c[0] + c[1] + 2 * c[2]) / 4, 1e-6);
+    json_decref(sum);
+    cr_assert_eq(rlc_read_file(tmp_path("rr/rubric_criteria_summary.txt"), &text, &len), RLC_OK);
+    HAS(text, "criterion");
+    HAS(text, "style.vowel");
+    free(text);
+
+    /* TensorBoard: the seed's tags */
+    char *tb = tb_decoded("rr");
+    static const char *const tags[] = {"1: \"rewards/rubric_mean\"",
+                                       "1: \"rewards/rubric_max\"",
+                                       "1: \"rewards/rubric_min\"",
+                                       "1: \"criteria/tiny/style.no_space_mean\"",
+                                       "1: \"criteria/tiny/short_mean\"",
+                                       "1: \"rubric_criteria_summary\"",
+                                       "| style.vowel |"};
+    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
+        HAS(tb, tags[i]);
+    free(tb);
+}
+
+Test(rubric, a_bad_rubric_stops_the_run_before_it_starts) {
+    th_write_text(tmp_path("bad.yaml"), "name: tiny\ncriteria:\n  - {name: a, regex: 'x('}\n");
+    char args[1024], *log;
+    snprintf(args, sizeof args, "train %s", rubric_config(tmp_path("bad.yaml")));
+    int rc = rlc_cli(args, &log);
+    cr_assert_neq(rc, 0);
+    HAS(log, "rewards.rubric_file: ");
+    HAS(log, "bad.yaml:3: a.regex: bad regular expression at offset 2");
+    free(log);
+    cr_assert_not(rlc_file_exists(tmp_path("rr")), "nothing written");
 }

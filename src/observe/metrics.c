@@ -208,6 +208,10 @@ int rlc_metric_priority(rlc_metric_id id) {
     return priority[id] ? priority[id] : 2;
 }
 
+void rlc_criterion_key(char *out, size_t cap, const char *rubric, const char *criterion) {
+    snprintf(out, cap, RLC_CRITERIA_PREFIX "%s/%s" RLC_CRITERIA_SUFFIX, rubric, criterion);
+}
+
 const char *rlc_reward_stat_name(rlc_reward_stat s) {
     return (unsigned)s < RLC_RS_COUNT ? stat_names[s] : "?";
 }
@@ -338,11 +342,36 @@ void rlc_metric_record_jsonl(rlc_strbuf *b, const rlc_metric_record *r, unsigned
             rlc_sb_put(b, ":", 1);
             put_number(b, r->reward[k][s], 0);
         }
+    for (int k = 0; k < r->n_criteria; k++) {
+        char key[2 * RLC_OBS_CRITERION_MAX + 16];
+        rlc_criterion_key(key, sizeof key, r->rubric, r->criteria_names[k]);
+        rlc_sb_put(b, ",", 1);
+        rlc_sb_json_string(b, key, 0);
+        rlc_sb_put(b, ":", 1);
+        put_number(b, r->criteria_mean[k], 0);
+    }
     rlc_sb_put(b, "}\n", 2);
 }
 
 static double json_value(json_t *v) {
     return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* "criteria/<rubric>/<criterion>_mean" into r's criteria (the first rubric
+ * seen names them all). */
+static void criterion_from_json(rlc_metric_record *r, const char *key, json_t *v) {
+    const char *rb = key + strlen(RLC_CRITERIA_PREFIX), *slash = strchr(rb, '/');
+    size_t suf = strlen(RLC_CRITERIA_SUFFIX);
+    if (!slash || slash == rb || (size_t)(slash - rb) >= sizeof r->rubric) return;
+    const char *name = slash + 1;
+    size_t len = strlen(name);
+    if (len <= suf || strcmp(name + len - suf, RLC_CRITERIA_SUFFIX)) return;
+    len -= suf;
+    if (len >= RLC_OBS_CRITERION_MAX || r->n_criteria == RLC_OBS_MAX_CRITERIA) return;
+    if (!r->n_criteria) snprintf(r->rubric, sizeof r->rubric, "%.*s", (int)(slash - rb), rb);
+    int k = r->n_criteria++;
+    snprintf(r->criteria_names[k], sizeof r->criteria_names[k], "%.*s", (int)len, name);
+    r->criteria_mean[k] = json_value(v);
 }
 
 void rlc_metric_record_from_json(rlc_metric_record *r, json_t *o) {
@@ -355,6 +384,10 @@ void rlc_metric_record_from_json(rlc_metric_record *r, json_t *o) {
     const char *key;
     json_t *v;
     json_object_foreach(o, key, v) {
+        if (!strncmp(key, RLC_CRITERIA_PREFIX, strlen(RLC_CRITERIA_PREFIX))) {
+            criterion_from_json(r, key, v);
+            continue;
+        }
         if (strncmp(key, "rewards/", 8)) continue;
         const char *name = key + 8, *slash = strrchr(name, '/');
         if (!slash || slash == name || (size_t)(slash - name) >= RLC_OBS_NAME_MAX) continue;

@@ -137,6 +137,19 @@ const char *rlc_reward_stat_name(rlc_reward_stat s);
 #define RLC_OBS_MAX_REWARDS 16
 #define RLC_OBS_NAME_MAX 48
 
+/* A rubric's criteria (rewards/rubric.h): each criterion's mean over a step's
+ * samples is metrics.jsonl key and TensorBoard tag
+ * "criteria/<rubric>/<criterion>_mean" (rlc_criterion_key). */
+#define RLC_OBS_MAX_CRITERIA 32
+#define RLC_OBS_CRITERION_MAX 64
+#define RLC_CRITERIA_PREFIX "criteria/"
+#define RLC_CRITERIA_SUFFIX "_mean"
+/* The end-of-run table of the criteria: its TensorBoard text tag and the
+ * name of RUN_DIR/<name>.txt and .json (observe/criteria.h). */
+#define RLC_CRITERIA_SUMMARY "rubric_criteria_summary"
+/* Writes the key of criterion of rubric into out (truncated to cap). */
+void rlc_criterion_key(char *out, size_t cap, const char *rubric, const char *criterion);
+
 /* One step. Every value is a double; NaN means "not measured". */
 typedef struct rlc_metric_record {
     double v[RLC_M_COUNT];
@@ -144,9 +157,14 @@ typedef struct rlc_metric_record {
     int n_rewards;
     char reward_names[RLC_OBS_MAX_REWARDS][RLC_OBS_NAME_MAX];
     double reward[RLC_OBS_MAX_REWARDS][RLC_RS_COUNT];
+    /* the rubric's criteria means, on the steps that log them (0: none) */
+    int n_criteria;
+    char rubric[RLC_OBS_CRITERION_MAX];
+    char criteria_names[RLC_OBS_MAX_CRITERIA][RLC_OBS_CRITERION_MAX];
+    double criteria_mean[RLC_OBS_MAX_CRITERIA];
 } rlc_metric_record;
 
-/* Every value NaN, no rewards, empty condition. */
+/* Every value NaN, no rewards or criteria, empty condition. */
 void rlc_metric_record_init(rlc_metric_record *r);
 
 /* Whether metric def's column belongs in a run of mode (RLC_OBS_GRPO or _SFT)
@@ -168,7 +186,7 @@ void rlc_sb_utf8(rlc_strbuf *b, const char *s, size_t max_chars);
 
 /* The metrics.jsonl line of r for a run of mode, ending in '\n', into b:
  * registry metrics of that mode in table order (NaN as null; sparse ones left
- * out when NaN), then the per-reward statistics. */
+ * out when NaN), then the per-reward statistics, then the criteria means. */
 void rlc_metric_record_jsonl(rlc_strbuf *b, const rlc_metric_record *r, unsigned mode);
 
 /* Reads a metrics.jsonl object back into r (after rlc_metric_record_init):

@@ -2,6 +2,7 @@
 
 #include "base/fs.h"
 #include "observe/console.h"
+#include "observe/criteria.h"
 #include "observe/log.h"
 #include "observe/tb.h"
 
@@ -32,6 +33,7 @@ struct rlc_sinks {
     char names[RLC_OBS_MAX_REWARDS][RLC_OBS_NAME_MAX];
     double n[RLC_OBS_MAX_REWARDS], sum[RLC_OBS_MAX_REWARDS], sumsq[RLC_OBS_MAX_REWARDS];
     double lo[RLC_OBS_MAX_REWARDS], hi[RLC_OBS_MAX_REWARDS];
+    rlc_criteria_acc crit;
     /* cost and progress */
     double t_open, sink_s, step_s;
     rlc_strbuf line;
@@ -313,6 +315,7 @@ rlc_status rlc_sinks_open(const rlc_sinks_params *p, rlc_sinks **out) {
     if (s->p.log_every < 1) s->p.log_every = 1;
     s->t_open = now_s();
     rlc_warn_init(&s->warn);
+    rlc_criteria_init(&s->crit, p->rubric_name, p->criteria_names, p->n_criteria);
     rlc_table_init(&s->table, s->p.mode, s->p.features, s->p.header_every);
     if (s->p.width == 0) s->p.width = s->p.tty ? rlc_terminal_width(fileno(s->p.out)) : -1;
     rlc_table_fit(&s->table, s->p.width);
@@ -375,13 +378,17 @@ static rlc_status write_tb(rlc_sinks *s, const rlc_metric_record *r, const rlc_o
         if ((d->flags & RLC_MF_SPARSE) && isnan(r->v[i])) continue;
         RLC_TRY(rlc_tb_scalar(s->tb, d->tb_tag, step, (float)r->v[i]));
     }
-    char tag[128];
+    char tag[192];
     for (int k = 0; k < r->n_rewards; k++)
         for (int st = 0; st < RLC_RS_COUNT; st++) {
             snprintf(tag, sizeof tag, "rewards/%s_%s", r->reward_names[k],
                      rlc_reward_stat_name((rlc_reward_stat)st));
             RLC_TRY(rlc_tb_scalar(s->tb, tag, step, (float)r->reward[k][st]));
         }
+    for (int k = 0; k < r->n_criteria; k++) {
+        rlc_criterion_key(tag, sizeof tag, r->rubric, r->criteria_names[k]);
+        RLC_TRY(rlc_tb_scalar(s->tb, tag, step, (float)r->criteria_mean[k]));
+    }
     if (n > 0 && due(s->p.histogram_every, step)) {
         if (n > s->hist_cap) {
             float *h = realloc(s->hist, (size_t)n * sizeof *h);
@@ -513,6 +520,12 @@ rlc_status rlc_sinks_step(rlc_sinks *s, rlc_metric_record *r, const rlc_obs_samp
             r->reward[k][RLC_RS_MIN] = lo;
             r->reward[k][RLC_RS_MAX] = hi;
         }
+    if (s->crit.n > 0 && n > 0) {
+        double mean[RLC_OBS_MAX_CRITERIA];
+        rlc_criteria_add(&s->crit, samples, n, mean);
+        if (due(s->p.histogram_every, (int64_t)r->v[RLC_M_STEP]))
+            rlc_criteria_record(&s->crit, mean, r);
+    }
     absorb(s, r);
     for (int k = 0; k < r->n_rewards; k++) {
         int slot = reward_slot(s, r->reward_names[k]);
@@ -567,6 +580,7 @@ rlc_status rlc_sinks_finish(rlc_sinks *s) {
             RLC_TRY(rlc_tb_scalar(s->tb, tag, step, (float)v[i]));
         }
     }
+    RLC_TRY(rlc_criteria_summary(&s->crit, s->dir, s->tb, step));
     return s->tb ? rlc_tb_flush(s->tb) : RLC_OK;
 }
 

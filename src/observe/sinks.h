@@ -23,7 +23,8 @@ typedef struct rlc_obs_sample {
     const char *prompt, *completion;
     float reward; /* total */
     int num_tokens;
-    const float *rewards; /* [n_rewards] each reward's score, in record order; NULL: none */
+    const float *rewards;  /* [n_rewards] each reward's score, in record order; NULL: none */
+    const float *criteria; /* [n_criteria] the rubric's criteria (params); NULL: none */
 } rlc_obs_sample;
 
 typedef struct rlc_sinks_params {
@@ -41,6 +42,11 @@ typedef struct rlc_sinks_params {
     int histogram_every, samples_every; /* TensorBoard cadence (0: never) */
     rlc_warn_params warn;
     double psr_weight, nsr_weight; /* w_reinforce's weights, for its console line */
+    /* a rubric's criteria, scored in each sample: their means are logged
+     * every histogram_every steps and summarized at the end (criteria.h) */
+    const char *rubric_name;
+    const char *const *criteria_names;
+    int n_criteria;
     /* the run config for TensorBoard's hparams (written by a fresh run only) */
     const char *const *hp_keys, *const *hp_values;
     size_t n_hp;
@@ -64,12 +70,15 @@ typedef struct rlc_sinks rlc_sinks;
 rlc_status rlc_sinks_open(const rlc_sinks_params *p, rlc_sinks **out);
 
 /* One step: completes r's per-reward min/max (from samples) and recent_mean,
- * then writes every sink. r->v[RLC_M_STEP] is the step index. */
+ * and every histogram_every steps its criteria means, then writes every sink.
+ * r->v[RLC_M_STEP] is the step index. */
 rlc_status rlc_sinks_step(rlc_sinks *s, rlc_metric_record *r, const rlc_obs_sample *samples,
                           int n_samples);
 
 /* The end of a run that reached total_steps: TensorBoard final/<reward>_mean,
- * _std, _max, _min, _total_samples over every step, also logged. */
+ * _std, _max, _min, _total_samples over every step, also logged; with a
+ * rubric, rubric_criteria_summary over the samples of the steps this process
+ * ran (rlc_criteria_summary). */
 rlc_status rlc_sinks_finish(rlc_sinks *s);
 
 /* Closes everything, reports the time the sinks took against step time

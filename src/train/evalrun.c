@@ -131,6 +131,7 @@ rlc_status rlc_eval_config(const rlc_run_config *c, const char *model_dir, const
     if (st == RLC_OK)
         st = rlc_policy_evaluate(&pol, &src, &rw, n, o->samples, o->temperature,
                                  RLC_RC(&e, algorithm.max_new_tokens), o->seed, o->show, &out->r);
+    rlc_reward_set_free(&rw);
     rlc_policy_free(&pol);
     rlc_source_free(&src);
     if (st) rlc_eval_report_free(out);

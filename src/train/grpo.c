@@ -31,6 +31,7 @@ struct rlc_grpo {
     char **refs;                /* [B] reward references */
     char **texts;               /* [S] completion text */
     float *reward, *per_reward; /* [S], [S, n_rewards] */
+    float *criteria;            /* [S, n_criteria] the rubric's criteria (rewards.h) */
     float *adv;                 /* [S] */
     float *adv_tok;             /* [S, max_new] every completion token's advantage */
     unsigned char *plan;        /* [S, max_new] planning tokens (transforms only) */
@@ -91,6 +92,7 @@ void rlc_grpo_free(rlc_grpo *g) {
     if (g->have_go) rlc_gen_out_free(&g->go);
     free(g->pids), free(g->plen), free(g->keys), free(g->prompts), free(g->refs);
     free(g->texts), free(g->reward), free(g->per_reward), free(g->adv), free(g->skipped);
+    free(g->criteria);
     free(g->adv_tok), free(g->plan), free(g->tok_end);
     free(g->slot), free(g->r_pids), free(g->r_plen), free(g->r_keys);
     free(g->order), free(g->ref_lp), free(g->views);
@@ -111,12 +113,13 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
                           "grpo: group_size 1 gives every sample a zero advantage under %s "
                           "(a group needs at least 2 samples to compare)",
                           rlc_adv_mode_name(p->adv));
-    if (rewards->n == 0) return rlc_errorf(RLC_ERR_INVALID, "grpo: no reward functions");
+    if (rlc_reward_set_size(rewards) == 0)
+        return rlc_errorf(RLC_ERR_INVALID, "grpo: no reward functions");
     int B = p->batch_prompts, G = p->group_size, M = p->max_new_tokens;
     int maxp = pol->max_prompt_tokens > 0 ? pol->max_prompt_tokens : 512;
     /* sizes from the config: every product checked, and the counts that are
      * ints must fit one */
-    size_t S, T, SM, mbT, mbM, Snr;
+    size_t S, T, SM, mbT, mbM, Snr, Snc;
     RLC_TRY(rlc_mul_size_what("grpo: batch_prompts x group_size", (size_t)B, (size_t)G, &S));
     RLC_TRY(
         rlc_add_size_what("grpo: max_prompt_tokens + max_new_tokens", (size_t)maxp, (size_t)M, &T));
@@ -129,7 +132,9 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     RLC_TRY(rlc_mul_size_what("grpo: sequences x max_new_tokens", S, (size_t)M, &SM));
     RLC_TRY(rlc_mul_size_what("grpo: micro_batch x sequence length", mb, T, &mbT));
     RLC_TRY(rlc_mul_size_what("grpo: micro_batch x max_new_tokens", mb, (size_t)M, &mbM));
-    RLC_TRY(rlc_mul_size_what("grpo: sequences x rewards", S, rewards->n, &Snr));
+    RLC_TRY(rlc_mul_size_what("grpo: sequences x rewards", S, rlc_reward_set_size(rewards), &Snr));
+    RLC_TRY(rlc_mul_size_what("grpo: sequences x rubric criteria", S,
+                              (size_t)rlc_reward_set_criteria(rewards) + 1, &Snc));
     rlc_grpo *g = rlc_calloc(1, sizeof *g);
     if (!g) return RLC_ERR_NOMEM;
     g->pol = pol, g->src = src, g->rw = rewards, g->p = *p;
@@ -146,6 +151,7 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     g->texts = rlc_calloc(S, sizeof *g->texts);
     g->reward = rlc_calloc(S, sizeof(float));
     g->per_reward = rlc_calloc(Snr, sizeof(float));
+    g->criteria = rlc_calloc(Snc, sizeof(float));
     g->adv = rlc_calloc(S, sizeof(float));
     g->adv_tok = rlc_calloc(SM, sizeof(float));
     g->plan = rlc_calloc(SM, 1);
@@ -175,6 +181,7 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
         !g->views || !g->ids || !g->tg || !g->lp || !g->dlp || !g->g_lp || !g->g_old || !g->g_ref ||
         !g->g_mask || !g->g_dlp || !g->g_adv)
         st = RLC_ERR_NOMEM;
+    if (!g->criteria) st = RLC_ERR_NOMEM;
     if (st == RLC_OK) st = rlc_generator_new(pol->m, (int)S, (int)T, &g->gen);
     rlc_acts_opts ao = {.chunk = p->logit_chunk, .checkpoint = p->checkpoint};
     if (st == RLC_OK) st = rlc_acts_new_opts(pol->m, (int)mb, (int)T, &ao, &g->acts);
@@ -410,14 +417,16 @@ static rlc_status load_prompt(rlc_grpo *g, int i, uint64_t idx) {
  * [s0, s1). */
 static rlc_status score(rlc_grpo *g, int s0, int s1) {
     const rlc_grpo_params *p = &g->p;
-    int G = p->group_size, M = p->max_new_tokens, nr = (int)g->rw->n;
+    int G = p->group_size, M = p->max_new_tokens, nr = (int)rlc_reward_set_size(g->rw);
+    size_t nc = (size_t)rlc_reward_set_criteria(g->rw);
     for (int s = s0; s < s1; s++) {
         free(g->texts[s]);
         g->texts[s] = NULL;
         RLC_TRY(rlc_policy_completion_text(g->pol, g->go.ids + (size_t)s * g->go.max_new,
                                            g->go.len[s], &g->texts[s]));
-        rlc_rewards_compute(g->rw, g->texts[s], g->refs[s / G], g->per_reward + (size_t)s * nr,
-                            &g->reward[s]);
+        rlc_rewards_score(g->rw, g->texts[s], g->refs[s / G], g->go.len[s],
+                          g->per_reward + (size_t)s * nr, g->criteria + (size_t)s * nc,
+                          &g->reward[s]);
         g->reward[s] +=
             rlc_reward_overlong(g->go.len[s], M, p->overlong_buffer, p->overlong_penalty);
     }
@@ -464,7 +473,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     const rlc_grpo_params *p = &g->p;
     rlc_policy *pol = g->pol;
     int B = p->batch_prompts, G = p->group_size, S = g->S, M = p->max_new_tokens;
-    int nr = (int)g->rw->n;
+    int nr = (int)rlc_reward_set_size(g->rw);
+    size_t nc = (size_t)rlc_reward_set_criteria(g->rw);
     memset(st, 0, sizeof *st);
     st->step = step;
     double t0 = seconds();
@@ -529,8 +539,9 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
             ent_sum += g->go.entropy[(size_t)s * g->go.max_new + j];
         st->len_min = L < st->len_min ? L : st->len_min;
         st->len_max = L > st->len_max ? L : st->len_max;
-        g->views[s] = (rlc_sample_view){g->prompts[s / G], g->texts[s], g->reward[s], L,
-                                        g->per_reward + (size_t)s * nr};
+        const float *crit = nc ? g->criteria + (size_t)s * nc : NULL;
+        g->views[s] = (rlc_sample_view){
+            g->prompts[s / G], g->texts[s], g->reward[s], L, g->per_reward + (size_t)s * nr, crit};
     }
     st->sampling_rounds = p->dynamic_sampling ? rounds : -1;
     st->dropped_groups = p->dynamic_sampling ? dropped : -1;
@@ -671,7 +682,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
             double d = g->per_reward[(size_t)s * nr + k] - m;
             v += d * d;
         }
-        st->reward_names[k] = g->rw->defs[k]->name;
+        st->reward_names[k] = rlc_reward_set_name(g->rw, (size_t)k);
         st->reward_mean[k] = m;
         st->reward_std_each[k] = S > 1 ? sqrt(v / (S - 1)) : 0;
     }

@@ -85,7 +85,8 @@ typedef struct rlc_sample_view {
     const char *prompt, *completion;
     float reward;
     int num_tokens;
-    const float *rewards; /* [n_rewards] each reward's score, in reward-set order */
+    const float *rewards;  /* [n_rewards] each reward's score, in reward-set order */
+    const float *criteria; /* [rlc_reward_set_criteria] the rubric's criteria; NULL: no rubric */
 } rlc_sample_view;
 
 typedef struct rlc_grpo rlc_grpo;

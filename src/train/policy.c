@@ -128,7 +128,7 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                                                 &text);
                 if (st) break;
                 float total;
-                rlc_rewards_compute(rewards, text, refs[i], NULL, &total);
+                rlc_rewards_score(rewards, text, refs[i], go.len[s], NULL, NULL, &total);
                 int ok = rlc_reward_correct(text, refs[i]);
                 if (show > 0) {
                     rlc_logf(RLC_LOG_DEBUG, "%s -> %s  [want %s: %s]", texts[i], text, refs[i],

@@ -3,6 +3,7 @@
 #include "base/fs.h"
 #include "observe/log.h"
 #include "observe/sinks.h"
+#include "rewards/rubric.h"
 #include "train/checkpoint.h"
 #include "train/final.h"
 #include "train/resume.h"
@@ -196,7 +197,19 @@ rlc_status rlc_rewards_from_config(const rlc_run_config *c, rlc_reward_set *rw) 
         if (c->rewards.weights.values[i] != 0)
             RLC_TRY(rlc_reward_set_add(rw, c->rewards.weights.names[i],
                                        (float)c->rewards.weights.values[i]));
-    if (rw->n == 0) return rlc_reward_set_add(rw, "number_check", 1.0f);
+    double w = RLC_RC(c, rewards.rubric_weight);
+    if (RLC_RC(c, rewards.rubric_file)[0]) { /* weight 0: logged, not trained on */
+        rlc_rubric *r;
+        rlc_status st = rlc_rubric_load(c->rewards.rubric_file, &r);
+        if (st == RLC_OK) st = rlc_reward_set_add_rubric(rw, r, (float)w);
+        if (st) {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", rlc_last_error());
+            rlc_reward_set_free(rw);
+            return rlc_errorf(st, "rewards.rubric_file: %s", why);
+        }
+    }
+    if (rlc_reward_set_size(rw) == 0) return rlc_reward_set_add(rw, "number_check", 1.0f);
     return RLC_OK;
 }
 
@@ -298,8 +311,8 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
 
 /* Sinks for this run from the logging.* keys; the config goes to TensorBoard
  * as hparams. */
-static rlc_status open_sinks(const rlc_run_config *c, const char *dir, const char *name, int grpo,
-                             int start, rlc_sinks **out) {
+static rlc_status open_sinks(const rlc_run_config *c, const rlc_reward_set *rw, const char *dir,
+                             const char *name, int grpo, int start, rlc_sinks **out) {
     rlc_sinks_params sp = rlc_sinks_default_params();
     sp.run_dir = dir;
     sp.run_name = name;
@@ -325,6 +338,14 @@ static rlc_status open_sinks(const rlc_run_config *c, const char *dir, const cha
     sp.warn.max_token_rate = RLC_RC(c, logging.warn_max_token_rate);
     sp.psr_weight = RLC_RC(c, algorithm.psr_weight);
     sp.nsr_weight = RLC_RC(c, algorithm.nsr_weight);
+    const char *criteria[RLC_RUBRIC_MAX_CRITERIA];
+    if (grpo && rw->rubric) {
+        sp.rubric_name = rlc_rubric_name(rw->rubric);
+        sp.n_criteria = rlc_rubric_count(rw->rubric);
+        for (int i = 0; i < sp.n_criteria; i++)
+            criteria[i] = rlc_rubric_criterion(rw->rubric, i);
+        sp.criteria_names = criteria;
+    }
     char **keys = NULL, **values = NULL;
     size_t n = 0;
     if (c->logging.tensorboard) RLC_TRY(rlc_run_config_items(c, &keys, &values, &n));
@@ -386,11 +407,13 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     rlc_policy pol;
     if (st == RLC_OK) st = rlc_policy_from_config(c, &pol);
     if (st) {
+        rlc_reward_set_free(&rw);
         rlc_source_free(&src);
         return st;
     }
     st = rlc_source_prepare(&src, &pol, &rc);
     if (st) {
+        rlc_reward_set_free(&rw);
         rlc_policy_free(&pol);
         rlc_source_free(&src);
         return st;
@@ -489,7 +512,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     if (st == RLC_OK) st = rlc_run_config_write(cfg, path);
     if (st == RLC_OK) st = rlc_run_clear_stopped(dir);
     rlc_sinks *sinks = NULL;
-    if (st == RLC_OK) st = open_sinks(c, dir, name, grpo, start, &sinks);
+    if (st == RLC_OK) st = open_sinks(c, &rw, dir, name, grpo, start, &sinks);
     if (st == RLC_OK) {
         float *tp, *tg;
         size_t trainable = 0;
@@ -504,6 +527,11 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
                      rlc_acts_checkpointing(acts) ? ", activation checkpointing" : "");
         if (plan.action == RLC_RERUN_RESUME)
             rlc_logf(RLC_LOG_INFO, "resuming from %s (step %d)", plan.checkpoint, start);
+        if (grpo && rw.rubric)
+            rlc_logf(RLC_LOG_INFO, "Loaded rubric %s: %d criteria (%d group%s) from %s, weight %g",
+                     rlc_rubric_name(rw.rubric), rlc_rubric_count(rw.rubric),
+                     rlc_rubric_groups(rw.rubric), rlc_rubric_groups(rw.rubric) == 1 ? "" : "s",
+                     c->rewards.rubric_file, rw.rubric_weight);
     }
     rlc_obs_sample *samples = NULL;
     if (st == RLC_OK && grpo) {
@@ -541,8 +569,9 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
             const rlc_sample_view *views;
             n_samples = rlc_grpo_samples(g, &views);
             for (int i = 0; i < n_samples; i++)
-                samples[i] = (rlc_obs_sample){views[i].prompt, views[i].completion, views[i].reward,
-                                              views[i].num_tokens, views[i].rewards};
+                samples[i] =
+                    (rlc_obs_sample){views[i].prompt,     views[i].completion, views[i].reward,
+                                     views[i].num_tokens, views[i].rewards,    views[i].criteria};
         }
         /* the sinks warn about each skipped update (observe/warn.c) */
         skipped_in_row = ss.skipped_steps > 0 ? skipped_in_row + 1 : 0;
@@ -603,6 +632,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     if (st == RLC_OK) st = cst;
     rlc_grpo_free(g);
     rlc_sft_trainer_free(sft);
+    rlc_reward_set_free(&rw);
     rlc_policy_free(&pol);
     rlc_source_free(&src);
     if (st == RLC_OK && run_dir_out) *run_dir_out = strdup(dir);

@@ -181,6 +181,11 @@ static const rc_key keys[] = {
        "the total reward falls linearly to -overlong_penalty (0 = off)"),
     KF(rewards, overlong_penalty, "1", 0, 1000, RC_GRPO,
        "the overlong penalty at algorithm.max_new_tokens (with rewards.overlong_buffer)"),
+    KS(rewards, rubric_file, "", RC_GRPO,
+       "YAML rubric of weighted criteria (README: Rubric rewards), scored in [0, 1] as the "
+       "reward \"rubric\"; \"\" = none"),
+    KF(rewards, rubric_weight, "1", -1000, 1000, RC_GRPO,
+       "weight of the rubric's score in the total reward (with rewards.rubric_file)"),
 
     KE(algorithm, advantage, "grpo", advantages, RC_GRPO,
        "grpo = (r-mean)/std per group, dr_grpo = r-mean, maxrl = (r-mean)/mean, rloo = r minus "
@@ -1271,8 +1276,11 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
         int active = 0;
         for (int i = 0; i < c->rewards.weights.n; i++)
             active += c->rewards.weights.values[i] != 0;
+        if (c->rewards.rubric_file[0] && c->rewards.rubric_weight != 0) active++;
         if (!active)
-            return invalid("rewards.weights has no non-zero weight: every reward would be 0");
+            return invalid("rewards.weights has no non-zero weight and no rubric "
+                           "(rewards.rubric_file with a non-zero rewards.rubric_weight): every "
+                           "reward would be 0");
         if (c->rewards.overlong_buffer > c->algorithm.max_new_tokens)
             return invalid("rewards.overlong_buffer=%d exceeds algorithm.max_new_tokens=%d: the "
                            "penalty would start before the first token",

@@ -107,6 +107,8 @@ typedef struct rlc_run_config {
         rlc_rc_map weights;
         int overlong_buffer;
         double overlong_penalty;
+        char *rubric_file; /* "" = none */
+        double rubric_weight;
     } rewards;
     struct {
         int advantage;     /* rlc_rc_advantage */
