@@ -320,3 +320,51 @@ Test(monitor, signed_advantage_run_plots_and_judges_its_own_ratios) {
     snprintf(png, sizeof png, "%s/nsr_metrics.png", out);
     cr_assert(access(png, F_OK) != 0, "%s written for a grpo run", png);
 }
+
+/* A run that logged rubric criteria (every 2 steps) gets the heatmap and the
+ * bar chart, whether or not its summary was written; others get neither. */
+Test(monitor, rubric_criteria_get_a_heatmap_and_bars) {
+    const char *dir = tmp_path("rub");
+    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK);
+    char path[600], out[600], sum[600], png[700];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 6; i++) {
+        fprintf(f, "{\"step\":%d,\"loss\":0.1,\"mean_reward\":0.5", i);
+        if (i % 2 == 0)
+            fprintf(f, ",\"criteria/style/correct_mean\":%g,\"criteria/style/format.tags_mean\":1",
+                    i / 6.0);
+        fputs("}\n", f);
+    }
+    fclose(f);
+    snprintf(out, sizeof out, "%s/plots", dir);
+    snprintf(sum, sizeof sum, "%s/summary.txt", dir);
+    for (int with_summary = 0; with_summary < 2; with_summary++) {
+        if (with_summary) {
+            static const char *js = "{\"rubric\": \"style\", \"criteria\": ["
+                                    "{\"criterion\": \"correct\", \"mean\": 0.25},"
+                                    "{\"criterion\": \"format.tags\", \"mean\": 1}]}";
+            snprintf(path, sizeof path, "%s/rubric_criteria_summary.json", dir);
+            cr_assert_eq(rlc_write_file_atomic(path, js, strlen(js)), RLC_OK);
+        }
+        char *report;
+        cr_assert_eq(rlc_monitor_run(dir, out, sum, &report), RLC_OK, "%s", rlc_last_error());
+        cr_assert(strstr(report, "rubric_criteria.png\n"), "%s", report);
+        cr_assert(strstr(report, "rubric_criteria_final.png\n"), "%s", report);
+        free(report);
+        int w, h;
+        snprintf(png, sizeof png, "%s/rubric_criteria.png", out);
+        cr_assert_eq(rlc_plot_png_size(png, &w, &h), RLC_OK);
+        cr_assert(w == 1100 && h == 150 + 6 * 30, "%d x %d", w, h);
+        snprintf(png, sizeof png, "%s/rubric_criteria_final.png", out);
+        cr_assert_eq(rlc_plot_png_size(png, &w, &h), RLC_OK);
+    }
+    const char *plain = write_run("plain", 10, "kl", low_clip, "");
+    snprintf(out, sizeof out, "%s/plots", plain);
+    snprintf(sum, sizeof sum, "%s/summary.txt", plain);
+    char *report;
+    cr_assert_eq(rlc_monitor_run(plain, out, sum, &report), RLC_OK, "%s", rlc_last_error());
+    cr_assert_null(strstr(report, "rubric"), "%s", report);
+    free(report);
+}

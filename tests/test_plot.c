@@ -53,3 +53,32 @@ Test(plot, one_to_three_points_are_visible_markers) {
     blue_pixels(path, 873, 52, 873 + 12, 438, &right_half);
     cr_assert_geq(right_half, 25, "the half past the frame was clipped (%d px)", right_half);
 }
+
+/* Bars are as long as their values (a NAN one is left out); a heatmap has
+ * its size and refuses an empty scale. */
+Test(plot, bars_scale_with_their_values_and_heatmaps_check_their_scale) {
+    const char *labels[] = {"half", "whole", "none"};
+    const double values[] = {0.5, 1.0, NAN};
+    rlc_plot_bars b = {"bars", "score", labels, values, 3, 0, 1};
+    const char *path = tmp_path("bars.png");
+    cr_assert_eq(rlc_plot_bars_png(path, &b), RLC_OK);
+    /* 3 rows in a plot 148 pixels high from y = 52 (room for 4, the least):
+     * one line of pixels through each bar, above its value's text */
+    double rh = 148.0 / 3;
+    int n[3];
+    for (int i = 0; i < 3; i++) {
+        int y = (int)(52 + (i + 0.5) * rh) - 12;
+        blue_pixels(path, 0, y, 2000, y + 1, &n[i]);
+    }
+    cr_assert_gt(n[0], 300);
+    cr_assert_float_eq((double)n[1] / n[0], 2.0, 0.01, "%d vs %d pixels", n[1], n[0]);
+    cr_assert_eq(n[2], 0, "a NAN bar is not drawn");
+    const double x[] = {0, 2}, z[] = {0, 0.5, 1, NAN};
+    rlc_plot_heatmap h = {"heat", "step", "score", labels, 2, x, 2, z, 0, 1};
+    cr_assert_eq(rlc_plot_heatmap_png(tmp_path("heat.png"), &h), RLC_OK);
+    int w, hh;
+    cr_assert_eq(rlc_plot_png_size(tmp_path("heat.png"), &w, &hh), RLC_OK);
+    cr_assert(w == 1100 && hh == 150 + 6 * 30, "%d x %d", w, hh);
+    h.hi = 0;
+    cr_assert_eq(rlc_plot_heatmap_png(tmp_path("bad.png"), &h), RLC_ERR_INVALID);
+}

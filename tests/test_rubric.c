@@ -5,6 +5,7 @@
 #include "tmpdir.h"
 
 #include "base/fs.h"
+#include "monitor/plot.h"
 #include "rewards/rewards.h"
 #include "rewards/rubric.h"
 
@@ -330,7 +331,7 @@ static char *tb_decoded(const char *run) {
     return out;
 }
 
-Test(rubric, a_grpo_run_logs_criteria_and_the_summary, .timeout = 240) {
+Test(rubric, a_grpo_run_logs_criteria_the_summary_and_the_plots, .timeout = 240) {
     th_write_text(tmp_path("tiny.yaml"), tiny_rubric);
     char args[1024], *log;
     snprintf(args, sizeof args, "train %s", rubric_config(tmp_path("tiny.yaml")));
@@ -405,6 +406,18 @@ Test(rubric, a_grpo_run_logs_criteria_and_the_summary, .timeout = 240) {
     for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
         HAS(tb, tags[i]);
     free(tb);
+
+    /* rlc monitor: the heatmap and the bars */
+    snprintf(args, sizeof args, "monitor %s/rr", tmpdir);
+    rc = rlc_cli(args, &log);
+    cr_assert_eq(rc, 0, "%s", log);
+    HAS(log, "rubric_criteria.png");
+    free(log);
+    int w, h;
+    cr_assert_eq(rlc_plot_png_size(tmp_path("rr/plots/rubric_criteria.png"), &w, &h), RLC_OK);
+    cr_assert_eq(w, 1100);
+    cr_assert_eq(rlc_plot_png_size(tmp_path("rr/plots/rubric_criteria_final.png"), &w, &h), RLC_OK);
+    cr_assert_eq(w, 1000);
 }
 
 Test(rubric, a_bad_rubric_stops_the_run_before_it_starts) {

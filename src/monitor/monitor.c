@@ -6,6 +6,7 @@
 #include "monitor/smooth.h"
 #include "observe/metrics.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -257,6 +258,114 @@ static rlc_status write_figures(rlc_metrics *const *ms, const char *const *names
     if (!st) st = fig_write(f, out_dir, "generation.png", "completion lengths", "generation", rep);
     fig_free(f);
     free(f);
+    return st;
+}
+
+/* ---- rubric criteria: a heatmap over steps and the last step's means ---- */
+
+/* For "criteria/<rubric>/<criterion>_mean": the length of <rubric> and where
+ * <criterion> starts and its length; 0 when key is not such a key. */
+static size_t criterion_of(const char *key, size_t *rubric_len, const char **name) {
+    size_t pre = strlen(RLC_CRITERIA_PREFIX), suf = strlen(RLC_CRITERIA_SUFFIX);
+    if (strncmp(key, RLC_CRITERIA_PREFIX, pre)) return 0;
+    const char *slash = strchr(key + pre, '/');
+    if (!slash || slash == key + pre) return 0;
+    size_t len = strlen(slash + 1);
+    if (len <= suf || strcmp(slash + 1 + len - suf, RLC_CRITERIA_SUFFIX)) return 0;
+    *rubric_len = (size_t)(slash - key - pre);
+    *name = slash + 1;
+    return len - suf;
+}
+
+/* The whole-run means of the n criteria from rubric_criteria_summary.json
+ * next to the metrics file (written when a run finishes) into mean, and the
+ * samples behind them; 0 when there is none or it lacks one of them. */
+static int summary_means(const char *metrics_path, const char *const *names, int n, double *mean,
+                         double *samples) {
+    char path[4096];
+    const char *slash = strrchr(metrics_path, '/');
+    int dir = slash ? (int)(slash - metrics_path) : 1;
+    snprintf(path, sizeof path, "%.*s/" RLC_CRITERIA_SUMMARY ".json", dir,
+             slash ? metrics_path : ".");
+    json_t *o = json_load_file(path, 0, NULL), *rows = json_object_get(o, "criteria");
+    int found = 0;
+    for (int k = 0; k < n; k++) {
+        size_t i;
+        json_t *row;
+        json_array_foreach(rows, i, row) {
+            const char *c = json_string_value(json_object_get(row, "criterion"));
+            if (!c || strcmp(c, names[k])) continue;
+            mean[k] = json_number_value(json_object_get(row, "mean"));
+            *samples = json_number_value(json_object_get(row, "samples"));
+            found++;
+            break;
+        }
+    }
+    json_decref(o);
+    return found == n;
+}
+
+static rlc_status write_criteria(const rlc_metrics *m, const char *out_dir, rlc_strbuf *rep) {
+    enum { MAXC = RLC_OBS_MAX_CRITERIA };
+    char names[MAXC][RLC_OBS_CRITERION_MAX], rubric[RLC_OBS_CRITERION_MAX] = "";
+    const char *labels[MAXC];
+    const double *cols[MAXC];
+    int nc = 0;
+    for (int c = 0; c < m->n_cols && nc < MAXC; c++) {
+        size_t rl, len;
+        const char *nm;
+        if (!m->cols[c].n_finite || !(len = criterion_of(m->cols[c].key, &rl, &nm))) continue;
+        if (!nc)
+            snprintf(rubric, sizeof rubric, "%.*s", (int)rl,
+                     m->cols[c].key + strlen(RLC_CRITERIA_PREFIX));
+        snprintf(names[nc], sizeof names[nc], "%.*s", (int)len, nm);
+        labels[nc] = names[nc];
+        cols[nc++] = m->cols[c].v;
+    }
+    if (!nc) return RLC_OK;
+    double *x = malloc((size_t)m->n_rows * sizeof *x);
+    double *z = malloc((size_t)m->n_rows * nc * sizeof *z), *last = malloc(nc * sizeof *last);
+    if (!x || !z || !last) {
+        free(x), free(z), free(last);
+        return rlc_errorf(RLC_ERR_NOMEM, "out of memory");
+    }
+    int ns = 0; /* the steps that logged criteria, as columns */
+    for (int i = 0; i < m->n_rows; i++) {
+        int any = 0;
+        for (int k = 0; k < nc; k++)
+            any |= isfinite(cols[k][i]);
+        if (!any) continue;
+        for (int k = 0; k < nc; k++)
+            z[(size_t)k * m->n_rows + ns] = cols[k][i];
+        x[ns++] = m->step[i];
+    }
+    for (int k = 0; k < nc; k++) { /* rows of ns columns, packed */
+        memmove(z + (size_t)k * ns, z + (size_t)k * m->n_rows, (size_t)ns * sizeof *z);
+        last[k] = z[(size_t)k * ns + ns - 1];
+    }
+    char title[256], path[4096];
+    snprintf(title, sizeof title, "rubric %s: mean score of each criterion per logged step",
+             rubric);
+    rlc_plot_heatmap h = {
+        title, "step", "mean score (0 = never met, 1 = always)", labels, nc, x, ns, z, 0, 1};
+    rlc_status st = rlc_path_join(path, sizeof path, out_dir, "rubric_criteria.png");
+    if (st == RLC_OK) st = rlc_plot_heatmap_png(path, &h);
+    if (st == RLC_OK) rlc_sb_printf(rep, "wrote %s\n", path);
+    double samples = 0;
+    const char *what = "mean score over the run's completions";
+    if (summary_means(m->path, labels, nc, last, &samples)) {
+        snprintf(title, sizeof title, "rubric %s: criteria over the run (%.0f completions)", rubric,
+                 samples);
+    } else { /* a run not finished: its last logged step */
+        snprintf(title, sizeof title, "rubric %s: criteria at step %g (the last logged)", rubric,
+                 x[ns - 1]);
+        what = "mean score of the step's completions";
+    }
+    rlc_plot_bars b = {title, what, labels, last, nc, 0, 1};
+    if (st == RLC_OK) st = rlc_path_join(path, sizeof path, out_dir, "rubric_criteria_final.png");
+    if (st == RLC_OK) st = rlc_plot_bars_png(path, &b);
+    if (st == RLC_OK) rlc_sb_printf(rep, "wrote %s\n", path);
+    free(x), free(z), free(last);
     return st;
 }
 
@@ -562,6 +671,7 @@ rlc_status rlc_monitor_run(const char *run_dir, const char *out_dir, const char 
         rlc_sb_printf(&rep, "skipped: %s\n", m->notes[i]);
     rlc_status st = rlc_mkdir_p(out_dir);
     if (st == RLC_OK) st = write_figures(&m, &nm, 1, out_dir, &rep);
+    if (st == RLC_OK) st = write_criteria(m, out_dir, &rep);
     rlc_verdict_params p = rlc_verdict_default_params();
     if (st == RLC_OK) st = write_text(summary_path, rlc_monitor_summary(m, run_dir, &p));
     if (st == RLC_OK) rlc_sb_printf(&rep, "wrote %s\n", summary_path);

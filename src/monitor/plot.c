@@ -342,6 +342,192 @@ static cairo_status_t png_write(void *ctx, const unsigned char *data, unsigned i
     return CAIRO_STATUS_SUCCESS;
 }
 
+/* Encodes the drawing on sf (unless st already failed), writes it to path
+ * atomically and frees cr and sf. */
+static rlc_status finish_png(const char *path, cairo_surface_t *sf, cairo_t *cr, rlc_status st) {
+    png_buf b = {0};
+    if (st == RLC_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+        st = rlc_errorf(RLC_ERR_INTERNAL, "%s: cairo: %s", path,
+                        cairo_status_to_string(cairo_status(cr)));
+    if (st == RLC_OK) {
+        cairo_surface_flush(sf);
+        cairo_status_t cs = cairo_surface_write_to_png_stream(sf, png_write, &b);
+        if (cs != CAIRO_STATUS_SUCCESS)
+            st = rlc_errorf(RLC_ERR_IO, "%s: PNG encoding failed: %s", path,
+                            cairo_status_to_string(cs));
+    }
+    cairo_destroy(cr);
+    cairo_surface_destroy(sf);
+    if (st == RLC_OK) st = rlc_write_file_atomic(path, b.d, b.n);
+    free(b.d);
+    return st;
+}
+
+/* A white W x H canvas with title centred at the top in the panel title's font. */
+static cairo_t *canvas(int W, int H, const char *title, cairo_surface_t **sf) {
+    *sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    cairo_t *cr = cairo_create(*sf);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, 17);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    text_at(cr, W / 2.0, 14, title ? title : "", 0.5, 0);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    return cr;
+}
+
+/* Widest of labels in the current font, in pixels. */
+static double widest(cairo_t *cr, const char *const *labels, int n) {
+    double w = 0;
+    cairo_text_extents_t e;
+    for (int i = 0; i < n; i++) {
+        cairo_text_extents(cr, labels[i] ? labels[i] : "", &e);
+        w = fmax(w, e.width);
+    }
+    return w;
+}
+
+/* Viridis at t in [0, 1], from five of its stops: perceptually even and
+ * readable without colour vision. */
+static void viridis(double t, double rgb[3]) {
+    static const double stop[5][3] = {{0.267, 0.005, 0.329},
+                                      {0.230, 0.322, 0.546},
+                                      {0.128, 0.567, 0.551},
+                                      {0.369, 0.789, 0.383},
+                                      {0.993, 0.906, 0.144}};
+    t = fmin(fmax(t, 0), 1) * 4;
+    int i = t >= 4 ? 3 : (int)t;
+    double f = t - i;
+    for (int c = 0; c < 3; c++)
+        rgb[c] = stop[i][c] + f * (stop[i + 1][c] - stop[i][c]);
+}
+
+/* Axis text below a plot area at x0..x0+w whose bottom is y: the label. */
+static void bottom_label(cairo_t *cr, double x0, double w, double y, const char *label) {
+    cairo_set_font_size(cr, 14);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    text_at(cr, x0 + w / 2, y + 34, label ? label : "", 0.5, 0);
+}
+
+static void outline(cairo_t *cr, double x0, double y0, double w, double h) {
+    cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, round(x0) + 0.5, round(y0) + 0.5, round(w), round(h));
+    cairo_stroke(cr);
+}
+
+rlc_status rlc_plot_heatmap_png(const char *path, const rlc_plot_heatmap *h) {
+    if (h->n_rows < 1 || h->n_cols < 1 || !(h->hi > h->lo))
+        return rlc_errorf(RLC_ERR_INVALID, "%s: empty heatmap or scale", path);
+    cairo_surface_t *sf;
+    int W = 1100, H = 150 + (h->n_rows < 6 ? 6 : h->n_rows) * 30;
+    cairo_t *cr = canvas(W, H, h->title, &sf);
+    cairo_set_font_size(cr, 13);
+    double x0 = 24 + widest(cr, h->rows, h->n_rows), y0 = 52, pw = W - x0 - 130, ph = H - y0 - 70;
+    double cw = pw / h->n_cols, rh = ph / h->n_rows;
+    char buf[64];
+    for (int r = 0; r < h->n_rows; r++) {
+        cairo_set_font_size(cr, 13);
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+        text_at(cr, x0 - 8, y0 + (r + 0.5) * rh, h->rows[r] ? h->rows[r] : "", 1, 0.5);
+        for (int c = 0; c < h->n_cols; c++) {
+            double v = h->z[(size_t)r * h->n_cols + c], rgb[3];
+            if (!isfinite(v)) continue;
+            double t = (v - h->lo) / (h->hi - h->lo);
+            viridis(t, rgb);
+            cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+            cairo_rectangle(cr, x0 + c * cw, y0 + r * rh, ceil(cw), ceil(rh));
+            cairo_fill(cr);
+            if (cw < 40 || rh < 18) continue; /* too small to hold its value */
+            snprintf(buf, sizeof buf, "%.2f", v);
+            double ink = t > 0.6 ? 0.1 : 1;
+            cairo_set_font_size(cr, 12);
+            cairo_set_source_rgb(cr, ink, ink, ink);
+            text_at(cr, x0 + (c + 0.5) * cw, y0 + (r + 0.5) * rh, buf, 0.5, 0.5);
+        }
+    }
+    outline(cr, x0, y0, pw, ph);
+    /* x ticks: at most 12 columns labelled, evenly spread, the last included */
+    int every = (h->n_cols + 11) / 12;
+    cairo_set_font_size(cr, 13);
+    cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+    for (int c = 0; c < h->n_cols; c++) {
+        int last = c == h->n_cols - 1;
+        if (!last && (c % every || h->n_cols - 1 - c < every)) continue;
+        snprintf(buf, sizeof buf, "%g", h->x[c]);
+        text_at(cr, x0 + (c + 0.5) * cw, y0 + ph + 8, buf, 0.5, 0);
+    }
+    bottom_label(cr, x0, pw, y0 + ph, h->xlabel ? h->xlabel : "step");
+    /* colour bar with lo, middle and hi */
+    double bx = x0 + pw + 24, bw = 22;
+    for (int i = 0; i < (int)ph; i++) {
+        double rgb[3];
+        viridis(1 - i / ph, rgb);
+        cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+        cairo_rectangle(cr, bx, y0 + i, bw, 1.5);
+        cairo_fill(cr);
+    }
+    cairo_set_font_size(cr, 13);
+    cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+    for (int k = 0; k <= 2; k++) {
+        snprintf(buf, sizeof buf, "%g", h->lo + (h->hi - h->lo) * k / 2);
+        text_at(cr, bx + bw + 6, y0 + ph - ph * k / 2, buf, 0, 0.5);
+    }
+    cairo_save(cr);
+    cairo_translate(cr, W - 18, y0 + ph / 2);
+    cairo_rotate(cr, -M_PI / 2);
+    cairo_set_font_size(cr, 14);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    text_at(cr, 0, 0, h->zlabel ? h->zlabel : "", 0.5, 0);
+    cairo_restore(cr);
+    return finish_png(path, sf, cr, RLC_OK);
+}
+
+rlc_status rlc_plot_bars_png(const char *path, const rlc_plot_bars *b) {
+    if (b->n < 1 || !(b->hi > b->lo))
+        return rlc_errorf(RLC_ERR_INVALID, "%s: no bars or empty scale", path);
+    cairo_surface_t *sf;
+    int W = 1000, H = 150 + (b->n < 4 ? 4 : b->n) * 30;
+    cairo_t *cr = canvas(W, H, b->title, &sf);
+    cairo_set_font_size(cr, 13);
+    frame f = {.y0 = 52};
+    f.x0 = 24 + widest(cr, b->labels, b->n), f.w = W - f.x0 - 70, f.h = H - f.y0 - 70;
+    f.ax = (axis){b->lo, b->hi, nice_step(b->hi - b->lo, 8)};
+    double k0, rh = f.h / b->n;
+    int nt;
+    char buf[64];
+    ticks(&f.ax, &k0, &nt);
+    cairo_set_line_width(cr, 1);
+    for (int k = 0; k < nt; k++) {
+        double t = (k0 + k) * f.ax.step, px = round(map_x(&f, t)) + 0.5;
+        cairo_set_source_rgb(cr, 0.90, 0.90, 0.90);
+        cairo_move_to(cr, px, f.y0), cairo_line_to(cr, px, f.y0 + f.h), cairo_stroke(cr);
+        fmt_tick(buf, sizeof buf, t, f.ax.step, fmax(fabs(f.ax.lo), fabs(f.ax.hi)));
+        cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+        text_at(cr, px, f.y0 + f.h + 8, buf, 0.5, 0);
+    }
+    for (int i = 0; i < b->n; i++) {
+        double yc = f.y0 + (i + 0.5) * rh, v = b->values[i];
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+        text_at(cr, f.x0 - 8, yc, b->labels[i] ? b->labels[i] : "", 1, 0.5);
+        if (!isfinite(v)) continue;
+        double px = map_x(&f, fmin(fmax(v, b->lo), b->hi));
+        set_rgb(cr, 0, 1.0);
+        cairo_rectangle(cr, f.x0, yc - rh * 0.35, px - f.x0, rh * 0.7);
+        cairo_fill(cr);
+        snprintf(buf, sizeof buf, "%.3f", v);
+        cairo_text_extents_t e;
+        cairo_text_extents(cr, buf, &e);
+        int inside = px + 12 + e.width > f.x0 + f.w; /* no room right of the bar */
+        cairo_set_source_rgb(cr, inside ? 1 : 0.1, inside ? 1 : 0.1, inside ? 1 : 0.1);
+        text_at(cr, inside ? px - 6 : px + 6, yc, buf, inside, 0.5);
+    }
+    outline(cr, f.x0, f.y0, f.w, f.h);
+    bottom_label(cr, f.x0, f.w, f.y0 + f.h, b->xlabel);
+    return finish_png(path, sf, cr, RLC_OK);
+}
+
 rlc_status rlc_plot_png(const char *path, const rlc_plot_panel *panels, int n_panels,
                         const rlc_plot_params *p) {
     if (n_panels < 1 || p->panel_w < 200 || p->panel_h < 150 || p->cols < 1)
@@ -363,22 +549,7 @@ rlc_status rlc_plot_png(const char *path, const rlc_plot_panel *panels, int n_pa
     for (int k = 0; k < n_panels && st == RLC_OK; k++)
         st = draw_panel(cr, &panels[k], (k % cols) * (double)p->panel_w,
                         top + (k / cols) * (double)p->panel_h, p->panel_w, p->panel_h, p);
-    png_buf b = {0};
-    if (st == RLC_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
-        st = rlc_errorf(RLC_ERR_INTERNAL, "%s: cairo: %s", path,
-                        cairo_status_to_string(cairo_status(cr)));
-    if (st == RLC_OK) {
-        cairo_surface_flush(sf);
-        cairo_status_t cs = cairo_surface_write_to_png_stream(sf, png_write, &b);
-        if (cs != CAIRO_STATUS_SUCCESS)
-            st = rlc_errorf(RLC_ERR_IO, "%s: PNG encoding failed: %s", path,
-                            cairo_status_to_string(cs));
-    }
-    cairo_destroy(cr);
-    cairo_surface_destroy(sf);
-    if (st == RLC_OK) st = rlc_write_file_atomic(path, b.d, b.n);
-    free(b.d);
-    return st;
+    return finish_png(path, sf, cr, st);
 }
 
 rlc_status rlc_plot_png_size(const char *path, int *w, int *h) {
