@@ -31,7 +31,7 @@ static int uses_hicra(rlc_transform kind) {
     return kind == RLC_TRANSFORM_HICRA || kind == RLC_TRANSFORM_GTPO_HICRA;
 }
 
-static double surprisal(float logp) {
+double rlc_transform_surprisal(float logp) {
     double u = -(double)logp;
     return u < RLC_SURPRISAL_MAX ? u : RLC_SURPRISAL_MAX;
 }
@@ -39,7 +39,7 @@ static double surprisal(float logp) {
 /* SEPA's pooled surprisal of token t (u itself when pooling is off or t plans). */
 static double pooled(const float *logp, const unsigned char *plan, int t, double lam,
                      double exec_mean) {
-    double u = surprisal(logp[t]);
+    double u = rlc_transform_surprisal(logp[t]);
     return lam > 0 && !(plan && plan[t]) ? lam * exec_mean + (1.0 - lam) * u : u;
 }
 
@@ -53,7 +53,7 @@ void rlc_transform_tokens(const rlc_transform_params *p, float A, const float *l
             double exec_sum = 0;
             int n_exec = 0;
             for (int t = 0; t < L; t++)
-                if (!(plan && plan[t])) exec_sum += surprisal(logp[t]), n_exec++;
+                if (!(plan && plan[t])) exec_sum += rlc_transform_surprisal(logp[t]), n_exec++;
             lam = n_exec == 0 ? 0 : lambda > 1 ? 1 : lambda;
             exec_mean = n_exec ? exec_sum / n_exec : 0;
         }

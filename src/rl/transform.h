@@ -20,6 +20,9 @@ typedef enum rlc_transform {
 /* Surprisal cap: u = min(-log p, RLC_SURPRISAL_MAX). */
 #define RLC_SURPRISAL_MAX 50.0
 
+/* A sampled token's surprisal: min(-logp, RLC_SURPRISAL_MAX). */
+double rlc_transform_surprisal(float logp);
+
 typedef struct rlc_transform_params {
     rlc_transform kind;
     float gtpo_beta;   /* GTPO: w = max(0, 1 + beta (u / mean_u - 1)) */

@@ -179,9 +179,8 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
         !g->per_reward || !g->adv || !g->adv_tok || !g->plan || !g->tok_end || !g->slot ||
         !g->r_pids || !g->r_plen || !g->r_keys || !g->skipped || !g->order || !g->ref_lp ||
         !g->views || !g->ids || !g->tg || !g->lp || !g->dlp || !g->g_lp || !g->g_old || !g->g_ref ||
-        !g->g_mask || !g->g_dlp || !g->g_adv)
+        !g->g_mask || !g->g_dlp || !g->g_adv || !g->criteria)
         st = RLC_ERR_NOMEM;
-    if (!g->criteria) st = RLC_ERR_NOMEM;
     if (st == RLC_OK) st = rlc_generator_new(pol->m, (int)S, (int)T, &g->gen);
     rlc_acts_opts ao = {.chunk = p->logit_chunk, .checkpoint = p->checkpoint};
     if (st == RLC_OK) st = rlc_acts_new_opts(pol->m, (int)mb, (int)T, &ao, &g->acts);
@@ -356,7 +355,7 @@ static rlc_status token_advantages(rlc_grpo *g, int step, double correct_rate, r
     }
     group_moments ex = {0}, pl = {0};
     double bsum = 0, bsq = 0; /* the batch's execution surprisals (SEPA auto) */
-    long n_tok = 0;
+    long n_tok = 0, n_plan = 0;
     for (int s = 0; s < g->S; s++) {
         int L = g->go.len[s];
         const float *lp = g->go.logprobs + (size_t)s * g->go.max_new;
@@ -364,10 +363,10 @@ static rlc_status token_advantages(rlc_grpo *g, int step, double correct_rate, r
         rlc_transform_tokens(&p->transform, g->adv[s], lp, plan, L, lambda,
                              g->adv_tok + (size_t)s * M);
         for (int j = 0; j < L; j++) {
-            double u = -(double)lp[j];
-            u = u < RLC_SURPRISAL_MAX ? u : RLC_SURPRISAL_MAX;
+            double u = rlc_transform_surprisal(lp[j]);
             if (plan[j]) {
                 moments_add(&pl, u);
+                n_plan++;
             } else {
                 moments_add(&ex, u);
                 bsum += u, bsq += u * u;
@@ -380,10 +379,6 @@ static rlc_status token_advantages(rlc_grpo *g, int step, double correct_rate, r
         st->exec_ent_mean = ex.mean_sum / ex.groups, st->exec_ent_var = ex.var_sum / ex.groups;
     if (pl.groups)
         st->plan_ent_mean = pl.mean_sum / pl.groups, st->plan_ent_var = pl.var_sum / pl.groups;
-    long n_plan = 0;
-    for (int s = 0; s < g->S; s++)
-        for (int j = 0; j < g->go.len[s]; j++)
-            n_plan += g->plan[(size_t)s * M + j];
     st->plan_frac = n_tok ? (double)n_plan / n_tok : NAN;
     if (sepa) {
         long n_ex = n_tok - n_plan;
@@ -505,16 +500,17 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     /* 3. rewards, then DAPO's dynamic sampling: groups whose rewards are all
      * equal are replaced by groups of new prompts, round after round */
     RLC_TRY(score(g, 0, S));
-    int rounds = 1, dropped = 0;
+    int rounds = 1, dropped = 0, n_equal = 0; /* n_equal: equal groups left, in g->slot */
     long extra_tokens = 0;
     while (p->dynamic_sampling) {
         int n = 0;
         for (int i = 0; i < B; i++)
             if (rlc_rewards_all_equal(g->reward + (size_t)i * G, G)) g->slot[n++] = i;
+        n_equal = n;
         if (n == 0 || rounds > p->dynamic_sampling_extra_rounds) break;
-        for (int s = 0; s < S; s++)
-            if (rlc_rewards_all_equal(g->reward + (size_t)(s / G) * G, G))
-                extra_tokens += g->go.len[s];
+        for (int k = 0; k < n; k++) /* the dropped groups' tokens were sampled too */
+            for (int j = 0; j < G; j++)
+                extra_tokens += g->go.len[(size_t)g->slot[k] * G + j];
         RLC_TRY(resample(g, &gp, n, cursor));
         cursor += (uint64_t)n;
         dropped += n;
@@ -559,11 +555,9 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
 
     /* groups of equal rewards left when the rounds ran out: dropped from the
      * gradient in every mode (signed ones would learn from them) */
-    if (p->dynamic_sampling)
-        for (int i = 0; i < B; i++)
-            if (rlc_rewards_all_equal(g->reward + (size_t)i * G, G))
-                for (int j = 0; j < G; j++)
-                    g->adv[(size_t)i * G + j] = 0.0f;
+    for (int k = 0; k < n_equal; k++)
+        for (int j = 0; j < G; j++)
+            g->adv[(size_t)g->slot[k] * G + j] = 0.0f;
 
     /* 4b. token advantages */
     RLC_TRY(token_advantages(g, step, (double)correct / S, st));
