@@ -335,6 +335,70 @@ Test(rerun, finished_run_is_complete_and_untouched) {
     free(before);
 }
 
+/* training.stop_at_accuracy: the run ends at the first evaluation that
+ * reaches it (every earlier one below), final/ records it, and a rerun with
+ * the same config is complete and touches nothing; another target is refused,
+ * and the key without evaluations is an error. */
+Test(rerun, stop_at_accuracy_ends_the_run_and_is_complete) {
+    char text[1024];
+    snprintf(text, sizeof text,
+             "model: {path: \"\", from_scratch: true, layers: 1, hidden: 32, heads: 2, "
+             "kv_heads: 2,\n        intermediate: 64, max_seq: 48, seed: 1}\n"
+             "tokenizer: {kind: byte, chat: none}\n"
+             "data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: \"+\",\n"
+             "       max_prompt_tokens: 16, eval_size: 8, seed: 7}\n"
+             "training: {steps: 400, batch_size: 16, eval_every: 5, seed: 1,\n"
+             "           stop_at_accuracy: 0.25}\n"
+             "optimizer: {lr: 1.0e-2, schedule: constant}\n"
+             "logging: {run_dir: %s, run_name: s, log_every: 50, tensorboard: false}\n",
+             tmpdir);
+    th_write_text(tmp_path("s.yaml"), text);
+    cr_assert_eq(run_sft(tmp_path("s.yaml"), tmp_path("s0.log"), NULL), 0);
+    expect_in_log(tmp_path("s0.log"), "reaches training.stop_at_accuracy=0.25: the run ends here");
+
+    FILE *f = fopen(tmp_path("s/metrics.jsonl"), "r");
+    cr_assert_not_null(f);
+    char line[8192];
+    int lines = 0, evals = 0;
+    double last_acc = -1;
+    while (fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        cr_assert_not_null(j, "%s", line);
+        json_t *acc = json_object_get(j, "eval/accuracy");
+        cr_assert_eq((int)json_integer_value(json_object_get(j, "step")), lines);
+        lines++;
+        if (acc) {
+            cr_assert(last_acc < 0.25, "an evaluation before the last reached %g", last_acc);
+            last_acc = json_number_value(acc);
+            evals++;
+        }
+        json_decref(j);
+    }
+    fclose(f);
+    cr_assert(evals >= 2 && lines < 400 && lines % 5 == 0, "%d lines, %d evaluations", lines,
+              evals);
+    cr_assert(last_acc >= 0.25, "the last line's evaluation reached %g", last_acc);
+    char *state = slurp(tmp_path("s/final/trainer_state.json"));
+    char want[128];
+    snprintf(want, sizeof want, "{\"step\": %d,", lines);
+    cr_assert(state && strstr(state, want) && strstr(state, "\"stopped_at_accuracy\": "), "%s",
+              state ? state : "(missing)");
+    free(state);
+
+    char *before = snapshot(tmp_path("s"));
+    cr_assert_eq(run_sft(tmp_path("s.yaml"), tmp_path("s1.log"), NULL), 0);
+    expect_in_log(tmp_path("s1.log"), "It ended there at training.stop_at_accuracy");
+    expect_unchanged(before, tmp_path("s"));
+    const char *other[] = {"training.stop_at_accuracy=0.5", NULL};
+    cr_assert_eq(run_sft(tmp_path("s.yaml"), tmp_path("s2.log"), other), 2);
+    expect_in_log(tmp_path("s2.log"), "training.stop_at_accuracy: 0.25 -> 0.5");
+    expect_unchanged(before, tmp_path("s"));
+    free(before);
+    const char *noeval[] = {"training.eval_every=0", "logging.run_name=t", NULL};
+    cr_assert_eq(run_sft(tmp_path("s.yaml"), tmp_path("s3.log"), noeval), 2);
+    expect_in_log(tmp_path("s3.log"), "training.stop_at_accuracy=0.25 needs evaluations");
+}
+
 /* loss of every metrics.jsonl line, in order; returns the count. */
 static int read_losses(const char *path, double *out, int cap) {
     FILE *f = fopen(path, "r");

@@ -60,8 +60,13 @@ int rlc_cmd_resume_check(int argc, char **argv) {
         printf("%d of %d checkpoints intact%s\n", committed - damaged, committed,
                damaged ? " (damaged ones are skipped)" : "");
     long final_step;
-    st = rlc_run_final_step(run_dir, &final_step);
-    if (st == RLC_OK && final_step >= 0)
+    int early;
+    st = rlc_run_final_step(run_dir, &final_step, &early);
+    if (st == RLC_OK && final_step >= 0 && early)
+        printf("final/ holds the finished run (step %ld, ended at training.stop_at_accuracy): "
+               "the same command reports it complete\n",
+               final_step);
+    else if (st == RLC_OK && final_step >= 0)
         printf("final/ holds the finished run (step %ld): the same command reports it complete; "
                "a larger training.steps continues from the newest checkpoint\n",
                final_step);

@@ -36,8 +36,9 @@ static void json_double(char *out, size_t cap, int have, double v) {
 }
 
 void rlc_trainer_state_format(const rlc_run_config *c, int step, long run_correct, long run_total,
-                              long cursor, const rlc_sepa_state *sepa, char *buf, size_t cap) {
-    char extra[256] = "";
+                              long cursor, const rlc_sepa_state *sepa, double reached, char *buf,
+                              size_t cap) {
+    char extra[320] = "";
     if (sepa) {
         char ema[40], v0[40];
         json_double(ema, sizeof ema, sepa->have_var_ema, sepa->var_ema);
@@ -46,6 +47,12 @@ void rlc_trainer_state_format(const rlc_run_config *c, int step, long run_correc
                  ", \"sepa\": {\"gate_open\": %s, \"warmup_seen\": %d, \"var_ema\": %s, "
                  "\"var_0\": %s}",
                  sepa->gate_open ? "true" : "false", sepa->warmup_seen, ema, v0);
+    }
+    if (!isnan(reached)) {
+        size_t n = strlen(extra);
+        char acc[40];
+        json_double(acc, sizeof acc, 1, reached);
+        snprintf(extra + n, sizeof extra - n, ", \"stopped_at_accuracy\": %s", acc);
     }
     snprintf(buf, cap,
              "{\"step\": %d, \"running_correct\": %ld, \"running_total\": %ld, "
@@ -210,7 +217,8 @@ rlc_status rlc_rerun_plan_make(const rlc_run_config *c, const char *run_dir, rlc
     int64_t ck_step;
     RLC_TRY(newest_checkpoint(run_dir, &ck_step, plan->checkpoint, sizeof plan->checkpoint));
     long final_step;
-    RLC_TRY(rlc_run_final_step(run_dir, &final_step));
+    int early;
+    RLC_TRY(rlc_run_final_step(run_dir, &final_step, &early));
     /* A finished run's config is the run directory's (written when it started). */
     rlc_run_config old;
     char where[PATH_CAP];
@@ -243,9 +251,12 @@ rlc_status rlc_rerun_plan_make(const rlc_run_config *c, const char *run_dir, rlc
     free(free_diff);
     RLC_TRY(st);
 
-    if (final_step >= 0 && final_step >= c->training.steps) {
+    /* A run that ended at its target accuracy is complete: the stored config
+     * has the same training.stop_at_accuracy (it may not differ). */
+    if (final_step >= 0 && (final_step >= c->training.steps || early)) {
         plan->action = RLC_RERUN_COMPLETE;
         plan->step = final_step;
+        plan->early = early;
         return RLC_OK;
     }
     plan->replaces_final = final_step >= 0;
@@ -263,12 +274,20 @@ rlc_status rlc_rerun_plan_make(const rlc_run_config *c, const char *run_dir, rlc
     return RLC_OK;
 }
 
-rlc_status rlc_run_final_step(const char *run_dir, long *step) {
+rlc_status rlc_run_final_step(const char *run_dir, long *step, int *early) {
     char final_dir[PATH_CAP];
     *step = -1;
+    if (early) *early = 0;
     RLC_TRY(rlc_path_join(final_dir, sizeof final_dir, run_dir, "final"));
     if (!exists(final_dir, RLC_RUN_STATE)) return RLC_OK;
-    return read_state(final_dir, step, NULL, NULL, NULL, NULL);
+    RLC_TRY(read_state(final_dir, step, NULL, NULL, NULL, NULL));
+    if (!early) return RLC_OK;
+    char path[PATH_CAP];
+    RLC_TRY(rlc_path_join(path, sizeof path, final_dir, RLC_RUN_STATE));
+    json_t *j = json_load_file(path, 0, NULL);
+    *early = json_is_number(json_object_get(j, "stopped_at_accuracy"));
+    json_decref(j);
+    return RLC_OK;
 }
 
 /* ---- overwrite ---- */

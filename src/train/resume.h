@@ -31,6 +31,7 @@ typedef struct rlc_rerun_plan {
     int64_t step;          /* RESUME: the checkpoint's step; COMPLETE: the final step */
     char checkpoint[4096]; /* RESUME: the checkpoint folder */
     int replaces_final;    /* RESUME/FRESH over a finished run whose training.steps grew */
+    int early;             /* COMPLETE: the run ended at training.stop_at_accuracy */
 } rlc_rerun_plan;
 
 /* Decides what running config c in run_dir means, reading and never writing:
@@ -45,8 +46,9 @@ typedef struct rlc_rerun_plan {
 rlc_status rlc_rerun_plan_make(const rlc_run_config *c, const char *run_dir, rlc_rerun_plan *plan);
 
 /* The step a finished run recorded in RUN_DIR/final/trainer_state.json, or -1
- * when final/ has none (no final/, or one whose writing was interrupted). */
-rlc_status rlc_run_final_step(const char *run_dir, long *step);
+ * when final/ has none (no final/, or one whose writing was interrupted);
+ * *early (may be NULL) 1 when the run ended there at training.stop_at_accuracy. */
+rlc_status rlc_run_final_step(const char *run_dir, long *step, int *early);
 
 /* Removes the files an earlier run left in run_dir: config.yaml, metrics.jsonl,
  * STOPPED, checkpoints/, emergence/, tb/, logs/, final/. Other files stay. */
@@ -67,9 +69,11 @@ rlc_status rlc_resume_load(const rlc_run_config *c, const char *ckpt, int64_t st
  * cursor is the next train example (step x batch_size but with dynamic
  * sampling); sepa (NULL: the run has none) adds SEPA's state as "sepa": {"gate_open":
  * true, "warmup_seen": 3, "var_ema": 1.25, "var_0": null}, doubles in their
- * shortest exact form. */
+ * shortest exact form; reached (NAN: none) is the evaluation accuracy that
+ * ended the run at training.stop_at_accuracy, as "stopped_at_accuracy". */
 void rlc_trainer_state_format(const rlc_run_config *c, int step, long run_correct, long run_total,
-                              long cursor, const rlc_sepa_state *sepa, char *buf, size_t cap);
+                              long cursor, const rlc_sepa_state *sepa, double reached, char *buf,
+                              size_t cap);
 
 /* RUN_DIR/STOPPED, written atomically: {"signal": "SIGINT", "step": N,
  * "checkpoint": "checkpoints/checkpoint-N", "time": "2026-01-02T03:04:05Z"}. */

@@ -172,7 +172,7 @@ static rlc_status save_checkpoint(const rlc_run_config *c, const rlc_run_config 
     rlc_status st = rlc_model_dir_save(c, pol, rlc_ckpt_dir(tx), RLC_DTYPE_F32);
     if (st == RLC_OK) st = rlc_ckpt_write_optimizer(tx, opt);
     char state[512], path[4096];
-    rlc_trainer_state_format(c, steps_done, run_correct, run_total, cursor, sepa, state,
+    rlc_trainer_state_format(c, steps_done, run_correct, run_total, cursor, sepa, NAN, state,
                              sizeof state);
     if (st == RLC_OK) st = rlc_ckpt_write_state(tx, state);
     if (st == RLC_OK) st = rlc_path_join(path, sizeof path, rlc_ckpt_dir(tx), RLC_RUN_CONFIG);
@@ -390,10 +390,10 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     if (plan.action == RLC_RERUN_COMPLETE) {
         char of[64] = " (training.steps from training.epochs)";
         if (cfg->training.steps > 0) snprintf(of, sizeof of, " of %d", cfg->training.steps);
-        rlc_logf(RLC_LOG_INFO,
-                 "run %s is complete (step %lld%s); final weights in %s/final. Nothing to do "
-                 "(raise training.steps to train further)",
-                 name, (long long)plan.step, of, dir);
+        rlc_logf(RLC_LOG_INFO, "run %s is complete (step %lld%s); final weights in %s/final. %s",
+                 name, (long long)plan.step, of, dir,
+                 plan.early ? "It ended there at training.stop_at_accuracy: nothing to do"
+                            : "Nothing to do (raise training.steps to train further)");
         if (run_dir_out && !(*run_dir_out = strdup(dir))) return RLC_ERR_NOMEM;
         return RLC_OK;
     }
@@ -541,6 +541,8 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     }
     rlc_stop_install();
     int steps_done = start, skipped_in_row = 0;
+    double reached = NAN; /* the accuracy that ended the run at training.stop_at_accuracy */
+    const double stop_acc = RLC_RC(c, training.stop_at_accuracy);
     for (int step = start; st == RLC_OK && step < RLC_RC(c, training.steps) && !rlc_stop_signal();
          step++) {
         rlc_step_stats ss;
@@ -591,6 +593,15 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
             break;
         }
         steps_done = step + 1;
+        if (evp && stop_acc > 0 && evp->accuracy >= stop_acc) {
+            reached = evp->accuracy;
+            if (!last)
+                rlc_logf(RLC_LOG_INFO,
+                         "evaluation accuracy %.4g after step %d reaches "
+                         "training.stop_at_accuracy=%g: the run ends here (%d of %d steps)",
+                         reached, step, stop_acc, steps_done, c->training.steps);
+            break;
+        }
         if (RLC_RC(c, checkpoint.save_every) > 0 && steps_done % c->checkpoint.save_every == 0 &&
             !last) {
             st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total,
@@ -602,7 +613,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     }
     free(samples);
     int sig = rlc_stop_signal();
-    if (st == RLC_OK && sig && steps_done < c->training.steps) {
+    if (st == RLC_OK && sig && steps_done < c->training.steps && isnan(reached)) {
         st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total,
                              data_cursor(c, g, steps_done), sepa);
         if (st == RLC_OK) st = rlc_run_mark_stopped(dir, sig, steps_done);
@@ -619,7 +630,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     } else if (st == RLC_OK) {
         char state[512];
         rlc_trainer_state_format(c, steps_done, run_correct, run_total,
-                                 data_cursor(c, g, steps_done), sepa, state, sizeof state);
+                                 data_cursor(c, g, steps_done), sepa, reached, state, sizeof state);
         st = rlc_sinks_finish(sinks);
         if (st == RLC_OK) st = check_finite_state(&pol, NULL, "final");
         if (st == RLC_OK) st = rlc_save_final(c, &pol, dir, state, path, sizeof path);

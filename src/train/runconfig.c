@@ -259,6 +259,9 @@ static const rc_key keys[] = {
        "ceil(epochs * examples / batch_size) steps"),
     KI(training, eval_every, "0", 0, INT_MAX, RC_ALL | RC_RERUN,
        "steps between evaluations (0 = never)"),
+    KF(training, stop_at_accuracy, "0", 0, 1, RC_ALL,
+       "end the run at the first evaluation (training.eval_every) whose greedy accuracy reaches "
+       "this; final/ holds those weights and a rerun reports the run complete (0 = off)"),
     KI(training, seed, "1", 0, INT_MAX, RC_ALL, "seed for sampling and adapter initialisation"),
     KI(training, max_skipped_steps, "10", 0, INT_MAX, RC_ALL | RC_RERUN,
        "stop with an error after this many steps in a row whose update was skipped for a "
@@ -1256,6 +1259,10 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
         return invalid("training.eval_every=%d needs data.eval_size > 0 (arithmetic problems "
                        "have no end)",
                        c->training.eval_every);
+    if (c->training.stop_at_accuracy > 0 && c->training.eval_every == 0)
+        return invalid("training.stop_at_accuracy=%g needs evaluations: set training.eval_every "
+                       "(steps between them) as well",
+                       c->training.stop_at_accuracy);
     if (c->training.steps == 0 && c->data.source != RLC_RC_DATA_JSONL)
         return invalid("training.steps=0 means 'as many as training.epochs need', but "
                        "data.source=arithmetic generates problems without end; set training.steps");

@@ -143,6 +143,7 @@ typedef struct rlc_run_config {
         int max_skipped_steps; /* consecutive non-finite steps before the run stops; 0 = never */
         int logit_chunk;       /* rows of logits the LM head computes at once */
         int activation_checkpointing; /* keep layer inputs only; recompute in backward */
+        double stop_at_accuracy;      /* end at the first evaluation reaching it; 0 = off */
     } training;
     struct {
         double lr, beta1, beta2, eps, weight_decay, max_grad_norm;
