@@ -83,14 +83,19 @@ static const char *config(const char *name, const char *extra) {
     return path;
 }
 
-/* n GSM8K-form records "qI: what is I+1?" / "#### I+1". */
-static void write_qa(const char *path, int n) {
+/* GSM8K-form records "qI: what is I+1?" / "#### I+1" for I in [from, to). */
+static void write_qa_range(const char *path, int from, int to) {
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
-    for (int i = 0; i < n; i++)
+    for (int i = from; i < to; i++)
         fprintf(f, "{\"question\": \"q%d: what is %d+1?\", \"answer\": \"%d+1=%d\\n#### %d\"}\n", i,
                 i, i, i + 1, i + 1);
     fclose(f);
+}
+
+/* n records, q0 .. q(n-1). */
+static void write_qa(const char *path, int n) {
+    write_qa_range(path, 0, n);
 }
 
 /* The "prompt" of every line of a run's emergence/generations.jsonl. */
@@ -505,6 +510,188 @@ Test(keys, shuffle_is_a_pure_function_of_seed_and_epoch) {
         free(s.train_idx);
     }
     rlc_run_config_free(&c);
+}
+
+/* ---- data.path as a list of files ---- */
+
+/* all.jsonl: q0..q9; a.jsonl: q0..q3 and b.jsonl: q4..q9, the same split in two. */
+static void write_split(void) {
+    write_qa(tmp_path("all.jsonl"), 10);
+    write_qa_range(tmp_path("a.jsonl"), 0, 4);
+    write_qa_range(tmp_path("b.jsonl"), 4, 10);
+}
+
+/* A jsonl source of the default config with these overrides. */
+static rlc_status source_of(rlc_run_config *c, rlc_source *s, const char *const *sets, int n) {
+    *c = rlc_run_config_default();
+    cr_assert_eq(rlc_run_config_set(c, "data.source=jsonl"), RLC_OK);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(rlc_run_config_set(c, sets[i]), RLC_OK, "%s: %s", sets[i], rlc_last_error());
+    return rlc_source_from_config(c, s);
+}
+
+/* Item i of a split of both sources is the same example: turns, reference, target. */
+static void expect_same_item(const rlc_source *a, const rlc_source *b, int eval, uint64_t i) {
+    rlc_source_ex x, y;
+    cr_assert_eq(rlc_source_get(a, eval, i, &x), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_source_get(b, eval, i, &y), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(x.n_msgs, y.n_msgs);
+    for (int m = 0; m < x.n_msgs; m++)
+        cr_assert_str_eq(x.msgs[m].content, y.msgs[m].content, "%s item %llu",
+                         eval ? "eval" : "train", (unsigned long long)i);
+    cr_assert_str_eq(x.reference, y.reference);
+    cr_assert_str_eq(x.target, y.target);
+    rlc_source_ex_free(&x);
+    rlc_source_ex_free(&y);
+}
+
+/* The first prompt of a split ("qI: ..."), as I. */
+static int first_question(const rlc_source *s, int eval) {
+    rlc_source_ex ex;
+    cr_assert_eq(rlc_source_get(s, eval, 0, &ex), RLC_OK, "%s", rlc_last_error());
+    int q = -1;
+    cr_assert_eq(sscanf(ex.msgs[ex.n_msgs - 1].content, "q%d:", &q), 1);
+    rlc_source_ex_free(&ex);
+    return q;
+}
+
+/* data.path [a, b] is the file a+b: the same training and held-out examples
+ * in the same (shuffled) order, with data.val_fraction's tail taken from the
+ * whole set (0.7 reaches back into a); data.eval_path lists likewise. */
+Test(keys, data_path_list_is_its_files_in_order) {
+    write_split();
+    char one[600], two[600];
+    snprintf(one, sizeof one, "data.path=%s", tmp_path("all.jsonl"));
+    snprintf(two, sizeof two, "data.path=[%s, %s]", tmp_path("a.jsonl"), tmp_path("b.jsonl"));
+    static const char *const fractions[] = {"data.val_fraction=0", "data.val_fraction=0.2",
+                                            "data.val_fraction=0.7"};
+    static const size_t held_out[] = {0, 2, 7};
+    for (int f = 0; f < 3; f++) {
+        rlc_run_config ca, cb;
+        rlc_source sa, sb;
+        const char *seta[] = {one, fractions[f]}, *setb[] = {two, fractions[f]};
+        cr_assert_eq(source_of(&ca, &sa, seta, 2), RLC_OK, "%s", rlc_last_error());
+        cr_assert_eq(source_of(&cb, &sb, setb, 2), RLC_OK, "%s", rlc_last_error());
+        cr_assert_eq(cb.data.path.n, 2);
+        cr_assert_eq(sb.n_eval, held_out[f], "%s: %zu held out", fractions[f], sb.n_eval);
+        cr_assert_eq(sa.n_eval, sb.n_eval);
+        cr_assert_eq(sa.n_train, sb.n_train);
+        for (uint64_t i = 0; i < 3 * sb.n_train; i++) /* three shuffled epochs */
+            expect_same_item(&sa, &sb, 0, i);
+        for (uint64_t i = 0; i < sb.n_eval; i++)
+            expect_same_item(&sa, &sb, 1, i);
+        if (sb.n_eval) cr_assert_eq(first_question(&sb, 1), 10 - (int)held_out[f]);
+        rlc_source_free(&sa);
+        rlc_source_free(&sb);
+        rlc_run_config_free(&ca);
+        rlc_run_config_free(&cb);
+    }
+    /* eval_path [b, a]: b's records first */
+    char ev[600];
+    snprintf(ev, sizeof ev, "data.eval_path=[%s, %s]", tmp_path("b.jsonl"), tmp_path("a.jsonl"));
+    rlc_run_config c;
+    rlc_source s;
+    const char *sets[] = {one, ev};
+    cr_assert_eq(source_of(&c, &s, sets, 2), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(s.n_eval, 10);
+    cr_assert_eq(s.n_train, 10);
+    cr_assert_eq(first_question(&s, 1), 4);
+    rlc_source_free(&s);
+    rlc_run_config_free(&c);
+}
+
+/* A missing or broken file in a list is an error naming it (and the line). */
+Test(keys, data_path_list_errors_name_the_file) {
+    write_qa_range(tmp_path("a.jsonl"), 0, 4);
+    th_write_text(tmp_path("bad.jsonl"), "{\"question\": \"q\", \"answer\": \"1\"}\n"
+                                         "{\"question\": \"q\", \"answer\": \"2\"}\n"
+                                         "{\"question\": \"q\"\n");
+    char set[700];
+    rlc_run_config c;
+    rlc_source s;
+    const char *sets[] = {set};
+    snprintf(set, sizeof set, "data.path=[%s, %s]", tmp_path("a.jsonl"), tmp_path("missing.jsonl"));
+    cr_assert_neq(source_of(&c, &s, sets, 1), RLC_OK);
+    cr_assert(strstr(rlc_last_error(), tmp_path("missing.jsonl")), "%s", rlc_last_error());
+    rlc_run_config_free(&c);
+    snprintf(set, sizeof set, "data.eval_path=%s,%s", tmp_path("a.jsonl"), tmp_path("bad.jsonl"));
+    const char *both[] = {"data.path=", set};
+    cr_assert_eq(source_of(&c, &s, both, 2), RLC_ERR_FORMAT);
+    char want[600];
+    snprintf(want, sizeof want, "%s:3: invalid JSON", tmp_path("bad.jsonl"));
+    cr_assert(strstr(rlc_last_error(), want), "%s", rlc_last_error());
+    rlc_run_config_free(&c);
+    /* through the CLI: the exit code and the file named */
+    char args[1200];
+    snprintf(args, sizeof args, "sft %s data.source=jsonl data.path=%s,%s training.steps=1",
+             config("e.yaml", "training: {mode: sft}\ndata: {max_prompt_tokens: 48}\n"),
+             tmp_path("a.jsonl"), tmp_path("missing.jsonl"));
+    cr_assert_neq(rlc(args), 0);
+    char *out = slurp(tmp_path("out.log"));
+    cr_assert(strstr(out, tmp_path("missing.jsonl")), "%s", out);
+    free(out);
+}
+
+/* Metric `key` of each line of a run's metrics.jsonl into v[], as written
+ * ("-" where a line has none). */
+static int read_metric(const char *run, const char *key, char v[][64], int cap) {
+    char path[600], pat[64];
+    snprintf(path, sizeof path, "%s/%s/metrics.jsonl", tmpdir, run);
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    char line[16384];
+    int n = 0;
+    while (n < cap && fgets(line, sizeof line, f)) {
+        char *p = strstr(line, pat);
+        if (p) p += strlen(pat);
+        snprintf(v[n++], 64, "%.*s", p ? (int)strcspn(p, ",}") : 1, p ? p : "-");
+    }
+    fclose(f);
+    return n;
+}
+
+/* SFT on [a, b] trains exactly as on a+b: the same loss, gradient norm and
+ * held-out loss every step (and the list is in the run's config.yaml); a
+ * rerun with the files in another order is refused as another experiment. */
+Test(keys, data_path_list_trains_like_the_joined_file) {
+    write_split();
+    char extra[1024], args[1600];
+    snprintf(extra, sizeof extra,
+             "data: {source: jsonl, path: %s, val_fraction: 0.2, max_prompt_tokens: 48}\n"
+             "training: {mode: sft, steps: 4, batch_size: 3, eval_every: 2}\n"
+             "logging: {run_dir: %s, run_name: joined, tensorboard: false}\n",
+             tmp_path("all.jsonl"), tmpdir);
+    char y[600]; /* tmp_path's buffers are reused */
+    snprintf(y, sizeof y, "%s", config("joined.yaml", extra));
+    snprintf(args, sizeof args, "sft %s", y);
+    rlc_ok(args);
+    /* quoted: the shell would take [...] for a pattern */
+    snprintf(args, sizeof args, "sft %s logging.run_name=listed 'data.path=[%s,%s]'", y,
+             tmp_path("a.jsonl"), tmp_path("b.jsonl"));
+    rlc_ok(args);
+    static const char *const metrics[] = {"loss", "grad_norm", "val_loss"};
+    for (int k = 0; k < 3; k++) {
+        char la[8][64], lb[8][64];
+        cr_assert_eq(read_metric("joined", metrics[k], la, 8), 4);
+        cr_assert_eq(read_metric("listed", metrics[k], lb, 8), 4);
+        for (int i = 0; i < 4; i++)
+            cr_assert_str_eq(la[i], lb[i], "step %d: %s %s vs %s", i + 1, metrics[k], la[i], lb[i]);
+        cr_assert_str_neq(la[3], "-", "no %s at step 4", metrics[k]);
+    }
+    char *cfg = slurp(tmp_path("listed/config.yaml")), want[1200];
+    snprintf(want, sizeof want, "\n  path: [%s, %s] ", tmp_path("a.jsonl"), tmp_path("b.jsonl"));
+    cr_assert(strstr(cfg, want), "config.yaml lacks '%s':\n%s", want, cfg);
+    free(cfg);
+    snprintf(args, sizeof args,
+             "sft %s logging.run_name=listed 'data.path=[%s,%s]' checkpoint.resume=auto", y,
+             tmp_path("b.jsonl"), tmp_path("a.jsonl"));
+    cr_assert_eq(rlc(args), 2);
+    char *out = slurp(tmp_path("out.log"));
+    snprintf(want, sizeof want, "data.path: [%s, %s] -> [%s, %s]", tmp_path("a.jsonl"),
+             tmp_path("b.jsonl"), tmp_path("b.jsonl"), tmp_path("a.jsonl"));
+    cr_assert(strstr(out, want), "want '%s' in:\n%s", want, out);
+    free(out);
 }
 
 Test(keys, custom_field_names) {

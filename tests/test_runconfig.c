@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <glob.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 TestSuite(runconfig, .init = tmpdir_setup, .fini = tmpdir_teardown);
@@ -351,7 +352,7 @@ Test(runconfig, yaml_values) {
     cr_assert_eq(rlc_run_config_load(p, &c), RLC_OK, "%s", rlc_last_error());
     cr_assert_eq(c.training.steps, 10);
     cr_assert_eq(c.training.mode, RLC_RC_MODE_SFT);
-    cr_assert_str_eq(c.data.path, "");
+    cr_assert_eq(c.data.path.n, 0);
     cr_assert_str_eq(c.data.system_prompt, "null"); /* quoted: a string, not null */
     cr_assert_eq(c.lora.targets.n, 2);
     cr_assert_eq(c.rewards.weights.n, 0);
@@ -362,6 +363,91 @@ Test(runconfig, yaml_values) {
     cr_assert_null(rlc_run_config_diff(&c, &d));
     rlc_run_config_free(&c);
     rlc_run_config_free(&d);
+}
+
+/* The resolved YAML of c, malloc'd. */
+static char *dump_text(const rlc_run_config *c) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    rlc_run_config_dump(c, m);
+    fclose(m);
+    return text;
+}
+
+/* data.path and data.eval_path: one file or a list of them, in every form a
+ * list key takes; written back as one string for one file, and a changed
+ * list (other files, or the same in another order) changes the experiment. */
+Test(runconfig, data_files_one_or_a_list) {
+    const char *p = write_yaml("files.yaml", "data:\n"
+                                             "  path:\n"
+                                             "    - a.jsonl\n"
+                                             "    - dir/b.jsonl\n"
+                                             "  eval_path: [\"e 1.jsonl\", e2.jsonl]\n");
+    rlc_run_config c;
+    cr_assert_eq(rlc_run_config_load(p, &c), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(c.data.path.n, 2);
+    cr_assert_str_eq(c.data.path.items[0], "a.jsonl");
+    cr_assert_str_eq(c.data.path.items[1], "dir/b.jsonl");
+    cr_assert_eq(c.data.eval_path.n, 2);
+    cr_assert_str_eq(c.data.eval_path.items[0], "e 1.jsonl");
+    char *text = dump_text(&c);
+    cr_assert(strstr(text, "\n  path: [a.jsonl, dir/b.jsonl] "), "%s", text);
+    cr_assert(strstr(text, "\n  eval_path: [\"e 1.jsonl\", e2.jsonl] "), "%s", text);
+    free(text);
+    const char *q = tmp_path("resolved.yaml");
+    rlc_run_config d;
+    cr_assert_eq(rlc_run_config_write(&c, q), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_run_config_load(q, &d), RLC_OK, "%s", rlc_last_error());
+    cr_assert_null(rlc_run_config_diff(&c, &d));
+    rlc_run_config_free(&d);
+
+    /* overrides: one file, comma-separated or YAML flow; one file stays a string */
+    set_ok(&c, "data.path=only.jsonl");
+    cr_assert_eq(c.data.path.n, 1);
+    text = dump_text(&c);
+    cr_assert(strstr(text, "\n  path: only.jsonl "), "%s", text);
+    free(text);
+    set_ok(&c, "data.path=x.jsonl, y.jsonl");
+    cr_assert_eq(c.data.path.n, 2);
+    cr_assert_str_eq(c.data.path.items[1], "y.jsonl");
+    set_ok(&c, "data.path=[y.jsonl, x.jsonl, z.jsonl]");
+    cr_assert_eq(c.data.path.n, 3);
+    cr_assert_str_eq(c.data.path.items[0], "y.jsonl");
+    set_ok(&c, "data.eval_path=");
+    cr_assert_eq(c.data.eval_path.n, 0);
+    text = dump_text(&c);
+    cr_assert(strstr(text, "\n  eval_path: \"\" "), "%s", text);
+    free(text);
+    /* a file whose name has a comma is written as a list, so it reads back as one file */
+    const char *comma[] = {"a,b.jsonl"};
+    cr_assert_eq(rlc_run_config_set_list(&c.data.eval_path, comma, 1), RLC_OK);
+    cr_assert_eq(rlc_run_config_write(&c, q), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_run_config_load(q, &d), RLC_OK, "%s", rlc_last_error());
+    cr_assert_null(rlc_run_config_diff(&c, &d));
+    cr_assert_eq(d.data.eval_path.n, 1);
+    cr_assert_str_eq(d.data.eval_path.items[0], "a,b.jsonl");
+
+    /* another order, one file fewer: each changes the experiment */
+    char *exp = NULL, *other = NULL;
+    set_ok(&d, "data.path=[x.jsonl, y.jsonl, z.jsonl]");
+    cr_assert_eq(rlc_run_config_changes(&c, &d, &exp, &other), RLC_OK);
+    cr_assert_str_eq(exp ? exp : "",
+                     "data.path: [y.jsonl, x.jsonl, z.jsonl] -> [x.jsonl, y.jsonl, z.jsonl]");
+    cr_assert_null(other);
+    free(exp);
+    set_ok(&d, "data.path=y.jsonl");
+    cr_assert_eq(rlc_run_config_changes(&c, &d, &exp, &other), RLC_OK);
+    cr_assert_str_eq(exp ? exp : "", "data.path: [y.jsonl, x.jsonl, z.jsonl] -> y.jsonl");
+    free(exp);
+    rlc_run_config_free(&d);
+    rlc_run_config_free(&c);
+
+    expect_load_error("data:\n  path:\n    - a.jsonl\n    - {b: 1}\n", RLC_ERR_INVALID,
+                      "4: 'data.path' expects a file or a list of files, got a mapping inside");
+    expect_load_error("data:\n  path: [a.jsonl, a.jsonl]\n", RLC_ERR_INVALID,
+                      "2: 'data.path' lists 'a.jsonl' twice");
+    expect_set_error("data.eval_path=a.jsonl,", "'data.eval_path' has an empty item");
 }
 
 Test(runconfig, unknown_keys_suggest_the_nearest) {
@@ -521,6 +607,8 @@ Test(runconfig, help_lists_every_key_with_its_default) {
         "  model.hidden = 128",
         "  tokenizer.chat = auto",
         "  lora.targets = [q_proj, k_proj, v_proj, o_proj]",
+        "  data.path = \"\"",
+        "(file, or list of files)",
         "  data.source = arithmetic",
         "  rewards.weights = {number_check: 1}",
         "  algorithm.group_size = 4",

@@ -153,10 +153,9 @@ int rlc_cmd_eval(int argc, char **argv) {
         st = rlc_run_config_set(&c, "data.max_prompt_tokens=512");
         if (st == RLC_OK && env && strcmp(env, "arithmetic")) {
             st = rlc_run_config_set(&c, "data.source=jsonl");
-            c.data.eval_path = strdup(env);
-            free(c.data.path);
-            c.data.path = strdup("");
-            if (!c.data.eval_path || !c.data.path) st = RLC_ERR_NOMEM;
+            const char *files[1] = {env};
+            if (st == RLC_OK) st = rlc_run_config_set_list(&c.data.eval_path, files, 1);
+            if (st == RLC_OK) st = rlc_run_config_set_list(&c.data.path, NULL, 0);
         }
         char set[64];
         snprintf(set, sizeof set, "data.arithmetic_digits=%d", digits ? digits : 2);

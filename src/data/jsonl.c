@@ -512,6 +512,30 @@ rlc_status rlc_records_load(const char *path, const char *prompt_key, const char
                     record_free, &x);
 }
 
+rlc_status rlc_records_load_files(const char *const *paths, size_t n, const char *prompt_key,
+                                  const char *answer_key, rlc_record_set *set) {
+    memset(set, 0, sizeof *set);
+    rlc_status st = RLC_OK;
+    for (size_t f = 0; f < n && st == RLC_OK; f++) {
+        rlc_record_set one;
+        st = rlc_records_load(paths[f], prompt_key, answer_key, &one);
+        if (st) break;
+        rlc_record *items = realloc(set->items, (set->n + one.n) * sizeof *items);
+        if (!items) {
+            rlc_records_free(&one);
+            st = rlc_errorf(RLC_ERR_NOMEM, "%s: out of memory", paths[f]);
+            break;
+        }
+        /* the records move; only one's array is released */
+        memcpy(items + set->n, one.items, one.n * sizeof *items);
+        set->items = items;
+        set->n += one.n;
+        free(one.items);
+    }
+    if (st) rlc_records_free(set);
+    return st;
+}
+
 void rlc_records_free(rlc_record_set *set) {
     set_free((void **)&set->items, &set->n, sizeof *set->items, record_free);
     memset(set, 0, sizeof *set);

@@ -106,6 +106,11 @@ typedef struct rlc_record_set {
  * stands; and "FILE: no examples". On error *set is left empty. */
 rlc_status rlc_records_load(const char *path, const char *prompt_key, const char *answer_key,
                             rlc_record_set *set);
+/* rlc_records_load of each of n paths, their records in file order one after
+ * the other, as one set. The first file that fails stops it, its error naming
+ * the file (and line); *set is then left empty. */
+rlc_status rlc_records_load_files(const char *const *paths, size_t n, const char *prompt_key,
+                                  const char *answer_key, rlc_record_set *set);
 void rlc_records_free(rlc_record_set *set);
 
 #endif

@@ -40,6 +40,9 @@ enum {
     RC_RERUN_UP = 1u << 5, /* may grow, not shrink (training.steps) */
 };
 
+/* A LIST key of files: written as a plain string when it holds one file. */
+enum { RC_FILES = 1u << 6 };
+
 typedef struct rc_key {
     const char *section, *name;
     rc_type type;
@@ -110,6 +113,7 @@ static const rc_section sections[] = {
 #define KB(sec, nm, def, flags, help) K(sec, nm, RC_BOOL, def, 0, 1, flags, NULL, help)
 #define KS(sec, nm, def, flags, help) K(sec, nm, RC_STRING, def, 0, 0, flags, NULL, help)
 #define KE(sec, nm, def, ch, flags, help) K(sec, nm, RC_ENUM, def, 0, 0, flags, ch, help)
+#define KFILES(sec, nm, flags, help) K(sec, nm, RC_LIST, "", 0, 0, (flags) | RC_FILES, NULL, help)
 
 static const rc_key keys[] = {
     KS(model, path, "", RC_ALL, "Hugging Face model directory (config.json, *.safetensors)"),
@@ -143,10 +147,11 @@ static const rc_key keys[] = {
 
     KE(data, source, "arithmetic", data_sources, RC_ALL,
        "arithmetic = built-in generated problems, jsonl = one JSON object per line"),
-    KS(data, path, "", RC_ALL, "jsonl: training file"),
-    KS(data, eval_path, "", RC_ALL,
-       "jsonl: evaluation file (\"\" = none; then data.val_fraction holds out the tail of "
-       "data.path, and with val_fraction 0 there is no evaluation set)"),
+    KFILES(data, path, RC_ALL,
+           "jsonl: training file, or a list of files read in order as one data set"),
+    KFILES(data, eval_path, RC_ALL,
+           "jsonl: evaluation file or list of files (\"\" = none; then data.val_fraction holds out "
+           "the tail of data.path, and with val_fraction 0 there is no evaluation set)"),
     KS(data, prompt_key, "question", RC_ALL,
        "jsonl: field holding the prompt (records without it may be prompt/completion, "
        "prompt/response or messages records)"),
@@ -168,8 +173,8 @@ static const rc_key keys[] = {
        "and the epoch); false = file order"),
     KI(data, seed, "1234", 0, INT_MAX, RC_ALL, "seed for problem generation and shuffling"),
     KF(data, val_fraction, "0", 0, 1, RC_HI_OPEN | RC_ALL,
-       "jsonl without data.eval_path: share of data.path (its last examples) held out for "
-       "evaluation (0 = none)"),
+       "jsonl without data.eval_path: share of data.path (its last examples; of the last files "
+       "when it lists several) held out for evaluation (0 = none)"),
     KE(data, target_format, "as_written", target_formats, RC_SFT,
        "sft on question/answer records: as_written = the answer field verbatim, reasoning_tags "
        "= <reasoning>worked solution</reasoning><answer>text after ####</answer>"),
@@ -791,7 +796,7 @@ static const char *type_words(const rc_key *k) {
     case RC_ENUM:
         return "one of its values";
     case RC_LIST:
-        return "a list of names";
+        return (k->flags & RC_FILES) ? "a file or a list of files" : "a list of names";
     case RC_MAP:
         return "a mapping of name: number";
     }
@@ -821,8 +826,9 @@ static rlc_status node_value(const rc_ctx *x, yaml_document_t *d, yaml_node_t *n
             yaml_node_t *item = yaml_document_get_node(d, *it);
             rlc_status st;
             if (item->type != YAML_SCALAR_NODE)
-                st = rlc_errorf(RLC_ERR_INVALID, "%s: '%s' expects a list of names, got %s inside",
-                                ctx_loc(x, item, loc, sizeof loc), keyname, node_kind(item));
+                st = rlc_errorf(RLC_ERR_INVALID, "%s: '%s' expects %s, got %s inside",
+                                ctx_loc(x, item, loc, sizeof loc), keyname, type_words(k),
+                                node_kind(item));
             else
                 st = list_add_item(k, ctx_loc(x, item, loc, sizeof loc), keyname, &out->l,
                                    (const char *)item->data.scalar.value);
@@ -1196,6 +1202,20 @@ fail:
     return st;
 }
 
+rlc_status rlc_run_config_set_list(rlc_rc_list *l, const char *const *items, int n) {
+    rlc_rc_list v = {NULL, 0};
+    for (int i = 0; i < n; i++) {
+        rlc_status st = list_push(&v, items[i]);
+        if (st) {
+            list_free(&v);
+            return st;
+        }
+    }
+    list_free(l);
+    *l = v;
+    return RLC_OK;
+}
+
 /* ---- validation ---- */
 
 static rlc_status invalid(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -1242,7 +1262,8 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
         return invalid("lora.enabled=true but lora.targets is empty");
 
     if (c->data.source == RLC_RC_DATA_JSONL) {
-        if (!c->data.path[0]) return invalid("data.source=jsonl needs data.path (a .jsonl file)");
+        if (!c->data.path.n)
+            return invalid("data.source=jsonl needs data.path (a .jsonl file, or a list of them)");
         if (!c->data.prompt_key[0]) return invalid("data.source=jsonl needs data.prompt_key");
         if (!c->data.answer_key[0]) return invalid("data.source=jsonl needs data.answer_key");
     } else {
@@ -1250,8 +1271,8 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
         if (!ops[0] || ops[strspn(ops, "+-*")])
             return invalid("data.arithmetic_ops must be one or more of + - *, got '%s'", ops);
     }
-    if (c->training.eval_every > 0 && c->data.source == RLC_RC_DATA_JSONL &&
-        !c->data.eval_path[0] && c->data.val_fraction == 0)
+    if (c->training.eval_every > 0 && c->data.source == RLC_RC_DATA_JSONL && !c->data.eval_path.n &&
+        c->data.val_fraction == 0)
         return invalid("training.eval_every=%d needs an evaluation set: set data.eval_path, or "
                        "data.val_fraction > 0 to hold out the tail of data.path",
                        c->training.eval_every);
@@ -1378,6 +1399,11 @@ static void put_value(FILE *f, const rc_key *k, const rlc_run_config *c) {
         put_string(f, v.s ? v.s : "");
         break;
     case RC_LIST:
+        /* one file as a string, as a string key held it; a comma would split it on reading */
+        if ((k->flags & RC_FILES) && v.l.n <= 1 && (!v.l.n || !strchr(v.l.items[0], ','))) {
+            put_string(f, v.l.n ? v.l.items[0] : "");
+            break;
+        }
         fputc('[', f);
         for (int i = 0; i < v.l.n; i++) {
             if (i) fputs(", ", f);
@@ -1494,7 +1520,11 @@ static void put_type(FILE *f, const rc_key *k) {
             fprintf(f, "%s%s", i ? "|" : "", k->choices[i]);
         break;
     case RC_LIST:
-        fprintf(f, "list of: %s", k->choices ? choices_str(k->choices, buf, sizeof buf) : "names");
+        if (k->flags & RC_FILES)
+            fputs("file, or list of files", f);
+        else
+            fprintf(f, "list of: %s",
+                    k->choices ? choices_str(k->choices, buf, sizeof buf) : "names");
         break;
     case RC_MAP:
         fprintf(f, "map name -> float in [%.10g, %.10g]; names: %s", k->lo, k->hi,

@@ -91,8 +91,8 @@ typedef struct rlc_run_config {
         rlc_rc_list targets;
     } lora;
     struct {
-        int source; /* rlc_rc_data_source */
-        char *path, *eval_path;
+        int source;                  /* rlc_rc_data_source */
+        rlc_rc_list path, eval_path; /* files, read in order as one data set */
         char *prompt_key, *answer_key, *system_prompt;
         int max_prompt_tokens;
         int arithmetic_digits;
@@ -184,6 +184,11 @@ rlc_status rlc_run_config_load(const char *yaml_path, rlc_run_config *c);
  * "{a: 1, b: 2}". On error *c is unchanged and the message starts with
  * "override '<assignment>': ". */
 rlc_status rlc_run_config_set(rlc_run_config *c, const char *assignment);
+
+/* Replaces the items of a list field of a config (e.g. &c->data.eval_path)
+ * with copies of items[0..n), taken verbatim: no splitting at commas. On
+ * error *l is unchanged. */
+rlc_status rlc_run_config_set_list(rlc_rc_list *l, const char *const *items, int n);
 
 /* Cross-field rules (e.g. group_size >= 2 for group-relative advantages,
  * data.path with source=jsonl). RLC_ERR_INVALID with a one-line reason. */

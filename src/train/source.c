@@ -19,12 +19,14 @@ static rlc_status index_range(size_t **idx, size_t first, size_t n) {
 }
 
 static rlc_status source_jsonl(const rlc_run_config *c, rlc_source *s) {
-    const char *path = RLC_RC(c, data.path), *eval_path = RLC_RC(c, data.eval_path);
+    rlc_rc_list path = RLC_RC(c, data.path), eval_path = RLC_RC(c, data.eval_path);
     const char *pk = RLC_RC(c, data.prompt_key), *ak = RLC_RC(c, data.answer_key);
-    if (path[0]) RLC_TRY(rlc_records_load(path, pk, ak, &s->recs));
+    RLC_TRY(
+        rlc_records_load_files((const char *const *)path.items, (size_t)path.n, pk, ak, &s->recs));
     size_t n = s->recs.n, n_val = 0;
-    if (eval_path[0]) {
-        RLC_TRY(rlc_records_load(eval_path, pk, ak, &s->recs_eval));
+    if (eval_path.n) {
+        RLC_TRY(rlc_records_load_files((const char *const *)eval_path.items, (size_t)eval_path.n,
+                                       pk, ak, &s->recs_eval));
         s->eval_file = 1;
         s->n_eval = s->recs_eval.n;
     } else if (n > 0 && RLC_RC(c, data.val_fraction) > 0) {
@@ -32,8 +34,10 @@ static rlc_status source_jsonl(const rlc_run_config *c, rlc_source *s) {
         n_val = n_val ? n_val : 1;
         if (n_val >= n)
             return rlc_errorf(RLC_ERR_INVALID,
-                              "%s: data.val_fraction=%g of %zu example(s) leaves none to train on",
-                              path, c->data.val_fraction, n);
+                              "%s%s: data.val_fraction=%g of %zu example(s) leaves none to train "
+                              "on",
+                              path.items[0], path.n > 1 ? " and the other data.path files" : "",
+                              c->data.val_fraction, n);
         s->n_eval = n_val;
     }
     s->n_train = n - n_val;

@@ -16,8 +16,8 @@ typedef enum rlc_source_kind { RLC_SOURCE_ARITH = 0, RLC_SOURCE_QA } rlc_source_
 typedef struct rlc_source {
     rlc_source_kind kind;
     rlc_arith_params train_p, eval_p; /* arithmetic: same knobs, other split */
-    rlc_record_set recs;              /* data.path */
-    rlc_record_set recs_eval;         /* data.eval_path, if given */
+    rlc_record_set recs;              /* data.path's files, one after the other */
+    rlc_record_set recs_eval;         /* data.eval_path's, if given */
     size_t *train_idx, *eval_idx;     /* the kept items: indices into recs / the eval records */
     size_t n_train, n_eval;           /* arithmetic: 0 (endless) */
     int eval_file;                    /* eval items index recs_eval (else recs) */
@@ -25,10 +25,10 @@ typedef struct rlc_source {
     size_t skipped_train, skipped_eval; /* prompts over max_prompt_tokens */
 } rlc_source;
 
-/* The source data.* describes: arithmetic, or data.path (may be "" for an
- * evaluation-only source) with data.eval_path or the data.val_fraction tail
- * held out. Nothing is skipped yet. c must outlive the source: the keys that
- * shape each item are read (RLC_RC) where the item is made. */
+/* The source data.* describes: arithmetic, or data.path's files as one data
+ * set (none for an evaluation-only source) with data.eval_path's or the
+ * data.val_fraction tail of the whole set held out. Nothing is skipped yet. c must outlive the
+ * source: the keys that shape each item are read (RLC_RC) where the item is made. */
 rlc_status rlc_source_from_config(const rlc_run_config *c, rlc_source *s);
 void rlc_source_free(rlc_source *s);
 
