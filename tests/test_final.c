@@ -30,6 +30,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -689,12 +690,18 @@ static void make_byte_base(const char *dir, float theta) {
     rlc_tokenizer_free(t);
 }
 
-Test(final, adapter_records_base_and_mismatch_is_refused, .timeout = FINAL_TIMEOUT) {
-    char a[512], b[512], ad[512], plain[512];
-    snprintf(a, sizeof a, "%s", tmp_path("base_a"));
-    snprintf(b, sizeof b, "%s", tmp_path("base_b"));
+/* tmpdir/base_a and tmpdir/base_b: two byte bases of the same shapes that
+ * differ in config.json (rope_theta); their paths into a[512] and b[512]. */
+static void make_two_bases(char *a, char *b) {
+    snprintf(a, 512, "%s", tmp_path("base_a"));
+    snprintf(b, 512, "%s", tmp_path("base_b"));
     make_byte_base(a, 10000.0f);
     make_byte_base(b, 500000.0f);
+}
+
+Test(final, adapter_records_base_and_mismatch_is_refused, .timeout = FINAL_TIMEOUT) {
+    char a[512], b[512], ad[512], plain[512];
+    make_two_bases(a, b);
     char text[2048];
     snprintf(text, sizeof text,
              "model: {path: %s}\n"
@@ -781,4 +788,189 @@ Test(final, adapter_records_base_and_mismatch_is_refused, .timeout = FINAL_TIMEO
     cr_expect_eq(rlc_adapter_check_base(ad, a, note, sizeof note), RLC_OK);
     cr_expect_str_eq(note, "");
     cr_expect_eq(rlc_adapter_check_base(ad, b, note, sizeof note), RLC_ERR_INVALID);
+}
+
+/* ---- (e) a run started from a saved adapter ---- */
+
+/* A LoRA run on BASE (r 2, alpha 4, q and v) over four fixed examples, the
+ * whole set every step in file order, so that every step sees the same batch. */
+static void init_adapter_config(const char *file, const char *base, const char *mode) {
+    th_write_text(tmp_path("four.jsonl"), "{\"prompt\": \"1+2=\", \"completion\": \"3\"}\n"
+                                          "{\"prompt\": \"2+2=\", \"completion\": \"4\"}\n"
+                                          "{\"prompt\": \"3+4=\", \"completion\": \"7\"}\n"
+                                          "{\"prompt\": \"5+1=\", \"completion\": \"6\"}\n");
+    char text[2048];
+    snprintf(text, sizeof text,
+             "model: {path: %s}\n"
+             "tokenizer: {chat: none}\n"
+             "data: {source: jsonl, path: %s, shuffle: false, max_prompt_tokens: 16}\n"
+             "lora: {enabled: true, rank: 2, alpha: 4, targets: [q_proj, v_proj]}\n"
+             "algorithm: {group_size: 2, max_new_tokens: 4}\n"
+             "training: {mode: %s, steps: 2, batch_size: 4, eval_every: 0, seed: 1}\n"
+             "optimizer: {lr: 5.0e-2}\n"
+             "logging: {run_dir: %s, tensorboard: false}\n"
+             "checkpoint: {save_every: 1, keep_last: 0}\n",
+             base, tmp_path("four.jsonl"), mode, tmpdir);
+    th_write_text(tmp_path(file), text);
+}
+
+/* Metric `key` of line `step` (1-based) of RUN/metrics.jsonl, as written. */
+static void metric_text(const char *run, int step, const char *key, char *out, size_t cap) {
+    char path[600], pat[64];
+    snprintf(path, sizeof path, "%s/%s/metrics.jsonl", tmpdir, run);
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    char *all = slurp(path, NULL), *line = all;
+    cr_assert_not_null(all, "%s", path);
+    for (int i = 1; i < step && line; i++)
+        line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL;
+    char *p = line ? strstr(line, pat) : NULL;
+    cr_assert(p && (!strchr(line, '\n') || p < strchr(line, '\n')), "%s: no %s at step %d", path,
+              key, step);
+    p += strlen(pat);
+    snprintf(out, cap, "%.*s", (int)strcspn(p, ",}"), p);
+    free(all);
+}
+
+/* Every tensor of A/adapter_model.safetensors equal in B's within rtol; the
+ * largest |value| of the lora_B tensors of A goes to *b_max. */
+static void expect_same_adapter(const char *a, const char *b, double rtol, float *b_max) {
+    char pa[1200], pb[1200];
+    snprintf(pa, sizeof pa, "%s/adapter_model.safetensors", a);
+    snprintf(pb, sizeof pb, "%s/adapter_model.safetensors", b);
+    rlc_st_file *fa, *fb;
+    cr_assert_eq(rlc_st_open(pa, &fa), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_st_open(pb, &fb), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_st_count(fa), rlc_st_count(fb));
+    *b_max = 0;
+    for (int i = 0; i < rlc_st_count(fa); i++) {
+        const rlc_st_tensor *ta = rlc_st_at(fa, i), *tb = rlc_st_find(fb, ta->name);
+        cr_assert(tb && tb->numel == ta->numel && ta->dtype == RLC_DTYPE_F32 &&
+                      tb->dtype == RLC_DTYPE_F32,
+                  "%s: %s", pb, ta->name);
+        th_expect_close(ta->name, tb->data, ta->data, ta->numel, 0, rtol);
+        for (size_t j = 0; strstr(ta->name, "lora_B") && j < ta->numel; j++)
+            if (fabsf(((const float *)ta->data)[j]) > *b_max)
+                *b_max = fabsf(((const float *)ta->data)[j]);
+    }
+    rlc_st_close(fa);
+    rlc_st_close(fb);
+}
+
+/* lora.init_adapter: a second SFT run from the first run's final/ has, at its
+ * step 1, the loss the first run has at step 3 (the same batch on the same
+ * weights); a GRPO run from it at a negligible learning rate ends with those
+ * weights (a fresh adapter has lora_B = 0, they do not); a resumed run
+ * continues from its checkpoint without the adapter folder; `rlc merge` of it
+ * gives the model base + adapter computes; and an adapter of another shape,
+ * scaling, targets or base is refused before anything is written. */
+Test(final, lora_init_adapter_starts_from_saved_weights, .timeout = FINAL_TIMEOUT) {
+    char a[512], b[512], cfg[512], first[512];
+    make_two_bases(a, b);
+    init_adapter_config("sft.yaml", a, "sft");
+    snprintf(cfg, sizeof cfg, "%s", tmp_path("sft.yaml"));
+    snprintf(first, sizeof first, "%s", tmp_path("first/final"));
+    cr_assert_eq(rlc("sft %s logging.run_name=first", cfg), 0, "%s", err_text);
+    cr_assert_eq(rlc("sft %s logging.run_name=second lora.init_adapter=%s", cfg, first), 0, "%s",
+                 err_text);
+    cr_expect(strstr(out_text, "lora.init_adapter: the adapter starts from") ||
+                  strstr(err_text, "lora.init_adapter: the adapter starts from"),
+              "%s%s", out_text, err_text);
+    cr_assert_eq(rlc("sft %s logging.run_name=first training.steps=3", cfg), 0, "%s", err_text);
+    char l1[64], l3[64], l_second[64];
+    metric_text("first", 1, "loss", l1, sizeof l1);
+    metric_text("first", 3, "loss", l3, sizeof l3);
+    metric_text("second", 1, "loss", l_second, sizeof l_second);
+    cr_expect_str_eq(l_second, l3, "step 1 from the adapter: loss %s, the first run's step 3: %s",
+                     l_second, l3);
+    cr_expect_str_neq(l_second, l1, "the adapter changed nothing (loss %s as a fresh one)", l1);
+
+    /* GRPO from the same adapter (first's checkpoint-2, which final/ held) */
+    init_adapter_config("grpo.yaml", a, "grpo");
+    cr_assert_eq(rlc("train %s logging.run_name=grpo training.steps=1 optimizer.lr=1e-30 "
+                     "lora.init_adapter=%s",
+                     tmp_path("grpo.yaml"), tmp_path("first/checkpoints/checkpoint-2")),
+                 0, "%s", err_text);
+    float b_max;
+    expect_same_adapter(tmp_path("first/checkpoints/checkpoint-2"), tmp_path("grpo/final"), 1e-6,
+                        &b_max);
+    cr_expect_gt(b_max, 1e-4, "lora_B of the trained adapter is still ~0 (max %g)", b_max);
+
+    /* resuming the second run: its checkpoint-1, not the (now absent) adapter folder */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "mv %s %s", first, tmp_path("first_final_moved"));
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(
+        rlc("sft %s logging.run_name=second training.steps=3 lora.init_adapter=%s", cfg, first), 0,
+        "%s", err_text);
+    cr_expect(strstr(out_text, "resuming from") || strstr(err_text, "resuming from"), "%s%s",
+              out_text, err_text);
+    cr_expect_eq(count_lines(tmp_path("second/metrics.jsonl")), 3);
+    snprintf(cmd, sizeof cmd, "mv %s %s", tmp_path("first_final_moved"), first);
+    cr_assert_eq(system(cmd), 0);
+
+    /* merge: the base it names, no note; the merged model decodes as base + adapter */
+    const char *second = tmp_path("second/final");
+    char p[1200];
+    snprintf(p, sizeof p, "%s/adapter_config.json", second);
+    json_t *j = json_load_file(p, 0, NULL);
+    cr_assert_not_null(j);
+    cr_expect_str_eq(json_string_value(json_object_get(j, "base_model_name_or_path")), a);
+    json_decref(j);
+    char merged[512], sec[512];
+    snprintf(merged, sizeof merged, "%s", tmp_path("merged"));
+    snprintf(sec, sizeof sec, "%s", second);
+    cr_assert_eq(rlc("merge --base %s --adapter %s --out %s", a, sec, merged), 0, "%s", err_text);
+    cr_expect(!strstr(err_text, "note:"), "%s", err_text);
+    json_t *gen[2];
+    for (int k = 0; k < 2; k++) {
+        if (k == 0)
+            cr_assert_eq(rlc("generate --model %s --adapter %s --prompt 1+2= --temperature 0 "
+                             "--max-new-tokens 8 --no-eos --json",
+                             a, sec),
+                         0, "%s", err_text);
+        else
+            cr_assert_eq(rlc("generate --model %s --prompt 1+2= --temperature 0 "
+                             "--max-new-tokens 8 --no-eos --json",
+                             merged),
+                         0, "%s", err_text);
+        gen[k] = parse_out();
+    }
+    cr_expect(json_equal(json_object_get(gen[0], "ids"), json_object_get(gen[1], "ids")),
+              "merged and base + adapter decode differently");
+    json_t *lp0 = json_object_get(gen[0], "logprobs"), *lp1 = json_object_get(gen[1], "logprobs");
+    cr_assert(json_array_size(lp0) == 8 && json_array_size(lp1) == 8);
+    for (size_t i = 0; i < 8; i++)
+        cr_expect_leq(fabs(json_number_value(json_array_get(lp0, i)) -
+                           json_number_value(json_array_get(lp1, i))),
+                      1e-4, "token %zu", i);
+    json_decref(gen[0]);
+    json_decref(gen[1]);
+
+    /* refused, naming what differs; the run directory is not created */
+    static const struct {
+        const char *set, *want;
+    } bad[] = {
+        {"lora.rank=4", "r=2 there, lora.rank=4 here"},
+        {"lora.alpha=8", "lora_alpha=4 there, lora.alpha=8 here"},
+        {"lora.rslora=true", "use_rslora=false there, lora.rslora=true here"},
+        {"lora.targets=[q_proj]", "target_modules [q_proj, v_proj] there, lora.targets [q_proj] "
+                                  "here"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_expect_eq(
+            rlc("sft %s logging.run_name=bad '%s' lora.init_adapter=%s", cfg, bad[i].set, first), 2,
+            "%s accepted", bad[i].set);
+        cr_expect(strstr(err_text, bad[i].want) && strstr(err_text, first), "%s: %s", bad[i].set,
+                  err_text);
+    }
+    cr_expect_neq(
+        rlc("sft %s logging.run_name=bad model.path=%s lora.init_adapter=%s", cfg, b, first), 0);
+    cr_expect(strstr(err_text, "not the same model") && strstr(err_text, b), "%s", err_text);
+    cr_expect_neq(rlc("sft %s logging.run_name=bad lora.init_adapter=%s", cfg, tmp_path("nope")),
+                  0);
+    cr_expect(strstr(err_text, "no adapter_config.json there"), "%s", err_text);
+    cr_expect_neq(
+        rlc("sft %s logging.run_name=bad lora.enabled=false lora.init_adapter=%s", cfg, first), 0);
+    cr_expect(strstr(err_text, "needs lora.enabled=true"), "%s", err_text);
+    expect_file(tmpdir, "bad", 0);
 }

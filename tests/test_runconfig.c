@@ -582,6 +582,8 @@ Test(runconfig, validation_rules) {
                    "training.eval_every=10");
     EXPECT_INVALID("needs data.eval_size > 0", "training.eval_every=10", "data.eval_size=0");
     EXPECT_INVALID("plain directory name", "logging.run_name=a/b");
+    EXPECT_INVALID("lora.init_adapter='ad' needs lora.enabled=true", "lora.init_adapter=ad");
+    EXPECT_INVALID("a model built from scratch", "lora.enabled=true", "lora.init_adapter=ad");
 
     /* SFT does not read the GRPO-only rules. */
     c = valid_config();
@@ -607,6 +609,7 @@ Test(runconfig, help_lists_every_key_with_its_default) {
         "  model.hidden = 128",
         "  tokenizer.chat = auto",
         "  lora.targets = [q_proj, k_proj, v_proj, o_proj]",
+        "  lora.init_adapter = \"\"",
         "  data.path = \"\"",
         "(file, or list of files)",
         "  data.source = arithmetic",

@@ -102,6 +102,15 @@ rlc_lora_config rlc_lora_default_config(void) {
     return lc;
 }
 
+const char *rlc_lora_targets_str(unsigned targets, char *buf, size_t cap) {
+    size_t len = 0;
+    if (cap) buf[0] = 0;
+    for (int i = 0; i < NMOD && len < cap; i++)
+        if (targets & (1u << i))
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", mod_short[i]);
+    return buf;
+}
+
 rlc_status rlc_lora_parse_targets(const char *list, unsigned *targets) {
     *targets = 0;
     if (!strcmp(list, "all-linear") || !strcmp(list, "all")) {
@@ -694,6 +703,10 @@ rlc_status rlc_model_add_lora(rlc_model *m, const rlc_lora_config *lc, uint64_t 
     return RLC_OK;
 }
 
+const rlc_lora_config *rlc_model_lora_config(const rlc_model *m) {
+    return m->has_lora ? &m->lc : NULL;
+}
+
 void rlc_model_set_lora_enabled(rlc_model *m, int on) {
     m->lora_on = on;
 }
@@ -765,6 +778,10 @@ rlc_status model_adapter_config_load(const char *dir, rlc_lora_config *lc) {
     }
     json_decref(root);
     return st;
+}
+
+rlc_status rlc_adapter_config_read(const char *dir, rlc_lora_config *lc) {
+    return model_adapter_config_load(dir, lc);
 }
 
 rlc_status model_adapter_check(const char *adapter_dir, const char *base_label,

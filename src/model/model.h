@@ -36,6 +36,8 @@ typedef struct rlc_lora_config {
 rlc_lora_config rlc_lora_default_config(void); /* r 16, alpha 32, q,k,v,o */
 /* Parses "q_proj,v_proj" (or "all-linear") into RLC_LORA_* bits. */
 rlc_status rlc_lora_parse_targets(const char *list, unsigned *targets);
+/* RLC_LORA_* bits as "q_proj, v_proj" into buf[cap] (truncated); returns buf. */
+const char *rlc_lora_targets_str(unsigned targets, char *buf, size_t cap);
 
 /* A fresh model with seeded random weights (std 0.02, norms 1). */
 rlc_status rlc_model_create(const rlc_model_config *cfg, uint64_t seed, rlc_model **out);
@@ -70,6 +72,11 @@ rlc_status rlc_model_add_lora(rlc_model *m, const rlc_lora_config *lc, uint64_t 
  * When the model was loaded from a directory, an adapter whose recorded base
  * hash differs from that config.json's is refused (see rlc_adapter_check_base). */
 rlc_status rlc_model_load_adapter(rlc_model *m, const char *dir);
+/* DIR/adapter_config.json's r, lora_alpha, use_rslora and target_modules
+ * (PEFT); an adapter using a feature rlc does not implement is refused. */
+rlc_status rlc_adapter_config_read(const char *dir, rlc_lora_config *lc);
+/* The adapter's shape and scaling, or NULL when the model has none. */
+const rlc_lora_config *rlc_model_lora_config(const rlc_model *m);
 /* Reads the trained weights back into this model from a directory written by
  * rlc_model_save (base weights) or rlc_model_save_adapter (LoRA weights, when
  * the model has an adapter of the same shape): resuming from a checkpoint. */

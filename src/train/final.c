@@ -8,6 +8,7 @@
 
 #include "base/fs.h"
 #include "base/killpoint.h"
+#include "observe/log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -82,6 +83,48 @@ static rlc_status fsync_tree(const char *dir) {
     }
     closedir(d);
     return st ? st : rlc_fsync_dir(dir);
+}
+
+rlc_status rlc_model_dir_load_init_adapter(const rlc_run_config *c, rlc_policy *pol) {
+    const char *dir = c->lora.init_adapter;
+    const rlc_lora_config *run = rlc_model_lora_config(pol->m);
+    char path[PATH_CAP], note[640] = "", why[1024] = "", ta[160], tr[160];
+    if (!run) return rlc_errorf(RLC_ERR_INTERNAL, "lora.init_adapter: the policy has no adapter");
+    RLC_TRY(rlc_path_join(path, sizeof path, dir, "adapter_config.json"));
+    if (!rlc_file_exists(path))
+        return rlc_errorf(RLC_ERR_NOT_FOUND,
+                          "lora.init_adapter '%s': no adapter_config.json there (expected a PEFT "
+                          "adapter folder, such as a LoRA run's final/)",
+                          dir);
+    rlc_lora_config have;
+    RLC_TRY(rlc_adapter_config_read(dir, &have));
+    size_t len = 0;
+    if (have.rank != run->rank)
+        len += (size_t)snprintf(why + len, sizeof why - len, "; r=%d there, lora.rank=%d here",
+                                have.rank, run->rank);
+    if (have.alpha != run->alpha && len < sizeof why)
+        len +=
+            (size_t)snprintf(why + len, sizeof why - len,
+                             "; lora_alpha=%g there, lora.alpha=%g here", have.alpha, run->alpha);
+    if (have.use_rslora != run->use_rslora && len < sizeof why)
+        len += (size_t)snprintf(
+            why + len, sizeof why - len, "; use_rslora=%s there, lora.rslora=%s here",
+            have.use_rslora ? "true" : "false", run->use_rslora ? "true" : "false");
+    if (have.targets != run->targets && len < sizeof why)
+        snprintf(why + len, sizeof why - len, "; target_modules [%s] there, lora.targets [%s] here",
+                 rlc_lora_targets_str(have.targets, ta, sizeof ta),
+                 rlc_lora_targets_str(run->targets, tr, sizeof tr));
+    if (why[0])
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "lora.init_adapter '%s' is not the adapter this run trains%s: set lora.* "
+                          "to the adapter's values",
+                          dir, why);
+    RLC_TRY(rlc_adapter_check_base(dir, c->model.path, note, sizeof note));
+    if (note[0]) rlc_logf(RLC_LOG_INFO, "note: %s", note);
+    RLC_TRY(rlc_model_reload_trainable(pol->m, dir));
+    rlc_logf(RLC_LOG_INFO, "lora.init_adapter: the adapter starts from %s (r=%d, alpha %g, %s)",
+             dir, have.rank, have.alpha, rlc_lora_targets_str(have.targets, ta, sizeof ta));
+    return RLC_OK;
 }
 
 rlc_status rlc_final_remove_leftovers(const char *run_dir) {

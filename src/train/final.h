@@ -39,6 +39,15 @@ rlc_dtype rlc_final_dtype(const rlc_policy *pol);
 rlc_status rlc_save_final(const rlc_run_config *c, const rlc_policy *pol, const char *run_dir,
                           const char *trainer_state, char *path, size_t cap);
 
+/* lora.init_adapter: the weights of that PEFT adapter folder (e.g. a LoRA
+ * run's final/) into the policy's fresh adapter. Refused (RLC_ERR_INVALID,
+ * naming each field as the adapter and the config have it) unless its rank,
+ * alpha, rslora and targets equal the run's lora.*, and when it records its
+ * base, unless that is model.path (config.json SHA-256; an adapter from
+ * elsewhere that records none is loaded with a logged note). A tensor of the
+ * wrong shape or a missing one is an error naming it. */
+rlc_status rlc_model_dir_load_init_adapter(const rlc_run_config *c, rlc_policy *pol);
+
 /* Removes RUN_DIR/.final.tmp, what a crash while final/ was written leaves. */
 rlc_status rlc_final_remove_leftovers(const char *run_dir);
 

@@ -412,6 +412,10 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         return st;
     }
     st = rlc_source_prepare(&src, &pol, &rc);
+    /* a fresh run's adapter may start from saved weights; a resumed one goes on from its
+     * checkpoint instead */
+    if (st == RLC_OK && plan.action != RLC_RERUN_RESUME && RLC_RC(c, lora.init_adapter)[0])
+        st = rlc_model_dir_load_init_adapter(c, &pol);
     if (st) {
         rlc_reward_set_free(&rw);
         rlc_policy_free(&pol);

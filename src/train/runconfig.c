@@ -144,6 +144,12 @@ static const rc_key keys[] = {
     KB(lora, rslora, "false", RC_ALL, "rank-stabilised scaling alpha/sqrt(r)"),
     K(lora, targets, RC_LIST, "q_proj,k_proj,v_proj,o_proj", 0, 0, RC_ALL, lora_targets,
       "projections that get an adapter"),
+    KS(lora, init_adapter, "", RC_ALL,
+       "PEFT adapter folder (adapter_model.safetensors + adapter_config.json, e.g. a LoRA run's "
+       "final/) whose weights a fresh run starts from instead of a new adapter; its rank, alpha, "
+       "rslora and targets must equal lora.*, and its recorded base model model.path; the "
+       "optimizer starts fresh, and a resumed run continues from its checkpoint (\"\" = new "
+       "adapter)"),
 
     KE(data, source, "arithmetic", data_sources, RC_ALL,
        "arithmetic = built-in generated problems, jsonl = one JSON object per line"),
@@ -1260,6 +1266,14 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
     }
     if (c->lora.enabled && c->lora.targets.n == 0)
         return invalid("lora.enabled=true but lora.targets is empty");
+    if (c->lora.init_adapter[0] && !c->lora.enabled)
+        return invalid("lora.init_adapter='%s' needs lora.enabled=true (it starts a LoRA "
+                       "adapter from saved weights)",
+                       c->lora.init_adapter);
+    if (c->lora.init_adapter[0] && c->model.from_scratch)
+        return invalid("lora.init_adapter needs a base in model.path: an adapter is checked "
+                       "against the base it was trained on, and a model built from scratch "
+                       "(model.from_scratch=true) has no files to check");
 
     if (c->data.source == RLC_RC_DATA_JSONL) {
         if (!c->data.path.n)

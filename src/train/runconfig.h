@@ -89,6 +89,7 @@ typedef struct rlc_run_config {
         double alpha;
         int rslora;
         rlc_rc_list targets;
+        char *init_adapter; /* "" = a fresh adapter */
     } lora;
     struct {
         int source;                  /* rlc_rc_data_source */
