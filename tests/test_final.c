@@ -13,7 +13,9 @@
  *     is then absent or byte-identical to an uninterrupted save, and the next
  *     save leaves no staging folder;
  *   - adapter_config.json names its base (path and config.json sha256) and an
- *     adapter on another base is refused by merge, generate and eval. */
+ *     adapter on another base is refused by merge, generate and eval;
+ *   - lora.init_adapter: a run started from a saved adapter (SFT and GRPO),
+ *     resumed, merged, and the adapters that do not fit refused. */
 #include "helpers.h"
 #include "tmpdir.h"
 
