@@ -401,11 +401,13 @@ class Bench:
         if kind == "sft":
             cmd = [self.rlc, "sft", os.path.join(ROOT, "configs/demo_sft.yaml"),
                    "training.steps=30", "optimizer.warmup_steps=10", "logging.log_every=1",
+                   "training.eval_every=0", "training.stop_at_accuracy=0",
                    f"logging.run_dir={d}"]
         else:
             cmd = [self.rlc, "train", os.path.join(ROOT, "configs/demo_grpo.yaml"),
                    f"model.path={sft_final}", "training.steps=6", "training.batch_size=64",
                    "training.eval_every=0", "optimizer.warmup_steps=1", "logging.log_every=1",
+                   "algorithm.dynamic_sampling=false",  # fixed work per step
                    f"logging.run_dir={d}"]
         hog = subprocess.Popen(["sh", "-c", "while :; do :; done"]) if busy else None
         try:

@@ -8,7 +8,8 @@
 set -eu
 RLC=${RLC:-build/rlc}
 OUT=runs/demo
-DATA_SEED=1234 # data.seed of both configs: the eval split's problems
+DATA_SEED=1234 # data.seed of the GRPO config: the held-out problems reported
+# (the SFT config draws its validation problems, which decide its cut, with 4321)
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(nproc)}"
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -654,7 +654,8 @@ Test(campaign, help_and_dry_run) {
     cr_expect(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "%s", out);
     cr_expect_eq(count_lines(tmp_path("demo.txt")), 24, "%s", out);
     /* {seed} in an override: each seed's own SFT model */
-    cr_expect(strstr(out, " model.path=runs/demo_sft/s3/final algorithm.advantage=maxrl "
+    cr_expect(strstr(out, " model.path=runs/demo_sft/s3/final optimizer.lr=1.0e-4 "
+                          "algorithm.dynamic_sampling=false algorithm.advantage=maxrl "
                           "algorithm.transform=hicra training.seed=3 "),
               "%s", out);
     free(out);
