@@ -12,6 +12,7 @@
 #include "model/safetensors.h"
 
 #include <cblas.h>
+#include <float.h>
 #include <jansson.h>
 #include <lapacke.h>
 #include <limits.h>
@@ -142,7 +143,10 @@ static rlc_status factor_pair(const rlc_squeeze *sq, const model_lora_pair *q, f
     return st;
 }
 
-/* Singular values and V(k) of pair l into sq->sv and sq->var. */
+/* Singular values and V(k) of pair l into sq->sv and sq->var. The factors
+ * are stored in F32, so singular values under s_1 * max(in, out) * FLT_EPSILON
+ * are their rounding, not a direction the adapter learned (numpy's
+ * matrix_rank rule): from the numerical rank on, V(k) is 1. */
 static void record_variance(rlc_squeeze *sq, int l, const factors *f) {
     int r = sq->lc.rank;
     double *sv = sq->sv + (size_t)l * r, *var = sq->var + (size_t)l * r, total = 0, kept = 0;
@@ -150,8 +154,10 @@ static void record_variance(rlc_squeeze *sq, int l, const factors *f) {
     for (int i = 0; i < r; i++) {
         sv[i] = i < f->ns ? fabs((double)sq->scale) * f->s[i] : 0.0;
         total += sv[i] * sv[i];
-        if (sv[i] > 0) nonzero = i + 1;
     }
+    double tol = sv[0] * (f->in > f->out ? f->in : f->out) * FLT_EPSILON;
+    for (int i = 0; i < r; i++)
+        if (sv[i] > tol) nonzero = i + 1;
     for (int k = 1; k <= r; k++) {
         kept += sv[k - 1] * sv[k - 1];
         var[k - 1] = total > 0 && k < nonzero ? kept / total : 1.0;

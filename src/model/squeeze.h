@@ -58,8 +58,9 @@ const char *rlc_squeeze_layer_name(const rlc_squeeze *sq, int layer);
  * out)) of layer's dW = scale * B A. */
 double rlc_squeeze_singular_value(const rlc_squeeze *sq, int layer, int i);
 /* V(k) = sum_{i<k} s_i^2 / sum s_i^2 of layer, k in 1 .. source rank; exactly
- * 1 once k reaches the number of non-zero singular values, and 1 for every k
- * when dW is zero (nothing to lose). */
+ * 1 once k reaches the numerical rank (singular values under
+ * s_1 * max(in, out) * FLT_EPSILON are the F32 rounding of the stored factors
+ * and count as zero), and 1 for every k when dW is zero (nothing to lose). */
 double rlc_squeeze_variance(const rlc_squeeze *sq, int layer, int k);
 /* Mean, min and max of V(k) over the layers. */
 void rlc_squeeze_variance_stats(const rlc_squeeze *sq, int k, double *mean, double *min,
