@@ -28,6 +28,7 @@ rec=$(sed -n 's/^squeeze\/recommended_rank  *\([0-9]*\).*/\1/p' "$OUT/squeeze.tx
 echo "| rank | mean variance kept | min over weights | held-out accuracy |"
 echo "|---:|---:|---:|---:|"
 echo "| SFT model, no adapter | | | $(accuracy "") |"
+# shellcheck disable=SC2086 # RANKS is a list of words
 for k in $(printf '%s\n' $RANKS "$rec" | sort -n | uniq); do
     "$RLC" squeeze "$AD" --rank "$k" --out "$OUT/rank$k" > "$OUT/rank$k.txt"
     mean=$(sed -n 's/^squeeze\/mean_variance  *\([0-9.e-]*\).*/\1/p' "$OUT/rank$k.txt")
