@@ -2,6 +2,7 @@
 
 #include "base/fs.h"
 #include "model/model.h"
+#include "tokenizer/tokenizer.h"
 
 #include <criterion/criterion.h>
 
@@ -169,4 +170,29 @@ float th_mean_ce(const int *targets, int N, const float *logp, float *dlogp) {
     for (int i = 0; i < N; i++)
         dlogp[i] = targets[i] >= 0 ? -1.0f / (float)count : 0.0f;
     return count ? (float)(sum / count) : 0.0f;
+}
+
+void th_make_byte_base(const char *dir, float theta) {
+    rlc_model_config mc = rlc_config_default();
+    mc.vocab_size = 258;
+    mc.hidden_size = 32;
+    mc.num_layers = 1;
+    mc.num_heads = 2;
+    mc.num_kv_heads = 2;
+    mc.head_dim = 16;
+    mc.intermediate_size = 64;
+    mc.max_position_embeddings = 64;
+    mc.rope_theta = theta;
+    mc.bos_token_id = 256;
+    mc.eos_token_ids[0] = 257;
+    mc.num_eos = 1;
+    rlc_model *m;
+    cr_assert_eq(rlc_model_create(&mc, 3, &m), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_model_save(m, dir, RLC_DTYPE_F32), RLC_OK, "%s", rlc_last_error());
+    rlc_model_free(m);
+    static const char *const sp[] = {"<|bos|>", "<|eos|>"};
+    rlc_tokenizer *t;
+    cr_assert_eq(rlc_tokenizer_new_byte(sp, 2, &t), RLC_OK);
+    cr_assert_eq(rlc_tokenizer_save_byte(t, dir), RLC_OK);
+    rlc_tokenizer_free(t);
 }

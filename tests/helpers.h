@@ -29,6 +29,11 @@ void th_write_file(const char *path, const char *text);
 /* Sets path's modification (and access) time to `age` seconds ago. */
 void th_set_age(const char *path, double age);
 
+/* A tiny byte-vocabulary Llama (1 layer, hidden 32, vocabulary 258) saved to
+ * DIR in F32 with rope_theta theta, plus rlc_tokenizer.json: a base model for
+ * LoRA runs of a few seconds. */
+void th_make_byte_base(const char *dir, float theta);
+
 typedef struct th_cmp {
     double max_abs, max_rel;
     size_t worst, bad;

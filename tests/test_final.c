@@ -665,40 +665,13 @@ Test(final, sigkill_while_final_is_replaced, .timeout = FINAL_TIMEOUT) {
 
 /* ---- (d) an adapter names its base ---- */
 
-/* A byte-vocabulary Llama saved to DIR with rope_theta theta (same shapes,
- * different config.json), plus rlc_tokenizer.json. */
-static void make_byte_base(const char *dir, float theta) {
-    rlc_model_config mc = rlc_config_default();
-    mc.vocab_size = 258;
-    mc.hidden_size = 32;
-    mc.num_layers = 1;
-    mc.num_heads = 2;
-    mc.num_kv_heads = 2;
-    mc.head_dim = 16;
-    mc.intermediate_size = 64;
-    mc.max_position_embeddings = 64;
-    mc.rope_theta = theta;
-    mc.bos_token_id = 256;
-    mc.eos_token_ids[0] = 257;
-    mc.num_eos = 1;
-    rlc_model *m;
-    cr_assert_eq(rlc_model_create(&mc, 3, &m), RLC_OK, "%s", rlc_last_error());
-    cr_assert_eq(rlc_model_save(m, dir, RLC_DTYPE_F32), RLC_OK, "%s", rlc_last_error());
-    rlc_model_free(m);
-    static const char *const sp[] = {"<|bos|>", "<|eos|>"};
-    rlc_tokenizer *t;
-    cr_assert_eq(rlc_tokenizer_new_byte(sp, 2, &t), RLC_OK);
-    cr_assert_eq(rlc_tokenizer_save_byte(t, dir), RLC_OK);
-    rlc_tokenizer_free(t);
-}
-
 /* tmpdir/base_a and tmpdir/base_b: two byte bases of the same shapes that
  * differ in config.json (rope_theta); their paths into a[512] and b[512]. */
 static void make_two_bases(char *a, char *b) {
     snprintf(a, 512, "%s", tmp_path("base_a"));
     snprintf(b, 512, "%s", tmp_path("base_b"));
-    make_byte_base(a, 10000.0f);
-    make_byte_base(b, 500000.0f);
+    th_make_byte_base(a, 10000.0f);
+    th_make_byte_base(b, 500000.0f);
 }
 
 Test(final, adapter_records_base_and_mismatch_is_refused, .timeout = FINAL_TIMEOUT) {

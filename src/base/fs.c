@@ -243,6 +243,12 @@ rlc_status rlc_copy_file(const char *src, const char *dst) {
     return st;
 }
 
+int rlc_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 rlc_status rlc_copy_if_present(const char *from_dir, const char *to_dir, const char *name) {
     char src[4096], dst[4096];
     RLC_TRY(rlc_path_join(src, sizeof src, from_dir, name));

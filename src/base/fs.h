@@ -16,6 +16,8 @@ rlc_status rlc_mkdir_p(const char *path);
 /* fsync a directory (after renames inside it). */
 rlc_status rlc_fsync_dir(const char *path);
 int rlc_file_exists(const char *path);
+/* 1 when a and b both exist and are the same file or directory (after links). */
+int rlc_same_file(const char *a, const char *b);
 /* dst = dir + "/" + name, truncation is an error. */
 rlc_status rlc_path_join(char *dst, size_t cap, const char *dir, const char *name);
 /* rm -rf without following links; a missing path is fine. */

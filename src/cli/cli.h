@@ -19,6 +19,7 @@ int rlc_cli_fail(rlc_status st);
 int rlc_cmd_info(int argc, char **argv);
 int rlc_cmd_generate(int argc, char **argv);
 int rlc_cmd_merge(int argc, char **argv);
+int rlc_cmd_squeeze(int argc, char **argv);
 int rlc_cmd_tokenize(int argc, char **argv);
 int rlc_cmd_train(int argc, char **argv);
 int rlc_cmd_sft(int argc, char **argv);

@@ -12,6 +12,8 @@ static const rlc_command commands[] = {
     {"generate", "sample completions from a model with a KV cache", rlc_cmd_generate},
     {"merge", "fold a LoRA adapter into its base model (a plain Hugging Face directory)",
      rlc_cmd_merge},
+    {"squeeze", "the variance a LoRA adapter keeps at lower ranks; the adapter at a lower rank",
+     rlc_cmd_squeeze},
     {"train", "GRPO training from a YAML config (see rlc train --help)", rlc_cmd_train},
     {"sft", "supervised fine-tuning from a YAML config", rlc_cmd_sft},
     {"eval", "accuracy, pass@k and mean reward on held-out problems, as JSON", rlc_cmd_eval},

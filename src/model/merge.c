@@ -13,10 +13,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define PATH_CAP 4096
-#define PEFT_PREFIX "base_model.model."
 
 /* Files copied unchanged when present: the shard index (same shards, same
  * names) and what besides the weights makes a model directory usable (with
@@ -28,103 +26,37 @@ static const char *const copied_files[] = {
     RLC_TOKENIZER_BYTE_FILE,
 };
 
-/* One adapted weight: the base tensor's name and the adapter's A and B. */
-typedef struct lora_pair {
-    char base[512];
-    const rlc_st_tensor *a, *b;
-} lora_pair;
-
-/* "base_model.model.X.lora_A.weight" -> base "X.weight", which 'A' (or 'B').
- * Returns 0 for any other name. */
-static int parse_peft_name(const char *name, char *base, size_t cap, char *which) {
-    static const char *const sfx[2] = {".lora_A.weight", ".lora_B.weight"};
-    size_t np = strlen(PEFT_PREFIX), n = strlen(name);
-    if (strncmp(name, PEFT_PREFIX, np)) return 0;
-    for (int k = 0; k < 2; k++) {
-        size_t ns = strlen(sfx[k]);
-        if (n <= np + ns || strcmp(name + n - ns, sfx[k])) continue;
-        int len = (int)(n - np - ns);
-        if (snprintf(base, cap, "%.*s.weight", len, name + np) >= (int)cap) return 0;
-        *which = k ? 'B' : 'A';
-        return 1;
-    }
-    return 0;
-}
-
-static lora_pair *find_pair(lora_pair *p, int n, const char *base) {
-    for (int i = 0; i < n; i++)
-        if (!strcmp(p[i].base, base)) return &p[i];
-    return NULL;
-}
-
-/* Pairs every adapter tensor with its partner and its base weight, checking
- * names, shapes and dtypes. *out is malloc'd. */
-static rlc_status collect_pairs(const rlc_st_file *ad, const char *ad_path, const rlc_st_file *base,
-                                int rank, lora_pair **out, int *n_out) {
-    int n = rlc_st_count(ad), np = 0;
-    lora_pair *p = rlc_calloc(n ? (size_t)n : 1, sizeof *p);
-    if (!p) return RLC_ERR_NOMEM;
-    rlc_status st = RLC_OK;
-    for (int i = 0; st == RLC_OK && i < n; i++) {
-        const rlc_st_tensor *t = rlc_st_at(ad, i);
-        char bname[512], which;
-        if (!parse_peft_name(t->name, bname, sizeof bname, &which)) {
-            st = rlc_errorf(RLC_ERR_UNSUPPORTED,
-                            "%s: tensor '%s' is not a LoRA weight (expected " PEFT_PREFIX
-                            "<module>.lora_A.weight or .lora_B.weight)",
-                            ad_path, t->name);
-            break;
-        }
-        lora_pair *q = find_pair(p, np, bname);
-        if (!q) {
-            q = &p[np++];
-            snprintf(q->base, sizeof q->base, "%s", bname);
-        }
-        *(which == 'A' ? &q->a : &q->b) = t;
-    }
-    for (int i = 0; st == RLC_OK && i < np; i++) {
-        lora_pair *q = &p[i];
+/* Checks each adapter pair against its base weight: present, shapes that fit,
+ * a dtype merging can write. */
+static rlc_status check_pairs(const rlc_st_file *base, const char *ad_path,
+                              const model_lora_pair *p, int np) {
+    for (int i = 0; i < np; i++) {
+        const model_lora_pair *q = &p[i];
         const rlc_st_tensor *w = rlc_st_find(base, q->base);
-        const rlc_st_tensor *one = q->a ? q->a : q->b;
-        if (!q->a || !q->b) {
-            st = rlc_errorf(RLC_ERR_FORMAT, "%s: '%s' has no lora_%c partner", ad_path, one->name,
-                            q->a ? 'B' : 'A');
-        } else if (!w) {
-            st = rlc_errorf(RLC_ERR_INVALID,
-                            "%s: '%s' adapts '%s', which the base model does not have (an "
-                            "adapter for another model?)",
-                            ad_path, q->a->name, q->base);
-        } else if (w->ndim != 2 || q->a->ndim != 2 || q->b->ndim != 2 || q->a->shape[0] != rank ||
-                   q->b->shape[1] != rank || q->a->shape[1] != w->shape[1] ||
-                   q->b->shape[0] != w->shape[0]) {
-            st = rlc_errorf(RLC_ERR_INVALID,
-                            "%s: '%s' is [%lld, %lld] and lora_B [%lld, %lld] with r = %d, but "
-                            "base '%s' is [%lld, %lld] (expected A [r, in], B [out, r]; an "
-                            "adapter for another model?)",
-                            ad_path, q->a->name, (long long)q->a->shape[0],
-                            (long long)(q->a->ndim > 1 ? q->a->shape[1] : 0),
-                            (long long)q->b->shape[0],
-                            (long long)(q->b->ndim > 1 ? q->b->shape[1] : 0), rank, q->base,
-                            (long long)w->shape[0], (long long)(w->ndim > 1 ? w->shape[1] : 0));
-        } else if (w->dtype != RLC_DTYPE_F32 && w->dtype != RLC_DTYPE_F16 &&
-                   w->dtype != RLC_DTYPE_BF16) {
-            st = rlc_errorf(RLC_ERR_UNSUPPORTED, "%s: '%s' is %s; merging needs F32, F16 or BF16",
-                            rlc_st_path_of(base, w), q->base, rlc_dtype_name(w->dtype));
-        }
+        if (!w)
+            return rlc_errorf(RLC_ERR_INVALID,
+                              "%s: '%s' adapts '%s', which the base model does not have (an "
+                              "adapter for another model?)",
+                              ad_path, q->a->name, q->base);
+        if (w->ndim != 2 || q->a->shape[1] != w->shape[1] || q->b->shape[0] != w->shape[0])
+            return rlc_errorf(RLC_ERR_INVALID,
+                              "%s: '%s' is [%lld, %lld] and lora_B [%lld, %lld], but base '%s' "
+                              "is [%lld, %lld] (expected A [r, in], B [out, r]; an adapter for "
+                              "another model?)",
+                              ad_path, q->a->name, (long long)q->a->shape[0],
+                              (long long)q->a->shape[1], (long long)q->b->shape[0],
+                              (long long)q->b->shape[1], q->base, (long long)w->shape[0],
+                              (long long)(w->ndim > 1 ? w->shape[1] : 0));
+        if (w->dtype != RLC_DTYPE_F32 && w->dtype != RLC_DTYPE_F16 && w->dtype != RLC_DTYPE_BF16)
+            return rlc_errorf(RLC_ERR_UNSUPPORTED, "%s: '%s' is %s; merging needs F32, F16 or BF16",
+                              rlc_st_path_of(base, w), q->base, rlc_dtype_name(w->dtype));
     }
-    if (st == RLC_OK && np == 0) st = rlc_errorf(RLC_ERR_FORMAT, "%s: no LoRA tensors", ad_path);
-    if (st) {
-        free(p);
-        return st;
-    }
-    *out = p;
-    *n_out = np;
     return RLC_OK;
 }
 
 /* W + scale * B A for pair q, in fp32, added to the writer in W's dtype. */
 static rlc_status add_merged(rlc_st_writer *wr, const rlc_st_file *base, const rlc_st_file *ad,
-                             const rlc_st_tensor *w, const lora_pair *q, float scale) {
+                             const rlc_st_tensor *w, const model_lora_pair *q, float scale) {
     if (w->shape[0] > INT_MAX || w->shape[1] > INT_MAX || q->a->shape[0] > INT_MAX)
         return rlc_errorf(RLC_ERR_UNSUPPORTED, "merge: tensor '%s': a dimension exceeds %d",
                           w->name, INT_MAX);
@@ -156,7 +88,7 @@ static const char *base_name(const char *path) {
 
 /* Writes the tensors [from, to) of base (one file of it) to out_dir. */
 static rlc_status write_file(const rlc_st_file *base, const rlc_st_file *ad, int from, int to,
-                             const lora_pair *p, int np, float scale, const char *out_dir,
+                             const model_lora_pair *p, int np, float scale, const char *out_dir,
                              rlc_merge_info *info) {
     char path[PATH_CAP];
     RLC_TRY(rlc_path_join(path, sizeof path, out_dir,
@@ -166,7 +98,7 @@ static rlc_status write_file(const rlc_st_file *base, const rlc_st_file *ad, int
     rlc_status st = RLC_OK;
     for (int i = from; st == RLC_OK && i < to; i++) {
         const rlc_st_tensor *t = rlc_st_at(base, i);
-        const lora_pair *q = find_pair((lora_pair *)p, np, t->name);
+        const model_lora_pair *q = model_lora_pair_find(p, np, t->name);
         if (q) {
             st = add_merged(wr, base, ad, t, q, scale);
             if (info->merged++ == 0) info->dtype = t->dtype;
@@ -184,9 +116,7 @@ static rlc_status write_file(const rlc_st_file *base, const rlc_st_file *ad, int
 /* out_dir must not be (a link to) base_dir or adapter_dir: the merge reads them
  * while it writes. */
 static rlc_status check_distinct(const char *out_dir, const char *dir, const char *what) {
-    struct stat a, b;
-    if (stat(out_dir, &a) == 0 && stat(dir, &b) == 0 && a.st_dev == b.st_dev &&
-        a.st_ino == b.st_ino)
+    if (rlc_same_file(out_dir, dir))
         return rlc_errorf(RLC_ERR_INVALID, "--out %s is the %s directory; choose a new one",
                           out_dir, what);
     return RLC_OK;
@@ -211,11 +141,12 @@ rlc_status rlc_model_merge_lora(const char *base_dir, const char *adapter_dir, c
     info->scale = model_lora_scale(&lc);
     RLC_TRY(rlc_path_join(ad_path, sizeof ad_path, adapter_dir, "adapter_model.safetensors"));
     rlc_st_file *base = NULL, *ad = NULL;
-    lora_pair *p = NULL;
+    model_lora_pair *p = NULL;
     int np = 0;
     rlc_status st = rlc_st_open_dir(base_dir, &base);
     if (st == RLC_OK) st = rlc_st_open(ad_path, &ad);
-    if (st == RLC_OK) st = collect_pairs(ad, ad_path, base, lc.rank, &p, &np);
+    if (st == RLC_OK) st = model_lora_pairs(ad, ad_path, lc.rank, &p, &np);
+    if (st == RLC_OK) st = check_pairs(base, ad_path, p, np);
     if (st == RLC_OK) st = rlc_mkdir_p(out_dir);
     if (st == RLC_OK) st = check_distinct(out_dir, base_dir, "--base");
     if (st == RLC_OK) st = check_distinct(out_dir, adapter_dir, "--adapter");

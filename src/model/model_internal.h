@@ -106,6 +106,23 @@ rlc_status model_adapter_config_load(const char *dir, rlc_lora_config *lc);
  * in messages. See rlc_adapter_check_base. */
 rlc_status model_adapter_check(const char *adapter_dir, const char *base_label,
                                const char *base_sha256, char *note, size_t cap);
+/* One adapted weight of a PEFT adapter file: the base tensor's name
+ * ("model.layers.0.self_attn.q_proj.weight") and its lora_A [r, in] and
+ * lora_B [out, r] (pointing into the open file). */
+typedef struct model_lora_pair {
+    char base[512];
+    const rlc_st_tensor *a, *b;
+} model_lora_pair;
+/* Groups every tensor of the adapter file ad (ad_path names it in messages)
+ * into pairs, in the file's order of first appearance. Refused, naming the
+ * tensor: a name that is not base_model.model.<module>.lora_A.weight or
+ * .lora_B.weight, a half pair, shapes other than A [rank, in], B [out, rank]
+ * (the message says "with r = <rank>"), a file without LoRA tensors. *out is
+ * malloc'd (the caller frees it) and valid while ad is open. */
+rlc_status model_lora_pairs(const rlc_st_file *ad, const char *ad_path, int rank,
+                            model_lora_pair **out, int *n_out);
+/* The pair of p[n] adapting base weight `base`, or NULL. */
+const model_lora_pair *model_lora_pair_find(const model_lora_pair *p, int n, const char *base);
 /* alpha/r, or alpha/sqrt(r) with rsLoRA. */
 float model_lora_scale(const rlc_lora_config *lc);
 /* Grows the RoPE tables to cover positions [0, T). Not for hot loops. */
