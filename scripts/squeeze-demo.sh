@@ -18,7 +18,8 @@ field() { sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" | head -n 1; }
 accuracy() { "$RLC" eval --model "$SFT" ${1:+--adapter "$1"} --n 200 --data-seed "$DATA_SEED" 2>/dev/null | field accuracy; }
 
 "$RLC" train configs/demo_grpo.yaml model.path="$SFT" lora.enabled=true lora.rank=16 lora.alpha=32 \
-    lora.targets=all-linear optimizer.lr=1e-3 training.steps=120 training.eval_every=0 \
+    lora.targets=all-linear optimizer.lr=1e-3 algorithm.dynamic_sampling=false \
+    training.steps=120 training.eval_every=0 \
     logging.run_dir="$OUT" logging.run_name=lora16 logging.tensorboard=false \
     checkpoint.save_every=0 > "$OUT/train.log"
 AD="$OUT/lora16/final"
