@@ -89,8 +89,7 @@ int rlc_table_take_row(rlc_table *t) {
     return header;
 }
 
-/* m:ss, or h:mm:ss from an hour on. */
-static void clock_text(char *out, size_t cap, double s) {
+void rlc_clock_text(char *out, size_t cap, double s) {
     if (!isfinite(s) || s < 0) {
         snprintf(out, cap, "?");
         return;
@@ -111,8 +110,8 @@ void rlc_progress_format(char *out, size_t cap, int done, int total, double elap
     for (int i = 0; i < BAR_WIDTH; i++)
         bar[i] = i < filled ? '#' : ' ';
     bar[BAR_WIDTH] = 0;
-    clock_text(el, sizeof el, elapsed_s);
-    clock_text(left, sizeof left, s_per_step * (total - done));
+    rlc_clock_text(el, sizeof el, elapsed_s);
+    rlc_clock_text(left, sizeof left, s_per_step * (total - done));
     if (isfinite(s_per_step))
         snprintf(rate, sizeof rate, "%.2fs/step", s_per_step);
     else

@@ -40,6 +40,10 @@ void rlc_table_row(const rlc_table *t, const rlc_metric_record *r, rlc_strbuf *b
 /* Counts a row about to be printed; 1 when a header must come first. */
 int rlc_table_take_row(rlc_table *t);
 
+/* Seconds as mm:ss, or h:mm:ss from an hour on; "?" when negative or not
+ * finite. The progress line's clock, also `rlc status`'s ETA and age. */
+void rlc_clock_text(char *out, size_t cap, double s);
+
 /* "  45% [#########           ] 100/220 00:55<01:06 0.55s/step": done of
  * total steps, this session's elapsed time, the estimated time left at
  * s_per_step (NaN: "?"). */

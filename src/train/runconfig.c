@@ -985,13 +985,9 @@ static char *value_text(const rc_key *k, const rlc_run_config *c) {
     return buf;
 }
 
-rlc_status rlc_run_config_changes(const rlc_run_config *old, const rlc_run_config *now,
-                                  char **experiment, char **other) {
-    char *out[2] = {NULL, NULL};
-    size_t len[2] = {0, 0};
-    FILE *m[2] = {open_memstream(&out[0], &len[0]), open_memstream(&out[1], &len[1])};
-    rlc_status st = m[0] && m[1] ? RLC_OK : RLC_ERR_NOMEM;
-    for (size_t i = 0; st == RLC_OK && i < N_KEYS; i++) {
+rlc_status rlc_run_config_each_change(const rlc_run_config *old, const rlc_run_config *now,
+                                      rlc_rc_change_fn fn, void *ctx) {
+    for (size_t i = 0; i < N_KEYS; i++) {
         const rc_key *k = &keys[i];
         rc_value va, vb;
         memcpy(&va, field_ptr(old, k), k->size);
@@ -1001,18 +997,39 @@ rlc_status rlc_run_config_changes(const rlc_run_config *old, const rlc_run_confi
         unsigned mode = now->training.mode == RLC_RC_MODE_SFT ? RC_SFT : RC_GRPO;
         int free_key = (k->flags & RC_RERUN) || ((k->flags & RC_RERUN_UP) && vb.i > va.i) ||
                        (!(k->flags & mode) && old->training.mode == now->training.mode);
+        char name[96];
+        snprintf(name, sizeof name, "%s.%s", k->section, k->name);
         char *a = value_text(k, old), *b = value_text(k, now);
-        if (a && b) {
-            FILE *f = m[free_key ? 1 : 0];
-            fprintf(f, "%s%s.%s: %s -> %s", ftell(f) ? ", " : "", k->section, k->name, a, b);
-        } else {
-            st = RLC_ERR_NOMEM;
-        }
+        rlc_status st = a && b ? fn(ctx, name, a, b, free_key)
+                               : rlc_errorf(RLC_ERR_NOMEM, "out of memory comparing configs");
         free(a);
         free(b);
+        if (st) return st;
     }
+    return RLC_OK;
+}
+
+/* rlc_run_config_changes's two lists, built one change at a time. */
+typedef struct changes_ctx {
+    FILE *m[2]; /* experiment, other */
+} changes_ctx;
+
+static rlc_status add_change(void *vctx, const char *key, const char *old_value,
+                             const char *new_value, int may_change) {
+    FILE *f = ((changes_ctx *)vctx)->m[may_change ? 1 : 0];
+    fprintf(f, "%s%s: %s -> %s", ftell(f) ? ", " : "", key, old_value, new_value);
+    return RLC_OK;
+}
+
+rlc_status rlc_run_config_changes(const rlc_run_config *old, const rlc_run_config *now,
+                                  char **experiment, char **other) {
+    char *out[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    changes_ctx x = {{open_memstream(&out[0], &len[0]), open_memstream(&out[1], &len[1])}};
+    rlc_status st = x.m[0] && x.m[1] ? RLC_OK : RLC_ERR_NOMEM;
+    if (st == RLC_OK) st = rlc_run_config_each_change(old, now, add_change, &x);
     for (int i = 0; i < 2; i++)
-        if (m[i] && fclose(m[i])) st = RLC_ERR_NOMEM;
+        if (x.m[i] && fclose(x.m[i])) st = RLC_ERR_NOMEM;
     if (st == RLC_OK && out[0] && !out[0][0]) free(out[0]), out[0] = NULL;
     if (st == RLC_OK && out[1] && !out[1][0]) free(out[1]), out[1] = NULL;
     if (st || !experiment) free(out[0]);
@@ -1438,13 +1455,23 @@ static void put_value(FILE *f, const rc_key *k, const rlc_run_config *c) {
     }
 }
 
-void rlc_run_config_dump(const rlc_run_config *c, FILE *f) {
-    fprintf(f, "# rlc run configuration, resolved: every key with the value this run used.\n"
-               "# `rlc train --help` describes each key; this file loads back unchanged.\n");
+/* The mode bits a "grpo" / "sft" filter keeps; every key for NULL. */
+static unsigned mode_bits(const char *mode_filter) {
+    if (mode_filter && !strcmp(mode_filter, "grpo")) return RC_GRPO;
+    if (mode_filter && !strcmp(mode_filter, "sft")) return RC_SFT;
+    return RC_ALL;
+}
+
+void rlc_run_config_dump_keys(const rlc_run_config *c, FILE *f, const char *header,
+                              const char *mode_filter) {
+    unsigned want = mode_bits(mode_filter);
+    fputs(header, f);
     for (size_t s = 0; s < N_SECTIONS; s++) {
+        if (mode_filter && !(sections[s].modes & want)) continue;
         fprintf(f, "\n%s:  # %s\n", sections[s].name, sections[s].help);
         for (size_t i = 0; i < N_KEYS; i++) {
             if (strcmp(keys[i].section, sections[s].name)) continue;
+            if (mode_filter && !(keys[i].flags & want)) continue;
             char *line = NULL;
             size_t len = 0;
             FILE *m = open_memstream(&line, &len);
@@ -1456,6 +1483,15 @@ void rlc_run_config_dump(const rlc_run_config *c, FILE *f) {
             free(line);
         }
     }
+}
+
+void rlc_run_config_dump(const rlc_run_config *c, FILE *f) {
+    rlc_run_config_dump_keys(c, f,
+                             "# rlc run configuration, resolved: every key with the value this "
+                             "run used.\n"
+                             "# `rlc train --help` describes each key; this file loads back "
+                             "unchanged.\n",
+                             NULL);
 }
 
 rlc_status rlc_run_config_items(const rlc_run_config *c, char ***keys_out, char ***values_out,
@@ -1548,9 +1584,7 @@ static void put_type(FILE *f, const rc_key *k) {
 }
 
 void rlc_run_config_print_help(FILE *f, const char *mode_filter) {
-    unsigned want = RC_ALL;
-    if (mode_filter && !strcmp(mode_filter, "grpo")) want = RC_GRPO;
-    if (mode_filter && !strcmp(mode_filter, "sft")) want = RC_SFT;
+    unsigned want = mode_bits(mode_filter);
     rlc_run_config d = rlc_run_config_default();
     fprintf(f, "Configuration keys (set in the YAML file under their section, or on the command "
                "line as section.key=value).\n"

@@ -199,6 +199,11 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c);
  * _write replaces path atomically. */
 void rlc_run_config_dump(const rlc_run_config *c, FILE *f);
 rlc_status rlc_run_config_write(const rlc_run_config *c, const char *path);
+/* The same YAML after the given header (comment lines), keeping only the keys
+ * and sections mode_filter ("grpo" or "sft") reads; NULL keeps every key.
+ * `rlc init` writes its starter config with it. */
+void rlc_run_config_dump_keys(const rlc_run_config *c, FILE *f, const char *header,
+                              const char *mode_filter);
 
 /* Every key as "section.key" with its value written as the resolved YAML
  * writes it, in table order (the TensorBoard hparams). Free both arrays with
@@ -223,6 +228,16 @@ const char *rlc_run_config_diff(const rlc_run_config *a, const rlc_run_config *b
  * NULL when there are none; either pointer may be NULL (not wanted). */
 rlc_status rlc_run_config_changes(const rlc_run_config *old, const rlc_run_config *now,
                                   char **experiment, char **other);
+
+/* Calls fn once per key whose value differs from `old` to `now`, in table
+ * order, with "section.key", both values as the resolved YAML writes them, and
+ * may_change: 1 for a key a rerun may change (rlc_run_config_changes's
+ * *other), 0 for one that changes the experiment. Stops at fn's first error
+ * and returns it. rlc_run_config_changes and `rlc diff` are built on it. */
+typedef rlc_status (*rlc_rc_change_fn)(void *ctx, const char *key, const char *old_value,
+                                       const char *new_value, int may_change);
+rlc_status rlc_run_config_each_change(const rlc_run_config *old, const rlc_run_config *now,
+                                      rlc_rc_change_fn fn, void *ctx);
 
 /* Spelling of an enum key's value, e.g. ("algorithm.advantage", RLC_RC_ADV_GRPO)
  * -> "grpo"; NULL for an unknown key or value. */
