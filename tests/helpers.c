@@ -67,6 +67,49 @@ const char *th_rlc_bin(void) {
     return getenv("RLC_BIN") ? getenv("RLC_BIN") : "build/rlc-test";
 }
 
+const char *th_rlc_bin_abs(void) {
+    static char abs[1024];
+    if (!abs[0]) {
+        char *p = realpath(th_rlc_bin(), NULL);
+        cr_assert(p && strlen(p) < sizeof abs, "%s", th_rlc_bin());
+        snprintf(abs, sizeof abs, "%s", p);
+        free(p);
+    }
+    return abs;
+}
+
+int th_rlc_run(const char *dir, const char *bin, const char *args) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd %s && OMP_NUM_THREADS=1 %s %s > out.txt 2> err.txt", dir, bin,
+             args);
+    int rc = system(cmd);
+    cr_assert(WIFEXITED(rc), "rlc %s: status %#x", args, rc);
+    return WEXITSTATUS(rc);
+}
+
+char *th_slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)len + 1);
+    cr_assert_not_null(b);
+    size_t got = fread(b, 1, (size_t)len, f);
+    fclose(f);
+    b[got] = 0;
+    return b;
+}
+
+int th_count_lines(const char *path) {
+    char *t = th_slurp(path);
+    int n = 0;
+    for (char *p = t; p && *p; p++)
+        n += *p == '\n';
+    free(t);
+    return n;
+}
+
 void th_write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f, "%s", path);

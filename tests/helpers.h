@@ -22,6 +22,15 @@ int th_python_script(const char *script, const char *in, const char *out);
 /* The rlc binary the CLI tests run: $RLC_BIN, else build/rlc-test (the test
  * build, with the crash hook; `make unit` builds it and sets RLC_BIN). */
 const char *th_rlc_bin(void);
+/* th_rlc_bin as an absolute path (for commands run from another folder). */
+const char *th_rlc_bin_abs(void);
+/* `cd dir && bin ARGS` with one thread, stdout and stderr into dir/out.txt
+ * and dir/err.txt; returns the exit code (a death by signal fails the test). */
+int th_rlc_run(const char *dir, const char *bin, const char *args);
+/* The whole file, NUL-terminated and malloc'd; NULL when it cannot be read. */
+char *th_slurp(const char *path);
+/* Newlines in path (0 when it is missing). */
+int th_count_lines(const char *path);
 /* Writes text to path (the test fails when it cannot). */
 void th_write_text(const char *path, const char *text);
 /* th_write_text after creating path's parent folders. */

@@ -28,30 +28,6 @@ TestSuite(campaign, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 #define RUN_LIMIT_S 300
 
-static char *slurp(const char *path) {
-    char *t = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    t = malloc((size_t)n + 1);
-    cr_assert_not_null(t);
-    size_t got = fread(t, 1, (size_t)n, f);
-    t[got] = 0;
-    fclose(f);
-    return t;
-}
-
-static int count_lines(const char *path) {
-    char *t = slurp(path);
-    int n = 0;
-    for (char *p = t; p && *p; p++)
-        n += *p == '\n';
-    free(t);
-    return n;
-}
-
 static int exists(const char *path) {
     struct stat sb;
     return stat(path, &sb) == 0;
@@ -72,30 +48,17 @@ static void absolute_lsan_suppressions(void) {
 
 /* The binary as an absolute path (the campaigns run from tmpdir). */
 static const char *bin(void) {
-    static char abs[1024];
     absolute_lsan_suppressions();
-    if (!abs[0]) {
-        char *p = realpath(th_rlc_bin(), NULL);
-        cr_assert(p && strlen(p) < sizeof abs, "%s", th_rlc_bin());
-        snprintf(abs, sizeof abs, "%s", p);
-        free(p);
-    }
-    return abs;
+    return th_rlc_bin_abs();
 }
 
-/* `cd tmpdir && rlc ARGS` with one thread, stdout and stderr into out.txt and
- * err.txt; returns the exit code (a crash fails the test). */
+/* `cd tmpdir && rlc ARGS`: out.txt, err.txt; the exit code. */
 static int rlc(const char *args) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd %s && OMP_NUM_THREADS=1 %s %s > out.txt 2> err.txt", tmpdir,
-             bin(), args);
-    int rc = system(cmd);
-    cr_assert(WIFEXITED(rc), "rlc %s: status %#x", args, rc);
-    return WEXITSTATUS(rc);
+    return th_rlc_run(tmpdir, bin(), args);
 }
 
 static void dump(const char *name) {
-    char *t = slurp(tmp_path(name));
+    char *t = th_slurp(tmp_path(name));
     cr_log_error("%s:\n%s", name, t ? t : "(missing)");
     free(t);
 }
@@ -143,7 +106,7 @@ static int iso_utc(const char *t) {
 
 /* Each metrics.jsonl line as a JSON object (the array is malloc'd). */
 static json_t **read_metrics(const char *path, int *n) {
-    char *t = slurp(path);
+    char *t = th_slurp(path);
     cr_assert_not_null(t, "%s", path);
     json_t **rows = NULL;
     *n = 0;
@@ -266,13 +229,13 @@ Test(campaign, two_conditions_two_seeds) {
             snprintf(path, sizeof path, "%s/final/trainer_state.json", dir);
             cr_expect(exists(path), "%s", path);
             snprintf(path, sizeof path, "%s/config.yaml", dir);
-            char *cfg = slurp(path);
+            char *cfg = th_slurp(path);
             cr_assert_not_null(cfg, "%s", path);
             cr_expect(strstr(cfg, c ? "advantage: maxrl" : "advantage: grpo"), "%s", path);
             snprintf(want, sizeof want, "seed: %d", seeds[s]);
             cr_expect(strstr(cfg, want), "%s: no %s", path, want);
             free(cfg);
-            cr_expect_eq(count_lines(tmp_path("out/algos/grpo_s1/metrics.jsonl")), 4);
+            cr_expect_eq(th_count_lines(tmp_path("out/algos/grpo_s1/metrics.jsonl")), 4);
         }
     /* The summary's numbers against the test's own reading of the runs. */
     json_t *sum = load_json(tmp_path("out/algos/summary.json"));
@@ -311,11 +274,11 @@ Test(campaign, two_conditions_two_seeds) {
     }
     json_decref(sum);
     json_decref(m);
-    char *txt = slurp(tmp_path("out/algos/summary.txt"));
+    char *txt = th_slurp(tmp_path("out/algos/summary.txt"));
     cr_assert_not_null(txt);
     cr_expect(strstr(txt, "grpo ") && strstr(txt, "maxrl+b ") && strstr(txt, " ± "), "%s", txt);
     free(txt);
-    char *out = slurp(tmp_path("out.txt"));
+    char *out = th_slurp(tmp_path("out.txt"));
     cr_expect(strstr(out, "campaign algos: mean ± sample std"), "%s", out);
     free(out);
     cr_expect(exists(tmp_path("out/algos/compare/compare.txt")));
@@ -326,7 +289,7 @@ Test(campaign, two_conditions_two_seeds) {
 
     /* A changed setting of finished runs: rlc train refuses them (they are
      * marked failed with its message, exit 1); the unchanged ones are skipped. */
-    char *text = slurp(tmp_path("c.yaml"));
+    char *text = th_slurp(tmp_path("c.yaml"));
     char *lr = strstr(text, "2.0e-2");
     cr_assert_not_null(lr);
     memcpy(lr, "3.0e-2", 6);
@@ -346,7 +309,7 @@ Test(campaign, two_conditions_two_seeds) {
         }
     }
     json_decref(m);
-    out = slurp(tmp_path("out.txt"));
+    out = th_slurp(tmp_path("out.txt"));
     cr_expect(strstr(out, "grpo_s2                      done (skipped)"), "%s", out);
     free(out);
 }
@@ -413,7 +376,8 @@ static const char *run_status(int i, char *buf, size_t cap) {
 static void wait_running(pid_t pid, int i, const char *metrics) {
     char st[32];
     for (time_t t0 = time(NULL);;) {
-        if (!strcmp(run_status(i, st, sizeof st), "running") && count_lines(tmp_path(metrics)) >= 3)
+        if (!strcmp(run_status(i, st, sizeof st), "running") &&
+            th_count_lines(tmp_path(metrics)) >= 3)
             return;
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
@@ -460,11 +424,11 @@ Test(campaign, sigterm_then_rerun_skips_done_resumes_stopped) {
     cr_expect_str_eq(jstr(stopped, "signal"), "SIGTERM");
     int stop_step = (int)json_integer_value(json_object_get(stopped, "step"));
     json_decref(stopped);
-    int lines = count_lines(tmp_path("runs/stop/slow_s1/metrics.jsonl"));
+    int lines = th_count_lines(tmp_path("runs/stop/slow_s1/metrics.jsonl"));
     cr_expect_eq(stop_step, lines, "stopped at step %d with %d metrics lines", stop_step, lines);
     cr_assert_lt(lines, 5000, "the run ended before the signal");
     cr_expect(!exists(tmp_path("runs/stop/fast_s2")), "a run started after the signal");
-    char *log = slurp(tmp_path("c1.log"));
+    char *log = th_slurp(tmp_path("c1.log"));
     cr_expect(strstr(log, "stopped by SIGTERM: 1 done, 1 stopped, 2 not started"), "%s", log);
     cr_expect(strstr(log, "To resume"), "%s", log);
     free(log);
@@ -472,16 +436,16 @@ Test(campaign, sigterm_then_rerun_skips_done_resumes_stopped) {
     /* the rerun: the finished run untouched, the stopped one resumed */
     struct stat before, after;
     cr_assert_eq(stat(tmp_path("runs/stop/fast_s1/metrics.jsonl"), &before), 0);
-    char *fast_before = slurp(tmp_path("runs/stop/fast_s1/metrics.jsonl"));
+    char *fast_before = th_slurp(tmp_path("runs/stop/fast_s1/metrics.jsonl"));
     status = wait_for(spawn(tmp_path("c2.log"), args));
     if (!WIFEXITED(status) || WEXITSTATUS(status)) dump("c2.log");
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-    log = slurp(tmp_path("c2.log"));
+    log = th_slurp(tmp_path("c2.log"));
     cr_expect(strstr(log, "fast_s1                      done (skipped)"), "%s", log);
     cr_expect(strstr(log, "slow_s1                      resuming"), "%s", log);
     free(log);
     cr_assert_eq(stat(tmp_path("runs/stop/fast_s1/metrics.jsonl"), &after), 0);
-    char *fast_after = slurp(tmp_path("runs/stop/fast_s1/metrics.jsonl"));
+    char *fast_after = th_slurp(tmp_path("runs/stop/fast_s1/metrics.jsonl"));
     cr_expect_str_eq(fast_after, fast_before);
     cr_expect(before.st_mtim.tv_sec == after.st_mtim.tv_sec &&
                   before.st_mtim.tv_nsec == after.st_mtim.tv_nsec && before.st_ino == after.st_ino,
@@ -492,7 +456,7 @@ Test(campaign, sigterm_then_rerun_skips_done_resumes_stopped) {
     snprintf(want, sizeof want,
              "resuming from %s/runs/stop/slow_s1/checkpoints/checkpoint-%d (step %d)", tmpdir,
              stop_step, stop_step);
-    char *rlog = slurp(tmp_path("runs/stop/logs/slow_s1.log"));
+    char *rlog = th_slurp(tmp_path("runs/stop/logs/slow_s1.log"));
     cr_assert_not_null(rlog);
     cr_expect(strstr(rlog, want), "no '%s' in:\n%s", want, rlog);
     free(rlog);
@@ -519,7 +483,7 @@ Test(campaign, sigterm_then_rerun_skips_done_resumes_stopped) {
     cr_expect(exists(tmp_path("runs/stop/summary.json")));
     /* a third time: everything skipped, nothing run */
     cr_assert_eq(rlc("campaign c.yaml"), 0);
-    log = slurp(tmp_path("out.txt"));
+    log = th_slurp(tmp_path("out.txt"));
     cr_expect(!strstr(log, "running") && !strstr(log, "resuming"), "%s", log);
     free(log);
 }
@@ -542,10 +506,10 @@ Test(campaign, sigint_to_the_process_group_stops_with_checkpoint) {
     json_t *j = load_json(tmp_path("runs/stop/slow_s1/STOPPED"));
     cr_expect_str_eq(jstr(j, "signal"), "SIGINT");
     json_decref(j);
-    char *log = slurp(tmp_path("runs/stop/logs/slow_s1.log"));
+    char *log = th_slurp(tmp_path("runs/stop/logs/slow_s1.log"));
     cr_expect(!strstr(log, "second signal"), "%s", log);
     free(log);
-    log = slurp(tmp_path("c1.log"));
+    log = th_slurp(tmp_path("c1.log"));
     cr_expect(strstr(log, "--parallel 2"), "the resume hint keeps --parallel: %s", log);
     free(log);
     json_t *m = load_json(tmp_path("runs/stop/manifest.json"));
@@ -561,7 +525,7 @@ Test(campaign, sigint_to_the_process_group_stops_with_checkpoint) {
 static void refused(const char *text, const char *const *needles) {
     th_write_text(tmp_path("c.yaml"), text);
     int rc = rlc("campaign c.yaml");
-    char *err = slurp(tmp_path("err.txt"));
+    char *err = th_slurp(tmp_path("err.txt"));
     cr_expect_eq(rc, 2, "exit %d for:\n%s\nstderr: %s", rc, text, err);
     size_t len = strlen(err);
     cr_expect(len > 0 && strchr(err, '\n') == err + len - 1, "want one line, got: %s", err);
@@ -611,7 +575,7 @@ Test(campaign, bad_files_refused_with_one_line) {
 
 Test(campaign, help_and_dry_run) {
     cr_assert_eq(rlc("campaign --help"), 0);
-    char *out = slurp(tmp_path("out.txt"));
+    char *out = th_slurp(tmp_path("out.txt"));
     cr_expect(strstr(out, "usage: rlc campaign FILE.yaml") && strstr(out, "--parallel N") &&
                   strstr(out, "--dry-run"),
               "%s", out);
@@ -622,8 +586,8 @@ Test(campaign, help_and_dry_run) {
                                       "conditions:\n  - label: a\n  - label: b\n"
                                       "    overrides: {algorithm.advantage: maxrl}\n");
     cr_assert_eq(rlc("campaign c.yaml --dry-run"), 0);
-    out = slurp(tmp_path("out.txt"));
-    cr_expect_eq(count_lines(tmp_path("out.txt")), 4, "%s", out);
+    out = th_slurp(tmp_path("out.txt"));
+    cr_expect_eq(th_count_lines(tmp_path("out.txt")), 4, "%s", out);
     char want[2048];
     snprintf(want, sizeof want,
              "%s train %s/base.yaml algorithm.advantage=maxrl training.seed=4 "
@@ -637,7 +601,7 @@ Test(campaign, help_and_dry_run) {
     th_write_text(tmp_path("s.yaml"), "name: sfts\nbase: base.yaml\nseeds: [5]\ncommand: sft\n"
                                       "conditions:\n  - label: a\n");
     cr_assert_eq(rlc("campaign s.yaml --dry-run"), 0);
-    out = slurp(tmp_path("out.txt"));
+    out = th_slurp(tmp_path("out.txt"));
     snprintf(want, sizeof want, "%s sft %s/base.yaml training.seed=5 ", bin(), tmpdir);
     cr_expect(strstr(out, want), "want %s in:\n%s", want, out);
     free(out);
@@ -650,9 +614,9 @@ Test(campaign, help_and_dry_run) {
     snprintf(cmd, sizeof cmd, "%s campaign configs/campaigns/demo_algos.yaml --dry-run > %s 2>&1",
              bin(), tmp_path("demo.txt"));
     int rc = system(cmd);
-    out = slurp(tmp_path("demo.txt"));
+    out = th_slurp(tmp_path("demo.txt"));
     cr_expect(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "%s", out);
-    cr_expect_eq(count_lines(tmp_path("demo.txt")), 24, "%s", out);
+    cr_expect_eq(th_count_lines(tmp_path("demo.txt")), 24, "%s", out);
     /* {seed} in an override: each seed's own SFT model */
     cr_expect(strstr(out, " model.path=runs/demo_sft/s3/final optimizer.lr=1.0e-4 "
                           "algorithm.dynamic_sampling=false algorithm.advantage=maxrl "
@@ -683,7 +647,7 @@ Test(campaign, compare_per_seed_past_sixteen_runs) {
     for (int seed = 1; seed <= 2; seed++) {
         char path[1200];
         snprintf(path, sizeof path, "%s/runs/many/compare/s%d/compare.txt", tmpdir, seed);
-        char *t = slurp(path);
+        char *t = th_slurp(path);
         cr_assert_not_null(t, "%s", path);
         cr_expect(strstr(t, "c0") && strstr(t, "c8") && !strstr(t, "_s"), "%s", t);
         free(t);
@@ -730,7 +694,7 @@ Test(campaign, parallel_matches_sequential) {
         free_metrics(rb, nb);
     }
     /* two started before either ended */
-    char *out = slurp(tmp_path("out.txt"));
+    char *out = th_slurp(tmp_path("out.txt"));
     char *l2 = strchr(out, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
     cr_expect(!strncmp(l2, "  grpo_s1 ", 10) && strstr(l2, "running") < l3 &&
                   !strncmp(l3, "  maxrl_s1 ", 11) && strstr(l3, "running") < strchr(l3, '\n'),

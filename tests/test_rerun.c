@@ -39,29 +39,6 @@ TestSuite(rerun, .init = tmpdir_setup, .fini = tmpdir_teardown);
 #define RUN_LIMIT_S 300 /* one rlc run, also under ASan on a busy machine */
 
 /* Whole file, NUL-terminated (NULL if missing). */
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)len + 1);
-    cr_assert_not_null(b);
-    size_t got = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    b[got] = 0;
-    return b;
-}
-
-static int count_lines(const char *path) {
-    char *t = slurp(path);
-    int n = 0;
-    for (char *p = t; p && *p; p++)
-        n += *p == '\n';
-    free(t);
-    return n;
-}
-
 static int exists(const char *path) {
     struct stat sb;
     return lstat(path, &sb) == 0;
@@ -94,7 +71,7 @@ static pid_t spawn(const char *cfg, const char *log, int ignore_int, const char 
 }
 
 static void dump_log(const char *log) {
-    char *t = slurp(log);
+    char *t = th_slurp(log);
     cr_log_error("%s:\n%s", log, t ? t : "(missing)");
     free(t);
 }
@@ -116,7 +93,7 @@ static int wait_for(pid_t pid, const char *log) {
 
 /* Waits until path has at least n lines while pid runs. */
 static void wait_lines(pid_t pid, const char *path, int n, const char *log) {
-    for (time_t t0 = time(NULL); count_lines(path) < n;) {
+    for (time_t t0 = time(NULL); th_count_lines(path) < n;) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             dump_log(log);
@@ -140,7 +117,7 @@ static int run_sft(const char *cfg, const char *log, const char *const *args) {
 }
 
 static void expect_in_log(const char *log, const char *needle) {
-    char *t = slurp(log);
+    char *t = th_slurp(log);
     cr_assert_not_null(t, "%s", log);
     int ok = strstr(t, needle) != NULL;
     if (!ok) cr_log_error("%s:\n%s", log, t);
@@ -149,7 +126,7 @@ static void expect_in_log(const char *log, const char *needle) {
 }
 
 static void expect_not_in_log(const char *log, const char *needle) {
-    char *t = slurp(log);
+    char *t = th_slurp(log);
     cr_assert_not_null(t, "%s", log);
     int bad = strstr(t, needle) != NULL;
     if (bad) cr_log_error("%s:\n%s", log, t);
@@ -299,13 +276,13 @@ Test(rerun, overwrite_removes_the_old_run_only) {
     cr_assert_eq(run_sft(tmp_path("a.yaml"), tmp_path("a1.log"), args), 0);
     expect_not_in_log(tmp_path("a1.log"), "resuming from");
     /* Fresh: 3 steps, one checkpoint (2), the new config; checkpoint-4 gone. */
-    cr_assert_eq(count_lines(tmp_path("a/metrics.jsonl")), 3);
+    cr_assert_eq(th_count_lines(tmp_path("a/metrics.jsonl")), 3);
     cr_assert(exists(tmp_path("a/checkpoints/checkpoint-2")));
     cr_assert(!exists(tmp_path("a/checkpoints/checkpoint-4")));
-    char *cfg = slurp(tmp_path("a/config.yaml"));
+    char *cfg = th_slurp(tmp_path("a/config.yaml"));
     cr_assert(strstr(cfg, "lr: 0.02"), "%s", cfg);
     free(cfg);
-    char *state = slurp(tmp_path("a/final/trainer_state.json"));
+    char *state = th_slurp(tmp_path("a/final/trainer_state.json"));
     cr_assert(state && strstr(state, "\"step\": 3,"), "%s", state ? state : "(missing)");
     free(state);
     /* One log file: the old run's logs/ went with it. */
@@ -317,14 +294,14 @@ Test(rerun, overwrite_removes_the_old_run_only) {
         logs += e->d_name[0] != '.';
     closedir(d);
     cr_assert_eq(logs, 1);
-    char *mine = slurp(tmp_path("a/notes.txt"));
+    char *mine = th_slurp(tmp_path("a/notes.txt"));
     cr_assert(mine && !strcmp(mine, "mine\n"), "a file rlc did not write was touched");
     free(mine);
 }
 
 Test(rerun, finished_run_is_complete_and_untouched) {
     finished_run(0);
-    char *state = slurp(tmp_path("a/final/trainer_state.json"));
+    char *state = th_slurp(tmp_path("a/final/trainer_state.json"));
     cr_assert(state && strstr(state, "\"step\": 6,"), "%s", state ? state : "(missing)");
     free(state);
     char *before = snapshot(tmp_path("a"));
@@ -378,7 +355,7 @@ Test(rerun, stop_at_accuracy_ends_the_run_and_is_complete) {
     cr_assert(evals >= 2 && lines < 400 && lines % 5 == 0, "%d lines, %d evaluations", lines,
               evals);
     cr_assert(last_acc >= 0.25, "the last line's evaluation reached %g", last_acc);
-    char *state = slurp(tmp_path("s/final/trainer_state.json"));
+    char *state = th_slurp(tmp_path("s/final/trainer_state.json"));
     char want[128];
     snprintf(want, sizeof want, "{\"step\": %d,", lines);
     cr_assert(state && strstr(state, want) && strstr(state, "\"stopped_at_accuracy\": "), "%s",
@@ -435,11 +412,11 @@ Test(rerun, grown_steps_continue_from_the_newest_checkpoint) {
     for (int i = 0; i < 9; i++)
         cr_assert_eq(a[i], r[i], "step %d: loss %.17g, a 9-step run from scratch %.17g", i + 1,
                      a[i], r[i]);
-    char *state = slurp(tmp_path("a/final/trainer_state.json"));
+    char *state = th_slurp(tmp_path("a/final/trainer_state.json"));
     cr_assert(state && strstr(state, "\"step\": 9,"), "%s", state ? state : "(missing)");
     free(state);
-    char *wa = slurp(tmp_path("a/final/model.safetensors")),
-         *wr = slurp(tmp_path("ref/final/model.safetensors"));
+    char *wa = th_slurp(tmp_path("a/final/model.safetensors")),
+         *wr = th_slurp(tmp_path("ref/final/model.safetensors"));
     struct stat sa, sr;
     cr_assert_eq(stat(tmp_path("a/final/model.safetensors"), &sa), 0);
     cr_assert_eq(stat(tmp_path("ref/final/model.safetensors"), &sr), 0);
@@ -558,7 +535,7 @@ static void stop_with(int sig, const char *name) {
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 128 + sig) dump_log(tmp_path("s.log"));
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 128 + sig,
               "expected exit %d after %s, status %#x", 128 + sig, name, status);
-    int n = count_lines(tmp_path("s/metrics.jsonl"));
+    int n = th_count_lines(tmp_path("s/metrics.jsonl"));
     cr_assert_geq(n, 3);
     char path[1024], want[256];
     snprintf(path, sizeof path, "%s/s/checkpoints/checkpoint-%d/manifest.json", tmpdir, n);
@@ -587,7 +564,7 @@ static void stop_with(int sig, const char *name) {
              n);
     expect_in_log(tmp_path("s2.log"), want);
     cr_assert(!exists(tmp_path("s/STOPPED")), "STOPPED left after the run finished");
-    cr_assert_eq(count_lines(tmp_path("s/metrics.jsonl")), 2000);
+    cr_assert_eq(th_count_lines(tmp_path("s/metrics.jsonl")), 2000);
 }
 
 Test(rerun, sigint_exits_130_with_checkpoint) {
@@ -605,11 +582,11 @@ Test(rerun, second_sigint_aborts_without_checkpoint) {
     wait_lines(pid, tmp_path("w/metrics.jsonl"), 1, tmp_path("w.log"));
     /* Well inside step 2, not at the boundary where step 1's line appears. */
     usleep(300 * 1000);
-    cr_assert_eq(count_lines(tmp_path("w/metrics.jsonl")), 1, "steps too short for this test");
+    cr_assert_eq(th_count_lines(tmp_path("w/metrics.jsonl")), 1, "steps too short for this test");
     cr_assert_eq(kill(pid, SIGINT), 0);
     /* The second only once the first was handled (pending signals merge). */
     for (time_t t0 = time(NULL);;) {
-        char *t = slurp(tmp_path("w.log"));
+        char *t = th_slurp(tmp_path("w.log"));
         int seen = t && strstr(t, "stopping after the current step");
         free(t);
         if (seen) break;
@@ -626,7 +603,7 @@ Test(rerun, second_sigint_aborts_without_checkpoint) {
     int status = wait_for(pid, tmp_path("w.log"));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 130) dump_log(tmp_path("w.log"));
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status %#x", status);
-    cr_assert_eq(count_lines(tmp_path("w/metrics.jsonl")), 1, "the step in progress finished");
+    cr_assert_eq(th_count_lines(tmp_path("w/metrics.jsonl")), 1, "the step in progress finished");
     cr_assert(!exists(tmp_path("w/checkpoints")), "a checkpoint was written");
     cr_assert(!exists(tmp_path("w/STOPPED")));
     expect_in_log(tmp_path("w.log"), "second signal: stopping now, without a checkpoint");
@@ -642,7 +619,7 @@ Test(rerun, ignored_sigint_stays_ignored) {
     status = wait_for(pid, tmp_path("i.log"));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) dump_log(tmp_path("i.log"));
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-    cr_assert_eq(count_lines(tmp_path("i/metrics.jsonl")), 1500);
+    cr_assert_eq(th_count_lines(tmp_path("i/metrics.jsonl")), 1500);
     cr_assert(!exists(tmp_path("i/STOPPED")));
     cr_assert(!exists(tmp_path("i/checkpoints")));
     expect_not_in_log(tmp_path("i.log"), "stopping after the current step");
