@@ -87,6 +87,9 @@ static void put_num(char *out, size_t cap, double v, const char *fmt) {
         snprintf(out, cap, "-");
 }
 
+/* name, condition, status, step/total, reward, correct, eval, eta, updated */
+#define ROW_FMT "%-*s  %-16s %-8s %13s %7s %7s %6s %9s %8s\n"
+
 /* Prints the table once. Returns the status of listing the runs. */
 static rlc_status print_table(rlc_runs *runs) {
     rlc_run_info *v;
@@ -99,8 +102,8 @@ static rlc_status print_table(rlc_runs *runs) {
     int w = 4;
     for (int i = 0; i < n; i++)
         if ((int)strlen(v[i].id) > w) w = (int)strlen(v[i].id);
-    printf("%-*s  %-16s %-8s %13s %7s %7s %6s %9s %8s\n", w, "name", "condition", "status",
-           "step/total", "reward", "correct", "eval", "eta", "updated");
+    printf(ROW_FMT, w, "name", "condition", "status", "step/total", "reward", "correct", "eval",
+           "eta", "updated");
     for (int i = 0; i < n; i++) {
         status_row row = {"", NAN, NAN, NAN, NAN, NAN, NAN};
         if (rlc_runs_with_metrics(runs, v[i].id, fill_from_metrics, &row)) rlc_clear_error();
@@ -117,9 +120,8 @@ static rlc_status print_table(rlc_runs *runs) {
         double left = row.total - (isfinite(row.steps) ? row.steps : 0);
         put_duration(eta, sizeof eta, v[i].status == RLC_RUN_RUNNING ? left * row.step_time : NAN);
         put_duration(age, sizeof age, v[i].updated > 0 ? now - v[i].updated : NAN);
-        printf("%-*s  %-16s %-8s %13s %7s %7s %6s %9s %8s\n", w, v[i].id,
-               row.condition[0] ? row.condition : "-", rlc_run_status_str(v[i].status), steps,
-               reward, correct, eval, eta, age);
+        printf(ROW_FMT, w, v[i].id, row.condition[0] ? row.condition : "-",
+               rlc_run_status_str(v[i].status), steps, reward, correct, eval, eta, age);
     }
     if (!n) printf("(no runs: no folder holding metrics.jsonl)\n");
     free(v);
