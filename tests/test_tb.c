@@ -1185,8 +1185,8 @@ Test(tb_run, grpo_tags_use_the_names_the_seeds_list) {
 
 /* SFT over a 10-record jsonl set, 4 examples a step: train/epoch after step s
  * is (s + 1) * 4 / 10, in tb/ and as "epoch" in metrics.jsonl; the
- * logging.wandb_* keys are among the hparams. */
-Test(tb_run, sft_writes_train_epoch_over_a_jsonl_set) {
+ * logging.wandb_* keys are among the hparams. Then GRPO over the same set. */
+Test(tb_run, train_epoch_over_a_jsonl_set_sft_and_grpo) {
     FILE *f = fopen(tmp_path("qa.jsonl"), "w");
     cr_assert_not_null(f);
     for (int i = 0; i < 10; i++)
@@ -1247,4 +1247,24 @@ Test(tb_run, sft_writes_train_epoch_over_a_jsonl_set) {
     }
     free(ents);
     cr_assert(found, "logging.wandb_* not among the hparams");
+
+    /* GRPO from that model over the same set, 3 prompts a step: (s + 1) * 3 / 10 */
+    snprintf(text, sizeof text,
+             "model: {path: %s/runs/sftj/final}\n"
+             "tokenizer: {kind: byte, chat: none}\n"
+             "data: {source: jsonl, path: %s, max_prompt_tokens: 48}\n"
+             "algorithm: {group_size: 2, max_new_tokens: 6}\n"
+             "training: {steps: 4, batch_size: 3, seed: 1}\n"
+             "logging: {run_dir: %s/runs, run_name: grpoj, tensorboard: true, console: false}\n"
+             "checkpoint: {save_every: 0, resume: never}\n",
+             tmpdir, tmp_path("qa.jsonl"), tmpdir);
+    spit(tmp_path("grpoj.yaml"), text, strlen(text));
+    snprintf(args, sizeof args, "train %s", tmp_path("grpoj.yaml"));
+    cr_assert_eq(run_rlc(args), 0);
+    read_tb(tmp_path("runs/grpoj/tb"), &v);
+    cr_assert_eq(scalar_count(&v, "train/epoch"), 4);
+    for (int i = 0; i < v.n; i++)
+        if (!strcmp(v.s[i].tag, "train/epoch"))
+            cr_assert_eq(v.s[i].value, (float)((v.s[i].step + 1) * 3 / 10.0), "step %lld: %g",
+                         v.s[i].step, v.s[i].value);
 }
