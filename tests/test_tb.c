@@ -731,6 +731,7 @@ typedef struct tb_view {
     scalar s[2048];
     int n, hists, texts, hparams, files;
     long long hist_steps[64], text_steps[16];
+    char hist_tags[64][128];
 } tb_view;
 
 static int by_name(const struct dirent **a, const struct dirent **b) {
@@ -779,6 +780,7 @@ static void read_tb(const char *dir_arg, tb_view *v) {
             long long step = (long long)fnum(lv, nl, e, "step");
             if (find(lv, nl, e, "summary.value.histo.num")) {
                 cr_assert_lt(v->hists, 64);
+                if (tag) unquote(tag->val, v->hist_tags[v->hists], sizeof v->hist_tags[0]);
                 v->hist_steps[v->hists++] = step;
             }
             if (pn && !strcmp(pn->val, "\"text\"")) {
@@ -1127,4 +1129,142 @@ Test(tb, cut_keeps_earlier_steps_and_drops_a_torn_tail) {
     cr_assert_eq(count_event_files(tmp_path("tb")), 0);
     cr_assert_eq(rlc_tb_cut(tmp_path("missing"), 3), RLC_OK);
     free(path);
+}
+
+/* ---- the tag names W&B users know (seeds 000, 001, 004; README "W&B") ---- */
+
+/* How many scalars v holds under tag. */
+static int scalar_count(const tb_view *v, const char *tag) {
+    int n = 0;
+    for (int i = 0; i < v->n; i++)
+        n += !strcmp(v->s[i].tag, tag);
+    return n;
+}
+
+static int hist_count(const tb_view *v, const char *tag) {
+    int n = 0;
+    for (int i = 0; i < v->hists; i++)
+        n += !strcmp(v->hist_tags[i], tag);
+    return n;
+}
+
+/* The tags `wandb sync --sync-tensorboard` turns into W&B metric names, as the
+ * seeds list them: train/loss, train/learning_rate, train/grad_norm every step,
+ * rewards/{name}_mean|_max|_min every step and _hist every histogram_every,
+ * and the others README's W&B table lists,
+ * final/{name}_mean|_std|_max|_min|_total_samples once at the end. The
+ * arithmetic source is endless, so there is no train/epoch. */
+Test(tb_run, grpo_tags_use_the_names_the_seeds_list) {
+    tiny_sft();
+    tiny_grpo("grpo", 6, 0, "never");
+    static tb_view v;
+    read_tb(tmp_path("runs/grpo/tb"), &v);
+    static const char *const train[] = {"train/loss", "train/learning_rate", "train/grad_norm",
+                                        "train/rewards/mean_reward", "train/rewards/correct_rate"};
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(scalar_count(&v, train[i]), 6, "%s", train[i]);
+    cr_assert_eq(scalar_count(&v, "train/lr"), 0);
+    cr_assert_eq(scalar_count(&v, "train/epoch"), 0, "an endless source has no epochs");
+    static const char *const names[] = {"format_approx", "number_check"};
+    char tag[160];
+    for (int r = 0; r < 2; r++) {
+        static const char *const per_step[] = {"mean", "max", "min", "std", "recent_mean"};
+        for (int i = 0; i < 5; i++) {
+            snprintf(tag, sizeof tag, "rewards/%s_%s", names[r], per_step[i]);
+            cr_assert_eq(scalar_count(&v, tag), 6, "%s", tag);
+        }
+        snprintf(tag, sizeof tag, "rewards/%s_hist", names[r]);
+        cr_assert_eq(hist_count(&v, tag), 3, "%s (histogram_every 2 over 6 steps)", tag);
+        static const char *const final[] = {"mean", "std", "max", "min", "total_samples"};
+        for (int i = 0; i < 5; i++) {
+            snprintf(tag, sizeof tag, "final/%s_%s", names[r], final[i]);
+            cr_assert_eq(scalar_count(&v, tag), 1, "%s", tag);
+        }
+    }
+}
+
+/* SFT over a 10-record jsonl set, 4 examples a step: train/epoch after step s
+ * is (s + 1) * 4 / 10, in tb/ and as "epoch" in metrics.jsonl; the
+ * logging.wandb_* keys are among the hparams. Then GRPO over the same set. */
+Test(tb_run, train_epoch_over_a_jsonl_set_sft_and_grpo) {
+    FILE *f = fopen(tmp_path("qa.jsonl"), "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 10; i++)
+        fprintf(f, "{\"question\": \"q%d: what is %d+1?\", \"answer\": \"%d+1=%d\\n#### %d\"}\n", i,
+                i, i, i + 1, i + 1);
+    fclose(f);
+    char text[2048], args[600];
+    snprintf(text, sizeof text,
+             "model: {path: \"\", from_scratch: true, layers: 1, hidden: 16, heads: 2, "
+             "kv_heads: 2, intermediate: 32, max_seq: 96, seed: 1}\n"
+             "tokenizer: {kind: byte, chat: none}\n"
+             "data: {source: jsonl, path: %s, max_prompt_tokens: 48}\n"
+             "training: {mode: sft, steps: 5, batch_size: 4, seed: 1}\n"
+             "optimizer: {lr: 1.0e-3}\n"
+             "logging: {run_dir: %s/runs, run_name: sftj, tensorboard: true, console: false,\n"
+             "          wandb_project: proj-x, wandb_tags: [a, b]}\n"
+             "checkpoint: {save_every: 0, resume: never}\n",
+             tmp_path("qa.jsonl"), tmpdir);
+    spit(tmp_path("sftj.yaml"), text, strlen(text));
+    snprintf(args, sizeof args, "sft %s", tmp_path("sftj.yaml"));
+    cr_assert_eq(run_rlc(args), 0);
+    static tb_view v;
+    read_tb(tmp_path("runs/sftj/tb"), &v);
+    static const char *const train[] = {"train/loss", "train/learning_rate", "train/grad_norm",
+                                        "train/epoch"};
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(scalar_count(&v, train[i]), 5, "%s", train[i]);
+    static json_t *m[8];
+    int nm = read_jsonl(tmp_path("runs/sftj/metrics.jsonl"), m, 8);
+    cr_assert_eq(nm, 5);
+    for (int i = 0; i < v.n; i++) {
+        if (strcmp(v.s[i].tag, "train/epoch")) continue;
+        float want = (float)((v.s[i].step + 1) * 4 / 10.0);
+        cr_assert_eq(v.s[i].value, want, "train/epoch at step %lld: %g, want %g", v.s[i].step,
+                     v.s[i].value, want);
+        json_t *e = json_object_get(m[v.s[i].step], "epoch");
+        cr_assert(json_is_number(e));
+        cr_assert_float_eq(json_number_value(e), (v.s[i].step + 1) * 0.4, 1e-12);
+    }
+    for (int i = 0; i < nm; i++)
+        json_decref(m[i]);
+    cr_assert_eq(v.hparams, 1);
+    /* the hparams summary names every key with its value: look for the raw bytes */
+    struct dirent **ents;
+    int ne = scandir(tmp_path("runs/sftj/tb"), &ents, NULL, by_name);
+    int found = 0;
+    for (int i = 0; i < ne; i++) {
+        if (!strncmp(ents[i]->d_name, "events.out.tfevents.", 20)) {
+            char path[600];
+            snprintf(path, sizeof path, "%s/runs/sftj/tb/%s", tmpdir, ents[i]->d_name);
+            size_t len;
+            uint8_t *buf = slurp(path, &len);
+            found = memmem(buf, len, "logging.wandb_project", 21) &&
+                    memmem(buf, len, "proj-x", 6) && memmem(buf, len, "logging.wandb_tags", 18);
+            free(buf);
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    cr_assert(found, "logging.wandb_* not among the hparams");
+
+    /* GRPO from that model over the same set, 3 prompts a step: (s + 1) * 3 / 10 */
+    snprintf(text, sizeof text,
+             "model: {path: %s/runs/sftj/final}\n"
+             "tokenizer: {kind: byte, chat: none}\n"
+             "data: {source: jsonl, path: %s, max_prompt_tokens: 48}\n"
+             "algorithm: {group_size: 2, max_new_tokens: 6}\n"
+             "training: {steps: 4, batch_size: 3, seed: 1}\n"
+             "logging: {run_dir: %s/runs, run_name: grpoj, tensorboard: true, console: false}\n"
+             "checkpoint: {save_every: 0, resume: never}\n",
+             tmpdir, tmp_path("qa.jsonl"), tmpdir);
+    spit(tmp_path("grpoj.yaml"), text, strlen(text));
+    snprintf(args, sizeof args, "train %s", tmp_path("grpoj.yaml"));
+    cr_assert_eq(run_rlc(args), 0);
+    read_tb(tmp_path("runs/grpoj/tb"), &v);
+    cr_assert_eq(scalar_count(&v, "train/epoch"), 4);
+    for (int i = 0; i < v.n; i++)
+        if (!strcmp(v.s[i].tag, "train/epoch"))
+            cr_assert_eq(v.s[i].value, (float)((v.s[i].step + 1) * 3 / 10.0), "step %lld: %g",
+                         v.s[i].step, v.s[i].value);
 }

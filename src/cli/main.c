@@ -1,11 +1,11 @@
 #include "cli/cli.h"
 
+#include "base/version.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define RLC_VERSION "0.1.0"
 
 static const rlc_command commands[] = {
     {"info", "print a model's architecture, parameter count, dtype and memory", rlc_cmd_info},

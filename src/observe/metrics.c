@@ -56,7 +56,7 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
       NOFRAC, "longest completion, tokens"),
     M(RLC_M_GRAD_NORM, "grad_norm", "train/grad_norm", A, RLC_MF_F32, "gnorm", 8, "%.2e", NOFRAC,
       "global gradient L2 norm before clipping"),
-    M(RLC_M_LR, "lr", "train/lr", A, RLC_MF_F32, "lr", 7, "%.1e", NOFRAC,
+    M(RLC_M_LR, "lr", "train/learning_rate", A, RLC_MF_F32, "lr", 7, "%.1e", NOFRAC,
       "learning rate of this step"),
     M(RLC_M_STEP_TIME, "step_time_s", "train/step_time_s", A, RLC_MF_TIME, "s/step", 6, "%.2f",
       NOFRAC, "wall seconds of the step"),
@@ -132,6 +132,9 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
        "train/dynamic_sampling/dropped_groups", RLC_MF_INT, NULL, 0, NULL,
        "dynamic sampling: prompt groups with all rewards equal dropped and replaced this step"),
 #undef TF
+    M(RLC_M_EPOCH, "epoch", "train/epoch", A, RLC_MF_SPARSE, NULL, 0, NULL, NOFRAC,
+      "passes over the training records so far: training items used after this step / training "
+      "records (jsonl data only; the arithmetic source is endless and has none)"),
 };
 
 /* Plot text by id: {label, axis label with unit}; ids left out have none. */

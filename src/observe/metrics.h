@@ -74,6 +74,8 @@ typedef enum rlc_metric_id {
     /* algorithm.dynamic_sampling only */
     RLC_M_SAMPLING_ROUNDS,
     RLC_M_DROPPED_GROUPS,
+    /* a jsonl data set only (an endless source has no epochs) */
+    RLC_M_EPOCH,
     RLC_M_COUNT
 } rlc_metric_id;
 

@@ -5,6 +5,7 @@
 #include "base/numfmt.h"
 #include "observe/log.h"
 #include "train/checkpoint.h"
+#include "train/runinfo.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -293,8 +294,9 @@ rlc_status rlc_run_final_step(const char *run_dir, long *step, int *early) {
 /* ---- overwrite ---- */
 
 rlc_status rlc_rerun_clear(const char *run_dir) {
-    static const char *const names[] = {RLC_RUN_STOPPED, "final", "checkpoints", "metrics.jsonl",
-                                        "emergence",     "tb",    "logs",        RLC_RUN_CONFIG};
+    static const char *const names[] = {RLC_RUN_STOPPED, "final",        "checkpoints",
+                                        "metrics.jsonl", "emergence",    "tb",
+                                        "logs",          RLC_RUN_CONFIG, RLC_RUN_INFO};
     char path[PATH_CAP];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         RLC_TRY(rlc_path_join(path, sizeof path, run_dir, names[i]));

@@ -7,6 +7,7 @@
 #include "train/checkpoint.h"
 #include "train/final.h"
 #include "train/resume.h"
+#include "train/runinfo.h"
 #include "train/sft.h"
 
 #include <jansson.h>
@@ -236,7 +237,7 @@ static rlc_adamw_params make_adamw(const rlc_run_config *c) {
  * counters and shape, and the evaluation when there was one. */
 static void fill_record(rlc_metric_record *r, const char *condition, const rlc_step_stats *ss,
                         const rlc_run_config *c, int grpo, long run_correct, long run_total,
-                        const rlc_eval_result *ev, double val_loss) {
+                        const rlc_eval_result *ev, double val_loss, double epoch) {
     double *v = r->v;
     rlc_metric_record_init(r);
     snprintf(r->condition, sizeof r->condition, "%s", condition);
@@ -249,6 +250,7 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
     v[RLC_M_BATCH_SIZE] = c->training.batch_size;
     v[RLC_M_VAL_LOSS] = val_loss;
     v[RLC_M_SKIPPED_STEPS] = ss->skipped_steps;
+    v[RLC_M_EPOCH] = epoch;
     if (ev) {
         v[RLC_M_EVAL_ACCURACY] = ev->accuracy;
         v[RLC_M_EVAL_MEAN_REWARD] = ev->mean_reward;
@@ -514,6 +516,8 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     if (st == RLC_OK) st = rlc_mkdir_p(dir);
     if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, RLC_RUN_CONFIG);
     if (st == RLC_OK) st = rlc_run_config_write(cfg, path);
+    if (st == RLC_OK)
+        st = rlc_run_info_write(c, dir, name, condition, plan.action == RLC_RERUN_RESUME);
     if (st == RLC_OK) st = rlc_run_clear_stopped(dir);
     rlc_sinks *sinks = NULL;
     if (st == RLC_OK) st = open_sinks(c, &rw, dir, name, grpo, start, &sinks);
@@ -569,7 +573,12 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
             if (st) break;
         }
         rlc_metric_record rec;
-        fill_record(&rec, condition, &ss, c, grpo, run_correct, run_total, evp, val_loss);
+        /* items used so far: GRPO's cursor (dynamic sampling takes more than B), SFT's
+         * (step + 1) x batch */
+        double used =
+            grpo ? (double)rlc_grpo_cursor(g) : (double)(step + 1) * c->training.batch_size;
+        double epoch = src.n_train ? used / (double)src.n_train : NAN;
+        fill_record(&rec, condition, &ss, c, grpo, run_correct, run_total, evp, val_loss, epoch);
         int n_samples = 0;
         if (grpo) {
             const rlc_sample_view *views;

@@ -323,6 +323,18 @@ static const rc_key keys[] = {
        "warn after this many steps in a row without a correct completion (0 = off)"),
     KF(logging, warn_max_token_rate, "0.5", 0, 1, RC_GRPO | RC_RERUN,
        "warn when at least this share of completions hits max_new_tokens (0 = off)"),
+    KS(logging, wandb_project, "", RC_ALL | RC_RERUN,
+       "W&B project for a later `wandb sync --sync-tensorboard` of tb/; kept in run_info.json "
+       "and the TensorBoard hparams (rlc itself never contacts W&B)"),
+    KS(logging, wandb_entity, "", RC_ALL | RC_RERUN,
+       "W&B team or user (\"\" = the sync's default); kept in run_info.json"),
+    KS(logging, wandb_group, "", RC_ALL | RC_RERUN,
+       "W&B group of related runs (\"\" = none); kept in run_info.json"),
+    K(logging, wandb_tags, RC_LIST, "", 0, 0, RC_ALL | RC_RERUN, NULL,
+      "W&B tags, a list of names; kept in run_info.json"),
+    KS(logging, wandb_run_name, "", RC_ALL | RC_RERUN,
+       "W&B run name (\"\" = none chosen); kept in run_info.json next to the run's "
+       "name and condition"),
 
     KI(checkpoint, save_every, "50", 0, INT_MAX, RC_ALL | RC_RERUN,
        "steps between checkpoints (0 = final only)"),

@@ -160,6 +160,10 @@ typedef struct rlc_run_config {
         double warn_grad_spike;
         int warn_no_correct_steps;
         double warn_max_token_rate;
+        /* Weights & Biases names, kept in run_info.json and the hparams for a later
+         * `wandb sync --sync-tensorboard` (rlc itself never talks to W&B) */
+        char *wandb_project, *wandb_entity, *wandb_group, *wandb_run_name;
+        rlc_rc_list wandb_tags;
     } logging;
     struct {
         int save_every, keep_last, keep_every;
