@@ -311,6 +311,13 @@ Test(runtools, top_once_finished_sft) {
     cr_assert_eq(rlc("top missing"), 2);
     cr_assert_eq(rlc("top"), 2);
     cr_assert_eq(rlc("top f --interval 0"), 2);
+    /* a folder of runs, or one without metrics.jsonl, is no run */
+    cr_assert_eq(rlc("top --once ."), 2);
+    char *t = th_slurp(tmp_path("err.txt"));
+    cr_assert(strstr(t, "holds runs but is none: rlc top ./f"), "%s", t);
+    free(t);
+    mkdir(tmp_path("empty"), 0755);
+    cr_assert_eq(rlc("top --once empty"), 2);
 }
 
 Test(runtools, top_once_grpo) {

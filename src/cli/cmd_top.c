@@ -71,8 +71,12 @@ static void sparkline(rlc_strbuf *b, const char *label, const double *v, int n, 
         if (isfinite(v[j])) last = v[j];
     rlc_sb_printf(b, "%-7s", label);
     for (int i = 0; i < width; i++) {
+        if (!isfinite(mean[i])) {
+            rlc_sb_cstr(b, " ");
+            continue;
+        }
         int level = hi > lo ? (int)lround((mean[i] - lo) / (hi - lo) * 7) : 3;
-        rlc_sb_cstr(b, isfinite(mean[i]) ? bars[level < 0 ? 0 : level > 7 ? 7 : level] : " ");
+        rlc_sb_cstr(b, bars[level < 0 ? 0 : level > 7 ? 7 : level]);
     }
     rlc_sb_printf(b, "  last %.4g  (%.4g .. %.4g)\n", last, lo, hi);
 }
@@ -140,18 +144,21 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* One frame of the run at the registry's root into b. */
-static void draw(rlc_runs *runs, const char *dir, frame *f, int interactive, double interval) {
+/* One frame of the run at the registry's root into b. Returns 0, or -1 when
+ * the folder is no run (yet): the frame then says so. */
+static int draw(rlc_runs *runs, const char *dir, frame *f, int interactive, double interval) {
     rlc_run_info *v = NULL, info;
     int n = 0, found = 0;
     if (rlc_runs_list(runs, &v, &n)) rlc_clear_error();
     for (int i = 0; i < n && !found; i++)
         if (!v[i].rel[0]) info = v[i], found = 1;
+    if (!found && n)
+        rlc_sb_printf(f->b, "%s holds runs but is none: rlc top %s/%s, or rlc status %s\n", dir,
+                      dir, v[0].rel, dir);
+    else if (!found)
+        rlc_sb_printf(f->b, "%s: no metrics.jsonl (yet)\n", dir);
     free(v);
-    if (!found) {
-        rlc_sb_printf(f->b, "%s: no metrics.jsonl yet\n", dir);
-        return;
-    }
+    if (!found) return -1;
     rlc_cli_run_row row;
     rlc_cli_run_row_fill(runs, &info, &row);
     char steps[64], eta[32], age[32];
@@ -185,12 +192,13 @@ static void draw(rlc_runs *runs, const char *dir, frame *f, int interactive, dou
     }
     if (!nw) {
         rlc_sb_cstr(f->b, "\nwarnings: none\n");
-        return;
+        return 0;
     }
     rlc_sb_printf(f->b, "\nwarnings (%d in the newest log, the last %d):\n", nw,
                   nw < MAX_WARNINGS ? nw : MAX_WARNINGS);
     for (int i = 0; i < nw && i < MAX_WARNINGS; i++)
         rlc_sb_printf(f->b, "  %s\n", warns[i]);
+    return 0;
 }
 
 /* ---- the terminal ---- */
@@ -257,11 +265,13 @@ static int run_screen(rlc_runs *runs, const char *dir, double interval) {
         rlc_sb_reset(&b);
         draw(runs, dir, &f, 1, interval);
         fputs("\033[H", stdout);
-        for (const char *p = b.p; p && *p;) { /* each line cleared to its end */
+        int line = 0; /* each line cleared to its end; no newline after the last row */
+        for (const char *p = b.p; p && *p && line < lines; line++) {
             const char *nl = strchr(p, '\n');
             size_t len = nl ? (size_t)(nl - p) : strlen(p);
+            fputs(line ? "\r\n" : "", stdout);
             fwrite(p, 1, len, stdout);
-            fputs("\033[K\r\n", stdout);
+            fputs("\033[K", stdout);
             p += len + (nl != NULL);
         }
         fputs("\033[J", stdout);
@@ -325,12 +335,13 @@ int rlc_cmd_top(int argc, char **argv) {
     if (once || !isatty(STDOUT_FILENO)) {
         rlc_strbuf b = {0};
         frame f = {&b, ONCE_WIDTH, ONCE_ROWS};
-        draw(runs, dir, &f, 0, interval);
-        fputs(b.p ? b.p : "", stdout);
+        int run = draw(runs, dir, &f, 0, interval);
+        fputs(b.p ? b.p : "", run ? stderr : stdout);
         rlc_sb_free(&b);
+        if (run) sig = -1;
     } else {
         sig = run_screen(runs, dir, interval);
     }
     rlc_runs_free(runs);
-    return sig == SIGINT ? 0 : sig ? 128 + sig : 0;
+    return sig < 0 ? 2 : sig == SIGINT ? 0 : sig ? 128 + sig : 0;
 }
