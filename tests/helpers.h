@@ -38,6 +38,21 @@ void th_write_file(const char *path, const char *text);
 /* Sets path's modification (and access) time to `age` seconds ago. */
 void th_set_age(const char *path, double age);
 
+/* A from-scratch GRPO config of 4 steps (1 layer, byte tokenizer, groups of 2,
+ * evaluation every 2 steps) that trains in about a second, writing
+ * RUN_DIR/RUN_NAME (both string literals). */
+#define TH_TINY_GRPO_YAML(run_dir, run_name)                                                       \
+    "model: {path: \"\", from_scratch: true, layers: 1, hidden: 32, heads: 2, "                    \
+    "kv_heads: 2,\n        intermediate: 64, max_seq: 64, seed: 1}\n"                              \
+    "tokenizer: {kind: byte, chat: none}\n"                                                        \
+    "data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: \"+\",\n"                    \
+    "       max_prompt_tokens: 16, eval_size: 4, seed: 7}\n"                                       \
+    "training: {steps: 4, batch_size: 2, eval_every: 2}\n"                                         \
+    "algorithm: {group_size: 2, max_new_tokens: 8, temperature: 1.0}\n"                            \
+    "optimizer: {warmup_steps: 0, lr: 1.0e-2}\n"                                                   \
+    "logging: {run_dir: " run_dir ", run_name: " run_name ", tensorboard: false}\n"                \
+    "checkpoint: {save_every: 0}\n"
+
 /* A tiny byte-vocabulary Llama (1 layer, hidden 32, vocabulary 258) saved to
  * DIR in F32 with rope_theta theta, plus rlc_tokenizer.json: a base model for
  * LoRA runs of a few seconds. */

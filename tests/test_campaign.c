@@ -66,17 +66,7 @@ static void dump(const char *name) {
 /* A 1-layer byte model from scratch on 1-digit additions: steps of well
  * under a millisecond; the campaign sets run_dir, run_name and seed. */
 static void write_base(void) {
-    th_write_text(tmp_path("base.yaml"),
-                  "model: {path: \"\", from_scratch: true, layers: 1, hidden: 32, heads: 2, "
-                  "kv_heads: 2,\n        intermediate: 64, max_seq: 64, seed: 1}\n"
-                  "tokenizer: {kind: byte, chat: none}\n"
-                  "data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: \"+\",\n"
-                  "       max_prompt_tokens: 16, eval_size: 4, seed: 7}\n"
-                  "training: {steps: 4, batch_size: 2, eval_every: 2}\n"
-                  "algorithm: {group_size: 2, max_new_tokens: 8, temperature: 1.0}\n"
-                  "optimizer: {warmup_steps: 0, lr: 1.0e-2}\n"
-                  "logging: {run_dir: elsewhere, run_name: r, tensorboard: false}\n"
-                  "checkpoint: {save_every: 0}\n");
+    th_write_text(tmp_path("base.yaml"), TH_TINY_GRPO_YAML("elsewhere", "r"));
 }
 
 static json_t *load_json(const char *path) {

@@ -1,5 +1,6 @@
-/* rlc diff, rlc status and rlc init through the CLI binary ($RLC_BIN), on
- * tiny SFT runs trained from scratch (milliseconds a step).
+/* rlc diff, rlc status, rlc init and rlc top through the CLI binary
+ * ($RLC_BIN), on tiny SFT and GRPO runs trained from scratch (milliseconds a
+ * step).
  *
  * diff: two runs that differ in optimizer.lr and logging.log_every list both
  * (the latter marked as a key a rerun may change) and exit 1; a run against
@@ -7,7 +8,11 @@
  * config exits 2. status: a finished run, a run stopped by SIGTERM, a fake
  * crashed run (old metrics.jsonl, no final/) and a fake live one, each with
  * its status, steps and last values. init: the starter config of each mode
- * (from scratch, and on a model directory) passes --check. */
+ * (from scratch, and on a model directory) passes --check. top: --once on a
+ * finished SFT run, a finished GRPO run (status, step/total, last loss or
+ * reward, rows, the log's warnings) and a fake live run (whole frame); the
+ * full screen in a tmux pane of its own server: shown, then gone with exit 0
+ * after q and after Ctrl-C. */
 #include "helpers.h"
 #include "tmpdir.h"
 
@@ -268,4 +273,154 @@ Test(runtools, init_configs_pass_check) {
     /* stdout without --out */
     cr_assert_eq(rlc("init --mode sft"), 0);
     expect_out("# rlc starter configuration (rlc init --mode sft)");
+}
+
+/* ---- top ---- */
+
+/* The last line's value of key in run/metrics.jsonl as rlc top prints it
+ * ("%.4g"), into out. */
+static void last_value_text(const char *run, const char *key, char *out, size_t cap) {
+    char path[128];
+    snprintf(path, sizeof path, "%.64s/metrics.jsonl", run);
+    char *t = th_slurp(tmp_path(path));
+    cr_assert_not_null(t);
+    char *end = t + strlen(t) - 1, *line = end;
+    while (line > t && line[-1] != '\n')
+        line--;
+    char want[128];
+    snprintf(want, sizeof want, "\"%s\":", key);
+    char *at = strstr(line, want);
+    cr_assert_not_null(at, "no %s in the last line of %s", key, path);
+    snprintf(out, cap, "last %.4g", strtod(at + strlen(want), NULL));
+    free(t);
+}
+
+Test(runtools, top_once_finished_sft) {
+    sft_config("f.yaml", ".", "f", 4, "1.0e-2", 1);
+    run_to_end("f.yaml");
+    cr_assert_eq(rlc("top --once f"), 0);
+    expect_out("f  sft+ce  finished  step 4/4  eta -  updated ");
+    expect_out("100% [####################] 4/4 ");
+    char want[64];
+    last_value_text("f", "loss", want, sizeof want);
+    expect_out(want);
+    expect_out("\n step     loss    gnorm      lr\n");
+    expect_out("\n    3 ");
+    cr_assert_eq(rlc("top --help"), 0);
+    expect_out("usage: rlc top RUN_DIR");
+    cr_assert_eq(rlc("top missing"), 2);
+    cr_assert_eq(rlc("top"), 2);
+    cr_assert_eq(rlc("top f --interval 0"), 2);
+    /* a folder of runs, or one without metrics.jsonl, is no run */
+    cr_assert_eq(rlc("top --once ."), 2);
+    char *t = th_slurp(tmp_path("err.txt"));
+    cr_assert(strstr(t, "holds runs but is none: rlc top ./f"), "%s", t);
+    free(t);
+    mkdir(tmp_path("empty"), 0755);
+    cr_assert_eq(rlc("top --once empty"), 2);
+}
+
+Test(runtools, top_once_grpo) {
+    th_write_text(tmp_path("g.yaml"), TH_TINY_GRPO_YAML(".", "g"));
+    int rc = rlc("train g.yaml");
+    if (rc) dump("err.txt");
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(rlc("top --once g"), 0);
+    expect_out("g  grpo+none  finished  step 4/4  eta -  updated ");
+    char want[64];
+    last_value_text("g", "mean_reward", want, sizeof want);
+    char line[96];
+    snprintf(line, sizeof line, "\nreward ");
+    expect_out(line);
+    expect_out(want);
+    expect_out("\n step reward correct     loss    gnorm      lr  eval\n");
+    expect_out("\n    3 ");
+    /* every reward 0 at this size: the trainer's zero-std warning, from logs/ */
+    expect_out("no learning signal");
+}
+
+/* A live fake run: 2 steps of 2 s, rewards 0.25 then 0.75, 10 steps in its
+ * config, one warning in its log. */
+static void fake_live_run(void) {
+    th_write_file(tmp_path("live/metrics.jsonl"),
+                  "{\"step\":0,\"condition\":\"grpo+none\",\"loss\":0.5,\"mean_reward\":0.25,"
+                  "\"correct_count\":1,\"total_count\":4,\"step_time_s\":2}\n"
+                  "{\"step\":1,\"condition\":\"grpo+none\",\"loss\":0.25,\"mean_reward\":0.75,"
+                  "\"correct_count\":3,\"total_count\":4,\"eval/accuracy\":0.375,"
+                  "\"step_time_s\":2}\n");
+    th_write_file(tmp_path("live/config.yaml"), "training: {steps: 10}\n");
+    th_write_file(tmp_path("live/logs/20260101T000000_live.log"),
+                  "2026-01-01 00:00:00.000 INFO  step 0\n"
+                  "2026-01-01 00:00:01.000 WARN  step 1: grad norm spike\n");
+}
+
+Test(runtools, top_once_live) {
+    fake_live_run();
+    cr_assert_eq(rlc("top --once live"), 0);
+    expect_out("live  grpo+none  running  step 2/10  eta 00:16  updated ");
+    expect_out(" 20% [####                ] 2/10 00:04<00:16 2.00s/step\n");
+    expect_out("\nreward ▁█  last 0.75  (0.25 .. 0.75)\n"
+               "loss   █▁  last 0.25  (0.25 .. 0.5)\n\n"
+               " step reward correct     loss  eval\n"
+               "    0  0.250     1/4  +0.5000     -\n"
+               "    1  0.750     3/4  +0.2500 0.375\n\n"
+               "warnings (1 in the newest log, the last 1):\n"
+               "  00:00:01 step 1: grad norm spike\n");
+}
+
+/* `tmux -S tmpdir/tmux.sock ARGS` (a server of the test's own); its exit code. */
+static int tmux(const char *args) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd %s && tmux -u -S tmux.sock %s > tmux.txt 2>&1", tmpdir, args);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* Polls the pane (up to 10 s) until it holds every string of want and none
+ * of unwanted (may be NULL); the last capture stays in tmux.txt. */
+static int pane_shows(const char *const *want, const char *unwanted) {
+    for (int tries = 0; tries < 100; tries++, usleep(100000)) {
+        if (tmux("capture-pane -p -t top")) continue;
+        char *t = th_slurp(tmp_path("tmux.txt"));
+        int ok = t && (!unwanted || !strstr(t, unwanted));
+        for (int i = 0; ok && want[i]; i++)
+            ok = strstr(t, want[i]) != NULL;
+        free(t);
+        if (ok) return 1;
+    }
+    dump("tmux.txt");
+    return 0;
+}
+
+Test(runtools, top_in_tmux) {
+    cr_assert_eq(system("command -v tmux > /dev/null"), 0,
+                 "tmux is missing (scripts/deps.sh test installs it)");
+    fake_live_run();
+    th_write_text(tmp_path("cmd.txt"), th_rlc_bin_abs());
+    char args[1024];
+    snprintf(args, sizeof args,
+             "new-session -d -s top -x 100 -y 30 "
+             "\"echo before-top; %s top live --interval 0.2; echo exit=\\$?; sleep 600\"",
+             th_rlc_bin_abs());
+    cr_assert_eq(tmux(args), 0);
+    int shown = pane_shows((const char *const[]){"live  grpo+none  running  step 2/10",
+                                                 "(every 0.2s, q quits)", "reward ▁█",
+                                                 "grad norm spike", NULL},
+                           "before-top");
+    if (shown) tmux("send-keys -t top q");
+    /* the alternate screen left: the shell's line back, the view gone */
+    int restored =
+        shown && pane_shows((const char *const[]){"before-top", "exit=0", NULL}, "q quits");
+    /* Ctrl-C quits the same way */
+    int ctrl_c = 0;
+    if (restored &&
+        !tmux("respawn-pane -k -t top \"echo again; "
+              "$(cat cmd.txt) top live; echo code=\\$?; sleep 600\"") &&
+        pane_shows((const char *const[]){"q quits", NULL}, "again") &&
+        !tmux("send-keys -t top C-c"))
+        ctrl_c = pane_shows((const char *const[]){"again", "code=0", NULL}, "q quits");
+    tmux("kill-server");
+    cr_assert(shown, "the view never showed (tmux.txt above)");
+    cr_assert(restored, "no exit 0 with the screen restored after q");
+    cr_assert(ctrl_c, "no exit 0 with the screen restored after Ctrl-C");
 }

@@ -30,6 +30,7 @@ int rlc_cmd_campaign(int argc, char **argv);
 int rlc_cmd_serve(int argc, char **argv);
 int rlc_cmd_diff(int argc, char **argv);
 int rlc_cmd_status(int argc, char **argv);
+int rlc_cmd_top(int argc, char **argv);
 int rlc_cmd_init(int argc, char **argv);
 
 /* A JSON string of text; bytes that are not valid UTF-8 become U+FFFD. */

@@ -4,6 +4,7 @@
  * (keys from the metric registry) and the run's config.yaml (total steps). */
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/runrow.h"
 
 #include "observe/console.h"
 #include "observe/metrics.h"
@@ -21,14 +22,6 @@
 
 #define SYNOPSIS "[RUNS_DIR] [--watch [SECONDS]] [--running-window S]"
 
-/* One row of the table; numbers are NAN (steps -1) where unknown. */
-typedef struct status_row {
-    char condition[64];
-    double steps, total;
-    double reward, correct, eval;
-    double step_time; /* mean over the last steps, seconds */
-} status_row;
-
 /* The last finite value of key's column, or NAN. */
 static double last_value(const rlc_metrics *m, rlc_metric_id id) {
     const double *v = rlc_metrics_col(m, rlc_metric_defs()[id].key);
@@ -40,7 +33,7 @@ static double last_value(const rlc_metrics *m, rlc_metric_id id) {
 #define STEP_TIME_ROWS 10 /* steps the ETA's time per step is averaged over */
 
 static rlc_status fill_from_metrics(const rlc_metrics *m, void *vrow) {
-    status_row *row = vrow;
+    rlc_cli_run_row *row = vrow;
     if (!m) return RLC_OK;
     if (m->condition) snprintf(row->condition, sizeof row->condition, "%s", m->condition);
     row->steps = m->step[m->n_rows - 1] + 1; /* steps count from 0 */
@@ -72,8 +65,26 @@ static double total_steps(const char *root, const char *rel) {
     return n;
 }
 
-/* A duration in the progress line's clock, "-" when unknown. */
-static void put_duration(char *out, size_t cap, double s) {
+void rlc_cli_run_row_fill(rlc_runs *runs, const rlc_run_info *info, rlc_cli_run_row *row) {
+    *row = (rlc_cli_run_row){"", NAN, NAN, NAN, NAN, NAN, NAN};
+    if (rlc_runs_with_metrics(runs, info->id, fill_from_metrics, row)) rlc_clear_error();
+    row->total = total_steps(rlc_runs_root(runs), info->rel);
+}
+
+int rlc_cli_runs_open(const char *cmd, const char *dir, float window, rlc_runs **out) {
+    if (!(window > 0)) {
+        fprintf(stderr, "rlc %s: --running-window must be > 0\n", cmd);
+        return 2;
+    }
+    rlc_status st = rlc_runs_open(dir, window, 0, out);
+    if (st) {
+        rlc_cli_fail(st);
+        return 2;
+    }
+    return 0;
+}
+
+void rlc_cli_duration(char *out, size_t cap, double s) {
     if (isfinite(s) && s >= 0)
         rlc_clock_text(out, cap, s);
     else
@@ -105,9 +116,8 @@ static rlc_status print_table(rlc_runs *runs) {
     printf(ROW_FMT, w, "name", "condition", "status", "step/total", "reward", "correct", "eval",
            "eta", "updated");
     for (int i = 0; i < n; i++) {
-        status_row row = {"", NAN, NAN, NAN, NAN, NAN, NAN};
-        if (rlc_runs_with_metrics(runs, v[i].id, fill_from_metrics, &row)) rlc_clear_error();
-        row.total = total_steps(rlc_runs_root(runs), v[i].rel);
+        rlc_cli_run_row row;
+        rlc_cli_run_row_fill(runs, &v[i], &row);
         char steps[64], reward[32], correct[32], eval[32], eta[64], age[64];
         if (isfinite(row.total))
             snprintf(steps, sizeof steps, "%.0f/%.0f", isfinite(row.steps) ? row.steps : 0,
@@ -118,8 +128,9 @@ static rlc_status print_table(rlc_runs *runs) {
         put_num(correct, sizeof correct, row.correct, "%.3f");
         put_num(eval, sizeof eval, row.eval, "%.3f");
         double left = row.total - (isfinite(row.steps) ? row.steps : 0);
-        put_duration(eta, sizeof eta, v[i].status == RLC_RUN_RUNNING ? left * row.step_time : NAN);
-        put_duration(age, sizeof age, v[i].updated > 0 ? now - v[i].updated : NAN);
+        rlc_cli_duration(eta, sizeof eta,
+                         v[i].status == RLC_RUN_RUNNING ? left * row.step_time : NAN);
+        rlc_cli_duration(age, sizeof age, v[i].updated > 0 ? now - v[i].updated : NAN);
         printf(ROW_FMT, w, v[i].id, row.condition[0] ? row.condition : "-",
                rlc_run_status_str(v[i].status), steps, reward, correct, eval, eta, age);
     }
@@ -189,16 +200,8 @@ int rlc_cmd_status(int argc, char **argv) {
         return 0;
     }
     if (pr) return 2;
-    if (!(window > 0)) {
-        fprintf(stderr, "rlc status: --running-window must be > 0\n");
-        return 2;
-    }
     rlc_runs *runs;
-    rlc_status st = rlc_runs_open(dir, window, 0, &runs);
-    if (st) {
-        rlc_cli_fail(st);
-        return 2;
-    }
+    if (rlc_cli_runs_open("status", dir, window, &runs)) return 2;
     if (watch > 0) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
@@ -207,6 +210,7 @@ int rlc_cmd_status(int argc, char **argv) {
         sigaction(SIGTERM, &sa, NULL);
     }
     int tty = isatty(STDOUT_FILENO);
+    rlc_status st = RLC_OK;
     do {
         if (watch > 0 && tty) fputs("\033[H\033[2J", stdout);
         st = print_table(runs);

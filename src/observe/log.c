@@ -1,8 +1,10 @@
 #include "observe/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -114,4 +116,55 @@ void rlc_log_close_file(void) {
     if (file) fclose(file);
     file = NULL;
     pthread_mutex_unlock(&lock);
+}
+
+/* The file line's layout (file_line): "YYYY-MM-DD HH:MM:SS.mmm LEVEL message". */
+#define STAMP_LEN 23 /* date, time and milliseconds */
+#define LEVEL_W 5
+
+int rlc_log_run_warnings(const char *run_dir, char (*out)[RLC_LOG_WARN_LINE], int cap) {
+    char dir[4096], path[4600], newest[256] = "";
+    snprintf(dir, sizeof dir, "%s/logs", run_dir);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d));) { /* names start with a sortable timestamp */
+        size_t n = strlen(e->d_name);
+        if (n > 4 && n < sizeof newest && !strcmp(e->d_name + n - 4, ".log") &&
+            strcmp(e->d_name, newest) > 0)
+            memcpy(newest, e->d_name, n + 1);
+    }
+    closedir(d);
+    if (!newest[0]) return 0;
+    snprintf(path, sizeof path, "%s/%s", dir, newest);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char *buf = malloc(RLC_LOG_TAIL_BYTES + 1);
+    size_t len = 0;
+    if (buf && !fseek(f, 0, SEEK_END)) {
+        long size = ftell(f);
+        long from = size > RLC_LOG_TAIL_BYTES ? size - RLC_LOG_TAIL_BYTES : 0;
+        if (size >= 0 && !fseek(f, from, SEEK_SET)) len = fread(buf, 1, RLC_LOG_TAIL_BYTES, f);
+    }
+    fclose(f);
+    if (!buf) return 0;
+    buf[len] = 0;
+    const char *warn = rlc_log_level_name(RLC_LOG_WARN);
+    int total = 0;
+    for (char *line = buf, *nl; line < buf + len; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (!nl) break; /* a line still being written */
+        *nl = 0;
+        if ((size_t)(nl - line) <= STAMP_LEN + LEVEL_W + 2 || line[STAMP_LEN] != ' ' ||
+            strncmp(line + STAMP_LEN + 1, warn, strlen(warn)) ||
+            line[STAMP_LEN + 1 + LEVEL_W] != ' ')
+            continue;
+        if (cap > 0) {
+            if (total >= cap) memmove(out, out + 1, (size_t)(cap - 1) * sizeof *out);
+            snprintf(out[total < cap ? total : cap - 1], RLC_LOG_WARN_LINE, "%.8s %s", line + 11,
+                     line + STAMP_LEN + LEVEL_W + 2);
+        }
+        total++;
+    }
+    free(buf);
+    return total;
 }

@@ -41,4 +41,13 @@ rlc_status rlc_log_open_file(const char *path);
 void rlc_log_file_only(rlc_log_level lv, const char *text);
 void rlc_log_close_file(void);
 
+#define RLC_LOG_WARN_LINE 256
+#define RLC_LOG_TAIL_BYTES (256 * 1024)
+/* Reading a run's warnings back (rlc top): the WARN lines of the newest
+ * RUN_DIR/logs/ *.log file (a resumed run starts a new file), within its last
+ * RLC_LOG_TAIL_BYTES. The last cap of them go into out, oldest first, as
+ * "HH:MM:SS message"; returns how many the tail held (may exceed cap), 0 when
+ * the run has no log. */
+int rlc_log_run_warnings(const char *run_dir, char (*out)[RLC_LOG_WARN_LINE], int cap);
+
 #endif
