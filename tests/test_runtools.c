@@ -359,8 +359,8 @@ Test(runtools, top_once_live) {
     cr_assert_eq(rlc("top --once live"), 0);
     expect_out("live  grpo+none  running  step 2/10  eta 00:16  updated ");
     expect_out(" 20% [####                ] 2/10 00:04<00:16 2.00s/step\n");
-    expect_out("\nreward ▁█  last 0.75  (0.25 .. 0.75)\n"
-               "loss   █▁  last 0.25  (0.25 .. 0.5)\n\n"
+    expect_out("\nreward ▁█  last 0.75  (means 0.25 .. 0.75)\n"
+               "loss   █▁  last 0.25  (means 0.25 .. 0.5)\n\n"
                " step reward correct     loss  eval\n"
                "    0  0.250     1/4  +0.5000     -\n"
                "    1  0.750     3/4  +0.2500 0.375\n\n"

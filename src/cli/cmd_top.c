@@ -52,7 +52,8 @@ static const double *col_of(const rlc_metrics *m, rlc_metric_id id) {
 }
 
 /* Unicode block sparkline of v[0..n) in width characters: bucket means (finite
- * values only), scaled between their min and max; an empty bucket is a space. */
+ * values only), scaled between their min and max; an empty bucket is a space.
+ * Then the last value and that range ("means": a single step may lie outside). */
 static void sparkline(rlc_strbuf *b, const char *label, const double *v, int n, int width) {
     static const char *const bars[8] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
     if (width > SPARK_MAX) width = SPARK_MAX;
@@ -78,7 +79,7 @@ static void sparkline(rlc_strbuf *b, const char *label, const double *v, int n, 
         int level = hi > lo ? (int)lround((mean[i] - lo) / (hi - lo) * 7) : 3;
         rlc_sb_cstr(b, bars[level < 0 ? 0 : level > 7 ? 7 : level]);
     }
-    rlc_sb_printf(b, "  last %.4g  (%.4g .. %.4g)\n", last, lo, hi);
+    rlc_sb_printf(b, "  last %.4g  (means %.4g .. %.4g)\n", last, lo, hi);
 }
 
 /* The metric rows: a header of the columns the run logged, then its last rows. */
