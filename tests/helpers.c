@@ -6,7 +6,9 @@
 
 #include <criterion/criterion.h>
 
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +89,7 @@ int th_rlc_run(const char *dir, const char *bin, const char *args) {
     return WEXITSTATUS(rc);
 }
 
-char *th_slurp(const char *path) {
+char *th_slurp_size(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
@@ -98,7 +100,34 @@ char *th_slurp(const char *path) {
     size_t got = fread(b, 1, (size_t)len, f);
     fclose(f);
     b[got] = 0;
+    if (n) *n = got;
     return b;
+}
+
+char *th_slurp(const char *path) {
+    return th_slurp_size(path, NULL);
+}
+
+pid_t th_spawn_sft(const char *cfg, const char *log, int ignore_int, const char *const *args) {
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0) _exit(126);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("OMP_NUM_THREADS", "1", 1);
+        signal(SIGINT, ignore_int ? SIG_IGN : SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        const char *argv[32] = {th_rlc_bin_abs(), "sft", cfg};
+        int n = 3;
+        for (int i = 0; args && args[i] && n < 31; i++)
+            argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
 }
 
 int th_count_lines(const char *path) {

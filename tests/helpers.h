@@ -6,6 +6,7 @@
 #include "model/safetensors.h"
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Creates a fresh directory under /tmp; returns its path (static storage per call slot). */
 void th_tmpdir(char *out, size_t cap);
@@ -29,8 +30,14 @@ const char *th_rlc_bin_abs(void);
 int th_rlc_run(const char *dir, const char *bin, const char *args);
 /* The whole file, NUL-terminated and malloc'd; NULL when it cannot be read. */
 char *th_slurp(const char *path);
+/* th_slurp that also gives the size read in *n (files with NUL bytes). */
+char *th_slurp_size(const char *path, size_t *n);
 /* Newlines in path (0 when it is missing). */
 int th_count_lines(const char *path);
+/* Starts `rlc sft CFG ARGS...` (NULL-terminated overrides, may be NULL) in
+ * the background with one thread, stdout and stderr into LOG, SIGTERM at its
+ * default; ignore_int: SIGINT set to SIG_IGN before exec. */
+pid_t th_spawn_sft(const char *cfg, const char *log, int ignore_int, const char *const *args);
 /* Writes text to path (the test fails when it cannot). */
 void th_write_text(const char *path, const char *text);
 /* th_write_text after creating path's parent folders. */

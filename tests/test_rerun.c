@@ -38,37 +38,12 @@ TestSuite(rerun, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 #define RUN_LIMIT_S 300 /* one rlc run, also under ASan on a busy machine */
 
-/* Whole file, NUL-terminated (NULL if missing). */
 static int exists(const char *path) {
     struct stat sb;
     return lstat(path, &sb) == 0;
 }
 
 /* ---- running rlc ---- */
-
-/* Starts `rlc sft CFG ARGS...` (NULL-terminated overrides) with one thread,
- * stdout and stderr into LOG; ignore_int: SIGINT set to SIG_IGN before exec. */
-static pid_t spawn(const char *cfg, const char *log, int ignore_int, const char *const *args) {
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0) _exit(126);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        setenv("OMP_NUM_THREADS", "1", 1);
-        signal(SIGINT, ignore_int ? SIG_IGN : SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        const char *argv[32] = {th_rlc_bin(), "sft", cfg};
-        int n = 3;
-        for (int i = 0; args && args[i] && n < 31; i++)
-            argv[n++] = args[i];
-        argv[n] = NULL;
-        execv(th_rlc_bin(), (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
 
 static void dump_log(const char *log) {
     char *t = th_slurp(log);
@@ -110,7 +85,7 @@ static void wait_lines(pid_t pid, const char *path, int n, const char *log) {
 
 /* Runs to the end; returns the exit code (a death by signal fails the test). */
 static int run_sft(const char *cfg, const char *log, const char *const *args) {
-    int status = wait_for(spawn(cfg, log, 0, args), log);
+    int status = wait_for(th_spawn_sft(cfg, log, 0, args), log);
     if (!WIFEXITED(status)) dump_log(log);
     cr_assert(WIFEXITED(status), "rlc died (status %#x)", status);
     return WEXITSTATUS(status);
@@ -528,7 +503,7 @@ Test(rerun, trainer_state_checked_on_resume) {
  * 128+sig with checkpoint-N and STOPPED naming it; then resumes to the end. */
 static void stop_with(int sig, const char *name) {
     sft_config("s.yaml", "s", 2000, 0, 0, 0);
-    pid_t pid = spawn(tmp_path("s.yaml"), tmp_path("s.log"), 0, NULL);
+    pid_t pid = th_spawn_sft(tmp_path("s.yaml"), tmp_path("s.log"), 0, NULL);
     wait_lines(pid, tmp_path("s/metrics.jsonl"), 3, tmp_path("s.log"));
     cr_assert_eq(kill(pid, sig), 0);
     int status = wait_for(pid, tmp_path("s.log"));
@@ -578,7 +553,7 @@ Test(rerun, sigterm_exits_143_with_checkpoint) {
 Test(rerun, second_sigint_aborts_without_checkpoint) {
     /* Steps of about a second: both signals land inside one step. */
     sft_config("w.yaml", "w", 1000, 0, 0, 1);
-    pid_t pid = spawn(tmp_path("w.yaml"), tmp_path("w.log"), 0, NULL);
+    pid_t pid = th_spawn_sft(tmp_path("w.yaml"), tmp_path("w.log"), 0, NULL);
     wait_lines(pid, tmp_path("w/metrics.jsonl"), 1, tmp_path("w.log"));
     /* Well inside step 2, not at the boundary where step 1's line appears. */
     usleep(300 * 1000);
@@ -611,7 +586,7 @@ Test(rerun, second_sigint_aborts_without_checkpoint) {
 
 Test(rerun, ignored_sigint_stays_ignored) {
     sft_config("i.yaml", "i", 1500, 0, 0, 0);
-    pid_t pid = spawn(tmp_path("i.yaml"), tmp_path("i.log"), 1, NULL);
+    pid_t pid = th_spawn_sft(tmp_path("i.yaml"), tmp_path("i.log"), 1, NULL);
     wait_lines(pid, tmp_path("i/metrics.jsonl"), 3, tmp_path("i.log"));
     int status;
     cr_assert_eq(waitpid(pid, &status, WNOHANG), 0, "the run ended before the signal");

@@ -48,31 +48,6 @@ TestSuite(resume, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 #define RUN_LIMIT_S 300 /* one rlc run, also under ASan on a busy machine */
 
-/* Whole file, NUL-terminated (NULL if missing); *n its size. */
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)len + 1);
-    cr_assert_not_null(b);
-    size_t got = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    b[got] = 0;
-    if (n) *n = got;
-    return b;
-}
-
-static int count_lines(const char *path) {
-    char *t = slurp(path, NULL);
-    int n = 0;
-    for (char *p = t; p && *p; p++)
-        n += *p == '\n';
-    free(t);
-    return n;
-}
-
 /* 0: runs get one thread; 1: two, switched to one and back at every layer. */
 static int g_flip_threads;
 
@@ -105,7 +80,7 @@ static int run_rlc(const char *mode, const char *cfg, const char *log, const cha
     for (time_t t0 = time(NULL);;) {
         if (waitpid(pid, &status, WNOHANG) == pid) return status;
         int over = time(NULL) - t0 > RUN_LIMIT_S;
-        if (over || (after_lines > 0 && count_lines(metrics) >= after_lines)) {
+        if (over || (after_lines > 0 && th_count_lines(metrics) >= after_lines)) {
             kill(pid, SIGKILL);
             cr_assert_eq(waitpid(pid, &status, 0), pid);
             cr_assert(!over, "rlc %s %s: still running after %d s (log: %s)", mode, cfg,
@@ -117,7 +92,7 @@ static int run_rlc(const char *mode, const char *cfg, const char *log, const cha
 }
 
 static void dump_log(const char *log) {
-    char *t = slurp(log, NULL);
+    char *t = th_slurp(log);
     cr_log_error("%s:\n%s", log, t ? t : "(missing)");
     free(t);
 }
@@ -159,7 +134,7 @@ static int newest_ckpt(const char *run, int *oldest) {
 /* The log of a run started with checkpoint `step` as the newest intact one
  * says it resumes from exactly that one (and does not resume when 0). */
 static void expect_resumed_from(const char *log, const char *run, int step) {
-    char *t = slurp(log, NULL);
+    char *t = th_slurp(log);
     cr_assert_not_null(t, "%s", log);
     char want[1200];
     snprintf(want, sizeof want, "resuming from %s/checkpoints/checkpoint-%d (step %d)", run, step,
@@ -216,7 +191,7 @@ static void expect_same_file(const char *a, const char *b, const char *name) {
     snprintf(pa, sizeof pa, "%s/%s", a, name);
     snprintf(pb, sizeof pb, "%s/%s", b, name);
     size_t na, nb;
-    char *ta = slurp(pa, &na), *tb = slurp(pb, &nb);
+    char *ta = th_slurp_size(pa, &na), *tb = th_slurp_size(pb, &nb);
     cr_assert(ta && tb, "%s or %s is missing", pa, pb);
     cr_assert(na == nb && !memcmp(ta, tb, na), "%s and %s differ", pa, pb);
     free(ta);
@@ -237,7 +212,7 @@ static void expect_same_final(const char *a, const char *b) {
         snprintf(pa, sizeof pa, "%s/%s", da, e->d_name);
         snprintf(pb, sizeof pb, "%s/%s", db, e->d_name);
         size_t na, nb;
-        char *x = slurp(pa, &na), *y = slurp(pb, &nb);
+        char *x = th_slurp_size(pa, &na), *y = th_slurp_size(pb, &nb);
         cr_assert_not_null(y, "%s missing", pb);
         cr_assert(na == nb && memcmp(x, y, na) == 0, "%s and %s differ", pa, pb);
         weights += strstr(e->d_name, ".safetensors") != NULL;
@@ -360,7 +335,7 @@ static void crash_and_compare(const crash_case *cc) {
          * older ones exist; otherwise kill part-way through a file instead.
          * When the run has no checkpoint or step left to kill in, it is
          * killed writing final/ (always reached). */
-        int have = count_lines(metrics), more_ckpts = resume + se <= last_ckpt;
+        int have = th_count_lines(metrics), more_ckpts = resume + se <= last_ckpt;
         if (kind == PRUNING && !(oldest && oldest < resume && more_ckpts)) kind = WRITE_CKPT;
         if ((kind != LINES && kind != WRITE_FINAL && !more_ckpts) ||
             (kind == LINES && have + 1 > cc->steps - 2))
@@ -474,7 +449,7 @@ Test(resume, sigkill_grpo_gtpo_sepa) {
     json_decref(x);
     cr_expect_gt(lam, 0);
     cr_expect_gt(plan, 0);
-    char *st = slurp(tmp_path("k/checkpoints/checkpoint-10/trainer_state.json"), NULL);
+    char *st = th_slurp(tmp_path("k/checkpoints/checkpoint-10/trainer_state.json"));
     cr_assert_not_null(st);
     cr_expect(strstr(st, "\"sepa\": {\"gate_open\": ") && strstr(st, "\"var_0\": "), "%s", st);
     free(st);
@@ -505,7 +480,7 @@ Test(resume, sigkill_grpo_dynamic_sampling) {
     }
     json_decref(x);
     cr_expect_gt(extra_rounds, 0, "no step needed an extra round");
-    char *st = slurp(tmp_path("ref/final/trainer_state.json"), NULL);
+    char *st = th_slurp(tmp_path("ref/final/trainer_state.json"));
     cr_assert_not_null(st);
     char want[64];
     snprintf(want, sizeof want, "\"data_cursor\": %ld", 12 * 4 + dropped);
@@ -670,7 +645,7 @@ static void corrupt_and_resume(void (*damage)(const char *), const char *why) {
     damage(tmp_path("k/checkpoints/checkpoint-10"));
     st = run_rlc("train", tmp_path("k.yaml"), tmp_path("k2.log"), NULL, NULL, 0);
     expect_exit0(st, tmp_path("k2.log"));
-    char *log = slurp(tmp_path("k2.log"), NULL);
+    char *log = th_slurp(tmp_path("k2.log"));
     char want[1200];
     snprintf(want, sizeof want, "warning: %s/k/checkpoints/checkpoint-10 skipped: %s", tmpdir, why);
     cr_assert(strstr(log, want), "expected '%s' in:\n%s", want, log);
@@ -684,7 +659,7 @@ static void corrupt_and_resume(void (*damage)(const char *), const char *why) {
     snprintf(cmd, sizeof cmd, "%s resume-check %s > %s 2>&1", th_rlc_bin(), tmp_path("k"),
              tmp_path("check.log"));
     cr_assert_eq(system(cmd), 0);
-    log = slurp(tmp_path("check.log"), NULL);
+    log = th_slurp(tmp_path("check.log"));
     cr_assert(strstr(log, "2 of 2 checkpoints intact"), "%s", log);
     free(log);
 }

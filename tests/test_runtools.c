@@ -120,23 +120,6 @@ Test(runtools, diff_bad_input_exits_2) {
 
 /* ---- status ---- */
 
-/* Starts `rlc sft CFG` in the background (one thread, output into log). */
-static pid_t spawn(const char *cfg, const char *log) {
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0) _exit(126);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        setenv("OMP_NUM_THREADS", "1", 1);
-        signal(SIGTERM, SIG_DFL);
-        execl(th_rlc_bin_abs(), th_rlc_bin_abs(), "sft", cfg, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
 /* The status line of run name: its columns split at spaces into col[0..9]. */
 static int status_cols(const char *name, char col[9][64]) {
     char *t = th_slurp(tmp_path("out.txt"));
@@ -160,7 +143,7 @@ Test(runtools, status_of_finished_stopped_crashed_running) {
     run_to_end("f.yaml");
     /* a long run stopped by SIGTERM after a few steps */
     sft_config("s.yaml", "runs/grp", "s", 2000, "1.0e-2", 1);
-    pid_t pid = spawn(tmp_path("s.yaml"), tmp_path("s.log"));
+    pid_t pid = th_spawn_sft(tmp_path("s.yaml"), tmp_path("s.log"), 0, NULL);
     for (time_t t0 = time(NULL); th_count_lines(tmp_path("runs/grp/s/metrics.jsonl")) < 3;) {
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
