@@ -10,7 +10,7 @@ BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas
 CAIRO_CFLAGS := $(shell pkg-config --cflags cairo 2>/dev/null || echo -I/usr/include/cairo)
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Werror \
            -Wno-unused-parameter -MMD -MP -Isrc $(BLAS_CFLAGS) $(CAIRO_CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  += $(BLAS_LIBS) -llapacke -ljansson -lyaml -lpcre2-8 -lutf8proc -lcairo -lmicrohttpd -lpthread -lm -fopenmp $(EXTRA_LDLIBS)
+LDLIBS  += $(BLAS_LIBS) -llapacke -ljansson -lyaml -lpcre2-8 -lutf8proc -lcairo -lmicrohttpd -lsnappy -lz -lzstd -lpthread -lm -fopenmp $(EXTRA_LDLIBS)
 
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))

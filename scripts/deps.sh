@@ -8,7 +8,7 @@ set -e
 # and conflicts with Debian's npm package).
 node=""
 command -v node >/dev/null && command -v npm >/dev/null || node="nodejs npm"
-need="gcc make pkg-config libopenblas-openmp-dev liblapacke-dev libjansson-dev libyaml-dev libpcre2-dev libutf8proc-dev libcairo2-dev libgomp1 libmicrohttpd-dev $node"
+need="gcc make pkg-config libopenblas-openmp-dev liblapacke-dev libjansson-dev libyaml-dev libpcre2-dev libutf8proc-dev libcairo2-dev libgomp1 libmicrohttpd-dev libsnappy-dev zlib1g-dev libzstd-dev $node"
 # clang builds the fuzz targets: libclang-rt-14-dev holds libFuzzer and the
 # sanitizer runtimes, libomp-dev the OpenMP runtime clang links.
 fuzz="clang libclang-rt-14-dev libomp-dev"

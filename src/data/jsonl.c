@@ -2,6 +2,7 @@
 #include "data/jsonl.h"
 
 #include "base/fs.h"
+#include "data/parquet.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -66,11 +67,10 @@ static const char *type_name(const json_t *v) {
     }
 }
 
-/* The string field `key` of obj ("where" names it in messages, e.g.
- * "messages[2].role"), or an error naming file, line and field. */
-static rlc_status get_string(const json_t *obj, const char *key, const char *where,
-                             const char *path, size_t line, const char **out) {
-    const json_t *v = json_object_get(obj, key);
+/* v as a string field ("where" names it in messages, e.g. "messages[2].role";
+ * v NULL: missing), or an error naming file, line and field. */
+static rlc_status string_value(const json_t *v, const char *where, const char *path, size_t line,
+                               const char **out) {
     if (!v)
         return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: missing field \"%s\" (expected a string)", path,
                           line, where);
@@ -79,6 +79,26 @@ static rlc_status get_string(const json_t *obj, const char *key, const char *whe
                           line, where, type_name(v));
     *out = json_string_value(v);
     return RLC_OK;
+}
+
+static rlc_status get_string(const json_t *obj, const char *key, const char *where,
+                             const char *path, size_t line, const char **out) {
+    return string_value(json_object_get(obj, key), where, path, line, out);
+}
+
+/* obj's field key, or, when it has none and key is dotted ("reward_model.
+ * ground_truth"), the field reached through the nested objects; NULL if none. */
+static const json_t *field_at(const json_t *obj, const char *key) {
+    const json_t *v = json_object_get(obj, key);
+    const char *dot = strchr(key, '.');
+    if (v || !dot) return v;
+    char head[256];
+    size_t n = (size_t)(dot - key);
+    if (n >= sizeof head) return NULL;
+    memcpy(head, key, n);
+    head[n] = 0;
+    const json_t *sub = json_object_get(obj, head);
+    return json_is_object(sub) ? field_at(sub, dot + 1) : NULL;
 }
 
 static char *dup_str(const char *s) {
@@ -140,7 +160,8 @@ static rlc_status set_load(const char *path, void **items, size_t *n, size_t ele
     *items = NULL;
     *n = 0;
     set_ctx c = {items, n, 0, elem, fill, item_free, arg};
-    rlc_status st = rlc_jsonl_foreach(path, set_line, &c, NULL);
+    rlc_status st = rlc_parquet_path(path) ? rlc_parquet_foreach(path, set_line, &c, NULL)
+                                           : rlc_jsonl_foreach(path, set_line, &c, NULL);
     if (st) set_free(items, n, elem, item_free);
     return st;
 }
@@ -266,7 +287,7 @@ static rlc_status load_turns(const json_t *arr, const char *field, const char *p
         char rk[64], ck[64];
         snprintf(rk, sizeof rk, "%s[%zu].role", field, i);
         snprintf(ck, sizeof ck, "%s[%zu].content", field, i);
-        const char *role, *content;
+        const char *role = NULL, *content = NULL;
         if (!json_is_object(m))
             return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: %s[%zu] must be an object, got %s", path,
                               line, field, i, type_name(m));
@@ -321,7 +342,7 @@ static rlc_status sft_example(const json_t *obj, const char *path, size_t line, 
                           "%s:%zu: expected \"prompt\" and \"response\" strings or a \"messages\" "
                           "list",
                           path, line);
-    const char *p, *r;
+    const char *p = NULL, *r = NULL;
     RLC_TRY(get_string(obj, "prompt", "prompt", path, line, &p));
     RLC_TRY(get_string(obj, "response", "response", path, line, &r));
     if (!*r) return rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"response\" is empty", path, line);
@@ -356,10 +377,11 @@ static void record_free(void *item) {
     memset(r, 0, sizeof *r);
 }
 
-/* A string field, or a number written as text (answers like 42). */
+/* A string field, or a number written as text (answers like 42); key may be
+ * dotted (field_at). */
 static rlc_status get_text(const json_t *obj, const char *key, const char *path, size_t line,
                            char **out) {
-    const json_t *v = json_object_get(obj, key);
+    const json_t *v = field_at(obj, key);
     if (json_is_integer(v)) {
         char buf[32];
         snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -369,8 +391,8 @@ static rlc_status get_text(const json_t *obj, const char *key, const char *path,
         snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
         *out = dup_str(buf);
     } else {
-        const char *s;
-        RLC_TRY(get_string(obj, key, key, path, line, &s));
+        const char *s = NULL;
+        RLC_TRY(string_value(v, key, path, line, &s));
         *out = dup_str(s);
     }
     return *out ? RLC_OK : RLC_ERR_NOMEM;
@@ -447,9 +469,13 @@ static rlc_status record_item(const json_t *obj, const char *path, size_t line, 
     rlc_record *r = item;
     const char *ckey = NULL, *pkey = "prompt";
     rlc_status st = RLC_OK;
-    if (json_object_get(obj, x->pkey)) {
+    const json_t *prompt = json_object_get(obj, "prompt");
+    if (field_at(obj, x->pkey)) {
         ckey = x->akey;
         pkey = x->pkey;
+    } else if (json_is_array(prompt) && !json_object_get(obj, "completion") &&
+               field_at(obj, "reward_model.ground_truth")) {
+        ckey = "reward_model.ground_truth"; /* verl's RL layout */
     } else if (json_object_get(obj, "messages")) {
         rlc_sft_example ex;
         memset(&ex, 0, sizeof ex);
@@ -479,11 +505,11 @@ static rlc_status record_item(const json_t *obj, const char *path, size_t line, 
                                 line);
         }
         sft_example_free(&ex);
-    } else if (json_is_array(json_object_get(obj, "prompt"))) {
+    } else if (json_is_array(prompt)) {
         st = conversational(obj, path, line, r);
         if (st == RLC_OK && !*r->completion)
             st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: the completion is empty", path, line);
-    } else if (json_object_get(obj, "prompt")) {
+    } else if (prompt) {
         ckey = json_object_get(obj, "completion") ? "completion" : "response";
     } else {
         st = rlc_errorf(RLC_ERR_FORMAT,
@@ -493,9 +519,14 @@ static rlc_status record_item(const json_t *obj, const char *path, size_t line, 
                         path, line, x->pkey, x->akey);
     }
     if (st == RLC_OK && ckey) {
-        char *prompt = NULL;
-        st = get_text(obj, pkey, path, line, &prompt);
-        if (st == RLC_OK) st = user_turn(r, prompt);
+        const json_t *turns = field_at(obj, pkey);
+        char *text = NULL;
+        if (json_is_array(turns)) { /* a chat list, as verl's "prompt" */
+            st = load_turns(turns, pkey, path, line, &r->msgs, &r->n_msgs);
+        } else {
+            st = get_text(obj, pkey, path, line, &text);
+            if (st == RLC_OK) st = user_turn(r, text);
+        }
         if (st == RLC_OK) st = get_text(obj, ckey, path, line, &r->completion);
         if (st == RLC_OK && !*r->completion)
             st = rlc_errorf(RLC_ERR_FORMAT, "%s:%zu: field \"%s\" is empty", path, line, ckey);
