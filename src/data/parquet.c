@@ -170,6 +170,28 @@ static void th_skip(th *t, int type, int in_list) {
     }
 }
 
+typedef rlc_status (*th_item_fn)(th *t, void *item);
+
+/* A list of structs, each read by fn into a new zeroed array of elem-byte
+ * items (*n of them). A list of anything else marks t bad. */
+static rlc_status th_struct_list(th *t, size_t elem, void **items, size_t *n, th_item_fn fn) {
+    int et;
+    size_t k = th_list(t, &et);
+    if (t->bad || et != TH_STRUCT) {
+        t->bad = 1;
+        return RLC_OK;
+    }
+    *items = rlc_calloc(k ? k : 1, elem);
+    if (!*items) return RLC_ERR_NOMEM;
+    *n = k;
+    rlc_status st = RLC_OK;
+    if (++t->depth > TH_MAX_DEPTH) t->bad = 1;
+    for (size_t i = 0; i < k && st == RLC_OK && !t->bad; i++)
+        st = fn(t, (char *)*items + i * elem);
+    t->depth--;
+    return st;
+}
+
 /* ---- file metadata ---- */
 
 enum { PT_BOOLEAN, PT_INT32, PT_INT64, PT_INT96, PT_FLOAT, PT_DOUBLE, PT_BYTE_ARRAY, PT_FLBA };
@@ -253,7 +275,8 @@ static rlc_status meta_bad(const pq_file *f, const char *what) {
     return rlc_errorf(RLC_ERR_FORMAT, "%s: malformed footer metadata (%s)", f->name, what);
 }
 
-static rlc_status read_schema_el(th *t, pq_el *e) {
+static rlc_status read_schema_el(th *t, void *item) {
+    pq_el *e = item;
     int last = 0, id, type;
     e->converted = e->logical = -1;
     while (th_field(t, &last, &id, &type)) {
@@ -315,7 +338,8 @@ static void read_col_meta(th *t, pq_col *c) {
     t->depth--;
 }
 
-static void read_col_chunk(th *t, pq_col *c) {
+static rlc_status read_col_chunk(th *t, void *item) {
+    pq_col *c = item;
     int last = 0, id, type;
     c->dict_off = -1;
     while (th_field(t, &last, &id, &type)) {
@@ -328,25 +352,16 @@ static void read_col_chunk(th *t, pq_col *c) {
             th_skip(t, type, 0);
         }
     }
+    return RLC_OK;
 }
 
-static rlc_status read_row_group(th *t, pq_rg *rg) {
+static rlc_status read_row_group(th *t, void *item) {
+    pq_rg *rg = item;
     int last = 0, id, type;
     while (th_field(t, &last, &id, &type)) {
         if (id == 1 && type == TH_LIST && !rg->cols) {
-            int et;
-            size_t n = th_list(t, &et);
-            if (t->bad || et != TH_STRUCT) {
-                t->bad = 1;
-                break;
-            }
-            rg->cols = rlc_calloc(n ? n : 1, sizeof *rg->cols);
-            if (!rg->cols) return RLC_ERR_NOMEM;
-            rg->n_cols = n;
-            if (++t->depth > TH_MAX_DEPTH) t->bad = 1;
-            for (size_t i = 0; i < n && !t->bad; i++)
-                read_col_chunk(t, &rg->cols[i]);
-            t->depth--;
+            RLC_TRY(th_struct_list(t, sizeof *rg->cols, (void **)&rg->cols, &rg->n_cols,
+                                   read_col_chunk));
         } else if (id == 3 && type == TH_I64) {
             rg->num_rows = th_zigzag(t);
         } else {
@@ -361,30 +376,12 @@ static rlc_status read_footer(pq_file *f, const uint8_t *p, size_t n) {
     int last = 0, id, type;
     rlc_status st = RLC_OK;
     while (st == RLC_OK && th_field(&t, &last, &id, &type)) {
-        int et;
-        if (id == 2 && type == TH_LIST && !f->els) {
-            size_t k = th_list(&t, &et);
-            if (t.bad || et != TH_STRUCT) return meta_bad(f, "schema is not a list of structs");
-            f->els = rlc_calloc(k ? k : 1, sizeof *f->els);
-            if (!f->els) return RLC_ERR_NOMEM;
-            f->n_els = k;
-            t.depth++;
-            for (size_t i = 0; i < k && st == RLC_OK && !t.bad; i++)
-                st = read_schema_el(&t, &f->els[i]);
-            t.depth--;
-        } else if (id == 4 && type == TH_LIST && !f->rgs) {
-            size_t k = th_list(&t, &et);
-            if (t.bad || et != TH_STRUCT) return meta_bad(f, "row_groups is not a list of structs");
-            f->rgs = rlc_calloc(k ? k : 1, sizeof *f->rgs);
-            if (!f->rgs) return RLC_ERR_NOMEM;
-            f->n_rgs = k;
-            t.depth++;
-            for (size_t i = 0; i < k && st == RLC_OK && !t.bad; i++)
-                st = read_row_group(&t, &f->rgs[i]);
-            t.depth--;
-        } else {
+        if (id == 2 && type == TH_LIST && !f->els)
+            st = th_struct_list(&t, sizeof *f->els, (void **)&f->els, &f->n_els, read_schema_el);
+        else if (id == 4 && type == TH_LIST && !f->rgs)
+            st = th_struct_list(&t, sizeof *f->rgs, (void **)&f->rgs, &f->n_rgs, read_row_group);
+        else
             th_skip(&t, type, 0);
-        }
     }
     if (st) return st;
     if (t.bad) return meta_bad(f, "truncated or invalid Thrift");

@@ -15,7 +15,7 @@ const out = resolve(process.argv[2] ?? ".");
 
 // verl's RL layout (data_source, prompt as chat turns, ability, reward_model,
 // extra_info) plus flat columns of each value kind, with nulls.
-const N = 37;
+const N = Number(process.env.PARQUET_ROWS ?? 37);
 const rows = [];
 for (let i = 0; i < N; i++) {
   const a = i * 7 + 3, b = (i * 13) % 11;
