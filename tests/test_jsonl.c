@@ -240,3 +240,34 @@ Test(jsonl, sft_errors) {
     sft_bad("", 0, "no examples");
     sft_bad("\n\n", 0, "no examples");
 }
+
+/* verl's RL layout in JSONL: a chat-list prompt and a dotted answer key,
+ * given as keys or recognised from the columns; a missing dotted field is an
+ * error naming it. */
+Test(jsonl, verl_layout_records) {
+    const char *p = write_data(
+        "verl.jsonl",
+        "{\"data_source\": \"gsm8k\", \"prompt\": [{\"role\": \"system\", \"content\": \"S\"}, "
+        "{\"role\": \"user\", \"content\": \"1+1?\"}], \"reward_model\": {\"ground_truth\": "
+        "\"2\", \"style\": \"rule\"}, \"extra_info\": {\"index\": 0}}\n"
+        "{\"prompt\": [{\"role\": \"user\", \"content\": \"2+2?\"}], \"reward_model\": "
+        "{\"ground_truth\": 4}}\n");
+    const char *keys[][2] = {{"prompt", "reward_model.ground_truth"}, {"question", "answer"}};
+    for (int k = 0; k < 2; k++) {
+        rlc_record_set s;
+        cr_assert_eq(rlc_records_load(p, keys[k][0], keys[k][1], &s), RLC_OK, "%s",
+                     rlc_last_error());
+        cr_assert_eq(s.n, 2);
+        cr_assert_eq(s.items[0].n_msgs, 2);
+        cr_assert_str_eq(s.items[0].msgs[0].role, "system");
+        cr_assert_str_eq(s.items[0].msgs[1].content, "1+1?");
+        cr_assert_str_eq(s.items[0].reference, "2");
+        cr_assert_eq(s.items[1].n_msgs, 1);
+        cr_assert_str_eq(s.items[1].completion, "4"); /* a number as text */
+        rlc_records_free(&s);
+    }
+    rlc_record_set s;
+    cr_assert_eq(rlc_records_load(p, "prompt", "reward_model.answer", &s), RLC_ERR_FORMAT);
+    cr_assert(strstr(rlc_last_error(), ":1: missing field \"reward_model.answer\""), "%s",
+              rlc_last_error());
+}

@@ -152,18 +152,21 @@ static const rc_key keys[] = {
        "adapter)"),
 
     KE(data, source, "arithmetic", data_sources, RC_ALL,
-       "arithmetic = built-in generated problems, jsonl = one JSON object per line"),
+       "arithmetic = built-in generated problems, jsonl = one JSON object per line (or a row of "
+       "a .parquet file)"),
     KFILES(data, path, RC_ALL,
-           "jsonl: training file, or a list of files read in order as one data set"),
+           "jsonl: training file (.jsonl, or .parquet), or a list of files read in order as one "
+           "data set"),
     KFILES(data, eval_path, RC_ALL,
            "jsonl: evaluation file or list of files (\"\" = none; then data.val_fraction holds out "
            "the tail of data.path, and with val_fraction 0 there is no evaluation set)"),
     KS(data, prompt_key, "question", RC_ALL,
-       "jsonl: field holding the prompt (records without it may be prompt/completion, "
-       "prompt/response or messages records)"),
+       "jsonl: field holding the prompt, a string or a list of {role, content} turns (records "
+       "without it may be prompt/completion, prompt/response, messages or verl records)"),
     KS(data, answer_key, "answer", RC_ALL,
        "jsonl: field holding the answer: the SFT target, and the reward's reference (the text "
-       "after a GSM8K-style '#### 42', else the whole field)"),
+       "after a GSM8K-style '#### 42', else the whole field); a dotted key such as "
+       "reward_model.ground_truth reaches into an object"),
     KS(data, system_prompt, "", RC_ALL,
        "system message put before every prompt (\"\" = none; records with their own system "
        "message keep it); with tokenizer.chat=none it is the prompt's first line"),
