@@ -145,6 +145,20 @@ Test(parquet, both_writers_read_like_the_jsonl, .timeout = 120) {
     cr_assert_eq(n, duck + hyp);
     /* DuckDB's MAP column becomes an object, as the JSONL holds it */
     expect_same_rows(tmp_path("duck_map.parquet"), tmp_path("map.jsonl"), 37);
+    /* codecs rlc does not read are refused by name */
+    static const char *const refused[][2] = {{"duck_lz4.parquet", "LZ4_RAW"},
+                                             {"duck_brotli.parquet", "BROTLI"}};
+    for (int i = 0; i < 2; i++) {
+        rlc_record_set s;
+        cr_assert_eq(rlc_records_load(tmp_path(refused[i][0]), "question", "answer", &s),
+                     RLC_ERR_UNSUPPORTED, "%s", rlc_last_error());
+        char want[128];
+        snprintf(want, sizeof want,
+                 ": column question, row group 0, page 0: compression %s is "
+                 "not supported (none, snappy, gzip, zstd are)",
+                 refused[i][1]);
+        cr_assert(strstr(rlc_last_error(), want), "%s", rlc_last_error());
+    }
 }
 
 /* The committed seed files (the same script, 6 rows) against the committed

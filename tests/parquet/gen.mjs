@@ -3,6 +3,10 @@
 // hyparquet-writer, with several codecs and encodings; files.txt lists the
 // Parquet files. tests/test_parquet.c reads each back and compares it with
 // the JSONL. Usage: NPM_ROOT=build/npm/node_modules node tests/parquet/gen.mjs OUTDIR
+// (PARQUET_ROWS=N: N rows, default 37). The committed 6-row files,
+// tests/fuzz/corpus/parquet/*.parquet (the fuzz seeds) with
+// tests/parquet/rows6.jsonl and map6.jsonl, are this script's output with
+// PARQUET_ROWS=6 (rows.jsonl and map.jsonl renamed).
 import { createRequire } from "node:module";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -53,7 +57,7 @@ const schema = [
   S("element", { num_children: 2 }),
   S("role", STR),
   S("content", STR),
-  S("ability", STR),
+  S("ability", { ...STR, repetition_type: "REQUIRED" }),
   S("reward_model", { num_children: 2 }),
   S("ground_truth", STR),
   S("style", STR),
@@ -64,8 +68,8 @@ const schema = [
   S("question", STR),
   S("answer", STR),
   S("score", { type: "DOUBLE" }),
-  S("count", { type: "INT32" }),
-  S("flag", { type: "BOOLEAN" }),
+  S("count", { type: "INT32", repetition_type: "REQUIRED" }), // no levels at all
+  S("flag", { type: "BOOLEAN", repetition_type: "REQUIRED" }),
   S("comment", STR),
 ];
 const names = ["data_source", "prompt", "ability", "reward_model", "extra_info", "question",
@@ -128,6 +132,11 @@ for (const [name, codec, extra] of duck) {
   const dst = join(out, name + ".parquet").replaceAll("'", "''");
   await con.run(`COPY (SELECT * FROM t) TO '${dst}' (FORMAT parquet, COMPRESSION ${codec}${extra})`);
   files.push(name + ".parquet");
+}
+// Codecs rlc refuses (by name): not in files.txt.
+for (const codec of ["lz4", "brotli"]) {
+  const dst = join(out, `duck_${codec}.parquet`).replaceAll("'", "''");
+  await con.run(`COPY (SELECT question, answer FROM t) TO '${dst}' (FORMAT parquet, COMPRESSION ${codec})`);
 }
 // A MAP column (DuckDB writes MAP; the JSONL holds it as an object).
 const mapRows = rows.map((r, i) => ({ question: r.question, answer: r.answer,
