@@ -266,7 +266,16 @@ Test(jsonl, verl_layout_records) {
         cr_assert_str_eq(s.items[1].completion, "4"); /* a number as text */
         rlc_records_free(&s);
     }
+    /* verl's SFT rows: a chat prompt and a response string */
+    const char *sft = write_data("sft.jsonl", "{\"prompt\": [{\"role\": \"user\", \"content\": "
+                                              "\"Hi\"}], \"response\": \"Hello #### 1\"}\n");
     rlc_record_set s;
+    cr_assert_eq(rlc_records_load(sft, "question", "answer", &s), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(s.n, 1);
+    cr_assert_str_eq(s.items[0].msgs[0].content, "Hi");
+    cr_assert_str_eq(s.items[0].completion, "Hello #### 1");
+    cr_assert_str_eq(s.items[0].reference, "1");
+    rlc_records_free(&s);
     cr_assert_eq(rlc_records_load(p, "prompt", "reward_model.answer", &s), RLC_ERR_FORMAT);
     cr_assert(strstr(rlc_last_error(), ":1: missing field \"reward_model.answer\""), "%s",
               rlc_last_error());

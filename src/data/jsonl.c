@@ -474,8 +474,9 @@ static rlc_status record_item(const json_t *obj, const char *path, size_t line, 
         ckey = x->akey;
         pkey = x->pkey;
     } else if (json_is_array(prompt) && !json_object_get(obj, "completion") &&
-               field_at(obj, "reward_model.ground_truth")) {
-        ckey = "reward_model.ground_truth"; /* verl's RL layout */
+               (json_object_get(obj, "response") || field_at(obj, "reward_model.ground_truth"))) {
+        /* verl's layouts: SFT (chat prompt, response), RL (chat prompt, reward_model) */
+        ckey = json_object_get(obj, "response") ? "response" : "reward_model.ground_truth";
     } else if (json_object_get(obj, "messages")) {
         rlc_sft_example ex;
         memset(&ex, 0, sizeof ex);

@@ -74,9 +74,17 @@ typedef struct rlc_sft_set {
 rlc_status rlc_sft_load(const char *path, rlc_sft_set *set);
 void rlc_sft_free(rlc_sft_set *set);
 
-/* One training or evaluation record, whatever form its line had:
+/* One training or evaluation record, whatever form its line (or Parquet row,
+ * data/parquet.h) had:
  *   {PROMPT_KEY: "...", ANSWER_KEY: "..."}   custom or question/answer (the keys
- *                                           given; the answer may be a number)
+ *                                           given; the answer may be a number;
+ *                                           the prompt may be a list of turns;
+ *                                           a dotted key "a.b" reaches field b
+ *                                           of object a)
+ *   {"prompt": [turns], "response": "..."} or
+ *   {"prompt": [turns], "reward_model": {"ground_truth": ...}}
+ *                                           verl's SFT and RL rows (without a
+ *                                           "completion")
  *   {"prompt": "...", "completion": "..."}  TRL prompt/completion; also TRL's
  *                                           conversational form, "prompt" a list
  *                                           of turns and "completion" a string
@@ -100,7 +108,8 @@ typedef struct rlc_record_set {
     size_t n;
 } rlc_record_set;
 
-/* Loads path. Errors (FORMAT, "FILE:LINE: ..."): a line in none of the forms
+/* Loads path (a Parquet file when its name ends in ".parquet"; LINE is then
+ * the row). Errors (FORMAT, "FILE:LINE: ..."): a line in none of the forms
  * (the message names the keys looked for), a field of the wrong type, an
  * empty completion, messages without an assistant turn before which some turn
  * stands; and "FILE: no examples". On error *set is left empty. */

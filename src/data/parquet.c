@@ -989,7 +989,10 @@ static rlc_status page_values(pq_colrd *c, int enc, const uint8_t *p, const uint
  * length (len < 0), v2 give it (len >= 0). max 0 means none stored. */
 static rlc_status page_levels(pq_colrd *c, const uint8_t **p, const uint8_t *end, long len, int max,
                               size_t n, uint32_t *out, const char *what) {
-    if (max == 0) return RLC_OK;
+    if (max == 0) { /* none stored; a v2 page may still give them bytes */
+        if (len > 0 && (uint64_t)len <= (uint64_t)(end - *p)) *p += len;
+        return RLC_OK;
+    }
     if (len < 0) {
         if (end - *p < 4) return col_err(c, RLC_ERR_FORMAT, "%s levels truncated", what);
         len = (long)le(*p, 4);
