@@ -196,37 +196,14 @@ static rlc_status th_struct_list(th *t, size_t elem, void **items, size_t *n, th
 
 enum { PT_BOOLEAN, PT_INT32, PT_INT64, PT_INT96, PT_FLOAT, PT_DOUBLE, PT_BYTE_ARRAY, PT_FLBA };
 enum { REP_REQUIRED, REP_OPTIONAL, REP_REPEATED };
-enum {
-    CT_UTF8 = 0,
-    CT_MAP = 1,
-    CT_MAP_KEY_VALUE = 2,
-    CT_LIST = 3,
-    CT_DECIMAL = 5,
-    CT_UINT_32 = 13,
-    CT_UINT_64 = 14
-};
+/* The enum values of parquet.thrift that the reader uses. */
+enum { CT_MAP = 1, CT_MAP_KEY_VALUE = 2, CT_LIST = 3, CT_DECIMAL = 5, CT_UINT_32 = 13 };
+enum { CT_UINT_64 = 14 };
 enum { LT_MAP = 2, LT_LIST = 3, LT_DECIMAL = 5 };
-enum {
-    CODEC_NONE,
-    CODEC_SNAPPY,
-    CODEC_GZIP,
-    CODEC_LZO,
-    CODEC_BROTLI,
-    CODEC_LZ4,
-    CODEC_ZSTD,
-    CODEC_LZ4_RAW
-};
-enum {
-    ENC_PLAIN = 0,
-    ENC_PLAIN_DICTIONARY = 2,
-    ENC_RLE = 3,
-    ENC_BIT_PACKED = 4,
-    ENC_DELTA_BINARY_PACKED = 5,
-    ENC_DELTA_LENGTH_BYTE_ARRAY = 6,
-    ENC_DELTA_BYTE_ARRAY = 7,
-    ENC_RLE_DICTIONARY = 8,
-    ENC_BYTE_STREAM_SPLIT = 9
-};
+enum { CODEC_NONE = 0, CODEC_SNAPPY = 1, CODEC_GZIP = 2, CODEC_ZSTD = 6, CODEC_LZ4_RAW = 7 };
+enum { ENC_PLAIN = 0, ENC_PLAIN_DICTIONARY = 2, ENC_RLE = 3, ENC_RLE_DICTIONARY = 8 };
+enum { ENC_DELTA_BINARY_PACKED = 5, ENC_DELTA_LENGTH_BYTE_ARRAY = 6, ENC_DELTA_BYTE_ARRAY = 7 };
+enum { ENC_BYTE_STREAM_SPLIT = 9 };
 enum { PAGE_DATA = 0, PAGE_INDEX = 1, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3 };
 
 typedef struct pq_el {
