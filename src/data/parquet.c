@@ -734,6 +734,10 @@ static rlc_status assemble(pq_colrd *c, const uint32_t *rep, const uint32_t *def
                 break;
             }
             memset(c->cursor, 0, sizeof c->cursor);
+            if (!c->rows[c->row] && !(c->rows[c->row] = json_object())) {
+                st = RLC_ERR_NOMEM;
+                break;
+            }
         } else if (c->row < 0) {
             st = col_err(c, RLC_ERR_FORMAT, "the first value continues a row");
             break;
@@ -1264,8 +1268,8 @@ static rlc_status read_row_group_rows(pq_file *f, int rg, rlc_jsonl_fn fn, void 
     json_t **rows = rlc_calloc(g->num_rows ? (size_t)g->num_rows : 1, sizeof *rows);
     if (!rows) return RLC_ERR_NOMEM;
     rlc_status st = RLC_OK;
-    for (int64_t i = 0; i < g->num_rows && st == RLC_OK; i++)
-        if (!(rows[i] = json_object())) st = RLC_ERR_NOMEM;
+    /* row objects are made as the first column reaches them (assemble), so a
+     * file that claims many rows and holds few costs little */
     for (size_t l = 0; l < f->n_leaves && st == RLC_OK; l++) {
         pq_colrd c;
         col_setup(&c, f, l);
