@@ -439,8 +439,9 @@ static rlc_status build_schema(pq_file *f) {
 
 /* ---- values ---- */
 
-static json_t *bytes_json(const uint8_t *p, size_t n) {
-    json_t *s = json_stringn((const char *)p, n); /* NULL when not UTF-8 */
+/* Bytes as a JSON string: as they are when UTF-8 (and not hex), else as hex. */
+static json_t *bytes_json(const uint8_t *p, size_t n, int hex_only) {
+    json_t *s = hex_only ? NULL : json_stringn((const char *)p, n); /* NULL when not UTF-8 */
     if (s) return s;
     char *hex = malloc(2 * n + 1);
     if (!hex) return NULL;
@@ -516,12 +517,12 @@ static long decode_plain(const pq_el *e, const uint8_t *p, const uint8_t *end, s
             size_t n = (size_t)le(b, 4);
             b += 4;
             if (n > (size_t)(end - b)) return -1;
-            v = bytes_json(b, n);
+            v = bytes_json(b, n, 0);
             b += n;
             break;
         }
-        default: /* INT96, FIXED_LEN_BYTE_ARRAY: the bytes */
-            v = bytes_json(b, w);
+        default: /* INT96, FIXED_LEN_BYTE_ARRAY (UUIDs, big-endian decimals): hex */
+            v = bytes_json(b, w, 1);
         }
         b += w;
         if (!v) {

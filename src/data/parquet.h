@@ -1,7 +1,9 @@
 /* Parquet data sets (verl's SFT and RL layout): each row becomes a JSON object,
  * so the JSONL record forms (data/jsonl.h) apply to it unchanged. Structs
  * become objects, LIST columns arrays, MAP columns objects (keys as text),
- * nulls null; strings, integers, floats and booleans their JSON kinds.
+ * nulls null; strings, integers, floats and booleans their JSON kinds
+ * (integer DECIMALs scaled to numbers, NaN and infinities null); byte strings
+ * that are not UTF-8, INT96 and FIXED_LEN_BYTE_ARRAY values hex text.
  * Errors name the file, and the column, row group and page where it applies:
  * "data.parquet: column prompt.list.element.content, row group 0, page 3: ...".
  * Memory is bounded by the file: decoded values and pages may be at most a
