@@ -47,9 +47,10 @@ int rlc_fuzz_jsonl(const uint8_t *data, size_t size) {
         RLC_FUZZ_CHECK(sft.n == 0 && sft.items == NULL, "failed sft load left items");
     }
     rlc_sft_free(&sft);
-    /* the loader runs use: every record form, default and custom field names */
-    static const char *const keys[][2] = {{"question", "answer"}, {"instruction", "output"}};
-    for (int k = 0; k < 2; k++) {
+    /* the loader runs use: every record form, default, custom and dotted field names */
+    static const char *const keys[][2] = {
+        {"question", "answer"}, {"instruction", "output"}, {"prompt", "reward_model.ground_truth"}};
+    for (int k = 0; k < 3; k++) {
         rlc_record_set rs = {0};
         if (rlc_records_load(path, keys[k][0], keys[k][1], &rs) == RLC_OK) {
             RLC_FUZZ_CHECK(rs.n > 0, "record set loaded empty");
