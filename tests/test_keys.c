@@ -145,12 +145,14 @@ Test(keys, every_key_in_the_table_is_read) {
     rlc_run_config_marks_reset();
     /* GRPO on arithmetic, LoRA on a fresh model, periodic checkpoints and evaluation */
     const char *y = config("a.yaml", "");
-    const char *grpo[] = {
-        "logging.run_name=grpo",     "lora.enabled=true",       "training.steps=2",
-        "training.batch_size=2",     "training.eval_every=1",   "data.eval_size=2",
-        "data.max_prompt_tokens=16", "checkpoint.save_every=1", "checkpoint.keep_every=1",
-        "logging.tensorboard=true",  "logging.console=false",   "logging.log_file=false"};
-    run_config(y, grpo, 12);
+    const char *grpo[] = {"logging.run_name=grpo",     "lora.enabled=true",
+                          "training.steps=2",          "training.batch_size=2",
+                          "training.eval_every=1",     "data.eval_size=2",
+                          "data.max_prompt_tokens=16", "checkpoint.save_every=1",
+                          "checkpoint.keep_every=1",   "logging.tensorboard=true",
+                          "logging.console=false",     "logging.log_file=false",
+                          "backpressure.enabled=true", "backpressure.max_batch_size=2"};
+    run_config(y, grpo, 14);
     /* SFT on arithmetic: a full model that the JSONL run below starts from */
     const char *sft[] = {"logging.run_name=base",     "training.mode=sft",
                          "training.steps=1",          "training.batch_size=2",

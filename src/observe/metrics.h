@@ -74,6 +74,15 @@ typedef enum rlc_metric_id {
     /* algorithm.dynamic_sampling only */
     RLC_M_SAMPLING_ROUNDS,
     RLC_M_DROPPED_GROUPS,
+    /* backpressure.enabled only (train/backpressure.h) */
+    RLC_M_BP_ACTION,
+    RLC_M_BP_REGIME,
+    RLC_M_BP_P_STAR,
+    RLC_M_BP_SIGMA,
+    RLC_M_BP_KAPPA,
+    RLC_M_BP_UTILIZATION,
+    RLC_M_BP_THROUGHPUT,
+    RLC_M_BP_WARMUP,
     /* a jsonl data set only (an endless source has no epochs) */
     RLC_M_EPOCH,
     RLC_M_COUNT
