@@ -321,6 +321,46 @@ Test(monitor, signed_advantage_run_plots_and_judges_its_own_ratios) {
     cr_assert(access(png, F_OK) != 0, "%s written for a grpo run", png);
 }
 
+/* A back pressure run gets backpressure.png: the batch it chose, the
+ * throughput, the fitted optimum and the utilization, one panel each; a run
+ * without it gets none. */
+Test(monitor, backpressure_run_plots_its_batch_and_fit) {
+    const char *dir = tmp_path("bp");
+    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK);
+    char path[700], out[700], sum[700], png[800];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 30; i++) {
+        int batch = i < 10 ? 1 << (i % 5) : 12;
+        fprintf(f,
+                "{\"step\":%d,\"loss\":%.6g,\"mean_reward\":0.5,\"batch_size\":%d,"
+                "\"bp_action\":0,\"bp_regime\":%d,\"backpressure/throughput\":%.6g%s}\n",
+                i, 1.0 + 0.01 * noise(i), batch, i < 10 ? 0 : 4, 1000 + 10.0 * i,
+                i < 3 ? "" : ",\"backpressure/p_star\":60,\"backpressure/utilization\":0.9");
+    }
+    fclose(f);
+    snprintf(out, sizeof out, "%s/plots", dir);
+    snprintf(sum, sizeof sum, "%s/summary.txt", dir);
+    char *report;
+    cr_assert_eq(rlc_monitor_run(dir, out, sum, &report), RLC_OK, "%s", rlc_last_error());
+    cr_assert(strstr(report, "backpressure.png"), "%s", report);
+    free(report);
+    snprintf(png, sizeof png, "%s/backpressure.png", out);
+    int w = 0, h = 0;
+    rlc_plot_params p = rlc_plot_default_params();
+    cr_assert_eq(rlc_plot_png_size(png, &w, &h), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(w, 2 * p.panel_w, "%d", w);
+    cr_assert_geq(h, 2 * p.panel_h, "four panels in two rows: height %d", h);
+    const char *plain = write_run("plain_bp", 20, "kl", low_clip, "");
+    snprintf(out, sizeof out, "%s/plots", plain);
+    snprintf(sum, sizeof sum, "%s/summary.txt", plain);
+    cr_assert_eq(rlc_monitor_run(plain, out, sum, &report), RLC_OK, "%s", rlc_last_error());
+    free(report);
+    snprintf(png, sizeof png, "%s/backpressure.png", out);
+    cr_assert(access(png, F_OK) != 0, "%s written for a run without back pressure", png);
+}
+
 /* A run that logged rubric criteria (every 2 steps) gets the heatmap and the
  * bar chart, whether or not its summary was written; others get neither. */
 Test(monitor, rubric_criteria_get_a_heatmap_and_bars) {

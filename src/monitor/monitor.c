@@ -120,13 +120,15 @@ static rlc_status fig_panel(fig *f, rlc_metrics *const *ms, const char *const *n
     }
     if (!ns) return RLC_OK;
     snprintf(f->titles[k], sizeof f->titles[k], "%s", title ? title : defs[0].label);
-    f->panels[k] = (rlc_plot_panel){f->titles[k],
-                                    "step",
-                                    defs[0].ylabel,
-                                    f->series[k],
-                                    ns,
-                                    strstr(defs[0].ylabel, "fraction") != NULL,
-                                    !strcmp(defs[0].key, rlc_metric_defs()[RLC_M_LR].key)};
+    f->panels[k] =
+        (rlc_plot_panel){f->titles[k],
+                         "step",
+                         defs[0].ylabel,
+                         f->series[k],
+                         ns,
+                         strstr(defs[0].ylabel, "fraction") != NULL,
+                         !strcmp(defs[0].key, rlc_metric_defs()[RLC_M_LR].key) ||
+                             !strcmp(defs[0].key, rlc_metric_defs()[RLC_M_BATCH_SIZE].key)};
     f->n++;
     return RLC_OK;
 }
@@ -256,6 +258,16 @@ static rlc_status write_figures(rlc_metrics *const *ms, const char *const *names
     const metric_def gen[] = {reg(RLC_M_LEN_MEAN), reg(RLC_M_MAX_TOKEN_HIT_RATE)};
     if (!st) st = fig_each(f, ms, names, n, gen, 2);
     if (!st) st = fig_write(f, out_dir, "generation.png", "completion lengths", "generation", rep);
+
+    /* back pressure runs: the batch it chose (a step line), the throughput
+     * it measured, the optimum it fitted and how close the runs ran to it */
+    const metric_def bp[] = {reg(RLC_M_BATCH_SIZE), reg(RLC_M_BP_THROUGHPUT), reg(RLC_M_BP_P_STAR),
+                             reg(RLC_M_BP_UTILIZATION)};
+    if (!st && logged(ms, n, bp[1].key)) {
+        st = fig_each(f, ms, names, n, bp, 4);
+        if (!st)
+            st = fig_write(f, out_dir, "backpressure.png", "back pressure", "back pressure", rep);
+    }
     fig_free(f);
     free(f);
     return st;
