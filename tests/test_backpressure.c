@@ -92,13 +92,15 @@ Test(backpressure, too_few_concurrencies_give_no_fit) {
     cr_expect_not(rlc_usl_fit_points(p3, x3, 6).ok);
 }
 
-/* numpy's least squares of y = p / x on (1, p, p^2): a b c written to argv[2] */
+/* numpy's least squares of y = p / x on (1, p, p^2) in relative error
+ * (each row divided by its y): a b c written to argv[2] */
 static const char *numpy_fit =
     "import sys, numpy as np\n"
     "d = np.loadtxt(sys.argv[1])\n"
     "p, x = d[:, 0], d[:, 1]\n"
-    "A = np.stack([np.ones_like(p), p, p * p], 1)\n"
-    "coef = np.linalg.lstsq(A, p / x, rcond=None)[0]\n"
+    "y = p / x\n"
+    "A = np.stack([np.ones_like(p), p, p * p], 1) / y[:, None]\n"
+    "coef = np.linalg.lstsq(A, np.ones_like(p), rcond=None)[0]\n"
     "open(sys.argv[2], 'w').write('%.17g %.17g %.17g\\n' % tuple(coef))\n";
 
 Test(backpressure, noisy_curve_within_5_percent_and_as_numpy) {

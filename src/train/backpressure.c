@@ -99,11 +99,14 @@ rlc_usl_fit rlc_usl_fit_points(const double *p, const double *x, int n) {
     double m[3][3] = {{0}}, r[3] = {0}, q[3];
     for (int i = 0; i < n; i++) {
         if (!(x[i] > 0) || !(p[i] > 0)) continue;
-        double t = p[i] / pmax, y = p[i] / x[i], pw[3] = {1, t, t * t};
+        /* throughput noise is relative (a busy machine slows a step by a
+         * share), so each point's residual counts relative to its y: weight
+         * 1 / y^2, else the largest concurrencies decide the fit alone */
+        double t = p[i] / pmax, y = p[i] / x[i], w = 1 / (y * y), pw[3] = {1, t, t * t};
         for (int a = 0; a < 3; a++) {
             for (int b = 0; b < 3; b++)
-                m[a][b] += pw[a] * pw[b];
-            r[a] += pw[a] * y;
+                m[a][b] += w * pw[a] * pw[b];
+            r[a] += w * pw[a] * y;
         }
     }
     if (!solve3(m, r, q)) return f;
@@ -147,8 +150,7 @@ static int clamp_batch(const rlc_bp_params *bp, double b) {
 /* The regime of a step at concurrency p after warmup, with a fit. */
 static rlc_bp_regime classify(const rlc_bp_params *bp, const rlc_bp_state *s, double p) {
     const rlc_usl_fit *f = &s->fit;
-    if (f->kappa > BP_EPS && f->p_star > 1 && p > bp->throttle_margin * f->p_star)
-        return RLC_BP_RETROGRADE;
+    if (f->kappa > BP_EPS && p > bp->throttle_margin * f->p_star) return RLC_BP_RETROGRADE;
     if (bp->peak_gflops > 0 && bp->peak_bw_gb_s > 0)
         return 2 * p / bp->weight_bytes >= bp->peak_gflops / bp->peak_bw_gb_s ? RLC_BP_COMPUTE_BOUND
                                                                               : RLC_BP_MEMORY_BOUND;

@@ -1,9 +1,9 @@
 /* Back pressure: sizes the GRPO batch (prompts per step) from measured
  * throughput. Throughput X(p) (completion tokens per second of a step) at
  * concurrency p = batch x group is fitted to the Universal Scalability Law,
- * p / X(p) = a + b p + c p^2, by least squares over the last RLC_BP_WINDOW
- * steps; sigma = (b + c) / (a + b + c) is contention, kappa = c / (a + b + c)
- * coherency, and throughput peaks at p* = sqrt((1 - sigma) / kappa). Each
+ * p / X(p) = a + b p + c p^2, by least squares on relative error (weights
+ * 1 / (p/X)^2) over the last RLC_BP_WINDOW steps; sigma = (b + c) / (a + b + c) is contention,
+ * kappa = c / (a + b + c) coherency, and throughput peaks at p* = sqrt((1 - sigma) / kappa). Each
  * step is classified (regime) and the batch of the next step chosen (action);
  * both aim at throttle_margin x p*, just below where throughput falls.
  *
