@@ -8,6 +8,7 @@
 #include "tmpdir.h"
 
 #include "train/backpressure.h"
+#include "train/runconfig.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -373,4 +374,36 @@ Test(backpressure, settles_at_the_largest_batch_below_the_target) {
     int want = (int)floor(0.85 * sqrt((1 - true_sigma(k)) / true_kappa(k)) / 2);
     cr_expect(abs(last - want) <= 1, "settled at %d prompts, expected %d +- 1", last, want);
     cr_expect_eq(changes_late, 0, "the batch still moved %d times after step 100", changes_late);
+}
+
+/* backpressure.* keys: the seed's defaults in the config, ranges refused with
+ * the key named (the cross-key rules are in runconfig/validation_rules). */
+Test(backpressure, config_keys_default_and_ranges) {
+    rlc_run_config c = rlc_run_config_default();
+    cr_expect_eq(c.backpressure.enabled, 0);
+    cr_expect_eq(c.backpressure.warmup_steps, 10);
+    cr_expect_eq(c.backpressure.ema_decay, 0.9);
+    cr_expect_eq(c.backpressure.throttle_margin, 0.85);
+    cr_expect_eq(c.backpressure.increase_margin, 0.5);
+    cr_expect_eq(c.backpressure.min_batch_size, 1);
+    cr_expect_eq(c.backpressure.max_batch_size, 64);
+    cr_expect_eq(c.backpressure.peak_gflops, 0);
+    cr_expect_eq(c.backpressure.peak_bw_gb_s, 0);
+    const char *bad[][2] = {
+        {"backpressure.throttle_margin=0", "backpressure.throttle_margin"},
+        {"backpressure.throttle_margin=1.5", "backpressure.throttle_margin"},
+        {"backpressure.increase_margin=0", "backpressure.increase_margin"},
+        {"backpressure.ema_decay=1.1", "backpressure.ema_decay"},
+        {"backpressure.warmup_steps=2", "backpressure.warmup_steps"},
+        {"backpressure.min_batch_size=0", "backpressure.min_batch_size"},
+        {"backpressure.peak_gflops=-1", "backpressure.peak_gflops"},
+        {"backpressure.enabled=maybe", "backpressure.enabled"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_expect_neq(rlc_run_config_set(&c, bad[i][0]), RLC_OK, "accepted %s", bad[i][0]);
+        cr_expect(strstr(rlc_last_error(), bad[i][1]), "'%s' does not name %s", rlc_last_error(),
+                  bad[i][1]);
+    }
+    cr_expect_eq(c.backpressure.throttle_margin, 0.85, "a refused value is not kept");
+    rlc_run_config_free(&c);
 }
