@@ -277,13 +277,21 @@ Test(monitor, compare_two_runs_writes_table_and_overlays) {
  * (reward >= threshold), not correct_rate; groups of equal rewards do not
  * mean "no learning signal" there; nsr_metrics.png holds its ratio and
  * reward panels. An ordinary run writes no nsr_metrics.png. */
-Test(monitor, signed_advantage_run_plots_and_judges_its_own_ratios) {
-    const char *dir = tmp_path("wr");
-    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK);
-    char path[700], out[700], sum[700], png[800];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+/* A fresh run folder tmpdir/NAME with its metrics.jsonl open for writing. */
+static FILE *new_run(const char *name, const char **dir) {
+    char path[700];
+    *dir = tmp_path(name);
+    cr_assert_eq(rlc_mkdir_p(*dir), RLC_OK);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", *dir);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
+    return f;
+}
+
+Test(monitor, signed_advantage_run_plots_and_judges_its_own_ratios) {
+    const char *dir;
+    FILE *f = new_run("wr", &dir);
+    char out[700], sum[700], png[800];
     for (int i = 0; i < 40; i++) {
         int pos = 4 + (i % 3 == 0); /* 0.5-0.625 of 8: stable */
         fprintf(f,
@@ -325,12 +333,9 @@ Test(monitor, signed_advantage_run_plots_and_judges_its_own_ratios) {
  * throughput, the fitted optimum and the utilization, one panel each; a run
  * without it gets none. */
 Test(monitor, backpressure_run_plots_its_batch_and_fit) {
-    const char *dir = tmp_path("bp");
-    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK);
-    char path[700], out[700], sum[700], png[800];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
+    const char *dir;
+    FILE *f = new_run("bp", &dir);
+    char out[700], sum[700], png[800];
     for (int i = 0; i < 30; i++) {
         int batch = i < 10 ? 1 << (i % 5) : 12;
         fprintf(f,
