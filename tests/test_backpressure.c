@@ -7,10 +7,12 @@
 #include "helpers.h"
 #include "tmpdir.h"
 
+#include "base/crc32c.h"
 #include "train/backpressure.h"
 #include "train/runconfig.h"
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -406,4 +408,72 @@ Test(backpressure, config_keys_default_and_ranges) {
     }
     cr_expect_eq(c.backpressure.throttle_margin, 0.85, "a refused value is not kept");
     rlc_run_config_free(&c);
+}
+
+/* trainer_state.json's "backpressure" object edited (and the manifest's
+ * checksum with it, as a hand edit that passes verification would be):
+ * resuming refuses it with one line naming the file and the field. */
+static void edit_state(const char *ckpt, const char *from, const char *to) {
+    char path[700], man[700];
+    snprintf(path, sizeof path, "%s/trainer_state.json", ckpt);
+    snprintf(man, sizeof man, "%s/manifest.json", ckpt);
+    char *t = th_slurp(path), *at = t ? strstr(t, from) : NULL;
+    cr_assert_not_null(at, "%s lacks %s", path, from);
+    char edited[16384];
+    snprintf(edited, sizeof edited, "%.*s%s%s", (int)(at - t), t, to, at + strlen(from));
+    free(t);
+    th_write_text(path, edited);
+    json_t *m = json_load_file(man, 0, NULL);
+    json_t *f = json_object_get(json_object_get(m, "files"), "trainer_state.json");
+    cr_assert_not_null(f, "%s has no trainer_state.json entry", man);
+    char crc[16];
+    snprintf(crc, sizeof crc, "%08x", rlc_crc32c(0, edited, strlen(edited)));
+    json_object_set_new(f, "bytes", json_integer((json_int_t)strlen(edited)));
+    json_object_set_new(f, "crc32c", json_string(crc));
+    cr_assert_eq(json_dump_file(m, man, JSON_INDENT(2)), 0);
+    json_decref(m);
+}
+
+Test(backpressure, damaged_state_is_refused_naming_the_field) {
+    char cfg[4096];
+    snprintf(cfg, sizeof cfg, "%s%s", TH_TINY_GRPO_YAML("runs", "bp"),
+             "backpressure: {enabled: true, warmup_steps: 3, min_batch_size: 1, "
+             "max_batch_size: 4}\n");
+    char *c = strstr(cfg, "checkpoint: {save_every: 0}");
+    cr_assert_not_null(c);
+    memcpy(c, "checkpoint: {save_every: 2}", 27);
+    th_write_text(tmp_path("bp.yaml"), cfg);
+    cr_assert_eq(th_rlc_run(tmpdir, th_rlc_bin_abs(), "train bp.yaml"), 0);
+    char *st = th_slurp(tmp_path("runs/bp/checkpoints/checkpoint-2/trainer_state.json"));
+    cr_assert_not_null(st);
+    cr_expect(strstr(st, "\"backpressure\": {\"steps\": 2, \"batch\": 4,"), "%s", st);
+    free(st);
+    /* each case edits the saved state and manifest afresh */
+    char ckpt[600], sp[700], mp[700];
+    snprintf(ckpt, sizeof ckpt, "%s", tmp_path("runs/bp/checkpoints/checkpoint-2"));
+    snprintf(sp, sizeof sp, "%s/trainer_state.json", ckpt);
+    snprintf(mp, sizeof mp, "%s/manifest.json", ckpt);
+    char *state0 = th_slurp(sp), *man0 = th_slurp(mp);
+    cr_assert(state0 && man0);
+    static const char *const cases[][3] = {
+        {"\"batch\": 4,", "\"batch\": 9,", "\"batch\" (an integer from"},
+        {"\"ema\": ", "\"ema\": \"fast\", \"was\": ",
+         "\"backpressure\".\"ema\": expected a number"},
+        {"\"p\": [", "\"p\": [8, ", "\"p\" and \"x\", arrays of equal length"},
+        {"\"p\": [2, ", "\"p\": [-2, ", "\"p\"[0] and \"x\"[0] must be numbers > 0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        th_write_text(sp, state0);
+        th_write_text(mp, man0);
+        edit_state(ckpt, cases[i][0], cases[i][1]);
+        int rc = th_rlc_run(tmpdir, th_rlc_bin_abs(), "train bp.yaml training.steps=6");
+        char *err = th_slurp(tmp_path("err.txt"));
+        cr_assert_not_null(err);
+        cr_assert_neq(rc, 0, "case %zu: resumed from an edited state: %s", i, err);
+        cr_expect(strstr(err, "checkpoint-2/trainer_state.json") && strstr(err, cases[i][2]),
+                  "case %zu: %s", i, err);
+        free(err);
+    }
+    free(state0);
+    free(man0);
 }
