@@ -27,6 +27,7 @@
 #include "base/killpoint.h"
 #include "model/model.h"
 #include "model/safetensors.h"
+#include "observe/metrics.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -146,7 +147,8 @@ static void expect_resumed_from(const char *log, const char *run, int step) {
 }
 
 /* metrics.jsonl of two runs: same records, fields compared as JSON values,
- * leaving out wall-clock ones (*time*, *per_s*). */
+ * leaving out wall-clock ones (*time*, *per_s*) and every other metric the
+ * registry marks as differing between identical runs (system/...). */
 static json_t *load_metrics(const char *path) {
     json_t *all = json_array();
     FILE *f = fopen(path, "r");
@@ -159,7 +161,9 @@ static json_t *load_metrics(const char *path) {
         const char *k;
         json_t *v, *tmp;
         json_object_foreach_safe(o, tmp, k, v) {
-            if (strstr(k, "time") || strstr(k, "per_s")) json_object_del(o, k);
+            const rlc_metric_def *d = rlc_metric_def_by_key(k);
+            if (strstr(k, "time") || strstr(k, "per_s") || (d && (d->flags & RLC_MF_TIME)))
+                json_object_del(o, k);
         }
         json_array_append_new(all, o);
     }

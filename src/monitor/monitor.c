@@ -256,6 +256,18 @@ static rlc_status write_figures(rlc_metrics *const *ms, const char *const *names
     const metric_def gen[] = {reg(RLC_M_LEN_MEAN), reg(RLC_M_MAX_TOKEN_HIT_RATE)};
     if (!st) st = fig_each(f, ms, names, n, gen, 2);
     if (!st) st = fig_write(f, out_dir, "generation.png", "completion lengths", "generation", rep);
+
+    /* what the run used of the machine: memory, CPU and threads, and where the
+     * step's time went */
+    const metric_def mem[] = {reg(RLC_M_SYS_RSS), reg(RLC_M_SYS_PEAK_RSS)};
+    const metric_def cpu[] = {reg(RLC_M_SYS_CPU_CORES), reg(RLC_M_SYS_THREADS)};
+    const metric_def share[] = {reg(RLC_M_SYS_GEN_SHARE), reg(RLC_M_SYS_TRAIN_SHARE)};
+    if (!st && cmp) st = fig_each(f, ms, names, n, mem, 2);
+    if (!st && !cmp) st = fig_panel(f, ms, names, n, mem, 2, "resident memory");
+    if (!st) st = fig_each(f, ms, names, n, cpu, 2);
+    if (!st && cmp) st = fig_each(f, ms, names, n, share, 2);
+    if (!st && !cmp) st = fig_panel(f, ms, names, n, share, 2, "share of step time");
+    if (!st) st = fig_write(f, out_dir, "system.png", "system/* metrics", "system", rep);
     fig_free(f);
     free(f);
     return st;

@@ -84,6 +84,26 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
       NOFRAC,
       "optimizer updates skipped this step because the loss or gradient norm was not finite "
       "(weights and moments left unchanged)"),
+#define SYS(id, key, modes, flags, legend)                                                         \
+    M(id, key, key, modes, RLC_MF_TIME | (flags), NULL, 0, NULL, NOFRAC, legend)
+    SYS(RLC_M_SYS_RSS, "system/rss_mib", A, 0,
+        "resident memory of the process at the step's end, MiB (VmRSS of /proc/self/status)"),
+    SYS(RLC_M_SYS_PEAK_RSS, "system/peak_rss_mib", A, 0,
+        "highest resident memory of the process so far, MiB (VmHWM; >= system/rss_mib)"),
+    SYS(RLC_M_SYS_CPU_CORES, "system/cpu_cores", A, 0,
+        "CPU utilisation of the step as cores busy: user+system CPU seconds of every thread "
+        "during the step / its wall seconds"),
+    SYS(RLC_M_SYS_CPU_UTIL, "system/cpu_util", A, 0,
+        "system/cpu_cores / the cores the process may run on (its affinity), 0..1"),
+    SYS(RLC_M_SYS_THREADS, "system/threads", A, RLC_MF_INT,
+        "threads of the process at the step's end (Threads of /proc/self/status)"),
+    SYS(RLC_M_SYS_GEN_SHARE, "system/gen_share", G, 0,
+        "share of the step's wall time spent on generation: prompts, rollout and rewards "
+        "(gen_time_s / step_time_s)"),
+    SYS(RLC_M_SYS_TRAIN_SHARE, "system/train_share", G, 0,
+        "share spent on policy forward, backward and optimizer (train_time_s / step_time_s); the "
+        "rest is the reference forward, advantages and statistics"),
+#undef SYS
 #define SIGNED(id, key, flags, legend)                                                             \
     M(id, key, key, G, RLC_MF_SPARSE | (flags), NULL, 0, NULL, NOFRAC, legend)
     SIGNED(RLC_M_PSR_POSITIVE, "psr/positive_samples", RLC_MF_INT,
@@ -161,6 +181,13 @@ static const char *const plot_text[RLC_M_COUNT][2] = {
     [RLC_M_EXEC_ENTROPY_MEAN] = {"execution-token surprisal", "surprisal (nats / token)"},
     [RLC_M_PLAN_ENTROPY_MEAN] = {"planning-token surprisal", "surprisal (nats / token)"},
     [RLC_M_SEPA_LAMBDA] = {"SEPA lambda", "pooling strength"},
+    [RLC_M_SYS_RSS] = {"resident memory", "memory (MiB)"},
+    [RLC_M_SYS_PEAK_RSS] = {"peak resident memory", "memory (MiB)"},
+    [RLC_M_SYS_CPU_CORES] = {"CPU cores busy", "cores (CPU s / wall s)"},
+    [RLC_M_SYS_CPU_UTIL] = {"CPU utilisation", "fraction of allowed cores"},
+    [RLC_M_SYS_THREADS] = {"threads", "threads"},
+    [RLC_M_SYS_GEN_SHARE] = {"generation share", "fraction of step time"},
+    [RLC_M_SYS_TRAIN_SHARE] = {"training share", "fraction of step time"},
 };
 
 /* Console column priority by id (see rlc_metric_priority); 0 here means 2. */
