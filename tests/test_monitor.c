@@ -368,3 +368,78 @@ Test(monitor, rubric_criteria_get_a_heatmap_and_bars) {
     cr_assert_null(strstr(report, "rubric"), "%s", report);
     free(report);
 }
+
+/* dir/metrics.jsonl of n steps with the system/... keys of a GRPO run (with
+ * shares) or of an SFT run (without), or only the memory ones. */
+static const char *write_system_run(const char *name, int n, int what) {
+    const char *dir = tmp_path(name);
+    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "{\"step\":%d,\"loss\":1,\"system/rss_mib\":%g,\"system/peak_rss_mib\":%g", i,
+                100 + 0.5 * i, 100 + 0.5 * i + 3);
+        if (what > 0)
+            fprintf(f, ",\"system/cpu_cores\":%g,\"system/cpu_util\":%g,\"system/threads\":3",
+                    1.5 + 0.1 * noise(i), (1.5 + 0.1 * noise(i)) / 2);
+        if (what > 1)
+            fprintf(f, ",\"system/gen_share\":%g,\"system/train_share\":%g", 0.6 + 0.05 * noise(i),
+                    0.3 + 0.05 * noise(i + 1));
+        fputs("}\n", f);
+    }
+    fclose(f);
+    return dir;
+}
+
+static void png_size_of(const char *dir, const char *file, int *w, int *h) {
+    char png[700];
+    snprintf(png, sizeof png, "%s/%s", dir, file);
+    cr_assert_eq(rlc_plot_png_size(png, w, h), RLC_OK, "%s: %s", png, rlc_last_error());
+}
+
+/* plots/system.png: memory (RSS and peak in one panel), CPU cores, threads
+ * and the shares of step time (in one panel); left out when nothing was
+ * logged; in compare mode one panel per metric. */
+Test(monitor, system_png_has_the_system_panels) {
+    rlc_plot_params p = rlc_plot_default_params();
+    char *report;
+    int w, h;
+    const char *mem = write_system_run("mem", 12, 0);
+    char out[700];
+    snprintf(out, sizeof out, "%s/plots", mem);
+    cr_assert_eq(rlc_monitor_run(mem, out, tmp_path("mem.txt"), &report), RLC_OK, "%s",
+                 rlc_last_error());
+    cr_assert(strstr(report, "system.png"), "%s", report);
+    free(report);
+    png_size_of(out, "system.png", &w, &h);
+    cr_assert(w == p.panel_w && h == p.panel_h, "one panel: %dx%d", w, h);
+
+    const char *grpo = write_system_run("grpo", 12, 2);
+    snprintf(out, sizeof out, "%s/plots", grpo);
+    cr_assert_eq(rlc_monitor_run(grpo, out, tmp_path("grpo.txt"), &report), RLC_OK, "%s",
+                 rlc_last_error());
+    free(report);
+    png_size_of(out, "system.png", &w, &h);
+    cr_assert(w == 2 * p.panel_w && h >= 2 * p.panel_h && h < 3 * p.panel_h,
+              "four panels in two columns: %dx%d", w, h);
+
+    const char *sft = write_system_run("sft", 9, 1);
+    const char *runs[] = {grpo, sft};
+    snprintf(out, sizeof out, "%s/cmp", tmpdir);
+    cr_assert_eq(rlc_monitor_compare(runs, NULL, 2, out, &report), RLC_OK, "%s", rlc_last_error());
+    free(report);
+    png_size_of(out, "system.png", &w, &h);
+    cr_assert(w == 2 * p.panel_w && h >= 3 * p.panel_h, "six panels in two columns: %dx%d", w, h);
+
+    /* a run from before the system metrics: no system.png, and the report says so */
+    const char *old = write_run("old", 10, "kl", rising_clip, "");
+    snprintf(out, sizeof out, "%s/plots", old);
+    cr_assert_eq(rlc_monitor_run(old, out, tmp_path("old.txt"), &report), RLC_OK, "%s",
+                 rlc_last_error());
+    cr_assert(strstr(report, "skipped system.png: the run logged no system/* metrics"), "%s",
+              report);
+    free(report);
+    cr_assert_eq(access(tmp_path("old/plots/system.png"), F_OK), -1);
+}

@@ -207,3 +207,22 @@ Test(sysmetrics, cpu_time_matches_getrusage_and_cores_are_bounded) {
               s.peak_rss_mib);
     cr_assert_geq(s.threads, 1);
 }
+
+/* One step's reading (begin + end: two clock pairs, one affinity call, one
+ * read of /proc/self/status) costs microseconds, against steps of tenths of
+ * a second and more. Loose bound: a busy machine stretches it. */
+Test(sysmetrics, a_reading_costs_next_to_nothing) {
+    enum { N = 200 };
+    rlc_sys_sample s;
+    double t0 = wall_now(), cpu0 = rlc_proc_cpu_seconds();
+    for (int i = 0; i < N; i++) {
+        rlc_sysmon m;
+        rlc_sysmon_begin(&m);
+        rlc_sysmon_end(&m, &s);
+    }
+    double wall_us = (wall_now() - t0) / N * 1e6,
+           cpu_us = (rlc_proc_cpu_seconds() - cpu0) / N * 1e6;
+    cr_log_info("one system reading: %.1f us wall, %.1f us CPU", wall_us, cpu_us);
+    cr_assert_lt(cpu_us, 1000, "a reading took %.1f us of CPU", cpu_us);
+    cr_assert(s.rss_mib > 0 && s.threads >= 1);
+}

@@ -871,7 +871,7 @@ static void expect_system_rows(json_t *const *m, int n, unsigned mode) {
                   "row %d: utilisation %g", i, v[RLC_M_SYS_CPU_UTIL]);
         if (!(mode & RLC_OBS_GRPO)) continue;
         double g = v[RLC_M_SYS_GEN_SHARE], t = v[RLC_M_SYS_TRAIN_SHARE];
-        cr_assert(g > 0 && g < 1 && t > 0 && t < 1 && g + t <= 1 + 1e-12,
+        cr_assert(g > 0 && g <= 1 && t >= 0 && t < 1 && g + t <= 1 + 1e-12,
                   "row %d: generation share %g, training share %g", i, g, t);
         /* the shares are the trainer's own timers over its step time */
         double step = json_number_value(json_object_get(m[i], "step_time_s"));
