@@ -28,14 +28,21 @@ typedef double (*gen_fn)(int i, int n);
 
 /* Writes dir/metrics.jsonl with n steps; key gets gen(i), the other keys
  * sensible constants; the file ends with `tail` (may be ""). */
+/* Creates the folder tmpdir/name (into *dir) and opens its metrics.jsonl for writing. */
+static FILE *create_metrics(const char *name, const char **dir) {
+    *dir = tmp_path(name);
+    cr_assert_eq(rlc_mkdir_p(*dir), RLC_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", *dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    return f;
+}
+
 static const char *write_run(const char *name, int n, const char *key, gen_fn gen,
                              const char *tail) {
-    const char *dir = tmp_path(name);
-    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK);
-    char path[600];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
+    const char *dir;
+    FILE *f = create_metrics(name, &dir);
     for (int i = 0; i < n; i++) {
         fprintf(f,
                 "{\"step\":%d,\"condition\":\"grpo\",\"loss\":%.6g,\"grad_norm\":%.6g,\"lr\":1e-5,"
@@ -372,12 +379,8 @@ Test(monitor, rubric_criteria_get_a_heatmap_and_bars) {
 /* dir/metrics.jsonl of n steps with the system/... keys of a GRPO run (with
  * shares) or of an SFT run (without), or only the memory ones. */
 static const char *write_system_run(const char *name, int n, int what) {
-    const char *dir = tmp_path(name);
-    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK);
-    char path[600];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
+    const char *dir;
+    FILE *f = create_metrics(name, &dir);
     for (int i = 0; i < n; i++) {
         fprintf(f, "{\"step\":%d,\"loss\":1,\"system/rss_mib\":%g,\"system/peak_rss_mib\":%g", i,
                 100 + 0.5 * i, 100 + 0.5 * i + 3);
