@@ -89,7 +89,8 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
     SYS(RLC_M_SYS_RSS, "system/rss_mib", A, 0,
         "resident memory of the process at the step's end, MiB (VmRSS of /proc/self/status)"),
     SYS(RLC_M_SYS_PEAK_RSS, "system/peak_rss_mib", A, 0,
-        "highest resident memory of the process so far, MiB (VmHWM; >= system/rss_mib)"),
+        "highest resident memory of the process so far (a resumed run's process starts anew), MiB "
+        "(VmHWM; >= system/rss_mib)"),
     SYS(RLC_M_SYS_CPU_CORES, "system/cpu_cores", A, 0,
         "CPU utilisation of the step as cores busy: user+system CPU seconds of every thread "
         "during the step / its wall seconds"),
