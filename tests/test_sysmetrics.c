@@ -135,6 +135,11 @@ Test(sysmetrics, memory_and_threads_match_ps_for_a_known_allocation) {
               MIB);
     cr_assert(fabs(b.rss_kib - ps_rss) < 2048, "VmRSS %g KiB, ps %g KiB", b.rss_kib, ps_rss);
     cr_assert_geq(b.peak_rss_kib, b.rss_kib);
+    /* getrusage's maximum resident set is the same high-water mark, read another way */
+    struct rusage ru;
+    cr_assert_eq(getrusage(RUSAGE_SELF, &ru), 0);
+    cr_assert(fabs(b.peak_rss_kib - (double)ru.ru_maxrss) < 2048, "VmHWM %g KiB, ru_maxrss %ld KiB",
+              b.peak_rss_kib, ru.ru_maxrss);
 
     pthread_mutex_lock(&gate_lock);
     gate_open = 1;
