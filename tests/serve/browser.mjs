@@ -229,6 +229,15 @@ try {
     window.rlcDashboard.charts.get('system/rss_mib').plot.data[1]);
   assert.deepEqual(drawn, realRows.map((r) => JSON.parse(r)['system/rss_mib']));
   await shot('08-system.png');
+  // a new row updates the panel live (a row of the next step, values of our own)
+  fs.appendFileSync(path.join(runs, 'real', 'metrics.jsonl'), JSON.stringify(
+    { ...lastRow, step: 3, 'system/rss_mib': 1536.25, 'system/train_share': 0.125 }) + '\n');
+  await page.waitForSelector('#system-tiles .tile[data-key="system/rss_mib"][data-step="3"]',
+    { timeout: 30000 });
+  const tileText = (k) => page.textContent(`#system-tiles .tile[data-key="${k}"] .tile-value`);
+  assert.equal(await tileText('system/rss_mib'), '1.50 GiB');
+  assert.equal(await tileText('system/train_share'), '12.5%');
+  assert.equal(await page.textContent('#system-step'), 'at step 3');
   done(`system panel of a real run: ${Object.entries(shown).map(([k, v]) => k + ' ' + v).join(', ')}`);
 
   step = 'problems';
