@@ -427,6 +427,17 @@ Test(monitor, system_png_has_the_system_panels) {
     png_size_of(out, "system.png", &w, &h);
     cr_assert(w == 2 * p.panel_w && h >= 2 * p.panel_h && h < 3 * p.panel_h,
               "four panels in two columns: %dx%d", w, h);
+    /* summary.txt: the highest peak and the mean cores busy */
+    char *text;
+    cr_assert_eq(rlc_read_file(tmp_path("grpo.txt"), &text, NULL), RLC_OK);
+    double cores = 0;
+    for (int i = 0; i < 12; i++)
+        cores += (1.5 + 0.1 * noise(i)) / 12;
+    char want[96];
+    snprintf(want, sizeof want, "CPU cores busy: %.2f (mean over steps)\n", cores);
+    cr_assert(strstr(text, "peak memory:    108.5 MiB resident\n"), "%s", text);
+    cr_assert(strstr(text, want), "no '%s' in:\n%s", want, text);
+    free(text);
 
     const char *sft = write_system_run("sft", 9, 1);
     const char *runs[] = {grpo, sft};

@@ -555,6 +555,17 @@ char *rlc_monitor_summary(const rlc_metrics *m, const char *name, const rlc_verd
     if (first_last(m, RLC_M_LR, &a, &z)) rlc_sb_printf(&b, "learning rate:  %.3g -> %.3g\n", a, z);
     if (first_last(m, RLC_M_GRAD_NORM, &a, &z))
         rlc_sb_printf(&b, "gradient norm:  %.4g -> %.4g\n", a, z);
+    /* the process's memory high-water mark (a resumed run's restarts: the
+     * highest row counts) and the cores it kept busy on average */
+    const double *peak = col_of(m, RLC_M_SYS_PEAK_RSS), *cores = col_of(m, RLC_M_SYS_CPU_CORES);
+    double hi = -INFINITY, sum = 0;
+    int n_cores = 0;
+    for (int i = 0; i < m->n_rows; i++) {
+        if (peak && isfinite(peak[i]) && peak[i] > hi) hi = peak[i];
+        if (cores && isfinite(cores[i])) sum += cores[i], n_cores++;
+    }
+    if (isfinite(hi)) rlc_sb_printf(&b, "peak memory:    %.1f MiB resident\n", hi);
+    if (n_cores) rlc_sb_printf(&b, "CPU cores busy: %.2f (mean over steps)\n", sum / n_cores);
     rlc_sb_printf(&b, "\nverdicts (first/last values are raw; windows count logged rows):\n");
     for (int s = 0; s < N_SIGNALS; s++) {
         rlc_verdict v;
