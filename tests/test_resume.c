@@ -27,7 +27,6 @@
 #include "base/killpoint.h"
 #include "model/model.h"
 #include "model/safetensors.h"
-#include "observe/metrics.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -158,13 +157,7 @@ static json_t *load_metrics(const char *path) {
         json_error_t e;
         json_t *o = json_loads(line, 0, &e);
         cr_assert_not_null(o, "%s: %s in: %s", path, e.text, line);
-        const char *k;
-        json_t *v, *tmp;
-        json_object_foreach_safe(o, tmp, k, v) {
-            const rlc_metric_def *d = rlc_metric_def_by_key(k);
-            if (strstr(k, "time") || strstr(k, "per_s") || (d && (d->flags & RLC_MF_TIME)))
-                json_object_del(o, k);
-        }
+        th_drop_varying_metrics(o);
         json_array_append_new(all, o);
     }
     fclose(f);
