@@ -940,8 +940,8 @@ Test(keys, gsm8k_recipe_shows_its_system_prompt) {
     free(out);
 }
 
-/* The per-step metrics of run `name` other than timings, one JSON text per
- * step (malloc'd, concatenated). */
+/* The per-step metrics of run `name` other than timings and system readings,
+ * one JSON text per step (malloc'd, concatenated). */
 static char *untimed_metrics(const char *name) {
     char path[64];
     snprintf(path, sizeof path, "%.40s/metrics.jsonl", name);
@@ -950,12 +950,7 @@ static char *untimed_metrics(const char *name) {
     for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         json_t *o = json_loads(line, 0, NULL);
         cr_assert_not_null(o, "%s: %s", path, line);
-        const char *k;
-        json_t *v;
-        void *it;
-        json_object_foreach_safe(o, it, k, v) {
-            if (strstr(k, "time") || strstr(k, "per_s")) json_object_del(o, k);
-        }
+        th_drop_varying_metrics(o);
         char *t = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
         strcat(out, t);
         free(t);

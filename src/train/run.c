@@ -1,6 +1,7 @@
 #include "train/run.h"
 
 #include "base/fs.h"
+#include "base/procstat.h"
 #include "observe/log.h"
 #include "observe/sinks.h"
 #include "rewards/rubric.h"
@@ -255,7 +256,8 @@ static rlc_adamw_params make_adamw(const rlc_run_config *c) {
  * counters and shape, and the evaluation when there was one. */
 static void fill_record(rlc_metric_record *r, const char *condition, const rlc_step_stats *ss,
                         const rlc_run_config *c, int grpo, long run_correct, long run_total,
-                        const rlc_eval_result *ev, double val_loss, double epoch) {
+                        const rlc_eval_result *ev, double val_loss, double epoch,
+                        const rlc_sys_sample *sys) {
     double *v = r->v;
     rlc_metric_record_init(r);
     snprintf(r->condition, sizeof r->condition, "%s", condition);
@@ -269,6 +271,11 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
     v[RLC_M_VAL_LOSS] = val_loss;
     v[RLC_M_SKIPPED_STEPS] = ss->skipped_steps;
     v[RLC_M_EPOCH] = epoch;
+    v[RLC_M_SYS_RSS] = sys->rss_mib;
+    v[RLC_M_SYS_PEAK_RSS] = sys->peak_rss_mib;
+    v[RLC_M_SYS_CPU_CORES] = sys->cpu_cores;
+    v[RLC_M_SYS_CPU_UTIL] = sys->cpu_util;
+    v[RLC_M_SYS_THREADS] = sys->threads;
     if (ev) {
         v[RLC_M_EVAL_ACCURACY] = ev->accuracy;
         v[RLC_M_EVAL_MEAN_REWARD] = ev->mean_reward;
@@ -292,6 +299,9 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
     v[RLC_M_LEN_MAX] = ss->len_max;
     v[RLC_M_GEN_TIME] = ss->gen_time_s;
     v[RLC_M_TRAIN_TIME] = ss->train_time_s;
+    /* the trainer's own disjoint timers over its step time: shares never add past 1 */
+    v[RLC_M_SYS_GEN_SHARE] = ss->step_time_s > 0 ? ss->gen_time_s / ss->step_time_s : NAN;
+    v[RLC_M_SYS_TRAIN_SHARE] = ss->step_time_s > 0 ? ss->train_time_s / ss->step_time_s : NAN;
     v[RLC_M_TRAIN_TOKENS_PER_S] = ss->train_time_s > 0 ? ss->train_tokens / ss->train_time_s : 0;
     v[RLC_M_GEN_TOKENS] = (double)ss->gen_tokens;
     v[RLC_M_GROUP_SIZE] = c->algorithm.group_size;
@@ -589,8 +599,12 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     for (int step = start; st == RLC_OK && step < RLC_RC(c, training.steps) && !rlc_stop_signal();
          step++) {
         rlc_step_stats ss;
+        rlc_sysmon mon;
+        rlc_sysmon_begin(&mon);
         st = grpo ? rlc_grpo_step(g, step, &ss) : rlc_sft_trainer_step(sft, step, &ss);
         if (st) break;
+        rlc_sys_sample sys;
+        rlc_sysmon_end(&mon, &sys);
         run_correct += ss.correct_count;
         run_total += ss.total_count;
         rlc_eval_result ev, *evp = NULL;
@@ -613,7 +627,8 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         double used =
             grpo ? (double)rlc_grpo_cursor(g) : (double)(step + 1) * c->training.batch_size;
         double epoch = src.n_train ? used / (double)src.n_train : NAN;
-        fill_record(&rec, condition, &ss, c, grpo, run_correct, run_total, evp, val_loss, epoch);
+        fill_record(&rec, condition, &ss, c, grpo, run_correct, run_total, evp, val_loss, epoch,
+                    &sys);
         int n_samples = 0;
         if (grpo) {
             const rlc_sample_view *views;
