@@ -467,3 +467,363 @@ Test(games, reference_python) {
     cr_assert_gt(moves_seen, 3000, "%d", moves_seen);
     free(items);
 }
+
+/* ---- move text and the answer parser ---- */
+
+Test(games, answer_parser) {
+    rlc_game g = load("tic_tac_toe");
+    rlc_game_state s;
+    rlc_game_init(&g, &s);
+    play(&g, &s, MOVES("x(0,0)", "o(1,1)"));
+    static const struct {
+        const char *completion;
+        int action;
+    } cases[] = {
+        {"<answer>x(1,2)</answer>", 5},
+        {"I think <answer> X( 1 , 2 )\n</answer>", 5},              /* case and spaces */
+        {"<answer>(1,2)</answer>", 5},                              /* without the player */
+        {"<answer>x(0,0)</answer> no: <answer>x(2,2)</answer>", 8}, /* the last one counts */
+        {"<answer>o(1,2)</answer>", -1},                            /* the other player's mark */
+        {"<answer>x(0,0)</answer>", -1},                            /* taken */
+        {"<answer>x(1,1)</answer>", -1},                            /* taken by o */
+        {"<answer>x(3,0)</answer>", -1},                            /* off the board */
+        {"<answer>x(1,2) x(2,2)</answer>", -1},                     /* two moves */
+        {"<answer>x(1,2)", -1},                                     /* never closed */
+        {"<answer></answer>", -1},
+        {"<answer>   </answer>", -1},
+        {"x(1,2)", -1}, /* no answer tags */
+        {"<answer>5</answer>", -1},
+        {"<answer>x(1,2);</answer>", -1},
+        {"<answer>x(1,2</answer>", -1},
+        {"", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        cr_assert_eq(rlc_game_parse_answer(&g, &s, cases[i].completion), cases[i].action, "%s",
+                     cases[i].completion);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, NULL), -1);
+    char big[4096];
+    memset(big, 'x', sizeof big);
+    memcpy(big, "<answer>", 8);
+    strcpy(big + sizeof big - 10, "</answer>");
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, big), -1);
+
+    g = load("connect_four");
+    rlc_game_init(&g, &s);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>x3</answer>"), 3);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>3</answer>"), 3);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>column 3</answer>"), -1);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>7</answer>"), -1);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>-1</answer>"), -1);
+    g = load("hex(board_size=5)");
+    rlc_game_init(&g, &s);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>C2</answer>"), 1 * 5 + 2);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>f1</answer>"), -1);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>c0</answer>"), -1);
+    g = load("dots_and_boxes");
+    rlc_game_init(&g, &s);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>p1(V, 1, 2)</answer>"), 6 + 1 * 3 + 2);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>(h,2,1)</answer>"), 2 * 2 + 1);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>P2(h,0,0)</answer>"), -1);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>(h,0,2)</answer>"), -1);
+    g = load("nim");
+    rlc_game_init(&g, &s);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>pile: 4, take: 7;</answer>"), 6 * 4 + 3);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>pile:4,take:7</answer>"), 6 * 4 + 3);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>pile:4, take:8;</answer>"), -1);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>pile:5, take:1;</answer>"), -1);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>pile:1, take:0;</answer>"), -1);
+    g = load("breakthrough");
+    rlc_game_init(&g, &s);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>A7 A6</answer>"),
+                 ((1 * 8 + 0) * 6 + 1) * 2);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>a7a5</answer>"), -1);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>a7a6*</answer>"), -1);
+    cr_assert_eq(rlc_game_parse_answer(&g, &s, "<answer>a2a3</answer>"), -1); /* w's piece */
+}
+
+/* ---- serialised states ---- */
+
+Test(games, serialise_round_trip_and_errors) {
+    for (int c = 0; c < (int)NCASES; c++) {
+        rlc_game g = load(ref_cases[c]);
+        for (int k = 0; k < 20; k++) {
+            rlc_game_state s, t;
+            rlc_game_task(&g, 50 + (uint64_t)k, 30, &s);
+            char a[RLC_GAME_STATE_CAP], b[RLC_GAME_STATE_CAP];
+            rlc_game_serialize(&g, &s, a);
+            t = from_text(&g, a);
+            cr_assert_eq(memcmp(&s, &t, sizeof s), 0, "%s %s", g.load, a);
+            rlc_game_serialize(&g, &t, b);
+            cr_assert_str_eq(a, b);
+        }
+    }
+    rlc_game g = load("tic_tac_toe");
+    rlc_game_state s;
+    rlc_game_init(&g, &s);
+    char text[RLC_GAME_STATE_CAP];
+    rlc_game_serialize(&g, &s, text);
+    cr_assert_str_eq(text, "0:.........");
+    g = load("nim(pile_sizes=3;12)");
+    rlc_game_init(&g, &s);
+    rlc_game_serialize(&g, &s, text);
+    cr_assert_str_eq(text, "0:3,12");
+
+    static const struct {
+        const char *game, *text, *msg;
+    } bad[] = {
+        {"tic_tac_toe", "", "expected the player to move (0 or 1) and ':' first"},
+        {"tic_tac_toe", "2:.........", "expected the player to move"},
+        {"tic_tac_toe", "0:........", "cell 8: expected one of \".xo\""},
+        {"tic_tac_toe", "0:..........", "expected 9 cells, got more"},
+        {"tic_tac_toe", "0:....X....", "cell 4: expected one of"},
+        {"tic_tac_toe", "0:x........", "1 and 0 marks of players 0 and 1, but player 0 to move"},
+        {"tic_tac_toe", "0:xxxooo...", "a winning pattern that no game reaches"}, /* both */
+        {"tic_tac_toe", "1:ooo.xx.xx", "a winning pattern"}, /* o won, then x moved */
+        {"connect_four",
+         "0:......."
+         "x......"
+         "......."
+         "......."
+         "......."
+         ".......",
+         "a piece above an empty cell in column 0"},
+        {"hex(board_size=2)", "1:x.x.", "2 and 0 marks"},
+        {"dots_and_boxes(num_rows=1,num_cols=1)", "0:12111", "line 1: expected '.' or '1'"},
+        {"dots_and_boxes(num_rows=1,num_cols=1)", "0:111.1", "box (0,0) is owned iff"},
+        {"dots_and_boxes(num_rows=1,num_cols=1)", "0:1111.", "box (0,0) is owned iff"},
+        {"breakthrough(rows=4,columns=2)", "0:bbb....w", "3 b and 1 w pieces, more than the 2"},
+        {"breakthrough(rows=4,columns=2)", "0:w.....b.", "both players have won"},
+        {"nim", "0:1,3,5", "expected 4 numbers"},
+        {"nim", "0:1,3,5,8", "pile 4 has 8, more than its start 7"},
+        {"nim", "0:1,3,5,7,1", "expected 4 cells, got more"},
+        {"nim", "0:1,3,,7", "cell 2: expected a number"},
+        {"nim", "0:1,3,5,1000", "expected 4 cells, got more"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        g = load(bad[i].game);
+        rlc_status st = rlc_game_deserialize(&g, bad[i].text, &s);
+        cr_assert_eq(st, RLC_ERR_FORMAT, "%s %s was read", bad[i].game, bad[i].text);
+        cr_assert(strstr(rlc_last_error(), bad[i].msg), "%s: %s", bad[i].text, rlc_last_error());
+    }
+}
+
+/* ---- opponents ---- */
+
+Test(games, opponents_parse) {
+    rlc_game_opponent o;
+    char name[32];
+    cr_assert_eq(rlc_game_opponent_parse("minimax(3)", &o), RLC_OK);
+    cr_assert_eq(o.policy, RLC_GAME_MINIMAX);
+    cr_assert_eq(o.depth, 3);
+    rlc_game_opponent_name(&o, name);
+    cr_assert_str_eq(name, "minimax(3)");
+    cr_assert_eq(rlc_game_opponent_parse("greedy", &o), RLC_OK);
+    cr_assert_eq(o.policy, RLC_GAME_GREEDY);
+    const char *bad[] = {"minimax", "minimax(0)", "minimax(10)", "minimax(2)x", "Random", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(rlc_game_opponent_parse(bad[i], &o), RLC_ERR_INVALID, "%s", bad[i]);
+        cr_assert(strstr(rlc_last_error(), "expected random, greedy or minimax(D) with D in 1..9"));
+    }
+}
+
+Test(games, random_and_greedy) {
+    rlc_game g = load("tic_tac_toe");
+    rlc_game_state s;
+    rlc_game_init(&g, &s);
+    rlc_game_opponent rnd = {RLC_GAME_RANDOM, 0}, greedy = {RLC_GAME_GREEDY, 0};
+    /* random: every move about equally often, the same for the same draws */
+    int count[9] = {0};
+    uint64_t pos = 0;
+    for (int i = 0; i < 9000; i++)
+        count[rlc_game_opponent_move(&g, &s, &rnd, 5, 1, &pos)]++;
+    cr_assert_eq(pos, 9000);
+    for (int a = 0; a < 9; a++)
+        cr_assert(count[a] > 850 && count[a] < 1150, "move %d: %d of 9000", a, count[a]);
+    uint64_t p1 = 17, p2 = 17;
+    cr_assert_eq(rlc_game_opponent_move(&g, &s, &rnd, 5, 1, &p1),
+                 rlc_game_opponent_move(&g, &s, &rnd, 5, 1, &p2));
+    /* greedy: wins at once when it can (x(0,2)), though o also threatens */
+    s = from_text(&g, "0:xx.oo....");
+    for (uint64_t seed = 0; seed < 20; seed++) {
+        pos = 0;
+        cr_assert_eq(rlc_game_opponent_move(&g, &s, &greedy, seed, 0, &pos), 2);
+    }
+    /* greedy: blocks the only threat (o must take (1,2)... x threatens (0,2)) */
+    s = from_text(&g, "1:xx..o....");
+    for (uint64_t seed = 0; seed < 20; seed++) {
+        pos = 0;
+        cr_assert_eq(rlc_game_opponent_move(&g, &s, &greedy, seed, 0, &pos), 2);
+    }
+    /* with no threat and no win it is random over every move */
+    rlc_game_init(&g, &s);
+    int seen[9] = {0}, distinct = 0;
+    for (uint64_t seed = 0; seed < 200; seed++) {
+        pos = 0;
+        seen[rlc_game_opponent_move(&g, &s, &greedy, seed, 0, &pos)] = 1;
+    }
+    for (int a = 0; a < 9; a++)
+        distinct += seen[a];
+    cr_assert_eq(distinct, 9);
+    /* connect four: greedy against random, 200 games, wins most */
+    g = load("connect_four");
+    int wins = 0;
+    for (uint64_t seed = 0; seed < 200; seed++) {
+        rlc_game_init(&g, &s);
+        pos = 0;
+        while (!rlc_game_is_terminal(&s)) {
+            const rlc_game_opponent *o = s.player == 0 ? &greedy : &rnd;
+            rlc_game_apply(&g, &s, rlc_game_opponent_move(&g, &s, o, seed, 9, &pos));
+        }
+        wins += s.winner == 0;
+    }
+    cr_assert_gt(wins, 180, "greedy won %d of 200 against random", wins);
+}
+
+/* Python's minimax values of every move (tests/ref/games_ref.py "solve"):
+ * C's move must be the lowest action with the highest value, and C's value
+ * the highest. */
+static void check_minimax(const char *game, const char *state, int depth) {
+    char dir[256], in[300], out[300], args[700];
+    th_tmpdir(dir, sizeof dir);
+    snprintf(in, sizeof in, "%s/in.jsonl", dir);
+    snprintf(out, sizeof out, "%s/out.jsonl", dir);
+    char line[1024];
+    snprintf(line, sizeof line, "{\"game\": \"%s\", \"state\": \"%s\", \"solve\": %d}\n", game,
+             state, depth);
+    th_write_text(in, line);
+    snprintf(args, sizeof args, "< %s > %s", in, out);
+    cr_assert_eq(th_python("games_ref.py", args), 0);
+    char *text = th_slurp(out);
+    json_error_t err;
+    json_t *ref = json_loads(text, 0, &err);
+    cr_assert_not_null(ref, "%s", err.text);
+    json_t *values = json_object_get(ref, "values");
+    int best = -1;
+    double bestv = -1e9;
+    for (size_t i = 0; i < json_array_size(values); i++) {
+        json_t *v = json_array_get(values, i);
+        double x = json_real_value(json_array_get(v, 1));
+        if (x > bestv + 1e-12) bestv = x, best = (int)json_integer_value(json_array_get(v, 0));
+    }
+    rlc_game g = load(game);
+    rlc_game_state s = from_text(&g, state);
+    rlc_game_opponent mm = {RLC_GAME_MINIMAX, depth};
+    uint64_t pos = 0;
+    cr_assert_eq(rlc_game_opponent_move(&g, &s, &mm, 0, 0, &pos), best, "%s %s depth %d", game,
+                 state, depth);
+    cr_assert_eq(pos, 0); /* no random draws */
+    double v = rlc_game_minimax_value(&g, &s, depth);
+    cr_assert(v > bestv - 1e-9 && v < bestv + 1e-9, "%s %s: value %g, reference %g", game, state, v,
+              bestv);
+    json_decref(ref);
+    free(text);
+    th_rmdir(dir);
+}
+
+Test(games, minimax_forced_wins) {
+    rlc_game g = load("tic_tac_toe");
+    rlc_game_state s;
+    /* x to move after x(0,0), o(0,1): a forced win in 5 plies */
+    s = from_text(&g, "0:xo.......");
+    cr_assert_eq(rlc_game_minimax_value(&g, &s, 5), 1); /* a win at the horizon: 1 + 0.01*0 */
+    cr_assert_gt(rlc_game_minimax_value(&g, &s, 7), 1); /* found with plies to spare */
+    cr_assert_eq(rlc_game_minimax_value(&g, &s, 3), 0); /* not yet within 3 plies */
+    check_minimax("tic_tac_toe", "0:xo.......", 5);
+    /* the empty board is a draw with perfect play */
+    rlc_game_init(&g, &s);
+    cr_assert_eq(rlc_game_minimax_value(&g, &s, 9), 0);
+    /* a win at once beats a block; a block when there is no win */
+    rlc_game_opponent mm1 = {RLC_GAME_MINIMAX, 1}, mm2 = {RLC_GAME_MINIMAX, 2};
+    uint64_t pos = 0;
+    s = from_text(&g, "0:xx.oo....");
+    cr_assert_eq(rlc_game_opponent_move(&g, &s, &mm1, 0, 0, &pos), 2);
+    s = from_text(&g, "1:xx..o....");
+    cr_assert_eq(rlc_game_opponent_move(&g, &s, &mm2, 0, 0, &pos), 2);
+
+    /* nim: from piles 1, 2, 4 the only winning move makes the xor 0:
+     * take 1 from the third pile (misere play agrees while a pile is > 1) */
+    g = load("nim(pile_sizes=1;2;4)");
+    rlc_game_init(&g, &s);
+    rlc_game_opponent full = {RLC_GAME_MINIMAX, 7};
+    int a = rlc_game_opponent_move(&g, &s, &full, 0, 0, &pos);
+    char t[RLC_GAME_MOVE_CAP];
+    rlc_game_move_text(&g, &s, a, t);
+    cr_assert_str_eq(t, "pile:3, take:1;");
+    cr_assert_gt(rlc_game_minimax_value(&g, &s, 7), 0);
+    g = load("nim(pile_sizes=1;2;3)"); /* xor 0: the mover loses */
+    rlc_game_init(&g, &s);
+    cr_assert_lt(rlc_game_minimax_value(&g, &s, 6), 0);
+
+    /* against the reference at task states of other games */
+    check_minimax("connect_four",
+                  "1:xoxo..."
+                  "ox....."
+                  "x......"
+                  "......."
+                  "......."
+                  ".......",
+                  4);
+    check_minimax("dots_and_boxes(num_rows=2,num_cols=2)",
+                  "0:1.1..1"
+                  "1.1.1."
+                  "....",
+                  4);
+    check_minimax("breakthrough(rows=4,columns=3)",
+                  "0:b.b"
+                  ".b."
+                  "w.w"
+                  ".w.",
+                  4);
+    check_minimax("hex(board_size=3)", "0:x.o.o..x.", 4);
+}
+
+/* ---- tasks and prompts ---- */
+
+Test(games, tasks_and_prompt) {
+    for (int c = 0; c < (int)NCASES; c++) {
+        rlc_game g = load(ref_cases[c]);
+        int steps_seen[6] = {0};
+        for (uint64_t k = 0; k < 100; k++) {
+            rlc_game_state s, t;
+            rlc_game_task(&g, 1234 + k, 5, &s);
+            rlc_game_task(&g, 1234 + k, 5, &t);
+            cr_assert_eq(memcmp(&s, &t, sizeof s), 0, "task %d of %s differs", (int)k, g.load);
+            cr_assert(!rlc_game_is_terminal(&s), "%s task %d is over", g.load, (int)k);
+            if (g.kind == RLC_GAME_TIC_TAC_TOE) {
+                int marks = 0;
+                for (int i = 0; i < 9; i++)
+                    marks += s.cell[i] != 0;
+                steps_seen[marks]++;
+            }
+        }
+        if (g.kind == RLC_GAME_TIC_TAC_TOE) /* 0..5 random moves, each often */
+            for (int n = 0; n <= 5; n++)
+                cr_assert_gt(steps_seen[n], 5, "%d steps: %d of 100", n, steps_seen[n]);
+    }
+    /* a long walk stops before the end: tic-tac-toe never shows a finished board */
+    rlc_game g = load("tic_tac_toe");
+    for (uint64_t k = 0; k < 200; k++) {
+        rlc_game_state s;
+        rlc_game_task(&g, k, 100, &s);
+        cr_assert(!rlc_game_is_terminal(&s));
+    }
+    rlc_game_state s = from_text(&g, "1:x...o...x");
+    rlc_strbuf b = {0};
+    rlc_game_prompt(&g, &s, &b);
+    cr_assert_str_eq(b.p, "Game: tic_tac_toe. Three in a row (across, down or diagonal) wins.\n"
+                          "You are o (player 1). The board:\n"
+                          "x..\n.o.\n..x\n"
+                          "Legal moves: o(0,1), o(0,2), o(1,0), o(1,2), o(2,0), o(2,1)\n"
+                          "Reply with your move as <answer>MOVE</answer>.\n");
+    rlc_sb_free(&b);
+    g = load("nim(pile_sizes=1;2,is_misere=false)");
+    rlc_game_init(&g, &s);
+    rlc_game_prompt(&g, &s, &b);
+    cr_assert_str_eq(b.p, "Game: nim(pile_sizes=1;2,is_misere=false). Take one or more objects "
+                          "from one pile per move. The player who takes the last object wins.\n"
+                          "You are player 0 (player 0). The board:\n"
+                          "(0): 1 2\n"
+                          "Legal moves: pile:1, take:1;, pile:2, take:1;, pile:2, take:2;\n"
+                          "Reply with your move as <answer>MOVE</answer>.\n");
+    rlc_sb_free(&b);
+}
