@@ -282,10 +282,10 @@ rlc_status rlc_game_deserialize(const rlc_game *g, const char *text, rlc_game_st
             if (i && *p++ != ',')
                 return rlc_errorf(RLC_ERR_FORMAT, "games: %s state \"%.40s\": expected %d numbers",
                                   g->load, text, g->ncells);
-            int v = 0, digits = 0;
+            int v = 0, digits = 0, lead0 = *p == '0';
             while (*p >= '0' && *p <= '9' && digits < 3)
                 v = v * 10 + (*p++ - '0'), digits++;
-            if (!digits || v > 255)
+            if (!digits || v > 255 || (lead0 && digits > 1)) /* one text per state */
                 return rlc_errorf(RLC_ERR_FORMAT,
                                   "games: %s state \"%.40s\": cell %d: expected a number", g->load,
                                   text, i);
