@@ -5,6 +5,9 @@
  * Python implementation. */
 #include "envs/games/games.h"
 #include "helpers.h"
+#include "rewards/rewards.h"
+#include "train/runconfig.h"
+#include "train/source.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -47,6 +50,18 @@ static rlc_game_state from_text(const rlc_game *g, const char *text) {
     rlc_status st = rlc_game_deserialize(g, text, &s);
     cr_assert_eq(st, RLC_OK, "%s %s: %s", g->load, text, rlc_last_error());
     return s;
+}
+
+/* The start of game into *s, checked: its rendering and the text of action. */
+static rlc_game start(const char *game, rlc_game_state *s, const char *want, int action,
+                      const char *text) {
+    rlc_game g = load(game);
+    rlc_game_init(&g, s);
+    expect_render(&g, s, want);
+    char t[RLC_GAME_MOVE_CAP];
+    rlc_game_move_text(&g, s, action, t);
+    cr_assert_str_eq(t, text, "%s: action %d", game, action);
+    return g;
 }
 
 #define MOVES(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -114,13 +129,8 @@ Test(games, load_strings) {
 /* ---- rules at known positions ---- */
 
 Test(games, tic_tac_toe_rules) {
-    rlc_game g = load("tic_tac_toe");
     rlc_game_state s;
-    rlc_game_init(&g, &s);
-    expect_render(&g, &s, "...\n...\n...");
-    char t[RLC_GAME_MOVE_CAP];
-    rlc_game_move_text(&g, &s, 5, t);
-    cr_assert_str_eq(t, "x(1,2)");
+    rlc_game g = start("tic_tac_toe", &s, "...\n...\n...", 5, "x(1,2)");
     play(&g, &s, MOVES("x(0,0)", "o(1,1)", "x(0,1)", "o(2,2)"));
     expect_render(&g, &s, "xx.\n.o.\n..o");
     cr_assert_eq(rlc_game_current_player(&s), 0);
@@ -209,13 +219,9 @@ Test(games, hex_rules_and_no_swap) {
 }
 
 Test(games, dots_and_boxes_rules) {
-    rlc_game g = load("dots_and_boxes(num_rows=1,num_cols=2)");
     rlc_game_state s;
-    rlc_game_init(&g, &s);
-    expect_render(&g, &s, "┌╴ ╶┬╴ ╶┐\n         \n└╴ ╶┴╴ ╶┘\n");
-    char t[RLC_GAME_MOVE_CAP];
-    rlc_game_move_text(&g, &s, 4, t);
-    cr_assert_str_eq(t, "P1(v,0,0)");
+    rlc_game g = start("dots_and_boxes(num_rows=1,num_cols=2)", &s,
+                       "┌╴ ╶┬╴ ╶┐\n         \n└╴ ╶┴╴ ╶┘\n", 4, "P1(v,0,0)");
     /* lines of the left box by both players; the fourth closes it */
     play(&g, &s, MOVES("P1(h,0,0)", "P2(h,1,0)", "P1(v,0,0)"));
     cr_assert_eq(s.player, 1);
@@ -300,15 +306,10 @@ Test(games, breakthrough_rules) {
 }
 
 Test(games, nim_rules) {
-    rlc_game g = load("nim");
     rlc_game_state s;
-    rlc_game_init(&g, &s);
-    expect_render(&g, &s, "(0): 1 3 5 7");
+    rlc_game g = start("nim", &s, "(0): 1 3 5 7", (3 - 1) * 4 + 1, "pile:2, take:3;");
     int moves[RLC_GAME_MAX_MOVES];
     cr_assert_eq(rlc_game_legal(&g, &s, moves), 16);
-    char t[RLC_GAME_MOVE_CAP];
-    rlc_game_move_text(&g, &s, (3 - 1) * 4 + 1, t);
-    cr_assert_str_eq(t, "pile:2, take:3;");
     play(&g, &s, MOVES("pile:4, take:7;", "pile:3, take:5;", "pile:2, take:3;"));
     expect_render(&g, &s, "(1): 1 0 0 0");
     play(&g, &s, MOVES("pile:1, take:1;"));
@@ -598,6 +599,7 @@ Test(games, serialise_round_trip_and_errors) {
         {"nim", "0:1,3,5,7,1", "expected 4 cells, got more"},
         {"nim", "0:1,3,,7", "cell 2: expected a number"},
         {"nim", "0:1,3,5,1000", "expected 4 cells, got more"},
+        {"nim", "0:1,3,5,07", "cell 3: expected a number"}, /* fuzz: one text per state */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         g = load(bad[i].game);
@@ -826,4 +828,267 @@ Test(games, tasks_and_prompt) {
                           "Legal moves: pile:1, take:1;, pile:2, take:1;, pile:2, take:2;\n"
                           "Reply with your move as <answer>MOVE</answer>.\n");
     rlc_sb_free(&b);
+}
+
+/* ---- the wiring: references, the reward "game", the source, rlc train ---- */
+
+static char *ref_text(const char *game, const char *state, int outcome, const char *opp,
+                      int playouts, uint64_t seed) {
+    rlc_game_ref r;
+    memset(&r, 0, sizeof r);
+    r.game = load(game);
+    r.state = from_text(&r.game, state);
+    r.outcome = outcome;
+    cr_assert_eq(rlc_game_opponent_parse(opp, &r.opponent), RLC_OK);
+    r.playouts = playouts;
+    r.seed = seed;
+    rlc_strbuf b = {0};
+    rlc_game_ref_format(&r, &b);
+    return b.p;
+}
+
+Test(games, reward_legal_and_outcome) {
+    char *legal = ref_text("tic_tac_toe", "0:xx.oo....", 0, "random", 1, 9);
+    cr_assert_str_eq(legal, "rlc-game|legal|random|1|9|tic_tac_toe|0:xx.oo....");
+    cr_assert_eq(rlc_game_reward("<answer>x(2,2)</answer>", legal), 1);
+    cr_assert_eq(rlc_game_reward("<answer>x(0,0)</answer>", legal), 0);
+    cr_assert_eq(rlc_game_reward("x(2,2)", legal), 0);
+    cr_assert_eq(rlc_reward_correct("<answer>x(2,2)</answer>", legal), 1); /* correct = legal */
+    cr_assert_eq(rlc_reward_correct("<answer>x(1,1)</answer>", legal), 0);
+    const rlc_reward_def *d;
+    cr_assert_eq(rlc_reward_lookup("game", &d), RLC_OK);
+    cr_assert_eq(d->fn("<answer>x(2,2)</answer>", legal), 1);
+    cr_assert_eq(d->fn("<answer>x(2,2)</answer>", "46"), 0); /* not a game's reference */
+    cr_assert_eq(d->fn(NULL, NULL), 0);
+
+    /* outcome against greedy: x(0,2) wins at once; after x(2,2) greedy o wins at (1,2) */
+    char *out = ref_text("tic_tac_toe", "0:xx.oo....", 1, "greedy", 3, 9);
+    cr_assert_eq(rlc_game_reward("<answer>x(0,2)</answer>", out), 1);
+    cr_assert_eq(rlc_game_reward("<answer>x(2,2)</answer>", out), -1);
+    cr_assert_eq(rlc_game_reward("<answer>x(0,0)</answer>", out), -1); /* illegal: the minimum */
+    /* against random: the mean of the playouts, the same for the same move */
+    char *rnd = ref_text("connect_four",
+                         "0:" /* empty board */
+                         "......."
+                         "......."
+                         "......."
+                         "......."
+                         "......."
+                         ".......",
+                         1, "random", 8, 3);
+    rlc_game g = load("connect_four");
+    rlc_game_state s;
+    rlc_game_init(&g, &s);
+    rlc_game_opponent ro = {RLC_GAME_RANDOM, 0};
+    float v = rlc_game_reward("<answer>x3</answer>", rnd);
+    cr_assert_eq(v, (float)rlc_game_move_value(&g, &s, 3, &ro, 3, 8));
+    cr_assert_eq(v, rlc_game_reward("<answer> 3 </answer>", rnd));
+    cr_assert(v >= -1 && v <= 1);
+    /* the mean return over 8 random playouts, each +1, 0 or -1: a multiple of 1/8 */
+    cr_assert_eq(v * 8, (float)(int)(v * 8));
+    /* dots_and_boxes with utility_margin: illegal gets -boxes */
+    char *dab = ref_text("dots_and_boxes(num_rows=1,num_cols=2,utility_margin=true)", "0:.........",
+                         1, "minimax(2)", 1, 0);
+    cr_assert_eq(rlc_game_reward("<answer>nonsense</answer>", dab), -2);
+
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        {"rlc-game|legal|random|1|9|tic_tac_toe", "expected MODE|OPPONENT|PLAYOUTS|SEED|LOAD"},
+        {"rlc-game|win|random|1|9|tic_tac_toe|0:.........", "mode \"win\": expected legal"},
+        {"rlc-game|legal|best|1|9|tic_tac_toe|0:.........", "opponent \"best\""},
+        {"rlc-game|legal|random|0|9|tic_tac_toe|0:.........", "playouts \"0\": expected 1..1000"},
+        {"rlc-game|legal|random|1|x|tic_tac_toe|0:.........", "seed \"x\""},
+        {"rlc-game|legal|random|1|9|chess|0:.........", "unknown game \"chess\""},
+        {"rlc-game|legal|random|1|9|tic_tac_toe|0:x........", "but player 0 to move"},
+        {"game|legal", "expected \"rlc-game|...\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rlc_game_ref r;
+        cr_assert_neq(rlc_game_ref_parse(bad[i].text, &r), RLC_OK, "%s", bad[i].text);
+        cr_assert(strstr(rlc_last_error(), bad[i].msg), "%s: %s", bad[i].text, rlc_last_error());
+        cr_assert_eq(rlc_game_reward("<answer>x(0,0)</answer>", bad[i].text), 0);
+    }
+    /* rlc eval's results: x(0,2) wins against every opponent; after x(2,2) o wins
+     * against greedy and minimax (both take the row), an illegal move loses */
+    for (int o = 0; o < RLC_GAME_EVAL_OPPONENTS; o++) {
+        rlc_game_opponent opp = rlc_game_eval_opponent(o);
+        cr_assert_eq(rlc_game_eval_result("<answer>x(0,2)</answer>", legal, &opp), 1);
+        cr_assert_eq(rlc_game_eval_result("<answer>x(0,0)</answer>", legal, &opp), -1);
+        if (o) cr_assert_eq(rlc_game_eval_result("<answer>x(2,2)</answer>", legal, &opp), -1);
+        cr_assert_eq(rlc_game_eval_result("<answer>46</answer>", "46", &opp), -2);
+    }
+    free(legal), free(out), free(rnd), free(dab);
+}
+
+#define GAMES_YAML(extra)                                                                          \
+    "model: {path: \"\", from_scratch: true, layers: 1, hidden: 16, heads: 2, kv_heads: 2,\n"      \
+    "        intermediate: 32, max_seq: 640, seed: 1}\n"                                           \
+    "tokenizer: {kind: byte, chat: none}\n"                                                        \
+    "data: {source: games, max_prompt_tokens: 600, eval_size: 4, seed: 7}\n"                       \
+    "rewards: {weights: {game: 1}}\n"                                                              \
+    "training: {steps: 2, batch_size: 3, eval_every: 2}\n"                                         \
+    "algorithm: {group_size: 2, max_new_tokens: 8, temperature: 1.0}\n"                            \
+    "optimizer: {warmup_steps: 0, lr: 1.0e-2}\n"                                                   \
+    "checkpoint: {save_every: 0}\n" extra
+
+/* Loads yaml, applies the override `set` (may be NULL) and validates. */
+static rlc_status load_config(const char *dir, const char *yaml, const char *set,
+                              rlc_run_config *c) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/c.yaml", dir);
+    th_write_text(path, yaml);
+    rlc_status st = rlc_run_config_load(path, c);
+    if (st == RLC_OK && set) st = rlc_run_config_set(c, set);
+    if (st == RLC_OK) st = rlc_run_config_validate(c);
+    return st;
+}
+
+Test(games, source_items) {
+    char dir[256];
+    th_tmpdir(dir, sizeof dir);
+    rlc_run_config c;
+    cr_assert_eq(load_config(dir,
+                             GAMES_YAML("games: {cases: [tic_tac_toe, \"nim(pile_sizes=2;3)\"], "
+                                        "game_list: [hex, connect_four], game_configs: "
+                                        "[\"hex(board_size=3)\", \"hex(board_size=4)\"], "
+                                        "game_types: [tic_tac_toe, hex, connect_four], "
+                                        "num_tasks_per_case: 6, max_random_steps: 3, reward_mode: "
+                                        "outcome, opponent: \"minimax(2)\", playouts: 2}\n"),
+                             NULL, &c),
+                 RLC_OK, "%s", rlc_last_error());
+    rlc_source src;
+    cr_assert_eq(rlc_source_from_config(&c, &src), RLC_OK, "%s", rlc_last_error());
+    /* cases, then game_list with its configs, then the filter (nim dropped) */
+    cr_assert_eq(src.n_games, 4);
+    cr_assert_str_eq(src.games[0].load, "tic_tac_toe");
+    cr_assert_str_eq(src.games[1].load, "hex(board_size=3)");
+    cr_assert_str_eq(src.games[2].load, "hex(board_size=4)");
+    cr_assert_str_eq(src.games[3].load, "connect_four");
+    cr_assert_eq(src.n_train, 24);
+    int seen[4][6] = {{0}};
+    for (uint64_t i = 0; i < 24; i++) {
+        rlc_source_ex ex;
+        cr_assert_eq(rlc_source_get(&src, 0, i, &ex), RLC_OK, "%s", rlc_last_error());
+        rlc_game_ref r;
+        cr_assert_eq(rlc_game_ref_parse(ex.reference, &r), RLC_OK, "%s", rlc_last_error());
+        int cs = 0;
+        while (strcmp(src.games[cs].load, r.game.load))
+            cs++;
+        int task = (int)(r.seed - 7);
+        cr_assert(task >= 0 && task < 6, "%d", task);
+        seen[cs][task]++;
+        cr_assert_eq(r.outcome, 1);
+        cr_assert_eq(r.opponent.policy, RLC_GAME_MINIMAX);
+        cr_assert_eq(r.opponent.depth, 2);
+        cr_assert_eq(r.playouts, 2);
+        /* the task state and the prompt, made again from the task's seed */
+        rlc_game_state s;
+        rlc_game_task(&src.games[cs], r.seed, 3, &s);
+        cr_assert_eq(memcmp(&s, &r.state, sizeof s), 0);
+        rlc_strbuf b = {0};
+        rlc_game_prompt(&src.games[cs], &s, &b);
+        cr_assert_eq(ex.n_msgs, 1);
+        cr_assert_str_eq(ex.msgs[0].content, b.p);
+        rlc_sb_free(&b);
+        /* the SFT target answers a legal move */
+        cr_assert_eq(rlc_game_answer_legal(ex.target, ex.reference), 1, "%s", ex.target);
+        rlc_source_ex_free(&ex);
+    }
+    for (int cs = 0; cs < 4; cs++) /* an epoch is every task of every case once */
+        for (int t = 0; t < 6; t++)
+            cr_assert_eq(seen[cs][t], 1, "case %d task %d: %d", cs, t, seen[cs][t]);
+    /* evaluation items are the tasks after the training ones */
+    rlc_source_ex ex;
+    cr_assert_eq(rlc_source_get(&src, 1, 5, &ex), RLC_OK);
+    rlc_game_ref r;
+    cr_assert_eq(rlc_game_ref_parse(ex.reference, &r), RLC_OK);
+    cr_assert_str_eq(r.game.load, "hex(board_size=3)"); /* item 5: case 1 */
+    cr_assert_eq(r.seed, 7 + 6 + 1);                    /* task 6 + 5 / 4 */
+    rlc_source_ex_free(&ex);
+    cr_assert_eq(rlc_source_eval_count(&src, 4), 4);
+    rlc_source_free(&src);
+    rlc_run_config_free(&c);
+
+    static const struct {
+        const char *games, *set, *msg;
+    } bad[] = {
+        {"games: {}\n", NULL, "games: no cases: set games.cases (load strings) or games.game_list"},
+        {"games: {cases: [\"hex(size=3)\"]}\n", NULL,
+         "config: games.cases[0]: games: \"hex(size=3)\": unknown parameter \"size\""},
+        {"games: {cases: [tic_tac_toe, chess]}\n", NULL,
+         "games.cases[1]: games: \"chess\": unknown game"},
+        {"games: {game_list: [nim], game_configs: [\"hex(board_size=3)\"]}\n", NULL,
+         "games.game_configs[0]: \"hex(board_size=3)\" is a hex, which games.game_list does not "
+         "name"},
+        {"games: {cases: [nim], game_types: [hex]}\n", NULL,
+         "games.game_types keeps none of the 1"},
+        {"games: {cases: [nim], opponent: \"minimax(12)\"}\n", NULL,
+         "games.opponent: games: opponent \"minimax(12)\": expected random, greedy or minimax(D)"},
+        {"games: {cases: [nim], reward_mode: win}\n", NULL, "reward_mode"},
+        {"games: {cases: [nim], playouts: 0}\n", NULL, "playouts"},
+        {"games: {cases: [nim]}\n", "rewards.weights={number_check: 1}",
+         "data.source=games is scored by the reward \"game\": set rewards.weights: {game: 1}"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char yaml[4096];
+        snprintf(yaml, sizeof yaml, "%s%s", GAMES_YAML(""), bad[i].games);
+        rlc_run_config e;
+        cr_assert_neq(load_config(dir, yaml, bad[i].set, &e), RLC_OK, "%s", bad[i].games);
+        cr_assert(strstr(rlc_last_error(), bad[i].msg), "%s: %s", bad[i].games, rlc_last_error());
+    }
+    th_rmdir(dir);
+}
+
+/* rlc train on games, legal and outcome rewards: runs, logs the reward game
+ * and evaluates (accuracy = legal-move rate). */
+Test(games, train_legal_and_outcome) {
+    char dir[256];
+    th_tmpdir(dir, sizeof dir);
+    const char *modes[] = {"legal", "outcome"};
+    for (int m = 0; m < 2; m++) {
+        char yaml[4096], path[512], args[1024];
+        snprintf(yaml, sizeof yaml,
+                 GAMES_YAML("games: {cases: [tic_tac_toe, connect_four, \"hex(board_size=3)\", "
+                            "\"dots_and_boxes(num_rows=1,num_cols=2)\", "
+                            "\"breakthrough(rows=4,columns=3)\", nim], num_tasks_per_case: 4, "
+                            "reward_mode: %s, opponent: greedy, playouts: 2}\n"
+                            "logging: {run_dir: %s, run_name: %s, tensorboard: false}\n"),
+                 modes[m], dir, modes[m]);
+        snprintf(path, sizeof path, "%s/%s.yaml", dir, modes[m]);
+        th_write_text(path, yaml);
+        snprintf(args, sizeof args, "train %s", path);
+        int rc = th_rlc_run(dir, th_rlc_bin_abs(), args);
+        cr_assert_eq(rc, 0, "rlc train (%s) exited %d", modes[m], rc);
+        snprintf(path, sizeof path, "%s/%s/metrics.jsonl", dir, modes[m]);
+        char *metrics = th_slurp(path);
+        cr_assert_not_null(metrics, "%s", path);
+        cr_assert_eq(th_count_lines(path), 2);
+        cr_assert(strstr(metrics, "\"rewards/game/mean\""), "%s", metrics);
+        cr_assert(strstr(metrics, "\"eval/accuracy\""), "%s", metrics);
+        /* a fresh model never answers a move: legal 0, outcome the minimum (-1) */
+        cr_assert(strstr(metrics, m ? "\"mean_reward\":-1," : "\"mean_reward\":0,"), "%s", metrics);
+        free(metrics);
+        /* rlc eval: the legal-move rate and win/draw/loss per opponent */
+        snprintf(args, sizeof args, "eval --run %s/%s --n 6", dir, modes[m]);
+        cr_assert_eq(th_rlc_run(dir, th_rlc_bin_abs(), args), 0);
+        snprintf(path, sizeof path, "%s/out.txt", dir);
+        char *out = th_slurp(path);
+        json_error_t err;
+        json_t *js = json_loads(out, 0, &err);
+        cr_assert_not_null(js, "%s: %s", err.text, out);
+        json_t *g = json_object_get(js, "games");
+        cr_assert_not_null(g, "%s", out);
+        cr_assert_eq(json_real_value(json_object_get(g, "legal")), 0);
+        const char *opps[] = {"random", "greedy", "minimax(2)"};
+        for (int o = 0; o < 3; o++) {
+            json_t *r = json_object_get(g, opps[o]);
+            cr_assert_not_null(r, "%s: %s", opps[o], out);
+            cr_assert_eq(json_real_value(json_object_get(r, "loss")), 1, "%s", out);
+            cr_assert_eq(json_real_value(json_object_get(r, "win")), 0, "%s", out);
+        }
+        json_decref(js);
+        free(out);
+    }
+    th_rmdir(dir);
 }

@@ -164,6 +164,62 @@ void rlc_game_task(const rlc_game *g, uint64_t seed, int max_random_steps, rlc_g
  * <answer>MOVE</answer>. Appended to b. */
 void rlc_game_prompt(const rlc_game *g, const rlc_game_state *s, rlc_strbuf *b);
 
+/* The value of playing `action` in s for the player to move: the action is
+ * played, then the game is played to its end with both sides following o,
+ * `playouts` times (playout j draws from (seed, stream j)); the mean of the
+ * mover's returns. An illegal action gets rlc_game_min_return. Deterministic
+ * minimax makes every playout the same. */
+double rlc_game_move_value(const rlc_game *g, const rlc_game_state *s, int action,
+                           const rlc_game_opponent *o, uint64_t seed, int playouts);
+
+/* A task's reward reference, one line of text the reward reads back:
+ *   "rlc-game|MODE|OPPONENT|PLAYOUTS|SEED|LOAD|STATE"
+ * MODE legal or outcome; OPPONENT as rlc_game_opponent_parse; LOAD a load
+ * string; STATE rlc_game_serialize's text. */
+typedef struct rlc_game_ref {
+    int outcome; /* 0 legal, 1 outcome */
+    rlc_game_opponent opponent;
+    int playouts;
+    uint64_t seed;
+    rlc_game game;
+    rlc_game_state state;
+} rlc_game_ref;
+#define RLC_GAME_REF_PREFIX "rlc-game|"
+/* Writes r's reference text into b. */
+void rlc_game_ref_format(const rlc_game_ref *r, rlc_strbuf *b);
+/* Reads a reference (FORMAT or INVALID with a message for any other text). */
+rlc_status rlc_game_ref_parse(const char *text, rlc_game_ref *r);
+/* The reward of a completion for a reference: legal mode 1 if the answer is
+ * a legal move, else 0; outcome mode rlc_game_move_value of the answer with
+ * the reference's opponent, playouts and seed (the same move always gets the
+ * same reward). A reference that is not a game's gets 0. */
+float rlc_game_reward(const char *completion, const char *reference);
+/* 1 if the completion answers a legal move for the reference's state, else 0. */
+int rlc_game_answer_legal(const char *completion, const char *reference);
+
+/* `rlc eval` on games: the opponents win/draw/loss is reported against, i in
+ * [0, RLC_GAME_EVAL_OPPONENTS): random, greedy, minimax(2). */
+#define RLC_GAME_EVAL_OPPONENTS 3
+rlc_game_opponent rlc_game_eval_opponent(int i);
+/* The result of the completion's move against o: the move is played, then
+ * both sides follow o to the end (one playout, drawn from the reference's
+ * seed): 1 win, 0 draw, -1 loss for the model's side; an illegal move is a
+ * loss. -2 when the reference is not a game's. */
+int rlc_game_eval_result(const char *completion, const char *reference, const rlc_game_opponent *o);
+
+/* The cases of a games.* config: every load string of cases; then for each
+ * short name of list its entries of configs of that game (the name alone,
+ * i.e. its defaults, when configs has none); then, when types is non-empty,
+ * only the cases whose short name or load string it names. INVALID with a
+ * message naming the key and entry for a string that does not load, a config
+ * of a game the list does not name, no cases, or a filter that keeps none.
+ * *out is malloc'd (free()). */
+typedef struct rlc_game_case_spec {
+    char *const *cases, *const *list, *const *configs, *const *types;
+    int ncases, nlist, nconfigs, ntypes;
+} rlc_game_case_spec;
+rlc_status rlc_game_cases(const rlc_game_case_spec *spec, rlc_game **out, int *n);
+
 /* Leaf states at depth d (perft): 1 at depth 0 or at the end, else the sum
  * over the legal moves. */
 uint64_t rlc_game_perft(const rlc_game *g, const rlc_game_state *s, int depth);
