@@ -1007,6 +1007,12 @@ Test(games, source_items) {
     cr_assert_eq(r.seed, 7 + 6 + 1);                    /* task 6 + 5 / 4 */
     rlc_source_ex_free(&ex);
     cr_assert_eq(rlc_source_eval_count(&src, 4), 4);
+    /* the tasks are finite: training.steps 0 is epochs x tasks / batch */
+    c.training.steps = 0;
+    c.training.epochs = 2;
+    cr_assert_eq(rlc_run_config_validate(&c), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_source_prepare(&src, NULL, &c), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(c.training.steps, 16); /* ceil(2 * 24 / 3) */
     rlc_source_free(&src);
     rlc_run_config_free(&c);
 
@@ -1027,6 +1033,8 @@ Test(games, source_items) {
          "games.opponent: games: opponent \"minimax(12)\": expected random, greedy or minimax(D)"},
         {"games: {cases: [nim], reward_mode: win}\n", NULL, "reward_mode"},
         {"games: {cases: [nim], playouts: 0}\n", NULL, "playouts"},
+        {"games: {cases: [nim]}\n", "data.eval_size=0",
+         "training.eval_every=2 needs data.eval_size > 0 (data.source=games generates"},
         {"games: {cases: [nim]}\n", "rewards.weights={number_check: 1}",
          "data.source=games is scored by the reward \"game\": set rewards.weights: {game: 1}"},
     };

@@ -1375,14 +1375,15 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
                        "data.val_fraction > 0 to hold out the tail of data.path",
                        c->training.eval_every);
     if (c->training.eval_every > 0 && c->data.source != RLC_RC_DATA_JSONL && c->data.eval_size == 0)
-        return invalid("training.eval_every=%d needs data.eval_size > 0 (arithmetic problems "
-                       "have no end)",
-                       c->training.eval_every);
+        return invalid("training.eval_every=%d needs data.eval_size > 0 (data.source=%s "
+                       "generates evaluation problems without end)",
+                       c->training.eval_every,
+                       c->data.source == RLC_RC_DATA_GAMES ? "games" : "arithmetic");
     if (c->training.stop_at_accuracy > 0 && c->training.eval_every == 0)
         return invalid("training.stop_at_accuracy=%g needs evaluations: set training.eval_every "
                        "(steps between them) as well",
                        c->training.stop_at_accuracy);
-    if (c->training.steps == 0 && c->data.source != RLC_RC_DATA_JSONL)
+    if (c->training.steps == 0 && c->data.source == RLC_RC_DATA_ARITHMETIC)
         return invalid("training.steps=0 means 'as many as training.epochs need', but "
                        "data.source=arithmetic generates problems without end; set training.steps");
 
