@@ -1007,6 +1007,19 @@ Test(games, source_items) {
     cr_assert_eq(r.seed, 7 + 6 + 1);                    /* task 6 + 5 / 4 */
     rlc_source_ex_free(&ex);
     cr_assert_eq(rlc_source_eval_count(&src, 4), 4);
+    /* held out: no evaluation position is a training position of its case */
+    for (uint64_t j = 0; j < 40; j++) {
+        cr_assert_eq(rlc_source_get(&src, 1, j, &ex), RLC_OK, "%s", rlc_last_error());
+        cr_assert_eq(rlc_game_ref_parse(ex.reference, &r), RLC_OK);
+        cr_assert_str_eq(r.game.load, src.games[j % 4].load);
+        for (uint64_t t = 0; t < 6; t++) {
+            rlc_game_state s;
+            rlc_game_task(&src.games[j % 4], 7 + t, 3, &s);
+            cr_assert_neq(memcmp(&s, &r.state, sizeof s), 0, "eval %d is training task %d", (int)j,
+                          (int)t);
+        }
+        rlc_source_ex_free(&ex);
+    }
     /* the tasks are finite: training.steps 0 is epochs x tasks / batch */
     c.training.steps = 0;
     c.training.epochs = 2;
@@ -1014,6 +1027,19 @@ Test(games, source_items) {
     cr_assert_eq(rlc_source_prepare(&src, NULL, &c), RLC_OK, "%s", rlc_last_error());
     cr_assert_eq(c.training.steps, 16); /* ceil(2 * 24 / 3) */
     rlc_source_free(&src);
+    rlc_run_config_free(&c);
+
+    /* a case whose training tasks cover every position the walk reaches */
+    cr_assert_eq(load_config(dir,
+                             GAMES_YAML("games: {cases: [\"nim(pile_sizes=1;2)\"], "
+                                        "num_tasks_per_case: 50, max_random_steps: 1}\n"),
+                             NULL, &c),
+                 RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(rlc_source_from_config(&c, &src), RLC_ERR_INVALID);
+    cr_assert(strstr(rlc_last_error(), "games: nim(pile_sizes=1;2) has no held-out position for "
+                                       "evaluation: its 50 training tasks cover the positions 1 "
+                                       "random moves reach"),
+              "%s", rlc_last_error());
     rlc_run_config_free(&c);
 
     static const struct {

@@ -29,7 +29,9 @@ typedef struct rlc_source {
     const rlc_run_config *cfg; /* borrowed: data.system_prompt, shuffle, seed, target_format */
     size_t skipped_train, skipped_eval; /* prompts over max_prompt_tokens */
     rlc_game *games;                    /* games: the cases (train item k: case k % n_games, */
-    int n_games;                        /* task k / n_games; eval item j: task past them) */
+    int n_games;                        /* task k / n_games; eval item j: a later task) */
+    uint64_t *game_train_hash;          /* games: hashes of case c's training positions, */
+                                        /* sorted, at [c * num_tasks_per_case, ...) */
 } rlc_source;
 
 /* The source data.* describes: arithmetic, or data.path's files as one data
