@@ -932,15 +932,18 @@ Test(games, reward_legal_and_outcome) {
     "optimizer: {warmup_steps: 0, lr: 1.0e-2}\n"                                                   \
     "checkpoint: {save_every: 0}\n" extra
 
-/* Loads yaml, applies the override `set` (may be NULL) and validates. */
+/* Loads yaml, applies the override `set` (may be NULL) and validates; on
+ * failure nothing is left to free. */
 static rlc_status load_config(const char *dir, const char *yaml, const char *set,
                               rlc_run_config *c) {
     char path[512];
     snprintf(path, sizeof path, "%s/c.yaml", dir);
     th_write_text(path, yaml);
     rlc_status st = rlc_run_config_load(path, c);
-    if (st == RLC_OK && set) st = rlc_run_config_set(c, set);
+    if (st != RLC_OK) return st;
+    if (set) st = rlc_run_config_set(c, set);
     if (st == RLC_OK) st = rlc_run_config_validate(c);
+    if (st != RLC_OK) rlc_run_config_free(c); /* c is the caller's only when loaded */
     return st;
 }
 

@@ -133,7 +133,8 @@ rlc_status rlc_game_deserialize(const rlc_game *g, const char *text, rlc_game_st
  *               candidates;
  *   minimax(D)  depth-D alpha-beta on the returns (0 at the horizon), a sooner
  *               win and a later loss preferred; ties go to the lowest action id.
- * "Wins" means the game ends with the mover's return > 0. */
+ * "Wins" means the game ends with the mover's return > 0 (so in dots_and_boxes
+ * greedy sees the end of the game, not single boxes). */
 typedef enum rlc_game_policy {
     RLC_GAME_RANDOM = 0,
     RLC_GAME_GREEDY = 1,
