@@ -153,6 +153,25 @@ Test(keys, every_key_in_the_table_is_read) {
                           "logging.console=false",     "logging.log_file=false",
                           "backpressure.enabled=true", "backpressure.max_batch_size=2"};
     run_config(y, grpo, 14);
+    /* GRPO on board games (games.*), outcome rewards against greedy playouts */
+    const char *games[] = {"logging.run_name=games",
+                           "data.source=games",
+                           "games.cases=[tic_tac_toe, \"nim(pile_sizes=1;2)\"]",
+                           "games.game_list=[hex]",
+                           "games.game_configs=[\"hex(board_size=2)\"]",
+                           "games.game_types=[tic_tac_toe, hex]",
+                           "games.num_tasks_per_case=3",
+                           "games.max_random_steps=2",
+                           "games.reward_mode=outcome",
+                           "games.opponent=greedy",
+                           "games.playouts=2",
+                           "rewards.weights={game: 1}",
+                           "model.max_seq=620",
+                           "data.max_prompt_tokens=600",
+                           "training.steps=1",
+                           "training.batch_size=2",
+                           "logging.console=false"};
+    run_config(y, games, 17);
     /* SFT on arithmetic: a full model that the JSONL run below starts from */
     const char *sft[] = {"logging.run_name=base",     "training.mode=sft",
                          "training.steps=1",          "training.batch_size=2",

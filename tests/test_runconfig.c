@@ -516,7 +516,7 @@ Test(runconfig, out_of_range_and_enums) {
     expect_set_error("rewards.weights.numbr_check=1",
                      "'rewards.weights' has unknown name 'numbr_check' (did you mean "
                      "'number_check'?); known: format_exact, format_approx, answer_check, "
-                     "number_check");
+                     "number_check, game");
     expect_set_error("rewards.weights=number_check:1,number_check:2",
                      "'rewards.weights' sets 'number_check' twice");
     expect_set_error("rewards.weights=number_check",

@@ -9,6 +9,7 @@
 
 #include "base/fs.h"
 #include "base/numfmt.h"
+#include "envs/games/games.h"
 #include "observe/log.h"
 
 #include <ctype.h>
@@ -65,9 +66,10 @@ static const char *const chat_formats[] = {"auto", "none", "chatml", "qwen3", "l
 static const char *const lora_targets[] = {"q_proj",    "k_proj",     "v_proj",
                                            "o_proj",    "gate_proj",  "up_proj",
                                            "down_proj", "all-linear", NULL};
-static const char *const data_sources[] = {"arithmetic", "jsonl", NULL};
+static const char *const data_sources[] = {"arithmetic", "jsonl", "games", NULL};
 static const char *const reward_names[] = {"format_exact", "format_approx", "answer_check",
-                                           "number_check", NULL};
+                                           "number_check", "game",          NULL};
+static const char *const game_reward_modes[] = {"legal", "outcome", NULL};
 static const char *const advantages[] = {"grpo", "dr_grpo",     "maxrl",        "rloo", "psr",
                                          "nsr",  "w_reinforce", "reinforce_pp", NULL};
 static const char *const transforms[] = {"none", "gtpo", "hicra", "gtpo_hicra", "gtpo_sepa", NULL};
@@ -86,6 +88,7 @@ static const rc_section sections[] = {
     {"tokenizer", RC_ALL, "how text becomes token ids and how prompts are wrapped"},
     {"lora", RC_ALL, "low-rank adapter; when disabled every weight is trained"},
     {"data", RC_ALL, "where prompts (and SFT targets) come from"},
+    {"games", RC_ALL, "data.source games: board-game positions to move in (OpenSpiel's games)"},
     {"rewards", RC_GRPO, "verifiable rewards and their weights in the total reward"},
     {"algorithm", RC_GRPO, "sampling, advantages and the clipped policy-gradient loss"},
     {"gtpo", RC_GRPO, "GTPO token weights from surprisal (algorithm.transform gtpo*)"},
@@ -155,7 +158,8 @@ static const rc_key keys[] = {
        "adapter)"),
 
     KE(data, source, "arithmetic", data_sources, RC_ALL,
-       "arithmetic = built-in generated problems, jsonl = one JSON object per line"),
+       "arithmetic = built-in generated problems, jsonl = one JSON object per line, games = "
+       "board-game positions (games.*)"),
     KFILES(data, path, RC_ALL,
            "jsonl: training file, or a list of files read in order as one data set"),
     KFILES(data, eval_path, RC_ALL,
@@ -187,6 +191,33 @@ static const rc_key keys[] = {
     KE(data, target_format, "as_written", target_formats, RC_SFT,
        "sft on question/answer records: as_written = the answer field verbatim, reasoning_tags "
        "= <reasoning>worked solution</reasoning><answer>text after ####</answer>"),
+
+    K(games, cases, RC_LIST, "", 0, 0, RC_ALL, NULL,
+      "OpenSpiel load strings, one case each: tic_tac_toe, connect_four, hex(board_size=N), "
+      "dots_and_boxes(num_rows=R,num_cols=C), breakthrough(rows=R,columns=C), "
+      "nim(pile_sizes=1;3;5;7,is_misere=true) (a YAML list: a comma inside a load string stays "
+      "in it)"),
+    K(games, game_list, RC_LIST, "", 0, 0, RC_ALL, NULL,
+      "game short names added as cases: each with its games.game_configs entries of the same "
+      "name, or with its defaults when it has none"),
+    K(games, game_configs, RC_LIST, "", 0, 0, RC_ALL, NULL,
+      "load strings with parameters for the games of games.game_list, e.g. hex(board_size=5)"),
+    K(games, game_types, RC_LIST, "", 0, 0, RC_ALL, NULL,
+      "keep only the cases of these short names or exact load strings (empty = all)"),
+    KI(games, num_tasks_per_case, "100", 1, 1000000, RC_ALL,
+       "training positions per case: task k is the position after a random walk seeded by "
+       "data.seed + k; evaluation uses the tasks after these"),
+    KI(games, max_random_steps, "4", 0, 1000, RC_ALL,
+       "a task's random walk from the start makes 0..this many moves (uniform; never ending "
+       "the game)"),
+    KE(games, reward_mode, "legal", game_reward_modes, RC_GRPO,
+       "reward game: legal = 1 for a legal move, outcome = the move is played, then both sides "
+       "follow games.opponent to the end, games.playouts times; the mean return for the "
+       "model's side (an illegal move gets the game's minimum)"),
+    KS(games, opponent, "random", RC_GRPO,
+       "policy of the outcome playouts: random, greedy (wins at once if it can, else avoids "
+       "giving the opponent an immediate win) or minimax(D) (D plies, 1..9)"),
+    KI(games, playouts, "4", 1, 1000, RC_GRPO, "outcome playouts per move (games.reward_mode)"),
 
     K(rewards, weights, RC_MAP, "number_check:1", -1000, 1000, RC_GRPO, reward_names,
       "reward name -> weight; the total reward is the weighted sum"),
@@ -1288,6 +1319,29 @@ static rlc_status invalid(const char *fmt, ...) {
     return rlc_errorf(RLC_ERR_INVALID, "config: %s", msg);
 }
 
+/* data.source=games: the cases load, the opponent parses, and GRPO scores
+ * moves with the reward game. */
+static rlc_status validate_games(const rlc_run_config *c, int grpo) {
+    rlc_game_case_spec spec = {
+        c->games.cases.items,      c->games.game_list.items, c->games.game_configs.items,
+        c->games.game_types.items, c->games.cases.n,         c->games.game_list.n,
+        c->games.game_configs.n,   c->games.game_types.n};
+    rlc_game *cases;
+    int n;
+    if (rlc_game_cases(&spec, &cases, &n) != RLC_OK) return invalid("%s", rlc_last_error());
+    free(cases);
+    rlc_game_opponent o;
+    if (rlc_game_opponent_parse(c->games.opponent, &o) != RLC_OK)
+        return invalid("games.opponent: %s", rlc_last_error());
+    int scored = 0;
+    for (int i = 0; i < c->rewards.weights.n; i++)
+        scored |= !strcmp(c->rewards.weights.names[i], "game") && c->rewards.weights.values[i] != 0;
+    if (grpo && !scored)
+        return invalid("data.source=games is scored by the reward \"game\": set rewards.weights: "
+                       "{game: 1}");
+    return RLC_OK;
+}
+
 rlc_status rlc_run_config_validate(const rlc_run_config *c) {
     const int grpo = c->training.mode == RLC_RC_MODE_GRPO;
     const char *adv = rlc_run_config_enum_name("algorithm.advantage", c->algorithm.advantage);
@@ -1339,20 +1393,22 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
         if (!ops[0] || ops[strspn(ops, "+-*")])
             return invalid("data.arithmetic_ops must be one or more of + - *, got '%s'", ops);
     }
+    if (c->data.source == RLC_RC_DATA_GAMES) RLC_TRY(validate_games(c, grpo));
     if (c->training.eval_every > 0 && c->data.source == RLC_RC_DATA_JSONL && !c->data.eval_path.n &&
         c->data.val_fraction == 0)
         return invalid("training.eval_every=%d needs an evaluation set: set data.eval_path, or "
                        "data.val_fraction > 0 to hold out the tail of data.path",
                        c->training.eval_every);
     if (c->training.eval_every > 0 && c->data.source != RLC_RC_DATA_JSONL && c->data.eval_size == 0)
-        return invalid("training.eval_every=%d needs data.eval_size > 0 (arithmetic problems "
-                       "have no end)",
-                       c->training.eval_every);
+        return invalid("training.eval_every=%d needs data.eval_size > 0 (data.source=%s "
+                       "generates evaluation problems without end)",
+                       c->training.eval_every,
+                       c->data.source == RLC_RC_DATA_GAMES ? "games" : "arithmetic");
     if (c->training.stop_at_accuracy > 0 && c->training.eval_every == 0)
         return invalid("training.stop_at_accuracy=%g needs evaluations: set training.eval_every "
                        "(steps between them) as well",
                        c->training.stop_at_accuracy);
-    if (c->training.steps == 0 && c->data.source != RLC_RC_DATA_JSONL)
+    if (c->training.steps == 0 && c->data.source == RLC_RC_DATA_ARITHMETIC)
         return invalid("training.steps=0 means 'as many as training.epochs need', but "
                        "data.source=arithmetic generates problems without end; set training.steps");
 

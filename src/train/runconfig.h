@@ -21,7 +21,12 @@ typedef enum {
     RLC_RC_CHAT_QWEN3,
     RLC_RC_CHAT_LLAMA3
 } rlc_rc_chat;
-typedef enum { RLC_RC_DATA_ARITHMETIC = 0, RLC_RC_DATA_JSONL } rlc_rc_data_source;
+typedef enum {
+    RLC_RC_DATA_ARITHMETIC = 0,
+    RLC_RC_DATA_JSONL,
+    RLC_RC_DATA_GAMES
+} rlc_rc_data_source;
+typedef enum { RLC_RC_GAME_LEGAL = 0, RLC_RC_GAME_OUTCOME } rlc_rc_game_reward;
 typedef enum {
     RLC_RC_ADV_GRPO = 0,
     RLC_RC_ADV_DR_GRPO,
@@ -104,6 +109,13 @@ typedef struct rlc_run_config {
         double val_fraction;
         int target_format; /* rlc_rc_target_format */
     } data;
+    struct {
+        rlc_rc_list cases, game_list, game_configs, game_types; /* OpenSpiel load strings */
+        int num_tasks_per_case, max_random_steps;
+        int reward_mode; /* rlc_rc_game_reward */
+        char *opponent;
+        int playouts;
+    } games;
     struct {
         rlc_rc_map weights;
         int overlong_buffer;
