@@ -12,7 +12,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Werror \
            -Wno-unused-parameter -MMD -MP -Isrc $(BLAS_CFLAGS) $(CAIRO_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  += $(BLAS_LIBS) -llapacke -ljansson -lyaml -lpcre2-8 -lutf8proc -lcairo -lmicrohttpd -lsnappy -lz -lzstd -lpthread -lm -fopenmp $(EXTRA_LDLIBS)
 
-LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 # The fuzz targets' entry points are in the unit tests too (their regression
@@ -129,7 +129,7 @@ asan:
 # crashes (inputs in build-fuzz/crashes/<target>); `make fuzz-smoke` runs each
 # once over its seeds and regression inputs.
 FUZZ_TARGETS := safetensors model_config tokenizer_load tokenizer_encode chat jsonl runconfig \
-                overrides monitor_metrics serve_files serve_paths parquet
+                overrides monitor_metrics serve_files serve_paths games parquet
 FUZZ_SECONDS ?= 60
 FUZZ_BINS := $(FUZZ_TARGETS:%=build-fuzz/fuzz/%)
 FUZZ_OBJ := $(FUZZ_SRC:%.c=$(BUILD)/%.o)
@@ -205,7 +205,7 @@ bench-peers: bench-models
 demo: all
 	@sh scripts/demo.sh
 
-FORMAT_SRC := $(wildcard src/*/*.c src/*/*.h tests/*.c tests/*.h bench/*.c tests/fuzz/*.c tests/fuzz/*.h)
+FORMAT_SRC := $(wildcard src/*/*.c src/*/*.h src/*/*/*.c src/*/*/*.h tests/*.c tests/*.h bench/*.c tests/fuzz/*.c tests/fuzz/*.h)
 # clang-format 14 can take more than one pass to settle (it re-breaks string
 # literals holding wide Unicode, as in tests/test_tokenizer.c): repeat until
 # format-check agrees.

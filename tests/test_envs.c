@@ -188,8 +188,9 @@ Test(envs, question_style) {
                  expr, answer, answer);
         cr_assert_str_eq(target, want);
         for (size_t k = 0; k < rlc_reward_count(); k++)
-            cr_assert_eq(rlc_reward_at(k)->fn(target, answer), 1.0f, "%s on '%s'",
-                         rlc_reward_at(k)->name, target);
+            if (strcmp(rlc_reward_at(k)->name, "game")) /* the games' reward reads a game */
+                cr_assert_eq(rlc_reward_at(k)->fn(target, answer), 1.0f, "%s on '%s'",
+                             rlc_reward_at(k)->name, target);
     }
     /* Same draws as the compact style: only the text differs. */
     rlc_arith_params c = p;

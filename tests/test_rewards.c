@@ -261,7 +261,7 @@ Test(rewards, correct_metric) {
 }
 
 Test(rewards, registry) {
-    cr_assert_eq(rlc_reward_count(), 4);
+    cr_assert_eq(rlc_reward_count(), 5); /* and "game" (tests/test_games.c) */
     const char *names[] = {"format_exact", "format_approx", "answer_check", "number_check"};
     for (size_t i = 0; i < 4; i++) {
         const rlc_reward_def *d = rlc_reward_at(i);
@@ -273,7 +273,8 @@ Test(rewards, registry) {
         EQ(d->fn("<reasoning>\n40+6\n</reasoning>\n<answer>\n46\n</answer>\n", "46"), d->max_value);
         EQ(d->fn(NULL, NULL), 0);
     }
-    cr_assert_null(rlc_reward_at(4));
+    cr_assert_str_eq(rlc_reward_at(4)->name, "game");
+    cr_assert_null(rlc_reward_at(5));
     cr_assert_null(rlc_reward_find("nope"));
     cr_assert_null(rlc_reward_find(NULL));
     const rlc_reward_def *d;

@@ -1,6 +1,7 @@
 /* rlc train, rlc sft and rlc eval. */
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "envs/games/games.h"
 
 #include "observe/log.h"
 #include "train/evalrun.h"
@@ -192,6 +193,19 @@ int rlc_cmd_eval(int argc, char **argv) {
     json_object_set_new(js, "data_seed", json_integer(seed_used));
     json_object_set_new(js, "skipped_long_prompts", json_integer((json_int_t)rep.skipped_long));
     json_object_set_new(js, "first_prompt", json_string(rep.first_prompt ? rep.first_prompt : ""));
+    if (r->game_samples) { /* board games: legal-move rate and results per opponent */
+        json_t *g = json_object();
+        json_object_set_new(g, "legal", json_real(r->accuracy));
+        for (int o = 0; o < RLC_GAME_EVAL_OPPONENTS; o++) {
+            rlc_game_opponent opp = rlc_game_eval_opponent(o);
+            char name[32];
+            rlc_game_opponent_name(&opp, name);
+            json_object_set_new(g, name,
+                                json_pack("{s:f, s:f, s:f}", "win", r->game_wdl[o][0], "draw",
+                                          r->game_wdl[o][1], "loss", r->game_wdl[o][2]));
+        }
+        json_object_set_new(js, "games", g);
+    }
     char *text = json_dumps(js, JSON_COMPACT | JSON_REAL_PRECISION(6));
     puts(text);
     free(text);

@@ -2,6 +2,7 @@
 #include "rewards/rewards.h"
 
 #include "base/text.h"
+#include "envs/games/games.h"
 #include "rewards/rubric.h"
 
 #include <math.h>
@@ -229,6 +230,8 @@ float rlc_reward_overlong(int len, int max_len, int buffer, float factor) {
 }
 
 int rlc_reward_correct(const char *completion, const char *reference) {
+    if (reference && !strncmp(reference, RLC_GAME_REF_PREFIX, strlen(RLC_GAME_REF_PREFIX)))
+        return rlc_game_answer_legal(completion, reference); /* a game's: a legal move */
     return rlc_reward_number_check(completion, reference) == 1.0f ||
            rlc_reward_answer_check(completion, reference) == 1.0f;
 }
@@ -243,6 +246,9 @@ static const rlc_reward_def rewards[] = {
      "1 if the answer is the reference text; 0.5/0.25 for numbers within 10%/20%"},
     {"number_check", rlc_reward_number_check, 1.0f,
      "1 if the number inside <answer> equals the reference value"},
+    {"game", rlc_game_reward, 1.0f,
+     "data.source games: games.reward_mode legal = 1 for a legal move, outcome = the mean "
+     "playout return of the move (the game's minimum when illegal)"},
 };
 #define N_REWARDS (sizeof rewards / sizeof rewards[0])
 

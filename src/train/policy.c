@@ -1,6 +1,7 @@
 #include "train/policy.h"
 
 #include "base/rng.h"
+#include "envs/games/games.h"
 #include "observe/log.h"
 
 #include <omp.h>
@@ -64,6 +65,18 @@ void rlc_policy_restrict_sampler(const rlc_tokenizer *tok, int model_vocab,
 rlc_status rlc_policy_completion_text(const rlc_policy *p, const int *ids, int n, char **text) {
     size_t len;
     return rlc_tokenizer_decode(p->tok, ids, n, 1, text, &len);
+}
+
+/* Board games: the move's result against each evaluation opponent, counted
+ * into out (divided by the samples at the end). */
+static void game_results(const char *text, const char *ref, rlc_eval_result *out) {
+    for (int o = 0; o < RLC_GAME_EVAL_OPPONENTS; o++) {
+        rlc_game_opponent opp = rlc_game_eval_opponent(o);
+        int r = rlc_game_eval_result(text, ref, &opp);
+        if (r == -2) return;
+        out->game_wdl[o][r > 0 ? 0 : r == 0 ? 1 : 2] += 1;
+    }
+    out->game_samples++;
 }
 
 rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
@@ -130,6 +143,7 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                 float total;
                 rlc_rewards_score(rewards, text, refs[i], go.len[s], NULL, NULL, &total);
                 int ok = rlc_reward_correct(text, refs[i]);
+                game_results(text, refs[i], out);
                 if (show > 0) {
                     rlc_logf(RLC_LOG_DEBUG, "%s -> %s  [want %s: %s]", texts[i], text, refs[i],
                              ok ? "correct" : "wrong");
@@ -153,6 +167,9 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
     rlc_generator_free(gen);
     free(pids), free(plen), free(refs), free(texts), free(keys);
     RLC_TRY(st);
+    for (int o = 0; o < 3 && out->game_samples; o++)
+        for (int w = 0; w < 3; w++)
+            out->game_wdl[o][w] /= (double)out->game_samples;
     out->n = n;
     out->samples = k;
     out->accuracy = (double)correct / ((double)n * k);

@@ -48,6 +48,10 @@ typedef struct rlc_eval_result {
     double mean_reward; /* mean total reward over all samples */
     double mean_tokens; /* mean completion length */
     double seconds;
+    /* board games (data.source games): samples scored, and the share of them
+     * won, drawn and lost against each rlc_game_eval_opponent */
+    long game_samples;
+    double game_wdl[3][3]; /* [opponent][win, draw, loss] */
 } rlc_eval_result;
 
 /* Scores the policy on eval items [0, n): k samples each at temperature

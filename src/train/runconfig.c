@@ -9,6 +9,7 @@
 
 #include "base/fs.h"
 #include "base/numfmt.h"
+#include "envs/games/games.h"
 #include "observe/log.h"
 
 #include <ctype.h>
@@ -65,9 +66,10 @@ static const char *const chat_formats[] = {"auto", "none", "chatml", "qwen3", "l
 static const char *const lora_targets[] = {"q_proj",    "k_proj",     "v_proj",
                                            "o_proj",    "gate_proj",  "up_proj",
                                            "down_proj", "all-linear", NULL};
-static const char *const data_sources[] = {"arithmetic", "jsonl", NULL};
+static const char *const data_sources[] = {"arithmetic", "jsonl", "games", NULL};
 static const char *const reward_names[] = {"format_exact", "format_approx", "answer_check",
-                                           "number_check", NULL};
+                                           "number_check", "game",          NULL};
+static const char *const game_reward_modes[] = {"legal", "outcome", NULL};
 static const char *const advantages[] = {"grpo", "dr_grpo",     "maxrl",        "rloo", "psr",
                                          "nsr",  "w_reinforce", "reinforce_pp", NULL};
 static const char *const transforms[] = {"none", "gtpo", "hicra", "gtpo_hicra", "gtpo_sepa", NULL};
@@ -86,11 +88,15 @@ static const rc_section sections[] = {
     {"tokenizer", RC_ALL, "how text becomes token ids and how prompts are wrapped"},
     {"lora", RC_ALL, "low-rank adapter; when disabled every weight is trained"},
     {"data", RC_ALL, "where prompts (and SFT targets) come from"},
+    {"games", RC_ALL, "data.source games: board-game positions to move in (OpenSpiel's games)"},
     {"rewards", RC_GRPO, "verifiable rewards and their weights in the total reward"},
     {"algorithm", RC_GRPO, "sampling, advantages and the clipped policy-gradient loss"},
     {"gtpo", RC_GRPO, "GTPO token weights from surprisal (algorithm.transform gtpo*)"},
     {"hicra", RC_GRPO, "planning phrases and HICRA's boost of their tokens"},
     {"sepa", RC_GRPO, "SEPA: pooling of execution-token surprisal (algorithm.transform gtpo_sepa)"},
+    {"backpressure", RC_GRPO,
+     "batch size (prompts per step) chosen from measured throughput by a Universal Scalability "
+     "Law fit"},
     {"training", RC_ALL, "what runs, how long and in which batches"},
     {"optimizer", RC_ALL, "AdamW, learning-rate schedule and gradient clipping"},
     {"logging", RC_ALL, "where the run directory goes and what the console shows"},
@@ -153,7 +159,7 @@ static const rc_key keys[] = {
 
     KE(data, source, "arithmetic", data_sources, RC_ALL,
        "arithmetic = built-in generated problems, jsonl = one JSON object per line (or a row of "
-       "a .parquet file)"),
+       "a .parquet file), games = board-game positions (games.*)"),
     KFILES(data, path, RC_ALL,
            "jsonl: training file (.jsonl, or .parquet), or a list of files read in order as one "
            "data set"),
@@ -187,6 +193,33 @@ static const rc_key keys[] = {
     KE(data, target_format, "as_written", target_formats, RC_SFT,
        "sft on question/answer records: as_written = the answer field verbatim, reasoning_tags "
        "= <reasoning>worked solution</reasoning><answer>text after ####</answer>"),
+
+    K(games, cases, RC_LIST, "", 0, 0, RC_ALL, NULL,
+      "OpenSpiel load strings, one case each: tic_tac_toe, connect_four, hex(board_size=N), "
+      "dots_and_boxes(num_rows=R,num_cols=C), breakthrough(rows=R,columns=C), "
+      "nim(pile_sizes=1;3;5;7,is_misere=true) (a YAML list: a comma inside a load string stays "
+      "in it)"),
+    K(games, game_list, RC_LIST, "", 0, 0, RC_ALL, NULL,
+      "game short names added as cases: each with its games.game_configs entries of the same "
+      "name, or with its defaults when it has none"),
+    K(games, game_configs, RC_LIST, "", 0, 0, RC_ALL, NULL,
+      "load strings with parameters for the games of games.game_list, e.g. hex(board_size=5)"),
+    K(games, game_types, RC_LIST, "", 0, 0, RC_ALL, NULL,
+      "keep only the cases of these short names or exact load strings (empty = all)"),
+    KI(games, num_tasks_per_case, "100", 1, 1000000, RC_ALL,
+       "training positions per case: task k is the position after a random walk seeded by "
+       "data.seed + k; evaluation uses the tasks after these"),
+    KI(games, max_random_steps, "4", 0, 1000, RC_ALL,
+       "a task's random walk from the start makes 0..this many moves (uniform; never ending "
+       "the game)"),
+    KE(games, reward_mode, "legal", game_reward_modes, RC_GRPO,
+       "reward game: legal = 1 for a legal move, outcome = the move is played, then both sides "
+       "follow games.opponent to the end, games.playouts times; the mean return for the "
+       "model's side (an illegal move gets the game's minimum)"),
+    KS(games, opponent, "random", RC_GRPO,
+       "policy of the outcome playouts: random, greedy (wins at once if it can, else avoids "
+       "giving the opponent an immediate win) or minimax(D) (D plies, 1..9)"),
+    KI(games, playouts, "4", 1, 1000, RC_GRPO, "outcome playouts per move (games.reward_mode)"),
 
     K(rewards, weights, RC_MAP, "number_check:1", -1000, 1000, RC_GRPO, reward_names,
       "reward name -> weight; the total reward is the weighted sum"),
@@ -261,6 +294,28 @@ static const rc_key keys[] = {
        "auto: lambda reaches 1 when the variance EMA falls to this share of its initial value"),
     KI(sepa, warmup, "50", 1, INT_MAX, RC_GRPO,
        "auto: steps whose variance the EMA averages before the initial value is fixed"),
+
+    KB(backpressure, enabled, "false", RC_GRPO,
+       "size each step's batch from throughput (completion tokens / step second) at concurrency "
+       "batch x group_size fitted to the USL; training.batch_size is then not used"),
+    KI(backpressure, warmup_steps, "10", 3, INT_MAX, RC_GRPO,
+       "steps that only observe, at batch sizes min_batch_size x 1, 2, 4, ... (up to "
+       "max_batch_size, then again), before the first decision"),
+    KF(backpressure, ema_decay, "0.9", 0, 1, RC_GRPO,
+       "decay of the throughput EMA that the regime and utilization compare with the fit"),
+    KF(backpressure, throttle_margin, "0.85", 0, 1, RC_LO_OPEN | RC_GRPO,
+       "target concurrency as a share of the fitted optimum p*; above it the batch is throttled"),
+    KF(backpressure, increase_margin, "0.5", 0, 1, RC_LO_OPEN | RC_GRPO,
+       "the batch grows to the target only when concurrency is below this share of it "
+       "(hysteresis)"),
+    KI(backpressure, min_batch_size, "1", 1, 1048576, RC_GRPO, "smallest batch (prompts per step)"),
+    KI(backpressure, max_batch_size, "64", 1, 1048576, RC_GRPO,
+       "largest batch; buffers are sized for it"),
+    KF(backpressure, peak_gflops, "0", 0, 1e12, RC_GRPO,
+       "roofline hint with peak_bw_gb_s: the hardware's peak GFLOP/s (0 = no hint)"),
+    KF(backpressure, peak_bw_gb_s, "0", 0, 1e12, RC_GRPO,
+       "its memory bandwidth, GB/s: a step is compute_bound when 2 x concurrency / bytes per "
+       "weight reaches peak_gflops / peak_bw_gb_s, else memory_bound (0 = no hint)"),
 
     KE(training, mode, "grpo", modes, RC_ALL, "grpo = RL with rewards, sft = supervised targets"),
     KI(training, steps, "100", 0, INT_MAX, RC_ALL | RC_RERUN_UP,
@@ -1266,6 +1321,29 @@ static rlc_status invalid(const char *fmt, ...) {
     return rlc_errorf(RLC_ERR_INVALID, "config: %s", msg);
 }
 
+/* data.source=games: the cases load, the opponent parses, and GRPO scores
+ * moves with the reward game. */
+static rlc_status validate_games(const rlc_run_config *c, int grpo) {
+    rlc_game_case_spec spec = {
+        c->games.cases.items,      c->games.game_list.items, c->games.game_configs.items,
+        c->games.game_types.items, c->games.cases.n,         c->games.game_list.n,
+        c->games.game_configs.n,   c->games.game_types.n};
+    rlc_game *cases;
+    int n;
+    if (rlc_game_cases(&spec, &cases, &n) != RLC_OK) return invalid("%s", rlc_last_error());
+    free(cases);
+    rlc_game_opponent o;
+    if (rlc_game_opponent_parse(c->games.opponent, &o) != RLC_OK)
+        return invalid("games.opponent: %s", rlc_last_error());
+    int scored = 0;
+    for (int i = 0; i < c->rewards.weights.n; i++)
+        scored |= !strcmp(c->rewards.weights.names[i], "game") && c->rewards.weights.values[i] != 0;
+    if (grpo && !scored)
+        return invalid("data.source=games is scored by the reward \"game\": set rewards.weights: "
+                       "{game: 1}");
+    return RLC_OK;
+}
+
 rlc_status rlc_run_config_validate(const rlc_run_config *c) {
     const int grpo = c->training.mode == RLC_RC_MODE_GRPO;
     const char *adv = rlc_run_config_enum_name("algorithm.advantage", c->algorithm.advantage);
@@ -1317,20 +1395,22 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
         if (!ops[0] || ops[strspn(ops, "+-*")])
             return invalid("data.arithmetic_ops must be one or more of + - *, got '%s'", ops);
     }
+    if (c->data.source == RLC_RC_DATA_GAMES) RLC_TRY(validate_games(c, grpo));
     if (c->training.eval_every > 0 && c->data.source == RLC_RC_DATA_JSONL && !c->data.eval_path.n &&
         c->data.val_fraction == 0)
         return invalid("training.eval_every=%d needs an evaluation set: set data.eval_path, or "
                        "data.val_fraction > 0 to hold out the tail of data.path",
                        c->training.eval_every);
     if (c->training.eval_every > 0 && c->data.source != RLC_RC_DATA_JSONL && c->data.eval_size == 0)
-        return invalid("training.eval_every=%d needs data.eval_size > 0 (arithmetic problems "
-                       "have no end)",
-                       c->training.eval_every);
+        return invalid("training.eval_every=%d needs data.eval_size > 0 (data.source=%s "
+                       "generates evaluation problems without end)",
+                       c->training.eval_every,
+                       c->data.source == RLC_RC_DATA_GAMES ? "games" : "arithmetic");
     if (c->training.stop_at_accuracy > 0 && c->training.eval_every == 0)
         return invalid("training.stop_at_accuracy=%g needs evaluations: set training.eval_every "
                        "(steps between them) as well",
                        c->training.stop_at_accuracy);
-    if (c->training.steps == 0 && c->data.source != RLC_RC_DATA_JSONL)
+    if (c->training.steps == 0 && c->data.source == RLC_RC_DATA_ARITHMETIC)
         return invalid("training.steps=0 means 'as many as training.epochs need', but "
                        "data.source=arithmetic generates problems without end; set training.steps");
 
@@ -1359,6 +1439,16 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
             return invalid("rewards.overlong_buffer=%d exceeds algorithm.max_new_tokens=%d: the "
                            "penalty would start before the first token",
                            c->rewards.overlong_buffer, c->algorithm.max_new_tokens);
+        int bp = c->backpressure.enabled;
+        if (bp && c->backpressure.max_batch_size < c->backpressure.min_batch_size)
+            return invalid("backpressure.max_batch_size=%d is below backpressure.min_batch_size=%d",
+                           c->backpressure.max_batch_size, c->backpressure.min_batch_size);
+        if (bp && (c->backpressure.peak_gflops > 0) != (c->backpressure.peak_bw_gb_s > 0))
+            return invalid("backpressure.peak_gflops and backpressure.peak_bw_gb_s go together: "
+                           "set both (> 0) for the roofline hint, or neither");
+        if (bp && c->training.steps == 0)
+            return invalid("backpressure.enabled=true needs training.steps: steps from "
+                           "training.epochs assume a fixed training.batch_size");
     }
     if (c->training.steps > 0 && c->optimizer.warmup_steps > c->training.steps)
         return invalid("optimizer.warmup_steps=%d exceeds training.steps=%d: the learning rate "

@@ -21,7 +21,12 @@ typedef enum {
     RLC_RC_CHAT_QWEN3,
     RLC_RC_CHAT_LLAMA3
 } rlc_rc_chat;
-typedef enum { RLC_RC_DATA_ARITHMETIC = 0, RLC_RC_DATA_JSONL } rlc_rc_data_source;
+typedef enum {
+    RLC_RC_DATA_ARITHMETIC = 0,
+    RLC_RC_DATA_JSONL,
+    RLC_RC_DATA_GAMES
+} rlc_rc_data_source;
+typedef enum { RLC_RC_GAME_LEGAL = 0, RLC_RC_GAME_OUTCOME } rlc_rc_game_reward;
 typedef enum {
     RLC_RC_ADV_GRPO = 0,
     RLC_RC_ADV_DR_GRPO,
@@ -105,6 +110,13 @@ typedef struct rlc_run_config {
         int target_format; /* rlc_rc_target_format */
     } data;
     struct {
+        rlc_rc_list cases, game_list, game_configs, game_types; /* OpenSpiel load strings */
+        int num_tasks_per_case, max_random_steps;
+        int reward_mode; /* rlc_rc_game_reward */
+        char *opponent;
+        int playouts;
+    } games;
+    struct {
         rlc_rc_map weights;
         int overlong_buffer;
         double overlong_penalty;
@@ -138,6 +150,10 @@ typedef struct rlc_run_config {
         int steps, delay_steps, warmup;
         double correct_rate_gate, ema_decay, var_threshold;
     } sepa;
+    struct {
+        int enabled, warmup_steps, min_batch_size, max_batch_size;
+        double ema_decay, throttle_margin, increase_margin, peak_gflops, peak_bw_gb_s;
+    } backpressure;
     struct {
         int mode; /* rlc_rc_mode */
         int steps, batch_size, micro_batch, epochs, eval_every, seed;

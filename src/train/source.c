@@ -45,9 +45,86 @@ static rlc_status source_jsonl(const rlc_run_config *c, rlc_source *s) {
     return index_range(&s->eval_idx, s->eval_file ? 0 : s->n_train, s->n_eval);
 }
 
+/* FNV-1a of a position's serialised text. */
+static uint64_t position_hash(const rlc_game *g, const rlc_game_state *st) {
+    char text[RLC_GAME_STATE_CAP];
+    rlc_game_serialize(g, st, text);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = text; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+    return h;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Eval attempts per item before a case is declared without held-out positions. */
+#define GAME_EVAL_TRIES 256
+
+/* The task seed of eval item j: the first of data.seed + per + j / n_games
+ * + t * per * n (t = 0, 1, ...) whose position is no training position of the
+ * case, so evaluation positions are held out. */
+static rlc_status game_eval_seed(const rlc_source *s, uint64_t j, uint64_t *seed) {
+    const rlc_run_config *c = s->cfg;
+    uint64_t n = (uint64_t)s->n_games, per = (uint64_t)RLC_RC(c, games.num_tasks_per_case);
+    const rlc_game *g = &s->games[j % n];
+    const uint64_t *train = s->game_train_hash + (j % n) * per;
+    for (uint64_t t = 0; t < GAME_EVAL_TRIES; t++) {
+        *seed = (uint64_t)RLC_RC(c, data.seed) + per + j / n + t * per * n;
+        rlc_game_state st;
+        rlc_game_task(g, *seed, RLC_RC(c, games.max_random_steps), &st);
+        uint64_t h = position_hash(g, &st);
+        if (!bsearch(&h, train, per, sizeof h, cmp_u64)) return RLC_OK;
+    }
+    return rlc_errorf(RLC_ERR_INVALID,
+                      "games: %s has no held-out position for evaluation: its %d training tasks "
+                      "cover the positions %d random moves reach (lower games.num_tasks_per_case "
+                      "or raise games.max_random_steps)",
+                      g->load, (int)per, RLC_RC(c, games.max_random_steps));
+}
+
+/* data.source=games: the cases, num_tasks_per_case training tasks each, and
+ * the hashes of their positions (evaluation positions avoid them). */
+static rlc_status source_games(const rlc_run_config *c, rlc_source *s) {
+    rlc_rc_list cases = RLC_RC(c, games.cases), list = RLC_RC(c, games.game_list);
+    rlc_rc_list configs = RLC_RC(c, games.game_configs), types = RLC_RC(c, games.game_types);
+    rlc_game_case_spec spec = {cases.items, list.items, configs.items, types.items,
+                               cases.n,     list.n,     configs.n,     types.n};
+    RLC_TRY(rlc_game_cases(&spec, &s->games, &s->n_games));
+    size_t per = (size_t)RLC_RC(c, games.num_tasks_per_case);
+    s->n_train = (size_t)s->n_games * per;
+    s->game_train_hash = rlc_malloc(s->n_train * sizeof *s->game_train_hash);
+    if (!s->game_train_hash) return RLC_ERR_NOMEM;
+    for (int g = 0; g < s->n_games; g++) {
+        uint64_t *h = s->game_train_hash + (size_t)g * per;
+        for (size_t k = 0; k < per; k++) {
+            rlc_game_state st;
+            rlc_game_task(&s->games[g], (uint64_t)RLC_RC(c, data.seed) + k,
+                          RLC_RC(c, games.max_random_steps), &st);
+            h[k] = position_hash(&s->games[g], &st);
+        }
+        qsort(h, per, sizeof *h, cmp_u64);
+    }
+    /* every case has held-out positions for the evaluation items a run scores */
+    int n_eval = RLC_RC(c, data.eval_size);
+    for (int j = 0; j < n_eval; j++) {
+        uint64_t seed;
+        RLC_TRY(game_eval_seed(s, (uint64_t)j, &seed));
+    }
+    return index_range(&s->train_idx, 0, s->n_train);
+}
+
 rlc_status rlc_source_from_config(const rlc_run_config *c, rlc_source *s) {
     memset(s, 0, sizeof *s);
     s->cfg = c;
+    if (RLC_RC(c, data.source) == RLC_RC_DATA_GAMES) {
+        s->kind = RLC_SOURCE_GAMES;
+        rlc_status st = source_games(c, s);
+        if (st) rlc_source_free(s);
+        return st;
+    }
     if (RLC_RC(c, data.source) == RLC_RC_DATA_JSONL) {
         s->kind = RLC_SOURCE_QA;
         rlc_status st = source_jsonl(c, s);
@@ -71,6 +148,8 @@ void rlc_source_free(rlc_source *s) {
     rlc_records_free(&s->recs_eval);
     free(s->train_idx);
     free(s->eval_idx);
+    free(s->games);
+    free(s->game_train_hash);
     memset(s, 0, sizeof *s);
 }
 
@@ -150,6 +229,40 @@ static rlc_status get_arith(const rlc_source *s, int eval, uint64_t i, rlc_sourc
     return fill_msgs(s, NULL, 0, ex->owned_prompt, ex);
 }
 
+/* Game item: train item k (after the epoch's order) is task k / n_games of
+ * case k % n_games, with the seed data.seed + that task index; eval item j
+ * is of case j % n_games, seeded by game_eval_seed (a position no training
+ * task of the case has). The SFT target is a uniformly drawn legal move
+ * (random play: the labels there are without an expert). */
+static rlc_status get_game(const rlc_source *s, int eval, uint64_t i, rlc_source_ex *ex) {
+    const rlc_run_config *c = s->cfg;
+    uint64_t n = (uint64_t)s->n_games;
+    uint64_t k = eval ? i : rlc_source_train_index(s, i / s->n_train, (size_t)(i % s->n_train));
+    rlc_game_ref r;
+    memset(&r, 0, sizeof r);
+    r.game = s->games[k % n];
+    r.seed = (uint64_t)RLC_RC(c, data.seed) + k / n;
+    if (eval) RLC_TRY(game_eval_seed(s, k, &r.seed));
+    r.outcome = RLC_RC(c, games.reward_mode) == RLC_RC_GAME_OUTCOME;
+    r.playouts = RLC_RC(c, games.playouts);
+    RLC_TRY(rlc_game_opponent_parse(RLC_RC(c, games.opponent), &r.opponent));
+    rlc_game_task(&r.game, r.seed, RLC_RC(c, games.max_random_steps), &r.state);
+    rlc_strbuf prompt = {0}, ref = {0}, target = {0};
+    rlc_game_prompt(&r.game, &r.state, &prompt);
+    rlc_game_ref_format(&r, &ref);
+    rlc_game_opponent rnd = {RLC_GAME_RANDOM, 0};
+    uint64_t pos = 0;
+    char move[RLC_GAME_MOVE_CAP];
+    rlc_game_move_text(
+        &r.game, &r.state,
+        rlc_game_opponent_move(&r.game, &r.state, &rnd, r.seed, 0x746172676574, &pos), move);
+    rlc_sb_printf(&target, "<answer>%s</answer>", move);
+    ex->owned_prompt = prompt.p, ex->reference = ref.p, ex->target = target.p;
+    if (prompt.oom || ref.oom || target.oom || !prompt.p || !ref.p || !target.p)
+        return rlc_errorf(RLC_ERR_NOMEM, "out of memory");
+    return fill_msgs(s, NULL, 0, ex->owned_prompt, ex);
+}
+
 /* The SFT target of a record: as written, or (data.target_format) the worked
  * solution and the final answer in the reward's tags. */
 static rlc_status make_target(const rlc_source *s, const rlc_record *r, rlc_source_ex *ex) {
@@ -170,6 +283,8 @@ rlc_status rlc_source_get(const rlc_source *s, int eval, uint64_t i, rlc_source_
     rlc_status st;
     if (s->kind == RLC_SOURCE_ARITH) {
         st = get_arith(s, eval, i, ex);
+    } else if (s->kind == RLC_SOURCE_GAMES) {
+        st = get_game(s, eval, i, ex);
     } else {
         size_t n = eval ? s->n_eval : s->n_train;
         if (n == 0)
@@ -230,7 +345,7 @@ rlc_status rlc_source_skip_long(rlc_source *s, rlc_prompt_len_fn len, void *ctx,
 }
 
 int rlc_source_eval_count(const rlc_source *s, int eval_size) {
-    if (s->kind == RLC_SOURCE_ARITH) return eval_size;
+    if (s->kind != RLC_SOURCE_QA) return eval_size; /* generated: any number */
     if (eval_size <= 0 || (size_t)eval_size > s->n_eval) return (int)s->n_eval;
     return eval_size;
 }

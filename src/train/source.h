@@ -8,10 +8,15 @@
 
 #include "data/jsonl.h"
 #include "envs/arithmetic.h"
+#include "envs/games/games.h"
 #include "tokenizer/chat.h"
 #include "train/runconfig.h"
 
-typedef enum rlc_source_kind { RLC_SOURCE_ARITH = 0, RLC_SOURCE_QA } rlc_source_kind;
+typedef enum rlc_source_kind {
+    RLC_SOURCE_ARITH = 0,
+    RLC_SOURCE_QA,
+    RLC_SOURCE_GAMES
+} rlc_source_kind;
 
 typedef struct rlc_source {
     rlc_source_kind kind;
@@ -23,6 +28,10 @@ typedef struct rlc_source {
     int eval_file;                    /* eval items index recs_eval (else recs) */
     const rlc_run_config *cfg; /* borrowed: data.system_prompt, shuffle, seed, target_format */
     size_t skipped_train, skipped_eval; /* prompts over max_prompt_tokens */
+    rlc_game *games;                    /* games: the cases (train item k: case k % n_games, */
+    int n_games;                        /* task k / n_games; eval item j: a later task) */
+    uint64_t *game_train_hash;          /* games: hashes of case c's training positions, */
+                                        /* sorted, at [c * num_tasks_per_case, ...) */
 } rlc_source;
 
 /* The source data.* describes: arithmetic, or data.path's files as one data
