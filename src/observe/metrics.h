@@ -179,13 +179,6 @@ int rlc_metric_column_shown(const rlc_metric_def *d, unsigned mode, unsigned fea
 int rlc_metric_format_cell(char *out, size_t cap, const rlc_metric_def *d,
                            const rlc_metric_record *r);
 
-/* Appends s as a JSON string literal: invalid UTF-8 bytes become U+FFFD and
- * at most max_chars code points are kept (0: all). */
-void rlc_sb_json_string(rlc_strbuf *b, const char *s, size_t max_chars);
-/* Appends s as valid UTF-8 (invalid bytes become U+FFFD), at most max_chars
- * code points (0: all). */
-void rlc_sb_utf8(rlc_strbuf *b, const char *s, size_t max_chars);
-
 /* The metrics.jsonl line of r for a run of mode, ending in '\n', into b:
  * registry metrics of that mode in table order (NaN as null; sparse ones left
  * out when NaN), then the per-reward statistics, then the criteria means. */

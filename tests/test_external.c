@@ -1,0 +1,282 @@
+/* External verifiers (rewards/external.h): a batch scored by verifiers that
+ * misbehave (tests/external/verifier.py: slow, crashing mid-batch, hanging,
+ * out of order, garbage lines, NaN) ends with every item scored exactly once
+ * or failed, the rewards the verifier's formula gives, and the counts right;
+ * then GRPO runs with an external reward and an external data source, and a
+ * resume after SIGKILL that asks for the same prompts. */
+#include "helpers.h"
+#include "tmpdir.h"
+
+#include "rewards/external.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+TestSuite(external, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 120);
+
+#define N_ITEMS 64
+
+static rlc_ext *open_verifier(const char *mode, double timeout) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "exec /usr/bin/python3 tests/external/verifier.py %s %s", mode,
+             tmpdir);
+    rlc_ext_params p = rlc_ext_default_params();
+    p.name = "test";
+    p.command = cmd;
+    p.timeout_s = timeout;
+    rlc_ext *x = NULL;
+    cr_assert_eq(rlc_ext_open(&p, &x), RLC_OK, "%s", rlc_last_error());
+    return x;
+}
+
+/* Completion i: i letters 'a'..; reference: i % 7 as text. The verifier's
+ * formula: 0.5 * len + reference. */
+static char comp_buf[N_ITEMS][N_ITEMS + 8], ref_buf[N_ITEMS][8];
+
+static void make_items(rlc_ext_item *items, int n) {
+    for (int i = 0; i < n; i++) {
+        memset(comp_buf[i], 'a' + i % 26, (size_t)i);
+        comp_buf[i][i] = 0;
+        snprintf(ref_buf[i], sizeof ref_buf[i], "%d", i % 7);
+        items[i] = (rlc_ext_item){"What is it?", comp_buf[i], ref_buf[i], "{\"k\": 1}"};
+    }
+}
+
+static double expected(const rlc_ext_item *it) {
+    return 0.5 * (double)strlen(it->completion) + atof(it->reference);
+}
+
+/* Scores n items, checks every one that is ok against the formula, and
+ * returns the counts; *n_ok gets how many were ok. */
+static rlc_ext_counts score_all(rlc_ext *x, rlc_ext_item *items, int n, unsigned char *ok,
+                                int *n_ok) {
+    float reward[N_ITEMS];
+    for (int i = 0; i < n; i++)
+        reward[i] = -12345.0f;
+    cr_assert_eq(rlc_ext_score(x, items, n, reward, ok), RLC_OK, "%s", rlc_last_error());
+    *n_ok = 0;
+    for (int i = 0; i < n; i++) {
+        if (ok[i]) {
+            (*n_ok)++;
+            cr_expect_float_eq(reward[i], (float)expected(&items[i]), 1e-6, "item %d: %g, want %g",
+                               i, reward[i], expected(&items[i]));
+        } else {
+            cr_expect_eq(reward[i], -12345.0f, "failed item %d's reward was written", i);
+        }
+    }
+    rlc_ext_counts c;
+    rlc_ext_take_counts(x, &c);
+    /* every item has exactly one outcome */
+    cr_expect_eq(c.answered + c.failed, n, "answered %ld + failed %ld != %d", c.answered, c.failed,
+                 n);
+    cr_expect_eq(c.answered, *n_ok);
+    return c;
+}
+
+static void expect_counts(const rlc_ext_counts *c, long timeouts, long crashes, long malformed,
+                          long unknown, long nonfinite) {
+    cr_expect_eq(c->timeouts, timeouts, "timeouts %ld, want %ld", c->timeouts, timeouts);
+    cr_expect_eq(c->crashes, crashes, "crashes %ld, want %ld", c->crashes, crashes);
+    cr_expect_eq(c->malformed, malformed, "malformed %ld, want %ld", c->malformed, malformed);
+    cr_expect_eq(c->unknown_id, unknown, "unknown ids %ld, want %ld", c->unknown_id, unknown);
+    cr_expect_eq(c->nonfinite, nonfinite, "non-finite %ld, want %ld", c->nonfinite, nonfinite);
+}
+
+/* The ids the verifier processes received (all its lives), each counted. */
+static int count_seen(long *ids, int cap) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cat %s 2>/dev/null", tmp_path("seen.*"));
+    FILE *f = popen(cmd, "r");
+    cr_assert_not_null(f);
+    int n = 0;
+    long id;
+    while (n < cap && fscanf(f, "%ld", &id) == 1)
+        ids[n++] = id;
+    pclose(f);
+    return n;
+}
+
+Test(external, echo_scores_every_item_once_with_components) {
+    rlc_ext *x = open_verifier("echo", 10);
+    rlc_ext_item items[N_ITEMS];
+    unsigned char ok[N_ITEMS];
+    make_items(items, N_ITEMS);
+    int n_ok;
+    for (int round = 0; round < 2; round++) { /* the process lives on between batches */
+        rlc_ext_counts c = score_all(x, items, N_ITEMS, ok, &n_ok);
+        cr_expect_eq(n_ok, N_ITEMS);
+        cr_expect_eq(c.requests, N_ITEMS);
+        cr_expect_eq(c.restarts, 0);
+        expect_counts(&c, 0, 0, 0, 0, 0);
+        const char *names[RLC_EXT_MAX_COMPONENTS];
+        double mean[RLC_EXT_MAX_COMPONENTS];
+        int nc = rlc_ext_take_components(x, names, mean);
+        cr_assert_eq(nc, 2);
+        cr_expect_str_eq(names[0], "len");
+        cr_expect_str_eq(names[1], "ref");
+        double len = 0, ref = 0;
+        for (int i = 0; i < N_ITEMS; i++)
+            len += (double)i, ref += i % 7;
+        cr_expect_float_eq(mean[0], len / N_ITEMS, 1e-12);
+        cr_expect_float_eq(mean[1], ref / N_ITEMS, 1e-12);
+    }
+    long ids[4 * N_ITEMS];
+    cr_expect_eq(count_seen(ids, 4 * N_ITEMS), 2 * N_ITEMS, "one request per item and batch");
+    rlc_ext_free(x);
+}
+
+/* One batch of N_ITEMS through a fresh verifier in mode, the items changed
+ * by edit (NULL: none) first; ok[] and *n_ok as score_all gives them. */
+typedef void (*edit_fn)(rlc_ext_item *items);
+static rlc_ext_counts one_batch(const char *mode, double timeout, edit_fn edit, unsigned char *ok,
+                                int *n_ok) {
+    rlc_ext *x = open_verifier(mode, timeout);
+    rlc_ext_item items[N_ITEMS];
+    make_items(items, N_ITEMS);
+    if (edit) edit(items);
+    rlc_ext_counts c = score_all(x, items, N_ITEMS, ok, n_ok);
+    rlc_ext_free(x);
+    return c;
+}
+
+Test(external, out_of_order_answers_match_by_id) {
+    unsigned char ok[N_ITEMS];
+    int n_ok;
+    rlc_ext_counts c = one_batch("reverse", 10, NULL, ok, &n_ok);
+    cr_expect_eq(n_ok, N_ITEMS);
+    expect_counts(&c, 0, 0, 0, 0, 0);
+}
+
+Test(external, slow_verifier_within_the_timeout) {
+    unsigned char ok[N_ITEMS];
+    int n_ok; /* 20 ms per answer, 64 of them: 1.3 s in all, each within 1 s of the last */
+    rlc_ext_counts c = one_batch("slow", 1.0, NULL, ok, &n_ok);
+    cr_expect_eq(n_ok, N_ITEMS);
+    expect_counts(&c, 0, 0, 0, 0, 0);
+}
+
+Test(external, crash_mid_batch_restarts_and_loses_nothing) {
+    unsigned char ok[N_ITEMS];
+    int n_ok;
+    rlc_ext_counts c = one_batch("crash1", 10, NULL, ok, &n_ok);
+    cr_expect_eq(n_ok, N_ITEMS, "every item scored after the restart");
+    cr_expect_eq(c.restarts, 1);
+    expect_counts(&c, 0, 1, 0, 0, 0);
+    /* the first life answered 10; the other 54 went to the second once each */
+    cr_expect_eq(c.requests, N_ITEMS + (N_ITEMS - 10), "requests %ld", c.requests);
+    /* the first life read 11 lines (the 11th killed it), the second the 54 sent again,
+     * each under a new id: no id reaches a verifier twice */
+    long ids[4 * N_ITEMS];
+    int n = count_seen(ids, 4 * N_ITEMS);
+    cr_expect_eq(n, 11 + N_ITEMS - 10);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            cr_expect_neq(ids[i], ids[j], "id %ld twice", ids[i]);
+}
+
+Test(external, poison_items_crash_or_hang_and_only_they_fail) {
+    rlc_ext *x = open_verifier("poison", 0.3);
+    rlc_ext_item items[N_ITEMS];
+    unsigned char ok[N_ITEMS];
+    make_items(items, N_ITEMS);
+    items[20].completion = "CRASH";
+    items[40].completion = "HANG";
+    int n_ok;
+    rlc_ext_counts c = score_all(x, items, N_ITEMS, ok, &n_ok);
+    cr_expect_eq(n_ok, N_ITEMS - 2);
+    cr_expect_eq(ok[20], 0);
+    cr_expect_eq(ok[40], 0);
+    cr_expect_eq(c.failed, 2);
+    /* CRASH: once in the batch, once alone; HANG: the batch's stall was the
+     * crash, so its own timeout comes alone */
+    cr_expect_eq(c.crashes, 2, "crashes %ld", c.crashes);
+    cr_expect_eq(c.timeouts, 1, "timeouts %ld", c.timeouts);
+    /* the next batch goes through a fresh process */
+    make_items(items, N_ITEMS);
+    c = score_all(x, items, N_ITEMS, ok, &n_ok);
+    cr_expect_eq(n_ok, N_ITEMS);
+    rlc_ext_free(x);
+}
+
+Test(external, garbage_and_duplicate_lines_are_counted_not_fatal) {
+    unsigned char ok[N_ITEMS];
+    int n_ok;
+    rlc_ext_counts c = one_batch("garbage", 10, NULL, ok, &n_ok);
+    cr_expect_eq(n_ok, N_ITEMS);
+    /* a garbage line per answer; every 5th answer twice and one to id 10^9 */
+    expect_counts(&c, 0, 0, N_ITEMS, N_ITEMS / 5 + 1, 0);
+}
+
+static void nan_items(rlc_ext_item *items) {
+    items[3].completion = "nan";
+    items[4].completion = "inf";
+    items[5].completion = "null";
+    items[6].completion = "none";
+}
+
+Test(external, nonfinite_and_missing_rewards_fail_their_items) {
+    unsigned char ok[N_ITEMS];
+    int n_ok;
+    rlc_ext_counts c = one_batch("nan", 10, nan_items, ok, &n_ok);
+    cr_expect_eq(n_ok, N_ITEMS - 4);
+    for (int i = 3; i <= 6; i++)
+        cr_expect_eq(ok[i], 0, "item %d", i);
+    expect_counts(&c, 0, 0, 1, 0, 3);
+}
+
+Test(external, a_command_that_fails_gives_up_without_stopping) {
+    rlc_ext_params p = rlc_ext_default_params();
+    p.name = "test";
+    p.command = "exit 5";
+    p.timeout_s = 1;
+    rlc_ext *x = NULL;
+    cr_assert_eq(rlc_ext_open(&p, &x), RLC_OK);
+    rlc_ext_item items[4];
+    unsigned char ok[4];
+    make_items(items, 4);
+    int n_ok;
+    rlc_ext_counts c = score_all(x, items, 4, ok, &n_ok);
+    cr_expect_eq(n_ok, 0);
+    cr_expect_eq(c.failed, 4);
+    cr_expect_eq(c.crashes, 3, "three tries, then the batch gives up");
+    rlc_ext_free(x);
+}
+
+Test(external, free_kills_and_reaps_the_child) {
+    rlc_ext *x = open_verifier("echo", 10);
+    pid_t pid = (pid_t)rlc_ext_pid(x);
+    cr_assert_gt(pid, 0);
+    rlc_ext_free(x);
+    /* reaped: no such process (a zombie would still answer kill 0) */
+    cr_expect_eq(kill(pid, 0), -1);
+    cr_expect_eq(errno, ESRCH);
+}
+
+Test(external, parse_line_reads_python_nonfinite_words) {
+    rlc_ext_answer a;
+    const char *l1 = "{\"id\": 7, \"reward\": NaN, \"info\": \"NaN inside a string\"}";
+    cr_assert_eq(rlc_ext_parse_line(l1, strlen(l1), &a), RLC_OK, "%s", rlc_last_error());
+    cr_expect_eq(a.id, 7);
+    cr_expect(a.has_reward && isnan(a.reward));
+    cr_expect_str_eq(json_string_value(json_object_get(a.obj, "info")), "NaN inside a string");
+    rlc_ext_answer_free(&a);
+    const char *l2 = "{\"id\": 8, \"reward\": -Infinity}";
+    cr_assert_eq(rlc_ext_parse_line(l2, strlen(l2), &a), RLC_OK);
+    cr_expect(isinf(a.reward) && a.reward < 0);
+    rlc_ext_answer_free(&a);
+    const char *bad[] = {"[1, 2]", "{\"id\": -1}",           "{\"id\": \"3\"}", "{\"reward\": 1}",
+                         "NaN",    "{\"id\": 1, \"x\": NaN", "{\"id\":1.5}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_expect_eq(rlc_ext_parse_line(bad[i], strlen(bad[i]), &a), RLC_ERR_FORMAT, "%s", bad[i]);
+    /* a real string that looks like the stand-in is a string, not a number */
+    const char *l3 = "{\"id\": 1, \"reward\": \"\\u0000rlc-nonfinite:nan\"}";
+    cr_assert_eq(rlc_ext_parse_line(l3, strlen(l3), &a), RLC_OK);
+    cr_expect_eq(a.has_reward, 0);
+    rlc_ext_answer_free(&a);
+}
