@@ -135,6 +135,22 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
     M(RLC_M_EPOCH, "epoch", "train/epoch", A, RLC_MF_SPARSE, NULL, 0, NULL, NOFRAC,
       "passes over the training records so far: training items used after this step / training "
       "records (jsonl data only; the arithmetic source is endless and has none)"),
+#define XF(id, key, legend)                                                                        \
+    M(id, "external/" key, "train/external/" key, G, RLC_MF_SPARSE | RLC_MF_INT, NULL, 0, NULL,    \
+      NOFRAC, "external verifiers: " legend)
+    XF(RLC_M_EXT_REQUESTS, "requests", "request lines sent this step (a resent one counts again)"),
+    XF(RLC_M_EXT_FAILED, "failed",
+       "completions no verifier answer could score; they got rewards.external_on_error"),
+    XF(RLC_M_EXT_SKIPPED_GROUPS, "skipped_groups",
+       "prompt groups left without gradient for a failed completion (external_on_error=skip)"),
+    XF(RLC_M_EXT_TIMEOUTS, "timeouts", "processes killed after rewards.external_timeout"),
+    XF(RLC_M_EXT_CRASHES, "crashes", "processes that exited or closed their output mid-batch"),
+    XF(RLC_M_EXT_RESTARTS, "restarts", "processes started again (with back-off)"),
+    XF(RLC_M_EXT_MALFORMED, "malformed",
+       "lines that were no JSON object with an integer id, or answers without a numeric reward"),
+    XF(RLC_M_EXT_UNKNOWN_ID, "unknown_ids", "answers to an id not waiting (unknown or answered)"),
+    XF(RLC_M_EXT_NONFINITE, "nonfinite", "answers with a NaN, infinite or null reward"),
+#undef XF
 };
 
 /* Plot text by id: {label, axis label with unit}; ids left out have none. */

@@ -76,6 +76,16 @@ typedef enum rlc_metric_id {
     RLC_M_DROPPED_GROUPS,
     /* a jsonl data set only (an endless source has no epochs) */
     RLC_M_EPOCH,
+    /* external verifiers only (rewards/external.h): the step's counts */
+    RLC_M_EXT_REQUESTS,
+    RLC_M_EXT_FAILED,
+    RLC_M_EXT_SKIPPED_GROUPS,
+    RLC_M_EXT_TIMEOUTS,
+    RLC_M_EXT_CRASHES,
+    RLC_M_EXT_RESTARTS,
+    RLC_M_EXT_MALFORMED,
+    RLC_M_EXT_UNKNOWN_ID,
+    RLC_M_EXT_NONFINITE,
     RLC_M_COUNT
 } rlc_metric_id;
 

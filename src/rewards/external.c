@@ -520,6 +520,29 @@ rlc_status rlc_ext_exchange(rlc_ext *x, const char *const *body, int n, rlc_ext_
 
 /* ---- the reward protocol ---- */
 
+rlc_status rlc_ext_parse_on_error(const char *s, int *skip, float *value) {
+    *skip = 0;
+    *value = 0;
+    if (!strcmp(s, "skip")) return *skip = 1, RLC_OK;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!s[0] || *end || errno || !isfinite(v) || !isfinite((float)v)) return RLC_ERR_INVALID;
+    *value = (float)v;
+    return RLC_OK;
+}
+
+rlc_status rlc_ext_split_named(const char *item, char *name, size_t cap, const char **command) {
+    size_t n = strspn(item, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+    if (n == 0 || n >= cap || n >= RLC_EXT_NAME_MAX || item[n] != '=') return RLC_ERR_INVALID;
+    const char *c = item + n + 1;
+    if (!c[strspn(c, " \t")]) return RLC_ERR_INVALID;
+    memcpy(name, item, n);
+    name[n] = 0;
+    *command = c;
+    return RLC_OK;
+}
+
 void rlc_ext_put_json(rlc_strbuf *b, const char *json_text) {
     json_t *v = json_text && json_text[0] ? json_loads(json_text, JSON_DECODE_ANY, NULL) : NULL;
     char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;

@@ -82,7 +82,8 @@ typedef rlc_ext_verdict (*rlc_ext_handler)(void *ctx, int i, const rlc_ext_answe
  * Failures: the process is killed and restarted (after the back-off); the
  * requests still out are sent again one at a time, and a request out alone
  * when the process fails again is given up on; after 3 failures in a row
- * without an answer every request left is. Returns an error only for
+ * without an answer every request left is (and a process still failing
+ * then gets one try per exchange until it answers again). Returns an error only for
  * NOMEM or a process that cannot be started at all (fork/pipe). */
 rlc_status rlc_ext_exchange(rlc_ext *x, const char *const *body, int n, rlc_ext_handler handler,
                             void *ctx, unsigned char *ok);
@@ -95,6 +96,16 @@ void rlc_ext_counts_add(rlc_ext_counts *a, const rlc_ext_counts *b);
 const char *rlc_ext_last_problem(const rlc_ext *x);
 
 /* ---- the reward protocol ---- */
+
+/* rewards.external_on_error: "skip" (*skip = 1) or a finite number (*value).
+ * RLC_ERR_INVALID otherwise (no message set: the caller names the key). */
+rlc_status rlc_ext_parse_on_error(const char *s, int *skip, float *value);
+
+/* A rewards.external_named item "NAME=COMMAND": NAME of [A-Za-z0-9_], 1 to
+ * RLC_EXT_NAME_MAX-1 characters, into name; *command points after the '='
+ * (not blank). RLC_ERR_INVALID otherwise (no message set). */
+#define RLC_EXT_NAME_MAX 32
+rlc_status rlc_ext_split_named(const char *item, char *name, size_t cap, const char **command);
 
 /* One completion to score. Strings NULL read as ""; metadata is JSON text
  * (an object) or NULL for null. */

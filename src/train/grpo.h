@@ -4,6 +4,7 @@
 #ifndef RLC_TRAIN_GRPO_H
 #define RLC_TRAIN_GRPO_H
 
+#include "rewards/external.h"
 #include "rl/advantage.h"
 #include "rl/loss.h"
 #include "rl/transform.h"
@@ -78,6 +79,11 @@ typedef struct rlc_step_stats {
     /* dynamic sampling (-1 otherwise): generation rounds of the step (1 =
      * none extra), groups dropped and replaced */
     int sampling_rounds, dropped_groups;
+    /* external verifiers (has_ext 0: none): their counts over the step, and
+     * groups left without gradient by rewards.external_on_error=skip */
+    int has_ext;
+    rlc_ext_counts ext;
+    int ext_skipped_groups;
 } rlc_step_stats;
 
 /* One sample for logs: owned by the trainer, valid until the next step. */

@@ -21,7 +21,11 @@ typedef enum {
     RLC_RC_CHAT_QWEN3,
     RLC_RC_CHAT_LLAMA3
 } rlc_rc_chat;
-typedef enum { RLC_RC_DATA_ARITHMETIC = 0, RLC_RC_DATA_JSONL } rlc_rc_data_source;
+typedef enum {
+    RLC_RC_DATA_ARITHMETIC = 0,
+    RLC_RC_DATA_JSONL,
+    RLC_RC_DATA_EXTERNAL
+} rlc_rc_data_source;
 typedef enum {
     RLC_RC_ADV_GRPO = 0,
     RLC_RC_ADV_DR_GRPO,
@@ -103,6 +107,8 @@ typedef struct rlc_run_config {
         int seed;
         double val_fraction;
         int target_format; /* rlc_rc_target_format */
+        char *external;    /* data.source=external: the command */
+        double external_timeout;
     } data;
     struct {
         rlc_rc_map weights;
@@ -110,6 +116,10 @@ typedef struct rlc_run_config {
         double overlong_penalty;
         char *rubric_file; /* "" = none */
         double rubric_weight;
+        char *external;             /* "" = none */
+        rlc_rc_list external_named; /* NAME=COMMAND */
+        double external_weight, external_timeout;
+        char *external_on_error; /* a number or "skip" */
     } rewards;
     struct {
         int advantage;     /* rlc_rc_advantage */

@@ -111,6 +111,7 @@ void rlc_source_ex_free(rlc_source_ex *ex) {
     free(ex->reference);
     free(ex->target);
     free(ex->owned_prompt);
+    free(ex->metadata);
     memset(ex, 0, sizeof *ex);
 }
 

@@ -59,6 +59,7 @@ typedef struct rlc_source_ex {
     int n_msgs;
     char *reference, *target; /* owned */
     char *owned_prompt;       /* arithmetic: the generated problem */
+    char *metadata;           /* external: the item's "metadata" as JSON text (owned; NULL: none) */
 } rlc_source_ex;
 
 /* Item i of the train (eval = 0) or eval split (i wraps around a finite split;

@@ -6,6 +6,7 @@ Every well-formed answer is reward = 0.5 * len(completion) + float(reference or 
 components {"len": len(completion), "ref": float(reference or 0)}. The modes change how
 (and whether) it answers:
   echo      answer each line at once
+  len       reward = len(completion) in code points, components {"chars": that}
   reverse   gather requests until 50 ms pass without one, answer them in reverse order
   slow      sleep 20 ms before each answer
   crash1    exit(3) after the 10th answer of its first life (STATE_DIR/crashed marks it)
@@ -55,6 +56,8 @@ def answer(req):
     if mode == "slow":
         time.sleep(0.02)
     reward, comps = score(req)
+    if mode == "len":
+        reward, comps = float(len(c)), {"chars": len(c)}
     msg = {"id": req["id"], "reward": reward, "components": comps, "info": {"mode": mode}}
     if mode == "nan" and c in ("nan", "inf", "null"):
         msg["reward"] = {"nan": float("nan"), "inf": float("inf"), "null": None}[c]
