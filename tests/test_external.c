@@ -7,7 +7,10 @@
 #include "helpers.h"
 #include "tmpdir.h"
 
+#include "base/strbuf.h"
+#include "data/extsource.h"
 #include "rewards/external.h"
+#include "rewards/rewards.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -382,5 +385,136 @@ Test(external, grpo_run_with_a_failing_verifier_finishes_and_skips_groups) {
         cr_expect_eq(num(o, "external/crashes"), step == 0 ? 3 : 1);
         cr_expect_eq(num(o, "num_datums"), 0, "no group carries gradient");
         json_decref(o);
+    }
+}
+
+/* ---- the examples in examples/verifiers against the built-in rewards ---- */
+
+static const char *const example_completions[] = {
+    "<reasoning>6*7</reasoning><answer>42</answer>",
+    "<answer> 42 </answer>",
+    "<answer>41</answer>",
+    "no tags 42",
+    "<answer>1</answer> then <answer>42</answer>",
+    "<reasoning>r</reasoning>\n<answer>\n42\n</answer>",
+    "<answer>-3</answer>",
+    "<answer></answer>",
+};
+#define N_EXAMPLES (int)(sizeof example_completions / sizeof example_completions[0])
+
+/* Scores the example completions against reference "42" with command. */
+static void score_examples(const char *command, float *reward, unsigned char *ok) {
+    rlc_ext_params p = rlc_ext_default_params();
+    p.name = "example";
+    p.command = command;
+    p.timeout_s = 10;
+    rlc_ext *x;
+    cr_assert_eq(rlc_ext_open(&p, &x), RLC_OK);
+    rlc_ext_item items[N_EXAMPLES];
+    for (int i = 0; i < N_EXAMPLES; i++)
+        items[i] = (rlc_ext_item){"What is 6*7?", example_completions[i], "42", NULL};
+    cr_assert_eq(rlc_ext_score(x, items, N_EXAMPLES, reward, ok), RLC_OK);
+    rlc_ext_free(x);
+}
+
+Test(external, example_verifiers_agree_with_the_builtin_checks) {
+    float r[N_EXAMPLES];
+    unsigned char ok[N_EXAMPLES];
+    /* Python: 1 for the reference's number (number_check), 0.1 for another number */
+    score_examples("exec /usr/bin/python3 examples/verifiers/answer_check.py", r, ok);
+    for (int i = 0; i < N_EXAMPLES; i++) {
+        cr_assert(ok[i]);
+        const char *c = example_completions[i];
+        const char *a;
+        size_t n;
+        int has_number =
+            rlc_reward_extract_answer(c, &a, &n) && rlc_reward_parse_number(a, n, NULL, NULL, 0);
+        float want = rlc_reward_number_check(c, "42") == 1 ? 1.0f : has_number ? 0.1f : 0.0f;
+        cr_expect_float_eq(r[i], want, 1e-6, "python on %s: %g, want %g", c, r[i], want);
+    }
+    /* shell (jq): 1 for the reference's exact text (answer_check == 1), else 0 */
+    score_examples("sh examples/verifiers/answer_check.sh", r, ok);
+    for (int i = 0; i < N_EXAMPLES; i++) {
+        cr_assert(ok[i]);
+        const char *c = example_completions[i];
+        float want = rlc_reward_answer_check(c, "42") == 1 ? 1.0f : 0.0f;
+        cr_expect_float_eq(r[i], want, 1e-6, "jq on %s: %g, want %g", c, r[i], want);
+    }
+}
+
+/* ---- the external data source ---- */
+
+#define SOURCE_CMD "exec /usr/bin/python3 examples/verifiers/arith_source.py 1"
+#define SOURCE_ARGS                                                                                \
+    "data.source=external 'data.external=" SOURCE_CMD "' rewards.weights.number_check=0 "          \
+    "'rewards.external=exec /usr/bin/python3 examples/verifiers/answer_check.py' "                 \
+    "algorithm.dynamic_sampling=false"
+
+/* The prompts of a run's emergence/generations.jsonl, one string. */
+static char *run_prompts(const char *run) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/emergence/generations.jsonl", tmpdir, run);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    rlc_strbuf b = {0};
+    char line[8192];
+    while (fgets(line, sizeof line, f)) {
+        json_t *o = json_loads(line, 0, NULL);
+        cr_assert_not_null(o);
+        rlc_sb_printf(&b, "%.0f %s\n", num(o, "step"),
+                      json_string_value(json_object_get(o, "prompt")));
+        json_decref(o);
+    }
+    fclose(f);
+    return b.p ? b.p : strdup("");
+}
+
+Test(external, data_source_feeds_a_grpo_run) {
+    int rc = demo_run("src", 2, SOURCE_ARGS " logging.num_generations_logged=16");
+    if (rc) cr_log_error("%s", th_slurp(tmp_path("out.log")));
+    cr_assert_eq(rc, 0);
+    /* step s holds items 4s..4s+3 of block 0 (16 items a block), each prompt 4 times */
+    char *got = run_prompts("src");
+    rlc_ext_source *s;
+    cr_assert_eq(rlc_ext_source_open(SOURCE_CMD, 10, 1234, &s), RLC_OK); /* demo: data.seed 1234 */
+    rlc_strbuf want = {0};
+    for (int step = 0; step < 2; step++)
+        for (int i = 0; i < 16; i++) {
+            const rlc_ext_prompt *p;
+            cr_assert_eq(rlc_ext_source_get(s, 0, (uint64_t)(step * 4 + i / 4), &p), RLC_OK);
+            cr_assert_eq(p->n_msgs, 1);
+            rlc_sb_printf(&want, "%d %s\n", step, p->msgs[0].content);
+        }
+    rlc_ext_source_free(s);
+    cr_expect_str_eq(got, want.p);
+    cr_expect(strstr(got, "What is ") != NULL);
+    free(got);
+    rlc_sb_free(&want);
+    json_t *o = metrics_line("src", 1);
+    cr_expect_eq(num(o, "external/requests"), 16);
+    cr_expect_eq(num(o, "external/failed"), 0);
+    json_decref(o);
+}
+
+Test(external, resume_after_sigkill_asks_for_the_same_prompts) {
+    const char *args = SOURCE_ARGS " checkpoint.save_every=2 checkpoint.resume=auto";
+    cr_assert_eq(demo_run("full", 4, args), 0, "%s", th_slurp(tmp_path("out.log")));
+    setenv("RLC_TEST_KILL_AT", "ckpt-published:checkpoint-2", 1);
+    int rc = demo_run("cut", 4, args);
+    unsetenv("RLC_TEST_KILL_AT");
+    cr_assert_eq(rc, 128 + SIGKILL, "the run was to die by SIGKILL after checkpoint-2 (exit %d)",
+                 rc);
+    cr_assert_eq(demo_run("cut", 4, args), 0, "%s", th_slurp(tmp_path("out.log")));
+    char *log = th_slurp(tmp_path("out.log"));
+    cr_expect_not_null(strstr(log, "resuming from"), "%s", log);
+    free(log);
+    char *a = run_prompts("full"), *b = run_prompts("cut");
+    cr_expect_str_eq(b, a);
+    free(a), free(b);
+    for (int step = 0; step < 4; step++) {
+        json_t *x = metrics_line("full", step), *y = metrics_line("cut", step);
+        cr_expect_eq(num(x, "mean_reward"), num(y, "mean_reward"), "step %d", step);
+        cr_expect_eq(num(x, "loss"), num(y, "loss"), "step %d", step);
+        json_decref(x), json_decref(y);
     }
 }

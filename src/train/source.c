@@ -54,6 +54,13 @@ rlc_status rlc_source_from_config(const rlc_run_config *c, rlc_source *s) {
         if (st) rlc_source_free(s);
         return st;
     }
+    /* read in every mode, so `rlc train --check` and the key table see them */
+    const char *ext_cmd = RLC_RC(c, data.external);
+    double ext_timeout = RLC_RC(c, data.external_timeout);
+    if (c->data.source == RLC_RC_DATA_EXTERNAL) {
+        s->kind = RLC_SOURCE_EXT;
+        return rlc_ext_source_open(ext_cmd, ext_timeout, (uint64_t)RLC_RC(c, data.seed), &s->ext);
+    }
     rlc_arith_params ap = rlc_arith_default_params();
     ap.digits = RLC_RC(c, data.arithmetic_digits);
     snprintf(ap.ops, sizeof ap.ops, "%s", RLC_RC(c, data.arithmetic_ops));
@@ -71,6 +78,7 @@ void rlc_source_free(rlc_source *s) {
     rlc_records_free(&s->recs_eval);
     free(s->train_idx);
     free(s->eval_idx);
+    rlc_ext_source_free(s->ext);
     memset(s, 0, sizeof *s);
 }
 
@@ -151,6 +159,17 @@ static rlc_status get_arith(const rlc_source *s, int eval, uint64_t i, rlc_sourc
     return fill_msgs(s, NULL, 0, ex->owned_prompt, ex);
 }
 
+/* Item i of the external process; the SFT target is its reference. */
+static rlc_status get_ext(const rlc_source *s, int eval, uint64_t i, rlc_source_ex *ex) {
+    const rlc_ext_prompt *p;
+    RLC_TRY(rlc_ext_source_get(s->ext, eval, i, &p));
+    ex->reference = dup_str(p->reference);
+    ex->target = dup_str(p->reference);
+    if (p->metadata) ex->metadata = dup_str(p->metadata);
+    if (!ex->reference || !ex->target || (p->metadata && !ex->metadata)) return RLC_ERR_NOMEM;
+    return fill_msgs(s, (const rlc_message *)p->msgs, p->n_msgs, NULL, ex);
+}
+
 /* The SFT target of a record: as written, or (data.target_format) the worked
  * solution and the final answer in the reward's tags. */
 static rlc_status make_target(const rlc_source *s, const rlc_record *r, rlc_source_ex *ex) {
@@ -171,6 +190,8 @@ rlc_status rlc_source_get(const rlc_source *s, int eval, uint64_t i, rlc_source_
     rlc_status st;
     if (s->kind == RLC_SOURCE_ARITH) {
         st = get_arith(s, eval, i, ex);
+    } else if (s->kind == RLC_SOURCE_EXT) {
+        st = get_ext(s, eval, i, ex);
     } else {
         size_t n = eval ? s->n_eval : s->n_train;
         if (n == 0)
@@ -231,7 +252,7 @@ rlc_status rlc_source_skip_long(rlc_source *s, rlc_prompt_len_fn len, void *ctx,
 }
 
 int rlc_source_eval_count(const rlc_source *s, int eval_size) {
-    if (s->kind == RLC_SOURCE_ARITH) return eval_size;
+    if (s->kind != RLC_SOURCE_QA) return eval_size;
     if (eval_size <= 0 || (size_t)eval_size > s->n_eval) return (int)s->n_eval;
     return eval_size;
 }

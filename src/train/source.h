@@ -1,17 +1,23 @@
 /* Prompt sources for training and evaluation: the built-in arithmetic
- * environment or a JSONL data set (any record form of data/jsonl.h), behind
+ * environment, a JSONL data set (any record form of data/jsonl.h) or an
+ * external process (data/extsource.h, endless like arithmetic), behind
  * one indexable view. Item i of a split is a pure function of (source, i):
  * the training order of epoch e is a permutation keyed by (data.seed, e), so a
  * resumed run or a different batch layout sees the same prompts. */
 #ifndef RLC_TRAIN_SOURCE_H
 #define RLC_TRAIN_SOURCE_H
 
+#include "data/extsource.h"
 #include "data/jsonl.h"
 #include "envs/arithmetic.h"
 #include "tokenizer/chat.h"
 #include "train/runconfig.h"
 
-typedef enum rlc_source_kind { RLC_SOURCE_ARITH = 0, RLC_SOURCE_QA } rlc_source_kind;
+typedef enum rlc_source_kind {
+    RLC_SOURCE_ARITH = 0,
+    RLC_SOURCE_QA,
+    RLC_SOURCE_EXT
+} rlc_source_kind;
 
 typedef struct rlc_source {
     rlc_source_kind kind;
@@ -23,6 +29,7 @@ typedef struct rlc_source {
     int eval_file;                    /* eval items index recs_eval (else recs) */
     const rlc_run_config *cfg; /* borrowed: data.system_prompt, shuffle, seed, target_format */
     size_t skipped_train, skipped_eval; /* prompts over max_prompt_tokens */
+    rlc_ext_source *ext;                /* external: the process serving prompts */
 } rlc_source;
 
 /* The source data.* describes: arithmetic, or data.path's files as one data
