@@ -348,6 +348,10 @@ Test(external, grpo_run_on_the_demo_config_logs_external_reward_and_counts) {
         cr_expect_eq(num(o, "external/crashes"), 0);
         /* the only reward, weight 1: its mean is the mean reward */
         cr_expect_float_eq(num(o, "rewards/external/mean"), num(o, "mean_reward"), 1e-5);
+        /* its component "chars" is the reward itself, averaged over the step's answers
+         * (dynamic sampling's refills included, so only bounded by the maximum) */
+        cr_expect_leq(num(o, "components/external/chars"), 8 * 4 + 1e-9);
+        cr_expect_geq(num(o, "components/external/chars"), 0);
         json_decref(o);
     }
     /* each logged completion's reward is the verifier's formula on its text */
@@ -490,10 +494,18 @@ Test(external, data_source_feeds_a_grpo_run) {
     cr_expect(strstr(got, "What is ") != NULL);
     free(got);
     rlc_sb_free(&want);
-    json_t *o = metrics_line("src", 1);
-    cr_expect_eq(num(o, "external/requests"), 16);
-    cr_expect_eq(num(o, "external/failed"), 0);
-    json_decref(o);
+    for (int step = 0; step < 2; step++) {
+        json_t *o = metrics_line("src", step);
+        cr_expect_eq(num(o, "external/requests"), 16);
+        cr_expect_eq(num(o, "external/failed"), 0);
+        /* answer_check.py: reward 1 if correct, 0.1 if another number, else 0, so the
+         * mean reward is correct + 0.1 (has_answer - correct) of its components' means */
+        double c = num(o, "components/external/correct");
+        double h = num(o, "components/external/has_answer");
+        cr_expect_float_eq(num(o, "rewards/external/mean"), c + 0.1 * (h - c), 1e-6);
+        cr_expect(json_is_number(json_object_get(o, "components/external/tagged")));
+        json_decref(o);
+    }
 }
 
 Test(external, resume_after_sigkill_asks_for_the_same_prompts) {

@@ -312,6 +312,15 @@ void rlc_metric_record_jsonl(rlc_strbuf *b, const rlc_metric_record *r, unsigned
         rlc_sb_put(b, ":", 1);
         put_number(b, r->criteria_mean[k], 0);
     }
+    for (int k = 0; k < r->n_components; k++) {
+        rlc_sb_put(b, ",", 1);
+        rlc_strbuf key = {0};
+        rlc_sb_printf(&key, RLC_COMPONENTS_PREFIX "%s", r->component_names[k]);
+        rlc_sb_json_string(b, key.p ? key.p : "", 0);
+        rlc_sb_free(&key);
+        rlc_sb_put(b, ":", 1);
+        put_number(b, r->component_mean[k], 0);
+    }
     rlc_sb_put(b, "}\n", 2);
 }
 
@@ -348,6 +357,16 @@ void rlc_metric_record_from_json(rlc_metric_record *r, json_t *o) {
     json_object_foreach(o, key, v) {
         if (!strncmp(key, RLC_CRITERIA_PREFIX, strlen(RLC_CRITERIA_PREFIX))) {
             criterion_from_json(r, key, v);
+            continue;
+        }
+        size_t cp = strlen(RLC_COMPONENTS_PREFIX);
+        if (!strncmp(key, RLC_COMPONENTS_PREFIX, cp)) {
+            if (r->n_components == RLC_OBS_MAX_COMPONENTS ||
+                strlen(key + cp) >= sizeof r->component_names[0])
+                continue;
+            snprintf(r->component_names[r->n_components], sizeof r->component_names[0], "%s",
+                     key + cp);
+            r->component_mean[r->n_components++] = json_value(v);
             continue;
         }
         if (strncmp(key, "rewards/", 8)) continue;

@@ -162,6 +162,12 @@ const char *rlc_reward_stat_name(rlc_reward_stat s);
 /* Writes the key of criterion of rubric into out (truncated to cap). */
 void rlc_criterion_key(char *out, size_t cap, const char *rubric, const char *criterion);
 
+/* External verifiers' components (rewards/external.h): the mean of each over
+ * the step's answers that reported it is metrics.jsonl key and TensorBoard
+ * tag "components/<reward>/<component>". */
+#define RLC_OBS_MAX_COMPONENTS 32
+#define RLC_COMPONENTS_PREFIX "components/"
+
 /* One step. Every value is a double; NaN means "not measured". */
 typedef struct rlc_metric_record {
     double v[RLC_M_COUNT];
@@ -174,6 +180,10 @@ typedef struct rlc_metric_record {
     char rubric[RLC_OBS_CRITERION_MAX];
     char criteria_names[RLC_OBS_MAX_CRITERIA][RLC_OBS_CRITERION_MAX];
     double criteria_mean[RLC_OBS_MAX_CRITERIA];
+    /* external verifiers' component means, names "<reward>/<component>" (0: none) */
+    int n_components;
+    char component_names[RLC_OBS_MAX_COMPONENTS][2 * RLC_OBS_NAME_MAX];
+    double component_mean[RLC_OBS_MAX_COMPONENTS];
 } rlc_metric_record;
 
 /* Every value NaN, no rewards or criteria, empty condition. */

@@ -708,6 +708,15 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         rlc_ext_counts c;
         rlc_ext_take_counts(g->rw->ext[k], &c);
         rlc_ext_counts_add(&st->ext, &c);
+        const char *names[RLC_EXT_MAX_COMPONENTS];
+        double mean[RLC_EXT_MAX_COMPONENTS];
+        int nc = rlc_ext_take_components(g->rw->ext[k], names, mean);
+        for (int j = 0; j < nc && st->n_components < RLC_STEP_COMPONENTS; j++) {
+            int m = st->n_components++;
+            snprintf(st->component_names[m], sizeof st->component_names[m], "%s/%s",
+                     g->rw->ext_names[k], names[j]);
+            st->component_mean[m] = mean[j];
+        }
     }
     st->step_time_s = seconds() - t0;
     return RLC_OK;

@@ -84,6 +84,11 @@ typedef struct rlc_step_stats {
     int has_ext;
     rlc_ext_counts ext;
     int ext_skipped_groups;
+    /* their components' means over the step's answers, "<reward>/<component>" */
+#define RLC_STEP_COMPONENTS (2 * RLC_EXT_MAX_COMPONENTS)
+    int n_components;
+    char component_names[RLC_STEP_COMPONENTS][RLC_EXT_NAME_MAX + RLC_EXT_COMPONENT_MAX];
+    double component_mean[RLC_STEP_COMPONENTS];
 } rlc_step_stats;
 
 /* One sample for logs: owned by the trainer, valid until the next step. */

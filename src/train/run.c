@@ -351,6 +351,11 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
         v[RLC_M_EXT_UNKNOWN_ID] = (double)x->unknown_id;
         v[RLC_M_EXT_NONFINITE] = (double)x->nonfinite;
     }
+    for (int k = 0; k < ss->n_components && k < RLC_OBS_MAX_COMPONENTS; k++) {
+        snprintf(r->component_names[k], sizeof r->component_names[k], "%s", ss->component_names[k]);
+        r->component_mean[k] = ss->component_mean[k];
+        r->n_components = k + 1;
+    }
     r->n_rewards = ss->n_rewards < RLC_OBS_MAX_REWARDS ? ss->n_rewards : RLC_OBS_MAX_REWARDS;
     for (int k = 0; k < r->n_rewards; k++) {
         snprintf(r->reward_names[k], sizeof r->reward_names[k], "%s", ss->reward_names[k]);

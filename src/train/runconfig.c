@@ -1375,7 +1375,7 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
                        c->training.stop_at_accuracy);
     if (c->training.steps == 0 && c->data.source != RLC_RC_DATA_JSONL)
         return invalid("training.steps=0 means 'as many as training.epochs need', but "
-                       "data.source=%s gives problems without end; set training.steps",
+                       "data.source=%s generates problems without end; set training.steps",
                        data_sources[c->data.source]);
 
     if (grpo) {
