@@ -81,6 +81,17 @@ void rlc_sb_json_string(rlc_strbuf *b, const char *s, size_t max_chars) {
     const unsigned char *p = (const unsigned char *)s;
     rlc_sb_put(b, "\"", 1);
     for (size_t chars = 0; *p && (max_chars == 0 || chars < max_chars); chars++) {
+        /* a run of plain printable ASCII goes in with one copy */
+        size_t run = 0;
+        while (p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\' &&
+               (max_chars == 0 || chars + run < max_chars))
+            run++;
+        if (run > 0) {
+            rlc_sb_put(b, (const char *)p, run);
+            p += run;
+            chars += run - 1;
+            continue;
+        }
         int n = utf8_len(p);
         if (n == 0) {
             rlc_sb_put(b, "\\ufffd", 6);

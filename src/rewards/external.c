@@ -30,6 +30,7 @@ struct rlc_ext {
     int fails_in_row; /* process failures without an answer in between */
     rlc_ext_counts counts;
     char problem[256];
+    rlc_strbuf body, out; /* request bodies, the lines being written: kept between batches */
     /* the read side: bytes after the last newline */
     char *rbuf;
     size_t rlen, rcap;
@@ -158,6 +159,8 @@ void rlc_ext_free(rlc_ext *x) {
     free(x->name);
     free(x->command);
     free(x->rbuf);
+    rlc_sb_free(&x->body);
+    rlc_sb_free(&x->out);
     free(x);
 }
 
@@ -290,18 +293,17 @@ typedef struct exchange {
     unsigned char *ok;
     unsigned char *state; /* req_state */
     uint64_t *id;         /* the id request i was last sent under */
-    uint64_t first_id;    /* ids of this exchange are >= first_id */
+    uint64_t first_id;    /* ids of this exchange are >= first_id, given in order */
+    int *by_id;           /* [id - first_id] the request sent under that id */
+    size_t by_id_cap;
     int n_out, n_done;
     int answers; /* usable answers since the process started */
 } exchange;
 
 static int find_request(const exchange *e, long long id) {
-    if (id < 0 || (uint64_t)id < e->first_id) return -1;
-    /* ids are sent in increasing order: binary search would need them sorted
-     * by i, which retries break, so a linear scan over the requests out */
-    for (int i = 0; i < e->n; i++)
-        if (e->state[i] == REQ_OUT && e->id[i] == (uint64_t)id) return i;
-    return -1;
+    if (id < 0 || (uint64_t)id < e->first_id || (uint64_t)id >= e->x->next_id) return -1;
+    int i = e->by_id[(uint64_t)id - e->first_id];
+    return e->state[i] == REQ_OUT && e->id[i] == (uint64_t)id ? i : -1;
 }
 
 static void finish(exchange *e, int i, int ok) {
@@ -385,6 +387,17 @@ static int read_some(exchange *e) {
 static void queue_requests(exchange *e, int serial, rlc_strbuf *w) {
     for (int i = 0; i < e->n && !(serial && e->n_out > 0); i++) {
         if (e->state[i] != REQ_PENDING) continue;
+        size_t off = (size_t)(e->x->next_id - e->first_id);
+        if (off >= e->by_id_cap) {
+            size_t cap = e->by_id_cap * 2 > off + 1 ? e->by_id_cap * 2 : off + 1;
+            int *p = realloc(e->by_id, cap * sizeof *p);
+            if (!p) {
+                w->oom = 1;
+                return;
+            }
+            e->by_id = p, e->by_id_cap = cap;
+        }
+        e->by_id[off] = i;
         e->id[i] = e->x->next_id++;
         e->state[i] = REQ_OUT;
         e->n_out++;
@@ -488,10 +501,10 @@ static int run_round(exchange *e, int serial, rlc_strbuf *w) {
 rlc_status rlc_ext_exchange(rlc_ext *x, const char *const *body, int n, rlc_ext_handler handler,
                             void *ctx, unsigned char *ok) {
     if (n <= 0) return RLC_OK;
-    exchange e = {x, body, n, handler, ctx, ok, NULL, NULL, x->next_id, 0, 0, 0};
+    exchange e = {x, body, n, handler, ctx, ok, NULL, NULL, x->next_id, NULL, 0, 0, 0, 0};
     e.state = rlc_calloc((size_t)n, 1);
     e.id = rlc_calloc((size_t)n, sizeof *e.id);
-    rlc_strbuf w = {0};
+    rlc_strbuf *w = &x->out;
     rlc_status st = e.state && e.id ? RLC_OK : RLC_ERR_NOMEM;
     memset(ok, 0, (size_t)n);
     int serial = 0;
@@ -506,15 +519,16 @@ rlc_status rlc_ext_exchange(rlc_ext *x, const char *const *body, int n, rlc_ext_
             x->counts.restarts++;
         }
         e.answers = 0;
-        if (run_round(&e, serial, &w)) {
+        if (run_round(&e, serial, w)) {
             after_failure(&e, serial);
             serial = 1;
         }
-        if (w.oom) st = rlc_errorf(RLC_ERR_NOMEM, "%s: out of memory", x->name);
+        if (w->oom) st = rlc_errorf(RLC_ERR_NOMEM, "%s: out of memory", x->name);
     }
-    rlc_sb_free(&w);
+    if (w->oom) rlc_sb_free(w);
     free(e.state);
     free(e.id);
+    free(e.by_id);
     return st;
 }
 
@@ -549,6 +563,17 @@ void rlc_ext_put_json(rlc_strbuf *b, const char *json_text) {
     rlc_sb_cstr(b, s ? s : "null");
     free(s);
     json_decref(v);
+}
+
+/* items[i].metadata, checked once per distinct pointer in a row (a prompt's
+ * samples share theirs): *last_in / *last_out remember the previous one. */
+static void put_metadata(rlc_strbuf *b, const char *meta, const char **last_in, rlc_strbuf *last) {
+    if (meta != *last_in || !meta) {
+        rlc_sb_reset(last);
+        rlc_ext_put_json(last, meta);
+        *last_in = meta;
+    }
+    rlc_sb_put(b, last->p ? last->p : "null", last->p ? last->len : 4);
 }
 
 typedef struct score_ctx {
@@ -586,7 +611,9 @@ static rlc_ext_verdict score_answer(void *ctx, int i, const rlc_ext_answer *a) {
 rlc_status rlc_ext_score(rlc_ext *x, const rlc_ext_item *items, int n, float *reward,
                          unsigned char *ok) {
     if (n <= 0) return RLC_OK;
-    rlc_strbuf b = {0};
+    rlc_strbuf *b = &x->body, meta = {0};
+    const char *last_meta = NULL;
+    rlc_sb_reset(b);
     size_t *off = rlc_calloc((size_t)n, sizeof *off);
     char **body = rlc_calloc((size_t)n, sizeof *body);
     if (!off || !body) {
@@ -594,23 +621,24 @@ rlc_status rlc_ext_score(rlc_ext *x, const rlc_ext_item *items, int n, float *re
         return RLC_ERR_NOMEM;
     }
     for (int i = 0; i < n; i++) {
-        off[i] = b.len;
-        rlc_sb_cstr(&b, "\"prompt\":");
-        rlc_sb_json_string(&b, items[i].prompt ? items[i].prompt : "", 0);
-        rlc_sb_cstr(&b, ",\"completion\":");
-        rlc_sb_json_string(&b, items[i].completion ? items[i].completion : "", 0);
-        rlc_sb_cstr(&b, ",\"reference\":");
-        rlc_sb_json_string(&b, items[i].reference ? items[i].reference : "", 0);
-        rlc_sb_cstr(&b, ",\"metadata\":");
-        rlc_ext_put_json(&b, items[i].metadata);
-        rlc_sb_put(&b, "}", 2); /* with its NUL: the bodies are C strings in one buffer */
+        off[i] = b->len;
+        rlc_sb_cstr(b, "\"prompt\":");
+        rlc_sb_json_string(b, items[i].prompt ? items[i].prompt : "", 0);
+        rlc_sb_cstr(b, ",\"completion\":");
+        rlc_sb_json_string(b, items[i].completion ? items[i].completion : "", 0);
+        rlc_sb_cstr(b, ",\"reference\":");
+        rlc_sb_json_string(b, items[i].reference ? items[i].reference : "", 0);
+        rlc_sb_cstr(b, ",\"metadata\":");
+        put_metadata(b, items[i].metadata, &last_meta, &meta);
+        rlc_sb_put(b, "}", 2); /* with its NUL: the bodies are C strings in one buffer */
     }
-    rlc_status st = b.oom ? rlc_errorf(RLC_ERR_NOMEM, "out of memory") : RLC_OK;
+    rlc_status st = b->oom || meta.oom ? rlc_errorf(RLC_ERR_NOMEM, "out of memory") : RLC_OK;
     for (int i = 0; st == RLC_OK && i < n; i++)
-        body[i] = b.p + off[i];
+        body[i] = b->p + off[i];
     score_ctx c = {x, reward};
     if (st == RLC_OK) st = rlc_ext_exchange(x, (const char *const *)body, n, score_answer, &c, ok);
-    rlc_sb_free(&b);
+    if (b->oom) rlc_sb_free(b);
+    rlc_sb_free(&meta);
     free(off);
     free(body);
     return st;
