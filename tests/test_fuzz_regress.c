@@ -64,7 +64,7 @@ Test(fuzz_regress, table_is_complete) {
     int n = 0;
     for (const rlc_fuzz_target *t = rlc_fuzz_targets; t->name; t++)
         n++;
-    cr_assert_eq(n, 11);
+    cr_assert_eq(n, 12);
 }
 
 #define REPLAY(name)                                                                               \
@@ -83,6 +83,7 @@ REPLAY(overrides)
 REPLAY(monitor_metrics)
 REPLAY(serve_files)
 REPLAY(serve_paths)
+REPLAY(external)
 
 /* ---- what the inputs above broke, asserted by value ---- */
 

@@ -15,9 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A line longer than this is dropped as malformed (its bytes up to the next
- * newline are skipped). */
-#define LINE_MAX_BYTES ((size_t)16 << 20)
 /* Process failures in a row without an answer before a batch gives up. */
 #define MAX_FAILS 3
 
@@ -30,11 +27,8 @@ struct rlc_ext {
     int fails_in_row; /* process failures without an answer in between */
     rlc_ext_counts counts;
     char problem[256];
-    rlc_strbuf body, out; /* request bodies, the lines being written: kept between batches */
-    /* the read side: bytes after the last newline */
-    char *rbuf;
-    size_t rlen, rcap;
-    int skipping; /* inside an overlong line */
+    rlc_strbuf body, out;  /* request bodies, the lines being written: kept between batches */
+    rlc_ext_reader reader; /* the child's output after its last newline */
     /* components */
     int n_comp;
     char comp_names[RLC_EXT_MAX_COMPONENTS][RLC_EXT_COMPONENT_MAX];
@@ -81,8 +75,7 @@ static void stop_child(rlc_ext *x) {
         }
     }
     x->pid = 0;
-    x->rlen = 0;
-    x->skipping = 0;
+    rlc_ext_reader_reset(&x->reader);
 }
 
 static rlc_status start_child(rlc_ext *x) {
@@ -121,8 +114,7 @@ static rlc_status start_child(rlc_ext *x) {
     x->out_fd = out[0];
     fcntl(x->in_fd, F_SETFL, fcntl(x->in_fd, F_GETFL) | O_NONBLOCK);
     fcntl(x->out_fd, F_SETFL, fcntl(x->out_fd, F_GETFL) | O_NONBLOCK);
-    x->rlen = 0;
-    x->skipping = 0;
+    rlc_ext_reader_reset(&x->reader);
     return RLC_OK;
 }
 
@@ -158,7 +150,7 @@ void rlc_ext_free(rlc_ext *x) {
     stop_child(x);
     free(x->name);
     free(x->command);
-    free(x->rbuf);
+    rlc_ext_reader_free(&x->reader);
     rlc_sb_free(&x->body);
     rlc_sb_free(&x->out);
     free(x);
@@ -181,6 +173,47 @@ void rlc_ext_counts_add(rlc_ext_counts *a, const rlc_ext_counts *b) {
 
 const char *rlc_ext_last_problem(const rlc_ext *x) {
     return x->problem;
+}
+
+/* ---- splitting the child's output into lines ---- */
+
+void rlc_ext_reader_reset(rlc_ext_reader *r) {
+    r->len = 0;
+    r->skipping = 0;
+}
+
+void rlc_ext_reader_free(rlc_ext_reader *r) {
+    free(r->buf);
+    memset(r, 0, sizeof *r);
+}
+
+char *rlc_ext_reader_room(rlc_ext_reader *r, size_t *room) {
+    if (r->cap - r->len < 65536) {
+        size_t cap = r->cap ? r->cap * 2 : 131072;
+        char *p = realloc(r->buf, cap);
+        if (!p) return NULL;
+        r->buf = p, r->cap = cap;
+    }
+    *room = r->cap - r->len;
+    return r->buf + r->len;
+}
+
+void rlc_ext_reader_took(rlc_ext_reader *r, size_t n, rlc_ext_line_fn fn, void *ctx) {
+    size_t max = r->max_line ? r->max_line : RLC_EXT_LINE_MAX;
+    size_t start = 0, end = r->len + n;
+    for (size_t j = r->len; j < end; j++) {
+        if (r->buf[j] != '\n') continue;
+        if (!r->skipping) fn(ctx, r->buf + start, j - start);
+        r->skipping = 0;
+        start = j + 1;
+    }
+    memmove(r->buf, r->buf + start, end - start);
+    r->len = end - start;
+    if (r->len > max) { /* drop it, and the rest of that line */
+        if (!r->skipping) fn(ctx, NULL, 0);
+        r->skipping = 1;
+        r->len = 0;
+    }
 }
 
 /* ---- parsing an answer ---- */
@@ -317,8 +350,14 @@ static void finish(exchange *e, int i, int ok) {
         e->x->counts.failed++;
 }
 
-static void handle_line(exchange *e, const char *line, size_t len) {
+static void handle_line(void *ctx, const char *line, size_t len) {
+    exchange *e = ctx;
     rlc_ext *x = e->x;
+    if (!line) {
+        x->counts.malformed++;
+        set_problem(x, "a line longer than %zu bytes", (size_t)RLC_EXT_LINE_MAX);
+        return;
+    }
     while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
         len--;
     if (len == 0) return; /* blank lines are allowed */
@@ -352,33 +391,14 @@ static void handle_line(exchange *e, const char *line, size_t len) {
 static int read_some(exchange *e) {
     rlc_ext *x = e->x;
     for (;;) {
-        if (x->rcap - x->rlen < 65536) {
-            size_t cap = x->rcap ? x->rcap * 2 : 131072;
-            char *p = realloc(x->rbuf, cap);
-            if (!p) return 0;
-            x->rbuf = p, x->rcap = cap;
-        }
-        ssize_t got = read(x->out_fd, x->rbuf + x->rlen, x->rcap - x->rlen);
+        size_t room;
+        char *at = rlc_ext_reader_room(&x->reader, &room);
+        if (!at) return 0;
+        ssize_t got = read(x->out_fd, at, room);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
         if (got <= 0) return 0;
-        size_t start = 0, end = x->rlen + (size_t)got;
-        for (size_t j = x->rlen; j < end; j++) {
-            if (x->rbuf[j] != '\n') continue;
-            if (!x->skipping) handle_line(e, x->rbuf + start, j - start);
-            x->skipping = 0;
-            start = j + 1;
-        }
-        memmove(x->rbuf, x->rbuf + start, end - start);
-        x->rlen = end - start;
-        if (x->rlen > LINE_MAX_BYTES) { /* drop it, and the rest of that line */
-            if (!x->skipping) {
-                x->counts.malformed++;
-                set_problem(x, "a line longer than %zu bytes", LINE_MAX_BYTES);
-            }
-            x->skipping = 1;
-            x->rlen = 0;
-        }
+        rlc_ext_reader_took(&x->reader, (size_t)got, handle_line, e);
     }
 }
 

@@ -52,6 +52,28 @@ void rlc_ext_free(rlc_ext *x);
 /* The process id of the running child (0 while none runs), for tests. */
 int rlc_ext_pid(const rlc_ext *x);
 
+/* The child's output cut into lines: bytes are read into the room the reader
+ * gives, then handed over; each complete line goes to fn without its '\n'. A
+ * line longer than max_line bytes (0: RLC_EXT_LINE_MAX) is dropped to its
+ * next newline, with one call fn(ctx, NULL, 0). Zero-initialize; the bytes
+ * come from an untrusted process (tests/fuzz/fuzz_external.c). */
+#define RLC_EXT_LINE_MAX ((size_t)16 << 20)
+typedef struct rlc_ext_reader {
+    char *buf;
+    size_t len, cap; /* bytes after the last newline */
+    size_t max_line;
+    int skipping; /* inside an overlong line */
+} rlc_ext_reader;
+typedef void (*rlc_ext_line_fn)(void *ctx, const char *line, size_t len);
+/* Room for at least 64 KiB at the returned pointer (*room bytes); NULL when
+ * out of memory. */
+char *rlc_ext_reader_room(rlc_ext_reader *r, size_t *room);
+/* Takes the n bytes just written into the room. */
+void rlc_ext_reader_took(rlc_ext_reader *r, size_t n, rlc_ext_line_fn fn, void *ctx);
+/* Forgets a partial line (a new process). */
+void rlc_ext_reader_reset(rlc_ext_reader *r);
+void rlc_ext_reader_free(rlc_ext_reader *r);
+
 /* One parsed answer line. */
 typedef struct rlc_ext_answer {
     long long id;

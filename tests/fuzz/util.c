@@ -20,6 +20,7 @@ const rlc_fuzz_target rlc_fuzz_targets[] = {
     {"monitor_metrics", rlc_fuzz_monitor_metrics},
     {"serve_files", rlc_fuzz_serve_files},
     {"serve_paths", rlc_fuzz_serve_paths},
+    {"external", rlc_fuzz_external},
     {NULL, NULL},
 };
 
