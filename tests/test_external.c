@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 TestSuite(external, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 120);
 
@@ -529,4 +530,69 @@ Test(external, resume_after_sigkill_asks_for_the_same_prompts) {
         cr_expect_eq(num(x, "loss"), num(y, "loss"), "step %d", step);
         json_decref(x), json_decref(y);
     }
+}
+
+/* ---- the child ends with the run ---- */
+
+/* The pid of a verifier.py process from its seen.<pid> file (0 while none). */
+static pid_t verifier_pid(void) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "ls %s 2>/dev/null | head -1", tmp_path("seen.*"));
+    FILE *f = popen(cmd, "r");
+    char line[512] = "";
+    if (!fgets(line, sizeof line, f)) line[0] = 0;
+    pclose(f);
+    char *dot = strrchr(line, '.');
+    return dot ? (pid_t)atoi(dot + 1) : 0;
+}
+
+static int gone_within(pid_t pid, double seconds) {
+    for (int i = 0; i < (int)(seconds * 100); i++) {
+        if (kill(pid, 0) == -1 && errno == ESRCH) return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+/* Starts a long GRPO run with the slow verifier in the background; returns
+ * rlc's pid once the verifier has received a request, and the verifier's. */
+static pid_t start_run(pid_t *child) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "OMP_NUM_THREADS=1 exec %s train configs/demo_grpo.yaml model.from_scratch=true "
+             "model.path= model.layers=1 model.hidden=16 model.heads=2 model.kv_heads=2 "
+             "model.intermediate=32 model.max_seq=64 data.max_prompt_tokens=32 "
+             "algorithm.max_new_tokens=8 training.steps=1000 training.batch_size=4 "
+             "optimizer.warmup_steps=0 checkpoint.save_every=0 logging.tensorboard=false "
+             "logging.run_dir=%s logging.run_name=sig "
+             "'rewards.external=exec /usr/bin/python3 tests/external/verifier.py slow %s' "
+             "> %s 2>&1",
+             th_rlc_bin(), tmpdir, tmpdir, tmp_path("out.log"));
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 3000 && !(*child = verifier_pid()); i++)
+        usleep(10000);
+    cr_assert_gt(*child, 0, "the verifier never got a request");
+    return pid;
+}
+
+Test(external, sigterm_ends_the_run_and_its_verifier) {
+    pid_t child, pid = start_run(&child);
+    cr_assert_eq(kill(pid, SIGTERM), 0);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 143, "status %d", status);
+    cr_expect(gone_within(child, 0.5), "verifier %d outlived the run", (int)child);
+}
+
+Test(external, sigkill_of_rlc_takes_its_verifier_along) {
+    pid_t child, pid = start_run(&child);
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(gone_within(child, 5), "verifier %d outlived rlc's SIGKILL", (int)child);
 }
