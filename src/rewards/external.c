@@ -364,7 +364,7 @@ static void handle_line(void *ctx, const char *line, size_t len) {
     rlc_ext_answer a;
     if (rlc_ext_parse_line(line, len, &a)) {
         x->counts.malformed++;
-        set_problem(x, "bad line (%s): %.60s", rlc_last_error(), line);
+        set_problem(x, "bad line (%s): %.*s", rlc_last_error(), (int)(len < 60 ? len : 60), line);
         return;
     }
     int i = find_request(e, a.id);
@@ -375,7 +375,7 @@ static void handle_line(void *ctx, const char *line, size_t len) {
         rlc_ext_verdict v = e->handler(e->ctx, i, &a);
         if (v == RLC_EXT_MALFORMED) {
             x->counts.malformed++;
-            set_problem(x, "bad answer to id %lld: %.60s", a.id, line);
+            set_problem(x, "bad answer to id %lld: %.*s", a.id, (int)(len < 60 ? len : 60), line);
         } else if (v == RLC_EXT_NONFINITE) {
             x->counts.nonfinite++;
             set_problem(x, "non-finite reward for id %lld", a.id);
