@@ -596,3 +596,31 @@ Test(external, sigkill_of_rlc_takes_its_verifier_along) {
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_expect(gone_within(child, 5), "verifier %d outlived rlc's SIGKILL", (int)child);
 }
+
+/* ---- config errors: one line naming the key, exit 2 ---- */
+
+Test(external, bad_keys_are_refused_with_the_key_named) {
+    static const char *const cases[][2] = {
+        {"rewards.external_on_error=abc",
+         "rewards.external_on_error='abc': expected a finite number or skip"},
+        {"'rewards.external_named=[bad item]'",
+         "rewards.external_named item 'bad item': expected NAME=COMMAND"},
+        {"'rewards.external_named=[number_check=cat]'", "the reward name 'number_check' is taken"},
+        {"'rewards.external_named=[a=cat, a=sh x]'", "the reward name 'a' is taken"},
+        {"rewards.external=cat 'rewards.external_named=[external=cat]'",
+         "the reward name 'external' is taken"},
+        {"data.source=external", "data.source=external needs data.external"},
+        {"rewards.external_timeout=0", "'rewards.external_timeout' must be in (0, 86400]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "%s train configs/demo_grpo.yaml %s --check > %s 2>&1",
+                 th_rlc_bin(), cases[i][0], tmp_path("out.log"));
+        int rc = system(cmd);
+        char *out = th_slurp(tmp_path("out.log"));
+        cr_expect(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "%s: exit %d", cases[i][0], rc);
+        cr_expect(strstr(out, cases[i][1]) != NULL, "%s: %s", cases[i][0], out);
+        cr_expect_eq(th_count_lines(tmp_path("out.log")), 1, "%s: %s", cases[i][0], out);
+        free(out);
+    }
+}

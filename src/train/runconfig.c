@@ -1294,13 +1294,24 @@ static rlc_status check_external_rewards(const rlc_run_config *c) {
     if (rlc_ext_parse_on_error(c->rewards.external_on_error, &skip, &v))
         return invalid("rewards.external_on_error='%s': expected a finite number or skip",
                        c->rewards.external_on_error);
-    for (int i = 0; i < c->rewards.external_named.n; i++) {
-        char name[RLC_EXT_NAME_MAX];
+    const rlc_rc_list *l = &c->rewards.external_named;
+    for (int i = 0; i < l->n; i++) {
+        char name[RLC_EXT_NAME_MAX], other[RLC_EXT_NAME_MAX];
         const char *cmd;
-        if (rlc_ext_split_named(c->rewards.external_named.items[i], name, sizeof name, &cmd))
+        if (rlc_ext_split_named(l->items[i], name, sizeof name, &cmd))
             return invalid("rewards.external_named item '%s': expected NAME=COMMAND with NAME "
                            "of letters, digits and _ (at most %d) and a command",
-                           c->rewards.external_named.items[i], RLC_EXT_NAME_MAX - 1);
+                           l->items[i], RLC_EXT_NAME_MAX - 1);
+        int taken = choice_index(reward_names, name) >= 0 || !strcmp(name, "rubric") ||
+                    (!strcmp(name, "external") && c->rewards.external[0]);
+        for (int j = 0; j < i && !taken; j++)
+            taken = rlc_ext_split_named(l->items[j], other, sizeof other, &cmd) == RLC_OK &&
+                    !strcmp(other, name);
+        if (taken)
+            return invalid("rewards.external_named item '%s': the reward name '%s' is taken (a "
+                           "built-in, rubric, rewards.external's \"external\" or an earlier "
+                           "item)",
+                           l->items[i], name);
     }
     return RLC_OK;
 }
