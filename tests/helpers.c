@@ -2,6 +2,7 @@
 
 #include "base/fs.h"
 #include "model/model.h"
+#include "observe/metrics.h"
 #include "tokenizer/tokenizer.h"
 
 #include <criterion/criterion.h>
@@ -267,4 +268,15 @@ void th_make_byte_base(const char *dir, float theta) {
     cr_assert_eq(rlc_tokenizer_new_byte(sp, 2, &t), RLC_OK);
     cr_assert_eq(rlc_tokenizer_save_byte(t, dir), RLC_OK);
     rlc_tokenizer_free(t);
+}
+
+void th_drop_varying_metrics(json_t *o) {
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(o, tmp, k, v) {
+        const rlc_metric_def *d = rlc_metric_def_by_key(k);
+        if ((d && (d->flags & RLC_MF_TIME)) || strstr(k, "time") || strstr(k, "per_s"))
+            json_object_del(o, k);
+    }
 }

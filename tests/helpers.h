@@ -5,6 +5,7 @@
 
 #include "model/safetensors.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -44,6 +45,10 @@ void th_write_text(const char *path, const char *text);
 void th_write_file(const char *path, const char *text);
 /* Sets path's modification (and access) time to `age` seconds ago. */
 void th_set_age(const char *path, double age);
+/* Deletes from a metrics.jsonl object the values that differ between
+ * identical runs: the metrics the registry flags RLC_MF_TIME (times, rates,
+ * system/...) and any other key naming a time or a rate (*time*, *per_s*). */
+void th_drop_varying_metrics(json_t *o);
 
 /* A from-scratch GRPO config of 4 steps (1 layer, byte tokenizer, groups of 2,
  * evaluation every 2 steps) that trains in about a second, writing

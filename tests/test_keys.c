@@ -145,12 +145,14 @@ Test(keys, every_key_in_the_table_is_read) {
     rlc_run_config_marks_reset();
     /* GRPO on arithmetic, LoRA on a fresh model, periodic checkpoints and evaluation */
     const char *y = config("a.yaml", "");
-    const char *grpo[] = {
-        "logging.run_name=grpo",     "lora.enabled=true",       "training.steps=2",
-        "training.batch_size=2",     "training.eval_every=1",   "data.eval_size=2",
-        "data.max_prompt_tokens=16", "checkpoint.save_every=1", "checkpoint.keep_every=1",
-        "logging.tensorboard=true",  "logging.console=false",   "logging.log_file=false"};
-    run_config(y, grpo, 12);
+    const char *grpo[] = {"logging.run_name=grpo",     "lora.enabled=true",
+                          "training.steps=2",          "training.batch_size=2",
+                          "training.eval_every=1",     "data.eval_size=2",
+                          "data.max_prompt_tokens=16", "checkpoint.save_every=1",
+                          "checkpoint.keep_every=1",   "logging.tensorboard=true",
+                          "logging.console=false",     "logging.log_file=false",
+                          "backpressure.enabled=true", "backpressure.max_batch_size=2"};
+    run_config(y, grpo, 14);
     /* SFT on arithmetic: a full model that the JSONL run below starts from */
     const char *sft[] = {"logging.run_name=base",     "training.mode=sft",
                          "training.steps=1",          "training.batch_size=2",
@@ -938,8 +940,8 @@ Test(keys, gsm8k_recipe_shows_its_system_prompt) {
     free(out);
 }
 
-/* The per-step metrics of run `name` other than timings, one JSON text per
- * step (malloc'd, concatenated). */
+/* The per-step metrics of run `name` other than timings and system readings,
+ * one JSON text per step (malloc'd, concatenated). */
 static char *untimed_metrics(const char *name) {
     char path[64];
     snprintf(path, sizeof path, "%.40s/metrics.jsonl", name);
@@ -948,12 +950,7 @@ static char *untimed_metrics(const char *name) {
     for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         json_t *o = json_loads(line, 0, NULL);
         cr_assert_not_null(o, "%s: %s", path, line);
-        const char *k;
-        json_t *v;
-        void *it;
-        json_object_foreach_safe(o, it, k, v) {
-            if (strstr(k, "time") || strstr(k, "per_s")) json_object_del(o, k);
-        }
+        th_drop_varying_metrics(o);
         char *t = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
         strcat(out, t);
         free(t);

@@ -28,14 +28,21 @@ typedef double (*gen_fn)(int i, int n);
 
 /* Writes dir/metrics.jsonl with n steps; key gets gen(i), the other keys
  * sensible constants; the file ends with `tail` (may be ""). */
+/* Creates the folder tmpdir/name (into *dir) and opens its metrics.jsonl for writing. */
+static FILE *create_metrics(const char *name, const char **dir) {
+    *dir = tmp_path(name);
+    cr_assert_eq(rlc_mkdir_p(*dir), RLC_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", *dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    return f;
+}
+
 static const char *write_run(const char *name, int n, const char *key, gen_fn gen,
                              const char *tail) {
-    const char *dir = tmp_path(name);
-    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK);
-    char path[600];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
+    const char *dir;
+    FILE *f = create_metrics(name, &dir);
     for (int i = 0; i < n; i++) {
         fprintf(f,
                 "{\"step\":%d,\"condition\":\"grpo\",\"loss\":%.6g,\"grad_norm\":%.6g,\"lr\":1e-5,"
@@ -278,12 +285,9 @@ Test(monitor, compare_two_runs_writes_table_and_overlays) {
  * mean "no learning signal" there; nsr_metrics.png holds its ratio and
  * reward panels. An ordinary run writes no nsr_metrics.png. */
 Test(monitor, signed_advantage_run_plots_and_judges_its_own_ratios) {
-    const char *dir = tmp_path("wr");
-    cr_assert_eq(rlc_mkdir_p(dir), RLC_OK);
-    char path[700], out[700], sum[700], png[800];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
+    const char *dir;
+    FILE *f = create_metrics("wr", &dir);
+    char out[700], sum[700], png[800];
     for (int i = 0; i < 40; i++) {
         int pos = 4 + (i % 3 == 0); /* 0.5-0.625 of 8: stable */
         fprintf(f,
@@ -319,6 +323,43 @@ Test(monitor, signed_advantage_run_plots_and_judges_its_own_ratios) {
     free(report);
     snprintf(png, sizeof png, "%s/nsr_metrics.png", out);
     cr_assert(access(png, F_OK) != 0, "%s written for a grpo run", png);
+}
+
+/* A back pressure run gets backpressure.png: the batch it chose, the
+ * throughput, the fitted optimum and the utilization, one panel each; a run
+ * without it gets none. */
+Test(monitor, backpressure_run_plots_its_batch_and_fit) {
+    const char *dir;
+    FILE *f = create_metrics("bp", &dir);
+    char out[700], sum[700], png[800];
+    for (int i = 0; i < 30; i++) {
+        int batch = i < 10 ? 1 << (i % 5) : 12;
+        fprintf(f,
+                "{\"step\":%d,\"loss\":%.6g,\"mean_reward\":0.5,\"batch_size\":%d,"
+                "\"bp_action\":0,\"bp_regime\":%d,\"backpressure/throughput\":%.6g%s}\n",
+                i, 1.0 + 0.01 * noise(i), batch, i < 10 ? 0 : 4, 1000 + 10.0 * i,
+                i < 3 ? "" : ",\"backpressure/p_star\":60,\"backpressure/utilization\":0.9");
+    }
+    fclose(f);
+    snprintf(out, sizeof out, "%s/plots", dir);
+    snprintf(sum, sizeof sum, "%s/summary.txt", dir);
+    char *report;
+    cr_assert_eq(rlc_monitor_run(dir, out, sum, &report), RLC_OK, "%s", rlc_last_error());
+    cr_assert(strstr(report, "backpressure.png"), "%s", report);
+    free(report);
+    snprintf(png, sizeof png, "%s/backpressure.png", out);
+    int w = 0, h = 0;
+    rlc_plot_params p = rlc_plot_default_params();
+    cr_assert_eq(rlc_plot_png_size(png, &w, &h), RLC_OK, "%s", rlc_last_error());
+    cr_assert_eq(w, 2 * p.panel_w, "%d", w);
+    cr_assert_geq(h, 2 * p.panel_h, "four panels in two rows: height %d", h);
+    const char *plain = write_run("plain_bp", 20, "kl", low_clip, "");
+    snprintf(out, sizeof out, "%s/plots", plain);
+    snprintf(sum, sizeof sum, "%s/summary.txt", plain);
+    cr_assert_eq(rlc_monitor_run(plain, out, sum, &report), RLC_OK, "%s", rlc_last_error());
+    free(report);
+    snprintf(png, sizeof png, "%s/backpressure.png", out);
+    cr_assert(access(png, F_OK) != 0, "%s written for a run without back pressure", png);
 }
 
 /* A run that logged rubric criteria (every 2 steps) gets the heatmap and the
@@ -367,4 +408,86 @@ Test(monitor, rubric_criteria_get_a_heatmap_and_bars) {
     cr_assert_eq(rlc_monitor_run(plain, out, sum, &report), RLC_OK, "%s", rlc_last_error());
     cr_assert_null(strstr(report, "rubric"), "%s", report);
     free(report);
+}
+
+/* dir/metrics.jsonl of n steps with the system/... keys of a GRPO run (with
+ * shares) or of an SFT run (without), or only the memory ones. */
+static const char *write_system_run(const char *name, int n, int what) {
+    const char *dir;
+    FILE *f = create_metrics(name, &dir);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "{\"step\":%d,\"loss\":1,\"system/rss_mib\":%g,\"system/peak_rss_mib\":%g", i,
+                100 + 0.5 * i, 100 + 0.5 * i + 3);
+        if (what > 0)
+            fprintf(f, ",\"system/cpu_cores\":%g,\"system/cpu_util\":%g,\"system/threads\":3",
+                    1.5 + 0.1 * noise(i), (1.5 + 0.1 * noise(i)) / 2);
+        if (what > 1)
+            fprintf(f, ",\"system/gen_share\":%g,\"system/train_share\":%g", 0.6 + 0.05 * noise(i),
+                    0.3 + 0.05 * noise(i + 1));
+        fputs("}\n", f);
+    }
+    fclose(f);
+    return dir;
+}
+
+static void png_size_of(const char *dir, const char *file, int *w, int *h) {
+    char png[700];
+    snprintf(png, sizeof png, "%s/%s", dir, file);
+    cr_assert_eq(rlc_plot_png_size(png, w, h), RLC_OK, "%s: %s", png, rlc_last_error());
+}
+
+/* plots/system.png: memory (RSS and peak in one panel), CPU cores, threads
+ * and the shares of step time (in one panel); left out when nothing was
+ * logged; in compare mode one panel per metric. */
+Test(monitor, system_png_has_the_system_panels) {
+    rlc_plot_params p = rlc_plot_default_params();
+    char *report;
+    int w, h;
+    const char *mem = write_system_run("mem", 12, 0);
+    char out[700];
+    snprintf(out, sizeof out, "%s/plots", mem);
+    cr_assert_eq(rlc_monitor_run(mem, out, tmp_path("mem.txt"), &report), RLC_OK, "%s",
+                 rlc_last_error());
+    cr_assert(strstr(report, "system.png"), "%s", report);
+    free(report);
+    png_size_of(out, "system.png", &w, &h);
+    cr_assert(w == p.panel_w && h == p.panel_h, "one panel: %dx%d", w, h);
+
+    const char *grpo = write_system_run("grpo", 12, 2);
+    snprintf(out, sizeof out, "%s/plots", grpo);
+    cr_assert_eq(rlc_monitor_run(grpo, out, tmp_path("grpo.txt"), &report), RLC_OK, "%s",
+                 rlc_last_error());
+    free(report);
+    png_size_of(out, "system.png", &w, &h);
+    cr_assert(w == 2 * p.panel_w && h >= 2 * p.panel_h && h < 3 * p.panel_h,
+              "four panels in two columns: %dx%d", w, h);
+    /* summary.txt: the highest peak and the mean cores busy */
+    char *text;
+    cr_assert_eq(rlc_read_file(tmp_path("grpo.txt"), &text, NULL), RLC_OK);
+    double cores = 0;
+    for (int i = 0; i < 12; i++)
+        cores += (1.5 + 0.1 * noise(i)) / 12;
+    char want[96];
+    snprintf(want, sizeof want, "CPU cores busy: %.2f (mean over steps)\n", cores);
+    cr_assert(strstr(text, "peak memory:    108.5 MiB resident\n"), "%s", text);
+    cr_assert(strstr(text, want), "no '%s' in:\n%s", want, text);
+    free(text);
+
+    const char *sft = write_system_run("sft", 9, 1);
+    const char *runs[] = {grpo, sft};
+    snprintf(out, sizeof out, "%s/cmp", tmpdir);
+    cr_assert_eq(rlc_monitor_compare(runs, NULL, 2, out, &report), RLC_OK, "%s", rlc_last_error());
+    free(report);
+    png_size_of(out, "system.png", &w, &h);
+    cr_assert(w == 2 * p.panel_w && h >= 3 * p.panel_h, "six panels in two columns: %dx%d", w, h);
+
+    /* a run from before the system metrics: no system.png, and the report says so */
+    const char *old = write_run("old", 10, "kl", rising_clip, "");
+    snprintf(out, sizeof out, "%s/plots", old);
+    cr_assert_eq(rlc_monitor_run(old, out, tmp_path("old.txt"), &report), RLC_OK, "%s",
+                 rlc_last_error());
+    cr_assert(strstr(report, "skipped system.png: the run logged no system/* metrics"), "%s",
+              report);
+    free(report);
+    cr_assert_eq(access(tmp_path("old/plots/system.png"), F_OK), -1);
 }

@@ -27,6 +27,7 @@
 #include "base/killpoint.h"
 #include "model/model.h"
 #include "model/safetensors.h"
+#include "train/backpressure.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -34,6 +35,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -146,7 +148,8 @@ static void expect_resumed_from(const char *log, const char *run, int step) {
 }
 
 /* metrics.jsonl of two runs: same records, fields compared as JSON values,
- * leaving out wall-clock ones (*time*, *per_s*). */
+ * leaving out wall-clock ones (*time*, *per_s*) and every other metric the
+ * registry marks as differing between identical runs (system/...). */
 static json_t *load_metrics(const char *path) {
     json_t *all = json_array();
     FILE *f = fopen(path, "r");
@@ -156,11 +159,7 @@ static json_t *load_metrics(const char *path) {
         json_error_t e;
         json_t *o = json_loads(line, 0, &e);
         cr_assert_not_null(o, "%s: %s in: %s", path, e.text, line);
-        const char *k;
-        json_t *v, *tmp;
-        json_object_foreach_safe(o, tmp, k, v) {
-            if (strstr(k, "time") || strstr(k, "per_s")) json_object_del(o, k);
-        }
+        th_drop_varying_metrics(o);
         json_array_append_new(all, o);
     }
     fclose(f);
@@ -485,6 +484,54 @@ Test(resume, sigkill_grpo_dynamic_sampling) {
     char want[64];
     snprintf(want, sizeof want, "\"data_cursor\": %ld", 12 * 4 + dropped);
     cr_expect(strstr(st, want) != NULL, "want %s in %s", want, st);
+    free(st);
+}
+
+/* Back pressure sizes each step's batch from the step's throughput, which
+ * RLC_TEST_BP_USL (base/killpoint.h) makes the USL curve p / (a + b p + c p^2)
+ * of the batch instead of wall time, so two runs decide alike: the killed and
+ * resumed run must match the uninterrupted one in every metric (the batch,
+ * bp_action, bp_regime and the backpressure/ metrics included) and its final weights,
+ * which needs the controller's state (window, EMA, fit, next batch) carried
+ * by the checkpoints. With a = 1e-3, c = 5e-6 the optimum is p* = sqrt(a / c)
+ * = 14.1, so after the warmup ladder (1, 2, 4, 6 prompts twice) the first
+ * decision (step 8, still at 6) throttles the batch to floor(0.85 p* / 4) = 3,
+ * where it stays. */
+Test(resume, sigkill_grpo_backpressure) {
+    make_base();
+    setenv(RLC_BP_USL_ENV, "1e-3,1e-4,5e-6", 1);
+    grpo_more = "backpressure: {enabled: true, warmup_steps: 8, min_batch_size: 1, "
+                "max_batch_size: 6}\n";
+    grpo_config("ref.yaml", "ref", 1, 14, 2);
+    grpo_config("k.yaml", "k", 1, 14, 2);
+    crash_case cc = {"train", "adapter_model.safetensors", 14, 2, 66};
+    crash_and_compare(&cc);
+    json_t *x = load_metrics(tmp_path("ref/metrics.jsonl"));
+    static const int batch[14] = {1, 2, 4, 6, 1, 2, 4, 6, 6, 3, 3, 3, 3, 3};
+    long prompts = 0;
+    cr_assert_eq(json_array_size(x), 14);
+    for (size_t i = 0; i < 14; i++) {
+        json_t *o = json_array_get(x, i);
+        long b = (long)json_number_value(json_object_get(o, "batch_size"));
+        long act = (long)json_number_value(json_object_get(o, "bp_action"));
+        long reg = (long)json_number_value(json_object_get(o, "bp_regime"));
+        cr_expect_eq(b, batch[i], "step %zu: batch %ld, expected %d", i, b, batch[i]);
+        cr_expect_eq((long)json_number_value(json_object_get(o, "total_count")), b * 4);
+        cr_expect_eq(reg == RLC_BP_WARMUP, i < 8, "step %zu: regime %ld", i, reg);
+        cr_expect_eq(act, i == 8 ? RLC_BP_THROTTLE : RLC_BP_HOLD, "step %zu: action %ld", i, act);
+        if (i >= 8) {
+            double ps = json_number_value(json_object_get(o, "backpressure/p_star"));
+            cr_expect(fabs(ps - sqrt(1e-3 / 5e-6)) < 1e-6 * ps, "step %zu: p* %.10g", i, ps);
+        }
+        prompts += b;
+    }
+    json_decref(x);
+    char *st = th_slurp(tmp_path("ref/final/trainer_state.json"));
+    cr_assert_not_null(st);
+    char want[64];
+    snprintf(want, sizeof want, "\"data_cursor\": %ld", prompts);
+    cr_expect(strstr(st, want) != NULL, "want %s in %s", want, st);
+    cr_expect(strstr(st, "\"backpressure\": {\"steps\": 14, \"batch\": 3,") != NULL, "%s", st);
     free(st);
 }
 

@@ -584,6 +584,13 @@ Test(runconfig, validation_rules) {
     EXPECT_INVALID("plain directory name", "logging.run_name=a/b");
     EXPECT_INVALID("lora.init_adapter='ad' needs lora.enabled=true", "lora.init_adapter=ad");
     EXPECT_INVALID("a model built from scratch", "lora.enabled=true", "lora.init_adapter=ad");
+    EXPECT_INVALID("backpressure.max_batch_size=4 is below backpressure.min_batch_size=8",
+                   "backpressure.enabled=true", "backpressure.min_batch_size=8",
+                   "backpressure.max_batch_size=4");
+    EXPECT_INVALID("backpressure.peak_gflops and backpressure.peak_bw_gb_s go together",
+                   "backpressure.enabled=true", "backpressure.peak_gflops=100");
+    EXPECT_INVALID("backpressure.enabled=true needs training.steps", "backpressure.enabled=true",
+                   "data.source=jsonl", "data.path=x.jsonl", "training.steps=0");
 
     /* SFT does not read the GRPO-only rules. */
     c = valid_config();

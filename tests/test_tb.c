@@ -837,6 +837,51 @@ static const char *key_of_tag(const char *tag, char *buf, size_t cap) {
     return NULL;
 }
 
+/* Every system/... metric of mode on each of the n rows, with values a
+ * process can have: memory > 0 and peak >= now, cores busy within the cores
+ * allowed, at least one thread, GRPO's time shares in [0, 1] adding to <= 1. */
+static void expect_system_rows(json_t *const *m, int n, unsigned mode) {
+    const rlc_metric_def *d = rlc_metric_defs();
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    for (int i = 0; i < n; i++) {
+        double v[RLC_M_COUNT];
+        for (int k = 0; k < RLC_M_COUNT; k++) {
+            v[k] = NAN;
+            json_t *j = json_object_get(m[i], d[k].key);
+            int sys = !strncmp(d[k].key, "system/", 7);
+            if (!sys) continue;
+            cr_assert_str_eq(d[k].tb_tag, d[k].key);
+            cr_assert(d[k].flags & RLC_MF_TIME, "%s is not left out of resume comparisons",
+                      d[k].key);
+            if (!(d[k].modes & mode)) {
+                cr_assert_null(j, "row %d has %s", i, d[k].key);
+                continue;
+            }
+            cr_assert(json_is_number(j), "row %d: %s missing or not a number", i, d[k].key);
+            v[k] = json_number_value(j);
+        }
+        cr_assert(v[RLC_M_SYS_RSS] > 1 && v[RLC_M_SYS_PEAK_RSS] >= v[RLC_M_SYS_RSS],
+                  "row %d: rss %g MiB, peak %g MiB", i, v[RLC_M_SYS_RSS], v[RLC_M_SYS_PEAK_RSS]);
+        cr_assert(json_is_integer(json_object_get(m[i], "system/threads")) &&
+                      v[RLC_M_SYS_THREADS] >= 1,
+                  "row %d: threads %g", i, v[RLC_M_SYS_THREADS]);
+        cr_assert(v[RLC_M_SYS_CPU_CORES] > 0 && v[RLC_M_SYS_CPU_CORES] <= cores + 0.05,
+                  "row %d: %g cores busy of %ld", i, v[RLC_M_SYS_CPU_CORES], cores);
+        cr_assert(v[RLC_M_SYS_CPU_UTIL] > 0 && v[RLC_M_SYS_CPU_UTIL] <= 1.01,
+                  "row %d: utilisation %g", i, v[RLC_M_SYS_CPU_UTIL]);
+        if (!(mode & RLC_OBS_GRPO)) continue;
+        double g = v[RLC_M_SYS_GEN_SHARE], t = v[RLC_M_SYS_TRAIN_SHARE];
+        cr_assert(g > 0 && g <= 1 && t >= 0 && t < 1 && g + t <= 1 + 1e-12,
+                  "row %d: generation share %g, training share %g", i, g, t);
+        /* the shares are the trainer's own timers over its step time */
+        double step = json_number_value(json_object_get(m[i], "step_time_s"));
+        cr_assert_float_eq(g * step, json_number_value(json_object_get(m[i], "gen_time_s")),
+                           1e-9 * step);
+        cr_assert_float_eq(t * step, json_number_value(json_object_get(m[i], "train_time_s")),
+                           1e-9 * step);
+    }
+}
+
 Test(tb_run, real_train_run_scalars_equal_metrics_jsonl) {
     tiny_sft();
     tiny_grpo("grpo", 6, 0, "never");
@@ -894,6 +939,20 @@ Test(tb_run, real_train_run_scalars_equal_metrics_jsonl) {
     }
     cr_assert_eq(matched, want_scalars);
     cr_assert_gt(matched, 6 * 30);
+
+    /* the system/... metrics on every step, in both files; the SFT run before it
+     * has those that apply to SFT */
+    expect_system_rows(m, nm, RLC_OBS_GRPO);
+    int sys_tags = 0;
+    for (int i = 0; i < v.n; i++)
+        sys_tags += !strncmp(v.s[i].tag, "system/", 7);
+    cr_assert_eq(sys_tags, 7 * nm, "%d system/ scalars in TensorBoard for %d steps", sys_tags, nm);
+    static json_t *ms[64];
+    int ns = read_jsonl(tmp_path("runs/sft/metrics.jsonl"), ms, 64);
+    cr_assert_eq(ns, 40);
+    expect_system_rows(ms, ns, RLC_OBS_SFT);
+    for (int i = 0; i < ns; i++)
+        json_decref(ms[i]);
 
     /* final/ over the whole run, from the per-step statistics */
     const char *names[2] = {"format_approx", "number_check"};

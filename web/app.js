@@ -363,12 +363,52 @@ function renderNotes() {
   box.textContent = notes.join('\n');
 }
 
+// ---- system panel ----------------------------------------------------------
+
+// The opened run's latest system/... values (memory, CPU, threads, where the
+// step's time went), one tile per key the run logged, in the file's order; a
+// click on a tile adds its chart.
+const SYSTEM_PREFIX = 'system/';
+
+function systemText(key, v) {
+  if (v == null || !Number.isFinite(v)) return '–';
+  if (key.endsWith('_mib')) return v >= 1024 ? (v / 1024).toFixed(2) + ' GiB' : v.toFixed(1) + ' MiB';
+  if (key.endsWith('_share') || key.endsWith('_util')) return (100 * v).toFixed(1) + '%';
+  return fmt(v);
+}
+
+function renderSystem() {
+  const d = state.current && state.data.get(state.current);
+  const keys = d ? Object.keys(d.series).filter((k) => k.startsWith(SYSTEM_PREFIX)) : [];
+  $('#system').hidden = !keys.length;
+  let step = null;
+  $('#system-tiles').replaceChildren(...keys.map((k) => {
+    const ys = d.series[k];
+    let i = ys.length - 1;
+    while (i >= 0 && ys[i] == null) i--;
+    const v = i >= 0 ? ys[i] : null;
+    if (i >= 0) step = Math.max(step ?? -Infinity, d.step[i]);
+    const tile = el('button', {class: 'tile', type: 'button', title: 'chart ' + k, 'data-key': k,
+      'data-value': v == null ? '' : String(v), 'data-step': i >= 0 ? String(d.step[i]) : ''},
+    el('span', {class: 'tile-name'}, k.slice(SYSTEM_PREFIX.length)),
+    el('span', {class: 'tile-value'}, systemText(k, v)));
+    tile.addEventListener('click', () => {
+      if ((state.metrics || []).includes(k)) return;
+      state.metrics = [...(state.metrics || []), k];
+      drawCharts(true);
+    });
+    return tile;
+  }));
+  $('#system-step').textContent = step == null ? '' : 'at step ' + fmt(step);
+}
+
 // Rebuilds the charts when the runs or metrics drawn changed (or rebuild is
 // set), otherwise swaps in the new data and keeps a zoomed range.
 function drawCharts(rebuild) {
   chooseMetrics();
   renderMetricPicker();
   renderNotes();
+  renderSystem();
   const ids = chartRunIds();
   const sig = ids.join('\n') + '|' + (state.metrics || []).join(',') + '|' + (state.smooth > 0);
   if (rebuild || sig !== state.chartIds) {

@@ -3,6 +3,7 @@
 #ifdef RLC_TEST_HOOKS
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,11 +24,22 @@ int rlc_test_threads_flip(void) {
     return e && !strcmp(e, "1");
 }
 
+int rlc_test_bp_seconds(double p, double tokens, double *seconds) {
+    const char *e = getenv(RLC_BP_USL_ENV);
+    double a, b, c;
+    if (!e || sscanf(e, "%lf,%lf,%lf", &a, &b, &c) != 3 || !(p > 0)) return 0;
+    *seconds = tokens * (a + b * p + c * p * p) / p;
+    return 1;
+}
+
 #else
 
 /* The release build: no hook. */
 void rlc_kill_point(const char *site, const char *label) {}
 int rlc_test_threads_flip(void) {
+    return 0;
+}
+int rlc_test_bp_seconds(double p, double tokens, double *seconds) {
     return 0;
 }
 

@@ -38,4 +38,13 @@ void rlc_kill_point(const char *site, const char *label);
 #define RLC_THREADS_FLIP_ENV "RLC_TEST_THREADS_FLIP"
 int rlc_test_threads_flip(void);
 
+/* Test build only: with RLC_TEST_BP_USL="a,b,c" in the environment, back
+ * pressure (train/backpressure.h) takes a step of `tokens` tokens at
+ * concurrency p to have lasted tokens (a + b p + c p^2) / p seconds instead of
+ * the measured *seconds, so its throughput is exactly the USL curve
+ * p / (a + b p + c p^2) and two runs decide alike; returns 1 then, else 0
+ * (*seconds unchanged; always in the release build). */
+#define RLC_BP_USL_ENV "RLC_TEST_BP_USL"
+int rlc_test_bp_seconds(double p, double tokens, double *seconds);
+
 #endif

@@ -120,13 +120,15 @@ static rlc_status fig_panel(fig *f, rlc_metrics *const *ms, const char *const *n
     }
     if (!ns) return RLC_OK;
     snprintf(f->titles[k], sizeof f->titles[k], "%s", title ? title : defs[0].label);
-    f->panels[k] = (rlc_plot_panel){f->titles[k],
-                                    "step",
-                                    defs[0].ylabel,
-                                    f->series[k],
-                                    ns,
-                                    strstr(defs[0].ylabel, "fraction") != NULL,
-                                    !strcmp(defs[0].key, rlc_metric_defs()[RLC_M_LR].key)};
+    f->panels[k] =
+        (rlc_plot_panel){f->titles[k],
+                         "step",
+                         defs[0].ylabel,
+                         f->series[k],
+                         ns,
+                         strstr(defs[0].ylabel, "fraction") != NULL,
+                         !strcmp(defs[0].key, rlc_metric_defs()[RLC_M_LR].key) ||
+                             !strcmp(defs[0].key, rlc_metric_defs()[RLC_M_BATCH_SIZE].key)};
     f->n++;
     return RLC_OK;
 }
@@ -256,6 +258,28 @@ static rlc_status write_figures(rlc_metrics *const *ms, const char *const *names
     const metric_def gen[] = {reg(RLC_M_LEN_MEAN), reg(RLC_M_MAX_TOKEN_HIT_RATE)};
     if (!st) st = fig_each(f, ms, names, n, gen, 2);
     if (!st) st = fig_write(f, out_dir, "generation.png", "completion lengths", "generation", rep);
+
+    /* what the run used of the machine: memory, CPU and threads, and where the
+     * step's time went */
+    const metric_def mem[] = {reg(RLC_M_SYS_RSS), reg(RLC_M_SYS_PEAK_RSS)};
+    const metric_def cpu[] = {reg(RLC_M_SYS_CPU_CORES), reg(RLC_M_SYS_THREADS)};
+    const metric_def share[] = {reg(RLC_M_SYS_GEN_SHARE), reg(RLC_M_SYS_TRAIN_SHARE)};
+    if (!st && cmp) st = fig_each(f, ms, names, n, mem, 2);
+    if (!st && !cmp) st = fig_panel(f, ms, names, n, mem, 2, "resident memory");
+    if (!st) st = fig_each(f, ms, names, n, cpu, 2);
+    if (!st && cmp) st = fig_each(f, ms, names, n, share, 2);
+    if (!st && !cmp) st = fig_panel(f, ms, names, n, share, 2, "share of step time");
+    if (!st) st = fig_write(f, out_dir, "system.png", "system/* metrics", "system", rep);
+
+    /* back pressure runs: the batch it chose (a step line), the throughput
+     * it measured, the optimum it fitted and how close the runs ran to it */
+    const metric_def bp[] = {reg(RLC_M_BATCH_SIZE), reg(RLC_M_BP_THROUGHPUT), reg(RLC_M_BP_P_STAR),
+                             reg(RLC_M_BP_UTILIZATION)};
+    if (!st && logged(ms, n, bp[1].key)) {
+        st = fig_each(f, ms, names, n, bp, 4);
+        if (!st)
+            st = fig_write(f, out_dir, "backpressure.png", "back pressure", "back pressure", rep);
+    }
     fig_free(f);
     free(f);
     return st;
@@ -543,6 +567,17 @@ char *rlc_monitor_summary(const rlc_metrics *m, const char *name, const rlc_verd
     if (first_last(m, RLC_M_LR, &a, &z)) rlc_sb_printf(&b, "learning rate:  %.3g -> %.3g\n", a, z);
     if (first_last(m, RLC_M_GRAD_NORM, &a, &z))
         rlc_sb_printf(&b, "gradient norm:  %.4g -> %.4g\n", a, z);
+    /* the process's memory high-water mark (a resumed run's restarts: the
+     * highest row counts) and the cores it kept busy on average */
+    const double *peak = col_of(m, RLC_M_SYS_PEAK_RSS), *cores = col_of(m, RLC_M_SYS_CPU_CORES);
+    double hi = -INFINITY, sum = 0;
+    int n_cores = 0;
+    for (int i = 0; i < m->n_rows; i++) {
+        if (peak && isfinite(peak[i]) && peak[i] > hi) hi = peak[i];
+        if (cores && isfinite(cores[i])) sum += cores[i], n_cores++;
+    }
+    if (isfinite(hi)) rlc_sb_printf(&b, "peak memory:    %.1f MiB resident\n", hi);
+    if (n_cores) rlc_sb_printf(&b, "CPU cores busy: %.2f (mean over steps)\n", sum / n_cores);
     rlc_sb_printf(&b, "\nverdicts (first/last values are raw; windows count logged rows):\n");
     for (int s = 0; s < N_SIGNALS; s++) {
         rlc_verdict v;

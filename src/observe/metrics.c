@@ -84,6 +84,27 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
       NOFRAC,
       "optimizer updates skipped this step because the loss or gradient norm was not finite "
       "(weights and moments left unchanged)"),
+#define SYS(id, key, modes, flags, legend)                                                         \
+    M(id, key, key, modes, RLC_MF_TIME | (flags), NULL, 0, NULL, NOFRAC, legend)
+    SYS(RLC_M_SYS_RSS, "system/rss_mib", A, 0,
+        "resident memory of the process at the step's end, MiB (VmRSS of /proc/self/status)"),
+    SYS(RLC_M_SYS_PEAK_RSS, "system/peak_rss_mib", A, 0,
+        "highest resident memory of the process so far (a resumed run's process starts anew), MiB "
+        "(VmHWM; >= system/rss_mib)"),
+    SYS(RLC_M_SYS_CPU_CORES, "system/cpu_cores", A, 0,
+        "CPU utilisation of the step as cores busy: user+system CPU seconds of every thread "
+        "during the step / its wall seconds"),
+    SYS(RLC_M_SYS_CPU_UTIL, "system/cpu_util", A, 0,
+        "system/cpu_cores / the cores the process may run on (its affinity), 0..1"),
+    SYS(RLC_M_SYS_THREADS, "system/threads", A, RLC_MF_INT,
+        "threads of the process at the step's end (Threads of /proc/self/status)"),
+    SYS(RLC_M_SYS_GEN_SHARE, "system/gen_share", G, 0,
+        "share of the step's wall time spent on generation: prompts, rollout and rewards "
+        "(gen_time_s / step_time_s)"),
+    SYS(RLC_M_SYS_TRAIN_SHARE, "system/train_share", G, 0,
+        "share spent on policy forward, backward and optimizer (train_time_s / step_time_s); the "
+        "rest is the reference forward, advantages and statistics"),
+#undef SYS
 #define SIGNED(id, key, flags, legend)                                                             \
     M(id, key, key, G, RLC_MF_SPARSE | (flags), NULL, 0, NULL, NOFRAC, legend)
     SIGNED(RLC_M_PSR_POSITIVE, "psr/positive_samples", RLC_MF_INT,
@@ -132,6 +153,31 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
        "train/dynamic_sampling/dropped_groups", RLC_MF_INT, NULL, 0, NULL,
        "dynamic sampling: prompt groups with all rewards equal dropped and replaced this step"),
 #undef TF
+#define BP(id, key, tag, flags, legend)                                                            \
+    M(id, key, tag, G, RLC_MF_SPARSE | (flags), NULL, 0, NULL, NOFRAC, legend)
+    BP(RLC_M_BP_ACTION, "bp_action", "train/backpressure/action", RLC_MF_INT,
+       "back pressure: what sets the next step's batch: 0 hold, 1 throttle (down to "
+       "throttle_margin x p*), 2 increase (up to it)"),
+    BP(RLC_M_BP_REGIME, "bp_regime", "train/backpressure/regime", RLC_MF_INT,
+       "back pressure regime: 0 warmup, 1 retrograde (past the target, or slower than the fit), 2 "
+       "memory_bound, 3 compute_bound, 4 optimal"),
+    BP(RLC_M_BP_P_STAR, "backpressure/p_star", "train/backpressure/p_star", 0,
+       "USL optimum concurrency (prompts x group) sqrt((1 - sigma) / kappa); absent before the "
+       "first fit and while kappa = 0 (no optimum)"),
+    BP(RLC_M_BP_SIGMA, "backpressure/sigma", "train/backpressure/sigma", 0,
+       "USL contention (b + c) / (a + b + c) of the fit p / X = a + b p + c p^2"),
+    BP(RLC_M_BP_KAPPA, "backpressure/kappa", "train/backpressure/kappa", 0,
+       "USL coherency c / (a + b + c)"),
+    BP(RLC_M_BP_UTILIZATION, "backpressure/utilization", "train/backpressure/utilization", 0,
+       "throughput EMA / the fit's peak throughput within the batch limits"),
+    /* not RLC_MF_TIME, though wall time drives every back pressure metric:
+     * under the test clock (RLC_TEST_BP_USL) they repeat exactly, and resume
+     * tests compare them */
+    BP(RLC_M_BP_THROUGHPUT, "backpressure/throughput", "train/backpressure/throughput", 0,
+       "EMA (backpressure.ema_decay) of completion tokens sampled per second of the whole step"),
+    BP(RLC_M_BP_WARMUP, "backpressure/warmup", "train/backpressure/warmup", RLC_MF_INT,
+       "1 while back pressure only observes (backpressure.warmup_steps), else 0"),
+#undef BP
     M(RLC_M_EPOCH, "epoch", "train/epoch", A, RLC_MF_SPARSE, NULL, 0, NULL, NOFRAC,
       "passes over the training records so far: training items used after this step / training "
       "records (jsonl data only; the arithmetic source is endless and has none)"),
@@ -177,6 +223,17 @@ static const char *const plot_text[RLC_M_COUNT][2] = {
     [RLC_M_EXEC_ENTROPY_MEAN] = {"execution-token surprisal", "surprisal (nats / token)"},
     [RLC_M_PLAN_ENTROPY_MEAN] = {"planning-token surprisal", "surprisal (nats / token)"},
     [RLC_M_SEPA_LAMBDA] = {"SEPA lambda", "pooling strength"},
+    [RLC_M_BATCH_SIZE] = {"batch size", "prompts per step"},
+    [RLC_M_BP_P_STAR] = {"USL optimum p*", "concurrency (prompts x group)"},
+    [RLC_M_BP_THROUGHPUT] = {"throughput (EMA)", "completion tokens / s"},
+    [RLC_M_BP_UTILIZATION] = {"utilization", "throughput / fitted peak"},
+    [RLC_M_SYS_RSS] = {"resident memory", "memory (MiB)"},
+    [RLC_M_SYS_PEAK_RSS] = {"peak resident memory", "memory (MiB)"},
+    [RLC_M_SYS_CPU_CORES] = {"CPU cores busy", "cores (CPU s / wall s)"},
+    [RLC_M_SYS_CPU_UTIL] = {"CPU utilisation", "fraction of allowed cores"},
+    [RLC_M_SYS_THREADS] = {"threads", "threads"},
+    [RLC_M_SYS_GEN_SHARE] = {"generation share", "fraction of step time"},
+    [RLC_M_SYS_TRAIN_SHARE] = {"training share", "fraction of step time"},
 };
 
 /* Console column priority by id (see rlc_metric_priority); 0 here means 2. */

@@ -50,6 +50,14 @@ typedef enum rlc_metric_id {
     RLC_M_EVAL_ACCURACY,
     RLC_M_EVAL_MEAN_REWARD,
     RLC_M_SKIPPED_STEPS,
+    /* what the process uses of the machine (base/procstat.h), read once a step */
+    RLC_M_SYS_RSS,
+    RLC_M_SYS_PEAK_RSS,
+    RLC_M_SYS_CPU_CORES,
+    RLC_M_SYS_CPU_UTIL,
+    RLC_M_SYS_THREADS,
+    RLC_M_SYS_GEN_SHARE,
+    RLC_M_SYS_TRAIN_SHARE,
     /* algorithm.advantage psr, nsr, w_reinforce only (else NaN, left out):
      * a sample is positive when its reward >= algorithm.reward_threshold */
     RLC_M_PSR_POSITIVE,
@@ -74,6 +82,15 @@ typedef enum rlc_metric_id {
     /* algorithm.dynamic_sampling only */
     RLC_M_SAMPLING_ROUNDS,
     RLC_M_DROPPED_GROUPS,
+    /* backpressure.enabled only (train/backpressure.h) */
+    RLC_M_BP_ACTION,
+    RLC_M_BP_REGIME,
+    RLC_M_BP_P_STAR,
+    RLC_M_BP_SIGMA,
+    RLC_M_BP_KAPPA,
+    RLC_M_BP_UTILIZATION,
+    RLC_M_BP_THROUGHPUT,
+    RLC_M_BP_WARMUP,
     /* a jsonl data set only (an endless source has no epochs) */
     RLC_M_EPOCH,
     /* external verifiers only (rewards/external.h): the step's counts */
@@ -93,7 +110,8 @@ typedef enum rlc_metric_id {
 enum {
     RLC_MF_INT = 1u << 0,    /* an integer count: written without a fraction */
     RLC_MF_SPARSE = 1u << 1, /* measured on some steps only: left out of metrics.jsonl when NaN */
-    RLC_MF_TIME = 1u << 2,   /* a wall-clock time or rate: differs between identical runs */
+    RLC_MF_TIME = 1u << 2,   /* a wall-clock time, rate or resource reading (system/...): differs
+                              * between identical runs, so resume comparisons leave it out */
     RLC_MF_EVAL = 1u << 3,   /* its column is shown only when the run evaluates */
     RLC_MF_F32 = 1u << 4,    /* a float at its source: written with the digits a float needs */
     RLC_MF_TRANSFORM = 1u << 5, /* its column is shown only in runs with a token transform */

@@ -1,6 +1,7 @@
 #include "train/grpo.h"
 
 #include "base/checked.h"
+#include "base/killpoint.h"
 #include "base/rng.h"
 #include "base/strbuf.h"
 #include "rl/planning.h"
@@ -16,8 +17,9 @@ struct rlc_grpo {
     const rlc_source *src;
     const rlc_reward_set *rw;
     rlc_grpo_params p;
-    int S, T; /* sequences per step, longest training row */
-    int mb;   /* sequences per forward */
+    int S, T;  /* sequences this step, longest training row */
+    int S_cap; /* sequences the buffers hold: batch_prompts x G */
+    int mb;    /* sequences per forward */
     rlc_generator *gen;
     rlc_acts *acts;
     rlc_model *ref; /* frozen copy of the start weights: the KL reference under full FT */
@@ -40,6 +42,7 @@ struct rlc_grpo {
     unsigned char *plan;         /* [S, max_new] planning tokens (transforms only) */
     size_t *tok_end;             /* [max_new] byte ends of a completion's tokens */
     rlc_sepa_state sepa;
+    rlc_bp_state bp;
     uint64_t cursor; /* the next prompt of the train split */
     int *slot;       /* [B] dynamic sampling: groups to replace */
     int **r_pids, *r_plen;
@@ -91,7 +94,7 @@ void rlc_grpo_free(rlc_grpo *g) {
         if (g->meta) free(g->meta[i]);
     }
     if (g->texts)
-        for (int s = 0; s < g->S; s++)
+        for (int s = 0; s < g->S_cap; s++)
             free(g->texts[s]);
     if (g->have_go) rlc_gen_out_free(&g->go);
     free(g->pids), free(g->plen), free(g->keys), free(g->prompts), free(g->refs);
@@ -119,6 +122,10 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
                           rlc_adv_mode_name(p->adv));
     if (rlc_reward_set_size(rewards) == 0)
         return rlc_errorf(RLC_ERR_INVALID, "grpo: no reward functions");
+    if (p->backpressure && (p->bp.min_batch < 1 || p->bp.min_batch > p->batch_prompts))
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "grpo: back pressure's smallest batch %d outside 1..%d (the largest)",
+                          p->bp.min_batch, p->batch_prompts);
     int B = p->batch_prompts, G = p->group_size, M = p->max_new_tokens;
     int maxp = pol->max_prompt_tokens > 0 ? pol->max_prompt_tokens : 512;
     /* sizes from the config: every product checked, and the counts that are
@@ -142,7 +149,7 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     rlc_grpo *g = rlc_calloc(1, sizeof *g);
     if (!g) return RLC_ERR_NOMEM;
     g->pol = pol, g->src = src, g->rw = rewards, g->p = *p;
-    g->S = (int)S;
+    g->S = g->S_cap = (int)S;
     g->T = (int)T;
     g->mb = (int)mb;
     if (g->p.loss.agg == RLC_LOSS_SEQ_MEAN_TOKEN_SUM_NORM && g->p.loss.max_tokens <= 0)
@@ -207,6 +214,11 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
         return st;
     }
     rlc_sepa_init(&g->p.sepa, &g->sepa);
+    if (p->backpressure) {
+        g->p.bp.group = G;
+        g->p.bp.max_batch = B;
+        rlc_bp_init(&g->p.bp, &g->bp);
+    }
     *out = g;
     return RLC_OK;
 }
@@ -221,6 +233,10 @@ rlc_adamw *rlc_grpo_optimizer(rlc_grpo *g) {
 
 rlc_sepa_state *rlc_grpo_sepa_state(rlc_grpo *g) {
     return &g->sepa;
+}
+
+rlc_bp_state *rlc_grpo_bp_state(rlc_grpo *g) {
+    return g->p.backpressure ? &g->bp : NULL;
 }
 
 uint64_t rlc_grpo_cursor(const rlc_grpo *g) {
@@ -481,7 +497,11 @@ static double seconds(void) {
 rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     const rlc_grpo_params *p = &g->p;
     rlc_policy *pol = g->pol;
-    int B = p->batch_prompts, G = p->group_size, S = g->S, M = p->max_new_tokens;
+    int B = p->backpressure ? g->bp.batch : p->batch_prompts;
+    if (B < 1 || B > p->batch_prompts)
+        return rlc_errorf(RLC_ERR_INVALID, "grpo: batch of %d prompts outside 1..%d", B,
+                          p->batch_prompts);
+    int G = p->group_size, S = g->S = B * G, M = p->max_new_tokens;
     int nr = (int)rlc_reward_set_size(g->rw);
     size_t nc = (size_t)rlc_reward_set_criteria(g->rw);
     memset(st, 0, sizeof *st);
@@ -490,7 +510,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
 
     /* 1. prompts: the next B of the train split (with dynamic sampling the
      * cursor also counts the prompts of earlier steps' extra rounds) */
-    uint64_t cursor = p->dynamic_sampling ? g->cursor : (uint64_t)step * B;
+    uint64_t cursor = p->dynamic_sampling || p->backpressure ? g->cursor : (uint64_t)step * B;
     for (int i = 0; i < B; i++)
         RLC_TRY(load_prompt(g, i, cursor + (uint64_t)i));
     cursor += (uint64_t)B;
@@ -719,5 +739,12 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         }
     }
     st->step_time_s = seconds() - t0;
+    st->batch_size = B;
+    if (p->backpressure) { /* the batch of the next step */
+        double secs = st->step_time_s;
+        rlc_test_bp_seconds(S, (double)st->gen_tokens, &secs);
+        rlc_bp_observe(&p->bp, &g->bp, B, (double)st->gen_tokens, secs, &st->bp);
+        st->bp_on = 1;
+    }
     return RLC_OK;
 }

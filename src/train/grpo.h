@@ -8,13 +8,14 @@
 #include "rl/advantage.h"
 #include "rl/loss.h"
 #include "rl/transform.h"
+#include "train/backpressure.h"
 #include "train/optim.h"
 #include "train/policy.h"
 
 #define RLC_MAX_REWARDS RLC_REWARD_SET_MAX
 
 typedef struct rlc_grpo_params {
-    int batch_prompts; /* B */
+    int batch_prompts; /* B; with back pressure the largest batch (buffers are sized for it) */
     int group_size;    /* G */
     int max_new_tokens;
     int overlong_buffer;    /* rlc_reward_overlong: tokens; 0 = off */
@@ -34,6 +35,11 @@ typedef struct rlc_grpo_params {
      * step; what is still equal then carries no gradient */
     int dynamic_sampling;
     int dynamic_sampling_extra_rounds;
+    /* back pressure (train/backpressure.h): each step's batch is the
+     * controller's, from min_batch to max_batch (= batch_prompts), prompts
+     * taken from the cursor; bp.group is set to group_size */
+    int backpressure;
+    rlc_bp_params bp;
     int num_iterations;
     int micro_batch; /* sequences per forward/backward; 0: all */
     int logit_chunk; /* LM-head rows at once; 0: RLC_LOGIT_CHUNK_DEFAULT */
@@ -89,6 +95,9 @@ typedef struct rlc_step_stats {
     int n_components;
     char component_names[RLC_STEP_COMPONENTS][RLC_EXT_NAME_MAX + RLC_EXT_COMPONENT_MAX];
     double component_mean[RLC_STEP_COMPONENTS];
+    int batch_size;     /* prompts this step (B, or back pressure's choice) */
+    int bp_on;          /* back pressure ran: bp holds its decision after this step */
+    rlc_bp_decision bp; /* its regime, action, fit and the next step's batch */
 } rlc_step_stats;
 
 /* One sample for logs: owned by the trainer, valid until the next step. */
@@ -107,7 +116,8 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
                         const rlc_grpo_params *p, rlc_grpo **out);
 void rlc_grpo_free(rlc_grpo *g);
 /* Runs optimizer step `step` (0-based): prompts step*B .. step*B+B-1 of the
- * train split (with dynamic sampling: B from the cursor, then more). */
+ * train split (with dynamic sampling: B from the cursor, then more; with back
+ * pressure: its batch from the cursor). */
 rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st);
 /* Samples of the last step (B*G of them). */
 int rlc_grpo_samples(const rlc_grpo *g, const rlc_sample_view **out);
@@ -115,8 +125,12 @@ rlc_adamw *rlc_grpo_optimizer(rlc_grpo *g);
 /* SEPA's state (gtpo_sepa), carried from step to step: checkpoints save it
  * and a resumed run sets it before its first step. */
 rlc_sepa_state *rlc_grpo_sepa_state(rlc_grpo *g);
+/* Back pressure's state (NULL without it): checkpoints save it and a resumed
+ * run sets it before its first step (its batch must lie in [min, max]). */
+rlc_bp_state *rlc_grpo_bp_state(rlc_grpo *g);
 /* The next prompt index of the train split: (steps done) x B, or with
- * dynamic sampling more (checkpoints save it; a resumed run sets it). */
+ * dynamic sampling or back pressure the prompts taken so far (checkpoints
+ * save it; a resumed run sets it). */
 uint64_t rlc_grpo_cursor(const rlc_grpo *g);
 void rlc_grpo_set_cursor(rlc_grpo *g, uint64_t cursor);
 /* The training passes' activation workspace (its size and LM-head chunk). */

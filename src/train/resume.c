@@ -3,12 +3,14 @@
 
 #include "base/fs.h"
 #include "base/numfmt.h"
+#include "base/strbuf.h"
 #include "observe/log.h"
 #include "train/checkpoint.h"
 #include "train/runinfo.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,9 +38,63 @@ static void json_double(char *out, size_t cap, int have, double v) {
         snprintf(out, cap, "null");
 }
 
+/* dir/trainer_state.json parsed into *j (the caller decrefs); path (PATH_CAP)
+ * receives its path for messages. */
+static rlc_status load_state(const char *dir, char *path, json_t **j) {
+    RLC_TRY(rlc_path_join(path, PATH_CAP, dir, RLC_RUN_STATE));
+    json_error_t e;
+    *j = json_load_file(path, 0, &e);
+    return *j ? RLC_OK : rlc_errorf(RLC_ERR_FORMAT, "%s: %s", path, e.text);
+}
+
+/* An optional double of object obj ("sepa", "backpressure"): a number, or
+ * null for none. */
+static rlc_status opt_double(const json_t *o, const char *path, const char *obj, const char *key,
+                             int *have, double *v) {
+    json_t *x = json_object_get(o, key);
+    if (json_is_null(x)) {
+        *have = 0, *v = 0;
+        return RLC_OK;
+    }
+    if (!json_is_number(x) || !isfinite(json_number_value(x)))
+        return rlc_errorf(RLC_ERR_FORMAT, "%s: \"%s\".\"%s\": expected a number or null, %s", path,
+                          obj, key, x ? "got another value" : "missing");
+    *have = 1, *v = json_number_value(x);
+    return RLC_OK;
+}
+
+/* Back pressure's state as the "backpressure" object: every double in its
+ * shortest exact form, so the resumed controller is the saved one bit for bit. */
+static void bp_format(rlc_strbuf *b, const rlc_bp_state *s) {
+    char v[40];
+    json_double(v, sizeof v, s->have_ema, s->ema);
+    rlc_sb_printf(b, ", \"backpressure\": {\"steps\": %d, \"batch\": %d, \"ema\": %s, \"fit\": ",
+                  s->steps, s->batch, v);
+    if (s->fit.ok) {
+        const double f[] = {s->fit.a,     s->fit.b,     s->fit.c,
+                            s->fit.sigma, s->fit.kappa, s->fit.lambda};
+        static const char *const names[] = {"a", "b", "c", "sigma", "kappa", "lambda"};
+        for (int i = 0; i < 6; i++) {
+            json_double(v, sizeof v, 1, f[i]);
+            rlc_sb_printf(b, "%s\"%s\": %s", i ? ", " : "{", names[i], v);
+        }
+        rlc_sb_cstr(b, "}");
+    } else {
+        rlc_sb_cstr(b, "null");
+    }
+    for (int k = 0; k < 2; k++) {
+        rlc_sb_cstr(b, k ? "], \"x\": [" : ", \"p\": [");
+        for (int i = 0; i < s->n; i++) {
+            json_double(v, sizeof v, 1, k ? s->x[i] : s->p[i]);
+            rlc_sb_printf(b, "%s%s", i ? ", " : "", v);
+        }
+    }
+    rlc_sb_cstr(b, "]}");
+}
+
 void rlc_trainer_state_format(const rlc_run_config *c, int step, long run_correct, long run_total,
-                              long cursor, const rlc_sepa_state *sepa, double reached, char *buf,
-                              size_t cap) {
+                              long cursor, const rlc_sepa_state *sepa, const rlc_bp_state *bp,
+                              double reached, char *buf, size_t cap) {
     char extra[320] = "";
     if (sepa) {
         char ema[40], v0[40];
@@ -55,34 +111,94 @@ void rlc_trainer_state_format(const rlc_run_config *c, int step, long run_correc
         json_double(acc, sizeof acc, 1, reached);
         snprintf(extra + n, sizeof extra - n, ", \"stopped_at_accuracy\": %s", acc);
     }
+    rlc_strbuf b = {0};
+    if (bp) bp_format(&b, bp);
     snprintf(buf, cap,
              "{\"step\": %d, \"running_correct\": %ld, \"running_total\": %ld, "
-             "\"seed\": %d, \"data_cursor\": %ld%s}\n",
-             step, run_correct, run_total, c->training.seed, cursor, extra);
+             "\"seed\": %d, \"data_cursor\": %ld%s%s}\n",
+             step, run_correct, run_total, c->training.seed, cursor, extra,
+             b.p && !b.oom ? b.p : "");
+    rlc_sb_free(&b);
 }
 
-/* An optional double of the "sepa" object: a number, or null for none. */
-static rlc_status sepa_double(const json_t *o, const char *path, const char *key, int *have,
-                              double *v) {
+/* One finite number of the "backpressure" object o (within obj, for messages). */
+static rlc_status bp_number(const json_t *o, const char *path, const char *obj, const char *key,
+                            double *v) {
     json_t *x = json_object_get(o, key);
-    if (json_is_null(x)) {
-        *have = 0, *v = 0;
-        return RLC_OK;
-    }
     if (!json_is_number(x) || !isfinite(json_number_value(x)))
-        return rlc_errorf(RLC_ERR_FORMAT, "%s: \"sepa\".\"%s\": expected a number or null, %s",
-                          path, key, x ? "got another value" : "missing");
-    *have = 1, *v = json_number_value(x);
+        return rlc_errorf(RLC_ERR_FORMAT, "%s: \"%s\".\"%s\": expected a number, %s", path, obj,
+                          key, x ? "got another value" : "missing");
+    *v = json_number_value(x);
     return RLC_OK;
+}
+
+/* Back pressure's state from dir/trainer_state.json, checked against bp's
+ * batch limits. */
+static rlc_status read_bp(const char *dir, const rlc_bp_params *bp, rlc_bp_state *s) {
+    char path[PATH_CAP];
+    json_t *j;
+    RLC_TRY(load_state(dir, path, &j));
+    json_t *o = json_object_get(j, "backpressure");
+    json_t *steps = json_object_get(o, "steps"), *batch = json_object_get(o, "batch");
+    json_t *fit = json_object_get(o, "fit");
+    json_t *p = json_object_get(o, "p"), *x = json_object_get(o, "x");
+    memset(s, 0, sizeof *s);
+    rlc_status st = RLC_OK;
+    if (!json_is_object(o))
+        st = rlc_errorf(RLC_ERR_FORMAT,
+                        "%s: no \"backpressure\" object, but backpressure.enabled=true needs the "
+                        "controller's state: this checkpoint is of another run",
+                        path);
+    else if (!json_is_integer(steps) || json_integer_value(steps) < 0 ||
+             json_integer_value(steps) > INT_MAX || !json_is_integer(batch) ||
+             json_integer_value(batch) < bp->min_batch || json_integer_value(batch) > bp->max_batch)
+        st = rlc_errorf(RLC_ERR_FORMAT,
+                        "%s: \"backpressure\" needs \"steps\" (an integer >= 0) and \"batch\" (an "
+                        "integer from backpressure.min_batch_size=%d to max_batch_size=%d)",
+                        path, bp->min_batch, bp->max_batch);
+    else if (!json_is_array(p) || !json_is_array(x) || json_array_size(p) != json_array_size(x) ||
+             json_array_size(p) > RLC_BP_WINDOW)
+        st = rlc_errorf(RLC_ERR_FORMAT,
+                        "%s: \"backpressure\" needs \"p\" and \"x\", arrays of equal length up to "
+                        "%d",
+                        path, RLC_BP_WINDOW);
+    else if (!json_is_null(fit) && !json_is_object(fit))
+        st = rlc_errorf(RLC_ERR_FORMAT, "%s: \"backpressure\".\"fit\": expected an object or null",
+                        path);
+    if (!st) {
+        s->steps = (int)json_integer_value(steps);
+        s->batch = (int)json_integer_value(batch);
+        st = opt_double(o, path, "backpressure", "ema", &s->have_ema, &s->ema);
+    }
+    s->n = st ? 0 : (int)json_array_size(p);
+    for (int i = 0; !st && i < s->n; i++) {
+        json_t *pi = json_array_get(p, (size_t)i), *xi = json_array_get(x, (size_t)i);
+        if (!json_is_number(pi) || !json_is_number(xi) || !(json_number_value(pi) > 0) ||
+            !(json_number_value(xi) > 0) || !isfinite(json_number_value(xi)))
+            st = rlc_errorf(RLC_ERR_FORMAT,
+                            "%s: \"backpressure\": \"p\"[%d] and \"x\"[%d] must be numbers > 0",
+                            path, i, i);
+        else
+            s->p[i] = json_number_value(pi), s->x[i] = json_number_value(xi);
+    }
+    if (!st && json_is_object(fit)) {
+        rlc_usl_fit *f = &s->fit;
+        static const char *const names[] = {"a", "b", "c", "sigma", "kappa", "lambda"};
+        double *dst[] = {&f->a, &f->b, &f->c, &f->sigma, &f->kappa, &f->lambda};
+        for (int i = 0; !st && i < 6; i++)
+            st = bp_number(fit, path, "backpressure\".\"fit", names[i], dst[i]);
+        f->p_star = rlc_usl_p_star(f->sigma, f->kappa);
+        f->ok = !st;
+    }
+    json_decref(j);
+    return st;
 }
 
 /* SEPA's state from dir/trainer_state.json. */
 static rlc_status read_sepa(const char *dir, rlc_sepa_state *s) {
     char path[PATH_CAP];
-    RLC_TRY(rlc_path_join(path, sizeof path, dir, RLC_RUN_STATE));
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    if (!j) return rlc_errorf(RLC_ERR_FORMAT, "%s: %s", path, e.text);
+    json_t *j;
+    RLC_TRY(load_state(dir, path, &j));
     json_t *o = json_object_get(j, "sepa");
     rlc_status st = RLC_OK;
     json_t *gate = json_object_get(o, "gate_open"), *seen = json_object_get(o, "warmup_seen");
@@ -100,9 +216,9 @@ static rlc_status read_sepa(const char *dir, rlc_sepa_state *s) {
     if (!st) {
         s->gate_open = json_is_true(gate);
         s->warmup_seen = (int)json_integer_value(seen);
-        st = sepa_double(o, path, "var_ema", &s->have_var_ema, &s->var_ema);
+        st = opt_double(o, path, "sepa", "var_ema", &s->have_var_ema, &s->var_ema);
     }
-    if (!st) st = sepa_double(o, path, "var_0", &s->have_var_0, &s->var_0);
+    if (!st) st = opt_double(o, path, "sepa", "var_0", &s->have_var_0, &s->var_0);
     json_decref(j);
     return st;
 }
@@ -121,10 +237,8 @@ static rlc_status state_int(const json_t *j, const char *path, const char *key, 
 static rlc_status read_state(const char *dir, long *step, long *run_correct, long *run_total,
                              long *seed, long *cursor) {
     char path[PATH_CAP];
-    RLC_TRY(rlc_path_join(path, sizeof path, dir, RLC_RUN_STATE));
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    if (!j) return rlc_errorf(RLC_ERR_FORMAT, "%s: %s", path, e.text);
+    json_t *j;
+    RLC_TRY(load_state(dir, path, &j));
     rlc_status st =
         json_is_object(j) ? RLC_OK : rlc_errorf(RLC_ERR_FORMAT, "%s: expected an object", path);
     if (!st) st = state_int(j, path, "step", step);
@@ -311,7 +425,7 @@ rlc_status rlc_rerun_clear(const char *run_dir) {
 
 rlc_status rlc_resume_load(const rlc_run_config *c, const char *ckpt, int64_t step, rlc_model *m,
                            rlc_adamw *opt, long *run_correct, long *run_total, long *cursor,
-                           rlc_sepa_state *sepa) {
+                           rlc_sepa_state *sepa, const rlc_bp_params *bpp, rlc_bp_state *bp) {
     const char *name = strrchr(ckpt, '/') ? strrchr(ckpt, '/') + 1 : ckpt;
     int adapter = exists(ckpt, "adapter_model.safetensors");
     int full = exists(ckpt, "model.safetensors");
@@ -338,14 +452,23 @@ rlc_status rlc_resume_load(const rlc_run_config *c, const char *ckpt, int64_t st
                           "another run",
                           state, seed, c->training.seed);
     int dyn = c->training.mode == RLC_RC_MODE_GRPO && c->algorithm.dynamic_sampling;
-    if (dyn ? *cursor < s * c->training.batch_size : *cursor != s * c->training.batch_size)
+    /* back pressure: each step took at least backpressure.min_batch_size prompts */
+    int per_step = bp ? bpp->min_batch : c->training.batch_size;
+    if (dyn || bp ? *cursor < s * per_step : *cursor != s * per_step)
         return rlc_errorf(RLC_ERR_INVALID,
-                          "%s: \"data_cursor\" is %ld, but %ld steps of training.batch_size=%d "
-                          "read %s%ld examples: this checkpoint is of another run",
-                          state, *cursor, s, c->training.batch_size, dyn ? "at least " : "",
-                          s * c->training.batch_size);
+                          "%s: \"data_cursor\" is %ld, but %ld steps of %s=%d read %s%ld examples: "
+                          "this checkpoint is of another run",
+                          state, *cursor, s,
+                          bp ? "backpressure.min_batch_size" : "training.batch_size", per_step,
+                          dyn || bp ? "at least " : "", s * per_step);
     rlc_sepa_state sp;
     if (sepa) RLC_TRY(read_sepa(ckpt, &sp));
+    rlc_bp_state *bs = NULL;
+    if (bp && !(bs = rlc_calloc(1, sizeof *bs))) return RLC_ERR_NOMEM;
+    rlc_status bst = bp ? read_bp(ckpt, bpp, bs) : RLC_OK;
+    if (bst == RLC_OK && bp) *bp = *bs;
+    free(bs);
+    RLC_TRY(bst);
     RLC_TRY(rlc_model_reload_trainable(m, ckpt));
     RLC_TRY(rlc_ckpt_read_optimizer(ckpt, opt));
     if (sepa) *sepa = sp;

@@ -9,6 +9,7 @@
 #include "base/status.h"
 #include "model/model.h"
 #include "rl/transform.h"
+#include "train/backpressure.h"
 #include "train/optim.h"
 #include "train/runconfig.h"
 
@@ -60,20 +61,25 @@ rlc_status rlc_rerun_clear(const char *run_dir);
  * LoRA adapter against a full-model run (or the reverse) is named as such.
  * *run_correct, *run_total and *cursor receive the running counters and the
  * data cursor; sepa (NULL: the run has none) SEPA's state, which the file
- * must hold. */
+ * must hold; bp (NULL: no back pressure) the controller's state, its batch
+ * within bpp's limits (with it the cursor need only be at least step x
+ * backpressure.min_batch_size). */
 rlc_status rlc_resume_load(const rlc_run_config *c, const char *ckpt, int64_t step, rlc_model *m,
                            rlc_adamw *opt, long *run_correct, long *run_total, long *cursor,
-                           rlc_sepa_state *sepa);
+                           rlc_sepa_state *sepa, const rlc_bp_params *bpp, rlc_bp_state *bp);
 
 /* trainer_state.json of a run after `step` steps (one line, with newline):
  * cursor is the next train example (step x batch_size but with dynamic
  * sampling); sepa (NULL: the run has none) adds SEPA's state as "sepa": {"gate_open":
  * true, "warmup_seen": 3, "var_ema": 1.25, "var_0": null}, doubles in their
  * shortest exact form; reached (NAN: none) is the evaluation accuracy that
- * ended the run at training.stop_at_accuracy, as "stopped_at_accuracy". */
+ * ended the run at training.stop_at_accuracy, as "stopped_at_accuracy"; bp
+ * (NULL: none) adds back pressure's state as "backpressure": {"steps", "batch",
+ * "ema", "fit": {a, b, c, sigma, kappa, lambda} or null, "p": [...], "x": [...]}
+ * (about 5 KB with a full window: cap must hold it). */
 void rlc_trainer_state_format(const rlc_run_config *c, int step, long run_correct, long run_total,
-                              long cursor, const rlc_sepa_state *sepa, double reached, char *buf,
-                              size_t cap);
+                              long cursor, const rlc_sepa_state *sepa, const rlc_bp_state *bp,
+                              double reached, char *buf, size_t cap);
 
 /* RUN_DIR/STOPPED, written atomically: {"signal": "SIGINT", "step": N,
  * "checkpoint": "checkpoints/checkpoint-N", "time": "2026-01-02T03:04:05Z"}. */

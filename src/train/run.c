@@ -1,6 +1,7 @@
 #include "train/run.h"
 
 #include "base/fs.h"
+#include "base/procstat.h"
 #include "observe/log.h"
 #include "observe/sinks.h"
 #include "rewards/external.h"
@@ -158,6 +159,9 @@ static rlc_status check_finite_state(const rlc_policy *pol, const rlc_adamw *opt
     return rlc_check_finite(be, opt->v, opt->n, label);
 }
 
+/* trainer_state.json's text: room for back pressure's window */
+#define STATE_CAP 16384
+
 /* checkpoints/checkpoint-<steps_done>/: weights, optimizer, trainer state and
  * the resolved config (what a rerun is compared with). Every random draw and
  * data index is a function of the step, so the step, the optimizer and the
@@ -165,7 +169,7 @@ static rlc_status check_finite_state(const rlc_policy *pol, const rlc_adamw *opt
 static rlc_status save_checkpoint(const rlc_run_config *c, const rlc_run_config *given,
                                   const char *dir, const rlc_policy *pol, const rlc_adamw *opt,
                                   int steps_done, long run_correct, long run_total, long cursor,
-                                  const rlc_sepa_state *sepa) {
+                                  const rlc_sepa_state *sepa, const rlc_bp_state *bp) {
     rlc_ckpt_tx *tx;
     char what[64];
     snprintf(what, sizeof what, "checkpoint-%d", steps_done);
@@ -173,8 +177,8 @@ static rlc_status save_checkpoint(const rlc_run_config *c, const rlc_run_config 
     RLC_TRY(rlc_ckpt_begin(dir, steps_done, &tx));
     rlc_status st = rlc_model_dir_save(c, pol, rlc_ckpt_dir(tx), RLC_DTYPE_F32);
     if (st == RLC_OK) st = rlc_ckpt_write_optimizer(tx, opt);
-    char state[512], path[4096];
-    rlc_trainer_state_format(c, steps_done, run_correct, run_total, cursor, sepa, NAN, state,
+    char state[STATE_CAP], path[4096];
+    rlc_trainer_state_format(c, steps_done, run_correct, run_total, cursor, sepa, bp, NAN, state,
                              sizeof state);
     if (st == RLC_OK) st = rlc_ckpt_write_state(tx, state);
     if (st == RLC_OK) st = rlc_path_join(path, sizeof path, rlc_ckpt_dir(tx), RLC_RUN_CONFIG);
@@ -230,6 +234,21 @@ static rlc_status add_external_rewards(const rlc_run_config *c, rlc_reward_set *
     return RLC_OK;
 }
 
+/* Back pressure's parameters from backpressure.* (grpo.c sets the group). */
+static rlc_bp_params bp_params(const rlc_run_config *c, const rlc_policy *pol) {
+    rlc_bp_params b = rlc_bp_default_params();
+    b.warmup_steps = RLC_RC(c, backpressure.warmup_steps);
+    b.ema_decay = RLC_RC(c, backpressure.ema_decay);
+    b.throttle_margin = RLC_RC(c, backpressure.throttle_margin);
+    b.increase_margin = RLC_RC(c, backpressure.increase_margin);
+    b.min_batch = RLC_RC(c, backpressure.min_batch_size);
+    b.max_batch = RLC_RC(c, backpressure.max_batch_size);
+    b.peak_gflops = RLC_RC(c, backpressure.peak_gflops);
+    b.peak_bw_gb_s = RLC_RC(c, backpressure.peak_bw_gb_s);
+    b.weight_bytes = rlc_model_base_bf16(pol->m) ? 2 : 4;
+    return b;
+}
+
 rlc_status rlc_rewards_from_config(const rlc_run_config *c, rlc_reward_set *rw) {
     rlc_reward_set_init(rw);
     for (int i = 0; i < RLC_RC(c, rewards.weights).n; i++)
@@ -276,7 +295,8 @@ static rlc_adamw_params make_adamw(const rlc_run_config *c) {
  * counters and shape, and the evaluation when there was one. */
 static void fill_record(rlc_metric_record *r, const char *condition, const rlc_step_stats *ss,
                         const rlc_run_config *c, int grpo, long run_correct, long run_total,
-                        const rlc_eval_result *ev, double val_loss, double epoch) {
+                        const rlc_eval_result *ev, double val_loss, double epoch,
+                        const rlc_sys_sample *sys) {
     double *v = r->v;
     rlc_metric_record_init(r);
     snprintf(r->condition, sizeof r->condition, "%s", condition);
@@ -286,10 +306,15 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
     v[RLC_M_LR] = ss->lr;
     v[RLC_M_STEP_TIME] = ss->step_time_s;
     v[RLC_M_TOKENS_PER_S] = ss->tokens_per_s;
-    v[RLC_M_BATCH_SIZE] = c->training.batch_size;
+    v[RLC_M_BATCH_SIZE] = grpo ? ss->batch_size : c->training.batch_size;
     v[RLC_M_VAL_LOSS] = val_loss;
     v[RLC_M_SKIPPED_STEPS] = ss->skipped_steps;
     v[RLC_M_EPOCH] = epoch;
+    v[RLC_M_SYS_RSS] = sys->rss_mib;
+    v[RLC_M_SYS_PEAK_RSS] = sys->peak_rss_mib;
+    v[RLC_M_SYS_CPU_CORES] = sys->cpu_cores;
+    v[RLC_M_SYS_CPU_UTIL] = sys->cpu_util;
+    v[RLC_M_SYS_THREADS] = sys->threads;
     if (ev) {
         v[RLC_M_EVAL_ACCURACY] = ev->accuracy;
         v[RLC_M_EVAL_MEAN_REWARD] = ev->mean_reward;
@@ -302,7 +327,7 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
     v[RLC_M_TOTAL_COUNT] = (double)ss->total_count;
     v[RLC_M_RUNNING_CORRECT_RATE] = run_total ? (double)run_correct / run_total : 0;
     v[RLC_M_FRAC_ZERO_STD] = ss->frac_reward_zero_std;
-    v[RLC_M_ZERO_STD_GROUPS] = round(ss->frac_reward_zero_std * c->training.batch_size);
+    v[RLC_M_ZERO_STD_GROUPS] = round(ss->frac_reward_zero_std * ss->batch_size);
     v[RLC_M_NUM_DATUMS] = ss->num_datums;
     v[RLC_M_MAX_TOKEN_HIT_RATE] = ss->max_token_hit_rate;
     v[RLC_M_KL] = ss->kl;
@@ -313,6 +338,9 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
     v[RLC_M_LEN_MAX] = ss->len_max;
     v[RLC_M_GEN_TIME] = ss->gen_time_s;
     v[RLC_M_TRAIN_TIME] = ss->train_time_s;
+    /* the trainer's own disjoint timers over its step time: shares never add past 1 */
+    v[RLC_M_SYS_GEN_SHARE] = ss->step_time_s > 0 ? ss->gen_time_s / ss->step_time_s : NAN;
+    v[RLC_M_SYS_TRAIN_SHARE] = ss->step_time_s > 0 ? ss->train_time_s / ss->step_time_s : NAN;
     v[RLC_M_TRAIN_TOKENS_PER_S] = ss->train_time_s > 0 ? ss->train_tokens / ss->train_time_s : 0;
     v[RLC_M_GEN_TOKENS] = (double)ss->gen_tokens;
     v[RLC_M_GROUP_SIZE] = c->algorithm.group_size;
@@ -355,6 +383,14 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
         snprintf(r->component_names[k], sizeof r->component_names[k], "%s", ss->component_names[k]);
         r->component_mean[k] = ss->component_mean[k];
         r->n_components = k + 1;
+    }
+    if (ss->bp_on) {
+        const rlc_bp_decision *d = &ss->bp;
+        v[RLC_M_BP_ACTION] = d->action, v[RLC_M_BP_REGIME] = d->regime;
+        v[RLC_M_BP_P_STAR] = isinf(d->p_star) ? NAN : d->p_star;
+        v[RLC_M_BP_SIGMA] = d->sigma, v[RLC_M_BP_KAPPA] = d->kappa;
+        v[RLC_M_BP_UTILIZATION] = d->utilization, v[RLC_M_BP_THROUGHPUT] = d->throughput;
+        v[RLC_M_BP_WARMUP] = d->warmup;
     }
     r->n_rewards = ss->n_rewards < RLC_OBS_MAX_REWARDS ? ss->n_rewards : RLC_OBS_MAX_REWARDS;
     for (int k = 0; k < r->n_rewards; k++) {
@@ -528,6 +564,11 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         gp.sepa.warmup = RLC_RC(c, sepa.warmup);
         gp.dynamic_sampling = RLC_RC(c, algorithm.dynamic_sampling);
         gp.dynamic_sampling_extra_rounds = RLC_RC(c, algorithm.dynamic_sampling_extra_rounds);
+        gp.backpressure = RLC_RC(c, backpressure.enabled);
+        if (gp.backpressure) {
+            gp.bp = bp_params(c, &pol);
+            gp.batch_prompts = gp.bp.max_batch;
+        }
         gp.num_iterations = RLC_RC(c, algorithm.num_iterations);
         gp.micro_batch = RLC_RC(c, training.micro_batch);
         gp.logit_chunk = RLC_RC(c, training.logit_chunk);
@@ -556,11 +597,14 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         st == RLC_OK && grpo && c->algorithm.transform == RLC_RC_TRANSFORM_GTPO_SEPA
             ? rlc_grpo_sepa_state(g)
             : NULL;
+    /* so does back pressure's */
+    rlc_bp_state *bp = st == RLC_OK && grpo ? rlc_grpo_bp_state(g) : NULL;
+    rlc_bp_params bpp = bp ? bp_params(c, &pol) : rlc_bp_default_params();
     /* Everything is checked before the first write into the run directory. */
     if (st == RLC_OK && plan.action == RLC_RERUN_RESUME) {
         long cursor = 0;
         st = rlc_resume_load(c, plan.checkpoint, plan.step, pol.m, opt, &run_correct, &run_total,
-                             &cursor, sepa);
+                             &cursor, sepa, &bpp, bp);
         if (st == RLC_OK && g) rlc_grpo_set_cursor(g, (uint64_t)cursor);
         start = (int)plan.step;
     }
@@ -596,8 +640,9 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     }
     rlc_obs_sample *samples = NULL;
     if (st == RLC_OK && grpo) {
-        samples =
-            rlc_calloc((size_t)c->training.batch_size * c->algorithm.group_size, sizeof *samples);
+        int most =
+            c->backpressure.enabled ? c->backpressure.max_batch_size : c->training.batch_size;
+        samples = rlc_calloc((size_t)most * c->algorithm.group_size, sizeof *samples);
         if (!samples) st = RLC_ERR_NOMEM;
     }
     rlc_stop_install();
@@ -607,8 +652,12 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     for (int step = start; st == RLC_OK && step < RLC_RC(c, training.steps) && !rlc_stop_signal();
          step++) {
         rlc_step_stats ss;
+        rlc_sysmon mon;
+        rlc_sysmon_begin(&mon);
         st = grpo ? rlc_grpo_step(g, step, &ss) : rlc_sft_trainer_step(sft, step, &ss);
         if (st) break;
+        rlc_sys_sample sys;
+        rlc_sysmon_end(&mon, &sys);
         run_correct += ss.correct_count;
         run_total += ss.total_count;
         rlc_eval_result ev, *evp = NULL;
@@ -631,7 +680,8 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         double used =
             grpo ? (double)rlc_grpo_cursor(g) : (double)(step + 1) * c->training.batch_size;
         double epoch = src.n_train ? used / (double)src.n_train : NAN;
-        fill_record(&rec, condition, &ss, c, grpo, run_correct, run_total, evp, val_loss, epoch);
+        fill_record(&rec, condition, &ss, c, grpo, run_correct, run_total, evp, val_loss, epoch,
+                    &sys);
         int n_samples = 0;
         if (grpo) {
             const rlc_sample_view *views;
@@ -671,7 +721,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         if (RLC_RC(c, checkpoint.save_every) > 0 && steps_done % c->checkpoint.save_every == 0 &&
             !last) {
             st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total,
-                                 data_cursor(c, g, steps_done), sepa);
+                                 data_cursor(c, g, steps_done), sepa, bp);
             if (st == RLC_OK)
                 rlc_logf(RLC_LOG_INFO, "checkpoint-%d saved after step %d (resumes at step %d)",
                          steps_done, step, steps_done);
@@ -681,7 +731,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     int sig = rlc_stop_signal();
     if (st == RLC_OK && sig && steps_done < c->training.steps && isnan(reached)) {
         st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total,
-                             data_cursor(c, g, steps_done), sepa);
+                             data_cursor(c, g, steps_done), sepa, bp);
         if (st == RLC_OK) st = rlc_run_mark_stopped(dir, sig, steps_done);
         if (st == RLC_OK) {
             rlc_logf(RLC_LOG_WARN,
@@ -694,9 +744,10 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
                             rlc_signal_name(sig), steps_done - 1, steps_done);
         }
     } else if (st == RLC_OK) {
-        char state[512];
+        char state[STATE_CAP];
         rlc_trainer_state_format(c, steps_done, run_correct, run_total,
-                                 data_cursor(c, g, steps_done), sepa, reached, state, sizeof state);
+                                 data_cursor(c, g, steps_done), sepa, bp, reached, state,
+                                 sizeof state);
         st = rlc_sinks_finish(sinks);
         if (st == RLC_OK) st = check_finite_state(&pol, NULL, "final");
         if (st == RLC_OK) st = rlc_save_final(c, &pol, dir, state, path, sizeof path);

@@ -92,6 +92,9 @@ static const rc_section sections[] = {
     {"gtpo", RC_GRPO, "GTPO token weights from surprisal (algorithm.transform gtpo*)"},
     {"hicra", RC_GRPO, "planning phrases and HICRA's boost of their tokens"},
     {"sepa", RC_GRPO, "SEPA: pooling of execution-token surprisal (algorithm.transform gtpo_sepa)"},
+    {"backpressure", RC_GRPO,
+     "batch size (prompts per step) chosen from measured throughput by a Universal Scalability "
+     "Law fit"},
     {"training", RC_ALL, "what runs, how long and in which batches"},
     {"optimizer", RC_ALL, "AdamW, learning-rate schedule and gradient clipping"},
     {"logging", RC_ALL, "where the run directory goes and what the console shows"},
@@ -282,6 +285,28 @@ static const rc_key keys[] = {
        "auto: lambda reaches 1 when the variance EMA falls to this share of its initial value"),
     KI(sepa, warmup, "50", 1, INT_MAX, RC_GRPO,
        "auto: steps whose variance the EMA averages before the initial value is fixed"),
+
+    KB(backpressure, enabled, "false", RC_GRPO,
+       "size each step's batch from throughput (completion tokens / step second) at concurrency "
+       "batch x group_size fitted to the USL; training.batch_size is then not used"),
+    KI(backpressure, warmup_steps, "10", 3, INT_MAX, RC_GRPO,
+       "steps that only observe, at batch sizes min_batch_size x 1, 2, 4, ... (up to "
+       "max_batch_size, then again), before the first decision"),
+    KF(backpressure, ema_decay, "0.9", 0, 1, RC_GRPO,
+       "decay of the throughput EMA that the regime and utilization compare with the fit"),
+    KF(backpressure, throttle_margin, "0.85", 0, 1, RC_LO_OPEN | RC_GRPO,
+       "target concurrency as a share of the fitted optimum p*; above it the batch is throttled"),
+    KF(backpressure, increase_margin, "0.5", 0, 1, RC_LO_OPEN | RC_GRPO,
+       "the batch grows to the target only when concurrency is below this share of it "
+       "(hysteresis)"),
+    KI(backpressure, min_batch_size, "1", 1, 1048576, RC_GRPO, "smallest batch (prompts per step)"),
+    KI(backpressure, max_batch_size, "64", 1, 1048576, RC_GRPO,
+       "largest batch; buffers are sized for it"),
+    KF(backpressure, peak_gflops, "0", 0, 1e12, RC_GRPO,
+       "roofline hint with peak_bw_gb_s: the hardware's peak GFLOP/s (0 = no hint)"),
+    KF(backpressure, peak_bw_gb_s, "0", 0, 1e12, RC_GRPO,
+       "its memory bandwidth, GB/s: a step is compute_bound when 2 x concurrency / bytes per "
+       "weight reaches peak_gflops / peak_bw_gb_s, else memory_bound (0 = no hint)"),
 
     KE(training, mode, "grpo", modes, RC_ALL, "grpo = RL with rewards, sft = supervised targets"),
     KI(training, steps, "100", 0, INT_MAX, RC_ALL | RC_RERUN_UP,
@@ -1419,6 +1444,16 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
             return invalid("rewards.overlong_buffer=%d exceeds algorithm.max_new_tokens=%d: the "
                            "penalty would start before the first token",
                            c->rewards.overlong_buffer, c->algorithm.max_new_tokens);
+        int bp = c->backpressure.enabled;
+        if (bp && c->backpressure.max_batch_size < c->backpressure.min_batch_size)
+            return invalid("backpressure.max_batch_size=%d is below backpressure.min_batch_size=%d",
+                           c->backpressure.max_batch_size, c->backpressure.min_batch_size);
+        if (bp && (c->backpressure.peak_gflops > 0) != (c->backpressure.peak_bw_gb_s > 0))
+            return invalid("backpressure.peak_gflops and backpressure.peak_bw_gb_s go together: "
+                           "set both (> 0) for the roofline hint, or neither");
+        if (bp && c->training.steps == 0)
+            return invalid("backpressure.enabled=true needs training.steps: steps from "
+                           "training.epochs assume a fixed training.batch_size");
     }
     if (c->training.steps > 0 && c->optimizer.warmup_steps > c->training.steps)
         return invalid("optimizer.warmup_steps=%d exceeds training.steps=%d: the learning rate "

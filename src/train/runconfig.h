@@ -149,6 +149,10 @@ typedef struct rlc_run_config {
         double correct_rate_gate, ema_decay, var_threshold;
     } sepa;
     struct {
+        int enabled, warmup_steps, min_batch_size, max_batch_size;
+        double ema_decay, throttle_margin, increase_margin, peak_gflops, peak_bw_gb_s;
+    } backpressure;
+    struct {
         int mode; /* rlc_rc_mode */
         int steps, batch_size, micro_batch, epochs, eval_every, seed;
         int max_skipped_steps; /* consecutive non-finite steps before the run stops; 0 = never */

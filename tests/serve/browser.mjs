@@ -3,10 +3,13 @@
 // statuses, sees the loss chart, watches a new point appear while the fake
 // run appends to metrics.jsonl (no reload), overlays a second run, hovers,
 // zooms, smooths, opens a completion and the other tabs, and shows a run
-// stopped by a signal as "stopped (resumable)" with its step. Screenshots go to
+// stopped by a signal as "stopped (resumable)" with its step, and the system
+// panel of a real GRPO run trained here (values as its metrics.jsonl has them,
+// a tile's chart). Screenshots go to
 // $ARTIFACTS (default build/test-artifacts/serve).
 // Usage: node tests/serve/browser.mjs   (RLC_BIN, NPM_ROOT, CHROMIUM override)
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -20,6 +23,20 @@ const { chromium } = require('playwright-core');
 
 fs.mkdirSync(artifacts, { recursive: true });
 const { root, runs, grpo } = makeRuns(20, 4);
+// a real run: GRPO from a from-scratch byte model, 3 short steps
+const realCfg = path.join(root, 'real.yaml');
+fs.writeFileSync(realCfg,
+  'model: {path: "", from_scratch: true, layers: 1, hidden: 32, heads: 2, kv_heads: 2, ' +
+  'intermediate: 64, max_seq: 64, seed: 1}\n' +
+  'tokenizer: {kind: byte, chat: none}\n' +
+  'data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: "+", max_prompt_tokens: 16, ' +
+  'eval_size: 4, seed: 7}\n' +
+  'algorithm: {group_size: 4, max_new_tokens: 8}\n' +
+  'training: {mode: grpo, steps: 3, batch_size: 4, eval_every: 0, seed: 1}\n' +
+  `logging: {run_dir: ${runs}, run_name: real, tensorboard: false, console: false}\n` +
+  'checkpoint: {save_every: 0, resume: never}\n');
+const trained = spawnSync(bin, ['train', realCfg], { encoding: 'utf8' });
+if (trained.status !== 0) throw new Error(`rlc train failed (${trained.status}): ${trained.stderr}`);
 const server = await startServer(bin, runs);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
@@ -44,8 +61,9 @@ try {
     Object.fromEntries(lis.map((li) => [li.dataset.run, li.querySelector('.badge').textContent])));
   assert.deepEqual(statuses, {
     'demo/grpo': 'running', 'demo/sft': 'finished', old: 'crashed',
-    stopped: 'stopped',
+    stopped: 'stopped', real: 'finished',
   });
+  assert.equal(await page.$eval('#system', (s) => s.hidden), true, 'system panel without system/ keys');
   assert.equal(await page.textContent('#run-title'), 'demo/grpo');
   done('run list with statuses');
 
@@ -173,6 +191,54 @@ try {
   assert.ok(rowTip.startsWith('stopped by SIGINT'), rowTip);
   await shot('07-stopped.png');
   done('stopped run shown as stopped (resumable) with its step');
+
+  step = 'system panel';
+  await page.goto(`${server.base}/?poll=302#run=real&tab=charts`);
+  await page.waitForFunction(() => document.querySelector('#run-title').textContent === 'real');
+  await page.waitForSelector('#system:not([hidden]) #system-tiles .tile');
+  const realRows = fs.readFileSync(path.join(runs, 'real', 'metrics.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(realRows.length, 3);
+  const lastRow = JSON.parse(realRows[2]);
+  const sysKeys = Object.keys(lastRow).filter((k) => k.startsWith('system/'));
+  assert.deepEqual(sysKeys, ['system/rss_mib', 'system/peak_rss_mib', 'system/cpu_cores',
+    'system/cpu_util', 'system/threads', 'system/gen_share', 'system/train_share']);
+  const tiles = await page.$$eval('#system-tiles .tile', (ts) => ts.map((t) => ({
+    key: t.dataset.key, value: t.dataset.value, step: t.dataset.step,
+    name: t.querySelector('.tile-name').textContent, text: t.querySelector('.tile-value').textContent,
+  })));
+  assert.deepEqual(tiles.map((t) => t.key), sysKeys);
+  const shown = {};
+  for (const t of tiles) {
+    const v = lastRow[t.key];
+    assert.equal(Number(t.value), v, `${t.key}: tile ${t.value}, metrics.jsonl ${v}`);
+    assert.equal(t.step, '2');
+    assert.equal(t.name, t.key.slice(7));
+    const want = t.key.endsWith('_mib') ? v.toFixed(1) + ' MiB'
+      : /_(share|util)$/.test(t.key) ? (100 * v).toFixed(1) + '%'
+        : String(Number(v.toPrecision(4)));
+    assert.equal(t.text, want, t.key);
+    shown[t.name] = t.text;
+  }
+  assert.ok(lastRow['system/rss_mib'] > 0 && lastRow['system/peak_rss_mib'] >= lastRow['system/rss_mib']);
+  assert.ok(lastRow['system/gen_share'] + lastRow['system/train_share'] <= 1);
+  assert.equal(await page.textContent('#system-step'), 'at step 2');
+  await page.click('#system-tiles .tile[data-key="system/rss_mib"]');
+  const rssChart = '.chart[data-metric="system/rss_mib"]';
+  await page.waitForSelector(`${rssChart}[data-points="3"][data-last-step="2"] canvas`);
+  const drawn = await page.evaluate(() =>
+    window.rlcDashboard.charts.get('system/rss_mib').plot.data[1]);
+  assert.deepEqual(drawn, realRows.map((r) => JSON.parse(r)['system/rss_mib']));
+  await shot('08-system.png');
+  // a new row updates the panel live (a row of the next step, values of our own)
+  fs.appendFileSync(path.join(runs, 'real', 'metrics.jsonl'), JSON.stringify(
+    { ...lastRow, step: 3, 'system/rss_mib': 1536.25, 'system/train_share': 0.125 }) + '\n');
+  await page.waitForSelector('#system-tiles .tile[data-key="system/rss_mib"][data-step="3"]',
+    { timeout: 30000 });
+  const tileText = (k) => page.textContent(`#system-tiles .tile[data-key="${k}"] .tile-value`);
+  assert.equal(await tileText('system/rss_mib'), '1.50 GiB');
+  assert.equal(await tileText('system/train_share'), '12.5%');
+  assert.equal(await page.textContent('#system-step'), 'at step 3');
+  done(`system panel of a real run: ${Object.entries(shown).map(([k, v]) => k + ' ' + v).join(', ')}`);
 
   step = 'problems';
   assert.deepEqual(problems, []);
