@@ -4,7 +4,8 @@
  * plain write/read, measured in the same run. The verifier answers every
  * line it reads at once ({"id":N,"reward":1}, found without a JSON parser),
  * so what is left is rlc's side (request JSON, answer parsing, id matching)
- * and the pipes. Best of the timed rounds after one warm-up.
+ * and the pipes. Both children are started once; best of the timed rounds
+ * after one warm-up round each.
  * Usage: build/bench_external [--batch N (default 4096)] [--rounds R (default 10)] */
 #include "rewards/external.h"
 #include "base/strbuf.h"
@@ -41,53 +42,58 @@ static double now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Writes text[len] into `cat` and reads it all back, both at once (poll);
- * returns the seconds taken, or -1. The clock starts once cat has echoed a
- * first line (it runs), as the verifier runs before rlc_ext_score's clock. */
-static double echo_seconds(const char *text, size_t len) {
+/* A `cat` child that echoes what it is given, started once like the verifier. */
+typedef struct echo_proc {
+    pid_t pid;
+    int in, out; /* its stdin (we write), its stdout (we read) */
+    char *back;
+} echo_proc;
+
+static int echo_start(echo_proc *e) {
     int in[2], out[2];
     if (pipe(in) || pipe(out)) return -1;
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
+    e->pid = fork();
+    if (e->pid < 0) return -1;
+    if (e->pid == 0) {
         dup2(in[0], 0), dup2(out[1], 1);
         close(in[0]), close(in[1]), close(out[0]), close(out[1]);
         execlp("cat", "cat", (char *)NULL);
         _exit(127);
     }
     close(in[0]), close(out[1]);
-    fcntl(in[1], F_SETFL, O_NONBLOCK);
-    fcntl(out[0], F_SETFL, O_NONBLOCK);
-    char *back = malloc(1 << 20);
+    e->in = in[1], e->out = out[0];
+    fcntl(e->in, F_SETFL, O_NONBLOCK);
+    fcntl(e->out, F_SETFL, O_NONBLOCK);
+    e->back = malloc(1 << 20);
+    return e->back ? 0 : -1;
+}
+
+static void echo_stop(echo_proc *e) {
+    close(e->in), close(e->out);
+    kill(e->pid, SIGKILL);
+    waitpid(e->pid, NULL, 0);
+    free(e->back);
+}
+
+/* Writes text[len] into the echo and reads it all back, both at once (poll);
+ * returns the seconds taken, or -1. */
+static double echo_seconds(echo_proc *e, const char *text, size_t len) {
     size_t woff = 0, got = 0;
-    if (write(in[1], "x\n", 2) != 2) return -1;
-    struct pollfd first = {out[0], POLLIN, 0};
-    while (got < 2 && poll(&first, 1, 10000) > 0) {
-        ssize_t k = read(out[0], back, 2 - got);
-        if (k > 0) got += (size_t)k;
-    }
-    if (got != 2) return -1;
-    got = 0;
     double t0 = now_s();
     while (got < len) {
-        struct pollfd fds[2] = {{out[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
-        if (poll(fds, woff < len ? 2 : 1, 10000) <= 0) break;
+        struct pollfd fds[2] = {{e->out, POLLIN, 0}, {e->in, POLLOUT, 0}};
+        if (poll(fds, woff < len ? 2 : 1, 10000) <= 0) return -1;
         if (woff < len && (fds[1].revents & POLLOUT)) {
-            ssize_t k = write(in[1], text + woff, len - woff);
+            ssize_t k = write(e->in, text + woff, len - woff);
             if (k > 0) woff += (size_t)k;
         }
         if (fds[0].revents & (POLLIN | POLLHUP)) {
-            ssize_t k = read(out[0], back, 1 << 20);
-            if (k <= 0 && errno != EAGAIN) break;
+            ssize_t k = read(e->out, e->back, 1 << 20);
+            if (k <= 0 && errno != EAGAIN) return -1;
             if (k > 0) got += (size_t)k;
         }
     }
-    double t = now_s() - t0;
-    close(in[1]), close(out[0]);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    free(back);
-    return got == len ? t : -1;
+    return now_s() - t0;
 }
 
 int main(int argc, char **argv) {
@@ -154,14 +160,17 @@ int main(int argc, char **argv) {
         rlc_sb_printf(&lines, ",\"reference\":\"46\",\"metadata\":%s}\n", meta[i / 4]);
     }
     double echo = 1e30;
-    for (int r = 0; r <= rounds; r++) {
-        double t = echo_seconds(lines.p, lines.len);
+    echo_proc ec;
+    if (echo_start(&ec)) return 1;
+    for (int r = 0; r <= rounds; r++) { /* round 0 warms it up, as for the verifier */
+        double t = echo_seconds(&ec, lines.p, lines.len);
         if (t < 0) {
             fprintf(stderr, "bench_external: the cat echo failed\n");
             return 1;
         }
         if (r > 0 && t < echo) echo = t;
     }
+    echo_stop(&ec);
     double rps = batch / best, eps = batch / echo;
     printf("external verifier, batches of %d requests (%zu bytes each), best of %d rounds:\n",
            batch, lines.len / (size_t)batch, rounds);
