@@ -330,7 +330,6 @@ typedef struct exchange {
     int *by_id;           /* [id - first_id] the request sent under that id */
     size_t by_id_cap;
     int n_out, n_done;
-    int answers; /* usable answers since the process started */
 } exchange;
 
 static int find_request(const exchange *e, long long id) {
@@ -381,7 +380,6 @@ static void handle_line(void *ctx, const char *line, size_t len) {
             set_problem(x, "non-finite reward for id %lld", a.id);
         }
         finish(e, i, v == RLC_EXT_ACCEPT);
-        e->answers++;
         x->fails_in_row = 0;
     }
     rlc_ext_answer_free(&a);
@@ -521,7 +519,7 @@ static int run_round(exchange *e, int serial, rlc_strbuf *w) {
 rlc_status rlc_ext_exchange(rlc_ext *x, const char *const *body, int n, rlc_ext_handler handler,
                             void *ctx, unsigned char *ok) {
     if (n <= 0) return RLC_OK;
-    exchange e = {x, body, n, handler, ctx, ok, NULL, NULL, x->next_id, NULL, 0, 0, 0, 0};
+    exchange e = {x, body, n, handler, ctx, ok, NULL, NULL, x->next_id, NULL, 0, 0, 0};
     e.state = rlc_calloc((size_t)n, 1);
     e.id = rlc_calloc((size_t)n, sizeof *e.id);
     rlc_strbuf *w = &x->out;
@@ -538,7 +536,6 @@ rlc_status rlc_ext_exchange(rlc_ext *x, const char *const *body, int n, rlc_ext_
             if (st) break;
             x->counts.restarts++;
         }
-        e.answers = 0;
         if (run_round(&e, serial, w)) {
             after_failure(&e, serial);
             serial = 1;
