@@ -188,8 +188,9 @@ static const rc_key keys[] = {
        "when it lists several) held out for evaluation (0 = none)"),
     KS(data, external, "", RC_ALL,
        "data.source=external: command (run once through /bin/sh -c) that answers "
-       "{\"op\": \"sample\", \"split\", \"n\", \"seed\"} lines with prompts; item i must depend "
-       "on (seed, i) only, so a resumed run sees the same prompts"),
+       "{\"op\": \"sample\", \"split\", \"n\", \"seed\", \"block\"} lines with prompts; item i "
+       "must "
+       "depend on (seed, i) only, so a resumed run sees the same prompts"),
     KF(data, external_timeout, "30", 0, 86400, RC_LO_OPEN | RC_ALL,
        "data.source=external: seconds to wait for an answer before the process is killed and "
        "asked again (3 tries, then the run stops with an error)"),
