@@ -129,7 +129,7 @@ asan:
 # crashes (inputs in build-fuzz/crashes/<target>); `make fuzz-smoke` runs each
 # once over its seeds and regression inputs.
 FUZZ_TARGETS := safetensors model_config tokenizer_load tokenizer_encode chat jsonl runconfig \
-                overrides monitor_metrics serve_files serve_paths games parquet
+                overrides monitor_metrics serve_files serve_paths games parquet external
 FUZZ_SECONDS ?= 60
 FUZZ_BINS := $(FUZZ_TARGETS:%=build-fuzz/fuzz/%)
 FUZZ_OBJ := $(FUZZ_SRC:%.c=$(BUILD)/%.o)

@@ -64,7 +64,7 @@ Test(fuzz_regress, table_is_complete) {
     int n = 0;
     for (const rlc_fuzz_target *t = rlc_fuzz_targets; t->name; t++)
         n++;
-    cr_assert_eq(n, 13);
+    cr_assert_eq(n, 14);
 }
 
 #define REPLAY(name)                                                                               \
@@ -85,6 +85,7 @@ REPLAY(serve_files)
 REPLAY(serve_paths)
 REPLAY(games)
 REPLAY(parquet)
+REPLAY(external)
 
 /* ---- what the inputs above broke, asserted by value ---- */
 

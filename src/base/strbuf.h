@@ -19,4 +19,11 @@ void rlc_sb_printf(rlc_strbuf *b, const char *fmt, ...) __attribute__((format(pr
 void rlc_sb_reset(rlc_strbuf *b);
 void rlc_sb_free(rlc_strbuf *b);
 
+/* Appends s as a JSON string literal: invalid UTF-8 bytes become U+FFFD and
+ * at most max_chars code points are kept (0: all). */
+void rlc_sb_json_string(rlc_strbuf *b, const char *s, size_t max_chars);
+/* Appends s as valid UTF-8 (invalid bytes become U+FFFD), at most max_chars
+ * code points (0: all). */
+void rlc_sb_utf8(rlc_strbuf *b, const char *s, size_t max_chars);
+
 #endif

@@ -181,6 +181,22 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
     M(RLC_M_EPOCH, "epoch", "train/epoch", A, RLC_MF_SPARSE, NULL, 0, NULL, NOFRAC,
       "passes over the training records so far: training items used after this step / training "
       "records (jsonl data only; the arithmetic source is endless and has none)"),
+#define XF(id, key, legend)                                                                        \
+    M(id, "external/" key, "train/external/" key, G, RLC_MF_SPARSE | RLC_MF_INT, NULL, 0, NULL,    \
+      NOFRAC, "external verifiers: " legend)
+    XF(RLC_M_EXT_REQUESTS, "requests", "request lines sent this step (a resent one counts again)"),
+    XF(RLC_M_EXT_FAILED, "failed",
+       "completions no verifier answer could score; they got rewards.external_on_error"),
+    XF(RLC_M_EXT_SKIPPED_GROUPS, "skipped_groups",
+       "prompt groups left without gradient for a failed completion (external_on_error=skip)"),
+    XF(RLC_M_EXT_TIMEOUTS, "timeouts", "processes killed after rewards.external_timeout"),
+    XF(RLC_M_EXT_CRASHES, "crashes", "processes that exited or closed their output mid-batch"),
+    XF(RLC_M_EXT_RESTARTS, "restarts", "processes started again (with back-off)"),
+    XF(RLC_M_EXT_MALFORMED, "malformed",
+       "lines that were no JSON object with an integer id, or answers without a numeric reward"),
+    XF(RLC_M_EXT_UNKNOWN_ID, "unknown_ids", "answers to an id not waiting (unknown or answered)"),
+    XF(RLC_M_EXT_NONFINITE, "nonfinite", "answers with a NaN, infinite or null reward"),
+#undef XF
 };
 
 /* Plot text by id: {label, axis label with unit}; ids left out have none. */
@@ -310,63 +326,6 @@ int rlc_metric_format_cell(char *out, size_t cap, const rlc_metric_def *d,
     return snprintf(out, cap, "%*s", d->width, cell);
 }
 
-/* ---- text buffer and JSON ---- */
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes there are
- * not one (overlong forms, surrogates and values past U+10FFFF included). */
-static int utf8_len(const unsigned char *s) {
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-    if (n == 0 || c > 0xF4) return 0;
-    for (int i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80) return 0;
-    if (n == 3 && ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))) return 0;
-    if (n == 4 && ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))) return 0;
-    return n;
-}
-
-void rlc_sb_json_string(rlc_strbuf *b, const char *s, size_t max_chars) {
-    const unsigned char *p = (const unsigned char *)s;
-    rlc_sb_put(b, "\"", 1);
-    for (size_t chars = 0; *p && (max_chars == 0 || chars < max_chars); chars++) {
-        int n = utf8_len(p);
-        if (n == 0) {
-            rlc_sb_put(b, "\\ufffd", 6);
-            p++;
-            continue;
-        }
-        if (n > 1) {
-            rlc_sb_put(b, (const char *)p, (size_t)n);
-            p += n;
-            continue;
-        }
-        unsigned char c = *p++;
-        const char *esc = c == '"'    ? "\\\""
-                          : c == '\\' ? "\\\\"
-                          : c == '\n' ? "\\n"
-                          : c == '\r' ? "\\r"
-                          : c == '\t' ? "\\t"
-                                      : NULL;
-        if (esc)
-            rlc_sb_put(b, esc, strlen(esc));
-        else if (c < 0x20 || c == 0x7f)
-            rlc_sb_printf(b, "\\u%04x", c);
-        else
-            rlc_sb_put(b, (const char *)&c, 1);
-    }
-    rlc_sb_put(b, "\"", 1);
-}
-
-void rlc_sb_utf8(rlc_strbuf *b, const char *s, size_t max_chars) {
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t chars = 0; *p && (max_chars == 0 || chars < max_chars); chars++) {
-        int n = utf8_len(p);
-        rlc_sb_put(b, n ? (const char *)p : "\xef\xbf\xbd", n ? (size_t)n : 3);
-        p += n ? n : 1;
-    }
-}
-
 static void put_number(rlc_strbuf *b, double v, unsigned flags) {
     char num[40];
     if ((flags & RLC_MF_INT) && isfinite(v))
@@ -410,6 +369,15 @@ void rlc_metric_record_jsonl(rlc_strbuf *b, const rlc_metric_record *r, unsigned
         rlc_sb_put(b, ":", 1);
         put_number(b, r->criteria_mean[k], 0);
     }
+    for (int k = 0; k < r->n_components; k++) {
+        rlc_sb_put(b, ",", 1);
+        rlc_strbuf key = {0};
+        rlc_sb_printf(&key, RLC_COMPONENTS_PREFIX "%s", r->component_names[k]);
+        rlc_sb_json_string(b, key.p ? key.p : "", 0);
+        rlc_sb_free(&key);
+        rlc_sb_put(b, ":", 1);
+        put_number(b, r->component_mean[k], 0);
+    }
     rlc_sb_put(b, "}\n", 2);
 }
 
@@ -446,6 +414,16 @@ void rlc_metric_record_from_json(rlc_metric_record *r, json_t *o) {
     json_object_foreach(o, key, v) {
         if (!strncmp(key, RLC_CRITERIA_PREFIX, strlen(RLC_CRITERIA_PREFIX))) {
             criterion_from_json(r, key, v);
+            continue;
+        }
+        size_t cp = strlen(RLC_COMPONENTS_PREFIX);
+        if (!strncmp(key, RLC_COMPONENTS_PREFIX, cp)) {
+            if (r->n_components == RLC_OBS_MAX_COMPONENTS ||
+                strlen(key + cp) >= sizeof r->component_names[0])
+                continue;
+            snprintf(r->component_names[r->n_components], sizeof r->component_names[0], "%s",
+                     key + cp);
+            r->component_mean[r->n_components++] = json_value(v);
             continue;
         }
         if (strncmp(key, "rewards/", 8)) continue;

@@ -93,6 +93,16 @@ typedef enum rlc_metric_id {
     RLC_M_BP_WARMUP,
     /* a jsonl data set only (an endless source has no epochs) */
     RLC_M_EPOCH,
+    /* external verifiers only (rewards/external.h): the step's counts */
+    RLC_M_EXT_REQUESTS,
+    RLC_M_EXT_FAILED,
+    RLC_M_EXT_SKIPPED_GROUPS,
+    RLC_M_EXT_TIMEOUTS,
+    RLC_M_EXT_CRASHES,
+    RLC_M_EXT_RESTARTS,
+    RLC_M_EXT_MALFORMED,
+    RLC_M_EXT_UNKNOWN_ID,
+    RLC_M_EXT_NONFINITE,
     RLC_M_COUNT
 } rlc_metric_id;
 
@@ -170,6 +180,12 @@ const char *rlc_reward_stat_name(rlc_reward_stat s);
 /* Writes the key of criterion of rubric into out (truncated to cap). */
 void rlc_criterion_key(char *out, size_t cap, const char *rubric, const char *criterion);
 
+/* External verifiers' components (rewards/external.h): the mean of each over
+ * the step's answers that reported it is metrics.jsonl key and TensorBoard
+ * tag "components/<reward>/<component>". */
+#define RLC_OBS_MAX_COMPONENTS 32
+#define RLC_COMPONENTS_PREFIX "components/"
+
 /* One step. Every value is a double; NaN means "not measured". */
 typedef struct rlc_metric_record {
     double v[RLC_M_COUNT];
@@ -182,6 +198,10 @@ typedef struct rlc_metric_record {
     char rubric[RLC_OBS_CRITERION_MAX];
     char criteria_names[RLC_OBS_MAX_CRITERIA][RLC_OBS_CRITERION_MAX];
     double criteria_mean[RLC_OBS_MAX_CRITERIA];
+    /* external verifiers' component means, names "<reward>/<component>" (0: none) */
+    int n_components;
+    char component_names[RLC_OBS_MAX_COMPONENTS][2 * RLC_OBS_NAME_MAX];
+    double component_mean[RLC_OBS_MAX_COMPONENTS];
 } rlc_metric_record;
 
 /* Every value NaN, no rewards or criteria, empty condition. */
@@ -196,13 +216,6 @@ int rlc_metric_column_shown(const rlc_metric_def *d, unsigned mode, unsigned fea
  * fraction as "num/den" (either NaN: "nan"). Returns what snprintf returns. */
 int rlc_metric_format_cell(char *out, size_t cap, const rlc_metric_def *d,
                            const rlc_metric_record *r);
-
-/* Appends s as a JSON string literal: invalid UTF-8 bytes become U+FFFD and
- * at most max_chars code points are kept (0: all). */
-void rlc_sb_json_string(rlc_strbuf *b, const char *s, size_t max_chars);
-/* Appends s as valid UTF-8 (invalid bytes become U+FFFD), at most max_chars
- * code points (0: all). */
-void rlc_sb_utf8(rlc_strbuf *b, const char *s, size_t max_chars);
 
 /* The metrics.jsonl line of r for a run of mode, ending in '\n', into b:
  * registry metrics of that mode in table order (NaN as null; sparse ones left

@@ -385,6 +385,11 @@ static rlc_status write_tb(rlc_sinks *s, const rlc_metric_record *r, const rlc_o
                      rlc_reward_stat_name((rlc_reward_stat)st));
             RLC_TRY(rlc_tb_scalar(s->tb, tag, step, (float)r->reward[k][st]));
         }
+    for (int k = 0; k < r->n_components; k++) {
+        if (isnan(r->component_mean[k])) continue;
+        snprintf(tag, sizeof tag, RLC_COMPONENTS_PREFIX "%s", r->component_names[k]);
+        RLC_TRY(rlc_tb_scalar(s->tb, tag, step, (float)r->component_mean[k]));
+    }
     for (int k = 0; k < r->n_criteria; k++) {
         rlc_criterion_key(tag, sizeof tag, r->rubric, r->criteria_names[k]);
         RLC_TRY(rlc_tb_scalar(s->tb, tag, step, (float)r->criteria_mean[k]));

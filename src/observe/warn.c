@@ -101,6 +101,13 @@ int rlc_warn_check(rlc_warn_state *s, const rlc_warn_params *p, const rlc_metric
         EMIT("step %ld: no negative samples for %d steps (every reward reached "
              "algorithm.reward_threshold): raise algorithm.group_size or the threshold",
              step, s->no_neg_run);
+    double xf = v[RLC_M_EXT_FAILED], xt = v[RLC_M_EXT_TIMEOUTS], xc = v[RLC_M_EXT_CRASHES];
+    double xm = v[RLC_M_EXT_MALFORMED], xu = v[RLC_M_EXT_UNKNOWN_ID], xn = v[RLC_M_EXT_NONFINITE];
+    if (streak(&s->ext_run, xf > 0 || xt > 0 || xc > 0 || xm > 0 || xu > 0 || xn > 0, 1))
+        EMIT("step %ld: external verifiers: %.0f completion(s) unscored (given "
+             "rewards.external_on_error), %.0f timeout(s), %.0f crash(es), %.0f malformed "
+             "line(s), %.0f unknown id(s), %.0f non-finite reward(s)%s",
+             step, xf, xt, xc, xm, xu, xn, s->ext_run > 1 ? " (trouble still)" : "");
 #undef EMIT
     return n;
 }

@@ -3,7 +3,8 @@
  * gradient, every prompt group with equal rewards,
  * no correct completion for N steps, completions cut at max tokens for most
  * samples, no positive (psr, w_reinforce) or no negative (nsr, w_reinforce)
- * sample for N steps. A condition that persists is repeated every RLC_WARN_REPEAT steps,
+ * sample for N steps, external verifiers that failed, crashed, hung or
+ * wrote bad lines. A condition that persists is repeated every RLC_WARN_REPEAT steps,
  * not every step. */
 #ifndef RLC_OBSERVE_WARN_H
 #define RLC_OBSERVE_WARN_H
@@ -29,6 +30,7 @@ typedef struct rlc_warn_state {
     int nan_run, zero_std_run, no_correct_run, max_token_run; /* current streak lengths */
     int skip_run;               /* steps in a row whose update was skipped (skipped_steps > 0) */
     int no_pos_run, no_neg_run; /* psr/nsr/w_reinforce streaks without positives / negatives */
+    int ext_run;                /* steps in a row with external verifier trouble */
 } rlc_warn_state;
 
 void rlc_warn_init(rlc_warn_state *s);

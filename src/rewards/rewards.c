@@ -1,6 +1,8 @@
 /* Built-in rewards: hand parsing over byte ranges (no regex), no allocation. */
 #include "rewards/rewards.h"
 
+#include "rewards/external.h"
+
 #include "base/text.h"
 #include "envs/games/games.h"
 #include "rewards/rubric.h"
@@ -366,25 +368,56 @@ rlc_status rlc_reward_set_add_rubric(rlc_reward_set *set, rlc_rubric *rubric, fl
     return RLC_OK;
 }
 
+rlc_status rlc_reward_set_add_external(rlc_reward_set *set, const char *name, rlc_ext *x,
+                                       float weight) {
+    rlc_status st = RLC_OK;
+    for (size_t k = 0; k < rlc_reward_set_size(set) && !st; k++)
+        if (!strcmp(rlc_reward_set_name(set, k), name))
+            st = rlc_errorf(RLC_ERR_INVALID, "external reward \"%s\": the name is taken", name);
+    if (st) {
+    } else if (!isfinite(weight)) {
+        st = rlc_errorf(RLC_ERR_INVALID, "external reward \"%s\": weight must be a finite number",
+                        name);
+    } else if (rlc_reward_set_size(set) == RLC_REWARD_SET_MAX || set->n_ext == RLC_REWARD_EXT_MAX) {
+        st = rlc_errorf(RLC_ERR_INVALID, "more than %d rewards or %d external verifiers",
+                        RLC_REWARD_SET_MAX, RLC_REWARD_EXT_MAX);
+    } else if (strlen(name) >= sizeof set->ext_names[0] || !name[0]) {
+        st = rlc_errorf(RLC_ERR_INVALID, "external reward \"%s\": name too long or empty", name);
+    }
+    if (st) {
+        rlc_ext_free(x);
+        return st;
+    }
+    snprintf(set->ext_names[set->n_ext], sizeof set->ext_names[0], "%s", name);
+    set->ext[set->n_ext] = x;
+    set->ext_weights[set->n_ext++] = weight;
+    return RLC_OK;
+}
+
 void rlc_reward_set_free(rlc_reward_set *set) {
+    for (size_t k = 0; k < set->n_ext; k++)
+        rlc_ext_free(set->ext[k]);
     rlc_rubric_free(set->rubric);
     rlc_reward_set_init(set);
 }
 
 size_t rlc_reward_set_size(const rlc_reward_set *set) {
-    return set->n + (set->rubric != NULL);
+    return set->n + (set->rubric != NULL) + set->n_ext;
 }
 
 const char *rlc_reward_set_name(const rlc_reward_set *set, size_t k) {
-    return k < set->n ? set->defs[k]->name : RLC_REWARD_RUBRIC;
+    if (k < set->n) return set->defs[k]->name;
+    if (set->rubric && k == set->n) return RLC_REWARD_RUBRIC;
+    return set->ext_names[k - set->n - (set->rubric != NULL)];
 }
 
 int rlc_reward_set_criteria(const rlc_reward_set *set) {
     return set->rubric ? rlc_rubric_count(set->rubric) : 0;
 }
 
-void rlc_rewards_score(const rlc_reward_set *set, const char *completion, const char *reference,
-                       int num_tokens, float *per_reward, float *criteria, float *total) {
+/* The built-ins and the rubric of one completion; returns their weighted sum. */
+static float score_local(const rlc_reward_set *set, const char *completion, const char *reference,
+                         int num_tokens, float *per_reward, float *criteria) {
     float sum = 0.0f;
     for (size_t i = 0; i < set->n; i++) {
         float r = set->defs[i]->fn(completion, reference);
@@ -395,6 +428,60 @@ void rlc_rewards_score(const rlc_reward_set *set, const char *completion, const 
         float r = rlc_rubric_score(set->rubric, completion, reference, num_tokens, criteria);
         if (per_reward) per_reward[set->n] = r;
         sum += set->rubric_weight * r;
+    }
+    return sum;
+}
+
+rlc_status rlc_rewards_score_batch(const rlc_reward_set *set, int n, const char *const *prompts,
+                                   const char *const *completions, const char *const *references,
+                                   const char *const *metadata, const int *num_tokens,
+                                   float *per_reward, float *criteria, float *total,
+                                   unsigned char *failed) {
+    size_t nr = rlc_reward_set_size(set), nc = (size_t)rlc_reward_set_criteria(set);
+    size_t first_ext = set->n + (set->rubric != NULL);
+    float *tot = total ? total : rlc_calloc((size_t)n, sizeof *tot);
+    if (!tot) return RLC_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        tot[i] = score_local(set, completions[i], references[i], num_tokens ? num_tokens[i] : -1,
+                             per_reward ? per_reward + (size_t)i * nr : NULL,
+                             criteria && nc ? criteria + (size_t)i * nc : NULL);
+        if (failed) failed[i] = 0;
+    }
+    rlc_status st = RLC_OK;
+    rlc_ext_item *items = NULL;
+    float *r = NULL;
+    unsigned char *ok = NULL;
+    if (set->n_ext) {
+        items = rlc_calloc((size_t)n, sizeof *items);
+        r = rlc_calloc((size_t)n, sizeof *r);
+        ok = rlc_calloc((size_t)n, 1);
+        if (!items || !r || !ok) st = RLC_ERR_NOMEM;
+        for (int i = 0; st == RLC_OK && i < n; i++)
+            items[i] = (rlc_ext_item){prompts ? prompts[i] : NULL, completions[i], references[i],
+                                      metadata ? metadata[i] : NULL};
+    }
+    for (size_t k = 0; st == RLC_OK && k < set->n_ext; k++) {
+        st = rlc_ext_score(set->ext[k], items, n, r, ok);
+        for (int i = 0; st == RLC_OK && i < n; i++) {
+            float v = ok[i] ? r[i] : set->ext_on_error;
+            if (!ok[i] && failed) failed[i] = 1;
+            if (per_reward) per_reward[(size_t)i * nr + first_ext + k] = v;
+            tot[i] += set->ext_weights[k] * v;
+        }
+    }
+    free(items), free(r), free(ok);
+    if (tot != total) free(tot);
+    return st;
+}
+
+void rlc_rewards_score(const rlc_reward_set *set, const char *completion, const char *reference,
+                       int num_tokens, float *per_reward, float *criteria, float *total) {
+    float sum = score_local(set, completion, reference, num_tokens, per_reward, criteria);
+    if (set->n_ext) { /* one completion: an error leaves the external rewards failed */
+        float t = 0;
+        if (rlc_rewards_score_batch(set, 1, NULL, &completion, &reference, NULL, &num_tokens,
+                                    per_reward, criteria, &t, NULL) == RLC_OK)
+            sum = t;
     }
     if (total) *total = sum;
 }

@@ -88,13 +88,22 @@ int rlc_reward_parse_number(const char *s, size_t len, double *value, char *cano
  * total = sum of weight * score. */
 #define RLC_REWARD_SET_MAX 16
 #define RLC_REWARD_RUBRIC "rubric"
+#define RLC_REWARD_EXT_MAX 8
 typedef struct rlc_rubric rlc_rubric;
+typedef struct rlc_ext rlc_ext;
 typedef struct rlc_reward_set {
     size_t n; /* built-ins */
     const rlc_reward_def *defs[RLC_REWARD_SET_MAX];
     float weights[RLC_REWARD_SET_MAX];
     rlc_rubric *rubric; /* owned (rlc_reward_set_free); NULL: none */
     float rubric_weight;
+    /* external verifiers (rewards/external.h), scored after the rubric */
+    size_t n_ext;
+    rlc_ext *ext[RLC_REWARD_EXT_MAX]; /* owned */
+    char ext_names[RLC_REWARD_EXT_MAX][32];
+    float ext_weights[RLC_REWARD_EXT_MAX];
+    int ext_skip;       /* a failed completion's group carries no gradient */
+    float ext_on_error; /* else its external reward is this */
 } rlc_reward_set;
 
 /* Empties set. */
@@ -108,11 +117,18 @@ rlc_status rlc_reward_set_parse(rlc_reward_set *set, const char *spec);
 /* Adds rubric with a finite weight; the set owns it from then on, also when
  * this fails (a rubric already set, non-finite weight, set full). */
 rlc_status rlc_reward_set_add_rubric(rlc_reward_set *set, rlc_rubric *rubric, float weight);
-/* Frees the rubric and empties set. */
+/* Adds an external verifier x named name with a finite weight; the set owns
+ * x from then on, also when this fails (a name taken, set full, non-finite
+ * weight). */
+rlc_status rlc_reward_set_add_external(rlc_reward_set *set, const char *name, rlc_ext *x,
+                                       float weight);
+/* Frees the rubric, ends the external verifiers and empties set. */
 void rlc_reward_set_free(rlc_reward_set *set);
-/* Rewards scored per completion: the built-ins, then the rubric if any. */
+/* Rewards scored per completion: the built-ins, the rubric if any, then the
+ * external verifiers. */
 size_t rlc_reward_set_size(const rlc_reward_set *set);
-/* Name of reward k of rlc_reward_set_size: a built-in's, or "rubric". */
+/* Name of reward k of rlc_reward_set_size: a built-in's, "rubric", or an
+ * external verifier's. */
 const char *rlc_reward_set_name(const rlc_reward_set *set, size_t k);
 /* Criteria of the rubric (rlc_rubric_count), 0 without one. */
 int rlc_reward_set_criteria(const rlc_reward_set *set);
@@ -121,6 +137,19 @@ int rlc_reward_set_criteria(const rlc_reward_set *set);
  * [rlc_reward_set_criteria]) and *total, each may be NULL. */
 void rlc_rewards_score(const rlc_reward_set *set, const char *completion, const char *reference,
                        int num_tokens, float *per_reward, float *criteria, float *total);
+/* rlc_rewards_score for n completions at once, the external verifiers each
+ * asked with one batch: prompts[i] (NULL: ""), completions[i], references[i],
+ * metadata[i] (JSON text; the array or an entry NULL: null) and num_tokens[i]
+ * (NULL: unknown). per_reward [n, rlc_reward_set_size], criteria [n,
+ * rlc_reward_set_criteria] and total [n] as rlc_rewards_score, each may be
+ * NULL; failed[i] (may be NULL) = 1 when an external verifier could not score
+ * completion i (its reward is then ext_on_error). Errors: NOMEM, or a
+ * verifier process that cannot be started (pipe/fork). */
+rlc_status rlc_rewards_score_batch(const rlc_reward_set *set, int n, const char *const *prompts,
+                                   const char *const *completions, const char *const *references,
+                                   const char *const *metadata, const int *num_tokens,
+                                   float *per_reward, float *criteria, float *total,
+                                   unsigned char *failed);
 /* rlc_rewards_score without a token count or criteria. */
 void rlc_rewards_compute(const rlc_reward_set *set, const char *completion, const char *reference,
                          float *per_reward, float *total);

@@ -29,15 +29,18 @@ struct rlc_grpo {
     /* per step */
     int **pids, *plen;
     uint64_t *keys;
-    char **prompts;             /* [B] rendered prompt text (chat template, system prompt) */
-    char **refs;                /* [B] reward references */
-    char **texts;               /* [S] completion text */
-    float *reward, *per_reward; /* [S], [S, n_rewards] */
-    float *criteria;            /* [S, n_criteria] the rubric's criteria (rewards.h) */
-    float *adv;                 /* [S] */
-    float *adv_tok;             /* [S, max_new] every completion token's advantage */
-    unsigned char *plan;        /* [S, max_new] planning tokens (transforms only) */
-    size_t *tok_end;            /* [max_new] byte ends of a completion's tokens */
+    char **prompts;              /* [B] rendered prompt text (chat template, system prompt) */
+    char **refs;                 /* [B] reward references */
+    char **meta;                 /* [B] the items' metadata (JSON text or NULL) */
+    const char **sp, **sr, **sm; /* [S] each sample's prompt, reference, metadata (borrowed) */
+    unsigned char *failed;       /* [S] an external verifier could not score it */
+    char **texts;                /* [S] completion text */
+    float *reward, *per_reward;  /* [S], [S, n_rewards] */
+    float *criteria;             /* [S, n_criteria] the rubric's criteria (rewards.h) */
+    float *adv;                  /* [S] */
+    float *adv_tok;              /* [S, max_new] every completion token's advantage */
+    unsigned char *plan;         /* [S, max_new] planning tokens (transforms only) */
+    size_t *tok_end;             /* [max_new] byte ends of a completion's tokens */
     rlc_sepa_state sepa;
     rlc_bp_state bp;
     uint64_t cursor; /* the next prompt of the train split */
@@ -88,6 +91,7 @@ void rlc_grpo_free(rlc_grpo *g) {
         if (g->pids) free(g->pids[i]);
         if (g->prompts) free(g->prompts[i]);
         if (g->refs) free(g->refs[i]);
+        if (g->meta) free(g->meta[i]);
     }
     if (g->texts)
         for (int s = 0; s < g->S_cap; s++)
@@ -95,7 +99,7 @@ void rlc_grpo_free(rlc_grpo *g) {
     if (g->have_go) rlc_gen_out_free(&g->go);
     free(g->pids), free(g->plen), free(g->keys), free(g->prompts), free(g->refs);
     free(g->texts), free(g->reward), free(g->per_reward), free(g->adv), free(g->skipped);
-    free(g->criteria);
+    free(g->criteria), free(g->meta), free(g->sp), free(g->sr), free(g->sm), free(g->failed);
     free(g->adv_tok), free(g->plan), free(g->tok_end);
     free(g->slot), free(g->r_pids), free(g->r_plen), free(g->r_keys);
     free(g->order), free(g->ref_lp), free(g->views);
@@ -156,6 +160,11 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     g->prompts = rlc_calloc((size_t)B, sizeof *g->prompts);
     g->refs = rlc_calloc((size_t)B, sizeof *g->refs);
     g->texts = rlc_calloc(S, sizeof *g->texts);
+    g->meta = rlc_calloc((size_t)B, sizeof *g->meta);
+    g->sp = rlc_calloc(S, sizeof *g->sp);
+    g->sr = rlc_calloc(S, sizeof *g->sr);
+    g->sm = rlc_calloc(S, sizeof *g->sm);
+    g->failed = rlc_calloc(S, 1);
     g->reward = rlc_calloc(S, sizeof(float));
     g->per_reward = rlc_calloc(Snr, sizeof(float));
     g->criteria = rlc_calloc(Snc, sizeof(float));
@@ -186,7 +195,8 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
         !g->per_reward || !g->adv || !g->adv_tok || !g->plan || !g->tok_end || !g->slot ||
         !g->r_pids || !g->r_plen || !g->r_keys || !g->skipped || !g->order || !g->ref_lp ||
         !g->views || !g->ids || !g->tg || !g->lp || !g->dlp || !g->g_lp || !g->g_old || !g->g_ref ||
-        !g->g_mask || !g->g_dlp || !g->g_adv || !g->criteria)
+        !g->g_mask || !g->g_dlp || !g->g_adv || !g->criteria || !g->meta || !g->sp || !g->sr ||
+        !g->sm || !g->failed)
         st = RLC_ERR_NOMEM;
     if (st == RLC_OK) st = rlc_generator_new(pol->m, (int)S, (int)T, &g->gen);
     rlc_acts_opts ao = {.chunk = p->logit_chunk, .checkpoint = p->checkpoint};
@@ -411,12 +421,13 @@ static rlc_status token_advantages(rlc_grpo *g, int step, double correct_rate, r
 static rlc_status load_prompt(rlc_grpo *g, int i, uint64_t idx) {
     free(g->pids[i]);
     g->pids[i] = NULL;
-    free(g->prompts[i]), free(g->refs[i]);
-    g->prompts[i] = g->refs[i] = NULL;
+    free(g->prompts[i]), free(g->refs[i]), free(g->meta[i]);
+    g->prompts[i] = g->refs[i] = g->meta[i] = NULL;
     rlc_source_ex ex;
     RLC_TRY(rlc_source_get(g->src, 0, idx, &ex));
     rlc_status ps = rlc_policy_render(g->pol, ex.msgs, ex.n_msgs, &g->prompts[i]);
     g->refs[i] = ex.reference, ex.reference = NULL;
+    g->meta[i] = ex.metadata, ex.metadata = NULL;
     rlc_source_ex_free(&ex);
     RLC_TRY(ps);
     RLC_TRY(rlc_policy_prompt_ids(g->pol, g->prompts[i], &g->pids[i], &g->plen[i]));
@@ -425,7 +436,7 @@ static rlc_status load_prompt(rlc_grpo *g, int i, uint64_t idx) {
 }
 
 /* Completion text and rewards (overlong penalty included) of sequences
- * [s0, s1). */
+ * [s0, s1), the external verifiers asked with one batch. */
 static rlc_status score(rlc_grpo *g, int s0, int s1) {
     const rlc_grpo_params *p = &g->p;
     int G = p->group_size, M = p->max_new_tokens, nr = (int)rlc_reward_set_size(g->rw);
@@ -435,12 +446,15 @@ static rlc_status score(rlc_grpo *g, int s0, int s1) {
         g->texts[s] = NULL;
         RLC_TRY(rlc_policy_completion_text(g->pol, g->go.ids + (size_t)s * g->go.max_new,
                                            g->go.len[s], &g->texts[s]));
-        rlc_rewards_score(g->rw, g->texts[s], g->refs[s / G], g->go.len[s],
-                          g->per_reward + (size_t)s * nr, g->criteria + (size_t)s * nc,
-                          &g->reward[s]);
+        g->sp[s] = g->prompts[s / G], g->sr[s] = g->refs[s / G], g->sm[s] = g->meta[s / G];
+    }
+    RLC_TRY(rlc_rewards_score_batch(g->rw, s1 - s0, g->sp + s0, (const char *const *)g->texts + s0,
+                                    g->sr + s0, g->sm + s0, g->go.len + s0,
+                                    g->per_reward + (size_t)s0 * nr, g->criteria + (size_t)s0 * nc,
+                                    g->reward + s0, g->failed + s0));
+    for (int s = s0; s < s1; s++)
         g->reward[s] +=
             rlc_reward_overlong(g->go.len[s], M, p->overlong_buffer, p->overlong_penalty);
-    }
     return RLC_OK;
 }
 
@@ -578,6 +592,15 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     for (int k = 0; k < n_equal; k++)
         for (int j = 0; j < G; j++)
             g->adv[(size_t)g->slot[k] * G + j] = 0.0f;
+    /* rewards.external_on_error=skip: a group with a completion no verifier scored */
+    for (int i = 0; g->rw->ext_skip && i < B; i++) {
+        int bad = 0;
+        for (int j = 0; j < G; j++)
+            bad |= g->failed[(size_t)i * G + j];
+        for (int j = 0; bad && j < G; j++)
+            g->adv[(size_t)i * G + j] = 0.0f;
+        st->ext_skipped_groups += bad;
+    }
 
     /* 4b. token advantages */
     RLC_TRY(token_advantages(g, step, (double)correct / S, st));
@@ -699,6 +722,21 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         st->reward_names[k] = rlc_reward_set_name(g->rw, (size_t)k);
         st->reward_mean[k] = m;
         st->reward_std_each[k] = S > 1 ? sqrt(v / (S - 1)) : 0;
+    }
+    st->has_ext = g->rw->n_ext > 0;
+    for (size_t k = 0; k < g->rw->n_ext; k++) {
+        rlc_ext_counts c;
+        rlc_ext_take_counts(g->rw->ext[k], &c);
+        rlc_ext_counts_add(&st->ext, &c);
+        const char *names[RLC_EXT_MAX_COMPONENTS];
+        double mean[RLC_EXT_MAX_COMPONENTS];
+        int nc = rlc_ext_take_components(g->rw->ext[k], names, mean);
+        for (int j = 0; j < nc && st->n_components < RLC_STEP_COMPONENTS; j++) {
+            int m = st->n_components++;
+            snprintf(st->component_names[m], sizeof st->component_names[m], "%s/%s",
+                     g->rw->ext_names[k], names[j]);
+            st->component_mean[m] = mean[j];
+        }
     }
     st->step_time_s = seconds() - t0;
     st->batch_size = B;

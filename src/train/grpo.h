@@ -4,6 +4,7 @@
 #ifndef RLC_TRAIN_GRPO_H
 #define RLC_TRAIN_GRPO_H
 
+#include "rewards/external.h"
 #include "rl/advantage.h"
 #include "rl/loss.h"
 #include "rl/transform.h"
@@ -84,6 +85,16 @@ typedef struct rlc_step_stats {
     /* dynamic sampling (-1 otherwise): generation rounds of the step (1 =
      * none extra), groups dropped and replaced */
     int sampling_rounds, dropped_groups;
+    /* external verifiers (has_ext 0: none): their counts over the step, and
+     * groups left without gradient by rewards.external_on_error=skip */
+    int has_ext;
+    rlc_ext_counts ext;
+    int ext_skipped_groups;
+    /* their components' means over the step's answers, "<reward>/<component>" */
+#define RLC_STEP_COMPONENTS (2 * RLC_EXT_MAX_COMPONENTS)
+    int n_components;
+    char component_names[RLC_STEP_COMPONENTS][RLC_EXT_NAME_MAX + RLC_EXT_COMPONENT_MAX];
+    double component_mean[RLC_STEP_COMPONENTS];
     int batch_size;     /* prompts this step (B, or back pressure's choice) */
     int bp_on;          /* back pressure ran: bp holds its decision after this step */
     rlc_bp_decision bp; /* its regime, action, fit and the next step's batch */

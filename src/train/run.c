@@ -4,6 +4,7 @@
 #include "base/procstat.h"
 #include "observe/log.h"
 #include "observe/sinks.h"
+#include "rewards/external.h"
 #include "rewards/rubric.h"
 #include "train/checkpoint.h"
 #include "train/final.h"
@@ -196,6 +197,43 @@ static long data_cursor(const rlc_run_config *c, const rlc_grpo *g, int steps_do
     return g ? (long)rlc_grpo_cursor(g) : (long)steps_done * c->training.batch_size;
 }
 
+/* rewards.external (the reward "external") and rewards.external_named's
+ * verifiers, each process started now. */
+static rlc_status add_external_rewards(const rlc_run_config *c, rlc_reward_set *rw) {
+    const char *one = RLC_RC(c, rewards.external);
+    rlc_rc_list named = RLC_RC(c, rewards.external_named);
+    float w = (float)RLC_RC(c, rewards.external_weight);
+    rlc_ext_params p = rlc_ext_default_params();
+    p.timeout_s = RLC_RC(c, rewards.external_timeout);
+    rlc_status st = rlc_ext_parse_on_error(RLC_RC(c, rewards.external_on_error), &rw->ext_skip,
+                                           &rw->ext_on_error);
+    if (st)
+        return rlc_errorf(st, "rewards.external_on_error='%s': expected a finite number or skip",
+                          c->rewards.external_on_error);
+    for (int i = -1; i < named.n; i++) {
+        char name[RLC_EXT_NAME_MAX] = "external", key[64] = "rewards.external";
+        const char *cmd = one;
+        if (i >= 0 && rlc_ext_split_named(named.items[i], name, sizeof name, &cmd))
+            return rlc_errorf(RLC_ERR_INVALID,
+                              "rewards.external_named item '%s': expected NAME=COMMAND",
+                              named.items[i]);
+        if (i >= 0) snprintf(key, sizeof key, "rewards.external_named %s", name);
+        if (!cmd[0]) continue;
+        p.name = key;
+        p.command = cmd;
+        rlc_ext *x;
+        st = rlc_ext_open(&p, &x);
+        if (st == RLC_OK) st = rlc_reward_set_add_external(rw, name, x, w);
+        if (st) {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", rlc_last_error());
+            rlc_reward_set_free(rw);
+            return rlc_errorf(st, "%s: %s", key, why);
+        }
+    }
+    return RLC_OK;
+}
+
 /* Back pressure's parameters from backpressure.* (grpo.c sets the group). */
 static rlc_bp_params bp_params(const rlc_run_config *c, const rlc_policy *pol) {
     rlc_bp_params b = rlc_bp_default_params();
@@ -229,6 +267,7 @@ rlc_status rlc_rewards_from_config(const rlc_run_config *c, rlc_reward_set *rw) 
             return rlc_errorf(st, "rewards.rubric_file: %s", why);
         }
     }
+    RLC_TRY(add_external_rewards(c, rw));
     if (rlc_reward_set_size(rw) == 0) return rlc_reward_set_add(rw, "number_check", 1.0f);
     return RLC_OK;
 }
@@ -331,6 +370,20 @@ static void fill_record(rlc_metric_record *r, const char *condition, const rlc_s
     if (ss->sepa_gate_open >= 0) v[RLC_M_SEPA_GATE_OPEN] = ss->sepa_gate_open;
     if (ss->sampling_rounds >= 0) v[RLC_M_SAMPLING_ROUNDS] = ss->sampling_rounds;
     if (ss->dropped_groups >= 0) v[RLC_M_DROPPED_GROUPS] = ss->dropped_groups;
+    if (ss->has_ext) {
+        const rlc_ext_counts *x = &ss->ext;
+        v[RLC_M_EXT_REQUESTS] = (double)x->requests, v[RLC_M_EXT_FAILED] = (double)x->failed;
+        v[RLC_M_EXT_SKIPPED_GROUPS] = ss->ext_skipped_groups;
+        v[RLC_M_EXT_TIMEOUTS] = (double)x->timeouts, v[RLC_M_EXT_CRASHES] = (double)x->crashes;
+        v[RLC_M_EXT_RESTARTS] = (double)x->restarts, v[RLC_M_EXT_MALFORMED] = (double)x->malformed;
+        v[RLC_M_EXT_UNKNOWN_ID] = (double)x->unknown_id;
+        v[RLC_M_EXT_NONFINITE] = (double)x->nonfinite;
+    }
+    for (int k = 0; k < ss->n_components && k < RLC_OBS_MAX_COMPONENTS; k++) {
+        snprintf(r->component_names[k], sizeof r->component_names[k], "%s", ss->component_names[k]);
+        r->component_mean[k] = ss->component_mean[k];
+        r->n_components = k + 1;
+    }
     if (ss->bp_on) {
         const rlc_bp_decision *d = &ss->bp;
         v[RLC_M_BP_ACTION] = d->action, v[RLC_M_BP_REGIME] = d->regime;

@@ -11,6 +11,7 @@
 #include "base/numfmt.h"
 #include "envs/games/games.h"
 #include "observe/log.h"
+#include "rewards/external.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -66,7 +67,7 @@ static const char *const chat_formats[] = {"auto", "none", "chatml", "qwen3", "l
 static const char *const lora_targets[] = {"q_proj",    "k_proj",     "v_proj",
                                            "o_proj",    "gate_proj",  "up_proj",
                                            "down_proj", "all-linear", NULL};
-static const char *const data_sources[] = {"arithmetic", "jsonl", "games", NULL};
+static const char *const data_sources[] = {"arithmetic", "jsonl", "games", "external", NULL};
 static const char *const reward_names[] = {"format_exact", "format_approx", "answer_check",
                                            "number_check", "game",          NULL};
 static const char *const game_reward_modes[] = {"legal", "outcome", NULL};
@@ -159,7 +160,8 @@ static const rc_key keys[] = {
 
     KE(data, source, "arithmetic", data_sources, RC_ALL,
        "arithmetic = built-in generated problems, jsonl = one JSON object per line (or a row of "
-       "a .parquet file), games = board-game positions (games.*)"),
+       "a .parquet file), games = board-game positions (games.*), external = prompts from the "
+       "process data.external (README: External verifiers and data sources)"),
     KFILES(data, path, RC_ALL,
            "jsonl: training file (.jsonl, or .parquet), or a list of files read in order as one "
            "data set"),
@@ -190,6 +192,14 @@ static const rc_key keys[] = {
     KF(data, val_fraction, "0", 0, 1, RC_HI_OPEN | RC_ALL,
        "jsonl without data.eval_path: share of data.path (its last examples; of the last files "
        "when it lists several) held out for evaluation (0 = none)"),
+    KS(data, external, "", RC_ALL,
+       "data.source=external: command (run once through /bin/sh -c) that answers "
+       "{\"op\": \"sample\", \"split\", \"n\", \"seed\", \"block\"} lines with prompts; item i "
+       "must "
+       "depend on (seed, i) only, so a resumed run sees the same prompts"),
+    KF(data, external_timeout, "30", 0, 86400, RC_LO_OPEN | RC_ALL,
+       "data.source=external: seconds to wait for an answer before the process is killed and "
+       "asked again (3 tries, then the run stops with an error)"),
     KE(data, target_format, "as_written", target_formats, RC_SFT,
        "sft on question/answer records: as_written = the answer field verbatim, reasoning_tags "
        "= <reasoning>worked solution</reasoning><answer>text after ####</answer>"),
@@ -233,6 +243,21 @@ static const rc_key keys[] = {
        "reward \"rubric\"; \"\" = none"),
     KF(rewards, rubric_weight, "1", -1000, 1000, RC_GRPO,
        "weight of the rubric's score in the total reward (with rewards.rubric_file)"),
+
+    KS(rewards, external, "", RC_GRPO,
+       "command of an external verifier (README: External verifiers and data sources), started "
+       "once per run through /bin/sh -c; its score is the reward \"external\" (\"\" = none)"),
+    K(rewards, external_named, RC_LIST, "", 0, 0, RC_GRPO, NULL,
+      "more external verifiers, a list of NAME=COMMAND items (YAML list items are taken "
+      "verbatim), each logged as the reward NAME"),
+    KF(rewards, external_weight, "1", -1000, 1000, RC_GRPO,
+       "weight of each external verifier's reward in the total reward"),
+    KF(rewards, external_timeout, "30", 0, 86400, RC_LO_OPEN | RC_GRPO,
+       "seconds an external verifier may go without answering while requests are out; then it "
+       "is killed and restarted, and the requests left are asked again one at a time"),
+    KS(rewards, external_on_error, "0", RC_GRPO,
+       "reward of a completion its external verifier could not score (crash, timeout, bad or "
+       "non-finite answer): a number, or skip = its whole group carries no gradient"),
 
     KE(algorithm, advantage, "grpo", advantages, RC_GRPO,
        "grpo = (r-mean)/std per group, dr_grpo = r-mean, maxrl = (r-mean)/mean, rloo = r minus "
@@ -1344,6 +1369,35 @@ static rlc_status validate_games(const rlc_run_config *c, int grpo) {
     return RLC_OK;
 }
 
+/* rewards.external_on_error and rewards.external_named's items. */
+static rlc_status check_external_rewards(const rlc_run_config *c) {
+    int skip;
+    float v;
+    if (rlc_ext_parse_on_error(c->rewards.external_on_error, &skip, &v))
+        return invalid("rewards.external_on_error='%s': expected a finite number or skip",
+                       c->rewards.external_on_error);
+    const rlc_rc_list *l = &c->rewards.external_named;
+    for (int i = 0; i < l->n; i++) {
+        char name[RLC_EXT_NAME_MAX], other[RLC_EXT_NAME_MAX];
+        const char *cmd;
+        if (rlc_ext_split_named(l->items[i], name, sizeof name, &cmd))
+            return invalid("rewards.external_named item '%s': expected NAME=COMMAND with NAME "
+                           "of letters, digits and _ (at most %d) and a command",
+                           l->items[i], RLC_EXT_NAME_MAX - 1);
+        int taken = choice_index(reward_names, name) >= 0 || !strcmp(name, "rubric") ||
+                    (!strcmp(name, "external") && c->rewards.external[0]);
+        for (int j = 0; j < i && !taken; j++)
+            taken = rlc_ext_split_named(l->items[j], other, sizeof other, &cmd) == RLC_OK &&
+                    !strcmp(other, name);
+        if (taken)
+            return invalid("rewards.external_named item '%s': the reward name '%s' is taken (a "
+                           "built-in, rubric, rewards.external's \"external\" or an earlier "
+                           "item)",
+                           l->items[i], name);
+    }
+    return RLC_OK;
+}
+
 rlc_status rlc_run_config_validate(const rlc_run_config *c) {
     const int grpo = c->training.mode == RLC_RC_MODE_GRPO;
     const char *adv = rlc_run_config_enum_name("algorithm.advantage", c->algorithm.advantage);
@@ -1390,6 +1444,10 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
             return invalid("data.source=jsonl needs data.path (a .jsonl file, or a list of them)");
         if (!c->data.prompt_key[0]) return invalid("data.source=jsonl needs data.prompt_key");
         if (!c->data.answer_key[0]) return invalid("data.source=jsonl needs data.answer_key");
+    } else if (c->data.source == RLC_RC_DATA_EXTERNAL) {
+        if (!c->data.external[0])
+            return invalid("data.source=external needs data.external (the command that serves "
+                           "prompts)");
     } else {
         const char *ops = c->data.arithmetic_ops;
         if (!ops[0] || ops[strspn(ops, "+-*")])
@@ -1402,17 +1460,18 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
                        "data.val_fraction > 0 to hold out the tail of data.path",
                        c->training.eval_every);
     if (c->training.eval_every > 0 && c->data.source != RLC_RC_DATA_JSONL && c->data.eval_size == 0)
-        return invalid("training.eval_every=%d needs data.eval_size > 0 (data.source=%s "
-                       "generates evaluation problems without end)",
-                       c->training.eval_every,
-                       c->data.source == RLC_RC_DATA_GAMES ? "games" : "arithmetic");
+        return invalid("training.eval_every=%d needs data.eval_size > 0 (%s problems "
+                       "have no end)",
+                       c->training.eval_every, data_sources[c->data.source]);
     if (c->training.stop_at_accuracy > 0 && c->training.eval_every == 0)
         return invalid("training.stop_at_accuracy=%g needs evaluations: set training.eval_every "
                        "(steps between them) as well",
                        c->training.stop_at_accuracy);
-    if (c->training.steps == 0 && c->data.source == RLC_RC_DATA_ARITHMETIC)
+    if (c->training.steps == 0 &&
+        (c->data.source == RLC_RC_DATA_ARITHMETIC || c->data.source == RLC_RC_DATA_EXTERNAL))
         return invalid("training.steps=0 means 'as many as training.epochs need', but "
-                       "data.source=arithmetic generates problems without end; set training.steps");
+                       "data.source=%s generates problems without end; set training.steps",
+                       data_sources[c->data.source]);
 
     if (grpo) {
         int signed_adv = c->algorithm.advantage == RLC_RC_ADV_PSR ||
@@ -1431,10 +1490,15 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
         for (int i = 0; i < c->rewards.weights.n; i++)
             active += c->rewards.weights.values[i] != 0;
         if (c->rewards.rubric_file[0] && c->rewards.rubric_weight != 0) active++;
+        if ((c->rewards.external[0] || c->rewards.external_named.n) &&
+            c->rewards.external_weight != 0)
+            active++;
+        RLC_TRY(check_external_rewards(c));
         if (!active)
-            return invalid("rewards.weights has no non-zero weight and no rubric "
-                           "(rewards.rubric_file with a non-zero rewards.rubric_weight): every "
-                           "reward would be 0");
+            return invalid("rewards.weights has no non-zero weight, no rubric "
+                           "(rewards.rubric_file with a non-zero rewards.rubric_weight) and no "
+                           "external verifier (rewards.external with a non-zero "
+                           "rewards.external_weight): every reward would be 0");
         if (c->rewards.overlong_buffer > c->algorithm.max_new_tokens)
             return invalid("rewards.overlong_buffer=%d exceeds algorithm.max_new_tokens=%d: the "
                            "penalty would start before the first token",

@@ -24,7 +24,8 @@ typedef enum {
 typedef enum {
     RLC_RC_DATA_ARITHMETIC = 0,
     RLC_RC_DATA_JSONL,
-    RLC_RC_DATA_GAMES
+    RLC_RC_DATA_GAMES,
+    RLC_RC_DATA_EXTERNAL
 } rlc_rc_data_source;
 typedef enum { RLC_RC_GAME_LEGAL = 0, RLC_RC_GAME_OUTCOME } rlc_rc_game_reward;
 typedef enum {
@@ -108,6 +109,8 @@ typedef struct rlc_run_config {
         int seed;
         double val_fraction;
         int target_format; /* rlc_rc_target_format */
+        char *external;    /* data.source=external: the command */
+        double external_timeout;
     } data;
     struct {
         rlc_rc_list cases, game_list, game_configs, game_types; /* OpenSpiel load strings */
@@ -122,6 +125,10 @@ typedef struct rlc_run_config {
         double overlong_penalty;
         char *rubric_file; /* "" = none */
         double rubric_weight;
+        char *external;             /* "" = none */
+        rlc_rc_list external_named; /* NAME=COMMAND */
+        double external_weight, external_timeout;
+        char *external_on_error; /* a number or "skip" */
     } rewards;
     struct {
         int advantage;     /* rlc_rc_advantage */

@@ -131,6 +131,13 @@ rlc_status rlc_source_from_config(const rlc_run_config *c, rlc_source *s) {
         if (st) rlc_source_free(s);
         return st;
     }
+    /* read in every mode, so `rlc train --check` and the key table see them */
+    const char *ext_cmd = RLC_RC(c, data.external);
+    double ext_timeout = RLC_RC(c, data.external_timeout);
+    if (c->data.source == RLC_RC_DATA_EXTERNAL) {
+        s->kind = RLC_SOURCE_EXT;
+        return rlc_ext_source_open(ext_cmd, ext_timeout, (uint64_t)RLC_RC(c, data.seed), &s->ext);
+    }
     rlc_arith_params ap = rlc_arith_default_params();
     ap.digits = RLC_RC(c, data.arithmetic_digits);
     snprintf(ap.ops, sizeof ap.ops, "%s", RLC_RC(c, data.arithmetic_ops));
@@ -150,6 +157,7 @@ void rlc_source_free(rlc_source *s) {
     free(s->eval_idx);
     free(s->games);
     free(s->game_train_hash);
+    rlc_ext_source_free(s->ext);
     memset(s, 0, sizeof *s);
 }
 
@@ -190,6 +198,7 @@ void rlc_source_ex_free(rlc_source_ex *ex) {
     free(ex->reference);
     free(ex->target);
     free(ex->owned_prompt);
+    free(ex->metadata);
     memset(ex, 0, sizeof *ex);
 }
 
@@ -263,6 +272,17 @@ static rlc_status get_game(const rlc_source *s, int eval, uint64_t i, rlc_source
     return fill_msgs(s, NULL, 0, ex->owned_prompt, ex);
 }
 
+/* Item i of the external process; the SFT target is its reference. */
+static rlc_status get_ext(const rlc_source *s, int eval, uint64_t i, rlc_source_ex *ex) {
+    const rlc_ext_prompt *p;
+    RLC_TRY(rlc_ext_source_get(s->ext, eval, i, &p));
+    ex->reference = dup_str(p->reference);
+    ex->target = dup_str(p->reference);
+    if (p->metadata) ex->metadata = dup_str(p->metadata);
+    if (!ex->reference || !ex->target || (p->metadata && !ex->metadata)) return RLC_ERR_NOMEM;
+    return fill_msgs(s, (const rlc_message *)p->msgs, p->n_msgs, NULL, ex);
+}
+
 /* The SFT target of a record: as written, or (data.target_format) the worked
  * solution and the final answer in the reward's tags. */
 static rlc_status make_target(const rlc_source *s, const rlc_record *r, rlc_source_ex *ex) {
@@ -285,6 +305,8 @@ rlc_status rlc_source_get(const rlc_source *s, int eval, uint64_t i, rlc_source_
         st = get_arith(s, eval, i, ex);
     } else if (s->kind == RLC_SOURCE_GAMES) {
         st = get_game(s, eval, i, ex);
+    } else if (s->kind == RLC_SOURCE_EXT) {
+        st = get_ext(s, eval, i, ex);
     } else {
         size_t n = eval ? s->n_eval : s->n_train;
         if (n == 0)

@@ -1,11 +1,13 @@
 /* Prompt sources for training and evaluation: the built-in arithmetic
- * environment or a JSONL data set (any record form of data/jsonl.h), behind
+ * environment, a JSONL data set (any record form of data/jsonl.h) or an
+ * external process (data/extsource.h, endless like arithmetic), behind
  * one indexable view. Item i of a split is a pure function of (source, i):
  * the training order of epoch e is a permutation keyed by (data.seed, e), so a
  * resumed run or a different batch layout sees the same prompts. */
 #ifndef RLC_TRAIN_SOURCE_H
 #define RLC_TRAIN_SOURCE_H
 
+#include "data/extsource.h"
 #include "data/jsonl.h"
 #include "envs/arithmetic.h"
 #include "envs/games/games.h"
@@ -15,7 +17,8 @@
 typedef enum rlc_source_kind {
     RLC_SOURCE_ARITH = 0,
     RLC_SOURCE_QA,
-    RLC_SOURCE_GAMES
+    RLC_SOURCE_GAMES,
+    RLC_SOURCE_EXT
 } rlc_source_kind;
 
 typedef struct rlc_source {
@@ -32,6 +35,7 @@ typedef struct rlc_source {
     int n_games;                        /* task k / n_games; eval item j: a later task) */
     uint64_t *game_train_hash;          /* games: hashes of case c's training positions, */
                                         /* sorted, at [c * num_tasks_per_case, ...) */
+    rlc_ext_source *ext;                /* external: the process serving prompts */
 } rlc_source;
 
 /* The source data.* describes: arithmetic, or data.path's files as one data
@@ -68,6 +72,7 @@ typedef struct rlc_source_ex {
     int n_msgs;
     char *reference, *target; /* owned */
     char *owned_prompt;       /* arithmetic: the generated problem */
+    char *metadata;           /* external: the item's "metadata" as JSON text (owned; NULL: none) */
 } rlc_source_ex;
 
 /* Item i of the train (eval = 0) or eval split (i wraps around a finite split;

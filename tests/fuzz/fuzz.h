@@ -24,6 +24,7 @@ int rlc_fuzz_serve_files(const uint8_t *data, size_t size);
 int rlc_fuzz_serve_paths(const uint8_t *data, size_t size);
 int rlc_fuzz_games(const uint8_t *data, size_t size);
 int rlc_fuzz_parquet(const uint8_t *data, size_t size);
+int rlc_fuzz_external(const uint8_t *data, size_t size);
 
 typedef struct rlc_fuzz_target {
     const char *name; /* tests/fuzz/corpus/<name>, tests/fuzz/regress/<name> */

@@ -22,6 +22,7 @@ const rlc_fuzz_target rlc_fuzz_targets[] = {
     {"serve_paths", rlc_fuzz_serve_paths},
     {"games", rlc_fuzz_games},
     {"parquet", rlc_fuzz_parquet},
+    {"external", rlc_fuzz_external},
     {NULL, NULL},
 };
 
