@@ -1460,8 +1460,8 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
                        "data.val_fraction > 0 to hold out the tail of data.path",
                        c->training.eval_every);
     if (c->training.eval_every > 0 && c->data.source != RLC_RC_DATA_JSONL && c->data.eval_size == 0)
-        return invalid("training.eval_every=%d needs data.eval_size > 0 (%s problems "
-                       "have no end)",
+        return invalid("training.eval_every=%d needs data.eval_size > 0 (data.source=%s "
+                       "generates evaluation problems without end)",
                        c->training.eval_every, data_sources[c->data.source]);
     if (c->training.stop_at_accuracy > 0 && c->training.eval_every == 0)
         return invalid("training.stop_at_accuracy=%g needs evaluations: set training.eval_every "
