@@ -1124,8 +1124,298 @@ Test(games, train_legal_and_outcome) {
             cr_assert_eq(json_real_value(json_object_get(r, "loss")), 1, "%s", out);
             cr_assert_eq(json_real_value(json_object_get(r, "win")), 0, "%s", out);
         }
+        /* full games: 6 positions against each opponent, each lost at the
+         * model's first (unanswered) move */
+        json_t *f = json_object_get(js, "full_games");
+        cr_assert_not_null(f, "%s", out);
+        for (int o = 0; o < 3; o++) {
+            json_t *r = json_object_get(f, opps[o]);
+            cr_assert_not_null(r, "%s: %s", opps[o], out);
+            long games = (long)json_integer_value(json_object_get(r, "games"));
+            long w = (long)json_integer_value(json_object_get(r, "wins"));
+            long d = (long)json_integer_value(json_object_get(r, "draws"));
+            long l = (long)json_integer_value(json_object_get(r, "losses"));
+            cr_assert_eq(games, 6, "%s", out);
+            cr_assert_eq(w + d + l, games, "%s", out);
+            cr_assert_eq(l, 6, "%s", out);
+            cr_assert_eq(json_integer_value(json_object_get(r, "illegal")), 6, "%s", out);
+            cr_assert_eq(json_integer_value(json_object_get(r, "model_moves")), 6, "%s", out);
+            cr_assert_eq(json_real_value(json_object_get(r, "mean_model_moves")), 1, "%s", out);
+            cr_assert_eq(json_real_value(json_object_get(r, "legal")), 0, "%s", out);
+        }
         json_decref(js);
         free(out);
     }
+    /* --opponents: the list asked for, in its order; a bad entry is refused */
+    char args[1024];
+    snprintf(args, sizeof args, "eval --run %s/legal --n 4 --opponents 'minimax(3),random'", dir);
+    cr_assert_eq(th_rlc_run(dir, th_rlc_bin_abs(), args), 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    char *out = th_slurp(path);
+    json_t *js = json_loads(out, 0, NULL);
+    json_t *f = json_object_get(js, "full_games");
+    cr_assert_eq(json_object_size(f), 3, "two opponents and seconds: %s", out);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(f, "minimax(3)"), "games")), 4);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(f, "random"), "games")), 4);
+    json_decref(js);
+    free(out);
+    snprintf(args, sizeof args, "eval --run %s/legal --n 4 --opponents 'random,,greedy'", dir);
+    cr_assert_neq(th_rlc_run(dir, th_rlc_bin_abs(), args), 0);
+    snprintf(path, sizeof path, "%s/err.txt", dir);
+    out = th_slurp(path);
+    cr_assert(strstr(out, "--opponents \"random,,greedy\": entry 2"), "%s", out);
+    free(out);
     th_rmdir(dir);
+}
+
+/* ---- full games with the model in the loop (rlc_game_play_matches) ---- */
+
+/* Movers: the lowest legal action; always illegal (an unparsable answer, then
+ * an occupied or unknown action in turn); minimax(9) (perfect on tic-tac-toe);
+ * a legal action picked by a hash of the position. */
+static rlc_status mover_first(void *ctx, int n, rlc_game_match *const *m, int *a) {
+    (void)ctx;
+    int legal[RLC_GAME_MAX_MOVES];
+    for (int i = 0; i < n; i++) {
+        cr_assert_gt(rlc_game_legal(&m[i]->game, &m[i]->state, legal), 0);
+        cr_assert_eq(m[i]->state.player, m[i]->side, "the mover is asked only on its turns");
+        a[i] = legal[0];
+    }
+    return RLC_OK;
+}
+
+static rlc_status mover_illegal(void *ctx, int n, rlc_game_match *const *m, int *a) {
+    int *calls = ctx;
+    for (int i = 0; i < n; i++) {
+        int occupied = -1;
+        for (int c = 0; c < m[i]->game.ncells && occupied < 0; c++)
+            if (!rlc_game_is_legal(&m[i]->game, &m[i]->state, c)) occupied = c;
+        a[i] = i % 3 == 0 ? -1 : i % 3 == 1 && occupied >= 0 ? occupied : 999;
+    }
+    (*calls)++;
+    return RLC_OK;
+}
+
+static rlc_status mover_minimax(void *ctx, int n, rlc_game_match *const *m, int *a) {
+    (void)ctx;
+    rlc_game_opponent mm = {RLC_GAME_MINIMAX, 9};
+    for (int i = 0; i < n; i++) {
+        uint64_t pos = 0;
+        a[i] = rlc_game_opponent_move(&m[i]->game, &m[i]->state, &mm, 0, 0, &pos);
+    }
+    return RLC_OK;
+}
+
+static int hashed_move(const rlc_game *g, const rlc_game_state *s) {
+    char text[RLC_GAME_STATE_CAP];
+    int legal[RLC_GAME_MAX_MOVES];
+    rlc_game_serialize(g, s, text);
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = text; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    int n = rlc_game_legal(g, s, legal);
+    return legal[h % (uint64_t)n];
+}
+
+static rlc_status mover_hashed(void *ctx, int n, rlc_game_match *const *m, int *a) {
+    int *calls = ctx;
+    for (int i = 0; i < n; i++)
+        a[i] = hashed_move(&m[i]->game, &m[i]->state);
+    (*calls)++;
+    return RLC_OK;
+}
+
+/* The task reference text of seed k (max_random_steps steps at most). */
+static void task_ref(const rlc_game *g, uint64_t seed, int steps, rlc_strbuf *b) {
+    rlc_game_ref r;
+    memset(&r, 0, sizeof r);
+    r.game = *g;
+    r.seed = seed;
+    r.playouts = 1;
+    rlc_game_task(g, seed, steps, &r.state);
+    rlc_game_ref_format(&r, b);
+    cr_assert(!b->oom && b->p);
+}
+
+/* Matches against o from the tasks of seeds seed0 .. seed0 + n - 1. */
+static void task_matches(const rlc_game *g, uint64_t seed0, int steps, const rlc_game_opponent *o,
+                         rlc_game_match *m, int n) {
+    for (int k = 0; k < n; k++) {
+        rlc_strbuf b = {0};
+        task_ref(g, seed0 + (uint64_t)k, steps, &b);
+        cr_assert_eq(rlc_game_match_init(&m[k], b.p, o), RLC_OK, "%s", rlc_last_error());
+        free(b.p);
+    }
+}
+
+/* One game played move by move (the test's own loop): the model's moves from
+ * the hashed mover, the opponent's drawn as games.h says (seed, the match
+ * stream, one position counter a game); the model's result, its move count. */
+static int sequential_game(const rlc_game *g, rlc_game_state s, const rlc_game_opponent *o,
+                           uint64_t seed, int *moves) {
+    int me = s.player;
+    uint64_t pos = 0;
+    *moves = 0;
+    while (!rlc_game_is_terminal(&s)) {
+        int a;
+        if (s.player == me) {
+            a = hashed_move(g, &s);
+            (*moves)++;
+        } else {
+            a = rlc_game_opponent_move(g, &s, o, seed, RLC_GAME_MATCH_STREAM, &pos);
+        }
+        cr_assert_eq(rlc_game_apply(g, &s, a), RLC_OK);
+    }
+    double v = rlc_game_return(g, &s, me);
+    return v > 0 ? 1 : v < 0 ? -1 : 0;
+}
+
+/* Batched play (one mover call per ply over every unfinished game) gives each
+ * game exactly the result of playing it alone, on every game and opponent. */
+Test(games, full_games_batched_as_sequential) {
+    const char *games[] = {"tic_tac_toe",
+                           "connect_four",
+                           "hex(board_size=3)",
+                           "dots_and_boxes(num_rows=1,num_cols=2)",
+                           "breakthrough(rows=4,columns=3)",
+                           "nim"};
+    enum { N = 8 };
+    for (int gi = 0; gi < 6; gi++) {
+        rlc_game g = load(games[gi]);
+        for (int oi = 0; oi < RLC_GAME_EVAL_OPPONENTS; oi++) {
+            rlc_game_opponent o = rlc_game_eval_opponent(oi);
+            rlc_game_match m[N];
+            task_matches(&g, 100, 4, &o, m, N);
+            int calls = 0, most = 0;
+            cr_assert_eq(rlc_game_play_matches(m, N, mover_hashed, &calls), RLC_OK);
+            rlc_game_match_stats st = {0};
+            rlc_game_match_tally(m, N, &st);
+            for (int k = 0; k < N; k++) {
+                rlc_game_state s0;
+                rlc_game_task(&g, 100 + (uint64_t)k, 4, &s0);
+                int moves, r = sequential_game(&g, s0, &o, 100 + (uint64_t)k, &moves);
+                cr_assert_eq(m[k].result, r, "%s vs %d, task %d", games[gi], oi, k);
+                cr_assert_eq(m[k].moves, moves, "%s vs %d, task %d", games[gi], oi, k);
+                cr_assert_eq(m[k].legal, moves);
+                cr_assert_eq(m[k].illegal, 0);
+                most = moves > most ? moves : most;
+            }
+            cr_assert_eq(calls, most, "%s: one mover call per model ply", games[gi]);
+            cr_assert_eq(st.games, N);
+            cr_assert_eq(st.wins + st.draws + st.losses, N);
+            cr_assert_eq(st.legal, st.moves);
+        }
+    }
+}
+
+/* An illegal or unparsable move loses at once, counted as illegal. */
+Test(games, full_games_illegal_mover_loses) {
+    rlc_game g = load("connect_four");
+    enum { N = 9 };
+    for (int oi = 0; oi < RLC_GAME_EVAL_OPPONENTS; oi++) {
+        rlc_game_opponent o = rlc_game_eval_opponent(oi);
+        rlc_game_match m[N];
+        task_matches(&g, 7, 6, &o, m, N);
+        int calls = 0;
+        cr_assert_eq(rlc_game_play_matches(m, N, mover_illegal, &calls), RLC_OK);
+        rlc_game_match_stats st = {0};
+        rlc_game_match_tally(m, N, &st);
+        cr_assert_eq(calls, 1);
+        cr_assert_eq(st.games, N);
+        cr_assert_eq(st.losses, N);
+        cr_assert_eq(st.illegal, N);
+        cr_assert_eq(st.wins + st.draws, 0);
+        cr_assert_eq(st.moves, N);
+        cr_assert_eq(st.legal, 0);
+    }
+    rlc_strbuf b = {0};
+    rlc_sb_printf(&b, "not a reference");
+    rlc_game_match m;
+    rlc_game_opponent o = rlc_game_eval_opponent(0);
+    cr_assert_neq(rlc_game_match_init(&m, b.p, &o), RLC_OK);
+    free(b.p);
+}
+
+/* Tic-tac-toe against the game-theoretic values of tests/ref/games_ref.py
+ * (full-depth negamax): perfect play (minimax(9)) against minimax(9) gets
+ * exactly the position's value, against random and greedy at least it; the
+ * first-legal mover gets at most it against minimax(9). From the start
+ * perfect play draws and the first-legal mover loses (x(0,0), o takes the
+ * centre, x(0,1), o blocks at (0,2), x(1,0), o completes (0,2)-(1,1)-(2,0)). */
+Test(games, full_games_tic_tac_toe_values) {
+    enum { N = 10 };
+    rlc_game g = load("tic_tac_toe");
+    char dir[256], in[300], out[300], args[700];
+    th_tmpdir(dir, sizeof dir);
+    snprintf(in, sizeof in, "%s/in.jsonl", dir);
+    snprintf(out, sizeof out, "%s/out.jsonl", dir);
+    rlc_strbuf req = {0};
+    rlc_game_state s[N];
+    for (int k = 0; k < N; k++) {
+        rlc_game_task(&g, 40 + (uint64_t)k, 5, &s[k]);
+        char text[RLC_GAME_STATE_CAP];
+        rlc_game_serialize(&g, &s[k], text);
+        rlc_sb_printf(&req, "{\"game\": \"tic_tac_toe\", \"state\": \"%s\", \"solve\": 9}\n", text);
+    }
+    th_write_text(in, req.p);
+    free(req.p);
+    snprintf(args, sizeof args, "< %s > %s", in, out);
+    cr_assert_eq(th_python("games_ref.py", args), 0);
+    char *text = th_slurp(out);
+    int value[N];
+    char *line = text;
+    for (int k = 0; k < N; k++) {
+        json_error_t err;
+        json_t *ref = json_loadb(line, strcspn(line, "\n"), 0, &err);
+        cr_assert_not_null(ref, "%s", err.text);
+        json_t *values = json_object_get(ref, "values");
+        double best = -1e9;
+        for (size_t i = 0; i < json_array_size(values); i++) {
+            double x = json_real_value(json_array_get(json_array_get(values, i), 1));
+            best = x > best ? x : best;
+        }
+        value[k] = best > 1e-9 ? 1 : best < -1e-9 ? -1 : 0;
+        json_decref(ref);
+        line = strchr(line, '\n') + 1;
+    }
+    free(text);
+    th_rmdir(dir);
+    int some_win = 0, some_loss = 0;
+    for (int k = 0; k < N; k++)
+        some_win |= value[k] > 0, some_loss |= value[k] < 0;
+    rlc_game_mover movers[] = {mover_minimax, mover_first};
+    for (int mv = 0; mv < 2; mv++)
+        for (int oi = 0; oi < 3; oi++) {
+            rlc_game_opponent o =
+                oi == 2 ? (rlc_game_opponent){RLC_GAME_MINIMAX, 9} : rlc_game_eval_opponent(oi);
+            rlc_game_match m[N + 1];
+            for (int k = 0; k <= N; k++) {
+                rlc_strbuf b = {0};
+                rlc_game_ref r;
+                memset(&r, 0, sizeof r);
+                r.game = g;
+                r.seed = 5;
+                r.playouts = 1;
+                if (k < N)
+                    r.state = s[k];
+                else
+                    rlc_game_init(&g, &r.state); /* the start */
+                rlc_game_ref_format(&r, &b);
+                cr_assert_eq(rlc_game_match_init(&m[k], b.p, &o), RLC_OK);
+                free(b.p);
+            }
+            cr_assert_eq(rlc_game_play_matches(m, N + 1, movers[mv], NULL), RLC_OK);
+            for (int k = 0; k < N; k++) {
+                if (mv == 0 && oi == 2)
+                    cr_assert_eq(m[k].result, value[k], "task %d", k);
+                else if (mv == 0)
+                    cr_assert_geq(m[k].result, value[k], "task %d vs %d", k, oi);
+                else if (oi == 2)
+                    cr_assert_leq(m[k].result, value[k], "task %d", k);
+                cr_assert_eq(m[k].illegal, 0);
+            }
+            if (oi == 2) cr_assert_eq(m[N].result, mv == 0 ? 0 : -1, "from the start");
+        }
+    cr_assert(some_win && some_loss, "the tasks should include won and lost positions");
 }

@@ -194,7 +194,7 @@ Test(keys, every_key_in_the_table_is_read) {
     rlc_run_config c;
     cr_assert_eq(rlc_eval_load_run(run, &c, mdir, sizeof mdir, adir, sizeof adir), RLC_OK, "%s",
                  rlc_last_error());
-    rlc_eval_opts o = {0, 1, 0.0f, 0, 0, NULL};
+    rlc_eval_opts o = {0, 1, 0.0f, 0, 0, NULL, NULL};
     rlc_eval_report rep;
     cr_assert_eq(rlc_eval_config(&c, mdir, NULL, &o, &rep), RLC_OK, "%s", rlc_last_error());
     rlc_eval_report_free(&rep);

@@ -83,7 +83,7 @@ int rlc_cmd_sft(int argc, char **argv) {
 
 int rlc_cmd_eval(int argc, char **argv) {
     const char *model = NULL, *adapter = NULL, *run = NULL, *env = NULL, *ops = NULL;
-    const char *rewards = NULL;
+    const char *rewards = NULL, *opponents = NULL;
     int n = 0, k = 1, max_new = 0, digits = 0, show = 0;
     float temperature = 0.0f;
     uint64_t seed = 0, data_seed = UINT64_MAX;
@@ -112,6 +112,10 @@ int rlc_cmd_eval(int argc, char **argv) {
          "name[:weight],... (the run's rewards.weights, else number_check)"},
         {"seed", OPT_U64, &seed, "S", "sampling seed (0)"},
         {"show", OPT_INT, &show, "N", "print the first N completions to stderr (0)"},
+        {"opponents", OPT_STR, &opponents, "LIST",
+         "board games: full games, the model playing each held-out position to the end against "
+         "each opponent of LIST, random,greedy,minimax(D) joined by commas (all three, D=2; \"\" "
+         "for none)"},
         {0},
     };
     int pr =
@@ -170,7 +174,7 @@ int rlc_cmd_eval(int argc, char **argv) {
     if (data_seed != UINT64_MAX) c.data.seed = (int)data_seed;
     if (max_new) c.algorithm.max_new_tokens = max_new;
     if (!run && !n) n = 200;
-    rlc_eval_opts o = {n, k, temperature, seed, show, rewards};
+    rlc_eval_opts o = {n, k, temperature, seed, show, rewards, opponents};
     rlc_eval_report rep;
     /* stdout is the JSON result */
     rlc_log_set_console(stderr, show > 0 ? RLC_LOG_DEBUG : RLC_LOG_INFO);
@@ -205,6 +209,29 @@ int rlc_cmd_eval(int argc, char **argv) {
                                           r->game_wdl[o][1], "loss", r->game_wdl[o][2]));
         }
         json_object_set_new(js, "games", g);
+    }
+    if (rep.n_opponents) { /* full games with the model in the loop */
+        json_t *g = json_object();
+        for (int o = 0; o < rep.n_opponents; o++) {
+            const rlc_game_match_stats *f = &rep.full[o];
+            char name[32];
+            rlc_game_opponent_name(&rep.opponents[o], name);
+            double games = f->games ? (double)f->games : 1, moves = f->moves ? (double)f->moves : 1;
+            json_object_set_new(
+                g, name,
+                json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:f}", "games", (json_int_t)f->games,
+                          "wins", (json_int_t)f->wins, "draws", (json_int_t)f->draws, "losses",
+                          (json_int_t)f->losses, "illegal", (json_int_t)f->illegal,
+                          "mean_model_moves", (double)f->moves / games, "model_moves",
+                          (json_int_t)f->moves, "legal", (double)f->legal / moves));
+            rlc_logf(RLC_LOG_INFO,
+                     "full games vs %s: %ld games, %ld won, %ld drawn, %ld lost (%ld by an illegal "
+                     "move), %.2f model moves a game, %.1f%% of %ld legal",
+                     name, f->games, f->wins, f->draws, f->losses, f->illegal,
+                     (double)f->moves / games, 100.0 * (double)f->legal / moves, f->moves);
+        }
+        json_object_set_new(g, "seconds", json_real(rep.full_seconds));
+        json_object_set_new(js, "full_games", g);
     }
     char *text = json_dumps(js, JSON_COMPACT | JSON_REAL_PRECISION(6));
     puts(text);

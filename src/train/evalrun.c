@@ -7,6 +7,7 @@
 #include "train/source.h"
 
 #include <jansson.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,17 @@ rlc_status rlc_eval_config(const rlc_run_config *c, const char *model_dir, const
     if (st == RLC_OK)
         st = rlc_policy_evaluate(&pol, &src, &rw, n, o->samples, o->temperature,
                                  RLC_RC(&e, algorithm.max_new_tokens), o->seed, o->show, &out->r);
+    if (st == RLC_OK && src.kind == RLC_SOURCE_GAMES)
+        st = rlc_eval_parse_opponents(o->opponents ? o->opponents : "random,greedy,minimax(2)",
+                                      out->opponents, &out->n_opponents);
+    else if (st == RLC_OK && o->opponents && o->opponents[0])
+        st = rlc_errorf(RLC_ERR_INVALID, "--opponents: full games need data.source games");
+    if (st == RLC_OK && out->n_opponents) {
+        double t0 = omp_get_wtime();
+        st = rlc_policy_play_games(&pol, &src, n, out->opponents, out->n_opponents, o->temperature,
+                                   RLC_RC(&e, algorithm.max_new_tokens), o->seed, out->full);
+        out->full_seconds = omp_get_wtime() - t0;
+    }
     rlc_reward_set_free(&rw);
     rlc_policy_free(&pol);
     rlc_source_free(&src);
@@ -141,4 +153,28 @@ rlc_status rlc_eval_config(const rlc_run_config *c, const char *model_dir, const
 void rlc_eval_report_free(rlc_eval_report *r) {
     free(r->first_prompt);
     r->first_prompt = NULL;
+}
+
+rlc_status rlc_eval_parse_opponents(const char *list, rlc_game_opponent *o, int *n) {
+    *n = 0;
+    if (!list[0]) return RLC_OK;
+    for (const char *p = list;; p++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char one[32];
+        if (*n == RLC_EVAL_MAX_OPPONENTS)
+            return rlc_errorf(RLC_ERR_INVALID, "--opponents \"%s\": at most %d opponents", list,
+                              RLC_EVAL_MAX_OPPONENTS);
+        if (!len || len >= sizeof one ||
+            (memcpy(one, p, len), one[len] = 0, rlc_game_opponent_parse(one, &o[*n]) != RLC_OK)) {
+            rlc_clear_error();
+            return rlc_errorf(RLC_ERR_INVALID,
+                              "--opponents \"%s\": entry %d \"%.*s\" is not random, greedy or "
+                              "minimax(D) with D in 1..9",
+                              list, *n + 1, (int)(len < 40 ? len : 40), p);
+        }
+        (*n)++;
+        if (!end) return RLC_OK;
+        p = end;
+    }
 }

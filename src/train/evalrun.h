@@ -16,13 +16,28 @@ typedef struct rlc_eval_opts {
     uint64_t seed;       /* sampling */
     int show;            /* completions logged at DEBUG */
     const char *rewards; /* "name[:weight],..." instead of rewards.weights; NULL = the config's */
+    /* board games: the opponents of full games, "random,greedy,minimax(2)"
+     * (rlc_game_opponent_parse names joined by commas); NULL = those three,
+     * "" = no full games */
+    const char *opponents;
 } rlc_eval_opts;
+
+#define RLC_EVAL_MAX_OPPONENTS 8
 
 typedef struct rlc_eval_report {
     rlc_eval_result r;
     char *first_prompt;  /* the first problem's prompt as the model saw it (malloc'd) */
     size_t skipped_long; /* held-out prompts over data.max_prompt_tokens, not scored */
+    /* board games: full games from each held-out position against each opponent */
+    int n_opponents;
+    rlc_game_opponent opponents[RLC_EVAL_MAX_OPPONENTS];
+    rlc_game_match_stats full[RLC_EVAL_MAX_OPPONENTS];
+    double full_seconds;
 } rlc_eval_report;
+
+/* Parses an opponent list ("random,greedy,minimax(2)") into o[RLC_EVAL_MAX_OPPONENTS];
+ * INVALID naming the entry for an unknown one, an empty entry or too many. */
+rlc_status rlc_eval_parse_opponents(const char *list, rlc_game_opponent *o, int *n);
 
 /* Reads run_dir/config.yaml into *c (release with rlc_run_config_free) and
  * names the weights: model = run_dir/final, or for a LoRA run model =

@@ -79,6 +79,23 @@ static void game_results(const char *text, const char *ref, rlc_eval_result *out
     out->game_samples++;
 }
 
+/* Generation as evaluation runs it: k samples at temperature, stopped at the
+ * policy's end of sequence, sampling restricted to the tokenizer's ids. */
+static rlc_gen_params eval_gen_params(const rlc_policy *p, int max_new, int k, float temperature,
+                                      uint64_t seed, const uint64_t *keys) {
+    rlc_gen_params gp = rlc_gen_default_params();
+    gp.max_new_tokens = max_new;
+    gp.num_samples = k;
+    gp.sampler.temperature = temperature;
+    rlc_policy_restrict_sampler(p->tok, rlc_model_cfg(p->m)->vocab_size, &gp.sampler);
+    gp.seed = seed;
+    gp.use_eos = 0;
+    gp.stop_ids = &p->eos_id;
+    gp.num_stop_ids = p->eos_id >= 0;
+    gp.prompt_keys = keys;
+    return gp;
+}
+
 rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                                const rlc_reward_set *rewards, int n, int k, float temperature,
                                int max_new, uint64_t seed, int show, rlc_eval_result *out) {
@@ -119,16 +136,7 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
         int have_go = 0;
         memset(&go, 0, sizeof go);
         if (st == RLC_OK) {
-            rlc_gen_params gp = rlc_gen_default_params();
-            gp.max_new_tokens = max_new;
-            gp.num_samples = k;
-            gp.sampler.temperature = temperature;
-            rlc_policy_restrict_sampler(p->tok, rlc_model_cfg(p->m)->vocab_size, &gp.sampler);
-            gp.seed = seed;
-            gp.use_eos = 0;
-            gp.stop_ids = &p->eos_id;
-            gp.num_stop_ids = p->eos_id >= 0;
-            gp.prompt_keys = keys;
+            rlc_gen_params gp = eval_gen_params(p, max_new, k, temperature, seed, keys);
             st = rlc_generator_run(gen, (const int *const *)pids, plen, cnt, &gp, &go);
             have_go = st == RLC_OK;
         }
@@ -178,4 +186,89 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
     out->mean_tokens = (double)tokens / ((double)n * k);
     out->seconds = omp_get_wtime() - t0;
     return RLC_OK;
+}
+
+/* Full games: the policy as an rlc_game_mover. */
+enum { PLAY_CHUNK = 64 };
+typedef struct play_ctx {
+    const rlc_policy *p;
+    const rlc_source *src;
+    rlc_generator *gen;
+    int max_new, ply;
+    float temperature;
+    uint64_t seed;
+} play_ctx;
+
+static rlc_status play_chunk(play_ctx *c, int n, rlc_game_match *const *m, int *actions,
+                             uint64_t key0) {
+    int *pids[PLAY_CHUNK] = {0}, plen[PLAY_CHUNK];
+    uint64_t keys[PLAY_CHUNK];
+    rlc_status st = RLC_OK;
+    for (int i = 0; st == RLC_OK && i < n; i++) {
+        rlc_source_ex ex;
+        memset(&ex, 0, sizeof ex);
+        char *text = NULL;
+        st = rlc_source_game_prompt(c->src, &m[i]->game, &m[i]->state, &ex);
+        if (st == RLC_OK) st = rlc_policy_render(c->p, ex.msgs, ex.n_msgs, &text);
+        if (st == RLC_OK) st = rlc_policy_prompt_ids(c->p, text, &pids[i], &plen[i]);
+        free(text);
+        rlc_source_ex_free(&ex);
+        keys[i] = key0 + (uint64_t)i;
+    }
+    rlc_gen_out go;
+    memset(&go, 0, sizeof go);
+    if (st == RLC_OK) {
+        rlc_gen_params gp = eval_gen_params(c->p, c->max_new, 1, c->temperature, c->seed, keys);
+        st = rlc_generator_run(c->gen, (const int *const *)pids, plen, n, &gp, &go);
+        for (int i = 0; st == RLC_OK && i < n; i++) {
+            char *text;
+            st =
+                rlc_policy_completion_text(c->p, go.ids + (size_t)i * go.max_new, go.len[i], &text);
+            if (st) break;
+            actions[i] = rlc_game_parse_answer(&m[i]->game, &m[i]->state, text);
+            free(text);
+        }
+        rlc_gen_out_free(&go);
+    }
+    for (int i = 0; i < n; i++)
+        free(pids[i]);
+    return st;
+}
+
+static rlc_status policy_mover(void *ctx, int n, rlc_game_match *const *m, int *actions) {
+    play_ctx *c = ctx;
+    rlc_status st = RLC_OK;
+    for (int base = 0; st == RLC_OK && base < n; base += PLAY_CHUNK)
+        st = play_chunk(c, n - base < PLAY_CHUNK ? n - base : PLAY_CHUNK, m + base, actions + base,
+                        ((uint64_t)c->ply << 32) + (uint64_t)base);
+    c->ply++;
+    return st;
+}
+
+rlc_status rlc_policy_play_games(const rlc_policy *p, const rlc_source *src, int n,
+                                 const rlc_game_opponent *opps, int nopp, float temperature,
+                                 int max_new, uint64_t seed, rlc_game_match_stats *out) {
+    memset(out, 0, (size_t)nopp * sizeof *out);
+    if (n <= 0 || nopp <= 0) return rlc_errorf(RLC_ERR_INVALID, "full games: nothing to play");
+    rlc_game_match *m = rlc_calloc((size_t)n * (size_t)nopp, sizeof *m);
+    if (!m) return RLC_ERR_NOMEM;
+    rlc_status st = RLC_OK;
+    for (int i = 0; st == RLC_OK && i < n; i++) {
+        rlc_source_ex ex;
+        st = rlc_source_get(src, 1, (uint64_t)i, &ex);
+        for (int o = 0; st == RLC_OK && o < nopp; o++)
+            st = rlc_game_match_init(&m[(size_t)o * n + i], ex.reference, &opps[o]);
+        rlc_source_ex_free(&ex); /* zeroed by rlc_source_get even when it fails */
+    }
+    play_ctx c = {p, src, NULL, max_new, 0, temperature, seed};
+    if (st == RLC_OK)
+        st = rlc_generator_new(p->m, PLAY_CHUNK,
+                               (p->max_prompt_tokens > 0 ? p->max_prompt_tokens : 512) + max_new,
+                               &c.gen);
+    if (st == RLC_OK) st = rlc_game_play_matches(m, n * nopp, policy_mover, &c);
+    for (int o = 0; st == RLC_OK && o < nopp; o++)
+        rlc_game_match_tally(m + (size_t)o * n, n, &out[o]);
+    rlc_generator_free(c.gen);
+    free(m);
+    return st;
 }

@@ -61,4 +61,12 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                                const rlc_reward_set *rewards, int n, int k, float temperature,
                                int max_new, uint64_t seed, int show, rlc_eval_result *out);
 
+/* Full games (data.source games): from each of eval items [0, n) the policy
+ * plays the side to move to the end against each of the nopp opponents
+ * (rlc_game_play_matches; every prompt rendered as the items are, one generation
+ * batch per ply, 1 sample at temperature); out[o] the totals against opps[o]. */
+rlc_status rlc_policy_play_games(const rlc_policy *p, const rlc_source *src, int n,
+                                 const rlc_game_opponent *opps, int nopp, float temperature,
+                                 int max_new, uint64_t seed, rlc_game_match_stats *out);
+
 #endif

@@ -256,8 +256,7 @@ static rlc_status get_game(const rlc_source *s, int eval, uint64_t i, rlc_source
     r.playouts = RLC_RC(c, games.playouts);
     RLC_TRY(rlc_game_opponent_parse(RLC_RC(c, games.opponent), &r.opponent));
     rlc_game_task(&r.game, r.seed, RLC_RC(c, games.max_random_steps), &r.state);
-    rlc_strbuf prompt = {0}, ref = {0}, target = {0};
-    rlc_game_prompt(&r.game, &r.state, &prompt);
+    rlc_strbuf ref = {0}, target = {0};
     rlc_game_ref_format(&r, &ref);
     rlc_game_opponent rnd = {RLC_GAME_RANDOM, 0};
     uint64_t pos = 0;
@@ -266,9 +265,18 @@ static rlc_status get_game(const rlc_source *s, int eval, uint64_t i, rlc_source
         &r.game, &r.state,
         rlc_game_opponent_move(&r.game, &r.state, &rnd, r.seed, 0x746172676574, &pos), move);
     rlc_sb_printf(&target, "<answer>%s</answer>", move);
-    ex->owned_prompt = prompt.p, ex->reference = ref.p, ex->target = target.p;
-    if (prompt.oom || ref.oom || target.oom || !prompt.p || !ref.p || !target.p)
+    ex->reference = ref.p, ex->target = target.p;
+    if (ref.oom || target.oom || !ref.p || !target.p)
         return rlc_errorf(RLC_ERR_NOMEM, "out of memory");
+    return rlc_source_game_prompt(s, &r.game, &r.state, ex);
+}
+
+rlc_status rlc_source_game_prompt(const rlc_source *s, const rlc_game *g, const rlc_game_state *st,
+                                  rlc_source_ex *ex) {
+    rlc_strbuf prompt = {0};
+    rlc_game_prompt(g, st, &prompt);
+    ex->owned_prompt = prompt.p;
+    if (prompt.oom || !prompt.p) return rlc_errorf(RLC_ERR_NOMEM, "out of memory");
     return fill_msgs(s, NULL, 0, ex->owned_prompt, ex);
 }
 

@@ -81,6 +81,13 @@ typedef struct rlc_source_ex {
 rlc_status rlc_source_get(const rlc_source *s, int eval, uint64_t i, rlc_source_ex *ex);
 void rlc_source_ex_free(rlc_source_ex *ex);
 
+/* The messages of a game position as a data.source=games item shows it (the
+ * system prompt, then the position's prompt): for full games, where the
+ * model answers positions no item holds. Only msgs, n_msgs and owned_prompt
+ * are set (ex zeroed first by the caller; release with rlc_source_ex_free). */
+rlc_status rlc_source_game_prompt(const rlc_source *s, const rlc_game *g, const rlc_game_state *st,
+                                  rlc_source_ex *ex);
+
 /* The record index of train position pos in epoch `epoch` (exposed for tests). */
 size_t rlc_source_train_index(const rlc_source *s, uint64_t epoch, size_t pos);
 

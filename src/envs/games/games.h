@@ -208,6 +208,37 @@ rlc_game_opponent rlc_game_eval_opponent(int i);
  * loss. -2 when the reference is not a game's. */
 int rlc_game_eval_result(const char *completion, const char *reference, const rlc_game_opponent *o);
 
+/* Full games with the model in the loop (`rlc eval`): from a task's state
+ * the model plays the side to move to the end against a fixed opponent whose
+ * random draws are rlc_rng_uniform(seed, RLC_GAME_MATCH_STREAM, pos), pos
+ * counting the opponent's draws of this game. An illegal or unparsable model
+ * move ends the game as a loss, counted as illegal. */
+#define RLC_GAME_MATCH_STREAM 0x6d61746368ULL
+typedef struct rlc_game_match {
+    rlc_game game;
+    rlc_game_state state; /* the current position; the task's before rlc_game_play_matches */
+    rlc_game_opponent opponent;
+    uint64_t seed, pos; /* the opponent's draws */
+    int side;           /* the model's player */
+    int result;         /* 1 win, 0 draw, -1 loss for the model; -2 while playing */
+    int illegal;        /* lost by an illegal or unparsable move */
+    int moves, legal;   /* model turns, and those answered by a legal move */
+} rlc_game_match;
+/* A match from a task reference text (rlc_game_ref_format's) against o. */
+rlc_status rlc_game_match_init(rlc_game_match *m, const char *reference,
+                               const rlc_game_opponent *o);
+/* The model: the action it plays in each of n positions (m[i]->state, the
+ * model to move), -1 for an unparsable answer. */
+typedef rlc_status (*rlc_game_mover)(void *ctx, int n, rlc_game_match *const *m, int *actions);
+/* Plays the n matches to their ends: one mover call per ply with every match
+ * where the model is to move, the opponents answering in between. */
+rlc_status rlc_game_play_matches(rlc_game_match *m, int n, rlc_game_mover mover, void *ctx);
+/* Totals of finished matches. */
+typedef struct rlc_game_match_stats {
+    long games, wins, draws, losses, illegal, moves, legal;
+} rlc_game_match_stats;
+void rlc_game_match_tally(const rlc_game_match *m, int n, rlc_game_match_stats *s);
+
 /* The cases of a games.* config: every load string of cases; then for each
  * short name of list its entries of configs of that game (the name alone,
  * i.e. its defaults, when configs has none); then, when types is non-empty,
