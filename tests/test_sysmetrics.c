@@ -177,24 +177,12 @@ static double ru_seconds(void) {
            1e-6 * ru.ru_stime.tv_usec;
 }
 
-static double wall_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double thread_cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Spins until this thread has used arg's seconds of CPU (however busy the
  * machine is, the process then used at least that much per thread). */
 static void *spin(void *arg) {
-    double until = thread_cpu_now() + *(const double *)arg;
+    double until = rlc_clock_seconds(CLOCK_THREAD_CPUTIME_ID) + *(const double *)arg;
     volatile double x = 1;
-    while (thread_cpu_now() < until)
+    while (rlc_clock_seconds(CLOCK_THREAD_CPUTIME_ID) < until)
         x = x * 1.0000001 + 1e-9;
     return NULL;
 }
@@ -239,13 +227,13 @@ Test(sysmetrics, cpu_time_matches_getrusage_and_cores_are_bounded) {
 Test(sysmetrics, a_reading_costs_next_to_nothing) {
     enum { N = 200 };
     rlc_sys_sample s;
-    double t0 = wall_now(), cpu0 = rlc_proc_cpu_seconds();
+    double t0 = rlc_clock_seconds(CLOCK_MONOTONIC), cpu0 = rlc_proc_cpu_seconds();
     for (int i = 0; i < N; i++) {
         rlc_sysmon m;
         rlc_sysmon_begin(&m);
         rlc_sysmon_end(&m, &s);
     }
-    double wall_us = (wall_now() - t0) / N * 1e6,
+    double wall_us = (rlc_clock_seconds(CLOCK_MONOTONIC) - t0) / N * 1e6,
            cpu_us = (rlc_proc_cpu_seconds() - cpu0) / N * 1e6;
     cr_log_info("one system reading: %.1f us wall, %.1f us CPU", wall_us, cpu_us);
     cr_assert_lt(cpu_us, 1000, "a reading took %.1f us of CPU", cpu_us);

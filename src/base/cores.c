@@ -1,6 +1,7 @@
 #include "base/cores.h"
 
 #include "base/killpoint.h"
+#include "base/procstat.h"
 
 #include <omp.h>
 #include <pthread.h>
@@ -17,12 +18,6 @@ static struct {
     double wall, cpu, idle; /* at the window's start, seconds */
     cpu_set_t allowed;
 } st;
-
-static double now(clockid_t id) {
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Idle plus iowait seconds of the allowed cores since boot, from the per-core
  * lines of /proc/stat; negative when it cannot be read. */
@@ -58,8 +53,8 @@ static void start(void) {
     const char *e = getenv("RLC_ADAPT_THREADS");
     st.on = st.max > 1 && !(e && !strcmp(e, "0"));
     if (st.on && sched_getaffinity(0, sizeof st.allowed, &st.allowed)) st.on = 0;
-    st.wall = now(CLOCK_MONOTONIC);
-    st.cpu = now(CLOCK_PROCESS_CPUTIME_ID);
+    st.wall = rlc_clock_seconds(CLOCK_MONOTONIC);
+    st.cpu = rlc_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
     if (st.on && (st.idle = idle_seconds()) < 0) st.on = 0;
 }
 
@@ -69,9 +64,9 @@ void rlc_cores_adapt(void) {
     if (st.on && rlc_test_threads_flip()) { /* test build: every call switches */
         omp_set_num_threads(omp_get_max_threads() == st.max ? 1 : st.max);
     } else if (st.on) {
-        double wall = now(CLOCK_MONOTONIC), dt = wall - st.wall;
+        double wall = rlc_clock_seconds(CLOCK_MONOTONIC), dt = wall - st.wall;
         if (dt >= RLC_CORES_WINDOW_S) {
-            double cpu = now(CLOCK_PROCESS_CPUTIME_ID), idle = idle_seconds();
+            double cpu = rlc_clock_seconds(CLOCK_PROCESS_CPUTIME_ID), idle = idle_seconds();
             if (idle < 0) {
                 st.on = 0;
                 omp_set_num_threads(st.max);

@@ -78,14 +78,14 @@ rlc_status rlc_proc_status_read(rlc_proc_status *out) {
     return rlc_proc_status_parse(buf, n, out);
 }
 
-static double clock_s(clockid_t id) {
+double rlc_clock_seconds(clockid_t id) {
     struct timespec ts;
     if (clock_gettime(id, &ts)) return NAN;
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 double rlc_proc_cpu_seconds(void) {
-    return clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    return rlc_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 int rlc_proc_cpus_allowed(void) {
@@ -96,12 +96,13 @@ int rlc_proc_cpus_allowed(void) {
 }
 
 void rlc_sysmon_begin(rlc_sysmon *m) {
-    m->wall = clock_s(CLOCK_MONOTONIC);
+    m->wall = rlc_clock_seconds(CLOCK_MONOTONIC);
     m->cpu = rlc_proc_cpu_seconds();
 }
 
 void rlc_sysmon_end(const rlc_sysmon *m, rlc_sys_sample *out) {
-    double wall = clock_s(CLOCK_MONOTONIC) - m->wall, cpu = rlc_proc_cpu_seconds() - m->cpu;
+    double wall = rlc_clock_seconds(CLOCK_MONOTONIC) - m->wall,
+           cpu = rlc_proc_cpu_seconds() - m->cpu;
     out->cpu_cores = wall > 0 ? cpu / wall : NAN;
     out->cpu_util = out->cpu_cores / rlc_proc_cpus_allowed();
     rlc_proc_status ps;

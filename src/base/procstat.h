@@ -8,6 +8,7 @@
 #include "base/status.h"
 
 #include <stddef.h>
+#include <time.h>
 
 typedef struct rlc_proc_status {
     double rss_kib;      /* VmRSS: resident set now, KiB */
@@ -24,6 +25,10 @@ rlc_status rlc_proc_status_parse(const char *text, size_t n, rlc_proc_status *ou
 
 /* rlc_proc_status_parse of /proc/self/status (RLC_ERR_IO if it cannot be read). */
 rlc_status rlc_proc_status_read(rlc_proc_status *out);
+
+/* The reading of clock id (CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, ...) in
+ * seconds; NaN when it cannot be read. */
+double rlc_clock_seconds(clockid_t id);
 
 /* CPU seconds (user + system, every thread) this process has used so far. */
 double rlc_proc_cpu_seconds(void);

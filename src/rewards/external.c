@@ -1,5 +1,7 @@
 #include "rewards/external.h"
 
+#include "base/procstat.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -39,12 +41,6 @@ struct rlc_ext {
 rlc_ext_params rlc_ext_default_params(void) {
     rlc_ext_params p = {NULL, NULL, 30.0, 0.05, 2.0};
     return p;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static void sleep_s(double s) {
@@ -453,7 +449,7 @@ static int run_round(exchange *e, int serial, rlc_strbuf *w) {
     size_t woff = 0;
     rlc_sb_reset(w);
     queue_requests(e, serial, w);
-    double deadline = now_s() + x->p.timeout_s;
+    double deadline = rlc_clock_seconds(CLOCK_MONOTONIC) + x->p.timeout_s;
     struct sigaction ign = {.sa_handler = SIG_IGN}, old;
     sigemptyset(&ign.sa_mask);
     sigaction(SIGPIPE, &ign, &old); /* a dead child's pipe: EPIPE, not a signal */
@@ -461,7 +457,7 @@ static int run_round(exchange *e, int serial, rlc_strbuf *w) {
     while (e->n_out > 0 || woff < w->len) {
         struct pollfd fds[2] = {{x->out_fd, POLLIN, 0}, {x->in_fd, POLLOUT, 0}};
         int nfds = woff < w->len ? 2 : 1;
-        double left = deadline - now_s();
+        double left = deadline - rlc_clock_seconds(CLOCK_MONOTONIC);
         int ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
         int r = poll(fds, (nfds_t)nfds, ms);
         if (r < 0 && errno == EINTR) continue;
@@ -504,7 +500,7 @@ static int run_round(exchange *e, int serial, rlc_strbuf *w) {
                 failed = 1;
                 break;
             }
-            if (e->n_done > before) deadline = now_s() + x->p.timeout_s;
+            if (e->n_done > before) deadline = rlc_clock_seconds(CLOCK_MONOTONIC) + x->p.timeout_s;
         }
         if (serial && e->n_out == 0 && woff == w->len) { /* next one */
             rlc_sb_reset(w);
