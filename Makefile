@@ -10,7 +10,21 @@ BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas
 CAIRO_CFLAGS := $(shell pkg-config --cflags cairo 2>/dev/null || echo -I/usr/include/cairo)
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Wall -Wextra -Werror \
            -Wno-unused-parameter -MMD -MP -Isrc $(BLAS_CFLAGS) $(CAIRO_CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  += $(BLAS_LIBS) -llapacke -ljansson -lyaml -lpcre2-8 -lutf8proc -lcairo -lmicrohttpd -lsnappy -lz -lzstd -lpthread -lm -fopenmp $(EXTRA_LDLIBS)
+# MPI (data-parallel training, src/base/dist.c): on when Open MPI's pkg-config
+# file is there (libopenmpi-dev), MPI=0 forces it off, MPI=1 makes its absence an error.
+MPI ?= auto
+ifneq ($(MPI),0)
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
+ifeq ($(MPI_LIBS),)
+ifeq ($(MPI),1)
+$(error MPI=1 but pkg-config finds no ompi-c: install libopenmpi-dev (scripts/deps.sh test))
+endif
+else
+MPI_CFLAGS += -DRLC_HAVE_MPI
+endif
+endif
+LDLIBS  += $(BLAS_LIBS) -llapacke -ljansson -lyaml -lpcre2-8 -lutf8proc -lcairo -lmicrohttpd -lsnappy -lz -lzstd -lpthread -lm -fopenmp $(MPI_LIBS) $(EXTRA_LDLIBS)
 
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
@@ -82,6 +96,14 @@ $(BUILD)/gen/serve_assets.c: scripts/embed-assets.sh $(wildcard web/*) $(UPLOT_D
 
 $(ASSET_OBJ): $(BUILD)/gen/serve_assets.c | $(DEPS_STAMP)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# Only the dist module sees mpi.h; a change of MPI=... rebuilds it.
+$(BUILD)/src/base/dist.o: CFLAGS += $(MPI_CFLAGS)
+$(BUILD)/src/base/dist.o: $(BUILD)/.mpi-$(if $(MPI_LIBS),on,off)
+$(BUILD)/.mpi-%:
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/.mpi-*
+	@touch $@
 
 # sqrtf's errno path keeps the AdamW loop scalar; its inputs are never negative.
 $(BUILD)/src/tensor/optim_kernels.o: CFLAGS += -fno-math-errno

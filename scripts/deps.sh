@@ -23,8 +23,9 @@ elif [ "${1:-build}" = fuzz ]; then
 elif [ "${1:-build}" = test ]; then
   # chromium: the dashboard's browser test (driven by playwright-core from npm).
   # clang-format: make format-check. tmux: rlc top's full-screen test. jq: the shell
-  # external verifier of examples/verifiers (tests/test_external.c runs it).
-  need="$need libcriterion-dev protobuf-compiler python3-torch python3-numpy python3-jinja2 chromium clang-format tmux jq $fuzz"
+  # external verifier of examples/verifiers (tests/test_external.c runs it). Open MPI:
+  # the data-parallel test (tests/test_mpi.c runs mpirun); the plain build works without it.
+  need="$need libopenmpi-dev openmpi-bin libcriterion-dev protobuf-compiler python3-torch python3-numpy python3-jinja2 chromium clang-format tmux jq $fuzz"
 fi
 missing=""
 for p in $need; do

@@ -1,6 +1,8 @@
 #include "cli/cli.h"
 
+#include "base/dist.h"
 #include "base/version.h"
+#include "observe/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +98,16 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) {
+            /* under mpirun/srun every rank runs the command; rank 0 alone
+             * speaks (errors still reach stderr from any rank) */
+            rlc_status ds = rlc_dist_init(&argc, &argv);
+            if (ds) return rlc_cli_fail(ds);
+            if (rlc_dist_rank() != 0) rlc_log_set_console(stdout, RLC_LOG_ERROR);
+            int rc = commands[i].run(argc - 1, argv + 1);
+            rlc_dist_finalize(rc != 0);
+            return rc;
+        }
     fprintf(stderr, "rlc: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -197,6 +197,12 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
     XF(RLC_M_EXT_UNKNOWN_ID, "unknown_ids", "answers to an id not waiting (unknown or answered)"),
     XF(RLC_M_EXT_NONFINITE, "nonfinite", "answers with a NaN, infinite or null reward"),
 #undef XF
+    M(RLC_M_SYS_RANKS, "system/ranks", "system/ranks", A, RLC_MF_TIME | RLC_MF_INT, NULL, 0, NULL,
+      NOFRAC, "MPI ranks the run is spread over (1: one process)"),
+    M(RLC_M_SYS_COMM_MIB, "system/comm_mib", "system/comm_mib", A, RLC_MF_TIME, NULL, 0, NULL,
+      NOFRAC,
+      "MiB rank 0 sent and received over MPI during the step: other ranks' shard gradients in, "
+      "their sum out to each rank, the rollouts' all-gather (0 in one process)"),
 };
 
 /* Plot text by id: {label, axis label with unit}; ids left out have none. */

@@ -103,6 +103,8 @@ typedef enum rlc_metric_id {
     RLC_M_EXT_MALFORMED,
     RLC_M_EXT_UNKNOWN_ID,
     RLC_M_EXT_NONFINITE,
+    RLC_M_SYS_RANKS,
+    RLC_M_SYS_COMM_MIB,
     RLC_M_COUNT
 } rlc_metric_id;
 

@@ -1,6 +1,7 @@
 #include "train/grpo.h"
 
 #include "base/checked.h"
+#include "base/dist.h"
 #include "base/killpoint.h"
 #include "base/rng.h"
 #include "base/strbuf.h"
@@ -12,14 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A pass's sums over a shard's micro-batches, combined in shard order. */
+enum { PART_LOSS, PART_KL, PART_TOK, PART_CLIP, PART_CLIP_TOK, N_PART };
+
 struct rlc_grpo {
     rlc_policy *pol;
     const rlc_source *src;
     const rlc_reward_set *rw;
     rlc_grpo_params p;
-    int S, T;  /* sequences this step, longest training row */
-    int S_cap; /* sequences the buffers hold: batch_prompts x G */
-    int mb;    /* sequences per forward */
+    int S, T;                    /* sequences this step, longest training row */
+    int S_cap;                   /* sequences the buffers hold: batch_prompts x G */
+    int mb;                      /* sequences per forward */
+    int shards, shard0, n_local; /* shards a step; this rank's first one and how many */
+    rlc_dist_sum gsum;           /* the shards' gradients, summed in shard order */
+    double *part;                /* [shards, N_PART] each shard's sums of one pass */
     rlc_generator *gen;
     rlc_acts *acts;
     rlc_model *ref; /* frozen copy of the start weights: the KL reference under full FT */
@@ -87,6 +94,8 @@ void rlc_grpo_free(rlc_grpo *g) {
     rlc_acts_free(g->acts);
     rlc_model_free(g->ref);
     rlc_adamw_free(&g->opt);
+    rlc_dist_sum_free(&g->gsum);
+    free(g->part);
     for (int i = 0; i < g->p.batch_prompts; i++) {
         if (g->pids) free(g->pids[i]);
         if (g->prompts) free(g->prompts[i]);
@@ -127,6 +136,21 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
                           "grpo: back pressure's smallest batch %d outside 1..%d (the largest)",
                           p->bp.min_batch, p->batch_prompts);
     int B = p->batch_prompts, G = p->group_size, M = p->max_new_tokens;
+    int shards = p->shards > 1 ? p->shards : 1, world = rlc_dist_world();
+    if (shards % world)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "training.shards=%d is not a multiple of the %d MPI ranks (each rank "
+                          "takes the same number of shards)",
+                          shards, world);
+    if (B % shards)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "training.batch_size=%d is not a multiple of %d shards (one per MPI "
+                          "rank unless training.shards says otherwise)",
+                          B, shards);
+    if (shards > 1 && (p->dynamic_sampling || p->backpressure))
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "grpo: %d shards (training.shards or MPI ranks) with %s: not supported",
+                          shards, p->dynamic_sampling ? "dynamic sampling" : "back pressure");
     int maxp = pol->max_prompt_tokens > 0 ? pol->max_prompt_tokens : 512;
     /* sizes from the config: every product checked, and the counts that are
      * ints must fit one */
@@ -152,6 +176,7 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     g->S = g->S_cap = (int)S;
     g->T = (int)T;
     g->mb = (int)mb;
+    g->shards = shards, g->n_local = shards / world, g->shard0 = rlc_dist_rank() * g->n_local;
     if (g->p.loss.agg == RLC_LOSS_SEQ_MEAN_TOKEN_SUM_NORM && g->p.loss.max_tokens <= 0)
         g->p.loss.max_tokens = M;
     g->pids = rlc_calloc((size_t)B, sizeof *g->pids);
@@ -209,6 +234,11 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
         st = rlc_model_clone_base(pol->m, &g->ref);
     if (st == RLC_OK) st = rlc_model_trainable(pol->m, &g->params, &g->grads, &g->n_params);
     if (st == RLC_OK) st = rlc_adamw_init(&g->opt, g->n_params, p->opt);
+    if (st == RLC_OK && shards > 1) {
+        st = rlc_dist_sum_init(&g->gsum, g->n_params, g->n_local);
+        g->part = rlc_calloc((size_t)shards * N_PART, sizeof(double));
+        if (st == RLC_OK && !g->part) st = RLC_ERR_NOMEM;
+    }
     if (st) {
         rlc_grpo_free(g);
         return st;
@@ -435,12 +465,10 @@ static rlc_status load_prompt(rlc_grpo *g, int i, uint64_t idx) {
     return RLC_OK;
 }
 
-/* Completion text and rewards (overlong penalty included) of sequences
- * [s0, s1), the external verifiers asked with one batch. */
-static rlc_status score(rlc_grpo *g, int s0, int s1) {
-    const rlc_grpo_params *p = &g->p;
-    int G = p->group_size, M = p->max_new_tokens, nr = (int)rlc_reward_set_size(g->rw);
-    size_t nc = (size_t)rlc_reward_set_criteria(g->rw);
+/* Completion text of sequences [s0, s1), and each one's prompt, reference
+ * and metadata. */
+static rlc_status completion_texts(rlc_grpo *g, int s0, int s1) {
+    int G = g->p.group_size;
     for (int s = s0; s < s1; s++) {
         free(g->texts[s]);
         g->texts[s] = NULL;
@@ -448,6 +476,16 @@ static rlc_status score(rlc_grpo *g, int s0, int s1) {
                                            g->go.len[s], &g->texts[s]));
         g->sp[s] = g->prompts[s / G], g->sr[s] = g->refs[s / G], g->sm[s] = g->meta[s / G];
     }
+    return RLC_OK;
+}
+
+/* Completion text and rewards (overlong penalty included) of sequences
+ * [s0, s1), the external verifiers asked with one batch. */
+static rlc_status score(rlc_grpo *g, int s0, int s1) {
+    const rlc_grpo_params *p = &g->p;
+    int M = p->max_new_tokens, nr = (int)rlc_reward_set_size(g->rw);
+    size_t nc = (size_t)rlc_reward_set_criteria(g->rw);
+    RLC_TRY(completion_texts(g, s0, s1));
     RLC_TRY(rlc_rewards_score_batch(g->rw, s1 - s0, g->sp + s0, (const char *const *)g->texts + s0,
                                     g->sr + s0, g->sm + s0, g->go.len + s0,
                                     g->per_reward + (size_t)s0 * nr, g->criteria + (size_t)s0 * nc,
@@ -490,6 +528,77 @@ static rlc_status resample(rlc_grpo *g, rlc_gen_params *gp, int n, uint64_t curs
     return RLC_OK;
 }
 
+/* The rollout of a sharded step: each of this rank's shards (Bs prompts)
+ * sampled as a batch of its own into its rows of g->go, which holds all
+ * g->S rows (the other ranks' arrive in share_rollout). */
+static rlc_status rollout_shards(rlc_grpo *g, rlc_gen_params *gp, int Bs) {
+    int G = g->p.group_size, M = g->p.max_new_tokens;
+    size_t S = (size_t)g->S, SM = S * (size_t)M;
+    rlc_gen_out *go = &g->go;
+    memset(go, 0, sizeof *go);
+    g->have_go = 1;
+    go->num_seqs = (int)S, go->max_new = M;
+    go->ids = rlc_calloc(SM, sizeof *go->ids);
+    go->logprobs = rlc_calloc(SM, sizeof *go->logprobs);
+    go->entropy = rlc_calloc(SM, sizeof *go->entropy);
+    go->len = rlc_calloc(S, sizeof *go->len);
+    go->finish = rlc_calloc(S, sizeof *go->finish);
+    if (!go->ids || !go->logprobs || !go->entropy || !go->len || !go->finish) return RLC_ERR_NOMEM;
+    for (int k = g->shard0; k < g->shard0 + g->n_local; k++) {
+        int b0 = k * Bs;
+        gp->prompt_keys = g->keys + b0; /* global prompt indices: the same draws anywhere */
+        rlc_gen_out o;
+        rlc_status st =
+            rlc_generator_run(g->gen, (const int *const *)g->pids + b0, g->plen + b0, Bs, gp, &o);
+        gp->prompt_keys = g->keys;
+        RLC_TRY(st);
+        size_t n = (size_t)Bs * G, d = (size_t)b0 * G;
+        if (o.max_new != M)
+            st = rlc_errorf(RLC_ERR_INTERNAL, "grpo: rollout rows of %d", o.max_new);
+        if (st == RLC_OK) {
+            memcpy(go->ids + d * M, o.ids, n * M * sizeof *o.ids);
+            memcpy(go->logprobs + d * M, o.logprobs, n * M * sizeof *o.logprobs);
+            memcpy(go->entropy + d * M, o.entropy, n * M * sizeof *o.entropy);
+            memcpy(go->len + d, o.len, n * sizeof *o.len);
+            memcpy(go->finish + d, o.finish, n * sizeof *o.finish);
+            go->prefill_s += o.prefill_s, go->decode_s += o.decode_s;
+        }
+        rlc_gen_out_free(&o);
+        RLC_TRY(st);
+    }
+    return RLC_OK;
+}
+
+/* Every rank's scored rows [lo, hi) (its shards) to every rank, so that
+ * advantages, token advantages, the loss normalizer and the step's statistics
+ * are computed from the whole batch everywhere, as one process computes them. */
+static rlc_status share_rollout(rlc_grpo *g, int lo, int hi) {
+    size_t rows = (size_t)(hi - lo), M = (size_t)g->p.max_new_tokens;
+    size_t nr = rlc_reward_set_size(g->rw), nc = (size_t)rlc_reward_set_criteria(g->rw);
+    RLC_TRY(rlc_dist_allgather(g->go.ids, rows * M * sizeof *g->go.ids));
+    RLC_TRY(rlc_dist_allgather(g->go.logprobs, rows * M * sizeof *g->go.logprobs));
+    RLC_TRY(rlc_dist_allgather(g->go.entropy, rows * M * sizeof *g->go.entropy));
+    RLC_TRY(rlc_dist_allgather(g->go.len, rows * sizeof *g->go.len));
+    RLC_TRY(rlc_dist_allgather(g->go.finish, rows * sizeof *g->go.finish));
+    RLC_TRY(rlc_dist_allgather(g->reward, rows * sizeof *g->reward));
+    RLC_TRY(rlc_dist_allgather(g->per_reward, rows * nr * sizeof *g->per_reward));
+    RLC_TRY(rlc_dist_allgather(g->criteria, rows * nc * sizeof *g->criteria));
+    RLC_TRY(rlc_dist_allgather(g->failed, rows * sizeof *g->failed));
+    RLC_TRY(completion_texts(g, 0, lo));
+    return completion_texts(g, hi, g->S);
+}
+
+/* g->order <- the sequences of shard k (Ss of them) that carry gradient (a
+ * zero advantage carries it only through the KL term), longest first;
+ * returns their count. */
+static int shard_order(rlc_grpo *g, int k, int Ss, float beta) {
+    int n = 0;
+    for (int s = k * Ss; s < (k + 1) * Ss; s++)
+        if (g->go.len[s] > 0 && (g->adv[s] != 0.0f || beta != 0)) g->order[n++] = s;
+    qsort_r(g->order, (size_t)n, sizeof(int), by_len_desc, g);
+    return n;
+}
+
 static double seconds(void) {
     return omp_get_wtime();
 }
@@ -528,12 +637,19 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     gp.num_stop_ids = pol->eos_id >= 0;
     gp.prompt_keys = g->keys;
     gp.want_entropy = 1;
-    RLC_TRY(rlc_generator_run(g->gen, (const int *const *)g->pids, g->plen, B, &gp, &g->go));
-    g->have_go = 1;
+    /* each shard is a batch of its own; this rank's are rows [lo, hi) */
+    int Bs = B / g->shards, Ss = Bs * G, lo = g->shard0 * Ss, hi = lo + g->n_local * Ss;
+    if (g->shards == 1) {
+        RLC_TRY(rlc_generator_run(g->gen, (const int *const *)g->pids, g->plen, B, &gp, &g->go));
+        g->have_go = 1;
+    } else {
+        RLC_TRY(rollout_shards(g, &gp, Bs));
+    }
 
     /* 3. rewards, then DAPO's dynamic sampling: groups whose rewards are all
      * equal are replaced by groups of new prompts, round after round */
-    RLC_TRY(score(g, 0, S));
+    RLC_TRY(score(g, lo, hi));
+    if (g->shards > 1) RLC_TRY(share_rollout(g, lo, hi));
     int rounds = 1, dropped = 0, n_equal = 0; /* n_equal: equal groups left, in g->slot */
     long extra_tokens = 0;
     while (p->dynamic_sampling) {
@@ -614,8 +730,10 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     /* a sequence with zero advantage carries gradient only through the KL term */
     int n_act = 0;
     for (int s = 0; s < S; s++)
-        if (g->go.len[s] > 0 && (g->adv[s] != 0.0f || lp.beta != 0)) g->order[n_act++] = s;
-    qsort_r(g->order, (size_t)n_act, sizeof(int), by_len_desc, g);
+        if (g->go.len[s] > 0 && (g->adv[s] != 0.0f || lp.beta != 0)) {
+            n_act++;
+            st->train_tokens += (long)p->num_iterations * (g->plen[s / G] + g->go.len[s] - 1);
+        }
     st->num_datums = n_act;
 
     /* 6. reference log-probs, once per step: LoRA switched off, or the frozen
@@ -624,15 +742,18 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         rlc_model *rm = g->ref ? g->ref : pol->m;
         if (!g->ref) rlc_model_set_lora_enabled(pol->m, 0);
         rlc_status rs = RLC_OK;
-        for (int f = 0; rs == RLC_OK && f < n_act; f += g->mb) {
-            int n = n_act - f < g->mb ? n_act - f : g->mb;
-            int T = build_rows(g, f, n);
-            rs = rlc_model_forward(rm, g->acts, g->ids, g->tg, n, T, g->lp);
-            if (rs) break;
-            gather(g, f, n, T, g->lp, g->g_ref);
-            for (int r = 0; r < n; r++)
-                memcpy(g->ref_lp + (size_t)g->order[f + r] * M, g->g_ref + (size_t)r * M,
-                       sizeof(float) * M);
+        for (int k = g->shard0; rs == RLC_OK && k < g->shard0 + g->n_local; k++) {
+            int n_k = shard_order(g, k, Ss, lp.beta);
+            for (int f = 0; rs == RLC_OK && f < n_k; f += g->mb) {
+                int n = n_k - f < g->mb ? n_k - f : g->mb;
+                int T = build_rows(g, f, n);
+                rs = rlc_model_forward(rm, g->acts, g->ids, g->tg, n, T, g->lp);
+                if (rs) break;
+                gather(g, f, n, T, g->lp, g->g_ref);
+                for (int r = 0; r < n; r++)
+                    memcpy(g->ref_lp + (size_t)g->order[f + r] * M, g->g_ref + (size_t)r * M,
+                           sizeof(float) * M);
+            }
         }
         if (!g->ref) rlc_model_set_lora_enabled(pol->m, 1);
         RLC_TRY(rs);
@@ -640,41 +761,52 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
 
     /* 7. optimisation passes */
     double t1 = seconds();
-    double kl_sum = 0, clip_sum = 0;
-    long tok_sum = 0, clip_tok = 0;
+    /* the run's sums (one shard: its micro-batches add straight into them;
+     * several: each shard's own sums, added in shard order after the pass) */
+    double tot[N_PART] = {0};
     for (int it = 0; it < p->num_iterations; it++) {
-        double loss = 0;
-        rlc_model_zero_grad(pol->m);
-        for (int f = 0; f < n_act; f += g->mb) {
-            int n = n_act - f < g->mb ? n_act - f : g->mb;
-            int T = build_rows(g, f, n);
-            RLC_TRY(rlc_model_forward(pol->m, g->acts, g->ids, g->tg, n, T, g->lp));
-            for (int r = 0; r < n; r++) {
-                int s = g->order[f + r];
-                st->train_tokens += g->plen[s / G] + g->go.len[s] - 1;
+        tot[PART_LOSS] = 0;
+        for (int k = g->shard0; k < g->shard0 + g->n_local; k++) {
+            double *ps = g->shards == 1 ? tot : g->part + (size_t)k * N_PART;
+            if (g->shards > 1) memset(ps, 0, N_PART * sizeof *ps);
+            int n_k = shard_order(g, k, Ss, lp.beta);
+            rlc_model_zero_grad(pol->m);
+            for (int f = 0; f < n_k; f += g->mb) {
+                int n = n_k - f < g->mb ? n_k - f : g->mb;
+                int T = build_rows(g, f, n);
+                RLC_TRY(rlc_model_forward(pol->m, g->acts, g->ids, g->tg, n, T, g->lp));
+                gather(g, f, n, T, g->lp, g->g_lp);
+                float l;
+                rlc_grpo_stats gs;
+                RLC_TRY(rlc_grpo_loss_tokens(&lp, g->g_lp, g->g_old, lp.beta != 0 ? g->g_ref : NULL,
+                                             g->g_adv, g->g_mask, n, M, &l, g->g_dlp, &gs));
+                ps[PART_LOSS] += l;
+                if (it == 0) {
+                    ps[PART_KL] += (double)gs.kl_mean * gs.n_tokens;
+                    ps[PART_TOK] += gs.n_tokens;
+                }
+                /* the first pass runs at ratio 1, so clipping shows in later passes:
+                 * the share is over every pass's tokens */
+                ps[PART_CLIP] += (double)gs.clip_ratio * gs.n_tokens;
+                ps[PART_CLIP_TOK] += gs.n_tokens;
+                memset(g->dlp, 0, sizeof(float) * (size_t)n * T);
+                for (int r = 0; r < n; r++) {
+                    int s = g->order[f + r], P = g->plen[s / G];
+                    for (int j = 0; j < g->go.len[s]; j++)
+                        g->dlp[(size_t)r * T + P - 1 + j] = g->g_dlp[r * M + j];
+                }
+                RLC_TRY(rlc_model_backward(pol->m, g->acts, g->dlp));
             }
-            gather(g, f, n, T, g->lp, g->g_lp);
-            float l;
-            rlc_grpo_stats gs;
-            RLC_TRY(rlc_grpo_loss_tokens(&lp, g->g_lp, g->g_old, lp.beta != 0 ? g->g_ref : NULL,
-                                         g->g_adv, g->g_mask, n, M, &l, g->g_dlp, &gs));
-            loss += l;
-            if (it == 0) {
-                kl_sum += (double)gs.kl_mean * gs.n_tokens;
-                tok_sum += gs.n_tokens;
-            }
-            /* the first pass runs at ratio 1, so clipping shows in later passes:
-             * the share is over every pass's tokens */
-            clip_sum += (double)gs.clip_ratio * gs.n_tokens;
-            clip_tok += gs.n_tokens;
-            memset(g->dlp, 0, sizeof(float) * (size_t)n * T);
-            for (int r = 0; r < n; r++) {
-                int s = g->order[f + r], P = g->plen[s / G];
-                for (int j = 0; j < g->go.len[s]; j++)
-                    g->dlp[(size_t)r * T + P - 1 + j] = g->g_dlp[r * M + j];
-            }
-            RLC_TRY(rlc_model_backward(pol->m, g->acts, g->dlp));
+            if (g->shards > 1) RLC_TRY(rlc_dist_sum_add(&g->gsum, g->grads));
         }
+        if (g->shards > 1) {
+            RLC_TRY(rlc_dist_sum_finish(&g->gsum, g->grads));
+            RLC_TRY(rlc_dist_allgather(g->part, (size_t)g->n_local * N_PART * sizeof *g->part));
+            for (int k = 0; k < g->shards; k++)
+                for (int q = 0; q < N_PART; q++)
+                    tot[q] += g->part[(size_t)k * N_PART + q];
+        }
+        double loss = tot[PART_LOSS];
         float lr = rlc_schedule_lr(&p->schedule, p->lr, step);
         float gn = 0;
         if (n_act > 0) {
@@ -704,8 +836,8 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     st->pos_samples = n_pos, st->neg_samples = n_neg;
     st->max_token_hit_rate = (double)hit / S;
     st->entropy = ntok ? ent_sum / ntok : NAN;
-    st->kl = tok_sum ? kl_sum / tok_sum : 0;
-    st->clip_ratio = clip_tok ? clip_sum / clip_tok : 0;
+    st->kl = tot[PART_TOK] > 0 ? tot[PART_KL] / tot[PART_TOK] : 0;
+    st->clip_ratio = tot[PART_CLIP_TOK] > 0 ? tot[PART_CLIP] / tot[PART_CLIP_TOK] : 0;
     st->len_mean = (double)ntok / S;
     st->gen_tokens = ntok + extra_tokens;
     st->tokens_per_s = st->gen_time_s > 0 ? st->gen_tokens / st->gen_time_s : 0;

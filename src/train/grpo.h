@@ -41,7 +41,12 @@ typedef struct rlc_grpo_params {
     int backpressure;
     rlc_bp_params bp;
     int num_iterations;
-    int micro_batch; /* sequences per forward/backward; 0: all */
+    /* the batch in this many shards of batch_prompts / shards prompts, each
+     * generated, scored and differentiated on its own, gradients summed in
+     * shard order (base/dist.h); the MPI ranks take shards / ranks each
+     * (0 or 1: one shard) */
+    int shards;
+    int micro_batch; /* sequences per forward/backward (within a shard); 0: all */
     int logit_chunk; /* LM-head rows at once; 0: RLC_LOGIT_CHUNK_DEFAULT */
     int checkpoint;  /* activation checkpointing (rlc_acts_opts) */
     float lr;

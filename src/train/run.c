@@ -1,5 +1,6 @@
 #include "train/run.h"
 
+#include "base/dist.h"
 #include "base/fs.h"
 #include "base/procstat.h"
 #include "observe/log.h"
@@ -448,6 +449,14 @@ static rlc_status open_sinks(const rlc_run_config *c, const rlc_reward_set *rw, 
     return st;
 }
 
+/* The stop signal any rank has seen (0: none), so that every rank stops after
+ * the same step. */
+static int stop_signal_all(void) {
+    int sig = rlc_stop_signal(), all = sig;
+    if (rlc_dist_world() > 1 && rlc_dist_max_int(sig, &all)) return sig;
+    return all;
+}
+
 rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     RLC_TRY(rlc_run_config_validate(cfg));
     /* cfg as given goes to config.yaml; c is cfg with training.steps resolved
@@ -518,6 +527,11 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
              grpo ? rlc_run_config_enum_name("algorithm.advantage", c->algorithm.advantage) : "sft",
              grpo ? rlc_run_config_enum_name("algorithm.transform", c->algorithm.transform) : "ce");
 
+    /* MPI: rank 0 alone writes the run directory (shared by every rank: they
+     * read the same checkpoint to resume) and speaks; the step's shards are
+     * spread over the ranks */
+    const int lead = rlc_dist_rank() == 0, world = rlc_dist_world();
+    const int shards = RLC_RC(c, training.shards) > 0 ? c->training.shards : world;
     rlc_grpo *g = NULL;
     rlc_sft_trainer *sft = NULL;
     if (grpo) {
@@ -570,6 +584,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
             gp.batch_prompts = gp.bp.max_batch;
         }
         gp.num_iterations = RLC_RC(c, algorithm.num_iterations);
+        gp.shards = shards;
         gp.micro_batch = RLC_RC(c, training.micro_batch);
         gp.logit_chunk = RLC_RC(c, training.logit_chunk);
         gp.checkpoint = RLC_RC(c, training.activation_checkpointing);
@@ -581,6 +596,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     } else {
         rlc_sft_params sp = {.batch = RLC_RC(c, training.batch_size),
                              .micro_batch = RLC_RC(c, training.micro_batch),
+                             .shards = shards,
                              .max_len = RLC_RC(c, model.max_seq),
                              .logit_chunk = RLC_RC(c, training.logit_chunk),
                              .checkpoint = RLC_RC(c, training.activation_checkpointing),
@@ -608,16 +624,19 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         if (st == RLC_OK && g) rlc_grpo_set_cursor(g, (uint64_t)cursor);
         start = (int)plan.step;
     }
-    if (st == RLC_OK && plan.action == RLC_RERUN_RESUME) st = rlc_ckpt_remove_leftovers(dir);
-    if (st == RLC_OK && plan.overwrite) st = rlc_rerun_clear(dir);
-    if (st == RLC_OK) st = rlc_mkdir_p(dir);
+    /* every rank has read what it needs before rank 0 writes */
+    if (st == RLC_OK) st = rlc_dist_barrier();
+    if (st == RLC_OK && lead && plan.action == RLC_RERUN_RESUME)
+        st = rlc_ckpt_remove_leftovers(dir);
+    if (st == RLC_OK && lead && plan.overwrite) st = rlc_rerun_clear(dir);
+    if (st == RLC_OK && lead) st = rlc_mkdir_p(dir);
     if (st == RLC_OK) st = rlc_path_join(path, sizeof path, dir, RLC_RUN_CONFIG);
-    if (st == RLC_OK) st = rlc_run_config_write(cfg, path);
-    if (st == RLC_OK)
+    if (st == RLC_OK && lead) st = rlc_run_config_write(cfg, path);
+    if (st == RLC_OK && lead)
         st = rlc_run_info_write(c, dir, name, condition, plan.action == RLC_RERUN_RESUME);
-    if (st == RLC_OK) st = rlc_run_clear_stopped(dir);
+    if (st == RLC_OK && lead) st = rlc_run_clear_stopped(dir);
     rlc_sinks *sinks = NULL;
-    if (st == RLC_OK) st = open_sinks(c, &rw, dir, name, grpo, start, &sinks);
+    if (st == RLC_OK && lead) st = open_sinks(c, &rw, dir, name, grpo, start, &sinks);
     if (st == RLC_OK) {
         float *tp, *tg;
         size_t trainable = 0;
@@ -630,6 +649,11 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
             rlc_logf(RLC_LOG_INFO, "activations: %.1f MiB, LM head in chunks of %d rows%s",
                      rlc_acts_bytes(acts) / 1048576.0, rlc_acts_logit_chunk(acts),
                      rlc_acts_checkpointing(acts) ? ", activation checkpointing" : "");
+        if (world > 1 || shards > 1)
+            rlc_logf(RLC_LOG_INFO,
+                     "data parallel: %d MPI rank%s, %d shards of %d %s a step (%d per rank)", world,
+                     world == 1 ? "" : "s", shards, c->training.batch_size / shards,
+                     grpo ? "prompts" : "examples", shards / world);
         if (plan.action == RLC_RERUN_RESUME)
             rlc_logf(RLC_LOG_INFO, "resuming from %s (step %d)", plan.checkpoint, start);
         if (grpo && rw.rubric)
@@ -649,11 +673,12 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
     int steps_done = start, skipped_in_row = 0;
     double reached = NAN; /* the accuracy that ended the run at training.stop_at_accuracy */
     const double stop_acc = RLC_RC(c, training.stop_at_accuracy);
-    for (int step = start; st == RLC_OK && step < RLC_RC(c, training.steps) && !rlc_stop_signal();
+    for (int step = start; st == RLC_OK && step < RLC_RC(c, training.steps) && !stop_signal_all();
          step++) {
         rlc_step_stats ss;
         rlc_sysmon mon;
         rlc_sysmon_begin(&mon);
+        uint64_t comm0 = rlc_dist_bytes();
         st = grpo ? rlc_grpo_step(g, step, &ss) : rlc_sft_trainer_step(sft, step, &ss);
         if (st) break;
         rlc_sys_sample sys;
@@ -682,6 +707,8 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         double epoch = src.n_train ? used / (double)src.n_train : NAN;
         fill_record(&rec, condition, &ss, c, grpo, run_correct, run_total, evp, val_loss, epoch,
                     &sys);
+        rec.v[RLC_M_SYS_RANKS] = world;
+        rec.v[RLC_M_SYS_COMM_MIB] = (double)(rlc_dist_bytes() - comm0) / 1048576.0;
         int n_samples = 0;
         if (grpo) {
             const rlc_sample_view *views;
@@ -693,7 +720,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         }
         /* the sinks warn about each skipped update (observe/warn.c) */
         skipped_in_row = ss.skipped_steps > 0 ? skipped_in_row + 1 : 0;
-        st = rlc_sinks_step(sinks, &rec, samples, n_samples);
+        if (sinks) st = rlc_sinks_step(sinks, &rec, samples, n_samples);
         if (st) break;
         if (RLC_RC(c, training.max_skipped_steps) > 0 &&
             skipped_in_row >= c->training.max_skipped_steps) {
@@ -718,8 +745,8 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
                          reached, step, stop_acc, steps_done, c->training.steps);
             break;
         }
-        if (RLC_RC(c, checkpoint.save_every) > 0 && steps_done % c->checkpoint.save_every == 0 &&
-            !last) {
+        if (lead && RLC_RC(c, checkpoint.save_every) > 0 &&
+            steps_done % c->checkpoint.save_every == 0 && !last) {
             st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total,
                                  data_cursor(c, g, steps_done), sepa, bp);
             if (st == RLC_OK)
@@ -728,11 +755,14 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         }
     }
     free(samples);
-    int sig = rlc_stop_signal();
+    int sig = st == RLC_OK ? stop_signal_all() : rlc_stop_signal();
     if (st == RLC_OK && sig && steps_done < c->training.steps && isnan(reached)) {
-        st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total,
-                             data_cursor(c, g, steps_done), sepa, bp);
-        if (st == RLC_OK) st = rlc_run_mark_stopped(dir, sig, steps_done);
+        if (lead)
+            st = save_checkpoint(c, cfg, dir, &pol, opt, steps_done, run_correct, run_total,
+                                 data_cursor(c, g, steps_done), sepa, bp);
+        if (st == RLC_OK && lead) st = rlc_run_mark_stopped(dir, sig, steps_done);
+        /* the other ranks leave once the checkpoint is whole */
+        if (st == RLC_OK) st = rlc_dist_barrier();
         if (st == RLC_OK) {
             rlc_logf(RLC_LOG_WARN,
                      "stopped by %s after step %d (%d of %d steps done); checkpoint-%d "
@@ -748,9 +778,9 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         rlc_trainer_state_format(c, steps_done, run_correct, run_total,
                                  data_cursor(c, g, steps_done), sepa, bp, reached, state,
                                  sizeof state);
-        st = rlc_sinks_finish(sinks);
+        if (sinks) st = rlc_sinks_finish(sinks);
         if (st == RLC_OK) st = check_finite_state(&pol, NULL, "final");
-        if (st == RLC_OK) st = rlc_save_final(c, &pol, dir, state, path, sizeof path);
+        if (st == RLC_OK && lead) st = rlc_save_final(c, &pol, dir, state, path, sizeof path);
         if (st == RLC_OK) rlc_logf(RLC_LOG_INFO, "final weights: %s", path);
     }
     rlc_stop_restore();

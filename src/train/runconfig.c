@@ -348,6 +348,11 @@ static const rc_key keys[] = {
     KI(training, batch_size, "16", 1, 1048576, RC_ALL, "prompts (sft: examples) per step"),
     KI(training, micro_batch, "0", 0, 1048576, RC_ALL,
        "sequences per forward/backward pass (0 = the whole step at once)"),
+    KI(training, shards, "0", 0, 1048576, RC_ALL,
+       "the step's batch in this many equal shards (GRPO: whole groups), each generated, scored "
+       "and differentiated as a batch of its own, gradients summed in shard order; results depend "
+       "on shards, not on the MPI ranks that run them (each rank takes shards/ranks of them). "
+       "0 = one per MPI rank (1 without mpirun)"),
     KI(training, epochs, "1", 1, 1000000, RC_ALL,
        "with training.steps=0: passes over the jsonl training examples, giving "
        "ceil(epochs * examples / batch_size) steps"),
@@ -1514,6 +1519,17 @@ rlc_status rlc_run_config_validate(const rlc_run_config *c) {
             return invalid("backpressure.enabled=true needs training.steps: steps from "
                            "training.epochs assume a fixed training.batch_size");
     }
+    if (c->training.shards > 0 && c->training.batch_size % c->training.shards)
+        return invalid("training.batch_size=%d is not a multiple of training.shards=%d (each "
+                       "shard takes the same number of %s)",
+                       c->training.batch_size, c->training.shards, grpo ? "prompts" : "examples");
+    if (grpo && c->training.shards > 1 &&
+        (c->algorithm.dynamic_sampling || c->backpressure.enabled))
+        return invalid("training.shards=%d with %s: not supported (they change the batch during "
+                       "a step; use training.shards=1 and one rank)",
+                       c->training.shards,
+                       c->algorithm.dynamic_sampling ? "algorithm.dynamic_sampling=true"
+                                                     : "backpressure.enabled=true");
     if (c->training.steps > 0 && c->optimizer.warmup_steps > c->training.steps)
         return invalid("optimizer.warmup_steps=%d exceeds training.steps=%d: the learning rate "
                        "would never reach optimizer.lr",

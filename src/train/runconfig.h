@@ -164,6 +164,7 @@ typedef struct rlc_run_config {
     struct {
         int mode; /* rlc_rc_mode */
         int steps, batch_size, micro_batch, epochs, eval_every, seed;
+        int shards;            /* batch shards (0: one per MPI rank) */
         int max_skipped_steps; /* consecutive non-finite steps before the run stops; 0 = never */
         int logit_chunk;       /* rows of logits the LM head computes at once */
         int activation_checkpointing; /* keep layer inputs only; recompute in backward */

@@ -1,6 +1,7 @@
 #include "train/sft.h"
 
 #include "base/checked.h"
+#include "base/dist.h"
 #include "base/rng.h"
 
 #include <math.h>
@@ -13,6 +14,9 @@ struct rlc_sft_trainer {
     const rlc_source *src;
     rlc_sft_params p;
     int mb, T;
+    int shards, shard0, n_local; /* shards a step; this rank's first one and how many */
+    rlc_dist_sum gsum;           /* the shards' gradients, summed in shard order */
+    double *part;                /* [shards, 2] each shard's loss sum and target tokens */
     rlc_acts *acts;
     rlc_adamw opt;
     float *params, *grads;
@@ -25,6 +29,8 @@ void rlc_sft_trainer_free(rlc_sft_trainer *s) {
     if (!s) return;
     rlc_acts_free(s->acts);
     rlc_adamw_free(&s->opt);
+    rlc_dist_sum_free(&s->gsum);
+    free(s->part);
     free(s->ids), free(s->tg), free(s->lp), free(s->dlp);
     free(s);
 }
@@ -47,10 +53,23 @@ rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc
         return rlc_errorf(RLC_ERR_INVALID, "sft: the data set has no training examples");
     if (p->batch <= 0 || p->max_len < 2)
         return rlc_errorf(RLC_ERR_INVALID, "sft: batch must be positive and max_len at least 2");
+    int shards = p->shards > 1 ? p->shards : 1, world = rlc_dist_world();
+    if (shards % world)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "training.shards=%d is not a multiple of the %d MPI ranks (each rank "
+                          "takes the same number of shards)",
+                          shards, world);
+    if (p->batch % shards)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "training.batch_size=%d is not a multiple of %d shards (one per MPI "
+                          "rank unless training.shards says otherwise)",
+                          p->batch, shards);
     rlc_sft_trainer *s = rlc_calloc(1, sizeof *s);
     if (!s) return RLC_ERR_NOMEM;
     s->pol = pol, s->src = src, s->p = *p;
-    s->mb = p->micro_batch > 0 && p->micro_batch < p->batch ? p->micro_batch : p->batch;
+    int per = p->batch / shards; /* examples per shard */
+    s->mb = p->micro_batch > 0 && p->micro_batch < per ? p->micro_batch : per;
+    s->shards = shards, s->n_local = shards / world, s->shard0 = rlc_dist_rank() * s->n_local;
     s->T = p->max_len;
     size_t n = 0;
     rlc_status sz =
@@ -68,6 +87,11 @@ rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc
     if (st == RLC_OK) st = rlc_acts_new_opts(pol->m, s->mb, s->T, &ao, &s->acts);
     if (st == RLC_OK) st = rlc_model_trainable(pol->m, &s->params, &s->grads, &s->n_params);
     if (st == RLC_OK) st = rlc_adamw_init(&s->opt, s->n_params, p->opt);
+    if (st == RLC_OK && shards > 1) {
+        st = rlc_dist_sum_init(&s->gsum, s->n_params, s->n_local);
+        s->part = rlc_calloc((size_t)shards * 2, sizeof(double));
+        if (st == RLC_OK && !s->part) st = RLC_ERR_NOMEM;
+    }
     if (st) {
         rlc_sft_trainer_free(s);
         return st;
@@ -162,18 +186,32 @@ rlc_status rlc_sft_trainer_step(rlc_sft_trainer *s, int step, rlc_step_stats *st
     memset(st, 0, sizeof *st);
     st->step = step;
     uint64_t first = (uint64_t)step * s->p.batch;
+    /* the normalizer is the whole batch's target count, so shards and
+     * micro-batches add up */
     long norm = 0;
-    if (s->mb < s->p.batch) RLC_TRY(count_targets(s, first, s->p.batch, &norm));
-    rlc_model_zero_grad(s->pol->m);
+    RLC_TRY(count_targets(s, first, s->p.batch, &norm));
     double loss = 0;
     long tokens = 0;
-    for (int f = 0; f < s->p.batch; f += s->mb) {
-        int n = s->p.batch - f < s->mb ? s->p.batch - f : s->mb;
-        if (s->mb == s->p.batch) {
-            /* one micro-batch: its own target count is the normalizer */
-            RLC_TRY(count_targets(s, first, n, &norm));
+    int per = s->p.batch / s->shards;
+    for (int k = s->shard0; k < s->shard0 + s->n_local; k++) {
+        double sl = 0, *lsum = s->shards == 1 ? &loss : &sl;
+        long sk = 0, *tsum = s->shards == 1 ? &tokens : &sk;
+        rlc_model_zero_grad(s->pol->m);
+        for (int f = 0; f < per; f += s->mb) {
+            int n = per - f < s->mb ? per - f : s->mb;
+            RLC_TRY(run_micro(s, 0, first + (uint64_t)k * per + f, n, norm > 0 ? (double)norm : 1.0,
+                              1, lsum, tsum));
         }
-        RLC_TRY(run_micro(s, 0, first + f, n, norm > 0 ? (double)norm : 1.0, 1, &loss, &tokens));
+        if (s->shards > 1) {
+            s->part[2 * k] = sl, s->part[2 * k + 1] = (double)sk;
+            RLC_TRY(rlc_dist_sum_add(&s->gsum, s->grads));
+        }
+    }
+    if (s->shards > 1) {
+        RLC_TRY(rlc_dist_sum_finish(&s->gsum, s->grads));
+        RLC_TRY(rlc_dist_allgather(s->part, (size_t)s->n_local * 2 * sizeof *s->part));
+        for (int k = 0; k < s->shards; k++)
+            loss += s->part[2 * k], tokens += (long)s->part[2 * k + 1];
     }
     float lr = rlc_schedule_lr(&s->p.schedule, s->p.lr, step), gn = 0;
     /* a non-finite loss or gradient never reaches the weights */

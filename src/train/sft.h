@@ -8,7 +8,11 @@
 
 typedef struct rlc_sft_params {
     int batch;       /* examples per optimizer step */
-    int micro_batch; /* examples per forward/backward; 0: all */
+    int micro_batch; /* examples per forward/backward (within a shard); 0: all */
+    /* the batch in this many shards of batch / shards examples, each
+     * differentiated on its own, gradients summed in shard order
+     * (base/dist.h); the MPI ranks take shards / ranks each (0 or 1: one) */
+    int shards;
     int max_len;     /* prompt + response tokens; longer examples are cut at the end */
     int logit_chunk; /* LM-head rows at once; 0: RLC_LOGIT_CHUNK_DEFAULT */
     int checkpoint;  /* activation checkpointing (rlc_acts_opts) */

@@ -1,0 +1,220 @@
+#include "base/dist.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef RLC_HAVE_MPI
+#include <mpi.h>
+#endif
+
+static int g_on, g_rank, g_world = 1;
+static uint64_t g_bytes;
+
+int rlc_dist_built(void) {
+#ifdef RLC_HAVE_MPI
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+static int env_set(const char *name) {
+    const char *v = getenv(name);
+    return v && v[0];
+}
+
+int rlc_dist_launched(void) {
+    return env_set("OMPI_COMM_WORLD_SIZE") || env_set("PMI_SIZE") || env_set("PMIX_RANK") ||
+           (env_set("SLURM_PROCID") && env_set("SLURM_NTASKS"));
+}
+
+rlc_status rlc_dist_init(int *argc, char ***argv) {
+    if (g_on || !rlc_dist_launched()) return RLC_OK;
+#ifdef RLC_HAVE_MPI
+    int ready = 0;
+    MPI_Initialized(&ready);
+    if (!ready && MPI_Init(argc, argv) != MPI_SUCCESS)
+        return rlc_errorf(RLC_ERR_IO, "MPI_Init failed (started by a launcher: mpirun/srun)");
+    g_on = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &g_world);
+    return RLC_OK;
+#else
+    (void)argc, (void)argv;
+    /* one rank of several cannot train alone: a world of one is harmless */
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!n) n = getenv("PMI_SIZE");
+    if (!n) n = getenv("SLURM_NTASKS");
+    if (n && atoi(n) <= 1) return RLC_OK;
+    return rlc_errorf(RLC_ERR_UNSUPPORTED,
+                      "started by an MPI launcher, but this rlc was built without MPI (install "
+                      "libopenmpi-dev and rebuild, or run it without mpirun/srun)");
+#endif
+}
+
+void rlc_dist_finalize(int failed) {
+    if (!g_on) return;
+#ifdef RLC_HAVE_MPI
+    if (failed && g_world > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+    MPI_Finalize();
+#endif
+    (void)failed;
+    g_on = 0, g_rank = 0, g_world = 1;
+}
+
+int rlc_dist_rank(void) {
+    return g_rank;
+}
+
+int rlc_dist_world(void) {
+    return g_world;
+}
+
+uint64_t rlc_dist_bytes(void) {
+    return g_bytes;
+}
+
+#ifdef RLC_HAVE_MPI
+/* MPI counts are ints: large buffers go in pieces of at most this many bytes. */
+#define PIECE ((size_t)1 << 30)
+
+static rlc_status mpi_failed(const char *what) {
+    return rlc_errorf(RLC_ERR_IO, "MPI: %s failed (rank %d of %d)", what, g_rank, g_world);
+}
+
+static rlc_status send_bytes(const void *buf, size_t n, int to) {
+    for (size_t o = 0; o < n; o += PIECE) {
+        int k = (int)(n - o < PIECE ? n - o : PIECE);
+        if (MPI_Send((const char *)buf + o, k, MPI_BYTE, to, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return mpi_failed("MPI_Send");
+    }
+    g_bytes += n;
+    return RLC_OK;
+}
+
+static rlc_status recv_bytes(void *buf, size_t n, int from) {
+    for (size_t o = 0; o < n; o += PIECE) {
+        int k = (int)(n - o < PIECE ? n - o : PIECE);
+        if (MPI_Recv((char *)buf + o, k, MPI_BYTE, from, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
+            MPI_SUCCESS)
+            return mpi_failed("MPI_Recv");
+    }
+    g_bytes += n;
+    return RLC_OK;
+}
+
+static rlc_status bcast_bytes(void *buf, size_t n) {
+    for (size_t o = 0; o < n; o += PIECE) {
+        int k = (int)(n - o < PIECE ? n - o : PIECE);
+        if (MPI_Bcast((char *)buf + o, k, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return mpi_failed("MPI_Bcast");
+    }
+    g_bytes += g_rank == 0 ? n * (uint64_t)(g_world - 1) : n;
+    return RLC_OK;
+}
+#endif
+
+rlc_status rlc_dist_barrier(void) {
+#ifdef RLC_HAVE_MPI
+    if (g_on && MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) return mpi_failed("MPI_Barrier");
+#endif
+    return RLC_OK;
+}
+
+rlc_status rlc_dist_max_int(int v, int *out) {
+    *out = v;
+#ifdef RLC_HAVE_MPI
+    if (g_on && g_world > 1) {
+        if (MPI_Allreduce(&v, out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return mpi_failed("MPI_Allreduce");
+        g_bytes += 2 * sizeof v;
+    }
+#endif
+    return RLC_OK;
+}
+
+rlc_status rlc_dist_allgather(void *buf, size_t block) {
+    if (g_world == 1 || block == 0) return RLC_OK;
+#ifdef RLC_HAVE_MPI
+    if (block > INT_MAX)
+        return rlc_errorf(RLC_ERR_UNSUPPORTED, "MPI: an all-gather block of %zu bytes (over %d)",
+                          block, INT_MAX);
+    if (MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, (int)block, MPI_BYTE,
+                      MPI_COMM_WORLD) != MPI_SUCCESS)
+        return mpi_failed("MPI_Allgather");
+    g_bytes += 2 * block * (uint64_t)(g_world - 1);
+#endif
+    (void)buf;
+    return RLC_OK;
+}
+
+rlc_status rlc_dist_sum_init(rlc_dist_sum *s, size_t n, int n_local) {
+    memset(s, 0, sizeof *s);
+    if (n_local < 1) return rlc_errorf(RLC_ERR_INVALID, "dist: %d shards on a rank", n_local);
+    s->n = n, s->n_local = n_local;
+    if (g_rank == 0) {
+        s->total = malloc((n ? n : 1) * sizeof(float));
+        if (!s->total) return RLC_ERR_NOMEM;
+    } else if (n_local > 1) { /* one shard is sent straight from the caller's vector */
+        s->stash = malloc((n ? n : 1) * (size_t)(n_local - 1) * sizeof(float));
+        if (!s->stash) return RLC_ERR_NOMEM;
+    }
+    return RLC_OK;
+}
+
+void rlc_dist_sum_free(rlc_dist_sum *s) {
+    if (!s) return;
+    free(s->total);
+    free(s->stash);
+    memset(s, 0, sizeof *s);
+}
+
+/* total += v, element by element (the same IEEE sum on every machine). */
+static void add_into(float *restrict total, const float *restrict v, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        total[i] += v[i];
+}
+
+rlc_status rlc_dist_sum_add(rlc_dist_sum *s, const float *v) {
+    if (s->added >= s->n_local)
+        return rlc_errorf(RLC_ERR_INTERNAL, "dist: shard %d added of %d", s->added + 1, s->n_local);
+    if (g_rank == 0) {
+        if (s->added == 0)
+            memcpy(s->total, v, s->n * sizeof(float));
+        else
+            add_into(s->total, v, s->n);
+    } else if (s->added < s->n_local - 1) {
+        memcpy(s->stash + (size_t)s->added * s->n, v, s->n * sizeof(float));
+    } else {
+#ifdef RLC_HAVE_MPI
+        /* the last one is still the caller's: send the stashed ones, then it */
+        for (int k = 0; k < s->n_local - 1; k++)
+            RLC_TRY(send_bytes(s->stash + (size_t)k * s->n, s->n * sizeof(float), 0));
+        RLC_TRY(send_bytes(v, s->n * sizeof(float), 0));
+#endif
+    }
+    s->added++;
+    return RLC_OK;
+}
+
+rlc_status rlc_dist_sum_finish(rlc_dist_sum *s, float *out) {
+    if (s->added != s->n_local)
+        return rlc_errorf(RLC_ERR_INTERNAL, "dist: %d of %d shards added", s->added, s->n_local);
+    s->added = 0;
+#ifdef RLC_HAVE_MPI
+    if (g_world > 1 && g_rank == 0) {
+        /* out is free until the broadcast: it receives each other shard */
+        for (int r = 1; r < g_world; r++)
+            for (int k = 0; k < s->n_local; k++) {
+                RLC_TRY(recv_bytes(out, s->n * sizeof(float), r));
+                add_into(s->total, out, s->n);
+            }
+    }
+#endif
+    if (g_rank == 0) memcpy(out, s->total, s->n * sizeof(float));
+#ifdef RLC_HAVE_MPI
+    if (g_world > 1) RLC_TRY(bcast_bytes(out, s->n * sizeof(float)));
+#endif
+    return RLC_OK;
+}
