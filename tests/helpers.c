@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -279,4 +280,72 @@ void th_drop_varying_metrics(json_t *o) {
         if ((d && (d->flags & RLC_MF_TIME)) || strstr(k, "time") || strstr(k, "per_s"))
             json_object_del(o, k);
     }
+}
+
+/* metrics.jsonl of two runs: same records, fields compared as JSON values,
+ * leaving out wall-clock ones (*time*, *per_s*) and every other metric the
+ * registry marks as differing between identical runs (system/...). */
+json_t *th_load_metrics(const char *path) {
+    json_t *all = json_array();
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    char line[16384];
+    while (fgets(line, sizeof line, f)) {
+        json_error_t e;
+        json_t *o = json_loads(line, 0, &e);
+        cr_assert_not_null(o, "%s: %s in: %s", path, e.text, line);
+        th_drop_varying_metrics(o);
+        json_array_append_new(all, o);
+    }
+    fclose(f);
+    return all;
+}
+
+void th_expect_same_metrics(const char *a, const char *b) {
+    json_t *x = th_load_metrics(a), *y = th_load_metrics(b);
+    cr_assert_eq(json_array_size(x), json_array_size(y), "%s: %zu records, %s: %zu", a,
+                 json_array_size(x), b, json_array_size(y));
+    for (size_t i = 0; i < json_array_size(x); i++) {
+        json_t *p = json_array_get(x, i), *q = json_array_get(y, i);
+        if (json_equal(p, q)) continue;
+        char *sp = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+        char *sq = json_dumps(q, JSON_COMPACT | JSON_SORT_KEYS);
+        cr_log_error("record %zu differs:\n  %s\n  %s", i, sp, sq);
+        free(sp);
+        free(sq);
+        cr_assert_fail("metrics.jsonl differ at record %zu", i);
+    }
+    json_decref(x);
+    json_decref(y);
+}
+
+/* Every file of DIR_A/final byte-identical in DIR_B/final, and as many files. */
+void th_expect_same_final(const char *a, const char *b) {
+    char da[1024], db[1024], pa[1600], pb[1600];
+    snprintf(da, sizeof da, "%s/final", a);
+    snprintf(db, sizeof db, "%s/final", b);
+    DIR *d = opendir(da);
+    cr_assert_not_null(d, "%s", da);
+    int n = 0, weights = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(pa, sizeof pa, "%s/%s", da, e->d_name);
+        snprintf(pb, sizeof pb, "%s/%s", db, e->d_name);
+        size_t na, nb;
+        char *x = th_slurp_size(pa, &na), *y = th_slurp_size(pb, &nb);
+        cr_assert_not_null(y, "%s missing", pb);
+        cr_assert(na == nb && memcmp(x, y, na) == 0, "%s and %s differ", pa, pb);
+        weights += strstr(e->d_name, ".safetensors") != NULL;
+        free(x);
+        free(y);
+        n++;
+    }
+    closedir(d);
+    d = opendir(db);
+    while ((e = readdir(d)))
+        n -= e->d_name[0] != '.';
+    closedir(d);
+    cr_assert_eq(n, 0, "%s and %s hold different files", da, db);
+    cr_assert_eq(weights, 1, "%s: expected one weights file", da);
 }

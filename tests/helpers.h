@@ -49,6 +49,14 @@ void th_set_age(const char *path, double age);
  * identical runs: the metrics the registry flags RLC_MF_TIME (times, rates,
  * system/...) and any other key naming a time or a rate (*time*, *per_s*). */
 void th_drop_varying_metrics(json_t *o);
+/* metrics.jsonl as an array of its records, th_drop_varying_metrics applied
+ * (the test fails when it cannot be read or parsed). */
+json_t *th_load_metrics(const char *path);
+/* Two metrics.jsonl files hold the same records, th_drop_varying_metrics
+ * applied; the first differing record is logged. */
+void th_expect_same_metrics(const char *a, const char *b);
+/* Every file of A/final byte-identical in B/final, as many files, one weights file. */
+void th_expect_same_final(const char *a, const char *b);
 
 /* A from-scratch GRPO config of 4 steps (1 layer, byte tokenizer, groups of 2,
  * evaluation every 2 steps) that trains in about a second, writing

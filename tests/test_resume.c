@@ -147,43 +147,6 @@ static void expect_resumed_from(const char *log, const char *run, int step) {
     cr_assert(ok, "expected %s", step > 0 ? want : "a fresh start");
 }
 
-/* metrics.jsonl of two runs: same records, fields compared as JSON values,
- * leaving out wall-clock ones (*time*, *per_s*) and every other metric the
- * registry marks as differing between identical runs (system/...). */
-static json_t *load_metrics(const char *path) {
-    json_t *all = json_array();
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "%s", path);
-    char line[16384];
-    while (fgets(line, sizeof line, f)) {
-        json_error_t e;
-        json_t *o = json_loads(line, 0, &e);
-        cr_assert_not_null(o, "%s: %s in: %s", path, e.text, line);
-        th_drop_varying_metrics(o);
-        json_array_append_new(all, o);
-    }
-    fclose(f);
-    return all;
-}
-
-static void expect_same_metrics(const char *a, const char *b) {
-    json_t *x = load_metrics(a), *y = load_metrics(b);
-    cr_assert_eq(json_array_size(x), json_array_size(y), "%s: %zu records, %s: %zu", a,
-                 json_array_size(x), b, json_array_size(y));
-    for (size_t i = 0; i < json_array_size(x); i++) {
-        json_t *p = json_array_get(x, i), *q = json_array_get(y, i);
-        if (json_equal(p, q)) continue;
-        char *sp = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
-        char *sq = json_dumps(q, JSON_COMPACT | JSON_SORT_KEYS);
-        cr_log_error("record %zu differs:\n  %s\n  %s", i, sp, sq);
-        free(sp);
-        free(sq);
-        cr_assert_fail("metrics.jsonl differ at record %zu", i);
-    }
-    json_decref(x);
-    json_decref(y);
-}
-
 /* RUN_A/NAME and RUN_B/NAME byte-identical (the emergence files carry no times). */
 static void expect_same_file(const char *a, const char *b, const char *name) {
     char pa[1200], pb[1200];
@@ -195,37 +158,6 @@ static void expect_same_file(const char *a, const char *b, const char *name) {
     cr_assert(na == nb && !memcmp(ta, tb, na), "%s and %s differ", pa, pb);
     free(ta);
     free(tb);
-}
-
-/* Every file of DIR_A/final byte-identical in DIR_B/final, and as many files. */
-static void expect_same_final(const char *a, const char *b) {
-    char da[1024], db[1024], pa[1600], pb[1600];
-    snprintf(da, sizeof da, "%s/final", a);
-    snprintf(db, sizeof db, "%s/final", b);
-    DIR *d = opendir(da);
-    cr_assert_not_null(d, "%s", da);
-    int n = 0, weights = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(pa, sizeof pa, "%s/%s", da, e->d_name);
-        snprintf(pb, sizeof pb, "%s/%s", db, e->d_name);
-        size_t na, nb;
-        char *x = th_slurp_size(pa, &na), *y = th_slurp_size(pb, &nb);
-        cr_assert_not_null(y, "%s missing", pb);
-        cr_assert(na == nb && memcmp(x, y, na) == 0, "%s and %s differ", pa, pb);
-        weights += strstr(e->d_name, ".safetensors") != NULL;
-        free(x);
-        free(y);
-        n++;
-    }
-    closedir(d);
-    d = opendir(db);
-    while ((e = readdir(d)))
-        n -= e->d_name[0] != '.';
-    closedir(d);
-    cr_assert_eq(n, 0, "%s and %s hold different files", da, db);
-    cr_assert_eq(weights, 1, "%s: expected one weights file", da);
 }
 
 /* ---- configs ---- */
@@ -382,12 +314,12 @@ static void crash_and_compare(const crash_case *cc) {
     st = run_rlc(cc->mode, k_cfg, log, NULL, NULL, 0);
     expect_exit0(st, log);
     expect_resumed_from(log, run, resume);
-    expect_same_metrics(tmp_path("ref/metrics.jsonl"), metrics);
+    th_expect_same_metrics(tmp_path("ref/metrics.jsonl"), metrics);
     if (!strcmp(cc->mode, "train")) {
         expect_same_file(tmp_path("ref"), run, "emergence/steps.jsonl");
         expect_same_file(tmp_path("ref"), run, "emergence/generations.jsonl");
     }
-    expect_same_final(tmp_path("ref"), run);
+    th_expect_same_final(tmp_path("ref"), run);
     /* Crash leftovers (.tmp, .old folders) are gone by the end. */
     char path[1200];
     snprintf(path, sizeof path, "%s/checkpoints", run);
@@ -438,7 +370,7 @@ Test(resume, sigkill_grpo_gtpo_sepa) {
     crash_case cc = {"train", "model.safetensors", 12, 2, 44};
     crash_and_compare(&cc);
     /* the run pooled, with planning tokens, and checkpoints carry SEPA's state */
-    json_t *x = load_metrics(tmp_path("ref/metrics.jsonl"));
+    json_t *x = th_load_metrics(tmp_path("ref/metrics.jsonl"));
     double lam = 0, plan = 0;
     for (size_t i = 0; i < json_array_size(x); i++) {
         json_t *o = json_array_get(x, i);
@@ -466,7 +398,7 @@ Test(resume, sigkill_grpo_dynamic_sampling) {
     grpo_config("k.yaml", "k", 1, 12, 2);
     crash_case cc = {"train", "adapter_model.safetensors", 12, 2, 55};
     crash_and_compare(&cc);
-    json_t *x = load_metrics(tmp_path("ref/metrics.jsonl"));
+    json_t *x = th_load_metrics(tmp_path("ref/metrics.jsonl"));
     long dropped = 0, extra_rounds = 0;
     for (size_t i = 0; i < json_array_size(x); i++) {
         json_t *o = json_array_get(x, i);
@@ -506,7 +438,7 @@ Test(resume, sigkill_grpo_backpressure) {
     grpo_config("k.yaml", "k", 1, 14, 2);
     crash_case cc = {"train", "adapter_model.safetensors", 14, 2, 66};
     crash_and_compare(&cc);
-    json_t *x = load_metrics(tmp_path("ref/metrics.jsonl"));
+    json_t *x = th_load_metrics(tmp_path("ref/metrics.jsonl"));
     static const int batch[14] = {1, 2, 4, 6, 1, 2, 4, 6, 6, 3, 3, 3, 3, 3};
     long prompts = 0;
     cr_assert_eq(json_array_size(x), 14);
@@ -620,8 +552,8 @@ Test(resume, any_thread_count) {
         sft_config(cfg, run, 40, 0);
         expect_exit0(run_rlc("sft", tmp_path(cfg), tmp_path(log), NULL, NULL, 0), tmp_path(log));
     }
-    expect_same_metrics(tmp_path("sft_one/metrics.jsonl"), tmp_path("sft_flip/metrics.jsonl"));
-    expect_same_final(tmp_path("sft_one"), tmp_path("sft_flip"));
+    th_expect_same_metrics(tmp_path("sft_one/metrics.jsonl"), tmp_path("sft_flip/metrics.jsonl"));
+    th_expect_same_final(tmp_path("sft_one"), tmp_path("sft_flip"));
     grpo_base = "sft_one/final";
     for (int f = 0; f < 2; f++) {
         g_flip_threads = f;
@@ -633,11 +565,11 @@ Test(resume, any_thread_count) {
         expect_exit0(run_rlc("train", tmp_path(cfg), tmp_path(log), NULL, NULL, 0), tmp_path(log));
     }
     g_flip_threads = 0;
-    expect_same_metrics(tmp_path("grpo_one/metrics.jsonl"), tmp_path("grpo_flip/metrics.jsonl"));
+    th_expect_same_metrics(tmp_path("grpo_one/metrics.jsonl"), tmp_path("grpo_flip/metrics.jsonl"));
     expect_same_file(tmp_path("grpo_one"), tmp_path("grpo_flip"), "emergence/generations.jsonl");
-    expect_same_final(tmp_path("grpo_one"), tmp_path("grpo_flip"));
+    th_expect_same_final(tmp_path("grpo_one"), tmp_path("grpo_flip"));
     /* the GRPO steps learned something, or the comparison proves little */
-    json_t *m = load_metrics(tmp_path("grpo_one/metrics.jsonl"));
+    json_t *m = th_load_metrics(tmp_path("grpo_one/metrics.jsonl"));
     double gn = 0;
     for (size_t i = 0; i < json_array_size(m); i++)
         gn += json_number_value(json_object_get(json_array_get(m, i), "grad_norm"));
@@ -699,9 +631,9 @@ static void corrupt_and_resume(void (*damage)(const char *), const char *why) {
     free(log);
     expect_resumed_from(tmp_path("k2.log"), tmp_path("k"), 8);
     /* Steps 8..11 ran again from checkpoint 8, replacing the damaged 10. */
-    expect_same_metrics(tmp_path("ref/metrics.jsonl"), tmp_path("k/metrics.jsonl"));
+    th_expect_same_metrics(tmp_path("ref/metrics.jsonl"), tmp_path("k/metrics.jsonl"));
     expect_same_file(tmp_path("ref"), tmp_path("k"), "emergence/generations.jsonl");
-    expect_same_final(tmp_path("ref"), tmp_path("k"));
+    th_expect_same_final(tmp_path("ref"), tmp_path("k"));
     char cmd[1600];
     snprintf(cmd, sizeof cmd, "%s resume-check %s > %s 2>&1", th_rlc_bin(), tmp_path("k"),
              tmp_path("check.log"));
@@ -758,7 +690,7 @@ Test(resume, sigkill_grpo_games) {
     crash_case cc = {"train", "model.safetensors", 8, 2, 91};
     crash_and_compare(&cc);
     /* the rewards were not all equal: something was learned from them */
-    json_t *x = load_metrics(tmp_path("ref/metrics.jsonl"));
+    json_t *x = th_load_metrics(tmp_path("ref/metrics.jsonl"));
     double spread = 0;
     for (size_t i = 0; i < json_array_size(x); i++)
         spread += json_number_value(json_object_get(json_array_get(x, i), "reward_std"));

@@ -10,6 +10,7 @@
 
 static int g_on, g_rank, g_world = 1;
 static uint64_t g_bytes;
+static double g_seconds;
 
 int rlc_dist_built(void) {
 #ifdef RLC_HAVE_MPI
@@ -75,7 +76,20 @@ uint64_t rlc_dist_bytes(void) {
     return g_bytes;
 }
 
+double rlc_dist_seconds(void) {
+    return g_seconds;
+}
+
 #ifdef RLC_HAVE_MPI
+/* Wall time inside MPI calls (a rank that waits for a slower one counts the wait). */
+#define TIMED(call)                                                                                \
+    ({                                                                                             \
+        double t0_ = MPI_Wtime();                                                                  \
+        int r_ = (call);                                                                           \
+        g_seconds += MPI_Wtime() - t0_;                                                            \
+        r_;                                                                                        \
+    })
+
 /* MPI counts are ints: large buffers go in pieces of at most this many bytes. */
 #define PIECE ((size_t)1 << 30)
 
@@ -86,7 +100,8 @@ static rlc_status mpi_failed(const char *what) {
 static rlc_status send_bytes(const void *buf, size_t n, int to) {
     for (size_t o = 0; o < n; o += PIECE) {
         int k = (int)(n - o < PIECE ? n - o : PIECE);
-        if (MPI_Send((const char *)buf + o, k, MPI_BYTE, to, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        if (TIMED(MPI_Send((const char *)buf + o, k, MPI_BYTE, to, 0, MPI_COMM_WORLD)) !=
+            MPI_SUCCESS)
             return mpi_failed("MPI_Send");
     }
     g_bytes += n;
@@ -96,8 +111,8 @@ static rlc_status send_bytes(const void *buf, size_t n, int to) {
 static rlc_status recv_bytes(void *buf, size_t n, int from) {
     for (size_t o = 0; o < n; o += PIECE) {
         int k = (int)(n - o < PIECE ? n - o : PIECE);
-        if (MPI_Recv((char *)buf + o, k, MPI_BYTE, from, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
-            MPI_SUCCESS)
+        if (TIMED(MPI_Recv((char *)buf + o, k, MPI_BYTE, from, 0, MPI_COMM_WORLD,
+                           MPI_STATUS_IGNORE)) != MPI_SUCCESS)
             return mpi_failed("MPI_Recv");
     }
     g_bytes += n;
@@ -107,7 +122,7 @@ static rlc_status recv_bytes(void *buf, size_t n, int from) {
 static rlc_status bcast_bytes(void *buf, size_t n) {
     for (size_t o = 0; o < n; o += PIECE) {
         int k = (int)(n - o < PIECE ? n - o : PIECE);
-        if (MPI_Bcast((char *)buf + o, k, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        if (TIMED(MPI_Bcast((char *)buf + o, k, MPI_BYTE, 0, MPI_COMM_WORLD)) != MPI_SUCCESS)
             return mpi_failed("MPI_Bcast");
     }
     g_bytes += g_rank == 0 ? n * (uint64_t)(g_world - 1) : n;
@@ -126,7 +141,7 @@ rlc_status rlc_dist_max_int(int v, int *out) {
     *out = v;
 #ifdef RLC_HAVE_MPI
     if (g_on && g_world > 1) {
-        if (MPI_Allreduce(&v, out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS)
+        if (TIMED(MPI_Allreduce(&v, out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD)) != MPI_SUCCESS)
             return mpi_failed("MPI_Allreduce");
         g_bytes += 2 * sizeof v;
     }
@@ -140,8 +155,8 @@ rlc_status rlc_dist_allgather(void *buf, size_t block) {
     if (block > INT_MAX)
         return rlc_errorf(RLC_ERR_UNSUPPORTED, "MPI: an all-gather block of %zu bytes (over %d)",
                           block, INT_MAX);
-    if (MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, (int)block, MPI_BYTE,
-                      MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (TIMED(MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, (int)block, MPI_BYTE,
+                            MPI_COMM_WORLD)) != MPI_SUCCESS)
         return mpi_failed("MPI_Allgather");
     g_bytes += 2 * block * (uint64_t)(g_world - 1);
 #endif

@@ -64,5 +64,8 @@ rlc_status rlc_dist_sum_finish(rlc_dist_sum *s, float *out);
 /* Bytes this rank sent and received through this module so far (a
  * broadcast counts its payload once per receiving rank on the root). */
 uint64_t rlc_dist_bytes(void);
+/* Wall seconds this rank spent inside MPI calls so far: the transfers and the
+ * waits for slower ranks. */
+double rlc_dist_seconds(void);
 
 #endif

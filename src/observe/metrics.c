@@ -203,6 +203,9 @@ static const rlc_metric_def defs[RLC_M_COUNT] = {
       NOFRAC,
       "MiB rank 0 sent and received over MPI during the step: other ranks' shard gradients in, "
       "their sum out to each rank, the rollouts' all-gather (0 in one process)"),
+    M(RLC_M_SYS_COMM_S, "system/comm_s", "system/comm_s", A, RLC_MF_TIME, NULL, 0, NULL, NOFRAC,
+      "wall seconds rank 0 spent inside MPI calls during the step: transfers, and waits for "
+      "slower ranks (0 in one process)"),
 };
 
 /* Plot text by id: {label, axis label with unit}; ids left out have none. */

@@ -105,6 +105,7 @@ typedef enum rlc_metric_id {
     RLC_M_EXT_NONFINITE,
     RLC_M_SYS_RANKS,
     RLC_M_SYS_COMM_MIB,
+    RLC_M_SYS_COMM_S,
     RLC_M_COUNT
 } rlc_metric_id;
 

@@ -679,6 +679,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
         rlc_sysmon mon;
         rlc_sysmon_begin(&mon);
         uint64_t comm0 = rlc_dist_bytes();
+        double comm_s0 = rlc_dist_seconds();
         st = grpo ? rlc_grpo_step(g, step, &ss) : rlc_sft_trainer_step(sft, step, &ss);
         if (st) break;
         rlc_sys_sample sys;
@@ -709,6 +710,7 @@ rlc_status rlc_run(const rlc_run_config *cfg, char **run_dir_out) {
                     &sys);
         rec.v[RLC_M_SYS_RANKS] = world;
         rec.v[RLC_M_SYS_COMM_MIB] = (double)(rlc_dist_bytes() - comm0) / 1048576.0;
+        rec.v[RLC_M_SYS_COMM_S] = rlc_dist_seconds() - comm_s0;
         int n_samples = 0;
         if (grpo) {
             const rlc_sample_view *views;
