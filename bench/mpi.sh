@@ -42,7 +42,7 @@ OMP_NUM_THREADS=1 "$RLC" train "$@" logging.run_name=shards2 training.shards=2 >
 
 # mean NAME FILE: the mean of field NAME over the records after the first
 mean() {
-  sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2" | awk 'NR > 1 { s += $1; n++ } END { if (n) printf "%.4f", s / n; else printf "nan" }'
+  sed -n "s|.*\"$1\":\([-0-9.eE+]*\).*|\1|p" "$2" | awk 'NR > 1 { s += $1; n++ } END { if (n) printf "%.4f", s / n; else printf "nan" }'
 }
 row() {
   m="$OUT/$1/metrics.jsonl"

@@ -7,6 +7,9 @@
  * and byte-identical final weights, for SFT, GRPO with LoRA and GRPO training
  * every weight (tiny from-scratch models, a few seconds each).
  *
+ * Evaluation: `rlc eval` splits its problems over the ranks (whole chunks of
+ * 64) and rank 0 prints the JSON one process prints.
+ *
  * Failure: one rank killed with SIGKILL mid-run makes the job exit non-zero
  * within 30 s, and the same command run again resumes from the last
  * checkpoint and ends bit-identical to the run never interrupted.
@@ -206,6 +209,42 @@ Test(mpi, ranks_must_divide_shards, .timeout = 300) {
     cr_assert(t && strstr(t, "training.shards=1 is not a multiple of the 2 MPI ranks"), "%s",
               t ? t : "");
     free(t);
+}
+
+/* The JSON line of an `rlc eval` log (stdout and stderr together), "seconds" left out. */
+static json_t *eval_json(const char *log) {
+    char *t = th_slurp(log);
+    cr_assert_not_null(t, "%s", log);
+    json_t *o = NULL;
+    for (char *line = strtok(t, "\n"); line && !o; line = strtok(NULL, "\n"))
+        if (line[0] == '{') o = json_loads(line, 0, NULL);
+    free(t);
+    cr_assert_not_null(o, "no JSON in %s", log);
+    json_object_del(o, "seconds");
+    return o;
+}
+
+Test(mpi, eval_two_ranks_match_one_process, .timeout = 600) {
+    need_mpi();
+    make_base();
+    /* 150 problems: chunks of 64, 64 and 22; rank 0 takes the first and the last */
+    const char *args = "--model base/final --n 150 --samples 2 --temperature 1.0";
+    run_ok(0, "eval", "", args, tmp_path("one.log"));
+    run_ok(1, "eval", "", args, tmp_path("two.log"));
+    json_t *a = eval_json(tmp_path("one.log")), *b = eval_json(tmp_path("two.log"));
+    char *sa = json_dumps(a, JSON_SORT_KEYS), *sb = json_dumps(b, JSON_SORT_KEYS);
+    cr_assert(json_equal(a, b), "one process: %s\ntwo ranks: %s", sa, sb);
+    cr_assert_eq(json_integer_value(json_object_get(a, "n")), 150);
+    cr_assert_gt(json_real_value(json_object_get(a, "mean_completion_tokens")), 0, "%s", sa);
+    free(sa), free(sb);
+    json_decref(a), json_decref(b);
+    /* one JSON line from the two ranks */
+    char *t = th_slurp(tmp_path("two.log"));
+    int lines = 0;
+    for (char *p = t; (p = strstr(p, "{\"n\":")); p++)
+        lines++;
+    free(t);
+    cr_assert_eq(lines, 1, "%d JSON results from 2 ranks", lines);
 }
 
 /* This job's rank `rank` (a child of mpirun, found by its environment). */

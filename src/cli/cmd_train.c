@@ -1,8 +1,9 @@
 /* rlc train, rlc sft and rlc eval. */
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "envs/games/games.h"
 
+#include "base/dist.h"
+#include "envs/games/games.h"
 #include "observe/log.h"
 #include "train/evalrun.h"
 #include "train/resume.h"
@@ -68,7 +69,7 @@ static int run_mode(int argc, char **argv, int mode) {
         return 128 + rlc_stop_signal();
     }
     if (st) return rlc_cli_fail(st);
-    printf("I run directory: %s\n", dir);
+    if (rlc_dist_rank() == 0) printf("I run directory: %s\n", dir);
     free(dir);
     return 0;
 }
@@ -177,7 +178,9 @@ int rlc_cmd_eval(int argc, char **argv) {
     rlc_eval_opts o = {n, k, temperature, seed, show, rewards, opponents};
     rlc_eval_report rep;
     /* stdout is the JSON result */
-    rlc_log_set_console(stderr, show > 0 ? RLC_LOG_DEBUG : RLC_LOG_INFO);
+    rlc_log_set_console(stderr, rlc_dist_rank() != 0 ? RLC_LOG_ERROR
+                                : show > 0           ? RLC_LOG_DEBUG
+                                                     : RLC_LOG_INFO);
     st = rlc_eval_config(&c, model, adapter, &o, &rep);
     int max_new_used = c.algorithm.max_new_tokens, seed_used = c.data.seed;
     rlc_run_config_free(&c);
@@ -234,7 +237,7 @@ int rlc_cmd_eval(int argc, char **argv) {
         json_object_set_new(js, "full_games", g);
     }
     char *text = json_dumps(js, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    puts(text);
+    if (rlc_dist_rank() == 0) puts(text); /* MPI: rank 0 holds every rank's results */
     free(text);
     json_decref(js);
     rlc_eval_report_free(&rep);

@@ -1,5 +1,6 @@
 #include "train/policy.h"
 
+#include "base/dist.h"
 #include "base/rng.h"
 #include "envs/games/games.h"
 #include "observe/log.h"
@@ -112,15 +113,22 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
     int **pids = rlc_calloc(CHUNK, sizeof *pids), *plen = rlc_calloc(CHUNK, sizeof *plen);
     char **refs = rlc_calloc(CHUNK, sizeof *refs), **texts = rlc_calloc(CHUNK, sizeof *texts);
     uint64_t *keys = rlc_calloc(CHUNK, sizeof *keys);
-    rlc_status st = (pids && plen && refs && texts && keys) ? RLC_OK : RLC_ERR_NOMEM;
+    /* every sample's reward, verdict and length [3, n*k], then the game
+     * counts [1 + 9]: filled by whichever rank scored it, zero elsewhere */
+    size_t nk = (size_t)n * k, n_rec = 3 * nk + 10;
+    float *rec = rlc_calloc(n_rec, sizeof *rec);
+    rlc_status st = (pids && plen && refs && texts && keys && rec) ? RLC_OK : RLC_ERR_NOMEM;
     long correct = 0, solved = 0, tokens = 0;
     double reward_sum = 0;
     rlc_generator *gen = NULL;
+    /* MPI ranks take whole chunks in turn: a chunk is the same batch of rows
+     * in any world, so its samples are the same bits */
+    int rank = rlc_dist_rank(), world = rlc_dist_world();
     if (st == RLC_OK)
         st = rlc_generator_new(p->m, CHUNK * k,
                                (p->max_prompt_tokens > 0 ? p->max_prompt_tokens : 512) + max_new,
                                &gen);
-    for (int base = 0; st == RLC_OK && base < n; base += CHUNK) {
+    for (int base = rank * CHUNK; st == RLC_OK && base < n; base += world * CHUNK) {
         int cnt = n - base < CHUNK ? n - base : CHUNK;
         for (int i = 0; st == RLC_OK && i < cnt; i++) {
             rlc_source_ex ex;
@@ -141,9 +149,9 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
             have_go = st == RLC_OK;
         }
         for (int i = 0; st == RLC_OK && i < cnt; i++) {
-            int any = 0;
             for (int j = 0; st == RLC_OK && j < k; j++) {
                 int s = i * k + j;
+                size_t at = (size_t)(base + i) * k + j;
                 char *text;
                 st = rlc_policy_completion_text(p, go.ids + (size_t)s * go.max_new, go.len[s],
                                                 &text);
@@ -157,13 +165,9 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                              ok ? "correct" : "wrong");
                     show--;
                 }
-                correct += ok;
-                any |= ok;
-                reward_sum += total;
-                tokens += go.len[s];
+                rec[at] = total, rec[nk + at] = (float)ok, rec[2 * nk + at] = (float)go.len[s];
                 free(text);
             }
-            solved += any;
         }
         if (have_go) rlc_gen_out_free(&go);
         for (int i = 0; i < cnt; i++) {
@@ -174,6 +178,34 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
     }
     rlc_generator_free(gen);
     free(pids), free(plen), free(refs), free(texts), free(keys);
+    if (st == RLC_OK && world > 1) {
+        float *games = rec + 3 * nk;
+        games[0] = (float)out->game_samples;
+        for (int q = 0; q < 9; q++)
+            games[1 + q] = (float)out->game_wdl[q / 3][q % 3];
+        rlc_dist_sum sum;
+        st = rlc_dist_sum_init(&sum, n_rec, 1);
+        if (st == RLC_OK) st = rlc_dist_sum_add(&sum, rec);
+        if (st == RLC_OK) st = rlc_dist_sum_finish(&sum, rec);
+        rlc_dist_sum_free(&sum);
+        out->game_samples = (long)games[0];
+        for (int q = 0; q < 9; q++)
+            out->game_wdl[q / 3][q % 3] = games[1 + q];
+    }
+    /* in problem order, as one process adds them */
+    for (int i = 0; st == RLC_OK && i < n; i++) {
+        int any = 0;
+        for (int j = 0; j < k; j++) {
+            size_t at = (size_t)i * k + j;
+            int ok = rec[nk + at] != 0;
+            correct += ok;
+            any |= ok;
+            reward_sum += rec[at];
+            tokens += (long)rec[2 * nk + at];
+        }
+        solved += any;
+    }
+    free(rec);
     RLC_TRY(st);
     for (int o = 0; o < 3 && out->game_samples; o++)
         for (int w = 0; w < 3; w++)
