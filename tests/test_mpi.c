@@ -104,6 +104,32 @@ static const char *const data_spec =
     "data: {source: arithmetic, arithmetic_digits: 1, arithmetic_ops: \"+\",\n"
     "       max_prompt_tokens: 16, eval_size: 4, seed: 7}\n";
 
+/* One process: shards add left to right, ((s0 + s1) + s2), whatever their
+ * sizes: 1e8 + -1e8 + 1 is 1 that way and 0 the other way round. */
+Test(mpi, one_process_sums_in_shard_order) {
+    float s[3][2] = {{1e8f, 2.0f}, {-1e8f, 0.5f}, {1.0f, 0.25f}}, out[2];
+    rlc_dist_sum sum;
+    cr_assert_eq(rlc_dist_sum_init(&sum, 2, 3), RLC_OK);
+    for (int round = 0; round < 2; round++) { /* a round leaves the next one empty */
+        for (int k = 0; k < 3; k++)
+            cr_assert_eq(rlc_dist_sum_add(&sum, s[k]), RLC_OK);
+        cr_assert_eq(rlc_dist_sum_finish(&sum, out), RLC_OK);
+        cr_assert_eq(out[0], 1.0f, "%g", out[0]);
+        cr_assert_eq(out[1], 2.75f, "%g", out[1]);
+    }
+    cr_assert_neq(rlc_dist_sum_finish(&sum, out), RLC_OK, "finish without the shards added");
+    rlc_dist_sum_free(&sum);
+    cr_assert_eq(rlc_dist_world(), 1);
+    rlc_dist_shards sh;
+    cr_assert_eq(rlc_dist_shards_plan(0, 5, &sh), RLC_OK);
+    cr_assert(sh.shards == 1 && sh.first == 0 && sh.n_local == 1);
+    cr_assert_eq(rlc_dist_shards_plan(4, 8, &sh), RLC_OK);
+    cr_assert(sh.shards == 4 && sh.first == 0 && sh.n_local == 4);
+    cr_assert_eq(rlc_dist_shards_plan(3, 8, &sh), RLC_ERR_INVALID);
+    cr_assert_str_eq(rlc_last_error(), "training.batch_size=8 is not a multiple of 3 shards (one "
+                                       "per MPI rank unless training.shards says otherwise)");
+}
+
 /* SFT from scratch writing tmpdir/<run_name>. */
 static void sft_config(const char *file, int steps) {
     char text[2048];

@@ -164,6 +164,22 @@ rlc_status rlc_dist_allgather(void *buf, size_t block) {
     return RLC_OK;
 }
 
+rlc_status rlc_dist_shards_plan(int shards, int batch, rlc_dist_shards *out) {
+    if (shards < 1) shards = 1;
+    if (shards % g_world)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "training.shards=%d is not a multiple of the %d MPI ranks (each rank "
+                          "takes the same number of shards)",
+                          shards, g_world);
+    if (batch % shards)
+        return rlc_errorf(RLC_ERR_INVALID,
+                          "training.batch_size=%d is not a multiple of %d shards (one per MPI "
+                          "rank unless training.shards says otherwise)",
+                          batch, shards);
+    out->shards = shards, out->n_local = shards / g_world, out->first = g_rank * out->n_local;
+    return RLC_OK;
+}
+
 rlc_status rlc_dist_sum_init(rlc_dist_sum *s, size_t n, int n_local) {
     memset(s, 0, sizeof *s);
     if (n_local < 1) return rlc_errorf(RLC_ERR_INVALID, "dist: %d shards on a rank", n_local);

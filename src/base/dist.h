@@ -33,6 +33,16 @@ void rlc_dist_finalize(int failed);
 int rlc_dist_rank(void);  /* 0 when not started */
 int rlc_dist_world(void); /* 1 when not started */
 
+/* A batch of `batch` items cut into shards (< 2: one shard): this rank takes
+ * n_local of them from `first`. */
+typedef struct rlc_dist_shards {
+    int shards, first, n_local;
+} rlc_dist_shards;
+/* INVALID, naming training.shards and training.batch_size (the config keys
+ * they come from), unless the ranks divide the shards and the shards the
+ * batch. */
+rlc_status rlc_dist_shards_plan(int shards, int batch, rlc_dist_shards *out);
+
 /* Waits for every rank. */
 rlc_status rlc_dist_barrier(void);
 /* The largest v of all ranks (a stop signal seen by any rank stops all). */

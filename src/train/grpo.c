@@ -136,17 +136,9 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
                           "grpo: back pressure's smallest batch %d outside 1..%d (the largest)",
                           p->bp.min_batch, p->batch_prompts);
     int B = p->batch_prompts, G = p->group_size, M = p->max_new_tokens;
-    int shards = p->shards > 1 ? p->shards : 1, world = rlc_dist_world();
-    if (shards % world)
-        return rlc_errorf(RLC_ERR_INVALID,
-                          "training.shards=%d is not a multiple of the %d MPI ranks (each rank "
-                          "takes the same number of shards)",
-                          shards, world);
-    if (B % shards)
-        return rlc_errorf(RLC_ERR_INVALID,
-                          "training.batch_size=%d is not a multiple of %d shards (one per MPI "
-                          "rank unless training.shards says otherwise)",
-                          B, shards);
+    rlc_dist_shards sh;
+    RLC_TRY(rlc_dist_shards_plan(p->shards, B, &sh));
+    int shards = sh.shards;
     if (shards > 1 && (p->dynamic_sampling || p->backpressure))
         return rlc_errorf(RLC_ERR_INVALID,
                           "grpo: %d shards (training.shards or MPI ranks) with %s: not supported",
@@ -176,7 +168,7 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     g->S = g->S_cap = (int)S;
     g->T = (int)T;
     g->mb = (int)mb;
-    g->shards = shards, g->n_local = shards / world, g->shard0 = rlc_dist_rank() * g->n_local;
+    g->shards = sh.shards, g->n_local = sh.n_local, g->shard0 = sh.first;
     if (g->p.loss.agg == RLC_LOSS_SEQ_MEAN_TOKEN_SUM_NORM && g->p.loss.max_tokens <= 0)
         g->p.loss.max_tokens = M;
     g->pids = rlc_calloc((size_t)B, sizeof *g->pids);

@@ -53,23 +53,14 @@ rlc_status rlc_sft_trainer_new(rlc_policy *pol, const rlc_source *src, const rlc
         return rlc_errorf(RLC_ERR_INVALID, "sft: the data set has no training examples");
     if (p->batch <= 0 || p->max_len < 2)
         return rlc_errorf(RLC_ERR_INVALID, "sft: batch must be positive and max_len at least 2");
-    int shards = p->shards > 1 ? p->shards : 1, world = rlc_dist_world();
-    if (shards % world)
-        return rlc_errorf(RLC_ERR_INVALID,
-                          "training.shards=%d is not a multiple of the %d MPI ranks (each rank "
-                          "takes the same number of shards)",
-                          shards, world);
-    if (p->batch % shards)
-        return rlc_errorf(RLC_ERR_INVALID,
-                          "training.batch_size=%d is not a multiple of %d shards (one per MPI "
-                          "rank unless training.shards says otherwise)",
-                          p->batch, shards);
+    rlc_dist_shards sh;
+    RLC_TRY(rlc_dist_shards_plan(p->shards, p->batch, &sh));
     rlc_sft_trainer *s = rlc_calloc(1, sizeof *s);
     if (!s) return RLC_ERR_NOMEM;
     s->pol = pol, s->src = src, s->p = *p;
-    int per = p->batch / shards; /* examples per shard */
+    int shards = sh.shards, per = p->batch / shards; /* examples per shard */
     s->mb = p->micro_batch > 0 && p->micro_batch < per ? p->micro_batch : per;
-    s->shards = shards, s->n_local = shards / world, s->shard0 = rlc_dist_rank() * s->n_local;
+    s->shards = sh.shards, s->n_local = sh.n_local, s->shard0 = sh.first;
     s->T = p->max_len;
     size_t n = 0;
     rlc_status sz =
