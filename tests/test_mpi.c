@@ -12,7 +12,8 @@
  *
  * Failure: one rank killed with SIGKILL mid-run makes the job exit non-zero
  * within 30 s, and the same command run again resumes from the last
- * checkpoint and ends bit-identical to the run never interrupted.
+ * checkpoint and ends bit-identical to the run never interrupted; one rank
+ * that hangs (SIGSTOP) ends the job after RLC_DIST_TIMEOUT seconds.
  *
  * Skipped when this build has no MPI or mpirun is missing (scripts/deps.sh
  * test installs Open MPI, so `make test` runs it). */
@@ -347,4 +348,37 @@ Test(mpi, rank_killed_job_ends_and_resumes_exactly, .timeout = 900) {
     snprintf(a, sizeof a, "%s/metrics.jsonl", tmp_path("ref"));
     th_expect_same_metrics(a, metrics);
     th_expect_same_final(tmp_path("ref"), tmp_path("k"));
+}
+
+/* A rank that hangs (stopped with SIGSTOP) instead of dying: the others give
+ * up after RLC_DIST_TIMEOUT seconds in one MPI call, say why, and the job
+ * ends. */
+Test(mpi, hung_rank_ends_job_after_timeout, .timeout = 300) {
+    need_mpi();
+    setenv("RLC_DIST_TIMEOUT", "3", 1);
+    sft_config("s.yaml", 100000);
+    const char *log = tmp_path("hang.log");
+    pid_t job = spawn(1, "sft", "s.yaml", "logging.run_name=h", log);
+    char metrics[600];
+    snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", tmp_path("h"));
+    for (time_t t0 = time(NULL); th_count_lines(metrics) < 2;) {
+        cr_assert_lt(time(NULL) - t0, RUN_LIMIT_S, "no progress");
+        usleep(2000);
+    }
+    pid_t victim = rank_pid(job, 1);
+    cr_assert_gt(victim, 0, "rank 1 of mpirun %d not found", (int)job);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(kill(victim, SIGSTOP), 0);
+    int st = wait_for(job, DEATH_LIMIT_S, log);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    kill(victim, SIGKILL); /* in case the launcher left it */
+    double took = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    cr_log_info("the job ended %.2f s after rank 1 stopped", took);
+    cr_assert(!WIFEXITED(st) || WEXITSTATUS(st) != 0, "the job exited 0");
+    cr_assert_gt(took, 3.0, "ended before the timeout: %.2f s", took);
+    char *t = th_slurp(log);
+    cr_assert(t && strstr(t, "MPI rank 0 of 2 waited") && strstr(t, "(RLC_DIST_TIMEOUT=3)"),
+              "no message naming the wait: %s", t ? t : "");
+    free(t);
 }

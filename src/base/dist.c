@@ -6,6 +6,12 @@
 
 #ifdef RLC_HAVE_MPI
 #include <mpi.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 #endif
 
 static int g_on, g_rank, g_world = 1;
@@ -30,6 +36,54 @@ int rlc_dist_launched(void) {
            (env_set("SLURM_PROCID") && env_set("SLURM_NTASKS"));
 }
 
+#ifdef RLC_HAVE_MPI
+/* The watchdog: a rank that waits in one MPI call longer than
+ * RLC_DIST_TIMEOUT seconds (another rank hangs, or died without the launcher
+ * noticing) says so and kills itself with SIGKILL; the launcher then ends the
+ * job (Open MPI's mpirun kills the other ranks). */
+static _Atomic long long g_wait_since_ms; /* 0: not inside an MPI call */
+static _Atomic(const char *) g_wait_what;
+static long long g_timeout_ms;
+
+static long long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void *watchdog(void *arg) {
+    (void)arg;
+    for (;;) {
+        sleep(1);
+        long long since = atomic_load(&g_wait_since_ms);
+        if (since && now_ms() - since > g_timeout_ms) {
+            fprintf(stderr,
+                    "rlc: MPI rank %d of %d waited %lld s in %s for the other ranks "
+                    "(RLC_DIST_TIMEOUT=%lld): one hangs or died; ending this rank so the job "
+                    "stops (rerun the same command to resume from the last checkpoint)\n",
+                    g_rank, g_world, (now_ms() - since) / 1000, atomic_load(&g_wait_what),
+                    g_timeout_ms / 1000);
+            fflush(stderr);
+            kill(getpid(), SIGKILL);
+        }
+    }
+    return NULL;
+}
+
+static void start_watchdog(void) {
+    const char *e = getenv("RLC_DIST_TIMEOUT");
+    long long secs = e && e[0] ? atoll(e) : RLC_DIST_TIMEOUT_DEFAULT;
+    if (secs <= 0 || g_world < 2) return;
+    g_timeout_ms = secs * 1000;
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_create(&t, &a, watchdog, NULL);
+    pthread_attr_destroy(&a);
+}
+#endif
+
 rlc_status rlc_dist_init(int *argc, char ***argv) {
     if (g_on || !rlc_dist_launched()) return RLC_OK;
 #ifdef RLC_HAVE_MPI
@@ -40,6 +94,7 @@ rlc_status rlc_dist_init(int *argc, char ***argv) {
     g_on = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_world);
+    start_watchdog();
     return RLC_OK;
 #else
     (void)argc, (void)argv;
@@ -82,10 +137,13 @@ double rlc_dist_seconds(void) {
 
 #ifdef RLC_HAVE_MPI
 /* Wall time inside MPI calls (a rank that waits for a slower one counts the wait). */
-#define TIMED(call)                                                                                \
+#define TIMED(what, call)                                                                          \
     ({                                                                                             \
         double t0_ = MPI_Wtime();                                                                  \
+        atomic_store(&g_wait_what, what);                                                          \
+        atomic_store(&g_wait_since_ms, now_ms());                                                  \
         int r_ = (call);                                                                           \
+        atomic_store(&g_wait_since_ms, 0);                                                         \
         g_seconds += MPI_Wtime() - t0_;                                                            \
         r_;                                                                                        \
     })
@@ -100,8 +158,8 @@ static rlc_status mpi_failed(const char *what) {
 static rlc_status send_bytes(const void *buf, size_t n, int to) {
     for (size_t o = 0; o < n; o += PIECE) {
         int k = (int)(n - o < PIECE ? n - o : PIECE);
-        if (TIMED(MPI_Send((const char *)buf + o, k, MPI_BYTE, to, 0, MPI_COMM_WORLD)) !=
-            MPI_SUCCESS)
+        if (TIMED("MPI_Send", MPI_Send((const char *)buf + o, k, MPI_BYTE, to, 0,
+                                       MPI_COMM_WORLD)) != MPI_SUCCESS)
             return mpi_failed("MPI_Send");
     }
     g_bytes += n;
@@ -111,8 +169,8 @@ static rlc_status send_bytes(const void *buf, size_t n, int to) {
 static rlc_status recv_bytes(void *buf, size_t n, int from) {
     for (size_t o = 0; o < n; o += PIECE) {
         int k = (int)(n - o < PIECE ? n - o : PIECE);
-        if (TIMED(MPI_Recv((char *)buf + o, k, MPI_BYTE, from, 0, MPI_COMM_WORLD,
-                           MPI_STATUS_IGNORE)) != MPI_SUCCESS)
+        if (TIMED("MPI_Recv", MPI_Recv((char *)buf + o, k, MPI_BYTE, from, 0, MPI_COMM_WORLD,
+                                       MPI_STATUS_IGNORE)) != MPI_SUCCESS)
             return mpi_failed("MPI_Recv");
     }
     g_bytes += n;
@@ -122,7 +180,8 @@ static rlc_status recv_bytes(void *buf, size_t n, int from) {
 static rlc_status bcast_bytes(void *buf, size_t n) {
     for (size_t o = 0; o < n; o += PIECE) {
         int k = (int)(n - o < PIECE ? n - o : PIECE);
-        if (TIMED(MPI_Bcast((char *)buf + o, k, MPI_BYTE, 0, MPI_COMM_WORLD)) != MPI_SUCCESS)
+        if (TIMED("MPI_Bcast", MPI_Bcast((char *)buf + o, k, MPI_BYTE, 0, MPI_COMM_WORLD)) !=
+            MPI_SUCCESS)
             return mpi_failed("MPI_Bcast");
     }
     g_bytes += g_rank == 0 ? n * (uint64_t)(g_world - 1) : n;
@@ -132,7 +191,8 @@ static rlc_status bcast_bytes(void *buf, size_t n) {
 
 rlc_status rlc_dist_barrier(void) {
 #ifdef RLC_HAVE_MPI
-    if (g_on && MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) return mpi_failed("MPI_Barrier");
+    if (g_on && TIMED("MPI_Barrier", MPI_Barrier(MPI_COMM_WORLD)) != MPI_SUCCESS)
+        return mpi_failed("MPI_Barrier");
 #endif
     return RLC_OK;
 }
@@ -141,7 +201,8 @@ rlc_status rlc_dist_max_int(int v, int *out) {
     *out = v;
 #ifdef RLC_HAVE_MPI
     if (g_on && g_world > 1) {
-        if (TIMED(MPI_Allreduce(&v, out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD)) != MPI_SUCCESS)
+        if (TIMED("MPI_Allreduce", MPI_Allreduce(&v, out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD)) !=
+            MPI_SUCCESS)
             return mpi_failed("MPI_Allreduce");
         g_bytes += 2 * sizeof v;
     }
@@ -155,8 +216,8 @@ rlc_status rlc_dist_allgather(void *buf, size_t block) {
     if (block > INT_MAX)
         return rlc_errorf(RLC_ERR_UNSUPPORTED, "MPI: an all-gather block of %zu bytes (over %d)",
                           block, INT_MAX);
-    if (TIMED(MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, (int)block, MPI_BYTE,
-                            MPI_COMM_WORLD)) != MPI_SUCCESS)
+    if (TIMED("MPI_Allgather", MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, (int)block,
+                                             MPI_BYTE, MPI_COMM_WORLD)) != MPI_SUCCESS)
         return mpi_failed("MPI_Allgather");
     g_bytes += 2 * block * (uint64_t)(g_world - 1);
 #endif

@@ -25,6 +25,11 @@ int rlc_dist_launched(void);
  * with a one-line error (it would train alone while believing it is one of
  * several). */
 rlc_status rlc_dist_init(int *argc, char ***argv);
+/* Seconds a rank may wait in one MPI call before it gives up (the
+ * environment's RLC_DIST_TIMEOUT overrides it; 0 = wait for ever): then it
+ * prints why and kills itself, and the launcher ends the job. Long enough for
+ * rank 0 to write a checkpoint while the others wait. */
+#define RLC_DIST_TIMEOUT_DEFAULT 600
 /* Ends MPI (no-op when not started). failed: the process is leaving with an
  * error the other ranks may not share, so the whole job is aborted
  * (MPI_Abort) instead of leaving them waiting in a collective. */

@@ -58,7 +58,7 @@ static int run_mode(int argc, char **argv, int mode) {
         if (st == RLC_OK) st = rlc_run_config_validate(&c);
         rlc_run_config_free(&c);
         if (st) return rlc_cli_fail(st);
-        printf("I %s: the config and overrides are valid\n", argv[1]);
+        if (rlc_dist_rank() == 0) printf("I %s: the config and overrides are valid\n", argv[1]);
         return 0;
     }
     char *dir = NULL;

@@ -74,8 +74,10 @@ static void usage(FILE *f) {
             "rlc down many times over.\n"
             "The thread count also follows the cores rlc gets: beside another busy process it "
             "drops (to one\non 2 cores) and comes back when they are free; results do not "
-            "depend on it.\nRLC_ADAPT_THREADS=0 keeps OMP_NUM_THREADS fixed.\n",
-            RLC_GOMP_SPINCOUNT);
+            "depend on it.\nRLC_ADAPT_THREADS=0 keeps OMP_NUM_THREADS fixed.\n"
+            "Under mpirun/srun, a rank that waits in one MPI call longer than RLC_DIST_TIMEOUT "
+            "seconds\n(default %d; 0 = for ever) ends itself, and with it the job.\n",
+            RLC_GOMP_SPINCOUNT, RLC_DIST_TIMEOUT_DEFAULT);
 }
 
 int rlc_cli_fail(rlc_status st) {
