@@ -308,6 +308,33 @@ static pid_t rank_pid(pid_t mpirun, int rank) {
     return found;
 }
 
+/* Once `metrics` has `lines` records, sends sig to rank 1 of the job and waits
+ * for the job to end (at most DEATH_LIMIT_S); it must end non-zero. Returns
+ * the seconds from the signal to the end. */
+static double hit_rank1(pid_t job, const char *metrics, int lines, int sig, const char *log) {
+    for (time_t t0 = time(NULL); th_count_lines(metrics) < lines;) {
+        int status;
+        if (waitpid(job, &status, WNOHANG) == job) {
+            dump_log(log);
+            cr_assert_fail("the job ended before rank 1 got signal %d", sig);
+        }
+        cr_assert_lt(time(NULL) - t0, RUN_LIMIT_S, "no progress");
+        usleep(2000);
+    }
+    pid_t victim = rank_pid(job, 1);
+    cr_assert_gt(victim, 0, "rank 1 of mpirun %d not found", (int)job);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(kill(victim, sig), 0);
+    int st = wait_for(job, DEATH_LIMIT_S, log);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    kill(victim, SIGKILL); /* a stopped rank the launcher left behind */
+    double took = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    cr_log_info("the job ended %.2f s after rank 1 got signal %d", took, sig);
+    cr_assert(!WIFEXITED(st) || WEXITSTATUS(st) != 0, "the job exited 0 (log %s)", log);
+    return took;
+}
+
 Test(mpi, rank_killed_job_ends_and_resumes_exactly, .timeout = 900) {
     need_mpi();
     make_base();
@@ -318,25 +345,7 @@ Test(mpi, rank_killed_job_ends_and_resumes_exactly, .timeout = 900) {
     /* past the checkpoint after step 4, before the end */
     char metrics[600];
     snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", tmp_path("k"));
-    for (time_t t0 = time(NULL); th_count_lines(metrics) < 5;) {
-        int status;
-        if (waitpid(job, &status, WNOHANG) == job) {
-            dump_log(log);
-            cr_assert_fail("the job ended before it could be killed");
-        }
-        cr_assert_lt(time(NULL) - t0, RUN_LIMIT_S, "no progress");
-        usleep(2000);
-    }
-    pid_t victim = rank_pid(job, 1);
-    cr_assert_gt(victim, 0, "rank 1 of mpirun %d not found", (int)job);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    cr_assert_eq(kill(victim, SIGKILL), 0);
-    int st = wait_for(job, DEATH_LIMIT_S, log);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double took = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    cr_log_info("the job ended %.2f s after rank 1 was killed", took);
-    cr_assert(!WIFEXITED(st) || WEXITSTATUS(st) != 0, "the job exited 0 after a rank died");
+    hit_rank1(job, metrics, 5, SIGKILL, log);
     int lines = th_count_lines(metrics);
     cr_assert_lt(lines, 10, "the run finished before the kill took effect");
     /* the same command again: resumes from the last checkpoint */
@@ -361,21 +370,7 @@ Test(mpi, hung_rank_ends_job_after_timeout, .timeout = 300) {
     pid_t job = spawn(1, "sft", "s.yaml", "logging.run_name=h", log);
     char metrics[600];
     snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", tmp_path("h"));
-    for (time_t t0 = time(NULL); th_count_lines(metrics) < 2;) {
-        cr_assert_lt(time(NULL) - t0, RUN_LIMIT_S, "no progress");
-        usleep(2000);
-    }
-    pid_t victim = rank_pid(job, 1);
-    cr_assert_gt(victim, 0, "rank 1 of mpirun %d not found", (int)job);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    cr_assert_eq(kill(victim, SIGSTOP), 0);
-    int st = wait_for(job, DEATH_LIMIT_S, log);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    kill(victim, SIGKILL); /* in case the launcher left it */
-    double took = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    cr_log_info("the job ended %.2f s after rank 1 stopped", took);
-    cr_assert(!WIFEXITED(st) || WEXITSTATUS(st) != 0, "the job exited 0");
+    double took = hit_rank1(job, metrics, 2, SIGSTOP, log);
     cr_assert_gt(took, 3.0, "ended before the timeout: %.2f s", took);
     char *t = th_slurp(log);
     cr_assert(t && strstr(t, "MPI rank 0 of 2 waited") && strstr(t, "(RLC_DIST_TIMEOUT=3)"),
