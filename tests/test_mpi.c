@@ -63,6 +63,9 @@ static pid_t spawn(int mpi, const char *mode, const char *cfg, const char *args,
         setpgid(0, 0); /* the test can end the whole job */
         setenv("OMP_NUM_THREADS", "1", 1);
         setenv("RLC_ADAPT_THREADS", "0", 1);
+        /* containers often deny the cross-process reads (CMA) that Open MPI's
+         * shared-memory transport tries first for large messages */
+        setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
         char cmd[2048];
         snprintf(cmd, sizeof cmd, "exec %s%s %s %s %s", mpi ? "mpirun " MPIRUN_ARGS " " : "", bin,
                  mode, cfg, args);
