@@ -869,6 +869,9 @@ static void expect_system_rows(json_t *const *m, int n, unsigned mode) {
                   "row %d: %g cores busy of %ld", i, v[RLC_M_SYS_CPU_CORES], cores);
         cr_assert(v[RLC_M_SYS_CPU_UTIL] > 0 && v[RLC_M_SYS_CPU_UTIL] <= 1.01,
                   "row %d: utilisation %g", i, v[RLC_M_SYS_CPU_UTIL]);
+        /* one process: one rank, no MPI traffic */
+        cr_assert_eq(v[RLC_M_SYS_RANKS], 1, "row %d: %g ranks", i, v[RLC_M_SYS_RANKS]);
+        cr_assert_eq(v[RLC_M_SYS_COMM_MIB], 0, "row %d: %g MiB sent", i, v[RLC_M_SYS_COMM_MIB]);
         if (!(mode & RLC_OBS_GRPO)) continue;
         double g = v[RLC_M_SYS_GEN_SHARE], t = v[RLC_M_SYS_TRAIN_SHARE];
         cr_assert(g > 0 && g <= 1 && t >= 0 && t < 1 && g + t <= 1 + 1e-12,
@@ -943,10 +946,15 @@ Test(tb_run, real_train_run_scalars_equal_metrics_jsonl) {
     /* the system/... metrics on every step, in both files; the SFT run before it
      * has those that apply to SFT */
     expect_system_rows(m, nm, RLC_OBS_GRPO);
-    int sys_tags = 0;
+    int sys_tags = 0, sys_defs = 0;
     for (int i = 0; i < v.n; i++)
         sys_tags += !strncmp(v.s[i].tag, "system/", 7);
-    cr_assert_eq(sys_tags, 7 * nm, "%d system/ scalars in TensorBoard for %d steps", sys_tags, nm);
+    for (int k = 0; k < RLC_M_COUNT; k++)
+        sys_defs += !strncmp(rlc_metric_defs()[k].key, "system/", 7) &&
+                    (rlc_metric_defs()[k].modes & RLC_OBS_GRPO);
+    cr_assert_geq(sys_defs, 10); /* 7 of the process, 3 of the ranks (base/dist) */
+    cr_assert_eq(sys_tags, sys_defs * nm, "%d system/ scalars in TensorBoard for %d steps",
+                 sys_tags, nm);
     static json_t *ms[64];
     int ns = read_jsonl(tmp_path("runs/sft/metrics.jsonl"), ms, 64);
     cr_assert_eq(ns, 40);
