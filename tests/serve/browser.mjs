@@ -201,7 +201,10 @@ try {
   const lastRow = JSON.parse(realRows[2]);
   const sysKeys = Object.keys(lastRow).filter((k) => k.startsWith('system/'));
   assert.deepEqual(sysKeys, ['system/rss_mib', 'system/peak_rss_mib', 'system/cpu_cores',
-    'system/cpu_util', 'system/threads', 'system/gen_share', 'system/train_share']);
+    'system/cpu_util', 'system/threads', 'system/gen_share', 'system/train_share',
+    'system/ranks', 'system/comm_mib', 'system/comm_s']);
+  assert.equal(lastRow['system/ranks'], 1); // one process: one rank, nothing sent
+  assert.equal(lastRow['system/comm_mib'], 0);
   const tiles = await page.$$eval('#system-tiles .tile', (ts) => ts.map((t) => ({
     key: t.dataset.key, value: t.dataset.value, step: t.dataset.step,
     name: t.querySelector('.tile-name').textContent, text: t.querySelector('.tile-value').textContent,
