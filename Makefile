@@ -49,7 +49,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(ASSET_OBJ)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps test-deps test unit asan fuzz fuzz-build fuzz-smoke serve-e2e load-test demo bench \
+.PHONY: all deps test-deps test unit asan fuzz fuzz-build fuzz-smoke serve-e2e load-test demo demo-games bench \
         clean format format-check bench-models bench-peers
 all: $(BUILD)/rlc
 
@@ -226,6 +226,11 @@ bench-peers: bench-models
 # SFT from scratch, held-out eval, GRPO, eval again; prints a before/after table.
 demo: all
 	@sh scripts/demo.sh
+
+# The games demo (README: Board games): SFT on random legal moves, GRPO on the
+# outcome, and more SFT for GRPO's time, on 2 seeds (SEEDS="1 2").
+demo-games: all
+	@sh scripts/demo_games.sh
 
 FORMAT_SRC := $(wildcard src/*/*.c src/*/*.h src/*/*/*.c src/*/*/*.h tests/*.c tests/*.h bench/*.c tests/fuzz/*.c tests/fuzz/*.h)
 # clang-format 14 can take more than one pass to settle (it re-breaks string
