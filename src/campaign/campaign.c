@@ -3,6 +3,7 @@
 #include "campaign/campaign.h"
 
 #include "base/fs.h"
+#include "base/procstat.h"
 #include "monitor/monitor.h"
 
 #include <errno.h>
@@ -60,9 +61,7 @@ typedef struct cp_state {
 /* ---- time ---- */
 
 static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    return rlc_clock_seconds(CLOCK_MONOTONIC);
 }
 
 static void iso_now(char *buf, size_t cap) {

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "cli/runrow.h"
 
+#include "base/procstat.h"
 #include "observe/console.h"
 #include "observe/metrics.h"
 #include "serve/runs.h"
@@ -107,9 +108,7 @@ static rlc_status print_table(rlc_runs *runs) {
     int n;
     rlc_status st = rlc_runs_list(runs, &v, &n);
     if (st) return st;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    double now = rlc_clock_seconds(CLOCK_REALTIME);
     int w = 4;
     for (int i = 0; i < n; i++)
         if ((int)strlen(v[i].id) > w) w = (int)strlen(v[i].id);

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/runrow.h"
 
+#include "base/procstat.h"
 #include "base/strbuf.h"
 #include "observe/console.h"
 #include "observe/log.h"
@@ -140,9 +141,7 @@ static rlc_status sum_step_time(const rlc_metrics *m, void *vs) {
 }
 
 static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return rlc_clock_seconds(CLOCK_REALTIME);
 }
 
 /* One frame of the run at the registry's root into b. Returns 0, or -1 when

@@ -1,6 +1,7 @@
 #include "observe/sinks.h"
 
 #include "base/fs.h"
+#include "base/procstat.h"
 #include "observe/console.h"
 #include "observe/criteria.h"
 #include "observe/log.h"
@@ -42,9 +43,7 @@ struct rlc_sinks {
 };
 
 static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return rlc_clock_seconds(CLOCK_MONOTONIC);
 }
 
 rlc_sinks_params rlc_sinks_default_params(void) {

@@ -8,6 +8,7 @@
 
 #include "base/crc32c.h"
 #include "base/fs.h"
+#include "base/procstat.h"
 #include "base/strbuf.h"
 
 #include <dirent.h>
@@ -132,9 +133,7 @@ static void pb_free(pb *b) {
 /* ---- records ---- */
 
 static double wall_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return rlc_clock_seconds(CLOCK_REALTIME);
 }
 
 static rlc_status tb_write_record(rlc_tb *w, const pb *ev) {

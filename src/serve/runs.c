@@ -13,6 +13,7 @@
  * rlc_runs_free, so a slot pointer stays valid after r->lock is dropped. */
 #include "serve/runs.h"
 
+#include "base/procstat.h"
 #include "serve/safepath.h"
 
 #include <dirent.h>
@@ -103,15 +104,11 @@ const char *rlc_run_status_str(rlc_run_status s) {
 }
 
 static double mono_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    return rlc_clock_seconds(CLOCK_MONOTONIC);
 }
 
 static double wall_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    return rlc_clock_seconds(CLOCK_REALTIME);
 }
 
 /* dst = a + "/" + b, or b when a is "". 0 on success, -1 when it does not fit. */
