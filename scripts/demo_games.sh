@@ -7,14 +7,15 @@
 # time on more SFT from the same stage-1 model (configs/demo_games_sft.yaml
 # again, from stage 1's final/). All three are scored on the same held-out
 # positions: greedy one-move legality, and full games against random, greedy
-# and minimax(2) opponents. Every run starts fresh: runs/demo_games/ is
+# and minimax(2) opponents. Every run starts fresh: the output folder is
 # deleted first.
 #   RLC=build/rlc      binary to use
 #   SEEDS="1 2"        model.seed and training.seed of each repetition
-#   DEMO_ARGS="..."    extra overrides given to every stage
+#   DEMO_ARGS="..."    extra overrides given to every stage (after the script's own)
+#   DEMO_OUT=DIR       where the runs and tables go (runs/demo_games)
 set -eu
 RLC=${RLC:-build/rlc}
-OUT=runs/demo_games
+OUT=${DEMO_OUT:-runs/demo_games}
 SEEDS=${SEEDS:-1 2}
 OPPONENTS="random,greedy,minimax(2)"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(nproc)}"

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static rlc_game load(const char *text) {
     rlc_game g;
@@ -1418,4 +1419,72 @@ Test(games, full_games_tic_tac_toe_values) {
             if (oi == 2) cr_assert_eq(m[N].result, mv == 0 ? 0 : -1, "from the start");
         }
     cr_assert(some_win && some_loss, "the tasks should include won and lost positions");
+}
+
+/* One row of a demo table, "| seed | arm | a | b | c | d | e |", checked
+ * against the eval JSON the script read it from. */
+static void expect_demo_row(const char *table, const char *arm, const char *json_path) {
+    char key[64];
+    snprintf(key, sizeof key, "| 5 | %s |", arm);
+    const char *row = strstr(table, key);
+    cr_assert(row, "no row for %s in\n%s", arm, table);
+    double v[5];
+    cr_assert_eq(sscanf(row + strlen(key), " %lf | %lf | %lf | %lf | %lf |", &v[0], &v[1], &v[2],
+                        &v[3], &v[4]),
+                 5, "row %.80s", row);
+    json_error_t err;
+    json_t *j = json_load_file(json_path, 0, &err);
+    cr_assert(j, "%s: %s", json_path, err.text);
+    json_t *full = json_object_get(j, "full_games");
+    double want[5] = {
+        json_number_value(json_object_get(json_object_get(j, "games"), "legal")),
+        json_number_value(json_object_get(json_object_get(full, "random"), "legal")),
+        json_number_value(json_object_get(json_object_get(full, "random"), "wins")),
+        json_number_value(json_object_get(json_object_get(full, "greedy"), "wins")),
+        json_number_value(json_object_get(json_object_get(full, "minimax(2)"), "wins")),
+    };
+    for (int k = 0; k < 5; k++)
+        cr_assert_float_eq(v[k], want[k], 1e-9, "%s column %d: table %g, eval JSON %g", arm, k,
+                           v[k], want[k]);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(full, "random"), "games")), 8);
+    json_decref(j);
+}
+
+/* `make demo-games` end to end at 2 steps a stage: every stage runs, the extra
+ * SFT arm exists, and each table row holds its eval JSON's numbers. */
+Test(games, demo_script_smoke, .timeout = 300) {
+    /* a shell script around rlc paths the other tests cover: once, in the
+     * plain unit run, not again in the sanitizer build's (minutes there) */
+    if (getenv("RLC_SANITIZED")) cr_skip_test("RLC_SANITIZED: covered by the unit run");
+    char dir[256], cwd[1024], cmd[4096], path[512];
+    th_tmpdir(dir, sizeof dir);
+    cr_assert(getcwd(cwd, sizeof cwd));
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && RLC='%s' DEMO_OUT='%s/dg' SEEDS=5 OMP_NUM_THREADS=1 "
+             "DEMO_ARGS='training.steps=2 optimizer.warmup_steps=0 data.eval_size=8' sh "
+             "scripts/demo_games.sh "
+             "> '%s/demo.out' 2>&1",
+             cwd, th_rlc_bin_abs(), dir, dir);
+    int rc = system(cmd);
+    snprintf(path, sizeof path, "%s/demo.out", dir);
+    char *out = th_slurp(path);
+    cr_assert_eq(rc, 0, "demo_games.sh: %d\n%s", rc, out ? out : "");
+    cr_assert(out && strstr(out, "3/3 more SFT for the same time:"), "%s", out);
+    free(out);
+    const char *suffix[2] = {"", "_t1"};
+    const char *tables[2] = {"table.md", "table_t1.md"};
+    for (int t = 0; t < 2; t++) {
+        snprintf(path, sizeof path, "%s/dg/%s", dir, tables[t]);
+        char *table = th_slurp(path);
+        cr_assert(table, "no %s", path);
+        cr_assert_eq(th_count_lines(path), 5, "%s", table);
+        const char *arms[3] = {"sft", "grpo", "sft_more"};
+        for (int a = 0; a < 3; a++) {
+            snprintf(path, sizeof path, "%s/dg/s5/eval_%s%s.json", dir, arms[a], suffix[t]);
+            expect_demo_row(table, arms[a], path);
+        }
+        free(table);
+    }
+    snprintf(path, sizeof path, "%s/dg/s5/sft_more/final/model.safetensors", dir);
+    cr_assert(access(path, F_OK) == 0, "no %s", path);
 }
