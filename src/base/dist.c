@@ -1,5 +1,7 @@
 #include "base/dist.h"
 
+#include "base/procstat.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +48,7 @@ static _Atomic(const char *) g_wait_what;
 static long long g_timeout_ms;
 
 static long long now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+    return (long long)(rlc_clock_seconds(CLOCK_MONOTONIC) * 1000);
 }
 
 static void *watchdog(void *arg) {

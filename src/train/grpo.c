@@ -580,13 +580,18 @@ static rlc_status share_rollout(rlc_grpo *g, int lo, int hi) {
     return completion_texts(g, hi, g->S);
 }
 
-/* g->order <- the sequences of shard k (Ss of them) that carry gradient (a
- * zero advantage carries it only through the KL term), longest first;
- * returns their count. */
+/* Whether sequence s carries gradient: a zero advantage carries it only
+ * through the KL term. */
+static int carries_grad(const rlc_grpo *g, int s, float beta) {
+    return g->go.len[s] > 0 && (g->adv[s] != 0.0f || beta != 0);
+}
+
+/* g->order <- the sequences of shard k (Ss of them) that carry gradient,
+ * longest first; returns their count. */
 static int shard_order(rlc_grpo *g, int k, int Ss, float beta) {
     int n = 0;
     for (int s = k * Ss; s < (k + 1) * Ss; s++)
-        if (g->go.len[s] > 0 && (g->adv[s] != 0.0f || beta != 0)) g->order[n++] = s;
+        if (carries_grad(g, s, beta)) g->order[n++] = s;
     qsort_r(g->order, (size_t)n, sizeof(int), by_len_desc, g);
     return n;
 }
@@ -719,10 +724,9 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
     for (int s = 0; s < S; s++)
         n_seq_tok += g->go.len[s] > 0;
     lp.normalizer = lp.agg == RLC_LOSS_TOKEN_MEAN ? (float)ntok : (float)n_seq_tok;
-    /* a sequence with zero advantage carries gradient only through the KL term */
     int n_act = 0;
     for (int s = 0; s < S; s++)
-        if (g->go.len[s] > 0 && (g->adv[s] != 0.0f || lp.beta != 0)) {
+        if (carries_grad(g, s, lp.beta)) {
             n_act++;
             st->train_tokens += (long)p->num_iterations * (g->plen[s / G] + g->go.len[s] - 1);
         }
