@@ -2,6 +2,7 @@
  * every backward kernel against central finite differences of its forward,
  * and the identities the model relies on (rope inverse, decode == last row
  * of forward, thread-count independent embedding gradients). */
+#include "base/dtype.h"
 #include "tensor/backend.h"
 
 #include <criterion/criterion.h>
@@ -514,6 +515,53 @@ Test(kernels, attention_decode_slot_mapping) {
         }
     }
     free(q), free(kc), free(vc), free(o), free(o1), free(sc);
+}
+
+/* With enough (sequence, kv head) tasks for the threads the AVX-512 kernel
+ * takes a group's query heads together, each key and value read once for
+ * all (sub-groups of at most 6 heads at D=64, 3 at D=128); one sequence alone
+ * runs head by head. Both give the same bits, F32 and BF16 caches, for
+ * groups of 2, 3 and 7 (sub-groups of 4 and 3) and lengths that leave 0..3
+ * keys after blocks of four; both are close to the reference. */
+static void decode_grouped_case(int Hq, int Hkv, int D) {
+    enum { S = 8, MT = 45 };
+    size_t nc = (size_t)S * MT * Hkv * D, nq = (size_t)S * Hq * D, row = (size_t)Hq * D;
+    float *q = rnd(nq, 1.0f), *kc = rnd(nc, 1.0f), *vc = rnd(nc, 1.0f);
+    uint16_t *kb = malloc(nc * sizeof *kb), *vb = malloc(nc * sizeof *vb);
+    for (size_t i = 0; i < nc; i++)
+        kb[i] = rlc_f32_to_bf16(kc[i]), vb[i] = rlc_f32_to_bf16(vc[i]);
+    float *o = zeros(nq), *o1 = zeros(row), *oref = zeros(nq), *sc = zeros((size_t)S * Hq * MT);
+    int len[S] = {45, 1, 2, 3, 44, 17, 32, 9};
+    for (int bf = 0; bf < 2; bf++) {
+        if (bf) {
+            cpu()->attention_decode_bf16(o, sc, q, kb, vb, len, NULL, S, MT, Hq, Hkv, D);
+            ref()->attention_decode_bf16(oref, sc, q, kb, vb, len, NULL, S, MT, Hq, Hkv, D);
+        } else {
+            cpu()->attention_decode(o, sc, q, kc, vc, len, NULL, S, MT, Hq, Hkv, D);
+            ref()->attention_decode(oref, sc, q, kc, vc, len, NULL, S, MT, Hq, Hkv, D);
+        }
+        ASSERT_CLOSE(o, oref, nq, TOL);
+        for (int s = 0; s < S; s++) {
+            size_t off = (size_t)s * MT * Hkv * D;
+            if (bf)
+                cpu()->attention_decode_bf16(o1, sc, q + s * row, kb + off, vb + off, &len[s], NULL,
+                                             1, MT, Hq, Hkv, D);
+            else
+                cpu()->attention_decode(o1, sc, q + s * row, kc + off, vc + off, &len[s], NULL, 1,
+                                        MT, Hq, Hkv, D);
+            for (size_t i = 0; i < row; i++)
+                cr_assert(o1[i] == o[s * row + i],
+                          "Hq=%d Hkv=%d D=%d bf16=%d row %d [%zu]: alone %.9g, in the batch %.9g",
+                          Hq, Hkv, D, bf, s, i, o1[i], o[s * row + i]);
+        }
+    }
+    free(q), free(kc), free(vc), free(kb), free(vb), free(o), free(o1), free(oref), free(sc);
+}
+
+Test(kernels, attention_decode_grouped_same_bits) {
+    decode_grouped_case(9, 3, 64);   /* SmolLM2-135M's heads */
+    decode_grouped_case(16, 8, 128); /* Qwen3-0.6B's */
+    decode_grouped_case(14, 2, 64);  /* Qwen2.5-0.5B's: sub-groups 4 + 3 */
 }
 
 /* ---- swiglu ----------------------------------------------------------- */

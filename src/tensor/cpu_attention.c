@@ -232,51 +232,148 @@ void rlc_cpu_attention_backward(float *dq, float *dk, float *dv, float *scratch,
  * rlc_cpu_isa_get says at run time whether the CPU has them. */
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #define DECODE_AVX512 1
-/* One query head q (D floats, D a multiple of 16 up to DECODE_DMAX) over n
- * cached keys and values (row stride ks): scores four keys at a time from q
- * held in registers (one rlc_hsum4 per four keys instead of a reduction per
- * key), softmax in P, then o = P V with o in registers over all keys. */
+/* Software prefetch of keys rows [j, j + 4) at kh (row stride ks elements,
+ * D elements a row) into L1: the rows of one head are short pieces of longer
+ * cache rows, which the hardware prefetcher follows late. */
+#define DECODE_PF_AHEAD 16
+static inline __attribute__((always_inline)) void pf_rows(const void *base, int bf16, size_t j,
+                                                          int ks, int D, int n) {
+    size_t esz = bf16 ? 2 : 4, row = (size_t)D * esz;
+    for (int r = 0; r < 4; r++) {
+        if (j + (size_t)r >= (size_t)n) return;
+        const char *p = (const char *)base + (j + (size_t)r) * (size_t)ks * esz;
+        for (size_t b = 0; b < row; b += 64)
+            _mm_prefetch(p + b, _MM_HINT_T0);
+    }
+}
+/* Query heads over cached keys and values, D a multiple of 16 up to
+ * DECODE_DMAX. */
 #define DECODE_DMAX 128
-static inline __attribute__((always_inline)) void head_avx512(float *o, float *P, int m,
-                                                              const float *q, const void *kh,
-                                                              const void *vh, int n, int ks, int D,
-                                                              float scale, int bf16) {
-    int nv = D / 16;
-    __m512 qv[DECODE_DMAX / 16], acc[DECODE_DMAX / 16];
-    for (int c = 0; c < nv; c++)
-        qv[c] = _mm512_loadu_ps(q + 16 * c);
+/* nh (<= DECODE_GMAX) query heads of one group at q (P and o likewise, P
+ * rows max_T apart) over the n keys and values they share (row stride ks),
+ * each key and value read once for all of them: scores four keys at a time
+ * (one rlc_hsum4 per four keys instead of a reduction per key), softmax in
+ * P, then o = P V with o in registers over all keys. A head's operations
+ * and their order do not depend on nh: a head alone gives the bits it gives
+ * in a group. */
+#define DECODE_GMAX 6
+static inline __attribute__((always_inline)) void
+group_avx512(float *o, float *P, int max_T, int m, const float *q, const void *kh, const void *vh,
+             int n, int ks, float scale, int bf16, int nh, int nv) {
+    int D = 16 * nv;
     __m128 vs = _mm_set1_ps(scale);
+    for (int r = 0; r < DECODE_PF_AHEAD; r += 4) /* the first rows, which no step before fetched */
+        pf_rows(kh, bf16, (size_t)r, ks, D, n);
     int j = 0;
     for (; j + 4 <= n; j += 4) {
         size_t k0 = (size_t)j * ks;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        pf_rows(kh, bf16, (size_t)j + DECODE_PF_AHEAD, ks, D, n);
+        pf_rows(vh, bf16, (size_t)j, ks, D, n);
+        __m512 a[DECODE_GMAX][4];
+#pragma GCC unroll 8
+        for (int h = 0; h < nh; h++)
+            a[h][0] = a[h][1] = a[h][2] = a[h][3] = _mm512_setzero_ps();
+#pragma GCC unroll 8
         for (int c = 0; c < nv; c++) {
             size_t i = k0 + 16 * (size_t)c;
-            a0 = _mm512_fmadd_ps(qv[c], rlc_load16(kh, bf16, i, 0, 0), a0);
-            a1 = _mm512_fmadd_ps(qv[c], rlc_load16(kh, bf16, i + ks, 0, 0), a1);
-            a2 = _mm512_fmadd_ps(qv[c], rlc_load16(kh, bf16, i + 2 * (size_t)ks, 0, 0), a2);
-            a3 = _mm512_fmadd_ps(qv[c], rlc_load16(kh, bf16, i + 3 * (size_t)ks, 0, 0), a3);
+            __m512 k0v = rlc_load16(kh, bf16, i, 0, 0);
+            __m512 k1v = rlc_load16(kh, bf16, i + ks, 0, 0);
+            __m512 k2v = rlc_load16(kh, bf16, i + 2 * (size_t)ks, 0, 0);
+            __m512 k3v = rlc_load16(kh, bf16, i + 3 * (size_t)ks, 0, 0);
+#pragma GCC unroll 8
+            for (int h = 0; h < nh; h++) {
+                __m512 qv = _mm512_loadu_ps(q + (size_t)h * D + 16 * c);
+                a[h][0] = _mm512_fmadd_ps(qv, k0v, a[h][0]);
+                a[h][1] = _mm512_fmadd_ps(qv, k1v, a[h][1]);
+                a[h][2] = _mm512_fmadd_ps(qv, k2v, a[h][2]);
+                a[h][3] = _mm512_fmadd_ps(qv, k3v, a[h][3]);
+            }
         }
-        _mm_storeu_ps(P + j, _mm_mul_ps(vs, rlc_hsum4(a0, a1, a2, a3)));
+#pragma GCC unroll 8
+        for (int h = 0; h < nh; h++)
+            _mm_storeu_ps(P + (size_t)h * max_T + j,
+                          _mm_mul_ps(vs, rlc_hsum4(a[h][0], a[h][1], a[h][2], a[h][3])));
     }
-    for (; j < n; j++) {
-        __m512 a0 = _mm512_setzero_ps();
-        for (int c = 0; c < nv; c++)
-            a0 = _mm512_fmadd_ps(qv[c], rlc_load16(kh, bf16, (size_t)j * ks + 16 * (size_t)c, 0, 0),
-                                 a0);
-        P[j] = scale * _mm512_reduce_add_ps(a0);
-    }
-    softmax_row(P, n, m);
-    for (int c = 0; c < nv; c++)
-        acc[c] = _mm512_setzero_ps();
+    for (; j < n; j++)
+#pragma GCC unroll 8
+        for (int h = 0; h < nh; h++) {
+            __m512 a0 = _mm512_setzero_ps();
+#pragma GCC unroll 8
+            for (int c = 0; c < nv; c++)
+                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + (size_t)h * D + 16 * c),
+                                     rlc_load16(kh, bf16, (size_t)j * ks + 16 * (size_t)c, 0, 0),
+                                     a0);
+            P[(size_t)h * max_T + j] = scale * _mm512_reduce_add_ps(a0);
+        }
+#pragma GCC unroll 8
+    for (int h = 0; h < nh; h++)
+        softmax_row(P + (size_t)h * max_T, n, m);
+    /* o = P V: nh x nv accumulators (at most 24) */
+    __m512 acc[24];
+#pragma GCC unroll 24
+    for (int i = 0; i < nh * nv; i++)
+        acc[i] = _mm512_setzero_ps();
     for (j = 0; j < n; j++) {
-        __m512 p = _mm512_set1_ps(P[j]);
+        __m512 v[DECODE_DMAX / 16];
+#pragma GCC unroll 8
         for (int c = 0; c < nv; c++)
-            acc[c] = _mm512_fmadd_ps(p, rlc_load16(vh, bf16, (size_t)j * ks + 16 * (size_t)c, 0, 0),
-                                     acc[c]);
+            v[c] = rlc_load16(vh, bf16, (size_t)j * ks + 16 * (size_t)c, 0, 0);
+#pragma GCC unroll 8
+        for (int h = 0; h < nh; h++) {
+            __m512 p = _mm512_set1_ps(P[(size_t)h * max_T + j]);
+#pragma GCC unroll 8
+            for (int c = 0; c < nv; c++)
+                acc[h * nv + c] = _mm512_fmadd_ps(p, v[c], acc[h * nv + c]);
+        }
     }
-    for (int c = 0; c < nv; c++)
-        _mm512_storeu_ps(o + 16 * c, acc[c]);
+#pragma GCC unroll 8
+    for (int h = 0; h < nh; h++)
+#pragma GCC unroll 8
+        for (int c = 0; c < nv; c++)
+            _mm512_storeu_ps(o + (size_t)h * D + 16 * c, acc[h * nv + c]);
+}
+/* group_avx512 with nh and nv as constants (everything in registers); a
+ * count without its own copy runs head by head. */
+static void group_dispatch(float *o, float *P, int max_T, int m, const float *q, const void *kh,
+                           const void *vh, int n, int ks, int D, float scale, int bf16, int nh) {
+#define GROUP_CASE(NV, NH)                                                                         \
+    if (D == 16 * (NV) && nh == (NH)) {                                                            \
+        if (bf16)                                                                                  \
+            group_avx512(o, P, max_T, m, q, kh, vh, n, ks, scale, 1, NH, NV);                      \
+        else                                                                                       \
+            group_avx512(o, P, max_T, m, q, kh, vh, n, ks, scale, 0, NH, NV);                      \
+        return;                                                                                    \
+    }
+    GROUP_CASE(4, 2)
+    GROUP_CASE(4, 3)
+    GROUP_CASE(4, 4)
+    GROUP_CASE(4, 5)
+    GROUP_CASE(4, 6)
+    GROUP_CASE(8, 2)
+    GROUP_CASE(8, 3)
+#undef GROUP_CASE
+#define HEAD_CASE(NV)                                                                              \
+    case NV:                                                                                       \
+        if (bf16)                                                                                  \
+            group_avx512(o, P, max_T, m, q, kh, vh, n, ks, scale, 1, 1, NV);                       \
+        else                                                                                       \
+            group_avx512(o, P, max_T, m, q, kh, vh, n, ks, scale, 0, 1, NV);                       \
+        break;
+    for (int h = 0; h < nh; h++, o += D, P += max_T, q += D) {
+        switch (D / 16) {
+            HEAD_CASE(1)
+            HEAD_CASE(2)
+            HEAD_CASE(3)
+            HEAD_CASE(4)
+            HEAD_CASE(5)
+            HEAD_CASE(6)
+            HEAD_CASE(7)
+            HEAD_CASE(8)
+        default:
+            break;
+        }
+    }
+#undef HEAD_CASE
 }
 #endif
 
@@ -333,6 +430,35 @@ static void decode(float *out, float *scratch, const float *q, const void *kc, c
 #ifdef DECODE_AVX512
     int avx = rlc_cpu_isa_get() == RLC_CPU_AVX512 && D % 16 == 0 && D <= DECODE_DMAX;
 #endif
+#ifdef DECODE_AVX512
+    /* Enough (sequence, kv head) tasks for the threads: the query heads of a
+     * group together, in sub-groups of at most gb heads (their accumulators
+     * in registers), each key and value read once per sub-group. Same bits
+     * as head by head. */
+    int gb = D <= 64 ? DECODE_GMAX : 24 / (D / 16);
+    int nsub = (group + gb - 1) / gb;
+    if (avx && group > 1 && (long)S * Hkv >= 4L * omp_get_max_threads()) {
+        long tasks = (long)S * Hkv * nsub;
+#pragma omp parallel for schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
+        for (long t = 0; t < tasks; t++) {
+            int s = (int)(t / ((long)Hkv * nsub)), r = (int)(t % ((long)Hkv * nsub));
+            int g = r / nsub, sub = r % nsub;
+            int h0 = g * group + sub * group / nsub, h1 = g * group + (sub + 1) * group / nsub;
+            size_t hq = (size_t)s * Hq + (size_t)h0;
+            size_t sl = slot ? (size_t)slot[s] : (size_t)s;
+            size_t c0 = (sl * max_T * ks + (size_t)g * D) * esz; /* bytes */
+            const char *kh = (const char *)kc + c0, *vh = (const char *)vc + c0;
+            int n = len[s], m = padded(n, max_T);
+            if (n <= 0) {
+                memset(out + hq * D, 0, (size_t)(h1 - h0) * D * sizeof(float));
+                continue;
+            }
+            group_dispatch(out + hq * D, scratch + hq * max_T, max_T, m, q + hq * D, kh, vh, n, ks,
+                           D, scale, bf16, h1 - h0);
+        }
+        return;
+    }
+#endif
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
     for (int s = 0; s < S; s++) {
         for (int h = 0; h < Hq; h++) {
@@ -347,10 +473,8 @@ static void decode(float *out, float *scratch, const float *q, const void *kc, c
                 continue;
             }
 #ifdef DECODE_AVX512
-            if (avx && bf16)
-                head_avx512(o, P, m, q + hq * D, kh, vh, n, ks, D, scale, 1);
-            else if (avx)
-                head_avx512(o, P, m, q + hq * D, kh, vh, n, ks, D, scale, 0);
+            if (avx)
+                group_dispatch(o, P, max_T, m, q + hq * D, kh, vh, n, ks, D, scale, bf16, 1);
             else
 #endif
                 if (bf16)

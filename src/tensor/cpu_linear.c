@@ -141,14 +141,17 @@ static void gen_rows(const float *x, int N, int in, rlc_wmat W, int r0, int nr, 
 /* y[i, 0..RB) for RB (1 or 4) weight rows at w (row stride in) and NB
  * (1..4) x rows at x; y points at (row 0, first column) of the block. */
 /* BF16 rows are prefetched by software, one line per line read, PF_BLOCKS
- * blocks of RB rows ahead (rows are contiguous), within the caller's rows
- * only (pf), on the first x block only: the hardware prefetcher restarts on
- * each short BF16 row (1152 bytes at the 135M shape). The rows' first blocks
- * are prefetched at once by avx_rows_t. Measured on an AMD EPYC over one
- * token of 135M BF16 decode weights (269 MB, 2 threads, 10 interleaved
- * rounds): no software prefetch 10.1-10.8 ms, 1 block ahead 7.15 ms
- * (median), 2 blocks 7.22, 2 blocks within the rows and primed 6.67, 3 or 4
- * blocks slower. F32 rows gained nothing and are left to the hardware. */
+ * blocks of RB rows ahead (rows are contiguous), on the first x block only:
+ * the hardware prefetcher restarts on each short BF16 row (1152 bytes at the
+ * 135M shape). The prefetch runs on past the caller's rows (a prefetch never
+ * faults): a chunk is most often followed by the same thread's next one (see
+ * rlc_cpu_linear_streamed). The first blocks of a call are prefetched at once
+ * by avx_rows_t. One token of the 135M BF16 decode weights (269 MB, 2
+ * threads, AMD EPYC): no software prefetch 39-42 GB/s, 1 block ahead 56-61, 2
+ * blocks 61-62 with the prefetch stopped at each chunk's end; across the ends
+ * 4.24-4.26 ms a token against 4.46-4.55 (medians of 30, interleaved in one
+ * process, A/B); 4 or 8 blocks ahead slower. F32 rows gained
+ * nothing and are left to the hardware. */
 #define PF_BLOCKS 2
 AVX512_INLINE void avx_block(const float *x, int in, const void *w, int bf16, int RB, int NB,
                              float *y, int ldy, float alpha, int accumulate, int pf) {
@@ -241,7 +244,7 @@ AVX512_INLINE void avx_rows_t(const float *x, int N, int in, const void *W, int 
     }
     for (; r + 4 <= r0 + nr; r += 4)
         avx_rowblock(x, N, in, (const char *)W + (size_t)r * in * esz, bf16, 4, y + r, ldy, alpha,
-                     accumulate, r + 4 * (PF_BLOCKS + 1) <= r0 + nr);
+                     accumulate, 1);
     for (; r < r0 + nr; r++)
         avx_rowblock(x, N, in, (const char *)W + (size_t)r * in * esz, bf16, 1, y + r, ldy, alpha,
                      accumulate, 0);
