@@ -9,7 +9,10 @@ and PASS/FAIL; a FAIL does not change the exit status):
   decode1     135M F32 and BF16: 64 tokens after a 128-token prompt, batch 1,
               rlc generate --warmup 1 --json vs llama-bench (tg64 at depth 128;
               both time a warm process: llama-bench runs a warm-up first), and
-              as a share of the DRAM bound (STREAM GB/s / weight bytes per token)
+              as a share of the DRAM bound (STREAM GB/s / weight bytes per token),
+              STREAM measured right before each repetition and each repetition
+              divided by its own bound (this machine's bandwidth drifts between
+              ~40 and ~86 GB/s within minutes, with other tenants of the host)
   decode16    135M F32 and BF16: 16 sequences x 64 tokens, rlc generate
               --samples 16 vs llama-batched-bench (-npp 128 -ntg 64 -npl 16 -pps)
   prefill     135M F32 and BF16: a 128-token prompt, rlc's prefill tok/s (same
@@ -167,16 +170,16 @@ class Bench:
 
     # ---- STREAM ----
     def measure_stream(self):
+        """STREAM triad GB/s now (NaN without build/bench_stream)."""
         b = os.path.join(ROOT, self.a.build, "bench_stream")
         if not os.access(b, os.X_OK):
-            return
+            return float("nan")
         p = run([b, "--json", "--threads", str(self.a.threads)])
-        if p.rc == 0:
-            self.stream.append(last_json(p.out)["triad_gb_s"])
-            self.log(f"STREAM triad {self.stream[-1]:.1f} GB/s")
-
-    def bandwidth(self):
-        return max(self.stream) if self.stream else float("nan")
+        if p.rc != 0:
+            return float("nan")
+        self.stream.append(last_json(p.out)["triad_gb_s"])
+        self.log(f"STREAM triad {self.stream[-1]:.1f} GB/s")
+        return self.stream[-1]
 
     # ---- rlc generate / llama.cpp ----
     def rlc_generate(self, model, samples, temperature):
@@ -228,15 +231,18 @@ class Bench:
                     if r in want:
                         self.skip(f"{r} {dt}")
                 continue
-            res = {"rlc_decode1": [], "llama_decode1": [], "rlc_prefill": [],
+            res = {"rlc_decode1": [], "llama_decode1": [], "rlc_prefill": [], "stream_gb_s": [],
                    "llama_prefill": [], "rlc_decode16": [], "llama_decode16": []}
             if "decode1" in want or "prefill" in want:
                 self.log(f"decode batch 1 / prefill 128, {dt}: warm-up")
                 self.rlc_generate(mdir, 1, 0)
                 self.llama_bench(gguf, ["-p", "0", "-n", "64", "-d", "128"])
+                wb = self.weight_bytes_per_token(mdir)
                 for r in range(self.a.reps):
+                    bw = self.measure_stream() if "decode1" in want else float("nan")
                     j = self.rlc_generate(mdir, 1, 0)
                     res["rlc_decode1"].append(j["decode_tokens_per_s"])
+                    res["stream_gb_s"].append(bw)
                     res["rlc_prefill"].append(j["prefill_tokens_per_s"])
                     res["llama_decode1"].append(
                         self.llama_bench(gguf, ["-p", "0", "-n", "64", "-d", "128"]))
@@ -257,17 +263,21 @@ class Bench:
             wb = self.weight_bytes_per_token(mdir)
             if "decode1" in want:
                 q = med(res["rlc_decode1"]) / med(res["llama_decode1"])
-                bound = self.bandwidth() * 1e9 / wb
-                share = med(res["rlc_decode1"]) / bound
+                bounds = [bw * 1e9 / wb for bw in res["stream_gb_s"]]
+                shares = [t / b for t, b in zip(res["rlc_decode1"], bounds)]
+                peer_shares = [t / b for t, b in zip(res["llama_decode1"], bounds)]
+                share = med(shares)
                 ok = q >= GOAL_DECODE1 and share >= GOAL_DECODE1_BOUND
                 self.row(f"decode b1 {dt}", spread(res["rlc_decode1"]),
                          "llama.cpp " + spread(res["llama_decode1"]), "tok/s", f"{q:.2f}x",
                          f">={GOAL_DECODE1}x, >={GOAL_DECODE1_BOUND:.0%} bound",
                          "PASS" if ok else "FAIL",
-                         f"DRAM bound {bound:.0f} tok/s ({wb / 1e6:.0f} MB/token at "
-                         f"{self.bandwidth():.1f} GB/s): rlc {share:.0%}, llama.cpp "
-                         f"{med(res['llama_decode1']) / bound:.0%}")
-                res["dram_bound_tok_s"], res["weight_bytes_per_token"] = bound, wb
+                         f"DRAM bound {spread(bounds, '{:.0f}')} tok/s ({wb / 1e6:.0f} MB/token at "
+                         f"STREAM {spread(res['stream_gb_s'])} GB/s, each repetition's own): "
+                         f"rlc {share:.0%} ({spread(shares, '{:.2f}')}), llama.cpp "
+                         f"{med(peer_shares):.0%}")
+                res["dram_bound_tok_s"], res["weight_bytes_per_token"] = bounds, wb
+                res["bound_share"], res["peer_bound_share"] = shares, peer_shares
             if "prefill" in want:
                 q = med(res["rlc_prefill"]) / med(res["llama_prefill"])
                 self.row(f"prefill 128 {dt}", spread(res["rlc_prefill"], "{:.0f}"),
