@@ -406,7 +406,9 @@ static void bench_linear_dpbf16(void) {}
 
 /* Linear maps at real model shapes (decode N=1, 16 sequences N=16). */
 static void bench_linear_all(const rlc_backend *be) {
-    printf("linear: cpu kernels %s\n", rlc_cpu_isa_get() == RLC_CPU_AVX512 ? "avx512" : "generic");
+    printf("linear: cpu kernels %s\n", rlc_cpu_isa_get() == RLC_CPU_AVX512_BF16 ? "avx512+bf16"
+                                       : rlc_cpu_isa_get() == RLC_CPU_AVX512    ? "avx512"
+                                                                                : "generic");
     double stream = bench_stream();
     static const lshape shapes[] = {
         {"135M q|k|v 576->576,192,192", 576, 3, {576, 192, 192}},

@@ -90,30 +90,56 @@ static void check_y(const char *what, const float *y, const float *r, const floa
         }
 }
 
-static const rlc_cpu_isa isas[2] = {RLC_CPU_AVX512, RLC_CPU_GENERIC};
-static const char *isa_name[2] = {"avx512", "generic"};
+/* With AVX512_BF16 (where the CPU has it) a BF16 W multiplies x rounded to
+ * BF16; the other two multiply F32 products. */
+#define N_ISAS 3
+static const rlc_cpu_isa isas[N_ISAS] = {RLC_CPU_AVX512_BF16, RLC_CPU_AVX512, RLC_CPU_GENERIC};
+static const char *isa_name[N_ISAS] = {"avx512+bf16", "avx512", "generic"};
 
-/* One output: every kernel path against the reference, accumulate off (y
- * starts as NaN, which must be ignored) and on. */
+/* x rounded to BF16 (nearest even), as F32: what a BF16 W meets under
+ * AVX512_BF16. */
+static float *round_bf16(const float *x, size_t n) {
+    float *r = malloc(n * sizeof(float) + 1);
+    cr_assert(r);
+    for (size_t i = 0; i < n; i++)
+        r[i] = rlc_bf16_to_f32(rlc_f32_to_bf16(x[i]));
+    return r;
+}
+
+/* Whether isa gives BF16 products on this CPU (rlc_cpu_isa_set lowers what
+ * the CPU lacks). */
+static int isa_dp(rlc_cpu_isa isa) {
+    rlc_cpu_isa prev = rlc_cpu_isa_set(isa);
+    int dp = rlc_cpu_isa_get() == RLC_CPU_AVX512_BF16;
+    rlc_cpu_isa_set(prev);
+    return dp;
+}
+
+/* One output: every kernel path against the reference (on x rounded to BF16
+ * where the path multiplies BF16 products), accumulate off (y starts as NaN,
+ * which must be ignored) and on. */
 static void linear_case(int N, int in, int out, int bf16, float alpha) {
     const rlc_backend *cpu = rlc_backend_cpu(), *ref = rlc_backend_ref();
     wmat w = wmat_new(out, in, bf16);
     float *x = rnd((size_t)N * in), *y0 = rnd((size_t)N * out);
+    float *xr = round_bf16(x, (size_t)N * in);
     float *r = malloc(((size_t)N * out + 1) * sizeof(float));
     float *y = malloc(((size_t)N * out + 1) * sizeof(float));
     float *scratch = scratch_new();
     cr_assert(r && y);
     char what[96];
-    for (int acc = 0; acc < 2; acc++) {
-        size_t ny = (size_t)N * out;
-        if (acc)
-            memcpy(r, y0, ny * sizeof(float));
-        else
-            for (size_t i = 0; i < ny; i++)
-                r[i] = NAN;
-        rlc_linear_out o = {r, w.W, out};
-        ref->linear(x, N, in, &o, 1, alpha, acc, NULL);
-        for (int p = 0; p < 2; p++) {
+    for (int acc = 0; acc < 2; acc++)
+        for (int p = 0; p < N_ISAS; p++) {
+            int dp = bf16 && isa_dp(isas[p]);
+            const float *xp = dp ? xr : x;
+            size_t ny = (size_t)N * out;
+            if (acc)
+                memcpy(r, y0, ny * sizeof(float));
+            else
+                for (size_t i = 0; i < ny; i++)
+                    r[i] = NAN;
+            rlc_linear_out o = {r, w.W, out};
+            ref->linear(xp, N, in, &o, 1, alpha, acc, NULL);
             rlc_cpu_isa prev = rlc_cpu_isa_set(isas[p]);
             if (acc)
                 memcpy(y, y0, ny * sizeof(float));
@@ -123,21 +149,25 @@ static void linear_case(int N, int in, int out, int bf16, float alpha) {
             o.y = y;
             cpu->linear(x, N, in, &o, 1, alpha, acc, scratch);
             snprintf(what, sizeof what, "%s %s acc=%d", bf16 ? "bf16" : "f32", isa_name[p], acc);
-            check_y(what, y, r, acc ? y0 : NULL, x, w.wide, N, in, out, alpha);
-            /* The streamed kernels at every N (linear takes sgemm for many rows). */
-            if (acc)
-                memcpy(y, y0, ny * sizeof(float));
-            else
-                for (size_t i = 0; i < ny; i++)
-                    y[i] = NAN;
-            rlc_cpu_linear_streamed(x, N, in, &o, 1, alpha, acc);
+            check_y(what, y, r, acc ? y0 : NULL, xp, w.wide, N, in, out, alpha);
+            /* The streamed and panel kernels at every N (linear switches at 9 rows). */
+            for (int k = 0; k < 2; k++) {
+                if (acc)
+                    memcpy(y, y0, ny * sizeof(float));
+                else
+                    for (size_t i = 0; i < ny; i++)
+                        y[i] = NAN;
+                if (k)
+                    rlc_cpu_linear_panels(x, N, in, &o, 1, alpha, acc, scratch);
+                else
+                    rlc_cpu_linear_streamed(x, N, in, &o, 1, alpha, acc);
+                snprintf(what, sizeof what, "%s %s %s acc=%d", k ? "panels" : "streamed",
+                         bf16 ? "bf16" : "f32", isa_name[p], acc);
+                check_y(what, y, r, acc ? y0 : NULL, xp, w.wide, N, in, out, alpha);
+            }
             rlc_cpu_isa_set(prev);
-            snprintf(what, sizeof what, "streamed %s %s acc=%d", bf16 ? "bf16" : "f32", isa_name[p],
-                     acc);
-            check_y(what, y, r, acc ? y0 : NULL, x, w.wide, N, in, out, alpha);
         }
-    }
-    free(x), free(y0), free(r), free(y), free(scratch);
+    free(x), free(xr), free(y0), free(r), free(y), free(scratch);
     wmat_free(&w);
 }
 
@@ -153,49 +183,50 @@ Test(linear, cpu_matches_ref_f32_and_bf16) {
         }
 }
 
-/* Fused outputs of different sizes and dtypes share x: each equals its own
- * reference product. */
+/* Fused outputs of different sizes share x: each equals its own reference
+ * product. Mixed dtypes multiply F32 products under every ISA; all BF16,
+ * BF16 products under AVX512_BF16 (the reference on x rounded to BF16). */
 Test(linear, fused_outputs) {
     const rlc_backend *cpu = rlc_backend_cpu(), *ref = rlc_backend_ref();
     static const int Ns[] = {1, 5, 17, 64};
     int in = 131, outs[3] = {129, 37, 6};
     float alpha = 0.5f;
     float *scratch = scratch_new();
-    for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++) {
-        int N = Ns[n];
-        float *x = rnd((size_t)N * in);
-        wmat w[3];
-        float *y0[3], *r[3], *y[3];
-        rlc_linear_out o[3], orf[3];
-        for (int j = 0; j < 3; j++) {
-            size_t ny = (size_t)N * outs[j];
-            w[j] = wmat_new(outs[j], in, j == 1);
-            y0[j] = rnd(ny), r[j] = rnd(ny), y[j] = rnd(ny);
-            memcpy(r[j], y0[j], ny * sizeof(float));
-            orf[j] = (rlc_linear_out){r[j], w[j].W, outs[j]};
-        }
-        ref->linear(x, N, in, orf, 3, alpha, 1, NULL);
-        for (int p = 0; p < 2; p++) {
-            rlc_cpu_isa prev = rlc_cpu_isa_set(isas[p]);
-            for (int j = 0; j < 3; j++) {
-                memcpy(y[j], y0[j], (size_t)N * outs[j] * sizeof(float));
-                o[j] = (rlc_linear_out){y[j], w[j].W, outs[j]};
+    for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++)
+        for (int all = 0; all < 2; all++)
+            for (int p = 0; p < N_ISAS; p++) {
+                int N = Ns[n], dp = all && isa_dp(isas[p]);
+                float *x = rnd((size_t)N * in), *xr = round_bf16(x, (size_t)N * in);
+                wmat w[3];
+                float *y0[3], *r[3], *y[3];
+                rlc_linear_out o[3], orf[3];
+                for (int j = 0; j < 3; j++) {
+                    size_t ny = (size_t)N * outs[j];
+                    w[j] = wmat_new(outs[j], in, all || j == 1);
+                    y0[j] = rnd(ny), r[j] = rnd(ny), y[j] = rnd(ny);
+                    memcpy(r[j], y0[j], ny * sizeof(float));
+                    orf[j] = (rlc_linear_out){r[j], w[j].W, outs[j]};
+                    memcpy(y[j], y0[j], ny * sizeof(float));
+                    o[j] = (rlc_linear_out){y[j], w[j].W, outs[j]};
+                }
+                ref->linear(dp ? xr : x, N, in, orf, 3, alpha, 1, NULL);
+                rlc_cpu_isa prev = rlc_cpu_isa_set(isas[p]);
+                cpu->linear(x, N, in, o, 3, alpha, 1, scratch);
+                rlc_cpu_isa_set(prev);
+                for (int j = 0; j < 3; j++)
+                    check_y(isa_name[p], y[j], r[j], y0[j], dp ? xr : x, w[j].wide, N, in, outs[j],
+                            alpha);
+                for (int j = 0; j < 3; j++)
+                    free(y0[j]), free(r[j]), free(y[j]), wmat_free(&w[j]);
+                free(x), free(xr);
             }
-            cpu->linear(x, N, in, o, 3, alpha, 1, scratch);
-            rlc_cpu_isa_set(prev);
-            for (int j = 0; j < 3; j++)
-                check_y(isa_name[p], y[j], r[j], y0[j], x, w[j].wide, N, in, outs[j], alpha);
-        }
-        for (int j = 0; j < 3; j++)
-            free(y0[j]), free(r[j]), free(y[j]), wmat_free(&w[j]);
-        free(x);
-    }
     free(scratch);
 }
 
-/* A BF16 W gives what its widened F32 copy gives: bit for bit in the
- * streamed kernels (same summation order) at any N, and through linear with
- * AVX-512 (streamed or panel kernels); through linear without it (which
+/* With F32 products, a BF16 W gives what its widened F32 copy gives: bit
+ * for bit in the streamed kernels (same summation order) at any N, and
+ * through linear with AVX-512 (streamed or panel kernels); through linear
+ * without it (which
  * takes sgemm for F32 W from 25 rows, for BF16 from 49, and whose blocking
  * may differ between the two) within the file's tolerance, 1e-5 of
  * sum |x w| (about in / 4 for entries uniform in [-1, 1]). */
@@ -210,7 +241,7 @@ Test(linear, bf16_equals_widened_f32) {
         int N = Ns[n];
         size_t ny = (size_t)N * out;
         float *x = rnd((size_t)N * in), *yb = rnd(ny), *yf = rnd(ny);
-        for (int p = 0; p < 2; p++) {
+        for (int p = 1; p < N_ISAS; p++) { /* the F32-product ones */
             rlc_cpu_isa prev = rlc_cpu_isa_set(isas[p]);
             rlc_linear_out ob = {yb, wb.W, out}, of = {yf, wf, out};
             rlc_cpu_linear_streamed(x, N, in, &ob, 1, 1.0f, 0);
@@ -284,7 +315,7 @@ Test(linear, linear_dx_matches_ref) {
  * packed in several passes (in = 8192: 128 rows a pass); the same bits at 1
  * and 2 threads. Without AVX-512 the test has nothing to check. */
 Test(linear, panels_are_one_fma_chain) {
-    if (rlc_cpu_isa_get() != RLC_CPU_AVX512) return;
+    if (rlc_cpu_isa_get() < RLC_CPU_AVX512) return;
     static const int Ns[] = {1, 9, 16, 17, 32, 33, 70, 300};
     static const int ins[] = {1, 2, 3, 37, 129, 8192};
     static const int outs[][2] = {{5, 12}, {13, 16}, {47, 48}, {49, 100}, {1, 17}};
@@ -412,4 +443,52 @@ Test(linear, cores_pick) {
     cr_expect_eq(rlc_cores_pick(0.1, 2), 1);  /* never below one */
     cr_expect_eq(rlc_cores_pick(15.9, 8), 8); /* never above the start */
     cr_expect_eq(rlc_cores_pick(5.6, 8), 5);
+}
+
+/* BF16 products (AVX512_BF16): the streamed and the panel kernels give the
+ * same bits at 1 and 2 threads, fused BF16 outputs around the blocks' and
+ * chunks' sizes, odd and even row lengths. Without AVX512_BF16 the test has
+ * nothing to check. */
+Test(linear, bf16_products_independent_of_threads) {
+    if (!isa_dp(RLC_CPU_AVX512_BF16)) {
+        cr_log_warn("CPU without AVX512_BF16: no BF16 products to check");
+        return;
+    }
+    static const int Ns[] = {1, 3, 8, 9, 17, 33, 70};
+    static const int ins[] = {1, 31, 33, 576};
+    int outs[2] = {47, 100};
+    float *scratch = scratch_new();
+    int max = omp_get_max_threads() > 1 ? omp_get_max_threads() : 2;
+    rlc_cpu_isa prev = rlc_cpu_isa_set(RLC_CPU_AVX512_BF16);
+    for (size_t a = 0; a < sizeof ins / sizeof *ins; a++)
+        for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++)
+            for (int k = 0; k < 2; k++) {
+                int N = Ns[n], in = ins[a];
+                wmat w[2] = {wmat_new(outs[0], in, 1), wmat_new(outs[1], in, 1)};
+                float *x = rnd((size_t)N * in), *y[2][2];
+                rlc_linear_out o[2][2];
+                for (int t = 0; t < 2; t++) {
+                    for (int j = 0; j < 2; j++) {
+                        y[t][j] = rnd((size_t)N * outs[j]);
+                        o[t][j] = (rlc_linear_out){y[t][j], w[j].W, outs[j]};
+                    }
+                    omp_set_num_threads(t ? max : 1);
+                    if (k)
+                        rlc_cpu_linear_panels(x, N, in, o[t], 2, 1.0f, 0, scratch);
+                    else
+                        rlc_cpu_linear_streamed(x, N, in, o[t], 2, 1.0f, 0);
+                }
+                omp_set_num_threads(max);
+                for (int j = 0; j < 2; j++)
+                    for (size_t i = 0; i < (size_t)N * outs[j]; i++)
+                        cr_assert(y[0][j][i] == y[1][j][i],
+                                  "%s N=%d in=%d output %d [%zu]: 1 thread %.9g, %d threads %.9g",
+                                  k ? "panels" : "streamed", N, in, j, i, y[0][j][i], max,
+                                  y[1][j][i]);
+                for (int j = 0; j < 2; j++)
+                    free(y[0][j]), free(y[1][j]), wmat_free(&w[j]);
+                free(x);
+            }
+    rlc_cpu_isa_set(prev);
+    free(scratch);
 }

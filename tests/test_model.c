@@ -7,6 +7,7 @@
 
 #include "model/generate.h"
 #include "model/safetensors.h"
+#include "tensor/cpu_kernels.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -15,6 +16,10 @@
 
 #define ATOL 1e-5
 #define RTOL 1e-4
+/* BF16 products (AVX512_BF16) against the reference rounding the same way:
+ * see DP_ATOL in test_bf16.c */
+#define DP_ATOL 2e-3
+#define DP_RTOL 1e-3
 
 typedef struct case_data {
     char dir[256];
@@ -55,10 +60,15 @@ static const float *ref_f32(case_data *cd, const char *name, size_t numel) {
     return t->data;
 }
 
-static void expect_close(const char *what, const float *got, const float *ref, size_t n) {
-    th_cmp c = th_compare(got, ref, n, ATOL, RTOL);
+static void expect_close_tol(const char *what, const float *got, const float *ref, size_t n,
+                             double atol, double rtol) {
+    th_cmp c = th_compare(got, ref, n, atol, rtol);
     cr_expect_eq(c.bad, 0, "%s: %zu of %zu elements off (max abs %.3g at %zu: got %.8g want %.8g)",
                  what, c.bad, n, c.max_abs, c.worst, got[c.worst], ref[c.worst]);
+}
+
+static void expect_close(const char *what, const float *got, const float *ref, size_t n) {
+    expect_close_tol(what, got, ref, n, ATOL, RTOL);
 }
 
 static rlc_model *load_model(case_data *cd, const char *sub) {
@@ -83,7 +93,9 @@ static void check_forward(case_data *cd, rlc_model *m, const char *logits_name, 
     cr_assert_eq(rlc_model_ce_step(m, a, cd->ids, cd->targets, cd->B, cd->T, 0, &loss), RLC_OK,
                  "%s", rlc_last_error());
     size_t nl = (size_t)cd->B * cd->T * rlc_model_cfg(m)->vocab_size;
-    expect_close(logits_name, rlc_acts_logits(a), ref_f32(cd, logits_name, nl), nl);
+    int dp = strstr(logits_name, "_dp") != NULL; /* BF16 products */
+    expect_close_tol(logits_name, rlc_acts_logits(a), ref_f32(cd, logits_name, nl), nl,
+                     dp ? DP_ATOL : ATOL, dp ? DP_RTOL : RTOL);
     if (backward) {
         cr_assert_eq(rlc_model_ce_step(m, a, cd->ids, cd->targets, cd->B, cd->T, 1, &loss), RLC_OK,
                      "%s", rlc_last_error());
@@ -169,7 +181,11 @@ static void run_full(const char *args) {
     /* BF16 / F16 files: same logits as the reference computed on rounded weights */
     m = load_model(&cd, "model_bf16");
     cr_expect_eq(rlc_model_file_dtype(m), RLC_DTYPE_BF16);
+    rlc_cpu_isa isa = rlc_cpu_isa_set(RLC_CPU_AVX512); /* F32 products */
     check_forward(&cd, m, "logits_bf16", 0);
+    rlc_cpu_isa_set(RLC_CPU_AVX512_BF16); /* BF16 products, where the CPU has them */
+    if (rlc_cpu_isa_get() == RLC_CPU_AVX512_BF16) check_forward(&cd, m, "logits_bf16_dp", 0);
+    rlc_cpu_isa_set(isa);
     rlc_model_free(m);
     m = load_model(&cd, "model_f16");
     cr_expect_eq(rlc_model_file_dtype(m), RLC_DTYPE_F16);

@@ -428,7 +428,7 @@ static void decode(float *out, float *scratch, const float *q, const void *kc, c
     size_t esz = bf16 ? 2 : 4;
     float scale = 1.0f / sqrtf((float)D);
 #ifdef DECODE_AVX512
-    int avx = rlc_cpu_isa_get() == RLC_CPU_AVX512 && D % 16 == 0 && D <= DECODE_DMAX;
+    int avx = rlc_cpu_isa_get() >= RLC_CPU_AVX512 && D % 16 == 0 && D <= DECODE_DMAX;
 #endif
 #ifdef DECODE_AVX512
     /* Enough (sequence, kv head) tasks for the threads: the query heads of a

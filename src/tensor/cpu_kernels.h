@@ -25,10 +25,12 @@ void rlc_cpu_linear_dx(float *dx, const float *dy, rlc_wmat W, int N, int in, in
                        int accumulate, float *scratch);
 void rlc_cpu_embedding_forward(float *out, const int *ids, rlc_wmat wte, int N, int C);
 
-/* Which kernels linear uses for few rows: AVX-512 ones when the CPU has
- * AVX-512 F/BW/VL, unless the environment says RLC_CPU=generic (read once),
- * else plain C. rlc_cpu_isa_set overrides that (tests; AVX-512 on a CPU
- * without it gives generic) and returns the previous choice. */
+/* Which kernels linear uses: AVX-512 ones when the CPU has AVX-512 F/BW/VL,
+ * with BF16 products (x rounded to BF16, vdpbf16ps) for BF16 weights when it
+ * also has AVX512_BF16, else plain C. The environment may lower that (read
+ * once): RLC_CPU=avx512 keeps F32 products, RLC_CPU=generic the plain C
+ * kernels. rlc_cpu_isa_set overrides it (tests; a level the CPU lacks gives
+ * the highest it has below) and returns the previous choice. */
 /* linear with the streamed (few-row) kernels at any N, x in blocks of 24
  * rows (linear itself uses them up to 24 rows for F32 W, 48 for BF16): for
  * tests and the benchmark. */
@@ -45,7 +47,11 @@ void rlc_cpu_linear_panels(const float *x, int N, int in, const rlc_linear_out *
  * 4 rows): for tests and the benchmark. */
 void rlc_cpu_linear_dx_streamed(float *dx, const float *dy, rlc_wmat W, int N, int in, int out,
                                 float alpha, int accumulate);
-typedef enum rlc_cpu_isa { RLC_CPU_GENERIC = 0, RLC_CPU_AVX512 = 1 } rlc_cpu_isa;
+typedef enum rlc_cpu_isa {
+    RLC_CPU_GENERIC = 0,
+    RLC_CPU_AVX512 = 1,
+    RLC_CPU_AVX512_BF16 = 2 /* AVX-512 and AVX512_BF16 */
+} rlc_cpu_isa;
 rlc_cpu_isa rlc_cpu_isa_get(void);
 rlc_cpu_isa rlc_cpu_isa_set(rlc_cpu_isa isa);
 

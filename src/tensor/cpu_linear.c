@@ -5,10 +5,14 @@
  * memory-bound, so each weight is read from memory once per call for all N rows. The weight rows of
  * all fused outputs are cut into chunks that the threads of ONE parallel region take in turn;
  * within a chunk a block of 4 weight rows is multiplied with 4 x rows at a time (16 F32
- * accumulators), the block staying in L1 while the x rows pass. A BF16 weight is widened exactly in
- * registers, and both dtypes sum in the same order, so a BF16 W gives bit for bit what its widened
- * F32 copy gives. The AVX-512 kernels are compiled for that target alone and picked at run time;
- * the generic ones are plain C the compiler vectorizes.
+ * accumulators), the block staying in L1 while the x rows pass. With F32 products a BF16 weight
+ * is widened exactly in registers, and both dtypes sum in the same order, so a BF16 W gives bit
+ * for bit what its widened F32 copy gives. The AVX-512 kernels are compiled for that target alone
+ * and picked at run time; the generic ones are plain C the compiler vectorizes.
+ *
+ * BF16 products: where the CPU has AVX512_BF16 and every W of a call is BF16, x is rounded to
+ * BF16 and vdpbf16ps multiplies the pairs exactly and sums them in F32, in the few-row and the
+ * many-row kernels alike (see "many rows, BF16 W"); RLC_CPU=avx512 keeps F32 products.
  *
  * linear_dx streams W once the same way for up to 4 rows (plain C only).
  *
@@ -61,12 +65,29 @@ static int cpu_has_avx512(void) {
 #endif
 }
 
+static int cpu_has_avx512_bf16(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    return cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
+/* isa lowered to what this CPU has */
+static rlc_cpu_isa isa_clamp(rlc_cpu_isa isa) {
+    if (isa >= RLC_CPU_AVX512_BF16 && !cpu_has_avx512_bf16()) isa = RLC_CPU_AVX512;
+    if (isa >= RLC_CPU_AVX512 && !cpu_has_avx512()) isa = RLC_CPU_GENERIC;
+    return isa;
+}
+
 rlc_cpu_isa rlc_cpu_isa_get(void) {
     int isa = __atomic_load_n(&isa_cached, __ATOMIC_RELAXED);
     if (isa < 0) {
         const char *env = getenv("RLC_CPU");
-        int generic = env && strcmp(env, "generic") == 0;
-        isa = !generic && cpu_has_avx512() ? RLC_CPU_AVX512 : RLC_CPU_GENERIC;
+        rlc_cpu_isa want = RLC_CPU_AVX512_BF16;
+        if (env && strcmp(env, "generic") == 0) want = RLC_CPU_GENERIC;
+        if (env && strcmp(env, "avx512") == 0) want = RLC_CPU_AVX512;
+        isa = (int)isa_clamp(want);
         __atomic_store_n(&isa_cached, isa, __ATOMIC_RELAXED);
     }
     return (rlc_cpu_isa)isa;
@@ -74,8 +95,7 @@ rlc_cpu_isa rlc_cpu_isa_get(void) {
 
 rlc_cpu_isa rlc_cpu_isa_set(rlc_cpu_isa isa) {
     rlc_cpu_isa prev = rlc_cpu_isa_get();
-    if (isa == RLC_CPU_AVX512 && !cpu_has_avx512()) isa = RLC_CPU_GENERIC;
-    __atomic_store_n(&isa_cached, (int)isa, __ATOMIC_RELAXED);
+    __atomic_store_n(&isa_cached, (int)isa_clamp(isa), __ATOMIC_RELAXED);
     return prev;
 }
 
@@ -138,6 +158,32 @@ static void gen_rows(const float *x, int N, int in, rlc_wmat W, int r0, int nr, 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 #define AVX512_INLINE AVX512 __attribute__((always_inline)) static inline
 
+AVX512_INLINE void block_zero(__m512 (*acc)[4]) {
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++)
+            acc[r][i] = _mm512_setzero_ps();
+}
+
+/* y[i, r] = alpha * the lanes of acc[r][i] summed (+ y[i, r]) for r < RB
+ * (1 or 4), i < NB. */
+AVX512_INLINE void block_store(__m512 (*acc)[4], int RB, int NB, float *y, int ldy, float alpha,
+                               int accumulate) {
+    __m128 va = _mm_set1_ps(alpha);
+#pragma GCC unroll 4
+    for (int i = 0; i < NB; i++) {
+        float *yi = y + (size_t)i * ldy;
+        if (RB == 4) {
+            __m128 s = _mm_mul_ps(va, rlc_hsum4(acc[0][i], acc[1][i], acc[2][i], acc[3][i]));
+            if (accumulate) s = _mm_add_ps(s, _mm_loadu_ps(yi));
+            _mm_storeu_ps(yi, s);
+        } else {
+            yi[0] = store_val(_mm512_reduce_add_ps(acc[0][i]), alpha, accumulate, yi);
+        }
+    }
+}
+
 /* y[i, 0..RB) for RB (1 or 4) weight rows at w (row stride in) and NB
  * (1..4) x rows at x; y points at (row 0, first column) of the block. */
 /* BF16 rows are prefetched by software, one line per line read, PF_BLOCKS
@@ -158,11 +204,7 @@ AVX512_INLINE void avx_block(const float *x, int in, const void *w, int bf16, in
     const char *nxt = (const char *)w + (size_t)PF_BLOCKS * RB * in * 2;
     int lpi = bf16 && pf ? RB * 16 * 2 / 64 : 0; /* lines of the next block per k step */
     __m512 acc[4][4];
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; i++)
-            acc[r][i] = _mm512_setzero_ps();
+    block_zero(acc);
     int k = 0;
     for (; k + 16 <= in; k += 16) {
         __m512 wv[4];
@@ -193,18 +235,7 @@ AVX512_INLINE void avx_block(const float *x, int in, const void *w, int bf16, in
                 acc[r][i] = _mm512_fmadd_ps(wv[r], xv, acc[r][i]);
         }
     }
-    __m128 va = _mm_set1_ps(alpha);
-#pragma GCC unroll 4
-    for (int i = 0; i < NB; i++) {
-        float *yi = y + (size_t)i * ldy;
-        if (RB == 4) {
-            __m128 s = _mm_mul_ps(va, rlc_hsum4(acc[0][i], acc[1][i], acc[2][i], acc[3][i]));
-            if (accumulate) s = _mm_add_ps(s, _mm_loadu_ps(yi));
-            _mm_storeu_ps(yi, s);
-        } else {
-            yi[0] = store_val(_mm512_reduce_add_ps(acc[0][i]), alpha, accumulate, yi);
-        }
-    }
+    block_store(acc, RB, NB, y, ldy, alpha, accumulate);
 }
 
 /* All N x rows against RB weight rows at w; pf: prefetch ahead. */
@@ -262,6 +293,109 @@ AVX512_INLINE void avx_rows_t(const float *x, int N, int in, const void *W, int 
             body(x, N, in, W.bf16, 1, r0, nr, y, ldy, alpha, accumulate);                          \
     }
 AVX_BY_DTYPE(avx_rows, avx_rows_t)
+
+/* ---- AVX512_BF16 products (see "many rows, BF16 W" below) ---------------- */
+#define BF16DP __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define BF16DP_INLINE BF16DP __attribute__((always_inline)) static inline
+
+/* avx_block for a BF16 W and x already rounded to BF16 (xb, rows inp
+ * apart): 32 columns a step, each vdpbf16ps adding two products into a
+ * lane; a step's weights are one line a row, prefetched PF_BLOCKS blocks
+ * ahead like avx_block's. */
+BF16DP_INLINE void dp_block(const uint16_t *xb, int inp, int in, const uint16_t *w, int RB, int NB,
+                            float *y, int ldy, float alpha, int accumulate, int pf) {
+    const char *nxt = (const char *)(w + (size_t)PF_BLOCKS * RB * in);
+    __m512 acc[4][4];
+    block_zero(acc);
+    int k = 0;
+    for (; k + 32 <= in; k += 32) {
+        __m512bh wv[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++) {
+            if (pf) _mm_prefetch(nxt + ((size_t)(k / 32) * RB + r) * 64, _MM_HINT_T0);
+            wv[r] = (__m512bh)_mm512_loadu_si512(w + (size_t)r * in + k);
+        }
+#pragma GCC unroll 4
+        for (int i = 0; i < NB; i++) {
+            __m512bh xv = (__m512bh)_mm512_loadu_si512(xb + (size_t)i * inp + k);
+#pragma GCC unroll 4
+            for (int r = 0; r < RB; r++)
+                acc[r][i] = _mm512_dpbf16_ps(acc[r][i], wv[r], xv);
+        }
+    }
+    if (k < in) {
+        __mmask32 m = (__mmask32)((1ull << (in - k)) - 1);
+        __m512bh wv[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; r++)
+            wv[r] = (__m512bh)_mm512_maskz_loadu_epi16(m, w + (size_t)r * in + k);
+#pragma GCC unroll 4
+        for (int i = 0; i < NB; i++) {
+            __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, xb + (size_t)i * inp + k);
+#pragma GCC unroll 4
+            for (int r = 0; r < RB; r++)
+                acc[r][i] = _mm512_dpbf16_ps(acc[r][i], wv[r], xv);
+        }
+    }
+    block_store(acc, RB, NB, y, ldy, alpha, accumulate);
+}
+
+/* avx_rows_t over dp_block: rows [r0, r0 + nr) of W against N rows of xb. */
+BF16DP static void dp_rows(const uint16_t *xb, int inp, int N, int in, const uint16_t *W, int r0,
+                           int nr, float *y, int ldy, float alpha, int accumulate) {
+    const char *p0 = (const char *)(W + (size_t)r0 * in);
+    size_t nb = (size_t)PF_BLOCKS * 4 * in * 2, lim = (size_t)nr * in * 2;
+    for (size_t o = 0; o < (nb < lim ? nb : lim); o += 64)
+        _mm_prefetch(p0 + o, _MM_HINT_T0);
+    for (int r = r0; r < r0 + nr;) {
+        int RB = r + 4 <= r0 + nr ? 4 : 1;
+        const uint16_t *w = W + (size_t)r * in;
+        for (int i = 0; i < N; i += 4) {
+            const uint16_t *xi = xb + (size_t)i * inp;
+            float *yi = y + (size_t)i * ldy + r;
+            int pf = i == 0;
+#define DP_CASE(rb, nb)                                                                            \
+    if (RB == rb && (N - i < 4 ? N - i : 4) == nb)                                                 \
+        dp_block(xi, inp, in, w, rb, nb, yi, ldy, alpha, accumulate, pf &&rb == 4);
+            DP_CASE(4, 4)
+            DP_CASE(4, 3)
+            DP_CASE(4, 2)
+            DP_CASE(4, 1)
+            DP_CASE(1, 4)
+            DP_CASE(1, 3)
+            DP_CASE(1, 2)
+            DP_CASE(1, 1)
+#undef DP_CASE
+        }
+        r += RB;
+    }
+}
+
+/* x [N, in] rounded to BF16 (nearest even) into xb [N, inp]. */
+BF16DP static void dp_round(uint16_t *xb, int inp, const float *x, int N, int in) {
+    for (int i = 0; i < N; i++) {
+        const float *xi = x + (size_t)i * in;
+        uint16_t *bi = xb + (size_t)i * inp;
+        int k = 0;
+        for (; k + 16 <= in; k += 16)
+            _mm256_storeu_si256((__m256i *)(bi + k),
+                                (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(xi + k)));
+        if (k < in) {
+            __mmask16 m = (__mmask16)((1u << (in - k)) - 1);
+            _mm256_mask_storeu_epi16(bi + k, m,
+                                     (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, xi + k)));
+        }
+    }
+}
+
+/* Whether linear multiplies BF16 products: every W BF16, and the CPU (or a
+ * test's rlc_cpu_isa_set) says AVX512_BF16. */
+static int linear_dp(const rlc_linear_out *o, int n_out) {
+    if (rlc_cpu_isa_get() < RLC_CPU_AVX512_BF16) return 0;
+    for (int j = 0; j < n_out; j++)
+        if (!o[j].W.bf16) return 0;
+    return 1;
+}
 #else
 #define HAVE_AVX512_KERNELS 0
 #endif
@@ -270,7 +404,7 @@ AVX_BY_DTYPE(avx_rows, avx_rows_t)
 
 void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
                              float alpha, int accumulate) {
-    int avx = HAVE_AVX512_KERNELS && rlc_cpu_isa_get() == RLC_CPU_AVX512;
+    int avx = HAVE_AVX512_KERNELS && rlc_cpu_isa_get() >= RLC_CPU_AVX512;
     /* Chunks of ~64 KiB of weights, at least 4 per thread, in blocks of 4 rows,
      * handed out guided: a thread first takes a long run of consecutive chunks
      * (one stream through memory), then shorter ones that even out the end.
@@ -291,6 +425,20 @@ void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out
     long n_chunks = 0;
     for (int j = 0; j < n_out; j++)
         n_chunks += (long)(((size_t)o[j].out + chunk - 1) / chunk);
+    /* BF16 products (x rounded once, here) when every W is BF16 and the CPU has them */
+    uint16_t *xb = NULL;
+#if HAVE_AVX512_KERNELS
+    if (linear_dp(o, n_out)) {
+        xb = malloc((size_t)N * in * sizeof *xb);
+        if (!xb) { /* nowhere to round x: F32 products (same within BF16 rounding) */
+            rlc_cpu_isa prev = rlc_cpu_isa_set(RLC_CPU_AVX512);
+            rlc_cpu_linear_streamed(x, N, in, o, n_out, alpha, accumulate);
+            rlc_cpu_isa_set(prev);
+            return;
+        }
+        dp_round(xb, in, x, N, in);
+    }
+#endif
 #pragma omp parallel for schedule(guided) if (bytes * (size_t)N >= PAR_MIN_BYTES)
     for (long c = 0; c < n_chunks; c++) {
         int j = 0;
@@ -305,13 +453,17 @@ void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out
             const float *xi = x + (size_t)i0 * in;
             float *yi = o[j].y + (size_t)i0 * o[j].out;
 #if HAVE_AVX512_KERNELS
-            if (avx)
+            if (xb)
+                dp_rows(xb + (size_t)i0 * in, in, ni, in, o[j].W.bf16, r0, nr, yi, o[j].out, alpha,
+                        accumulate);
+            else if (avx)
                 avx_rows(xi, ni, in, o[j].W, r0, nr, yi, o[j].out, alpha, accumulate);
             else
 #endif
                 gen_rows(xi, ni, in, o[j].W, r0, nr, yi, o[j].out, alpha, accumulate);
         }
     }
+    free(xb);
     (void)avx;
 }
 
@@ -402,8 +554,9 @@ static void linear_sgemm(const float *x, int N, int in, const rlc_linear_out *o,
  * into NR x (1 or 2) vector accumulators. BF16 weights come two at a time
  * (one 32-bit broadcast, the two halves widened by a shift and a mask).
  * Every y[i, r] is one chain of fused multiply-adds over k = 0, 1, ..., in-1
- * whatever the block, panel, task or thread count, so a BF16 W gives bit for
- * bit what its widened F32 copy gives and the bits never depend on threads.
+ * whatever the block, panel, task or thread count, so (with F32 products) a
+ * BF16 W gives bit for bit what its widened F32 copy gives and the bits never
+ * depend on threads.
  * Blocks of more than 16 rows take 2 vectors x 12 rows (24 accumulators),
  * the last block of 16 or fewer 1 vector x 16 rows; a task is a chunk of
  * PANEL_CHUNK weight rows (both panel heights divide it) against every block.
@@ -457,6 +610,36 @@ AVX512_INLINE const char *panel_row(int j, const char *const *b, size_t s) {
     }
 }
 
+/* y[i, j] = alpha * lane i of the accumulators c[j] (+ y[i, j]) for i <
+ * mrows, j < nrows: through a tile. */
+AVX512_INLINE void panel_store(__m512 (*c)[2], int MV, int NR, int nrows, float *y, int ldy,
+                               int mrows, float alpha, int accumulate) {
+    float t[16][PANEL_MR] __attribute__((aligned(64)));
+    __m512 va = _mm512_set1_ps(alpha);
+#pragma GCC unroll 16
+    for (int j = 0; j < NR; j++) {
+        _mm512_store_ps(t[j], _mm512_mul_ps(va, c[j][0]));
+        if (MV > 1) _mm512_store_ps(t[j] + 16, _mm512_mul_ps(va, c[j][1]));
+    }
+    for (int i = 0; i < mrows; i++) {
+        float *yi = y + (size_t)i * ldy;
+        for (int j = 0; j < nrows; j++)
+            yi[j] = accumulate ? t[j][i] + yi[j] : t[j][i];
+    }
+}
+
+/* The weight rows of a panel: six bases (full) or one pointer per row. */
+AVX512_INLINE void panel_bases(const void *w, size_t s, int NR, int full, int nrows, const char **b,
+                               const char **wr) {
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++)
+        b[i] = (const char *)w + (size_t)(3 * i) * s;
+    if (!full)
+#pragma GCC unroll 16
+        for (int j = 0; j < NR; j++)
+            wr[j] = (const char *)w + (size_t)(j < nrows ? j : nrows - 1) * s;
+}
+
 /* y[i, j] for i < mrows, j < nrows (<= NR) from the block at ap (row stride
  * PANEL_MR) and the weight rows at w (stride K elements); one line from pf
  * on prefetched per k step (per two for BF16) for the first pf_lines steps.
@@ -468,13 +651,7 @@ AVX512_INLINE void avx_panel(const float *ap, int K, const void *w, int bf16, in
                              int accumulate, const char *pf, int pf_lines) {
     size_t esz = bf16 ? 2 : 4, s = (size_t)K * esz;
     const char *wr[16], *b[6];
-#pragma GCC unroll 6
-    for (int i = 0; i < 6; i++)
-        b[i] = (const char *)w + (size_t)(3 * i) * s;
-    if (!full)
-#pragma GCC unroll 16
-        for (int j = 0; j < NR; j++)
-            wr[j] = (const char *)w + (size_t)(j < nrows ? j : nrows - 1) * s;
+    panel_bases(w, s, NR, full, nrows, b, wr);
 #define PANEL_W(j, off) ((full ? panel_row(j, b, s) : wr[j]) + (off))
     __m512 c[16][2];
 #pragma GCC unroll 16
@@ -523,19 +700,7 @@ AVX512_INLINE void avx_panel(const float *ap, int K, const void *w, int bf16, in
         }
     }
 #undef PANEL_W
-    /* y[i, j] = lane i of the accumulators of row j: through a tile. */
-    float t[16][PANEL_MR] __attribute__((aligned(64)));
-    __m512 va = _mm512_set1_ps(alpha);
-#pragma GCC unroll 16
-    for (int j = 0; j < NR; j++) {
-        _mm512_store_ps(t[j], _mm512_mul_ps(va, c[j][0]));
-        if (MV > 1) _mm512_store_ps(t[j] + 16, _mm512_mul_ps(va, c[j][1]));
-    }
-    for (int i = 0; i < mrows; i++) {
-        float *yi = y + (size_t)i * ldy;
-        for (int j = 0; j < nrows; j++)
-            yi[j] = accumulate ? t[j][i] + yi[j] : t[j][i];
-    }
+    panel_store(c, MV, NR, nrows, y, ldy, mrows, alpha, accumulate);
 }
 
 /* Rows [r0, r0 + nr) (nr <= PANEL_CHUNK) of one output against the packed
@@ -597,6 +762,122 @@ static void pack_block(float *restrict ap, const float *restrict x, int N, int i
     int i0 = b * PANEL_MR, rows = N - i0 < PANEL_MR ? N - i0 : PANEL_MR;
     avx_pack(ap + (size_t)b * PANEL_MR * in, x + (size_t)i0 * in, rows, in);
 }
+
+/* ---- many rows, BF16 W: AVX512_BF16 products ----------------------------- */
+
+/* Where the CPU has AVX512_BF16 a BF16 W meets x rounded to BF16 (nearest
+ * even): vdpbf16ps multiplies two BF16 pairs exactly and adds both products
+ * into an F32 lane, so one instruction does the work of two widenings and
+ * four fused multiply-adds of the F32 panels. x is packed as BF16 pairs
+ * (x[i, 2p] low, x[i, 2p + 1] high; an odd last column paired with 0) in
+ * the F32 panels' blocks and order, a weight pair is one 32-bit broadcast.
+ * Each y[i, r] is one chain over the pairs p = 0, 1, ... whatever the block,
+ * panel, task or thread count: the bits do not depend on threads. Against
+ * F32 products: rounding x costs up to 2^-9 of each |x w| (BF16 PyTorch and
+ * llama.cpp do the same with BF16 weights). */
+/* avx_panel over BF16 pairs: ap [pair][PANEL_MR] packed by dp_pack, w the
+ * BF16 rows (stride K). */
+BF16DP_INLINE void dp_panel(const uint32_t *ap, int K, const uint16_t *w, int MV, int NR, int full,
+                            int nrows, float *y, int ldy, int mrows, float alpha, int accumulate,
+                            const char *pf, int pf_lines) {
+    size_t s = (size_t)K * 2;
+    const char *wr[16], *b[6];
+    panel_bases(w, s, NR, full, nrows, b, wr);
+#define PANEL_W(j, off) ((full ? panel_row(j, b, s) : wr[j]) + (off))
+    __m512 c[16][2];
+#pragma GCC unroll 16
+    for (int j = 0; j < NR; j++)
+        c[j][0] = c[j][1] = _mm512_setzero_ps();
+    int pairs = K / 2;
+    for (int p = 0; p < pairs; p++) {
+        if (p < pf_lines) _mm_prefetch(pf + (size_t)p * 64, _MM_HINT_T0);
+        const uint32_t *a = ap + (size_t)p * PANEL_MR;
+        __m512bh a0 = (__m512bh)_mm512_loadu_si512(a);
+        __m512bh a1 = MV > 1 ? (__m512bh)_mm512_loadu_si512(a + 16) : a0;
+#pragma GCC unroll 16
+        for (int j = 0; j < NR; j++) {
+            int32_t v;
+            memcpy(&v, PANEL_W(j, (size_t)p * 4), 4);
+            __m512bh d = (__m512bh)_mm512_set1_epi32(v);
+            c[j][0] = _mm512_dpbf16_ps(c[j][0], a0, d);
+            if (MV > 1) c[j][1] = _mm512_dpbf16_ps(c[j][1], a1, d);
+        }
+    }
+    if (K % 2) { /* the last column, paired with 0 on both sides */
+        const uint32_t *a = ap + (size_t)pairs * PANEL_MR;
+        __m512bh a0 = (__m512bh)_mm512_loadu_si512(a);
+        __m512bh a1 = MV > 1 ? (__m512bh)_mm512_loadu_si512(a + 16) : a0;
+#pragma GCC unroll 16
+        for (int j = 0; j < NR; j++) {
+            uint16_t h;
+            memcpy(&h, PANEL_W(j, (size_t)pairs * 4), 2);
+            __m512bh d = (__m512bh)_mm512_set1_epi32((int)h);
+            c[j][0] = _mm512_dpbf16_ps(c[j][0], a0, d);
+            if (MV > 1) c[j][1] = _mm512_dpbf16_ps(c[j][1], a1, d);
+        }
+    }
+#undef PANEL_W
+    panel_store(c, MV, NR, nrows, y, ldy, mrows, alpha, accumulate);
+}
+
+/* avx_chunk over BF16 pairs (blocks of PANEL_MR * pairs words). */
+BF16DP static void dp_chunk(const uint32_t *ap, int N, int K, const uint16_t *W, int r0, int nr,
+                            float *y, int ldy, float alpha, int accumulate) {
+    size_t blk = (size_t)PANEL_MR * ((K + 1) / 2);
+    for (int b = 0; b * PANEL_MR < N; b++) {
+        int mrows = N - b * PANEL_MR < PANEL_MR ? N - b * PANEL_MR : PANEL_MR;
+        const uint32_t *a = ap + (size_t)b * blk;
+        float *yb = y + (size_t)b * PANEL_MR * ldy;
+        int NR = mrows > 16 ? 12 : 16;
+        for (int r = r0; r < r0 + nr; r += NR) {
+            int n = r0 + nr - r < NR ? r0 + nr - r : NR;
+            const uint16_t *w = W + (size_t)r * K;
+            int next = r0 + nr - (r + NR) < NR ? r0 + nr - (r + NR) : NR;
+            int lines = b == 0 && next > 0 ? (int)((size_t)next * K * 2 / 64) : 0;
+            const char *pf = (const char *)(w + (size_t)NR * K);
+            if (mrows > 16 && n == 12)
+                dp_panel(a, K, w, 2, 12, 1, n, yb + r, ldy, mrows, alpha, accumulate, pf, lines);
+            else if (mrows > 16)
+                dp_panel(a, K, w, 2, 12, 0, n, yb + r, ldy, mrows, alpha, accumulate, pf, lines);
+            else if (n == 16)
+                dp_panel(a, K, w, 1, 16, 1, n, yb + r, ldy, mrows, alpha, accumulate, pf, lines);
+            else
+                dp_panel(a, K, w, 1, 16, 0, n, yb + r, ldy, mrows, alpha, accumulate, pf, lines);
+        }
+    }
+}
+
+/* 16 rows (lanes of m) of column k of x at s (row stride in, offsets idx)
+ * rounded to BF16, zero-extended into 32-bit lanes. */
+BF16DP_INLINE __m512i dp_column(const float *s, __m512i idx, __mmask16 m, int k) {
+    __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, s + k, 4);
+    return _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v));
+}
+
+/* avx_pack for dp_chunk: rows (<= PANEL_MR) rows of x at s into
+ * d[pair][PANEL_MR] BF16 pairs, zero-padded. */
+BF16DP static void dp_pack(uint32_t *restrict d, const float *restrict s, int rows, int in) {
+    __m512i idx =
+        _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                           _mm512_set1_epi32(in));
+    __mmask16 m[2] = {rows >= 16 ? 0xFFFF : (__mmask16)((1u << rows) - 1),
+                      rows >= 32   ? 0xFFFF
+                      : rows <= 16 ? 0
+                                   : (__mmask16)((1u << (rows - 16)) - 1)};
+    for (int h = 0; h < 2; h++) {
+        const float *sh = s + (size_t)16 * h * in;
+        for (int p = 0; p < (in + 1) / 2; p++) {
+            __m512i v = _mm512_setzero_si512();
+            if (m[h]) {
+                v = dp_column(sh, idx, m[h], 2 * p);
+                if (2 * p + 1 < in)
+                    v = _mm512_or_si512(v,
+                                        _mm512_slli_epi32(dp_column(sh, idx, m[h], 2 * p + 1), 16));
+            }
+            _mm512_storeu_si512(d + (size_t)p * PANEL_MR + 16 * h, v);
+        }
+    }
+}
 #endif
 
 /* Rows of x packed at once into a scratch of RLC_LINEAR_SCRATCH floats. */
@@ -608,7 +889,7 @@ static int panel_rows(int in) {
 void rlc_cpu_linear_panels(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
                            float alpha, int accumulate, float *scratch) {
     /* without AVX-512 at run time, or rows too long to pack a block of */
-    if (!HAVE_AVX512_KERNELS || rlc_cpu_isa_get() != RLC_CPU_AVX512 || panel_rows(in) == 0) {
+    if (!HAVE_AVX512_KERNELS || rlc_cpu_isa_get() < RLC_CPU_AVX512 || panel_rows(in) == 0) {
         linear_sgemm(x, N, in, o, n_out, alpha, accumulate, scratch);
         return;
     }
@@ -621,14 +902,23 @@ void rlc_cpu_linear_panels(const float *x, int N, int in, const rlc_linear_out *
     for (int j = 0; j < n_out; j++)
         n_chunks += (o[j].out + PANEL_CHUNK - 1) / PANEL_CHUNK;
     int step = panel_rows(in);
+    /* BF16 products when every output is BF16 and the CPU has them */
+    int dp = linear_dp(o, n_out);
+    uint32_t *ap16 = (uint32_t *)scratch; /* packed pairs take half the floats */
     for (int i0 = 0; i0 < N; i0 += step) {
         int n = N - i0 < step ? N - i0 : step, nb = (n + PANEL_MR - 1) / PANEL_MR;
         const float *xi = x + (size_t)i0 * in;
 #pragma omp parallel if ((double)n * in * rows >= PANEL_PAR_MNK)
         {
 #pragma omp for schedule(static)
-            for (int b = 0; b < nb; b++)
-                pack_block(scratch, xi, n, in, b);
+            for (int b = 0; b < nb; b++) {
+                int rows_b = n - b * PANEL_MR < PANEL_MR ? n - b * PANEL_MR : PANEL_MR;
+                if (dp)
+                    dp_pack(ap16 + (size_t)b * PANEL_MR * ((in + 1) / 2),
+                            xi + (size_t)b * PANEL_MR * in, rows_b, in);
+                else
+                    pack_block(scratch, xi, n, in, b);
+            }
 #pragma omp for schedule(dynamic, 1)
             for (long c = 0; c < n_chunks; c++) {
                 int j = 0;
@@ -638,7 +928,10 @@ void rlc_cpu_linear_panels(const float *x, int N, int in, const rlc_linear_out *
                 int r0 = (int)cj * PANEL_CHUNK;
                 int nr = o[j].out - r0 < PANEL_CHUNK ? o[j].out - r0 : PANEL_CHUNK;
                 float *y = o[j].y + (size_t)i0 * o[j].out;
-                avx_chunk_w(scratch, n, in, o[j].W, r0, nr, y, o[j].out, alpha, accumulate);
+                if (dp)
+                    dp_chunk(ap16, n, in, o[j].W.bf16, r0, nr, y, o[j].out, alpha, accumulate);
+                else
+                    avx_chunk_w(scratch, n, in, o[j].W, r0, nr, y, o[j].out, alpha, accumulate);
             }
         }
     }
@@ -647,7 +940,7 @@ void rlc_cpu_linear_panels(const float *x, int N, int in, const rlc_linear_out *
 
 void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
                     int accumulate, float *scratch) {
-    int avx = HAVE_AVX512_KERNELS && rlc_cpu_isa_get() == RLC_CPU_AVX512;
+    int avx = HAVE_AVX512_KERNELS && rlc_cpu_isa_get() >= RLC_CPU_AVX512;
     int few = N <= (avx ? PANEL_FROM_ROWS - 1 : FEW_ROWS_BF16);
     for (int j = 0; j < n_out; j++)
         if (!avx && o[j].W.f32 && N > FEW_ROWS_F32) few = 0;

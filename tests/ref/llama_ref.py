@@ -293,9 +293,24 @@ def rms_norm(x, w, eps):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
 
 
+# rlc on a CPU with AVX512_BF16 multiplies a BF16 weight with its input
+# rounded to BF16 (nearest even, from the fp32 value rlc holds), summing the
+# exact products in fp32: with ACT_ROUND set, every product with a base
+# weight (not LoRA's A and B) sees its input rounded that way. The rounding
+# is straight-through for gradients (rlc's backward multiplies the unrounded
+# gradient with the weight).
+ACT_ROUND = False
+
+
+def act_round(x):
+    if not ACT_ROUND:
+        return x
+    return x + (x.detach().float().bfloat16().to(x.dtype) - x.detach())
+
+
 def linear(P, name, x, lora=None):
     """y = x W^T + b, plus scaling * B(A(x)) if name (module path) has a LoRA."""
-    y = x @ P[name + ".weight"].t()
+    y = act_round(x) @ P[name + ".weight"].t()
     b = P.get(name + ".bias")
     if b is not None:
         y = y + b
@@ -340,7 +355,7 @@ def forward(cfg, P, ids, lora=None):
         x = x + linear(P, p + "mlp.down_proj", F.silu(g) * u, lora)
     x = rms_norm(x, P["model.norm.weight"], c.eps)
     W = P["model.embed_tokens.weight"] if c.tied else P["lm_head.weight"]
-    return x @ W.t()
+    return act_round(x) @ W.t()
 
 
 def loss_fn(logits, targets):
@@ -443,8 +458,32 @@ def make_batch(cfg, B, T, gen):
 
 
 def compute_case(config, P32, ids, targets, prompt, G, adapter_cfg=None, L32=None,
-                 Pbf16=None, Pf16=None):
-    """Every stored reference result, computed in float64."""
+                 Pbf16=None, Pf16=None, bf16_weights=False):
+    """Every stored reference result, computed in float64. With bf16_weights
+    (P32 exact in BF16), each result again with ACT_ROUND, named "dp." + its
+    name; "logits_bf16_dp" always."""
+    global ACT_ROUND
+    out = compute_one(config, P32, ids, targets, prompt, G, adapter_cfg, L32, Pbf16, Pf16)
+    ACT_ROUND = True
+    try:
+        if Pbf16 is not None:
+            with torch.no_grad():
+                lora = lora_from(adapter_cfg, L32, Cfg(config), torch.float64) if L32 is not None else None
+                out["logits_bf16_dp"] = forward(Cfg(config), {k: v.to(torch.float64)
+                                                              for k, v in Pbf16.items()},
+                                                ids, lora).float()
+        if bf16_weights:
+            dp = compute_one(config, P32, ids, targets, prompt, G, adapter_cfg, L32)
+            for n, v in dp.items():
+                if n not in ("input_ids", "targets"):
+                    out["dp." + n] = v
+    finally:
+        ACT_ROUND = False
+    return out
+
+
+def compute_one(config, P32, ids, targets, prompt, G, adapter_cfg=None, L32=None,
+                Pbf16=None, Pf16=None):
     cfg = Cfg(config)
     dt = torch.float64
     out = {}
@@ -535,9 +574,10 @@ def cmd_make_case(a):
     ids, targets = make_batch(cfg, a.batch, a.seq, gen)
     prompt = torch.randint(0, cfg.V, (a.prompt_len,), generator=gen).tolist()
     case = compute_case(config, P32, ids, targets, prompt, a.greedy_tokens, acfg, L32,
-                        md["model_bf16"], md["model_f16"])
+                        md["model_bf16"], md["model_f16"], bool(a.bf16_weights))
     st_save(os.path.join(out, "case.safetensors"), case,
-            {"arch": a.arch, "seed": str(a.seed), "compute": "float64"})
+            {"arch": a.arch, "seed": str(a.seed), "compute": "float64",
+             "bf16_weights": str(int(bool(a.bf16_weights)))})
     if a.print_summary:
         print(json.dumps({"out": out, "loss": float(case["loss"][0]),
                           "tensors": sorted(case)}, indent=1))
@@ -596,7 +636,8 @@ def cmd_verify(a):
     G = case["greedy_ids"].numel() if "greedy_ids" in case else 0
     prompt = case["greedy_prompt"].tolist() if G else []
     again = compute_case(config, P32, case["input_ids"].long(), case["targets"].long(), prompt,
-                         G, acfg, L32, Pq["model_bf16"], Pq["model_f16"])
+                         G, acfg, L32, Pq["model_bf16"], Pq["model_f16"],
+                         meta.get("bf16_weights") == "1")
     if set(again) != set(case):
         problems.append(f"case tensors differ: {sorted(set(again) ^ set(case))}")
     for n in sorted(set(again) & set(case)):
