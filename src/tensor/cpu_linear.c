@@ -405,12 +405,15 @@ static int linear_dp(const rlc_linear_out *o, int n_out) {
 void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
                              float alpha, int accumulate) {
     int avx = HAVE_AVX512_KERNELS && rlc_cpu_isa_get() >= RLC_CPU_AVX512;
-    /* Chunks of ~64 KiB of weights, at least 4 per thread, in blocks of 4 rows,
-     * handed out guided: a thread first takes a long run of consecutive chunks
-     * (one stream through memory), then shorter ones that even out the end.
-     * One token of the 135M BF16 weights (269 MB, 2 threads, median of 30):
-     * 7.82 ms with one chunk at a time, 6.84 guided; one matrix of 269 MB in
-     * one call: 38 -> 44-46 GB/s (a plain read: 50-56). */
+    /* Chunks of ~64 KiB of weights (8 KiB when all are BF16), at least 4 per
+     * thread, in blocks of 4 rows, handed out guided: a thread first takes a
+     * long run of consecutive chunks (one stream through memory, prefetched
+     * across the chunks' ends when BF16), then shorter ones that even out the
+     * end. One token of the 135M BF16 weights (269 MB, 2 threads, median of
+     * 30): 7.82 ms with one chunk at a time, 6.84 guided (an older kernel);
+     * with BF16 products 4.11-4.28 ms in chunks of 8 KiB against 4.43-4.45 in
+     * 64 KiB (4 and 2 KiB no better), where F32 lost (7.96 -> 8.71 ms, 538 MB),
+     * interleaved in one process. */
     size_t rows = 0, bytes = 0;
     for (int j = 0; j < n_out; j++) {
         rows += (size_t)o[j].out;
@@ -418,7 +421,8 @@ void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out
     }
     if (rows == 0) return;
     int nt = omp_get_max_threads();
-    size_t chunk = (65536 * rows / (bytes ? bytes : 1) + 3) & ~(size_t)3;
+    size_t chunk =
+        ((bytes == rows * in * 2 ? 8192 : 65536) * rows / (bytes ? bytes : 1) + 3) & ~(size_t)3;
     size_t cap = (rows / (4 * (size_t)nt) + 3) & ~(size_t)3;
     if (chunk > cap) chunk = cap;
     if (chunk < 4) chunk = 4;
