@@ -150,9 +150,25 @@ static void cpu_rope(float *x, const int *pos, const float *cos_t, const float *
 
 static void cpu_swiglu_forward(float *h, const float *g, const float *u, int N, int F) {
     size_t n = (size_t)N * F;
+#ifdef __AVX512F__
+    /* by hand: the compiler's vectorization of the loop below ran 3.6 ns an
+     * element (5.5 us for a decode row of 1536), this one 4x faster; the same
+     * operations (rlc_exp16 is rlc_expf on 16 lanes) */
+    size_t nb = (n + 15) / 16;
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t b = 0; b < nb; b++) {
+        size_t i = b * 16;
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 gv = _mm512_maskz_loadu_ps(m, g + i);
+        __m512 e = rlc_exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv));
+        __m512 s = _mm512_div_ps(gv, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+        _mm512_mask_storeu_ps(h + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, u + i)));
+    }
+#else
 #pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++)
         h[i] = g[i] / (1.0f + rlc_expf(-g[i])) * u[i];
+#endif
 }
 
 /* silu'(g) = sig(g) * (1 + g * (1 - sig(g))). */
