@@ -124,6 +124,11 @@ $(BUILD)/test_rlc: $(TEST_OBJ) $(HOOK_OBJ) $(BUILD)/librlc.a
 $(BUILD)/bench_%: bench/%.c $(BUILD)/librlc.a | $(DEPS_STAMP)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
+# the oneDNN comparison links Debian's libdnnl (scripts/deps.sh bench)
+$(BUILD)/bench_onednn: bench/onednn.c $(BUILD)/librlc.a | $(DEPS_STAMP)
+	@sh scripts/deps.sh bench
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -ldnnl
+
 # Unit tests: every tests/*.c linked into one Criterion binary; the CLI tests
 # run the test build of the binary (RLC_BIN).
 unit: $(BUILD)/rlc-test $(BUILD)/test_rlc

@@ -5,7 +5,7 @@
  * tensor read or written once), and the fast exp against libm's expf. Usage:
  * build/bench_kernels [threads] [linear|threshold|dx|dpbf16] (only the
  * linear rows, the rows where linear changes kernels, the linear_dx rows or
- * the vdpbf16ps experiment). */
+ * the BF16-weight many-row products, BF16 against F32 products). */
 #include "base/dtype.h"
 #include "tensor/backend.h"
 #include "tensor/cpu_attention.h"
@@ -315,94 +315,70 @@ static void bench_linear_dx(int in, int out) {
     free(wf), free(wb);
 }
 
-/* Many rows with a BF16 W, an experiment kept out of the library: x
- * rounded to BF16 and the products taken with AVX512_BF16 vdpbf16ps (two
- * BF16 products per F32 lane, F32 sums), 4 weight rows x 4 x rows at a
- * time, against widen + sgemm. Prints time and the largest error of each
- * relative to sum |x w| against a double-precision product. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define BF16DP __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
-
-BF16DP static void dp_rows(const uint16_t *xb, int N, int in, const uint16_t *W, int r0, int nr,
-                           float *y, int ldy) {
-    for (int r = r0; r + 4 <= r0 + nr; r += 4)
-        for (int i = 0; i + 4 <= N; i += 4) {
-            __m512 acc[4][4];
-            for (int a = 0; a < 4; a++)
-                for (int b = 0; b < 4; b++)
-                    acc[a][b] = _mm512_setzero_ps();
-            for (int k = 0; k < in; k += 32) {
-                __m512bh w[4], x[4];
-                for (int a = 0; a < 4; a++)
-                    w[a] = (__m512bh)_mm512_loadu_si512(W + (size_t)(r + a) * in + k);
-                for (int b = 0; b < 4; b++)
-                    x[b] = (__m512bh)_mm512_loadu_si512(xb + (size_t)(i + b) * in + k);
-                for (int a = 0; a < 4; a++)
-                    for (int b = 0; b < 4; b++)
-                        acc[a][b] = _mm512_dpbf16_ps(acc[a][b], w[a], x[b]);
+/* Many rows with a BF16 W, three ways: rlc's panels with BF16 products (x
+ * rounded to BF16, vdpbf16ps; what linear does where the CPU has
+ * AVX512_BF16), rlc's panels with F32 products, and rlc's path without
+ * AVX-512 (W widened block by block, OpenBLAS sgemm). Prints time and the
+ * largest error relative to sum |x w| against a double product (on x rounded
+ * to BF16 for the BF16 products). Debian's OpenBLAS has no sbgemm; oneDNN's
+ * BF16 matmul is compared in bench/onednn.c. */
+static double dp_err(const float *y, const float *x, const float *wide, int N, int in, int out) {
+    double e = 0;
+    for (int i = 0; i < N; i += 7)
+        for (int r = 0; r < out; r += 5) {
+            double ref = 0, mag = 0;
+            for (int k = 0; k < in; k++) {
+                double p = (double)x[(size_t)i * in + k] * wide[(size_t)r * in + k];
+                ref += p, mag += fabs(p);
             }
-            for (int a = 0; a < 4; a++)
-                for (int b = 0; b < 4; b++)
-                    y[(size_t)(i + b) * ldy + r + a] = _mm512_reduce_add_ps(acc[a][b]);
+            e = fmax(e, fabs(y[(size_t)i * out + r] - ref) / mag);
         }
-}
-
-/* y[N, out] = bf16(x) W^T; N, out multiples of 4, in of 32. */
-static void dp_linear(uint16_t *xb, const float *x, int N, int in, const uint16_t *W, int out,
-                      float *y) {
-    for (size_t i = 0; i < (size_t)N * in; i++)
-        xb[i] = rlc_f32_to_bf16(x[i]);
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int r0 = 0; r0 < out; r0 += 64)
-        dp_rows(xb, N, in, W, r0, out - r0 < 64 ? out - r0 : 64, y, out);
+    return e;
 }
 
 static void bench_linear_dpbf16(void) {
     if (!__builtin_cpu_supports("avx512bf16")) {
-        printf("vdpbf16ps: CPU without AVX512_BF16, skipped\n");
+        printf("bf16 products: CPU without AVX512_BF16, skipped\n");
         return;
     }
-    int in = 1024, out = 6144, Ns[] = {64, 256, 1024};
-    size_t per = (size_t)in * out;
-    float *wide = buf(per), *scratch = buf(RLC_LINEAR_SCRATCH);
-    uint16_t *wb = malloc(per * 2);
-    if (!wb) exit(1);
-    for (size_t i = 0; i < per; i++) {
-        wb[i] = rlc_f32_to_bf16(wide[i]);
-        wide[i] = rlc_bf16_to_f32(wb[i]);
-    }
-    for (size_t n = 0; n < sizeof Ns / sizeof *Ns; n++) {
-        int N = Ns[n];
-        float *x = buf((size_t)N * in), *y1 = buf((size_t)N * out), *y2 = buf((size_t)N * out);
-        uint16_t *xb = malloc((size_t)N * in * 2);
-        if (!xb) exit(1);
-        rlc_linear_out o = {y1, {.bf16 = wb}, out};
-        double s_dp, s_gemm;
-        TIME(s_gemm, rlc_backend_cpu()->linear(x, N, in, &o, 1, 1.0f, 0, scratch));
-        TIME(s_dp, dp_linear(xb, x, N, in, wb, out, y2));
-        double e_gemm = 0, e_dp = 0;
-        for (int i = 0; i < N; i += 7)
-            for (int r = 0; r < out; r += 5) {
-                double ref = 0, mag = 0;
-                for (int k = 0; k < in; k++) {
-                    double p = (double)x[(size_t)i * in + k] * wide[(size_t)r * in + k];
-                    ref += p, mag += fabs(p);
-                }
-                size_t at = (size_t)i * out + r;
-                e_gemm = fmax(e_gemm, fabs(y1[at] - ref) / mag);
-                e_dp = fmax(e_dp, fabs(y2[at] - ref) / mag);
-            }
+    static const int shapes[][3] = {
+        {576, 1536, 128}, {1024, 6144, 64}, {1024, 6144, 256}, {1024, 6144, 1024}};
+    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
+        int in = shapes[c][0], out = shapes[c][1], N = shapes[c][2];
+        size_t per = (size_t)in * out;
+        float *wide = buf(per), *scratch = buf(RLC_LINEAR_SCRATCH), *x = buf((size_t)N * in);
+        float *xr = buf((size_t)N * in), *y[3];
+        uint16_t *wb = malloc(per * 2);
+        if (!wb) exit(1);
+        for (size_t i = 0; i < per; i++) {
+            wb[i] = rlc_f32_to_bf16(wide[i]);
+            wide[i] = rlc_bf16_to_f32(wb[i]);
+        }
+        for (size_t i = 0; i < (size_t)N * in; i++)
+            xr[i] = rlc_bf16_to_f32(rlc_f32_to_bf16(x[i]));
+        for (int v = 0; v < 3; v++)
+            y[v] = buf((size_t)N * out);
+        static const rlc_cpu_isa isa[3] = {RLC_CPU_AVX512_BF16, RLC_CPU_AVX512, RLC_CPU_GENERIC};
+        double s[3];
+        for (int v = 0; v < 3; v++) {
+            rlc_linear_out o = {y[v], {.bf16 = wb}, out};
+            rlc_cpu_isa prev = rlc_cpu_isa_set(isa[v]);
+            TIME(s[v], rlc_cpu_linear_panels(x, N, in, &o, 1, 1.0f, 0, scratch));
+            rlc_cpu_isa_set(prev);
+        }
         char name[96];
-        snprintf(name, sizeof name, "bf16 many rows 1024->6144 N=%d", N);
-        printf("%-44s widen+sgemm %8.1f us (err %.1e), vdpbf16ps %8.1f us (err %.1e): %.2fx\n",
-               name, s_gemm * 1e6, e_gemm, s_dp * 1e6, e_dp, s_gemm / s_dp);
-        free(x), free(y1), free(y2), free(xb);
+        snprintf(name, sizeof name, "bf16 W %d->%d N=%d", in, out, N);
+        double gf = 2.0 * N * per * 1e-9;
+        printf("%-28s bf16 products %7.1f us (%4.0f GFLOP/s, err %.1e), f32 products %7.1f us "
+               "(err %.1e, %.2fx), widen+sgemm %7.1f us (err %.1e, %.2fx)\n",
+               name, s[0] * 1e6, gf / s[0], dp_err(y[0], xr, wide, N, in, out), s[1] * 1e6,
+               dp_err(y[1], x, wide, N, in, out), s[1] / s[0], s[2] * 1e6,
+               dp_err(y[2], x, wide, N, in, out), s[2] / s[0]);
+        for (int v = 0; v < 3; v++)
+            free(y[v]);
+        free(wide), free(scratch), free(x), free(xr), free(wb);
     }
-    free(wide), free(wb), free(scratch);
 }
-#else
-static void bench_linear_dpbf16(void) {}
-#endif
 
 /* Linear maps at real model shapes (decode N=1, 16 sequences N=16). */
 static void bench_linear_all(const rlc_backend *be) {

@@ -16,8 +16,9 @@ if [ "${1:-build}" = node ]; then
   need="$node"
 elif [ "${1:-build}" = bench ]; then
   # make bench-models / bench-peers: PyTorch writes the reference models, cmake
-  # and g++ build the llama.cpp peer, git clones its bundle.
-  need="$need python3-torch python3-numpy cmake g++ git"
+  # and g++ build the llama.cpp peer, git clones its bundle; libdnnl-dev: the
+  # oneDNN comparison of make bench (bench/onednn.c).
+  need="$need python3-torch python3-numpy cmake g++ git libdnnl-dev"
 elif [ "${1:-build}" = fuzz ]; then
   need="$need $fuzz"
 elif [ "${1:-build}" = test ]; then
