@@ -155,35 +155,46 @@ static rlc_status mpi_failed(const char *what) {
     return rlc_errorf(RLC_ERR_IO, "MPI: %s failed (rank %d of %d)", what, g_rank, g_world);
 }
 
-static rlc_status send_bytes(const void *buf, size_t n, int to) {
+/* One MPI byte transfer of k <= PIECE bytes at buf with rank `peer` (the
+ * root for a broadcast); MPI_SUCCESS or its error. */
+enum xfer { XFER_SEND, XFER_RECV, XFER_BCAST };
+static const char *const xfer_name[] = {"MPI_Send", "MPI_Recv", "MPI_Bcast"};
+
+static int xfer_piece(enum xfer how, char *buf, int k, int peer) {
+    switch (how) {
+    case XFER_SEND:
+        return MPI_Send(buf, k, MPI_BYTE, peer, 0, MPI_COMM_WORLD);
+    case XFER_RECV:
+        return MPI_Recv(buf, k, MPI_BYTE, peer, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    default:
+        return MPI_Bcast(buf, k, MPI_BYTE, peer, MPI_COMM_WORLD);
+    }
+}
+
+/* n bytes in pieces of at most PIECE (MPI counts are ints), each timed. */
+static rlc_status xfer_bytes(enum xfer how, void *buf, size_t n, int peer) {
     for (size_t o = 0; o < n; o += PIECE) {
         int k = (int)(n - o < PIECE ? n - o : PIECE);
-        if (TIMED("MPI_Send", MPI_Send((const char *)buf + o, k, MPI_BYTE, to, 0,
-                                       MPI_COMM_WORLD)) != MPI_SUCCESS)
-            return mpi_failed("MPI_Send");
+        if (TIMED(xfer_name[how], xfer_piece(how, (char *)buf + o, k, peer)) != MPI_SUCCESS)
+            return mpi_failed(xfer_name[how]);
     }
+    return RLC_OK;
+}
+
+static rlc_status send_bytes(const void *buf, size_t n, int to) {
+    RLC_TRY(xfer_bytes(XFER_SEND, (void *)(uintptr_t)buf, n, to));
     g_bytes += n;
     return RLC_OK;
 }
 
 static rlc_status recv_bytes(void *buf, size_t n, int from) {
-    for (size_t o = 0; o < n; o += PIECE) {
-        int k = (int)(n - o < PIECE ? n - o : PIECE);
-        if (TIMED("MPI_Recv", MPI_Recv((char *)buf + o, k, MPI_BYTE, from, 0, MPI_COMM_WORLD,
-                                       MPI_STATUS_IGNORE)) != MPI_SUCCESS)
-            return mpi_failed("MPI_Recv");
-    }
+    RLC_TRY(xfer_bytes(XFER_RECV, buf, n, from));
     g_bytes += n;
     return RLC_OK;
 }
 
 static rlc_status bcast_bytes(void *buf, size_t n) {
-    for (size_t o = 0; o < n; o += PIECE) {
-        int k = (int)(n - o < PIECE ? n - o : PIECE);
-        if (TIMED("MPI_Bcast", MPI_Bcast((char *)buf + o, k, MPI_BYTE, 0, MPI_COMM_WORLD)) !=
-            MPI_SUCCESS)
-            return mpi_failed("MPI_Bcast");
-    }
+    RLC_TRY(xfer_bytes(XFER_BCAST, buf, n, 0));
     g_bytes += g_rank == 0 ? n * (uint64_t)(g_world - 1) : n;
     return RLC_OK;
 }

@@ -97,6 +97,14 @@ static rlc_gen_params eval_gen_params(const rlc_policy *p, int max_new, int k, f
     return gp;
 }
 
+/* A generator for `seqs` sequences of a prompt (data.max_prompt_tokens, 512
+ * when unset) and max_new completion tokens. */
+static rlc_status policy_generator(const rlc_policy *p, int seqs, int max_new,
+                                   rlc_generator **out) {
+    return rlc_generator_new(
+        p->m, seqs, (p->max_prompt_tokens > 0 ? p->max_prompt_tokens : 512) + max_new, out);
+}
+
 rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
                                const rlc_reward_set *rewards, int n, int k, float temperature,
                                int max_new, uint64_t seed, int show, rlc_eval_result *out) {
@@ -124,10 +132,7 @@ rlc_status rlc_policy_evaluate(const rlc_policy *p, const rlc_source *src,
     /* MPI ranks take whole chunks in turn: a chunk is the same batch of rows
      * in any world, so its samples are the same bits */
     int rank = rlc_dist_rank(), world = rlc_dist_world();
-    if (st == RLC_OK)
-        st = rlc_generator_new(p->m, CHUNK * k,
-                               (p->max_prompt_tokens > 0 ? p->max_prompt_tokens : 512) + max_new,
-                               &gen);
+    if (st == RLC_OK) st = policy_generator(p, CHUNK * k, max_new, &gen);
     for (int base = rank * CHUNK; st == RLC_OK && base < n; base += world * CHUNK) {
         int cnt = n - base < CHUNK ? n - base : CHUNK;
         for (int i = 0; st == RLC_OK && i < cnt; i++) {
@@ -293,10 +298,7 @@ rlc_status rlc_policy_play_games(const rlc_policy *p, const rlc_source *src, int
         rlc_source_ex_free(&ex); /* zeroed by rlc_source_get even when it fails */
     }
     play_ctx c = {p, src, NULL, max_new, 0, temperature, seed};
-    if (st == RLC_OK)
-        st = rlc_generator_new(p->m, PLAY_CHUNK,
-                               (p->max_prompt_tokens > 0 ? p->max_prompt_tokens : 512) + max_new,
-                               &c.gen);
+    if (st == RLC_OK) st = policy_generator(p, PLAY_CHUNK, max_new, &c.gen);
     if (st == RLC_OK) st = rlc_game_play_matches(m, n * nopp, policy_mover, &c);
     for (int o = 0; st == RLC_OK && o < nopp; o++)
         rlc_game_match_tally(m + (size_t)o * n, n, &out[o]);
