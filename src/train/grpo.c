@@ -55,7 +55,9 @@ struct rlc_grpo {
     int **r_pids, *r_plen;
     uint64_t *r_keys;       /* [B] the replacing prompts */
     unsigned char *skipped; /* [B] */
-    int *order;             /* [S] sequences that carry gradient, by length */
+    int *order;             /* [S] sequences that carry gradient: each local shard's, longest
+                               first, shard k's from order_off[k - shard0] */
+    int *order_off;         /* [n_local + 1] */
     float *ref_lp;          /* [S, max_new] reference log-probs (beta > 0) */
     rlc_gen_out go;
     int have_go;
@@ -111,7 +113,7 @@ void rlc_grpo_free(rlc_grpo *g) {
     free(g->criteria), free(g->meta), free(g->sp), free(g->sr), free(g->sm), free(g->failed);
     free(g->adv_tok), free(g->plan), free(g->tok_end);
     free(g->slot), free(g->r_pids), free(g->r_plen), free(g->r_keys);
-    free(g->order), free(g->ref_lp), free(g->views);
+    free(g->order), free(g->order_off), free(g->ref_lp), free(g->views);
     free(g->ids), free(g->tg), free(g->lp), free(g->dlp);
     free(g->g_lp), free(g->g_old), free(g->g_ref), free(g->g_mask), free(g->g_dlp), free(g->g_adv);
     free(g);
@@ -195,6 +197,7 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     g->r_keys = rlc_calloc((size_t)B, sizeof(uint64_t));
     g->skipped = rlc_calloc((size_t)B, 1);
     g->order = rlc_calloc(S, sizeof(int));
+    g->order_off = rlc_calloc((size_t)g->n_local + 1, sizeof(int));
     g->ref_lp = rlc_calloc(SM, sizeof(float));
     g->views = rlc_calloc(S, sizeof *g->views);
     g->ids = rlc_calloc(mbT, sizeof(int));
@@ -210,10 +213,10 @@ rlc_status rlc_grpo_new(rlc_policy *pol, const rlc_source *src, const rlc_reward
     rlc_status st = RLC_OK;
     if (!g->pids || !g->plen || !g->keys || !g->prompts || !g->refs || !g->texts || !g->reward ||
         !g->per_reward || !g->adv || !g->adv_tok || !g->plan || !g->tok_end || !g->slot ||
-        !g->r_pids || !g->r_plen || !g->r_keys || !g->skipped || !g->order || !g->ref_lp ||
-        !g->views || !g->ids || !g->tg || !g->lp || !g->dlp || !g->g_lp || !g->g_old || !g->g_ref ||
-        !g->g_mask || !g->g_dlp || !g->g_adv || !g->criteria || !g->meta || !g->sp || !g->sr ||
-        !g->sm || !g->failed)
+        !g->r_pids || !g->r_plen || !g->r_keys || !g->skipped || !g->order || !g->order_off ||
+        !g->ref_lp || !g->views || !g->ids || !g->tg || !g->lp || !g->dlp || !g->g_lp ||
+        !g->g_old || !g->g_ref || !g->g_mask || !g->g_dlp || !g->g_adv || !g->criteria ||
+        !g->meta || !g->sp || !g->sr || !g->sm || !g->failed)
         st = RLC_ERR_NOMEM;
     if (st == RLC_OK) st = rlc_generator_new(pol->m, (int)S, (int)T, &g->gen);
     rlc_acts_opts ao = {.chunk = p->logit_chunk, .checkpoint = p->checkpoint};
@@ -586,14 +589,20 @@ static int carries_grad(const rlc_grpo *g, int s, float beta) {
     return g->go.len[s] > 0 && (g->adv[s] != 0.0f || beta != 0);
 }
 
-/* g->order <- the sequences of shard k (Ss of them) that carry gradient,
- * longest first; returns their count. */
-static int shard_order(rlc_grpo *g, int k, int Ss, float beta) {
+/* g->order <- for each local shard k (Ss sequences), those that carry
+ * gradient, longest first, from g->order_off[k - shard0]: once a step, for
+ * the reference pass and every optimisation pass. */
+static void shard_orders(rlc_grpo *g, int Ss, float beta) {
     int n = 0;
-    for (int s = k * Ss; s < (k + 1) * Ss; s++)
-        if (carries_grad(g, s, beta)) g->order[n++] = s;
-    qsort_r(g->order, (size_t)n, sizeof(int), by_len_desc, g);
-    return n;
+    for (int i = 0; i < g->n_local; i++) {
+        int k = g->shard0 + i;
+        g->order_off[i] = n;
+        for (int s = k * Ss; s < (k + 1) * Ss; s++)
+            if (carries_grad(g, s, beta)) g->order[n++] = s;
+        qsort_r(g->order + g->order_off[i], (size_t)(n - g->order_off[i]), sizeof(int), by_len_desc,
+                g);
+    }
+    g->order_off[g->n_local] = n;
 }
 
 static double seconds(void) {
@@ -731,6 +740,7 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
             st->train_tokens += (long)p->num_iterations * (g->plen[s / G] + g->go.len[s] - 1);
         }
     st->num_datums = n_act;
+    shard_orders(g, Ss, lp.beta);
 
     /* 6. reference log-probs, once per step: LoRA switched off, or the frozen
      * copy under full fine-tuning */
@@ -738,10 +748,10 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         rlc_model *rm = g->ref ? g->ref : pol->m;
         if (!g->ref) rlc_model_set_lora_enabled(pol->m, 0);
         rlc_status rs = RLC_OK;
-        for (int k = g->shard0; rs == RLC_OK && k < g->shard0 + g->n_local; k++) {
-            int n_k = shard_order(g, k, Ss, lp.beta);
-            for (int f = 0; rs == RLC_OK && f < n_k; f += g->mb) {
-                int n = n_k - f < g->mb ? n_k - f : g->mb;
+        for (int i = 0; rs == RLC_OK && i < g->n_local; i++) {
+            int o0 = g->order_off[i], o1 = g->order_off[i + 1];
+            for (int f = o0; rs == RLC_OK && f < o1; f += g->mb) {
+                int n = o1 - f < g->mb ? o1 - f : g->mb;
                 int T = build_rows(g, f, n);
                 rs = rlc_model_forward(rm, g->acts, g->ids, g->tg, n, T, g->lp);
                 if (rs) break;
@@ -765,10 +775,10 @@ rlc_status rlc_grpo_step(rlc_grpo *g, int step, rlc_step_stats *st) {
         for (int k = g->shard0; k < g->shard0 + g->n_local; k++) {
             double *ps = g->shards == 1 ? tot : g->part + (size_t)k * N_PART;
             if (g->shards > 1) memset(ps, 0, N_PART * sizeof *ps);
-            int n_k = shard_order(g, k, Ss, lp.beta);
+            int o0 = g->order_off[k - g->shard0], o1 = g->order_off[k - g->shard0 + 1];
             rlc_model_zero_grad(pol->m);
-            for (int f = 0; f < n_k; f += g->mb) {
-                int n = n_k - f < g->mb ? n_k - f : g->mb;
+            for (int f = o0; f < o1; f += g->mb) {
+                int n = o1 - f < g->mb ? o1 - f : g->mb;
                 int T = build_rows(g, f, n);
                 RLC_TRY(rlc_model_forward(pol->m, g->acts, g->ids, g->tg, n, T, g->lp));
                 gather(g, f, n, T, g->lp, g->g_lp);
