@@ -402,8 +402,9 @@ static int linear_dp(const rlc_linear_out *o, int n_out) {
 
 /* ---- streamed: one parallel region over the rows of all outputs -------- */
 
-void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
-                             float alpha, int accumulate) {
+/* dp_ok: BF16 products allowed (where linear_dp says) */
+static void streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
+                     int accumulate, int dp_ok) {
     int avx = HAVE_AVX512_KERNELS && rlc_cpu_isa_get() >= RLC_CPU_AVX512;
     /* Chunks of ~64 KiB of weights (8 KiB when all are BF16), at least 4 per
      * thread, in blocks of 4 rows, handed out guided: a thread first takes a
@@ -432,12 +433,10 @@ void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out
     /* BF16 products (x rounded once, here) when every W is BF16 and the CPU has them */
     uint16_t *xb = NULL;
 #if HAVE_AVX512_KERNELS
-    if (linear_dp(o, n_out)) {
+    if (dp_ok && linear_dp(o, n_out)) {
         xb = malloc((size_t)N * in * sizeof *xb);
         if (!xb) { /* nowhere to round x: F32 products (same within BF16 rounding) */
-            rlc_cpu_isa prev = rlc_cpu_isa_set(RLC_CPU_AVX512);
-            rlc_cpu_linear_streamed(x, N, in, o, n_out, alpha, accumulate);
-            rlc_cpu_isa_set(prev);
+            streamed(x, N, in, o, n_out, alpha, accumulate, 0);
             return;
         }
         dp_round(xb, in, x, N, in);
@@ -469,6 +468,12 @@ void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out
     }
     free(xb);
     (void)avx;
+    (void)dp_ok;
+}
+
+void rlc_cpu_linear_streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out,
+                             float alpha, int accumulate) {
+    streamed(x, N, in, o, n_out, alpha, accumulate, 1);
 }
 
 /* ---- many rows: sgemm ---------------------------------------------------- */
