@@ -298,12 +298,12 @@ AVX_BY_DTYPE(avx_rows, avx_rows_t)
 #define BF16DP __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define BF16DP_INLINE BF16DP __attribute__((always_inline)) static inline
 
-/* avx_block for a BF16 W and x already rounded to BF16 (xb, rows inp
+/* avx_block for a BF16 W and x already rounded to BF16 (xb, rows in
  * apart): 32 columns a step, each vdpbf16ps adding two products into a
  * lane; a step's weights are one line a row, prefetched PF_BLOCKS blocks
  * ahead like avx_block's. */
-BF16DP_INLINE void dp_block(const uint16_t *xb, int inp, int in, const uint16_t *w, int RB, int NB,
-                            float *y, int ldy, float alpha, int accumulate, int pf) {
+BF16DP_INLINE void dp_block(const uint16_t *xb, int in, const uint16_t *w, int RB, int NB, float *y,
+                            int ldy, float alpha, int accumulate, int pf) {
     const char *nxt = (const char *)(w + (size_t)PF_BLOCKS * RB * in);
     __m512 acc[4][4];
     block_zero(acc);
@@ -317,7 +317,7 @@ BF16DP_INLINE void dp_block(const uint16_t *xb, int inp, int in, const uint16_t 
         }
 #pragma GCC unroll 4
         for (int i = 0; i < NB; i++) {
-            __m512bh xv = (__m512bh)_mm512_loadu_si512(xb + (size_t)i * inp + k);
+            __m512bh xv = (__m512bh)_mm512_loadu_si512(xb + (size_t)i * in + k);
 #pragma GCC unroll 4
             for (int r = 0; r < RB; r++)
                 acc[r][i] = _mm512_dpbf16_ps(acc[r][i], wv[r], xv);
@@ -331,7 +331,7 @@ BF16DP_INLINE void dp_block(const uint16_t *xb, int inp, int in, const uint16_t 
             wv[r] = (__m512bh)_mm512_maskz_loadu_epi16(m, w + (size_t)r * in + k);
 #pragma GCC unroll 4
         for (int i = 0; i < NB; i++) {
-            __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, xb + (size_t)i * inp + k);
+            __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, xb + (size_t)i * in + k);
 #pragma GCC unroll 4
             for (int r = 0; r < RB; r++)
                 acc[r][i] = _mm512_dpbf16_ps(acc[r][i], wv[r], xv);
@@ -341,8 +341,8 @@ BF16DP_INLINE void dp_block(const uint16_t *xb, int inp, int in, const uint16_t 
 }
 
 /* avx_rows_t over dp_block: rows [r0, r0 + nr) of W against N rows of xb. */
-BF16DP static void dp_rows(const uint16_t *xb, int inp, int N, int in, const uint16_t *W, int r0,
-                           int nr, float *y, int ldy, float alpha, int accumulate) {
+BF16DP static void dp_rows(const uint16_t *xb, int N, int in, const uint16_t *W, int r0, int nr,
+                           float *y, int ldy, float alpha, int accumulate) {
     const char *p0 = (const char *)(W + (size_t)r0 * in);
     size_t nb = (size_t)PF_BLOCKS * 4 * in * 2, lim = (size_t)nr * in * 2;
     for (size_t o = 0; o < (nb < lim ? nb : lim); o += 64)
@@ -351,12 +351,12 @@ BF16DP static void dp_rows(const uint16_t *xb, int inp, int N, int in, const uin
         int RB = r + 4 <= r0 + nr ? 4 : 1;
         const uint16_t *w = W + (size_t)r * in;
         for (int i = 0; i < N; i += 4) {
-            const uint16_t *xi = xb + (size_t)i * inp;
+            const uint16_t *xi = xb + (size_t)i * in;
             float *yi = y + (size_t)i * ldy + r;
             int pf = i == 0;
 #define DP_CASE(rb, nb)                                                                            \
     if (RB == rb && (N - i < 4 ? N - i : 4) == nb)                                                 \
-        dp_block(xi, inp, in, w, rb, nb, yi, ldy, alpha, accumulate, pf &&rb == 4);
+        dp_block(xi, in, w, rb, nb, yi, ldy, alpha, accumulate, pf &&rb == 4);
             DP_CASE(4, 4)
             DP_CASE(4, 3)
             DP_CASE(4, 2)
@@ -371,11 +371,11 @@ BF16DP static void dp_rows(const uint16_t *xb, int inp, int N, int in, const uin
     }
 }
 
-/* x [N, in] rounded to BF16 (nearest even) into xb [N, inp]. */
-BF16DP static void dp_round(uint16_t *xb, int inp, const float *x, int N, int in) {
+/* x [N, in] rounded to BF16 (nearest even) into xb [N, in]. */
+BF16DP static void dp_round(uint16_t *xb, const float *x, int N, int in) {
     for (int i = 0; i < N; i++) {
         const float *xi = x + (size_t)i * in;
-        uint16_t *bi = xb + (size_t)i * inp;
+        uint16_t *bi = xb + (size_t)i * in;
         int k = 0;
         for (; k + 16 <= in; k += 16)
             _mm256_storeu_si256((__m256i *)(bi + k),
@@ -439,7 +439,7 @@ static void streamed(const float *x, int N, int in, const rlc_linear_out *o, int
             streamed(x, N, in, o, n_out, alpha, accumulate, 0);
             return;
         }
-        dp_round(xb, in, x, N, in);
+        dp_round(xb, x, N, in);
     }
 #endif
 #pragma omp parallel for schedule(guided) if (bytes * (size_t)N >= PAR_MIN_BYTES)
@@ -457,7 +457,7 @@ static void streamed(const float *x, int N, int in, const rlc_linear_out *o, int
             float *yi = o[j].y + (size_t)i0 * o[j].out;
 #if HAVE_AVX512_KERNELS
             if (xb)
-                dp_rows(xb + (size_t)i0 * in, in, ni, in, o[j].W.bf16, r0, nr, yi, o[j].out, alpha,
+                dp_rows(xb + (size_t)i0 * in, ni, in, o[j].W.bf16, r0, nr, yi, o[j].out, alpha,
                         accumulate);
             else if (avx)
                 avx_rows(xi, ni, in, o[j].W, r0, nr, yi, o[j].out, alpha, accumulate);
