@@ -19,9 +19,12 @@
 #include "model/generate.h"
 #include "model/safetensors.h"
 #include "tensor/cpu_kernels.h"
+#include "tensor/cpu_team.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,4 +611,51 @@ Test(bf16, unaligned_file_is_copied, .timeout = 120) {
     free(o.logits), free(o.grads), free(e.logits), free(e.grads), free(b);
     rlc_model_free(mo);
     rlc_model_free(me);
+}
+
+/* ---- decode steps in a team (src/tensor/cpu_team.c) ---- */
+
+/* Sampled ids and log-probs of 2 prompts x 3 samples, each decode step run
+ * in a team of 2 threads (team) or alone on 1. */
+static rlc_gen_out sampled(rlc_model *m, int team) {
+    static const int pa[] = {3, 14, 15, 92, 65, 35}, pb[] = {27, 1, 8};
+    const int *prompts[2] = {pa, pb};
+    int lens[2] = {6, 3};
+    rlc_gen_params p = rlc_gen_default_params();
+    p.max_new_tokens = 24;
+    p.num_samples = 3;
+    p.seed = 5;
+    p.use_eos = 0;
+    int was = omp_get_max_threads();
+    omp_set_num_threads(team ? 2 : 1);
+    size_t min = rlc_cpu_team_min_work(team ? 0 : SIZE_MAX);
+    rlc_gen_out o;
+    cr_assert_eq(rlc_generate(m, prompts, lens, 2, &p, &o), RLC_OK, "%s", rlc_last_error());
+    rlc_cpu_team_min_work(min);
+    omp_set_num_threads(was);
+    return o;
+}
+
+/* A decode step in a team gives the bits it gives alone: the model held
+ * BF16 (BF16 cache) and its F32 upcast, with q/k norms, attention biases and
+ * LoRA on every module, with F32 products and (where the CPU has them) BF16
+ * products. */
+Test(bf16, decode_team_same_bits_as_alone, .timeout = 120) {
+    write_bf16_model("m", 0, 21);
+    for (int keep = 0; keep < 2; keep++) {
+        rlc_model *m = load(tmp_path("m"), keep);
+        add_lora(m);
+        for (int dp = 0; dp < 1 + have_dp(); dp++) {
+            rlc_cpu_isa was = rlc_cpu_isa_set(dp ? RLC_CPU_AVX512_BF16 : RLC_CPU_AVX512);
+            rlc_gen_out a = sampled(m, 0), b = sampled(m, 1);
+            rlc_cpu_isa_set(was);
+            size_t n = (size_t)6 * a.max_new;
+            cr_expect_arr_eq(a.ids, b.ids, n * sizeof(int), "held %s, dp %d: ids differ",
+                             keep ? "BF16" : "F32", dp);
+            cr_expect_arr_eq(a.logprobs, b.logprobs, n * sizeof(float),
+                             "held %s, dp %d: log-probs differ", keep ? "BF16" : "F32", dp);
+            rlc_gen_out_free(&a), rlc_gen_out_free(&b);
+        }
+        rlc_model_free(m);
+    }
 }

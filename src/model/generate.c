@@ -34,6 +34,7 @@ struct rlc_generator {
     float *plse;                          /* prefill attention logsumexp [Hq, max_len] */
     float *pws;                           /* prefill attention scratch, pws_n floats */
     size_t pws_n;
+    size_t step_work; /* weights one decode row multiplies (team_run's work) */
 };
 
 const char *rlc_finish_reason_str(rlc_finish_reason r) {
@@ -186,6 +187,7 @@ rlc_status rlc_generator_new_kv(rlc_model *m, int max_seqs, int max_len, rlc_dty
         return rlc_errorf(RLC_ERR_NOMEM, "generator: out of memory for %d sequences x %d tokens",
                           max_seqs, max_len);
     }
+    g->step_work = L * (C * (QD + 2 * KD) + QD * C + 3 * C * F) + V * C;
     rlc_status st = model_ensure_rope(m, max_len);
     if (st) {
         rlc_generator_free(g);
@@ -195,50 +197,10 @@ rlc_status rlc_generator_new_kv(rlc_model *m, int max_seqs, int max_len, rlc_dty
     return RLC_OK;
 }
 
-/* The attention-free parts of one block for `rows` rows of g->x. attend()
- * fills g->atty from g->q/k/v (rope already applied). */
-typedef void (*attend_fn)(rlc_generator *g, int layer, int rows, void *ctx);
-
-static void block(rlc_generator *g, int l, int rows, attend_fn attend, void *ctx) {
-    rlc_cores_adapt();
-    rlc_model *m = g->m;
-    const rlc_model_config *c = &m->cfg;
-    const rlc_backend *be = m->be;
-    const layer_off *lo = &m->layers[l];
-    int Hq = c->num_heads, Hkv = c->num_kv_heads, D = c->head_dim, F = c->intermediate_size;
-    be->rmsnorm_forward(g->ln, g->rstd, g->x, MP(m, lo->ln1), rows, c->hidden_size,
-                        c->rms_norm_eps);
-    /* ax is scratch here (no backward): one buffer serves every module */
-    static const int qkv[3] = {MOD_Q, MOD_K, MOD_V}, gu[2] = {MOD_GATE, MOD_UP};
-    float *axs[3] = {g->ax, g->ax, g->ax};
-    float *qkv_y[3] = {g->q, g->k, g->v}, *gu_y[2] = {g->g, g->u};
-    model_linears_forward(m, l, 3, qkv, qkv_y, g->ln, rows, 0, axs);
-    if (c->qk_norm) {
-        /* in place is allowed: rmsnorm_forward forbids aliasing, so go via atty */
-        memcpy(g->atty, g->q, (size_t)rows * Hq * D * sizeof(float));
-        be->rmsnorm_forward(g->q, g->rstd, g->atty, MP(m, lo->qn), rows * Hq, D, c->rms_norm_eps);
-        memcpy(g->atty, g->k, (size_t)rows * Hkv * D * sizeof(float));
-        be->rmsnorm_forward(g->k, g->rstd, g->atty, MP(m, lo->kn), rows * Hkv, D, c->rms_norm_eps);
-    }
-    be->rope(g->q, g->pos, m->rope_cos, m->rope_sin, rows, Hq, D, 0);
-    be->rope(g->k, g->pos, m->rope_cos, m->rope_sin, rows, Hkv, D, 0);
-    attend(g, l, rows, ctx);
-    model_linear_forward(m, l, MOD_O, g->x, g->atty, rows, 1, g->ax);
-    be->rmsnorm_forward(g->ln, g->rstd, g->x, MP(m, lo->ln2), rows, c->hidden_size,
-                        c->rms_norm_eps);
-    model_linears_forward(m, l, 2, gu, gu_y, g->ln, rows, 0, axs);
-    be->swiglu_forward(g->h, g->g, g->u, rows, F);
-    model_linear_forward(m, l, MOD_DOWN, g->x, g->h, rows, 1, g->ax);
-}
-
 static size_t kv_off(const rlc_generator *g, int l, int slot, int t) {
     size_t KD = (size_t)g->m->cfg.num_kv_heads * g->m->cfg.head_dim;
     return (((size_t)l * g->max_seqs + slot) * g->max_len + t) * KD;
 }
-
-typedef struct prefill_ctx {
-    int slot;
-} prefill_ctx;
 
 /* Writes n floats of k and v into the cache at offset off (rounded to BF16
  * with a BF16 cache). */
@@ -263,29 +225,59 @@ static void kv_copy(rlc_generator *g, size_t dst, size_t src, size_t n) {
     }
 }
 
-static void attend_prefill(rlc_generator *g, int l, int rows, void *vctx) {
-    prefill_ctx *ctx = vctx;
-    const rlc_model_config *c = &g->m->cfg;
-    size_t KD = (size_t)c->num_kv_heads * c->head_dim;
-    kv_put(g, kv_off(g, l, ctx->slot, 0), g->k, g->v, rows * KD);
-    g->m->be->attention_forward(g->atty, g->plse, g->pws, g->pws_n, g->q, g->k, g->v, 1, rows,
-                                c->num_heads, c->num_kv_heads, c->head_dim);
-}
-
-static void attend_decode(rlc_generator *g, int l, int rows, void *vctx) {
-    const rlc_model_config *c = &g->m->cfg;
-    size_t KD = (size_t)c->num_kv_heads * c->head_dim;
-    for (int r = 0; r < rows; r++)
-        kv_put(g, kv_off(g, l, g->act[r], g->pos[r]), g->k + r * KD, g->v + r * KD, KD);
+/* One block for `rows` rows of g->x: a prompt's rows into cache slot
+ * *prefill_slot, or (prefill_slot NULL) one decode row per active sequence.
+ * In a decode step's team (backend.h) every thread runs it; its own writes
+ * to the cache and the q/k norms go in one solo section. */
+static void block(rlc_generator *g, int l, int rows, const int *prefill_slot) {
+    rlc_model *m = g->m;
+    const rlc_model_config *c = &m->cfg;
+    const rlc_backend *be = m->be;
+    const layer_off *lo = &m->layers[l];
+    int Hq = c->num_heads, Hkv = c->num_kv_heads, D = c->head_dim, F = c->intermediate_size;
+    size_t KD = (size_t)Hkv * D;
+    be->rmsnorm_forward(g->ln, g->rstd, g->x, MP(m, lo->ln1), rows, c->hidden_size,
+                        c->rms_norm_eps);
+    /* ax is scratch here (no backward): one buffer serves every module */
+    static const int qkv[3] = {MOD_Q, MOD_K, MOD_V}, gu[2] = {MOD_GATE, MOD_UP};
+    float *axs[3] = {g->ax, g->ax, g->ax};
+    float *qkv_y[3] = {g->q, g->k, g->v}, *gu_y[2] = {g->g, g->u};
+    model_linears_forward(m, l, 3, qkv, qkv_y, g->ln, rows, 0, axs);
+    if (be->team_solo_begin()) {
+        if (c->qk_norm) {
+            /* in place is allowed: rmsnorm_forward forbids aliasing, so go via atty */
+            memcpy(g->atty, g->q, (size_t)rows * Hq * D * sizeof(float));
+            be->rmsnorm_forward(g->q, g->rstd, g->atty, MP(m, lo->qn), rows * Hq, D,
+                                c->rms_norm_eps);
+            memcpy(g->atty, g->k, (size_t)rows * KD * sizeof(float));
+            be->rmsnorm_forward(g->k, g->rstd, g->atty, MP(m, lo->kn), rows * Hkv, D,
+                                c->rms_norm_eps);
+        }
+        be->rope(g->q, g->pos, m->rope_cos, m->rope_sin, rows, Hq, D, 0);
+        be->rope(g->k, g->pos, m->rope_cos, m->rope_sin, rows, Hkv, D, 0);
+        if (prefill_slot)
+            kv_put(g, kv_off(g, l, *prefill_slot, 0), g->k, g->v, rows * KD);
+        else
+            for (int r = 0; r < rows; r++)
+                kv_put(g, kv_off(g, l, g->act[r], g->pos[r]), g->k + r * KD, g->v + r * KD, KD);
+    }
+    be->team_solo_end();
     size_t l0 = kv_off(g, l, 0, 0);
-    if (g->kv_bf16)
-        g->m->be->attention_decode_bf16(g->atty, g->scratch, g->q, g->kc16 + l0, g->vc16 + l0,
-                                        g->rowlen, g->act, rows, g->max_len, c->num_heads,
-                                        c->num_kv_heads, c->head_dim);
+    if (prefill_slot)
+        be->attention_forward(g->atty, g->plse, g->pws, g->pws_n, g->q, g->k, g->v, 1, rows, Hq,
+                              Hkv, D);
+    else if (g->kv_bf16)
+        be->attention_decode_bf16(g->atty, g->scratch, g->q, g->kc16 + l0, g->vc16 + l0, g->rowlen,
+                                  g->act, rows, g->max_len, Hq, Hkv, D);
     else
-        g->m->be->attention_decode(g->atty, g->scratch, g->q, g->kc + l0, g->vc + l0, g->rowlen,
-                                   g->act, rows, g->max_len, c->num_heads, c->num_kv_heads,
-                                   c->head_dim);
+        be->attention_decode(g->atty, g->scratch, g->q, g->kc + l0, g->vc + l0, g->rowlen, g->act,
+                             rows, g->max_len, Hq, Hkv, D);
+    model_linear_forward(m, l, MOD_O, g->x, g->atty, rows, 1, g->ax);
+    be->rmsnorm_forward(g->ln, g->rstd, g->x, MP(m, lo->ln2), rows, c->hidden_size,
+                        c->rms_norm_eps);
+    model_linears_forward(m, l, 2, gu, gu_y, g->ln, rows, 0, axs);
+    be->swiglu_forward(g->h, g->g, g->u, rows, F);
+    model_linear_forward(m, l, MOD_DOWN, g->x, g->h, rows, 1, g->ax);
 }
 
 /* Final norm and LM head for `rows` rows of x starting at row `first`, into logits. */
@@ -297,6 +289,23 @@ static void head(rlc_generator *g, int first, int rows, float *logits) {
                            c->rms_norm_eps);
     rlc_linear_out o = {logits, model_wmat(m, m->lm_head), c->vocab_size};
     m->be->linear(g->ln, rows, C, &o, 1, 1.0f, 0, m->lin_scratch);
+}
+
+typedef struct step_ctx {
+    rlc_generator *g;
+    int n_act;
+} step_ctx;
+
+/* One decode step's forward, the tokens in g->tok to the logits of its
+ * rows: the work of one team (backend.h). */
+static void decode_step(void *vctx) {
+    const step_ctx *sc = vctx;
+    rlc_generator *g = sc->g;
+    rlc_model *m = g->m;
+    m->be->embedding_forward(g->x, g->tok, model_wmat(m, m->wte), sc->n_act, m->cfg.hidden_size);
+    for (int l = 0; l < m->cfg.num_layers; l++)
+        block(g, l, sc->n_act, NULL);
+    head(g, 0, sc->n_act, g->logits);
 }
 
 static int is_stop(const rlc_gen_params *p, const rlc_model_config *c, int tok,
@@ -356,9 +365,9 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
         m->be->embedding_forward(g->x, prompts[i], model_wmat(m, m->wte), P, C);
         for (int t = 0; t < P; t++)
             g->pos[t] = t;
-        prefill_ctx ctx = {slot0};
         for (int l = 0; l < c->num_layers; l++) {
-            block(g, l, P, attend_prefill, &ctx);
+            rlc_cores_adapt();
+            block(g, l, P, &slot0);
             size_t KD = (size_t)c->num_kv_heads * c->head_dim;
             for (int j = 1; j < G; j++)
                 kv_copy(g, kv_off(g, l, slot0 + j, 0), kv_off(g, l, slot0, 0), P * KD);
@@ -416,10 +425,9 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
             g->pos[r] = g->lens[s]++;
             g->rowlen[r] = g->lens[s];
         }
-        m->be->embedding_forward(g->x, g->tok, model_wmat(m, m->wte), n_act, C);
-        for (int l = 0; l < c->num_layers; l++)
-            block(g, l, n_act, attend_decode, NULL);
-        head(g, 0, n_act, g->logits);
+        rlc_cores_adapt();
+        step_ctx sc = {g, n_act};
+        m->be->team_run(decode_step, &sc, n_act, (size_t)n_act * g->step_work);
     }
     out->decode_s = omp_get_wtime() - t1;
     return RLC_OK; /* finish[] starts as RLC_FINISH_LENGTH */

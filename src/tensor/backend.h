@@ -150,6 +150,20 @@ typedef struct rlc_backend {
     double (*sumsq)(const float *x, size_t n);
     /* x[n] *= a. */
     void (*scale)(float *x, float a, size_t n);
+
+    /* Teams: team_run runs fn(ctx) once on each thread of a team where the backend has one for
+     * products of `rows` rows and `work` multiply-adds (about) per call of fn, else once. In a
+     * team the ops fn calls are collective: every thread calls the same ops with the same
+     * arguments, and each returns with its results visible to all threads. Only linear,
+     * attention_decode(_bf16), embedding_forward, rmsnorm_forward, rope, swiglu_forward,
+     * add_bias and matmul may be called in a team. fn's own work on shared memory goes in a
+     * solo section: team_solo_begin returns 1 on the one thread that runs it (ops called
+     * there run unshared), 0 on the others, which skip it; then every thread calls
+     * team_solo_end. One decode step is one team: the CPU backend's threads meet at light
+     * barriers instead of entering one parallel region per op. */
+    void (*team_run)(void (*fn)(void *ctx), void *ctx, int rows, size_t work);
+    int (*team_solo_begin)(void);
+    void (*team_solo_end)(void);
 } rlc_backend;
 
 /* The CPU backend (OpenBLAS + OpenMP). Never NULL. */

@@ -8,6 +8,7 @@
 #include "tensor/cpu_attention.h"
 #include "tensor/cpu_kernels.h"
 #include "tensor/cpu_math.h"
+#include "tensor/cpu_team.h"
 
 #include <math.h>
 #include <string.h>
@@ -224,30 +225,72 @@ static void cpu_logprob_backward(float *dlogits, const float *dlogp, const float
     }
 }
 
+/* ---- teams (cpu_team.h) ---------------------------------------------------
+ * linear and attention_decode share their work among a team's threads; the
+ * ops below are too small at a decode step's few rows to share: the team's
+ * master runs them alone, then the team meets at a barrier. */
+#define SOLO(call)                                                                                 \
+    do {                                                                                           \
+        if (rlc_cpu_team_solo_begin()) call;                                                       \
+        rlc_cpu_team_solo_end();                                                                   \
+    } while (0)
+
+static void team_matmul(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                        int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    SOLO(cpu_matmul(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
+}
+static void team_add_bias(float *out, const float *bias, int N, int C) {
+    SOLO(cpu_add_bias(out, bias, N, C));
+}
+static void team_embedding_forward(float *out, const int *ids, rlc_wmat wte, int N, int C) {
+    SOLO(rlc_cpu_embedding_forward(out, ids, wte, N, C));
+}
+static void team_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N,
+                                 int C, float eps) {
+    SOLO(cpu_rmsnorm_forward(out, rstd, x, w, N, C, eps));
+}
+static void team_rope(float *x, const int *pos, const float *cos_t, const float *sin_t, int N,
+                      int H, int D, int inverse) {
+    SOLO(cpu_rope(x, pos, cos_t, sin_t, N, H, D, inverse));
+}
+static void team_swiglu_forward(float *h, const float *g, const float *u, int N, int F) {
+    SOLO(cpu_swiglu_forward(h, g, u, N, F));
+}
+#undef SOLO
+
+/* A team only where linear streams the weights: the panel kernels that
+ * take more rows have their own parallel regions. */
+static void cpu_team_run(void (*fn)(void *ctx), void *ctx, int rows, size_t work) {
+    rlc_cpu_team_run(fn, ctx, rlc_cpu_linear_streams(rows) ? work : 0);
+}
+
 static const rlc_backend cpu_backend = {
     .name = "cpu",
-    .matmul = cpu_matmul,
-    .add_bias = cpu_add_bias,
+    .matmul = team_matmul,
+    .add_bias = team_add_bias,
     .bias_backward = cpu_bias_backward,
     .axpy = cpu_axpy,
     .linear = rlc_cpu_linear,
     .linear_dx = rlc_cpu_linear_dx,
-    .embedding_forward = rlc_cpu_embedding_forward,
+    .embedding_forward = team_embedding_forward,
     .embedding_backward = cpu_embedding_backward,
-    .rmsnorm_forward = cpu_rmsnorm_forward,
+    .rmsnorm_forward = team_rmsnorm_forward,
     .rmsnorm_backward = cpu_rmsnorm_backward,
-    .rope = cpu_rope,
+    .rope = team_rope,
     .attention_forward = rlc_cpu_attention_forward,
     .attention_backward = rlc_cpu_attention_backward,
     .attention_decode = rlc_cpu_attention_decode,
     .attention_decode_bf16 = rlc_cpu_attention_decode_bf16,
-    .swiglu_forward = cpu_swiglu_forward,
+    .swiglu_forward = team_swiglu_forward,
     .swiglu_backward = cpu_swiglu_backward,
     .logprob_forward = cpu_logprob_forward,
     .logprob_backward = cpu_logprob_backward,
     .adamw = rlc_cpu_adamw,
     .sumsq = rlc_cpu_sumsq,
     .scale = rlc_cpu_scale,
+    .team_run = cpu_team_run,
+    .team_solo_begin = rlc_cpu_team_solo_begin,
+    .team_solo_end = rlc_cpu_team_solo_end,
 };
 
 const rlc_backend *rlc_backend_cpu(void) {

@@ -13,6 +13,7 @@
 #include "tensor/cpu_attention.h"
 #include "tensor/cpu_kernels.h"
 #include "tensor/cpu_math.h"
+#include "tensor/cpu_team.h"
 
 #include <math.h>
 #include <omp.h>
@@ -416,75 +417,89 @@ static void head_f32(float *o, float *P, int m, const float *q, const float *kh,
     rlc_cpu_sgemm(0, 0, 1, D, n, 1.0f, P, n, vh, ks, 0.0f, o, D);
 }
 
+/* One decode call: its arguments and how its tasks are cut. */
+typedef struct decode_call {
+    float *out, *scratch;
+    const float *q;
+    const void *kc, *vc;
+    const int *len, *slot;
+    int bf16, max_T, Hq, Hkv, D, group, ks;
+    float scale;
+    int avx;  /* AVX-512 kernels */
+    int nsub; /* > 0: tasks are (sequence, kv head, sub-group); 0: (sequence, query head) */
+} decode_call;
+
+/* Task t of a decode call. */
+static void decode_task(const decode_call *d, long t) {
+    int Hq = d->Hq, D = d->D, max_T = d->max_T, group = d->group, ks = d->ks;
+    size_t esz = d->bf16 ? 2 : 4;
+    int s, h0, h1, g;
+    if (d->nsub) {
+        long per = (long)d->Hkv * d->nsub;
+        int r = (int)(t % per), sub = r % d->nsub;
+        s = (int)(t / per), g = r / d->nsub;
+        h0 = g * group + sub * group / d->nsub, h1 = g * group + (sub + 1) * group / d->nsub;
+    } else {
+        s = (int)(t / Hq), h0 = (int)(t % Hq), h1 = h0 + 1, g = h0 / group;
+    }
+    size_t hq = (size_t)s * Hq + (size_t)h0;
+    size_t sl = d->slot ? (size_t)d->slot[s] : (size_t)s;
+    size_t c0 = (sl * max_T * ks + (size_t)g * D) * esz; /* bytes */
+    const char *kh = (const char *)d->kc + c0, *vh = (const char *)d->vc + c0;
+    float *o = d->out + hq * D, *P = d->scratch + hq * max_T;
+    const float *q = d->q + hq * D;
+    int n = d->len[s], m = padded(n, max_T);
+    if (n <= 0) {
+        memset(o, 0, (size_t)(h1 - h0) * D * sizeof(float));
+        return;
+    }
+#ifdef DECODE_AVX512
+    if (d->avx) {
+        group_dispatch(o, P, max_T, m, q, kh, vh, n, ks, D, d->scale, d->bf16, h1 - h0);
+        return;
+    }
+#endif
+    if (d->bf16)
+        head_bf16(o, P, m, q, (const uint16_t *)kh, (const uint16_t *)vh, n, ks, D, d->scale);
+    else
+        head_f32(o, P, m, q, (const float *)kh, (const float *)vh, n, ks, D, d->scale);
+}
+
 /* Decode: one query row per head, over a cache of F32 or BF16 (bf16) keys
  * and values. Tasks are (sequence, query head), not (sequence, kv head): at
  * batch 1 a model has few kv heads (3 at the 135M shape, on 2 threads one
  * waited for the other), and the query heads of a group read the same keys
- * again from the cache. Bound by reading K and V. */
+ * again from the cache. With enough (sequence, kv head) tasks for the
+ * threads (AVX-512 only), the query heads of a group go together, in
+ * sub-groups of at most gb heads (their accumulators in registers), each key
+ * and value read once per sub-group: same bits as head by head. Bound by
+ * reading K and V. In a team (cpu_team.h) each thread runs its share of the
+ * tasks. */
 static void decode(float *out, float *scratch, const float *q, const void *kc, const void *vc,
                    int bf16, const int *len, const int *slot, int S, int max_T, int Hq, int Hkv,
                    int D) {
-    int group = Hq / Hkv, ks = Hkv * D;
-    size_t esz = bf16 ? 2 : 4;
-    float scale = 1.0f / sqrtf((float)D);
+    decode_call d = {out, scratch, q,        kc,      vc,
+                     len, slot,    bf16,     max_T,   Hq,
+                     Hkv, D,       Hq / Hkv, Hkv * D, 1.0f / sqrtf((float)D),
+                     0,   0};
 #ifdef DECODE_AVX512
-    int avx = rlc_cpu_isa_get() >= RLC_CPU_AVX512 && D % 16 == 0 && D <= DECODE_DMAX;
-#endif
-#ifdef DECODE_AVX512
-    /* Enough (sequence, kv head) tasks for the threads: the query heads of a
-     * group together, in sub-groups of at most gb heads (their accumulators
-     * in registers), each key and value read once per sub-group. Same bits
-     * as head by head. */
+    d.avx = rlc_cpu_isa_get() >= RLC_CPU_AVX512 && D % 16 == 0 && D <= DECODE_DMAX;
     int gb = D <= 64 ? DECODE_GMAX : 24 / (D / 16);
-    int nsub = (group + gb - 1) / gb;
-    if (avx && group > 1 && (long)S * Hkv >= 4L * omp_get_max_threads()) {
-        long tasks = (long)S * Hkv * nsub;
-#pragma omp parallel for schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
-        for (long t = 0; t < tasks; t++) {
-            int s = (int)(t / ((long)Hkv * nsub)), r = (int)(t % ((long)Hkv * nsub));
-            int g = r / nsub, sub = r % nsub;
-            int h0 = g * group + sub * group / nsub, h1 = g * group + (sub + 1) * group / nsub;
-            size_t hq = (size_t)s * Hq + (size_t)h0;
-            size_t sl = slot ? (size_t)slot[s] : (size_t)s;
-            size_t c0 = (sl * max_T * ks + (size_t)g * D) * esz; /* bytes */
-            const char *kh = (const char *)kc + c0, *vh = (const char *)vc + c0;
-            int n = len[s], m = padded(n, max_T);
-            if (n <= 0) {
-                memset(out + hq * D, 0, (size_t)(h1 - h0) * D * sizeof(float));
-                continue;
-            }
-            group_dispatch(out + hq * D, scratch + hq * max_T, max_T, m, q + hq * D, kh, vh, n, ks,
-                           D, scale, bf16, h1 - h0);
-        }
+    int nt = rlc_cpu_team_tid() >= 0 ? rlc_cpu_team_size() : omp_get_max_threads();
+    if (d.avx && d.group > 1 && (long)S * Hkv >= 4L * nt) d.nsub = (d.group + gb - 1) / gb;
+#endif
+    long tasks = d.nsub ? (long)S * Hkv * d.nsub : (long)S * Hq;
+    if (rlc_cpu_team_tid() >= 0) {
+        long lo, hi;
+        rlc_cpu_team_share(tasks, &lo, &hi);
+        for (long t = lo; t < hi; t++)
+            decode_task(&d, t);
+        rlc_cpu_team_sync();
         return;
     }
-#endif
-#pragma omp parallel for collapse(2) schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
-    for (int s = 0; s < S; s++) {
-        for (int h = 0; h < Hq; h++) {
-            size_t hq = (size_t)s * Hq + (size_t)h;
-            size_t sl = slot ? (size_t)slot[s] : (size_t)s;
-            size_t c0 = (sl * max_T * ks + (size_t)(h / group) * D) * esz; /* bytes */
-            const char *kh = (const char *)kc + c0, *vh = (const char *)vc + c0;
-            float *o = out + hq * D, *P = scratch + hq * max_T;
-            int n = len[s], m = padded(n, max_T);
-            if (n <= 0) {
-                memset(o, 0, (size_t)D * sizeof(float));
-                continue;
-            }
-#ifdef DECODE_AVX512
-            if (avx)
-                group_dispatch(o, P, max_T, m, q + hq * D, kh, vh, n, ks, D, scale, bf16, 1);
-            else
-#endif
-                if (bf16)
-                head_bf16(o, P, m, q + hq * D, (const uint16_t *)kh, (const uint16_t *)vh, n, ks, D,
-                          scale);
-            else
-                head_f32(o, P, m, q + hq * D, (const float *)kh, (const float *)vh, n, ks, D,
-                         scale);
-        }
-    }
+#pragma omp parallel for schedule(static) if ((size_t)S * Hq * max_T * D >= 65536)
+    for (long t = 0; t < tasks; t++)
+        decode_task(&d, t);
 }
 
 void rlc_cpu_attention_decode(float *out, float *scratch, const float *q, const float *kc,

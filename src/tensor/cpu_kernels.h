@@ -24,6 +24,8 @@ void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int 
 void rlc_cpu_linear_dx(float *dx, const float *dy, rlc_wmat W, int N, int in, int out, float alpha,
                        int accumulate, float *scratch);
 void rlc_cpu_embedding_forward(float *out, const int *ids, rlc_wmat wte, int N, int C);
+/* Whether linear takes the streamed kernels for N rows (for every dtype of W). */
+int rlc_cpu_linear_streams(int N);
 
 /* Which kernels linear uses: AVX-512 ones when the CPU has AVX-512 F/BW/VL,
  * with BF16 products (x rounded to BF16, vdpbf16ps) for BF16 weights when it

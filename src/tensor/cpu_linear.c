@@ -8,7 +8,9 @@
  * accumulators), the block staying in L1 while the x rows pass. With F32 products a BF16 weight
  * is widened exactly in registers, and both dtypes sum in the same order, so a BF16 W gives bit
  * for bit what its widened F32 copy gives. The AVX-512 kernels are compiled for that target alone
- * and picked at run time; the generic ones are plain C the compiler vectorizes.
+ * and picked at run time; the generic ones are plain C the compiler vectorizes. In a decode
+ * step's team (cpu_team.h) the threads are already running: each takes its own share of the
+ * chunks, then steals chunks from the far end of the others', and the call ends at a barrier.
  *
  * BF16 products: where the CPU has AVX512_BF16 and every W of a call is BF16, x is rounded to
  * BF16 and vdpbf16ps multiplies the pairs exactly and sums them in F32, in the few-row and the
@@ -23,6 +25,7 @@
 #include "tensor/backend.h"
 #include "tensor/cpu_kernels.h"
 #include "tensor/cpu_math.h"
+#include "tensor/cpu_team.h"
 
 #include <cblas.h>
 #if defined(__x86_64__)
@@ -402,6 +405,74 @@ static int linear_dp(const rlc_linear_out *o, int n_out) {
 
 /* ---- streamed: one parallel region over the rows of all outputs -------- */
 
+/* BF16 elements of x rounded on each team thread's own stack (32 KiB); a
+ * longer x is rounded once, by the team's master, into team_xb. */
+#define TEAM_XB_LOCAL 16384
+static uint16_t *team_xb;
+
+/* Chunk c of `chunk` rows (the outputs' rows one after the other) times x,
+ * or xb (x rounded to BF16) for BF16 products. */
+static void stream_chunk(const float *x, const uint16_t *xb, int N, int in, const rlc_linear_out *o,
+                         size_t chunk, long c, float alpha, int accumulate, int avx) {
+    int j = 0;
+    long cj = c, per;
+    while (cj >= (per = (long)(((size_t)o[j].out + chunk - 1) / chunk)))
+        cj -= per, j++;
+    int r0 = (int)(cj * (long)chunk);
+    int nr = o[j].out - r0 < (int)chunk ? o[j].out - r0 : (int)chunk;
+    /* x in blocks of FEW_ROWS rows; the chunk's weights stay in L2 between them. */
+    for (int i0 = 0; i0 < N; i0 += FEW_ROWS) {
+        int ni = N - i0 < FEW_ROWS ? N - i0 : FEW_ROWS;
+        const float *xi = x + (size_t)i0 * in;
+        float *yi = o[j].y + (size_t)i0 * o[j].out;
+#if HAVE_AVX512_KERNELS
+        if (xb)
+            dp_rows(xb + (size_t)i0 * in, ni, in, o[j].W.bf16, r0, nr, yi, o[j].out, alpha,
+                    accumulate);
+        else if (avx)
+            avx_rows(xi, ni, in, o[j].W, r0, nr, yi, o[j].out, alpha, accumulate);
+        else
+#endif
+            gen_rows(xi, ni, in, o[j].W, r0, nr, yi, o[j].out, alpha, accumulate);
+    }
+    (void)xb;
+    (void)avx;
+}
+
+/* streamed inside a team (cpu_team.h): each thread takes its share of the
+ * chunks front to back (one stream through memory), then chunks left at the
+ * far end of another's; BF16 products round x on every thread. */
+static void streamed_team(const float *x, int N, int in, const rlc_linear_out *o, size_t chunk,
+                          long n_chunks, float alpha, int accumulate, int dp, int avx) {
+    uint16_t local[TEAM_XB_LOCAL], *xb = NULL;
+    int shared = 0;
+#if HAVE_AVX512_KERNELS
+    if (dp && (size_t)N * in <= TEAM_XB_LOCAL) {
+        dp_round(local, x, N, in);
+        xb = local;
+    } else if (dp) {
+        shared = 1;
+        if (rlc_cpu_team_master()) {
+            team_xb = malloc((size_t)N * in * sizeof *team_xb); /* NULL: F32 products */
+            if (team_xb) dp_round(team_xb, x, N, in);
+        }
+        rlc_cpu_team_sync();
+        xb = team_xb;
+    }
+#endif
+    rlc_cpu_claim cl;
+    rlc_cpu_team_claim_begin(&cl, n_chunks);
+    for (long c; (c = rlc_cpu_team_claim_next(&cl)) >= 0;)
+        for (long e = c + cl.count; c < e; c++)
+            stream_chunk(x, xb, N, in, o, chunk, c, alpha, accumulate, avx);
+    rlc_cpu_team_sync();
+    if (shared && rlc_cpu_team_master()) {
+        free(team_xb); /* every thread is past its last read */
+        team_xb = NULL;
+    }
+    (void)dp;
+}
+
 /* dp_ok: BF16 products allowed (where linear_dp says) */
 static void streamed(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
                      int accumulate, int dp_ok) {
@@ -420,20 +491,32 @@ static void streamed(const float *x, int N, int in, const rlc_linear_out *o, int
         rows += (size_t)o[j].out;
         bytes += (size_t)o[j].out * in * (o[j].W.f32 ? 4 : 2);
     }
-    if (rows == 0) return;
-    int nt = omp_get_max_threads();
+    if (rows == 0) {
+        rlc_cpu_team_sync();
+        return;
+    }
+    int nt = rlc_cpu_team_tid() >= 0 ? rlc_cpu_team_size() : omp_get_max_threads();
     size_t chunk =
         ((bytes == rows * in * 2 ? 8192 : 65536) * rows / (bytes ? bytes : 1) + 3) & ~(size_t)3;
     size_t cap = (rows / (4 * (size_t)nt) + 3) & ~(size_t)3;
     if (chunk > cap) chunk = cap;
     if (chunk < 4) chunk = 4;
+    if (rows / chunk >= (1 << 23)) chunk = rows >> 22; /* the team's claims count to 2^24 */
     long n_chunks = 0;
     for (int j = 0; j < n_out; j++)
         n_chunks += (long)(((size_t)o[j].out + chunk - 1) / chunk);
+    int dp = 0;
+#if HAVE_AVX512_KERNELS
+    dp = dp_ok && linear_dp(o, n_out);
+#endif
+    if (rlc_cpu_team_tid() >= 0) {
+        streamed_team(x, N, in, o, chunk, n_chunks, alpha, accumulate, dp, avx);
+        return;
+    }
     /* BF16 products (x rounded once, here) when every W is BF16 and the CPU has them */
     uint16_t *xb = NULL;
 #if HAVE_AVX512_KERNELS
-    if (dp_ok && linear_dp(o, n_out)) {
+    if (dp) {
         xb = malloc((size_t)N * in * sizeof *xb);
         if (!xb) { /* nowhere to round x: F32 products (same within BF16 rounding) */
             streamed(x, N, in, o, n_out, alpha, accumulate, 0);
@@ -443,31 +526,9 @@ static void streamed(const float *x, int N, int in, const rlc_linear_out *o, int
     }
 #endif
 #pragma omp parallel for schedule(guided) if (bytes * (size_t)N >= PAR_MIN_BYTES)
-    for (long c = 0; c < n_chunks; c++) {
-        int j = 0;
-        long cj = c, per;
-        while (cj >= (per = (long)(((size_t)o[j].out + chunk - 1) / chunk)))
-            cj -= per, j++;
-        int r0 = (int)(cj * (long)chunk);
-        int nr = o[j].out - r0 < (int)chunk ? o[j].out - r0 : (int)chunk;
-        /* x in blocks of FEW_ROWS rows; the chunk's weights stay in L2 between them. */
-        for (int i0 = 0; i0 < N; i0 += FEW_ROWS) {
-            int ni = N - i0 < FEW_ROWS ? N - i0 : FEW_ROWS;
-            const float *xi = x + (size_t)i0 * in;
-            float *yi = o[j].y + (size_t)i0 * o[j].out;
-#if HAVE_AVX512_KERNELS
-            if (xb)
-                dp_rows(xb + (size_t)i0 * in, ni, in, o[j].W.bf16, r0, nr, yi, o[j].out, alpha,
-                        accumulate);
-            else if (avx)
-                avx_rows(xi, ni, in, o[j].W, r0, nr, yi, o[j].out, alpha, accumulate);
-            else
-#endif
-                gen_rows(xi, ni, in, o[j].W, r0, nr, yi, o[j].out, alpha, accumulate);
-        }
-    }
+    for (long c = 0; c < n_chunks; c++)
+        stream_chunk(x, xb, N, in, o, chunk, c, alpha, accumulate, avx);
     free(xb);
-    (void)avx;
     (void)dp_ok;
 }
 
@@ -947,16 +1008,24 @@ void rlc_cpu_linear_panels(const float *x, int N, int in, const rlc_linear_out *
 #endif
 }
 
+int rlc_cpu_linear_streams(int N) {
+    int avx = HAVE_AVX512_KERNELS && rlc_cpu_isa_get() >= RLC_CPU_AVX512;
+    return N <= (avx ? PANEL_FROM_ROWS - 1 : FEW_ROWS_F32);
+}
+
 void rlc_cpu_linear(const float *x, int N, int in, const rlc_linear_out *o, int n_out, float alpha,
                     int accumulate, float *scratch) {
     int avx = HAVE_AVX512_KERNELS && rlc_cpu_isa_get() >= RLC_CPU_AVX512;
     int few = N <= (avx ? PANEL_FROM_ROWS - 1 : FEW_ROWS_BF16);
     for (int j = 0; j < n_out; j++)
         if (!avx && o[j].W.f32 && N > FEW_ROWS_F32) few = 0;
-    if (few)
+    if (few) {
         rlc_cpu_linear_streamed(x, N, in, o, n_out, alpha, accumulate);
-    else /* the sgemm path without AVX-512 */
-        rlc_cpu_linear_panels(x, N, in, o, n_out, alpha, accumulate, scratch);
+    } else { /* in a team (cpu_team_run keeps such rows out of one): its master alone */
+        if (rlc_cpu_team_solo_begin())
+            rlc_cpu_linear_panels(x, N, in, o, n_out, alpha, accumulate, scratch);
+        rlc_cpu_team_solo_end();
+    }
 }
 
 /* dx with W streamed once: each thread owns strips of DX_COLS columns and

@@ -355,6 +355,16 @@ static void ref_logprob_backward(float *dlogits, const float *dlogp, const float
     }
 }
 
+/* No teams: fn runs once, every section is its own. */
+static void ref_team_run(void (*fn)(void *ctx), void *ctx, int rows, size_t work) {
+    (void)rows, (void)work;
+    fn(ctx);
+}
+static int ref_team_solo_begin(void) {
+    return 1;
+}
+static void ref_team_solo_end(void) {}
+
 static const rlc_backend ref_backend = {
     .name = "ref",
     .matmul = ref_matmul,
@@ -379,6 +389,9 @@ static const rlc_backend ref_backend = {
     .adamw = rlc_cpu_adamw,
     .sumsq = rlc_cpu_sumsq,
     .scale = rlc_cpu_scale,
+    .team_run = ref_team_run,
+    .team_solo_begin = ref_team_solo_begin,
+    .team_solo_end = ref_team_solo_end,
 };
 
 const rlc_backend *rlc_backend_ref(void) {
