@@ -462,6 +462,17 @@ static void streamed_team(const float *x, int N, int in, const rlc_linear_out *o
 #endif
     rlc_cpu_claim cl;
     rlc_cpu_team_claim_begin(&cl, n_chunks);
+    long lo, hi;
+    rlc_cpu_team_share(n_chunks, &lo, &hi);
+    if (lo < hi) { /* where this thread's share starts: output j, row r0 */
+        int j = 0;
+        long cj = lo, per;
+        while (cj >= (per = (long)(((size_t)o[j].out + chunk - 1) / chunk)))
+            cj -= per, j++;
+        size_t r0 = (size_t)cj * chunk, esz = o[j].W.f32 ? 4 : 2;
+        const char *w0 = o[j].W.f32 ? (const char *)o[j].W.f32 : (const char *)o[j].W.bf16;
+        rlc_cpu_team_note_share(w0 + r0 * in * esz, ((size_t)o[j].out - r0) * in * esz);
+    }
     for (long c; (c = rlc_cpu_team_claim_next(&cl)) >= 0;)
         for (long e = c + cl.count; c < e; c++)
             stream_chunk(x, xb, N, in, o, chunk, c, alpha, accumulate, avx);

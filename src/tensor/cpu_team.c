@@ -11,8 +11,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define CPU_RELAX() _mm_pause()
+#define PREFETCH_L2(p) _mm_prefetch((const char *)(p), _MM_HINT_T1)
 #else
 #define CPU_RELAX() ((void)0)
+#define PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
 #endif
 
 /* Threads of a team, at most. */
@@ -45,6 +47,24 @@ static struct {
         _Alignas(64) _Atomic uint64_t v;
     } slot[TEAM_MAX];
 } team;
+
+/* Where each of the first PF_THREADS threads' share of each of the first
+ * PF_CALLS claim calls of a team run began, from the last run that had
+ * that call: a decode step makes the same calls in the same order each
+ * step, so a thread waiting at a barrier prefetches the start of its share
+ * of the call after it (stale entries only waste a prefetch). */
+#define PF_THREADS 8
+#define PF_CALLS 1024
+static struct {
+    const char *p;
+    size_t n;
+} pf_tab[PF_THREADS][PF_CALLS];
+static _Thread_local unsigned tl_pf_call = ~0u; /* the call tl_pf_off is for */
+static _Thread_local size_t tl_pf_off;
+/* Bytes of a share prefetched (into L2) while waiting, at most. rlc
+ * generate, 135M shape, decode batch 1, interleaved A/B x8-10: BF16
+ * 185.1 -> 197.5 tok/s (64 KiB: +3%, 1 MiB no better), F32 90.0 -> 94.4. */
+#define PF_BYTES ((size_t)256 << 10)
 
 static _Atomic size_t min_work = TEAM_MIN_WORK;
 static _Thread_local int tl_tid = -1, tl_nt = 1;
@@ -107,9 +127,21 @@ void rlc_cpu_team_sync(void) {
         if (atomic_load(&team.sleepers)) futex(&team.gen, FUTEX_WAKE_PRIVATE, INT_MAX);
         return;
     }
+    const char *pp = NULL;
+    size_t pn = 0;
+    if (tl_tid < PF_THREADS && tl_calls < PF_CALLS) {
+        if (tl_pf_call != tl_calls) tl_pf_call = tl_calls, tl_pf_off = 0;
+        pp = pf_tab[tl_tid][tl_calls].p;
+        pn = pf_tab[tl_tid][tl_calls].n < PF_BYTES ? pf_tab[tl_tid][tl_calls].n : PF_BYTES;
+    }
     for (int i = 0; i < SPIN_ROUNDS; i++) {
         if (atomic_load_explicit(&team.gen, memory_order_acquire) != g) return;
-        CPU_RELAX();
+        if (tl_pf_off < pn) {
+            for (int l = 0; l < 8; l++, tl_pf_off += 64)
+                PREFETCH_L2(pp + tl_pf_off);
+        } else {
+            CPU_RELAX();
+        }
     }
     atomic_fetch_add(&team.sleepers, 1);
     while (atomic_load(&team.gen) == g)
@@ -138,6 +170,13 @@ void rlc_cpu_team_solo_end(void) {
     } else {
         rlc_cpu_team_sync(); /* nothing outside a team */
     }
+}
+
+void rlc_cpu_team_note_share(const void *p, size_t bytes) {
+    unsigned call = tl_calls - 1; /* the call claim_begin just began */
+    if (tl_tid < 0 || tl_tid >= PF_THREADS || call >= PF_CALLS) return;
+    pf_tab[tl_tid][call].p = p;
+    pf_tab[tl_tid][call].n = bytes;
 }
 
 static void share_of(long n, int t, int nt, long *lo, long *hi) {

@@ -26,7 +26,8 @@ int rlc_cpu_team_size(void);
 /* 1 on the thread that runs a team's serial work (thread 0), and outside a team. */
 int rlc_cpu_team_master(void);
 /* Waits until every thread of the team has called it; what each wrote before is then visible to
- * all. Nothing outside a team. */
+ * all. Nothing outside a team. While it waits, a thread prefetches the start of its share of the
+ * next claim call, where the run before had that call (rlc_cpu_team_note_share). */
 void rlc_cpu_team_sync(void);
 
 /* A solo section: solo_begin returns 1 on the thread that runs the section
@@ -49,6 +50,9 @@ typedef struct rlc_cpu_claim {
     unsigned seq;
 } rlc_cpu_claim;
 void rlc_cpu_team_claim_begin(rlc_cpu_claim *c, long n);
+/* After claim_begin: this thread's share of the call starts at p (bytes
+ * long), for the prefetch of the same call's share in the next run. */
+void rlc_cpu_team_note_share(const void *p, size_t bytes);
 long rlc_cpu_team_claim_next(rlc_cpu_claim *c);
 
 #endif
