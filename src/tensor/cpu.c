@@ -24,13 +24,25 @@ static void cpu_matmul(int transA, int transB, int M, int N, int K, float alpha,
     rlc_cpu_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-static void cpu_add_bias(float *out, const float *bias, int N, int C) {
-#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
-    for (int i = 0; i < N; i++) {
-        float *o = out + (size_t)i * C; /* (C) */
+/* The small ops below test their size before an OpenMP construct rather
+ * than in its if clause: a construct whose if is false still costs 1.2 us
+ * (2.3 us inside a team), libgomp building a team of one, and a decode step
+ * calls them ~10 times a layer. */
+
+static void add_bias_row(float *o, const float *bias, int C) {
 #pragma omp simd
-        for (int c = 0; c < C; c++)
-            o[c] += bias[c];
+    for (int c = 0; c < C; c++)
+        o[c] += bias[c];
+}
+
+static void cpu_add_bias(float *out, const float *bias, int N, int C) {
+    if ((size_t)N * C >= PAR_MIN) {
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < N; i++)
+            add_bias_row(out + (size_t)i * C, bias, C);
+    } else {
+        for (int i = 0; i < N; i++)
+            add_bias_row(out + (size_t)i * C, bias, C);
     }
 }
 
@@ -73,21 +85,31 @@ static void cpu_embedding_backward(float *dwte, const float *dout, const int *id
     }
 }
 
+/* Row i of rmsnorm_forward. */
+static void rmsnorm_row(float *out, float *rstd, const float *x, const float *w, int i, int C,
+                        float eps) {
+    const float *xi = x + (size_t)i * C; /* (C) */
+    float *oi = out + (size_t)i * C;     /* (C) */
+    float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
+    for (int c = 0; c < C; c++)
+        ss += xi[c] * xi[c];
+    float r = 1.0f / sqrtf(ss / C + eps);
+    rstd[i] = r;
+#pragma omp simd
+    for (int c = 0; c < C; c++)
+        oi[c] = xi[c] * r * w[c];
+}
+
 static void cpu_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N,
                                 int C, float eps) {
-#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
-    for (int i = 0; i < N; i++) {
-        const float *xi = x + (size_t)i * C; /* (C) */
-        float *oi = out + (size_t)i * C;     /* (C) */
-        float ss = 0.0f;
-#pragma omp simd reduction(+ : ss)
-        for (int c = 0; c < C; c++)
-            ss += xi[c] * xi[c];
-        float r = 1.0f / sqrtf(ss / C + eps);
-        rstd[i] = r;
-#pragma omp simd
-        for (int c = 0; c < C; c++)
-            oi[c] = xi[c] * r * w[c];
+    if ((size_t)N * C >= PAR_MIN) {
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < N; i++)
+            rmsnorm_row(out, rstd, x, w, i, C, eps);
+    } else {
+        for (int i = 0; i < N; i++)
+            rmsnorm_row(out, rstd, x, w, i, C, eps);
     }
 }
 
@@ -128,26 +150,47 @@ static void cpu_rmsnorm_backward(float *dx, float *dw, const float *dout, const 
     }
 }
 
-static void cpu_rope(float *x, const int *pos, const float *cos_t, const float *sin_t, int N, int H,
-                     int D, int inverse) {
+/* Token i of rope: its H heads rotated by the angles of position pos[i]. */
+static void rope_row(float *x, const int *pos, const float *cos_t, const float *sin_t, int i, int H,
+                     int D, float sgn) {
     int half = D / 2;
-    float sgn = inverse ? -1.0f : 1.0f;
-#pragma omp parallel for schedule(static) if ((size_t)N * H * D >= PAR_MIN)
-    for (int i = 0; i < N; i++) {
-        const float *ct = cos_t + (size_t)pos[i] * half; /* (D/2) */
-        const float *st = sin_t + (size_t)pos[i] * half; /* (D/2) */
-        for (int h = 0; h < H; h++) {
-            float *lo = x + ((size_t)i * H + h) * D; /* (D/2) first halves */
-            float *hi = lo + half;                   /* (D/2) second halves */
+    const float *ct = cos_t + (size_t)pos[i] * half; /* (D/2) */
+    const float *st = sin_t + (size_t)pos[i] * half; /* (D/2) */
+    for (int h = 0; h < H; h++) {
+        float *lo = x + ((size_t)i * H + h) * D; /* (D/2) first halves */
+        float *hi = lo + half;                   /* (D/2) second halves */
 #pragma omp simd
-            for (int j = 0; j < half; j++) {
-                float c = ct[j], s = sgn * st[j], a = lo[j], b = hi[j];
-                lo[j] = a * c - b * s;
-                hi[j] = b * c + a * s;
-            }
+        for (int j = 0; j < half; j++) {
+            float c = ct[j], s = sgn * st[j], a = lo[j], b = hi[j];
+            lo[j] = a * c - b * s;
+            hi[j] = b * c + a * s;
         }
     }
 }
+
+static void cpu_rope(float *x, const int *pos, const float *cos_t, const float *sin_t, int N, int H,
+                     int D, int inverse) {
+    float sgn = inverse ? -1.0f : 1.0f;
+    if ((size_t)N * H * D >= PAR_MIN) {
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < N; i++)
+            rope_row(x, pos, cos_t, sin_t, i, H, D, sgn);
+    } else {
+        for (int i = 0; i < N; i++)
+            rope_row(x, pos, cos_t, sin_t, i, H, D, sgn);
+    }
+}
+
+#ifdef __AVX512F__
+/* h[i, i + 16) of swiglu_forward (fewer at the end of n). */
+static inline void swiglu16(float *h, const float *g, const float *u, size_t n, size_t i) {
+    __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+    __m512 gv = _mm512_maskz_loadu_ps(m, g + i);
+    __m512 e = rlc_exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv));
+    __m512 s = _mm512_div_ps(gv, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    _mm512_mask_storeu_ps(h + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, u + i)));
+}
+#endif
 
 static void cpu_swiglu_forward(float *h, const float *g, const float *u, int N, int F) {
     size_t n = (size_t)N * F;
@@ -156,19 +199,24 @@ static void cpu_swiglu_forward(float *h, const float *g, const float *u, int N, 
      * element (5.5 us for a decode row of 1536), this one 4x faster; the same
      * operations (rlc_exp16 is rlc_expf on 16 lanes) */
     size_t nb = (n + 15) / 16;
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
-    for (size_t b = 0; b < nb; b++) {
-        size_t i = b * 16;
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
-        __m512 gv = _mm512_maskz_loadu_ps(m, g + i);
-        __m512 e = rlc_exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv));
-        __m512 s = _mm512_div_ps(gv, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
-        _mm512_mask_storeu_ps(h + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, u + i)));
+    if (n >= PAR_MIN) {
+#pragma omp parallel for schedule(static)
+        for (size_t b = 0; b < nb; b++)
+            swiglu16(h, g, u, n, b * 16);
+    } else {
+        for (size_t b = 0; b < nb; b++)
+            swiglu16(h, g, u, n, b * 16);
     }
 #else
-#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
-    for (size_t i = 0; i < n; i++)
-        h[i] = g[i] / (1.0f + rlc_expf(-g[i])) * u[i];
+    if (n >= PAR_MIN) {
+#pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < n; i++)
+            h[i] = g[i] / (1.0f + rlc_expf(-g[i])) * u[i];
+    } else {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            h[i] = g[i] / (1.0f + rlc_expf(-g[i])) * u[i];
+    }
 #endif
 }
 

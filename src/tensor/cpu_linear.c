@@ -536,9 +536,14 @@ static void streamed(const float *x, int N, int in, const rlc_linear_out *o, int
         dp_round(xb, x, N, in);
     }
 #endif
-#pragma omp parallel for schedule(guided) if (bytes * (size_t)N >= PAR_MIN_BYTES)
-    for (long c = 0; c < n_chunks; c++)
-        stream_chunk(x, xb, N, in, o, chunk, c, alpha, accumulate, avx);
+    if (bytes * (size_t)N >= PAR_MIN_BYTES) {
+#pragma omp parallel for schedule(guided)
+        for (long c = 0; c < n_chunks; c++)
+            stream_chunk(x, xb, N, in, o, chunk, c, alpha, accumulate, avx);
+    } else { /* no construct: even with a false if clause one costs 1-2 us */
+        for (long c = 0; c < n_chunks; c++)
+            stream_chunk(x, xb, N, in, o, chunk, c, alpha, accumulate, avx);
+    }
     free(xb);
     (void)dp_ok;
 }
@@ -1097,13 +1102,22 @@ void rlc_cpu_linear_dx(float *dx, const float *dy, rlc_wmat W, int N, int in, in
     }
 }
 
+static void embedding_row(float *o, int id, rlc_wmat wte, int C) {
+    if (wte.f32)
+        memcpy(o, wte.f32 + (size_t)id * C, (size_t)C * sizeof(float));
+    else
+        widen(o, wte.bf16 + (size_t)id * C, (size_t)C);
+}
+
+/* The size is tested before the OpenMP construct: one whose if clause is
+ * false still costs 1-2 us. */
 void rlc_cpu_embedding_forward(float *out, const int *ids, rlc_wmat wte, int N, int C) {
-#pragma omp parallel for schedule(static) if ((size_t)N * C >= 16384)
-    for (int i = 0; i < N; i++) {
-        float *o = out + (size_t)i * C;
-        if (wte.f32)
-            memcpy(o, wte.f32 + (size_t)ids[i] * C, (size_t)C * sizeof(float));
-        else
-            widen(o, wte.bf16 + (size_t)ids[i] * C, (size_t)C);
+    if ((size_t)N * C >= 16384) {
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < N; i++)
+            embedding_row(out + (size_t)i * C, ids[i], wte, C);
+    } else {
+        for (int i = 0; i < N; i++)
+            embedding_row(out + (size_t)i * C, ids[i], wte, C);
     }
 }
