@@ -6,6 +6,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -22,10 +25,34 @@
 /* Below this much work a call is too small to share (the 0.9M demo model);
  * rlc_cpu_team_min_work changes it. */
 #define TEAM_MIN_WORK ((size_t)4 << 20)
-/* Rounds of CPU_RELAX a barrier spins before it sleeps (~75 us at 18 ns a
- * round on the AMD EPYC): a decode step's threads wait microseconds for each
- * other; a thread whose partner lost its core to another process sleeps. */
-#define SPIN_ROUNDS 4096
+/* Rounds a barrier spins before it sleeps: libgomp's, from GOMP_SPINCOUNT
+ * (rlc sets 1000, see src/cli/main.c) or OMP_WAIT_POLICY, so a thread whose
+ * partner lost its core to another process sleeps as an OpenMP one does. A
+ * round is one CPU_RELAX (18 ns on the AMD EPYC) or 8 prefetches; a decode
+ * step's threads wait microseconds for each other. */
+#define SPIN_DEFAULT 300000L /* libgomp's, with neither variable set */
+static long spin_rounds(void) {
+    static _Atomic long rounds = -1;
+    long r = atomic_load(&rounds);
+    if (r >= 0) return r;
+    const char *sc = getenv("GOMP_SPINCOUNT"), *wp = getenv("OMP_WAIT_POLICY");
+    r = SPIN_DEFAULT;
+    if (wp && !strcasecmp(wp, "passive")) r = 0;
+    if (wp && !strcasecmp(wp, "active")) r = LONG_MAX;
+    if (sc && (!strcasecmp(sc, "infinite") || !strcasecmp(sc, "infinity"))) {
+        r = LONG_MAX;
+    } else if (sc) {
+        char *end;
+        long v = strtol(sc, &end, 10);
+        long mul = *end == 'k' || *end == 'K'   ? 1000L
+                   : *end == 'M'                ? 1000000L
+                   : *end == 'G' || *end == 'T' ? 1000000000L
+                                                : 1L; /* libgomp's suffixes (T capped) */
+        if (end != sc && v >= 0) r = v > LONG_MAX / mul ? LONG_MAX : v * mul;
+    }
+    atomic_store(&rounds, r);
+    return r;
+}
 /* Items a thread claims of its own share at once, at most: a quarter of
  * what is left, so that the end stays fine-grained for the others. One
  * claim is an atomic on the thread's own line (~20 ns); the 135M BF16
@@ -134,7 +161,7 @@ void rlc_cpu_team_sync(void) {
         pp = pf_tab[tl_tid][tl_calls].p;
         pn = pf_tab[tl_tid][tl_calls].n < PF_BYTES ? pf_tab[tl_tid][tl_calls].n : PF_BYTES;
     }
-    for (int i = 0; i < SPIN_ROUNDS; i++) {
+    for (long i = 0, n = spin_rounds(); i < n; i++) {
         if (atomic_load_explicit(&team.gen, memory_order_acquire) != g) return;
         if (tl_pf_off < pn) {
             for (int l = 0; l < 8; l++, tl_pf_off += 64)
