@@ -215,6 +215,33 @@ AVX512_INLINE void avx_block(const float *x, int in, const void *w, int bf16, in
     __m512 acc[8][4];
     block_zero(acc);
     int k = 0;
+    /* F32 rows in blocks of 8: 4 lines of a row, then the next row's 4 (the
+     * products in the same order). One token of the 135M F32 weights in a
+     * team, medians of 20 interleaved in one process: 9.63 -> 8.66 ms and
+     * 12.27 -> 11.50 ms against a line a row; 2 and 8 lines like 4. */
+    if (!bf16 && RB == 8 && NB <= 2) {
+        for (; k + 64 <= in; k += 64) {
+            __m512 xv[2][4];
+#pragma GCC unroll 2
+            for (int i = 0; i < NB; i++)
+#pragma GCC unroll 4
+                for (int q = 0; q < 4; q++)
+                    xv[i][q] = _mm512_loadu_ps(x + (size_t)i * in + k + 16 * q);
+#pragma GCC unroll 8
+            for (int r = 0; r < RB; r++) {
+                const float *wr = (const float *)w + (size_t)r * in + k;
+                __m512 wv[4];
+#pragma GCC unroll 4
+                for (int q = 0; q < 4; q++)
+                    wv[q] = _mm512_loadu_ps(wr + 16 * q);
+#pragma GCC unroll 2
+                for (int i = 0; i < NB; i++)
+#pragma GCC unroll 4
+                    for (int q = 0; q < 4; q++)
+                        acc[r][i] = _mm512_fmadd_ps(wv[q], xv[i][q], acc[r][i]);
+            }
+        }
+    }
     for (; k + 16 <= in; k += 16) {
         __m512 wv[8];
 #pragma GCC unroll 8
