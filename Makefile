@@ -122,12 +122,12 @@ $(BUILD)/test_rlc: $(TEST_OBJ) $(HOOK_OBJ) $(BUILD)/librlc.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcriterion
 
 $(BUILD)/bench_%: bench/%.c $(BUILD)/librlc.a | $(DEPS_STAMP)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $< $(BUILD)/librlc.a -o $@ $(LDLIBS)
 
 # the oneDNN comparison links Debian's libdnnl (scripts/deps.sh bench)
 $(BUILD)/bench_onednn: bench/onednn.c $(BUILD)/librlc.a | $(DEPS_STAMP)
 	@sh scripts/deps.sh bench
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -ldnnl
+	$(CC) $(CFLAGS) $< $(BUILD)/librlc.a -o $@ $(LDLIBS) -ldnnl
 
 # Unit tests: every tests/*.c linked into one Criterion binary; the CLI tests
 # run the test build of the binary (RLC_BIN).
@@ -237,7 +237,7 @@ demo: all
 demo-games: all
 	@sh scripts/demo_games.sh
 
-FORMAT_SRC := $(wildcard src/*/*.c src/*/*.h src/*/*/*.c src/*/*/*.h tests/*.c tests/*.h bench/*.c tests/fuzz/*.c tests/fuzz/*.h)
+FORMAT_SRC := $(wildcard src/*/*.c src/*/*.h src/*/*/*.c src/*/*/*.h tests/*.c tests/*.h bench/*.c bench/*.h tests/fuzz/*.c tests/fuzz/*.h)
 # clang-format 14 can take more than one pass to settle (it re-breaks string
 # literals holding wide Unicode, as in tests/test_tokenizer.c): repeat until
 # format-check agrees.
@@ -259,4 +259,4 @@ format-check:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOOK_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOOK_OBJ:.o=.d) $(patsubst bench/%.c,$(BUILD)/bench_%.d,$(BENCH_SRC))

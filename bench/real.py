@@ -22,8 +22,11 @@ and PASS/FAIL; a FAIL does not change the exit status):
   train       135M shape, seq 256 x batch 4, full fine-tuning step (AdamW):
               build/bench_train --real vs bench/torch_ref.py train --tied with
               torch.set_num_threads(N); PyTorch timed with OMP_WAIT_POLICY=PASSIVE
-              and with the default wait, the faster kept; peak RSS of each
-              process and a paper count of the memory from the shapes
+              and with the default wait, and both programs with the
+              environment's OPENBLAS_CORETYPE and without it (OpenBLAS's own
+              kernel for the CPU; both use OpenBLAS for large products), each
+              keeping its fastest; peak RSS of each process and a paper count
+              of the memory from the shapes
   shared      demo SFT and demo GRPO step time idle and beside one busy process
               (sh -c 'while :; do :; done'): ratio <= 2.5
   qwen        (only with --qwen; minutes) Qwen3-0.6B shape, BF16, LoRA GRPO
@@ -84,7 +87,11 @@ def run(cmd, env=None, cwd=ROOT, timeout=None):
     """Runs cmd; returns its exit status, output, wall seconds and peak RSS in
     bytes (ru_maxrss of this child alone, from wait4)."""
     e = dict(os.environ)
-    e.update(env or {})
+    for k, v in (env or {}).items():  # None removes a variable
+        if v is None:
+            e.pop(k, None)
+        else:
+            e[k] = v
     with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=fo, stderr=fe, env=e, cwd=cwd)
@@ -354,39 +361,61 @@ class Bench:
         renv = dict(self.env)
         if not (os.environ.get("GOMP_SPINCOUNT") or os.environ.get("OMP_WAIT_POLICY")):
             renv["GOMP_SPINCOUNT"] = rlc_spincount()  # what `rlc` runs with
-        res = {"rlc_tok_s": [], "rlc_rss": [], "torch_passive_tok_s": [],
-               "torch_default_tok_s": [], "torch_rss": []}
+        # OpenBLAS's kernel: the environment's OPENBLAS_CORETYPE (if any) and
+        # OpenBLAS's own choice from cpuid (variable removed). Both programs
+        # multiply large training products with OpenBLAS (rlc: the backward's
+        # dx and dW), so each is timed both ways and keeps its faster.
+        pin = os.environ.get("OPENBLAS_CORETYPE")
+        blas = [("env", {})] + ([("own", {"OPENBLAS_CORETYPE": None})] if pin else [])
+        tvars = [(w, b) for b, _ in blas for w in ("passive", "default")]
+        res = {"rlc_rss": [], "torch_rss": [], "openblas_coretype": pin}
+        for b, _ in blas:
+            res[f"rlc_{b}_tok_s"] = []
+        for w, b in tvars:
+            res[f"torch_{w}_{b}_tok_s"] = []
         self.log("train 135m shape, seq 256 x batch 4 (each process: 2 warm-up + "
-                 f"{steps} timed steps rlc, 1 + {steps} PyTorch)")
+                 f"{steps} timed steps rlc, 1 + {steps} PyTorch); OpenBLAS core "
+                 + (f"OPENBLAS_CORETYPE={pin} and its own choice" if pin else "its own choice"))
         for r in range(self.a.reps):
-            p = must(run(rcmd, renv), "bench_train --real")
-            with open(os.path.join(ROOT, self.a.build, "bench_results.json")) as f:
-                tj = json.load(f)["train"]["smollm2-135m"]
-            res["rlc_tok_s"].append(tj["rlc_tok_s"])
-            res["rlc_rss"].append(p.maxrss)
-            res["rlc_params"] = tj["params"]
-            for pol in ("passive", "default"):
-                env = {"OMP_NUM_THREADS": str(self.a.threads)}
-                if pol == "passive":
+            for b, benv in blas:
+                p = must(run(rcmd, {**renv, **benv}), "bench_train --real")
+                with open(os.path.join(ROOT, self.a.build, "bench_results.json")) as f:
+                    tj = json.load(f)["train"]["smollm2-135m"]
+                res[f"rlc_{b}_tok_s"].append(tj["rlc_tok_s"])
+                res["rlc_rss"].append(p.maxrss)
+                res["rlc_params"] = tj["params"]
+            for w, b in tvars:
+                env = {"OMP_NUM_THREADS": str(self.a.threads), **dict(blas)[b]}
+                if w == "passive":
                     env["OMP_WAIT_POLICY"] = "PASSIVE"
                 tp = must(run(tcmd, env), "torch_ref.py train")
-                res[f"torch_{pol}_tok_s"].append(last_json(tp.out)["tok_s"])
+                res[f"torch_{w}_{b}_tok_s"].append(last_json(tp.out)["tok_s"])
                 res["torch_rss"].append(tp.maxrss)
                 res["torch_params"] = last_json(tp.out)["params"]
-            self.log(f"  rep {r + 1}: rlc {res['rlc_tok_s'][-1]:.0f} tok/s, torch passive "
-                     f"{res['torch_passive_tok_s'][-1]:.0f} default "
-                     f"{res['torch_default_tok_s'][-1]:.0f}")
-        pol = max(("passive", "default"), key=lambda k: med(res[f"torch_{k}_tok_s"]))
-        tt = res[f"torch_{pol}_tok_s"]
-        q = med(res["rlc_tok_s"]) / med(tt)
+            self.log(f"  rep {r + 1}: rlc "
+                     + ", ".join(f"{b} {res[f'rlc_{b}_tok_s'][-1]:.0f}" for b, _ in blas)
+                     + " tok/s; torch "
+                     + ", ".join(f"{w}/{b} {res[f'torch_{w}_{b}_tok_s'][-1]:.0f}"
+                                 for w, b in tvars))
+        rb = max((b for b, _ in blas), key=lambda b: med(res[f"rlc_{b}_tok_s"]))
+        tw, tb = max(tvars, key=lambda v: med(res[f"torch_{v[0]}_{v[1]}_tok_s"]))
+        rt, tt = res[f"rlc_{rb}_tok_s"], res[f"torch_{tw}_{tb}_tok_s"]
+        res["rlc_tok_s"], res["torch_tok_s"] = rt, tt
+        q = med(rt) / med(tt)
         params, paper, paper_probs = self.paper_train_bytes()
-        res.update({"torch_policy": pol, "paper_params": params, "paper_bytes": paper,
+        res.update({"rlc_openblas": rb, "torch_policy": tw, "torch_openblas": tb,
+                    "paper_params": params, "paper_bytes": paper,
                     "paper_bytes_with_probs": paper_probs})
         self.results["train_135m"] = res
         G = 1024**3
-        self.row("train 135m", spread(res["rlc_tok_s"], "{:.0f}"),
-                 f"PyTorch ({pol} wait) " + spread(tt, "{:.0f}"), "tok/s", f"{q:.2f}x",
-                 f">={GOAL_TRAIN}x", "PASS" if q >= GOAL_TRAIN else "FAIL",
+        core = {"env": f"OpenBLAS {pin}" if pin else "OpenBLAS", "own": "OpenBLAS own core"}
+        alts = "; medians: rlc " + ", ".join(
+            f"{core[b]} {med(res[f'rlc_{b}_tok_s']):.0f}" for b, _ in blas) + "; PyTorch " + \
+            ", ".join(f"{w}/{core[b]} {med(res[f'torch_{w}_{b}_tok_s']):.0f}" for w, b in tvars)
+        self.row("train 135m", spread(rt, "{:.0f}"),
+                 f"PyTorch ({tw} wait, {core[tb]}) " + spread(tt, "{:.0f}"), "tok/s",
+                 f"{q:.2f}x", f">={GOAL_TRAIN}x", "PASS" if q >= GOAL_TRAIN else "FAIL",
+                 f"rlc with {core[rb]}{alts}\n"
                  f"peak RSS rlc {max(res['rlc_rss']) / G:.2f} GiB, PyTorch "
                  f"{max(res['torch_rss']) / G:.2f} GiB; paper {paper / G:.2f} GiB "
                  f"({paper_probs / G:.2f} with attention probabilities), "
@@ -509,8 +538,8 @@ class Bench:
         print("  ".join(h.ljust(w[i]) for i, h in enumerate(hdr)))
         for r in self.rows:
             print("  ".join(str(r[i]).ljust(w[i]) for i in range(7)))
-            if r[7]:
-                print(" " * (w[0] + 2) + r[7])
+            for line in r[7].split("\n") if r[7] else []:
+                print(" " * (w[0] + 2) + line)
 
 
 def main(argv=None):
