@@ -3,8 +3,9 @@
  *
  * The environment may pin OpenBLAS to an older core's kernels
  * (OPENBLAS_CORETYPE=Haswell on this project's machines: ~180 GFLOP/s on 2
- * cores where its AVX-512 kernels reach ~330). rlc's hot paths do not go
- * through OpenBLAS, so a peak measured under the pin would flatter them.
+ * cores where its AVX-512 kernels reach ~330). rlc's own kernels (decode,
+ * the many-row panels) do not go through OpenBLAS, so a peak measured under
+ * the pin would flatter them.
  * OpenBLAS reads the variable once, when it is loaded, so the benchmark runs
  * itself again as a child with the variable removed (OpenBLAS then picks its
  * kernel from cpuid), measures the same product in both, prints both with the

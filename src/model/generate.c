@@ -23,6 +23,7 @@ struct rlc_generator {
     float *kc, *vc;
     uint16_t *kc16, *vc16;
     int kv_bf16;
+    size_t kv_bytes;                      /* of kc (or kc16), the same for vc */
     float *x, *ln;                        /* [rows, C] */
     float *q, *k, *v, *atty;              /* [rows, QD|KD] */
     float *g, *u, *h;                     /* [rows, F] */
@@ -150,6 +151,7 @@ rlc_status rlc_generator_new_kv(rlc_model *m, int max_seqs, int max_len, rlc_dty
     size_t r = m->has_lora ? (size_t)m->lc.rank : 1;
     rlc_status gst = RLC_OK;
     g->kv_bf16 = kv == RLC_DTYPE_BF16;
+    size_t bytes0 = g->bytes;
     if (g->kv_bf16) {
         g->kc16 = galloc_elems(g, &gst, "generator: KV cache", L, S, T, KD, sizeof(uint16_t));
         g->vc16 = galloc_elems(g, &gst, "generator: KV cache", L, S, T, KD, sizeof(uint16_t));
@@ -157,6 +159,7 @@ rlc_status rlc_generator_new_kv(rlc_model *m, int max_seqs, int max_len, rlc_dty
         g->kc = galloc(g, &gst, "generator: KV cache", L, S, T, KD);
         g->vc = galloc(g, &gst, "generator: KV cache", L, S, T, KD);
     }
+    g->kv_bytes = (g->bytes - bytes0) / 2;
     g->x = galloc(g, &gst, "generator", R, C, 1, 1);
     g->ln = galloc(g, &gst, "generator", R, C, 1, 1);
     g->q = galloc(g, &gst, "generator", R, QD, 1, 1);
@@ -445,15 +448,12 @@ rlc_status rlc_generator_run(rlc_generator *g, const int *const *prompts, const 
  * across runs does not: its rows past a run's lengths would be mapped too. */
 static void kv_huge_pages(rlc_generator *g) {
 #ifdef MADV_HUGEPAGE
-    const rlc_model_config *c = &g->m->cfg;
-    size_t bytes = (size_t)c->num_layers * g->max_seqs * g->max_len * c->num_kv_heads *
-                   c->head_dim * (g->kv_bf16 ? sizeof(uint16_t) : sizeof(float));
     void *kv[2] = {g->kv_bf16 ? (void *)g->kc16 : (void *)g->kc,
                    g->kv_bf16 ? (void *)g->vc16 : (void *)g->vc};
     uintptr_t huge = (uintptr_t)2 << 20;
     for (int i = 0; i < 2; i++) {
         uintptr_t a = ((uintptr_t)kv[i] + huge - 1) & ~(huge - 1);
-        uintptr_t e = ((uintptr_t)kv[i] + bytes) & ~(huge - 1);
+        uintptr_t e = ((uintptr_t)kv[i] + g->kv_bytes) & ~(huge - 1);
         if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE); /* a hint: errors ignored */
     }
 #else
